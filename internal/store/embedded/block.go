@@ -1,0 +1,202 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// A block holds the events of one Append: one stream, one ingestion time,
+// chronological. Its payload (zstd) is stored under a 'B' key; its summary
+// under an 'S' key beside it, read without touching the payload; a smaller
+// index entry under an 'I' key lets a single stream be read without scanning
+// its group.
+//
+// Payload, before compression:
+//
+//	count uvarint | count × (timestamp − minTs) uvarint | count × len uvarint | messages
+//
+// Summary ('S' value):
+//
+//	version=1 | sid uvarint | maxTs−minTs uvarint | count uvarint |
+//	ingestion varint | raw bytes uvarint | flags | filter (see grams.go)
+//
+// Index entry ('I' value): version=1 | maxTs−minTs | count | ingestion | raw bytes.
+
+const (
+	summaryVersion = 1
+	flagBackslash  = 1 << 0 // some message contains '\'
+)
+
+var errCorrupt = errors.New("corrupt block")
+
+type summary struct {
+	minTs, maxTs int64
+	seq          uint64
+	sid          uint64
+	count        int
+	ingestion    int64
+	rawBytes     int64
+	flags        byte
+	filter       []byte // aliases the iterator's value; valid until it moves
+}
+
+func encodePayload(dst []byte, events []store.Event) []byte {
+	minTs := events[0].Timestamp
+	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	for _, e := range events {
+		dst = binary.AppendUvarint(dst, uint64(e.Timestamp-minTs))
+	}
+	for _, e := range events {
+		dst = binary.AppendUvarint(dst, uint64(len(e.Message)))
+	}
+	for _, e := range events {
+		dst = append(dst, e.Message...)
+	}
+	return dst
+}
+
+// decodedBlock is a payload split into columns. Messages alias data.
+type decodedBlock struct {
+	ts   []int64
+	off  []uint32 // message i is data[off[i]:off[i+1]]
+	data []byte
+}
+
+func (d *decodedBlock) message(i int) []byte { return d.data[d.off[i]:d.off[i+1]] }
+
+func decodePayload(raw []byte, minTs int64) (*decodedBlock, error) {
+	n, k := binary.Uvarint(raw)
+	if k <= 0 || n == 0 || n > uint64(len(raw)) {
+		return nil, errCorrupt
+	}
+	raw = raw[k:]
+	d := &decodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
+	for i := range d.ts {
+		v, k := binary.Uvarint(raw)
+		if k <= 0 {
+			return nil, errCorrupt
+		}
+		d.ts[i] = minTs + int64(v)
+		raw = raw[k:]
+	}
+	var total uint64
+	for i := 0; i < int(n); i++ {
+		v, k := binary.Uvarint(raw)
+		if k <= 0 {
+			return nil, errCorrupt
+		}
+		raw = raw[k:]
+		d.off[i] = uint32(total)
+		total += v
+	}
+	if total != uint64(len(raw)) || total > 1<<32-1 {
+		return nil, errCorrupt
+	}
+	d.off[n] = uint32(total)
+	d.data = raw
+	return d, nil
+}
+
+func encodeSummary(dst []byte, s *summary, filter []byte) []byte {
+	dst = append(dst, summaryVersion)
+	dst = binary.AppendUvarint(dst, s.sid)
+	dst = binary.AppendUvarint(dst, uint64(s.maxTs-s.minTs))
+	dst = binary.AppendUvarint(dst, uint64(s.count))
+	dst = binary.AppendVarint(dst, s.ingestion)
+	dst = binary.AppendUvarint(dst, uint64(s.rawBytes))
+	dst = append(dst, s.flags)
+	return append(dst, filter...)
+}
+
+func encodeIndex(dst []byte, s *summary) []byte {
+	dst = append(dst, summaryVersion)
+	dst = binary.AppendUvarint(dst, uint64(s.maxTs-s.minTs))
+	dst = binary.AppendUvarint(dst, uint64(s.count))
+	dst = binary.AppendVarint(dst, s.ingestion)
+	return binary.AppendUvarint(dst, uint64(s.rawBytes))
+}
+
+type reader struct {
+	b   []byte
+	err bool
+}
+
+func (r *reader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+// parseBlockKey reads minTs and seq from an 'S', 'B' (offset 9) or 'I'
+// (offset 17) key.
+func parseBlockKey(key []byte, off int) (minTs int64, seq uint64, ok bool) {
+	if len(key) != off+16 {
+		return 0, 0, false
+	}
+	return int64(binary.BigEndian.Uint64(key[off:])), binary.BigEndian.Uint64(key[off+8:]), true
+}
+
+func decodeSummary(key, val []byte) (summary, error) {
+	var s summary
+	var ok bool
+	if s.minTs, s.seq, ok = parseBlockKey(key, 9); !ok || len(val) < 1 || val[0] != summaryVersion {
+		return s, fmt.Errorf("summary %x: %w", key, errCorrupt)
+	}
+	r := reader{b: val[1:]}
+	s.sid = r.uvarint()
+	s.maxTs = s.minTs + int64(r.uvarint())
+	s.count = int(r.uvarint())
+	s.ingestion = r.varint()
+	s.rawBytes = int64(r.uvarint())
+	if r.err || len(r.b) < 1 {
+		return s, fmt.Errorf("summary %x: %w", key, errCorrupt)
+	}
+	s.flags = r.b[0]
+	s.filter = r.b[1:]
+	return s, nil
+}
+
+func decodeIndex(key, val []byte, sid uint64) (summary, error) {
+	var s summary
+	var ok bool
+	if s.minTs, s.seq, ok = parseBlockKey(key, 17); !ok || len(val) < 1 || val[0] != summaryVersion {
+		return s, fmt.Errorf("index %x: %w", key, errCorrupt)
+	}
+	r := reader{b: val[1:]}
+	s.sid = sid
+	s.maxTs = s.minTs + int64(r.uvarint())
+	s.count = int(r.uvarint())
+	s.ingestion = r.varint()
+	s.rawBytes = int64(r.uvarint())
+	if r.err {
+		return s, fmt.Errorf("index %x: %w", key, errCorrupt)
+	}
+	return s, nil
+}
+
+func hasBackslash(events []store.Event) bool {
+	for _, e := range events {
+		if strings.IndexByte(e.Message, '\\') >= 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,818 @@
+// Package embedded is Cairn's single-node storage engine, built on Pebble.
+//
+// Data enters through Append: one PutLogEvents request's events for one stream
+// become one block: a zstd-compressed payload, a small summary (time range,
+// stream, count, a Bloom filter of 4-grams) and a per-stream index entry, all
+// written in one Pebble batch committed with Sync. Pebble's commit pipeline
+// makes concurrent Sync commits share an fsync (group commit), so an Append
+// returns only when its events are durable, and a crash at any moment leaves
+// each batch either whole or absent.
+//
+// Data leaves through Read, which merges blocks in the global order
+// (timestamp, arrival seq, index). Blocks are keyed by (group, min timestamp,
+// seq) so a read seeks to its start time; it opens a block only when the block
+// can hold the next event in order, and skips blocks whose summary rules them
+// out (other streams, other times, required literals absent) without
+// decompressing them. Every block spans at most the group's largest observed
+// span (≤ 24 h, PutLogEvents' limit), which bounds how far back a seek starts.
+//
+// Metadata (groups, streams) is cached in memory and persisted in the same
+// database; stream and group statistics are Pebble merge operands (see
+// records.go). Deleting a group drops its key ranges with range tombstones;
+// deleting a stream hides it at once and a janitor goroutine reclaims its
+// blocks, and drops blocks past the group's retention.
+//
+// All file I/O goes through Config.FS (Pebble's vfs), so tests can run on
+// memory or inject failures.
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Dir string
+	// FS is the file system; nil means the real one.
+	FS vfs.FS
+	// Now is the clock (retention); nil means time.Now.
+	Now func() time.Time
+	// CacheSize is Pebble's block cache in bytes (default 64 MiB).
+	CacheSize int64
+	// MemTableSize is Pebble's memtable size in bytes (default 32 MiB).
+	MemTableSize uint64
+	// JanitorInterval is how often retention and reclamation run (default 1 min).
+	JanitorInterval time.Duration
+	Logger          *slog.Logger
+	// OnAppend, when set, is called after events are durable, in the
+	// appending goroutine. It must not block (live tail fans out from here).
+	OnAppend func(scope store.Scope, group, stream string, events []store.StoredEvent)
+}
+
+// maxBlockSpan is the widest a block may be: PutLogEvents refuses batches
+// that span more than 24 hours.
+const maxBlockSpan = 24 * 60 * 60 * 1000
+
+// seqChunk is how many sequence numbers are reserved per persisted
+// high-water mark: after a crash, numbering resumes above the mark.
+const seqChunk = 1 << 20
+
+// Engine is the embedded store. It implements store.Store.
+type Engine struct {
+	cfg Config
+	db  *pebble.DB
+	log *slog.Logger
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+
+	grams sync.Pool // *gramBuilder
+	bufs  sync.Pool // *[]byte decompression buffers
+
+	seqMu   sync.Mutex // guards seqNext, seqHWM
+	seqNext uint64
+	seqHWM  uint64
+
+	mu     sync.RWMutex      // guards groups
+	groups map[string]*group // by groupMapKey
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+
+	// life is held for reading by every operation and for writing by Close,
+	// so the database is never closed under a running operation.
+	life   sync.RWMutex
+	closed bool // guarded by life
+}
+
+// group is the in-memory state of a log group.
+//
+// Lock order: Engine.mu, then group.commit, then group.mu.
+type group struct {
+	id uint64
+
+	// commit is held for reading while an Append commits and for writing by
+	// DeleteGroup and DeleteStream, so no block lands after its stream or
+	// group is gone.
+	commit sync.RWMutex
+
+	mu      sync.RWMutex // guards the fields below
+	info    store.Group
+	streams map[string]*stream
+	byID    map[uint64]*stream
+	deleted bool
+
+	storedBytes atomic.Int64
+	maxSpan     atomic.Int64
+}
+
+type stream struct {
+	name    string
+	id      uint64
+	created int64
+
+	first, last, lastIngest, storedBytes atomic.Int64
+}
+
+func (s *stream) snapshot() store.Stream {
+	return store.Stream{
+		Name:                s.name,
+		CreationTime:        s.created,
+		FirstEventTimestamp: s.first.Load(),
+		LastEventTimestamp:  s.last.Load(),
+		LastIngestionTime:   s.lastIngest.Load(),
+		StoredBytes:         s.storedBytes.Load(),
+	}
+}
+
+func groupMapKey(scope store.Scope, name string) string {
+	return scope.Account + "\x00" + scope.Region + "\x00" + name
+}
+
+// groupRecord is the persistent form of a group's settings.
+type groupRecord struct {
+	ID                 uint64            `json:"id"`
+	CreationTime       int64             `json:"creationTime"`
+	RetentionDays      int32             `json:"retentionInDays,omitempty"`
+	Class              string            `json:"logGroupClass,omitempty"`
+	KMSKeyID           string            `json:"kmsKeyId,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	DeletionProtection bool              `json:"deletionProtection,omitempty"`
+}
+
+// Open opens or creates the engine's database in cfg.Dir and loads metadata.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 64 << 20
+	}
+	if cfg.MemTableSize == 0 {
+		cfg.MemTableSize = 32 << 20
+	}
+	if cfg.JanitorInterval == 0 {
+		cfg.JanitorInterval = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cache := pebble.NewCache(cfg.CacheSize)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		FS:                          cfg.FS,
+		Cache:                       cache,
+		MemTableSize:                cfg.MemTableSize,
+		MemTableStopWritesThreshold: 4,
+		Merger:                      newMerger(),
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{cfg.Logger},
+		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
+	}
+	// Block payloads are already zstd; summaries are mostly filter bits.
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open pebble in %q: %w", cfg.Dir, err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	e := &Engine{
+		cfg:    cfg,
+		db:     db,
+		log:    cfg.Logger,
+		enc:    enc,
+		dec:    dec,
+		groups: make(map[string]*group),
+		stop:   make(chan struct{}),
+	}
+	e.grams.New = func() any { return newGramBuilder() }
+	if err := e.load(); err != nil {
+		db.Close()
+		dec.Close()
+		return nil, err
+	}
+	e.wg.Add(1)
+	go e.janitor()
+	return e, nil
+}
+
+// load reads the sequence mark, every group and every stream into memory.
+func (e *Engine) load() error {
+	v, closer, err := e.db.Get([]byte{tagSeq})
+	switch {
+	case err == nil:
+		if len(v) == 8 {
+			e.seqHWM = beUint64(v)
+		}
+		closer.Close()
+	case errors.Is(err, pebble.ErrNotFound):
+	default:
+		return fmt.Errorf("read sequence mark: %w", err)
+	}
+	e.seqNext = e.seqHWM + 1
+
+	byID := make(map[uint64]*group)
+	err = e.scan([]byte{tagGroup}, func(k, v []byte) error {
+		parts := bytes.SplitN(k[1:], []byte{0}, 3)
+		if len(parts) != 3 {
+			return fmt.Errorf("group key %q: %w", k, errCorrupt)
+		}
+		var rec groupRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("group record %q: %w", k, err)
+		}
+		g := newGroup(rec, store.Scope{Account: string(parts[0]), Region: string(parts[1])}, string(parts[2]))
+		e.groups[groupMapKey(g.info.Scope, g.info.Name)] = g
+		byID[g.id] = g
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = e.scan([]byte{tagGroupStats}, func(k, v []byte) error {
+		if g := byID[beUint64(k[1:])]; g != nil {
+			st, err := decodeGroupStats(v)
+			if err != nil {
+				return err
+			}
+			g.storedBytes.Store(st.storedBytes)
+			g.maxSpan.Store(st.maxSpan)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return e.scan([]byte{tagStream}, func(k, v []byte) error {
+		if len(k) < 9 {
+			return fmt.Errorf("stream key %q: %w", k, errCorrupt)
+		}
+		g := byID[beUint64(k[1:])]
+		if g == nil {
+			return nil // left over from a deleted group
+		}
+		rec, err := decodeStreamRecord(v)
+		if err != nil {
+			return err
+		}
+		if rec.sid == 0 {
+			return nil // stats with no creation record: not a stream
+		}
+		s := &stream{name: string(k[9:]), id: rec.sid, created: rec.created}
+		s.first.Store(rec.first)
+		s.last.Store(rec.last)
+		s.lastIngest.Store(rec.lastIngest)
+		s.storedBytes.Store(rec.storedBytes)
+		g.streams[s.name] = s
+		g.byID[s.id] = s
+		return nil
+	})
+}
+
+func newGroup(rec groupRecord, scope store.Scope, name string) *group {
+	return &group{
+		id: rec.ID,
+		info: store.Group{
+			Scope:              scope,
+			Name:               name,
+			CreationTime:       rec.CreationTime,
+			RetentionDays:      rec.RetentionDays,
+			Class:              rec.Class,
+			KMSKeyID:           rec.KMSKeyID,
+			Tags:               rec.Tags,
+			DeletionProtection: rec.DeletionProtection,
+		},
+		streams: make(map[string]*stream),
+		byID:    make(map[uint64]*stream),
+	}
+}
+
+func (g *group) record() groupRecord {
+	return groupRecord{
+		ID:                 g.id,
+		CreationTime:       g.info.CreationTime,
+		RetentionDays:      g.info.RetentionDays,
+		Class:              g.info.Class,
+		KMSKeyID:           g.info.KMSKeyID,
+		Tags:               g.info.Tags,
+		DeletionProtection: g.info.DeletionProtection,
+	}
+}
+
+func (g *group) snapshot() store.Group {
+	g.mu.RLock()
+	info := g.info
+	info.Tags = cloneTags(g.info.Tags)
+	g.mu.RUnlock()
+	info.StoredBytes = g.storedBytes.Load()
+	return info
+}
+
+func cloneTags(t map[string]string) map[string]string {
+	if t == nil {
+		return nil
+	}
+	c := make(map[string]string, len(t))
+	for k, v := range t {
+		c[k] = v
+	}
+	return c
+}
+
+func (e *Engine) scan(prefix []byte, fn func(k, v []byte) error) error {
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// allocSeq returns a fresh, never reused sequence number. Sequence numbers
+// order blocks by arrival and identify groups and streams.
+func (e *Engine) allocSeq() (uint64, error) {
+	e.seqMu.Lock()
+	defer e.seqMu.Unlock()
+	if e.seqNext > e.seqHWM {
+		hwm := e.seqHWM + seqChunk
+		if err := e.db.Set([]byte{tagSeq}, beAppend(nil, hwm), pebble.Sync); err != nil {
+			return 0, fmt.Errorf("persist sequence mark: %w", err)
+		}
+		e.seqHWM = hwm
+	}
+	s := e.seqNext
+	e.seqNext++
+	return s, nil
+}
+
+func (e *Engine) lookup(scope store.Scope, name string) (*group, error) {
+	e.mu.RLock()
+	g := e.groups[groupMapKey(scope, name)]
+	e.mu.RUnlock()
+	if g == nil {
+		return nil, store.ErrGroupNotFound
+	}
+	return g, nil
+}
+
+// enter starts an operation; exit ends it.
+func (e *Engine) enter() error {
+	e.life.RLock()
+	if e.closed {
+		e.life.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (e *Engine) exit() { e.life.RUnlock() }
+
+// CreateGroup implements store.Store.
+func (e *Engine) CreateGroup(ctx context.Context, info store.Group) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mk := groupMapKey(info.Scope, info.Name)
+	if e.groups[mk] != nil {
+		return store.ErrGroupExists
+	}
+	id, err := e.allocSeq()
+	if err != nil {
+		return err
+	}
+	g := newGroup(groupRecord{}, info.Scope, info.Name)
+	g.id = id
+	info.StoredBytes = 0
+	info.Tags = cloneTags(info.Tags)
+	g.info = info
+	rec, err := json.Marshal(g.record())
+	if err != nil {
+		return err
+	}
+	b := e.db.NewBatch()
+	defer b.Close()
+	b.Set(groupKey(info.Account, info.Region, info.Name), rec, nil)
+	b.Set(groupStatsKey(id), groupStats{}.encode(), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	e.groups[mk] = g
+	return nil
+}
+
+// DeleteGroup implements store.Store. The group's data goes with range
+// tombstones; Pebble reclaims the space in compactions.
+func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mk := groupMapKey(scope, name)
+	g := e.groups[mk]
+	if g == nil {
+		return store.ErrGroupNotFound
+	}
+	g.commit.Lock()
+	defer g.commit.Unlock()
+	b := e.db.NewBatch()
+	defer b.Close()
+	b.Delete(groupKey(scope.Account, scope.Region, name), nil)
+	b.Delete(groupStatsKey(g.id), nil)
+	for _, tag := range []byte{tagStream, tagSummary, tagBlock, tagIndex, tagReclaim} {
+		p := u64key(tag, g.id)
+		b.DeleteRange(p, prefixEnd(p), nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("delete group: %w", err)
+	}
+	g.mu.Lock()
+	g.deleted = true
+	g.mu.Unlock()
+	delete(e.groups, mk)
+	return nil
+}
+
+// GetGroup implements store.Store.
+func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (store.Group, error) {
+	if err := e.enter(); err != nil {
+		return store.Group{}, err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, name)
+	if err != nil {
+		return store.Group{}, err
+	}
+	return g.snapshot(), nil
+}
+
+// UpdateGroup implements store.Store.
+func (e *Engine) UpdateGroup(ctx context.Context, scope store.Scope, name string, fn func(*store.Group) error) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, name)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted {
+		return store.ErrGroupNotFound
+	}
+	info := g.info
+	info.Tags = cloneTags(g.info.Tags)
+	if err := fn(&info); err != nil {
+		return err
+	}
+	info.Scope, info.Name, info.CreationTime = g.info.Scope, g.info.Name, g.info.CreationTime
+	old := g.info
+	g.info = info
+	rec, err := json.Marshal(g.record())
+	if err == nil {
+		err = e.db.Set(groupKey(scope.Account, scope.Region, name), rec, pebble.Sync)
+	}
+	if err != nil {
+		g.info = old
+		return fmt.Errorf("update group: %w", err)
+	}
+	return nil
+}
+
+// ListGroups implements store.Store.
+func (e *Engine) ListGroups(ctx context.Context, scope store.Scope, prefix, after string, fn func(store.Group) bool) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	e.mu.RLock()
+	var gs []*group
+	for _, g := range e.groups {
+		n := g.info.Name // Name and Scope never change after creation
+		if g.info.Scope == scope && strings.HasPrefix(n, prefix) && n > after {
+			gs = append(gs, g)
+		}
+	}
+	e.mu.RUnlock()
+	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.info.Name, b.info.Name) })
+	for _, g := range gs {
+		if !fn(g.snapshot()) {
+			break
+		}
+	}
+	return nil
+}
+
+// CreateStream implements store.Store.
+func (e *Engine) CreateStream(ctx context.Context, scope store.Scope, groupName string, s store.Stream) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, groupName)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted {
+		return store.ErrGroupNotFound
+	}
+	if g.streams[s.Name] != nil {
+		return store.ErrStreamExists
+	}
+	id, err := e.allocSeq()
+	if err != nil {
+		return err
+	}
+	rec := streamRecord{sid: id, created: s.CreationTime}
+	if err := e.db.Set(streamKey(g.id, s.Name), rec.encode(), pebble.Sync); err != nil {
+		return fmt.Errorf("create stream: %w", err)
+	}
+	st := &stream{name: s.Name, id: id, created: s.CreationTime}
+	g.streams[s.Name] = st
+	g.byID[id] = st
+	return nil
+}
+
+// DeleteStream implements store.Store. The stream disappears at once; the
+// janitor reclaims its blocks.
+func (e *Engine) DeleteStream(ctx context.Context, scope store.Scope, groupName, name string) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, groupName)
+	if err != nil {
+		return err
+	}
+	g.commit.Lock()
+	defer g.commit.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.deleted {
+		return store.ErrGroupNotFound
+	}
+	s := g.streams[name]
+	if s == nil {
+		return store.ErrStreamNotFound
+	}
+	b := e.db.NewBatch()
+	defer b.Close()
+	b.Delete(streamKey(g.id, name), nil)
+	b.Set(reclaimKey(g.id, s.id), nil, nil)
+	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: -s.storedBytes.Load()}.encode(), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("delete stream: %w", err)
+	}
+	delete(g.streams, name)
+	delete(g.byID, s.id)
+	g.storedBytes.Add(-s.storedBytes.Load())
+	return nil
+}
+
+// GetStream implements store.Store.
+func (e *Engine) GetStream(ctx context.Context, scope store.Scope, groupName, name string) (store.Stream, error) {
+	if err := e.enter(); err != nil {
+		return store.Stream{}, err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, groupName)
+	if err != nil {
+		return store.Stream{}, err
+	}
+	g.mu.RLock()
+	s := g.streams[name]
+	g.mu.RUnlock()
+	if s == nil {
+		return store.Stream{}, store.ErrStreamNotFound
+	}
+	return s.snapshot(), nil
+}
+
+// ListStreams implements store.Store.
+func (e *Engine) ListStreams(ctx context.Context, scope store.Scope, groupName, prefix, after string, fn func(store.Stream) bool) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, groupName)
+	if err != nil {
+		return err
+	}
+	g.mu.RLock()
+	ss := make([]*stream, 0, len(g.streams))
+	for n, s := range g.streams {
+		if strings.HasPrefix(n, prefix) && n > after {
+			ss = append(ss, s)
+		}
+	}
+	g.mu.RUnlock()
+	slices.SortFunc(ss, func(a, b *stream) int { return strings.Compare(a.name, b.name) })
+	for _, s := range ss {
+		if !fn(s.snapshot()) {
+			break
+		}
+	}
+	return nil
+}
+
+// Append implements store.Store.
+func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64) (store.AppendResult, error) {
+	if len(events) == 0 {
+		return store.AppendResult{}, errors.New("BUG: append of no events")
+	}
+	if err := e.enter(); err != nil {
+		return store.AppendResult{}, err
+	}
+	defer e.exit()
+	g, err := e.lookup(scope, groupName)
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	g.commit.RLock()
+	defer g.commit.RUnlock()
+	g.mu.RLock()
+	s, deleted := g.streams[streamName], g.deleted
+	g.mu.RUnlock()
+	if deleted {
+		return store.AppendResult{}, store.ErrGroupNotFound
+	}
+	if s == nil {
+		return store.AppendResult{}, store.ErrStreamNotFound
+	}
+	seq, err := e.allocSeq()
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+
+	sum := summary{minTs: events[0].Timestamp, maxTs: events[len(events)-1].Timestamp, seq: seq, sid: s.id, count: len(events), ingestion: ingestion}
+	gb := e.grams.Get().(*gramBuilder)
+	gb.reset()
+	var raw int64
+	for i := range events {
+		m := events[i].Message
+		raw += int64(len(m))
+		gb.add(unsafeBytes(m))
+	}
+	sum.rawBytes = raw
+	if hasBackslash(events) {
+		sum.flags |= flagBackslash
+	}
+	filter := gb.finish(nil)
+	e.grams.Put(gb)
+
+	payload := encodePayload(make([]byte, 0, raw+int64(4*len(events))+8), events)
+	compressed := e.enc.EncodeAll(payload, make([]byte, 0, len(payload)/3+64))
+	sumVal := encodeSummary(nil, &sum, filter)
+	idxVal := encodeIndex(nil, &sum)
+	stored := int64(len(compressed) + len(sumVal))
+
+	// Raise the span before committing: a reader that can see this block
+	// must seek far enough back to find it (see Read).
+	storeMax(&g.maxSpan, sum.maxTs-sum.minTs)
+
+	b := e.db.NewBatchWithSize(len(compressed) + len(sumVal) + len(idxVal) + 256)
+	defer b.Close()
+	b.Set(blockKey(tagSummary, g.id, sum.minTs, seq), sumVal, nil)
+	b.Set(blockKey(tagBlock, g.id, sum.minTs, seq), compressed, nil)
+	b.Set(indexKey(g.id, s.id, sum.minTs, seq), idxVal, nil)
+	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
+	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
+	}
+
+	storeMin(&s.first, sum.minTs)
+	storeMax(&s.last, sum.maxTs)
+	storeMax(&s.lastIngest, ingestion)
+	s.storedBytes.Add(stored)
+	g.storedBytes.Add(stored)
+
+	if e.cfg.OnAppend != nil {
+		out := make([]store.StoredEvent, len(events))
+		for i, ev := range events {
+			out[i] = store.StoredEvent{Stream: streamName, Timestamp: ev.Timestamp, IngestionTime: ingestion, Message: ev.Message,
+				Pos: store.Position{Time: ev.Timestamp, Seq: seq, Index: uint32(i)}}
+		}
+		e.cfg.OnAppend(scope, groupName, streamName, out)
+	}
+	return store.AppendResult{Seq: seq}, nil
+}
+
+func storeMin(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if cur != 0 && cur <= v {
+			return
+		}
+		if a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if cur >= v {
+			return
+		}
+		if a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// Close stops the janitor and closes the database. It is idempotent.
+func (e *Engine) Close() error {
+	e.stopOnce.Do(func() { close(e.stop) })
+	e.wg.Wait()
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	err := e.db.Close()
+	e.enc.Close()
+	e.dec.Close()
+	return err
+}
+
+// DiskUsage reports the bytes the database occupies on disk.
+func (e *Engine) DiskUsage() uint64 {
+	return e.db.Metrics().DiskSpaceUsage()
+}
+
+// Flush forces memtables to disk (benchmarks use it to measure bytes on disk).
+func (e *Engine) Flush() error { return e.db.Flush() }
+
+// Compact compacts the whole key space (benchmarks and tests).
+func (e *Engine) Compact() error {
+	return e.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true)
+}
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Error(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf("BUG: pebble fatal: "+format, args...))
+}
+
+func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+func beAppend(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+// unsafeBytes views a string's bytes without copying; the result must not be
+// modified or kept.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// unsafeString views bytes as a string without copying; the bytes must not
+// change while the string is in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
