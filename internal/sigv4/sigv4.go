@@ -1,0 +1,419 @@
+// Package sigv4 verifies AWS Signature Version 4 on incoming HTTP requests.
+//
+// Data enters as an *http.Request (headers, Host, method, raw path and query as
+// received) plus the request body bytes exactly as sent on the wire: when the
+// client sent Content-Encoding: gzip, the signature covers the compressed bytes,
+// so the caller passes those, not the inflated ones. The caller also supplies a
+// SecretFunc that maps an access key ID (and the X-Amz-Security-Token, if any) to
+// the secret key; this package knows nothing about identities. Data leaves as a
+// Result holding the parsed credential scope (access key, date, region,
+// service), or as an *awserr.Error carrying AWS's code and wording.
+//
+// Both forms are verified: the Authorization header and the presigned query
+// string (X-Amz-Algorithm, X-Amz-Credential, ...). The request time must lie
+// within 15 minutes of the verifier's clock; a presigned URL is further bounded
+// by X-Amz-Expires. Derived signing keys are cached in the Verifier.
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/awserr"
+)
+
+// Algorithm is the only signing algorithm accepted.
+const Algorithm = "AWS4-HMAC-SHA256"
+
+// UnsignedPayload is the x-amz-content-sha256 value by which a client declares
+// that the body is not covered by the signature.
+const UnsignedPayload = "UNSIGNED-PAYLOAD"
+
+// MaxSkew is how far the request time may be from the server clock.
+const MaxSkew = 15 * time.Minute
+
+// MaxPresignExpires is the longest X-Amz-Expires AWS accepts (seven days).
+const MaxPresignExpires = 604800
+
+const (
+	timeFormat = "20060102T150405Z"
+	dateFormat = "20060102"
+	terminator = "aws4_request"
+
+	// Texts AWS sends; kept here so no code path spells them twice.
+	msgMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+	msgMissing  = "Missing Authentication Token"
+)
+
+// Scope is the credential scope of a signed request.
+type Scope struct {
+	AccessKey string
+	Date      string // YYYYMMDD
+	Region    string
+	Service   string
+}
+
+// SecretFunc returns the secret access key for accessKey. sessionToken is the
+// X-Amz-Security-Token sent with the request, "" when none was. To refuse, it
+// returns an *awserr.Error such as UnrecognizedClientException or
+// ExpiredTokenException; any other error is treated as an internal failure by
+// the caller's edge.
+type SecretFunc func(accessKey, sessionToken string) (secret string, err error)
+
+// Result is what a successful verification established.
+type Result struct {
+	Scope
+	// Time is the signing time (X-Amz-Date or Date).
+	Time time.Time
+	// Presigned is true when the signature came in the query string.
+	Presigned bool
+	// SessionToken reports whether an X-Amz-Security-Token was sent; the token
+	// itself went to the SecretFunc and is deliberately not kept here.
+	SessionToken bool
+}
+
+// Config configures a Verifier.
+type Config struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// KeyCacheSize bounds the number of cached signing keys; 0 means 1024.
+	KeyCacheSize int
+}
+
+// Verifier checks signatures. It is safe for concurrent use.
+type Verifier struct {
+	now  func() time.Time
+	keys *keyCache
+}
+
+// New returns a Verifier.
+func New(cfg Config) *Verifier {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	size := cfg.KeyCacheSize
+	if size <= 0 {
+		size = 1024
+	}
+	return &Verifier{now: now, keys: newKeyCache(size)}
+}
+
+// Verify checks the signature of r over body. service is the signing name the
+// endpoint expects ("logs", "sts"); "" accepts any. body must be the bytes as
+// sent (still compressed if the client compressed them).
+func (v *Verifier) Verify(r *http.Request, body []byte, service string, secret SecretFunc) (Result, error) {
+	a, err := parseRequest(r)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := a.checkScope(service); err != nil {
+		return Result{}, err
+	}
+	if err := a.checkTime(v.now()); err != nil {
+		return Result{}, err
+	}
+	if !hasHost(a.signedHeaders) {
+		return Result{}, awserr.New(awserr.IncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	payload, err := payloadHash(r, body)
+	if err != nil {
+		return Result{}, err
+	}
+	key, err := secret(a.scope.AccessKey, a.token)
+	if err != nil {
+		return Result{}, err
+	}
+	want, ok := decodeSignature(a.signature)
+	if !ok {
+		return Result{}, awserr.New(awserr.InvalidSignature, msgMismatch)
+	}
+	sk := v.keys.get(key, a.scope.Date, a.scope.Region, a.scope.Service)
+	got := signature(sk, a, canonicalRequest(r, a, payload))
+	if !hmac.Equal(got[:], want[:]) {
+		return Result{}, awserr.New(awserr.InvalidSignature, msgMismatch)
+	}
+	return Result{Scope: a.scope, Time: a.time, Presigned: a.presigned, SessionToken: a.token != ""}, nil
+}
+
+// ScopeOf returns the credential scope a request claims, without verifying
+// anything. It serves callers that run with authentication off but still want
+// the region the client signed for.
+func ScopeOf(r *http.Request) (Scope, bool) {
+	var cred string
+	if h := r.Header.Get("Authorization"); h != "" {
+		auth, _, err := parseAuthorization(h)
+		if err != nil {
+			return Scope{}, false
+		}
+		cred = auth.Credential
+	} else {
+		cred = r.URL.Query().Get("X-Amz-Credential")
+	}
+	s, err := parseCredential(cred)
+	if err != nil {
+		return Scope{}, false
+	}
+	return s, true
+}
+
+// authInfo is everything the signature inputs need, from either form.
+type authInfo struct {
+	presigned        bool
+	scope            Scope
+	credential       string // raw, for messages
+	signedHeadersRaw string
+	signedHeaders    []string
+	signature        string
+	amzDate          string // as sent; the string to sign uses the formatted time
+	dateFromHeader   bool   // time came from the HTTP Date header
+	time             time.Time
+	expires          int // seconds, presigned only
+	token            string
+}
+
+func parseRequest(r *http.Request) (*authInfo, error) {
+	header := r.Header.Get("Authorization")
+	q := r.URL.Query()
+	_, presigned := q["X-Amz-Algorithm"]
+	switch {
+	case header != "" && presigned:
+		return nil, awserr.New(awserr.IncompleteSignature, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+	case header != "":
+		return parseHeaderForm(r, header)
+	case presigned:
+		return parsePresignedForm(q)
+	default:
+		return nil, awserr.New(awserr.MissingAuthToken, msgMissing)
+	}
+}
+
+func parseHeaderForm(r *http.Request, header string) (*authInfo, error) {
+	auth, missing, err := parseAuthorization(header)
+	if err != nil {
+		return nil, err
+	}
+	a := &authInfo{signature: auth.Signature, signedHeadersRaw: auth.SignedHeadersRaw, signedHeaders: auth.SignedHeaders, credential: auth.Credential}
+	a.amzDate = r.Header.Get("X-Amz-Date")
+	if a.amzDate == "" {
+		if d := r.Header.Get("Date"); d != "" {
+			a.amzDate = d
+			a.dateFromHeader = true
+		}
+	}
+	if a.amzDate == "" {
+		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	if len(missing) > 0 {
+		return nil, awserr.New(awserr.IncompleteSignature, "%s Authorization=%s", strings.Join(missing, " "), header)
+	}
+	if err := a.parseTime(); err != nil {
+		return nil, err
+	}
+	if a.scope, err = parseCredential(auth.Credential); err != nil {
+		return nil, err
+	}
+	a.token = r.Header.Get("X-Amz-Security-Token")
+	return a, nil
+}
+
+func parsePresignedForm(q map[string][]string) (*authInfo, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	var missing []string
+	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"} {
+		if get(k) == "" {
+			missing = append(missing, "'"+k+"'")
+		}
+	}
+	if len(missing) > 0 {
+		return nil, awserr.New(awserr.IncompleteSignature, "AWS query-string parameters must include %s. Re-examine the query-string parameters.", strings.Join(missing, ", "))
+	}
+	if alg := get("X-Amz-Algorithm"); alg != Algorithm {
+		return nil, awserr.New(awserr.IncompleteSignature, "Unsupported AWS 'algorithm': '%s'.", alg)
+	}
+	a := &authInfo{
+		presigned:        true,
+		credential:       get("X-Amz-Credential"),
+		signature:        get("X-Amz-Signature"),
+		amzDate:          get("X-Amz-Date"),
+		signedHeadersRaw: get("X-Amz-SignedHeaders"),
+		token:            get("X-Amz-Security-Token"),
+	}
+	a.signedHeaders = strings.Split(a.signedHeadersRaw, ";")
+	exp, err := strconv.Atoi(get("X-Amz-Expires"))
+	if err != nil || exp < 1 || exp > MaxPresignExpires {
+		return nil, awserr.New(awserr.IncompleteSignature, "X-Amz-Expires must be an integer between 1 and %d (seconds), not '%s'.", MaxPresignExpires, get("X-Amz-Expires"))
+	}
+	a.expires = exp
+	if err := a.parseTime(); err != nil {
+		return nil, err
+	}
+	if a.scope, err = parseCredential(a.credential); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *authInfo) parseTime() error {
+	var err error
+	if a.dateFromHeader {
+		a.time, err = http.ParseTime(a.amzDate)
+	} else {
+		a.time, err = time.Parse(timeFormat, a.amzDate)
+	}
+	if err != nil {
+		return awserr.New(awserr.IncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", a.amzDate)
+	}
+	a.time = a.time.UTC()
+	return nil
+}
+
+// parseCredential splits "AKID/20130524/us-east-1/logs/aws4_request".
+func parseCredential(c string) (Scope, error) {
+	parts := strings.Split(c, "/")
+	if len(parts) != 5 || parts[0] == "" {
+		return Scope{}, awserr.New(awserr.IncompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", c)
+	}
+	if parts[4] != terminator {
+		return Scope{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped with a valid terminator: '%s', not '%s'. ", terminator, parts[4])
+	}
+	if !validRegion(parts[2]) {
+		return Scope{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped to a valid region, not '%s'. ", parts[2])
+	}
+	if _, err := time.Parse(dateFormat, parts[1]); err != nil || len(parts[1]) != 8 {
+		return Scope{}, awserr.New(awserr.InvalidSignature, "Invalid credential date '%s'. It must be in YYYYMMDD format.", parts[1])
+	}
+	return Scope{AccessKey: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, nil
+}
+
+// validRegion accepts any lower-case region-like name: Cairn is not tied to
+// AWS's region list, so "local" or "eu-home-1" are fine.
+func validRegion(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *authInfo) checkScope(service string) error {
+	if service != "" && a.scope.Service != service {
+		return awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '%s'. ", service)
+	}
+	if want := a.time.Format(dateFormat); a.scope.Date != want {
+		return awserr.New(awserr.InvalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", a.scope.Date, want, a.time.Format(timeFormat))
+	}
+	return nil
+}
+
+func (a *authInfo) checkTime(now time.Time) error {
+	now = now.UTC()
+	ts := a.time.Format(timeFormat)
+	if a.time.After(now.Add(MaxSkew)) {
+		return awserr.New(awserr.InvalidSignature, "Signature not yet current: %s is still later than %s (%s + 15 min.)", ts, now.Add(MaxSkew).Format(timeFormat), now.Format(timeFormat))
+	}
+	if a.presigned {
+		// AWS keeps the wording of the clock-skew error and names the window.
+		if limit := now.Add(-time.Duration(a.expires) * time.Second); a.time.Before(limit) {
+			return awserr.New(awserr.InvalidSignature, "Signature expired: %s is now earlier than %s (%s - %d sec.)", ts, limit.Format(timeFormat), now.Format(timeFormat), a.expires)
+		}
+		return nil
+	}
+	if limit := now.Add(-MaxSkew); a.time.Before(limit) {
+		return awserr.New(awserr.InvalidSignature, "Signature expired: %s is now earlier than %s (%s - 15 min.)", ts, limit.Format(timeFormat), now.Format(timeFormat))
+	}
+	return nil
+}
+
+func hasHost(signed []string) bool {
+	for _, h := range signed {
+		if strings.EqualFold(h, "host") {
+			return true
+		}
+	}
+	return false
+}
+
+// payloadHash returns the hex hash that ends the canonical request: the
+// declared x-amz-content-sha256 when the client sent one (checked against the
+// body unless it is UNSIGNED-PAYLOAD), otherwise the SHA-256 of the body.
+func payloadHash(r *http.Request, body []byte) (string, error) {
+	sum := func() string {
+		s := sha256.Sum256(body)
+		return hex.EncodeToString(s[:])
+	}
+	declared := r.Header.Get("X-Amz-Content-Sha256")
+	switch {
+	case declared == "":
+		return sum(), nil
+	case declared == UnsignedPayload:
+		return declared, nil
+	case strings.HasPrefix(declared, "STREAMING-"):
+		return "", awserr.New(awserr.InvalidSignature, "Streaming (chunked) payload signing '%s' is not supported.", declared)
+	case declared != sum():
+		return "", awserr.New(awserr.InvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	default:
+		return declared, nil
+	}
+}
+
+func decodeSignature(s string) ([32]byte, bool) {
+	var out [32]byte
+	if len(s) != 64 {
+		return out, false
+	}
+	if _, err := hex.Decode(out[:], []byte(s)); err != nil {
+		return out, false
+	}
+	return out, true
+}
+
+func signature(signingKey []byte, a *authInfo, canonical []byte) [32]byte {
+	ch := sha256.Sum256(canonical)
+	sts := make([]byte, 0, 160)
+	sts = append(sts, Algorithm...)
+	sts = append(sts, '\n')
+	sts = a.time.AppendFormat(sts, timeFormat)
+	sts = append(sts, '\n')
+	sts = append(sts, a.scope.Date...)
+	sts = append(sts, '/')
+	sts = append(sts, a.scope.Region...)
+	sts = append(sts, '/')
+	sts = append(sts, a.scope.Service...)
+	sts = append(sts, "/"+terminator+"\n"...)
+	sts = hex.AppendEncode(sts, ch[:])
+	m := hmac.New(sha256.New, signingKey)
+	m.Write(sts)
+	var out [32]byte
+	m.Sum(out[:0])
+	return out
+}
+
+// deriveKey computes the SigV4 signing key.
+func deriveKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, terminator)
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
