@@ -1,0 +1,522 @@
+package pattern
+
+import (
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// nodeSet holds the trie nodes a position in the message is selected by.
+// With at most one wildcard per selector and MaxJSONWildcards per pattern, a
+// position is reached by at most 2^3 trie paths.
+type nodeSet struct {
+	n int
+	a [1 << MaxJSONWildcards]*jnode
+}
+
+func (s *nodeSet) add(n *jnode) {
+	if s.n == len(s.a) {
+		panic("BUG: pattern: more selector paths than the wildcard limit allows")
+	}
+	s.a[s.n] = n
+	s.n++
+}
+
+type bitset [maxJSONConds / 64]uint64
+
+func (b *bitset) set(i int)      { b[i>>6] |= 1 << (i & 63) }
+func (b *bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
+
+// jsonEval is the state of one match of a JSON pattern against a message.
+type jsonEval struct {
+	pat *jsonPattern
+	s   string
+	sat bitset // conditions satisfied; for NOT EXISTS, the selector was found
+	ext *jsonExtract
+}
+
+// jsonExtract collects extracted values: for each selector, the first value
+// that satisfied one of its conditions, else the first scalar it reached.
+type jsonExtract struct {
+	vals map[string]string
+	good map[string]bool
+}
+
+func (x *jsonExtract) record(sel, text string, ok bool) {
+	if x.good[sel] {
+		return
+	}
+	if _, seen := x.vals[sel]; seen && !ok {
+		return
+	}
+	x.vals[sel] = text
+	if ok {
+		x.good[sel] = true
+	}
+}
+
+// match reports whether msg is a JSON object satisfying the pattern. It
+// validates the whole message as JSON in one pass, decoding only the keys
+// and strings that selectors reach.
+//
+// A duplicate key is seen once per occurrence, so a condition holds if any
+// occurrence satisfies it (AWS's parser keeps the last; messages with
+// duplicate keys are rare and the difference is not worth a second pass).
+func (p *jsonPattern) match(msg string, ext *jsonExtract) bool {
+	e := jsonEval{pat: p, s: msg, ext: ext}
+	i := skipWS(msg, 0)
+	if i >= len(msg) || msg[i] != '{' {
+		return false
+	}
+	root := nodeSet{n: 1}
+	root.a[0] = p.root
+	i, ok := e.object(i, &root, 1)
+	if !ok || skipWS(msg, i) != len(msg) {
+		return false
+	}
+	return e.eval(p.expr)
+}
+
+func (e *jsonEval) eval(x *jexpr) bool {
+	switch x.op {
+	case '&':
+		for _, k := range x.kids {
+			if !e.eval(k) {
+				return false
+			}
+		}
+		return true
+	case '|':
+		for _, k := range x.kids {
+			if e.eval(k) {
+				return true
+			}
+		}
+		return false
+	}
+	if e.pat.conds[x.cond].notExists {
+		return !e.sat.has(x.cond)
+	}
+	return e.sat.has(x.cond)
+}
+
+func skipWS(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value evaluates the value at s[i], selected by the nodes in set.
+func (e *jsonEval) value(i int, set *nodeSet, depth int) (int, bool) {
+	s := e.s
+	if i >= len(s) {
+		return i, false
+	}
+	for k := 0; k < set.n; k++ {
+		for _, id := range set.a[k].exists {
+			e.sat.set(id)
+		}
+	}
+	switch c := s[i]; c {
+	case '{':
+		return e.object(i, set, depth+1)
+	case '[':
+		return e.array(i, set, depth+1)
+	case '"':
+		end, esc, ok := scanString(s, i)
+		if !ok {
+			return end, false
+		}
+		if setHasConds(set) {
+			text := s[i+1 : end-1]
+			if esc {
+				text = unescape(text)
+			}
+			e.scalar(set, kindString, text)
+		}
+		return end, true
+	case 't', 'f', 'n':
+		kind, lit := kindTrue, "true"
+		if c == 'f' {
+			kind, lit = kindFalse, "false"
+		} else if c == 'n' {
+			kind, lit = kindNull, "null"
+		}
+		if !strings.HasPrefix(s[i:], lit) {
+			return i, false
+		}
+		e.scalar(set, kind, lit)
+		return i + len(lit), true
+	default:
+		end, ok := scanNumber(s, i)
+		if !ok {
+			return end, false
+		}
+		e.scalar(set, kindNumber, s[i:end])
+		return end, true
+	}
+}
+
+func setHasConds(set *nodeSet) bool {
+	for k := 0; k < set.n; k++ {
+		if len(set.a[k].conds) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *jsonEval) scalar(set *nodeSet, kind byte, text string) {
+	for k := 0; k < set.n; k++ {
+		for _, id := range set.a[k].conds {
+			if e.ext == nil && e.sat.has(id) {
+				continue
+			}
+			c := &e.pat.conds[id]
+			ok := c.v.matchScalar(kind, text)
+			if ok {
+				e.sat.set(id)
+			}
+			if e.ext != nil {
+				e.ext.record(c.sel, text, ok)
+			}
+		}
+	}
+}
+
+func (e *jsonEval) object(i int, set *nodeSet, depth int) (int, bool) {
+	if depth > MaxJSONDepth {
+		return i, false
+	}
+	s := e.s
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	var child nodeSet
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return i, false
+		}
+		kend, kesc, ok := scanString(s, i)
+		if !ok {
+			return kend, false
+		}
+		key := s[i+1 : kend-1]
+		i = skipWS(s, kend)
+		if i >= len(s) || s[i] != ':' {
+			return i, false
+		}
+		i = skipWS(s, i+1)
+		child.n = 0
+		if kesc {
+			key = unescape(key)
+		}
+		for k := 0; k < set.n; k++ {
+			n := set.a[k]
+			for j := range n.fields {
+				if n.fields[j].key == key {
+					child.add(n.fields[j].node)
+					break
+				}
+			}
+			if n.anyField != nil {
+				child.add(n.anyField)
+			}
+		}
+		if child.n == 0 {
+			i, ok = skipValue(s, i, depth)
+		} else {
+			i, ok = e.value(i, &child, depth)
+		}
+		if !ok {
+			return i, false
+		}
+		i = skipWS(s, i)
+		if i >= len(s) {
+			return i, false
+		}
+		switch s[i] {
+		case ',':
+			i = skipWS(s, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func (e *jsonEval) array(i int, set *nodeSet, depth int) (int, bool) {
+	if depth > MaxJSONDepth {
+		return i, false
+	}
+	s := e.s
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return i + 1, true
+	}
+	var child nodeSet
+	var ok bool
+	for idx := 0; ; idx++ {
+		child.n = 0
+		for k := 0; k < set.n; k++ {
+			n := set.a[k]
+			for j := range n.elems {
+				if n.elems[j].idx == idx {
+					child.add(n.elems[j].node)
+					break
+				}
+			}
+			if n.anyElem != nil {
+				child.add(n.anyElem)
+			}
+		}
+		if child.n == 0 {
+			i, ok = skipValue(s, i, depth)
+		} else {
+			i, ok = e.value(i, &child, depth)
+		}
+		if !ok {
+			return i, false
+		}
+		i = skipWS(s, i)
+		if i >= len(s) {
+			return i, false
+		}
+		switch s[i] {
+		case ',':
+			i = skipWS(s, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// skipValue validates and skips the JSON value at s[i] without looking at
+// its contents. depth is the nesting depth of the value's container.
+func skipValue(s string, i int, depth int) (int, bool) {
+	if i >= len(s) {
+		return i, false
+	}
+	switch s[i] {
+	case '"':
+		end, _, ok := scanString(s, i)
+		return end, ok
+	case '{':
+		if depth+1 > MaxJSONDepth {
+			return i, false
+		}
+		i = skipWS(s, i+1)
+		if i < len(s) && s[i] == '}' {
+			return i + 1, true
+		}
+		for {
+			if i >= len(s) || s[i] != '"' {
+				return i, false
+			}
+			end, _, ok := scanString(s, i)
+			if !ok {
+				return end, false
+			}
+			i = skipWS(s, end)
+			if i >= len(s) || s[i] != ':' {
+				return i, false
+			}
+			if i, ok = skipValue(s, skipWS(s, i+1), depth+1); !ok {
+				return i, false
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return i, false
+			}
+			switch s[i] {
+			case ',':
+				i = skipWS(s, i+1)
+			case '}':
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case '[':
+		if depth+1 > MaxJSONDepth {
+			return i, false
+		}
+		i = skipWS(s, i+1)
+		if i < len(s) && s[i] == ']' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i, ok = skipValue(s, i, depth+1); !ok {
+				return i, false
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return i, false
+			}
+			switch s[i] {
+			case ',':
+				i = skipWS(s, i+1)
+			case ']':
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case 't':
+		return i + 4, strings.HasPrefix(s[i:], "true")
+	case 'f':
+		return i + 5, strings.HasPrefix(s[i:], "false")
+	case 'n':
+		return i + 4, strings.HasPrefix(s[i:], "null")
+	}
+	return scanNumber(s, i)
+}
+
+// scanString validates the JSON string starting at s[i] == '"' and returns
+// the offset after its closing quote and whether it holds escapes.
+func scanString(s string, i int) (end int, esc bool, ok bool) {
+	j := i + 1
+	for j < len(s) {
+		c := s[j]
+		switch {
+		case c == '"':
+			return j + 1, esc, true
+		case c == '\\':
+			esc = true
+			if j+1 >= len(s) {
+				return j, false, false
+			}
+			switch s[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+5 >= len(s) || !isHex(s[j+2]) || !isHex(s[j+3]) || !isHex(s[j+4]) || !isHex(s[j+5]) {
+					return j, false, false
+				}
+				j += 6
+			default:
+				return j, false, false
+			}
+		case c < 0x20:
+			return j, false, false
+		default:
+			j++
+		}
+	}
+	return j, false, false
+}
+
+// scanNumber validates the JSON number at s[i] and returns its end.
+func scanNumber(s string, i int) (int, bool) {
+	j := i
+	if j < len(s) && s[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(s) && s[j] == '0':
+		j++
+	case j < len(s) && s[j] >= '1' && s[j] <= '9':
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+	default:
+		return j, false
+	}
+	if j < len(s) && s[j] == '.' {
+		j++
+		d := j
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if j == d {
+			return j, false
+		}
+	}
+	if j < len(s) && (s[j] == 'e' || s[j] == 'E') {
+		j++
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		d := j
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if j == d {
+			return j, false
+		}
+	}
+	return j, true
+}
+
+// unescape decodes the body of a JSON string already checked by scanString.
+func unescape(raw string) string {
+	b := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r := rune(hexVal(raw[i+2 : i+6]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					if r2 := rune(hexVal(raw[i+2 : i+6])); utf16.DecodeRune(r, r2) != utf8.RuneError {
+						r = utf16.DecodeRune(r, r2)
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default: // '"', '\\', '/'
+			b = append(b, raw[i+1])
+		}
+		i += 2
+	}
+	return string(b)
+}
+
+func hexVal(h string) int {
+	v := 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= '0' && c <= '9':
+			v = v*16 + int(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v*16 + int(c-'a'+10)
+		default:
+			v = v*16 + int(c-'A'+10)
+		}
+	}
+	return v
+}

@@ -1,0 +1,368 @@
+package pattern
+
+import (
+	"strconv"
+	"strings"
+)
+
+// spacedPattern matches space-delimited events such as access logs.
+//
+// Binding fields to elements (the arity rule): a message is split into
+// fields at spaces and tabs (tabs so that Lambda's tab-separated lines work
+// with the documented [timestamp=*Z, request_id="*-*", event] idiom); a
+// field starting with '"' runs to the next unescaped '"', one starting with
+// '[' to the next ']', and the value of such a field has the quotes or
+// brackets stripped.
+//
+//   - Without "...", the pattern needs at least as many fields as it has
+//     elements. The last element takes the rest of the line, as raw text,
+//     when there are more fields: AWS documents [w1=ERROR, w2] matching
+//     "ERROR 09/25/2014 12:00:02 Failed to process request".
+//   - Each "..." matches any number of fields, including none, and the
+//     elements around it take exactly one field each. Elements before the
+//     first "..." bind to the first fields, elements after the last to the
+//     last fields, and any group in between to its leftmost possible place.
+//   - "[]" is the same as "[...]": AWS's TestMetricFilter example for "[]"
+//     extracts every field.
+//
+// Extracted values follow AWS's TestMetricFilter examples: a named element
+// is reported as "$name"; a field matched by "..." or by an unnamed (empty)
+// element, as in "[..., status_code=4*,]", is reported as "$N" with N its
+// 1-based position in the message.
+type spacedPattern struct {
+	elems    []spElem
+	ellipsis bool
+}
+
+type spElem struct {
+	ellipsis bool
+	name     string  // "" for an unnamed element
+	expr     *spExpr // nil when the element has no condition
+}
+
+// spExpr is a condition expression of one element; && binds tighter than ||.
+// Every name in an element's expression refers to that element's field:
+// [w1=ERROR || w1=WARN, w2] repeats the name, as all AWS examples do.
+type spExpr struct {
+	op   byte // 'c' condition, '&' all kids, '|' any kid
+	c    valueCond
+	kids []*spExpr
+}
+
+func (x *spExpr) match(text string) bool {
+	switch x.op {
+	case '&':
+		for _, k := range x.kids {
+			if !k.match(text) {
+				return false
+			}
+		}
+		return true
+	case '|':
+		for _, k := range x.kids {
+			if k.match(text) {
+				return true
+			}
+		}
+		return false
+	}
+	return x.c.matchField(text)
+}
+
+func (e *spElem) match(text string) bool { return e.expr == nil || e.expr.match(text) }
+
+func isFieldNameByte(c byte) bool { return isAlnum(c) || c == '_' }
+
+// parseSpaced parses "[ elem, elem, ... ]" where the trimmed source starts
+// at start.
+func (c *compiler) parseSpaced(start int) (*spacedPattern, error) {
+	sp := &spacedPattern{}
+	s := c.src
+	i := c.skipSpace(start + 1)
+	if i < len(s) && s[i] == ']' {
+		sp.elems = []spElem{{ellipsis: true}}
+		sp.ellipsis = true
+		i++
+	} else {
+		for {
+			i = c.skipSpace(i)
+			if i >= len(s) {
+				return nil, c.errf(start, "unbalanced '[', missing closing ']'")
+			}
+			var el spElem
+			switch {
+			case strings.HasPrefix(s[i:], "..."):
+				el.ellipsis = true
+				sp.ellipsis = true
+				i += 3
+			case s[i] == ',' || s[i] == ']':
+				// an unnamed field
+			default:
+				j := i
+				for j < len(s) && isFieldNameByte(s[j]) {
+					j++
+				}
+				if j == i {
+					return nil, c.errf(i, "unexpected %s, expected a field name, '...' or ','", describe(s, i))
+				}
+				el.name = s[i:j]
+				i = c.skipSpace(j)
+				if _, _, ok := c.operatorAt(i); ok {
+					x, n, err := c.spacedOr(i)
+					if err != nil {
+						return nil, err
+					}
+					el.expr, i = x, n
+				}
+			}
+			sp.elems = append(sp.elems, el)
+			i = c.skipSpace(i)
+			if i >= len(s) {
+				return nil, c.errf(start, "unbalanced '[', missing closing ']'")
+			}
+			if s[i] == ']' {
+				i++
+				break
+			}
+			if s[i] != ',' {
+				return nil, c.errf(i, "unexpected %s, expected ',' or ']'", describe(s, i))
+			}
+			i++
+		}
+	}
+	if i = c.skipSpace(i); i < len(s) {
+		return nil, c.errf(i, "unexpected %s after the closing ']'", describe(s, i))
+	}
+	return sp, nil
+}
+
+// spacedOr parses cond (("&&"|"||") name cond)* for an element whose name
+// has been read; i is at the first operator.
+func (c *compiler) spacedOr(i int) (*spExpr, int, error) {
+	var ors []*spExpr
+	var ands []*spExpr
+	s := c.src
+	for {
+		op, n, _ := c.operatorAt(i)
+		v, n, err := c.value(n, op, ",]")
+		if err != nil {
+			return nil, 0, err
+		}
+		ands = append(ands, &spExpr{op: 'c', c: v})
+		i = c.skipSpace(n)
+		var conj byte
+		switch {
+		case strings.HasPrefix(s[i:], "&&"):
+			conj = '&'
+		case strings.HasPrefix(s[i:], "||"):
+			conj = '|'
+		default:
+			ors = append(ors, group('&', ands))
+			return group('|', ors), i, nil
+		}
+		i = c.skipSpace(i + 2)
+		j := i
+		for j < len(s) && isFieldNameByte(s[j]) {
+			j++
+		}
+		if j == i {
+			return nil, 0, c.errf(i, "expected a field name after '%s'", s[i-2:i])
+		}
+		name := s[i:j]
+		i = c.skipSpace(j)
+		if _, _, ok := c.operatorAt(i); !ok {
+			return nil, 0, c.errf(i, "expected an operator after field %s", name)
+		}
+		if conj == '|' {
+			ors = append(ors, group('&', ands))
+			ands = nil
+		}
+	}
+}
+
+func group(op byte, kids []*spExpr) *spExpr {
+	if len(kids) == 1 {
+		return kids[0]
+	}
+	return &spExpr{op: op, kids: kids}
+}
+
+// field is one field of a space-delimited message: s[start:] is where its
+// raw text begins and s[vs:ve] its value.
+type field struct{ start, vs, ve int }
+
+func isFieldSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// splitFields appends the fields of s to dst, at most limit of them when
+// limit >= 0.
+func splitFields(s string, dst []field, limit int) []field {
+	i := 0
+	for {
+		for i < len(s) && isFieldSpace(s[i]) {
+			i++
+		}
+		if i >= len(s) || limit >= 0 && len(dst) >= limit {
+			return dst
+		}
+		f := field{start: i, vs: -1}
+		switch s[i] {
+		case '"':
+			for j := i + 1; j < len(s); j++ {
+				if s[j] == '\\' {
+					j++
+					continue
+				}
+				if s[j] == '"' {
+					f.vs, f.ve, i = f.start+1, j, j+1
+					break
+				}
+			}
+		case '[':
+			if j := strings.IndexByte(s[i+1:], ']'); j >= 0 {
+				f.vs, f.ve, i = i+1, i+1+j, i+j+2
+			}
+		}
+		if f.vs < 0 {
+			j := i
+			for j < len(s) && !isFieldSpace(s[j]) {
+				j++
+			}
+			f.vs, f.ve, i = i, j, j
+		}
+		dst = append(dst, f)
+	}
+}
+
+// match reports whether msg matches; when ext is not nil it also receives
+// the extracted values.
+func (sp *spacedPattern) match(msg string, ext map[string]string) bool {
+	var buf [32]field
+	k := len(sp.elems)
+	if !sp.ellipsis {
+		fields := splitFields(msg, buf[:0], k+1)
+		if len(fields) < k {
+			return false
+		}
+		for j := 0; j < k-1; j++ {
+			if !sp.elems[j].match(msg[fields[j].vs:fields[j].ve]) {
+				return false
+			}
+		}
+		last := msg[fields[k-1].vs:fields[k-1].ve]
+		if len(fields) > k {
+			last = strings.TrimRight(msg[fields[k-1].start:], " \t")
+		}
+		if !sp.elems[k-1].match(last) {
+			return false
+		}
+		if ext != nil {
+			for j := 0; j < k-1; j++ {
+				sp.extract(ext, j, j, msg[fields[j].vs:fields[j].ve])
+			}
+			sp.extract(ext, k-1, k-1, last)
+		}
+		return true
+	}
+
+	fields := splitFields(msg, buf[:0], -1)
+	n := len(fields)
+	val := func(f int) string { return msg[fields[f].vs:fields[f].ve] }
+	// segs are the runs of elements between ellipses.
+	segAt := func(e0, e1, f0 int) bool {
+		for j := e0; j < e1; j++ {
+			if !sp.elems[j].match(val(f0 + j - e0)) {
+				return false
+			}
+		}
+		return true
+	}
+	first := 0
+	for first < k && !sp.elems[first].ellipsis {
+		first++
+	}
+	last := k - 1
+	for last >= 0 && !sp.elems[last].ellipsis {
+		last--
+	}
+	headLen, tailLen := first, k-1-last
+	if headLen+tailLen > n {
+		return false
+	}
+	if !segAt(0, first, 0) || !segAt(last+1, k, n-tailLen) {
+		return false
+	}
+	// place[j] is the field index of element j, for the middle groups.
+	var place []int
+	if ext != nil {
+		place = make([]int, k)
+	}
+	pos, limit := headLen, n-tailLen
+	for e := first + 1; e < last; {
+		if sp.elems[e].ellipsis {
+			e++
+			continue
+		}
+		end := e
+		for end < last && !sp.elems[end].ellipsis {
+			end++
+		}
+		w := end - e
+		found := false
+		for ; pos+w <= limit; pos++ {
+			if segAt(e, end, pos) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+		if ext != nil {
+			for j := e; j < end; j++ {
+				place[j] = pos + j - e
+			}
+		}
+		pos += w
+		e = end
+	}
+	if ext != nil {
+		bound := make([]bool, n)
+		for j := 0; j < k; j++ {
+			if sp.elems[j].ellipsis {
+				continue
+			}
+			f := place[j]
+			if j < first {
+				f = j
+			} else if j > last {
+				f = n - (k - j)
+			}
+			bound[f] = true
+			sp.extract(ext, j, f, val(f))
+		}
+		for f := 0; f < n; f++ {
+			if !bound[f] {
+				ext["$"+strconv.Itoa(f+1)] = val(f)
+			}
+		}
+	}
+	return true
+}
+
+func (sp *spacedPattern) extract(ext map[string]string, elem, f int, v string) {
+	if name := sp.elems[elem].name; name != "" {
+		ext["$"+name] = v
+		return
+	}
+	ext["$"+strconv.Itoa(f+1)] = v
+}
+
+// matchesAll reports whether match is true for every message.
+func (sp *spacedPattern) matchesAll() bool {
+	for _, e := range sp.elems {
+		if !e.ellipsis {
+			return false
+		}
+	}
+	return true
+}
