@@ -91,7 +91,10 @@ type jparser struct {
 func (c *compiler) parseJSON(start int) (*jsonPattern, error) {
 	p := &jparser{compiler: c, i: start + 1, pat: &jsonPattern{root: &jnode{}}}
 	p.i = p.skipSpace(p.i)
-	if p.i < len(p.src) && p.src[p.i] == '}' {
+	if p.i >= len(p.src) {
+		return nil, p.errf(start, "unbalanced '{', missing closing '}'")
+	}
+	if p.src[p.i] == '}' {
 		return nil, p.errf(p.i, "empty JSON pattern, expected a condition such as $.field = value")
 	}
 	e, err := p.or()
@@ -445,8 +448,8 @@ func (p *jparser) value(op cmpOp, stops string) (valueCond, error) {
 }
 
 // value reads the right-hand side of a condition at src[i] (spaces allowed
-// before it). An unquoted value ends at a space, "&&", "||", or any byte in
-// stops.
+// before it). An unquoted value ends at a space, "&&", "||", one of " ( = < >
+// or any byte in stops.
 func (c *compiler) value(i int, op cmpOp, stops string) (valueCond, int, error) {
 	v := valueCond{op: op}
 	s := c.src
@@ -472,7 +475,7 @@ func (c *compiler) value(i int, op cmpOp, stops string) (valueCond, int, error) 
 		j := i
 		for j < len(s) && !isSpace(s[j]) && strings.IndexByte(stops, s[j]) < 0 &&
 			!strings.HasPrefix(s[j:], "&&") && !strings.HasPrefix(s[j:], "||") &&
-			s[j] != '"' && s[j] != '(' {
+			strings.IndexByte("\"(=<>", s[j]) < 0 {
 			j++
 		}
 		if j == i {

@@ -160,13 +160,14 @@ func (c *compiler) spacedOr(i int) (*spExpr, int, error) {
 			ors = append(ors, group('&', ands))
 			return group('|', ors), i, nil
 		}
+		conjText := s[i : i+2]
 		i = c.skipSpace(i + 2)
 		j := i
 		for j < len(s) && isFieldNameByte(s[j]) {
 			j++
 		}
 		if j == i {
-			return nil, 0, c.errf(i, "expected a field name after '%s'", s[i-2:i])
+			return nil, 0, c.errf(i, "expected a field name after '%s'", conjText)
 		}
 		name := s[i:j]
 		i = c.skipSpace(j)
