@@ -212,9 +212,12 @@ func TestSpaced(t *testing.T) {
 	f(`[timestamp=*Z, request_id="*-*", event]`, "2017-01-01T00:00:00.000Z\tab-cd\tsomething happened here",
 		m{"$timestamp": "2017-01-01T00:00:00.000Z", "$request_id": "ab-cd", "$event": "something happened here"})
 	f(`[a, b]`, "ü ✓ 日本", m{"$a": "ü", "$b": "✓ 日本"})
-	long := strings.Repeat("w ", 1<<19)
-	f(`[a, ..., b=w]`, long, m2(1<<19))
+	f(`[a, ..., b=w]`, strings.Repeat("w ", 1<<12), m2(1<<12))
+	long := strings.Repeat("w ", 1<<19) // 1 MB
 	f(`[a=w, b]`, long, m{"$a": "w", "$b": strings.TrimSpace(long[2:])})
+	if !mustCompile(t, `[a, ..., b=w, ..., c=w]`).Match(long) {
+		t.Error("1 MB message with ellipses did not match")
+	}
 }
 
 // m2 is what [a, ..., b] extracts from n words "w".
