@@ -38,7 +38,7 @@ func compileRegex(src string, off int, body string) (*regexp.Regexp, error) {
 		case c == '(' || c == ')':
 			return nil, errAt(src, off+i, "parentheses are not supported in a regular expression")
 		case c == '\\':
-			n, err := regexEscape(src, off, body, i, &b, false)
+			n, err := regexEscape(src, off, body, i, &b)
 			if err != nil {
 				return nil, err
 			}
@@ -88,8 +88,8 @@ func isHex(c byte) bool {
 }
 
 // regexEscape translates the escape at body[i] ('\\') and returns the index
-// after it. In a character class, the class escapes are still allowed.
-func regexEscape(src string, off int, body string, i int, b *strings.Builder, inClass bool) (int, error) {
+// after it. The same escapes are allowed inside character classes.
+func regexEscape(src string, off int, body string, i int, b *strings.Builder) (int, error) {
 	if i+1 >= len(body) {
 		return 0, errAt(src, off+i, "trailing backslash in regular expression")
 	}
@@ -176,7 +176,7 @@ func regexClass(src string, off int, body string, i int, b *strings.Builder) (in
 		case c >= 0x80:
 			return 0, errAt(src, off+i, "multi-byte characters are not supported in a regular expression")
 		case c == '\\':
-			n, err := regexEscape(src, off, body, i, b, true)
+			n, err := regexEscape(src, off, body, i, b)
 			if err != nil {
 				return 0, err
 			}
