@@ -127,35 +127,64 @@ type condition struct {
 	prefixes   []netip.Prefix
 }
 
-// operators maps each supported operator (without IfExists and set
-// prefixes) to how it compares.
-var operators = map[string]condition{
-	"StringEquals":              {op: opString},
-	"StringNotEquals":           {op: opString, negate: true},
-	"StringEqualsIgnoreCase":    {op: opString, ignoreCase: true},
-	"StringNotEqualsIgnoreCase": {op: opString, ignoreCase: true, negate: true},
-	"StringLike":                {op: opStringLike},
-	"StringNotLike":             {op: opStringLike, negate: true},
-	"ArnEquals":                 {op: opArn},
-	"ArnLike":                   {op: opArn},
-	"ArnNotEquals":              {op: opArn, negate: true},
-	"ArnNotLike":                {op: opArn, negate: true},
-	"DateEquals":                {op: opDate},
-	"DateNotEquals":             {op: opDate, negate: true},
-	"DateLessThan":              {op: opDate, cmp: cmpLt},
-	"DateLessThanEquals":        {op: opDate, cmp: cmpLe},
-	"DateGreaterThan":           {op: opDate, cmp: cmpGt},
-	"DateGreaterThanEquals":     {op: opDate, cmp: cmpGe},
-	"NumericEquals":             {op: opNumeric},
-	"NumericNotEquals":          {op: opNumeric, negate: true},
-	"NumericLessThan":           {op: opNumeric, cmp: cmpLt},
-	"NumericLessThanEquals":     {op: opNumeric, cmp: cmpLe},
-	"NumericGreaterThan":        {op: opNumeric, cmp: cmpGt},
-	"NumericGreaterThanEquals":  {op: opNumeric, cmp: cmpGe},
-	"IpAddress":                 {op: opIP},
-	"NotIpAddress":              {op: opIP, negate: true},
-	"Bool":                      {op: opBool},
-	"Null":                      {op: opNull},
+// operator returns how each supported operator (without IfExists and set
+// prefixes) compares.
+func operator(name string) (condition, bool) {
+	switch name {
+	case "StringEquals":
+		return condition{op: opString}, true
+	case "StringNotEquals":
+		return condition{op: opString, negate: true}, true
+	case "StringEqualsIgnoreCase":
+		return condition{op: opString, ignoreCase: true}, true
+	case "StringNotEqualsIgnoreCase":
+		return condition{op: opString, ignoreCase: true, negate: true}, true
+	case "StringLike":
+		return condition{op: opStringLike}, true
+	case "StringNotLike":
+		return condition{op: opStringLike, negate: true}, true
+	case "ArnEquals":
+		return condition{op: opArn}, true
+	case "ArnLike":
+		return condition{op: opArn}, true
+	case "ArnNotEquals":
+		return condition{op: opArn, negate: true}, true
+	case "ArnNotLike":
+		return condition{op: opArn, negate: true}, true
+	case "DateEquals":
+		return condition{op: opDate}, true
+	case "DateNotEquals":
+		return condition{op: opDate, negate: true}, true
+	case "DateLessThan":
+		return condition{op: opDate, cmp: cmpLt}, true
+	case "DateLessThanEquals":
+		return condition{op: opDate, cmp: cmpLe}, true
+	case "DateGreaterThan":
+		return condition{op: opDate, cmp: cmpGt}, true
+	case "DateGreaterThanEquals":
+		return condition{op: opDate, cmp: cmpGe}, true
+	case "NumericEquals":
+		return condition{op: opNumeric}, true
+	case "NumericNotEquals":
+		return condition{op: opNumeric, negate: true}, true
+	case "NumericLessThan":
+		return condition{op: opNumeric, cmp: cmpLt}, true
+	case "NumericLessThanEquals":
+		return condition{op: opNumeric, cmp: cmpLe}, true
+	case "NumericGreaterThan":
+		return condition{op: opNumeric, cmp: cmpGt}, true
+	case "NumericGreaterThanEquals":
+		return condition{op: opNumeric, cmp: cmpGe}, true
+	case "IpAddress":
+		return condition{op: opIP}, true
+	case "NotIpAddress":
+		return condition{op: opIP, negate: true}, true
+	case "Bool":
+		return condition{op: opBool}, true
+	case "Null":
+		return condition{op: opNull}, true
+	}
+	return condition{}, false
 }
 
 func parseConditions(raw json.RawMessage) ([]condition, error) {
@@ -177,7 +206,7 @@ func parseConditions(raw json.RawMessage) ([]condition, error) {
 		if b, ok := strings.CutSuffix(base, "IfExists"); ok && base != "Null" {
 			base, ifExists = b, true
 		}
-		proto, ok := operators[base]
+		proto, ok := operator(base)
 		if !ok || (ifExists && proto.op == opNull) {
 			return nil, malformed("Invalid Condition type : %s", name)
 		}
@@ -403,10 +432,8 @@ func conditionValues(raw json.RawMessage) ([]string, error) {
 		case bool:
 			out = append(out, strconv.FormatBool(e))
 		default:
-			return nil, errNotScalar
+			return nil, malformed("condition value is not a scalar")
 		}
 	}
 	return out, nil
 }
-
-var errNotScalar = malformed("condition value is not a scalar")

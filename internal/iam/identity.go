@@ -153,6 +153,9 @@ func (s *Store) String() string {
 	return fmt.Sprintf("iam.Store{accounts: %d, identities: %d, keys: %d, roles: %d}", len(s.accounts), len(s.identities), len(s.keys), len(s.roles))
 }
 
+// GoString is String, so %#v cannot print the keys map with its secrets.
+func (s *Store) GoString() string { return s.String() }
+
 func newStore() *Store {
 	return &Store{keys: map[string]accessKey{}, identities: map[string]*Identity{}, roles: map[string]*Role{}}
 }

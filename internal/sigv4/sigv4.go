@@ -11,8 +11,9 @@
 //
 // Both forms are verified: the Authorization header and the presigned query
 // string (X-Amz-Algorithm, X-Amz-Credential, ...). The request time must lie
-// within 15 minutes of the verifier's clock; a presigned URL is further bounded
-// by X-Amz-Expires. Derived signing keys are cached in the Verifier.
+// within 15 minutes of the verifier's clock; a presigned URL that carries
+// X-Amz-Expires is valid from its X-Amz-Date for that many seconds instead
+// (up to seven days), one without it for the 15-minute window. Derived signing keys are cached in the Verifier.
 package sigv4
 
 import (
@@ -173,7 +174,7 @@ type authInfo struct {
 	amzDate          string // as sent; the string to sign uses the formatted time
 	dateFromHeader   bool   // time came from the HTTP Date header
 	time             time.Time
-	expires          int // seconds, presigned only
+	expires          int // X-Amz-Expires in seconds; 0 when absent
 	token            string
 }
 
@@ -230,7 +231,9 @@ func parsePresignedForm(q map[string][]string) (*authInfo, error) {
 		return ""
 	}
 	var missing []string
-	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"} {
+	// X-Amz-Expires is optional: the SDKs' STS presigner leaves it out, and
+	// without it the ordinary 15-minute window applies.
+	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders"} {
 		if get(k) == "" {
 			missing = append(missing, "'"+k+"'")
 		}
@@ -250,14 +253,17 @@ func parsePresignedForm(q map[string][]string) (*authInfo, error) {
 		token:            get("X-Amz-Security-Token"),
 	}
 	a.signedHeaders = strings.Split(a.signedHeadersRaw, ";")
-	exp, err := strconv.Atoi(get("X-Amz-Expires"))
-	if err != nil || exp < 1 || exp > MaxPresignExpires {
-		return nil, awserr.New(awserr.IncompleteSignature, "X-Amz-Expires must be an integer between 1 and %d (seconds), not '%s'.", MaxPresignExpires, get("X-Amz-Expires"))
+	if v := get("X-Amz-Expires"); v != "" {
+		exp, err := strconv.Atoi(v)
+		if err != nil || exp < 1 || exp > MaxPresignExpires {
+			return nil, awserr.New(awserr.IncompleteSignature, "X-Amz-Expires must be an integer between 1 and %d (seconds), not '%s'.", MaxPresignExpires, v)
+		}
+		a.expires = exp
 	}
-	a.expires = exp
 	if err := a.parseTime(); err != nil {
 		return nil, err
 	}
+	var err error
 	if a.scope, err = parseCredential(a.credential); err != nil {
 		return nil, err
 	}
@@ -327,7 +333,7 @@ func (a *authInfo) checkTime(now time.Time) error {
 	if a.time.After(now.Add(MaxSkew)) {
 		return awserr.New(awserr.InvalidSignature, "Signature not yet current: %s is still later than %s (%s + 15 min.)", ts, now.Add(MaxSkew).Format(timeFormat), now.Format(timeFormat))
 	}
-	if a.presigned {
+	if a.presigned && a.expires > 0 {
 		// AWS keeps the wording of the clock-skew error and names the window.
 		if limit := now.Add(-time.Duration(a.expires) * time.Second); a.time.Before(limit) {
 			return awserr.New(awserr.InvalidSignature, "Signature expired: %s is now earlier than %s (%s - %d sec.)", ts, limit.Format(timeFormat), now.Format(timeFormat), a.expires)

@@ -262,9 +262,19 @@ func TestVerifyPresigned(t *testing.T) {
 	if got := send(t, presign(query(), 3600, staticCreds, signTime.Add(-45*time.Minute))); got.Type != "" {
 		t.Fatalf("long presigned: %+v", got)
 	}
-	got = send(t, presign(query(), 0, staticCreds, signTime))
-	if got.Type != string(awserr.IncompleteSignature) || got.Message != "AWS query-string parameters must include 'X-Amz-Expires'. Re-examine the query-string parameters." {
+	// Without X-Amz-Expires (the SDK's STS presigner sends none) the
+	// 15-minute window applies.
+	if got := send(t, presign(query(), 0, staticCreds, signTime)); got.Type != "" {
 		t.Fatalf("no expires: %+v", got)
+	}
+	got = send(t, presign(query(), 0, staticCreds, signTime.Add(-10*time.Minute)))
+	if got.Type != string(awserr.InvalidSignature) || got.Message != "Signature expired: 20130523T235000Z is now earlier than 20130523T235500Z (20130524T001000Z - 15 min.)" {
+		t.Fatalf("no expires, stale: %+v", got)
+	}
+	req0, _ := http.NewRequest(http.MethodGet, srv.URL+"/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20130524T000000Z", nil)
+	got = send(t, req0)
+	if got.Type != string(awserr.IncompleteSignature) || got.Message != "AWS query-string parameters must include 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-SignedHeaders'. Re-examine the query-string parameters." {
+		t.Fatalf("incomplete presigned: %+v", got)
 	}
 	got = send(t, presign(query(), 900, aws.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: testSecret, SessionToken: testToken}, signTime))
 	if got.Type != "" {
