@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/bench"
+)
+
+func runBench(env Env, args []string) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg := bench.Config{Out: env.Stderr}
+	fs.StringVar(&cfg.Endpoint, "endpoint", "", "CloudWatch Logs endpoint URL (default: --spawn a server)")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region to sign for")
+	fs.StringVar(&cfg.AccessKey, "access-key", envOr(env, "AWS_ACCESS_KEY_ID", ""), "access key [AWS_ACCESS_KEY_ID]")
+	fs.StringVar(&cfg.SecretKey, "secret-key", envOr(env, "AWS_SECRET_ACCESS_KEY", ""), "secret key [AWS_SECRET_ACCESS_KEY]")
+	fs.IntVar(&cfg.Groups, "groups", 4, "log groups")
+	fs.IntVar(&cfg.Streams, "streams", 64, "log streams in all")
+	fs.IntVar(&cfg.Writers, "writers", 8, "concurrent writers")
+	fs.IntVar(&cfg.BatchSize, "batch", 1000, "events per PutLogEvents")
+	fs.Int64Var(&cfg.Events, "events", 10_000_000, "events to send")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: when --events are sent)")
+	fs.Int64Var(&cfg.RareEvery, "rare-every", 1_000_000, "plant the rare token once per this many events (0: never)")
+	fs.BoolVar(&cfg.Query, "query", false, "measure FilterLogEvents after ingest")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its RSS")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
+	spawn := fs.Bool("spawn", false, "start a Cairn server (auth off) on a temporary data directory and measure it")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg.Prefix = fmt.Sprintf("bench-%d", time.Now().Unix())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var child *spawned
+	if cfg.Endpoint == "" || *spawn {
+		var err error
+		if child, err = spawnServer(env.Stderr); err != nil {
+			fmt.Fprintln(env.Stderr, "cairn bench:", err)
+			return 1
+		}
+		defer os.RemoveAll(child.dir)
+		defer child.stop()
+		cfg.Endpoint, cfg.ServerPID, cfg.DataDir = child.endpoint, child.cmd.Process.Pid, child.dir
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "cairn bench:", err)
+		if rep == nil {
+			return 1
+		}
+	}
+	if child != nil {
+		// Stop the server cleanly (it flushes), then weigh what it left.
+		child.stop()
+		rep.DiskBytes = dirBytes(child.dir, "")
+		sst := dirBytes(child.dir, ".sst")
+		fmt.Fprintf(env.Stdout, "disk after clean stop: %.1f MB in all, %.1f MB in sstables\n", float64(rep.DiskBytes)/1e6, float64(sst)/1e6)
+		if rep.Events > 0 {
+			fmt.Fprintf(env.Stdout, "disk per event: %.1f bytes (sstables %.1f)\n", float64(rep.DiskBytes)/float64(rep.Events), float64(sst)/float64(rep.Events))
+		}
+	}
+	printReport(env.Stdout, cfg, rep)
+	if err != nil || rep.Errors > 0 {
+		return 1
+	}
+	return 0
+}
+
+func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
+	fmt.Fprintf(w, "endpoint %s: %d writers, %d-event batches, %d streams in %d groups\n", cfg.Endpoint, cfg.Writers, cfg.BatchSize, cfg.Streams, cfg.Groups)
+	fmt.Fprintf(w, "ingest: %d events in %s = %.0f events/s, %.1f MB/s of messages (%d requests, %d errors)\n",
+		r.Events, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, r.MBPerSec, r.Requests, r.Errors)
+	fmt.Fprintf(w, "latency: p50 %s  p90 %s  p99 %s  max %s\n", r.LatencyP50.Round(10*time.Microsecond), r.LatencyP90.Round(10*time.Microsecond),
+		r.LatencyP99.Round(10*time.Microsecond), r.LatencyMax.Round(10*time.Microsecond))
+	if r.ServerPeakRSS > 0 {
+		fmt.Fprintf(w, "server RSS: max sampled %.0f MB, peak (VmHWM) %.0f MB\n", float64(r.ServerRSS)/(1<<20), float64(r.ServerPeakRSS)/(1<<20))
+	}
+	if q := r.Query; q != nil {
+		fmt.Fprintf(w, "filter %q: first page %s (median of 5), whole search %s, %d matches\n", q.RareTerm, q.RareFirstPage.Round(100*time.Microsecond), q.RareFullScan.Round(time.Millisecond), q.RareMatches)
+		fmt.Fprintf(w, "filter %q: full scan of %.0f MB of messages in %s = %.2f GB/s, %d matches, %d pages\n", q.CommonTerm,
+			float64(q.CommonScanBytes)/1e6, q.CommonScanTime.Round(time.Millisecond), q.CommonGBPerSecond, q.CommonMatches, q.Pages)
+	}
+}
+
+type spawned struct {
+	cmd      *exec.Cmd
+	dir      string
+	endpoint string
+	stopped  bool
+}
+
+// spawnServer starts `cairn server` from this executable on a free loopback
+// port and a fresh data directory, and waits for its "listening" line.
+func spawnServer(logTo io.Writer) (*spawned, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "cairn-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "off")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &spawned{cmd: cmd, dir: dir}
+	lines := bufio.NewScanner(stderr)
+	for lines.Scan() {
+		line := lines.Text()
+		if i := strings.Index(line, "endpoint="); i >= 0 {
+			s.endpoint = strings.Fields(line[i+len("endpoint="):])[0]
+			break
+		}
+	}
+	if s.endpoint == "" {
+		s.stop()
+		return nil, errors.New("spawned server did not report its endpoint")
+	}
+	go io.Copy(io.Discard, stderr) // keep draining so the server never blocks on its log
+	fmt.Fprintf(logTo, "spawned cairn server pid %d at %s (data %s)\n", cmd.Process.Pid, s.endpoint, dir)
+	return s, nil
+}
+
+func (s *spawned) stop() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func dirBytes(dir, suffix string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && strings.HasSuffix(p, suffix) {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cairnlog/cairn/internal/server"
+)
+
+// DefaultListen is where `cairn server` listens unless told otherwise.
+const DefaultListen = "127.0.0.1:4588"
+
+// serverFile is the config file's schema (YAML; JSON is YAML too).
+type serverFile struct {
+	Listen    string `yaml:"listen"`
+	Data      string `yaml:"data"`
+	AccountID string `yaml:"account_id"`
+	Auth      string `yaml:"auth"`
+	LogLevel  string `yaml:"log_level"`
+}
+
+// serverSettings resolves the server's settings: flags win over CAIRN_*
+// environment variables, which win over the config file, which wins over the
+// defaults.
+func serverSettings(env Env, args []string) (server.Config, string, error) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	configPath := fs.String("config", "", "config file (YAML) [CAIRN_CONFIG]")
+	listen := fs.String("listen", "", "address to listen on, host:port [CAIRN_LISTEN] (default "+DefaultListen+")")
+	data := fs.String("data", "", "data directory [CAIRN_DATA] (default ./cairn-data)")
+	account := fs.String("account-id", "", "AWS account ID that owns the resources [CAIRN_ACCOUNT_ID] (default 000000000000)")
+	auth := fs.String("auth", "", "authentication: off (accept any credentials; loopback only) [CAIRN_AUTH] (default off)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, "", err
+	}
+	if fs.NArg() > 0 {
+		return server.Config{}, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var file serverFile
+	if p := firstNonEmpty(*configPath, env.Getenv("CAIRN_CONFIG")); p != "" {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("read config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
+			return server.Config{}, "", fmt.Errorf("config file %s: %w", p, err)
+		}
+	}
+	cfg := server.Config{
+		Listen:    firstNonEmpty(*listen, env.Getenv("CAIRN_LISTEN"), file.Listen, DefaultListen),
+		DataDir:   firstNonEmpty(*data, env.Getenv("CAIRN_DATA"), file.Data, "cairn-data"),
+		AccountID: firstNonEmpty(*account, env.Getenv("CAIRN_ACCOUNT_ID"), file.AccountID, "000000000000"),
+		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "off"),
+	}
+	if !isAccountID(cfg.AccountID) {
+		return server.Config{}, "", fmt.Errorf("account ID %q is not 12 digits", cfg.AccountID)
+	}
+	return cfg, firstNonEmpty(*logLevel, env.Getenv("CAIRN_LOG_LEVEL"), file.LogLevel, "info"), nil
+}
+
+func runServer(env Env, args []string) int {
+	cfg, level, err := serverSettings(env, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(env.Stderr, "cairn server:", err)
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		fmt.Fprintln(env.Stderr, "cairn server: log level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lvl}))
+	cfg.Logger = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	srv, err := server.Start(cfg)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	log.Info("cairn listening", "endpoint", srv.URL(), "data", cfg.DataDir, "account", cfg.AccountID,
+		"auth", cfg.Auth, "startup", time.Since(start).Round(time.Millisecond))
+	<-ctx.Done()
+	stop()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Close(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,492 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// PutLogEvents limits (shared/reference/cloudwatch-logs-api.md §3).
+const (
+	maxBatchBytes  = 1_048_576 // Σ(message bytes + 26)
+	maxEventBytes  = 1_048_576 // one event, message bytes + 26 (1 MB since 2025-04)
+	maxBatchSpan   = 24 * 3_600_000
+	tooNewAfter    = 2 * 3_600_000
+	tooOldBefore   = 14 * 86_400_000
+	eventOverhead  = 26
+	maxPageBytes   = 1_048_576 // GetLogEvents / FilterLogEvents page size
+	maxEventsLimit = 10_000
+	// Backward FilterLogEvents is allowed only from this startTime on
+	// (2024-01-01T00:00:00Z), as on AWS.
+	backwardFilterEpoch = 1_704_067_200_000
+)
+
+type inputLogEvent struct {
+	Timestamp int64  `json:"timestamp"`
+	Message   string `json:"message"`
+}
+
+type putLogEventsInput struct {
+	LogGroupName  *string         `json:"logGroupName"`
+	LogStreamName *string         `json:"logStreamName"`
+	LogEvents     []inputLogEvent `json:"logEvents"`
+	SequenceToken string          `json:"sequenceToken"`
+	Entity        *entityInput    `json:"entity"`
+}
+
+type entityInput struct {
+	KeyAttributes map[string]string `json:"keyAttributes"`
+	Attributes    map[string]string `json:"attributes"`
+}
+
+type RejectedLogEventsInfo struct {
+	TooNewLogEventStartIndex *int `json:"tooNewLogEventStartIndex,omitempty"`
+	TooOldLogEventEndIndex   *int `json:"tooOldLogEventEndIndex,omitempty"`
+	ExpiredLogEventEndIndex  *int `json:"expiredLogEventEndIndex,omitempty"`
+}
+
+type RejectedEntityInfo struct {
+	ErrorType string `json:"errorType"`
+}
+
+type PutLogEventsOutput struct {
+	NextSequenceToken     string                 `json:"nextSequenceToken,omitempty"`
+	RejectedLogEventsInfo *RejectedLogEventsInfo `json:"rejectedLogEventsInfo,omitempty"`
+	RejectedEntityInfo    *RejectedEntityInfo    `json:"rejectedEntityInfo,omitempty"`
+}
+
+// putLogEvents is the hot path: it decodes without the generic model walk
+// and checks each member itself, with the same wording.
+func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, error) {
+	var in putLogEventsInput
+	if err := c.DecodeUnchecked(&in); err != nil {
+		return nil, err
+	}
+	var v violations
+	m := c.Model()
+	if in.LogGroupName == nil {
+		v.add("Value null at 'logGroupName' failed to satisfy constraint: Member must not be null")
+	} else {
+		v.addErr(m.CheckValue("LogGroupName", "logGroupName", *in.LogGroupName))
+	}
+	if in.LogStreamName == nil {
+		v.add("Value null at 'logStreamName' failed to satisfy constraint: Member must not be null")
+	} else {
+		v.addErr(m.CheckValue("LogStreamName", "logStreamName", *in.LogStreamName))
+	}
+	switch {
+	case in.LogEvents == nil:
+		v.add("Value null at 'logEvents' failed to satisfy constraint: Member must not be null")
+	case len(in.LogEvents) == 0:
+		v.add("Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	case len(in.LogEvents) > maxEventsLimit:
+		v.add(fmt.Sprintf("Value '[%d events]' at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to 10000", len(in.LogEvents)))
+	}
+	for i, e := range in.LogEvents {
+		if e.Timestamp < 0 {
+			v.add(fmt.Sprintf("Value '%d' at 'logEvents.%d.member.timestamp' failed to satisfy constraint: Member must have value greater than or equal to 0", e.Timestamp, i+1))
+		}
+		if e.Message == "" {
+			// A missing message decodes as "" too; AWS would say "must not be
+			// null" for that case. Both are refused.
+			v.add(fmt.Sprintf("Value '' at 'logEvents.%d.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1", i+1))
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	group, stream := *in.LogGroupName, *in.LogStreamName
+	scope := scopeOf(c)
+	if err := c.Authorize("logs:PutLogEvents", StreamARN(scope, group, stream)); err != nil {
+		return nil, err
+	}
+
+	total := 0
+	for i, e := range in.LogEvents {
+		size := len(e.Message) + eventOverhead
+		if size > maxEventBytes {
+			return nil, awserr.New(awserr.InvalidParameter, "Log event too large: %d bytes exceeds limit of %d", size, maxEventBytes)
+		}
+		total += size
+		if i > 0 && e.Timestamp < in.LogEvents[i-1].Timestamp {
+			return nil, awserr.New(awserr.InvalidParameter, "Log events in a single PutLogEvents request must be in chronological order.")
+		}
+	}
+	if total > maxBatchBytes {
+		return nil, awserr.New(awserr.InvalidParameter, "Upload too large: %d bytes exceeds limit of %d", total, maxBatchBytes)
+	}
+
+	g, err := s.st.GetGroup(ctx, scope, group)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	now := s.now().UnixMilli()
+	// Events are chronological, so the rejected ones form a too-old prefix,
+	// then an expired run, and a too-new suffix.
+	evs := in.LogEvents
+	tooOld := 0
+	for tooOld < len(evs) && evs[tooOld].Timestamp < now-tooOldBefore {
+		tooOld++
+	}
+	expired := tooOld
+	if g.RetentionDays > 0 {
+		cutoff := now - int64(g.RetentionDays)*86_400_000
+		for expired < len(evs) && evs[expired].Timestamp < cutoff {
+			expired++
+		}
+	}
+	tooNew := len(evs)
+	for tooNew > expired && evs[tooNew-1].Timestamp > now+tooNewAfter {
+		tooNew--
+	}
+	valid := evs[expired:tooNew]
+	if len(valid) > 0 && valid[len(valid)-1].Timestamp-valid[0].Timestamp > maxBatchSpan {
+		return nil, awserr.New(awserr.InvalidParameter, "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+	}
+
+	out := &PutLogEventsOutput{}
+	if tooOld > 0 || expired > tooOld || tooNew < len(evs) {
+		info := &RejectedLogEventsInfo{}
+		if tooOld > 0 {
+			info.TooOldLogEventEndIndex = ptr(tooOld) // exclusive end, as AWS reports it
+		}
+		if expired > tooOld {
+			info.ExpiredLogEventEndIndex = ptr(expired)
+		}
+		if tooNew < len(evs) {
+			info.TooNewLogEventStartIndex = ptr(tooNew)
+		}
+		out.RejectedLogEventsInfo = info
+	}
+	if in.Entity != nil {
+		out.RejectedEntityInfo = checkEntity(c, in.Entity)
+	}
+	if len(valid) == 0 {
+		// Nothing to store, but the stream must still exist.
+		if _, err := s.st.GetStream(ctx, scope, group, stream); err != nil {
+			return nil, storeErr(err)
+		}
+		out.NextSequenceToken = sequenceToken(uint64(now))
+		return out, nil
+	}
+	batch := make([]store.Event, len(valid))
+	for i, e := range valid {
+		batch[i] = store.Event{Timestamp: e.Timestamp, Message: e.Message}
+	}
+	res, err := s.st.Append(ctx, scope, group, stream, batch, now)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out.NextSequenceToken = sequenceToken(res.Seq)
+	return out, nil
+}
+
+// checkEntity validates the optional entity; an invalid one is reported in
+// rejectedEntityInfo while the events are still accepted, as on AWS.
+func checkEntity(c *protocol.Call, e *entityInput) *RejectedEntityInfo {
+	toDoc := func(m map[string]string) any {
+		if m == nil {
+			return nil
+		}
+		d := make(map[string]any, len(m))
+		for k, v := range m {
+			d[k] = v
+		}
+		return d
+	}
+	if err := c.Model().CheckValue("EntityKeyAttributes", "entity.keyAttributes", toDoc(e.KeyAttributes)); err != nil {
+		return &RejectedEntityInfo{ErrorType: "InvalidKeyAttributes"}
+	}
+	if err := c.Model().CheckValue("EntityAttributes", "entity.attributes", toDoc(e.Attributes)); err != nil {
+		return &RejectedEntityInfo{ErrorType: "InvalidAttributes"}
+	}
+	return nil
+}
+
+type violations []string
+
+func (v *violations) add(s string) { *v = append(*v, s) }
+
+func (v *violations) addErr(err error) {
+	if e, ok := awserr.As(err); ok {
+		msg := e.Message
+		if i := strings.Index(msg, "detected: "); i >= 0 {
+			msg = msg[i+len("detected: "):]
+		}
+		*v = append(*v, strings.Split(msg, "; ")...)
+	}
+}
+
+func (v violations) err() error {
+	switch len(v) {
+	case 0:
+		return nil
+	case 1:
+		return awserr.New(awserr.InvalidParameter, "1 validation error detected: %s", v[0])
+	}
+	return awserr.New(awserr.InvalidParameter, "%d validation errors detected: %s", len(v), strings.Join(v, "; "))
+}
+
+type OutputLogEvent struct {
+	Timestamp     int64  `json:"timestamp"`
+	Message       string `json:"message"`
+	IngestionTime int64  `json:"ingestionTime"`
+}
+
+type GetLogEventsInput struct {
+	LogGroupName       string `json:"logGroupName"`
+	LogGroupIdentifier string `json:"logGroupIdentifier"`
+	LogStreamName      string `json:"logStreamName"`
+	StartTime          *int64 `json:"startTime"`
+	EndTime            *int64 `json:"endTime"`
+	NextToken          string `json:"nextToken"`
+	Limit              int    `json:"limit"`
+	StartFromHead      *bool  `json:"startFromHead"`
+	Unmask             bool   `json:"unmask"`
+}
+
+type GetLogEventsOutput struct {
+	Events            []OutputLogEvent `json:"events"`
+	NextForwardToken  string           `json:"nextForwardToken"`
+	NextBackwardToken string           `json:"nextBackwardToken"`
+}
+
+// GetLogEvents reads one stream. Without a token it starts at the newest
+// events (startFromHead defaults to false) or, with startFromHead, at the
+// oldest; a token decides the direction itself. At either end the token that
+// was passed comes back, which is how clients know to stop.
+func (s *Service) GetLogEvents(ctx context.Context, c *protocol.Call, in *GetLogEventsInput) (*GetLogEventsOutput, error) {
+	scope := scopeOf(c)
+	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
+		awserr.New(awserr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Authorize("logs:GetLogEvents", StreamARN(scope, group, in.LogStreamName)); err != nil {
+		return nil, err
+	}
+	forward := in.StartFromHead != nil && *in.StartFromHead
+	var after *store.Position
+	if in.NextToken != "" {
+		fwd, p, err := parseStreamToken(in.NextToken)
+		if err != nil {
+			return nil, err
+		}
+		forward, after = fwd, &p
+	}
+	if _, err := s.st.GetStream(ctx, scope, group, in.LogStreamName); err != nil {
+		return nil, storeErr(err)
+	}
+	q := store.Query{Group: scope, Name: group, Streams: []string{in.LogStreamName}, After: after, Backward: !forward,
+		Limit: maxEventsLimit, MaxBytes: maxPageBytes}
+	if in.Limit > 0 {
+		q.Limit = in.Limit
+	}
+	if in.StartTime != nil {
+		q.Start = *in.StartTime
+	}
+	if in.EndTime != nil {
+		q.End = *in.EndTime // exclusive
+		if q.End <= 0 {
+			q.End = -1 // an end of 0 selects nothing, not everything
+		}
+	}
+	var page store.Page
+	if q.End >= 0 {
+		if page, err = s.st.Read(ctx, q); err != nil {
+			return nil, storeErr(err)
+		}
+	}
+	evs := page.Events
+	if !forward {
+		slices.Reverse(evs)
+	}
+	out := &GetLogEventsOutput{Events: make([]OutputLogEvent, len(evs))}
+	for i, e := range evs {
+		out.Events[i] = OutputLogEvent{Timestamp: e.Timestamp, Message: e.Message, IngestionTime: e.IngestionTime}
+	}
+	switch {
+	case len(evs) > 0:
+		out.NextForwardToken = streamToken(true, evs[len(evs)-1].Pos)
+		out.NextBackwardToken = streamToken(false, evs[0].Pos)
+	case after != nil:
+		// At the end in the token's direction: the same token comes back;
+		// the other direction resumes from the same point.
+		out.NextForwardToken = streamToken(true, *after)
+		out.NextBackwardToken = streamToken(false, *after)
+		if in.NextToken != "" {
+			if forward {
+				out.NextForwardToken = in.NextToken
+			} else {
+				out.NextBackwardToken = in.NextToken
+			}
+		}
+	default:
+		// An empty window: tokens that bracket it.
+		out.NextForwardToken = streamToken(true, store.Position{Time: max(q.Start, 0)})
+		end := store.Position{Time: 1<<63 - 1}
+		if q.End > 0 {
+			end = store.Position{Time: q.End}
+		}
+		out.NextBackwardToken = streamToken(false, end)
+	}
+	return out, nil
+}
+
+type FilteredLogEvent struct {
+	LogStreamName string `json:"logStreamName"`
+	Timestamp     int64  `json:"timestamp"`
+	Message       string `json:"message"`
+	IngestionTime int64  `json:"ingestionTime"`
+	EventID       string `json:"eventId"`
+}
+
+type SearchedLogStream struct {
+	LogStreamName      string `json:"logStreamName"`
+	SearchedCompletely bool   `json:"searchedCompletely"`
+}
+
+type FilterLogEventsInput struct {
+	LogGroupName        string   `json:"logGroupName"`
+	LogGroupIdentifier  string   `json:"logGroupIdentifier"`
+	LogStreamNames      []string `json:"logStreamNames"`
+	LogStreamNamePrefix string   `json:"logStreamNamePrefix"`
+	StartTime           *int64   `json:"startTime"`
+	EndTime             *int64   `json:"endTime"`
+	FilterPattern       string   `json:"filterPattern"`
+	NextToken           string   `json:"nextToken"`
+	Limit               int      `json:"limit"`
+	Interleaved         bool     `json:"interleaved"` // ignored: always interleaved
+	StartFromHead       *bool    `json:"startFromHead"`
+	Unmask              bool     `json:"unmask"`
+}
+
+type FilterLogEventsOutput struct {
+	Events             []FilteredLogEvent  `json:"events"`
+	SearchedLogStreams []SearchedLogStream `json:"searchedLogStreams"`
+	NextToken          string              `json:"nextToken,omitempty"`
+}
+
+// FilterLogEvents searches a group across its streams in global timestamp
+// order. A page ends at the limit, at 1 MB, or when the scan budget is spent;
+// then nextToken (a reusable position) resumes it, and an empty page with a
+// nextToken is possible, as on AWS.
+func (s *Service) FilterLogEvents(ctx context.Context, c *protocol.Call, in *FilterLogEventsInput) (*FilterLogEventsOutput, error) {
+	scope := scopeOf(c)
+	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
+		awserr.New(awserr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Authorize("logs:FilterLogEvents", groupResource(scope, group)); err != nil {
+		return nil, err
+	}
+	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != "" {
+		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
+	}
+	q := store.Query{Group: scope, Name: group, Streams: in.LogStreamNames, StreamPrefix: in.LogStreamNamePrefix,
+		Limit: maxEventsLimit, MaxBytes: maxPageBytes, ScanBudget: s.budget}
+	if in.Limit > 0 {
+		q.Limit = in.Limit
+	}
+	if in.StartTime != nil {
+		q.Start = *in.StartTime
+	}
+	if in.EndTime != nil {
+		q.End = *in.EndTime + 1 // endTime is inclusive here
+	}
+	q.Backward = in.StartFromHead != nil && !*in.StartFromHead
+	if in.NextToken != "" {
+		b, err := decodeToken(tokenFilter, in.NextToken)
+		if err != nil {
+			return nil, err
+		}
+		p, ok := decodePosition(b[min(1, len(b)):])
+		if len(b) != 21 || !ok {
+			return nil, awserr.InvalidToken()
+		}
+		q.Backward, q.After = b[0] == 'b', &p // the token's direction wins
+	} else if q.Backward && q.Start < backwardFilterEpoch {
+		return nil, awserr.New(awserr.InvalidParameter, "startFromHead=false requires a startTime on or after 2024-01-01T00:00:00Z.")
+	}
+	if in.FilterPattern != "" {
+		p, err := s.compilePattern(in.FilterPattern)
+		if err != nil {
+			return nil, err
+		}
+		if !p.MatchesAll() {
+			q.Filter = p
+		}
+	}
+	page, err := s.st.Read(ctx, q)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := &FilterLogEventsOutput{Events: make([]FilteredLogEvent, len(page.Events)), SearchedLogStreams: []SearchedLogStream{}}
+	for i, e := range page.Events {
+		out.Events[i] = FilteredLogEvent{LogStreamName: e.Stream, Timestamp: e.Timestamp, Message: e.Message, IngestionTime: e.IngestionTime, EventID: e.Pos.ID()}
+	}
+	if page.Next != nil {
+		dir := byte('f')
+		if q.Backward {
+			dir = 'b'
+		}
+		out.NextToken = encodeToken(tokenFilter, encodePosition([]byte{dir}, *page.Next))
+	}
+	return out, nil
+}
+
+func (s *Service) compilePattern(expr string) (Pattern, error) {
+	if s.compile == nil {
+		return nil, awserr.New(awserr.InvalidParameter, "Filter patterns are not available.")
+	}
+	p, err := s.compile(expr)
+	if err != nil {
+		return nil, awserr.New(awserr.InvalidParameter, "%s", err.Error())
+	}
+	return p, nil
+}
+
+type TestMetricFilterInput struct {
+	FilterPattern    string   `json:"filterPattern"`
+	LogEventMessages []string `json:"logEventMessages"`
+}
+
+type MetricFilterMatchRecord struct {
+	EventNumber     int64             `json:"eventNumber"`
+	EventMessage    string            `json:"eventMessage"`
+	ExtractedValues map[string]string `json:"extractedValues"`
+}
+
+type TestMetricFilterOutput struct {
+	Matches []MetricFilterMatchRecord `json:"matches"`
+}
+
+// TestMetricFilter runs a pattern over sample messages: how users check a
+// pattern, and how Cairn's conformance tests compare with AWS.
+func (s *Service) TestMetricFilter(ctx context.Context, c *protocol.Call, in *TestMetricFilterInput) (*TestMetricFilterOutput, error) {
+	if err := c.Authorize("logs:TestMetricFilter", "*"); err != nil {
+		return nil, err
+	}
+	p, err := s.compilePattern(in.FilterPattern)
+	if err != nil {
+		return nil, err
+	}
+	out := &TestMetricFilterOutput{Matches: []MetricFilterMatchRecord{}}
+	for i, msg := range in.LogEventMessages {
+		ok, vals := p.Extract(msg)
+		if !ok {
+			continue
+		}
+		if vals == nil {
+			vals = map[string]string{}
+		}
+		out.Matches = append(out.Matches, MetricFilterMatchRecord{EventNumber: int64(i + 1), EventMessage: msg, ExtractedValues: vals})
+	}
+	return out, nil
+}

@@ -1,0 +1,176 @@
+package logs
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// LogStream is the wire shape of a log stream. A stream without events
+// carries only arn, creationTime, logStreamName and storedBytes, as on AWS.
+type LogStream struct {
+	Arn                 string `json:"arn"`
+	CreationTime        int64  `json:"creationTime"`
+	FirstEventTimestamp int64  `json:"firstEventTimestamp,omitempty"`
+	LastEventTimestamp  int64  `json:"lastEventTimestamp,omitempty"`
+	LastIngestionTime   int64  `json:"lastIngestionTime,omitempty"`
+	LogStreamName       string `json:"logStreamName"`
+	StoredBytes         int64  `json:"storedBytes"`
+	UploadSequenceToken string `json:"uploadSequenceToken,omitempty"`
+}
+
+type CreateLogStreamInput struct {
+	LogGroupName  string `json:"logGroupName"`
+	LogStreamName string `json:"logStreamName"`
+}
+
+func (s *Service) CreateLogStream(ctx context.Context, c *protocol.Call, in *CreateLogStreamInput) (*struct{}, error) {
+	scope := scopeOf(c)
+	if err := c.Authorize("logs:CreateLogStream", StreamARN(scope, in.LogGroupName, in.LogStreamName)); err != nil {
+		return nil, err
+	}
+	return nil, storeErr(s.st.CreateStream(ctx, scope, in.LogGroupName, store.Stream{Name: in.LogStreamName, CreationTime: s.now().UnixMilli()}))
+}
+
+type DeleteLogStreamInput struct {
+	LogGroupName  string `json:"logGroupName"`
+	LogStreamName string `json:"logStreamName"`
+}
+
+func (s *Service) DeleteLogStream(ctx context.Context, c *protocol.Call, in *DeleteLogStreamInput) (*struct{}, error) {
+	scope := scopeOf(c)
+	if err := c.Authorize("logs:DeleteLogStream", StreamARN(scope, in.LogGroupName, in.LogStreamName)); err != nil {
+		return nil, err
+	}
+	return nil, storeErr(s.st.DeleteStream(ctx, scope, in.LogGroupName, in.LogStreamName))
+}
+
+type DescribeLogStreamsInput struct {
+	LogGroupName        string `json:"logGroupName"`
+	LogGroupIdentifier  string `json:"logGroupIdentifier"`
+	LogStreamNamePrefix string `json:"logStreamNamePrefix"`
+	OrderBy             string `json:"orderBy"`
+	Descending          bool   `json:"descending"`
+	Limit               int    `json:"limit"`
+	NextToken           string `json:"nextToken"`
+}
+
+type DescribeLogStreamsOutput struct {
+	LogStreams []LogStream `json:"logStreams"`
+	NextToken  string      `json:"nextToken,omitempty"`
+}
+
+func (s *Service) DescribeLogStreams(ctx context.Context, c *protocol.Call, in *DescribeLogStreamsInput) (*DescribeLogStreamsOutput, error) {
+	scope := scopeOf(c)
+	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
+		awserr.New(awserr.Validation, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Authorize("logs:DescribeLogStreams", groupResource(scope, group)); err != nil {
+		return nil, err
+	}
+	byTime := in.OrderBy == "LastEventTime"
+	if byTime && in.LogStreamNamePrefix != "" {
+		return nil, awserr.New(awserr.InvalidParameter, "Cannot order by LastEventTime with a logStreamNamePrefix.")
+	}
+	limit := in.Limit
+	if limit == 0 {
+		limit = 50
+	}
+	// The token holds the sort key of the last stream returned: its name, or
+	// for LastEventTime order its last event time and name.
+	var afterName string
+	var afterTime int64
+	haveAfter := false
+	if in.NextToken != "" {
+		b, err := decodeToken(tokenStreams, in.NextToken)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) < 10 || (b[0] == 't') != byTime || (b[1] == 'd') != in.Descending {
+			return nil, awserr.InvalidToken()
+		}
+		afterTime, afterName, haveAfter = int64(beUint64(b[2:10])), string(b[10:]), true
+	}
+
+	var streams []store.Stream
+	listAfter := ""
+	if !byTime && !in.Descending && haveAfter {
+		listAfter = afterName // ascending by name: let the store skip ahead
+	}
+	err = s.st.ListStreams(ctx, scope, group, in.LogStreamNamePrefix, listAfter, func(st store.Stream) bool {
+		streams = append(streams, st)
+		// Ascending by name needs only one page and a look-ahead.
+		return byTime || in.Descending || len(streams) <= limit
+	})
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	less := func(a, b store.Stream) int {
+		if byTime && a.LastEventTimestamp != b.LastEventTimestamp {
+			if a.LastEventTimestamp < b.LastEventTimestamp {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	}
+	if byTime {
+		slices.SortFunc(streams, less)
+	}
+	if in.Descending {
+		slices.Reverse(streams)
+	}
+	if haveAfter && (byTime || in.Descending) {
+		key := store.Stream{Name: afterName, LastEventTimestamp: afterTime}
+		i := 0
+		for i < len(streams) {
+			c := less(streams[i], key)
+			if (!in.Descending && c > 0) || (in.Descending && c < 0) {
+				break
+			}
+			i++
+		}
+		streams = streams[i:]
+	}
+	out := &DescribeLogStreamsOutput{LogStreams: []LogStream{}}
+	for i, st := range streams {
+		if i == limit {
+			last := streams[i-1]
+			tok := []byte{'n', 'a'}
+			if byTime {
+				tok[0] = 't'
+			}
+			if in.Descending {
+				tok[1] = 'd'
+			}
+			tok = beAppend(tok, uint64(last.LastEventTimestamp))
+			out.NextToken = encodeToken(tokenStreams, append(tok, last.Name...))
+			break
+		}
+		out.LogStreams = append(out.LogStreams, describeStream(scope, group, st))
+	}
+	return out, nil
+}
+
+func describeStream(scope store.Scope, group string, st store.Stream) LogStream {
+	ls := LogStream{
+		Arn:           StreamARN(scope, group, st.Name),
+		CreationTime:  st.CreationTime,
+		LogStreamName: st.Name,
+		// AWS has reported 0 here since 2019 (storedBytes is deprecated).
+		StoredBytes: 0,
+	}
+	if st.LastIngestionTime != 0 {
+		ls.FirstEventTimestamp = st.FirstEventTimestamp
+		ls.LastEventTimestamp = st.LastEventTimestamp
+		ls.LastIngestionTime = st.LastIngestionTime
+		ls.UploadSequenceToken = sequenceToken(uint64(st.LastIngestionTime))
+	}
+	return ls
+}
