@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every Cairn test. Installs what the tests need (the AWS CLI v2 and
+# boto3, from Debian) when it is missing, and fails rather than skips when it
+# cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/bin/aws ] || need+=(awscli)
+/usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} (Debian packages) ..."
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+/usr/bin/aws --version
+/usr/bin/python3 -c 'import boto3; print("boto3", boto3.__version__)'
+command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -count=1 -timeout 25m ./...
