@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
 )
 
 // cairnBin is the binary TestMain builds; tests only read it.
@@ -275,3 +278,52 @@ func ctx(tb testing.TB) context.Context {
 
 // nowMS is the current time in epoch milliseconds, as the API counts time.
 func nowMS() int64 { return time.Now().UnixMilli() }
+
+// event is an input log event, in the API's JSON shape.
+type event struct {
+	Timestamp int64  `json:"timestamp"`
+	Message   string `json:"message"`
+}
+
+// create makes a log group and its streams with the Go SDK.
+func create(tb testing.TB, c *cloudwatchlogs.Client, group string, streams ...string) {
+	tb.Helper()
+	if _, err := c.CreateLogGroup(ctx(tb), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group}); err != nil {
+		tb.Fatalf("CreateLogGroup %s: %v", group, err)
+	}
+	for _, s := range streams {
+		if _, err := c.CreateLogStream(ctx(tb), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &group, LogStreamName: &s}); err != nil {
+			tb.Fatalf("CreateLogStream %s %s: %v", group, s, err)
+		}
+	}
+}
+
+// put sends events in one PutLogEvents call with the Go SDK and requires
+// all of them to be accepted.
+func put(tb testing.TB, c *cloudwatchlogs.Client, group, stream string, evs ...event) {
+	tb.Helper()
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream}
+	for _, e := range evs {
+		in.LogEvents = append(in.LogEvents, types.InputLogEvent{Timestamp: aws.Int64(e.Timestamp), Message: aws.String(e.Message)})
+	}
+	out, err := c.PutLogEvents(ctx(tb), in)
+	if err != nil {
+		tb.Fatalf("PutLogEvents %s %s: %v", group, stream, err)
+	}
+	if r := out.RejectedLogEventsInfo; r != nil {
+		tb.Fatalf("PutLogEvents %s %s: rejected %+v", group, stream, *r)
+	}
+}
+
+// apiCode is the AWS error code of an SDK error, "" for nil, or the error's
+// text when it is not an API error.
+func apiCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return err.Error()
+}
