@@ -172,7 +172,7 @@ func TestAWSCLI(t *testing.T) {
 			{base + 1, "ERROR: disk full on /var/lib/jenkins"},
 			{base + 2, "warning: disk is full-ish, ERRORS ahead"},
 			{base + 3, `{"build": "43", "result": "FAILURE"}`},
-			{base + 4, "Finished: SUCCESS"},
+			{base + 4, "Finished: SUCCESS ✓ — naïve \"quoted\"\ttab"},
 		}
 		var put struct{ NextSequenceToken string }
 		c.json(&put, "put-log-events", "--log-group-name", "jenkins", "--log-stream-name", "folder/job/42",
@@ -369,7 +369,7 @@ func TestAWSCLI(t *testing.T) {
 				LastEventTimestamp  int64  `json:"lastEventTimestamp"`
 			} `json:"logStreams"`
 		}
-		c.json(&out, "describe-log-streams", "--log-group-name", "ordered", "--order-by", "LastEventTime", "--descending")
+		c.json(&out, "describe-log-streams", "--log-group-name", "ordered", "--order-by", "LastEventTime", "--descending", "--page-size", "2")
 		var got []string
 		for _, s := range out.LogStreams {
 			got = append(got, s.LogStreamName)
@@ -381,7 +381,7 @@ func TestAWSCLI(t *testing.T) {
 		// either end for "d" but require the others in order.
 		withEvents := slices.DeleteFunc(slices.Clone(got), func(s string) bool { return s == "d" })
 		if !slices.Equal(withEvents, []string{"c", "a", "e", "b"}) || len(got) != 5 {
-			t.Errorf("describe-log-streams --order-by LastEventTime --descending: got %q, want c a e b (and d)", got)
+			t.Errorf("describe-log-streams --order-by LastEventTime --descending --page-size 2: got %q, want c a e b (and d)", got)
 		}
 		c.json(&out, "describe-log-streams", "--log-group-name", "ordered", "--page-size", "2")
 		got = nil

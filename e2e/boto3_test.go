@@ -86,6 +86,7 @@ func TestBoto3(t *testing.T) {
 			Pages    int        `json:"pages"`
 			Streams  []string   `json:"streams"`
 			Get      []string   `json:"get"`
+			Backward []string   `json:"backward"`
 			Matched  []string   `json:"matched"`
 		}
 		boto3(t, srv, `
@@ -107,15 +108,24 @@ out["matched"] = [e["message"] for p in logs.get_paginator("filter_log_events").
 out["streams"] = [s["logStreamName"] for p in logs.get_paginator("describe_log_streams").paginate(
     logGroupName="py", PaginationConfig={"PageSize": 2}) for s in p["logStreams"]]
 
-# GetLogEvents has no paginator: follow nextForwardToken until it repeats.
+# GetLogEvents has no paginator: follow nextForwardToken until it repeats,
+# and nextBackwardToken from the newest page back to the oldest.
 out["get"], token = [], None
-while True:
+for _ in range(20):
     kw = {"nextToken": token} if token else {}
     r = logs.get_log_events(logGroupName="py", logStreamName="s2", startFromHead=True, limit=3, **kw)
     out["get"] += [e["message"] for e in r["events"]]
     if r["nextForwardToken"] == token:
         break
     token = r["nextForwardToken"]
+out["backward"], token = [], None
+for _ in range(20):
+    kw = {"nextToken": token} if token else {}
+    r = logs.get_log_events(logGroupName="py", logStreamName="s2", limit=3, **kw)
+    out["backward"] = [e["message"] for e in r["events"]] + out["backward"]
+    if r["nextBackwardToken"] == token:
+        break
+    token = r["nextBackwardToken"]
 `, &out)
 		if len(out.Filtered) != 30 || out.Pages < 8 {
 			t.Errorf("filter_log_events paginator: %d events in %d pages, want 30 in >= 8", len(out.Filtered), out.Pages)
@@ -146,6 +156,9 @@ while True:
 		}
 		if !slices.Equal(out.Get, want) {
 			t.Errorf("get_log_events forward paging:\n got %q\nwant %q", out.Get, want)
+		}
+		if !slices.Equal(out.Backward, want) {
+			t.Errorf("get_log_events backward paging:\n got %q\nwant %q", out.Backward, want)
 		}
 	})
 
@@ -206,5 +219,51 @@ out["exists"] = error_of(logs.create_log_group, logGroupName="rejects")
 			"Log events in a single PutLogEvents request must be in chronological order.", 400})
 		f("put to a missing stream", out.NoStream, clientError{"ResourceNotFoundException", "The specified log stream does not exist.", 400})
 		f("duplicate group", out.Exists, clientError{"ResourceAlreadyExistsException", "The specified log group already exists", 400})
+	})
+
+	t.Run("RangesAndErrors", func(t *testing.T) {
+		t.Parallel()
+		var out struct {
+			Get      []string     `json:"get"`
+			Filter   []string     `json:"filter"`
+			Prefix   []string     `json:"prefix"`
+			Both     *clientError `json:"both"`
+			BadToken *clientError `json:"bad_token"`
+			BigLimit *clientError `json:"big_limit"`
+		}
+		boto3(t, srv, `
+logs.create_log_group(logGroupName="ranges")
+t0 = now - 600000
+for s in ("app-1", "app-2", "db"):
+    logs.create_log_stream(logGroupName="ranges", logStreamName=s)
+    logs.put_log_events(logGroupName="ranges", logStreamName=s, logEvents=[
+        {"timestamp": t0 + i, "message": "%s %d" % (s, i)} for i in range(10)])
+
+msgs = lambda r: [e["message"] for e in r["events"]]
+out["get"] = msgs(logs.get_log_events(logGroupName="ranges", logStreamName="db", startTime=t0 + 3, endTime=t0 + 6, startFromHead=True))
+out["filter"] = msgs(logs.filter_log_events(logGroupName="ranges", logStreamNames=["db"], startTime=t0 + 3, endTime=t0 + 6))
+out["prefix"] = msgs(logs.filter_log_events(logGroupName="ranges", logStreamNamePrefix="app-", startTime=t0 + 8))
+out["both"] = error_of(logs.filter_log_events, logGroupName="ranges", logStreamNames=["db"], logStreamNamePrefix="app-")
+out["bad_token"] = error_of(logs.get_log_events, logGroupName="ranges", logStreamName="db", nextToken="f/not-a-token")
+out["big_limit"] = error_of(logs.filter_log_events, logGroupName="ranges", limit=10001)
+`, &out)
+		f := func(name string, got []string, want ...string) {
+			t.Helper()
+			if !slices.Equal(got, want) {
+				t.Errorf("%s:\n got %q\nwant %q", name, got, want)
+			}
+		}
+		f("get_log_events startTime..endTime (end exclusive)", out.Get, "db 3", "db 4", "db 5")
+		f("filter_log_events startTime..endTime (both inclusive)", out.Filter, "db 3", "db 4", "db 5", "db 6")
+		f("filter_log_events logStreamNamePrefix", out.Prefix, "app-1 8", "app-2 8", "app-1 9", "app-2 9")
+		e := func(name string, got *clientError, code, message string) {
+			t.Helper()
+			if got == nil || got.Code != code || !strings.Contains(got.Message, message) || got.Status != 400 {
+				t.Errorf("%s: ClientError %+v, want %s (400) with message containing %q", name, got, code, message)
+			}
+		}
+		e("logStreamNames with logStreamNamePrefix", out.Both, "InvalidParameterException", "")
+		e("a malformed nextToken", out.BadToken, "InvalidParameterException", "The specified nextToken is invalid.")
+		e("limit 10001", out.BigLimit, "InvalidParameterException", "Member must have value less than or equal to 10000")
 	})
 }

@@ -106,7 +106,7 @@ func TestCrashRecovery(t *testing.T) {
 // ingestUntilKill runs the writers against srv, SIGKILLs srv after a random
 // 1–3 s, and adds the acknowledged events to acked. It returns how many
 // events were acknowledged.
-func ingestUntilKill(t *testing.T, srv *server, cycle int, targets []target, acked map[string]crashEvent) int {
+func ingestUntilKill(t testing.TB, srv *server, cycle int, targets []target, acked map[string]crashEvent) int {
 	t.Helper()
 	client := srv.logs(defaultRegion)
 	var killed atomic.Bool
@@ -180,7 +180,7 @@ func ingestUntilKill(t *testing.T, srv *server, cycle int, targets []target, ack
 // verifyAfterCrash reads every event back twice — FilterLogEvents per group
 // and GetLogEvents per stream — and checks them against what was acknowledged
 // and what earlier restarts showed.
-func verifyAfterCrash(t *testing.T, srv *server, cycle int, targets []target, acked map[string]crashEvent, seen map[string]bool) {
+func verifyAfterCrash(t testing.TB, srv *server, cycle int, targets []target, acked map[string]crashEvent, seen map[string]bool) {
 	t.Helper()
 	client := srv.logs(defaultRegion)
 	count := map[string]int{}
