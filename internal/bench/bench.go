@@ -244,7 +244,7 @@ func (p *bodyPool) body(n int64) body {
 // buildPool makes request bodies. Request n goes to stream n mod Streams;
 // the pool is a multiple of the stream count so that holds when cycling.
 func buildPool(cfg Config, streams []target, baseMs, requests int64) *bodyPool {
-	gen := newLineGen(42)
+	gen := NewLineGen(42)
 	rng := gen.rng
 	n := len(streams)
 	for n < 256 {
@@ -258,7 +258,7 @@ func buildPool(cfg Config, streams []target, baseMs, requests int64) *bodyPool {
 		ts := baseMs
 		for j := range evs {
 			ts += int64(rng.Intn(3))
-			line := gen.line()
+			line := gen.Line()
 			if rare && j == cfg.BatchSize/2 {
 				line += " " + RareToken
 			}
@@ -282,14 +282,16 @@ func buildPool(cfg Config, streams []target, baseMs, requests int64) *bodyPool {
 	return p
 }
 
-// lineGen makes realistic log lines from a fixed vocabulary.
-type lineGen struct {
+// LineGen makes realistic log lines from a fixed vocabulary. Engine
+// benchmarks use it too, so every figure is measured on the same data.
+type LineGen struct {
 	rng                           *rand.Rand
 	words, methods, paths, levels []string
 }
 
-func newLineGen(seed int64) *lineGen {
-	return &lineGen{
+// NewLineGen returns a generator with a fixed seed.
+func NewLineGen(seed int64) *LineGen {
+	return &LineGen{
 		rng:     rand.New(rand.NewSource(seed)),
 		words:   strings.Fields("request handled user session cache miss hit upstream latency payment order cart inventory shipping auth token refresh retry backend worker queue job scheduled completed started failed database query slow index update insert delete select connection pool open closed timeout config reload metrics export healthy degraded disk memory cpu thread"),
 		methods: []string{"GET", "GET", "GET", "POST", "PUT", "DELETE"},
@@ -298,9 +300,9 @@ func newLineGen(seed int64) *lineGen {
 	}
 }
 
-// line returns one log line: 40% access log, 35% app log, 25% JSON, about
+// Line returns one log line: 40% access log, 35% app log, 25% JSON, about
 // 100 bytes. One line in ~500 carries CommonTerm.
-func (g *lineGen) line() string {
+func (g *LineGen) Line() string {
 	rng := g.rng
 	w := func() string { return g.words[rng.Intn(len(g.words))] }
 	var s string
