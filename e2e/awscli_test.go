@@ -174,10 +174,10 @@ func TestAWSCLI(t *testing.T) {
 			{base + 3, `{"build": "43", "result": "FAILURE"}`},
 			{base + 4, "Finished: SUCCESS ✓ — naïve \"quoted\"\ttab"},
 		}
-		var put struct{ NextSequenceToken string }
-		c.json(&put, "put-log-events", "--log-group-name", "jenkins", "--log-stream-name", "folder/job/42",
+		var putOut struct{ NextSequenceToken string }
+		c.json(&putOut, "put-log-events", "--log-group-name", "jenkins", "--log-stream-name", "folder/job/42",
 			"--log-events", c.file("events.json", in))
-		if put.NextSequenceToken == "" {
+		if putOut.NextSequenceToken == "" {
 			t.Errorf("put-log-events: no nextSequenceToken")
 		}
 		all := make([]string, len(in))
@@ -185,14 +185,13 @@ func TestAWSCLI(t *testing.T) {
 			all[i] = e.Message
 		}
 
-		get := func(want []string, args ...string) eventsOut {
+		get := func(want []string, args ...string) {
 			t.Helper()
 			var out eventsOut
 			c.json(&out, append([]string{"get-log-events", "--log-group-name", "jenkins", "--log-stream-name", "folder/job/42"}, args...)...)
 			if got := messages(out.Events); !slices.Equal(got, want) {
 				t.Errorf("get-log-events %v:\n got %q\nwant %q", args, got, want)
 			}
-			return out
 		}
 		get(all)
 		get(all[:2], "--start-from-head", "--limit", "2")

@@ -87,7 +87,10 @@ func TestBoto3(t *testing.T) {
 			Streams  []string   `json:"streams"`
 			Get      []string   `json:"get"`
 			Backward []string   `json:"backward"`
-			Matched  []string   `json:"matched"`
+			// The paging loops saw the token they sent come back.
+			ForwardEnd  bool     `json:"forward_end"`
+			BackwardEnd bool     `json:"backward_end"`
+			Matched     []string `json:"matched"`
 		}
 		boto3(t, srv, `
 logs.create_log_group(logGroupName="py")
@@ -116,6 +119,7 @@ for _ in range(20):
     r = logs.get_log_events(logGroupName="py", logStreamName="s2", startFromHead=True, limit=3, **kw)
     out["get"] += [e["message"] for e in r["events"]]
     if r["nextForwardToken"] == token:
+        out["forward_end"] = True
         break
     token = r["nextForwardToken"]
 out["backward"], token = [], None
@@ -124,6 +128,7 @@ for _ in range(20):
     r = logs.get_log_events(logGroupName="py", logStreamName="s2", limit=3, **kw)
     out["backward"] = [e["message"] for e in r["events"]] + out["backward"]
     if r["nextBackwardToken"] == token:
+        out["backward_end"] = True
         break
     token = r["nextBackwardToken"]
 `, &out)
@@ -156,6 +161,9 @@ for _ in range(20):
 		}
 		if !slices.Equal(out.Get, want) {
 			t.Errorf("get_log_events forward paging:\n got %q\nwant %q", out.Get, want)
+		}
+		if !out.ForwardEnd || !out.BackwardEnd {
+			t.Errorf("get_log_events: the end of the stream never returned the token sent (forward %v, backward %v)", out.ForwardEnd, out.BackwardEnd)
 		}
 		if !slices.Equal(out.Backward, want) {
 			t.Errorf("get_log_events backward paging:\n got %q\nwant %q", out.Backward, want)
