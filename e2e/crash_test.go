@@ -75,7 +75,8 @@ func TestCrashRecovery(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServerOn(t, dir)
 	var targets []target
-	for _, g := range []string{"crash-a", "crash-b"} {
+	groups := []string{"crash-a", "crash-b"}
+	for _, g := range groups {
 		streams := []string{"s0", "s1", "s2"}
 		create(t, srv.logs(defaultRegion), g, streams...)
 		for _, s := range streams {
@@ -86,7 +87,7 @@ func TestCrashRecovery(t *testing.T) {
 	acked := map[string]crashEvent{} // every acknowledged event so far
 	seen := map[string]bool{}        // every event read back after a restart
 	for cycle := range crashCycles {
-		n := ingestUntilKill(t, srv, cycle, targets, acked)
+		n := ingestUntil(t, srv, cycle, targets, acked, srv.kill)
 		srv = startServerOn(t, dir)
 		startup, err := time.ParseDuration(srv.startup)
 		if err != nil {
@@ -96,17 +97,17 @@ func TestCrashRecovery(t *testing.T) {
 		if startup > maxStartup {
 			t.Errorf("cycle %d: restart after a crash took %v (startup=%s), want under %v", cycle, startup, srv.startup, maxStartup)
 		}
-		verifyAfterCrash(t, srv, cycle, targets, acked, seen)
+		verifyAfterCrash(t, srv, cycle, groups, targets, acked, seen)
 		if t.Failed() {
 			return
 		}
 	}
 }
 
-// ingestUntilKill runs the writers against srv, SIGKILLs srv after a random
-// 1–3 s, and adds the acknowledged events to acked. It returns how many
-// events were acknowledged.
-func ingestUntilKill(t testing.TB, srv *server, cycle int, targets []target, acked map[string]crashEvent) int {
+// ingestUntil runs the writers against srv, ends srv with halt (srv.kill or
+// srv.stop) after a random 1–3 s, and adds the acknowledged events to acked.
+// It returns how many events were acknowledged.
+func ingestUntil(t testing.TB, srv *server, cycle int, targets []target, acked map[string]crashEvent, halt func()) int {
 	t.Helper()
 	client := srv.logs(defaultRegion)
 	var killed atomic.Bool
@@ -159,7 +160,7 @@ func ingestUntilKill(t testing.TB, srv *server, cycle int, targets []target, ack
 	}
 	timer.Stop()
 	killed.Store(true)
-	srv.kill()
+	halt()
 	close(stop)
 	wg.Wait()
 	close(failed)
@@ -173,19 +174,19 @@ func ingestUntilKill(t testing.TB, srv *server, cycle int, targets []target, ack
 			n++
 		}
 	}
-	t.Logf("cycle %d: killed the server %v after the writers started", cycle, delay.Round(time.Millisecond))
+	t.Logf("cycle %d: stopped the server %v after the writers started", cycle, delay.Round(time.Millisecond))
 	return n
 }
 
 // verifyAfterCrash reads every event back twice — FilterLogEvents per group
 // and GetLogEvents per stream — and checks them against what was acknowledged
 // and what earlier restarts showed.
-func verifyAfterCrash(t testing.TB, srv *server, cycle int, targets []target, acked map[string]crashEvent, seen map[string]bool) {
+func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, targets []target, acked map[string]crashEvent, seen map[string]bool) {
 	t.Helper()
 	client := srv.logs(defaultRegion)
 	count := map[string]int{}
 	byStream := map[target]int{}
-	for _, g := range []string{"crash-a", "crash-b"} {
+	for _, g := range groups {
 		var prev int64
 		in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(g), Limit: aws.Int32(10000)}
 		for page := 0; ; page++ {
@@ -269,4 +270,22 @@ func verifyAfterCrash(t testing.TB, srv *server, cycle int, targets []target, ac
 			t.Errorf("cycle %d: %s/%s: GetLogEvents returned %d events, FilterLogEvents %d", cycle, tg.group, tg.stream, n, byStream[tg])
 		}
 	}
+}
+
+// TestStopDuringIngest sends SIGTERM while the writers are busy: the server
+// must exit cleanly in time (server.stop fails the test otherwise) and keep
+// every event it acknowledged, exactly once.
+func TestStopDuringIngest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServerOn(t, dir)
+	targets := []target{{"drain", "s0"}, {"drain", "s1"}}
+	create(t, srv.logs(defaultRegion), "drain", "s0", "s1")
+	acked := map[string]crashEvent{}
+	ingestUntil(t, srv, 0, targets, acked, srv.stop)
+	if t.Failed() {
+		return
+	}
+	srv = startServerOn(t, dir)
+	verifyAfterCrash(t, srv, 0, []string{"drain"}, targets, acked, map[string]bool{})
 }
