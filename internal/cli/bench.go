@@ -36,7 +36,7 @@ func runBench(env Env, args []string) int {
 	fs.BoolVar(&cfg.Query, "query", false, "measure FilterLogEvents after ingest")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its RSS")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
-	spawn := fs.Bool("spawn", false, "start a Cairn server (auth off) on a temporary data directory and measure it")
+	spawn := fs.Bool("spawn", false, "start a Cairn server (SigV4 on) on a temporary data directory and measure it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -57,6 +57,11 @@ func runBench(env Env, args []string) int {
 		defer os.RemoveAll(child.dir)
 		defer child.stop()
 		cfg.Endpoint, cfg.ServerPID, cfg.DataDir = child.endpoint, child.cmd.Process.Pid, child.dir
+		var err error
+		if cfg.AccessKey, cfg.SecretKey, err = readCredentials(filepath.Join(child.dir, "data", "credentials")); err != nil {
+			fmt.Fprintln(env.Stderr, "cairn bench:", err)
+			return 1
+		}
 	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
@@ -116,7 +121,7 @@ func spawnServer(logTo io.Writer) (*spawned, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "off")
+	cmd := exec.Command(exe, "server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -167,4 +172,26 @@ func dirBytes(dir, suffix string) int64 {
 		return nil
 	})
 	return n
+}
+
+// readCredentials reads the [default] keys of a shared-credentials file.
+func readCredentials(path string) (key, secret string, err error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			switch strings.TrimSpace(k) {
+			case "aws_access_key_id":
+				key = strings.TrimSpace(v)
+			case "aws_secret_access_key":
+				secret = strings.TrimSpace(v)
+			}
+		}
+	}
+	if key == "" || secret == "" {
+		return "", "", fmt.Errorf("%s holds no keys", path)
+	}
+	return key, secret, nil
 }

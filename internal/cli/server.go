@@ -27,6 +27,7 @@ type serverFile struct {
 	Data      string `yaml:"data"`
 	AccountID string `yaml:"account_id"`
 	Auth      string `yaml:"auth"`
+	IAM       string `yaml:"iam"`
 	LogLevel  string `yaml:"log_level"`
 }
 
@@ -40,7 +41,8 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	listen := fs.String("listen", "", "address to listen on, host:port [CAIRN_LISTEN] (default "+DefaultListen+")")
 	data := fs.String("data", "", "data directory [CAIRN_DATA] (default ./cairn-data)")
 	account := fs.String("account-id", "", "AWS account ID that owns the resources [CAIRN_ACCOUNT_ID] (default 000000000000)")
-	auth := fs.String("auth", "", "authentication: off (accept any credentials; loopback only) [CAIRN_AUTH] (default off)")
+	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
+	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
@@ -64,7 +66,11 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		Listen:    firstNonEmpty(*listen, env.Getenv("CAIRN_LISTEN"), file.Listen, DefaultListen),
 		DataDir:   firstNonEmpty(*data, env.Getenv("CAIRN_DATA"), file.Data, "cairn-data"),
 		AccountID: firstNonEmpty(*account, env.Getenv("CAIRN_ACCOUNT_ID"), file.AccountID, "000000000000"),
-		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "off"),
+		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
+		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
+	}
+	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
+		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)
 	}
 	if !isAccountID(cfg.AccountID) {
 		return server.Config{}, "", fmt.Errorf("account ID %q is not 12 digits", cfg.AccountID)
@@ -99,7 +105,30 @@ func runServer(env Env, args []string) int {
 	}
 	log.Info("cairn listening", "endpoint", srv.URL(), "data", cfg.DataDir, "account", cfg.AccountID,
 		"auth", cfg.Auth, "startup", time.Since(start).Round(time.Millisecond))
-	<-ctx.Done()
+	if path, created := srv.CredentialsFile(); path != "" {
+		verb := "using"
+		if created {
+			verb = "created"
+		}
+		log.Info("root credentials "+verb+"; connect with: AWS_SHARED_CREDENTIALS_FILE="+path+" aws --endpoint-url "+srv.URL()+" logs describe-log-groups",
+			"credentials", path)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			if err := srv.ReloadIdentities(); err != nil {
+				log.Error("IAM file not reloaded; the identities in force stay", "err", err)
+			} else {
+				log.Info("IAM file reloaded", "file", cfg.IAMFile)
+			}
+		}
+	}
 	stop()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

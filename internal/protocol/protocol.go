@@ -25,7 +25,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -63,9 +62,10 @@ type Authenticator interface {
 }
 
 // QueryHandler serves form-encoded Query-protocol requests (STS), which
-// answer in XML, errors included.
+// answer in XML, errors included. r's body has been read; body holds it,
+// uncompressed.
 type QueryHandler interface {
-	ServeQuery(w http.ResponseWriter, r *http.Request, id Identity, form url.Values, requestID string)
+	ServeQuery(w http.ResponseWriter, r *http.Request, id Identity, body []byte)
 	WriteError(w http.ResponseWriter, requestID string, err error)
 }
 
@@ -264,12 +264,7 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, id Identity
 		h.writeError(w, reqID, "", awserr.New(awserr.UnknownOperation, "Unknown operation"))
 		return
 	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		h.writeError(w, reqID, "", awserr.New(awserr.SerializationException, "Malformed form body"))
-		return
-	}
-	h.cfg.Query.ServeQuery(w, r, id, form, reqID)
+	h.cfg.Query.ServeQuery(w, r, id, body)
 }
 
 func (h *Handler) authenticate(r *http.Request, raw []byte) (Identity, error) {

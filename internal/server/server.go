@@ -29,8 +29,11 @@ type Config struct {
 	Listen    string // host:port; port 0 picks a free one
 	DataDir   string
 	AccountID string
-	Auth      string // "off" (any credentials) or "sigv4"
-	Logger    *slog.Logger
+	Auth      string // "sigv4" (default) or "off" (any credentials; loopback only)
+	// IAMFile holds accounts, users, keys, roles and policies; empty means a
+	// root key generated on first start in DataDir/credentials.
+	IAMFile string
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
 }
@@ -43,6 +46,7 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	done   chan error
+	sec    *security
 }
 
 // Start opens the data directory, binds the listener and serves in the
@@ -57,13 +61,12 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	switch cfg.Auth {
-	case "off":
-		if err := requireLoopback(cfg.Listen); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("auth mode %q is not available yet; use --auth off", cfg.Auth)
+	if cfg.Auth == "" {
+		cfg.Auth = "sigv4"
+	}
+	sec, err := newSecurity(cfg)
+	if err != nil {
+		return nil, err
 	}
 	model, err := awsmodel.Load()
 	if err != nil {
@@ -83,7 +86,8 @@ func Start(cfg Config) (*Server, error) {
 	handler := protocol.New(protocol.Config{
 		Model:      model,
 		Operations: ops,
-		Auth:       offAuth{account: cfg.AccountID},
+		Auth:       sec,
+		Query:      sec,
 		Logger:     cfg.Logger,
 		Extra:      http.HandlerFunc(serveExtra),
 	})
@@ -98,6 +102,7 @@ func Start(cfg Config) (*Server, error) {
 		engine: engine,
 		ln:     ln,
 		done:   make(chan error, 1),
+		sec:    sec,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 30 * time.Second,
@@ -143,26 +148,13 @@ func serveExtra(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// requireLoopback refuses a non-loopback listen address: with --auth off
-// anyone who can reach the port can read and write every log.
-func requireLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("refusing to listen on %q with --auth off: it accepts any credentials, so it only binds loopback addresses", addr)
-}
+// ReloadIdentities re-reads the IAM file (SIGHUP). On error the identities
+// in force stay.
+func (s *Server) ReloadIdentities() error { return s.sec.reload() }
 
-// offAuth accepts any credentials (or none): the caller acts in the
-// configured account, in the region its signature names.
-type offAuth struct{ account string }
-
-func (a offAuth) Authenticate(r *http.Request, body []byte) (protocol.Identity, error) {
-	return protocol.Identity{Account: a.account, Region: protocol.RegionFromRequest(r)}, nil
+// CredentialsFile is the generated root credentials file, or "" when the
+// server uses an IAM file or runs with auth off; created says whether this
+// start created it.
+func (s *Server) CredentialsFile() (path string, created bool) {
+	return s.sec.credentialsFile, s.sec.rootCreated
 }

@@ -1,0 +1,270 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/cairnlog/cairn/internal/server"
+)
+
+// syncBuffer collects the server's log output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startAuth(t *testing.T, iamFile string) (*server.Server, *syncBuffer, string) {
+	t.Helper()
+	dir := t.TempDir()
+	logs := &syncBuffer{}
+	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: dir, IAMFile: iamFile,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s, logs, dir
+}
+
+func logsClient(url, key, secret, token string) *cwl.Client {
+	return cwl.New(cwl.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, token)})
+}
+
+func stsClient(url, key, secret string) *sts.Client {
+	return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+}
+
+// TestDefaultRootCredentials: with no IAM file the first start writes a root
+// key (0600, shared-credentials format) that works, and later starts reuse it.
+func TestDefaultRootCredentials(t *testing.T) {
+	s, _, dir := startAuth(t, "")
+	path, created := s.CredentialsFile()
+	if !created || path != filepath.Join(dir, "credentials") {
+		t.Fatalf("credentials %q created=%v", path, created)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file mode %v %v", fi.Mode(), err)
+	}
+	raw, _ := os.ReadFile(path)
+	var key, secret string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			switch strings.TrimSpace(k) {
+			case "aws_access_key_id":
+				key = strings.TrimSpace(v)
+			case "aws_secret_access_key":
+				secret = strings.TrimSpace(v)
+			}
+		}
+	}
+	if !strings.HasPrefix(string(raw), "[default]") || key == "" || secret == "" {
+		t.Fatalf("credentials file:\n%s", raw)
+	}
+	ctx := context.Background()
+	c := logsClient(s.URL(), key, secret, "")
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = logsClient(s.URL(), key, secret+"x", "").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	wantErr(t, err, "InvalidSignatureException", "")
+	_, err = logsClient(s.URL(), "AKIAUNKNOWNKEY000000", secret, "").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	wantErr(t, err, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	id, err := stsClient(s.URL(), key, secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *id.Arn != "arn:aws:iam::000000000000:root" || *id.Account != "000000000000" {
+		t.Fatalf("caller identity %+v %v", id, err)
+	}
+	// auth off refuses a non-loopback address.
+	if _, err := server.Start(server.Config{Listen: "0.0.0.0:0", DataDir: t.TempDir(), Auth: "off"}); err == nil {
+		t.Fatal("auth off on 0.0.0.0 must be refused")
+	}
+}
+
+const testIAM = `
+accounts:
+  - id: "123456789012"
+    users:
+      - name: jenkins
+        accessKeys:
+          - id: AKIAJENKINSTEST00001
+            secret: "jenkins-secret-0123456789"
+        policies:
+          - name: all-logs
+            document:
+              Version: "2012-10-17"
+              Statement:
+                - Effect: Allow
+                  Action: ["logs:*"]
+                  Resource: "*"
+                - Effect: Allow
+                  Action: ["sts:AssumeRole", "sts:GetFederationToken"]
+                  Resource: "*"
+                - Effect: Deny
+                  Action: logs:DeleteLogGroup
+                  Resource: "*"
+      - name: reader
+        accessKeys:
+          - id: AKIAREADERTEST000001
+            secret: "reader-secret-0123456789"
+        policies:
+          - name: read
+            document:
+              Version: "2012-10-17"
+              Statement:
+                - Effect: Allow
+                  Action: ["logs:Describe*", "logs:GetLogEvents", "logs:FilterLogEvents"]
+                  Resource: "*"
+    roles:
+      - name: cloudwatch-sender
+        trustPolicy:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Principal:
+                AWS: "arn:aws:iam::123456789012:user/jenkins"
+              Action: sts:AssumeRole
+        policies:
+          - name: write-build-logs
+            document:
+              Version: "2012-10-17"
+              Statement:
+                - Effect: Allow
+                  Action: ["logs:PutLogEvents", "logs:GetLogEvents", "logs:CreateLogStream"]
+                  Resource: "arn:aws:logs:*:123456789012:log-group:jenkins:*"
+`
+
+// jenkinsPolicy is the session policy the Jenkins plugin hands an agent
+// (shared/reference/clients.md §1.4).
+const jenkinsPolicy = `{"Version": "2012-10-17", "Statement": [
+ {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:GetLogEvents"],
+  "Resource": ["arn:aws:logs:*:*:log-group:jenkins:log-stream:folder/job@agent1"]}]}`
+
+// TestLeastPrivilege runs the JEP-210 flow on the real server: the controller
+// assumes a role with the plugin's session policy and the agent's temporary
+// credentials reach exactly its own stream.
+func TestLeastPrivilege(t *testing.T) {
+	iamFile := filepath.Join(t.TempDir(), "iam.yaml")
+	if err := os.WriteFile(iamFile, []byte(testIAM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, logs, _ := startAuth(t, iamFile)
+	ctx := context.Background()
+	controller := logsClient(s.URL(), "AKIAJENKINSTEST00001", "jenkins-secret-0123456789", "")
+	setup(t, controller, "jenkins", "folder/job@master", "folder/job@agent1", "folder/job@agent2")
+	_, err := controller.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("jenkins")})
+	wantErr(t, err, "AccessDeniedException",
+		"User: arn:aws:iam::123456789012:user/jenkins is not authorized to perform: logs:DeleteLogGroup on resource: arn:aws:logs:us-east-1:123456789012:log-group:jenkins:log-stream: with an explicit deny in an identity-based policy")
+
+	reader := logsClient(s.URL(), "AKIAREADERTEST000001", "reader-secret-0123456789", "")
+	if _, err := reader.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = reader.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@master"),
+		LogEvents: []types.InputLogEvent{ev(now(), "x")}})
+	wantErr(t, err, "AccessDeniedException",
+		"User: arn:aws:iam::123456789012:user/reader is not authorized to perform: logs:PutLogEvents on resource: arn:aws:logs:us-east-1:123456789012:log-group:jenkins:log-stream:folder/job@master because no identity-based policy allows the logs:PutLogEvents action")
+
+	out, err := stsClient(s.URL(), "AKIAJENKINSTEST00001", "jenkins-secret-0123456789").AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/cloudwatch-sender"), RoleSessionName: aws.String("CloudWatchSender-4f1c"),
+		Policy: aws.String(jenkinsPolicy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := out.Credentials
+	agent := logsClient(s.URL(), *cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken)
+	if _, err := agent.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@agent1"),
+		LogEvents: []types.InputLogEvent{ev(now(), `{"message":"hello","build":"42","node":"7"}`)}}); err != nil {
+		t.Fatalf("agent writes its own stream: %v", err)
+	}
+	if _, err := agent.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@agent1")}); err != nil {
+		t.Fatalf("agent reads its own stream: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"put to another agent's stream": func() error {
+			_, err := agent.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@agent2"),
+				LogEvents: []types.InputLogEvent{ev(now(), "x")}})
+			return err
+		},
+		"read the controller's stream": func() error {
+			_, err := agent.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@master")})
+			return err
+		},
+		"create a stream (role allows, session policy does not)": func() error {
+			_, err := agent.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("x")})
+			return err
+		},
+		"filter the group": func() error {
+			_, err := agent.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("jenkins")})
+			return err
+		},
+		"describe groups": func() error {
+			_, err := agent.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+			return err
+		},
+	} {
+		if err := call(); err == nil {
+			t.Errorf("%s: allowed", name)
+		} else {
+			wantErr(t, err, "AccessDeniedException", "")
+		}
+	}
+	// A tampered session token is refused.
+	bad := logsClient(s.URL(), *cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken+"x")
+	_, err = bad.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@agent1")})
+	wantErr(t, err, "UnrecognizedClientException", "")
+
+	// No secret key or session token ever reaches the server's log.
+	text := logs.String()
+	for _, secret := range []string{"jenkins-secret-0123456789", "reader-secret-0123456789", *cr.SecretAccessKey, *cr.SessionToken} {
+		if strings.Contains(text, secret) {
+			t.Fatalf("a secret reached the server log")
+		}
+	}
+
+	// SIGHUP reload: a broken file is refused and the old identities stay;
+	// a good one takes effect (the reader is gone).
+	os.WriteFile(iamFile, []byte("accounts: [ {id: nope} ]"), 0o600)
+	if err := s.ReloadIdentities(); err == nil {
+		t.Fatal("a broken IAM file was accepted")
+	}
+	if _, err := reader.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{}); err != nil {
+		t.Fatalf("after a refused reload: %v", err)
+	}
+	os.WriteFile(iamFile, []byte(strings.Replace(testIAM, "AKIAREADERTEST000001", "AKIAREADERTEST000002", 1)), 0o600)
+	if err := s.ReloadIdentities(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = reader.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	wantErr(t, err, "UnrecognizedClientException", "")
+}
