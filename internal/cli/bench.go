@@ -57,7 +57,6 @@ func runBench(env Env, args []string) int {
 		defer os.RemoveAll(child.dir)
 		defer child.stop()
 		cfg.Endpoint, cfg.ServerPID, cfg.DataDir = child.endpoint, child.cmd.Process.Pid, child.dir
-		var err error
 		if cfg.AccessKey, cfg.SecretKey, err = readCredentials(filepath.Join(child.dir, "data", "credentials")); err != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench:", err)
 			return 1
