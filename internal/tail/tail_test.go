@@ -1,0 +1,311 @@
+package tail
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := checkLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// checkLeaks fails when goroutines running this module's code outlive the
+// tests (after a grace period for ones that are finishing).
+func checkLeaks() error {
+	var leaked []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		leaked = leaked[:0]
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "github.com/cairnlog/cairn/") && !strings.Contains(g, "checkLeaks") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
+}
+
+var (
+	scopeA = store.Scope{Account: "111111111111", Region: "us-east-1"}
+	scopeB = store.Scope{Account: "222222222222", Region: "us-east-1"}
+)
+
+func evs(stream string, msgs ...string) []store.StoredEvent {
+	out := make([]store.StoredEvent, len(msgs))
+	for i, m := range msgs {
+		out[i] = store.StoredEvent{Stream: stream, Timestamp: int64(i), Message: m}
+	}
+	return out
+}
+
+type substr string
+
+func (s substr) Match(m string) bool { return strings.Contains(m, string(s)) }
+
+func messages(t testing.TB, s *Session) (string, bool) {
+	t.Helper()
+	got, dropped := s.Take(nil)
+	var parts []string
+	for _, e := range got {
+		parts = append(parts, fmt.Sprintf("%d/%s/%s", e.Group, e.Stream, e.Message))
+	}
+	return strings.Join(parts, " "), dropped
+}
+
+func TestSelection(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	f := func(filter Filter, want string) {
+		t.Helper()
+		s, err := h.Subscribe(filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		h.Publish(scopeA, "g1", "web-1", evs("web-1", "a ERROR", "b"))
+		h.Publish(scopeA, "g2", "db", evs("db", "c ERROR"))
+		h.Publish(scopeB, "g1", "web-1", evs("web-1", "other account"))
+		h.Publish(scopeA, "g1", "api", evs("api", "d"))
+		if got, _ := messages(t, s); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	g1, g2 := Group{scopeA, "g1"}, Group{scopeA, "g2"}
+	f(Filter{Groups: []Group{g1}}, "0/web-1/a ERROR 0/web-1/b 0/api/d")
+	f(Filter{Groups: []Group{g2, g1}}, "1/web-1/a ERROR 1/web-1/b 0/db/c ERROR 1/api/d")
+	f(Filter{Groups: []Group{g1}, Streams: []string{"api"}}, "0/api/d")
+	f(Filter{Groups: []Group{g1}, Prefixes: []string{"we", "x"}}, "0/web-1/a ERROR 0/web-1/b")
+	f(Filter{Groups: []Group{g1, g2}, Match: substr("ERROR")}, "0/web-1/a ERROR 1/db/c ERROR")
+	f(Filter{Groups: []Group{{scopeB, "g1"}}}, "0/web-1/other account")
+	f(Filter{Groups: []Group{{scopeA, "none"}}}, "")
+}
+
+func TestInvalidFilter(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	g := func(n string) Group { return Group{scopeA, n} }
+	f := func(filter Filter) {
+		t.Helper()
+		if _, err := h.Subscribe(filter); err != ErrInvalidFilter {
+			t.Fatalf("err %v, want ErrInvalidFilter", err)
+		}
+	}
+	f(Filter{})
+	f(Filter{Groups: make([]Group, MaxGroups+1)})
+	f(Filter{Groups: []Group{g("a"), g("b")}, Streams: []string{"s"}})
+	f(Filter{Groups: []Group{g("a"), g("b")}, Prefixes: []string{"s"}})
+	f(Filter{Groups: []Group{g("a")}, Streams: []string{"s"}, Prefixes: []string{"s"}})
+	f(Filter{Groups: []Group{g("a"), g("a")}})
+}
+
+func TestFallingBehindDropsOldest(t *testing.T) {
+	h := New(Config{MaxBufferedEvents: 4, MaxBufferedBytes: 1 << 20})
+	defer h.Close()
+	s, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h.Publish(scopeA, "g", "s", evs("s", "1", "2"))
+	h.Publish(scopeA, "g", "s", evs("s", "3", "4"))
+	if got, dropped := messages(t, s); got != "0/s/1 0/s/2 0/s/3 0/s/4" || dropped {
+		t.Fatalf("within bounds: %q dropped=%v", got, dropped)
+	}
+	h.Publish(scopeA, "g", "s", evs("s", "1", "2"))
+	h.Publish(scopeA, "g", "s", evs("s", "3", "4"))
+	h.Publish(scopeA, "g", "s", evs("s", "5"))
+	if got, dropped := messages(t, s); got != "0/s/3 0/s/4 0/s/5" || !dropped {
+		t.Fatalf("behind: %q dropped=%v", got, dropped)
+	}
+	if got, dropped := messages(t, s); got != "" || dropped {
+		t.Fatalf("drop reported twice: %q %v", got, dropped)
+	}
+	// A batch larger than the whole buffer keeps its newest events.
+	h.Publish(scopeA, "g", "s", evs("s", "a", "b", "c", "d", "e", "f"))
+	if got, dropped := messages(t, s); got != "0/s/c 0/s/d 0/s/e 0/s/f" || !dropped {
+		t.Fatalf("huge batch: %q dropped=%v", got, dropped)
+	}
+	if s.Dropped() != 4 {
+		t.Fatalf("Dropped() = %d, want 4", s.Dropped())
+	}
+
+	hb := New(Config{MaxBufferedBytes: 10})
+	defer hb.Close()
+	sb, _ := hb.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}})
+	hb.Publish(scopeA, "g", "s", evs("s", "12345", "67890"))
+	hb.Publish(scopeA, "g", "s", evs("s", "abc"))
+	if got, dropped := messages(t, sb); got != "0/s/abc" || !dropped {
+		t.Fatalf("byte bound: %q dropped=%v", got, dropped)
+	}
+}
+
+func TestReadyAndClose(t *testing.T) {
+	h := New(Config{MaxSessions: 2})
+	s1, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}})
+	s2, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}})
+	if _, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}}); err != ErrTooManySessions {
+		t.Fatalf("third session: %v", err)
+	}
+	select {
+	case <-s1.Ready():
+		t.Fatal("ready before anything was published")
+	default:
+	}
+	h.Publish(scopeA, "g", "s", evs("s", "x"))
+	select {
+	case <-s1.Ready():
+	default:
+		t.Fatal("not ready after publish")
+	}
+	s1.Close()
+	s1.Close()
+	if h.Sessions() != 1 {
+		t.Fatalf("%d sessions after one Close", h.Sessions())
+	}
+	<-s1.Done()
+	h.Publish(scopeA, "g", "s", evs("s", "y"))
+	if got, _ := messages(t, s2); got != "0/s/x 0/s/y" {
+		t.Fatalf("s2 got %q", got)
+	}
+	h.Close()
+	h.Close()
+	<-s2.Done()
+	s2.Close()
+	if _, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}}); err != ErrClosed {
+		t.Fatalf("subscribe after Close: %v", err)
+	}
+	h.Publish(scopeA, "g", "s", evs("s", "z")) // a no-op, not a panic
+	if h.Sessions() != 0 {
+		t.Fatalf("%d sessions after Hub.Close", h.Sessions())
+	}
+}
+
+// Many publishers, readers coming and going: nothing is lost while readers
+// keep up, and the race detector sees every path.
+func TestConcurrent(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	const publishers, batches, perBatch = 4, 200, 10
+	s, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}, Match: substr("keep")})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() { // churn: sessions open and close while events flow
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}, {scopeA, "h"}}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.Take(nil)
+			c.Close()
+		}
+	}()
+	for p := range publishers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				batch := make([]store.StoredEvent, perBatch)
+				for i := range batch {
+					batch[i].Message = fmt.Sprintf("keep %d %d %d", p, b, i)
+					if i%2 == 1 {
+						batch[i].Message = "skip"
+					}
+				}
+				h.Publish(scopeA, "g", "s", batch)
+			}
+		}()
+	}
+	got := 0
+	want := publishers * batches * perBatch / 2
+	deadline := time.After(10 * time.Second)
+	for got < want {
+		select {
+		case <-s.Ready():
+			evs, dropped := s.Take(nil)
+			if dropped {
+				t.Fatal("dropped while keeping up")
+			}
+			got += len(evs)
+		case <-deadline:
+			t.Fatalf("got %d of %d events", got, want)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	s.Close()
+}
+
+func TestPublishWithoutSessionsAllocatesNothing(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	batch := evs("s", "a", "b")
+	if n := testing.AllocsPerRun(1000, func() { h.Publish(scopeA, "g", "s", batch) }); n != 0 {
+		t.Fatalf("%v allocations per Publish with no sessions", n)
+	}
+	s, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "other"}}})
+	defer s.Close()
+	if n := testing.AllocsPerRun(1000, func() { h.Publish(scopeA, "g", "s", batch) }); n != 0 {
+		t.Fatalf("%v allocations per Publish to an untailed group", n)
+	}
+}
+
+func BenchmarkPublish(b *testing.B) {
+	batch := make([]store.StoredEvent, 1000)
+	for i := range batch {
+		batch[i].Message = strings.Repeat("x", 100)
+	}
+	run := func(b *testing.B, h *Hub) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.Publish(scopeA, "g", "s", batch)
+		}
+		b.ReportMetric(float64(b.N)*float64(len(batch))/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("no-sessions", func(b *testing.B) {
+		h := New(Config{})
+		defer h.Close()
+		run(b, h)
+	})
+	b.Run("other-group", func(b *testing.B) {
+		h := New(Config{})
+		defer h.Close()
+		s, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "x"}}})
+		defer s.Close()
+		run(b, h)
+	})
+	// A session that never reads: after the first 100 batches every
+	// Publish also drops the oldest one, the worst steady state.
+	b.Run("one-session", func(b *testing.B) {
+		h := New(Config{})
+		defer h.Close()
+		s, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}})
+		defer s.Close()
+		run(b, h)
+	})
+}
