@@ -285,8 +285,9 @@ func buildPool(cfg Config, streams []target, baseMs, requests int64) *bodyPool {
 // LineGen makes realistic log lines from a fixed vocabulary. Engine
 // benchmarks use it too, so every figure is measured on the same data.
 type LineGen struct {
-	rng                           *rand.Rand
-	words, methods, paths, levels []string
+	rng                                   *rand.Rand
+	words, methods, paths, levels, agents []string
+	clock                                 time.Time // advances 0–2 ms a line
 }
 
 // NewLineGen returns a generator with a fixed seed.
@@ -297,26 +298,35 @@ func NewLineGen(seed int64) *LineGen {
 		methods: []string{"GET", "GET", "GET", "POST", "PUT", "DELETE"},
 		paths:   []string{"users", "orders", "carts", "products", "sessions", "payments", "invoices"},
 		levels:  []string{"INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"},
+		agents:  []string{"curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "okhttp/4.12.0", "python-requests/2.31.0", "Go-http-client/2.0"},
+		clock:   time.Date(2026, 11, 22, 5, 9, 14, 0, time.UTC),
 	}
 }
 
-// Line returns one log line: 40% access log, 35% app log, 25% JSON, about
-// 100 bytes. One line in ~500 carries CommonTerm.
+// Line returns one log line, about 100 bytes, each with the timestamp real
+// lines carry: 40% access logs (common log format with a user agent), 35%
+// application lines (ISO time, level, request id), 25% JSON objects. Random
+// IPs, ids and numbers make this harder to compress than much production
+// logging. One line in ~500 carries CommonTerm.
 func (g *LineGen) Line() string {
 	rng := g.rng
 	w := func() string { return g.words[rng.Intn(len(g.words))] }
+	g.clock = g.clock.Add(time.Duration(rng.Intn(3)) * time.Millisecond)
 	var s string
 	switch x := rng.Intn(100); {
 	case x < 40:
 		status := []int{200, 200, 200, 200, 201, 204, 301, 304, 400, 404, 500, 503}[rng.Intn(12)]
-		s = fmt.Sprintf("%d.%d.%d.%d - - \"%s /api/v1/%s/%d HTTP/1.1\" %d %d %.3f %s",
-			10+rng.Intn(200), rng.Intn(256), rng.Intn(256), rng.Intn(256), g.methods[rng.Intn(len(g.methods))],
-			g.paths[rng.Intn(len(g.paths))], rng.Intn(100000), status, rng.Intn(50000), rng.Float64(), w())
+		s = fmt.Sprintf("%d.%d.%d.%d - - [%s] \"%s /api/v1/%s/%d HTTP/1.1\" %d %d %.3f \"%s\"",
+			10+rng.Intn(200), rng.Intn(256), rng.Intn(256), rng.Intn(256), g.clock.Format("02/Jan/2006:15:04:05 -0700"),
+			g.methods[rng.Intn(len(g.methods))], g.paths[rng.Intn(len(g.paths))], rng.Intn(100000), status, rng.Intn(50000),
+			rng.Float64(), g.agents[rng.Intn(len(g.agents))])
 	case x < 75:
-		s = fmt.Sprintf("%s [req=%08x] %s %s %s in %dms %s %s", g.levels[rng.Intn(len(g.levels))], rng.Uint32(), w(), w(), w(), rng.Intn(2000), w(), w())
+		s = fmt.Sprintf("%s %-5s [req=%08x] %s %s %s in %dms %s %s", g.clock.Format("2006-01-02T15:04:05.000Z"),
+			g.levels[rng.Intn(len(g.levels))], rng.Uint32(), w(), w(), w(), rng.Intn(2000), w(), w())
 	default:
-		s = fmt.Sprintf(`{"level":"%s","req":"%08x","user":%d,"latency_ms":%d,"msg":"%s %s %s"}`,
-			strings.ToLower(g.levels[rng.Intn(len(g.levels))]), rng.Uint32(), rng.Intn(100000), rng.Intn(3000), w(), w(), w())
+		s = fmt.Sprintf(`{"time":"%s","level":"%s","req":"%08x","user":%d,"latency_ms":%d,"msg":"%s %s %s"}`,
+			g.clock.Format("2006-01-02T15:04:05.000Z"), strings.ToLower(g.levels[rng.Intn(len(g.levels))]), rng.Uint32(),
+			rng.Intn(100000), rng.Intn(3000), w(), w(), w())
 	}
 	if rng.Intn(500) == 0 {
 		s += " " + CommonTerm

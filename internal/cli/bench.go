@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -36,6 +37,7 @@ func runBench(env Env, args []string) int {
 	fs.BoolVar(&cfg.Query, "query", false, "measure FilterLogEvents after ingest")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its RSS")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
+	cpuProfile := fs.String("cpuprofile", "", "with a spawned server: write its CPU profile during ingest to this file")
 	spawn := fs.Bool("spawn", false, "start a Cairn server (SigV4 on) on a temporary data directory and measure it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,7 +64,17 @@ func runBench(env Env, args []string) int {
 			return 1
 		}
 	}
+	var profDone chan error
+	if *cpuProfile != "" && child != nil {
+		profDone = make(chan error, 1)
+		go func() { profDone <- fetchProfile(ctx, child.endpoint, *cpuProfile) }()
+	}
 	rep, err := bench.Run(ctx, cfg)
+	if profDone != nil {
+		if perr := <-profDone; perr != nil {
+			fmt.Fprintln(env.Stderr, "cairn bench: cpu profile:", perr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "cairn bench:", err)
 		if rep == nil {
@@ -120,7 +132,7 @@ func spawnServer(logTo io.Writer) (*spawned, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4")
+	cmd := exec.Command(exe, "server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4", "--pprof")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -193,4 +205,34 @@ func readCredentials(path string) (key, secret string, err error) {
 		return "", "", fmt.Errorf("%s holds no keys", path)
 	}
 	return key, secret, nil
+}
+
+// fetchProfile records the server's CPU for 10 seconds, from 2 s into the run.
+func fetchProfile(ctx context.Context, endpoint, path string) error {
+	select {
+	case <-time.After(2 * time.Second):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/debug/pprof/profile?seconds=10", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -43,6 +43,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	account := fs.String("account-id", "", "AWS account ID that owns the resources [CAIRN_ACCOUNT_ID] (default 000000000000)")
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ [CAIRN_PPROF=1]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
@@ -69,6 +70,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
 	}
+	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
 		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)
 	}
@@ -116,10 +118,15 @@ func runServer(env Env, args []string) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	status := 0
 wait:
 	for {
 		select {
 		case <-ctx.Done():
+			break wait
+		case err := <-srv.Failed():
+			log.Error("storage failed; stopping so that a restart recovers from the write-ahead log", "err", err)
+			status = 1
 			break wait
 		case <-hup:
 			if err := srv.ReloadIdentities(); err != nil {
@@ -138,7 +145,7 @@ wait:
 		return 1
 	}
 	log.Info("stopped")
-	return 0
+	return status
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awsmodel"
@@ -36,6 +37,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
+	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
+	// profile can reveal log contents).
+	Pprof bool
 }
 
 // Server is a running Cairn server.
@@ -47,6 +51,7 @@ type Server struct {
 	ln     net.Listener
 	done   chan error
 	sec    *security
+	failed chan error // the storage engine failed; the process should exit
 }
 
 // Start opens the data directory, binds the listener and serves in the
@@ -72,7 +77,9 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger})
+	failed := make(chan error, 1)
+	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger,
+		OnFatal: func(err error) { failed <- err }})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +96,7 @@ func Start(cfg Config) (*Server, error) {
 		Auth:       sec,
 		Query:      sec,
 		Logger:     cfg.Logger,
-		Extra:      http.HandlerFunc(serveExtra),
+		Extra:      extraHandler(cfg.Pprof),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -103,6 +110,7 @@ func Start(cfg Config) (*Server, error) {
 		ln:     ln,
 		done:   make(chan error, 1),
 		sec:    sec,
+		failed: failed,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 30 * time.Second,
@@ -114,6 +122,11 @@ func Start(cfg Config) (*Server, error) {
 	go func() { s.done <- s.http.Serve(ln) }()
 	return s, nil
 }
+
+// Failed delivers the storage engine's failure (a WAL write or sync that
+// could not complete). The server then refuses every request; the process
+// should exit so that a restart recovers from the WAL.
+func (s *Server) Failed() <-chan error { return s.failed }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -138,14 +151,23 @@ func (s *Server) Close(ctx context.Context) error {
 	return errors.Join(err, s.engine.Close())
 }
 
-func serveExtra(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/health", "/healthz":
+// extraHandler serves what is not an API call: health, and the profiler
+// when enabled.
+func extraHandler(withPprof bool) http.Handler {
+	mux := http.NewServeMux()
+	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)
-	default:
-		http.NotFound(w, r)
 	}
+	mux.HandleFunc("GET /health", health)
+	mux.HandleFunc("GET /healthz", health)
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
 }
 
 // ReloadIdentities re-reads the IAM file (SIGHUP). On error the identities

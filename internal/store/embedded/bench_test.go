@@ -75,7 +75,13 @@ func BenchmarkScan(b *testing.B) {
 // BenchmarkAppend measures encoding, compression and the durable commit of
 // 1,000-event blocks (one writer; the load generator measures concurrency).
 func BenchmarkAppend(b *testing.B) {
-	e, err := Open(Config{Dir: b.TempDir()})
+	for _, level := range []string{"fastest", "default"} {
+		b.Run(level, func(b *testing.B) { benchAppend(b, level) })
+	}
+}
+
+func benchAppend(b *testing.B, level string) {
+	e, err := Open(Config{Dir: b.TempDir(), Compression: level})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,4 +108,6 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
+	g, _ := e.GetGroup(ctx, scope, "g")
+	b.ReportMetric(float64(g.StoredBytes)/float64(b.N*1000), "stored-B/event")
 }

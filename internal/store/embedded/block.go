@@ -17,7 +17,10 @@ import (
 //
 // Payload, before compression:
 //
-//	count uvarint | count × (timestamp − minTs) uvarint | count × len uvarint | messages
+//	count uvarint | count × (timestamp − previous timestamp) uvarint | count × len uvarint | messages
+//
+// (the first event's previous timestamp is minTs, so its delta is 0; deltas
+// of a millisecond or two compress to almost nothing)
 //
 // Summary ('S' value):
 //
@@ -45,10 +48,11 @@ type summary struct {
 }
 
 func encodePayload(dst []byte, events []store.Event) []byte {
-	minTs := events[0].Timestamp
+	prev := events[0].Timestamp
 	dst = binary.AppendUvarint(dst, uint64(len(events)))
 	for _, e := range events {
-		dst = binary.AppendUvarint(dst, uint64(e.Timestamp-minTs))
+		dst = binary.AppendUvarint(dst, uint64(e.Timestamp-prev))
+		prev = e.Timestamp
 	}
 	for _, e := range events {
 		dst = binary.AppendUvarint(dst, uint64(len(e.Message)))
@@ -75,12 +79,14 @@ func decodePayload(raw []byte, minTs int64) (*decodedBlock, error) {
 	}
 	raw = raw[k:]
 	d := &decodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
+	prev := minTs
 	for i := range d.ts {
 		v, k := binary.Uvarint(raw)
-		if k <= 0 {
+		if k <= 0 || v > 1<<62 {
 			return nil, errCorrupt
 		}
-		d.ts[i] = minTs + int64(v)
+		prev += int64(v)
+		d.ts[i] = prev
 		raw = raw[k:]
 	}
 	var total uint64

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"encoding/binary"
+	"math/bits"
 )
 
 // Block summaries carry a Bloom filter of 4-grams so that a search can skip a
@@ -21,53 +22,66 @@ import (
 // literals and are not all digits, which keeps the test sound.
 //
 // The filter uses one hash per gram (k=1) at gramBits bits per distinct gram:
-// a single gram has a false-positive rate of about 1-e^(-1/gramBits), but a
-// literal of n grams needs all n, so a 10-character identifier (7 grams) at
-// 6 bits per gram passes a block that lacks it with probability ~2e-6.
+// a single gram has a false-positive rate of about 1-e^(-1/gramBits) (22% at
+// 4 bits), but a literal of n grams needs all n, so an 8-character id (5
+// grams) passes a block that lacks it with probability ~5e-4, a 10-character
+// one ~3e-5. The filter costs about 2 bytes per event on typical logs.
+//
+// Grams go into a 2^18-bit scratch filter, which is then folded to the size
+// the block needs: bit b lands on bit b mod m, for m any multiple of 64
+// (folding whole words is exactly that), so the filter costs gramBits per
+// distinct gram with no rounding to a power of two.
 
 const (
-	gramBits      = 6  // filter bits per distinct gram
-	scratchLog2   = 20 // scratch filter: 2^20 bits; folded down to size
-	minFilterLog2 = 6  // 64 bits
+	gramBits      = 4  // filter bits per distinct gram
+	scratchLog2   = 18 // scratch filter: 2^18 bits (32 KiB, cache-resident); folded down to size
 )
 
-func isWordByte(c byte) bool {
-	return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-}
+// Byte classes for gram extraction.
+const (
+	classOther = 0
+	classWord  = 1 // letters, '_', bytes ≥ 0x80
+	classDigit = 2
+)
 
-func allDigits(g uint32) bool {
-	for i := 0; i < 4; i++ {
-		c := byte(g >> (8 * i))
-		if c < '0' || c > '9' {
-			return false
+// byteClasses maps a byte to its class; computed, never written after.
+func byteClasses() *[256]uint8 {
+	var t [256]uint8
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = classDigit
+		case c >= 0x80 || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'):
+			t[c] = classWord
 		}
 	}
-	return true
+	return &t
 }
 
-func mix(g uint32) uint32 {
-	g ^= g >> 16
-	g *= 0x7feb352d
-	g ^= g >> 15
-	g *= 0x846ca68b
-	g ^= g >> 16
-	return g
-}
+// slot hashes a gram to a scratch bit: Fibonacci hashing, one multiply,
+// keeping the top scratchLog2 bits.
+func slot(g uint32) uint32 { return (g * 0x9E3779B1) >> (32 - scratchLog2) }
 
-// forEachGram calls fn for every indexable gram of s.
-func forEachGram(s []byte, fn func(uint32)) {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		if !isWordByte(s[i]) {
-			run = 0
+// forEachGram calls fn for every indexable gram of s: each 4 bytes inside a
+// run of word bytes, unless all four are digits.
+func forEachGram(classes *[256]uint8, s []byte, fn func(uint32)) {
+	var g uint32
+	run, digits := 0, 0
+	for _, c := range s {
+		cl := classes[c]
+		if cl == classOther {
+			run, digits = 0, 0
 			continue
 		}
+		g = g<<8 | uint32(c)
 		run++
-		if run >= 4 {
-			g := binary.LittleEndian.Uint32(s[i-3:])
-			if !allDigits(g) {
-				fn(g)
-			}
+		if cl == classDigit {
+			digits++
+		} else {
+			digits = 0
+		}
+		if run >= 4 && digits < 4 {
+			fn(g)
 		}
 	}
 }
@@ -76,46 +90,55 @@ func forEachGram(s []byte, fn func(uint32)) {
 // folds it to a size matched to the number of distinct grams. Folding works
 // because bit positions are taken modulo a power of two.
 type gramBuilder struct {
+	classes *[256]uint8
 	scratch []uint64 // 2^scratchLog2 bits
-	set     int      // bits set in scratch ≈ distinct grams
 }
 
 func newGramBuilder() *gramBuilder {
-	return &gramBuilder{scratch: make([]uint64, (1<<scratchLog2)/64)}
+	return &gramBuilder{classes: byteClasses(), scratch: make([]uint64, (1<<scratchLog2)/64)}
 }
 
-func (b *gramBuilder) reset() {
-	clear(b.scratch)
-	b.set = 0
-}
+func (b *gramBuilder) reset() { clear(b.scratch) }
 
+// add indexes one message. It is forEachGram with the filter update inlined:
+// this loop runs over every ingested byte.
 func (b *gramBuilder) add(msg []byte) {
-	forEachGram(msg, func(g uint32) {
-		h := mix(g) & (1<<scratchLog2 - 1)
-		w, m := h>>6, uint64(1)<<(h&63)
-		if b.scratch[w]&m == 0 {
-			b.scratch[w] |= m
-			b.set++
+	classes, scratch := b.classes, b.scratch
+	var g uint32
+	run, digits := 0, 0
+	for _, c := range msg {
+		cl := classes[c]
+		if cl == classOther {
+			run, digits = 0, 0
+			continue
 		}
-	})
+		g = g<<8 | uint32(c)
+		run++
+		if cl == classDigit {
+			digits++
+		} else {
+			digits = 0
+		}
+		if run >= 4 && digits < 4 {
+			h := slot(g)
+			scratch[h>>6] |= 1 << (h & 63)
+		}
+	}
 }
 
-// finish returns the folded filter: one byte of log2(bits), then the bits.
+// finish returns the folded filter: its size in 64-bit words (uvarint),
+// then the words.
 func (b *gramBuilder) finish(dst []byte) []byte {
-	want := b.set * gramBits
-	log2 := minFilterLog2
-	for log2 < scratchLog2 && 1<<log2 < want {
-		log2++
+	set := 0
+	for _, w := range b.scratch {
+		set += bits.OnesCount64(w)
 	}
-	words := (1 << log2) / 64
-	if words == 0 {
-		words = 1
-	}
+	words := max(1, min(len(b.scratch), (set*gramBits+63)/64))
 	folded := make([]uint64, words)
 	for i, w := range b.scratch {
 		folded[i%words] |= w
 	}
-	dst = append(dst, byte(log2))
+	dst = binary.AppendUvarint(dst, uint64(words))
 	for _, w := range folded {
 		dst = binary.LittleEndian.AppendUint64(dst, w)
 	}
@@ -128,9 +151,10 @@ type gramQuery []uint32
 func newGramQuery(literals []string) gramQuery {
 	var q gramQuery
 	seen := map[uint32]bool{}
+	classes := byteClasses()
 	for _, lit := range literals {
-		forEachGram([]byte(lit), func(g uint32) {
-			h := mix(g) & (1<<scratchLog2 - 1)
+		forEachGram(classes, []byte(lit), func(g uint32) {
+			h := slot(g)
 			if !seen[h] {
 				seen[h] = true
 				q = append(q, h)
@@ -143,17 +167,17 @@ func newGramQuery(literals []string) gramQuery {
 // mayContain reports whether a filter (as written by finish) may hold every
 // gram of the query.
 func (q gramQuery) mayContain(filter []byte) bool {
-	if len(q) == 0 || len(filter) < 1 {
+	if len(q) == 0 {
 		return true
 	}
-	log2 := int(filter[0])
-	bitsData := filter[1:]
-	if log2 < minFilterLog2 || log2 > scratchLog2 || len(bitsData)*8 != 1<<log2 {
-		return true // unknown layout: do not skip
+	words, k := binary.Uvarint(filter)
+	bitsData := filter[max(k, 0):]
+	if k <= 0 || words == 0 || words > 1<<scratchLog2/64 || uint64(len(bitsData)) != 8*words {
+		return true // unknown layout: never skip on it
 	}
-	mask := uint32(1)<<log2 - 1
+	m := uint32(words * 64)
 	for _, h := range q {
-		p := h & mask
+		p := h % m
 		if bitsData[p>>3]&(1<<(p&7)) == 0 {
 			return false
 		}
