@@ -33,8 +33,8 @@ import (
 // distinct gram with no rounding to a power of two.
 
 const (
-	gramBits      = 4  // filter bits per distinct gram
-	scratchLog2   = 18 // scratch filter: 2^18 bits (32 KiB, cache-resident); folded down to size
+	gramBits    = 4  // filter bits per distinct gram
+	scratchLog2 = 18 // scratch filter: 2^18 bits (32 KiB, cache-resident); folded down to size
 )
 
 // Byte classes for gram extraction.
