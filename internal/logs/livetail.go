@@ -1,0 +1,315 @@
+package logs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/eventstream"
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/tail"
+)
+
+// Live Tail cadence and framing.
+const (
+	// liveTailHeartbeat: AWS sends a sessionUpdate every second, empty when
+	// nothing arrived; Cairn sends one at least that often.
+	liveTailHeartbeat = time.Second
+	// liveTailMinGap is the least time between two updates that carry
+	// events. Cairn sends events as soon as they are stored rather than on
+	// AWS's one-second beat; the gap makes one frame of a burst.
+	liveTailMinGap = 10 * time.Millisecond
+	// liveTailFrameBytes bounds the raw text per sessionUpdate frame; even
+	// fully \u-escaped (×6) a frame stays under the 16 MB message limit. A
+	// larger delivery is sent as several sessionUpdate frames in a row.
+	liveTailFrameBytes = 2 << 20
+	eventStreamType    = "application/vnd.amazon.eventstream"
+)
+
+// liveTail is the Service's Live Tail configuration, set by SetTail.
+type liveTail struct {
+	hub        *tail.Hub
+	maxSession time.Duration
+}
+
+// SetTail enables StartLiveTail: sessions subscribe to h, which the storage
+// engine feeds (embedded.Config.OnAppend = h.Publish). maxSession ends a
+// session with SessionTimeoutException after that long; 0 means never (AWS
+// stops at 3 hours). Call it before serving.
+func (s *Service) SetTail(h *tail.Hub, maxSession time.Duration) {
+	s.tail = liveTail{hub: h, maxSession: maxSession}
+}
+
+type StartLiveTailInput struct {
+	LogGroupIdentifiers   []string `json:"logGroupIdentifiers"`
+	LogStreamNames        []string `json:"logStreamNames"`
+	LogStreamNamePrefixes []string `json:"logStreamNamePrefixes"`
+	LogEventFilterPattern *string  `json:"logEventFilterPattern"`
+}
+
+// LiveTailSessionStart is the payload of the sessionStart event.
+type LiveTailSessionStart struct {
+	RequestID             string   `json:"requestId"`
+	SessionID             string   `json:"sessionId"`
+	LogGroupIdentifiers   []string `json:"logGroupIdentifiers"`
+	LogStreamNames        []string `json:"logStreamNames,omitempty"`
+	LogStreamNamePrefixes []string `json:"logStreamNamePrefixes,omitempty"`
+	LogEventFilterPattern *string  `json:"logEventFilterPattern,omitempty"`
+}
+
+// LiveTailSessionLogEvent is one event of a sessionUpdate.
+type LiveTailSessionLogEvent struct {
+	LogStreamName      string `json:"logStreamName"`
+	LogGroupIdentifier string `json:"logGroupIdentifier"`
+	Message            string `json:"message"`
+	Timestamp          int64  `json:"timestamp"`
+	IngestionTime      int64  `json:"ingestionTime"`
+}
+
+// startLiveTail validates and authorizes the request and subscribes before
+// answering, so every event stored after the response starts is seen; the
+// returned stream writes the event-stream body.
+func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, error) {
+	var in StartLiveTailInput
+	if err := c.Decode(&in); err != nil {
+		return nil, err
+	}
+	if s.tail.hub == nil {
+		return nil, awserr.New(awserr.InvalidOperation, "Live Tail is not enabled on this server.")
+	}
+	if len(in.LogStreamNames) > 0 && len(in.LogStreamNamePrefixes) > 0 {
+		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.")
+	}
+	if (len(in.LogStreamNames) > 0 || len(in.LogStreamNamePrefixes) > 0) && len(in.LogGroupIdentifiers) != 1 {
+		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefixes can be specified only when logGroupIdentifiers contains exactly one log group.")
+	}
+	scope := scopeOf(c)
+	filter := tail.Filter{Streams: in.LogStreamNames, Prefixes: in.LogStreamNamePrefixes}
+	var ids []string // the identifier each subscribed group is reported as
+	for _, id := range in.LogGroupIdentifiers {
+		// The model's pattern has already refused '*' anywhere in id, so
+		// an ARN with AWS's ":*" suffix never gets here.
+		name, err := resolveGroup(scope, "", id, nil)
+		if err != nil {
+			return nil, err
+		}
+		g := tail.Group{Scope: scope, Name: name}
+		if containsGroup(filter.Groups, g) {
+			continue // named twice (by name and by ARN): tailed once
+		}
+		if err := c.Authorize("logs:StartLiveTail", groupResource(scope, name)); err != nil {
+			return nil, err
+		}
+		filter.Groups = append(filter.Groups, g)
+		ids = append(ids, id)
+	}
+	for _, g := range filter.Groups {
+		if _, err := s.st.GetGroup(ctx, scope, g.Name); err != nil {
+			return nil, storeErr(err)
+		}
+	}
+	if in.LogEventFilterPattern != nil && *in.LogEventFilterPattern != "" {
+		p, err := s.compilePattern(*in.LogEventFilterPattern)
+		if err != nil {
+			return nil, err
+		}
+		if !p.MatchesAll() {
+			filter.Match = p
+		}
+	}
+	sess, err := s.tail.hub.Subscribe(filter)
+	switch {
+	case errors.Is(err, tail.ErrTooManySessions):
+		return nil, awserr.New(awserr.LimitExceeded, "Resource limit exceeded.")
+	case err != nil:
+		return nil, fmt.Errorf("subscribe live tail: %w", err)
+	}
+	start := LiveTailSessionStart{
+		RequestID:             c.RequestID,
+		SessionID:             newSessionID(),
+		LogGroupIdentifiers:   in.LogGroupIdentifiers,
+		LogStreamNames:        in.LogStreamNames,
+		LogStreamNamePrefixes: in.LogStreamNamePrefixes,
+		LogEventFilterPattern: in.LogEventFilterPattern,
+	}
+	return &liveTailStream{sess: sess, ids: ids, start: start, maxSession: s.tail.maxSession}, nil
+}
+
+func containsGroup(gs []tail.Group, g tail.Group) bool {
+	for _, x := range gs {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// liveTailStream is a StartLiveTail response body: it implements
+// protocol.Streamer and owns its session, which it closes when it returns.
+type liveTailStream struct {
+	sess       *tail.Session
+	ids        []string
+	start      LiveTailSessionStart
+	maxSession time.Duration
+
+	enc   *eventstream.Encoder
+	flush func()
+	buf   []tail.Event
+	frame []byte
+}
+
+func (l *liveTailStream) ContentType() string { return eventStreamType }
+
+// Stream writes initial-response and sessionStart, then sessionUpdates until
+// the client goes away, the hub closes (server shutdown: the body simply
+// ends) or the maximum session length passes (a SessionTimeoutException
+// frame). It runs in the request's goroutine and starts none.
+func (l *liveTailStream) Stream(ctx context.Context, w io.Writer, flush func()) error {
+	defer l.sess.Close()
+	l.enc, l.flush = eventstream.NewEncoder(w), flush
+	if err := l.event("initial-response", []byte("{}")); err != nil {
+		return err
+	}
+	start, err := json.Marshal(l.start)
+	if err != nil {
+		return fmt.Errorf("encode sessionStart: %w", err)
+	}
+	if err := l.event("sessionStart", start); err != nil {
+		return err
+	}
+	l.flush()
+
+	var deadline <-chan time.Time
+	if l.maxSession > 0 {
+		t := time.NewTimer(l.maxSession)
+		defer t.Stop()
+		deadline = t.C
+	}
+	next := time.NewTimer(liveTailHeartbeat)
+	defer next.Stop()
+	last := time.Now() // when the last update went out
+	pending := false   // next is armed to deliver queued events
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.sess.Done():
+			return nil
+		case <-deadline:
+			return l.timeout()
+		case <-l.sess.Ready():
+			if !pending {
+				pending = true
+				next.Reset(max(0, liveTailMinGap-time.Since(last)))
+			}
+		case <-next.C:
+			var sampled bool
+			l.buf, sampled = l.sess.Take(l.buf[:0])
+			if len(l.buf) == 0 && !sampled && time.Since(last) < liveTailHeartbeat {
+				// Everything queued was filtered out: no update yet.
+				pending = false
+				next.Reset(liveTailHeartbeat - time.Since(last))
+				continue
+			}
+			if err := l.update(l.buf, sampled); err != nil {
+				return err
+			}
+			clear(l.buf) // do not pin messages until the next delivery
+			last, pending = time.Now(), false
+			next.Reset(liveTailHeartbeat)
+		}
+	}
+}
+
+func (l *liveTailStream) event(typ string, payload []byte) error {
+	return l.enc.Encode(eventstream.Message{
+		Headers: []eventstream.Header{
+			eventstream.String(":message-type", "event"),
+			eventstream.String(":event-type", typ),
+			eventstream.String(":content-type", "application/json"),
+		},
+		Payload: payload,
+	})
+}
+
+// update writes one delivery as one or more sessionUpdate frames, then
+// flushes.
+func (l *liveTailStream) update(evs []tail.Event, sampled bool) error {
+	head := `{"sessionMetadata":{"sampled":false},"sessionResults":[`
+	if sampled {
+		head = `{"sessionMetadata":{"sampled":true},"sessionResults":[`
+	}
+	for first := true; first || len(evs) > 0; first = false {
+		n, size := 0, 0
+		for n < len(evs) && (n == 0 || size+eventSize(evs[n], l.ids) <= liveTailFrameBytes) {
+			size += eventSize(evs[n], l.ids)
+			n++
+		}
+		l.frame = append(l.frame[:0], head...)
+		for i, e := range evs[:n] {
+			if i > 0 {
+				l.frame = append(l.frame, ',')
+			}
+			b, err := json.Marshal(LiveTailSessionLogEvent{
+				LogStreamName: e.Stream, LogGroupIdentifier: l.ids[e.Group], Message: e.Message,
+				Timestamp: e.Timestamp, IngestionTime: e.IngestionTime,
+			})
+			if err != nil {
+				return fmt.Errorf("encode sessionUpdate: %w", err)
+			}
+			l.frame = append(l.frame, b...)
+		}
+		l.frame = append(l.frame, "]}"...)
+		if err := l.event("sessionUpdate", l.frame); err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	if cap(l.frame) > liveTailFrameBytes {
+		l.frame = nil
+	}
+	l.flush()
+	return nil
+}
+
+func eventSize(e tail.Event, ids []string) int {
+	return len(e.Message) + len(e.Stream) + len(ids[e.Group]) + 100
+}
+
+func (l *liveTailStream) timeout() error {
+	payload, err := json.Marshal(map[string]string{
+		"message": fmt.Sprintf("The Live Tail session has reached its maximum duration of %s.", l.maxSession),
+	})
+	if err != nil {
+		return err
+	}
+	err = l.enc.Encode(eventstream.Message{
+		Headers: []eventstream.Header{
+			eventstream.String(":message-type", "exception"),
+			eventstream.String(":exception-type", "SessionTimeoutException"),
+			eventstream.String(":content-type", "application/json"),
+		},
+		Payload: payload,
+	})
+	l.flush()
+	return err
+}
+
+// newSessionID returns a random UUID, the form of AWS's session IDs.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+var _ protocol.Streamer = (*liveTailStream)(nil)

@@ -1,0 +1,514 @@
+package logs_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	json "github.com/goccy/go-json"
+
+	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/eventstream"
+	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/pattern"
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store/embedded"
+	"github.com/cairnlog/cairn/internal/tail"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := checkLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// checkLeaks fails when goroutines running Cairn code outlive the tests.
+func checkLeaks() error {
+	var leaked []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		leaked = leaked[:0]
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "github.com/cairnlog/cairn/") && !strings.Contains(g, "checkLeaks") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
+}
+
+const account = "123456789012"
+
+type testAuth struct{}
+
+func (testAuth) Authenticate(r *http.Request, _ []byte) (protocol.Identity, error) {
+	return protocol.Identity{Account: account, Region: protocol.RegionFromRequest(r)}, nil
+}
+
+// server is the API handler assembled the way internal/server wires it:
+// the engine publishes every durable append to the hub.
+type server struct {
+	*httptest.Server
+	hub *tail.Hub
+}
+
+func startServer(t testing.TB, maxSession time.Duration) *server {
+	t.Helper()
+	model, err := awsmodel.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := tail.New(tail.Config{})
+	engine, err := embedded.Open(embedded.Config{Dir: t.TempDir(), OnAppend: hub.Publish})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := logs.New(logs.Config{
+		Store:   engine,
+		Compile: func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) },
+	})
+	svc.SetTail(hub, maxSession)
+	h := protocol.New(protocol.Config{Model: model, Operations: svc.Operations(), Auth: testAuth{}})
+	ts := httptest.NewServer(h)
+	t.Cleanup(func() {
+		hub.Close() // ends live sessions, so Close below does not wait on them
+		ts.Close()
+		if err := engine.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &server{Server: ts, hub: hub}
+}
+
+// noHostPrefix stops the SDK from sending StartLiveTail to "stream-<host>":
+// a loopback IP endpoint has no such name.
+func noHostPrefix(o *cwl.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("CairnDisableHostPrefix",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+			}), middleware.Before)
+	})
+}
+
+func (s *server) client(opts ...func(*cwl.Options)) *cwl.Client {
+	return cwl.New(cwl.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+	}, opts...)
+}
+
+// bufferedBodies hands net/http a private copy of each request body.
+//
+// The SDK closes a request body as soon as the response headers arrive; if
+// net/http has not yet made its final read of it, the transport takes the
+// failed read for a broken connection and closes it under the response
+// (aws/aws-sdk-go-v2#2737, see e2e/server_test.go). For StartLiveTail that
+// kills the stream mid-session ("use of closed network connection"), and
+// retrying does not help, so live-tail clients need this.
+type bufferedBodies struct{ next http.RoundTripper }
+
+func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return b.next.RoundTrip(r)
+}
+
+func groupARN(name string) string { return "arn:aws:logs:us-east-1:" + account + ":log-group:" + name }
+
+func setup(t testing.TB, c *cwl.Client, group string, streams ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: &group}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range streams {
+		if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: &group, LogStreamName: aws.String(s)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func put(t testing.TB, c *cwl.Client, group, stream string, msgs ...string) {
+	t.Helper()
+	evs := make([]types.InputLogEvent, len(msgs))
+	for i, m := range msgs {
+		evs[i] = types.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(time.Now().UnixMilli())}
+	}
+	if _, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: evs}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tailer reads one SDK live-tail stream.
+type tailer struct {
+	t      testing.TB
+	stream *cwl.StartLiveTailEventStream
+	start  types.LiveTailSessionStart
+	seen   []types.LiveTailSessionLogEvent
+	// updates counts sessionUpdate events received.
+	updates int
+}
+
+func startTail(t testing.TB, c *cwl.Client, in *cwl.StartLiveTailInput) *tailer {
+	t.Helper()
+	out, err := c.StartLiveTail(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := &tailer{t: t, stream: out.GetStream()}
+	t.Cleanup(func() { tl.stream.Close() })
+	select {
+	case ev, ok := <-tl.stream.Events():
+		if !ok {
+			t.Fatalf("stream ended before sessionStart: %v", tl.stream.Err())
+		}
+		st, isStart := ev.(*types.StartLiveTailResponseStreamMemberSessionStart)
+		if !isStart {
+			t.Fatalf("first event %T, want sessionStart", ev)
+		}
+		tl.start = st.Value
+	case <-time.After(10 * time.Second):
+		t.Fatal("no sessionStart")
+	}
+	return tl
+}
+
+// waitFor reads updates until cond holds for the events seen so far.
+func (tl *tailer) waitFor(what string, cond func([]types.LiveTailSessionLogEvent) bool) {
+	tl.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !cond(tl.seen) {
+		select {
+		case ev, ok := <-tl.stream.Events():
+			if !ok {
+				tl.t.Fatalf("stream ended waiting for %s: %v", what, tl.stream.Err())
+			}
+			up, isUpdate := ev.(*types.StartLiveTailResponseStreamMemberSessionUpdate)
+			if !isUpdate {
+				tl.t.Fatalf("event %T, want sessionUpdate", ev)
+			}
+			tl.updates++
+			tl.seen = append(tl.seen, up.Value.SessionResults...)
+		case <-deadline:
+			tl.t.Fatalf("timed out waiting for %s; seen %s", what, msgs(tl.seen))
+		}
+	}
+}
+
+func msgs(evs []types.LiveTailSessionLogEvent) string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, aws.ToString(e.LogStreamName)+":"+aws.ToString(e.Message))
+	}
+	return strings.Join(out, " ")
+}
+
+func has(msg string) func([]types.LiveTailSessionLogEvent) bool {
+	return func(evs []types.LiveTailSessionLogEvent) bool {
+		return slices.ContainsFunc(evs, func(e types.LiveTailSessionLogEvent) bool { return aws.ToString(e.Message) == msg })
+	}
+}
+
+func TestLiveTailSDK(t *testing.T) {
+	s := startServer(t, 0)
+	c := s.client(noHostPrefix)
+	setup(t, c, "app", "web-1", "web-2", "db")
+	setup(t, c, "other", "x")
+	put(t, c, "app", "web-1", "before the session")
+
+	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app"), "other"}})
+	if aws.ToString(tl.start.SessionId) == "" || aws.ToString(tl.start.RequestId) == "" ||
+		!slices.Equal(tl.start.LogGroupIdentifiers, []string{groupARN("app"), "other"}) {
+		t.Fatalf("sessionStart %+v", tl.start)
+	}
+	// An idle session still gets (empty) updates.
+	tl.waitFor("an empty update", func([]types.LiveTailSessionLogEvent) bool { return tl.updates > 0 })
+	before := time.Now().UnixMilli()
+	put(t, c, "app", "web-2", "hello live tail")
+	put(t, c, "other", "x", "from the other group")
+	tl.waitFor("both events", func(evs []types.LiveTailSessionLogEvent) bool {
+		return has("hello live tail")(evs) && has("from the other group")(evs)
+	})
+	if has("before the session")(tl.seen) {
+		t.Fatal("an event stored before the session was delivered")
+	}
+	for _, e := range tl.seen {
+		want := groupARN("app")
+		if aws.ToString(e.LogStreamName) == "x" {
+			want = "other"
+		}
+		if aws.ToString(e.LogGroupIdentifier) != want || aws.ToInt64(e.IngestionTime) < before || aws.ToInt64(e.Timestamp) < before-1000 {
+			t.Fatalf("event %+v", e)
+		}
+	}
+
+	// The client goes away: the server's session ends.
+	tl.stream.Close()
+	waitUntil(t, "the session to end", func() bool { return s.hub.Sessions() == 0 })
+}
+
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestLiveTailFilters(t *testing.T) {
+	s := startServer(t, 0)
+	c := s.client(noHostPrefix)
+	setup(t, c, "app", "web-1", "web-2", "db")
+
+	// One client per concurrent session: smithy-go v1.28.8 shares one
+	// event-stream codec buffer between a client's streams (a data race).
+	byPattern := startTail(t, s.client(noHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String("ERROR -ignored")})
+	byName := startTail(t, s.client(noHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: []string{"db"}})
+	byPrefix := startTail(t, s.client(noHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app")}, LogStreamNamePrefixes: []string{"web"}})
+	if aws.ToString(byPattern.start.LogEventFilterPattern) != "ERROR -ignored" || !slices.Equal(byName.start.LogStreamNames, []string{"db"}) ||
+		!slices.Equal(byPrefix.start.LogStreamNamePrefixes, []string{"web"}) {
+		t.Fatalf("sessionStart echoes: %+v %+v %+v", byPattern.start, byName.start, byPrefix.start)
+	}
+	put(t, c, "app", "web-1", "INFO a", "ERROR b", "ERROR ignored c")
+	put(t, c, "app", "db", "ERROR d", "INFO e")
+	put(t, c, "app", "web-2", "INFO last")
+
+	byPattern.waitFor("ERROR d", has("ERROR d"))
+	if got := msgs(byPattern.seen); got != "web-1:ERROR b db:ERROR d" {
+		t.Fatalf("pattern session got %q", got)
+	}
+	byName.waitFor("INFO e", has("INFO e"))
+	if got := msgs(byName.seen); got != "db:ERROR d db:INFO e" {
+		t.Fatalf("stream-name session got %q", got)
+	}
+	byPrefix.waitFor("INFO last", has("INFO last"))
+	if got := msgs(byPrefix.seen); got != "web-1:INFO a web-1:ERROR b web-1:ERROR ignored c web-2:INFO last" {
+		t.Fatalf("prefix session got %q", got)
+	}
+}
+
+func TestLiveTailErrors(t *testing.T) {
+	s := startServer(t, 0)
+	c := s.client(noHostPrefix)
+	setup(t, c, "app", "s")
+	setup(t, c, "b")
+	f := func(in *cwl.StartLiveTailInput, code, msg string) {
+		t.Helper()
+		out, err := c.StartLiveTail(context.Background(), in)
+		if err == nil {
+			out.GetStream().Close()
+			t.Fatalf("%+v: no error", in)
+		}
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msg) {
+			t.Fatalf("want %s %q, got %v", code, msg, err)
+		}
+	}
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{}}, "InvalidParameterException", "greater than or equal to 1")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: slices.Repeat([]string{"app"}, 11)}, "InvalidParameterException", "less than or equal to 10")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app") + ":*"}}, "InvalidParameterException", "regular expression pattern")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app", "b"}, LogStreamNames: []string{"s"}}, "InvalidParameterException", "exactly one log group")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: []string{"s"}, LogStreamNamePrefixes: []string{"s"}},
+		"InvalidParameterException", "mutually exclusive")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: slices.Repeat([]string{"s"}, 101)}, "InvalidParameterException", "less than or equal to 100")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app", "missing"}}, "ResourceNotFoundException", "The specified log group does not exist.")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"arn:aws:logs:us-east-1:999999999999:log-group:app"}}, "ResourceNotFoundException", "does not exist")
+	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String(`{ $.x = `)}, "InvalidParameterException", "")
+	if n := s.hub.Sessions(); n != 0 {
+		t.Fatalf("%d sessions left by refused requests", n)
+	}
+}
+
+func TestLiveTailTimeoutAndShutdown(t *testing.T) {
+	s := startServer(t, 300*time.Millisecond)
+	c := s.client(noHostPrefix)
+	setup(t, c, "app", "s")
+	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
+	for range tl.stream.Events() {
+	}
+	var te *types.SessionTimeoutException
+	if err := tl.stream.Err(); !errors.As(err, &te) || !strings.Contains(te.ErrorMessage(), "maximum duration") {
+		t.Fatalf("stream error %v, want SessionTimeoutException", err)
+	}
+
+	s2 := startServer(t, 0)
+	c2 := s2.client(noHostPrefix)
+	setup(t, c2, "app", "s")
+	tl2 := startTail(t, c2, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
+	s2.hub.Close() // what server shutdown does first
+	for range tl2.stream.Events() {
+	}
+	if err := tl2.stream.Err(); err != nil {
+		t.Fatalf("shutdown ended the stream with %v, want a clean end", err)
+	}
+}
+
+// Without the option, the SDK sends StartLiveTail to "stream-<host>". A
+// client that maps such names to the server (here: a dialer; for users: a
+// hosts entry or wildcard DNS) works unchanged, since Cairn answers any Host.
+func TestLiveTailHostPrefix(t *testing.T) {
+	s := startServer(t, 0)
+	addr := s.Listener.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	var mu sync.Mutex
+	var hosts []string // guarded by mu
+	dialer := &net.Dialer{}
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		mu.Lock()
+		hosts = append(hosts, a)
+		mu.Unlock()
+		return dialer.DialContext(ctx, network, addr)
+	}}
+	defer transport.CloseIdleConnections()
+	c := cwl.New(cwl.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String("http://cairn.localhost:" + port),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: bufferedBodies{transport}},
+	})
+	setup(t, c, "app", "s")
+	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
+	put(t, c, "app", "s", "via prefixed host")
+	tl.waitFor("the event", has("via prefixed host"))
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.ContainsFunc(hosts, func(h string) bool { return strings.HasPrefix(h, "stream-cairn.localhost:") }) {
+		t.Fatalf("dialed %v, want a stream- host", hosts)
+	}
+}
+
+// The wire, frame by frame, as the AWS CLI and other SDKs parse it.
+func TestLiveTailFrames(t *testing.T) {
+	s := startServer(t, 0)
+	c := s.client(noHostPrefix)
+	setup(t, c, "app", "s")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL, strings.NewReader(`{"logGroupIdentifiers":["app"]}`))
+	req.Header.Set("X-Amz-Target", "Logs_20140328.StartLiveTail")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.amazon.eventstream" || resp.Header.Get("x-amzn-RequestId") == "" {
+		t.Fatalf("status %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	dec := eventstream.NewDecoder(resp.Body)
+	next := func(wantType string) eventstream.Message {
+		t.Helper()
+		m, err := dec.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Header(":message-type") != "event" || m.Header(":event-type") != wantType || m.Header(":content-type") != "application/json" {
+			t.Fatalf("headers %+v, want event %s", m.Headers, wantType)
+		}
+		return m
+	}
+	if m := next("initial-response"); string(m.Payload) != "{}" {
+		t.Fatalf("initial-response payload %q", m.Payload)
+	}
+	var start map[string]any
+	if err := json.Unmarshal(next("sessionStart").Payload, &start); err != nil {
+		t.Fatal(err)
+	}
+	if start["requestId"] != resp.Header.Get("x-amzn-RequestId") || start["sessionId"] == "" || fmt.Sprint(start["logGroupIdentifiers"]) != "[app]" {
+		t.Fatalf("sessionStart %v", start)
+	}
+	if m := next("sessionUpdate"); string(m.Payload) != `{"sessionMetadata":{"sampled":false},"sessionResults":[]}` {
+		t.Fatalf("idle update %s", m.Payload)
+	}
+	put(t, c, "app", "s", "line \"one\"\n")
+	var up struct {
+		SessionMetadata struct{ Sampled bool }
+		SessionResults  []map[string]any
+	}
+	for len(up.SessionResults) == 0 {
+		if err := json.Unmarshal(next("sessionUpdate").Payload, &up); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := up.SessionResults[0]
+	if r["message"] != "line \"one\"\n" || r["logStreamName"] != "s" || r["logGroupIdentifier"] != "app" || r["timestamp"] == nil || r["ingestionTime"] == nil {
+		t.Fatalf("result %v", r)
+	}
+	if up.SessionMetadata.Sampled {
+		t.Fatal("sampled without falling behind")
+	}
+}
+
+// BenchmarkLiveTailLatency measures put-to-tail latency: from calling
+// PutLogEvents to the event arriving at an SDK live-tail client, one event
+// at a time. Run with -benchtime=200x.
+func BenchmarkLiveTailLatency(b *testing.B) {
+	s := startServer(b, 0)
+	c := s.client(noHostPrefix)
+	setup(b, c, "bench", "s")
+	tl := startTail(b, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"bench"}})
+	var fromPut, fromAck []time.Duration
+	i := 0
+	for b.Loop() {
+		msg := fmt.Sprintf("latency %d", i)
+		i++
+		t0 := time.Now()
+		put(b, c, "bench", "s", msg)
+		t1 := time.Now()
+		tl.waitFor(msg, has(msg))
+		t2 := time.Now()
+		fromPut, fromAck = append(fromPut, t2.Sub(t0)), append(fromAck, t2.Sub(t1))
+		tl.seen = tl.seen[:0]
+	}
+	pct := func(ds []time.Duration, p float64) float64 {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return float64(ds[min(len(ds)-1, int(p*float64(len(ds))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(fromPut, 0.50), "p50-put-ms")
+	b.ReportMetric(pct(fromPut, 0.99), "p99-put-ms")
+	b.ReportMetric(pct(fromAck, 0.50), "p50-ack-ms")
+	b.ReportMetric(pct(fromAck, 0.99), "p99-ack-ms")
+}
