@@ -45,6 +45,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	budget  int64
+	tail    liveTail // set by SetTail (livetail.go)
 }
 
 // New returns a Service.
@@ -85,6 +86,7 @@ func (s *Service) Operations() map[string]protocol.Operation {
 		"DisassociateKmsKey":            op(s.DisassociateKmsKey),
 		"PutLogGroupDeletionProtection": op(s.PutLogGroupDeletionProtection),
 		"TestMetricFilter":              op(s.TestMetricFilter),
+		"StartLiveTail":                 s.startLiveTail,
 	}
 }
 
