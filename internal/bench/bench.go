@@ -275,8 +275,16 @@ func buildPool(cfg Config, streams []target, baseMs, requests int64) *bodyPool {
 	p.avgBytes = total / int64(n)
 	if cfg.RareEvery > 0 {
 		per := max(cfg.RareEvery/int64(cfg.BatchSize), 1)
+		// Plant each needle in a request bound for the first group, which is
+		// the one the query phase searches.
 		for r := per / 2; r < requests; r += per {
-			p.rare[r] = mk(r, true)
+			n := r
+			for streams[n%int64(len(streams))].group != streams[0].group {
+				n++
+			}
+			if n < requests {
+				p.rare[n] = mk(n, true)
+			}
 		}
 	}
 	return p
