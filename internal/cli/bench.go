@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/iam"
 )
 
 func runBench(env Env, args []string) int {
@@ -59,7 +60,7 @@ func runBench(env Env, args []string) int {
 		defer os.RemoveAll(child.dir)
 		defer child.stop()
 		cfg.Endpoint, cfg.ServerPID, cfg.DataDir = child.endpoint, child.cmd.Process.Pid, child.dir
-		if cfg.AccessKey, cfg.SecretKey, err = readCredentials(filepath.Join(child.dir, "data", "credentials")); err != nil {
+		if cfg.AccessKey, cfg.SecretKey, err = iam.ReadCredentials(filepath.Join(child.dir, "data", iam.CredentialsFileName)); err != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench:", err)
 			return 1
 		}
@@ -183,28 +184,6 @@ func dirBytes(dir, suffix string) int64 {
 		return nil
 	})
 	return n
-}
-
-// readCredentials reads the [default] keys of a shared-credentials file.
-func readCredentials(path string) (key, secret string, err error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", err
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			switch strings.TrimSpace(k) {
-			case "aws_access_key_id":
-				key = strings.TrimSpace(v)
-			case "aws_secret_access_key":
-				secret = strings.TrimSpace(v)
-			}
-		}
-	}
-	if key == "" || secret == "" {
-		return "", "", fmt.Errorf("%s holds no keys", path)
-	}
-	return key, secret, nil
 }
 
 // fetchProfile records the server's CPU for 10 seconds, from 2 s into the run.

@@ -27,7 +27,7 @@ func EnsureRootCredentials(dataDir, accountID string) (store *Store, created boo
 		return nil, false, fmt.Errorf("account id %q is not 12 digits", accountID)
 	}
 	path := filepath.Join(dataDir, CredentialsFileName)
-	keyID, secret, err := readCredentials(path)
+	keyID, secret, err := ReadCredentials(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if keyID, secret, err = newRootKey(); err != nil {
 			return nil, false, err
@@ -58,7 +58,9 @@ func NewRootStore(accountID, keyID, secret string) (*Store, error) {
 	return s, nil
 }
 
-func readCredentials(path string) (keyID, secret string, err error) {
+// ReadCredentials reads the [default] profile of a shared-credentials file,
+// refusing a file other users can read.
+func ReadCredentials(path string) (keyID, secret string, err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", "", err

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/server"
 )
 
@@ -78,19 +79,9 @@ func TestDefaultRootCredentials(t *testing.T) {
 		t.Fatalf("credentials file mode %v %v", fi.Mode(), err)
 	}
 	raw, _ := os.ReadFile(path)
-	var key, secret string
-	for _, line := range strings.Split(string(raw), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			switch strings.TrimSpace(k) {
-			case "aws_access_key_id":
-				key = strings.TrimSpace(v)
-			case "aws_secret_access_key":
-				secret = strings.TrimSpace(v)
-			}
-		}
-	}
-	if !strings.HasPrefix(string(raw), "[default]") || key == "" || secret == "" {
-		t.Fatalf("credentials file:\n%s", raw)
+	key, secret, err := iam.ReadCredentials(path)
+	if !strings.HasPrefix(string(raw), "[default]") || err != nil {
+		t.Fatalf("credentials file (%v):\n%s", err, raw)
 	}
 	ctx := context.Background()
 	c := logsClient(s.URL(), key, secret, "")
