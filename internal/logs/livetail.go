@@ -25,7 +25,7 @@ const (
 	// liveTailMinGap is the least time between two updates that carry
 	// events. Cairn sends events as soon as they are stored rather than on
 	// AWS's one-second beat; the gap makes one frame of a burst.
-	liveTailMinGap = 10 * time.Millisecond
+	liveTailMinGap = 2 * time.Millisecond
 	// liveTailFrameBytes bounds the raw text per sessionUpdate frame; even
 	// fully \u-escaped (×6) a frame stays under the 16 MB message limit. A
 	// larger delivery is sent as several sessionUpdate frames in a row.
