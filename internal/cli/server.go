@@ -43,6 +43,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	account := fs.String("account-id", "", "AWS account ID that owns the resources [CAIRN_ACCOUNT_ID] (default 000000000000)")
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
+	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ [CAIRN_PPROF=1]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
@@ -71,6 +72,14 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
 	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
+	cfg.LiveTailMaxSession = *liveTailMax
+	if v := env.Getenv("CAIRN_LIVE_TAIL_MAX_SESSION"); v != "" && *liveTailMax == 0 {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("CAIRN_LIVE_TAIL_MAX_SESSION: %w", err)
+		}
+		cfg.LiveTailMaxSession = d
+	}
 	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
 		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)
 	}

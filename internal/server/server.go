@@ -22,6 +22,7 @@ import (
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store/embedded"
+	"github.com/cairnlog/cairn/internal/tail"
 )
 
 // Config configures a Server. Package cli fills it from flags, environment
@@ -37,6 +38,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
+	// LiveTailMaxSession ends Live Tail sessions after this long with
+	// SessionTimeoutException (AWS: 3 h); 0 means never.
+	LiveTailMaxSession time.Duration
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
 	// profile can reveal log contents).
 	Pprof bool
@@ -50,6 +54,7 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	done   chan error
+	tail   *tail.Hub
 	sec    *security
 	failed chan error // the storage engine failed; the process should exit
 }
@@ -78,8 +83,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	failed := make(chan error, 1)
+	hub := tail.New(tail.Config{})
 	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger,
-		OnFatal: func(err error) { failed <- err }})
+		OnFatal: func(err error) { failed <- err }, OnAppend: hub.Publish})
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +95,7 @@ func Start(cfg Config) (*Server, error) {
 		Now:     cfg.Now,
 		Logger:  cfg.Logger,
 	})
+	svc.SetTail(hub, cfg.LiveTailMaxSession)
 	ops := svc.Operations()
 	handler := protocol.New(protocol.Config{
 		Model:      model,
@@ -110,6 +117,7 @@ func Start(cfg Config) (*Server, error) {
 		ln:     ln,
 		done:   make(chan error, 1),
 		sec:    sec,
+		tail:   hub,
 		failed: failed,
 		http: &http.Server{
 			Handler:           handler,
@@ -140,6 +148,9 @@ func (s *Server) Engine() *embedded.Engine { return s.engine }
 // Close stops accepting requests, lets in-flight ones finish (until ctx is
 // done), then closes the engine. It is safe to call more than once.
 func (s *Server) Close(ctx context.Context) error {
+	// Live Tail streams last as long as their clients; end them first so
+	// Shutdown does not wait them out.
+	s.tail.Close()
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.http.Close()
