@@ -39,6 +39,8 @@ func runBench(env Env, args []string) int {
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its RSS")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
 	cpuProfile := fs.String("cpuprofile", "", "with a spawned server: write its CPU profile during ingest to this file")
+	var serverArgs multiFlag
+	fs.Var(&serverArgs, "server-arg", "extra argument for the spawned server (repeatable), e.g. --server-arg=--compression=fastest")
 	spawn := fs.Bool("spawn", false, "start a Cairn server (SigV4 on) on a temporary data directory and measure it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -53,7 +55,7 @@ func runBench(env Env, args []string) int {
 	var child *spawned
 	if cfg.Endpoint == "" || *spawn {
 		var err error
-		if child, err = spawnServer(env.Stderr); err != nil {
+		if child, err = spawnServer(env.Stderr, serverArgs); err != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench:", err)
 			return 1
 		}
@@ -124,7 +126,7 @@ type spawned struct {
 
 // spawnServer starts `cairn server` from this executable on a free loopback
 // port and a fresh data directory, and waits for its "listening" line.
-func spawnServer(logTo io.Writer) (*spawned, error) {
+func spawnServer(logTo io.Writer, extra []string) (*spawned, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -133,7 +135,8 @@ func spawnServer(logTo io.Writer) (*spawned, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4", "--pprof")
+	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4", "--pprof"}, extra...)
+	cmd := exec.Command(exe, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -215,3 +218,9 @@ func fetchProfile(ctx context.Context, endpoint, path string) error {
 	}
 	return f.Close()
 }
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -38,6 +38,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
+	// Compression is the zstd level of stored blocks: "default" or "fastest"
+	// (see embedded.Config).
+	Compression string
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration
@@ -84,7 +87,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	failed := make(chan error, 1)
 	hub := tail.New(tail.Config{})
-	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger,
+	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression,
 		OnFatal: func(err error) { failed <- err }, OnAppend: hub.Publish})
 	if err != nil {
 		return nil, err
