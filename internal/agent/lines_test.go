@@ -34,7 +34,7 @@ func TestFramer(t *testing.T) {
 	f("a\nb\n", "a", "b")
 	f("a\r\nb\r\n", "a", "b")
 	f("a\n\nb\n", "a", "", "b")
-	f("partial", ) // no newline yet: nothing
+	f("partial") // no newline yet: nothing
 	f("x\npartial", "x")
 }
 

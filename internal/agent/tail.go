@@ -24,8 +24,13 @@ type follower struct {
 	fr       *framer
 	g        *grouper
 	lastData time.Time
-	oneShot  bool // a rotated-away file found at start: read to its end, then stop
-	gone     bool // nothing more to read; drop the follower
+	// tail is the last bytes read, ending at off: if the file no longer
+	// holds them there, it was truncated and rewritten (copytruncate),
+	// even if it has grown back past off.
+	tail    []byte
+	checked time.Time // modification time when tail last matched
+	oneShot bool      // a rotated-away file found at start: read to its end, then stop
+	gone    bool      // nothing more to read; drop the follower
 }
 
 // offsetState is what the state file keeps per path.
@@ -70,6 +75,15 @@ func (fl *follower) open(saved *offsetState) (*follower, error) {
 func (fl *follower) seek(off int64) {
 	fl.f.Seek(off, io.SeekStart)
 	fl.off = off
+	fl.tail, fl.checked = fl.tail[:0], time.Time{}
+	if off > 0 {
+		// Remember what precedes the resume point, to notice a rewrite.
+		n := min(off, 64)
+		b := make([]byte, n)
+		if _, err := fl.f.ReadAt(b, off-n); err == nil {
+			fl.tail = b
+		}
+	}
 	fl.fr.reset(off)
 	fl.g.committed = off
 }
@@ -102,8 +116,47 @@ func (a *Agent) findRotated(cur *follower, saved *offsetState) *follower {
 	return nil
 }
 
-// poll reads what is new; it reports whether it read anything.
+// poll reads what is new, noticing rotation and truncation; it reports
+// whether it read anything.
 func (fl *follower) poll(ctx context.Context, buf []byte) (bool, error) {
+	if fl.truncated() {
+		fl.flushAll(ctx)
+		fl.seek(0)
+		fl.a.setOffset(fl.path, offsetState{Dev: fl.dev, Ino: fl.ino, Offset: 0})
+	}
+	readAny, err := fl.read(ctx, buf)
+	if readAny || err != nil {
+		return readAny, err
+	}
+	return fl.atEnd(ctx, buf)
+}
+
+// truncated reports whether the open file was cut shorter than off, or
+// rewritten so that the bytes before off changed.
+func (fl *follower) truncated() bool {
+	if fl.off == 0 {
+		return false
+	}
+	fi, err := fl.f.Stat()
+	if err != nil {
+		return false
+	}
+	if fi.Size() < fl.off {
+		return true
+	}
+	if fi.ModTime().Equal(fl.checked) || len(fl.tail) == 0 {
+		return false
+	}
+	got := make([]byte, len(fl.tail))
+	if _, err := fl.f.ReadAt(got, fl.off-int64(len(got))); err != nil || string(got) != string(fl.tail) {
+		return true
+	}
+	fl.checked = fi.ModTime()
+	return false
+}
+
+// read reads to the end of the open file.
+func (fl *follower) read(ctx context.Context, buf []byte) (bool, error) {
 	readAny := false
 	for {
 		n, err := fl.f.Read(buf)
@@ -124,10 +177,12 @@ func (fl *follower) poll(ctx context.Context, buf []byte) (bool, error) {
 			break
 		}
 	}
-	if readAny {
-		return true, nil
-	}
-	// At the end: has the name moved on, or the file shrunk?
+	return readAny, nil
+}
+
+// atEnd handles the end of the open file: has the name moved on to another
+// file, or the file shrunk?
+func (fl *follower) atEnd(ctx context.Context, buf []byte) (bool, error) {
 	if fl.oneShot {
 		fl.finish(ctx)
 		return false, nil
@@ -137,7 +192,7 @@ func (fl *follower) poll(ctx context.Context, buf []byte) (bool, error) {
 		if dev, ino := fileID(fi); dev != fl.dev || ino != fl.ino {
 			// Renamed away and replaced: read what the writer added to
 			// the old file before it let go, then switch.
-			if more, err := fl.poll(ctx, buf); more || err != nil {
+			if more, err := fl.read(ctx, buf); more || err != nil {
 				return more, err
 			}
 			fl.finish(ctx)
@@ -145,7 +200,7 @@ func (fl *follower) poll(ctx context.Context, buf []byte) (bool, error) {
 				return false, nil
 			}
 			fl.gone = false
-			return fl.poll(ctx, buf)
+			return fl.read(ctx, buf)
 		}
 		if fi.Size() < fl.off {
 			// Truncated in place: whatever was partial belonged to the
@@ -153,7 +208,7 @@ func (fl *follower) poll(ctx context.Context, buf []byte) (bool, error) {
 			fl.flushAll(ctx)
 			fl.seek(0)
 			fl.a.setOffset(fl.path, offsetState{Dev: fl.dev, Ino: fl.ino, Offset: 0})
-			return fl.poll(ctx, buf)
+			return fl.read(ctx, buf)
 		}
 	} else if errors.Is(err, os.ErrNotExist) && time.Since(fl.lastData) > 5*fl.a.cfg.PollInterval {
 		// Deleted or renamed with no successor yet: it is finished.
@@ -173,6 +228,15 @@ func (fl *follower) poll(ctx context.Context, buf []byte) (bool, error) {
 
 func (fl *follower) consume(ctx context.Context, data []byte) error {
 	fl.off += int64(len(data))
+	const keep = 64
+	if len(data) >= keep {
+		fl.tail = append(fl.tail[:0], data[len(data)-keep:]...)
+	} else {
+		fl.tail = append(fl.tail, data...)
+		if len(fl.tail) > keep {
+			fl.tail = fl.tail[len(fl.tail)-keep:]
+		}
+	}
 	var evs []Event
 	fl.fr.feed(data, func(line string, end int64) {
 		fl.g.add(line, end, func(msg string) { evs = fl.a.events(evs, msg) })

@@ -1,0 +1,255 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runningAgent is an Agent running in the background of a test.
+type runningAgent struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startAgent(t testing.TB, cfg Config) *runningAgent {
+	t.Helper()
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ra := &runningAgent{cancel: cancel, done: make(chan error, 1)}
+	go func() { ra.done <- a.Run(ctx) }()
+	t.Cleanup(func() { ra.stop(t) })
+	return ra
+}
+
+func (ra *runningAgent) stop(t testing.TB) {
+	if ra.cancel == nil {
+		return
+	}
+	ra.cancel()
+	ra.cancel = nil
+	if err := <-ra.done; err != nil {
+		t.Errorf("agent: %v", err)
+	}
+}
+
+func fastConfig(ts *testServer, state string, inputs ...Input) Config {
+	return Config{
+		Client: ts.client(), StateDir: state, Hostname: "host1", Inputs: inputs,
+		FlushInterval: 100 * time.Millisecond, PollInterval: 20 * time.Millisecond, SyncInterval: 50 * time.Millisecond,
+		Backoff: Backoff{Base: 20 * time.Millisecond, Max: 300 * time.Millisecond},
+	}
+}
+
+// appendLines writes lines first..last-1 to path.
+func appendLines(t testing.TB, path string, first, last int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	for i := first; i < last; i++ {
+		fmt.Fprintf(&b, "line %05d\n", i)
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantLines(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("line %05d", i)
+	}
+	return out
+}
+
+// waitStored waits until the stream holds n events, then checks they are
+// exactly want, in order.
+func waitStored(t testing.TB, ts *testServer, group, stream string, want []string) {
+	t.Helper()
+	c := ts.client()
+	var got []string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got = storedMessages(t, c, group, stream)
+		if len(got) >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(3 * 100 * time.Millisecond) // a flush interval or three: nothing extra may follow
+	got = storedMessages(t, c, group, stream)
+	if !slices.Equal(got, want) {
+		t.Fatalf("stored %d events, want %d; first difference: %s", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+func firstDiff(got, want []string) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return fmt.Sprintf("at %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+	if len(got) > len(want) {
+		return fmt.Sprintf("extra %q", got[len(want)])
+	}
+	if len(got) < len(want) {
+		return fmt.Sprintf("missing %q", want[len(got)])
+	}
+	return "none"
+}
+
+// TestOutage stops the server for a few seconds while lines keep coming:
+// every line arrives once, in order, after it returns.
+func TestOutage(t *testing.T) {
+	ts := startServer(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	startAgent(t, fastConfig(ts, filepath.Join(dir, "state"),
+		Input{Paths: []string{filepath.Join(dir, "*.log")}, Group: "outage", Stream: "{hostname}/{filename}"}))
+	const total = 3000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < total; i += 50 {
+			appendLines(t, log, i, i+50)
+			time.Sleep(4 * time.Millisecond) // about 4 s of writing
+		}
+	}()
+	waitFor(t, "first events stored", 10*time.Second, func() bool {
+		return len(storedMessages(t, ts.client(), "outage", "host1/app.log")) > 0
+	})
+	ts.stop()
+	time.Sleep(3 * time.Second) // the outage itself
+	ts.start()
+	wg.Wait()
+	waitStored(t, ts, "outage", "host1/app.log", wantLines(total))
+}
+
+func TestRotation(t *testing.T) {
+	f := func(name string, rotate func(t *testing.T, path string)) {
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t)
+			dir := t.TempDir()
+			log := filepath.Join(dir, "app.log")
+			appendLines(t, log, 0, 100)
+			startAgent(t, fastConfig(ts, filepath.Join(dir, "state"),
+				Input{Paths: []string{log}, Group: "rot", Stream: "s"}))
+			waitFor(t, "first lines", 10*time.Second, func() bool { return len(storedMessages(t, ts.client(), "rot", "s")) == 100 })
+			appendLines(t, log, 100, 150) // unread when rotation happens, for rename
+			rotate(t, log)
+			appendLines(t, log, 150, 300)
+			waitStored(t, ts, "rot", "s", wantLines(300))
+		})
+	}
+	f("rename", func(t *testing.T, path string) {
+		if err := os.Rename(path, path+".1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	f("copytruncate", func(t *testing.T, path string) {
+		// copytruncate loses lines written between copy and truncate;
+		// wait until the agent has read them, as logrotate hopes.
+		time.Sleep(200 * time.Millisecond)
+		if err := os.Truncate(path, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestRestartMidFile stops the agent mid-file and starts it again on the
+// same state directory: nothing is lost or repeated.
+func TestRestartMidFile(t *testing.T) {
+	ts := startServer(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	state := filepath.Join(dir, "state")
+	in := Input{Paths: []string{log}, Group: "restart", Stream: "s", MultilineStart: `^line`}
+	appendLines(t, log, 0, 500)
+	a := startAgent(t, fastConfig(ts, state, in))
+	waitFor(t, "some lines", 10*time.Second, func() bool { return len(storedMessages(t, ts.client(), "restart", "s")) > 0 })
+	a.stop(t)
+	// Written while the agent is down, with a partial last line.
+	appendLines(t, log, 500, 1000)
+	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("line 01")
+	f.Close()
+	startAgent(t, fastConfig(ts, state, in))
+	time.Sleep(100 * time.Millisecond)
+	f, _ = os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("000\n")
+	f.Close()
+	appendLines(t, log, 1001, 1200)
+	waitStored(t, ts, "restart", "s", wantLines(1200)[:1199]) // the last waits for the next start line
+}
+
+// TestRotatedWhileDown: the file is renamed and replaced while the agent
+// is stopped; the next run finishes the old file, then reads the new one.
+func TestRotatedWhileDown(t *testing.T) {
+	ts := startServer(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	state := filepath.Join(dir, "state")
+	in := Input{Paths: []string{log}, Group: "down", Stream: "s"}
+	appendLines(t, log, 0, 100)
+	a := startAgent(t, fastConfig(ts, state, in))
+	waitFor(t, "first lines", 10*time.Second, func() bool { return len(storedMessages(t, ts.client(), "down", "s")) == 100 })
+	a.stop(t)
+	appendLines(t, log, 100, 150)
+	os.Rename(log, log+".1")
+	appendLines(t, log, 150, 200)
+	startAgent(t, fastConfig(ts, state, in))
+	waitStored(t, ts, "down", "s", wantLines(200))
+}
+
+func TestMasking(t *testing.T) {
+	ts := startServer(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	m, err := NewMasker([]string{"s3cr3t-value"}, []string{`token=[a-z0-9]+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig(ts, filepath.Join(dir, "state"), Input{Paths: []string{log}, Group: "mask", Stream: "s"})
+	cfg.Masker = m
+	os.WriteFile(log, []byte("password is s3cr3t-value!\nurl?token=abc123&x=1\nplain\n"), 0o644)
+	startAgent(t, cfg)
+	waitStored(t, ts, "mask", "s", []string{"password is ****!", "url?****&x=1", "plain"})
+}
+
+func TestStdinAndOversize(t *testing.T) {
+	ts := startServer(t)
+	dir := t.TempDir()
+	cfg := fastConfig(ts, filepath.Join(dir, "state"),
+		Input{Reader: strings.NewReader("short\n" + strings.Repeat("x", 50) + "\nlast, no newline"), Name: "stdin", Group: "stdin", Stream: "{hostname}-{filename}"})
+	cfg.MaxEventBytes = 26 + 20
+	cfg.Oversize = OversizeSplit
+	cfg.Marker = "…" // 3 bytes
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With only streams, Run returns at their end, having sent everything.
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	x := strings.Repeat("x", 17) + "…"
+	got := storedMessages(t, ts.client(), "stdin", "host1-stdin")
+	want := []string{"short", x, x, strings.Repeat("x", 16), "last, no newline"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
