@@ -1,0 +1,270 @@
+package runcmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/cairnlog/cairn/internal/agent"
+	"github.com/cairnlog/cairn/internal/server"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			var leaked []string
+			for _, g := range strings.Split(string(buf), "\n\n") {
+				if (strings.Contains(g, "cairn/internal/runcmd.") || strings.Contains(g, "cairn/internal/agent.")) && !strings.Contains(g, "TestMain") {
+					leaked = append(leaked, g)
+				}
+			}
+			if len(leaked) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", strings.Join(leaked, "\n\n"))
+				code = 1
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	os.Exit(code)
+}
+
+func startServer(t testing.TB) *cwl.Client {
+	t.Helper()
+	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return cwl.New(cwl.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(s.URL()),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+	})
+}
+
+// bufferedBodies: see e2e/server_test.go (aws/aws-sdk-go-v2#2737).
+type bufferedBodies struct{ next http.RoundTripper }
+
+func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return b.next.RoundTrip(r)
+}
+
+func stored(t testing.TB, c *cwl.Client, group, stream string) []string {
+	t.Helper()
+	resp, err := c.GetLogEvents(context.Background(), &cwl.GetLogEventsInput{
+		LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("GetLogEvents: %v", err)
+	}
+	var out []string
+	for _, e := range resp.Events {
+		out = append(out, aws.ToString(e.Message))
+	}
+	return out
+}
+
+func run(t testing.TB, c *cwl.Client, cfg Config, script string) (Result, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cfg.Client = c
+	if cfg.Group == "" {
+		cfg.Group = "run"
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = t.Name()
+	}
+	cfg.Args = []string{"sh", "-c", script}
+	cfg.Stdout, cfg.Stderr = &stdout, &stderr
+	cfg.FlushInterval = 50 * time.Millisecond
+	cfg.FlushTimeout = 10 * time.Second
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res, stdout.String(), stderr.String()
+}
+
+func TestExitCodesAndLastLine(t *testing.T) {
+	c := startServer(t)
+	f := func(script string, wantCode int, want ...string) {
+		t.Helper()
+		res, _, _ := run(t, c, Config{Stream: fmt.Sprint(time.Now().UnixNano())}, script)
+		if res.ExitCode != wantCode {
+			t.Errorf("%q: exit %d, want %d", script, res.ExitCode, wantCode)
+		}
+	}
+	f("exit 0", 0)
+	f("exit 3", 3)
+	f("kill -KILL $$", 128+9)
+	f("kill -TERM $$", 128+15)
+	res, out, _ := run(t, c, Config{Stream: "last"}, `printf 'first\n\nlast without newline'`)
+	if res.ExitCode != 0 || out != "first\n\nlast without newline" {
+		t.Fatalf("exit %d, echo %q", res.ExitCode, out)
+	}
+	if got := stored(t, c, "run", "last"); !slices.Equal(got, []string{"first", " ", "last without newline"}) {
+		t.Fatalf("stored %q", got)
+	}
+	if res, err := Run(context.Background(), Config{Client: c, Group: "g", Stream: "s", Args: []string{"/no/such/command"}}); err == nil || res.ExitCode != 127 {
+		t.Fatalf("missing command: %v, exit %d", err, res.ExitCode)
+	}
+}
+
+func TestStdoutAndStderr(t *testing.T) {
+	c := startServer(t)
+	res, out, errOut := run(t, c, Config{}, `echo out1; echo err1 >&2; sleep 0.05; echo out2`)
+	if res.ExitCode != 0 || out != "out1\nout2\n" || errOut != "err1\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.ExitCode, out, errOut)
+	}
+	got := stored(t, c, "run", t.Name())
+	slices.Sort(got) // same-millisecond lines of two pipes have no order between them
+	if want := []string{"[stderr] err1", "out1", "out2"}; !slices.Equal(got, want) {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+}
+
+func TestSignalForwarded(t *testing.T) {
+	c := startServer(t)
+	sigs := make(chan os.Signal, 1)
+	var stdout bytes.Buffer
+	ready := make(chan struct{})
+	go func() {
+		// Send SIGTERM once the child has set its trap.
+		for !strings.Contains(syncString(&stdout), "ready") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		sigs <- syscall.SIGTERM
+		close(ready)
+	}()
+	res, err := Run(context.Background(), Config{
+		Client: c, Group: "run", Stream: "sig", Signals: sigs,
+		Args:   []string{"sh", "-c", `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.02; done`},
+		Stdout: lockedWriter{&stdout}, FlushInterval: 50 * time.Millisecond,
+	})
+	<-ready
+	if err != nil || res.ExitCode != 7 {
+		t.Fatalf("exit %d, %v", res.ExitCode, err)
+	}
+	if got := stored(t, c, "run", "sig"); !slices.Equal(got, []string{"ready", "got TERM"}) {
+		t.Fatalf("stored %q", got)
+	}
+}
+
+var bufMu = make(chan struct{}, 1)
+
+type lockedWriter struct{ b *bytes.Buffer }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	bufMu <- struct{}{}
+	defer func() { <-bufMu }()
+	return w.b.Write(p)
+}
+
+func syncString(b *bytes.Buffer) string {
+	bufMu <- struct{}{}
+	defer func() { <-bufMu }()
+	return b.String()
+}
+
+func TestMasking(t *testing.T) {
+	c := startServer(t)
+	m, err := agent.NewMasker([]string{"s3cr3t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, Config{Masker: m, JSON: true}, `echo "the password is s3cr3t"; echo 'quote " s3cr3t' >&2`)
+	got := stored(t, c, "run", t.Name())
+	for _, g := range got {
+		if strings.Contains(g, "s3cr3t") {
+			t.Fatalf("secret shipped: %q", g)
+		}
+	}
+	slices.Sort(got)
+	want := []string{`{"message":"quote \" ****","stream":"stderr"}`, `{"message":"the password is ****"}`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+}
+
+// TestJenkinsShape: --json with build and node metadata gives events that
+// {$.build = "42"} selects, as the Jenkins pipeline-cloudwatch-logs plugin
+// reads them.
+func TestJenkinsShape(t *testing.T) {
+	c := startServer(t)
+	meta := func(build string) []Meta { return []Meta{{"build", build}, {"node", "7"}} }
+	run(t, c, Config{Stream: "job@agent1", JSON: true, Meta: meta("42")}, `echo hello; printf 'tab\there <b>'`)
+	run(t, c, Config{Stream: "job@agent1", JSON: true, Meta: meta("43")}, `echo other build`)
+	resp, err := c.FilterLogEvents(context.Background(), &cwl.FilterLogEventsInput{
+		LogGroupName: aws.String("run"), LogStreamNamePrefix: aws.String("job@"),
+		FilterPattern: aws.String(`{$.build = "42"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range resp.Events {
+		got = append(got, aws.ToString(e.Message))
+	}
+	want := []string{`{"message":"hello","build":"42","node":"7"}`, `{"message":"tab\there <b>","build":"42","node":"7"}`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("selected %q, want %q", got, want)
+	}
+}
+
+func TestWrapFitsLimit(t *testing.T) {
+	cfg := Config{JSON: true, Meta: []Meta{{"build", "1"}}, MaxEventBytes: 26 + 60}
+	long := strings.Repeat(`"é`, 40)
+	var joined strings.Builder
+	for _, m := range cfg.wrap(long, true) {
+		if len(m) > 60 {
+			t.Fatalf("event of %d bytes: %s", len(m), m)
+		}
+		var v struct{ Message string }
+		if err := jsonUnmarshal(m, &v); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		joined.WriteString(v.Message)
+	}
+	if joined.String() != long {
+		t.Fatalf("pieces joined: %q", joined.String())
+	}
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
