@@ -116,8 +116,15 @@ func startServer(tb testing.TB) *server {
 // its endpoint and answers /health, and stops it when the test ends.
 func startServerOn(tb testing.TB, dir string) *server {
 	tb.Helper()
+	return startServerArgs(tb, dir, "--auth", "off")
+}
+
+// startServerArgs starts a server on dir with the given authentication
+// arguments (e.g. "--auth", "sigv4", "--iam", FILE).
+func startServerArgs(tb testing.TB, dir string, authArgs ...string) *server {
+	tb.Helper()
 	s := &server{tb: tb, dir: dir, out: newLineLog("endpoint="), exited: make(chan struct{})}
-	s.cmd = exec.Command(cairnBin, "server", "--listen", "127.0.0.1:0", "--data", dir, "--auth", "off")
+	s.cmd = exec.Command(cairnBin, append([]string{"server", "--listen", "127.0.0.1:0", "--data", dir}, authArgs...)...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
 	// If the test binary dies (e.g. go test's timeout), take the server along.
