@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +111,69 @@ func benchAppend(b *testing.B, level string) {
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
 	g, _ := e.GetGroup(ctx, scope, "g")
 	b.ReportMetric(float64(g.StoredBytes)/float64(b.N*1000), "stored-B/event")
+}
+
+// noSkip is a substring filter that declares no required literal, so no
+// block can be skipped: the "before block skipping" baseline.
+type noSkip string
+
+func (s noSkip) Match(m string) bool             { return strings.Contains(m, string(s)) }
+func (s noSkip) Required() []string              { return nil }
+func (s noSkip) RequiredUnlessEscaped() []string { return nil }
+
+// BenchmarkRareSearch times a whole search for a token that occurs once per
+// 500,000 events, over 2 M events, with and without summaries skipping blocks.
+func BenchmarkRareSearch(b *testing.B) {
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
+	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	gen := bench.NewLineGen(3)
+	ts := time.Now().UnixMilli() - 3_600_000
+	const n = 2_000_000
+	for i := 0; i < n/1000; i++ {
+		evs := make([]store.Event, 1000)
+		for j := range evs {
+			msg := gen.Line()
+			if (i*1000+j)%500_000 == 250_000 {
+				msg += " zqxneedle7"
+			}
+			evs[j] = store.Event{Timestamp: ts + int64(i), Message: msg}
+		}
+		if _, err := e.Append(ctx, scope, "g", "s", evs, ts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		f    store.Matcher
+	}{{"skipping", substr("zqxneedle7")}, {"no-skipping", noSkip("zqxneedle7")}} {
+		b.Run(c.name, func(b *testing.B) {
+			var skipped int64
+			for i := 0; i < b.N; i++ {
+				q := store.Query{Group: scope, Name: "g", Limit: 10000, Filter: c.f, StreamPrefix: "s"}
+				found := 0
+				for {
+					p, err := e.Read(ctx, q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					found += len(p.Events)
+					skipped = p.SkippedBlocks
+					if p.Next == nil {
+						break
+					}
+					q.After = p.Next
+				}
+				if found != n/500_000 {
+					b.Fatalf("found %d", found)
+				}
+			}
+			b.ReportMetric(float64(skipped), "blocks-skipped")
+		})
+	}
 }
