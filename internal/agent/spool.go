@@ -268,7 +268,11 @@ func readRecord(r *bufio.Reader) (Event, int64, error) {
 }
 
 func (s *diskSpool) append(ctx context.Context, evs []Event) error {
-	buf := make([]byte, 0, 64*len(evs))
+	n := 0
+	for _, e := range evs {
+		n += len(e.Message) + 2*binary.MaxVarintLen64 + 4
+	}
+	buf := make([]byte, 0, n)
 	for _, e := range evs {
 		buf = encodeRecord(buf, e)
 	}
