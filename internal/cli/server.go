@@ -44,7 +44,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	account := fs.String("account-id", "", "AWS account ID that owns the resources [CAIRN_ACCOUNT_ID] (default 000000000000)")
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
-	compression := fs.String("compression", "", "zstd level of stored blocks: default, or fastest (less CPU, ≈3% more disk) [CAIRN_COMPRESSION] (default default)")
+	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ [CAIRN_PPROF=1]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
@@ -75,9 +75,9 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	cfg.LiveTailMaxSession = *liveTailMax
-	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "default")
+	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "fastest")
 	if cfg.Compression != "default" && cfg.Compression != "fastest" {
-		return server.Config{}, "", fmt.Errorf("--compression must be default or fastest, not %q", cfg.Compression)
+		return server.Config{}, "", fmt.Errorf("--compression must be fastest or default, not %q", cfg.Compression)
 	}
 	if v := env.Getenv("CAIRN_LIVE_TAIL_MAX_SESSION"); v != "" && *liveTailMax == 0 {
 		d, err := time.ParseDuration(v)

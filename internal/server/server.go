@@ -38,8 +38,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
-	// Compression is the zstd level of stored blocks: "default" or "fastest"
-	// (see embedded.Config).
+	// Compression is the zstd level of stored blocks: "fastest" (default) or
+	// "default" (see embedded.Config).
 	Compression string
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.

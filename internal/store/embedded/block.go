@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,10 +18,18 @@ import (
 //
 // Payload, before compression:
 //
-//	count uvarint | count × (timestamp − previous timestamp) uvarint | count × len uvarint | messages
+//	count uvarint | layout byte | count × (timestamp − previous timestamp) uvarint | messages
 //
 // (the first event's previous timestamp is minTs, so its delta is 0; deltas
-// of a millisecond or two compress to almost nothing)
+// of a millisecond or two compress to almost nothing). Messages are stored
+// in one of two layouts:
+//
+//	layoutLines:   each message followed by '\n' (when no message has one)
+//	layoutLengths: count × len uvarint, then the messages back to back
+//
+// Newline-separated messages compress better (1.7 bytes/event less at zstd's
+// fastest level on the bench's lines: a separator is cheaper to code than a
+// column of lengths), and most log lines hold no newline.
 //
 // Summary ('S' value):
 //
@@ -32,6 +41,9 @@ import (
 const (
 	summaryVersion = 1
 	flagBackslash  = 1 << 0 // some message contains '\'
+
+	layoutLengths = 0
+	layoutLines   = 1
 )
 
 var errCorrupt = errors.New("corrupt block")
@@ -48,17 +60,30 @@ type summary struct {
 }
 
 func encodePayload(dst []byte, events []store.Event) []byte {
+	layout := byte(layoutLines)
+	for _, e := range events {
+		if strings.IndexByte(e.Message, '\n') >= 0 {
+			layout = layoutLengths
+			break
+		}
+	}
 	prev := events[0].Timestamp
 	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	dst = append(dst, layout)
 	for _, e := range events {
 		dst = binary.AppendUvarint(dst, uint64(e.Timestamp-prev))
 		prev = e.Timestamp
 	}
-	for _, e := range events {
-		dst = binary.AppendUvarint(dst, uint64(len(e.Message)))
+	if layout == layoutLengths {
+		for _, e := range events {
+			dst = binary.AppendUvarint(dst, uint64(len(e.Message)))
+		}
 	}
 	for _, e := range events {
 		dst = append(dst, e.Message...)
+		if layout == layoutLines {
+			dst = append(dst, '\n')
+		}
 	}
 	return dst
 }
@@ -66,18 +91,20 @@ func encodePayload(dst []byte, events []store.Event) []byte {
 // decodedBlock is a payload split into columns. Messages alias data.
 type decodedBlock struct {
 	ts   []int64
-	off  []uint32 // message i is data[off[i]:off[i+1]]
+	off  []uint32 // message i is data[off[i]:off[i+1]-sep]
+	sep  uint32   // 1 when messages are newline-terminated
 	data []byte
 }
 
-func (d *decodedBlock) message(i int) []byte { return d.data[d.off[i]:d.off[i+1]] }
+func (d *decodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }
 
 func decodePayload(raw []byte, minTs int64) (*decodedBlock, error) {
 	n, k := binary.Uvarint(raw)
-	if k <= 0 || n == 0 || n > uint64(len(raw)) {
+	if k <= 0 || n == 0 || n > uint64(len(raw)) || len(raw) <= k {
 		return nil, errCorrupt
 	}
-	raw = raw[k:]
+	layout := raw[k]
+	raw = raw[k+1:]
 	d := &decodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
 	prev := minTs
 	for i := range d.ts {
@@ -89,20 +116,43 @@ func decodePayload(raw []byte, minTs int64) (*decodedBlock, error) {
 		d.ts[i] = prev
 		raw = raw[k:]
 	}
-	var total uint64
-	for i := 0; i < int(n); i++ {
-		v, k := binary.Uvarint(raw)
-		if k <= 0 {
-			return nil, errCorrupt
-		}
-		raw = raw[k:]
-		d.off[i] = uint32(total)
-		total += v
-	}
-	if total != uint64(len(raw)) || total > 1<<32-1 {
+	if len(raw) > 1<<32-1 {
 		return nil, errCorrupt
 	}
-	d.off[n] = uint32(total)
+	switch layout {
+	case layoutLines:
+		d.sep = 1
+		pos := 0
+		for i := 0; i < int(n); i++ {
+			j := bytes.IndexByte(raw[pos:], '\n')
+			if j < 0 {
+				return nil, errCorrupt
+			}
+			d.off[i] = uint32(pos)
+			pos += j + 1
+		}
+		if pos != len(raw) {
+			return nil, errCorrupt
+		}
+		d.off[n] = uint32(pos)
+	case layoutLengths:
+		var total uint64
+		for i := 0; i < int(n); i++ {
+			v, k := binary.Uvarint(raw)
+			if k <= 0 {
+				return nil, errCorrupt
+			}
+			raw = raw[k:]
+			d.off[i] = uint32(total)
+			total += v
+		}
+		if total != uint64(len(raw)) {
+			return nil, errCorrupt
+		}
+		d.off[n] = uint32(total)
+	default:
+		return nil, errCorrupt
+	}
 	d.data = raw
 	return d, nil
 }

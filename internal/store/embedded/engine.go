@@ -60,8 +60,9 @@ type Config struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable size in bytes (default 32 MiB).
 	MemTableSize uint64
-	// Compression is the zstd level of event blocks: "default" (the default)
-	// or "fastest" (≈3% larger blocks for ≈30% less compression CPU).
+	// Compression is the zstd level of event blocks: "fastest" (the default:
+	// 736k events/s at 29.8 bytes/event in the 10 M-event bench) or "default"
+	// (577k events/s at 29.0 bytes/event).
 	Compression string
 	// JanitorInterval is how often retention and reclamation run (default 1 min).
 	JanitorInterval time.Duration
@@ -76,10 +77,10 @@ type Config struct {
 }
 
 func (c Config) level() zstd.EncoderLevel {
-	if c.Compression == "fastest" {
-		return zstd.SpeedFastest
+	if c.Compression == "default" {
+		return zstd.SpeedDefault
 	}
-	return zstd.SpeedDefault
+	return zstd.SpeedFastest
 }
 
 // maxBlockSpan is the widest a block may be: PutLogEvents refuses batches

@@ -672,7 +672,7 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 	}
 	it.scannedEvents += int64(hi - lo)
 	if f == nil {
-		it.scannedBytes += int64(blk.off[hi] - blk.off[lo])
+		it.scannedBytes += int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
 	}
 	if len(c.sel) == 0 {
 		r.release(c)
