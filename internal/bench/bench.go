@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,6 +79,8 @@ type Report struct {
 	LatencyMax    time.Duration
 	ServerPeakRSS int64 // bytes; 0 when unknown
 	ServerRSS     int64
+	ServerCPU     time.Duration // user+sys of the server process during ingest; 0 when unknown
+	GeneratorCPU  time.Duration // user+sys of this process during ingest
 	DiskBytes     int64 // data directory size after ingest
 	Query         *QueryReport
 }
@@ -158,6 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	)
 	rss.pid = cfg.ServerPID
 	stopRSS := rss.start()
+	serverCPU0, genCPU0 := procCPU(cfg.ServerPID), selfCPU()
 	deadline := time.Time{}
 	if cfg.Duration > 0 {
 		deadline = time.Now().Add(cfg.Duration)
@@ -186,13 +190,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	wg.Wait()
 	elapsed := time.Since(t0)
 	stopRSS()
+	serverCPU, genCPU := procCPU(cfg.ServerPID)-serverCPU0, selfCPU()-genCPU0
 
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	r := &Report{Requests: int64(len(all)), Errors: nErr.Load(), Elapsed: elapsed, ServerPeakRSS: rss.peak(), ServerRSS: rss.max}
+	r := &Report{Requests: int64(len(all)), Errors: nErr.Load(), Elapsed: elapsed, ServerPeakRSS: rss.peak(), ServerRSS: rss.max,
+		GeneratorCPU: genCPU}
+	if cfg.ServerPID != 0 {
+		r.ServerCPU = serverCPU
+	}
 	r.Events = r.Requests * int64(cfg.BatchSize)
 	r.MessageBytes = r.Requests * pool.avgBytes
 	r.EventsPerSec = float64(r.Events) / elapsed.Seconds()
@@ -527,4 +536,36 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// procCPU is the user+sys CPU time of a process, from /proc/PID/stat.
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ") ".
+	i := strings.LastIndexByte(string(raw), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// selfCPU is this process's user+sys CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -107,6 +107,10 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 		r.Events, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, r.MBPerSec, r.Requests, r.Errors)
 	fmt.Fprintf(w, "latency: p50 %s  p90 %s  p99 %s  max %s\n", r.LatencyP50.Round(10*time.Microsecond), r.LatencyP90.Round(10*time.Microsecond),
 		r.LatencyP99.Round(10*time.Microsecond), r.LatencyMax.Round(10*time.Microsecond))
+	if r.ServerCPU > 0 && r.Events > 0 {
+		fmt.Fprintf(w, "CPU during ingest: server %.1f s (%.2f µs/event, %.2f cores), load generator %.1f s\n", r.ServerCPU.Seconds(),
+			float64(r.ServerCPU.Microseconds())/float64(r.Events), r.ServerCPU.Seconds()/r.Elapsed.Seconds(), r.GeneratorCPU.Seconds())
+	}
 	if r.ServerPeakRSS > 0 {
 		fmt.Fprintf(w, "server RSS: max sampled %.0f MB, peak (VmHWM) %.0f MB\n", float64(r.ServerRSS)/(1<<20), float64(r.ServerPeakRSS)/(1<<20))
 	}
