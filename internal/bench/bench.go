@@ -81,7 +81,7 @@ type Report struct {
 	ServerRSS     int64
 	ServerCPU     time.Duration // user+sys of the server process during ingest; 0 when unknown
 	GeneratorCPU  time.Duration // user+sys of this process during ingest
-	DiskBytes     int64 // data directory size after ingest
+	DiskBytes     int64         // data directory size after ingest
 	Query         *QueryReport
 }
 
