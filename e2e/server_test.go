@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cairnlog/cairn/internal/awsclient"
 )
 
 // cairnBin is the binary TestMain builds; tests only read it.
@@ -215,33 +216,8 @@ func (s *server) logs(region string) *cloudwatchlogs.Client {
 		BaseEndpoint:     aws.String(s.url),
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+		HTTPClient:       awsclient.HTTPClient(),
 	})
-}
-
-// bufferedBodies hands net/http a private copy of each request body.
-//
-// The SDK closes the request body as soon as the response headers arrive,
-// and its closed body then fails net/http's final read of it with io.EOF;
-// the transport's writer takes that as a broken connection and closes it
-// under the response still being read ("deserialization failed ... use of
-// closed network connection", aws/aws-sdk-go-v2#2737 and #1825). A server on
-// loopback answers fast enough to hit this on most large FilterLogEvents
-// pages. The SDK's own remedy is to retry, which these tests switch off.
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return b.next.RoundTrip(r)
 }
 
 // lineLog collects a process's output and hands the first line containing

@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -17,6 +14,8 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/cairnlog/cairn/internal/server"
+
+	"github.com/cairnlog/cairn/internal/awsclient"
 )
 
 func TestMain(m *testing.M) {
@@ -107,26 +106,8 @@ func (ts *testServer) client() *cwl.Client {
 		BaseEndpoint:     aws.String(ts.url()),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+		HTTPClient:       awsclient.HTTPClient(),
 	})
-}
-
-// bufferedBodies hands net/http a private copy of each request body (see
-// e2e/server_test.go: the SDK closes it early, aws/aws-sdk-go-v2#2737).
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return b.next.RoundTrip(r)
 }
 
 // storedMessages reads a whole stream, oldest first.

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -22,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/cairnlog/cairn/internal/awsclient"
 	"github.com/cairnlog/cairn/internal/logscli"
 )
 
@@ -86,31 +85,11 @@ func (a *awsFlags) client(ctx context.Context, env Env, maxAttempts int) (c *cwl
 		return nil, false, errors.New("no AWS region: give --region or set AWS_REGION")
 	}
 	return cwl.NewFromConfig(cfg, func(o *cwl.Options) {
-		o.HTTPClient = bufferedBodies{o.HTTPClient}
+		awsclient.WithBufferedBodies(o)
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	}), custom, nil
-}
-
-// bufferedBodies hands net/http a private copy of each request body: the
-// SDK closes bodies early, and the transport may then drop a connection
-// whose response is still being read (aws/aws-sdk-go-v2#2737); a retried
-// PutLogEvents would store its events twice.
-type bufferedBodies struct{ next cwl.HTTPClient }
-
-func (b bufferedBodies) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return b.next.Do(r)
 }
 
 // awsErrText shortens SDK errors to the service's code and message.
@@ -302,7 +281,7 @@ func runLogs(env Env, args []string) int {
 		}
 		if custom && hostIsLocal(firstNonEmpty(af.endpoint, env.Getenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"), env.Getenv("AWS_ENDPOINT_URL"))) {
 			// "stream-127.0.0.1" or "stream-localhost" would not resolve.
-			o.LiveTailOptions = append(o.LiveTailOptions, logscli.NoHostPrefix)
+			o.LiveTailOptions = append(o.LiveTailOptions, awsclient.NoHostPrefix)
 		}
 		err = logscli.Tail(ctx, c, env.Stdout, o)
 	default:

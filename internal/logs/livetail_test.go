@@ -1,11 +1,9 @@
 package logs_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,8 +20,6 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	json "github.com/goccy/go-json"
 
 	"github.com/cairnlog/cairn/internal/awsmodel"
@@ -33,6 +29,8 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
+
+	"github.com/cairnlog/cairn/internal/awsclient"
 )
 
 func TestMain(m *testing.M) {
@@ -108,49 +106,14 @@ func startServer(t testing.TB, maxSession time.Duration) *server {
 	return &server{Server: ts, hub: hub}
 }
 
-// noHostPrefix stops the SDK from sending StartLiveTail to "stream-<host>":
-// a loopback IP endpoint has no such name.
-func noHostPrefix(o *cwl.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("CairnDisableHostPrefix",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-			}), middleware.Before)
-	})
-}
-
 func (s *server) client(opts ...func(*cwl.Options)) *cwl.Client {
 	return cwl.New(cwl.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(s.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		Retryer:      aws.NopRetryer{},
-		HTTPClient:   &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+		HTTPClient:   awsclient.HTTPClient(),
 	}, opts...)
-}
-
-// bufferedBodies hands net/http a private copy of each request body.
-//
-// The SDK closes a request body as soon as the response headers arrive; if
-// net/http has not yet made its final read of it, the transport takes the
-// failed read for a broken connection and closes it under the response
-// (aws/aws-sdk-go-v2#2737, see e2e/server_test.go). For StartLiveTail that
-// kills the stream mid-session ("use of closed network connection"), and
-// retrying does not help, so live-tail clients need this.
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return b.next.RoundTrip(r)
 }
 
 func groupARN(name string) string { return "arn:aws:logs:us-east-1:" + account + ":log-group:" + name }
@@ -251,7 +214,7 @@ func has(msg string) func([]types.LiveTailSessionLogEvent) bool {
 
 func TestLiveTailSDK(t *testing.T) {
 	s := startServer(t, 0)
-	c := s.client(noHostPrefix)
+	c := s.client(awsclient.NoHostPrefix)
 	setup(t, c, "app", "web-1", "web-2", "db")
 	setup(t, c, "other", "x")
 	put(t, c, "app", "web-1", "before the session")
@@ -298,14 +261,14 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 
 func TestLiveTailFilters(t *testing.T) {
 	s := startServer(t, 0)
-	c := s.client(noHostPrefix)
+	c := s.client(awsclient.NoHostPrefix)
 	setup(t, c, "app", "web-1", "web-2", "db")
 
 	// One client per concurrent session: smithy-go v1.28.8 shares one
 	// event-stream codec buffer between a client's streams (a data race).
-	byPattern := startTail(t, s.client(noHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String("ERROR -ignored")})
-	byName := startTail(t, s.client(noHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: []string{"db"}})
-	byPrefix := startTail(t, s.client(noHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app")}, LogStreamNamePrefixes: []string{"web"}})
+	byPattern := startTail(t, s.client(awsclient.NoHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String("ERROR -ignored")})
+	byName := startTail(t, s.client(awsclient.NoHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: []string{"db"}})
+	byPrefix := startTail(t, s.client(awsclient.NoHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app")}, LogStreamNamePrefixes: []string{"web"}})
 	if aws.ToString(byPattern.start.LogEventFilterPattern) != "ERROR -ignored" || !slices.Equal(byName.start.LogStreamNames, []string{"db"}) ||
 		!slices.Equal(byPrefix.start.LogStreamNamePrefixes, []string{"web"}) {
 		t.Fatalf("sessionStart echoes: %+v %+v %+v", byPattern.start, byName.start, byPrefix.start)
@@ -330,7 +293,7 @@ func TestLiveTailFilters(t *testing.T) {
 
 func TestLiveTailErrors(t *testing.T) {
 	s := startServer(t, 0)
-	c := s.client(noHostPrefix)
+	c := s.client(awsclient.NoHostPrefix)
 	setup(t, c, "app", "s")
 	setup(t, c, "b")
 	f := func(in *cwl.StartLiveTailInput, code, msg string) {
@@ -362,7 +325,7 @@ func TestLiveTailErrors(t *testing.T) {
 
 func TestLiveTailTimeoutAndShutdown(t *testing.T) {
 	s := startServer(t, 300*time.Millisecond)
-	c := s.client(noHostPrefix)
+	c := s.client(awsclient.NoHostPrefix)
 	setup(t, c, "app", "s")
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 	for range tl.stream.Events() {
@@ -373,7 +336,7 @@ func TestLiveTailTimeoutAndShutdown(t *testing.T) {
 	}
 
 	s2 := startServer(t, 0)
-	c2 := s2.client(noHostPrefix)
+	c2 := s2.client(awsclient.NoHostPrefix)
 	setup(t, c2, "app", "s")
 	tl2 := startTail(t, c2, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 	s2.hub.Close() // what server shutdown does first
@@ -406,7 +369,7 @@ func TestLiveTailHostPrefix(t *testing.T) {
 		BaseEndpoint: aws.String("http://cairn.localhost:" + port),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		Retryer:      aws.NopRetryer{},
-		HTTPClient:   &http.Client{Transport: bufferedBodies{transport}},
+		HTTPClient:   awsclient.BufferedBodies{Next: &http.Client{Transport: transport}},
 	})
 	setup(t, c, "app", "s")
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
@@ -422,7 +385,7 @@ func TestLiveTailHostPrefix(t *testing.T) {
 // The wire, frame by frame, as the AWS CLI and other SDKs parse it.
 func TestLiveTailFrames(t *testing.T) {
 	s := startServer(t, 0)
-	c := s.client(noHostPrefix)
+	c := s.client(awsclient.NoHostPrefix)
 	setup(t, c, "app", "s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -486,7 +449,7 @@ func TestLiveTailFrames(t *testing.T) {
 // at a time. Run with -benchtime=200x.
 func BenchmarkLiveTailLatency(b *testing.B) {
 	s := startServer(b, 0)
-	c := s.client(noHostPrefix)
+	c := s.client(awsclient.NoHostPrefix)
 	setup(b, c, "bench", "s")
 	tl := startTail(b, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"bench"}})
 	var fromPut, fromAck []time.Duration

@@ -11,21 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
-
-// NoHostPrefix keeps the SDK from prepending "stream-" to the endpoint's
-// host for StartLiveTail: right for an endpoint given as an IP address or
-// a name without wildcard DNS, such as a local Cairn.
-func NoHostPrefix(o *cwl.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("CairnNoHostPrefix",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-			}), middleware.Before)
-	})
-}
 
 // liveSession is a running StartLiveTail session.
 type liveSession struct {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/cairnlog/cairn/internal/server"
+
+	"github.com/cairnlog/cairn/internal/awsclient"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -76,24 +76,8 @@ func startServer(t testing.TB) *cwl.Client {
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+		HTTPClient:       awsclient.HTTPClient(),
 	})
-}
-
-// bufferedBodies: see e2e/server_test.go (aws/aws-sdk-go-v2#2737).
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	return b.next.RoundTrip(r)
 }
 
 type ev struct {
@@ -199,7 +183,7 @@ func (s *syncBuffer) String() string {
 // TestFollow follows two groups while events arrive, some of them late
 // (older than the newest seen): each is printed exactly once.
 func TestFollow(t *testing.T) {
-	t.Run("live", func(t *testing.T) { testFollow(t, false, []func(*cwl.Options){NoHostPrefix}, "") })
+	t.Run("live", func(t *testing.T) { testFollow(t, false, []func(*cwl.Options){awsclient.NoHostPrefix}, "") })
 	// With the SDK's "stream-" host prefix, 127.0.0.1 becomes a name that
 	// does not resolve: Tail falls back to polling.
 	t.Run("fallback", func(t *testing.T) { testFollow(t, false, nil, "live tail unavailable") })

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -21,6 +19,8 @@ import (
 
 	"github.com/cairnlog/cairn/internal/agent"
 	"github.com/cairnlog/cairn/internal/server"
+
+	"github.com/cairnlog/cairn/internal/awsclient"
 )
 
 func TestMain(m *testing.M) {
@@ -66,24 +66,8 @@ func startServer(t testing.TB) *cwl.Client {
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
+		HTTPClient:       awsclient.HTTPClient(),
 	})
-}
-
-// bufferedBodies: see e2e/server_test.go (aws/aws-sdk-go-v2#2737).
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	return b.next.RoundTrip(r)
 }
 
 func stored(t testing.TB, c *cwl.Client, group, stream string) []string {

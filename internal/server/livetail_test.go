@@ -1,10 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,10 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/cairnlog/cairn/internal/iam"
+
+	"github.com/cairnlog/cairn/internal/awsclient"
 )
 
 // TestLiveTailThroughServer checks the server's wiring: events stored by
@@ -29,16 +26,8 @@ func TestLiveTailThroughServer(t *testing.T) {
 	c := cwl.New(cwl.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
-		HTTPClient:  &http.Client{Transport: bufferedBodies{http.DefaultTransport}},
-	}, func(o *cwl.Options) {
-		// A loopback IP has no "stream-" name: send StartLiveTail to the endpoint as given.
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("CairnDisableHostPrefix",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
-				}), middleware.Before)
-		})
-	})
+		HTTPClient:  awsclient.HTTPClient(),
+	}, awsclient.NoHostPrefix) // a loopback IP has no "stream-" name
 	setup(t, c, "app", "web")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -68,23 +57,4 @@ func TestLiveTailThroughServer(t *testing.T) {
 		}
 	}
 	t.Fatalf("stream ended without the event: %v", stream.Err())
-}
-
-// bufferedBodies hands net/http its own copy of each request body, working
-// around aws/aws-sdk-go-v2#2737 (the SDK closes a request body when response
-// headers arrive, which can kill a live-tail stream on loopback).
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return b.next.RoundTrip(r)
 }
