@@ -144,10 +144,12 @@ func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, erro
 	for tooNew > expired && evs[tooNew-1].Timestamp > now+tooNewAfter {
 		tooNew--
 	}
-	valid := evs[expired:tooNew]
-	if len(valid) > 0 && valid[len(valid)-1].Timestamp-valid[0].Timestamp > maxBatchSpan {
+	// The 24-hour span is measured over the events inside [now−14 d, now+2 h]
+	// (the reference's "valid" events), expired ones included.
+	if inWindow := evs[tooOld:tooNew]; len(inWindow) > 0 && inWindow[len(inWindow)-1].Timestamp-inWindow[0].Timestamp > maxBatchSpan {
 		return nil, awserr.New(awserr.InvalidParameter, "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
+	valid := evs[expired:tooNew]
 
 	out := &PutLogEventsOutput{}
 	if tooOld > 0 || expired > tooOld || tooNew < len(evs) {

@@ -159,7 +159,9 @@ func recoverFatal(err *error) {
 //
 // Lock order: Engine.mu, then group.commit, then group.mu.
 type group struct {
-	id uint64
+	id    uint64
+	name  string      // never changes; read without locks
+	scope store.Scope // never changes; read without locks
 
 	// commit is held for reading while an Append commits and for writing by
 	// DeleteGroup and DeleteStream, so no block lands after its stream or
@@ -347,7 +349,9 @@ func (e *Engine) load() error {
 
 func newGroup(rec groupRecord, scope store.Scope, name string) *group {
 	return &group{
-		id: rec.ID,
+		id:    rec.ID,
+		name:  name,
+		scope: scope,
 		info: store.Group{
 			Scope:              scope,
 			Name:               name,
@@ -510,6 +514,11 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	}
 	g.commit.Lock()
 	defer g.commit.Unlock()
+	// Hold g.mu across the commit: an UpdateGroup or CreateStream that got in
+	// first finishes before the delete, and any after it sees deleted,
+	// instead of writing its record back after the range deletion.
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	b := e.db.NewBatch()
 	defer b.Close()
 	b.Delete(groupKey(scope.Account, scope.Region, name), nil)
@@ -521,9 +530,7 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("delete group: %w", err)
 	}
-	g.mu.Lock()
 	g.deleted = true
-	g.mu.Unlock()
 	delete(e.groups, mk)
 	return nil
 }
@@ -585,13 +592,12 @@ func (e *Engine) ListGroups(ctx context.Context, scope store.Scope, prefix, afte
 	e.mu.RLock()
 	var gs []*group
 	for _, g := range e.groups {
-		n := g.info.Name // Name and Scope never change after creation
-		if g.info.Scope == scope && strings.HasPrefix(n, prefix) && n > after {
+		if g.scope == scope && strings.HasPrefix(g.name, prefix) && g.name > after {
 			gs = append(gs, g)
 		}
 	}
 	e.mu.RUnlock()
-	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.info.Name, b.info.Name) })
+	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.name, b.name) })
 	for _, g := range gs {
 		if !fn(g.snapshot()) {
 			break
@@ -849,16 +855,32 @@ func (e *Engine) Close() (err error) {
 	return err
 }
 
-// DiskUsage reports the bytes the database occupies on disk.
+// DiskUsage reports the bytes the database occupies on disk (0 once closed).
 func (e *Engine) DiskUsage() uint64 {
+	if e.enter() != nil {
+		return 0
+	}
+	defer e.exit()
 	return e.db.Metrics().DiskSpaceUsage()
 }
 
 // Flush forces memtables to disk (benchmarks use it to measure bytes on disk).
-func (e *Engine) Flush() error { return e.db.Flush() }
+func (e *Engine) Flush() (err error) {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	defer recoverFatal(&err)
+	return e.db.Flush()
+}
 
 // Compact compacts the whole key space (benchmarks and tests).
-func (e *Engine) Compact() error {
+func (e *Engine) Compact() (err error) {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	defer recoverFatal(&err)
 	return e.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true)
 }
 

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -81,6 +82,43 @@ func (e *Engine) reclaimStreams() error {
 	return nil
 }
 
+// expiredBytes sums, per live stream, what the blocks expire is about to
+// drop occupied (payload plus summary, as Append counted them). Blocks of
+// deleted streams are skipped: DeleteStream already took them off the stats.
+func (e *Engine) expiredBytes(g *group, cutoff int64) (map[uint64]int64, error) {
+	freed := map[uint64]int64{}
+	p := u64key(tagSummary, g.id)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: u64keyAppend(p, uint64(cutoff))})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		sum, err := decodeSummary(it.Key(), v)
+		if err != nil {
+			return nil, err
+		}
+		g.mu.RLock()
+		live := g.byID[sum.sid] != nil
+		g.mu.RUnlock()
+		if !live {
+			continue
+		}
+		payload, closer, err := e.db.Get(blockKey(tagBlock, g.id, sum.minTs, sum.seq))
+		if err == nil {
+			freed[sum.sid] += int64(len(payload) + len(v))
+			closer.Close()
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return freed, it.Error()
+}
+
 // expire drops the blocks of each group that lie wholly before its retention
 // cutoff. A block starting before cutoff−maxBlockSpan ends before cutoff.
 func (e *Engine) expire() error {
@@ -106,7 +144,24 @@ func (e *Engine) expire() error {
 		if cutoff <= 0 {
 			continue
 		}
+		freed, err := e.expiredBytes(g, cutoff)
+		if err != nil {
+			return fmt.Errorf("expire group %d: %w", g.id, err)
+		}
 		b := e.db.NewBatch()
+		var total int64
+		for sid, n := range freed {
+			total += n
+			g.mu.RLock()
+			st := g.byID[sid]
+			g.mu.RUnlock()
+			if st != nil {
+				b.Merge(streamKey(g.id, st.name), streamRecord{storedBytes: -n}.encode(), nil)
+			}
+		}
+		if total > 0 {
+			b.Merge(groupStatsKey(g.id), groupStats{storedBytes: -total}.encode(), nil)
+		}
 		for _, tag := range []byte{tagSummary, tagBlock} {
 			p := u64key(tag, g.id)
 			b.DeleteRange(p, u64keyAppend(p, uint64(cutoff)), nil)
@@ -115,11 +170,20 @@ func (e *Engine) expire() error {
 			p := u64key(tagIndex, g.id, sid)
 			b.DeleteRange(p, u64keyAppend(p, uint64(cutoff)), nil)
 		}
-		err := b.Commit(pebble.NoSync)
+		err = b.Commit(pebble.NoSync)
 		b.Close()
 		if err != nil {
 			return fmt.Errorf("expire group %d: %w", g.id, err)
 		}
+		for sid, n := range freed {
+			g.mu.RLock()
+			st := g.byID[sid]
+			g.mu.RUnlock()
+			if st != nil {
+				st.storedBytes.Add(-n)
+			}
+		}
+		g.storedBytes.Add(-total)
 	}
 	return nil
 }

@@ -69,7 +69,9 @@ func (e *Engine) Read(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	if q.After != nil {
 		if q.Backward {
-			r.end = min(r.end, q.After.Time+1)
+			if q.After.Time < math.MaxInt64 { // a cursor at the end of time bounds nothing
+				r.end = min(r.end, q.After.Time+1)
+			}
 		} else {
 			r.start = max(r.start, q.After.Time)
 		}
