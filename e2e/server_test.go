@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +22,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/awsclient"
+
+	"github.com/cairnlog/cairn/internal/leakcheck"
 )
 
 // cairnBin is the binary TestMain builds; tests only read it.
@@ -61,38 +62,12 @@ func runMain(m *testing.M) int {
 	}
 	code := m.Run()
 	if code == 0 {
-		if err := checkLeaks(5 * time.Second); err != nil {
+		if err := leakcheck.Check(leakcheck.Grace, "cairnlog/cairn/e2e.", "os/exec."); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			code = 1
 		}
 	}
 	return code
-}
-
-// checkLeaks waits until no goroutine of this package or of os/exec (a
-// process nobody waited for) is left, like net/http's main_test.go.
-func checkLeaks(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		var leaked []string
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "e2e.runMain") || strings.Contains(g, "e2e.TestMain") {
-				continue
-			}
-			if strings.Contains(g, "cairnlog/cairn/e2e.") || strings.Contains(g, "os/exec.") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(50 * time.Millisecond) // polling, bounded by the deadline
-	}
 }
 
 // server is one cairn server process.

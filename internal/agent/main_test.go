@@ -2,10 +2,7 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,40 +13,12 @@ import (
 	"github.com/cairnlog/cairn/internal/server"
 
 	"github.com/cairnlog/cairn/internal/awsclient"
+
+	"github.com/cairnlog/cairn/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks fails when goroutines started by this package outlive the
-// tests.
-func checkLeaks() error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "cairn/internal/agent.") && !strings.Contains(g, "checkLeaks") && !strings.Contains(g, "TestMain") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	os.Exit(leakcheck.Main(m, "cairn/internal/agent."))
 }
 
 // testServer is a real Cairn server that can be stopped and started again

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,36 +19,15 @@ import (
 	"github.com/cairnlog/cairn/internal/server"
 
 	"github.com/cairnlog/cairn/internal/awsclient"
+
+	"github.com/cairnlog/cairn/internal/leakcheck"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			var leaked []string
-			for _, g := range strings.Split(string(buf), "\n\n") {
-				if strings.Contains(g, "cairn/internal/logscli.") && !strings.Contains(g, "TestMain") {
-					leaked = append(leaked, g)
-				}
-			}
-			if len(leaked) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", strings.Join(leaked, "\n\n"))
-				code = 1
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
+	os.Exit(leakcheck.Main(m, "cairn/internal/logscli."))
 }
 
 // base is the fixed time of the test data; the server's clock stands an

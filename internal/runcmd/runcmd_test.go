@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -21,33 +20,12 @@ import (
 	"github.com/cairnlog/cairn/internal/server"
 
 	"github.com/cairnlog/cairn/internal/awsclient"
+
+	"github.com/cairnlog/cairn/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			var leaked []string
-			for _, g := range strings.Split(string(buf), "\n\n") {
-				if (strings.Contains(g, "cairn/internal/runcmd.") || strings.Contains(g, "cairn/internal/agent.")) && !strings.Contains(g, "TestMain") {
-					leaked = append(leaked, g)
-				}
-			}
-			if len(leaked) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", strings.Join(leaked, "\n\n"))
-				code = 1
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
+	os.Exit(leakcheck.Main(m, "cairn/internal/runcmd.", "cairn/internal/agent."))
 }
 
 func startServer(t testing.TB) *cwl.Client {
