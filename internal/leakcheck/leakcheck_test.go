@@ -8,12 +8,16 @@ import (
 	"github.com/cairnlog/cairn/internal/leakcheck"
 )
 
-func parked(stop chan struct{}) { <-stop }
+func parked(started, stop chan struct{}) {
+	close(started)
+	<-stop
+}
 
 // TestCheck: a goroutine still running is reported; once it ends, nothing is.
 func TestCheck(t *testing.T) {
-	stop := make(chan struct{})
-	go parked(stop)
+	started, stop := make(chan struct{}), make(chan struct{})
+	go parked(started, stop)
+	<-started // a goroutine that has not run yet has no stack to find
 	err := leakcheck.Check(100*time.Millisecond, "leakcheck_test.parked")
 	if err == nil || !strings.Contains(err.Error(), "1 goroutines leaked") {
 		t.Fatalf("a running goroutine was not reported: %v", err)
