@@ -101,12 +101,16 @@ func (s *Server) Stop() {
 
 // Client returns a CloudWatch Logs client signed with the root credentials
 // for DefaultRegion, without retries (a test sees the first answer), with
-// the project's SDK settings. opts adjust it further.
+// the settings Cairn's own tools use (buffered request bodies, and no
+// "stream-" host prefix, so StartLiveTail reaches 127.0.0.1). opts adjust it
+// further.
 func (s *Server) Client(opts ...func(*cwl.Options)) *cwl.Client {
-	return s.ClientAs(s.Creds, DefaultRegion, opts...)
+	return s.ClientAs(s.Creds, DefaultRegion, append([]func(*cwl.Options){awsclient.NoHostPrefix}, opts...)...)
 }
 
-// ClientAs returns a client signed with creds for region.
+// ClientAs returns a client signed with creds for region, with buffered
+// request bodies but otherwise as the SDK comes (StartLiveTail gets the
+// SDK's "stream-" host prefix unless opts include awsclient.NoHostPrefix).
 func (s *Server) ClientAs(creds aws.Credentials, region string, opts ...func(*cwl.Options)) *cwl.Client {
 	o := cwl.Options{
 		Region:       region,
@@ -115,8 +119,7 @@ func (s *Server) ClientAs(creds aws.Credentials, region string, opts ...func(*cw
 		Retryer:      aws.NopRetryer{},
 		HTTPClient:   awsclient.HTTPClient(),
 	}
-	all := append([]func(*cwl.Options){awsclient.NoHostPrefix}, opts...)
-	return cwl.New(o, all...)
+	return cwl.New(o, opts...)
 }
 
 // CheckFor calls fn every interval until it returns nil, and fails the test

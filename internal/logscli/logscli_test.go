@@ -12,13 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
-	"github.com/cairnlog/cairn/internal/server"
-
 	"github.com/cairnlog/cairn/internal/awsclient"
+	"github.com/cairnlog/cairn/internal/harness"
 
 	"github.com/cairnlog/cairn/internal/leakcheck"
 )
@@ -38,23 +36,12 @@ func ms(d time.Duration) int64 { return base.Add(d).UnixMilli() }
 
 func startServer(t testing.TB) *cwl.Client {
 	t.Helper()
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "off",
-		Now: func() time.Time { return base.Add(time.Hour) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return cwl.New(cwl.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(s.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       awsclient.HTTPClient(),
-	})
+	// Auth off: the server clock stands in 2026-03, where real signatures
+	// would be refused as not yet current.
+	s := harness.Start(t, harness.AuthOff(), harness.WithClock(func() time.Time { return base.Add(time.Hour) }))
+	// Without the no-host-prefix setting: TestFollow's fallback case needs
+	// the SDK's own StartLiveTail host.
+	return s.ClientAs(s.Creds, harness.DefaultRegion)
 }
 
 type ev struct {

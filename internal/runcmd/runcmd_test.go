@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/cairnlog/cairn/internal/agent"
-	"github.com/cairnlog/cairn/internal/server"
 
-	"github.com/cairnlog/cairn/internal/awsclient"
+	"github.com/cairnlog/cairn/internal/harness"
 
 	"github.com/cairnlog/cairn/internal/leakcheck"
 )
@@ -30,22 +28,7 @@ func TestMain(m *testing.M) {
 
 func startServer(t testing.TB) *cwl.Client {
 	t.Helper()
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return cwl.New(cwl.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(s.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       awsclient.HTTPClient(),
-	})
+	return harness.Start(t).Client()
 }
 
 func stored(t testing.TB, c *cwl.Client, group, stream string) []string {
