@@ -62,13 +62,13 @@ func TestBucketMaths(t *testing.T) {
 			t.Fatalf("after +%v: %d of %d calls allowed, want %d", advance, got, calls, want)
 		}
 	}
-	f(0, 10, 4)                     // the burst, then throttled
-	f(250*time.Millisecond, 3, 1)   // 4/s: one token per 250 ms
-	f(100*time.Millisecond, 1, 0)   // 0.4 of a token is not a token
-	f(150*time.Millisecond, 1, 1)   // 0.4 + 0.6
-	f(time.Hour, 10, 4)             // idle for long: capped at the burst
-	f(-10*time.Second, 1, 0)        // the clock steps back: nothing refilled
-	f(10*time.Second, 1, 0)         // ... and stepping forward again only returns to where it was
+	f(0, 10, 4)                   // the burst, then throttled
+	f(250*time.Millisecond, 3, 1) // 4/s: one token per 250 ms
+	f(100*time.Millisecond, 1, 0) // 0.4 of a token is not a token
+	f(150*time.Millisecond, 1, 1) // 0.4 + 0.6
+	f(time.Hour, 10, 4)           // idle for long: capped at the burst
+	f(-10*time.Second, 1, 0)      // the clock steps back: nothing refilled
+	f(10*time.Second, 1, 0)       // ... and stepping forward again only returns to where it was
 	f(10*time.Second+time.Second, 10, 4)
 }
 
