@@ -136,3 +136,19 @@ func Constraint(value, member, constraint string) *Error {
 func Internal() *Error {
 	return New(ServiceUnavailable, "The service cannot complete the request.")
 }
+
+// RateExceeded is AWS's answer to a call past a TPS quota, e.g.
+// {"__type":"ThrottlingException","message":"Rate exceeded"} from
+// DescribeLogStreams (maxbanton/cwh#120; reference §2.2). PutLogEvents once
+// added "for logStreamName X" for its per-stream limit, which AWS removed.
+func RateExceeded() *Error {
+	return New(Throttling, "Rate exceeded")
+}
+
+// ResourceLimitExceeded is AWS's LimitExceededException text (reference
+// §2.2: a third subscription filter, an eleventh resource policy); Cairn
+// also uses it for concurrency quotas (Insights queries, Live Tail
+// sessions), whose own wording AWS does not document.
+func ResourceLimitExceeded() *Error {
+	return New(LimitExceeded, "Resource limit exceeded.")
+}

@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
 )
 
@@ -30,6 +33,8 @@ type serverFile struct {
 	IAM         string `yaml:"iam"`
 	Compression string `yaml:"compression"`
 	LogLevel    string `yaml:"log_level"`
+	Quotas      string `yaml:"quotas"`
+	QuotaScale  string `yaml:"quota_scale"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -47,6 +52,8 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ [CAIRN_PPROF=1]")
+	quotas := fs.String("quotas", "", "per-account request quotas: off, or aws (AWS's TPS quotas per operation; see docs/quotas.md) [CAIRN_QUOTAS] (default off)")
+	quotaScale := fs.String("quota-scale", "", "multiply AWS's quotas by this factor, e.g. 2 or 0.5 (with --quotas aws) [CAIRN_QUOTA_SCALE] (default 1)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
@@ -88,6 +95,10 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	}
 	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
 		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)
+	}
+	if err := quotaSettings(&cfg, firstNonEmpty(*quotas, env.Getenv("CAIRN_QUOTAS"), file.Quotas, "off"),
+		firstNonEmpty(*quotaScale, env.Getenv("CAIRN_QUOTA_SCALE"), file.QuotaScale)); err != nil {
+		return server.Config{}, "", err
 	}
 	if !isAccountID(cfg.AccountID) {
 		return server.Config{}, "", fmt.Errorf("account ID %q is not 12 digits", cfg.AccountID)
@@ -161,6 +172,31 @@ wait:
 	}
 	log.Info("stopped")
 	return status
+}
+
+// quotaSettings turns --quotas and --quota-scale into the server's quota
+// configuration.
+func quotaSettings(cfg *server.Config, mode, scale string) error {
+	switch mode {
+	case "off":
+		if scale != "" {
+			return fmt.Errorf("--quota-scale needs --quotas aws")
+		}
+		return nil
+	case "aws":
+	default:
+		return fmt.Errorf("--quotas must be off or aws, not %q", mode)
+	}
+	q := &quota.Config{Scale: 1}
+	if scale != "" {
+		f, err := strconv.ParseFloat(scale, 64)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			return fmt.Errorf("--quota-scale must be a positive number, not %q", scale)
+		}
+		q.Scale = f
+	}
+	cfg.Quotas = q
+	return nil
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -86,6 +86,10 @@ type Config struct {
 	MaxBody    int64
 	// Extra serves requests that are not API calls (health, console, metrics).
 	Extra http.Handler
+	// Throttle admits or refuses an authenticated call of a served operation
+	// before its body is decompressed or it runs (AWS's per-account TPS
+	// quotas, package quota); nil admits every call.
+	Throttle func(account, region, op string) error
 }
 
 // Handler is the API's http.Handler.
@@ -203,6 +207,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.writeError(w, reqID, target, err)
 		return
+	}
+	// Quotas are charged only to authenticated callers, and only for
+	// operations that exist, so the quota keys stay bounded.
+	if op, ok := strings.CutPrefix(target, h.target); ok && h.cfg.Throttle != nil && h.cfg.Operations[op] != nil {
+		if err := h.cfg.Throttle(id.Account, id.Region, op); err != nil {
+			h.writeError(w, reqID, op, err)
+			return
+		}
 	}
 	body, err := decompress(r, raw, h.cfg.MaxBody)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
 	// profile can reveal log contents).
 	Pprof bool
+	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
+	// the default, enforces none. Its clock defaults to Now.
+	Quotas *quota.Config
 }
 
 // Server is a running Cairn server.
@@ -107,6 +111,7 @@ func Start(cfg Config) (*Server, error) {
 		Query:      sec,
 		Logger:     cfg.Logger,
 		Extra:      extraHandler(cfg.Pprof),
+		Throttle:   throttle(cfg),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -193,4 +198,16 @@ func (s *Server) ReloadIdentities() error { return s.sec.reload() }
 // start created it.
 func (s *Server) CredentialsFile() (path string, created bool) {
 	return s.sec.credentialsFile, s.sec.rootCreated
+}
+
+// throttle is the protocol's quota check, or nil when quotas are off.
+func throttle(cfg Config) func(account, region, op string) error {
+	if cfg.Quotas == nil {
+		return nil
+	}
+	q := *cfg.Quotas
+	if q.Now == nil {
+		q.Now = cfg.Now
+	}
+	return quota.New(q).Allow
 }
