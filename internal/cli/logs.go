@@ -155,7 +155,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-const logsUsage = `usage: cairn logs [--profile P] [--region R] [--endpoint URL] COMMAND ...
+const logsUsage = `usage: cairn logs [--profile P] [--region R] [--endpoint URL] [--ca-file F] COMMAND ...
 
 commands:
   groups [--prefix P]
