@@ -70,7 +70,9 @@ func TestAWSCLIOverTLS(t *testing.T) {
 		t.Fatalf("create-log-group over TLS: %v\n%s%s", err, out, errOut)
 	}
 	out, errOut, err := awsEnv(t, env, "--endpoint-url", srv.url, "logs", "describe-log-groups")
-	var groups struct{ LogGroups []struct{ LogGroupName string } }
+	var groups struct {
+		LogGroups []struct{ LogGroupName string }
+	}
 	if err != nil || json.Unmarshal([]byte(out), &groups) != nil || len(groups.LogGroups) != 1 || groups.LogGroups[0].LogGroupName != "tls" {
 		t.Fatalf("describe-log-groups over TLS: %v\n%s%s", err, out, errOut)
 	}
