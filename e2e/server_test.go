@@ -130,10 +130,10 @@ func startServerArgs(tb testing.TB, dir string, authArgs ...string) *server {
 	case <-timer.C:
 		tb.Fatalf("cairn did not log its endpoint within %v:\n%s", startTimeout, s.out.String())
 	}
-	if !strings.HasPrefix(s.url, "http://127.0.0.1:") {
+	if !strings.HasPrefix(s.url, "http://127.0.0.1:") && !strings.HasPrefix(s.url, "https://127.0.0.1:") {
 		tb.Fatalf("cairn logged endpoint %q, want http://127.0.0.1:PORT", s.url)
 	}
-	resp, err := http.Get(s.url + "/health")
+	resp, err := s.httpClient().Get(s.url + "/health")
 	if err != nil {
 		tb.Fatalf("GET /health: %v", err)
 	}

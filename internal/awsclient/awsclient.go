@@ -14,13 +14,24 @@
 //     2026-04: "streaming-"), which the SDK prepends even to a custom
 //     endpoint. An IP address or localhost has no such name; NoHostPrefix
 //     sends the request to the endpoint as given.
+//
+// A Cairn serving HTTPS with a self-signed certificate is trusted through a
+// CA bundle: ReadCABundle checks one (the SDK's own AWS_CA_BUNDLE handling
+// ignores a file that holds no certificate and then trusts nothing, with an
+// unhelpful handshake error), and HTTPClientWithCA builds a client that
+// trusts it.
 package awsclient
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go/middleware"
@@ -73,4 +84,54 @@ func NoHostPrefix(o *cwl.Options) {
 				return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
 			}), middleware.Before)
 	})
+}
+
+// ReadCABundle reads a PEM CA bundle and checks that it holds at least one
+// certificate and nothing that fails to parse.
+func ReadCABundle(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	if _, err := caPool(raw); err != nil {
+		return nil, fmt.Errorf("CA file %s: %w", path, err)
+	}
+	return raw, nil
+}
+
+func caPool(pemBytes []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for rest := pemBytes; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue // a bundle may carry comments or keys; only certificates count
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", n+1, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("no PEM certificate in it")
+	}
+	return pool, nil
+}
+
+// HTTPClientWithCA is HTTPClient trusting only the certificates of a PEM
+// bundle (as AWS_CA_BUNDLE does for the SDKs and the AWS CLI).
+func HTTPClientWithCA(pemBytes []byte) (BufferedBodies, error) {
+	pool, err := caPool(pemBytes)
+	if err != nil {
+		return BufferedBodies{}, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return BufferedBodies{Next: &http.Client{Transport: tr}}, nil
 }

@@ -23,6 +23,7 @@ type agentFile struct {
 	Endpoint string `yaml:"endpoint"`
 	Region   string `yaml:"region"`
 	Profile  string `yaml:"profile"`
+	CAFile   string `yaml:"ca_file"`
 	StateDir string `yaml:"state_dir"`
 	Hostname string `yaml:"hostname"`
 	LogLevel string `yaml:"log_level"`
@@ -87,6 +88,7 @@ func runAgent(env Env, args []string) int {
 	af.endpoint = firstNonEmpty(af.endpoint, file.Endpoint)
 	af.region = firstNonEmpty(af.region, file.Region)
 	af.profile = firstNonEmpty(af.profile, file.Profile)
+	af.caFile = firstNonEmpty(af.caFile, file.CAFile)
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(firstNonEmpty(file.LogLevel, "info"))); err != nil {

@@ -70,7 +70,7 @@ func runBench(env Env, args []string) int {
 	var profDone chan error
 	if *cpuProfile != "" && child != nil {
 		profDone = make(chan error, 1)
-		go func() { profDone <- fetchProfile(ctx, child.endpoint, *cpuProfile) }()
+		go func() { profDone <- fetchProfile(ctx, child.pprof, *cpuProfile) }()
 	}
 	rep, err := bench.Run(ctx, cfg)
 	if profDone != nil {
@@ -125,6 +125,7 @@ type spawned struct {
 	cmd      *exec.Cmd
 	dir      string
 	endpoint string
+	pprof    string // the profiler's base URL, http://127.0.0.1:PORT/debug/pprof/
 	stopped  bool
 }
 
@@ -139,7 +140,7 @@ func spawnServer(logTo io.Writer, extra []string) (*spawned, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4", "--pprof"}, extra...)
+	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--auth", "sigv4", "--pprof", "--pprof-listen", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(exe, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -154,6 +155,9 @@ func spawnServer(logTo io.Writer, extra []string) (*spawned, error) {
 		line := lines.Text()
 		if i := strings.Index(line, "endpoint="); i >= 0 {
 			s.endpoint = strings.Fields(line[i+len("endpoint="):])[0]
+			if j := strings.Index(line, "pprof="); j >= 0 {
+				s.pprof = strings.Fields(line[j+len("pprof="):])[0]
+			}
 			break
 		}
 	}
@@ -194,13 +198,13 @@ func dirBytes(dir, suffix string) int64 {
 }
 
 // fetchProfile records the server's CPU for 10 seconds, from 2 s into the run.
-func fetchProfile(ctx context.Context, endpoint, path string) error {
+func fetchProfile(ctx context.Context, pprofURL, path string) error {
 	select {
 	case <-time.After(2 * time.Second):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/debug/pprof/profile?seconds=10", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofURL+"profile?seconds=10", nil)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -30,13 +31,14 @@ import (
 // ~/.aws/config and ~/.aws/credentials, then the SDK's default credential
 // chain (which refreshes temporary credentials itself).
 type awsFlags struct {
-	profile, region, endpoint string
+	profile, region, endpoint, caFile string
 }
 
 func (a *awsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.profile, "profile", a.profile, "AWS profile [AWS_PROFILE]")
 	fs.StringVar(&a.region, "region", a.region, "AWS region [AWS_REGION]")
 	fs.StringVar(&a.endpoint, "endpoint", a.endpoint, "CloudWatch Logs endpoint URL, e.g. a Cairn server [AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL]")
+	fs.StringVar(&a.caFile, "ca-file", a.caFile, "PEM bundle of the certificates to trust for HTTPS instead of the system's, e.g. a Cairn server's self-signed certificate [AWS_CA_BUNDLE]")
 }
 
 // logsClient builds the CloudWatch Logs client. custom reports an endpoint
@@ -59,6 +61,17 @@ func (a *awsFlags) client(ctx context.Context, env Env, maxAttempts int) (c *cwl
 	}
 	if maxAttempts > 0 {
 		opts = append(opts, awsconfig.WithRetryMaxAttempts(maxAttempts))
+	}
+	// The SDK reads AWS_CA_BUNDLE itself; reading it here too lets the
+	// flag take its place (a load option wins over the environment) and a
+	// file without a certificate fail with a clear error instead of every
+	// handshake failing.
+	if caFile := firstNonEmpty(a.caFile, env.Getenv("AWS_CA_BUNDLE")); caFile != "" {
+		pem, err := awsclient.ReadCABundle(caFile)
+		if err != nil {
+			return nil, false, err
+		}
+		opts = append(opts, awsconfig.WithCustomCABundle(bytes.NewReader(pem)))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -142,7 +155,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-const logsUsage = `usage: cairn logs [--profile P] [--region R] [--endpoint URL] COMMAND ...
+const logsUsage = `usage: cairn logs [--profile P] [--region R] [--endpoint URL] [--ca-file F] COMMAND ...
 
 commands:
   groups [--prefix P]

@@ -35,6 +35,12 @@ type serverFile struct {
 	LogLevel    string `yaml:"log_level"`
 	Quotas      string `yaml:"quotas"`
 	QuotaScale  string `yaml:"quota_scale"`
+
+	TLSCert       string `yaml:"tls_cert"`
+	TLSKey        string `yaml:"tls_key"`
+	TLSSelfSigned bool   `yaml:"tls_self_signed"`
+	InsecureHTTP  bool   `yaml:"insecure_http"`
+	PprofListen   string `yaml:"pprof_listen"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -51,7 +57,12 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
-	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ [CAIRN_PPROF=1]")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
+	pprofListen := fs.String("pprof-listen", "", "loopback address of the profiler [CAIRN_PPROF_LISTEN] (default "+server.DefaultPprofListen+")")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); re-read on SIGHUP [CAIRN_TLS_CERT]")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert; re-read on SIGHUP [CAIRN_TLS_KEY]")
+	tlsSelfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed pair generated in the data directory on first start [CAIRN_TLS_SELF_SIGNED=1]")
+	insecureHTTP := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (TLS provided in front of Cairn) [CAIRN_INSECURE_HTTP=1]")
 	quotas := fs.String("quotas", "", "per-account request quotas: off, or aws (AWS's TPS quotas per operation; see docs/quotas.md) [CAIRN_QUOTAS] (default off)")
 	quotaScale := fs.String("quota-scale", "", "multiply AWS's quotas by this factor, e.g. 2 or 0.5 (with --quotas aws) [CAIRN_QUOTA_SCALE] (default 1)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
@@ -81,6 +92,22 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
 	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
+	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)
+	cfg.TLSCertFile = firstNonEmpty(*tlsCert, env.Getenv("CAIRN_TLS_CERT"), file.TLSCert)
+	cfg.TLSKeyFile = firstNonEmpty(*tlsKey, env.Getenv("CAIRN_TLS_KEY"), file.TLSKey)
+	var err error
+	if cfg.TLSSelfSigned, err = boolSetting(fs, "tls-self-signed", *tlsSelfSigned, env, "CAIRN_TLS_SELF_SIGNED", file.TLSSelfSigned); err != nil {
+		return server.Config{}, "", err
+	}
+	if cfg.InsecureHTTP, err = boolSetting(fs, "insecure-http", *insecureHTTP, env, "CAIRN_INSECURE_HTTP", file.InsecureHTTP); err != nil {
+		return server.Config{}, "", err
+	}
+	if cfg.TLSSelfSigned && (cfg.TLSCertFile != "" || cfg.TLSKeyFile != "") {
+		return server.Config{}, "", errors.New("--tls-self-signed and --tls-cert/--tls-key are exclusive")
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return server.Config{}, "", errors.New("--tls-cert and --tls-key go together")
+	}
 	cfg.LiveTailMaxSession = *liveTailMax
 	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "fastest")
 	if cfg.Compression != "default" && cfg.Compression != "fastest" {
@@ -131,14 +158,19 @@ func runServer(env Env, args []string) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("cairn listening", "endpoint", srv.URL(), "data", cfg.DataDir, "account", cfg.AccountID,
-		"auth", cfg.Auth, "startup", time.Since(start).Round(time.Millisecond))
+	ready := []any{"endpoint", srv.URL(), "data", cfg.DataDir, "account", cfg.AccountID,
+		"auth", cfg.Auth, "startup", time.Since(start).Round(time.Millisecond)}
+	if a := srv.PprofAddr(); a != "" {
+		ready = append(ready, "pprof", "http://"+a+"/debug/pprof/")
+	}
+	log.Info("cairn listening", ready...)
+	caHint := logTLS(log, srv.TLS())
 	if path, created := srv.CredentialsFile(); path != "" {
 		verb := "using"
 		if created {
 			verb = "created"
 		}
-		log.Info("root credentials "+verb+"; connect with: AWS_SHARED_CREDENTIALS_FILE="+path+" aws --endpoint-url "+srv.URL()+" logs describe-log-groups",
+		log.Info("root credentials "+verb+"; connect with: "+caHint+"AWS_SHARED_CREDENTIALS_FILE="+path+" aws --endpoint-url "+srv.URL()+" logs describe-log-groups",
 			"credentials", path)
 	}
 	hup := make(chan os.Signal, 1)
@@ -159,6 +191,13 @@ wait:
 				log.Error("IAM file not reloaded; the identities in force stay", "err", err)
 			} else {
 				log.Info("IAM file reloaded", "file", cfg.IAMFile)
+			}
+			if t := srv.TLS(); t.Enabled {
+				if err := srv.ReloadTLS(); err != nil {
+					log.Error("TLS certificate not reloaded; the one in force stays", "err", err, "sha256", t.Fingerprint)
+				} else {
+					log.Info("TLS certificate reloaded; new connections use it", "cert", t.CertFile, "sha256", srv.TLS().Fingerprint)
+				}
 			}
 		}
 	}
@@ -197,6 +236,45 @@ func quotaSettings(cfg *server.Config, mode, scale string) error {
 	}
 	cfg.Quotas = q
 	return nil
+}
+
+// logTLS logs how the server serves HTTPS and, for a self-signed pair, how
+// to trust it; it returns the environment prefix the AWS CLI needs ("" when
+// the certificate is presumably trusted already, or there is no TLS).
+func logTLS(log *slog.Logger, t server.TLSInfo) string {
+	switch {
+	case !t.Enabled:
+		return ""
+	case !t.SelfSigned:
+		log.Info("serving HTTPS", "cert", t.CertFile, "sha256", t.Fingerprint)
+		return ""
+	}
+	verb := "using"
+	if t.Created {
+		verb = "created"
+	}
+	log.Info("serving HTTPS with a self-signed certificate ("+verb+"); trust it with AWS_CA_BUNDLE="+t.CertFile+
+		" for the AWS CLI and SDKs, or --ca-file "+t.CertFile+" for cairn logs, run and agent; check its fingerprint when you copy it",
+		"cert", t.CertFile, "sha256", t.Fingerprint)
+	return "AWS_CA_BUNDLE=" + t.CertFile + " "
+}
+
+// boolSetting resolves a boolean setting: the flag when given, else the
+// environment variable when set, else the config file.
+func boolSetting(fs *flag.FlagSet, name string, flagVal bool, env Env, envName string, fileVal bool) (bool, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if given {
+		return flagVal, nil
+	}
+	if v := env.Getenv(envName); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("%s: %q is not a boolean (1, true, 0, false)", envName, v)
+		}
+		return b, nil
+	}
+	return fileVal, nil
 }
 
 func firstNonEmpty(vals ...string) string {

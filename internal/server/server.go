@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awsmodel"
@@ -46,8 +45,18 @@ type Config struct {
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
-	// profile can reveal log contents).
-	Pprof bool
+	// profile can reveal log contents) on PprofListen, a loopback address
+	// of its own (default DefaultPprofListen; see transport).
+	Pprof       bool
+	PprofListen string
+	// TLSCertFile and TLSKeyFile are a PEM certificate (chain) and key to
+	// serve HTTPS with, re-read by ReloadTLS; TLSSelfSigned generates a
+	// pair in DataDir instead. Neither: plain HTTP.
+	TLSCertFile, TLSKeyFile string
+	TLSSelfSigned           bool
+	// InsecureHTTP allows SigV4 over plain HTTP on a non-loopback address
+	// (TLS terminated in front of Cairn); without it such a start fails.
+	InsecureHTTP bool
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
@@ -63,6 +72,7 @@ type Server struct {
 	done   chan error
 	tail   *tail.Hub
 	sec    *security
+	tr     *transport
 	failed chan error // the storage engine failed; the process should exit
 }
 
@@ -80,6 +90,12 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.Auth == "" {
 		cfg.Auth = "sigv4"
+	}
+	// The transport first: a refused listen address fails the start before
+	// anything is written to the data directory.
+	tr, err := newTransport(cfg)
+	if err != nil {
+		return nil, err
 	}
 	sec, err := newSecurity(cfg)
 	if err != nil {
@@ -110,10 +126,10 @@ func Start(cfg Config) (*Server, error) {
 		Auth:       sec,
 		Query:      sec,
 		Logger:     cfg.Logger,
-		Extra:      extraHandler(cfg.Pprof),
+		Extra:      extraHandler(),
 		Throttle:   throttle(cfg),
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := tr.listen(cfg)
 	if err != nil {
 		engine.Close()
 		return nil, err
@@ -125,6 +141,7 @@ func Start(cfg Config) (*Server, error) {
 		ln:     ln,
 		done:   make(chan error, 1),
 		sec:    sec,
+		tr:     tr,
 		tail:   hub,
 		failed: failed,
 		http: &http.Server{
@@ -136,6 +153,7 @@ func Start(cfg Config) (*Server, error) {
 		},
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
+	tr.servePprof(cfg.Logger)
 	return s, nil
 }
 
@@ -148,7 +166,7 @@ func (s *Server) Failed() <-chan error { return s.failed }
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the endpoint URL clients use.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string { return s.tr.scheme() + "://" + s.Addr() }
 
 // Engine exposes the storage engine (benchmarks read its disk usage).
 func (s *Server) Engine() *embedded.Engine { return s.engine }
@@ -167,12 +185,12 @@ func (s *Server) Close(ctx context.Context) error {
 		err = errors.Join(err, serveErr)
 	}
 	s.done <- http.ErrServerClosed // later Close calls do not block
-	return errors.Join(err, s.engine.Close())
+	return errors.Join(err, s.tr.close(ctx), s.engine.Close())
 }
 
-// extraHandler serves what is not an API call: health, and the profiler
-// when enabled.
-func extraHandler(withPprof bool) http.Handler {
+// extraHandler serves what is not an API call: health. (The profiler has a
+// listener of its own: see transport.)
+func extraHandler() http.Handler {
 	mux := http.NewServeMux()
 	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -180,12 +198,6 @@ func extraHandler(withPprof bool) http.Handler {
 	}
 	mux.HandleFunc("GET /health", health)
 	mux.HandleFunc("GET /healthz", health)
-	if withPprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
 	return mux
 }
 
