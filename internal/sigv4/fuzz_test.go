@@ -138,6 +138,11 @@ func checkBinding(t *testing.T, v *Verifier, r *http.Request, body []byte) bool 
 // host and (when sent) X-Amz-Target; a signature over UNSIGNED-PAYLOAD is
 // never accepted; and a replay is accepted only with the signed target and
 // the signed body.
+//
+// testdata/fuzz/FuzzVerifyBinding/ec0dc9c55cac315d is the fuzzer's first
+// find, a flaw in an earlier statement of the last property, not in the
+// verifier: an STS signature over host alone, sent with an unsigned target
+// (refused) and replayed without it (accepted, rightly).
 func FuzzVerifyBinding(f *testing.F) {
 	const sdk = "content-length;content-type;host;x-amz-date;x-amz-target"
 	for _, s := range []struct {
@@ -183,7 +188,11 @@ func FuzzVerifyBinding(f *testing.F) {
 		if !checkBinding(t, v, r2, body2) {
 			return
 		}
-		if canonicalValue(r2.Header.Get("X-Amz-Target")) != canonicalValue(target) {
+		// A signature that covers the target keeps it (up to SigV4's
+		// whitespace folding); one that does not is accepted only without
+		// a target, which checkBinding has asserted: removing an unsigned
+		// header the signer never bound is no replay.
+		if signs(strings.Split(signedHeaders, ";"), "x-amz-target") && canonicalValue(r2.Header.Get("X-Amz-Target")) != canonicalValue(target) {
 			t.Fatalf("signature for target %q accepted for %q", target, r2.Header.Get("X-Amz-Target"))
 		}
 		if !bytes.Equal(body2, body) {
