@@ -155,8 +155,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, secret S
 }
 
 // check is Precheck's work, shared with Verify; it returns the parsed
-// request and the secret key. The order is AWS's: form, scope, time, signed
-// headers, then the key.
+// request and the secret key. The order is close to the one AWS's answers
+// show (form, scope, time, signed headers, the key, and the signature last,
+// in Verify); a request with several faults gets the first one's error.
 func (v *Verifier) check(r *http.Request, service string, secret SecretFunc) (*authInfo, string, error) {
 	if service == "" {
 		// An empty service would accept any scope; that is how a signature
