@@ -4,7 +4,11 @@
 // Data enters as an *http.Request plus its body bytes as sent (still gzipped
 // if the client gzipped them) into Authenticate, which verifies SigV4 (package
 // sigv4) against the current identities (package iam) or, for ASIA... keys,
-// the session token (package sts), and returns a *Principal. Authorize then
+// the session token (package sts), and returns a *Principal. The signature
+// must be scoped to the service the request is for (ServiceOf: "logs" for a
+// request with X-Amz-Target, "sts" otherwise). Precheck runs the checks that
+// need no body, so the protocol layer can refuse a request before reading
+// it. Authorize then
 // takes that Principal, an action ("logs:PutLogEvents"), a resource ARN and a
 // RequestContext (region, source IP, time) and returns nil or an
 // AccessDeniedException with AWS's wording. Every refusal is an *awserr.Error.
@@ -13,6 +17,7 @@
 // packages):
 //
 //	a, _ := auth.New(auth.Config{Mode: auth.ModeSigV4, Identities: holder, Issuer: issuer})
+//	err := a.Precheck(r)                               // before reading the body
 //	p, err := a.Authenticate(r, body)                  // every request
 //	err = a.Authorize(p, "logs:PutLogEvents", streamARN, auth.RequestContextOf(r, p, now))
 //	// STS requests (form-encoded, Action=...): restore r.Body, then
@@ -33,7 +38,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -62,8 +66,6 @@ type Config struct {
 	DefaultAccount string
 	// DefaultRegion is used in mode off when the request names none.
 	DefaultRegion string
-	// Services are the accepted signing names; empty means "logs" and "sts".
-	Services []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// SessionCacheSize bounds the cache of opened session tokens; 0 means 4096.
@@ -78,7 +80,6 @@ type Authenticator struct {
 	issuer        *sts.Issuer
 	account       string
 	defaultRegion string
-	services      []string
 	now           func() time.Time
 	verifier      *sigv4.Verifier
 	sessions      *sessionCache
@@ -88,14 +89,10 @@ type Authenticator struct {
 func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{
 		mode: cfg.Mode, identities: cfg.Identities, issuer: cfg.Issuer,
-		account: cfg.DefaultAccount, defaultRegion: cfg.DefaultRegion,
-		services: cfg.Services, now: cfg.Now,
+		account: cfg.DefaultAccount, defaultRegion: cfg.DefaultRegion, now: cfg.Now,
 	}
 	if a.now == nil {
 		a.now = time.Now
-	}
-	if len(a.services) == 0 {
-		a.services = []string{"logs", "sts"}
 	}
 	switch a.mode {
 	case ModeSigV4:
@@ -193,17 +190,46 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Principal, 
 	}
 	p := &Principal{}
 	store := a.identities.Load()
-	res, err := a.verifier.Verify(r, body, "", func(key, token string) (string, error) {
+	res, err := a.verifier.Verify(r, body, ServiceOf(r), func(key, token string) (string, error) {
 		return a.lookup(store, p, key, token)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(a.services, res.Service) {
-		return nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '%s'. ", a.services[0])
-	}
 	p.AccessKey, p.Region, p.Service = res.AccessKey, res.Region, res.Service
 	return p, nil
+}
+
+// Precheck refuses, before any body is read, a request Authenticate would
+// refuse for a reason the body cannot change: the signature's form and
+// algorithm, the credential scope (the service this request is for, the
+// region), the time window, the headers that must be signed (Host,
+// X-Amz-Target), and an unknown access key or a session token that does not
+// open or has expired. Its errors are Authenticate's. A nil answer promises
+// nothing: Authenticate must still run with the body. In mode off it is nil.
+func (a *Authenticator) Precheck(r *http.Request) error {
+	if a.mode == ModeOff {
+		return nil
+	}
+	var p Principal
+	store := a.identities.Load()
+	_, err := a.verifier.Precheck(r, ServiceOf(r), func(key, token string) (string, error) {
+		return a.lookup(store, &p, key, token)
+	})
+	return err
+}
+
+// ServiceOf is the signing name a request must be scoped to, decided by the
+// same fact the protocol layer routes on: a request with X-Amz-Target is a
+// CloudWatch Logs (AWS JSON 1.1) call, signed for "logs"; anything else (a
+// form-encoded or presigned Query-protocol call, Action=...) is for STS,
+// signed for "sts". Deriving it here keeps protocol.Authenticator unchanged,
+// and no caller can forget to say which service it expects.
+func ServiceOf(r *http.Request) string {
+	if r.Header.Get("X-Amz-Target") != "" {
+		return "logs"
+	}
+	return "sts"
 }
 
 // lookup finds the secret for key and fills p with who owns it.

@@ -102,6 +102,11 @@ func (s *security) Authenticate(r *http.Request, body []byte) (protocol.Identity
 	}, nil
 }
 
+// Precheck refuses, before the body is read, a request whose signature
+// cannot pass whatever the body (auth.Authenticator.Precheck); the protocol
+// handler calls it when its Auth offers it.
+func (s *security) Precheck(r *http.Request) error { return s.authn.Precheck(r) }
+
 // ServeQuery implements protocol.QueryHandler: STS calls, with the caller
 // already authenticated by SigV4.
 func (s *security) ServeQuery(w http.ResponseWriter, r *http.Request, id protocol.Identity, body []byte) {

@@ -14,12 +14,20 @@
 // within 15 minutes of the verifier's clock; a presigned URL that carries
 // X-Amz-Expires is valid from its X-Amz-Date for that many seconds instead
 // (up to seven days), one without it for the 15-minute window. Derived signing keys are cached in the Verifier.
+//
+// A signature is bound to what it was made for: the caller names the service
+// the request is for and a credential scoped to another is refused; Host and,
+// when the request carries one, X-Amz-Target (the operation) must be signed
+// headers; and the body is always covered (UNSIGNED-PAYLOAD is not honoured).
+// Precheck runs every check that does not need the body, so the caller can
+// refuse a request before reading it.
 package sigv4
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,8 +39,9 @@ import (
 // Algorithm is the only signing algorithm accepted.
 const Algorithm = "AWS4-HMAC-SHA256"
 
-// UnsignedPayload is the x-amz-content-sha256 value by which a client declares
-// that the body is not covered by the signature.
+// UnsignedPayload is the x-amz-content-sha256 value by which an S3 client
+// declares that the body is not covered by the signature. Cairn does not
+// honour it (see payloadHash): the body is always signed.
 const UnsignedPayload = "UNSIGNED-PAYLOAD"
 
 // MaxSkew is how far the request time may be from the server clock.
@@ -105,28 +114,31 @@ func New(cfg Config) *Verifier {
 	return &Verifier{now: now, keys: newKeyCache(size)}
 }
 
-// Verify checks the signature of r over body. service is the signing name the
-// endpoint expects ("logs", "sts"); "" accepts any. body must be the bytes as
-// sent (still compressed if the client compressed them).
-func (v *Verifier) Verify(r *http.Request, body []byte, service string, secret SecretFunc) (Result, error) {
-	a, err := parseRequest(r)
+// Precheck checks everything about r that does not need its body: the
+// signature's form, algorithm and credential scope (service must be service,
+// a non-empty signing name such as "logs" or "sts"), the time window, the
+// headers the signature must cover, and that secret knows the access key (and
+// session token). It returns the same errors, in the same order, as Verify,
+// so a caller can refuse a request before buffering its body; Verify must
+// still be called with the body.
+func (v *Verifier) Precheck(r *http.Request, service string, secret SecretFunc) (Result, error) {
+	a, _, err := v.check(r, service, secret)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := a.checkScope(service); err != nil {
+	return a.result(), nil
+}
+
+// Verify checks the signature of r over body. service is the signing name the
+// request must be scoped to ("logs", "sts"); it is required, so that no
+// signature made for one service is accepted by another. body must be the
+// bytes as sent (still compressed if the client compressed them).
+func (v *Verifier) Verify(r *http.Request, body []byte, service string, secret SecretFunc) (Result, error) {
+	a, key, err := v.check(r, service, secret)
+	if err != nil {
 		return Result{}, err
-	}
-	if err := a.checkTime(v.now()); err != nil {
-		return Result{}, err
-	}
-	if !hasHost(a.signedHeaders) {
-		return Result{}, awserr.New(awserr.IncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	payload, err := payloadHash(r, body)
-	if err != nil {
-		return Result{}, err
-	}
-	key, err := secret(a.scope.AccessKey, a.token)
 	if err != nil {
 		return Result{}, err
 	}
@@ -139,7 +151,44 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, secret S
 	if !hmac.Equal(got[:], want[:]) {
 		return Result{}, awserr.New(awserr.InvalidSignature, msgMismatch)
 	}
-	return Result{Scope: a.scope, Time: a.time, Presigned: a.presigned, SessionToken: a.token != ""}, nil
+	return a.result(), nil
+}
+
+// check is Precheck's work, shared with Verify; it returns the parsed
+// request and the secret key. The order is close to the one AWS's answers
+// show (form, scope, time, signed headers, the key, and the signature last,
+// in Verify); a request with several faults gets the first one's error.
+func (v *Verifier) check(r *http.Request, service string, secret SecretFunc) (*authInfo, string, error) {
+	if service == "" {
+		// An empty service would accept any scope; that is how a signature
+		// for STS once opened CloudWatch Logs. Callers must say.
+		return nil, "", errors.New("BUG: sigv4: verify without an expected service")
+	}
+	a, err := parseRequest(r)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := a.checkScope(service); err != nil {
+		return nil, "", err
+	}
+	if err := a.checkTime(v.now()); err != nil {
+		return nil, "", err
+	}
+	if err := a.checkSignedHeaders(r); err != nil {
+		return nil, "", err
+	}
+	if err := checkPayloadMode(r); err != nil {
+		return nil, "", err
+	}
+	key, err := secret(a.scope.AccessKey, a.token)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, key, nil
+}
+
+func (a *authInfo) result() Result {
+	return Result{Scope: a.scope, Time: a.time, Presigned: a.presigned, SessionToken: a.token != ""}
 }
 
 // ScopeOf returns the credential scope a request claims, without verifying
@@ -346,36 +395,71 @@ func (a *authInfo) checkTime(now time.Time) error {
 	return nil
 }
 
-func hasHost(signed []string) bool {
+// checkSignedHeaders enforces which headers the signature must cover, so a
+// signature cannot be lifted onto another request.
+//
+// Host: AWS's own rule and text. AWS answers it with InvalidSignatureException
+// (observed responses recorded by DynamoDB emulators, e.g. dynalite, and
+// clients' bug reports quote it with a 403 InvalidSignatureException).
+//
+// X-Amz-Target: it names the operation, so a signature that does not cover it
+// could be replayed for any other operation (a presigned STS URL signed over
+// "host" alone became CreateLogGroup). Every AWS SDK and the CLI sign every
+// header they send, X-Amz-Target included, so real clients always pass. AWS
+// publishes no text for this case; we answer as for Host, the same rule for
+// another header: InvalidSignatureException, AWS's sentence with the header's
+// name. The rule applies to both forms (SignedHeaders and
+// X-Amz-SignedHeaders) and whenever the header is present, even empty.
+func (a *authInfo) checkSignedHeaders(r *http.Request) error {
+	if !signs(a.signedHeaders, "host") {
+		return awserr.New(awserr.InvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	if _, ok := r.Header["X-Amz-Target"]; ok && !signs(a.signedHeaders, "x-amz-target") {
+		return awserr.New(awserr.InvalidSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	return nil
+}
+
+func signs(signed []string, name string) bool {
 	for _, h := range signed {
-		if strings.EqualFold(h, "host") {
+		if strings.EqualFold(h, name) {
 			return true
 		}
 	}
 	return false
 }
 
-// payloadHash returns the hex hash that ends the canonical request: the
-// declared x-amz-content-sha256 when the client sent one (checked against the
-// body unless it is UNSIGNED-PAYLOAD), otherwise the SHA-256 of the body.
+// checkPayloadMode refuses payload modes Cairn does not implement; it needs
+// no body, so Precheck runs it too.
+func checkPayloadMode(r *http.Request) error {
+	if declared := r.Header.Get("X-Amz-Content-Sha256"); strings.HasPrefix(declared, "STREAMING-") {
+		return awserr.New(awserr.InvalidSignature, "Streaming (chunked) payload signing '%s' is not supported.", declared)
+	}
+	return nil
+}
+
+// payloadHash returns the hex hash that ends the canonical request: always
+// the SHA-256 of the body as sent. A declared x-amz-content-sha256 must match
+// it.
+//
+// UNSIGNED-PAYLOAD is not honoured. AWS documents it only for Amazon S3 (its
+// SigV4 pages for S3: "Unsigned payload option ... when sending the request
+// to Amazon S3"); other AWS services hash the body whatever the header says,
+// so a signature made over UNSIGNED-PAYLOAD fails there with the ordinary
+// signature mismatch, and so it does here. CloudWatch Logs and STS are not S3,
+// and every SDK and the CLI hash the body for them (aws-sdk-go-v2's
+// cloudwatchlogs and sts clients use ComputePayloadSHA256 on every
+// operation). Honouring it would leave the body unsigned: a header signature
+// over host;x-amz-date with UNSIGNED-PAYLOAD could then be replayed with any
+// body.
 func payloadHash(r *http.Request, body []byte) (string, error) {
-	sum := func() string {
-		s := sha256.Sum256(body)
-		return hex.EncodeToString(s[:])
-	}
+	s := sha256.Sum256(body)
+	sum := hex.EncodeToString(s[:])
 	declared := r.Header.Get("X-Amz-Content-Sha256")
-	switch {
-	case declared == "":
-		return sum(), nil
-	case declared == UnsignedPayload:
-		return declared, nil
-	case strings.HasPrefix(declared, "STREAMING-"):
-		return "", awserr.New(awserr.InvalidSignature, "Streaming (chunked) payload signing '%s' is not supported.", declared)
-	case declared != sum():
+	if declared != "" && declared != UnsignedPayload && declared != sum {
 		return "", awserr.New(awserr.InvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
-	default:
-		return declared, nil
 	}
+	return sum, nil
 }
 
 func decodeSignature(s string) ([32]byte, bool) {

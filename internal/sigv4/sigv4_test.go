@@ -47,6 +47,15 @@ func secrets(key, token string) (string, error) {
 	}
 }
 
+// serviceFor is the service a request is for, by auth.ServiceOf's rule (that
+// package imports this one, so the rule is restated here).
+func serviceFor(r *http.Request) string {
+	if r.Header.Get("X-Amz-Target") != "" {
+		return "logs"
+	}
+	return "sts"
+}
+
 // server runs Verify behind a real HTTP server, so requests reach it the way
 // Go's server parses them (Host moved out of Header, Content-Length kept).
 // It answers with the scope or with the error as AWS JSON.
@@ -55,7 +64,7 @@ func server(tb testing.TB, now time.Time) *httptest.Server {
 	v := New(Config{Now: func() time.Time { return now }})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		res, err := v.Verify(r, body, "", secrets)
+		res, err := v.Verify(r, body, serviceFor(r), secrets)
 		if err != nil {
 			e, _ := awserr.As(err)
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -184,7 +193,7 @@ func TestVerifyHeaderForm(t *testing.T) {
 
 	req = signed(t, srv.URL, body, staticCreds, signTime)
 	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "SignedHeaders=content-length;content-type;host;", "SignedHeaders=content-length;content-type;", 1))
-	f("host not signed", req, awserr.IncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	f("host not signed", req, awserr.InvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 
 	req = signed(t, srv.URL, body, staticCreds, signTime)
 	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "/20130524/", "/20130525/", 1))
@@ -302,7 +311,7 @@ func TestVerifyPresigned(t *testing.T) {
 func TestVerifyOddPathAndQuery(t *testing.T) {
 	srv := server(t, signTime)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/a%20b/c%2Fd/~x/%E2%82%AC?b=2&a=1&a=0&c=x%2By&d=&e=%2A", nil)
-	if err := v4.NewSigner().SignHTTP(context.Background(), staticCreds, req, hashHex(nil), "logs", "eu-west-1", signTime); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), staticCreds, req, hashHex(nil), "sts", "eu-west-1", signTime); err != nil {
 		t.Fatal(err)
 	}
 	if got := send(t, req); got.Type != "" {
@@ -349,15 +358,24 @@ func TestVerifyContentSHA256(t *testing.T) {
 		}
 		return req
 	}
-	if _, err := v.Verify(mk(hashHex(body)), body, "", secrets); err != nil {
+	if _, err := v.Verify(mk(hashHex(body)), body, "logs", secrets); err != nil {
 		t.Fatalf("declared hash: %v", err)
 	}
-	if _, err := v.Verify(mk(hashHex(body)), []byte("other"), "", secrets); !awserr.Is(err, awserr.InvalidSignature) {
+	_, err := v.Verify(mk(hashHex(body)), []byte("other"), "logs", secrets)
+	if e, _ := awserr.As(err); e == nil || e.Code != awserr.InvalidSignature || e.Message != "The provided 'x-amz-content-sha256' header does not match what was computed." {
 		t.Fatalf("declared hash, other body: %v", err)
 	}
-	// UNSIGNED-PAYLOAD is the client's choice: the body is then not covered.
-	if _, err := v.Verify(mk(UnsignedPayload), []byte("other"), "", secrets); err != nil {
-		t.Fatalf("unsigned payload: %v", err)
+	// UNSIGNED-PAYLOAD is S3's; here the body is always signed, so a
+	// signature over UNSIGNED-PAYLOAD matches no body, not even its own.
+	for _, b := range [][]byte{body, []byte("other"), nil} {
+		_, err := v.Verify(mk(UnsignedPayload), b, "logs", secrets)
+		if e, _ := awserr.As(err); e == nil || e.Code != awserr.InvalidSignature || e.Message != msgMismatch {
+			t.Fatalf("unsigned payload, body %q: %v", b, err)
+		}
+	}
+	_, err = v.Verify(mk("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"), body, "logs", secrets)
+	if e, _ := awserr.As(err); e == nil || e.Code != awserr.InvalidSignature || !strings.Contains(e.Message, "not supported") {
+		t.Fatalf("streaming payload: %v", err)
 	}
 }
 
@@ -423,7 +441,7 @@ func TestVerifyConcurrent(t *testing.T) {
 			for i := range 50 {
 				secret := fmt.Sprint("secret-", (g+i)%6)
 				req := signed(t, "http://127.0.0.1:1", []byte("{}"), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: secret}, signTime)
-				if _, err := v.Verify(req, []byte("{}"), "", func(string, string) (string, error) { return secret, nil }); err != nil {
+				if _, err := v.Verify(req, []byte("{}"), "logs", func(string, string) (string, error) { return secret, nil }); err != nil {
 					t.Error(err)
 					return
 				}
