@@ -111,7 +111,8 @@ func serializationError(err error) error {
 	if errors.As(err, &te) {
 		return awserr.New(awserr.SerializationException, "Unexpected value type at '%s': expected %s", te.Field, te.Type)
 	}
-	return awserr.New(awserr.SerializationException, "Malformed request body: %s", err.Error())
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "jsontext: "), "json: ")
+	return awserr.New(awserr.SerializationException, "Malformed request body: %s", msg)
 }
 
 // memberPath writes a JSON pointer as the model validator writes paths:

@@ -294,9 +294,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, mem *bodyMem)
 	deadline := rc.SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout)) == nil
 	raw, err := mem.readAll(r.Context(), r.Body, r.ContentLength, h.cfg.MaxBody)
 	if deadline && err == nil {
-		// No deadline while the operation runs: net/http reads on in the
-		// background to notice a client going away, and a deadline that
-		// passed there would cancel a Live Tail stream.
+		// No deadline while the operation runs: a deadline that passed
+		// during net/http's background read (which notices a client going
+		// away) would cancel a Live Tail stream. net/http clears it too when
+		// the body hits EOF; this does not rely on that.
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	return raw, err
