@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Code is an AWS error code, the `__type` member of an error response.
@@ -47,6 +48,7 @@ const (
 	PackedPolicyTooLarge   Code = "PackedPolicyTooLarge"
 	RequestEntityTooLarge  Code = "RequestEntityTooLargeException"
 	UnsupportedOperation   Code = "UnsupportedOperationException"
+	RequestTimeout         Code = "RequestTimeoutException"
 )
 
 // Status is the HTTP status AWS sends with the code. CloudWatch Logs answers every
@@ -62,6 +64,8 @@ func (c Code) Status() int {
 		return http.StatusRequestEntityTooLarge
 	case UnsupportedOperation:
 		return http.StatusBadRequest
+	case RequestTimeout:
+		return http.StatusRequestTimeout
 	default:
 		return http.StatusBadRequest
 	}
@@ -122,6 +126,21 @@ func StreamExists() *Error {
 
 func InvalidToken() *Error {
 	return New(InvalidParameter, "The specified nextToken is invalid.")
+}
+
+// BodiesBusy refuses a request whose body found no room in the server's
+// budget for request bodies. It is a capacity limit of the server, not the
+// caller's quota (which is ThrottlingException), so it is the model's fault
+// for "the service cannot complete the request"; SDKs retry it with backoff.
+func BodiesBusy() *Error {
+	return New(ServiceUnavailable, "The server is receiving too many request bodies at once; retry the request.")
+}
+
+// BodyTimeout answers a body that did not arrive in time, as AWS front ends
+// do with 408 RequestTimeoutException (Glacier's documented case: "times out
+// while receiving the upload").
+func BodyTimeout(limit time.Duration) *Error {
+	return New(RequestTimeout, "The request body did not arrive within %s.", limit)
 }
 
 // Constraint is AWS's validation-framework wording, used for every member that

@@ -18,7 +18,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -53,6 +53,13 @@ type Identity struct {
 	Authorize func(action, resource string) error
 	// Principal is the authenticator's own view of the caller (for STS).
 	Principal any
+}
+
+// Prechecker is an Authenticator that can refuse a request from its headers
+// alone. The handler calls Precheck before it reads the body, so a client
+// without a plausible signature cannot make the server buffer anything.
+type Prechecker interface {
+	Precheck(r *http.Request) error
 }
 
 // Authenticator verifies a request. body is the body as sent (before gunzip),
@@ -84,6 +91,14 @@ type Config struct {
 	Query      QueryHandler // nil: Query-protocol requests are refused
 	Logger     *slog.Logger
 	MaxBody    int64
+	// BodyTimeout is how long a request body may take to arrive
+	// (DefaultBodyTimeout when 0).
+	BodyTimeout time.Duration
+	// BodyBudget bounds the bytes of all request bodies held at once
+	// (DefaultBodyBudget when 0); BodyWait is how long a body waits for room
+	// before the request is refused (DefaultBodyWait when 0).
+	BodyBudget int64
+	BodyWait   time.Duration
 	// Extra serves requests that are not API calls (health, console, metrics).
 	Extra http.Handler
 	// Throttle admits or refuses an authenticated call of a served operation
@@ -97,6 +112,8 @@ type Handler struct {
 	cfg    Config
 	log    *slog.Logger
 	target string // "Logs_20140328."
+	budget *budget
+	chunks sync.Pool // *[]byte of firstChunk bytes, where bodies start
 }
 
 // New returns a Handler.
@@ -107,7 +124,18 @@ func New(cfg Config) *Handler {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, target: cfg.Model.TargetPrefix + "."}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.BodyBudget == 0 {
+		cfg.BodyBudget = DefaultBodyBudget
+	}
+	if cfg.BodyWait == 0 {
+		cfg.BodyWait = DefaultBodyWait
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger, target: cfg.Model.TargetPrefix + ".", budget: newBudget(cfg.BodyBudget, cfg.BodyWait)}
+	h.chunks.New = func() any { b := make([]byte, firstChunk); return &b }
+	return h
 }
 
 // Call is one operation invocation.
@@ -117,8 +145,10 @@ type Call struct {
 	Identity  Identity
 	Header    http.Header
 	RemoteIP  string
-	Body      []byte // uncompressed JSON
-	Received  time.Time
+	// Body is the uncompressed JSON. Its memory is reused once the operation
+	// returns: an operation copies what it keeps (the decoders do).
+	Body     []byte
+	Received time.Time
 
 	model *awsmodel.Model
 }
@@ -135,52 +165,6 @@ func (c *Call) Authorize(action, resource string) error {
 	return c.Identity.Authorize(action, resource)
 }
 
-// Decode validates the body against the operation's input shape in the API
-// model, then decodes it into v.
-func (c *Call) Decode(v any) error {
-	body := c.body()
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var doc any
-	if err := d.Decode(&doc); err != nil {
-		return serializationError(err)
-	}
-	if _, ok := doc.(map[string]any); !ok {
-		return awserr.New(awserr.SerializationException, "Start of structure or map found where not expected.")
-	}
-	if err := c.model.Validate(c.Op, doc); err != nil {
-		return err
-	}
-	return c.DecodeUnchecked(v)
-}
-
-// DecodeUnchecked decodes the body into v without model validation; hot paths
-// (PutLogEvents) validate their members themselves with Model().CheckValue.
-func (c *Call) DecodeUnchecked(v any) error {
-	if err := json.Unmarshal(c.body(), v); err != nil {
-		return serializationError(err)
-	}
-	return nil
-}
-
-// Model is the API model, for members validated by hand.
-func (c *Call) Model() *awsmodel.Model { return c.model }
-
-func (c *Call) body() []byte {
-	if len(bytes.TrimSpace(c.Body)) == 0 {
-		return []byte("{}") // AWS treats an empty body as an empty input
-	}
-	return c.Body
-}
-
-func serializationError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return awserr.New(awserr.SerializationException, "Unexpected value type at '%s': expected %s", te.Field, te.Type)
-	}
-	return awserr.New(awserr.SerializationException, "Malformed request body: %s", err.Error())
-}
-
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
@@ -194,18 +178,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, reqID, "", awserr.New(awserr.UnknownOperation, "Unknown operation"))
 		return
 	}
-	raw, err := readBody(r, h.cfg.MaxBody)
+	if err := h.precheck(r); err != nil {
+		// The body is not read: the connection closes after this answer
+		// instead of draining it.
+		w.Header().Set("Connection", "close")
+		h.authFailed(w, reqID, target, err)
+		return
+	}
+	mem := bodyMem{h: h}
+	defer mem.release()
+	raw, err := h.readBody(w, r, &mem)
 	if err != nil {
+		w.Header().Set("Connection", "close")
 		h.writeError(w, reqID, target, err)
 		return
 	}
 	id, err := h.authenticate(r, raw)
 	if err != nil {
-		if target == "" && h.cfg.Query != nil {
-			h.cfg.Query.WriteError(w, reqID, err)
-			return
-		}
-		h.writeError(w, reqID, target, err)
+		h.authFailed(w, reqID, target, err)
 		return
 	}
 	// Quotas are charged only to authenticated callers, and only for
@@ -216,7 +206,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := decompress(r, raw, h.cfg.MaxBody)
+	body, err := h.decompress(r, raw, &mem)
 	if err != nil {
 		h.writeError(w, reqID, target, err)
 		return
@@ -237,6 +227,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	call := &Call{Op: op, RequestID: reqID, Identity: id, Header: r.Header, RemoteIP: remoteIP(r), Body: body, Received: time.Now(), model: h.cfg.Model}
 	out, err := h.invoke(r.Context(), fn, call)
+	// The operation has decoded what it needs; a Live Tail stream that
+	// follows lasts hours and must not hold the body's memory.
+	call.Body = nil
+	mem.release()
 	if err != nil {
 		h.writeError(w, reqID, op, err)
 		return
@@ -279,6 +273,70 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, id Identity
 	h.cfg.Query.ServeQuery(w, r, id, body)
 }
 
+// authFailed answers a request that failed authentication, in XML for the
+// Query protocol.
+func (h *Handler) authFailed(w http.ResponseWriter, reqID, target string, err error) {
+	if target == "" && h.cfg.Query != nil {
+		h.cfg.Query.WriteError(w, reqID, err)
+		return
+	}
+	h.writeError(w, reqID, target, err)
+}
+
+func (h *Handler) precheck(r *http.Request) error {
+	if p, ok := h.cfg.Auth.(Prechecker); ok {
+		return p.Precheck(r)
+	}
+	return nil
+}
+
+// readBody reads the request body as sent, within the body deadline and the
+// budget. The deadline is on the connection: a client that stops sending
+// fails the read when it passes, whatever stage the read is in.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, mem *bodyMem) ([]byte, error) {
+	if r.ContentLength > h.cfg.MaxBody {
+		return nil, tooLarge(h.cfg.MaxBody)
+	}
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	rc := http.NewResponseController(w)
+	// Not every ResponseWriter has a connection (tests record responses);
+	// those bodies are in memory already.
+	deadline := rc.SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout)) == nil
+	raw, err := mem.readAll(r.Context(), r.Body, r.ContentLength, h.cfg.MaxBody)
+	if deadline && err == nil {
+		// No deadline while the operation runs: a deadline that passed
+		// during net/http's background read (which notices a client going
+		// away) would cancel a Live Tail stream. net/http clears it too when
+		// the body hits EOF; this does not rely on that.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return raw, err
+}
+
+func (h *Handler) decompress(r *http.Request, raw []byte, mem *bodyMem) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+		return raw, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, awserr.New(awserr.SerializationException, "The request body is not valid gzip.")
+		}
+		body, err := mem.readAll(r.Context(), zr, -1, h.cfg.MaxBody)
+		if err != nil {
+			if ae, ok := awserr.As(err); ok && ae.Code != awserr.SerializationException {
+				return nil, err // too large, or no room in the budget
+			}
+			return nil, awserr.New(awserr.SerializationException, "The request body is not valid gzip.")
+		}
+		return body, nil
+	default:
+		return nil, awserr.New(awserr.SerializationException, "Unsupported Content-Encoding %q.", r.Header.Get("Content-Encoding"))
+	}
+}
+
 func (h *Handler) authenticate(r *http.Request, raw []byte) (Identity, error) {
 	if h.cfg.Auth == nil {
 		return Identity{Region: RegionFromRequest(r)}, nil
@@ -310,48 +368,6 @@ func RegionFromRequest(r *http.Request) string {
 func isForm(r *http.Request) bool {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return mt == "application/x-www-form-urlencoded"
-}
-
-// readBody reads at most max bytes, refusing a larger body without reading it all.
-func readBody(r *http.Request, max int64) ([]byte, error) {
-	if r.ContentLength > max {
-		return nil, tooLarge(max)
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, max+1))
-	if err != nil {
-		return nil, awserr.New(awserr.SerializationException, "Could not read the request body.")
-	}
-	if n > max {
-		return nil, tooLarge(max)
-	}
-	return buf.Bytes(), nil
-}
-
-func decompress(r *http.Request, raw []byte, max int64) ([]byte, error) {
-	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
-	case "", "identity":
-		return raw, nil
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, awserr.New(awserr.SerializationException, "The request body is not valid gzip.")
-		}
-		var buf bytes.Buffer
-		n, err := buf.ReadFrom(io.LimitReader(zr, max+1))
-		if err != nil {
-			return nil, awserr.New(awserr.SerializationException, "The request body is not valid gzip.")
-		}
-		if n > max {
-			return nil, tooLarge(max)
-		}
-		return buf.Bytes(), nil
-	default:
-		return nil, awserr.New(awserr.SerializationException, "Unsupported Content-Encoding %q.", r.Header.Get("Content-Encoding"))
-	}
 }
 
 func tooLarge(max int64) error {

@@ -133,3 +133,8 @@ func randomSecret() string {
 	_, _ = rand.Read(b[:])
 	return base64.StdEncoding.EncodeToString(b[:])
 }
+
+// The protocol layer refuses unauthenticated requests before reading their
+// bodies only if security offers the precheck; keep that from breaking
+// silently.
+var _ protocol.Prechecker = (*security)(nil)

@@ -44,6 +44,10 @@ type Config struct {
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration
+	// BodyTimeout and BodyBudget bound request bodies (see protocol.Config;
+	// 0 means protocol's defaults: 30 s, 256 MiB).
+	BodyTimeout time.Duration
+	BodyBudget  int64
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
 	// profile can reveal log contents) on PprofListen, a loopback address
 	// of its own (default DefaultPprofListen; see transport).
@@ -121,13 +125,15 @@ func Start(cfg Config) (*Server, error) {
 	svc.SetTail(hub, cfg.LiveTailMaxSession)
 	ops := svc.Operations()
 	handler := protocol.New(protocol.Config{
-		Model:      model,
-		Operations: ops,
-		Auth:       sec,
-		Query:      sec,
-		Logger:     cfg.Logger,
-		Extra:      extraHandler(),
-		Throttle:   throttle(cfg),
+		Model:       model,
+		Operations:  ops,
+		Auth:        sec,
+		Query:       sec,
+		Logger:      cfg.Logger,
+		BodyTimeout: cfg.BodyTimeout,
+		BodyBudget:  cfg.BodyBudget,
+		Extra:       extraHandler(),
+		Throttle:    throttle(cfg),
 	})
 	ln, err := tr.listen(cfg)
 	if err != nil {
@@ -144,9 +150,14 @@ func Start(cfg Config) (*Server, error) {
 		tr:     tr,
 		tail:   hub,
 		failed: failed,
+		// Headers must arrive within 10 s (slowloris); the body's own
+		// deadline is set by protocol once the headers are read, and cleared
+		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
+		// would cut Live Tail, a small request whose response streams for
+		// hours.
 		http: &http.Server{
 			Handler:           handler,
-			ReadHeaderTimeout: 30 * time.Second,
+			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       5 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
