@@ -279,7 +279,13 @@ func (s *srv) dial(t testing.TB) net.Conn {
 // interim responses, with the hang guard as its deadline.
 func readReply(t testing.TB, conn net.Conn) (reply, error) {
 	t.Helper()
-	conn.SetReadDeadline(time.Now().Add(hangGuard))
+	return readReplyWithin(t, conn, hangGuard)
+}
+
+// readReplyWithin is readReply with its own guard.
+func readReplyWithin(t testing.TB, conn net.Conn, guard time.Duration) (reply, error) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(guard))
 	defer conn.SetReadDeadline(time.Time{})
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
