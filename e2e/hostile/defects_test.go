@@ -176,7 +176,7 @@ func slowBodies(t *testing.T, s *srv, n int) (answered int, closeAll func()) {
 		}
 		wg.Wait()
 	}
-	t.Cleanup(closeAll) // also when the test stops early
+	t.Cleanup(closeAll)         // also when the test stops early
 	status := make(chan int, n) // 100 (reading the body) or the final status
 	for range n {
 		conn, err := net.Dial("tcp", s.Addr())
