@@ -53,6 +53,8 @@ type Identity struct {
 	Authorize func(action, resource string) error
 	// Principal is the authenticator's own view of the caller (for STS).
 	Principal any
+	// ARN names the caller in the debug request log; never a secret.
+	ARN string
 }
 
 // Prechecker is an Authenticator that can refuse a request from its headers
@@ -178,6 +180,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, reqID, "", awserr.New(awserr.UnknownOperation, "Unknown operation"))
 		return
 	}
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		rec := &requestLog{ResponseWriter: w, start: time.Now(), op: target}
+		defer rec.log(h.log, reqID)
+		w = rec
+	}
 	if err := h.precheck(r); err != nil {
 		// The body is not read: the connection closes after this answer
 		// instead of draining it.
@@ -197,6 +204,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.authFailed(w, reqID, target, err)
 		return
+	}
+	if rec, ok := w.(*requestLog); ok {
+		rec.arn = id.ARN
 	}
 	// Quotas are charged only to authenticated callers, and only for
 	// operations that exist, so the quota keys stay bounded.
@@ -397,6 +407,9 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID, op string, err error)
 	if !ok {
 		h.log.Error("internal error", "op", op, "requestId", reqID, "err", err)
 		ae = awserr.Internal()
+	}
+	if rec, ok := w.(*requestLog); ok {
+		rec.code = string(ae.Code)
 	}
 	body := map[string]any{"__type": string(ae.Code), "message": ae.Message}
 	for k, v := range ae.Extra {

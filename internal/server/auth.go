@@ -98,6 +98,7 @@ func (s *security) Authenticate(r *http.Request, body []byte) (protocol.Identity
 		Account:   p.Account,
 		Region:    region,
 		Principal: p,
+		ARN:       p.ARN,
 		Authorize: func(action, resource string) error { return s.authn.Authorize(p, action, resource, rc) },
 	}, nil
 }
