@@ -135,8 +135,9 @@ type space struct {
 	dir string
 	min uint64
 
-	mu      sync.Mutex // serialises checks and the state changes they log
-	checked atomic.Int64
+	mu      sync.Mutex   // serialises checks and the state changes they log
+	checked atomic.Int64 // when the disk was last asked (Unix ns)
+	written atomic.Int64 // bytes committed since then
 	full    atomic.Bool
 	avail   atomic.Uint64
 }
@@ -148,11 +149,13 @@ func (s *space) errNoSpace() error {
 }
 
 // writable reports store.ErrNoSpace while the free space is under the
-// minimum. It checks the disk at most every spaceCheckEvery.
+// minimum. It asks the disk every spaceCheckEvery, and sooner once an eighth
+// of the minimum was written since, so a fast writer cannot run through the
+// reserve between two checks.
 func (e *Engine) writable() error {
 	s := &e.space
-	if now := time.Now().UnixNano(); now-s.checked.Load() >= int64(spaceCheckEvery) {
-		e.checkSpace(now)
+	if now := time.Now().UnixNano(); now-s.checked.Load() >= int64(spaceCheckEvery) || uint64(s.written.Load()) >= s.min/8 {
+		e.checkSpace(now, true)
 	}
 	if s.full.Load() {
 		return s.errNoSpace()
@@ -160,16 +163,18 @@ func (e *Engine) writable() error {
 	return nil
 }
 
-// checkSpace asks the file system for the free space and logs a change
-// between full and not full, once each way.
-func (e *Engine) checkSpace(now int64) {
+// checkSpace asks the file system for the free space (unless ifDue and
+// another writer just did) and logs a change between full and not full, once
+// each way.
+func (e *Engine) checkSpace(now int64, ifDue bool) {
 	s := &e.space
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if now-s.checked.Load() < int64(spaceCheckEvery) {
+	if ifDue && now-s.checked.Load() < int64(spaceCheckEvery) && uint64(s.written.Load()) < s.min/8 {
 		return // another writer checked meanwhile
 	}
 	s.checked.Store(now)
+	s.written.Store(0)
 	du, err := s.fs.GetDiskUsage(s.dir)
 	if err != nil {
 		// Memory file systems cannot say; a real disk that cannot is

@@ -300,7 +300,7 @@ func Open(cfg Config) (*Engine, error) {
 		e.dec.Close()
 		return nil, err
 	}
-	e.checkSpace(time.Now().UnixNano())
+	e.checkSpace(time.Now().UnixNano(), false)
 	e.wg.Add(1)
 	go e.janitor()
 	return e, nil
@@ -826,6 +826,7 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 	b.Set(indexKey(g.id, s.id, sum.minTs, seq), idxVal, nil)
 	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
 	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
+	e.space.written.Add(int64(b.Len()))
 	if err := b.Commit(pebble.Sync); err != nil {
 		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
 	}
@@ -891,7 +892,7 @@ func (e *Engine) Close() (err error) {
 	defer recoverFatal(&err)
 	// Flushing on a clean stop makes the next start skip WAL replay; on a
 	// full disk the flush could not finish, and the WAL keeps the data.
-	e.checkSpace(time.Now().UnixNano() + int64(spaceCheckEvery))
+	e.checkSpace(time.Now().UnixNano(), false)
 	if !e.space.full.Load() {
 		err = e.db.Flush()
 	}
