@@ -164,3 +164,55 @@ func checkEvents(t *testing.T, c *cloudwatchlogs.Client, group, stream string, w
 		}
 	}
 }
+
+// TestModeDataAndIAM: the real server keeps its data private (defect 6 of the
+// security issue): a data directory made 0755 with a 0644 file in it is
+// tightened at start, everything it writes is 0600, and an IAM file others
+// can read is refused with the credentials file's wording.
+func TestModeDataAndIAM(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755) // whatever the umask
+	if err := os.WriteFile(filepath.Join(dir, "left-over"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, "left-over"), 0o644)
+	srv := startServerOn(t, dir)
+	create(t, srv.logs(defaultRegion), "modes", "s")
+	put(t, srv.logs(defaultRegion), "modes", "s", event{nowMS(), "private"})
+	srv.stop()
+	if !strings.Contains(srv.out.String(), "changed its mode to 0700") {
+		t.Errorf("tightening the data directory was not logged:\n%s", srv.out)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory: %v, mode %04o, want 0700", err, fi.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, de := range entries {
+		if fi, err := de.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("data file %s: mode %04o, want 0600 (%v)", de.Name(), fi.Mode().Perm(), err)
+		}
+	}
+	if len(entries) < 5 {
+		t.Errorf("only %d files in the data directory: the check saw too little", len(entries))
+	}
+
+	iamFile := filepath.Join(t.TempDir(), "iam.yaml")
+	if err := os.WriteFile(iamFile, []byte(e2eIAM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(iamFile, 0o644)
+	cx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(cx, cairnBin, "server", "--listen", "127.0.0.1:0", "--data", t.TempDir(),
+		"--auth", "sigv4", "--iam", iamFile).CombinedOutput()
+	var exit *exec.ExitError
+	want := "IAM file " + iamFile + " is accessible by other users (mode 0644); run chmod 600 on it"
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), want) {
+		t.Errorf("cairn with a 0644 IAM file: %v:\n%s\nwant exit status 1 and %q", err, out, want)
+	}
+}
