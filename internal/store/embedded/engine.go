@@ -263,8 +263,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	fsys = vfs.OnDiskFull(fsys, e.onDiskFull)
 	e.space = space{fs: fsys, dir: cfg.Dir, min: cfg.MinFreeBytes}
-	listener := pebble.MakeLoggingEventListener(pebbleLogger{e})
-	listener.BackgroundError = e.backgroundError
+	// Only background errors are wanted; other events stay unlogged, as
+	// with Pebble's default listener.
+	listener := pebble.EventListener{BackgroundError: e.backgroundError}
 	cache := pebble.NewCache(cfg.CacheSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
