@@ -243,7 +243,8 @@ func randomMessages(n, size int) []string {
 //     and the log says so once, not once per refused write;
 //   - closing on the full disk does not hang;
 //   - starting on the full disk fails at once with one message naming the
-//     directory and the cause;
+//     directory and the cause; with room to recover but not to write, it
+//     starts with writes refused and reads working;
 //   - once space is back, the start succeeds with every acknowledged event,
 //     exactly once, and a running engine accepts writes again by itself.
 func TestDiskFull(t *testing.T) {
@@ -329,6 +330,37 @@ func TestDiskFull(t *testing.T) {
 			t.Errorf("open on a full disk: %v, want store.ErrNoSpace naming %s", err, dir)
 		}
 	}
+
+	// Room to recover but not to write: it starts, reads work, writes are
+	// refused, and the log says why.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	// Opening removes obsolete files (WALs kept for reuse, compacted
+	// tables), which may lift the free space over the reserve; top up and
+	// open again until the start itself sees the disk nearly full.
+	for try := 0; ; try++ {
+		fillDisk(t, mnt, 5<<20)
+		log, lines = newLogger()
+		e, err = Open(cfg(log))
+		if err != nil {
+			t.Fatalf("open with room to recover (5 MiB free of a 6 MiB reserve): %v", err)
+		}
+		if e.space.full.Load() || try == 3 {
+			break
+		}
+		e.Close()
+	}
+	if err := appendBatch(e, randomMessages(1, 100)); !errors.Is(err, store.ErrNoSpace) {
+		t.Errorf("append after a start on a nearly full disk: %v, want store.ErrNoSpace", err)
+	}
+	if p, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10000}); err != nil || len(p.Events) != len(acked) {
+		t.Errorf("read after a start on a nearly full disk: %d of %d events, %v", len(p.Events), len(acked), err)
+	}
+	if !strings.Contains(lines.String(), "refusing writes") {
+		t.Errorf("a start on a nearly full disk did not say writes are refused:\n%s", lines)
+	}
+	e.Close()
 
 	// Space is back: everything acknowledged is there, once.
 	if err := os.Remove(filler); err != nil {
