@@ -191,7 +191,10 @@ func mountTmpfs(t *testing.T, size int) string {
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, 0); err != nil {
+			// Still busy (a failed test left files open): detach it so
+			// that it goes once they are closed, and say so.
 			t.Errorf("unmount %s: %v", dir, err)
+			syscall.Unmount(dir, syscall.MNT_DETACH)
 		}
 	})
 	return dir
