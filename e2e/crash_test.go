@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,13 +20,29 @@ import (
 )
 
 const (
+	// The crash loop's size in the normal test run; CAIRN_CRASH_CYCLES and
+	// CAIRN_CRASH_WRITERS make it longer (docs/reliability.md has a 40-cycle
+	// run's figures).
+	crashCycles  = 10
 	crashWriters = 8
-	crashCycles  = 3
 	// maxStartup is far above what a restart should take (tens of
 	// milliseconds); it only catches a recovery that replays or rebuilds
 	// everything.
 	maxStartup = 10 * time.Second
 )
+
+// envInt reads a positive integer setting of a long test run.
+func envInt(tb testing.TB, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
 
 // target is a log stream the crash test writes to.
 type target struct{ group, stream string }
@@ -66,12 +83,15 @@ func parseCrashMessage(msg string) (crashEvent, error) {
 	return crashEvent{key: f[0], target: target{f[1], f[2]}, ts: ts}, nil
 }
 
-// TestCrashRecovery kills the server with SIGKILL while 8 writers ingest,
-// restarts it on the same data directory and checks that every event whose
-// PutLogEvents succeeded is there exactly once, and that nothing is
-// duplicated, corrupted or misplaced. It does this three times in a row.
+// TestCrashRecovery is a kill -9 loop: it kills the server with SIGKILL while
+// 8 writers ingest, restarts it on the same data directory and checks that
+// every event whose PutLogEvents succeeded is there exactly once, and that
+// nothing is duplicated, corrupted or misplaced, 10 times in a row.
 func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
+	cycles := envInt(t, "CAIRN_CRASH_CYCLES", crashCycles)
+	writers := envInt(t, "CAIRN_CRASH_WRITERS", crashWriters)
+	began := time.Now()
 	dir := t.TempDir()
 	srv := startServerOn(t, dir)
 	var targets []target
@@ -86,8 +106,9 @@ func TestCrashRecovery(t *testing.T) {
 
 	acked := map[string]crashEvent{} // every acknowledged event so far
 	seen := map[string]bool{}        // every event read back after a restart
-	for cycle := range crashCycles {
-		n := ingestUntil(t, srv, cycle, targets, acked, srv.kill)
+	lost, dups := 0, 0
+	for cycle := range cycles {
+		n := ingestUntil(t, srv, cycle, writers, targets, acked, srv.kill)
 		srv = startServerOn(t, dir)
 		startup, err := time.ParseDuration(srv.startup)
 		if err != nil {
@@ -97,25 +118,28 @@ func TestCrashRecovery(t *testing.T) {
 		if startup > maxStartup {
 			t.Errorf("cycle %d: restart after a crash took %v (startup=%s), want under %v", cycle, startup, srv.startup, maxStartup)
 		}
-		verifyAfterCrash(t, srv, cycle, groups, targets, acked, seen)
+		d, l := verifyAfterCrash(t, srv, cycle, groups, targets, acked, seen)
+		dups, lost = dups+d, lost+l
 		if t.Failed() {
-			return
+			break
 		}
 	}
+	t.Logf("kill -9 loop: %d cycles, %d writers, %d events acknowledged, %d lost, %d duplicated, %v",
+		cycles, writers, len(acked), lost, dups, time.Since(began).Round(time.Second))
 }
 
-// ingestUntil runs the writers against srv, ends srv with halt (srv.kill or
-// srv.stop) after a random 1–3 s, and adds the acknowledged events to acked.
-// It returns how many events were acknowledged.
-func ingestUntil(t testing.TB, srv *server, cycle int, targets []target, acked map[string]crashEvent, halt func()) int {
+// ingestUntil runs writers against srv, ends srv with halt (srv.kill or
+// srv.stop) after a random 0.2–0.7 s, and adds the acknowledged events to
+// acked. It returns how many events were acknowledged.
+func ingestUntil(t testing.TB, srv *server, cycle, writers int, targets []target, acked map[string]crashEvent, halt func()) int {
 	t.Helper()
 	client := srv.logs(defaultRegion)
 	var killed atomic.Bool
 	stop := make(chan struct{})
-	failed := make(chan error, crashWriters) // errors before the kill
-	results := make([][]crashEvent, crashWriters)
+	failed := make(chan error, writers) // errors before the kill
+	results := make([][]crashEvent, writers)
 	var wg sync.WaitGroup
-	for w := range crashWriters {
+	for w := range writers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(cycle), uint64(w)))
 			for b := 0; ; b++ {
@@ -127,7 +151,7 @@ func ingestUntil(t testing.TB, srv *server, cycle int, targets []target, acked m
 				tg := targets[(w+b)%len(targets)]
 				in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &tg.group, LogStreamName: &tg.stream}
 				var batch []crashEvent
-				for i := range 1 + rng.IntN(50) {
+				for i := range 1 + rng.IntN(20) {
 					e := crashEvent{fmt.Sprintf("c%d-w%d-b%d-i%d", cycle, w, b, i), tg, nowMS()}
 					batch = append(batch, e)
 					in.LogEvents = append(in.LogEvents, types.InputLogEvent{
@@ -151,7 +175,7 @@ func ingestUntil(t testing.TB, srv *server, cycle int, targets []target, acked m
 			}
 		})
 	}
-	delay := time.Second + rand.N(2*time.Second)
+	delay := 200*time.Millisecond + rand.N(500*time.Millisecond)
 	timer := time.NewTimer(delay)
 	select {
 	case <-timer.C:
@@ -180,8 +204,9 @@ func ingestUntil(t testing.TB, srv *server, cycle int, targets []target, acked m
 
 // verifyAfterCrash reads every event back twice — FilterLogEvents per group
 // and GetLogEvents per stream — and checks them against what was acknowledged
-// and what earlier restarts showed.
-func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, targets []target, acked map[string]crashEvent, seen map[string]bool) {
+// and what earlier restarts showed. It returns how many events were read more
+// than once and how many acknowledged ones were missing.
+func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, targets []target, acked map[string]crashEvent, seen map[string]bool) (dups, lost int) {
 	t.Helper()
 	client := srv.logs(defaultRegion)
 	count := map[string]int{}
@@ -217,7 +242,7 @@ func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, tar
 			in.NextToken = out.NextToken
 		}
 	}
-	dups, lost, vanished := 0, 0, 0
+	vanished := 0
 	for k, c := range count {
 		if c > 1 {
 			if dups++; dups <= 10 {
@@ -270,6 +295,7 @@ func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, tar
 			t.Errorf("cycle %d: %s/%s: GetLogEvents returned %d events, FilterLogEvents %d", cycle, tg.group, tg.stream, n, byStream[tg])
 		}
 	}
+	return dups, lost
 }
 
 // TestStopDuringIngest sends SIGTERM while the writers are busy: the server
@@ -282,7 +308,7 @@ func TestStopDuringIngest(t *testing.T) {
 	targets := []target{{"drain", "s0"}, {"drain", "s1"}}
 	create(t, srv.logs(defaultRegion), "drain", "s0", "s1")
 	acked := map[string]crashEvent{}
-	ingestUntil(t, srv, 0, targets, acked, srv.stop)
+	ingestUntil(t, srv, 0, crashWriters, targets, acked, srv.stop)
 	if t.Failed() {
 		return
 	}

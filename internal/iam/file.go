@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -146,9 +147,24 @@ func (m orderedMap) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// LoadFile reads and validates an IAM file.
+// LoadFile reads and validates an IAM file. The file holds secret keys, so
+// one that other users can read or write is refused, as the root credentials
+// file is: the mode is checked on the descriptor that is read, so the file
+// cannot be swapped in between.
 func LoadFile(path string) (*Store, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read IAM file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read IAM file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("IAM file %s is accessible by other users (mode %04o); run chmod 600 on it", path, fi.Mode().Perm())
+	}
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("read IAM file: %w", err)
 	}

@@ -10,8 +10,23 @@ import (
 	"testing"
 )
 
+// privateCopy copies a file into a 0600 temporary file (a checkout leaves
+// files 0644, which LoadFile refuses).
+func privateCopy(tb testing.TB, src string) string {
+	tb.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dst := filepath.Join(tb.TempDir(), filepath.Base(src))
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return dst
+}
+
 func TestExampleFile(t *testing.T) {
-	s, err := LoadFile("../../docs/iam-example.yaml")
+	s, err := LoadFile(privateCopy(t, "../../docs/iam-example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +177,28 @@ func TestHolderReload(t *testing.T) {
 	next, _ := NewRootStore("123456789012", "AKIABBBBBBBBBBBBBBBB", "0123456789abcdef")
 	if err := h.Reload(func() (*Store, error) { return next, nil }); err != nil || h.Load() != next {
 		t.Fatal("reload did not install the new store")
+	}
+}
+
+// TestFileModeRefused: the IAM file holds secret keys; a file other users can
+// read or write is refused with the credentials file's wording, whatever the
+// umask made it, and accepted once it is private.
+func TestFileModeRefused(t *testing.T) {
+	path := privateCopy(t, "../../docs/iam-example.yaml")
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o620, 0o602, 0o666} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadFile(path)
+		want := fmt.Sprintf("IAM file %s is accessible by other users (mode %04o); run chmod 600 on it", path, mode)
+		if err == nil || err.Error() != want {
+			t.Errorf("mode %04o: got %v, want %q", mode, err, want)
+		}
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		os.Chmod(path, mode)
+		if _, err := LoadFile(path); err != nil {
+			t.Errorf("mode %04o: %v", mode, err)
+		}
 	}
 }

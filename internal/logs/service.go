@@ -125,6 +125,12 @@ func storeErr(err error) error {
 		return awserr.GroupExists()
 	case errors.Is(err, store.ErrStreamExists):
 		return awserr.StreamExists()
+	case errors.Is(err, store.ErrNoSpace):
+		// A full disk is the service's trouble, not the caller's: AWS's
+		// answer for that is ServiceUnavailableException (SDKs retry it).
+		// The engine logs the condition once; the edge must not log every
+		// refused request.
+		return awserr.Internal()
 	}
 	if _, ok := awserr.As(err); ok {
 		return err

@@ -26,6 +26,9 @@ var (
 	ErrGroupExists    = errors.New("log group already exists")
 	ErrStreamExists   = errors.New("log stream already exists")
 	ErrClosed         = errors.New("store closed")
+	// ErrNoSpace refuses a write while the engine's disk is (nearly) full;
+	// reads and deletes still work.
+	ErrNoSpace = errors.New("no space left for writes")
 )
 
 // Scope is where a resource lives: AWS keeps log groups per account and region.

@@ -23,7 +23,9 @@
 // blocks, and drops blocks past the group's retention.
 //
 // All file I/O goes through Config.FS (Pebble's vfs), so tests can run on
-// memory or inject failures.
+// memory or inject failures. On the real disk, files are created 0600 and the
+// directory is kept 0700; a full disk refuses writes with store.ErrNoSpace
+// and never turns Pebble's retries into a busy loop (see disk.go).
 package embedded
 
 import (
@@ -64,6 +66,11 @@ type Config struct {
 	// 736k events/s at 29.8 bytes/event in the 10 M-event bench) or "default"
 	// (577k events/s at 29.0 bytes/event).
 	Compression string
+	// MinFreeBytes is the free space under which writes that grow the
+	// database are refused with store.ErrNoSpace, so that what is already in
+	// the WAL and memtables can always be flushed. Default: MemTableSize +
+	// 16 MiB.
+	MinFreeBytes uint64
 	// JanitorInterval is how often retention and reclamation run (default 1 min).
 	JanitorInterval time.Duration
 	Logger          *slog.Logger
@@ -120,6 +127,10 @@ type Engine struct {
 
 	failed   atomic.Pointer[fatalError] // set once the database failed
 	failOnce sync.Once
+
+	space   space
+	bgLog   rateLimit
+	closing chan struct{} // closed when Close starts closing Pebble
 }
 
 // fatalError is what Pebble's Fatalf raises: a storage failure after which
@@ -229,16 +240,37 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		groups: make(map[string]*group),
-		stop:   make(chan struct{}),
+	if cfg.MinFreeBytes == 0 {
+		cfg.MinFreeBytes = cfg.MemTableSize + defaultMinFree
 	}
+	e := &Engine{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		groups:  make(map[string]*group),
+		stop:    make(chan struct{}),
+		closing: make(chan struct{}),
+		bgLog:   rateLimit{every: 30 * time.Second},
+	}
+	fsys := cfg.FS
+	if fsys == nil {
+		if err := e.tightenDir(cfg.Dir); err != nil {
+			return nil, err
+		}
+		fsys = privateFS{vfs.Default}
+	}
+	if err := preflight(fsys, cfg.Dir); err != nil {
+		return nil, err
+	}
+	fsys = vfs.OnDiskFull(fsys, e.onDiskFull)
+	e.space = space{fs: fsys, dir: cfg.Dir, min: cfg.MinFreeBytes}
+	// Only background errors are wanted; other events stay unlogged, as
+	// with Pebble's default listener.
+	listener := pebble.EventListener{BackgroundError: e.backgroundError}
 	cache := pebble.NewCache(cfg.CacheSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
-		FS:                          cfg.FS,
+		FS:                          fsys,
+		EventListener:               &listener,
 		Cache:                       cache,
 		MemTableSize:                cfg.MemTableSize,
 		MemTableStopWritesThreshold: 4,
@@ -269,6 +301,7 @@ func Open(cfg Config) (*Engine, error) {
 		e.dec.Close()
 		return nil, err
 	}
+	e.checkSpace(time.Now().UnixNano(), false)
 	e.wg.Add(1)
 	go e.janitor()
 	return e, nil
@@ -467,6 +500,9 @@ func (e *Engine) CreateGroup(ctx context.Context, info store.Group) (err error) 
 		return err
 	}
 	defer e.exit()
+	if err := e.writable(); err != nil {
+		return err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	mk := groupMapKey(info.Scope, info.Name)
@@ -613,6 +649,9 @@ func (e *Engine) CreateStream(ctx context.Context, scope store.Scope, groupName 
 		return err
 	}
 	defer e.exit()
+	if err := e.writable(); err != nil {
+		return err
+	}
 	g, err := e.lookup(scope, groupName)
 	if err != nil {
 		return err
@@ -732,6 +771,9 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 		return store.AppendResult{}, err
 	}
 	defer e.exit()
+	if err := e.writable(); err != nil {
+		return store.AppendResult{}, err
+	}
 	g, err := e.lookup(scope, groupName)
 	if err != nil {
 		return store.AppendResult{}, err
@@ -785,6 +827,7 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 	b.Set(indexKey(g.id, s.id, sum.minTs, seq), idxVal, nil)
 	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
 	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
+	e.space.written.Add(int64(b.Len()))
 	if err := b.Commit(pebble.Sync); err != nil {
 		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
 	}
@@ -848,8 +891,14 @@ func (e *Engine) Close() (err error) {
 		return f
 	}
 	defer recoverFatal(&err)
-	// Flushing on a clean stop makes the next start skip WAL replay.
-	err = errors.Join(e.db.Flush(), e.db.Close())
+	// Flushing on a clean stop makes the next start skip WAL replay; on a
+	// full disk the flush could not finish, and the WAL keeps the data.
+	e.checkSpace(time.Now().UnixNano(), false)
+	if !e.space.full.Load() {
+		err = e.db.Flush()
+	}
+	close(e.closing)
+	err = errors.Join(err, e.db.Close())
 	e.enc.Close()
 	e.dec.Close()
 	return err
