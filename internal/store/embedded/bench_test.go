@@ -54,7 +54,7 @@ func BenchmarkScan(b *testing.B) {
 	b.SetBytes(raw)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		q := store.Query{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
 		n := 0
 		for {
 			p, err := e.Read(context.Background(), q)
@@ -155,7 +155,7 @@ func BenchmarkRareSearch(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var skipped int64
 			for i := 0; i < b.N; i++ {
-				q := store.Query{Group: scope, Name: "g", Limit: 10000, Filter: c.f, StreamPrefix: "s"}
+				q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, Filter: c.f, StreamPrefix: "s"}
 				found := 0
 				for {
 					p, err := e.Read(ctx, q)

@@ -78,7 +78,7 @@ func reviewRandomPaging(t *testing.T, seed int64) {
 	})
 	lo, hi := all[0].pos.Time, all[len(all)-1].pos.Time
 	for trial := 0; trial < 60; trial++ {
-		q := store.Query{Group: scope, Name: "g", Limit: 1 + rng.Intn(40), Backward: rng.Intn(2) == 0}
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 1 + rng.Intn(40), Backward: rng.Intn(2) == 0}
 		if rng.Intn(2) == 0 {
 			q.Start = lo + rng.Int63n(hi-lo+1)
 			q.End = q.Start + rng.Int63n(hi-lo+1) + 1
@@ -279,7 +279,7 @@ func TestReclaimAndExpire(t *testing.T) {
 	// The block's last event is exactly at the retention cutoff: keep it.
 	clock.v = now + 86_400_000
 	e.Sweep()
-	p, _ := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10})
+	p, _ := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10})
 	if len(p.Events) != 1 || p.Events[0].Message != "last" {
 		t.Fatalf("at the cutoff: %+v", p.Events)
 	}
@@ -352,7 +352,7 @@ func TestPrefetchCancel(t *testing.T) {
 	for k := 0; k < 20; k++ {
 		ctx, cancel := context.WithCancel(bg)
 		var n atomic.Int64
-		_, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10, Filter: cancelAfter{&n, cancel}, Backward: k%2 == 1})
+		_, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10, Filter: cancelAfter{&n, cancel}, Backward: k%2 == 1})
 		cancel()
 		if err == nil {
 			t.Fatalf("no error after cancel")
@@ -412,7 +412,7 @@ func TestConcurrentStress(t *testing.T) {
 		}
 	}()
 	for k, until := 0, time.Now().Add(3*time.Second); time.Now().Before(until); k++ {
-		q := store.Query{Group: scope, Name: "g", Limit: 5000, Backward: k%2 == 0, Filter: substr("w1")}
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 5000, Backward: k%2 == 0, Filter: substr("w1")}
 		if k%3 == 0 {
 			q.Streams = []string{"b"}
 		}

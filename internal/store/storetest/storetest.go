@@ -100,7 +100,7 @@ func testMetadata(t *testing.T, s store.Store) {
 		t.Fatalf("deleted stream: %v", err)
 	}
 	s.CreateStream(ctx, scope, "b", store.Stream{Name: "s1"})
-	p, err := s.Read(ctx, store.Query{Group: scope, Name: "b", Limit: 10})
+	p, err := s.Read(ctx, store.ReadRequest{Group: scope, Name: "b", Limit: 10})
 	if err != nil || len(p.Events) != 0 {
 		t.Fatalf("a re-created stream sees old events: %+v %v", p.Events, err)
 	}
@@ -157,7 +157,7 @@ func testOrder(t *testing.T, s store.Store) {
 		}
 		return 0
 	})
-	check := func(name string, q store.Query, keep func(want) bool) {
+	check := func(name string, q store.ReadRequest, keep func(want) bool) {
 		t.Helper()
 		var got []store.StoredEvent
 		for pages := 0; ; pages++ {
@@ -194,19 +194,19 @@ func testOrder(t *testing.T, s store.Store) {
 	}
 	any := func(want) bool { return true }
 	only := func(n string) func(want) bool { return func(x want) bool { return x.stream == n } }
-	check("all", store.Query{Group: scope, Name: "g", Limit: 7}, any)
-	check("all backward", store.Query{Group: scope, Name: "g", Limit: 13, Backward: true}, any)
-	check("window", store.Query{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000}, any)
-	check("window backward", store.Query{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000, Backward: true}, any)
-	check("one stream", store.Query{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}}, only("b"))
-	check("one stream backward", store.Query{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}, Backward: true}, only("b"))
-	check("two streams", store.Query{Group: scope, Name: "g", Limit: 50, Streams: []string{"a", "c"}}, func(x want) bool { return x.stream != "b" })
-	check("prefix", store.Query{Group: scope, Name: "g", Limit: 100, StreamPrefix: "c"}, only("c"))
-	check("filter", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word3")}, func(x want) bool { return strings.Contains(x.msg, "word3") })
-	check("filter backward", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word3") })
-	check("tiny budget", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), ScanBudget: 100}, func(x want) bool { return strings.Contains(x.msg, "word3") })
-	check("tiny budget backward", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word1"), ScanBudget: 100, Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word1") })
-	check("byte budget", store.Query{Group: scope, Name: "g", Limit: 10_000, MaxBytes: 200}, any)
+	check("all", store.ReadRequest{Group: scope, Name: "g", Limit: 7}, any)
+	check("all backward", store.ReadRequest{Group: scope, Name: "g", Limit: 13, Backward: true}, any)
+	check("window", store.ReadRequest{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000}, any)
+	check("window backward", store.ReadRequest{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000, Backward: true}, any)
+	check("one stream", store.ReadRequest{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}}, only("b"))
+	check("one stream backward", store.ReadRequest{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}, Backward: true}, only("b"))
+	check("two streams", store.ReadRequest{Group: scope, Name: "g", Limit: 50, Streams: []string{"a", "c"}}, func(x want) bool { return x.stream != "b" })
+	check("prefix", store.ReadRequest{Group: scope, Name: "g", Limit: 100, StreamPrefix: "c"}, only("c"))
+	check("filter", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word3")}, func(x want) bool { return strings.Contains(x.msg, "word3") })
+	check("filter backward", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word3") })
+	check("tiny budget", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), ScanBudget: 100}, func(x want) bool { return strings.Contains(x.msg, "word3") })
+	check("tiny budget backward", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word1"), ScanBudget: 100, Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word1") })
+	check("byte budget", store.ReadRequest{Group: scope, Name: "g", Limit: 10_000, MaxBytes: 200}, any)
 }
 
 // testBudgetProgress: many blocks at one timestamp and a one-byte scan budget
@@ -228,7 +228,7 @@ func testBudgetProgress(t *testing.T, s store.Store) {
 		}
 		s.Append(ctx, scope, "g", "s", evs, ts)
 	}
-	q := store.Query{Group: scope, Name: "g", Limit: 100, Filter: substr("needle"), ScanBudget: 1}
+	q := store.ReadRequest{Group: scope, Name: "g", Limit: 100, Filter: substr("needle"), ScanBudget: 1}
 	found := 0
 	var last *store.Position
 	for pages := 0; ; pages++ {
@@ -260,7 +260,7 @@ func testRetention(t *testing.T, s store.Store) {
 	s.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now - 3*86_400_000, Message: "old"}}, now)
 	s.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "new"}}, now)
 	s.UpdateGroup(ctx, scope, "g", func(g *store.Group) error { g.RetentionDays = 1; return nil })
-	for _, q := range []store.Query{
+	for _, q := range []store.ReadRequest{
 		{Group: scope, Name: "g", Limit: 10},
 		{Group: scope, Name: "g", Limit: 10, Backward: true},
 		{Group: scope, Name: "g", Limit: 10, Streams: []string{"s"}},
