@@ -256,7 +256,7 @@ type Store interface {
 
 	// Subscribe registers fn to be told of every Append once it is durable,
 	// in the appending goroutine, with the group's high-water mark already
-	// past the append (a ReadFeed from fn's goroutine would see it). fn must
+	// past the append (a ReadFeed started once fn is called sees it). fn must
 	// not block. The returned function unregisters fn; fn is not called after
 	// it returns.
 	Subscribe(fn func(Appended)) (unsubscribe func())

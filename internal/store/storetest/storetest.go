@@ -1,6 +1,13 @@
 // Package storetest is the conformance suite every storage engine must pass:
 // the contract of store.Store checked through its interface only. An engine's
-// tests call Run with a function that opens a fresh, empty store.
+// tests call Run with an Opener, which opens a fresh, empty store and says how
+// to open the same storage again (for durability checks).
+//
+// The suite covers metadata, paged reads (fixed cases and a randomized model),
+// retention, Scan (order, selection, block skipping, stop, cancellation),
+// the feed (order, paging, and a randomized concurrent test that no follower
+// ever skips an append), Subscribe, cursors and resource records (durable
+// across reopen, deleted with their group).
 package storetest
 
 import (
@@ -25,12 +32,26 @@ func (s substr) Match(m string) bool             { return strings.Contains(m, st
 func (s substr) Required() []string              { return []string{string(s)} }
 func (s substr) RequiredUnlessEscaped() []string { return nil }
 
-// Run runs the suite. open returns a new empty store; Run closes it.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	t.Run("Metadata", func(t *testing.T) { testMetadata(t, open(t)) })
-	t.Run("Order", func(t *testing.T) { testOrder(t, open(t)) })
-	t.Run("BudgetProgress", func(t *testing.T) { testBudgetProgress(t, open(t)) })
-	t.Run("Retention", func(t *testing.T) { testRetention(t, open(t)) })
+// Opener opens a store on new, empty storage. reopen opens the same storage
+// again; the suite closes the store it had before calling it, and closes
+// every store it is given.
+type Opener func(t *testing.T) (s store.Store, reopen func(t *testing.T) store.Store)
+
+// Run runs the suite.
+func Run(t *testing.T, open Opener) {
+	fresh := func(t *testing.T) store.Store { s, _ := open(t); return s }
+	t.Run("Metadata", func(t *testing.T) { testMetadata(t, fresh(t)) })
+	t.Run("Order", func(t *testing.T) { testOrder(t, fresh(t)) })
+	t.Run("BudgetProgress", func(t *testing.T) { testBudgetProgress(t, fresh(t)) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, fresh(t)) })
+	t.Run("RandomPaging", func(t *testing.T) { testRandomPaging(t, fresh) })
+	t.Run("Scan", func(t *testing.T) { testScan(t, fresh(t)) })
+	t.Run("ScanStop", func(t *testing.T) { testScanStop(t, fresh(t)) })
+	t.Run("Feed", func(t *testing.T) { testFeed(t, fresh(t)) })
+	t.Run("FeedConcurrent", func(t *testing.T) { testFeedConcurrent(t, fresh(t)) })
+	t.Run("Subscribe", func(t *testing.T) { testSubscribe(t, fresh(t)) })
+	t.Run("Cursors", func(t *testing.T) { testCursors(t, open) })
+	t.Run("Resources", func(t *testing.T) { testResources(t, open) })
 }
 
 func testMetadata(t *testing.T, s store.Store) {
