@@ -137,4 +137,3 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 		}
 	}
 }
-

@@ -90,7 +90,9 @@ func testResources(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s, reopen := open(t)
 	other := store.Scope{Account: scope.Account, Region: "eu-west-1"}
-	acct := func(kind, name string) store.ResourceKey { return store.ResourceKey{Scope: scope, Kind: kind, Name: name} }
+	acct := func(kind, name string) store.ResourceKey {
+		return store.ResourceKey{Scope: scope, Kind: kind, Name: name}
+	}
 	grp := func(group, kind, name string) store.ResourceKey {
 		return store.ResourceKey{Scope: scope, Group: group, Kind: kind, Name: name}
 	}
