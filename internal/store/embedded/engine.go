@@ -16,6 +16,16 @@
 // decompressing them. Every block spans at most the group's largest observed
 // span (≤ 24 h, PutLogEvents' limit), which bounds how far back a seek starts.
 //
+// Data also leaves through Scan (scan.go), which walks the same summaries,
+// skips blocks the same way, and decodes the rest on every core in a bounded
+// pipeline owned by the call, delivering them in key order without the merge;
+// and through ReadFeed (feed.go), which walks per-group feed entries ('F' gid
+// seq, written in the block's batch) up to a high-water mark that never
+// passes an append still committing. Subscribe's listeners hear of each
+// append once the mark is past it. Cursors (cursors.go) and resource records
+// (resources.go) are small synced keys; the group's ones share its id prefix
+// and go with its range deletion.
+//
 // Metadata (groups, streams) is cached in memory and persisted in the same
 // database; stream and group statistics are Pebble merge operands (see
 // records.go). Deleting a group drops its key ranges with range tombstones;
