@@ -25,8 +25,9 @@ import (
 //	the caller's goroutine: takes blocks off the queue in order, waits for
 //	    each to be decoded, and calls fn.
 //
-// The queue and the job channel are bounded, so at most scanInFlight blocks
-// per worker are decoded or waiting at once, however many match. When fn
+// The queue and the job channel are bounded, so at most scanInFlight+2
+// blocks per worker (queued, handed over, being decoded) plus the one being
+// delivered are held at once, however many match. When fn
 // says stop, ctx ends or a block fails, the call cancels the pipeline,
 // drains it and waits for every goroutine before it returns.
 
