@@ -110,8 +110,9 @@ const seqChunk = 1 << 20
 //	      PutResource...; write by DeleteGroup and DeleteStream)
 //	      → group.mu (a group's settings and streams)
 //	        → seqMu (sequence numbers and the feed's pending set)
-//	subs.mu is a leaf, taken with none of the above only by Subscribe and
-//	its unsubscribe; notify reads subs without it.
+//	      → subs.mu (read by notify, under life and group.commit, while it
+//	        calls listeners; written by Subscribe and unsubscribe, with
+//	        nothing else held; so listeners must not subscribe)
 //
 // No fsync happens under Engine.mu or seqMu except allocSeq's persisting of
 // a new sequence mark, once per seqChunk numbers. Group commit depends on
