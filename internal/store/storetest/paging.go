@@ -12,11 +12,6 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
-type randWant struct {
-	stream, msg string
-	pos         store.Position
-}
-
 // testRandomPaging pages through randomized data with random windows,
 // limits, budgets and directions and compares with a brute-force model.
 // -short runs 2 seeds, the default 4.
@@ -41,7 +36,7 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 	}
 	base := time.Now().UnixMilli() - 10*86_400_000
 	spread := []int64{10, 1000, 3_600_000, 86_400_000}[rng.Intn(4)]
-	var all []randWant
+	var all []want
 	for i := 0; i < 150; i++ {
 		stream := streams[rng.Intn(len(streams))]
 		ts := base + rng.Int63n(spread*4+1)
@@ -58,18 +53,10 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 			t.Fatal(err)
 		}
 		for j, ev := range evs {
-			all = append(all, randWant{stream, ev.Message, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(j)}})
+			all = append(all, want{stream, ev.Message, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(j)}})
 		}
 	}
-	slices.SortFunc(all, func(a, b randWant) int {
-		switch {
-		case a.pos.Less(b.pos):
-			return -1
-		case b.pos.Less(a.pos):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b want) int { return comparePos(a.pos, b.pos) })
 	lo, hi := all[0].pos.Time, all[len(all)-1].pos.Time
 	for trial := 0; trial < 60; trial++ {
 		q := store.ReadRequest{Group: scope, Name: "g", Limit: 1 + rng.Intn(40), Backward: rng.Intn(2) == 0}
@@ -77,21 +64,21 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 			q.Start = lo + rng.Int63n(hi-lo+1)
 			q.End = q.Start + rng.Int63n(hi-lo+1) + 1
 		}
-		keep := func(randWant) bool { return true }
+		keep := func(want) bool { return true }
 		switch rng.Intn(4) {
 		case 1:
 			s := streams[rng.Intn(4)]
 			q.Streams = []string{s}
-			keep = func(x randWant) bool { return x.stream == s }
+			keep = func(x want) bool { return x.stream == s }
 		case 2:
 			q.Streams = []string{"a", "c"}
-			keep = func(x randWant) bool { return x.stream == "a" || x.stream == "c" }
+			keep = func(x want) bool { return x.stream == "a" || x.stream == "c" }
 		}
 		var fkeep = keep
 		if rng.Intn(2) == 0 {
 			w := fmt.Sprintf("word%d", rng.Intn(5))
 			q.Filter = substr(w)
-			fkeep = func(x randWant) bool { return keep(x) && strings.Contains(x.msg, w) }
+			fkeep = func(x want) bool { return keep(x) && strings.Contains(x.msg, w) }
 		}
 		if rng.Intn(2) == 0 {
 			q.ScanBudget = 1 + rng.Int63n(500)
@@ -118,7 +105,7 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 			prev = p.Next
 			q.After = p.Next
 		}
-		var exp []randWant
+		var exp []want
 		for _, x := range all {
 			if fkeep(x) && x.pos.Time >= start && (end == 0 || x.pos.Time < end) {
 				exp = append(exp, x)

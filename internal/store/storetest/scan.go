@@ -129,13 +129,7 @@ func testScan(t *testing.T, s store.Store) {
 				if c := strings.Compare(a.group, b.group); c != 0 {
 					return c
 				}
-				if a.pos.Less(b.pos) {
-					return -1
-				}
-				if b.pos.Less(a.pos) {
-					return 1
-				}
-				return 0
+				return comparePos(a.pos, b.pos)
 			})
 		}
 		sortWants(got)

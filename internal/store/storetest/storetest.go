@@ -141,6 +141,17 @@ type want struct {
 	pos         store.Position
 }
 
+// comparePos orders positions for slices.SortFunc.
+func comparePos(a, b store.Position) int {
+	switch {
+	case a.Less(b):
+		return -1
+	case b.Less(a):
+		return 1
+	}
+	return 0
+}
+
 // testOrder writes interleaved, overlapping, equal-timestamp batches across
 // streams and reads them back in pages, both ways, with every selector.
 func testOrder(t *testing.T, s store.Store) {
@@ -169,15 +180,7 @@ func testOrder(t *testing.T, s store.Store) {
 			all = append(all, want{stream, e.Message, store.Position{Time: e.Timestamp, Seq: res.Seq, Index: uint32(j)}})
 		}
 	}
-	slices.SortFunc(all, func(a, b want) int {
-		switch {
-		case a.pos.Less(b.pos):
-			return -1
-		case b.pos.Less(a.pos):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b want) int { return comparePos(a.pos, b.pos) })
 	check := func(name string, q store.ReadRequest, keep func(want) bool) {
 		t.Helper()
 		var got []store.StoredEvent
