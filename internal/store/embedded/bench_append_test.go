@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnlog/cairn/internal/bench"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -26,17 +25,8 @@ func BenchmarkAppendParallel(b *testing.B) {
 	for i := 0; i < 4; i++ {
 		e.CreateStream(ctx, scope, "g", store.Stream{Name: fmt.Sprint("s", i)})
 	}
-	gen := bench.NewLineGen(1)
 	ts := time.Now().UnixMilli()
-	batches := make([][]store.Event, 64)
-	var raw int64
-	for i := range batches {
-		batches[i] = make([]store.Event, 100)
-		for j := range batches[i] {
-			batches[i][j] = store.Event{Timestamp: ts + int64(j), Message: gen.Line()}
-			raw += int64(len(batches[i][j].Message))
-		}
-	}
+	batches, raw := lineBatches(ts, 64, 100)
 	b.SetBytes(raw / int64(len(batches)))
 	var writer atomic.Int64
 	b.SetParallelism(8) // × GOMAXPROCS writers

@@ -124,12 +124,8 @@ func countKeys(t *testing.T, e *Engine, prefix []byte) int {
 func TestReclaimAndExpire(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
-	var clock atomic64
-	clock.v = now
-	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock.v) }, JanitorInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := atomic64{v: now}
+	e := openClock(t, &clock)
 	defer e.Close()
 	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
 	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
@@ -162,19 +158,27 @@ func TestReclaimAndExpire(t *testing.T) {
 	}
 }
 
+// atomic64 is a test clock in ms. Only the test goroutine reads and sets it
+// (the janitor, which would also read it, runs once an hour).
 type atomic64 struct{ v int64 }
+
+// openClock opens an in-memory engine whose clock is *clock.
+func openClock(t *testing.T, clock *atomic64) *Engine {
+	t.Helper()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock.v) }, JanitorInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
 
 // TestStoredBytesAfterExpire: blocks dropped by retention still count
 // in the group's storedBytes (DescribeLogGroups).
 func TestStoredBytesAfterExpire(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
-	var clock atomic64
-	clock.v = now
-	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock.v) }, JanitorInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := atomic64{v: now}
+	e := openClock(t, &clock)
 	defer e.Close()
 	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g", RetentionDays: 1})
 	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})

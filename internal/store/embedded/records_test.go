@@ -48,11 +48,8 @@ func TestDeleteGroupDropsRecords(t *testing.T) {
 func TestFeedEntriesReclaimed(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
-	clock := now
-	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock) }, JanitorInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := atomic64{v: now}
+	e := openClock(t, &clock)
 	defer e.Close()
 	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
 	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
@@ -68,7 +65,7 @@ func TestFeedEntriesReclaimed(t *testing.T) {
 		t.Fatalf("%d feed entries after reclaiming b, want 1", n)
 	}
 	e.UpdateGroup(ctx, scope, "g", func(g *store.Group) error { g.RetentionDays = 1; return nil })
-	clock = now + 86_400_000 + maxBlockSpan + 1
+	clock.v = now + 86_400_000 + maxBlockSpan + 1
 	if err := e.Sweep(); err != nil {
 		t.Fatal(err)
 	}
