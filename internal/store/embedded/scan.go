@@ -97,7 +97,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 	pctx := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	workers := runtime.GOMAXPROCS(0)
+	workers := max(2, runtime.GOMAXPROCS(0)) // two: a slow Match on one block does not stall the next
 	jobs := make(chan *scanItem, workers)
 	queue := make(chan *scanItem, scanInFlight*workers)
 	var wg sync.WaitGroup
