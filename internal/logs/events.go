@@ -284,7 +284,7 @@ func (s *Service) GetLogEvents(ctx context.Context, c *protocol.Call, in *GetLog
 	if _, err := s.st.GetStream(ctx, scope, group, in.LogStreamName); err != nil {
 		return nil, storeErr(err)
 	}
-	q := store.Query{Group: scope, Name: group, Streams: []string{in.LogStreamName}, After: after, Backward: !forward,
+	q := store.ReadRequest{Group: scope, Name: group, Streams: []string{in.LogStreamName}, After: after, Backward: !forward,
 		Limit: maxEventsLimit, MaxBytes: maxPageBytes}
 	if in.Limit > 0 {
 		q.Limit = in.Limit
@@ -391,7 +391,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, c *protocol.Call, in *Fil
 	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != "" {
 		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
 	}
-	q := store.Query{Group: scope, Name: group, Streams: in.LogStreamNames, StreamPrefix: in.LogStreamNamePrefix,
+	q := store.ReadRequest{Group: scope, Name: group, Streams: in.LogStreamNames, StreamPrefix: in.LogStreamNamePrefix,
 		Limit: maxEventsLimit, MaxBytes: maxPageBytes, ScanBudget: s.budget}
 	if in.Limit > 0 {
 		q.Limit = in.Limit

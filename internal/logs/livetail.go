@@ -40,7 +40,7 @@ type liveTail struct {
 }
 
 // SetTail enables StartLiveTail: sessions subscribe to h, which the storage
-// engine feeds (embedded.Config.OnAppend = h.Publish). maxSession ends a
+// engine feeds (store.Store.Subscribe, calling h.Publish). maxSession ends a
 // session with SessionTimeoutException after that long; 0 means never (AWS
 // stops at 3 hours). Call it before serving.
 func (s *Service) SetTail(h *tail.Hub, maxSession time.Duration) {

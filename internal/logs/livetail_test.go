@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
 
@@ -60,10 +61,11 @@ func startServer(t testing.TB, maxSession time.Duration) *server {
 		t.Fatal(err)
 	}
 	hub := tail.New(tail.Config{})
-	engine, err := embedded.Open(embedded.Config{Dir: t.TempDir(), OnAppend: hub.Publish})
+	engine, err := embedded.Open(embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) })
 	svc := logs.New(logs.Config{
 		Store:   engine,
 		Compile: func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) },

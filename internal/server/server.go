@@ -21,6 +21,7 @@ import (
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
+	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
 )
@@ -112,10 +113,11 @@ func Start(cfg Config) (*Server, error) {
 	failed := make(chan error, 1)
 	hub := tail.New(tail.Config{})
 	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression,
-		OnFatal: func(err error) { failed <- err }, OnAppend: hub.Publish})
+		OnFatal: func(err error) { failed <- err }})
 	if err != nil {
 		return nil, err
 	}
+	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
 	svc := logs.New(logs.Config{
 		Store:   engine,
 		Compile: func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) },

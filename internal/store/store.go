@@ -8,9 +8,29 @@
 // the conformance suite both must pass.
 //
 // Data enters through Append (one PutLogEvents request's accepted events for one
-// stream, already validated and in chronological order) and leaves through Read,
-// which returns events in the global order (timestamp, arrival) that
-// GetLogEvents and FilterLogEvents need, one bounded page at a time.
+// stream, already validated and in chronological order). It leaves by three
+// roads, each for its own kind of reader:
+//
+//   - Read returns events in the global order (timestamp, arrival) that
+//     GetLogEvents and FilterLogEvents need, one bounded page at a time
+//     (a ReadRequest in, a Page out).
+//   - Scan pushes every matching event of one or many groups, block by block,
+//     to a callback; the engine skips blocks the request's time range, stream
+//     set and the filter's required literals rule out, decodes the rest in
+//     parallel and holds only a bounded number of blocks at once. Logs
+//     Insights, exports and bulk reads sit on it.
+//   - ReadFeed returns a group's blocks in commit order after a feed position
+//     (a Seq). The engine keeps a high-water mark that never passes a sequence
+//     still being committed, so a follower that resumes from the last Seq it
+//     saw never misses an event. Subscription filters, metric filters and
+//     cross-node live tail follow it, keeping their place in a durable Cursor
+//     advanced only after their destination acknowledged.
+//
+// Subscribe tells listeners (the Live Tail hub, feed followers) that a group
+// grew, after the events are durable. Resources (metric filters, subscription
+// filters, destinations, policies, query definitions, export tasks...) are
+// opaque records the control plane keeps per account and region, or per log
+// group, with the same durability as events.
 package store
 
 import (
@@ -28,7 +48,10 @@ var (
 	ErrClosed         = errors.New("store closed")
 	// ErrNoSpace refuses a write while the engine's disk is (nearly) full;
 	// reads and deletes still work.
-	ErrNoSpace = errors.New("no space left for writes")
+	ErrNoSpace        = errors.New("no space left for writes")
+	ErrCursorNotFound = errors.New("cursor not found")
+	// ErrResourceNotFound: no resource record with that key.
+	ErrResourceNotFound = errors.New("resource not found")
 )
 
 // Scope is where a resource lives: AWS keeps log groups per account and region.
@@ -68,8 +91,9 @@ type Event struct {
 }
 
 // Position is a point in a log group's global event order: events sort by
-// timestamp, then by arrival (Seq, which engines hand out in commit order),
-// then by their index within the request. Every stored event has a unique
+// timestamp, then by arrival (Seq, which engines hand out as appends arrive,
+// unique per append and increasing; ReadFeed's high-water mark makes it a
+// commit order), then by their index within the request. Every stored event has a unique
 // Position that never changes, so it doubles as the event's ID and as a
 // pagination cursor.
 type Position struct {
@@ -147,8 +171,8 @@ type Matcher interface {
 	RequiredUnlessEscaped() []string
 }
 
-// Query is one page's worth of reading from a log group.
-type Query struct {
+// ReadRequest asks Read for one page of a log group's events in global order.
+type ReadRequest struct {
 	Group Scope
 	Name  string
 
@@ -179,7 +203,7 @@ type Query struct {
 // Page is the result of a Read.
 type Page struct {
 	Events []StoredEvent
-	// Next is where the next page starts (pass it as Query.After); nil when the
+	// Next is where the next page starts (pass it as ReadRequest.After); nil when the
 	// read reached the end of its range.
 	Next *Position
 	// Scanned counts what the read examined, for statistics.
@@ -218,7 +242,119 @@ type Store interface {
 	Append(ctx context.Context, scope Scope, group, stream string, events []Event, ingestionTime int64) (AppendResult, error)
 
 	// Read returns one page of events in (timestamp, arrival) order.
-	Read(ctx context.Context, q Query) (Page, error)
+	Read(ctx context.Context, r ReadRequest) (Page, error)
+
+	// Scan calls fn with the matching events of r's groups, one block at a
+	// time, until fn returns false, ctx ends or every block was seen. See
+	// ScanRequest for the order. fn runs in the caller's goroutine; blocks
+	// are decoded ahead of it on the engine's workers, which are all stopped
+	// before Scan returns. An error from ctx is returned as is.
+	Scan(ctx context.Context, r ScanRequest, fn func(ScanBlock) bool) (ScanStats, error)
+
+	// ReadFeed returns the group's blocks committed after feed position r.After,
+	// in commit order (ascending Seq). Next is where the following call starts:
+	// it never passes a sequence still being committed, so no event is ever
+	// skipped by a follower that resumes from Next.
+	ReadFeed(ctx context.Context, r FeedRequest) (FeedPage, error)
+
+	// Subscribe registers fn to be told of every Append once it is durable,
+	// in the appending goroutine, with the group's high-water mark already
+	// past the append (a ReadFeed started once fn is called sees it). fn must
+	// not block. The returned function unregisters fn; fn is not called after
+	// it returns.
+	Subscribe(fn func(Appended)) (unsubscribe func())
+
+	// Cursors are named feed positions kept with a group's data (synced like
+	// events) and deleted with it. SetCursor creates or moves one; callers
+	// move it only after the consumer acknowledged everything up to pos.
+	GetCursor(ctx context.Context, scope Scope, group, name string) (pos uint64, err error)
+	SetCursor(ctx context.Context, scope Scope, group, name string, pos uint64) error
+	DeleteCursor(ctx context.Context, scope Scope, group, name string) error
+
+	// Resources are opaque records keyed by ResourceKey. A key with a Group
+	// lives and dies with that log group (ErrGroupNotFound when it is
+	// missing); one without belongs to the account and region. Put creates or
+	// replaces and returns once the record is durable.
+	PutResource(ctx context.Context, k ResourceKey, value []byte) error
+	GetResource(ctx context.Context, k ResourceKey) ([]byte, error)
+	DeleteResource(ctx context.Context, k ResourceKey) error
+	// ListResources calls fn for k.Kind's records in k.Scope (and k.Group)
+	// whose name starts with prefix and sorts after `after`, in ascending byte
+	// order, until fn returns false. k.Name is ignored.
+	ListResources(ctx context.Context, k ResourceKey, prefix, after string, fn func(name string, value []byte) bool) error
 
 	Close() error
+}
+
+// ScanRequest selects what Scan delivers. Groups are scanned one after the
+// other, in the order given; within a group blocks come in storage order
+// (ascending first timestamp, then arrival), and within a block events come
+// in their order in the block (chronological). That is not the global
+// (timestamp, arrival) order of Read: blocks overlap in time. Consumers that
+// need a total order sort or merge (a query's sort stage).
+type ScanRequest struct {
+	Scope  Scope
+	Groups []string // at least one; a missing group is ErrGroupNotFound
+
+	// Streams selects streams by exact name in every group; StreamPrefix by
+	// prefix. Both empty: every stream.
+	Streams      []string
+	StreamPrefix string
+
+	// Start is inclusive, End exclusive; End 0 means no upper bound. The
+	// group's retention narrows the range as it does for Read.
+	Start, End int64
+
+	Filter Matcher // nil: every event
+}
+
+// ScanBlock is the matching events of one stored block (one Append).
+type ScanBlock struct {
+	Group  string
+	Events []StoredEvent // at least one; all of one stream, one Seq
+}
+
+// ScanStats counts what a Scan examined.
+type ScanStats struct {
+	Blocks        int64 // blocks decoded
+	SkippedBlocks int64 // blocks ruled out by their summary without decoding
+	ScannedEvents int64
+	ScannedBytes  int64
+}
+
+// FeedRequest asks ReadFeed for a group's blocks after a feed position.
+type FeedRequest struct {
+	Scope Scope
+	Group string
+	After uint64 // 0: from the beginning of the feed
+	// Limit bounds the page in events. Pages hold whole blocks: at least one
+	// when any is ready, and no more once Limit events are in.
+	Limit int
+}
+
+// FeedPage is one page of a group's feed.
+type FeedPage struct {
+	Events []StoredEvent // in commit order; Pos.Seq ascending
+	// Next is the feed position to resume from: the Seq of the last block
+	// returned, or, when the page reached the high-water mark, the mark
+	// itself (nothing at or below it remains to be read).
+	Next uint64
+}
+
+// Appended is what Subscribe's listeners are told: one Append's events, durable.
+type Appended struct {
+	Scope  Scope
+	Group  string
+	Stream string
+	Events []StoredEvent // Pos.Seq is the append's feed position
+}
+
+// ResourceKey names a resource record. Kind and Name are free-form (no NUL
+// byte): the control plane picks kinds such as "metricFilter" or
+// "destination" and names unique within a kind.
+type ResourceKey struct {
+	Scope Scope
+	Group string // "" for an account-and-region resource
+	Kind  string
+	Name  string
 }

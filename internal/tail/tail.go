@@ -2,7 +2,7 @@
 // live sessions (StartLiveTail, the console, `cairn logs tail --follow`).
 //
 // Events enter through Hub.Publish, which the storage engine calls after each
-// append is durable (embedded.Config.OnAppend), with one stream's batch. The
+// append is durable (store.Store.Subscribe), with one stream's batch. The
 // hub hands each batch, by reference, to the sessions that select its log
 // group and stream; with no sessions Publish is one atomic load. Events leave
 // through Session.Take, which the session's reader calls when Session.Ready

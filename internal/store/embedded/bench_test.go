@@ -42,19 +42,25 @@ func fill(b testing.TB, e *Engine, n, streams int) (rawBytes int64) {
 	return rawBytes
 }
 
-// BenchmarkScan is a full scan of a group for a term that every block may
-// hold but few events match: decompression and matching, no block skipping.
-func BenchmarkScan(b *testing.B) {
+// openFilled opens an in-memory engine holding 300,000 events in 64 streams
+// and sets b's bytes per op to their raw size.
+func openFilled(b *testing.B) *Engine {
 	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.SetBytes(fill(b, e, 300_000, 64))
+	return e
+}
+
+// BenchmarkScan is a full scan of a group for a term that every block may
+// hold but few events match: decompression and matching, no block skipping.
+func BenchmarkScan(b *testing.B) {
+	e := openFilled(b)
 	defer e.Close()
-	raw := fill(b, e, 300_000, 64)
-	b.SetBytes(raw)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		q := store.Query{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
 		n := 0
 		for {
 			p, err := e.Read(context.Background(), q)
@@ -71,6 +77,21 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatal("no matches")
 		}
 	}
+}
+
+// lineBatches makes n batches of size generated log lines, and their raw size.
+func lineBatches(ts int64, n, size int) ([][]store.Event, int64) {
+	gen := bench.NewLineGen(1)
+	batches := make([][]store.Event, n)
+	var raw int64
+	for i := range batches {
+		batches[i] = make([]store.Event, size)
+		for j := range batches[i] {
+			batches[i][j] = store.Event{Timestamp: ts + int64(j), Message: gen.Line()}
+			raw += int64(len(batches[i][j].Message))
+		}
+	}
+	return batches, raw
 }
 
 // BenchmarkAppend measures encoding, compression and the durable commit of
@@ -90,17 +111,8 @@ func benchAppend(b *testing.B, level string) {
 	ctx := context.Background()
 	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
 	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
-	gen := bench.NewLineGen(1)
-	batches := make([][]store.Event, 64)
-	var raw int64
 	ts := time.Now().UnixMilli()
-	for i := range batches {
-		batches[i] = make([]store.Event, 1000)
-		for j := range batches[i] {
-			batches[i][j] = store.Event{Timestamp: ts + int64(j), Message: gen.Line()}
-			raw += int64(len(batches[i][j].Message))
-		}
-	}
+	batches, raw := lineBatches(ts, 64, 1000)
 	b.SetBytes(raw / int64(len(batches)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -155,7 +167,7 @@ func BenchmarkRareSearch(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var skipped int64
 			for i := 0; i < b.N; i++ {
-				q := store.Query{Group: scope, Name: "g", Limit: 10000, Filter: c.f, StreamPrefix: "s"}
+				q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, Filter: c.f, StreamPrefix: "s"}
 				found := 0
 				for {
 					p, err := e.Read(ctx, q)
@@ -175,5 +187,24 @@ func BenchmarkRareSearch(b *testing.B) {
 			}
 			b.ReportMetric(float64(skipped), "blocks-skipped")
 		})
+	}
+}
+
+// BenchmarkScanStream is BenchmarkScan's search through Scan: the same
+// blocks decoded and matched on every core, delivered block by block.
+func BenchmarkScanStream(b *testing.B) {
+	e := openFilled(b)
+	defer e.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		_, err := e.Scan(context.Background(), store.ScanRequest{Scope: scope, Groups: []string{"g"}, Filter: substr("checkout_timeout")},
+			func(blk store.ScanBlock) bool { n += len(blk.Events); return true })
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			b.Fatal("no matches")
+		}
 	}
 }

@@ -10,11 +10,15 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
-		if err != nil {
-			t.Fatal(err)
+	storetest.Run(t, func(t *testing.T) (store.Store, func(*testing.T) store.Store) {
+		fs := vfs.NewMem()
+		open := func(t *testing.T) store.Store {
+			e, err := Open(Config{Dir: "/db", FS: fs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
 		}
-		return e
+		return open(t), open
 	})
 }

@@ -160,7 +160,7 @@ func TestModeTightened(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, lines)
 		}
 	}
-	p, err := e.Read(context.Background(), store.Query{Group: scope, Name: "g", Limit: 100})
+	p, err := e.Read(context.Background(), store.ReadRequest{Group: scope, Name: "g", Limit: 100})
 	if err != nil || len(p.Events) != 10 {
 		t.Fatalf("after tightening: %d events, %v", len(p.Events), err)
 	}
@@ -307,7 +307,7 @@ func TestDiskFull(t *testing.T) {
 	if err := e.DeleteStream(ctx, scope, "g", "doomed"); err != nil {
 		t.Errorf("DeleteStream on a full disk (it frees space): %v", err)
 	}
-	p, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10000})
+	p, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000})
 	if err != nil || len(p.Events) != len(acked) {
 		t.Errorf("read on a full disk: %d of %d events, %v", len(p.Events), len(acked), err)
 	}
@@ -357,7 +357,7 @@ func TestDiskFull(t *testing.T) {
 	if err := appendBatch(e, randomMessages(1, 100)); !errors.Is(err, store.ErrNoSpace) {
 		t.Errorf("append after a start on a nearly full disk: %v, want store.ErrNoSpace", err)
 	}
-	if p, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10000}); err != nil || len(p.Events) != len(acked) {
+	if p, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000}); err != nil || len(p.Events) != len(acked) {
 		t.Errorf("read after a start on a nearly full disk: %d of %d events, %v", len(p.Events), len(acked), err)
 	}
 	if !strings.Contains(lines.String(), "refusing writes") {
@@ -376,7 +376,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	defer e.Close()
 	got := map[string]int{}
-	q := store.Query{Group: scope, Name: "g", Limit: 10000}
+	q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000}
 	for {
 		p, err := e.Read(ctx, q)
 		if err != nil {

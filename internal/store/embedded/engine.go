@@ -16,6 +16,16 @@
 // decompressing them. Every block spans at most the group's largest observed
 // span (≤ 24 h, PutLogEvents' limit), which bounds how far back a seek starts.
 //
+// Data also leaves through Scan (scan.go), which walks the same summaries,
+// skips blocks the same way, and decodes the rest on every core in a bounded
+// pipeline owned by the call, delivering them in key order without the merge;
+// and through ReadFeed (feed.go), which walks per-group feed entries ('F' gid
+// seq, written in the block's batch) up to a high-water mark that never
+// passes an append still committing. Subscribe's listeners hear of each
+// append once the mark is past it. Cursors (cursors.go) and resource records
+// (resources.go) are small synced keys; the group's ones share its id prefix
+// and go with its range deletion.
+//
 // Metadata (groups, streams) is cached in memory and persisted in the same
 // database; stream and group statistics are Pebble merge operands (see
 // records.go). Deleting a group drops its key ranges with range tombstones;
@@ -78,9 +88,8 @@ type Config struct {
 	// sync the WAL cannot complete). The engine then refuses every operation;
 	// the process should exit so that a restart recovers from the WAL.
 	OnFatal func(error)
-	// OnAppend, when set, is called after events are durable, in the
-	// appending goroutine. It must not block (live tail fans out from here).
-	OnAppend func(scope store.Scope, group, stream string, events []store.StoredEvent)
+	// (Listeners to appends register with Engine.Subscribe, part of the
+	// store contract; see feed.go.)
 }
 
 func (c Config) level() zstd.EncoderLevel {
@@ -99,6 +108,23 @@ const maxBlockSpan = 24 * 60 * 60 * 1000
 const seqChunk = 1 << 20
 
 // Engine is the embedded store. It implements store.Store.
+//
+// Lock order (a goroutine holding one may take only those after it):
+//
+//	life (read by every operation, write by Close)
+//	  → Engine.mu (the group map)
+//	    → group.commit (read by writers of group data: Append, SetCursor,
+//	      PutResource...; write by DeleteGroup and DeleteStream)
+//	      → group.mu (a group's settings and streams)
+//	        → seqMu (sequence numbers and the feed's pending set)
+//	      → subs.mu (read by notify, under life and group.commit, while it
+//	        calls listeners; written by Subscribe and unsubscribe, with
+//	        nothing else held; so listeners must not subscribe)
+//
+// No fsync happens under Engine.mu or seqMu except allocSeq's persisting of
+// a new sequence mark, once per seqChunk numbers. Group commit depends on
+// that: Append's Sync commit holds only life, group.commit (both read) and
+// nothing else.
 type Engine struct {
 	cfg Config
 	db  *pebble.DB
@@ -109,12 +135,20 @@ type Engine struct {
 	grams sync.Pool // *gramBuilder
 	bufs  sync.Pool // *[]byte decompression buffers
 
-	seqMu   sync.Mutex // guards seqNext, seqHWM
+	seqMu   sync.Mutex // guards seqNext, seqHWM, pending
 	seqNext uint64
 	seqHWM  uint64
+	// pending holds, ascending, the sequences of appends allocated but not
+	// yet committed (or failed); committed is the feed's high-water mark:
+	// every append with a sequence ≤ it has finished. See feed.go.
+	pending   []uint64
+	committed atomic.Uint64 // written under seqMu, read without
 
-	mu     sync.RWMutex      // guards groups
-	groups map[string]*group // by groupMapKey
+	subs subscribers // see feed.go
+
+	mu       sync.RWMutex      // guards groups, creating
+	groups   map[string]*group // by groupMapKey
+	creating map[string]bool   // names whose CreateGroup is committing
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -321,6 +355,7 @@ func (e *Engine) load() error {
 		return fmt.Errorf("read sequence mark: %w", err)
 	}
 	e.seqNext = e.seqHWM + 1
+	e.committed.Store(e.seqHWM)
 
 	byID := make(map[uint64]*group)
 	err = e.scan([]byte{tagGroup}, func(k, v []byte) error {
@@ -412,13 +447,13 @@ func (g *group) record() groupRecord {
 	}
 }
 
-func (g *group) snapshot() store.Group {
+func (g *group) snapshot() (info store.Group, deleted bool) {
 	g.mu.RLock()
-	info := g.info
+	info, deleted = g.info, g.deleted
 	info.Tags = cloneTags(g.info.Tags)
 	g.mu.RUnlock()
 	info.StoredBytes = g.storedBytes.Load()
-	return info
+	return info, deleted
 }
 
 func cloneTags(t map[string]string) map[string]string {
@@ -455,6 +490,10 @@ func (e *Engine) scan(prefix []byte, fn func(k, v []byte) error) error {
 func (e *Engine) allocSeq() (uint64, error) {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
+	return e.allocSeqLocked()
+}
+
+func (e *Engine) allocSeqLocked() (uint64, error) {
 	if e.seqNext > e.seqHWM {
 		hwm := e.seqHWM + seqChunk
 		if err := e.db.Set([]byte{tagSeq}, beAppend(nil, hwm), pebble.Sync); err != nil {
@@ -503,22 +542,38 @@ func (e *Engine) CreateGroup(ctx context.Context, info store.Group) (err error) 
 	if err := e.writable(); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	// Reserve the name under e.mu, commit without it (the fsync must not
+	// stall every lookup), then publish the group.
 	mk := groupMapKey(info.Scope, info.Name)
-	if e.groups[mk] != nil {
+	e.mu.Lock()
+	if e.groups[mk] != nil || e.creating[mk] {
+		e.mu.Unlock()
 		return store.ErrGroupExists
 	}
+	if e.creating == nil {
+		e.creating = make(map[string]bool)
+	}
+	e.creating[mk] = true
+	e.mu.Unlock()
+	var g *group
+	defer func() {
+		e.mu.Lock()
+		delete(e.creating, mk)
+		if g != nil {
+			e.groups[mk] = g
+		}
+		e.mu.Unlock()
+	}()
 	id, err := e.allocSeq()
 	if err != nil {
 		return err
 	}
-	g := newGroup(groupRecord{}, info.Scope, info.Name)
-	g.id = id
+	ng := newGroup(groupRecord{}, info.Scope, info.Name)
+	ng.id = id
 	info.StoredBytes = 0
 	info.Tags = cloneTags(info.Tags)
-	g.info = info
-	rec, err := json.Marshal(g.record())
+	ng.info = info
+	rec, err := json.Marshal(ng.record())
 	if err != nil {
 		return err
 	}
@@ -529,7 +584,7 @@ func (e *Engine) CreateGroup(ctx context.Context, info store.Group) (err error) 
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("create group: %w", err)
 	}
-	e.groups[mk] = g
+	g = ng
 	return nil
 }
 
@@ -541,13 +596,27 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 		return err
 	}
 	defer e.exit()
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	mk := groupMapKey(scope, name)
-	g := e.groups[mk]
-	if g == nil {
-		return store.ErrGroupNotFound
+	g, err := e.lookup(scope, name)
+	if err != nil {
+		return err
 	}
+	// The commit runs without e.mu (its fsync must not stall every lookup).
+	// Operations that find g meanwhile see deleted once it is set; the map
+	// entry goes last, so a CreateGroup of the same name during the delete
+	// gets ErrGroupExists, as it would just before.
+	if err := e.deleteGroup(g, scope, name); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if e.groups[mk] == g {
+		delete(e.groups, mk)
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) deleteGroup(g *group, scope store.Scope, name string) error {
 	g.commit.Lock()
 	defer g.commit.Unlock()
 	// Hold g.mu across the commit: an UpdateGroup or CreateStream that got in
@@ -555,11 +624,14 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	// instead of writing its record back after the range deletion.
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.deleted {
+		return store.ErrGroupNotFound // a concurrent DeleteGroup won
+	}
 	b := e.db.NewBatch()
 	defer b.Close()
 	b.Delete(groupKey(scope.Account, scope.Region, name), nil)
 	b.Delete(groupStatsKey(g.id), nil)
-	for _, tag := range []byte{tagStream, tagSummary, tagBlock, tagIndex, tagReclaim} {
+	for _, tag := range []byte(groupDataTags) {
 		p := u64key(tag, g.id)
 		b.DeleteRange(p, prefixEnd(p), nil)
 	}
@@ -567,7 +639,6 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 		return fmt.Errorf("delete group: %w", err)
 	}
 	g.deleted = true
-	delete(e.groups, mk)
 	return nil
 }
 
@@ -581,7 +652,11 @@ func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (
 	if err != nil {
 		return store.Group{}, err
 	}
-	return g.snapshot(), nil
+	info, deleted := g.snapshot()
+	if deleted {
+		return store.Group{}, store.ErrGroupNotFound
+	}
+	return info, nil
 }
 
 // UpdateGroup implements store.Store.
@@ -635,7 +710,11 @@ func (e *Engine) ListGroups(ctx context.Context, scope store.Scope, prefix, afte
 	e.mu.RUnlock()
 	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.name, b.name) })
 	for _, g := range gs {
-		if !fn(g.snapshot()) {
+		info, deleted := g.snapshot()
+		if deleted {
+			continue
+		}
+		if !fn(info) {
 			break
 		}
 	}
@@ -789,10 +868,13 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 	if s == nil {
 		return store.AppendResult{}, store.ErrStreamNotFound
 	}
-	seq, err := e.allocSeq()
+	seq, err := e.allocAppendSeq()
 	if err != nil {
 		return store.AppendResult{}, err
 	}
+	// Whatever happens from here (a failed commit, a storage panic), the
+	// sequence leaves the pending set, so the feed's mark moves on.
+	defer e.finishSeq(seq)
 
 	sum := summary{minTs: events[0].Timestamp, maxTs: events[len(events)-1].Timestamp, seq: seq, sid: s.id, count: len(events), ingestion: ingestion}
 	gb := e.grams.Get().(*gramBuilder)
@@ -827,6 +909,7 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 	b.Set(indexKey(g.id, s.id, sum.minTs, seq), idxVal, nil)
 	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
 	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
+	b.Set(feedKey(g.id, seq), encodeFeedEntry(&sum), nil)
 	e.space.written.Add(int64(b.Len()))
 	if err := b.Commit(pebble.Sync); err != nil {
 		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
@@ -838,14 +921,8 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 	s.storedBytes.Add(stored)
 	g.storedBytes.Add(stored)
 
-	if e.cfg.OnAppend != nil {
-		out := make([]store.StoredEvent, len(events))
-		for i, ev := range events {
-			out[i] = store.StoredEvent{Stream: streamName, Timestamp: ev.Timestamp, IngestionTime: ingestion, Message: ev.Message,
-				Pos: store.Position{Time: ev.Timestamp, Seq: seq, Index: uint32(i)}}
-		}
-		e.cfg.OnAppend(scope, groupName, streamName, out)
-	}
+	e.finishSeq(seq) // before notifying: a listener's ReadFeed must see this block
+	e.notify(scope, groupName, streamName, seq, events, ingestion)
 	return store.AppendResult{Seq: seq}, nil
 }
 

@@ -46,7 +46,7 @@ func TestRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := store.Query{Group: scope, Name: "g", Limit: 1000}
+	q := store.ReadRequest{Group: scope, Name: "g", Limit: 1000}
 	before, err := e.Read(ctx, q)
 	if err != nil || len(before.Events) != 40 {
 		t.Fatalf("%d events, %v", len(before.Events), err)
@@ -94,7 +94,7 @@ func TestBlockSkipping(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10, Filter: substr("needle9zq"), StreamPrefix: ""})
+	p, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10, Filter: substr("needle9zq"), StreamPrefix: ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestBlockSkipping(t *testing.T) {
 		t.Fatalf("skipped only %d of 100 blocks", p.SkippedBlocks)
 	}
 	// A substring of a longer word must still be found (ERROR in ERRORCODE).
-	p, _ = e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10, Filter: substr("eedle9z")})
+	p, _ = e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10, Filter: substr("eedle9z")})
 	if len(p.Events) != 1 {
 		t.Fatalf("substring search found %d events", len(p.Events))
 	}

@@ -58,7 +58,7 @@ func TestWriteFailure(t *testing.T) {
 	if _, err := e.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now + 101, Message: "after failure"}}, now); err == nil {
 		t.Fatal("a failed engine accepted an append")
 	}
-	if _, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10}); err == nil {
+	if _, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10}); err == nil {
 		t.Fatal("a failed engine answered a read")
 	}
 	if err := e.Close(); err == nil {
@@ -72,7 +72,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e2.Close()
-	p, err := e2.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 1000, Streams: []string{"s"}})
+	p, err := e2.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 1000, Streams: []string{"s"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestCrashLosesNothingAcked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e2.Close()
-	p, err := e2.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 1000})
+	p, err := e2.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

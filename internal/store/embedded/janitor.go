@@ -67,6 +67,7 @@ func (e *Engine) reclaimStreams() error {
 			}
 			b.Delete(blockKey(tagSummary, p.gid, minTs, seq), nil)
 			b.Delete(blockKey(tagBlock, p.gid, minTs, seq), nil)
+			b.Delete(feedKey(p.gid, seq), nil)
 			return nil
 		})
 		if err == nil {
@@ -85,23 +86,26 @@ func (e *Engine) reclaimStreams() error {
 // expiredBytes sums, per live stream, what the blocks expire is about to
 // drop occupied (payload plus summary, as Append counted them). Blocks of
 // deleted streams are skipped: DeleteStream already took them off the stats.
-func (e *Engine) expiredBytes(g *group, cutoff int64) (map[uint64]int64, error) {
-	freed := map[uint64]int64{}
+// It also returns the sequences of every block it is about to drop, whose
+// feed entries go with them.
+func (e *Engine) expiredBytes(g *group, cutoff int64) (freed map[uint64]int64, seqs []uint64, err error) {
+	freed = map[uint64]int64{}
 	p := u64key(tagSummary, g.id)
 	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: u64keyAppend(p, uint64(cutoff))})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sum, err := decodeSummary(it.Key(), v)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		seqs = append(seqs, sum.seq)
 		g.mu.RLock()
 		live := g.byID[sum.sid] != nil
 		g.mu.RUnlock()
@@ -113,10 +117,10 @@ func (e *Engine) expiredBytes(g *group, cutoff int64) (map[uint64]int64, error) 
 			freed[sum.sid] += int64(len(payload) + len(v))
 			closer.Close()
 		} else if !errors.Is(err, pebble.ErrNotFound) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return freed, it.Error()
+	return freed, seqs, it.Error()
 }
 
 // expire drops the blocks of each group that lie wholly before its retention
@@ -144,7 +148,7 @@ func (e *Engine) expire() error {
 		if cutoff <= 0 {
 			continue
 		}
-		freed, err := e.expiredBytes(g, cutoff)
+		freed, seqs, err := e.expiredBytes(g, cutoff)
 		if err != nil {
 			return fmt.Errorf("expire group %d: %w", g.id, err)
 		}
@@ -169,6 +173,9 @@ func (e *Engine) expire() error {
 		for _, sid := range sids {
 			p := u64key(tagIndex, g.id, sid)
 			b.DeleteRange(p, u64keyAppend(p, uint64(cutoff)), nil)
+		}
+		for _, seq := range seqs {
+			b.Delete(feedKey(g.id, seq), nil)
 		}
 		err = b.Commit(pebble.NoSync)
 		b.Close()

@@ -15,6 +15,10 @@ import (
 //	'I' gid sid minTs seq               → per-stream index entry (small summary)
 //	'X' gid sid                         → stream deletion pending reclamation
 //	'Q'                                 → sequence high-water mark
+//	'F' gid seq                         → feed entry: the block appended as seq (feed.go)
+//	'C' gid name                        → cursor: a feed position (cursors.go)
+//	'r' gid kind 0x00 name              → a group's resource record (resources.go)
+//	'R' account 0x00 region 0x00 kind 0x00 name → an account's resource record
 const (
 	tagGroup      = 'G'
 	tagGroupStats = 'g'
@@ -24,7 +28,21 @@ const (
 	tagIndex      = 'I'
 	tagReclaim    = 'X'
 	tagSeq        = 'Q'
+	tagFeed       = 'F'
+	tagCursor     = 'C'
+	tagGroupRes   = 'r'
+	tagResource   = 'R'
 )
+
+// groupDataTags are the tables whose keys start with a group id: DeleteGroup
+// drops each with one range tombstone.
+// (A string constant, not a slice: no package-level mutable state.)
+const groupDataTags = string(rune(tagStream)) + string(rune(tagSummary)) + string(rune(tagBlock)) + string(rune(tagIndex)) +
+	string(rune(tagReclaim)) + string(rune(tagFeed)) + string(rune(tagCursor)) + string(rune(tagGroupRes))
+
+func feedKey(gid, seq uint64) []byte { return u64key(tagFeed, gid, seq) }
+
+func cursorKey(gid uint64, name string) []byte { return append(u64key(tagCursor, gid), name...) }
 
 func groupKey(account, region, name string) []byte {
 	k := make([]byte, 0, 3+len(account)+len(region)+len(name))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,133 +15,6 @@ import (
 
 	"github.com/cairnlog/cairn/internal/store"
 )
-
-type randWant struct {
-	stream, msg string
-	pos         store.Position
-}
-
-// TestRandomPaging pages through randomized data with random windows,
-// limits, budgets and directions and compares with a brute-force model.
-// -short runs 2 seeds; the full run (12 seeds) takes ~15 s.
-func TestRandomPaging(t *testing.T) {
-	seeds := int64(4)
-	if testing.Short() {
-		seeds = 2
-	}
-	for seed := int64(1); seed <= seeds; seed++ {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { reviewRandomPaging(t, seed) })
-	}
-}
-
-func reviewRandomPaging(t *testing.T, seed int64) {
-	ctx := context.Background()
-	e := openMem(t, vfs.NewMem())
-	defer e.Close()
-	rng := rand.New(rand.NewSource(seed))
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	streams := []string{"a", "b", "c", "d"}
-	for _, n := range streams {
-		e.CreateStream(ctx, scope, "g", store.Stream{Name: n})
-	}
-	base := time.Now().UnixMilli() - 10*86_400_000
-	spread := []int64{10, 1000, 3_600_000, 86_400_000}[rng.Intn(4)]
-	var all []randWant
-	for i := 0; i < 150; i++ {
-		stream := streams[rng.Intn(len(streams))]
-		ts := base + rng.Int63n(spread*4+1)
-		n := 1 + rng.Intn(30)
-		var evs []store.Event
-		for j := 0; j < n; j++ {
-			if rng.Intn(3) == 0 {
-				ts += rng.Int63n(spread/int64(n) + 1)
-			}
-			evs = append(evs, store.Event{Timestamp: ts, Message: fmt.Sprintf("m%d-%d word%d", i, j, rng.Intn(5))})
-		}
-		res, err := e.Append(ctx, scope, "g", stream, evs, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, ev := range evs {
-			all = append(all, randWant{stream, ev.Message, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(j)}})
-		}
-	}
-	slices.SortFunc(all, func(a, b randWant) int {
-		switch {
-		case a.pos.Less(b.pos):
-			return -1
-		case b.pos.Less(a.pos):
-			return 1
-		}
-		return 0
-	})
-	lo, hi := all[0].pos.Time, all[len(all)-1].pos.Time
-	for trial := 0; trial < 60; trial++ {
-		q := store.Query{Group: scope, Name: "g", Limit: 1 + rng.Intn(40), Backward: rng.Intn(2) == 0}
-		if rng.Intn(2) == 0 {
-			q.Start = lo + rng.Int63n(hi-lo+1)
-			q.End = q.Start + rng.Int63n(hi-lo+1) + 1
-		}
-		keep := func(randWant) bool { return true }
-		switch rng.Intn(4) {
-		case 1:
-			s := streams[rng.Intn(4)]
-			q.Streams = []string{s}
-			keep = func(x randWant) bool { return x.stream == s }
-		case 2:
-			q.Streams = []string{"a", "c"}
-			keep = func(x randWant) bool { return x.stream == "a" || x.stream == "c" }
-		}
-		var fkeep = keep
-		if rng.Intn(2) == 0 {
-			w := fmt.Sprintf("word%d", rng.Intn(5))
-			q.Filter = substr(w)
-			fkeep = func(x randWant) bool { return keep(x) && strings.Contains(x.msg, w) }
-		}
-		if rng.Intn(2) == 0 {
-			q.ScanBudget = 1 + rng.Int63n(500)
-		}
-		if rng.Intn(3) == 0 {
-			q.MaxBytes = 30 + rng.Intn(300)
-		}
-		start, end := q.Start, q.End
-		name := fmt.Sprintf("%+v", q)
-		var got []store.StoredEvent
-		var prev *store.Position
-		for pages := 0; ; pages++ {
-			p, err := e.Read(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, p.Events...)
-			if p.Next == nil {
-				break
-			}
-			if pages > 20_000 || (prev != nil && *prev == *p.Next) {
-				t.Fatalf("%s: no progress", name)
-			}
-			prev = p.Next
-			q.After = p.Next
-		}
-		var exp []randWant
-		for _, x := range all {
-			if fkeep(x) && x.pos.Time >= start && (end == 0 || x.pos.Time < end) {
-				exp = append(exp, x)
-			}
-		}
-		if q.Backward {
-			slices.Reverse(exp)
-		}
-		for i := range min(len(got), len(exp)) {
-			if got[i].Pos != exp[i].pos || got[i].Message != exp[i].msg || got[i].Stream != exp[i].stream {
-				t.Fatalf("%s: event %d is %+v, want %+v", name, i, got[i], exp[i])
-			}
-		}
-		if len(got) != len(exp) {
-			t.Fatalf("%s: %d events, want %d", name, len(got), len(exp))
-		}
-	}
-}
 
 // TestUpdateDeleteGroupRace: an UpdateGroup that has passed its
 // deleted check writes the group record after DeleteGroup has committed the
@@ -252,12 +124,8 @@ func countKeys(t *testing.T, e *Engine, prefix []byte) int {
 func TestReclaimAndExpire(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
-	var clock atomic64
-	clock.v = now
-	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock.v) }, JanitorInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := atomic64{v: now}
+	e := openClock(t, &clock)
 	defer e.Close()
 	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
 	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
@@ -279,7 +147,7 @@ func TestReclaimAndExpire(t *testing.T) {
 	// The block's last event is exactly at the retention cutoff: keep it.
 	clock.v = now + 86_400_000
 	e.Sweep()
-	p, _ := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10})
+	p, _ := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10})
 	if len(p.Events) != 1 || p.Events[0].Message != "last" {
 		t.Fatalf("at the cutoff: %+v", p.Events)
 	}
@@ -290,19 +158,27 @@ func TestReclaimAndExpire(t *testing.T) {
 	}
 }
 
+// atomic64 is a test clock in ms. Only the test goroutine reads and sets it
+// (the janitor, which would also read it, runs once an hour).
 type atomic64 struct{ v int64 }
+
+// openClock opens an in-memory engine whose clock is *clock.
+func openClock(t *testing.T, clock *atomic64) *Engine {
+	t.Helper()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock.v) }, JanitorInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
 
 // TestStoredBytesAfterExpire: blocks dropped by retention still count
 // in the group's storedBytes (DescribeLogGroups).
 func TestStoredBytesAfterExpire(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
-	var clock atomic64
-	clock.v = now
-	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), Now: func() time.Time { return time.UnixMilli(clock.v) }, JanitorInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := atomic64{v: now}
+	e := openClock(t, &clock)
 	defer e.Close()
 	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g", RetentionDays: 1})
 	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
@@ -352,7 +228,7 @@ func TestPrefetchCancel(t *testing.T) {
 	for k := 0; k < 20; k++ {
 		ctx, cancel := context.WithCancel(bg)
 		var n atomic.Int64
-		_, err := e.Read(ctx, store.Query{Group: scope, Name: "g", Limit: 10, Filter: cancelAfter{&n, cancel}, Backward: k%2 == 1})
+		_, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10, Filter: cancelAfter{&n, cancel}, Backward: k%2 == 1})
 		cancel()
 		if err == nil {
 			t.Fatalf("no error after cancel")
@@ -412,7 +288,7 @@ func TestConcurrentStress(t *testing.T) {
 		}
 	}()
 	for k, until := 0, time.Now().Add(3*time.Second); time.Now().Before(until); k++ {
-		q := store.Query{Group: scope, Name: "g", Limit: 5000, Backward: k%2 == 0, Filter: substr("w1")}
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 5000, Backward: k%2 == 0, Filter: substr("w1")}
 		if k%3 == 0 {
 			q.Streams = []string{"b"}
 		}

@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"runtime"
 	"sort"
@@ -25,7 +24,7 @@ const eventOverhead = 26 // bytes AWS counts per event on top of its message
 // smallest pending event: no unopened block can then hold an earlier event.
 // Backward, it walks summaries descending and opens a block while its
 // minTs + maxSpan ≥ the largest pending timestamp.
-func (e *Engine) Read(ctx context.Context, q store.Query) (store.Page, error) {
+func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, error) {
 	if err := e.enter(); err != nil {
 		return store.Page{}, err
 	}
@@ -136,7 +135,7 @@ func (r *readState) upperBound(prefix []byte) []byte {
 type readState struct {
 	e        *Engine
 	g        *group
-	q        store.Query
+	q        store.ReadRequest
 	backward bool
 	allowed  map[uint64]string // nil: every stream (subject to prefix)
 	start    int64             // inclusive
@@ -261,7 +260,7 @@ func (r *readState) run(ctx context.Context) (store.Page, error) {
 
 // cursorBefore is the resume point when the page is full before the event
 // just examined: the last event returned, or where the query itself started.
-func (r *readState) cursorBefore(last store.Position, haveLast bool, q store.Query) *store.Position {
+func (r *readState) cursorBefore(last store.Position, haveLast bool, q store.ReadRequest) *store.Position {
 	if haveLast {
 		return &last
 	}
@@ -619,25 +618,9 @@ func (r *readState) load(s summary, stream string, it *item) {
 }
 
 func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, error) {
-	key := blockKey(tagBlock, r.g.id, s.minTs, s.seq)
-	compressed, closer, err := r.e.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil // reclaimed between summary and payload
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read block: %w", err)
-	}
-	buf := r.e.getBuf()
-	raw, err := r.e.dec.DecodeAll(compressed, buf[:0])
-	closer.Close()
-	if err != nil {
-		r.e.putBuf(buf)
-		return nil, fmt.Errorf("decompress block %x: %w", key, err)
-	}
-	blk, err := decodePayload(raw, s.minTs)
-	if err != nil {
-		r.e.putBuf(raw)
-		return nil, fmt.Errorf("block %x: %w", key, err)
+	blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
+	if !ok || err != nil {
+		return nil, err // !ok: reclaimed between summary and payload
 	}
 	s.filter = nil
 	c := &cursor{sum: s, stream: stream, blk: blk, buf: raw}

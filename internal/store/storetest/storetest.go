@@ -1,6 +1,13 @@
 // Package storetest is the conformance suite every storage engine must pass:
 // the contract of store.Store checked through its interface only. An engine's
-// tests call Run with a function that opens a fresh, empty store.
+// tests call Run with an Opener, which opens a fresh, empty store and says how
+// to open the same storage again (for durability checks).
+//
+// The suite covers metadata, paged reads (fixed cases and a randomized model),
+// retention, Scan (order, selection, block skipping, stop, cancellation),
+// the feed (order, paging, and a randomized concurrent test that no follower
+// ever skips an append), Subscribe, cursors and resource records (durable
+// across reopen, deleted with their group).
 package storetest
 
 import (
@@ -25,12 +32,26 @@ func (s substr) Match(m string) bool             { return strings.Contains(m, st
 func (s substr) Required() []string              { return []string{string(s)} }
 func (s substr) RequiredUnlessEscaped() []string { return nil }
 
-// Run runs the suite. open returns a new empty store; Run closes it.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	t.Run("Metadata", func(t *testing.T) { testMetadata(t, open(t)) })
-	t.Run("Order", func(t *testing.T) { testOrder(t, open(t)) })
-	t.Run("BudgetProgress", func(t *testing.T) { testBudgetProgress(t, open(t)) })
-	t.Run("Retention", func(t *testing.T) { testRetention(t, open(t)) })
+// Opener opens a store on new, empty storage. reopen opens the same storage
+// again; the suite closes the store it had before calling it, and closes
+// every store it is given.
+type Opener func(t *testing.T) (s store.Store, reopen func(t *testing.T) store.Store)
+
+// Run runs the suite.
+func Run(t *testing.T, open Opener) {
+	fresh := func(t *testing.T) store.Store { s, _ := open(t); return s }
+	t.Run("Metadata", func(t *testing.T) { testMetadata(t, fresh(t)) })
+	t.Run("Order", func(t *testing.T) { testOrder(t, fresh(t)) })
+	t.Run("BudgetProgress", func(t *testing.T) { testBudgetProgress(t, fresh(t)) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, fresh(t)) })
+	t.Run("RandomPaging", func(t *testing.T) { testRandomPaging(t, fresh) })
+	t.Run("Scan", func(t *testing.T) { testScan(t, fresh(t)) })
+	t.Run("ScanStop", func(t *testing.T) { testScanStop(t, fresh(t)) })
+	t.Run("Feed", func(t *testing.T) { testFeed(t, fresh(t)) })
+	t.Run("FeedConcurrent", func(t *testing.T) { testFeedConcurrent(t, fresh(t)) })
+	t.Run("Subscribe", func(t *testing.T) { testSubscribe(t, fresh(t)) })
+	t.Run("Cursors", func(t *testing.T) { testCursors(t, open) })
+	t.Run("Resources", func(t *testing.T) { testResources(t, open) })
 }
 
 func testMetadata(t *testing.T, s store.Store) {
@@ -100,7 +121,7 @@ func testMetadata(t *testing.T, s store.Store) {
 		t.Fatalf("deleted stream: %v", err)
 	}
 	s.CreateStream(ctx, scope, "b", store.Stream{Name: "s1"})
-	p, err := s.Read(ctx, store.Query{Group: scope, Name: "b", Limit: 10})
+	p, err := s.Read(ctx, store.ReadRequest{Group: scope, Name: "b", Limit: 10})
 	if err != nil || len(p.Events) != 0 {
 		t.Fatalf("a re-created stream sees old events: %+v %v", p.Events, err)
 	}
@@ -118,6 +139,17 @@ func testMetadata(t *testing.T, s store.Store) {
 type want struct {
 	stream, msg string
 	pos         store.Position
+}
+
+// comparePos orders positions for slices.SortFunc.
+func comparePos(a, b store.Position) int {
+	switch {
+	case a.Less(b):
+		return -1
+	case b.Less(a):
+		return 1
+	}
+	return 0
 }
 
 // testOrder writes interleaved, overlapping, equal-timestamp batches across
@@ -148,16 +180,8 @@ func testOrder(t *testing.T, s store.Store) {
 			all = append(all, want{stream, e.Message, store.Position{Time: e.Timestamp, Seq: res.Seq, Index: uint32(j)}})
 		}
 	}
-	slices.SortFunc(all, func(a, b want) int {
-		switch {
-		case a.pos.Less(b.pos):
-			return -1
-		case b.pos.Less(a.pos):
-			return 1
-		}
-		return 0
-	})
-	check := func(name string, q store.Query, keep func(want) bool) {
+	slices.SortFunc(all, func(a, b want) int { return comparePos(a.pos, b.pos) })
+	check := func(name string, q store.ReadRequest, keep func(want) bool) {
 		t.Helper()
 		var got []store.StoredEvent
 		for pages := 0; ; pages++ {
@@ -194,19 +218,19 @@ func testOrder(t *testing.T, s store.Store) {
 	}
 	any := func(want) bool { return true }
 	only := func(n string) func(want) bool { return func(x want) bool { return x.stream == n } }
-	check("all", store.Query{Group: scope, Name: "g", Limit: 7}, any)
-	check("all backward", store.Query{Group: scope, Name: "g", Limit: 13, Backward: true}, any)
-	check("window", store.Query{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000}, any)
-	check("window backward", store.Query{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000, Backward: true}, any)
-	check("one stream", store.Query{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}}, only("b"))
-	check("one stream backward", store.Query{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}, Backward: true}, only("b"))
-	check("two streams", store.Query{Group: scope, Name: "g", Limit: 50, Streams: []string{"a", "c"}}, func(x want) bool { return x.stream != "b" })
-	check("prefix", store.Query{Group: scope, Name: "g", Limit: 100, StreamPrefix: "c"}, only("c"))
-	check("filter", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word3")}, func(x want) bool { return strings.Contains(x.msg, "word3") })
-	check("filter backward", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word3") })
-	check("tiny budget", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), ScanBudget: 100}, func(x want) bool { return strings.Contains(x.msg, "word3") })
-	check("tiny budget backward", store.Query{Group: scope, Name: "g", Limit: 3, Filter: substr("word1"), ScanBudget: 100, Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word1") })
-	check("byte budget", store.Query{Group: scope, Name: "g", Limit: 10_000, MaxBytes: 200}, any)
+	check("all", store.ReadRequest{Group: scope, Name: "g", Limit: 7}, any)
+	check("all backward", store.ReadRequest{Group: scope, Name: "g", Limit: 13, Backward: true}, any)
+	check("window", store.ReadRequest{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000}, any)
+	check("window backward", store.ReadRequest{Group: scope, Name: "g", Limit: 5, Start: base + 30_000, End: base + 60_000, Backward: true}, any)
+	check("one stream", store.ReadRequest{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}}, only("b"))
+	check("one stream backward", store.ReadRequest{Group: scope, Name: "g", Limit: 9, Streams: []string{"b"}, Backward: true}, only("b"))
+	check("two streams", store.ReadRequest{Group: scope, Name: "g", Limit: 50, Streams: []string{"a", "c"}}, func(x want) bool { return x.stream != "b" })
+	check("prefix", store.ReadRequest{Group: scope, Name: "g", Limit: 100, StreamPrefix: "c"}, only("c"))
+	check("filter", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word3")}, func(x want) bool { return strings.Contains(x.msg, "word3") })
+	check("filter backward", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word3") })
+	check("tiny budget", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word3"), ScanBudget: 100}, func(x want) bool { return strings.Contains(x.msg, "word3") })
+	check("tiny budget backward", store.ReadRequest{Group: scope, Name: "g", Limit: 3, Filter: substr("word1"), ScanBudget: 100, Backward: true}, func(x want) bool { return strings.Contains(x.msg, "word1") })
+	check("byte budget", store.ReadRequest{Group: scope, Name: "g", Limit: 10_000, MaxBytes: 200}, any)
 }
 
 // testBudgetProgress: many blocks at one timestamp and a one-byte scan budget
@@ -228,7 +252,7 @@ func testBudgetProgress(t *testing.T, s store.Store) {
 		}
 		s.Append(ctx, scope, "g", "s", evs, ts)
 	}
-	q := store.Query{Group: scope, Name: "g", Limit: 100, Filter: substr("needle"), ScanBudget: 1}
+	q := store.ReadRequest{Group: scope, Name: "g", Limit: 100, Filter: substr("needle"), ScanBudget: 1}
 	found := 0
 	var last *store.Position
 	for pages := 0; ; pages++ {
@@ -260,7 +284,7 @@ func testRetention(t *testing.T, s store.Store) {
 	s.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now - 3*86_400_000, Message: "old"}}, now)
 	s.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "new"}}, now)
 	s.UpdateGroup(ctx, scope, "g", func(g *store.Group) error { g.RetentionDays = 1; return nil })
-	for _, q := range []store.Query{
+	for _, q := range []store.ReadRequest{
 		{Group: scope, Name: "g", Limit: 10},
 		{Group: scope, Name: "g", Limit: 10, Backward: true},
 		{Group: scope, Name: "g", Limit: 10, Streams: []string{"s"}},

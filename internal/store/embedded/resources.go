@@ -1,0 +1,136 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Resources are opaque records the control plane keeps (metric filters,
+// subscription filters, destinations, policies, query definitions, export
+// tasks). A group's live under 'r' gid kind 0x00 name and go with the group's
+// range deletion; an account's under 'R' account 0x00 region 0x00 kind 0x00
+// name. Every write is synced, like an Append.
+
+// resourcePrefix is the key prefix of k's kind (everything but the name).
+// g is k.Group's group, nil for an account resource.
+func resourcePrefix(k store.ResourceKey, g *group) ([]byte, error) {
+	if k.Kind == "" || strings.IndexByte(k.Kind, 0) >= 0 {
+		return nil, fmt.Errorf("BUG: resource kind %q is empty or holds NUL", k.Kind)
+	}
+	var p []byte
+	if g != nil {
+		p = u64key(tagGroupRes, g.id)
+	} else {
+		if strings.IndexByte(k.Scope.Account, 0) >= 0 || strings.IndexByte(k.Scope.Region, 0) >= 0 {
+			return nil, fmt.Errorf("BUG: resource scope %q holds NUL", k.Scope)
+		}
+		p = append(p, tagResource)
+		p = append(p, k.Scope.Account...)
+		p = append(p, 0)
+		p = append(p, k.Scope.Region...)
+		p = append(p, 0)
+	}
+	p = append(p, k.Kind...)
+	return append(p, 0), nil
+}
+
+// resourceOp runs fn with k's key prefix; a group resource's fn runs as a
+// groupWrite (write) or on a live group (read).
+func (e *Engine) resourceOp(k store.ResourceKey, write bool, fn func(prefix []byte) error) (err error) {
+	if k.Group != "" {
+		run := func(g *group) error {
+			p, err := resourcePrefix(k, g)
+			if err != nil {
+				return err
+			}
+			return fn(p)
+		}
+		if write {
+			return e.groupWrite(k.Scope, k.Group, run)
+		}
+		defer recoverFatal(&err)
+		if err := e.enter(); err != nil {
+			return err
+		}
+		defer e.exit()
+		g, err := e.liveGroup(k.Scope, k.Group)
+		if err != nil {
+			return err
+		}
+		return run(g)
+	}
+	defer recoverFatal(&err)
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.exit()
+	p, err := resourcePrefix(k, nil)
+	if err != nil {
+		return err
+	}
+	return fn(p)
+}
+
+// PutResource implements store.Store.
+func (e *Engine) PutResource(ctx context.Context, k store.ResourceKey, value []byte) error {
+	return e.resourceOp(k, true, func(p []byte) error {
+		if err := e.db.Set(append(p, k.Name...), value, pebble.Sync); err != nil {
+			return fmt.Errorf("put resource: %w", err)
+		}
+		return nil
+	})
+}
+
+// GetResource implements store.Store.
+func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) (value []byte, err error) {
+	err = e.resourceOp(k, false, func(p []byte) error {
+		v, closer, err := e.db.Get(append(p, k.Name...))
+		if errors.Is(err, pebble.ErrNotFound) {
+			return store.ErrResourceNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("get resource: %w", err)
+		}
+		value = append([]byte(nil), v...)
+		return closer.Close()
+	})
+	return value, err
+}
+
+// DeleteResource implements store.Store.
+func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error {
+	return e.resourceOp(k, true, func(p []byte) error {
+		return e.deleteExisting(append(p, k.Name...), store.ErrResourceNotFound)
+	})
+}
+
+// ListResources implements store.Store.
+func (e *Engine) ListResources(ctx context.Context, k store.ResourceKey, prefix, after string, fn func(name string, value []byte) bool) error {
+	return e.resourceOp(k, false, func(p []byte) error {
+		lower := append(append([]byte(nil), p...), prefix...)
+		if a := append(append([]byte(nil), p...), after...); after != "" && string(a) >= string(lower) {
+			lower = append(a, 0) // the smallest key after `after`
+		}
+		it, err := e.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(append(append([]byte(nil), p...), prefix...))})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for valid := it.First(); valid; valid = it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			if !fn(string(it.Key()[len(p):]), append([]byte(nil), v...)) {
+				break
+			}
+		}
+		return it.Error()
+	})
+}
