@@ -124,6 +124,12 @@ func InvalidToken() *Error {
 	return New(InvalidParameter, "The specified nextToken is invalid.")
 }
 
+// ResourceLimitExceeded is AWS's LimitExceededException text for a quota of
+// resources (subscription filters, resource policies, Live Tail sessions).
+func ResourceLimitExceeded() *Error {
+	return New(LimitExceeded, "Resource limit exceeded.")
+}
+
 // Constraint is AWS's validation-framework wording, used for every member that
 // breaks a length, range or pattern constraint of the model, e.g.
 // "1 validation error detected: Value '10001' at 'limit' failed to satisfy

@@ -44,6 +44,9 @@ type Config struct {
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration
+	// LiveTailMaxSessions bounds each account's concurrent Live Tail
+	// sessions (LimitExceededException beyond it); 0 means AWS's quota, 15.
+	LiveTailMaxSessions int
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
 	// profile can reveal log contents).
 	Pprof bool
@@ -86,7 +89,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	failed := make(chan error, 1)
-	hub := tail.New(tail.Config{})
+	hub := tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
 	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression,
 		OnFatal: func(err error) { failed <- err }, OnAppend: hub.Publish})
 	if err != nil {
