@@ -64,7 +64,7 @@ type PutLogEventsOutput struct {
 // and checks each member itself, with the same wording.
 func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, error) {
 	var in putLogEventsInput
-	if err := c.DecodeUnchecked(&in); err != nil {
+	if err := decodeUnchecked(c, &in); err != nil {
 		return nil, err
 	}
 	var v violations

@@ -84,7 +84,7 @@ type LiveTailSessionLogEvent struct {
 // returned stream writes the event-stream body.
 func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, error) {
 	var in StartLiveTailInput
-	if err := c.Decode(&in); err != nil {
+	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
 	if s.tail.hub == nil {
