@@ -57,6 +57,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
+	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
 	pprofListen := fs.String("pprof-listen", "", "loopback address of the profiler [CAIRN_PPROF_LISTEN] (default "+server.DefaultPprofListen+")")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); re-read on SIGHUP [CAIRN_TLS_CERT]")
@@ -119,6 +120,17 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 			return server.Config{}, "", fmt.Errorf("CAIRN_LIVE_TAIL_MAX_SESSION: %w", err)
 		}
 		cfg.LiveTailMaxSession = d
+	}
+	cfg.LiveTailMaxSessions = *liveTailSessions
+	if v := env.Getenv("CAIRN_LIVE_TAIL_MAX_SESSIONS"); v != "" && *liveTailSessions == 0 {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("CAIRN_LIVE_TAIL_MAX_SESSIONS: %w", err)
+		}
+		cfg.LiveTailMaxSessions = n
+	}
+	if cfg.LiveTailMaxSessions < 0 {
+		return server.Config{}, "", fmt.Errorf("--live-tail-max-sessions must be at least 1, not %d", cfg.LiveTailMaxSessions)
 	}
 	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
 		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)

@@ -64,7 +64,7 @@ type PutLogEventsOutput struct {
 // and checks each member itself, with the same wording.
 func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, error) {
 	var in putLogEventsInput
-	if err := c.DecodeUnchecked(&in); err != nil {
+	if err := decodeUnchecked(c, &in); err != nil {
 		return nil, err
 	}
 	var v violations
@@ -404,15 +404,11 @@ func (s *Service) FilterLogEvents(ctx context.Context, c *protocol.Call, in *Fil
 	}
 	q.Backward = in.StartFromHead != nil && !*in.StartFromHead
 	if in.NextToken != "" {
-		b, err := decodeToken(tokenFilter, in.NextToken)
+		backward, p, err := parseFilterToken(in.NextToken)
 		if err != nil {
 			return nil, err
 		}
-		p, ok := decodePosition(b[min(1, len(b)):])
-		if len(b) != 21 || !ok {
-			return nil, awserr.InvalidToken()
-		}
-		q.Backward, q.After = b[0] == 'b', &p // the token's direction wins
+		q.Backward, q.After = backward, &p // the token's direction wins
 	} else if q.Backward && q.Start < backwardFilterEpoch {
 		return nil, awserr.New(awserr.InvalidParameter, "startFromHead=false requires a startTime on or after 2024-01-01T00:00:00Z.")
 	}
@@ -434,11 +430,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, c *protocol.Call, in *Fil
 		out.Events[i] = FilteredLogEvent{LogStreamName: e.Stream, Timestamp: e.Timestamp, Message: e.Message, IngestionTime: e.IngestionTime, EventID: e.Pos.ID()}
 	}
 	if page.Next != nil {
-		dir := byte('f')
-		if q.Backward {
-			dir = 'b'
-		}
-		out.NextToken = encodeToken(tokenFilter, encodePosition([]byte{dir}, *page.Next))
+		out.NextToken = filterToken(q.Backward, *page.Next)
 	}
 	return out, nil
 }

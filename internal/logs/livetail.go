@@ -30,7 +30,13 @@ const (
 	// fully \u-escaped (×6) a frame stays under the 16 MB message limit. A
 	// larger delivery is sent as several sessionUpdate frames in a row.
 	liveTailFrameBytes = 2 << 20
-	eventStreamType    = "application/vnd.amazon.eventstream"
+	// liveTailUpdateEvents is AWS's most events per sessionUpdate. Cairn
+	// takes at most this many (and liveTailFrameBytes of messages) from
+	// the session per update; the rest waits in the session's buffer
+	// (tail.DefaultMaxBufferedEvents: AWS's 10 updates or 5,000 events),
+	// which drops the oldest once full and marks the next update sampled.
+	liveTailUpdateEvents = 500
+	eventStreamType      = "application/vnd.amazon.eventstream"
 )
 
 // liveTail is the Service's Live Tail configuration, set by SetTail.
@@ -78,7 +84,7 @@ type LiveTailSessionLogEvent struct {
 // returned stream writes the event-stream body.
 func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, error) {
 	var in StartLiveTailInput
-	if err := c.Decode(&in); err != nil {
+	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
 	if s.tail.hub == nil {
@@ -127,7 +133,7 @@ func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, err
 	sess, err := s.tail.hub.Subscribe(filter)
 	switch {
 	case errors.Is(err, tail.ErrTooManySessions):
-		return nil, awserr.New(awserr.LimitExceeded, "Resource limit exceeded.")
+		return nil, awserr.ResourceLimitExceeded()
 	case err != nil:
 		return nil, fmt.Errorf("subscribe live tail: %w", err)
 	}
@@ -211,7 +217,7 @@ func (l *liveTailStream) Stream(ctx context.Context, w io.Writer, flush func()) 
 			}
 		case <-next.C:
 			var sampled bool
-			l.buf, sampled = l.sess.Take(l.buf[:0])
+			l.buf, sampled = l.sess.Take(l.buf[:0], liveTailUpdateEvents, liveTailFrameBytes)
 			if len(l.buf) == 0 && !sampled && time.Since(last) < liveTailHeartbeat {
 				// Everything queued was filtered out: no update yet.
 				pending = false

@@ -91,9 +91,14 @@ func encodeToken(kind byte, payload []byte) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// decodeToken accepts only the exact string encodeToken produced: Go's
+// base64 decoder skips '\r' and '\n' and, outside Strict mode, ignores
+// non-zero trailing bits, so several strings would decode to one token. The
+// decoded bytes are re-encoded and compared, which refuses every other
+// spelling (line breaks, padding, trailing bits) whatever the decoder allows.
 func decodeToken(kind byte, tok string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) < 6 || b[0] != 1 || b[1] != kind {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(b) < 6 || b[0] != 1 || b[1] != kind || base64.RawURLEncoding.EncodeToString(b) != tok {
 		return nil, awserr.InvalidToken()
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
@@ -120,6 +125,61 @@ func decodePosition(b []byte) (store.Position, bool) {
 	}, true
 }
 
+// filterToken is FilterLogEvents' nextToken: the direction ('f' or 'b') and
+// the Position to continue from.
+func filterToken(backward bool, p store.Position) string {
+	dir := byte('f')
+	if backward {
+		dir = 'b'
+	}
+	return encodeToken(tokenFilter, encodePosition([]byte{dir}, p))
+}
+
+func parseFilterToken(tok string) (backward bool, p store.Position, err error) {
+	b, err := decodeToken(tokenFilter, tok)
+	if err != nil {
+		return false, p, err
+	}
+	p, ok := decodePosition(b[min(1, len(b)):])
+	// Only the two letters the direction is written with: any other byte
+	// would be a second spelling of the same token.
+	if !ok || (b[0] != 'f' && b[0] != 'b') {
+		return false, p, awserr.InvalidToken()
+	}
+	return b[0] == 'b', p, nil
+}
+
+// streamsKey is DescribeLogStreams' position: the listing order and the sort
+// key (last event time, name) of the last stream returned.
+type streamsKey struct {
+	byTime, descending bool
+	time               int64
+	name               string
+}
+
+func streamsToken(k streamsKey) string {
+	b := []byte{'n', 'a'}
+	if k.byTime {
+		b[0] = 't'
+	}
+	if k.descending {
+		b[1] = 'd'
+	}
+	b = beAppend(b, uint64(k.time))
+	return encodeToken(tokenStreams, append(b, k.name...))
+}
+
+func parseStreamsToken(tok string) (streamsKey, error) {
+	b, err := decodeToken(tokenStreams, tok)
+	if err != nil {
+		return streamsKey{}, err
+	}
+	if len(b) < 10 || (b[0] != 'n' && b[0] != 't') || (b[1] != 'a' && b[1] != 'd') {
+		return streamsKey{}, awserr.InvalidToken()
+	}
+	return streamsKey{byTime: b[0] == 't', descending: b[1] == 'd', time: int64(beUint64(b[2:10])), name: string(b[10:])}, nil
+}
+
 // GetLogEvents tokens look like AWS's: "f/<56 digits>/s" and "b/<56 digits>/s".
 // The digits are a Position (see store.Position.ID): a forward token reads
 // strictly after it, a backward token strictly before it.
@@ -138,6 +198,9 @@ func parseStreamToken(tok string) (forward bool, p store.Position, err error) {
 			return false, p, awserr.InvalidToken()
 		}
 	}
+	// "/s" is optional: older AWS tokens lack it. ParseID takes exactly 56
+	// ASCII digits (no sign, space or other width), so the digits have one
+	// spelling per Position.
 	rest = strings.TrimSuffix(rest, "/s")
 	if p, ok = store.ParseID(rest); !ok {
 		return false, p, awserr.InvalidToken()

@@ -94,7 +94,7 @@ func (s *Service) Operations() map[string]protocol.Operation {
 func op[In any, Out any](fn func(ctx context.Context, c *protocol.Call, in *In) (*Out, error)) protocol.Operation {
 	return func(ctx context.Context, c *protocol.Call) (any, error) {
 		in := new(In)
-		if err := c.Decode(in); err != nil {
+		if err := decode(c, in); err != nil {
 			return nil, err
 		}
 		out, err := fn(ctx, c, in)

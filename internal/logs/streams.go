@@ -88,14 +88,14 @@ func (s *Service) DescribeLogStreams(ctx context.Context, c *protocol.Call, in *
 	var afterTime int64
 	haveAfter := false
 	if in.NextToken != "" {
-		b, err := decodeToken(tokenStreams, in.NextToken)
+		k, err := parseStreamsToken(in.NextToken)
 		if err != nil {
 			return nil, err
 		}
-		if len(b) < 10 || (b[0] == 't') != byTime || (b[1] == 'd') != in.Descending {
-			return nil, awserr.InvalidToken()
+		if k.byTime != byTime || k.descending != in.Descending {
+			return nil, awserr.InvalidToken() // a token of another listing order
 		}
-		afterTime, afterName, haveAfter = int64(beUint64(b[2:10])), string(b[10:]), true
+		afterTime, afterName, haveAfter = k.time, k.name, true
 	}
 
 	var streams []store.Stream
@@ -142,15 +142,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, c *protocol.Call, in *
 	for i, st := range streams {
 		if i == limit {
 			last := streams[i-1]
-			tok := []byte{'n', 'a'}
-			if byTime {
-				tok[0] = 't'
-			}
-			if in.Descending {
-				tok[1] = 'd'
-			}
-			tok = beAppend(tok, uint64(last.LastEventTimestamp))
-			out.NextToken = encodeToken(tokenStreams, append(tok, last.Name...))
+			out.NextToken = streamsToken(streamsKey{byTime: byTime, descending: in.Descending, time: last.LastEventTimestamp, name: last.Name})
 			break
 		}
 		out.LogStreams = append(out.LogStreams, describeStream(scope, group, st))

@@ -49,6 +49,9 @@ type Config struct {
 	// 0 means protocol's defaults: 30 s, 256 MiB).
 	BodyTimeout time.Duration
 	BodyBudget  int64
+	// LiveTailMaxSessions bounds each account's concurrent Live Tail
+	// sessions (LimitExceededException beyond it); 0 means AWS's quota, 15.
+	LiveTailMaxSessions int
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
 	// profile can reveal log contents) on PprofListen, a loopback address
 	// of its own (default DefaultPprofListen; see transport).
@@ -111,7 +114,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	failed := make(chan error, 1)
-	hub := tail.New(tail.Config{})
+	hub := tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
 	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression,
 		OnFatal: func(err error) { failed <- err }})
 	if err != nil {

@@ -7,13 +7,17 @@
 // group and stream; with no sessions Publish is one atomic load. Events leave
 // through Session.Take, which the session's reader calls when Session.Ready
 // fires: it applies the session's filter pattern (in the reader's goroutine,
-// not on the ingest path) and returns the matching events in arrival order.
+// not on the ingest path) and returns the matching events in arrival order,
+// at most one update's worth per call.
 //
-// Each session buffers at most Config.MaxBufferedEvents events and
-// Config.MaxBufferedBytes message bytes between Takes. A reader that falls
-// behind loses the oldest batches, and its next Take reports that it did
-// (AWS's "sampled"); a reader that keeps up loses nothing, however fast
-// events arrive. Publish never blocks on a reader.
+// Each session buffers at most Config.MaxBufferedEvents events (AWS: 5,000,
+// ten updates of 500) and Config.MaxBufferedBytes message bytes. A reader
+// that falls behind (a client that stops reading blocks its writer) loses
+// the oldest events, and its next Take reports that it did (AWS's
+// "sampled"); a reader that keeps up loses nothing, however fast events
+// arrive. Publish never blocks on a reader, so a session's memory is bounded
+// whatever its client does. Each account may hold
+// Config.MaxSessionsPerAccount sessions at once (AWS's quota: 15).
 //
 // The hub starts no goroutines. Session.Close and Hub.Close close the
 // sessions' Done channels so their readers return.
@@ -33,8 +37,17 @@ const MaxGroups = 10
 
 // Defaults for Config.
 const (
-	DefaultMaxBufferedEvents = 100_000
-	DefaultMaxBufferedBytes  = 64 << 20
+	// DefaultMaxBufferedEvents is AWS's bound: "CloudWatch Logs buffers up
+	// to 10 LiveTailSessionUpdate events or 5000 log events, after which it
+	// starts dropping the oldest events" (StartLiveTail API reference).
+	DefaultMaxBufferedEvents = 5_000
+	// DefaultMaxBufferedBytes is Cairn's own bound (AWS states none): events
+	// can be 1 MB each, and 5,000 of them would pin 5 GB per session. 8 MiB
+	// holds the full 5,000 events while they average up to 1.6 KB.
+	DefaultMaxBufferedBytes = 8 << 20
+	// DefaultMaxSessionsPerAccount is AWS's quota of concurrent Live Tail
+	// sessions per account (CloudWatch Logs quotas page).
+	DefaultMaxSessionsPerAccount = 15
 )
 
 // Errors from Subscribe.
@@ -52,8 +65,14 @@ type Config struct {
 	// the pattern runs in the reader.
 	MaxBufferedEvents int
 	MaxBufferedBytes  int64
-	// MaxSessions bounds concurrent sessions; 0 means no bound.
+	// MaxSessions bounds concurrent sessions on the hub; 0 means no bound.
 	MaxSessions int
+	// MaxSessionsPerAccount bounds the concurrent sessions of one account
+	// (Scope.Account of the session's groups), in every region together:
+	// a region is only a name in the client's signature, so counting per
+	// region would let one account open unbounded sessions. 0 means
+	// DefaultMaxSessionsPerAccount; negative, no bound.
+	MaxSessionsPerAccount int
 }
 
 // Group names a log group.
@@ -107,9 +126,10 @@ type Hub struct {
 
 	mu struct {
 		sync.RWMutex
-		byGroup  map[groupKey][]subscriber
-		sessions map[*Session]struct{}
-		closed   bool
+		byGroup   map[groupKey][]subscriber
+		sessions  map[*Session]struct{}
+		byAccount map[string]int // open sessions per account
+		closed    bool
 	}
 }
 
@@ -121,9 +141,13 @@ func New(cfg Config) *Hub {
 	if cfg.MaxBufferedBytes <= 0 {
 		cfg.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
+	if cfg.MaxSessionsPerAccount == 0 {
+		cfg.MaxSessionsPerAccount = DefaultMaxSessionsPerAccount
+	}
 	h := &Hub{cfg: cfg}
 	h.mu.byGroup = make(map[groupKey][]subscriber)
 	h.mu.sessions = make(map[*Session]struct{})
+	h.mu.byAccount = make(map[string]int)
 	return h
 }
 
@@ -159,7 +183,8 @@ func messageBytes(evs []store.StoredEvent) int64 {
 }
 
 // Subscribe opens a session. The session receives events published from now
-// on until it is closed.
+// on until it is closed. All its groups belong to one account, whose session
+// quota it counts against: beyond it Subscribe returns ErrTooManySessions.
 func (h *Hub) Subscribe(f Filter) (*Session, error) {
 	if len(f.Groups) == 0 || len(f.Groups) > MaxGroups {
 		return nil, ErrInvalidFilter
@@ -169,13 +194,14 @@ func (h *Hub) Subscribe(f Filter) (*Session, error) {
 	}
 	seen := make(map[Group]bool, len(f.Groups))
 	for _, g := range f.Groups {
-		if seen[g] {
+		if seen[g] || g.Scope.Account != f.Groups[0].Scope.Account {
 			return nil, ErrInvalidFilter
 		}
 		seen[g] = true
 	}
 	s := &Session{
 		hub:      h,
+		account:  f.Groups[0].Scope.Account,
 		match:    f.Match,
 		prefixes: f.Prefixes,
 		groups:   f.Groups,
@@ -196,6 +222,10 @@ func (h *Hub) Subscribe(f Filter) (*Session, error) {
 	if h.cfg.MaxSessions > 0 && len(h.mu.sessions) >= h.cfg.MaxSessions {
 		return nil, ErrTooManySessions
 	}
+	if n := h.cfg.MaxSessionsPerAccount; n > 0 && h.mu.byAccount[s.account] >= n {
+		return nil, ErrTooManySessions
+	}
+	h.mu.byAccount[s.account]++
 	for i, g := range f.Groups {
 		k := groupKey{g.Scope, g.Name}
 		h.mu.byGroup[k] = append(h.mu.byGroup[k], subscriber{s, i})
@@ -208,6 +238,19 @@ func (h *Hub) Subscribe(f Filter) (*Session, error) {
 // Sessions returns the number of open sessions.
 func (h *Hub) Sessions() int { return int(h.active.Load()) }
 
+// Buffered returns the events and message bytes queued in all open sessions,
+// waiting for their readers.
+func (h *Hub) Buffered() (events int, bytes int64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.mu.sessions {
+		s.mu.Lock()
+		events, bytes = events+s.mu.events, bytes+s.mu.bytes
+		s.mu.Unlock()
+	}
+	return events, bytes
+}
+
 // Close closes every session and refuses new ones. It is idempotent.
 func (h *Hub) Close() {
 	h.mu.Lock()
@@ -215,6 +258,7 @@ func (h *Hub) Close() {
 	sessions := h.mu.sessions
 	h.mu.sessions = make(map[*Session]struct{})
 	clear(h.mu.byGroup)
+	clear(h.mu.byAccount)
 	h.active.Store(0)
 	h.mu.Unlock()
 	for s := range sessions {
@@ -231,6 +275,9 @@ func (h *Hub) remove(s *Session) {
 	}
 	delete(h.mu.sessions, s)
 	h.active.Add(-1)
+	if h.mu.byAccount[s.account]--; h.mu.byAccount[s.account] <= 0 {
+		delete(h.mu.byAccount, s.account)
+	}
 	for _, g := range s.groups {
 		k := groupKey{g.Scope, g.Name}
 		subs := h.mu.byGroup[k]
@@ -252,6 +299,7 @@ func (h *Hub) remove(s *Session) {
 // Close may be called from anywhere, more than once.
 type Session struct {
 	hub      *Hub
+	account  string
 	groups   []Group
 	streams  map[string]struct{} // nil: no name selection
 	prefixes []string
@@ -337,23 +385,71 @@ func (s *Session) Ready() <-chan struct{} { return s.ready }
 // Done is closed when the session is closed, by Close or by Hub.Close.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
-// Take appends the queued events that pass the session's filter to dst, in
+// Take appends queued events that pass the session's filter to dst, in
 // arrival order, and reports whether events were dropped since the previous
-// Take because the reader fell behind.
-func (s *Session) Take(dst []Event) (_ []Event, dropped bool) {
+// Take because the reader fell behind. It appends at most maxEvents events
+// and, beyond the first, at most maxBytes message bytes (0: no bound); what
+// it leaves stays queued, and Ready fires again.
+func (s *Session) Take(dst []Event, maxEvents int, maxBytes int64) (_ []Event, dropped bool) {
 	s.mu.Lock()
-	q := s.mu.queue
 	dropped = s.mu.dropped > 0
-	s.mu.queue, s.mu.events, s.mu.bytes, s.mu.dropped = nil, 0, 0, 0
+	s.mu.dropped = 0
 	s.mu.Unlock()
-	for _, b := range q {
-		for i := range b.events {
-			if s.match == nil || s.match.Match(b.events[i].Message) {
-				dst = append(dst, Event{Group: b.group, StoredEvent: b.events[i]})
+	n, size := 0, int64(0)
+	for (maxEvents <= 0 || n < maxEvents) && (maxBytes <= 0 || size < maxBytes) {
+		// Pop no more than could still be taken, so that nothing popped
+		// has to be put back: the pattern runs without the lock held.
+		group, evs, more := s.pop(maxEvents-n, maxBytes-size, n == 0)
+		if len(evs) == 0 && more {
+			break // the next event would pass maxBytes
+		}
+		for i := range evs {
+			if s.match == nil || s.match.Match(evs[i].Message) {
+				dst = append(dst, Event{Group: group, StoredEvent: evs[i]})
+				n++
+				size += int64(len(evs[i].Message))
 			}
 		}
+		if !more {
+			return dst, dropped
+		}
+	}
+	select {
+	case s.ready <- struct{}{}: // more is queued
+	default:
 	}
 	return dst, dropped
+}
+
+// pop removes up to maxEvents events (when positive) from the head of the
+// queue, all of one batch, of at most maxBytes message bytes (when positive;
+// first allows one event beyond it, so that any event can be taken). more
+// reports whether events remain queued.
+func (s *Session) pop(maxEvents int, maxBytes int64, first bool) (group int, evs []store.StoredEvent, more bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.mu.queue) == 0 {
+		return 0, nil, false
+	}
+	b := &s.mu.queue[0]
+	k, size := 0, int64(0)
+	for k < len(b.events) && (maxEvents <= 0 || k < maxEvents) {
+		m := int64(len(b.events[k].Message))
+		if (k > 0 || !first) && maxBytes > 0 && size+m > maxBytes {
+			break
+		}
+		k, size = k+1, size+m
+	}
+	group, evs = b.group, b.events[:k:k]
+	if k == len(b.events) {
+		s.mu.queue[0] = batch{}
+		s.mu.queue = s.mu.queue[1:]
+	} else {
+		b.events, b.bytes = b.events[k:], b.bytes-size
+	}
+	s.mu.events -= k
+	s.mu.bytes -= size
+	return group, evs, len(s.mu.queue) > 0
 }
 
 // Dropped is the number of events the session has dropped so far.

@@ -36,7 +36,7 @@ func (s substr) Match(m string) bool { return strings.Contains(m, string(s)) }
 
 func messages(t testing.TB, s *Session) (string, bool) {
 	t.Helper()
-	got, dropped := s.Take(nil)
+	got, dropped := s.Take(nil, 0, 0)
 	var parts []string
 	for _, e := range got {
 		parts = append(parts, fmt.Sprintf("%d/%s/%s", e.Group, e.Stream, e.Message))
@@ -175,7 +175,9 @@ func TestReadyAndClose(t *testing.T) {
 // Many publishers, readers coming and going: nothing is lost while readers
 // keep up, and the race detector sees every path.
 func TestConcurrent(t *testing.T) {
-	h := New(Config{})
+	// A buffer that holds everything: this test is about concurrency, not
+	// about a reader the scheduler leaves behind.
+	h := New(Config{MaxBufferedEvents: 1 << 20})
 	defer h.Close()
 	const publishers, batches, perBatch = 4, 200, 10
 	s, _ := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}, Match: substr("keep")})
@@ -195,7 +197,7 @@ func TestConcurrent(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			c.Take(nil)
+			c.Take(nil, 0, 0)
 			c.Close()
 		}
 	}()
@@ -221,7 +223,7 @@ func TestConcurrent(t *testing.T) {
 	for got < want {
 		select {
 		case <-s.Ready():
-			evs, dropped := s.Take(nil)
+			evs, dropped := s.Take(nil, 0, 0)
 			if dropped {
 				t.Fatal("dropped while keeping up")
 			}
@@ -282,4 +284,142 @@ func BenchmarkPublish(b *testing.B) {
 		defer s.Close()
 		run(b, h)
 	})
+}
+
+// Take returns at most one update's worth and leaves the rest queued,
+// signalling Ready again; the bounds count matching events only.
+func TestTakeBounds(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	s, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}, Match: substr("keep")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch := make([]string, 0, 1200)
+	for i := range 1200 {
+		m := fmt.Sprintf("keep %04d", i)
+		if i%3 == 2 {
+			m = "skip"
+		}
+		batch = append(batch, m)
+	}
+	h.Publish(scopeA, "g", "s", evs("s", batch[:700]...))
+	h.Publish(scopeA, "g", "s", evs("s", batch[700:]...))
+	<-s.Ready()
+	var all []Event
+	for _, want := range []int{500, 300} { // 800 of the 1,200 match
+		got, dropped := s.Take(nil, 500, 0)
+		if len(got) != want || dropped {
+			t.Fatalf("Take: %d events (dropped=%v), want %d", len(got), dropped, want)
+		}
+		select {
+		case <-s.Ready():
+		default:
+			if want == 500 {
+				t.Fatal("Ready did not fire with events left")
+			}
+		}
+		all = append(all, got...)
+	}
+	for i, e := range all {
+		if want := fmt.Sprintf("keep %04d", i/2*3+i%2); e.Message != want {
+			t.Fatalf("event %d is %q, want %q (order lost)", i, e.Message, want)
+		}
+	}
+	if n, b := h.Buffered(); n != 0 || b != 0 {
+		t.Fatalf("buffered after draining: %d events, %d bytes", n, b)
+	}
+
+	// The byte bound: events up to it, but always the first one.
+	h.Publish(scopeA, "g", "s", evs("s", "keep1", "keep2", "keep3"))
+	if got, _ := s.Take(nil, 0, 10); len(got) != 2 {
+		t.Fatalf("byte-bounded Take: %d events, want 2", len(got))
+	}
+	if got, _ := s.Take(nil, 0, 2); len(got) != 1 || got[0].Message != "keep3" {
+		t.Fatalf("an event larger than maxBytes: %+v", got)
+	}
+}
+
+// A session whose reader never takes holds at most AWS's 5,000 events, drops
+// the oldest, and its next Take reports it (sampled).
+func TestDefaultBoundsForIdleReader(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	s, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for b := range 100 {
+		msgs := make([]string, 100)
+		for i := range msgs {
+			msgs[i] = fmt.Sprintf("%d.%d", b, i)
+		}
+		h.Publish(scopeA, "g", "s", evs("s", msgs...))
+		if n, bytes := h.Buffered(); n > DefaultMaxBufferedEvents || bytes > DefaultMaxBufferedBytes {
+			t.Fatalf("after %d batches: %d events, %d bytes buffered", b+1, n, bytes)
+		}
+	}
+	if n, _ := h.Buffered(); n != DefaultMaxBufferedEvents {
+		t.Fatalf("buffered %d events, want %d", n, DefaultMaxBufferedEvents)
+	}
+	if s.Dropped() != 10_000-DefaultMaxBufferedEvents {
+		t.Fatalf("dropped %d", s.Dropped())
+	}
+	got, dropped := s.Take(nil, 0, 0)
+	if !dropped || len(got) != DefaultMaxBufferedEvents || got[0].Message != "50.0" {
+		t.Fatalf("Take after falling behind: %d events from %q, dropped=%v", len(got), got[0].Message, dropped)
+	}
+
+	// Large messages: the byte bound holds first.
+	big := strings.Repeat("x", 1<<20)
+	for range 20 {
+		h.Publish(scopeA, "g", "s", evs("s", big))
+	}
+	if n, bytes := h.Buffered(); bytes > DefaultMaxBufferedBytes || n != DefaultMaxBufferedBytes>>20 {
+		t.Fatalf("1 MB events: %d events, %d bytes buffered", n, bytes)
+	}
+}
+
+// Each account may hold DefaultMaxSessionsPerAccount sessions; other
+// accounts are not affected, and a closed session frees its slot.
+func TestSessionsPerAccount(t *testing.T) {
+	h := New(Config{})
+	defer h.Close()
+	var open []*Session
+	for i := range DefaultMaxSessionsPerAccount {
+		s, err := h.Subscribe(Filter{Groups: []Group{{scopeA, fmt.Sprint("g", i)}}})
+		if err != nil {
+			t.Fatalf("session %d: %v", i+1, err)
+		}
+		open = append(open, s)
+	}
+	// Another region of the same account counts against the same quota.
+	west := store.Scope{Account: scopeA.Account, Region: "us-west-2"}
+	if _, err := h.Subscribe(Filter{Groups: []Group{{west, "g"}}}); err != ErrTooManySessions {
+		t.Fatalf("16th session: %v", err)
+	}
+	other, err := h.Subscribe(Filter{Groups: []Group{{scopeB, "g"}}})
+	if err != nil {
+		t.Fatalf("another account: %v", err)
+	}
+	other.Close()
+	open[0].Close()
+	s, err := h.Subscribe(Filter{Groups: []Group{{west, "g"}}})
+	if err != nil {
+		t.Fatalf("after a Close: %v", err)
+	}
+	s.Close()
+	if _, err := h.Subscribe(Filter{Groups: []Group{{scopeA, "g"}, {scopeB, "g"}}}); err != ErrInvalidFilter {
+		t.Fatalf("groups of two accounts: %v", err)
+	}
+
+	unbounded := New(Config{MaxSessionsPerAccount: -1})
+	defer unbounded.Close()
+	for i := range DefaultMaxSessionsPerAccount + 5 {
+		if _, err := unbounded.Subscribe(Filter{Groups: []Group{{scopeA, "g"}}}); err != nil {
+			t.Fatalf("unbounded, session %d: %v", i+1, err)
+		}
+	}
 }
