@@ -36,6 +36,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cairnlog/cairn/internal/awsclient"
 	"github.com/cairnlog/cairn/internal/iam"
@@ -209,6 +210,19 @@ func (s *Server) ClientAs(creds aws.Credentials, region string, opts ...func(*cw
 		HTTPClient:   awsclient.BufferedBodies{Next: s.http},
 	}
 	return cwl.New(o, opts...)
+}
+
+// STSClientAs returns an STS client (same endpoint) signed with creds for
+// region, without retries.
+func (s *Server) STSClientAs(creds aws.Credentials, region string, opts ...func(*sts.Options)) *sts.Client {
+	o := sts.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(s.URL()),
+		Credentials:  credentials.StaticCredentialsProvider{Value: creds},
+		Retryer:      aws.NopRetryer{},
+		HTTPClient:   s.http,
+	}
+	return sts.New(o, opts...)
 }
 
 // Reply is the server's answer to a hand-made request.
