@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -112,7 +113,8 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		o(&st)
 	}
 	if st.cfg.DataDir == "" {
-		st.cfg.DataDir = tb.TempDir()
+		// Not yet there, as on a first `cairn server`: the server creates it.
+		st.cfg.DataDir = filepath.Join(tb.TempDir(), "data")
 	}
 	s, err := server.Start(st.cfg)
 	if err != nil {
@@ -235,6 +237,19 @@ type Reply struct {
 	Code, Message string
 }
 
+// String shows an error's code and message, or the status and the start of
+// the body.
+func (r Reply) String() string {
+	if r.Code != "" {
+		return fmt.Sprintf("%d %s %q", r.Status, r.Code, r.Message)
+	}
+	b := r.Body
+	if len(b) > 300 {
+		b = b[:300]
+	}
+	return fmt.Sprintf("%d %q", r.Status, b)
+}
+
 // Request builds an unsigned CloudWatch Logs request for op (no
 // X-Amz-Target when op is "") with body, bound to tb's context.
 func (s *Server) Request(tb testing.TB, op string, body []byte) *http.Request {
@@ -265,12 +280,18 @@ func Sign(tb testing.TB, req *http.Request, creds aws.Credentials, body []byte, 
 // root credentials now, and returns the answer.
 func (s *Server) Call(tb testing.TB, op string, body []byte, header ...string) Reply {
 	tb.Helper()
+	return s.CallAs(tb, s.Creds, op, body, header...)
+}
+
+// CallAs is Call signed with creds.
+func (s *Server) CallAs(tb testing.TB, creds aws.Credentials, op string, body []byte, header ...string) Reply {
+	tb.Helper()
 	req := s.Request(tb, op, body)
 	for _, h := range header {
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(k, strings.TrimSpace(v))
 	}
-	Sign(tb, req, s.Creds, body, time.Now())
+	Sign(tb, req, creds, body, time.Now())
 	return s.Do(tb, req)
 }
 
