@@ -21,16 +21,17 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"github.com/cairnlog/cairn/internal/harness"
 	"github.com/cairnlog/cairn/internal/server"
 )
 
 // signatureRefused reports whether r is a refusal of the request's
 // signature. AWS's wording for an unsigned X-Amz-Target is not documented, so
 // any signature error (or a denial) counts; what matters is that nothing ran.
-func signatureRefused(r reply) bool {
-	switch r.code {
+func signatureRefused(r harness.Reply) bool {
+	switch r.Code {
 	case "InvalidSignatureException", "IncompleteSignatureException", "MissingAuthenticationTokenException", "AccessDeniedException":
-		return r.status >= 400 && r.status < 500
+		return r.Status >= 400 && r.Status < 500
 	}
 	return false
 }
@@ -44,13 +45,13 @@ func signatureRefused(r reply) bool {
 // "Credential should be scoped to correct service: 'logs'. ".
 func TestDefect1PresignedSTSURLReplayedForLogs(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := harness.Start(t)
 	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/?Action=GetCallerIdentity&Version=2011-06-15", nil)
 	// The payload is the empty body, hashed, as AWS's SDKs presign every
 	// service but S3 (Cairn, like AWS outside S3, does not take
 	// UNSIGNED-PAYLOAD; the UNSIGNED-PAYLOAD form is refused below too).
 	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), s.creds, req, emptySHA256, "sts", region, time.Now())
+	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), s.Creds, req, emptySHA256, "sts", region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +61,10 @@ func TestDefect1PresignedSTSURLReplayedForLogs(t *testing.T) {
 	// The URL does what it was made for.
 	ok, _ := http.NewRequestWithContext(ctx(t), http.MethodPost, u, nil)
 	ok.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if r := s.do(t, ok); r.status != 200 || !bytes.Contains(r.body, []byte("<Arn>arn:aws:iam::000000000000:root</Arn>")) {
+	if r := s.Do(t, ok); r.Status != 200 || !bytes.Contains(r.Body, []byte("<Arn>arn:aws:iam::000000000000:root</Arn>")) {
 		t.Fatalf("presigned GetCallerIdentity: %v", r)
 	}
-	uu, _, err := v4.NewSigner().PresignHTTP(context.Background(), s.creds, req, "UNSIGNED-PAYLOAD", "sts", region, time.Now())
+	uu, _, err := v4.NewSigner().PresignHTTP(context.Background(), s.Creds, req, "UNSIGNED-PAYLOAD", "sts", region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestDefect1PresignedSTSURLReplayedForLogs(t *testing.T) {
 	unsigned.Header.Set("Content-Type", jsonType)
 	unsigned.Header.Set("X-Amz-Target", target+"CreateLogGroup")
 	unsigned.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	if r := s.do(t, unsigned); !signatureRefused(r) {
+	if r := s.Do(t, unsigned); !signatureRefused(r) {
 		t.Errorf("UNSIGNED-PAYLOAD STS URL replayed as CreateLogGroup: got %v, want a signature refusal", r)
 	}
 
@@ -80,9 +81,9 @@ func TestDefect1PresignedSTSURLReplayedForLogs(t *testing.T) {
 	replay.Header.Set("Content-Type", jsonType)
 	replay.Header.Set("X-Amz-Target", target+"CreateLogGroup")
 	replay.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	wantReply(t, "STS URL replayed as CreateLogGroup", s.do(t, replay), 400, "InvalidSignatureException",
+	wantReply(t, "STS URL replayed as CreateLogGroup", s.Do(t, replay), 400, "InvalidSignatureException",
 		"Credential should be scoped to correct service: 'logs'. ")
-	if hasGroup(t, s.root(), "pwned-by-sts-url") || hasGroup(t, s.root(), "pwned-by-unsigned-url") {
+	if hasGroup(t, s.Client(), "pwned-by-sts-url") || hasGroup(t, s.Client(), "pwned-by-unsigned-url") {
 		t.Error("the replayed STS URL created a log group")
 	}
 }
@@ -94,10 +95,10 @@ func TestDefect1PresignedSTSURLReplayedForLogs(t *testing.T) {
 // group.
 func TestDefect1PresignedLogsURLOtherTarget(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	createGroup(t, s.root(), "victim")
-	req := s.newRequest(t, "DescribeLogGroups", nil)
-	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), s.creds, req, "UNSIGNED-PAYLOAD", "logs", region, time.Now())
+	s := harness.Start(t)
+	createGroup(t, s.Client(), "victim")
+	req := s.Request(t, "DescribeLogGroups", nil)
+	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), s.Creds, req, "UNSIGNED-PAYLOAD", "logs", region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +111,10 @@ func TestDefect1PresignedLogsURLOtherTarget(t *testing.T) {
 	}
 	replay.Header.Set("X-Amz-Target", target+"DeleteLogGroup")
 	replay.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	if r := s.do(t, replay); !signatureRefused(r) {
+	if r := s.Do(t, replay); !signatureRefused(r) {
 		t.Errorf("URL presigned for DescribeLogGroups used for DeleteLogGroup: got %v, want a signature refusal", r)
 	}
-	if !hasGroup(t, s.root(), "victim") {
+	if !hasGroup(t, s.Client(), "victim") {
 		t.Error("the presigned URL deleted the log group")
 	}
 }
@@ -123,9 +124,9 @@ func TestDefect1PresignedLogsURLOtherTarget(t *testing.T) {
 // replayed with another X-Amz-Target and body must not run.
 func TestDefect1HeaderSignatureReplayedForOtherTarget(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := harness.Start(t)
 	orig, _ := http.NewRequest(http.MethodPost, s.URL()+"/", nil)
-	if err := v4.NewSigner().SignHTTP(context.Background(), s.creds, orig, "UNSIGNED-PAYLOAD", "logs", region, time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), s.Creds, orig, "UNSIGNED-PAYLOAD", "logs", region, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	auth := orig.Header.Get("Authorization")
@@ -139,10 +140,10 @@ func TestDefect1HeaderSignatureReplayedForOtherTarget(t *testing.T) {
 	replay.Header.Set("Content-Type", jsonType)
 	replay.Header.Set("X-Amz-Target", target+"CreateLogGroup")
 	replay.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	if r := s.do(t, replay); !signatureRefused(r) {
+	if r := s.Do(t, replay); !signatureRefused(r) {
 		t.Errorf("host;x-amz-date signature replayed as CreateLogGroup: got %v, want a signature refusal", r)
 	}
-	if hasGroup(t, s.root(), "pwned-by-replay") {
+	if hasGroup(t, s.Client(), "pwned-by-replay") {
 		t.Error("the replayed signature created a log group")
 	}
 }
@@ -152,8 +153,8 @@ func TestDefect1HeaderSignatureReplayedForOtherTarget(t *testing.T) {
 // body is answered before the body arrives, while the client still holds it.
 func TestDefect2UnauthenticatedBodyNotRead(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	conn := s.dial(t)
+	s := harness.Start(t)
+	conn := dial(t, s)
 	if _, err := io.WriteString(conn, rawHead(s.Addr(), "CreateLogGroup", fmt.Sprintf("Content-Length: %d", maxBody))+"{"); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestDefect2UnauthenticatedBodyNotRead(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no answer while the client held back an unauthenticated 8 MiB body: %v", err)
 	}
-	if r.status < 400 || r.status >= 500 || (r.code != "MissingAuthenticationTokenException" && r.code != "UnrecognizedClientException") {
+	if r.Status < 400 || r.Status >= 500 || (r.Code != "MissingAuthenticationTokenException" && r.Code != "UnrecognizedClientException") {
 		t.Errorf("unauthenticated request: got %v, want MissingAuthenticationTokenException", r)
 	}
 }
@@ -175,11 +176,11 @@ func TestDefect2UnauthenticatedBodyNotRead(t *testing.T) {
 // told to continue or has been answered, or at the hang guard (a server
 // that parks excess connections without reading them never tells them), and
 // how many were answered; the connections stay open until closeAll.
-func slowBodies(t *testing.T, s *srv, n int) (answered int, closeAll func()) {
+func slowBodies(t *testing.T, s *harness.Server, n int) (answered int, closeAll func()) {
 	t.Helper()
 	now := time.Now().UTC()
 	auth := fmt.Sprintf("Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/logs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=%s",
-		s.creds.AccessKeyID, now.Format("20060102"), region, strings.Repeat("0", 64))
+		s.Creds.AccessKeyID, now.Format("20060102"), region, strings.Repeat("0", 64))
 	head := rawHead(s.Addr(), "PutLogEvents", auth, "X-Amz-Date: "+now.Format("20060102T150405Z"),
 		fmt.Sprintf("Content-Length: %d", maxBody), "Expect: 100-continue")
 	var wg sync.WaitGroup
@@ -240,7 +241,7 @@ func slowBodies(t *testing.T, s *srv, n int) (answered int, closeAll func()) {
 // ~5x what 20 do. The bound allows a small fixed cost per connection.
 func TestDefect2SlowBodiesHeapFlat(t *testing.T) {
 	// Not parallel: the heap must be this test's alone.
-	s := start(t)
+	s := harness.Start(t)
 	measure := func(n int) int64 {
 		base := heap()
 		answered, closeAll := slowBodies(t, s, n)
@@ -261,19 +262,19 @@ func TestDefect2SlowBodiesHeapFlat(t *testing.T) {
 // case-sensitive), never the name the pattern forbids.
 func TestDefect3CaseVariantKeys(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	r := s.call(t, "CreateLogGroup", []byte(`{"logGroupName":"ok","LogGroupName":"bad name:*!!"}`))
-	if r.status != 200 {
+	s := harness.Start(t)
+	r := s.Call(t, "CreateLogGroup", []byte(`{"logGroupName":"ok","LogGroupName":"bad name:*!!"}`))
+	if r.Status != 200 {
 		t.Errorf("CreateLogGroup with a case-variant key: got %v, want 200 creating \"ok\"", r)
 	}
-	names := groupNames(t, s.root())
+	names := groupNames(t, s.Client())
 	if len(names) != 1 || names[0] != "ok" {
 		t.Errorf("groups %q, want [ok]", names)
 	}
 	// The same on the hand-validated path: the stream written is the one named.
-	createGroup(t, s.root(), "g", "s")
+	createGroup(t, s.Client(), "g", "s")
 	body := fmt.Sprintf(`{"logGroupName":"g","logStreamName":"s","LogStreamName":"nope:*","logEvents":[{"timestamp":%d,"message":"m"}]}`, time.Now().UnixMilli())
-	if r := s.call(t, "PutLogEvents", []byte(body)); r.status != 200 {
+	if r := s.Call(t, "PutLogEvents", []byte(body)); r.Status != 200 {
 		t.Errorf("PutLogEvents with a case-variant key: got %v, want 200 into stream s", r)
 	}
 }
@@ -285,19 +286,19 @@ func TestDefect3CaseVariantKeys(t *testing.T) {
 func TestDefect3CaseVariantKeysIAM(t *testing.T) {
 	t.Parallel()
 	s := startIAM(t)
-	root := s.client(iamRoot)
+	root := client(s, iamRoot)
 	createGroup(t, root, "shared", "x-1")
 	for _, body := range []string{
 		`{"logGroupName":"ok","LogGroupName":"shared:log-stream:x-evil"}`,
 		`{"logGroupName":"ok","LOGGROUPNAME":"shared:log-stream:x-evil"}`,
 	} {
-		r := s.call(t, "CreateLogGroup", []byte(body), iamAlice)
-		if r.status == 200 {
+		r := s.CallAs(t, iamAlice, "CreateLogGroup", []byte(body))
+		if r.Status == 200 {
 			t.Errorf("alice CreateLogGroup %s: got %v, want refused", body, r)
 		}
 	}
-	r := s.call(t, "PutRetentionPolicy", []byte(`{"logGroupName":"ok","LogGroupName":"shared:log-stream:x-evil","retentionInDays":1}`), iamAlice)
-	if r.status == 200 {
+	r := s.CallAs(t, iamAlice, "PutRetentionPolicy", []byte(`{"logGroupName":"ok","LogGroupName":"shared:log-stream:x-evil","retentionInDays":1}`))
+	if r.Status == 200 {
 		t.Errorf("alice PutRetentionPolicy with a case-variant key: got %v, want refused", r)
 	}
 	for _, n := range groupNames(t, root) {
@@ -312,26 +313,26 @@ func TestDefect3CaseVariantKeysIAM(t *testing.T) {
 // stream: each is refused with an AWS error, or they are two streams.
 func TestDefect5InvalidUTF8StreamNames(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	createGroup(t, s.root(), "g")
+	s := harness.Start(t)
+	createGroup(t, s.Client(), "g")
 	var created int
 	for _, name := range []string{"s\xff", "s\xfe"} {
-		r := s.call(t, "CreateLogStream", []byte(`{"logGroupName":"g","logStreamName":"`+name+`"}`))
+		r := s.Call(t, "CreateLogStream", []byte(`{"logGroupName":"g","logStreamName":"`+name+`"}`))
 		switch {
-		case r.status == 200:
+		case r.Status == 200:
 			created++
-		case r.code == "ResourceAlreadyExistsException":
+		case r.Code == "ResourceAlreadyExistsException":
 			t.Errorf("CreateLogStream %q: %v: it aliases an earlier stream", name, r)
-		case r.status < 400 || r.status >= 500 || r.code == "":
+		case r.Status < 400 || r.Status >= 500 || r.Code == "":
 			t.Errorf("CreateLogStream %q: got %v, want 200 or an AWS client error", name, r)
 		}
 	}
-	r := s.call(t, "DescribeLogStreams", []byte(`{"logGroupName":"g"}`))
-	if got := bytes.Count(r.body, []byte(`"logStreamName"`)); r.status != 200 || got != created {
+	r := s.Call(t, "DescribeLogStreams", []byte(`{"logGroupName":"g"}`))
+	if got := bytes.Count(r.Body, []byte(`"logStreamName"`)); r.Status != 200 || got != created {
 		t.Errorf("DescribeLogStreams: %d streams listed after %d created: %v", got, created, r)
 	}
-	if bytes.Contains(r.body, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(r.body), []byte(`\ufffd`)) {
-		t.Errorf("a stream name was changed to U+FFFD: %q", r.body)
+	if bytes.Contains(r.Body, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(r.Body), []byte(`\ufffd`)) {
+		t.Errorf("a stream name was changed to U+FFFD: %q", r.Body)
 	}
 }
 
@@ -340,22 +341,22 @@ func TestDefect5InvalidUTF8StreamNames(t *testing.T) {
 // changed to U+FFFD. (The reference does not say which AWS does.)
 func TestDefect5InvalidUTF8Message(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	createGroup(t, s.root(), "g", "m")
+	s := harness.Start(t)
+	createGroup(t, s.Client(), "g", "m")
 	body := fmt.Sprintf(`{"logGroupName":"g","logStreamName":"m","logEvents":[{"timestamp":%d,"message":"%s"}]}`, time.Now().UnixMilli(), "a\xffb")
-	r := s.call(t, "PutLogEvents", []byte(body))
-	if r.status != 200 {
-		if r.status < 400 || r.status >= 500 || r.code == "" {
+	r := s.Call(t, "PutLogEvents", []byte(body))
+	if r.Status != 200 {
+		if r.Status < 400 || r.Status >= 500 || r.Code == "" {
 			t.Errorf("PutLogEvents with invalid UTF-8: got %v, want 200 or an AWS client error", r)
 		}
 		return // refused: fine
 	}
-	if bytes.Contains(r.body, []byte("rejectedLogEventsInfo")) {
+	if bytes.Contains(r.Body, []byte("rejectedLogEventsInfo")) {
 		return // refused per event: fine
 	}
-	got := s.call(t, "GetLogEvents", []byte(`{"logGroupName":"g","logStreamName":"m","startFromHead":true}`))
-	if got.status != 200 || !bytes.Contains(got.body, []byte("a\xffb")) {
-		t.Errorf("message with invalid UTF-8 accepted but not returned as sent: %q", got.body)
+	got := s.Call(t, "GetLogEvents", []byte(`{"logGroupName":"g","logStreamName":"m","startFromHead":true}`))
+	if got.Status != 200 || !bytes.Contains(got.Body, []byte("a\xffb")) {
+		t.Errorf("message with invalid UTF-8 accepted but not returned as sent: %q", got.Body)
 	}
 }
 
@@ -388,24 +389,21 @@ func walkModes(t *testing.T, dir string) []string {
 // (0600 or stricter) and the directory is 0700.
 func TestDefect6DataFileModes(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	c := s.root()
+	s := harness.Start(t)
+	c := s.Client()
 	createGroup(t, c, "g", "s")
 	if _, err := c.PutLogEvents(ctx(t), &cwl.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String("secret log line")}}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range walkModes(t, s.dir) {
+	for _, p := range walkModes(t, s.Dir) {
 		t.Errorf("while running, not private: %s", p)
 	}
-	s.http.CloseIdleConnections()
-	if err := s.Close(context.Background()); err != nil { // Close may be called again at cleanup
-		t.Fatal(err)
-	}
-	for _, p := range walkModes(t, s.dir) {
+	s.Stop()
+	for _, p := range walkModes(t, s.Dir) {
 		t.Errorf("after close, not private: %s", p)
 	}
-	if fi, err := os.Stat(s.dir); err != nil || fi.Mode().Perm() != 0o700 {
+	if fi, err := os.Stat(s.Dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data directory mode %v (%v), want 0700", fi.Mode().Perm(), err)
 	}
 }
@@ -421,7 +419,7 @@ func TestDefect6ExistingDataDirTightened(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
-	start(t, func(c *server.Config) { c.DataDir = dir })
+	harness.Start(t, harness.InDir(dir))
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("pre-existing 0755 data directory is %v (%v) after start, want 0700", fi.Mode().Perm(), err)
 	}
@@ -446,7 +444,7 @@ func TestDefect6IAMFileMode(t *testing.T) {
 		t.Errorf("the error does not name the file: %v", err)
 	}
 	os.Chmod(path, 0o600)
-	start(t, func(c *server.Config) { c.IAMFile = path }) // fails the test if refused
+	harness.Start(t, harness.WithIAMFile(path)) // fails the test if refused
 }
 
 // TestDefect7LiveTailSessionLimit guards defect 7 (Live Tail sessions are
@@ -454,8 +452,8 @@ func TestDefect6IAMFileMode(t *testing.T) {
 // refused with LimitExceededException; closing one makes room again.
 func TestDefect7LiveTailSessionLimit(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	c := s.root()
+	s := harness.Start(t)
+	c := s.Client()
 	createGroup(t, c, "busy", "s")
 	in := &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"arn:aws:logs:us-east-1:000000000000:log-group:busy"}}
 	var open []*cwl.StartLiveTailEventStream
@@ -511,7 +509,7 @@ func TestDefect7LiveTailSessionLimit(t *testing.T) {
 // this machine; the server listens on 127.0.0.1 and sees that address.
 func TestDefect8PprofLoopbackOnly(t *testing.T) {
 	t.Parallel()
-	s := start(t, func(c *server.Config) { c.Pprof = true })
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.Pprof = true }))
 	conn, ok := dialFrom(t, s.Addr())
 	if !ok {
 		t.Skip("no non-loopback address to connect from; defect 8 left to the server package's unit tests")
@@ -524,11 +522,11 @@ func TestDefect8PprofLoopbackOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.status == 200 || bytes.Contains(r.body, []byte("goroutine")) {
+	if r.Status == 200 || bytes.Contains(r.Body, []byte("goroutine")) {
 		t.Errorf("pprof served to %s: %v", conn.LocalAddr(), r)
 	}
 	// From loopback it is still there (the bench command profiles this way).
-	resp, err := s.http.Get(s.URL() + "/debug/pprof/")
+	resp, err := s.HTTPClient().Get(s.URL() + "/debug/pprof/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,8 +543,8 @@ func TestDefect8PprofLoopbackOnly(t *testing.T) {
 // read the next page with it.
 func TestDefect9NonCanonicalToken(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	c := s.root()
+	s := harness.Start(t)
+	c := s.Client()
 	const invalid = "The specified nextToken is invalid."
 	for _, g := range []string{"g", "h"} {
 		createGroup(t, c, g, "s1", "s2")

@@ -3,7 +3,7 @@
 // that every attack is refused with AWS's error, never a crash, a hang, a 500
 // or memory that grows with the attacker's effort.
 //
-// Each test starts the real server in-process (server.Start on 127.0.0.1:0,
+// Each test starts the real server in-process (harness.Start: server.Start on 127.0.0.1:0,
 // SigV4 on, the root key it generates on first start, or an IAM file) and
 // talks to it over TCP: through aws-sdk-go-v2 where a well-behaved client is
 // enough, through requests signed with the SDK's own signer

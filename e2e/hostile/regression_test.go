@@ -21,7 +21,7 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
-	"github.com/cairnlog/cairn/internal/server"
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 // TestSlowlorisHeaders guards the attack list's "slowloris on headers" and
@@ -33,11 +33,11 @@ import (
 // client is served while they hang.
 func TestSlowlorisHeaders(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := harness.Start(t)
 	head := rawHead(s.Addr(), "DescribeLogGroups")
 	const slow, idle = 300, 300
 	for i := range slow {
-		conn := s.dial(t)
+		conn := dial(t, s)
 		// A different number of header bytes on each, each byte its own write.
 		for _, b := range []byte(head[:10+i%(len(head)-14)]) {
 			if _, err := conn.Write([]byte{b}); err != nil {
@@ -46,9 +46,9 @@ func TestSlowlorisHeaders(t *testing.T) {
 		}
 	}
 	for range idle {
-		s.dial(t)
+		dial(t, s)
 	}
-	c := s.root()
+	c := s.Client()
 	createGroup(t, c, "legit", "s")
 	if !hasGroup(t, c, "legit") {
 		t.Fatal("legitimate client not served while slow connections hang")
@@ -61,8 +61,8 @@ func TestSlowlorisHeaders(t *testing.T) {
 // (PutLogEvents), and the server keeps serving.
 func TestDeepJSONNesting(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	createGroup(t, s.root(), "g", "s")
+	s := harness.Start(t)
+	createGroup(t, s.Client(), "g", "s")
 	const depth = 100_000
 	open := strings.Repeat("[", depth)
 	bodies := map[string]string{
@@ -76,13 +76,13 @@ func TestDeepJSONNesting(t *testing.T) {
 	}
 	for _, op := range []string{"CreateLogGroup", "PutLogEvents"} {
 		for name, body := range bodies {
-			r := s.call(t, op, []byte(body))
-			if r.status != 400 || r.code != "SerializationException" {
+			r := s.Call(t, op, []byte(body))
+			if r.Status != 400 || r.Code != "SerializationException" {
 				t.Errorf("%s %s: got %v, want 400 SerializationException", op, name, r)
 			}
 		}
 	}
-	if hasGroup(t, s.root(), "g2") {
+	if hasGroup(t, s.Client(), "g2") {
 		t.Error("a malformed body created a group")
 	}
 }
@@ -110,13 +110,13 @@ func gzipped(t testing.TB, n int) []byte {
 // A body that is not gzip is SerializationException.
 func TestGzipBomb(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := harness.Start(t)
 	bomb := gzipped(t, 64<<20)
-	send := func(body []byte) reply {
-		req := s.newRequest(t, "CreateLogGroup", body)
+	send := func(body []byte) harness.Reply {
+		req := s.Request(t, "CreateLogGroup", body)
 		req.Header.Set("Content-Encoding", "gzip")
-		sign(t, req, s.creds, body, time.Now())
-		return s.do(t, req)
+		harness.Sign(t, req, s.Creds, body, time.Now())
+		return s.Do(t, req)
 	}
 	before := heap()
 	for i := range 8 {
@@ -137,8 +137,8 @@ func TestGzipBomb(t *testing.T) {
 // token are InvalidParameterException "The specified nextToken is invalid."
 func TestForgedAndTamperedTokens(t *testing.T) {
 	t.Parallel()
-	s := start(t)
-	c := s.root()
+	s := harness.Start(t)
+	c := s.Client()
 	for _, g := range []string{"a", "b", "c"} {
 		createGroup(t, c, g, "s1", "s2", "s3")
 	}
@@ -210,13 +210,13 @@ func TestForgedAndTamperedTokens(t *testing.T) {
 // RequestEntityTooLargeException (413).
 func TestOversizedBodies(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := harness.Start(t)
 	body := bytes.Repeat([]byte("a"), maxBody+1)
 	sum := sha256.Sum256(body)
 	signedHead := func(extra string) string {
-		req := s.newRequest(t, "CreateLogGroup", nil)
+		req := s.Request(t, "CreateLogGroup", nil)
 		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-		if err := v4.NewSigner().SignHTTP(context.Background(), s.creds, req, hex.EncodeToString(sum[:]), "logs", region, time.Now()); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), s.Creds, req, hex.EncodeToString(sum[:]), "logs", region, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		h := []string{extra}
@@ -231,7 +231,7 @@ func TestOversizedBodies(t *testing.T) {
 
 	// Declared: 8 MiB + 1 and 1 GiB, no body sent.
 	for _, n := range []int64{maxBody + 1, 1 << 30} {
-		conn := s.dial(t)
+		conn := dial(t, s)
 		if _, err := io.WriteString(conn, signedHead("Content-Length: "+strconv.FormatInt(n, 10))); err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +244,7 @@ func TestOversizedBodies(t *testing.T) {
 	}
 
 	// Chunked: the writer sends 64 KiB chunks until the server stops reading.
-	conn := s.dial(t)
+	conn := dial(t, s)
 	if _, err := io.WriteString(conn, signedHead("Transfer-Encoding: chunked")); err != nil {
 		t.Fatal(err)
 	}
@@ -275,38 +275,38 @@ func TestOversizedBodies(t *testing.T) {
 // still accepted, so the window is neither wider nor narrower than 15 min.
 func TestReplayOutsideWindow(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := harness.Start(t)
 	body := []byte(`{}`)
-	at := func(d time.Duration) reply {
-		req := s.newRequest(t, "DescribeLogGroups", body)
-		sign(t, req, s.creds, body, time.Now().Add(d))
-		return s.do(t, req)
+	at := func(d time.Duration) harness.Reply {
+		req := s.Request(t, "DescribeLogGroups", body)
+		harness.Sign(t, req, s.Creds, body, time.Now().Add(d))
+		return s.Do(t, req)
 	}
 	stamp := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("20060102T150405Z") }
 
 	r := at(-16 * time.Minute)
 	want := stamp(-16 * time.Minute)
-	if r.status != 400 || r.code != "InvalidSignatureException" ||
-		!strings.HasPrefix(r.msg, "Signature expired: "+want[:13]) || !strings.Contains(r.msg, " is now earlier than ") || !strings.HasSuffix(r.msg, " - 15 min.)") {
+	if r.Status != 400 || r.Code != "InvalidSignatureException" ||
+		!strings.HasPrefix(r.Message, "Signature expired: "+want[:13]) || !strings.Contains(r.Message, " is now earlier than ") || !strings.HasSuffix(r.Message, " - 15 min.)") {
 		t.Errorf("16 min old: got %v, want InvalidSignatureException \"Signature expired: %s is now earlier than ... (... - 15 min.)\"", r, want)
 	}
 	r = at(16 * time.Minute)
-	if r.status != 400 || r.code != "InvalidSignatureException" ||
-		!strings.HasPrefix(r.msg, "Signature not yet current: ") || !strings.Contains(r.msg, " is still later than ") || !strings.HasSuffix(r.msg, " + 15 min.)") {
+	if r.Status != 400 || r.Code != "InvalidSignatureException" ||
+		!strings.HasPrefix(r.Message, "Signature not yet current: ") || !strings.Contains(r.Message, " is still later than ") || !strings.HasSuffix(r.Message, " + 15 min.)") {
 		t.Errorf("16 min ahead: got %v, want InvalidSignatureException \"Signature not yet current: ... is still later than ... (... + 15 min.)\"", r)
 	}
-	if r := at(-14 * time.Minute); r.status != 200 {
+	if r := at(-14 * time.Minute); r.Status != 200 {
 		t.Errorf("14 min old: got %v, want 200", r)
 	}
 
 	// A presigned URL valid for 60 s, used 2 minutes after it was signed.
 	// X-Amz-Target stays a signed header (not hoisted into the query), so
 	// expiry is the only thing wrong with the request.
-	req := s.newRequest(t, "DescribeLogGroups", nil)
+	req := s.Request(t, "DescribeLogGroups", nil)
 	q := req.URL.Query()
 	q.Set("X-Amz-Expires", "60")
 	req.URL.RawQuery = q.Encode()
-	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), s.creds, req, emptyHash, "logs", region, time.Now().Add(-2*time.Minute),
+	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), s.Creds, req, emptyHash, "logs", region, time.Now().Add(-2*time.Minute),
 		func(o *v4.SignerOptions) { o.DisableHeaderHoisting = true })
 	if err != nil {
 		t.Fatal(err)
@@ -318,8 +318,8 @@ func TestReplayOutsideWindow(t *testing.T) {
 	if hdr.Get("X-Amz-Target") == "" {
 		t.Fatalf("X-Amz-Target not among the presigned headers: %v", hdr)
 	}
-	r = s.do(t, replay)
-	if r.status != 400 || r.code != "InvalidSignatureException" || !strings.HasPrefix(r.msg, "Signature expired: ") || !strings.HasSuffix(r.msg, " - 60 sec.)") {
+	r = s.Do(t, replay)
+	if r.Status != 400 || r.Code != "InvalidSignatureException" || !strings.HasPrefix(r.Message, "Signature expired: ") || !strings.HasSuffix(r.Message, " - 60 sec.)") {
 		t.Errorf("presigned URL 2 min old with X-Amz-Expires=60: got %v, want InvalidSignatureException \"Signature expired: ... (... - 60 sec.)\"", r)
 	}
 }
@@ -359,10 +359,9 @@ var (
 	iamAlice = aws.Credentials{AccessKeyID: "AKIAHOSTILEALICE0001", SecretAccessKey: "hostile-alice-secret-0123456789"}
 )
 
-func startIAM(t testing.TB) *srv {
+func startIAM(t testing.TB) *harness.Server {
 	t.Helper()
-	path := writeIAM(t, iamFile)
-	return start(t, func(c *server.Config) { c.IAMFile = path })
+	return harness.Start(t, harness.WithIAM(iamFile))
 }
 
 // denied is AccessDeniedException's text as the server words it (AWS's).
@@ -388,7 +387,7 @@ func streamARN(group, stream string) string {
 func TestIAMDenials(t *testing.T) {
 	t.Parallel()
 	s := startIAM(t)
-	root, alice := s.client(iamRoot), s.client(iamAlice)
+	root, alice := client(s, iamRoot), client(s, iamAlice)
 	for _, g := range []string{"shared", "other", "sharedx", "share"} {
 		createGroup(t, root, g, "x-1")
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 // runningAgent is an Agent running in the background of a test.
@@ -42,9 +44,9 @@ func (ra *runningAgent) stop(t testing.TB) {
 	}
 }
 
-func fastConfig(ts *testServer, state string, inputs ...Input) Config {
+func fastConfig(ts *harness.Server, state string, inputs ...Input) Config {
 	return Config{
-		Client: ts.client(), StateDir: state, Hostname: "host1", Inputs: inputs,
+		Client: ts.Client(), StateDir: state, Hostname: "host1", Inputs: inputs,
 		FlushInterval: 100 * time.Millisecond, PollInterval: 20 * time.Millisecond, SyncInterval: 50 * time.Millisecond,
 		Backoff: Backoff{Base: 20 * time.Millisecond, Max: 300 * time.Millisecond},
 	}
@@ -75,22 +77,20 @@ func wantLines(n int) []string {
 	return out
 }
 
-// waitStored waits until the stream holds n events, then checks they are
-// exactly want, in order.
-func waitStored(t testing.TB, ts *testServer, group, stream string, want []string) {
+// waitStored waits until the stream holds as many events as want, stops
+// the agent (so nothing more can follow), then checks they are exactly want,
+// in order: none lost, none repeated.
+func waitStored(t testing.TB, ts *harness.Server, a *runningAgent, group, stream string, want []string) {
 	t.Helper()
-	c := ts.client()
-	var got []string
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got = storedMessages(t, c, group, stream)
-		if len(got) >= len(want) || time.Now().After(deadline) {
-			break
+	c := ts.Client()
+	harness.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if got := storedMessages(t, c, group, stream); len(got) < len(want) {
+			return fmt.Errorf("stored %d events, want %d", len(got), len(want))
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(3 * 100 * time.Millisecond) // a flush interval or three: nothing extra may follow
-	got = storedMessages(t, c, group, stream)
+		return nil
+	})
+	a.stop(t)
+	got := storedMessages(t, c, group, stream)
 	if !slices.Equal(got, want) {
 		t.Fatalf("stored %d events, want %d; first difference: %s", len(got), len(want), firstDiff(got, want))
 	}
@@ -123,10 +123,10 @@ func TestOutage(t *testing.T) {
 		}
 		outage = d
 	}
-	ts := startServer(t)
+	ts := harness.Start(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
-	startAgent(t, fastConfig(ts, filepath.Join(dir, "state"),
+	a := startAgent(t, fastConfig(ts, filepath.Join(dir, "state"),
 		Input{Paths: []string{filepath.Join(dir, "*.log")}, Group: "outage", Stream: "{hostname}/{filename}"}))
 	const total = 3000
 	var wg sync.WaitGroup
@@ -137,44 +137,42 @@ func TestOutage(t *testing.T) {
 		pause := (outage + time.Second) / (total / 50)
 		for i := 0; i < total; i += 50 {
 			appendLines(t, log, i, i+50)
-			time.Sleep(pause)
+			time.Sleep(pause) // pacing: lines keep coming through the outage, which is what is tested
 		}
 	}()
-	waitFor(t, "first events stored", 10*time.Second, func() bool {
-		return len(storedMessages(t, ts.client(), "outage", "host1/app.log")) > 0
-	})
-	ts.stop()
-	time.Sleep(outage)
-	ts.start()
+	storedCount(t, ts.Client(), "outage", "host1/app.log", 1)
+	ts.Stop()
+	time.Sleep(outage) // the outage itself is what is tested: the server is down this long
+	ts.Restart()       // on the same address, as after a real outage
 	wg.Wait()
-	waitStored(t, ts, "outage", "host1/app.log", wantLines(total))
+	waitStored(t, ts, a, "outage", "host1/app.log", wantLines(total))
 }
 
 func TestRotation(t *testing.T) {
-	f := func(name string, rotate func(t *testing.T, path string)) {
+	f := func(name string, rotate func(t *testing.T, ts *harness.Server, path string)) {
 		t.Run(name, func(t *testing.T) {
-			ts := startServer(t)
+			ts := harness.Start(t)
 			dir := t.TempDir()
 			log := filepath.Join(dir, "app.log")
 			appendLines(t, log, 0, 100)
-			startAgent(t, fastConfig(ts, filepath.Join(dir, "state"),
+			a := startAgent(t, fastConfig(ts, filepath.Join(dir, "state"),
 				Input{Paths: []string{log}, Group: "rot", Stream: "s"}))
-			waitFor(t, "first lines", 10*time.Second, func() bool { return len(storedMessages(t, ts.client(), "rot", "s")) == 100 })
+			storedCount(t, ts.Client(), "rot", "s", 100)
 			appendLines(t, log, 100, 150) // unread when rotation happens, for rename
-			rotate(t, log)
+			rotate(t, ts, log)
 			appendLines(t, log, 150, 300)
-			waitStored(t, ts, "rot", "s", wantLines(300))
+			waitStored(t, ts, a, "rot", "s", wantLines(300))
 		})
 	}
-	f("rename", func(t *testing.T, path string) {
+	f("rename", func(t *testing.T, _ *harness.Server, path string) {
 		if err := os.Rename(path, path+".1"); err != nil {
 			t.Fatal(err)
 		}
 	})
-	f("copytruncate", func(t *testing.T, path string) {
+	f("copytruncate", func(t *testing.T, ts *harness.Server, path string) {
 		// copytruncate loses lines written between copy and truncate;
-		// wait until the agent has read them, as logrotate hopes.
-		time.Sleep(200 * time.Millisecond)
+		// wait until the agent has read (and shipped) them, as logrotate hopes.
+		storedCount(t, ts.Client(), "rot", "s", 150)
 		if err := os.Truncate(path, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -184,50 +182,52 @@ func TestRotation(t *testing.T) {
 // TestRestartMidFile stops the agent mid-file and starts it again on the
 // same state directory: nothing is lost or repeated.
 func TestRestartMidFile(t *testing.T) {
-	ts := startServer(t)
+	ts := harness.Start(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
 	state := filepath.Join(dir, "state")
 	in := Input{Paths: []string{log}, Group: "restart", Stream: "s", MultilineStart: `^line`}
 	appendLines(t, log, 0, 500)
 	a := startAgent(t, fastConfig(ts, state, in))
-	waitFor(t, "some lines", 10*time.Second, func() bool { return len(storedMessages(t, ts.client(), "restart", "s")) > 0 })
+	storedCount(t, ts.Client(), "restart", "s", 1)
 	a.stop(t)
 	// Written while the agent is down, with a partial last line.
 	appendLines(t, log, 500, 1000)
 	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("line 01")
 	f.Close()
-	startAgent(t, fastConfig(ts, state, in))
-	time.Sleep(100 * time.Millisecond)
+	a = startAgent(t, fastConfig(ts, state, in))
+	// The agent has read up to the partial line once line 999 opened an
+	// event (and so ended line 998's); then the line is completed.
+	storedCount(t, ts.Client(), "restart", "s", 999)
 	f, _ = os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("000\n")
 	f.Close()
 	appendLines(t, log, 1001, 1200)
-	waitStored(t, ts, "restart", "s", wantLines(1200)[:1199]) // the last waits for the next start line
+	waitStored(t, ts, a, "restart", "s", wantLines(1200)[:1199]) // the last waits for the next start line
 }
 
 // TestRotatedWhileDown: the file is renamed and replaced while the agent
 // is stopped; the next run finishes the old file, then reads the new one.
 func TestRotatedWhileDown(t *testing.T) {
-	ts := startServer(t)
+	ts := harness.Start(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
 	state := filepath.Join(dir, "state")
 	in := Input{Paths: []string{log}, Group: "down", Stream: "s"}
 	appendLines(t, log, 0, 100)
 	a := startAgent(t, fastConfig(ts, state, in))
-	waitFor(t, "first lines", 10*time.Second, func() bool { return len(storedMessages(t, ts.client(), "down", "s")) == 100 })
+	storedCount(t, ts.Client(), "down", "s", 100)
 	a.stop(t)
 	appendLines(t, log, 100, 150)
 	os.Rename(log, log+".1")
 	appendLines(t, log, 150, 200)
-	startAgent(t, fastConfig(ts, state, in))
-	waitStored(t, ts, "down", "s", wantLines(200))
+	a = startAgent(t, fastConfig(ts, state, in))
+	waitStored(t, ts, a, "down", "s", wantLines(200))
 }
 
 func TestMasking(t *testing.T) {
-	ts := startServer(t)
+	ts := harness.Start(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
 	m, err := NewMasker([]string{"s3cr3t-value"}, []string{`token=[a-z0-9]+`})
@@ -237,12 +237,12 @@ func TestMasking(t *testing.T) {
 	cfg := fastConfig(ts, filepath.Join(dir, "state"), Input{Paths: []string{log}, Group: "mask", Stream: "s"})
 	cfg.Masker = m
 	os.WriteFile(log, []byte("password is s3cr3t-value!\nurl?token=abc123&x=1\nplain\n"), 0o644)
-	startAgent(t, cfg)
-	waitStored(t, ts, "mask", "s", []string{"password is ****!", "url?****&x=1", "plain"})
+	a := startAgent(t, cfg)
+	waitStored(t, ts, a, "mask", "s", []string{"password is ****!", "url?****&x=1", "plain"})
 }
 
 func TestStdinAndOversize(t *testing.T) {
-	ts := startServer(t)
+	ts := harness.Start(t)
 	dir := t.TempDir()
 	cfg := fastConfig(ts, filepath.Join(dir, "state"),
 		Input{Reader: strings.NewReader("short\n" + strings.Repeat("x", 50) + "\nlast, no newline"), Name: "stdin", Group: "stdin", Stream: "{hostname}-{filename}"})
@@ -258,7 +258,7 @@ func TestStdinAndOversize(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := strings.Repeat("x", 17) + "…"
-	got := storedMessages(t, ts.client(), "stdin", "host1-stdin")
+	got := storedMessages(t, ts.Client(), "stdin", "host1-stdin")
 	want := []string{"short", x, x, strings.Repeat("x", 16), "last, no newline"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)

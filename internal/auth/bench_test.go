@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // signedRequest is a PutLogEvents request signed by the SDK signer.
@@ -30,13 +29,7 @@ func signedRequest(tb testing.TB, c aws.Credentials, body []byte) *http.Request 
 
 func agentCreds(tb testing.TB, e *env) aws.Credentials {
 	tb.Helper()
-	out, err := e.sts(static(jenkinsKey, jenkinsSecret)).AssumeRole(ctx, &awssts.AssumeRoleInput{
-		RoleArn: aws.String("arn:aws:iam::123456789012:role/cloudwatch-sender"), RoleSessionName: aws.String("bench"),
-		Policy: aws.String(jenkinsPolicy(group, job+"@agent1"))})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return stsCreds(out.Credentials)
+	return e.agentSession(tb, "bench")
 }
 
 var body140KB = bytes.Repeat([]byte(`{"timestamp":1700000000000,"message":"a log line of sorts"},`), 140*1024/60)

@@ -105,11 +105,7 @@ func TestPrecheck(t *testing.T) {
 
 	pass("logs, long-term key", capture(t, long, true))
 	pass("sts, long-term key", capture(t, long, false))
-	out, err := e.sts(static(jenkinsKey, jenkinsSecret)).GetSessionToken(ctx, &awssts.GetSessionTokenInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	temp := stsCreds(out.Credentials)
+	temp := e.userSession(t)
 	pass("logs, session token", capture(t, temp, true))
 
 	// The body is left to Authenticate.
@@ -117,7 +113,7 @@ func TestPrecheck(t *testing.T) {
 	if err := e.auth.Precheck(c.req); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.auth.Authenticate(c.req, []byte(`{"logGroupNamePrefix":"x"}`))
+	_, err := e.auth.Authenticate(c.req, []byte(`{"logGroupNamePrefix":"x"}`))
 	wantAWS(t, "other body", err, awserr.InvalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 
 	refuse("unknown key", capture(t, aws.Credentials{AccessKeyID: "AKIAUNKNOWNEXAMPLE01", SecretAccessKey: jenkinsSecret}, true), awserr.UnrecognizedClient, invalid)

@@ -7,13 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
-	"github.com/cairnlog/cairn/internal/awsclient"
+	"github.com/cairnlog/cairn/internal/harness"
 	"github.com/cairnlog/cairn/internal/server"
 )
 
@@ -64,17 +62,9 @@ func TestServerSettings(t *testing.T) {
 // TestRunShipsAndExits runs `cairn run` in-process against a real server:
 // the command's exit status comes back, and its lines are stored.
 func TestRunShipsAndExits(t *testing.T) {
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	}()
+	s := harness.Start(t)
 	vars := map[string]string{"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": s.URL(), "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret"}
+		"AWS_ACCESS_KEY_ID": s.Creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": s.Creds.SecretAccessKey}
 	for k, v := range vars {
 		t.Setenv(k, v) // the SDK's config loader reads the process environment
 	}
@@ -87,9 +77,7 @@ func TestRunShipsAndExits(t *testing.T) {
 	if out := env.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "first") || !strings.Contains(out, "last") {
 		t.Fatalf("echoed stdout %q", out)
 	}
-	c := cwl.New(cwl.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), HTTPClient: awsclient.HTTPClient(),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")})
-	out, err := c.FilterLogEvents(context.Background(), &cwl.FilterLogEventsInput{LogGroupName: aws.String("ci"), FilterPattern: aws.String(`{$.build = "1"}`)})
+	out, err := s.Client().FilterLogEvents(context.Background(), &cwl.FilterLogEventsInput{LogGroupName: aws.String("ci"), FilterPattern: aws.String(`{$.build = "1"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/cairnlog/cairn/internal/harness"
 	"github.com/cairnlog/cairn/internal/server"
 )
 
@@ -66,16 +65,8 @@ func TestServerTLSSettings(t *testing.T) {
 // AWS_CA_BUNDLE, fails without, and a CA file without a certificate is
 // refused with a clear error.
 func TestLogsCAFile(t *testing.T) {
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "off", TLSSelfSigned: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	}()
-	vars := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret",
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.TLSSelfSigned = true }))
+	vars := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": s.Creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": s.Creds.SecretAccessKey,
 		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", "AWS_CA_BUNDLE": ""}
 	for k, v := range vars {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/harness"
 	"github.com/cairnlog/cairn/internal/leakcheck"
+	"github.com/cairnlog/cairn/internal/server"
 )
 
 func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m, "cairnlog/cairn/internal/")) }
@@ -54,5 +55,63 @@ func TestCheckFor(t *testing.T) {
 	})
 	if n != 3 {
 		t.Fatalf("polled %d times", n)
+	}
+}
+
+// TestRestartSameAddress: Restart serves the same data on the same address,
+// so a client made before reaches it.
+func TestRestartSameAddress(t *testing.T) {
+	s := harness.Start(t)
+	c, addr := s.Client(), s.Addr()
+	ctx := context.Background()
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart()
+	if s.Addr() != addr {
+		t.Fatalf("restarted on %s, was %s", s.Addr(), addr)
+	}
+	out, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	if err != nil || len(out.LogGroups) != 1 {
+		t.Fatalf("after restart: %v %v", out, err)
+	}
+}
+
+// TestCallAndIAM: Call signs with the root key; WithIAM's file names the
+// identities (the generated key is then absent), in both error shapes.
+func TestCallAndIAM(t *testing.T) {
+	s := harness.Start(t)
+	if r := s.Call(t, "CreateLogGroup", []byte(`{"logGroupName":"g"}`)); r.Status != 200 {
+		t.Fatalf("signed call: %+v", r)
+	}
+	if r := s.Do(t, s.Request(t, "DescribeLogGroups", []byte(`{}`))); r.Status != 403 || r.Code != "MissingAuthenticationTokenException" {
+		t.Fatalf("unsigned call: %d %s %q", r.Status, r.Code, r.Message)
+	}
+	i := harness.Start(t, harness.WithIAM(`
+accounts:
+  - id: "111111111111"
+    root:
+      accessKeys: [{id: AKIAHARNESSTEST00001, secret: harness-secret-0123456789}]
+`))
+	if i.IAMFile == "" {
+		t.Fatal("no IAM file path")
+	}
+	root := aws.Credentials{AccessKeyID: "AKIAHARNESSTEST00001", SecretAccessKey: "harness-secret-0123456789"}
+	if _, err := i.ClientAs(root, "eu-west-1").CreateLogGroup(context.Background(), &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	req := i.Request(t, "", []byte("Action=GetCallerIdentity&Version=2011-06-15"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r := i.Do(t, req); r.Status != 403 || r.Code != "MissingAuthenticationToken" {
+		t.Fatalf("unsigned STS call: %d %s %q", r.Status, r.Code, r.Message)
+	}
+}
+
+// TestTLSClientTrustsServer: with a self-signed pair, the harness's clients
+// trust exactly the server's certificate.
+func TestTLSClientTrustsServer(t *testing.T) {
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.TLSSelfSigned = true }))
+	if _, err := s.Client().DescribeLogGroups(context.Background(), &cwl.DescribeLogGroupsInput{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,16 +9,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/server"
+
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 // syncBuffer collects the server's log output.
@@ -39,39 +39,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startAuth(t *testing.T, iamFile string) (*server.Server, *syncBuffer, string) {
-	t.Helper()
-	dir := t.TempDir()
-	logs := &syncBuffer{}
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: dir, IAMFile: iamFile,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
+// debugLog sends the server's log, at debug level, to logs.
+func debugLog(logs *syncBuffer) harness.Option {
+	return harness.Configure(func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-	return s, logs, dir
 }
 
-func logsClient(url, key, secret, token string) *cwl.Client {
-	return cwl.New(cwl.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, token)})
-}
-
-func stsClient(url, key, secret string) *sts.Client {
-	return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+func creds(key, secret string) aws.Credentials {
+	return aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
 }
 
 // TestDefaultRootCredentials: with no IAM file the first start writes a root
 // key (0600, shared-credentials format) that works, and later starts reuse it.
 func TestDefaultRootCredentials(t *testing.T) {
-	s, _, dir := startAuth(t, "")
+	s := harness.Start(t)
 	path, created := s.CredentialsFile()
-	if !created || path != filepath.Join(dir, "credentials") {
+	if !created || path != filepath.Join(s.Dir, "credentials") {
 		t.Fatalf("credentials %q created=%v", path, created)
 	}
 	fi, err := os.Stat(path)
@@ -84,15 +68,14 @@ func TestDefaultRootCredentials(t *testing.T) {
 		t.Fatalf("credentials file (%v):\n%s", err, raw)
 	}
 	ctx := context.Background()
-	c := logsClient(s.URL(), key, secret, "")
-	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+	if _, err := s.ClientAs(creds(key, secret), "us-east-1").CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = logsClient(s.URL(), key, secret+"x", "").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	_, err = s.ClientAs(creds(key, secret+"x"), "us-east-1").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
 	wantErr(t, err, "InvalidSignatureException", "")
-	_, err = logsClient(s.URL(), "AKIAUNKNOWNKEY000000", secret, "").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	_, err = s.ClientAs(creds("AKIAUNKNOWNKEY000000", secret), "us-east-1").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
 	wantErr(t, err, "UnrecognizedClientException", "The security token included in the request is invalid.")
-	id, err := stsClient(s.URL(), key, secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	id, err := s.STSClientAs(creds(key, secret), "us-east-1").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || *id.Arn != "arn:aws:iam::000000000000:root" || *id.Account != "000000000000" {
 		t.Fatalf("caller identity %+v %v", id, err)
 	}
@@ -165,19 +148,17 @@ const jenkinsPolicy = `{"Version": "2012-10-17", "Statement": [
 // assumes a role with the plugin's session policy and the agent's temporary
 // credentials reach exactly its own stream.
 func TestLeastPrivilege(t *testing.T) {
-	iamFile := filepath.Join(t.TempDir(), "iam.yaml")
-	if err := os.WriteFile(iamFile, []byte(testIAM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, logs, _ := startAuth(t, iamFile)
+	logs := &syncBuffer{}
+	s := harness.Start(t, harness.WithIAM(testIAM), debugLog(logs))
 	ctx := context.Background()
-	controller := logsClient(s.URL(), "AKIAJENKINSTEST00001", "jenkins-secret-0123456789", "")
+	jenkins := creds("AKIAJENKINSTEST00001", "jenkins-secret-0123456789")
+	controller := s.ClientAs(jenkins, "us-east-1")
 	setup(t, controller, "jenkins", "folder/job@master", "folder/job@agent1", "folder/job@agent2")
 	_, err := controller.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("jenkins")})
 	wantErr(t, err, "AccessDeniedException",
 		"User: arn:aws:iam::123456789012:user/jenkins is not authorized to perform: logs:DeleteLogGroup on resource: arn:aws:logs:us-east-1:123456789012:log-group:jenkins:log-stream: with an explicit deny in an identity-based policy")
 
-	reader := logsClient(s.URL(), "AKIAREADERTEST000001", "reader-secret-0123456789", "")
+	reader := s.ClientAs(creds("AKIAREADERTEST000001", "reader-secret-0123456789"), "us-east-1")
 	if _, err := reader.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{}); err != nil {
 		t.Fatal(err)
 	}
@@ -186,14 +167,15 @@ func TestLeastPrivilege(t *testing.T) {
 	wantErr(t, err, "AccessDeniedException",
 		"User: arn:aws:iam::123456789012:user/reader is not authorized to perform: logs:PutLogEvents on resource: arn:aws:logs:us-east-1:123456789012:log-group:jenkins:log-stream:folder/job@master because no identity-based policy allows the logs:PutLogEvents action")
 
-	out, err := stsClient(s.URL(), "AKIAJENKINSTEST00001", "jenkins-secret-0123456789").AssumeRole(ctx, &sts.AssumeRoleInput{
+	out, err := s.STSClientAs(jenkins, "us-east-1").AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/cloudwatch-sender"), RoleSessionName: aws.String("CloudWatchSender-4f1c"),
 		Policy: aws.String(jenkinsPolicy)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cr := out.Credentials
-	agent := logsClient(s.URL(), *cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken)
+	session := aws.Credentials{AccessKeyID: *cr.AccessKeyId, SecretAccessKey: *cr.SecretAccessKey, SessionToken: *cr.SessionToken}
+	agent := s.ClientAs(session, "us-east-1")
 	if _, err := agent.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@agent1"),
 		LogEvents: []types.InputLogEvent{ev(now(), `{"message":"hello","build":"42","node":"7"}`)}}); err != nil {
 		t.Fatalf("agent writes its own stream: %v", err)
@@ -231,7 +213,9 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	}
 	// A tampered session token is refused.
-	bad := logsClient(s.URL(), *cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken+"x")
+	tampered := session
+	tampered.SessionToken += "x"
+	bad := s.ClientAs(tampered, "us-east-1")
 	_, err = bad.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("jenkins"), LogStreamName: aws.String("folder/job@agent1")})
 	wantErr(t, err, "UnrecognizedClientException", "")
 
@@ -245,14 +229,14 @@ func TestLeastPrivilege(t *testing.T) {
 
 	// SIGHUP reload: a broken file is refused and the old identities stay;
 	// a good one takes effect (the reader is gone).
-	os.WriteFile(iamFile, []byte("accounts: [ {id: nope} ]"), 0o600)
+	os.WriteFile(s.IAMFile, []byte("accounts: [ {id: nope} ]"), 0o600)
 	if err := s.ReloadIdentities(); err == nil {
 		t.Fatal("a broken IAM file was accepted")
 	}
 	if _, err := reader.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{}); err != nil {
 		t.Fatalf("after a refused reload: %v", err)
 	}
-	os.WriteFile(iamFile, []byte(strings.Replace(testIAM, "AKIAREADERTEST000001", "AKIAREADERTEST000002", 1)), 0o600)
+	os.WriteFile(s.IAMFile, []byte(strings.Replace(testIAM, "AKIAREADERTEST000001", "AKIAREADERTEST000002", 1)), 0o600)
 	if err := s.ReloadIdentities(); err != nil {
 		t.Fatal(err)
 	}

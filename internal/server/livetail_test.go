@@ -6,28 +6,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
-	"github.com/cairnlog/cairn/internal/iam"
-
-	"github.com/cairnlog/cairn/internal/awsclient"
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 // TestLiveTailThroughServer checks the server's wiring: events stored by
 // PutLogEvents reach a StartLiveTail session opened with SigV4 credentials.
 func TestLiveTailThroughServer(t *testing.T) {
-	s, _, dir := startAuth(t, "")
-	key, secret, err := iam.ReadCredentials(dir + "/credentials")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := cwl.New(cwl.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
-		HTTPClient:  awsclient.HTTPClient(),
-	}, awsclient.NoHostPrefix) // a loopback IP has no "stream-" name
+	s := harness.Start(t)
+	c := s.Client() // without the "stream-" host prefix: a loopback IP has no such name
 	setup(t, c, "app", "web")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,11 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
+
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 const quotaIAM = `
@@ -53,36 +52,20 @@ func (c *quotaClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func quotaClient(url, region, key, secret string, retryer aws.Retryer) *cwl.Client {
-	return cwl.New(cwl.Options{Region: region, BaseEndpoint: aws.String(url), Retryer: retryer,
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
-}
-
 // TestQuotasThroughServer runs the real server with SigV4 and two accounts: with
 // quotas on, an account's calls past the burst of an operation answer
 // ThrottlingException "Rate exceeded" (400, Retry-After); other operations,
 // other regions and other accounts are unaffected; a caller whose signature
 // fails burns nobody's tokens; and the SDK's standard retryer recovers.
 func TestQuotasThroughServer(t *testing.T) {
-	iamFile := filepath.Join(t.TempDir(), "iam.yaml")
-	if err := os.WriteFile(iamFile, []byte(quotaIAM), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	clk := &quotaClock{t: time.Unix(1_700_000_000, 0)}
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), IAMFile: iamFile,
-		Quotas: &quota.Config{Now: clk.Now, Override: map[string]quota.Rate{"CreateLogGroup": {PerSecond: 1, Burst: 2}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
+	s := harness.Start(t, harness.WithIAM(quotaIAM), harness.Configure(func(c *server.Config) {
+		c.Quotas = &quota.Config{Now: clk.Now, Override: map[string]quota.Rate{"CreateLogGroup": {PerSecond: 1, Burst: 2}}}
+	}))
 	ctx := context.Background()
-	noRetry := aws.NopRetryer{}
-	a := quotaClient(s.URL(), "us-east-1", "AKIAQUOTAACCOUNTA001", "account-a-secret-0123456789", noRetry)
-	b := quotaClient(s.URL(), "us-east-1", "AKIAQUOTAACCOUNTB001", "account-b-secret-0123456789", noRetry)
+	keyA := creds("AKIAQUOTAACCOUNTA001", "account-a-secret-0123456789")
+	a := s.ClientAs(keyA, "us-east-1")
+	b := s.ClientAs(creds("AKIAQUOTAACCOUNTB001", "account-b-secret-0123456789"), "us-east-1")
 	create := func(c *cwl.Client, name string) error {
 		_, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(name)})
 		return err
@@ -90,7 +73,7 @@ func TestQuotasThroughServer(t *testing.T) {
 
 	// A forger using account A's key id fails authentication every time and
 	// must not drain A's bucket.
-	forger := quotaClient(s.URL(), "us-east-1", "AKIAQUOTAACCOUNTA001", "not-the-secret-0123456789", noRetry)
+	forger := s.ClientAs(creds("AKIAQUOTAACCOUNTA001", "not-the-secret-0123456789"), "us-east-1")
 	for i := range 5 {
 		if err := create(forger, fmt.Sprint("forged-", i)); err == nil {
 			t.Fatal("a forged signature was accepted")
@@ -104,7 +87,7 @@ func TestQuotasThroughServer(t *testing.T) {
 			t.Fatalf("call %d of the burst: %v", i+1, err)
 		}
 	}
-	err = create(a, "a-2")
+	err := create(a, "a-2")
 	wantErr(t, err, "ThrottlingException", "Rate exceeded")
 	var re *awshttp.ResponseError
 	if !errors.As(err, &re) || re.HTTPStatusCode() != 400 || re.Response.Header.Get("Retry-After") == "" {
@@ -116,7 +99,7 @@ func TestQuotasThroughServer(t *testing.T) {
 	if _, err := a.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{}); err != nil {
 		t.Fatalf("another operation: %v", err)
 	}
-	if err := create(quotaClient(s.URL(), "eu-west-1", "AKIAQUOTAACCOUNTA001", "account-a-secret-0123456789", noRetry), "a-eu"); err != nil {
+	if err := create(s.ClientAs(keyA, "eu-west-1"), "a-eu"); err != nil {
 		t.Fatalf("another region: %v", err)
 	}
 	for i := range 2 {
@@ -142,7 +125,7 @@ func TestQuotasThroughServer(t *testing.T) {
 			return 0, nil
 		})
 	})
-	ar := quotaClient(s.URL(), "us-east-1", "AKIAQUOTAACCOUNTA001", "account-a-secret-0123456789", retrying)
+	ar := s.ClientAs(keyA, "us-east-1", func(o *cwl.Options) { o.Retryer = retrying })
 	out, err := ar.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("a-retried")})
 	if err != nil {
 		t.Fatalf("the retryer did not recover: %v", err)
@@ -163,8 +146,7 @@ func TestQuotasThroughServer(t *testing.T) {
 // TestQuotasOffByDefault: without Quotas, a burst far past AWS's
 // CreateLogGroup quota is admitted (today's behaviour).
 func TestQuotasOffByDefault(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	c := harness.Start(t).Client()
 	for i := range 30 {
 		if _, err := c.CreateLogGroup(context.Background(), &cwl.CreateLogGroupInput{LogGroupName: aws.String(fmt.Sprint("g", i))}); err != nil {
 			t.Fatalf("call %d: %v", i+1, err)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -17,70 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/cairnlog/cairn/internal/server"
+	"github.com/cairnlog/cairn/internal/harness"
 )
-
-// testServer is a real server on 127.0.0.1:0 with its own data directory.
-type testServer struct {
-	*server.Server
-	dir string
-	now *clock
-}
-
-// clock lets tests move time (retention); by default it is the real clock.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
-func start(t testing.TB, dir string) *testServer {
-	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	clk := &clock{}
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", DataDir: dir, Auth: "off", Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: s, dir: dir, now: clk}
-	t.Cleanup(func() { ts.stop(t) })
-	return ts
-}
-
-func (s *testServer) stop(t testing.TB) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Close(ctx); err != nil {
-		t.Errorf("close: %v", err)
-	}
-}
-
-func (s *testServer) client(region string) *cwl.Client {
-	return cwl.New(cwl.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(s.URL()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		Retryer:      aws.NopRetryer{},
-	})
-}
 
 func must[T any](t testing.TB) func(T, error) T {
 	return func(v T, err error) T {
@@ -129,8 +70,8 @@ func setup(t testing.TB, c *cwl.Client, group string, streams ...string) {
 }
 
 func TestGroupsAndStreams(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 
 	_, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/app/a"), Tags: map[string]string{"team": "core"},
@@ -269,9 +210,9 @@ func TestGroupsAndStreams(t *testing.T) {
 }
 
 func TestRegionsAreSeparate(t *testing.T) {
-	s := start(t, "")
+	s := harness.Start(t)
 	ctx := context.Background()
-	east, west := s.client("us-east-1"), s.client("eu-west-1")
+	east, west := s.Client(), s.ClientAs(s.Creds, "eu-west-1")
 	setup(t, east, "g", "s")
 	setup(t, west, "g", "s") // same name, other region: no conflict
 	put(t, east, "g", "s", ev(now(), "east"))
@@ -295,8 +236,8 @@ func TestRegionsAreSeparate(t *testing.T) {
 }
 
 func TestPutLogEventsRules(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	setup(t, c, "g", "s")
 	n := now()
@@ -377,8 +318,8 @@ func TestPutLogEventsRules(t *testing.T) {
 }
 
 func TestGetLogEventsPaging(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	setup(t, c, "g", "s", "empty")
 	base := now() - 100_000
@@ -460,8 +401,8 @@ func TestGetLogEventsPaging(t *testing.T) {
 }
 
 func TestFilterLogEventsOrderAndTokens(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	setup(t, c, "g", "a", "b", "c", "other")
 	base := now() - 1_000_000
@@ -572,8 +513,8 @@ func TestPatternConformance(t *testing.T) {
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	base := now() - 10_000
 	for _, row := range rows {
@@ -639,8 +580,8 @@ func nonEmpty(in []string) []string {
 }
 
 func TestRetentionAndTags(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	setup(t, c, "g", "s")
 	n := now()
@@ -707,9 +648,8 @@ func TestRetentionAndTags(t *testing.T) {
 }
 
 func TestRestartPersistence(t *testing.T) {
-	dir := t.TempDir()
-	s := start(t, dir)
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	setup(t, c, "g", "s")
 	must[*cwl.PutRetentionPolicyOutput](t)(c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(30)}))
@@ -717,10 +657,7 @@ func TestRestartPersistence(t *testing.T) {
 	n := now()
 	put(t, c, "g", "s", ev(n-5, "one"), ev(n, "two"))
 	before := must[*cwl.FilterLogEventsOutput](t)(c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("g")}))
-	s.stop(t)
-
-	s2 := start(t, dir)
-	c = s2.client("us-east-1")
+	s.Restart() // same data directory
 	after := must[*cwl.FilterLogEventsOutput](t)(c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("g")}))
 	if len(after.Events) != 2 || *after.Events[0].EventId != *before.Events[0].EventId || *after.Events[1].Message != "two" {
 		t.Fatalf("after restart: %+v", after.Events)
@@ -746,44 +683,25 @@ func TestRestartPersistence(t *testing.T) {
 	}
 }
 
-// raw sends a hand-made request, for the inputs an SDK would never send.
-func raw(t testing.TB, s *testServer, target string, body []byte, hdr map[string]string) (int, map[string]string, http.Header) {
+// raw sends a hand-made request for target (the whole X-Amz-Target) signed
+// with the root key, for the inputs an SDK would never send.
+func raw(t testing.TB, s *harness.Server, target string, body []byte, header ...string) harness.Reply {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if target != "" {
-		req.Header.Set("X-Amz-Target", target)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(data, &m)
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = fmt.Sprint(v)
-	}
-	return resp.StatusCode, out, resp.Header
+	return s.Call(t, "", body, append([]string{"X-Amz-Target: " + target}, header...)...)
 }
 
 func TestWireAndBadInput(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	setup(t, c, "g", "s")
 	f := func(target, body string, status int, typ, msg string) {
 		t.Helper()
-		code, out, hdr := raw(t, s, target, []byte(body), nil)
-		if hdr.Get("x-amzn-RequestId") == "" {
+		r := raw(t, s, target, []byte(body))
+		if r.Header.Get("x-amzn-RequestId") == "" {
 			t.Fatalf("%s: no x-amzn-RequestId", body)
 		}
-		if code != status || out["__type"] != typ || (msg != "" && out["message"] != msg) {
-			t.Fatalf("%s %s: got %d %v, want %d %s %q", target, body, code, out, status, typ, msg)
+		if r.Status != status || r.Code != typ || (msg != "" && r.Message != msg) {
+			t.Fatalf("%s %s: got %d %s %q, want %d %s %q", target, body, r.Status, r.Code, r.Message, status, typ, msg)
 		}
 	}
 	f("Logs_20140328.CreateLogGroup", `{`, 400, "SerializationException", "")
@@ -809,27 +727,25 @@ func TestWireAndBadInput(t *testing.T) {
 	zw := gzip.NewWriter(&zb)
 	fmt.Fprintf(zw, `{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":%d,"message":"zipped"}]}`, now())
 	zw.Close()
-	code, out, _ := raw(t, s, "Logs_20140328.PutLogEvents", zb.Bytes(), map[string]string{"Content-Encoding": "gzip", "x-amzn-logs-format": "json/emf"})
-	if code != 200 || out["nextSequenceToken"] == "" {
-		t.Fatalf("gzip: %d %v", code, out)
+	r := raw(t, s, "Logs_20140328.PutLogEvents", zb.Bytes(), "Content-Encoding: gzip", "x-amzn-logs-format: json/emf")
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"nextSequenceToken":"`)) {
+		t.Fatalf("gzip: %d %s", r.Status, r.Body)
 	}
-	code, out, _ = raw(t, s, "Logs_20140328.PutLogEvents", []byte("not gzip"), map[string]string{"Content-Encoding": "gzip"})
-	if code != 400 || out["__type"] != "SerializationException" {
-		t.Fatalf("bad gzip: %d %v", code, out)
+	r = raw(t, s, "Logs_20140328.PutLogEvents", []byte("not gzip"), "Content-Encoding: gzip")
+	if r.Status != 400 || r.Code != "SerializationException" {
+		t.Fatalf("bad gzip: %d %s", r.Status, r.Body)
 	}
 	// Oversized bodies are refused without being read whole.
-	code, _, _ = raw(t, s, "Logs_20140328.PutLogEvents", bytes.Repeat([]byte(" "), 9<<20), nil)
-	if code != 413 {
-		t.Fatalf("oversized body: %d", code)
+	if r = raw(t, s, "Logs_20140328.PutLogEvents", bytes.Repeat([]byte(" "), 9<<20)); r.Status != 413 {
+		t.Fatalf("oversized body: %d", r.Status)
 	}
 	// A gzip bomb is cut off at the same bound.
 	zb.Reset()
 	zw = gzip.NewWriter(&zb)
 	zw.Write(bytes.Repeat([]byte(" "), 64<<20))
 	zw.Close()
-	code, _, _ = raw(t, s, "Logs_20140328.PutLogEvents", zb.Bytes(), map[string]string{"Content-Encoding": "gzip"})
-	if code != 413 {
-		t.Fatalf("gzip bomb: %d", code)
+	if r = raw(t, s, "Logs_20140328.PutLogEvents", zb.Bytes(), "Content-Encoding: gzip"); r.Status != 413 {
+		t.Fatalf("gzip bomb: %d", r.Status)
 	}
 	// Health.
 	resp, err := http.Get(s.URL() + "/health")
@@ -842,8 +758,8 @@ func TestWireAndBadInput(t *testing.T) {
 // TestConcurrentWriters checks that parallel PutLogEvents to one stream (AWS
 // allows it since sequence tokens went away) all land, none twice.
 func TestConcurrentWriters(t *testing.T) {
-	s := start(t, "")
-	c := s.client("us-east-1")
+	s := harness.Start(t)
+	c := s.Client()
 	ctx := context.Background()
 	setup(t, c, "g", "s")
 	base := now() - 60_000

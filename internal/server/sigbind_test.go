@@ -5,9 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/xml"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,7 +14,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
-	"github.com/cairnlog/cairn/internal/iam"
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 // The attacks of the Security issue, defect 1, against the real server:
@@ -35,62 +32,20 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// rootCreds starts a SigV4 server with its generated root key: root may do
+// rootServer starts a SigV4 server with its generated root key: root may do
 // anything, so every refusal below comes from the signature, not from IAM.
-func rootCreds(t *testing.T) (url string, creds aws.Credentials) {
+func rootServer(t *testing.T) (s *harness.Server, url string, creds aws.Credentials) {
 	t.Helper()
-	s, _, _ := startAuth(t, "")
-	path, _ := s.CredentialsFile()
-	key, secret, err := iam.ReadCredentials(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.URL(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
+	s = harness.Start(t)
+	return s, s.URL(), s.Creds
 }
 
-// answer is an error reply in either shape: JSON (__type, message) for
+// want checks an error reply, in either shape: JSON (__type, message) for
 // CloudWatch Logs, the STS XML ErrorResponse for Query calls.
-type answer struct {
-	status        int
-	code, message string
-}
-
-func do(t *testing.T, req *http.Request) answer {
+func want(t *testing.T, r harness.Reply, what string, status int, code, msg string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
-		var x struct {
-			Error struct{ Code, Message string }
-		}
-		if err := xml.Unmarshal(body, &x); err != nil {
-			t.Fatalf("%d %s: %v", resp.StatusCode, body, err)
-		}
-		a.code, a.message = x.Error.Code, x.Error.Message
-		return a
-	}
-	var j struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	if resp.StatusCode != 200 {
-		if err := json.Unmarshal(body, &j); err != nil {
-			t.Fatalf("%d %s: %v", resp.StatusCode, body, err)
-		}
-	}
-	a.code, a.message = j.Type, j.Message
-	return a
-}
-
-func (a answer) want(t *testing.T, what string, status int, code, msg string) {
-	t.Helper()
-	if a.status != status || a.code != code || a.message != msg {
-		t.Errorf("%s: got %d %s %q, want %d %s %q", what, a.status, a.code, a.message, status, code, msg)
+	if r.Status != status || r.Code != code || r.Message != msg {
+		t.Errorf("%s: got %d %s %q, want %d %s %q", what, r.Status, r.Code, r.Message, status, code, msg)
 	}
 }
 
@@ -109,11 +64,9 @@ func replay(url string, hdr http.Header, target string, body []byte) *http.Reque
 	return req
 }
 
-func groups(t *testing.T, url string, creds aws.Credentials) []string {
+func groups(t *testing.T, s *harness.Server) []string {
 	t.Helper()
-	c := cwl.New(cwl.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })})
-	out, err := c.DescribeLogGroups(context.Background(), &cwl.DescribeLogGroupsInput{})
+	out, err := s.Client().DescribeLogGroups(context.Background(), &cwl.DescribeLogGroupsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +81,7 @@ func groups(t *testing.T, url string, creds aws.Credentials) []string {
 // handed out as proof of identity: X-Amz-SignedHeaders=host,
 // UNSIGNED-PAYLOAD) replayed as CreateLogGroup with a new body.
 func TestAttackPresignedSTSAsLogs(t *testing.T) {
-	url, creds := rootCreds(t)
+	s, url, creds := rootServer(t)
 	ctx := context.Background()
 	req, _ := http.NewRequest(http.MethodPost, url+"/?Action=GetCallerIdentity&Version=2011-06-15", nil)
 	signedURL, hdr, err := v4.NewSigner().PresignHTTP(ctx, creds, req, unsignedPayload, "sts", "us-east-1", time.Now())
@@ -139,14 +92,13 @@ func TestAttackPresignedSTSAsLogs(t *testing.T) {
 		t.Fatalf("presigned over more than host: %s", signedURL)
 	}
 	body := []byte(`{"logGroupName":"planted"}`)
-	do(t, replay(signedURL, hdr, "Logs_20140328.CreateLogGroup", body)).
-		want(t, "sts URL as CreateLogGroup", 400, "InvalidSignatureException", "Credential should be scoped to correct service: 'logs'. ")
+	want(t, s.Do(t, replay(signedURL, hdr, "Logs_20140328.CreateLogGroup", body)), "sts URL as CreateLogGroup", 400, "InvalidSignatureException", "Credential should be scoped to correct service: 'logs'. ")
 	// The same URL as an STS call with a body it never signed.
 	form, _ := http.NewRequest(http.MethodPost, signedURL, strings.NewReader("Action=GetSessionToken&Version=2011-06-15"))
 	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	form.Header.Set("X-Amz-Content-Sha256", unsignedPayload)
-	do(t, form).want(t, "sts URL with another body", 403, "SignatureDoesNotMatch", mismatch)
-	if g := groups(t, url, creds); len(g) != 0 {
+	want(t, s.Do(t, form), "sts URL with another body", 403, "SignatureDoesNotMatch", mismatch)
+	if g := groups(t, s); len(g) != 0 {
 		t.Fatalf("groups after the attack: %v", g)
 	}
 }
@@ -154,11 +106,9 @@ func TestAttackPresignedSTSAsLogs(t *testing.T) {
 // TestAttackPresignedLogsOtherTarget: a Logs URL presigned for one operation,
 // used for DeleteLogGroup.
 func TestAttackPresignedLogsOtherTarget(t *testing.T) {
-	url, creds := rootCreds(t)
+	s, url, creds := rootServer(t)
 	ctx := context.Background()
-	c := cwl.New(cwl.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: aws.NopRetryer{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })})
-	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("victim")}); err != nil {
+	if _, err := s.Client().CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("victim")}); err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{"logGroupName":"victim"}`)
@@ -175,17 +125,14 @@ func TestAttackPresignedLogsOtherTarget(t *testing.T) {
 	// The SDK's default hoists X-Amz-Target into the query: the header the
 	// server routes on is then unsigned.
 	u, hdr := presign(true)
-	do(t, replay(u, hdr, "Logs_20140328.DeleteLogGroup", body)).
-		want(t, "hoisted target", 400, "InvalidSignatureException", targetNotSigned)
+	want(t, s.Do(t, replay(u, hdr, "Logs_20140328.DeleteLogGroup", body)), "hoisted target", 400, "InvalidSignatureException", targetNotSigned)
 	// Kept as a signed header, the target cannot change...
 	u, hdr = presign(false)
-	do(t, replay(u, hdr, "Logs_20140328.DeleteLogGroup", body)).
-		want(t, "signed target changed", 400, "InvalidSignatureException", mismatch)
+	want(t, s.Do(t, replay(u, hdr, "Logs_20140328.DeleteLogGroup", body)), "signed target changed", 400, "InvalidSignatureException", mismatch)
 	// ...and even the signed target with UNSIGNED-PAYLOAD opens nothing: the
 	// body is always covered.
-	do(t, replay(u, hdr, "Logs_20140328.DescribeLogGroups", []byte("{}"))).
-		want(t, "unsigned payload", 400, "InvalidSignatureException", mismatch)
-	if g := groups(t, url, creds); len(g) != 1 || g[0] != "victim" {
+	want(t, s.Do(t, replay(u, hdr, "Logs_20140328.DescribeLogGroups", []byte("{}"))), "unsigned payload", 400, "InvalidSignatureException", mismatch)
+	if g := groups(t, s); len(g) != 1 || g[0] != "victim" {
 		t.Fatalf("groups after the attack: %v", g)
 	}
 }
@@ -193,7 +140,7 @@ func TestAttackPresignedLogsOtherTarget(t *testing.T) {
 // TestAttackHeaderSignatureReplay: an Authorization header over
 // host;x-amz-date with UNSIGNED-PAYLOAD, replayed with another target and body.
 func TestAttackHeaderSignatureReplay(t *testing.T) {
-	url, creds := rootCreds(t)
+	s, url, creds := rootServer(t)
 	ctx := context.Background()
 	req, _ := http.NewRequest(http.MethodPost, url+"/", nil)
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, unsignedPayload, "logs", "us-east-1", time.Now()); err != nil {
@@ -202,8 +149,7 @@ func TestAttackHeaderSignatureReplay(t *testing.T) {
 	if !strings.Contains(req.Header.Get("Authorization"), "SignedHeaders=host;x-amz-date,") {
 		t.Fatalf("signed more than host;x-amz-date: %s", req.Header.Get("Authorization"))
 	}
-	do(t, replay(url+"/", req.Header, "Logs_20140328.CreateLogGroup", []byte(`{"logGroupName":"planted"}`))).
-		want(t, "unsigned target", 400, "InvalidSignatureException", targetNotSigned)
+	want(t, s.Do(t, replay(url+"/", req.Header, "Logs_20140328.CreateLogGroup", []byte(`{"logGroupName":"planted"}`))), "unsigned target", 400, "InvalidSignatureException", targetNotSigned)
 
 	// With the target signed, UNSIGNED-PAYLOAD still does not free the body.
 	req, _ = http.NewRequest(http.MethodPost, url+"/", nil)
@@ -211,8 +157,7 @@ func TestAttackHeaderSignatureReplay(t *testing.T) {
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, unsignedPayload, "logs", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	do(t, replay(url+"/", req.Header, "Logs_20140328.CreateLogGroup", []byte(`{"logGroupName":"planted"}`))).
-		want(t, "signed target, unsigned payload", 400, "InvalidSignatureException", mismatch)
+	want(t, s.Do(t, replay(url+"/", req.Header, "Logs_20140328.CreateLogGroup", []byte(`{"logGroupName":"planted"}`))), "signed target, unsigned payload", 400, "InvalidSignatureException", mismatch)
 
 	// A signature for Logs is not one for STS (the Query error shape).
 	body := []byte("Action=GetCallerIdentity&Version=2011-06-15")
@@ -221,8 +166,8 @@ func TestAttackHeaderSignatureReplay(t *testing.T) {
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, sha(body), "logs", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	do(t, req).want(t, "logs signature for sts", 403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'. ")
-	if g := groups(t, url, creds); len(g) != 0 {
+	want(t, s.Do(t, req), "logs signature for sts", 403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'. ")
+	if g := groups(t, s); len(g) != 0 {
 		t.Fatalf("groups after the attack: %v", g)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
 // TestSlowBodyMemory (issue 8, defect 2) measures the server's memory under N
@@ -20,7 +22,9 @@ func TestSlowBodyMemory(t *testing.T) {
 	if os.Getenv("CAIRN_SLOW_BODIES") != "1" {
 		t.Skip("set CAIRN_SLOW_BODIES=1 to measure memory under slow bodies")
 	}
-	s := start(t, "")
+	// Auth off: the bodies must reach the point where they are read, which
+	// an unsigned request under SigV4 never does (it is refused first).
+	s := harness.Start(t, harness.AuthOff())
 	base, goroutines := heap(), runtime.NumGoroutine()
 	var conns []net.Conn
 	defer func() {

@@ -15,30 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/cairnlog/cairn/internal/awsclient"
-	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/server"
 	"github.com/cairnlog/cairn/internal/tlsconf"
-)
 
-func startCfg(t testing.TB, cfg server.Config) *server.Server {
-	t.Helper()
-	s, err := server.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return s
-}
+	"github.com/cairnlog/cairn/internal/harness"
+)
 
 // servedFingerprint opens a new TLS connection trusting roots and returns
 // the fingerprint of the certificate the server presented.
@@ -71,8 +55,8 @@ func poolOf(t testing.TB, certFiles ...string) *x509.CertPool {
 // SDK trusting the certificate file works, the SDK with the system's roots
 // fails; the key is private; a restart reuses the pair.
 func TestTLSSelfSigned(t *testing.T) {
-	dir := t.TempDir()
-	s := startCfg(t, server.Config{Listen: "127.0.0.1:0", DataDir: dir, TLSSelfSigned: true})
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.TLSSelfSigned = true }))
+	dir := s.Dir
 	if !strings.HasPrefix(s.URL(), "https://127.0.0.1:") {
 		t.Fatalf("URL %q, want https://127.0.0.1:PORT", s.URL())
 	}
@@ -86,10 +70,6 @@ func TestTLSSelfSigned(t *testing.T) {
 	if got := servedFingerprint(t, s.Addr(), poolOf(t, info.CertFile)); got != info.Fingerprint {
 		t.Fatalf("served %s, logged %s", got, info.Fingerprint)
 	}
-	key, secret, err := iam.ReadCredentials(filepath.Join(dir, iam.CredentialsFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	pem, err := awsclient.ReadCABundle(info.CertFile)
 	if err != nil {
 		t.Fatal(err)
@@ -99,8 +79,7 @@ func TestTLSSelfSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := func(hc cwl.HTTPClient) *cwl.Client {
-		return cwl.New(cwl.Options{Region: "eu-west-1", BaseEndpoint: aws.String(s.URL()), HTTPClient: hc, Retryer: aws.NopRetryer{},
-			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+		return s.ClientAs(s.Creds, "eu-west-1", func(o *cwl.Options) { o.HTTPClient = hc })
 	}
 	ctx := context.Background()
 	if _, err := client(trusting).CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("over-tls")}); err != nil {
@@ -131,13 +110,8 @@ func TestTLSSelfSigned(t *testing.T) {
 	c.Close()
 
 	// A second server on the same directory reuses the pair.
-	ctx2, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := s.Close(ctx2); err != nil {
-		t.Fatal(err)
-	}
-	s2 := startCfg(t, server.Config{Listen: "127.0.0.1:0", DataDir: dir, TLSSelfSigned: true})
-	if i2 := s2.TLS(); i2.Created || i2.Fingerprint != info.Fingerprint {
+	s.Restart()
+	if i2 := s.TLS(); i2.Created || i2.Fingerprint != info.Fingerprint {
 		t.Fatalf("restart: %+v, want the pair %s reused", i2, info.Fingerprint)
 	}
 }
@@ -174,7 +148,7 @@ func TestTLSReload(t *testing.T) {
 		return raw
 	}
 	install(read(a.CertFile), read(a.KeyFile))
-	s := startCfg(t, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Auth: "off", TLSCertFile: certFile, TLSKeyFile: keyFile})
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.TLSCertFile, c.TLSKeyFile = certFile, keyFile }))
 	roots := poolOf(t, a.CertFile, b.CertFile)
 	fpA := servedFingerprint(t, s.Addr(), roots)
 	if fpA != s.TLS().Fingerprint {
@@ -225,7 +199,7 @@ func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
 		}
 	}
 	// Loopback plain HTTP with SigV4 is the default and works.
-	s := startCfg(t, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()})
+	s := harness.Start(t)
 	if !strings.HasPrefix(s.URL(), "http://") || s.TLS().Enabled {
 		t.Fatalf("loopback: %s %+v", s.URL(), s.TLS())
 	}
@@ -235,7 +209,7 @@ func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
 // not on the API listener; a non-loopback profiler address is refused, and
 // a request from a non-loopback peer gets 403.
 func TestPprofLoopbackOnly(t *testing.T) {
-	s := startCfg(t, server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Pprof: true, PprofListen: "127.0.0.1:0"})
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.Pprof, c.PprofListen = true, "127.0.0.1:0" }))
 	get := func(url string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(url)
