@@ -472,12 +472,8 @@ func TestSessionTokenRefusals(t *testing.T) {
 // credentials (the token travels in the URL), as identity-proof schemes do,
 // and sends the URL.
 //
-// The SDK's STS presigner (PresignGetCallerIdentity) signs a GET, which the
-// server answers 404: it routes Query calls only as a POST with a form body.
-// AWS STS serves both. The hand-made wiring these tests used before accepted
-// any method and hid this; serving GET would change what a client sees, so
-// it is left as it is (and reported), and the URL is presigned for POST with
-// the SDK's signer instead.
+// This one is presigned for POST with the SDK's signer;
+// TestPresignedGetCallerIdentityGET sends what the SDK's STS presigner makes.
 func TestPresignedGetCallerIdentity(t *testing.T) {
 	s := newServer(t)
 	out, err := s.STSClientAs(static(jenkinsKey, jenkinsSecret), region).GetSessionToken(ctx, &awssts.GetSessionTokenInput{})
@@ -511,5 +507,43 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	}
 	if resp.Header.Get("x-amzn-RequestId") == "" {
 		t.Fatal("no request id")
+	}
+}
+
+// TestPresignedGetCallerIdentityGET sends the URL the SDK's own STS presigner
+// makes, a GET, as EKS-style authenticators do; AWS STS serves it, and so
+// does Cairn. The same URL sent with another Action is refused.
+func TestPresignedGetCallerIdentityGET(t *testing.T) {
+	s := newServer(t)
+	p, err := awssts.NewPresignClient(s.STSClientAs(static(jenkinsKey, jenkinsSecret), region)).
+		PresignGetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Method != http.MethodGet {
+		t.Fatalf("the SDK presigned %s, want GET", p.Method)
+	}
+	send := func(url string) (int, []byte) {
+		t.Helper()
+		hreq, _ := http.NewRequest(p.Method, url, nil)
+		for k, v := range p.SignedHeader {
+			if k != "Host" {
+				hreq.Header[k] = v
+			}
+		}
+		resp, err := s.HTTPClient().Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	if code, body := send(p.URL); code != 200 || !bytes.Contains(body, []byte("<Arn>arn:aws:iam::123456789012:user/jenkins</Arn>")) {
+		t.Fatalf("%d %s", code, body)
+	}
+	other := strings.Replace(p.URL, "Action=GetCallerIdentity", "Action=GetSessionToken", 1)
+	if code, body := send(other); code != 403 || !bytes.Contains(body, []byte("<Code>SignatureDoesNotMatch</Code>")) {
+		t.Fatalf("URL replayed for another Action: %d %s", code, body)
 	}
 }

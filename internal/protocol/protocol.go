@@ -172,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	target := r.Header.Get("X-Amz-Target")
-	if r.Method != http.MethodPost || (target == "" && !isForm(r)) {
+	if !isAPICall(r, target) {
 		if h.cfg.Extra != nil {
 			h.cfg.Extra.ServeHTTP(w, r)
 			return
@@ -373,6 +373,21 @@ func RegionFromRequest(r *http.Request) string {
 		return parts[2]
 	}
 	return "us-east-1"
+}
+
+// isAPICall tells API calls from other requests (health, console): a POST
+// with X-Amz-Target (JSON protocol), or a Query-protocol (STS) call, which is
+// a form-encoded POST or, as AWS STS also accepts (presigned
+// GetCallerIdentity URLs, the kind EKS-style authenticators hand on), a GET
+// whose query names an Action.
+func isAPICall(r *http.Request, target string) bool {
+	switch r.Method {
+	case http.MethodPost:
+		return target != "" || isForm(r)
+	case http.MethodGet:
+		return target == "" && r.URL.Query().Has("Action")
+	}
+	return false
 }
 
 func isForm(r *http.Request) bool {
