@@ -503,6 +503,68 @@ func TestDefect7LiveTailSessionLimit(t *testing.T) {
 	}
 }
 
+// TestDefect7StuckReaderLosesItsSlot guards defect 7's other half: a client
+// that starts a session and stops reading (its socket buffer full, the
+// server's write blocked) must not keep its session, and its quota slot,
+// forever. With a one-session quota and a short stream write timeout, the
+// stuck session ends and a new one starts.
+func TestDefect7StuckReaderLosesItsSlot(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, harness.Configure(func(c *server.Config) {
+		c.LiveTailMaxSessions = 1
+		c.StreamWriteTimeout = 300 * time.Millisecond
+	}))
+	// A small, fixed receive buffer, so the server's writes block after a
+	// few tens of kilobytes the client does not read.
+	small := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			err = conn.(*net.TCPConn).SetReadBuffer(16 << 10)
+		}
+		return conn, err
+	}}}
+	t.Cleanup(small.CloseIdleConnections)
+	stuck := s.Client(func(o *cwl.Options) { o.HTTPClient = small })
+	c := s.Client()
+	createGroup(t, c, "busy", "s")
+	in := &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"busy"}}
+	out, err := stuck.StartLiveTail(ctx(t), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := out.GetStream()
+	defer st.Close()
+	// The stuck client never reads st.Events(); the SDK's reader stops
+	// taking bytes once its one decoded message is not consumed.
+	if _, err := c.StartLiveTail(ctx(t), in); err == nil {
+		t.Fatal("a second session started beside the first with a quota of one")
+	}
+	msg := strings.Repeat("x", 1000)
+	batch := make([]types.InputLogEvent, 1000)
+	for i := range batch {
+		batch[i] = types.InputLogEvent{Message: aws.String(msg)}
+	}
+	deadline := time.Now().Add(hangGuard)
+	for {
+		now := time.Now().UnixMilli()
+		for i := range batch {
+			batch[i].Timestamp = aws.Int64(now)
+		}
+		if _, err := c.PutLogEvents(ctx(t), &cwl.PutLogEventsInput{LogGroupName: aws.String("busy"), LogStreamName: aws.String("s"), LogEvents: batch}); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := c.StartLiveTail(ctx(t), in); err == nil {
+			out.GetStream().Close()
+			return // the stuck session ended and gave its slot back
+		} else if !strings.Contains(err.Error(), "LimitExceededException") {
+			t.Fatalf("second session: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the session of a client that stopped reading still holds its slot")
+		}
+	}
+}
+
 // TestDefect8PprofLoopbackOnly guards defect 8 (--pprof needs no
 // authentication): with Pprof on, /debug/pprof/ is not served to a client
 // whose address is not loopback. The client binds a non-loopback address of

@@ -101,6 +101,11 @@ type Config struct {
 	// before the request is refused (DefaultBodyWait when 0).
 	BodyBudget int64
 	BodyWait   time.Duration
+	// StreamWriteTimeout bounds how long a streamed response (Live Tail)
+	// waits for the client to take one write (DefaultStreamWriteTimeout
+	// when 0); a client that stops reading loses its session, and its
+	// quota slot, after it.
+	StreamWriteTimeout time.Duration
 	// Extra serves requests that are not API calls (health, console, metrics).
 	Extra http.Handler
 	// Throttle admits or refuses an authenticated call of a served operation
@@ -268,11 +273,40 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, s Streamer) {
 	w.Header().Set("Content-Type", s.ContentType())
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	flush := func() { _ = rc.Flush() }
-	flush()
-	if err := s.Stream(r.Context(), w, flush); err != nil && r.Context().Err() == nil {
-		h.log.Warn("stream ended with error", "err", err)
+	timeout := h.cfg.StreamWriteTimeout
+	if timeout <= 0 {
+		timeout = DefaultStreamWriteTimeout
 	}
+	// Every write and flush gets its own deadline: a client that reads
+	// slowly but steadily keeps its session; one that stops reading makes
+	// the blocked write fail, which ends the session instead of holding it
+	// (and its slot) forever.
+	dw := &deadlineWriter{w: w, rc: rc, timeout: timeout}
+	flush := func() {
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout))
+		_ = rc.Flush()
+	}
+	flush()
+	if err := s.Stream(r.Context(), dw, flush); err != nil && r.Context().Err() == nil {
+		h.log.Debug("stream ended with error", "err", err)
+	}
+}
+
+// DefaultStreamWriteTimeout is how long a streamed response waits for a
+// client to take one write. Live Tail sends a heartbeat every second, so a
+// reader that is alive is never near it.
+const DefaultStreamWriteTimeout = 30 * time.Second
+
+// deadlineWriter sets the connection's write deadline before each write.
+type deadlineWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.w.Write(p)
 }
 
 func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, id Identity, body []byte, reqID string) {

@@ -49,6 +49,9 @@ type Config struct {
 	// 0 means protocol's defaults: 30 s, 256 MiB).
 	BodyTimeout time.Duration
 	BodyBudget  int64
+	// StreamWriteTimeout bounds how long a Live Tail stream waits for its
+	// client to take one write (0: protocol's default, 30 s).
+	StreamWriteTimeout time.Duration
 	// LiveTailMaxSessions bounds each account's concurrent Live Tail
 	// sessions (LimitExceededException beyond it); 0 means AWS's quota, 15.
 	LiveTailMaxSessions int
@@ -130,15 +133,16 @@ func Start(cfg Config) (*Server, error) {
 	svc.SetTail(hub, cfg.LiveTailMaxSession)
 	ops := svc.Operations()
 	handler := protocol.New(protocol.Config{
-		Model:       model,
-		Operations:  ops,
-		Auth:        sec,
-		Query:       sec,
-		Logger:      cfg.Logger,
-		BodyTimeout: cfg.BodyTimeout,
-		BodyBudget:  cfg.BodyBudget,
-		Extra:       extraHandler(),
-		Throttle:    throttle(cfg),
+		Model:              model,
+		Operations:         ops,
+		Auth:               sec,
+		Query:              sec,
+		Logger:             cfg.Logger,
+		BodyTimeout:        cfg.BodyTimeout,
+		BodyBudget:         cfg.BodyBudget,
+		StreamWriteTimeout: cfg.StreamWriteTimeout,
+		Extra:              extraHandler(),
+		Throttle:           throttle(cfg),
 	})
 	ln, err := tr.listen(cfg)
 	if err != nil {
