@@ -44,6 +44,13 @@ func TestEveryCodeInTable(t *testing.T) {
 	}
 }
 
+func TestTagLimitNamesResource(t *testing.T) {
+	e := TagLimit(50, "arn:aws:logs:r:1:log-group:g")
+	if e.Code != TooManyTags || e.Message != "A resource can have no more than 50 tags." || e.Extra["resourceName"] != "arn:aws:logs:r:1:log-group:g" {
+		t.Errorf("TagLimit = %+v", e)
+	}
+}
+
 func TestStatusAndQuery(t *testing.T) {
 	for _, tc := range []struct {
 		code        Code
@@ -96,6 +103,17 @@ func TestMessages(t *testing.T) {
 		{ImplicitDeny("u", "logs:A", "r", false), AccessDenied, "User: u is not authorized to perform: logs:A on resource: r because no identity-based policy allows the logs:A action"},
 		{PackedPolicy(120), PackedPolicyTooLarge, "Packed policy consumes 120% of allotted space, please use smaller policy."},
 		{MalformedPolicyDocument("100% wrong"), MalformedPolicy, "100% wrong"},
+		{MutuallyExclusive("logStreamNames", "logStreamNamePrefix"), InvalidParameter, "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."},
+		{DeletionProtected("g"), OperationAborted, "Log group g has deletion protection enabled and cannot be deleted."},
+		{EventTooLarge(1048577, 1048576), InvalidParameter, "Log event too large: 1048577 bytes exceeds limit of 1048576"},
+		{InvalidGroupIdentifier("arn:x"), InvalidParameter, "Invalid log group identifier: arn:x"},
+		{InvalidPattern("100% bad"), InvalidParameter, "100% bad"},
+		{UnknownTarget("Logs_20140328.Nope"), UnknownOperation, "Unknown operation Logs_20140328.Nope"},
+		{NotSupported("PutQueryDefinition"), InvalidOperation, "The operation PutQueryDefinition is not supported by Cairn yet."},
+		{UnsupportedEncoding("br"), SerializationException, `Unsupported Content-Encoding "br".`},
+		{PresignExpired("a", "b", "c", 60), InvalidSignature, "Signature expired: a is now earlier than b (c - 60 sec.)"},
+		{CredentialTerminator("aws4_request", "x"), InvalidSignature, "Credential should be scoped with a valid terminator: 'aws4_request', not 'x'. "},
+		{SessionCredentialsRefused("GetSessionToken"), AccessDenied, "Cannot call GetSessionToken with session credentials"},
 	} {
 		if tc.err.Code != tc.code || tc.err.Message != tc.msg {
 			t.Errorf("got %s %q\nwant %s %q", tc.err.Code, tc.err.Message, tc.code, tc.msg)
