@@ -236,18 +236,18 @@ func ServiceOf(r *http.Request) string {
 func (a *Authenticator) lookup(store *iam.Store, p *Principal, key, token string) (string, error) {
 	if !sts.IsTemporary(key) {
 		if token != "" {
-			return "", sts.InvalidToken()
+			return "", awserr.InvalidSecurityToken()
 		}
 		id, secret, ok := store.LookupKey(key)
 		if !ok {
-			return "", sts.InvalidToken()
+			return "", awserr.InvalidSecurityToken()
 		}
 		p.Account, p.ARN, p.UserID, p.principalARN = id.Account, id.ARN, id.UserID, id.ARN
 		p.username, p.root, p.rights = id.Name, id.Root, id.Rights()
 		return secret, nil
 	}
 	if token == "" || a.issuer == nil {
-		return "", sts.InvalidToken()
+		return "", awserr.InvalidSecurityToken()
 	}
 	s, policy, err := a.openSession(key, token)
 	if err != nil {
@@ -255,7 +255,7 @@ func (a *Authenticator) lookup(store *iam.Store, p *Principal, key, token string
 	}
 	rights, ok := s.Rights(store, policy)
 	if !ok {
-		return "", sts.InvalidToken() // the parent user or role is gone
+		return "", awserr.InvalidSecurityToken() // the parent user or role is gone
 	}
 	p.Account, p.ARN, p.UserID, p.principalARN = s.Account, s.ARN, s.UserID, s.PrincipalARN()
 	p.session, p.rights, p.Expires = s, rights, s.Expires
@@ -273,7 +273,7 @@ func (a *Authenticator) openSession(key, token string) (*sts.Session, *iam.Polic
 	h := sha256.Sum256([]byte(token))
 	if e, ok := a.sessions.get(h); ok && e.accessKey == key {
 		if !a.now().Before(e.session.Expires) {
-			return nil, nil, sts.ExpiredToken()
+			return nil, nil, awserr.SecurityTokenExpired()
 		}
 		return e.session, e.policy, nil
 	}
@@ -284,7 +284,7 @@ func (a *Authenticator) openSession(key, token string) (*sts.Session, *iam.Polic
 	var policy *iam.Policy
 	if len(s.Policy) > 0 {
 		if policy, err = iam.ParsePolicy(s.Policy); err != nil {
-			return nil, nil, sts.InvalidToken()
+			return nil, nil, awserr.InvalidSecurityToken()
 		}
 	}
 	a.sessions.put(h, sessionEntry{accessKey: key, session: s, policy: policy})
@@ -309,7 +309,7 @@ func (a *Authenticator) anonymous(r *http.Request) *Principal {
 // words it.
 func (a *Authenticator) Authorize(p *Principal, action, resource string, rc RequestContext) error {
 	if p == nil {
-		return awserr.New(awserr.MissingAuthToken, "Missing Authentication Token")
+		return awserr.MissingToken()
 	}
 	if p.anonymous {
 		return nil

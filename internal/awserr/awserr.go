@@ -1,75 +1,27 @@
 // Package awserr is Cairn's one table of AWS errors.
 //
-// Every error a client can see is declared here once: its AWS `__type`, its HTTP
-// status and, for the errors whose wording real AWS fixes, its message. Handlers
-// return *Error values; one edge function in package protocol writes them to the
-// wire as {"__type": ..., "message": ...}. Anything that is not an *Error is an
-// internal failure: the edge logs it and answers ServiceUnavailableException
-// without leaking its text.
+// Every error a client can see is declared here once. codes.go is the table
+// of codes: each AWS `__type`, the HTTP status the JSON protocols send with it,
+// and its name and status in the STS Query protocol. The other files are the
+// table of messages, one constructor per error, grouped by who raises it:
+// logs.go (the CloudWatch Logs service), request.go (the wire: bodies,
+// serialization, model validation, quotas), signature.go (SigV4 and
+// credentials) and sts.go (the Security Token Service). A constructor holds
+// its message template; the fixed AWS texts live only there, so no handler
+// spells one twice or words it differently. internal/lint checks that no
+// package outside this one builds an *Error any other way.
+//
+// Handlers return *Error values; one edge function in package protocol (for
+// the JSON protocol) or sts.WriteError (for the Query protocol) writes them
+// to the wire. Anything that is not an *Error is an internal failure: the edge
+// logs it and answers ServiceUnavailableException (InternalFailure in the
+// Query protocol) without leaking its text.
 package awserr
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
 )
-
-// Code is an AWS error code, the `__type` member of an error response.
-type Code string
-
-// The error codes Cairn returns. The CloudWatch Logs ones come from the API
-// model; the front-end ones (signature, token, throttling) are AWS's common errors.
-const (
-	ResourceNotFound       Code = "ResourceNotFoundException"
-	ResourceAlreadyExists  Code = "ResourceAlreadyExistsException"
-	InvalidParameter       Code = "InvalidParameterException"
-	Validation             Code = "ValidationException"
-	LimitExceeded          Code = "LimitExceededException"
-	OperationAborted       Code = "OperationAbortedException"
-	InvalidOperation       Code = "InvalidOperationException"
-	MalformedQuery         Code = "MalformedQueryException"
-	TooManyTags            Code = "TooManyTagsException"
-	Throttling             Code = "ThrottlingException"
-	AccessDenied           Code = "AccessDeniedException"
-	ServiceUnavailable     Code = "ServiceUnavailableException"
-	UnknownOperation       Code = "UnknownOperationException"
-	SerializationException Code = "SerializationException"
-	UnrecognizedClient     Code = "UnrecognizedClientException"
-	InvalidSignature       Code = "InvalidSignatureException"
-	IncompleteSignature    Code = "IncompleteSignatureException"
-	MissingAuthToken       Code = "MissingAuthenticationTokenException"
-	ExpiredToken           Code = "ExpiredTokenException"
-	InvalidClientTokenID   Code = "InvalidClientTokenId"
-	SignatureDoesNotMatch  Code = "SignatureDoesNotMatch"
-	RequestExpired         Code = "RequestExpired"
-	InvalidAction          Code = "InvalidAction"
-	MalformedPolicy        Code = "MalformedPolicyDocument"
-	PackedPolicyTooLarge   Code = "PackedPolicyTooLarge"
-	RequestEntityTooLarge  Code = "RequestEntityTooLargeException"
-	UnsupportedOperation   Code = "UnsupportedOperationException"
-	RequestTimeout         Code = "RequestTimeoutException"
-)
-
-// Status is the HTTP status AWS sends with the code. CloudWatch Logs answers every
-// client error with 400 and its server faults with 500.
-func (c Code) Status() int {
-	switch c {
-	case ServiceUnavailable:
-		return http.StatusInternalServerError
-	case MissingAuthToken, InvalidClientTokenID, SignatureDoesNotMatch:
-		// STS and the generic AWS front end answer these with 403.
-		return http.StatusForbidden
-	case RequestEntityTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case UnsupportedOperation:
-		return http.StatusBadRequest
-	case RequestTimeout:
-		return http.StatusRequestTimeout
-	default:
-		return http.StatusBadRequest
-	}
-}
 
 // Error is an error a client sees.
 type Error struct {
@@ -83,6 +35,10 @@ type Error struct {
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // New returns an error with the given code and message.
+//
+// Only this package should call it: every other package calls the
+// constructor of the error it means. It stays exported while internal/logs
+// still writes its texts inline (lint allowlists it until that migration).
 func New(code Code, format string, args ...any) *Error {
 	if len(args) == 0 {
 		return &Error{Code: code, Message: format}
@@ -103,71 +59,4 @@ func As(err error) (*Error, bool) {
 func Is(err error, code Code) bool {
 	e, ok := As(err)
 	return ok && e.Code == code
-}
-
-// The errors whose text real AWS fixes (see shared/reference/cloudwatch-logs-api.md
-// §2.2). Keeping them as functions here means no handler spells them twice.
-
-func GroupNotFound() *Error {
-	return New(ResourceNotFound, "The specified log group does not exist.")
-}
-
-func StreamNotFound() *Error {
-	return New(ResourceNotFound, "The specified log stream does not exist.")
-}
-
-func GroupExists() *Error {
-	return New(ResourceAlreadyExists, "The specified log group already exists")
-}
-
-func StreamExists() *Error {
-	return New(ResourceAlreadyExists, "The specified log stream already exists")
-}
-
-func InvalidToken() *Error {
-	return New(InvalidParameter, "The specified nextToken is invalid.")
-}
-
-// BodiesBusy refuses a request whose body found no room in the server's
-// budget for request bodies. It is a capacity limit of the server, not the
-// caller's quota (which is ThrottlingException), so it is the model's fault
-// for "the service cannot complete the request"; SDKs retry it with backoff.
-func BodiesBusy() *Error {
-	return New(ServiceUnavailable, "The server is receiving too many request bodies at once; retry the request.")
-}
-
-// BodyTimeout answers a body that did not arrive in time, as AWS front ends
-// do with 408 RequestTimeoutException (Glacier's documented case: "times out
-// while receiving the upload").
-func BodyTimeout(limit time.Duration) *Error {
-	return New(RequestTimeout, "The request body did not arrive within %s.", limit)
-}
-
-// Constraint is AWS's validation-framework wording, used for every member that
-// breaks a length, range or pattern constraint of the model, e.g.
-// "1 validation error detected: Value '10001' at 'limit' failed to satisfy
-// constraint: Member must have value less than or equal to 10000".
-func Constraint(value, member, constraint string) *Error {
-	return New(InvalidParameter, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
-}
-
-// Internal is what a client sees for any failure that is not its fault.
-func Internal() *Error {
-	return New(ServiceUnavailable, "The service cannot complete the request.")
-}
-
-// RateExceeded is AWS's answer to a call past a TPS quota, e.g.
-// {"__type":"ThrottlingException","message":"Rate exceeded"} from
-// DescribeLogStreams (maxbanton/cwh#120; reference §2.2). PutLogEvents once
-// added "for logStreamName X" for its per-stream limit, which AWS removed.
-func RateExceeded() *Error {
-	return New(Throttling, "Rate exceeded")
-}
-
-// ResourceLimitExceeded is AWS's LimitExceededException text (reference
-// §2.2: a third subscription filter, an eleventh resource policy); Cairn
-// also uses it for concurrency quotas (Insights queries, Live Tail
-// sessions), whose own wording AWS does not document.
-func ResourceLimitExceeded() *Error {
-	return New(LimitExceeded, "Resource limit exceeded.")
 }

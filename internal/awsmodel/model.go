@@ -157,31 +157,27 @@ func (m *Model) CheckValue(shape, path string, value any) error {
 
 type validation struct {
 	m          *Model
-	violations []string
-	typeErr    string
+	violations []awserr.Violation
+	typeErr    *awserr.Error // the first member of the wrong JSON type
 }
 
 func (v *validation) result() error {
-	if v.typeErr != "" {
-		return awserr.New(awserr.SerializationException, "%s", v.typeErr)
+	if v.typeErr != nil {
+		return v.typeErr
 	}
-	switch n := len(v.violations); n {
-	case 0:
+	if len(v.violations) == 0 {
 		return nil
-	case 1:
-		return awserr.New(awserr.InvalidParameter, "1 validation error detected: %s", v.violations[0])
-	default:
-		return awserr.New(awserr.InvalidParameter, "%d validation errors detected: %s", n, strings.Join(v.violations, "; "))
 	}
+	return awserr.InvalidParameters(v.violations...)
 }
 
 func (v *validation) fail(val, path, constraint string) {
-	v.violations = append(v.violations, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", val, path, constraint))
+	v.violations = append(v.violations, awserr.Violation{Value: val, Member: path, Constraint: constraint})
 }
 
 func (v *validation) wrongType(path, want string, got any) {
-	if v.typeErr == "" {
-		v.typeErr = fmt.Sprintf("Unexpected value type at '%s': expected %s, got %s", strings.TrimPrefix(path, "."), want, jsonKind(got))
+	if v.typeErr == nil {
+		v.typeErr = awserr.UnexpectedType(strings.TrimPrefix(path, "."), want, jsonKind(got))
 	}
 }
 
@@ -255,14 +251,14 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 			sub := validation{m: v.m}
 			sub.value(ks, path, k, false)
 			for _, c := range sub.violations {
-				v.fail(quote(render(x)), path, "Map keys must satisfy constraint: ["+constraintOf(c)+"]")
+				v.fail(quote(render(x)), path, "Map keys must satisfy constraint: ["+c.Constraint+"]")
 			}
 			sub = validation{m: v.m}
 			sub.value(vs, path, obj[k], false)
 			for _, c := range sub.violations {
-				v.fail(quote(render(x)), path, "Map value must satisfy constraint: ["+constraintOf(c)+"]")
+				v.fail(quote(render(x)), path, "Map value must satisfy constraint: ["+c.Constraint+"]")
 			}
-			if sub.typeErr != "" && v.typeErr == "" {
+			if sub.typeErr != nil && v.typeErr == nil {
 				v.typeErr = sub.typeErr
 			}
 		}
@@ -318,14 +314,6 @@ func (v *validation) length(s *Shape, path, rendered string, n float64) {
 	if s.Max != nil && n > *s.Max {
 		v.fail(rendered, path, "Member must have length less than or equal to "+fmtNum(*s.Max))
 	}
-}
-
-func constraintOf(violation string) string {
-	const marker = "failed to satisfy constraint: "
-	if i := strings.Index(violation, marker); i >= 0 {
-		return violation[i+len(marker):]
-	}
-	return violation
 }
 
 func join(path, member string) string {

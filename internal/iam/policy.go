@@ -351,8 +351,10 @@ func stringOrList(v json.RawMessage) ([]string, error) {
 	return list, nil
 }
 
+// malformed refuses a policy document with the parser's account of why; the
+// code and frame are awserr's.
 func malformed(format string, args ...any) error {
-	return awserr.New(awserr.MalformedPolicy, format, args...)
+	return awserr.MalformedPolicyDocument(fmt.Sprintf(format, args...))
 }
 
 func truncate(v []byte) string {

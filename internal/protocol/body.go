@@ -194,7 +194,7 @@ func (m *bodyMem) acquire(ctx context.Context, n int64) error {
 		if errors.Is(err, errBudget) {
 			return awserr.BodiesBusy()
 		}
-		return awserr.New(awserr.SerializationException, "Could not read the request body.")
+		return awserr.BodyUnreadable()
 	}
 	m.held += n
 	return nil
@@ -209,5 +209,5 @@ func (m *bodyMem) readError(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return awserr.BodyTimeout(m.h.cfg.BodyTimeout)
 	}
-	return awserr.New(awserr.SerializationException, "Could not read the request body.")
+	return awserr.BodyUnreadable()
 }

@@ -62,7 +62,7 @@ func (c *Call) Decode(v any) error {
 		return serializationError(err)
 	}
 	if _, ok := doc.(map[string]any); !ok {
-		return awserr.New(awserr.SerializationException, "Start of structure or map found where not expected.")
+		return awserr.NotAnObject()
 	}
 	if err := c.model.Validate(c.Op, doc); err != nil {
 		return err
@@ -97,22 +97,18 @@ func serializationError(err error) error {
 	var syn *jsontext.SyntacticError
 	if errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName) {
 		name, at := syn.JSONPointer.LastToken(), memberPath(syn.JSONPointer.Parent())
-		if at == "" {
-			return awserr.New(awserr.SerializationException, "Duplicate field '%s'", name)
-		}
-		return awserr.New(awserr.SerializationException, "Duplicate field '%s' at '%s'", name, at)
+		return awserr.DuplicateField(name, at)
 	}
 	var sem *jsonv2.SemanticError
 	if errors.As(err, &sem) && sem.GoType != nil && sem.JSONKind != 0 {
-		return awserr.New(awserr.SerializationException, "Unexpected value type at '%s': expected %s, got %s",
-			memberPath(sem.JSONPointer), kindOf(sem.GoType), jsonKindName(sem.JSONKind))
+		return awserr.UnexpectedType(memberPath(sem.JSONPointer), kindOf(sem.GoType), jsonKindName(sem.JSONKind))
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return awserr.New(awserr.SerializationException, "Unexpected value type at '%s': expected %s", te.Field, te.Type)
+		return awserr.UnexpectedType(te.Field, te.Type.String(), "")
 	}
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "jsontext: "), "json: ")
-	return awserr.New(awserr.SerializationException, "Malformed request body: %s", msg)
+	return awserr.MalformedBody(msg)
 }
 
 // memberPath writes a JSON pointer as the model validator writes paths:

@@ -182,7 +182,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Extra.ServeHTTP(w, r)
 			return
 		}
-		h.writeError(w, reqID, "", awserr.New(awserr.UnknownOperation, "Unknown operation"))
+		h.writeError(w, reqID, "", awserr.NoOperation())
 		return
 	}
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -234,10 +234,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn := h.cfg.Operations[op]
 	if !ok || fn == nil {
 		if ok && h.cfg.Model.HasOperation(op) {
-			h.writeError(w, reqID, target, awserr.New(awserr.InvalidOperation, "The operation %s is not supported by Cairn yet.", op))
+			h.writeError(w, reqID, target, awserr.NotSupported(op))
 			return
 		}
-		h.writeError(w, reqID, target, awserr.New(awserr.UnknownOperation, "Unknown operation %s", target))
+		h.writeError(w, reqID, target, awserr.UnknownTarget(target))
 		return
 	}
 	call := &Call{Op: op, RequestID: reqID, Identity: id, Header: r.Header, RemoteIP: remoteIP(r), Body: body, Received: time.Now(), model: h.cfg.Model}
@@ -311,7 +311,7 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 
 func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, id Identity, body []byte, reqID string) {
 	if h.cfg.Query == nil {
-		h.writeError(w, reqID, "", awserr.New(awserr.UnknownOperation, "Unknown operation"))
+		h.writeError(w, reqID, "", awserr.NoOperation())
 		return
 	}
 	h.cfg.Query.ServeQuery(w, r, id, body)
@@ -366,18 +366,18 @@ func (h *Handler) decompress(r *http.Request, raw []byte, mem *bodyMem) ([]byte,
 	case "gzip":
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return nil, awserr.New(awserr.SerializationException, "The request body is not valid gzip.")
+			return nil, awserr.BadGzip()
 		}
 		body, err := mem.readAll(r.Context(), zr, -1, h.cfg.MaxBody)
 		if err != nil {
 			if ae, ok := awserr.As(err); ok && ae.Code != awserr.SerializationException {
 				return nil, err // too large, or no room in the budget
 			}
-			return nil, awserr.New(awserr.SerializationException, "The request body is not valid gzip.")
+			return nil, awserr.BadGzip()
 		}
 		return body, nil
 	default:
-		return nil, awserr.New(awserr.SerializationException, "Unsupported Content-Encoding %q.", r.Header.Get("Content-Encoding"))
+		return nil, awserr.UnsupportedEncoding(r.Header.Get("Content-Encoding"))
 	}
 }
 
@@ -430,7 +430,7 @@ func isForm(r *http.Request) bool {
 }
 
 func tooLarge(max int64) error {
-	return awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", max)
+	return awserr.BodyTooLarge(max)
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {

@@ -27,7 +27,7 @@ func ParseAuthorization(h string) (Authorization, error) {
 		return Authorization{}, err
 	}
 	if len(missing) > 0 {
-		return Authorization{}, awserr.New(awserr.IncompleteSignature, "%s Authorization=%s", strings.Join(missing, " "), h)
+		return Authorization{}, awserr.AuthorizationIncomplete(missing, h)
 	}
 	if a.Scope, err = parseCredential(a.Credential); err != nil {
 		return Authorization{}, err
@@ -41,7 +41,7 @@ func parseAuthorization(h string) (Authorization, []string, error) {
 	var a Authorization
 	alg, rest, _ := strings.Cut(strings.TrimLeft(h, " "), " ")
 	if alg != Algorithm {
-		return a, nil, awserr.New(awserr.IncompleteSignature, "Unsupported AWS 'algorithm': '%s'.", alg)
+		return a, nil, awserr.UnsupportedAlgorithm(alg)
 	}
 	for part := range strings.SplitSeq(rest, ",") {
 		part = strings.TrimSpace(part)
@@ -50,7 +50,7 @@ func parseAuthorization(h string) (Authorization, []string, error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			return a, nil, awserr.New(awserr.IncompleteSignature, "'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", part, h)
+			return a, nil, awserr.AuthorizationPair(part, h)
 		}
 		switch k {
 		case "Credential":
@@ -63,13 +63,13 @@ func parseAuthorization(h string) (Authorization, []string, error) {
 	}
 	var missing []string
 	if a.Credential == "" {
-		missing = append(missing, "Authorization header requires 'Credential' parameter.")
+		missing = append(missing, awserr.RequiresParameter("Credential"))
 	}
 	if a.Signature == "" {
-		missing = append(missing, "Authorization header requires 'Signature' parameter.")
+		missing = append(missing, awserr.RequiresParameter("Signature"))
 	}
 	if a.SignedHeadersRaw == "" {
-		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
+		missing = append(missing, awserr.RequiresParameter("SignedHeaders"))
 	} else {
 		a.SignedHeaders = strings.Split(a.SignedHeadersRaw, ";")
 	}

@@ -54,10 +54,6 @@ const (
 	timeFormat = "20060102T150405Z"
 	dateFormat = "20060102"
 	terminator = "aws4_request"
-
-	// Texts AWS sends; kept here so no code path spells them twice.
-	msgMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
-	msgMissing  = "Missing Authentication Token"
 )
 
 // Scope is the credential scope of a signed request.
@@ -144,12 +140,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, secret S
 	}
 	want, ok := decodeSignature(a.signature)
 	if !ok {
-		return Result{}, awserr.New(awserr.InvalidSignature, msgMismatch)
+		return Result{}, awserr.SignatureMismatch()
 	}
 	sk := v.keys.get(key, a.scope.Date, a.scope.Region, a.scope.Service)
 	got := signature(sk, a, canonicalRequest(r, a, payload))
 	if !hmac.Equal(got[:], want[:]) {
-		return Result{}, awserr.New(awserr.InvalidSignature, msgMismatch)
+		return Result{}, awserr.SignatureMismatch()
 	}
 	return a.result(), nil
 }
@@ -233,13 +229,13 @@ func parseRequest(r *http.Request) (*authInfo, error) {
 	_, presigned := q["X-Amz-Algorithm"]
 	switch {
 	case header != "" && presigned:
-		return nil, awserr.New(awserr.IncompleteSignature, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+		return nil, awserr.TwoAuthMechanisms()
 	case header != "":
 		return parseHeaderForm(r, header)
 	case presigned:
 		return parsePresignedForm(q)
 	default:
-		return nil, awserr.New(awserr.MissingAuthToken, msgMissing)
+		return nil, awserr.MissingToken()
 	}
 }
 
@@ -257,10 +253,10 @@ func parseHeaderForm(r *http.Request, header string) (*authInfo, error) {
 		}
 	}
 	if a.amzDate == "" {
-		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+		missing = append(missing, awserr.RequiresDate)
 	}
 	if len(missing) > 0 {
-		return nil, awserr.New(awserr.IncompleteSignature, "%s Authorization=%s", strings.Join(missing, " "), header)
+		return nil, awserr.AuthorizationIncomplete(missing, header)
 	}
 	if err := a.parseTime(); err != nil {
 		return nil, err
@@ -288,10 +284,10 @@ func parsePresignedForm(q map[string][]string) (*authInfo, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, awserr.New(awserr.IncompleteSignature, "AWS query-string parameters must include %s. Re-examine the query-string parameters.", strings.Join(missing, ", "))
+		return nil, awserr.PresignIncomplete(missing)
 	}
 	if alg := get("X-Amz-Algorithm"); alg != Algorithm {
-		return nil, awserr.New(awserr.IncompleteSignature, "Unsupported AWS 'algorithm': '%s'.", alg)
+		return nil, awserr.UnsupportedAlgorithm(alg)
 	}
 	a := &authInfo{
 		presigned:        true,
@@ -305,7 +301,7 @@ func parsePresignedForm(q map[string][]string) (*authInfo, error) {
 	if v := get("X-Amz-Expires"); v != "" {
 		exp, err := strconv.Atoi(v)
 		if err != nil || exp < 1 || exp > MaxPresignExpires {
-			return nil, awserr.New(awserr.IncompleteSignature, "X-Amz-Expires must be an integer between 1 and %d (seconds), not '%s'.", MaxPresignExpires, v)
+			return nil, awserr.PresignExpires(MaxPresignExpires, v)
 		}
 		a.expires = exp
 	}
@@ -327,7 +323,7 @@ func (a *authInfo) parseTime() error {
 		a.time, err = time.Parse(timeFormat, a.amzDate)
 	}
 	if err != nil {
-		return awserr.New(awserr.IncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", a.amzDate)
+		return awserr.DateFormat(a.amzDate)
 	}
 	a.time = a.time.UTC()
 	return nil
@@ -337,16 +333,16 @@ func (a *authInfo) parseTime() error {
 func parseCredential(c string) (Scope, error) {
 	parts := strings.Split(c, "/")
 	if len(parts) != 5 || parts[0] == "" {
-		return Scope{}, awserr.New(awserr.IncompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", c)
+		return Scope{}, awserr.CredentialElements(c)
 	}
 	if parts[4] != terminator {
-		return Scope{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped with a valid terminator: '%s', not '%s'. ", terminator, parts[4])
+		return Scope{}, awserr.CredentialTerminator(terminator, parts[4])
 	}
 	if !validRegion(parts[2]) {
-		return Scope{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped to a valid region, not '%s'. ", parts[2])
+		return Scope{}, awserr.CredentialRegion(parts[2])
 	}
 	if _, err := time.Parse(dateFormat, parts[1]); err != nil || len(parts[1]) != 8 {
-		return Scope{}, awserr.New(awserr.InvalidSignature, "Invalid credential date '%s'. It must be in YYYYMMDD format.", parts[1])
+		return Scope{}, awserr.CredentialDate(parts[1])
 	}
 	return Scope{AccessKey: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, nil
 }
@@ -368,10 +364,10 @@ func validRegion(s string) bool {
 
 func (a *authInfo) checkScope(service string) error {
 	if service != "" && a.scope.Service != service {
-		return awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '%s'. ", service)
+		return awserr.CredentialService(service)
 	}
 	if want := a.time.Format(dateFormat); a.scope.Date != want {
-		return awserr.New(awserr.InvalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", a.scope.Date, want, a.time.Format(timeFormat))
+		return awserr.CredentialDateMismatch(a.scope.Date, want, a.time.Format(timeFormat))
 	}
 	return nil
 }
@@ -380,17 +376,17 @@ func (a *authInfo) checkTime(now time.Time) error {
 	now = now.UTC()
 	ts := a.time.Format(timeFormat)
 	if a.time.After(now.Add(MaxSkew)) {
-		return awserr.New(awserr.InvalidSignature, "Signature not yet current: %s is still later than %s (%s + 15 min.)", ts, now.Add(MaxSkew).Format(timeFormat), now.Format(timeFormat))
+		return awserr.SignatureNotYetCurrent(ts, now.Add(MaxSkew).Format(timeFormat), now.Format(timeFormat))
 	}
 	if a.presigned && a.expires > 0 {
 		// AWS keeps the wording of the clock-skew error and names the window.
 		if limit := now.Add(-time.Duration(a.expires) * time.Second); a.time.Before(limit) {
-			return awserr.New(awserr.InvalidSignature, "Signature expired: %s is now earlier than %s (%s - %d sec.)", ts, limit.Format(timeFormat), now.Format(timeFormat), a.expires)
+			return awserr.PresignExpired(ts, limit.Format(timeFormat), now.Format(timeFormat), a.expires)
 		}
 		return nil
 	}
 	if limit := now.Add(-MaxSkew); a.time.Before(limit) {
-		return awserr.New(awserr.InvalidSignature, "Signature expired: %s is now earlier than %s (%s - 15 min.)", ts, limit.Format(timeFormat), now.Format(timeFormat))
+		return awserr.SignatureExpired(ts, limit.Format(timeFormat), now.Format(timeFormat))
 	}
 	return nil
 }
@@ -412,10 +408,10 @@ func (a *authInfo) checkTime(now time.Time) error {
 // X-Amz-SignedHeaders) and whenever the header is present, even empty.
 func (a *authInfo) checkSignedHeaders(r *http.Request) error {
 	if !signs(a.signedHeaders, "host") {
-		return awserr.New(awserr.InvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+		return awserr.HostUnsigned()
 	}
 	if _, ok := r.Header["X-Amz-Target"]; ok && !signs(a.signedHeaders, "x-amz-target") {
-		return awserr.New(awserr.InvalidSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+		return awserr.TargetUnsigned()
 	}
 	return nil
 }
@@ -433,7 +429,7 @@ func signs(signed []string, name string) bool {
 // no body, so Precheck runs it too.
 func checkPayloadMode(r *http.Request) error {
 	if declared := r.Header.Get("X-Amz-Content-Sha256"); strings.HasPrefix(declared, "STREAMING-") {
-		return awserr.New(awserr.InvalidSignature, "Streaming (chunked) payload signing '%s' is not supported.", declared)
+		return awserr.StreamingPayload(declared)
 	}
 	return nil
 }
@@ -457,7 +453,7 @@ func payloadHash(r *http.Request, body []byte) (string, error) {
 	sum := hex.EncodeToString(s[:])
 	declared := r.Header.Get("X-Amz-Content-Sha256")
 	if declared != "" && declared != UnsignedPayload && declared != sum {
-		return "", awserr.New(awserr.InvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		return "", awserr.PayloadHashMismatch()
 	}
 	return sum, nil
 }

@@ -41,9 +41,9 @@ func secrets(key, token string) (string, error) {
 	case key == "ASIAEXAMPLE" && token == testToken:
 		return testSecret, nil
 	case key == "ASIAEXAMPLE" && token == "expired":
-		return "", awserr.New(awserr.ExpiredToken, "The security token included in the request is expired")
+		return "", awserr.SecurityTokenExpired()
 	default:
-		return "", awserr.New(awserr.UnrecognizedClient, "The security token included in the request is invalid.")
+		return "", awserr.InvalidSecurityToken()
 	}
 }
 
@@ -369,7 +369,7 @@ func TestVerifyContentSHA256(t *testing.T) {
 	// signature over UNSIGNED-PAYLOAD matches no body, not even its own.
 	for _, b := range [][]byte{body, []byte("other"), nil} {
 		_, err := v.Verify(mk(UnsignedPayload), b, "logs", secrets)
-		if e, _ := awserr.As(err); e == nil || e.Code != awserr.InvalidSignature || e.Message != msgMismatch {
+		if e, _ := awserr.As(err); e == nil || e.Code != awserr.InvalidSignature || e.Message != awserr.SignatureMismatch().Message {
 			t.Fatalf("unsigned payload, body %q: %v", b, err)
 		}
 	}

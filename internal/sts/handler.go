@@ -110,16 +110,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := NewRequestID()
 	caller, ok := CallerFrom(r.Context())
 	if !ok {
-		WriteError(w, reqID, awserr.New(awserr.MissingAuthToken, "Missing Authentication Token"))
+		WriteError(w, reqID, awserr.MissingToken())
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		WriteError(w, reqID, awserr.New(awserr.Validation, "Could not parse the request parameters"))
+		WriteError(w, reqID, awserr.UnparsableParameters())
 		return
 	}
 	action, version := r.Form.Get("Action"), r.Form.Get("Version")
 	if version != "" && version != APIVersion {
-		WriteError(w, reqID, awserr.New(awserr.InvalidAction, "Could not find operation %s for version %s", action, version))
+		WriteError(w, reqID, awserr.ActionNotFound(action, version))
 		return
 	}
 	var result any
@@ -134,9 +134,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "GetCallerIdentity":
 		result = &callerIdentityResult{XMLName: xml.Name{Local: "GetCallerIdentityResult"}, Arn: caller.ARN, UserID: caller.UserID, Account: caller.Account}
 	case "":
-		err = awserr.New(awserr.InvalidAction, "Missing Action")
+		err = awserr.MissingAction()
 	default:
-		err = awserr.New(awserr.InvalidAction, "Could not find operation %s for version %s", action, APIVersion)
+		err = awserr.ActionNotFound(action, APIVersion)
 	}
 	if err != nil {
 		WriteError(w, reqID, err)
@@ -172,13 +172,13 @@ func (h *Handler) assumeRole(c *Caller, f form) (any, error) {
 	role, found := store.Role(roleARN)
 	ctx := h.context(c)
 	if !found || !role.TrustAllows(ctx, c.Rights) {
-		return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.ARN, roleARN)
+		return nil, awserr.NotAuthorized(c.ARN, "sts:AssumeRole", roleARN)
 	}
 	if dur > int(role.MaxSessionDuration/time.Second) {
-		return nil, awserr.New(awserr.Validation, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+		return nil, awserr.DurationExceedsRole()
 	}
 	if c.Session != nil && c.Session.Kind == AssumedRole && dur > chainMaxDuration {
-		return nil, awserr.New(awserr.Validation, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+		return nil, awserr.DurationExceedsChaining()
 	}
 	now := h.now().UTC().Truncate(time.Second)
 	s := Session{
@@ -208,7 +208,7 @@ func (h *Handler) assumeRole(c *Caller, f form) (any, error) {
 
 func (h *Handler) getFederationToken(c *Caller, f form) (any, error) {
 	if c.Session != nil {
-		return nil, awserr.New(awserr.AccessDenied, "Cannot call GetFederationToken with session credentials")
+		return nil, awserr.SessionCredentialsRefused("GetFederationToken")
 	}
 	name := f.Get("Name")
 	if err := checkString(name, "name", 2, 32, fedNameRE); err != nil {
@@ -260,7 +260,7 @@ func (h *Handler) getFederationToken(c *Caller, f form) (any, error) {
 
 func (h *Handler) getSessionToken(c *Caller, f form) (any, error) {
 	if c.Session != nil {
-		return nil, awserr.New(awserr.AccessDenied, "Cannot call GetSessionToken with session credentials")
+		return nil, awserr.SessionCredentialsRefused("GetSessionToken")
 	}
 	dur, err := duration(f, minDuration, maxFedDuration, defaultFedToken)
 	if err != nil {
@@ -290,15 +290,11 @@ func (h *Handler) context(c *Caller) *iam.Context {
 
 // Denied builds AWS's AccessDenied message for an identity-policy refusal.
 func Denied(principal, action, resource string, d iam.Decision) *awserr.Error {
-	where := "an identity-based policy"
-	no := "no identity-based policy"
-	if d.In == iam.SessionPolicy {
-		where, no = "a session policy", "no session policy"
-	}
+	session := d.In == iam.SessionPolicy
 	if d.ExplicitDeny {
-		return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in %s", principal, action, resource, where)
+		return awserr.ExplicitDeny(principal, action, resource, session)
 	}
-	return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because %s allows the %s action", principal, action, resource, no, action)
+	return awserr.ImplicitDeny(principal, action, resource, session)
 }
 
 // checkString applies the model's length and pattern constraints with AWS's
@@ -307,16 +303,25 @@ func checkString(v, member string, minLen, maxLen int, re *regexp.Regexp) error 
 	n := utf8.RuneCountInString(v)
 	switch {
 	case v == "":
-		return awserr.New(awserr.Validation, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+		return invalid("null", member, "Member must not be null")
 	case n < minLen:
-		return awserr.New(awserr.Validation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length greater than or equal to %d", v, member, minLen)
+		return invalid(quote(v), member, fmt.Sprintf("Member must have length greater than or equal to %d", minLen))
 	case n > maxLen:
-		return awserr.New(awserr.Validation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", v, member, maxLen)
+		return invalid(quote(v), member, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
 	case re != nil && !re.MatchString(v):
-		return awserr.New(awserr.Validation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", v, member, strings.Trim(re.String(), "^$"))
+		return invalid(quote(v), member, "Member must satisfy regular expression pattern: "+strings.Trim(re.String(), "^$"))
 	}
 	return nil
 }
+
+// invalid is STS's answer to one broken constraint: ValidationError. value
+// is rendered as AWS renders it (quoted, null, or empty for the policy,
+// whose text AWS does not echo).
+func invalid(value, member, constraint string) error {
+	return awserr.ValidationFailed(awserr.Violation{Value: value, Member: member, Constraint: constraint})
+}
+
+func quote(s string) string { return "'" + s + "'" }
 
 func duration(f form, lo, hi, def int) (int, error) {
 	s := f.Get("DurationSeconds")
@@ -326,11 +331,11 @@ func duration(f form, lo, hi, def int) (int, error) {
 	d, err := strconv.Atoi(s)
 	switch {
 	case err != nil:
-		return 0, awserr.New(awserr.Validation, "1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be a number", s)
+		return 0, invalid(quote(s), "durationSeconds", "Member must be a number")
 	case d < lo:
-		return 0, awserr.New(awserr.Validation, "1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", d, lo)
+		return 0, invalid(quote(strconv.Itoa(d)), "durationSeconds", fmt.Sprintf("Member must have value greater than or equal to %d", lo))
 	case d > hi:
-		return 0, awserr.New(awserr.Validation, "1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", d, hi)
+		return 0, invalid(quote(strconv.Itoa(d)), "durationSeconds", fmt.Sprintf("Member must have value less than or equal to %d", hi))
 	}
 	return d, nil
 }
@@ -346,7 +351,7 @@ func sessionPolicy(f form) (*iam.Policy, int, error) {
 		return nil, 0, nil
 	}
 	if n := utf8.RuneCountInString(doc); n > MaxPolicyLength {
-		return nil, 0, awserr.New(awserr.Validation, "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", MaxPolicyLength)
+		return nil, 0, invalid("", "policy", fmt.Sprintf("Member must have length less than or equal to %d", MaxPolicyLength))
 	}
 	p, err := iam.ParsePolicy([]byte(doc))
 	if err != nil {
@@ -354,7 +359,7 @@ func sessionPolicy(f form) (*iam.Policy, int, error) {
 	}
 	packed := (len(p.Compact())*100 + MaxPackedPolicy - 1) / MaxPackedPolicy
 	if packed > 100 {
-		return nil, 0, awserr.New(awserr.PackedPolicyTooLarge, "Packed policy consumes %d%% of allotted space, please use smaller policy.", packed)
+		return nil, 0, awserr.PackedPolicy(packed)
 	}
 	return p, packed, nil
 }
@@ -429,55 +434,22 @@ func writeResult(w http.ResponseWriter, reqID, action string, result any) {
 	w.Write(body)
 }
 
-// queryCode maps Cairn's error codes to the STS Query protocol's names.
-func queryCode(c awserr.Code) (string, int, bool) {
-	switch c {
-	case awserr.AccessDenied:
-		return "AccessDenied", http.StatusForbidden, true
-	case awserr.Validation:
-		return "ValidationError", http.StatusBadRequest, true
-	case awserr.InvalidParameter:
-		return "ValidationError", http.StatusBadRequest, true
-	case awserr.MalformedPolicy:
-		return "MalformedPolicyDocument", http.StatusBadRequest, true
-	case awserr.PackedPolicyTooLarge:
-		return "PackedPolicyTooLarge", http.StatusBadRequest, true
-	case awserr.ExpiredToken:
-		return "ExpiredToken", http.StatusForbidden, true
-	case awserr.UnrecognizedClient:
-		return "InvalidClientTokenId", http.StatusForbidden, true
-	case awserr.InvalidClientTokenID:
-		return "InvalidClientTokenId", http.StatusForbidden, true
-	case awserr.InvalidSignature:
-		return "SignatureDoesNotMatch", http.StatusForbidden, true
-	case awserr.SignatureDoesNotMatch:
-		return "SignatureDoesNotMatch", http.StatusForbidden, true
-	case awserr.IncompleteSignature:
-		return "IncompleteSignature", http.StatusBadRequest, true
-	case awserr.MissingAuthToken:
-		return "MissingAuthenticationToken", http.StatusForbidden, true
-	case awserr.InvalidAction:
-		return "InvalidAction", http.StatusBadRequest, true
-	case awserr.Throttling:
-		return "Throttling", http.StatusBadRequest, true
-	}
-	return "", 0, false
-}
-
-// WriteError writes err as an STS XML ErrorResponse. An error that is not an
-// *awserr.Error is reported as an internal failure without its text.
+// WriteError writes err as an STS XML ErrorResponse, with the code's Query
+// name and status from awserr's table. An error that is not an *awserr.Error,
+// or is a server fault, is reported as InternalFailure without its text.
 func WriteError(w http.ResponseWriter, reqID string, err error) {
-	code, status, typ, msg := "InternalFailure", http.StatusInternalServerError, "Receiver", "The request processing has failed because of an unknown error, exception or failure."
-	if e, ok := awserr.As(err); ok {
-		if qc, qs, ok := queryCode(e.Code); ok {
-			code, status, typ, msg = qc, qs, "Sender", e.Message
-		} else if e.Code.Status() < 500 {
-			code, status, typ, msg = string(e.Code), e.Code.Status(), "Sender", e.Message
-		}
+	e, ok := awserr.As(err)
+	if !ok || e.Code.Status() >= http.StatusInternalServerError {
+		e = awserr.QueryInternal()
+	}
+	code, status := e.Code.Query()
+	typ := "Sender"
+	if status >= http.StatusInternalServerError {
+		typ = "Receiver"
 	}
 	var b strings.Builder
 	b.WriteString(`<ErrorResponse xmlns="` + Namespace + `"><Error><Type>` + typ + `</Type><Code>` + code + `</Code><Message>`)
-	xml.EscapeText(&b, []byte(msg))
+	xml.EscapeText(&b, []byte(e.Message))
 	b.WriteString(`</Message></Error><RequestId>` + reqID + `</RequestId></ErrorResponse>`)
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", reqID)

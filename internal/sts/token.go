@@ -193,39 +193,29 @@ func (i *Issuer) Secret(accessKeyID string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))[:40]
 }
 
-// InvalidToken is AWS's refusal of an unknown key or a bad session token.
-func InvalidToken() *awserr.Error {
-	return awserr.New(awserr.UnrecognizedClient, "The security token included in the request is invalid.")
-}
-
-// ExpiredToken is AWS's refusal of a session token past its expiry.
-func ExpiredToken() *awserr.Error {
-	return awserr.New(awserr.ExpiredToken, "The security token included in the request is expired")
-}
-
 // Open checks a session token sent with accessKeyID and returns its Session.
 // A token that was altered, forged, or sent with another access key is
 // UnrecognizedClientException; an expired one ExpiredTokenException.
 func (i *Issuer) Open(accessKeyID, token string) (*Session, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	if !ok {
-		return nil, InvalidToken()
+		return nil, awserr.InvalidSecurityToken()
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(rest)
 	if err != nil || len(sealed) < i.aead.NonceSize()+i.aead.Overhead() {
-		return nil, InvalidToken()
+		return nil, awserr.InvalidSecurityToken()
 	}
 	ns := i.aead.NonceSize()
 	claims, err := i.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(accessKeyID))
 	if err != nil {
-		return nil, InvalidToken()
+		return nil, awserr.InvalidSecurityToken()
 	}
 	var s Session
 	if err := json.Unmarshal(claims, &s); err != nil {
-		return nil, InvalidToken()
+		return nil, awserr.InvalidSecurityToken()
 	}
 	if !i.now().Before(s.Expires) {
-		return nil, ExpiredToken()
+		return nil, awserr.SecurityTokenExpired()
 	}
 	return &s, nil
 }
