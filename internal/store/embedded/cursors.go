@@ -57,44 +57,6 @@ func (e *Engine) DeleteCursor(ctx context.Context, scope store.Scope, groupName,
 	})
 }
 
-// liveGroup is lookup that also refuses a group being deleted.
-func (e *Engine) liveGroup(scope store.Scope, name string) (*group, error) {
-	g, err := e.lookup(scope, name)
-	if err != nil {
-		return nil, err
-	}
-	g.mu.RLock()
-	deleted := g.deleted
-	g.mu.RUnlock()
-	if deleted {
-		return nil, store.ErrGroupNotFound
-	}
-	return g, nil
-}
-
-// groupWrite runs fn, which writes keys of group, so that the write either
-// precedes a DeleteGroup's commit or fails with ErrGroupNotFound.
-func (e *Engine) groupWrite(scope store.Scope, name string, fn func(*group) error) (err error) {
-	defer recoverFatal(&err)
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.exit()
-	g, err := e.lookup(scope, name)
-	if err != nil {
-		return err
-	}
-	g.commit.RLock()
-	defer g.commit.RUnlock()
-	g.mu.RLock()
-	deleted := g.deleted
-	g.mu.RUnlock()
-	if deleted {
-		return store.ErrGroupNotFound
-	}
-	return fn(g)
-}
-
 // deleteExisting deletes key durably, or returns notFound when it is absent.
 // (Two concurrent deletes may both succeed; callers need no more.)
 func (e *Engine) deleteExisting(key []byte, notFound error) error {

@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"runtime"
 	"sort"
@@ -314,31 +313,4 @@ func (sc *scanner) load(it *scanItem) {
 			Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)},
 		})
 	}
-}
-
-// openBlock fetches and decodes the payload of block (gid, minTs, seq). ok
-// is false when the block is gone (reclaimed after its summary was read).
-// The caller returns buf to the pool (putBuf) once done with blk.
-func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64) (blk *decodedBlock, buf []byte, ok bool, err error) {
-	key := blockKey(tagBlock, gid, minTs, seq)
-	compressed, closer, err := e.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil, false, nil
-	}
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("read block: %w", err)
-	}
-	buf = e.getBuf()
-	raw, err := e.dec.DecodeAll(compressed, buf[:0])
-	closer.Close()
-	if err != nil {
-		e.putBuf(buf)
-		return nil, nil, false, fmt.Errorf("decompress block %x: %w", key, err)
-	}
-	blk, err = decodePayload(raw, minTs)
-	if err != nil {
-		e.putBuf(raw)
-		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
-	}
-	return blk, raw, true, nil
 }
