@@ -101,22 +101,33 @@ const maxBlockSpan = 24 * 60 * 60 * 1000
 
 // Engine is the embedded store. It implements store.Store.
 //
-// Lock order (a goroutine holding one may take only those after it):
+// Lock order: a goroutine holding a lock takes only locks below it, never
+// one above or beside it.
 //
-//	life (read by every operation, write by Close)
-//	  → Engine.mu (the group map)
-//	    → group.commit (read by writers of group data: Append, SetCursor,
-//	      PutResource...; write by DeleteGroup and DeleteStream)
-//	      → group.mu (a group's settings and streams)
-//	        → seqMu (sequence numbers and the feed's pending set)
-//	      → subs.mu (read by notify, under life and group.commit, while it
-//	        calls listeners; written by Subscribe and unsubscribe, with
-//	        nothing else held; so listeners must not subscribe)
+//	life            read by every operation (enter/exit), write by Close
+//	  Engine.mu     the group map; held only for a map access, nothing under it
+//	  group.commit  read by writers of a group's keys (Append, groupWrite:
+//	                cursors, resources); write by DeleteGroup, DeleteStream
+//	    group.mu    a group's settings, streams and deleted flag
+//	      seq.mu    sequence numbers and the feed's pending set (under
+//	                group.mu only in CreateStream)
+//	    subs.mu     read by notify, which calls listeners under life and
+//	                group.commit; write by Subscribe and unsubscribe with
+//	                nothing else held
+//	  space.mu      serialises free-space checks (writable, Open, Close)
 //
-// No fsync happens under Engine.mu or seqMu except allocSeq's persisting of
-// a new sequence mark, once per seqChunk numbers. Group commit depends on
-// that: Append's Sync commit holds only life, group.commit (both read) and
-// nothing else.
+// Leaves taken anywhere, holding nothing under them: bgLog.mu (Pebble's
+// background errors) and failOnce, whose Config.OnFatal runs under whatever
+// the failing operation held (so it must not call the engine). Listeners run
+// under life read and a group's commit read: one that called the engine
+// could deadlock against a waiting Close or DeleteGroup, which is why
+// store.Store.Subscribe says fn must not block.
+//
+// No fsync happens under Engine.mu, and none under seq.mu except allocSeq's
+// persisting of a new sequence mark, once per seqChunk numbers. Group commit
+// depends on that: Append's Sync commit holds only life and group.commit,
+// both for reading. (A group's own fsyncs, in UpdateGroup, CreateStream,
+// DeleteStream and DeleteGroup, hold that group's locks and no global one.)
 type Engine struct {
 	cfg Config
 	db  *pebble.DB
@@ -127,35 +138,39 @@ type Engine struct {
 	grams sync.Pool // *gramBuilder
 	bufs  sync.Pool // *[]byte decompression buffers
 
-	seqMu   sync.Mutex // guards seqNext, seqHWM, pending
-	seqNext uint64
-	seqHWM  uint64
-	// pending holds, ascending, the sequences of appends allocated but not
-	// yet committed (or failed); committed is the feed's high-water mark:
-	// every append with a sequence ≤ it has finished. See feed.go.
-	pending   []uint64
-	committed atomic.Uint64 // written under seqMu, read without
-
-	subs subscribers // see feed.go
-
-	mu       sync.RWMutex      // guards groups, creating
-	groups   map[string]*group // by groupMapKey
-	creating map[string]bool   // names whose CreateGroup is committing
-
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
-
 	// life is held for reading by every operation and for writing by Close,
 	// so the database is never closed under a running operation.
 	life   sync.RWMutex
 	closed bool // guarded by life
 
-	failed   atomic.Pointer[fatalError] // set once the database failed
+	mu       sync.RWMutex      // guards groups, creating
+	groups   map[string]*group // by groupMapKey
+	creating map[string]bool   // names whose CreateGroup is committing
+
+	// seq numbers blocks, groups and streams (seq.go).
+	seq struct {
+		mu   sync.Mutex // guards the fields below
+		next uint64     // the next number to hand out
+		hwm  uint64     // the persisted mark: numbers up to it may be in use
+		// pending holds, ascending, the sequences of appends allocated but
+		// not yet committed (or failed).
+		pending []uint64
+	}
+	// committed is the feed's high-water mark: every append with a sequence
+	// ≤ it has finished. Written under seq.mu, read without.
+	committed atomic.Uint64
+
+	subs subscribers // subscribe.go
+
+	stop     chan struct{} // closed by Close: the janitor returns
+	stopOnce sync.Once
+	wg       sync.WaitGroup // the janitor
+
+	failed   atomic.Pointer[fatalError] // set once the database failed (fatal.go)
 	failOnce sync.Once
 
-	space   space
-	bgLog   rateLimit
+	space   space         // free space (disk.go)
+	bgLog   rateLimit     // Pebble's background errors (disk.go)
 	closing chan struct{} // closed when Close starts closing Pebble
 }
 
@@ -249,15 +264,15 @@ func (e *Engine) load() error {
 	switch {
 	case err == nil:
 		if len(v) == 8 {
-			e.seqHWM = beUint64(v)
+			e.seq.hwm = beUint64(v)
 		}
 		closer.Close()
 	case errors.Is(err, pebble.ErrNotFound):
 	default:
 		return fmt.Errorf("read sequence mark: %w", err)
 	}
-	e.seqNext = e.seqHWM + 1
-	e.committed.Store(e.seqHWM)
+	e.seq.next = e.seq.hwm + 1
+	e.committed.Store(e.seq.hwm)
 
 	byID := make(map[uint64]*group)
 	err = e.scan([]byte{tagGroup}, func(k, v []byte) error {

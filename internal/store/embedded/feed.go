@@ -12,19 +12,9 @@ import (
 )
 
 // The feed: every Append writes, in its block's batch, a feed entry under
-// 'F' gid seq, so a group's blocks can be walked in sequence order.
-//
-// Sequences are taken before the commit (allocAppendSeq) and commits finish
-// in any order, so sequence order alone is not commit order: a follower that
-// read up to 8 while 7 was still committing would never see 7. The engine
-// therefore keeps the appends in flight in a pending set and a high-water
-// mark, committed, that is one below the smallest pending sequence (or the
-// last sequence handed out when none is pending). ReadFeed reads only up to
-// the mark, so it never passes a sequence still being committed. The set is
-// touched under seqMu for a moment before and after each commit, never
-// across it: concurrent Sync commits still share one fsync.
-//
-// Subscribers hear of each append after its sequence left the pending set.
+// 'F' gid seq, so a group's blocks can be walked in sequence order. ReadFeed
+// walks them only up to the high-water mark Engine.committed (seq.go), so it
+// never passes an append still committing.
 
 // feedEntry is the value of an 'F' key: where the block is and what ReadFeed
 // needs without reading its summary.

@@ -14,9 +14,8 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
-// group is the in-memory state of a log group.
-//
-// Lock order: Engine.mu, then group.commit, then group.mu.
+// group is the in-memory state of a log group. Its locks come in the order
+// the Engine's comment gives: commit, then mu.
 type group struct {
 	id    uint64
 	name  string      // never changes; read without locks
@@ -27,12 +26,14 @@ type group struct {
 	// group is gone.
 	commit sync.RWMutex
 
-	mu      sync.RWMutex // guards the fields below
+	mu      sync.RWMutex // guards info, streams, byID, deleted
 	info    store.Group
-	streams map[string]*stream
+	streams map[string]*stream // by name
 	byID    map[uint64]*stream
-	deleted bool
+	deleted bool // set by DeleteGroup's commit; lookups may still find g
 
+	// Atomics, read without locks: stored bytes of the live streams, and the
+	// widest block span (raised before a block commits; see Read).
 	storedBytes atomic.Int64
 	maxSpan     atomic.Int64
 }

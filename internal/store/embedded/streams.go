@@ -12,6 +12,9 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
+// stream is the in-memory state of a log stream. Its name, id and creation
+// time never change; the statistics are atomics that Append raises after its
+// commit, read without locks. The group's mu guards its streams map.
 type stream struct {
 	name    string
 	id      uint64
