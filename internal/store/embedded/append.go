@@ -13,29 +13,22 @@ import (
 
 // Append implements store.Store.
 func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64) (res store.AppendResult, err error) {
-	defer recoverFatal(&err)
 	if len(events) == 0 {
 		return store.AppendResult{}, errors.New("BUG: append of no events")
 	}
-	if err := e.enter(); err != nil {
-		return store.AppendResult{}, err
-	}
-	defer e.exit()
-	if err := e.writable(); err != nil {
-		return store.AppendResult{}, err
-	}
-	g, err := e.lookup(scope, groupName)
-	if err != nil {
-		return store.AppendResult{}, err
-	}
-	g.commit.RLock()
-	defer g.commit.RUnlock()
+	err = e.groupOp(scope, groupName, true, writeData, func(g *group) (err error) {
+		res, err = e.appendBlock(g, scope, groupName, streamName, events, ingestion)
+		return err
+	})
+	return res, err
+}
+
+// appendBlock writes events as one block of g's stream streamName; it runs
+// as a groupOp that holds g.commit for reading.
+func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64) (store.AppendResult, error) {
 	g.mu.RLock()
-	s, deleted := g.streams[streamName], g.deleted
+	s := g.streams[streamName]
 	g.mu.RUnlock()
-	if deleted {
-		return store.AppendResult{}, store.ErrGroupNotFound
-	}
 	if s == nil {
 		return store.AppendResult{}, store.ErrStreamNotFound
 	}

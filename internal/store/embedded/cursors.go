@@ -42,7 +42,7 @@ func (e *Engine) GetCursor(ctx context.Context, scope store.Scope, group, name s
 
 // SetCursor implements store.Store.
 func (e *Engine) SetCursor(ctx context.Context, scope store.Scope, groupName, name string, pos uint64) (err error) {
-	return e.groupWrite(scope, groupName, func(g *group) error {
+	return e.groupOp(scope, groupName, false, writeData, func(g *group) error {
 		if err := e.db.Set(cursorKey(g.id, name), beAppend(nil, pos), pebble.Sync); err != nil {
 			return fmt.Errorf("set cursor: %w", err)
 		}
@@ -52,7 +52,7 @@ func (e *Engine) SetCursor(ctx context.Context, scope store.Scope, groupName, na
 
 // DeleteCursor implements store.Store.
 func (e *Engine) DeleteCursor(ctx context.Context, scope store.Scope, groupName, name string) (err error) {
-	return e.groupWrite(scope, groupName, func(g *group) error {
+	return e.groupOp(scope, groupName, false, writeData, func(g *group) error {
 		return e.deleteExisting(cursorKey(g.id, name), store.ErrCursorNotFound)
 	})
 }

@@ -106,7 +106,7 @@ const maxBlockSpan = 24 * 60 * 60 * 1000
 //
 //	life            read by every operation (enter/exit), write by Close
 //	  Engine.mu     the group map; held only for a map access, nothing under it
-//	  group.commit  read by writers of a group's keys (Append, groupWrite:
+//	  group.commit  read by writers of a group's keys (Append, groupOp writeData:
 //	                cursors, resources); write by DeleteGroup, DeleteStream
 //	    group.mu    a group's settings, streams and deleted flag
 //	      seq.mu    sequence numbers and the feed's pending set (under

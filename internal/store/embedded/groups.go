@@ -173,55 +173,37 @@ func (e *Engine) CreateGroup(ctx context.Context, info store.Group) (err error) 
 
 // DeleteGroup implements store.Store. The group's data goes with range
 // tombstones; Pebble reclaims the space in compactions.
-func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string) (err error) {
-	defer recoverFatal(&err)
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.exit()
-	mk := groupMapKey(scope, name)
-	g, err := e.lookup(scope, name)
-	if err != nil {
-		return err
-	}
+func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string) error {
 	// The commit runs without e.mu (its fsync must not stall every lookup).
 	// Operations that find g meanwhile see deleted once it is set; the map
 	// entry goes last, so a CreateGroup of the same name during the delete
 	// gets ErrGroupExists, as it would just before.
-	if err := e.deleteGroup(g, scope, name); err != nil {
+	var gone *group
+	err := e.groupOp(scope, name, false, writeAll, func(g *group) error {
+		b := e.db.NewBatch()
+		defer b.Close()
+		b.Delete(groupKey(scope.Account, scope.Region, name), nil)
+		b.Delete(groupStatsKey(g.id), nil)
+		for _, tag := range []byte(groupDataTags) {
+			p := u64key(tag, g.id)
+			b.DeleteRange(p, prefixEnd(p), nil)
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("delete group: %w", err)
+		}
+		g.deleted = true
+		gone = g
+		return nil
+	})
+	if err != nil {
 		return err
 	}
+	mk := groupMapKey(scope, name)
 	e.mu.Lock()
-	if e.groups[mk] == g {
+	if e.groups[mk] == gone {
 		delete(e.groups, mk)
 	}
 	e.mu.Unlock()
-	return nil
-}
-
-func (e *Engine) deleteGroup(g *group, scope store.Scope, name string) error {
-	g.commit.Lock()
-	defer g.commit.Unlock()
-	// Hold g.mu across the commit: an UpdateGroup or CreateStream that got in
-	// first finishes before the delete, and any after it sees deleted,
-	// instead of writing its record back after the range deletion.
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.deleted {
-		return store.ErrGroupNotFound // a concurrent DeleteGroup won
-	}
-	b := e.db.NewBatch()
-	defer b.Close()
-	b.Delete(groupKey(scope.Account, scope.Region, name), nil)
-	b.Delete(groupStatsKey(g.id), nil)
-	for _, tag := range []byte(groupDataTags) {
-		p := u64key(tag, g.id)
-		b.DeleteRange(p, prefixEnd(p), nil)
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("delete group: %w", err)
-	}
-	g.deleted = true
 	return nil
 }
 
@@ -243,38 +225,26 @@ func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (
 }
 
 // UpdateGroup implements store.Store.
-func (e *Engine) UpdateGroup(ctx context.Context, scope store.Scope, name string, fn func(*store.Group) error) (err error) {
-	defer recoverFatal(&err)
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.exit()
-	g, err := e.lookup(scope, name)
-	if err != nil {
-		return err
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.deleted {
-		return store.ErrGroupNotFound
-	}
-	info := g.info
-	info.Tags = cloneTags(g.info.Tags)
-	if err := fn(&info); err != nil {
-		return err
-	}
-	info.Scope, info.Name, info.CreationTime = g.info.Scope, g.info.Name, g.info.CreationTime
-	old := g.info
-	g.info = info
-	rec, err := json.Marshal(g.record())
-	if err == nil {
-		err = e.db.Set(groupKey(scope.Account, scope.Region, name), rec, pebble.Sync)
-	}
-	if err != nil {
-		g.info = old
-		return fmt.Errorf("update group: %w", err)
-	}
-	return nil
+func (e *Engine) UpdateGroup(ctx context.Context, scope store.Scope, name string, fn func(*store.Group) error) error {
+	return e.groupOp(scope, name, false, writeSettings, func(g *group) error {
+		info := g.info
+		info.Tags = cloneTags(g.info.Tags)
+		if err := fn(&info); err != nil {
+			return err
+		}
+		info.Scope, info.Name, info.CreationTime = g.info.Scope, g.info.Name, g.info.CreationTime
+		old := g.info
+		g.info = info
+		rec, err := json.Marshal(g.record())
+		if err == nil {
+			err = e.db.Set(groupKey(scope.Account, scope.Region, name), rec, pebble.Sync)
+		}
+		if err != nil {
+			g.info = old
+			return fmt.Errorf("update group: %w", err)
+		}
+		return nil
+	})
 }
 
 // ListGroups implements store.Store.
@@ -319,25 +289,63 @@ func (e *Engine) liveGroup(scope store.Scope, name string) (*group, error) {
 	return g, nil
 }
 
-// groupWrite runs fn, which writes keys of group, so that the write either
-// precedes a DeleteGroup's commit or fails with ErrGroupNotFound.
-func (e *Engine) groupWrite(scope store.Scope, name string, fn func(*group) error) (err error) {
+// groupLock names the locks of a group an operation holds while it runs
+// (the Engine's comment gives their order).
+type groupLock int
+
+const (
+	// writeData holds group.commit for reading: fn writes keys of the group
+	// (blocks, cursors, resources), and the write either precedes a
+	// DeleteGroup's commit or fails with ErrGroupNotFound.
+	writeData groupLock = iota
+	// writeSettings holds group.mu: fn changes the group's settings or its
+	// set of streams and persists them. DeleteGroup holds group.mu across
+	// its commit, so fn either finishes before it or sees the group deleted,
+	// and never writes a record back after the range deletion.
+	writeSettings
+	// writeAll holds group.commit and group.mu for writing: fn removes what
+	// writers of data depend on (a stream, the group itself).
+	writeAll
+)
+
+// groupOp runs fn on the group name as one operation: under life, with a
+// storage failure turned into an error, on a group not deleted, holding the
+// locks that lock names. grows (the operation adds data) refuses it first
+// on a full disk with store.ErrNoSpace.
+func (e *Engine) groupOp(scope store.Scope, name string, grows bool, lock groupLock, fn func(*group) error) (err error) {
 	defer recoverFatal(&err)
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer e.exit()
+	if grows {
+		if err := e.writable(); err != nil {
+			return err
+		}
+	}
 	g, err := e.lookup(scope, name)
 	if err != nil {
 		return err
 	}
-	g.commit.RLock()
-	defer g.commit.RUnlock()
-	g.mu.RLock()
-	deleted := g.deleted
-	g.mu.RUnlock()
+	var deleted bool
+	switch lock {
+	case writeData:
+		g.commit.RLock()
+		defer g.commit.RUnlock()
+		g.mu.RLock()
+		deleted = g.deleted
+		g.mu.RUnlock()
+	case writeAll:
+		g.commit.Lock()
+		defer g.commit.Unlock()
+		fallthrough
+	case writeSettings:
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		deleted = g.deleted
+	}
 	if deleted {
-		return store.ErrGroupNotFound
+		return store.ErrGroupNotFound // a concurrent DeleteGroup won
 	}
 	return fn(g)
 }

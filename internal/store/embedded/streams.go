@@ -35,76 +35,47 @@ func (s *stream) snapshot() store.Stream {
 }
 
 // CreateStream implements store.Store.
-func (e *Engine) CreateStream(ctx context.Context, scope store.Scope, groupName string, s store.Stream) (err error) {
-	defer recoverFatal(&err)
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.exit()
-	if err := e.writable(); err != nil {
-		return err
-	}
-	g, err := e.lookup(scope, groupName)
-	if err != nil {
-		return err
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.deleted {
-		return store.ErrGroupNotFound
-	}
-	if g.streams[s.Name] != nil {
-		return store.ErrStreamExists
-	}
-	id, err := e.allocSeq()
-	if err != nil {
-		return err
-	}
-	rec := streamRecord{sid: id, created: s.CreationTime}
-	if err := e.db.Set(streamKey(g.id, s.Name), rec.encode(), pebble.Sync); err != nil {
-		return fmt.Errorf("create stream: %w", err)
-	}
-	st := &stream{name: s.Name, id: id, created: s.CreationTime}
-	g.streams[s.Name] = st
-	g.byID[id] = st
-	return nil
+func (e *Engine) CreateStream(ctx context.Context, scope store.Scope, groupName string, s store.Stream) error {
+	return e.groupOp(scope, groupName, true, writeSettings, func(g *group) error {
+		if g.streams[s.Name] != nil {
+			return store.ErrStreamExists
+		}
+		id, err := e.allocSeq()
+		if err != nil {
+			return err
+		}
+		rec := streamRecord{sid: id, created: s.CreationTime}
+		if err := e.db.Set(streamKey(g.id, s.Name), rec.encode(), pebble.Sync); err != nil {
+			return fmt.Errorf("create stream: %w", err)
+		}
+		st := &stream{name: s.Name, id: id, created: s.CreationTime}
+		g.streams[s.Name] = st
+		g.byID[id] = st
+		return nil
+	})
 }
 
 // DeleteStream implements store.Store. The stream disappears at once; the
 // janitor reclaims its blocks.
-func (e *Engine) DeleteStream(ctx context.Context, scope store.Scope, groupName, name string) (err error) {
-	defer recoverFatal(&err)
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.exit()
-	g, err := e.lookup(scope, groupName)
-	if err != nil {
-		return err
-	}
-	g.commit.Lock()
-	defer g.commit.Unlock()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.deleted {
-		return store.ErrGroupNotFound
-	}
-	s := g.streams[name]
-	if s == nil {
-		return store.ErrStreamNotFound
-	}
-	b := e.db.NewBatch()
-	defer b.Close()
-	b.Delete(streamKey(g.id, name), nil)
-	b.Set(reclaimKey(g.id, s.id), nil, nil)
-	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: -s.storedBytes.Load()}.encode(), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("delete stream: %w", err)
-	}
-	delete(g.streams, name)
-	delete(g.byID, s.id)
-	g.storedBytes.Add(-s.storedBytes.Load())
-	return nil
+func (e *Engine) DeleteStream(ctx context.Context, scope store.Scope, groupName, name string) error {
+	return e.groupOp(scope, groupName, false, writeAll, func(g *group) error {
+		s := g.streams[name]
+		if s == nil {
+			return store.ErrStreamNotFound
+		}
+		b := e.db.NewBatch()
+		defer b.Close()
+		b.Delete(streamKey(g.id, name), nil)
+		b.Set(reclaimKey(g.id, s.id), nil, nil)
+		b.Merge(groupStatsKey(g.id), groupStats{storedBytes: -s.storedBytes.Load()}.encode(), nil)
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("delete stream: %w", err)
+		}
+		delete(g.streams, name)
+		delete(g.byID, s.id)
+		g.storedBytes.Add(-s.storedBytes.Load())
+		return nil
+	})
 }
 
 // GetStream implements store.Store.
