@@ -82,6 +82,15 @@ func (r *readState) take(ctx context.Context) (*item, error) {
 	return it, it.err
 }
 
+// eligible checks what a summary alone can rule out.
+func (r *readState) eligible(s summary, it *item) (string, bool) {
+	name, ok, filtered := r.admit(s, r.grams)
+	if filtered {
+		it.skipped++
+	}
+	return name, ok
+}
+
 func (r *readState) advanceIter() {
 	if r.backward {
 		r.valid = r.it.Prev() && string(r.it.Key()) >= string(r.lower)

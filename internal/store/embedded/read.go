@@ -7,8 +7,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -33,73 +31,28 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	if q.Limit <= 0 {
 		return store.Page{}, errors.New("BUG: read with no limit")
 	}
-	r := &readState{e: e, g: g, q: q, backward: q.Backward}
-
-	g.mu.RLock()
-	if g.deleted {
-		g.mu.RUnlock()
-		return store.Page{}, store.ErrGroupNotFound
-	}
-	retention := g.info.RetentionDays
-	var single *stream
-	if len(q.Streams) > 0 {
-		r.allowed = make(map[uint64]string, len(q.Streams))
-		for _, n := range q.Streams {
-			if s := g.streams[n]; s != nil {
-				r.allowed[s.id] = n
-				single = s
-			}
-		}
-		if len(r.allowed) != 1 {
-			single = nil
-		}
-	}
-	g.mu.RUnlock()
-
-	r.start, r.end = q.Start, q.End
-	if r.end <= 0 {
-		r.end = math.MaxInt64
-	}
-	if retention > 0 {
-		r.start = max(r.start, e.cfg.Now().UnixMilli()-int64(retention)*86_400_000)
+	sel, err := e.selectIn(g, q.Streams, q.StreamPrefix, q.Start, q.End)
+	if sel == nil || err != nil {
+		return store.Page{}, err
 	}
 	if q.After != nil {
 		if q.Backward {
 			if q.After.Time < math.MaxInt64 { // a cursor at the end of time bounds nothing
-				r.end = min(r.end, q.After.Time+1)
+				sel.end = min(sel.end, q.After.Time+1)
 			}
 		} else {
-			r.start = max(r.start, q.After.Time)
+			sel.start = max(sel.start, q.After.Time)
 		}
 	}
-	if len(q.Streams) > 0 && len(r.allowed) == 0 || r.start >= r.end {
+	if sel.start >= sel.end {
 		return store.Page{}, nil
 	}
-	if q.Filter != nil {
-		r.need = newGramQuery(q.Filter.Required())
-		r.needUnlessEscaped = newGramQuery(q.Filter.RequiredUnlessEscaped())
-	}
-
-	var prefix []byte
-	if single != nil {
-		prefix = u64key(tagIndex, g.id, single.id)
-		r.decode = func(k, v []byte) (summary, error) { return decodeIndex(k, v, single.id) }
-	} else {
-		prefix = u64key(tagSummary, g.id)
-		r.decode = decodeSummary
-	}
-	it, err := e.db.NewIterWithContext(ctx, &pebble.IterOptions{
-		LowerBound: u64keyAppend(prefix, uint64(clampTime(r.start-maxBlockSpan))),
-		UpperBound: r.upperBound(prefix),
-	})
-	if err != nil {
+	r := &readState{e: e, q: q, backward: q.Backward, selection: sel, grams: newGramFilter(q.Filter)}
+	if r.blockIter, err = e.openBlocks(ctx, sel); err != nil {
 		return store.Page{}, err
 	}
+	it, lower := r.it, r.lower
 	defer it.Close()
-	// Read the span after the iterator exists: Append raises it before it
-	// commits, so every block this iterator can see is covered.
-	r.maxSpan = min(g.maxSpan.Load(), maxBlockSpan)
-	lower := u64keyAppend(prefix, uint64(clampTime(r.start-r.maxSpan)))
 	if r.backward {
 		r.valid = it.Last()
 		if r.valid && strings.Compare(string(it.Key()), string(lower)) < 0 {
@@ -108,8 +61,6 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	} else {
 		r.valid = it.SeekGE(lower)
 	}
-	r.it = it
-	r.lower = lower
 	page, err := r.run(ctx)
 	r.stopPrefetch()
 	for _, c := range r.h.cs {
@@ -118,29 +69,14 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	return page, err
 }
 
-func (r *readState) upperBound(prefix []byte) []byte {
-	if r.end == math.MaxInt64 {
-		return prefixEnd(prefix)
-	}
-	return u64keyAppend(prefix, uint64(clampTime(r.end)))
-}
-
 type readState struct {
-	e        *Engine
-	g        *group
-	q        store.ReadRequest
-	backward bool
-	allowed  map[uint64]string // nil: every stream (subject to prefix)
-	start    int64             // inclusive
-	end      int64             // exclusive
-	maxSpan  int64
-
-	need, needUnlessEscaped gramQuery
-
-	it     *pebble.Iterator
-	lower  []byte
-	valid  bool
-	decode func(k, v []byte) (summary, error)
+	e          *Engine
+	q          store.ReadRequest
+	backward   bool
+	*selection // start and end narrowed by q.After
+	grams      gramFilter
+	blockIter       // the summaries, owned by the prefetcher once it runs
+	valid      bool // the iterator is on a summary not yet peeked
 
 	h         cursorHeap
 	page      store.Page
