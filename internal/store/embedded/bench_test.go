@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/bench"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 // fill writes n events as 1,000-event blocks round-robin over streams, with
@@ -109,8 +110,7 @@ func benchAppend(b *testing.B, level string) {
 	}
 	defer e.Close()
 	ctx := context.Background()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(b, e, scope, "g", "s")
 	ts := time.Now().UnixMilli()
 	batches, raw := lineBatches(ts, 64, 1000)
 	b.SetBytes(raw / int64(len(batches)))
@@ -142,8 +142,7 @@ func BenchmarkRareSearch(b *testing.B) {
 	}
 	defer e.Close()
 	ctx := context.Background()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(b, e, scope, "g", "s")
 	gen := bench.NewLineGen(3)
 	ts := time.Now().UnixMilli() - 3_600_000
 	const n = 2_000_000

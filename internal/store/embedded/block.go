@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -255,4 +258,54 @@ func hasBackslash(events []store.Event) bool {
 		}
 	}
 	return false
+}
+
+// unsafeBytes views a string's bytes without copying; the result must not be
+// modified or kept.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// unsafeString views bytes as a string without copying; the bytes must not
+// change while the string is in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func (e *Engine) getBuf() []byte {
+	if b, ok := e.bufs.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, 0, 256<<10)
+}
+
+func (e *Engine) putBuf(b []byte) {
+	if cap(b) > 4<<20 {
+		return // do not pin huge buffers
+	}
+	b = b[:0]
+	e.bufs.Put(&b)
+}
+
+// openBlock fetches and decodes the payload of block (gid, minTs, seq). ok
+// is false when the block is gone (reclaimed after its summary was read).
+// The caller returns buf to the pool (putBuf) once done with blk.
+func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64) (blk *decodedBlock, buf []byte, ok bool, err error) {
+	key := blockKey(tagBlock, gid, minTs, seq)
+	compressed, closer, err := e.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("read block: %w", err)
+	}
+	buf = e.getBuf()
+	raw, err := e.dec.DecodeAll(compressed, buf[:0])
+	closer.Close()
+	if err != nil {
+		e.putBuf(buf)
+		return nil, nil, false, fmt.Errorf("decompress block %x: %w", key, err)
+	}
+	blk, err = decodePayload(raw, minTs)
+	if err != nil {
+		e.putBuf(raw)
+		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
+	}
+	return blk, raw, true, nil
 }

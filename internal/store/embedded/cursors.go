@@ -42,7 +42,7 @@ func (e *Engine) GetCursor(ctx context.Context, scope store.Scope, group, name s
 
 // SetCursor implements store.Store.
 func (e *Engine) SetCursor(ctx context.Context, scope store.Scope, groupName, name string, pos uint64) (err error) {
-	return e.groupWrite(scope, groupName, func(g *group) error {
+	return e.groupOp(scope, groupName, false, writeData, func(g *group) error {
 		if err := e.db.Set(cursorKey(g.id, name), beAppend(nil, pos), pebble.Sync); err != nil {
 			return fmt.Errorf("set cursor: %w", err)
 		}
@@ -52,47 +52,9 @@ func (e *Engine) SetCursor(ctx context.Context, scope store.Scope, groupName, na
 
 // DeleteCursor implements store.Store.
 func (e *Engine) DeleteCursor(ctx context.Context, scope store.Scope, groupName, name string) (err error) {
-	return e.groupWrite(scope, groupName, func(g *group) error {
+	return e.groupOp(scope, groupName, false, writeData, func(g *group) error {
 		return e.deleteExisting(cursorKey(g.id, name), store.ErrCursorNotFound)
 	})
-}
-
-// liveGroup is lookup that also refuses a group being deleted.
-func (e *Engine) liveGroup(scope store.Scope, name string) (*group, error) {
-	g, err := e.lookup(scope, name)
-	if err != nil {
-		return nil, err
-	}
-	g.mu.RLock()
-	deleted := g.deleted
-	g.mu.RUnlock()
-	if deleted {
-		return nil, store.ErrGroupNotFound
-	}
-	return g, nil
-}
-
-// groupWrite runs fn, which writes keys of group, so that the write either
-// precedes a DeleteGroup's commit or fails with ErrGroupNotFound.
-func (e *Engine) groupWrite(scope store.Scope, name string, fn func(*group) error) (err error) {
-	defer recoverFatal(&err)
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.exit()
-	g, err := e.lookup(scope, name)
-	if err != nil {
-		return err
-	}
-	g.commit.RLock()
-	defer g.commit.RUnlock()
-	g.mu.RLock()
-	deleted := g.deleted
-	g.mu.RUnlock()
-	if deleted {
-		return store.ErrGroupNotFound
-	}
-	return fn(g)
 }
 
 // deleteExisting deletes key durably, or returns notFound when it is absent.

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 var scope = store.Scope{Account: "000000000000", Region: "us-east-1"}
@@ -37,8 +38,7 @@ func TestRestart(t *testing.T) {
 	ctx := context.Background()
 	fs := vfs.NewMem()
 	e := openMem(t, fs)
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
+	storetest.Setup(t, e, scope, "g", "a")
 	base := time.Now().UnixMilli()
 	for i := 0; i < 20; i++ {
 		evs := []store.Event{{Timestamp: base + int64(i), Message: fmt.Sprintf("m%d", i)}, {Timestamp: base + int64(i), Message: fmt.Sprintf("n%d", i)}}
@@ -78,8 +78,7 @@ func TestBlockSkipping(t *testing.T) {
 	ctx := context.Background()
 	e := openMem(t, vfs.NewMem())
 	defer e.Close()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(t, e, scope, "g", "s")
 	base := time.Now().UnixMilli()
 	for i := 0; i < 100; i++ {
 		var evs []store.Event

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 // TestWriteFailure injects a failing disk under the engine: an Append whose
@@ -33,8 +34,7 @@ func TestWriteFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(t, e, scope, "g", "s")
 	now := time.Now().UnixMilli()
 	acked := 0
 	for i := 0; i < 20; i++ {
@@ -99,8 +99,7 @@ func TestCrashLosesNothingAcked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(t, e, scope, "g", "s")
 	now := time.Now().UnixMilli()
 	for i := 0; i < 50; i++ {
 		if _, err := e.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now + int64(i), Message: fmt.Sprintf("e%d", i)}}, now); err != nil {

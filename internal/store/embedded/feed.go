@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -14,49 +12,9 @@ import (
 )
 
 // The feed: every Append writes, in its block's batch, a feed entry under
-// 'F' gid seq, so a group's blocks can be walked in sequence order.
-//
-// Sequences are taken before the commit (allocAppendSeq) and commits finish
-// in any order, so sequence order alone is not commit order: a follower that
-// read up to 8 while 7 was still committing would never see 7. The engine
-// therefore keeps the appends in flight in a pending set and a high-water
-// mark, committed, that is one below the smallest pending sequence (or the
-// last sequence handed out when none is pending). ReadFeed reads only up to
-// the mark, so it never passes a sequence still being committed. The set is
-// touched under seqMu for a moment before and after each commit, never
-// across it: concurrent Sync commits still share one fsync.
-//
-// Subscribers hear of each append after its sequence left the pending set.
-
-// allocAppendSeq is allocSeq for an Append: the sequence joins the pending
-// set, and the caller must call finishSeq once the commit is over.
-func (e *Engine) allocAppendSeq() (uint64, error) {
-	e.seqMu.Lock()
-	defer e.seqMu.Unlock()
-	s, err := e.allocSeqLocked()
-	if err != nil {
-		return 0, err
-	}
-	e.pending = append(e.pending, s) // ascending: s is the largest yet
-	return s, nil
-}
-
-// finishSeq takes seq out of the pending set and moves the mark. Calling it
-// again for the same seq does nothing.
-func (e *Engine) finishSeq(seq uint64) {
-	e.seqMu.Lock()
-	defer e.seqMu.Unlock()
-	i, ok := slices.BinarySearch(e.pending, seq)
-	if !ok {
-		return
-	}
-	e.pending = slices.Delete(e.pending, i, i+1)
-	if len(e.pending) > 0 {
-		e.committed.Store(e.pending[0] - 1)
-	} else {
-		e.committed.Store(e.seqNext - 1)
-	}
-}
+// 'F' gid seq, so a group's blocks can be walked in sequence order. ReadFeed
+// walks them only up to the high-water mark Engine.committed (seq.go), so it
+// never passes an append still committing.
 
 // feedEntry is the value of an 'F' key: where the block is and what ReadFeed
 // needs without reading its summary.
@@ -156,53 +114,4 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 	}
 	page.Next = hwm
 	return page, nil
-}
-
-// subscribers are the listeners Subscribe registered. notify holds mu for
-// reading while it calls them, so an unsubscribe (which takes it for
-// writing) returns only once no call to its listener is running.
-type subscribers struct {
-	mu   sync.RWMutex
-	next uint64
-	fns  map[uint64]func(store.Appended) // guarded by mu
-}
-
-// Subscribe implements store.Store. fn must not call Subscribe or an
-// unsubscribe function.
-func (e *Engine) Subscribe(fn func(store.Appended)) (unsubscribe func()) {
-	s := &e.subs
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fns == nil {
-		s.fns = make(map[uint64]func(store.Appended))
-	}
-	s.next++
-	id := s.next
-	s.fns[id] = fn
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			delete(s.fns, id)
-			s.mu.Unlock()
-		})
-	}
-}
-
-func (e *Engine) notify(scope store.Scope, group, stream string, seq uint64, events []store.Event, ingestion int64) {
-	s := &e.subs
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if len(s.fns) == 0 {
-		return
-	}
-	out := make([]store.StoredEvent, len(events))
-	for i, ev := range events {
-		out[i] = store.StoredEvent{Stream: stream, Timestamp: ev.Timestamp, IngestionTime: ingestion, Message: ev.Message,
-			Pos: store.Position{Time: ev.Timestamp, Seq: seq, Index: uint32(i)}}
-	}
-	a := store.Appended{Scope: scope, Group: group, Stream: stream, Events: out}
-	for _, fn := range s.fns {
-		fn(a)
-	}
 }

@@ -64,30 +64,6 @@ func byteClasses() *[256]uint8 {
 // keeping the top scratchLog2 bits.
 func slot(g uint32) uint32 { return (g * 0x9E3779B1) >> (32 - scratchLog2) }
 
-// forEachGram calls fn for every indexable gram of s: each 4 bytes inside a
-// run of word bytes, unless all four are digits.
-func forEachGram(classes *[256]uint8, s []byte, fn func(uint32)) {
-	var g uint32
-	run, digits := 0, 0
-	for _, c := range s {
-		cl := classes[c]
-		if cl == classOther {
-			run, digits = 0, 0
-			continue
-		}
-		g = g<<8 | uint32(c)
-		run++
-		if cl == classDigit {
-			digits++
-		} else {
-			digits = 0
-		}
-		if run >= 4 && digits < 4 {
-			fn(g)
-		}
-	}
-}
-
 // gramBuilder accumulates grams for one block in a large scratch filter, then
 // folds it to a size matched to the number of distinct grams. Folding works
 // because bit positions are taken modulo a power of two.
@@ -102,8 +78,11 @@ func newGramBuilder() *gramBuilder {
 
 func (b *gramBuilder) reset() { clear(b.scratch) }
 
-// add indexes one message. It is forEachGram with the filter update inlined:
-// this loop runs over every ingested byte.
+// add indexes one message: every 4 bytes inside a run of word bytes, unless
+// all four are digits. It is the one definition of which grams exist: a
+// query's grams are found by the same loop (newGramQuery), so the two cannot
+// drift apart. (The loop runs over every ingested byte: it sets the bit
+// itself rather than calling a function per gram.)
 func (b *gramBuilder) add(msg []byte) {
 	classes, scratch := b.classes, b.scratch
 	var g uint32
@@ -151,17 +130,18 @@ func (b *gramBuilder) finish(dst []byte) []byte {
 type gramQuery []uint32
 
 func newGramQuery(literals []string) gramQuery {
-	var q gramQuery
-	seen := map[uint32]bool{}
-	classes := byteClasses()
+	if len(literals) == 0 {
+		return nil
+	}
+	b := newGramBuilder()
 	for _, lit := range literals {
-		forEachGram(classes, []byte(lit), func(g uint32) {
-			h := slot(g)
-			if !seen[h] {
-				seen[h] = true
-				q = append(q, h)
-			}
-		})
+		b.add([]byte(lit))
+	}
+	var q gramQuery
+	for i, w := range b.scratch {
+		for ; w != 0; w &= w - 1 {
+			q = append(q, uint32(i*64+bits.TrailingZeros64(w)))
+		}
 	}
 	return q
 }

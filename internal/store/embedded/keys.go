@@ -103,3 +103,11 @@ func clampTime(t int64) int64 {
 	}
 	return t
 }
+
+func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+func beAppend(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+func u64keyAppend(prefix []byte, v uint64) []byte {
+	return beAppend(append([]byte(nil), prefix...), v)
+}

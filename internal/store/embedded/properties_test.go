@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 // TestUpdateDeleteGroupRace: an UpdateGroup that has passed its
@@ -127,9 +128,7 @@ func TestReclaimAndExpire(t *testing.T) {
 	clock := atomic64{v: now}
 	e := openClock(t, &clock)
 	defer e.Close()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "b"})
+	storetest.Setup(t, e, scope, "g", "a", "b")
 	// A 24 h block, and a point block.
 	e.Append(ctx, scope, "g", "a", []store.Event{{Timestamp: now - maxBlockSpan, Message: "first"}, {Timestamp: now, Message: "last"}}, now)
 	e.Append(ctx, scope, "g", "b", []store.Event{{Timestamp: now, Message: "b"}}, now)
@@ -214,8 +213,7 @@ func TestPrefetchCancel(t *testing.T) {
 	e := openMem(t, vfs.NewMem())
 	defer e.Close()
 	bg := context.Background()
-	e.CreateGroup(bg, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(bg, scope, "g", store.Stream{Name: "a"})
+	storetest.Setup(t, e, scope, "g", "a")
 	base := time.Now().UnixMilli()
 	for i := 0; i < 300; i++ {
 		var evs []store.Event

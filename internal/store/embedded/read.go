@@ -5,12 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
-	"runtime"
-	"sort"
 	"strings"
-	"sync"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -36,73 +31,28 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	if q.Limit <= 0 {
 		return store.Page{}, errors.New("BUG: read with no limit")
 	}
-	r := &readState{e: e, g: g, q: q, backward: q.Backward}
-
-	g.mu.RLock()
-	if g.deleted {
-		g.mu.RUnlock()
-		return store.Page{}, store.ErrGroupNotFound
-	}
-	retention := g.info.RetentionDays
-	var single *stream
-	if len(q.Streams) > 0 {
-		r.allowed = make(map[uint64]string, len(q.Streams))
-		for _, n := range q.Streams {
-			if s := g.streams[n]; s != nil {
-				r.allowed[s.id] = n
-				single = s
-			}
-		}
-		if len(r.allowed) != 1 {
-			single = nil
-		}
-	}
-	g.mu.RUnlock()
-
-	r.start, r.end = q.Start, q.End
-	if r.end <= 0 {
-		r.end = math.MaxInt64
-	}
-	if retention > 0 {
-		r.start = max(r.start, e.cfg.Now().UnixMilli()-int64(retention)*86_400_000)
+	sel, err := e.selectIn(g, q.Streams, q.StreamPrefix, q.Start, q.End)
+	if sel == nil || err != nil {
+		return store.Page{}, err
 	}
 	if q.After != nil {
 		if q.Backward {
 			if q.After.Time < math.MaxInt64 { // a cursor at the end of time bounds nothing
-				r.end = min(r.end, q.After.Time+1)
+				sel.end = min(sel.end, q.After.Time+1)
 			}
 		} else {
-			r.start = max(r.start, q.After.Time)
+			sel.start = max(sel.start, q.After.Time)
 		}
 	}
-	if len(q.Streams) > 0 && len(r.allowed) == 0 || r.start >= r.end {
+	if sel.start >= sel.end {
 		return store.Page{}, nil
 	}
-	if q.Filter != nil {
-		r.need = newGramQuery(q.Filter.Required())
-		r.needUnlessEscaped = newGramQuery(q.Filter.RequiredUnlessEscaped())
-	}
-
-	var prefix []byte
-	if single != nil {
-		prefix = u64key(tagIndex, g.id, single.id)
-		r.decode = func(k, v []byte) (summary, error) { return decodeIndex(k, v, single.id) }
-	} else {
-		prefix = u64key(tagSummary, g.id)
-		r.decode = decodeSummary
-	}
-	it, err := e.db.NewIterWithContext(ctx, &pebble.IterOptions{
-		LowerBound: u64keyAppend(prefix, uint64(clampTime(r.start-maxBlockSpan))),
-		UpperBound: r.upperBound(prefix),
-	})
-	if err != nil {
+	r := &readState{e: e, q: q, backward: q.Backward, selection: sel, grams: newGramFilter(q.Filter)}
+	if r.blockIter, err = e.openBlocks(ctx, sel); err != nil {
 		return store.Page{}, err
 	}
+	it, lower := r.it, r.lower
 	defer it.Close()
-	// Read the span after the iterator exists: Append raises it before it
-	// commits, so every block this iterator can see is covered.
-	r.maxSpan = min(g.maxSpan.Load(), maxBlockSpan)
-	lower := u64keyAppend(prefix, uint64(clampTime(r.start-r.maxSpan)))
 	if r.backward {
 		r.valid = it.Last()
 		if r.valid && strings.Compare(string(it.Key()), string(lower)) < 0 {
@@ -111,8 +61,6 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	} else {
 		r.valid = it.SeekGE(lower)
 	}
-	r.it = it
-	r.lower = lower
 	page, err := r.run(ctx)
 	r.stopPrefetch()
 	for _, c := range r.h.cs {
@@ -121,33 +69,14 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	return page, err
 }
 
-func u64keyAppend(prefix []byte, v uint64) []byte {
-	return beAppend(append([]byte(nil), prefix...), v)
-}
-
-func (r *readState) upperBound(prefix []byte) []byte {
-	if r.end == math.MaxInt64 {
-		return prefixEnd(prefix)
-	}
-	return u64keyAppend(prefix, uint64(clampTime(r.end)))
-}
-
 type readState struct {
-	e        *Engine
-	g        *group
-	q        store.ReadRequest
-	backward bool
-	allowed  map[uint64]string // nil: every stream (subject to prefix)
-	start    int64             // inclusive
-	end      int64             // exclusive
-	maxSpan  int64
-
-	need, needUnlessEscaped gramQuery
-
-	it     *pebble.Iterator
-	lower  []byte
-	valid  bool
-	decode func(k, v []byte) (summary, error)
+	e          *Engine
+	q          store.ReadRequest
+	backward   bool
+	*selection // start and end narrowed by q.After
+	grams      gramFilter
+	blockIter       // the summaries, owned by the prefetcher once it runs
+	valid      bool // the iterator is on a summary not yet peeked
 
 	h         cursorHeap
 	page      store.Page
@@ -157,46 +86,6 @@ type readState struct {
 	head  *item       // peeked, not yet taken
 	loads int         // blocks opened without the prefetcher
 	pf    *prefetcher // nil until sequentialLoads blocks were opened
-}
-
-// cursor walks the selected events of one open block. sel holds the indexes
-// of the events in range (and, with a filter, matching), ascending; k is the
-// current entry, cur its position.
-type cursor struct {
-	sum    summary
-	stream string
-	blk    *decodedBlock
-	buf    []byte // pooled decompression buffer behind blk.data
-	sel    []uint32
-	k      int
-	cur    store.Position
-}
-
-func (c *cursor) i() int { return int(c.sel[c.k]) }
-
-func (c *cursor) setPos() {
-	i := c.sel[c.k]
-	c.cur = store.Position{Time: c.blk.ts[i], Seq: c.sum.seq, Index: i}
-}
-
-type cursorHeap struct {
-	cs       []*cursor
-	backward bool
-}
-
-func (h *cursorHeap) Len() int { return len(h.cs) }
-func (h *cursorHeap) Less(i, j int) bool {
-	if h.backward {
-		return h.cs[j].cur.Less(h.cs[i].cur)
-	}
-	return h.cs[i].cur.Less(h.cs[j].cur)
-}
-func (h *cursorHeap) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
-func (h *cursorHeap) Push(x any)    { h.cs = append(h.cs, x.(*cursor)) }
-func (h *cursorHeap) Pop() any {
-	c := h.cs[len(h.cs)-1]
-	h.cs = h.cs[:len(h.cs)-1]
-	return c
 }
 
 func (r *readState) run(ctx context.Context) (store.Page, error) {
@@ -339,355 +228,4 @@ func successor(p store.Position) store.Position {
 		p.Time, p.Seq, p.Index = p.Time+1, 0, 0
 	}
 	return p
-}
-
-// advance moves c to its next event in read order; false when exhausted.
-func (r *readState) advance(c *cursor) bool {
-	if r.backward {
-		c.k--
-	} else {
-		c.k++
-	}
-	if c.k < 0 || c.k >= len(c.sel) {
-		return false
-	}
-	c.setPos()
-	return true
-}
-
-// openEligible opens every block that may hold the next event in order.
-func (r *readState) openEligible(ctx context.Context) error {
-	for {
-		next, err := r.peek(ctx)
-		if err != nil || next == nil {
-			return err
-		}
-		if r.q.ScanBudget > 0 && !r.noBudget && r.page.ScannedBytes >= r.q.ScanBudget {
-			r.budgetHit = true
-			return nil
-		}
-		if r.h.Len() > 0 {
-			top := r.h.cs[0].cur.Time
-			if !r.backward && next.minTs > top {
-				return nil
-			}
-			if r.backward && next.minTs+r.maxSpan < top {
-				return nil
-			}
-		}
-		it, err := r.take(ctx)
-		if err != nil {
-			return err
-		}
-		r.page.ScannedBytes += it.scannedBytes
-		r.page.ScannedEvents += it.scannedEvents
-		r.page.SkippedBlocks += it.skipped
-		if it.c != nil {
-			heap.Push(&r.h, it.c)
-		}
-	}
-}
-
-// item is one block summary in iteration order and, once done, what opening
-// its block gave.
-type item struct {
-	minTs int64
-	done  chan struct{} // closed when the fields below are set (prefetched items)
-
-	c             *cursor // nil: skipped, or nothing selected
-	err           error
-	scannedBytes  int64
-	scannedEvents int64
-	skipped       int64
-}
-
-// sequentialLoads is how many blocks a read opens itself before it hands
-// the rest to the prefetcher: short reads (a GetLogEvents page) then never
-// decompress blocks they will not use.
-const sequentialLoads = 4
-
-// peek returns the next summary's item without opening its block; nil when
-// the range is exhausted.
-func (r *readState) peek(ctx context.Context) (*item, error) {
-	if r.head != nil {
-		return r.head, nil
-	}
-	if r.pf != nil {
-		select {
-		case it, ok := <-r.pf.queue:
-			if !ok {
-				return nil, nil
-			}
-			r.head = it
-			return it, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	if !r.valid {
-		return nil, r.it.Error()
-	}
-	minTs, _, _ := parseBlockKey(r.it.Key(), len(r.it.Key())-16)
-	r.head = &item{minTs: minTs}
-	return r.head, nil
-}
-
-// take consumes the peeked item, opening its block.
-func (r *readState) take(ctx context.Context) (*item, error) {
-	it := r.head
-	r.head = nil
-	if r.pf != nil {
-		select {
-		case <-it.done:
-		case <-ctx.Done():
-			r.pf.orphan(it)
-			return nil, ctx.Err()
-		}
-		return it, it.err
-	}
-	v, err := r.it.ValueAndErr()
-	if err != nil {
-		return nil, err
-	}
-	s, err := r.decode(r.it.Key(), v)
-	if err != nil {
-		return nil, err
-	}
-	if name, ok := r.eligible(s, it); ok {
-		r.load(s, name, it)
-		r.loads++
-	}
-	r.advanceIter()
-	if r.loads >= sequentialLoads && r.valid && r.pf == nil {
-		r.pf = r.startPrefetch()
-	}
-	return it, it.err
-}
-
-func (r *readState) advanceIter() {
-	if r.backward {
-		r.valid = r.it.Prev() && string(r.it.Key()) >= string(r.lower)
-	} else {
-		r.valid = r.it.Next()
-	}
-}
-
-// eligible checks what a summary alone can rule out.
-func (r *readState) eligible(s summary, it *item) (string, bool) {
-	if s.maxTs < r.start || s.minTs >= r.end {
-		return "", false
-	}
-	name, ok := r.streamName(s.sid)
-	if !ok {
-		return "", false
-	}
-	if s.filter != nil && (!r.need.mayContain(s.filter) || (s.flags&flagBackslash == 0 && !r.needUnlessEscaped.mayContain(s.filter))) {
-		it.skipped++
-		return "", false
-	}
-	return name, true
-}
-
-// prefetcher decodes and filters upcoming blocks on every core while the
-// merge consumes them in order. It owns the read's iterator from its start
-// until stop returns.
-type prefetcher struct {
-	queue chan *item // in summary order
-	jobs  chan job
-	quit  chan struct{}
-	wg    sync.WaitGroup
-}
-
-type job struct {
-	s    summary
-	name string
-	it   *item
-}
-
-func (r *readState) startPrefetch() *prefetcher {
-	workers := runtime.GOMAXPROCS(0)
-	pf := &prefetcher{queue: make(chan *item, 4*workers), jobs: make(chan job, 4*workers), quit: make(chan struct{})}
-	for w := 0; w < workers; w++ {
-		pf.wg.Add(1)
-		go func() {
-			defer pf.wg.Done()
-			for j := range pf.jobs {
-				r.load(j.s, j.name, j.it)
-				close(j.it.done)
-			}
-		}()
-	}
-	pf.wg.Add(1)
-	go func() {
-		defer pf.wg.Done()
-		defer close(pf.queue)
-		defer close(pf.jobs)
-		for r.valid {
-			it := &item{done: make(chan struct{})}
-			v, err := r.it.ValueAndErr()
-			var s summary
-			if err == nil {
-				s, err = r.decode(r.it.Key(), v)
-			}
-			it.minTs = s.minTs
-			failed := err != nil
-			if failed {
-				it.err = err
-				close(it.done)
-			} else if name, ok := r.eligible(s, it); ok {
-				s.filter = nil // the iterator's buffer is not ours after Next
-				select {
-				case pf.jobs <- job{s, name, it}:
-				case <-pf.quit:
-					return
-				}
-			} else {
-				close(it.done)
-			}
-			select {
-			case pf.queue <- it:
-			case <-pf.quit:
-				return
-			}
-			if failed {
-				return
-			}
-			r.advanceIter()
-		}
-		if err := r.it.Error(); err != nil {
-			it := &item{err: err, done: make(chan struct{})}
-			close(it.done)
-			select {
-			case pf.queue <- it:
-			case <-pf.quit:
-			}
-		}
-	}()
-	return pf
-}
-
-// orphan releases an item the reader abandoned, once its worker is done.
-func (pf *prefetcher) orphan(it *item) {
-	<-it.done
-	if it.c != nil && it.c.buf != nil {
-		it.c.buf = nil // the pool loses one buffer; fine on an error path
-	}
-}
-
-// stop ends the prefetcher and releases what it prepared but nobody used.
-func (r *readState) stopPrefetch() {
-	pf := r.pf
-	if pf == nil {
-		return
-	}
-	close(pf.quit)
-	for it := range pf.queue {
-		<-it.done
-		if it.c != nil {
-			r.release(it.c)
-		}
-	}
-	pf.wg.Wait()
-	if r.head != nil {
-		<-r.head.done
-		if r.head.c != nil {
-			r.release(r.head.c)
-		}
-		r.head = nil
-	}
-}
-
-func (r *readState) streamName(sid uint64) (string, bool) {
-	if r.allowed != nil {
-		n, ok := r.allowed[sid]
-		return n, ok
-	}
-	r.g.mu.RLock()
-	s := r.g.byID[sid]
-	r.g.mu.RUnlock()
-	if s == nil || !strings.HasPrefix(s.name, r.q.StreamPrefix) {
-		return "", false
-	}
-	return s.name, true
-}
-
-// load decompresses a block and positions a cursor on its first event in
-// range; nil when it has none.
-func (r *readState) load(s summary, stream string, it *item) {
-	it.c, it.err = r.loadCursor(s, stream, it)
-}
-
-func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, error) {
-	blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
-	if !ok || err != nil {
-		return nil, err // !ok: reclaimed between summary and payload
-	}
-	s.filter = nil
-	c := &cursor{sum: s, stream: stream, blk: blk, buf: raw}
-	// The events in range form one run [lo, hi).
-	n := len(blk.ts)
-	lo := sort.Search(n, func(i int) bool { return blk.ts[i] >= r.start })
-	hi := sort.Search(n, func(i int) bool { return blk.ts[i] >= r.end })
-	if a := r.q.After; a != nil {
-		if r.backward {
-			for hi > lo && !(store.Position{Time: blk.ts[hi-1], Seq: s.seq, Index: uint32(hi - 1)}).Less(*a) {
-				hi--
-			}
-		} else {
-			for lo < hi && !a.Less(store.Position{Time: blk.ts[lo], Seq: s.seq, Index: uint32(lo)}) {
-				lo++
-			}
-		}
-	}
-	if lo >= hi {
-		r.release(c)
-		return nil, nil
-	}
-	c.sel = make([]uint32, 0, hi-lo)
-	f := r.q.Filter
-	for i := lo; i < hi; i++ {
-		if f != nil {
-			msg := blk.message(i)
-			it.scannedBytes += int64(len(msg))
-			if !f.Match(unsafeString(msg)) {
-				continue
-			}
-		}
-		c.sel = append(c.sel, uint32(i))
-	}
-	it.scannedEvents += int64(hi - lo)
-	if f == nil {
-		it.scannedBytes += int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
-	}
-	if len(c.sel) == 0 {
-		r.release(c)
-		return nil, nil
-	}
-	if r.backward {
-		c.k = len(c.sel) - 1
-	}
-	c.setPos()
-	return c, nil
-}
-
-func (r *readState) release(c *cursor) {
-	if c.buf != nil {
-		r.e.putBuf(c.buf)
-		c.buf = nil
-	}
-}
-
-func (e *Engine) getBuf() []byte {
-	if b, ok := e.bufs.Get().(*[]byte); ok {
-		return *b
-	}
-	return make([]byte, 0, 256<<10)
-}
-
-func (e *Engine) putBuf(b []byte) {
-	if cap(b) > 4<<20 {
-		return // do not pin huge buffers
-	}
-	b = b[:0]
-	e.bufs.Put(&b)
 }

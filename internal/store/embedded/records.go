@@ -95,43 +95,37 @@ func newMerger() *pebble.Merger {
 				if err != nil {
 					return nil, err
 				}
-				return &streamMerger{r: r}, nil
+				return &opMerger[streamRecord]{v: r, decode: decodeStreamRecord, merge: (*streamRecord).merge, encode: streamRecord.encode}, nil
 			case tagGroupStats:
 				s, err := decodeGroupStats(value)
 				if err != nil {
 					return nil, err
 				}
-				return &statsMerger{s: s}, nil
+				return &opMerger[groupStats]{v: s, decode: decodeGroupStats, merge: (*groupStats).merge, encode: groupStats.encode}, nil
 			}
 			return nil, fmt.Errorf("merge on key with tag %q", key[0])
 		},
 	}
 }
 
-type streamMerger struct{ r streamRecord }
+// opMerger folds the merge operands of one kind of record, T, with its
+// decode, merge and encode. (The rules are commutative, so newer and older
+// operands fold alike.)
+type opMerger[T any] struct {
+	v      T
+	decode func([]byte) (T, error)
+	merge  func(*T, T)
+	encode func(T) []byte
+}
 
-func (m *streamMerger) MergeNewer(v []byte) error { return m.add(v) }
-func (m *streamMerger) MergeOlder(v []byte) error { return m.add(v) }
-func (m *streamMerger) add(v []byte) error {
-	o, err := decodeStreamRecord(v)
+func (m *opMerger[T]) MergeNewer(v []byte) error { return m.add(v) }
+func (m *opMerger[T]) MergeOlder(v []byte) error { return m.add(v) }
+func (m *opMerger[T]) add(v []byte) error {
+	o, err := m.decode(v)
 	if err != nil {
 		return err
 	}
-	m.r.merge(o)
+	m.merge(&m.v, o)
 	return nil
 }
-func (m *streamMerger) Finish(bool) ([]byte, io.Closer, error) { return m.r.encode(), nil, nil }
-
-type statsMerger struct{ s groupStats }
-
-func (m *statsMerger) MergeNewer(v []byte) error { return m.add(v) }
-func (m *statsMerger) MergeOlder(v []byte) error { return m.add(v) }
-func (m *statsMerger) add(v []byte) error {
-	o, err := decodeGroupStats(v)
-	if err != nil {
-		return err
-	}
-	m.s.merge(o)
-	return nil
-}
-func (m *statsMerger) Finish(bool) ([]byte, io.Closer, error) { return m.s.encode(), nil, nil }
+func (m *opMerger[T]) Finish(bool) ([]byte, io.Closer, error) { return m.encode(m.v), nil, nil }

@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 // TestDeleteGroupDropsRecords: a group's feed entries, cursors and resource
@@ -17,8 +18,7 @@ func TestDeleteGroupDropsRecords(t *testing.T) {
 	ctx := context.Background()
 	e := openMem(t, vfs.NewMem())
 	defer e.Close()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(t, e, scope, "g", "s")
 	now := time.Now().UnixMilli()
 	e.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "m"}}, now)
 	e.SetCursor(ctx, scope, "g", "c", 1)
@@ -51,9 +51,7 @@ func TestFeedEntriesReclaimed(t *testing.T) {
 	clock := atomic64{v: now}
 	e := openClock(t, &clock)
 	defer e.Close()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "b"})
+	storetest.Setup(t, e, scope, "g", "a", "b")
 	e.Append(ctx, scope, "g", "a", []store.Event{{Timestamp: now, Message: "a"}}, now)
 	e.Append(ctx, scope, "g", "b", []store.Event{{Timestamp: now, Message: "b"}}, now)
 	g, _ := e.lookup(scope, "g")

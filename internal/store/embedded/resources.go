@@ -41,7 +41,7 @@ func resourcePrefix(k store.ResourceKey, g *group) ([]byte, error) {
 }
 
 // resourceOp runs fn with k's key prefix; a group resource's fn runs as a
-// groupWrite (write) or on a live group (read).
+// groupOp holding the group's commit lock for reading (write) or on a live group (read).
 func (e *Engine) resourceOp(k store.ResourceKey, write bool, fn func(prefix []byte) error) (err error) {
 	if k.Group != "" {
 		run := func(g *group) error {
@@ -52,7 +52,7 @@ func (e *Engine) resourceOp(k store.ResourceKey, write bool, fn func(prefix []by
 			return fn(p)
 		}
 		if write {
-			return e.groupWrite(k.Scope, k.Group, run)
+			return e.groupOp(k.Scope, k.Group, false, writeData, run)
 		}
 		defer recoverFatal(&err)
 		if err := e.enter(); err != nil {

@@ -3,14 +3,9 @@ package embedded
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -36,7 +31,7 @@ const scanInFlight = 3
 
 // scanItem is one block on its way through the pipeline.
 type scanItem struct {
-	sg   *scanGroup
+	sg   *selection
 	sum  summary // filter cleared: the iterator's buffer is not ours
 	name string  // the block's stream
 	done chan struct{}
@@ -48,18 +43,10 @@ type scanItem struct {
 	scannedBytes  int64
 }
 
-// scanGroup is what a scan needs of one group.
-type scanGroup struct {
-	g          *group
-	allowed    map[uint64]string // nil: every stream (subject to prefix)
-	single     *stream           // the one selected stream: walk its index
-	start, end int64             // [start, end), narrowed by retention
-}
-
 type scanner struct {
-	e                       *Engine
-	r                       store.ScanRequest
-	need, needUnlessEscaped gramQuery
+	e     *Engine
+	r     store.ScanRequest
+	grams gramFilter
 }
 
 // Scan implements store.Store.
@@ -71,18 +58,14 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 	if len(r.Groups) == 0 {
 		return st, errors.New("BUG: scan of no groups")
 	}
-	sc := &scanner{e: e, r: r}
-	if r.Filter != nil {
-		sc.need = newGramQuery(r.Filter.Required())
-		sc.needUnlessEscaped = newGramQuery(r.Filter.RequiredUnlessEscaped())
-	}
-	var groups []*scanGroup
+	sc := &scanner{e: e, r: r, grams: newGramFilter(r.Filter)}
+	var groups []*selection
 	for _, name := range r.Groups {
 		g, err := e.lookup(r.Scope, name)
 		if err != nil {
 			return st, err
 		}
-		sg, err := sc.prepare(g)
+		sg, err := e.selectIn(g, r.Streams, r.StreamPrefix, r.Start, r.End)
 		if err != nil {
 			return st, err
 		}
@@ -167,80 +150,25 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 	return st, nil
 }
 
-// prepare resolves the request's streams and time range in g; nil when the
-// group can hold nothing the request selects.
-func (sc *scanner) prepare(g *group) (*scanGroup, error) {
-	r := sc.r
-	sg := &scanGroup{g: g, start: r.Start, end: r.End}
-	if sg.end <= 0 {
-		sg.end = math.MaxInt64
-	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if g.deleted {
-		return nil, store.ErrGroupNotFound
-	}
-	if days := g.info.RetentionDays; days > 0 {
-		sg.start = max(sg.start, sc.e.cfg.Now().UnixMilli()-int64(days)*86_400_000)
-	}
-	if len(r.Streams) > 0 {
-		sg.allowed = make(map[uint64]string, len(r.Streams))
-		for _, n := range r.Streams {
-			if s := g.streams[n]; s != nil && strings.HasPrefix(n, r.StreamPrefix) {
-				sg.allowed[s.id] = n
-				sg.single = s
-			}
-		}
-		if len(sg.allowed) == 0 {
-			return nil, nil
-		}
-		if len(sg.allowed) != 1 {
-			sg.single = nil
-		}
-	}
-	if sg.start >= sg.end {
-		return nil, nil
-	}
-	return sg, nil
-}
-
 // walk sends sg's eligible blocks to jobs and queue, in key order, and
 // returns how many it ruled out by summary.
-func (sc *scanner) walk(ctx context.Context, sg *scanGroup, jobs, queue chan<- *scanItem) (skipped int64, err error) {
-	g := sg.g
-	var prefix []byte
-	decode := decodeSummary
-	if sg.single != nil {
-		prefix = u64key(tagIndex, g.id, sg.single.id)
-		sid := sg.single.id
-		decode = func(k, v []byte) (summary, error) { return decodeIndex(k, v, sid) }
-	} else {
-		prefix = u64key(tagSummary, g.id)
-	}
-	upper := prefixEnd(prefix)
-	if sg.end != math.MaxInt64 {
-		upper = u64keyAppend(prefix, uint64(clampTime(sg.end)))
-	}
-	it, err := sc.e.db.NewIterWithContext(ctx, &pebble.IterOptions{
-		LowerBound: u64keyAppend(prefix, uint64(clampTime(sg.start-maxBlockSpan))),
-		UpperBound: upper,
-	})
+func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *scanItem) (skipped int64, err error) {
+	bi, err := sc.e.openBlocks(ctx, sg)
 	if err != nil {
 		return 0, err
 	}
+	it := bi.it
 	defer it.Close()
-	// Read the span after the iterator exists (see Read).
-	span := min(g.maxSpan.Load(), maxBlockSpan)
-	for valid := it.SeekGE(u64keyAppend(prefix, uint64(clampTime(sg.start-span)))); valid; valid = it.Next() {
+	for valid := it.SeekGE(bi.lower); valid; valid = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return skipped, err
 		}
-		s, err := decode(it.Key(), v)
+		s, err := bi.decode(it.Key(), v)
 		if err != nil {
 			return skipped, err
 		}
-		name, ok := sc.eligible(sg, s)
+		name, ok, _ := sg.admit(s, sc.grams)
 		if !ok {
 			skipped++
 			continue
@@ -259,33 +187,6 @@ func (sc *scanner) walk(ctx context.Context, sg *scanGroup, jobs, queue chan<- *
 		}
 	}
 	return skipped, it.Error()
-}
-
-// eligible checks what a summary alone can rule out.
-func (sc *scanner) eligible(sg *scanGroup, s summary) (string, bool) {
-	if s.maxTs < sg.start || s.minTs >= sg.end {
-		return "", false
-	}
-	var name string
-	if sg.allowed != nil {
-		n, ok := sg.allowed[s.sid]
-		if !ok {
-			return "", false
-		}
-		name = n
-	} else {
-		sg.g.mu.RLock()
-		st := sg.g.byID[s.sid]
-		sg.g.mu.RUnlock()
-		if st == nil || !strings.HasPrefix(st.name, sc.r.StreamPrefix) {
-			return "", false
-		}
-		name = st.name
-	}
-	if s.filter != nil && (!sc.need.mayContain(s.filter) || (s.flags&flagBackslash == 0 && !sc.needUnlessEscaped.mayContain(s.filter))) {
-		return "", false
-	}
-	return name, true
 }
 
 // load decodes it's block and keeps the events in range that match.
@@ -314,31 +215,4 @@ func (sc *scanner) load(it *scanItem) {
 			Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)},
 		})
 	}
-}
-
-// openBlock fetches and decodes the payload of block (gid, minTs, seq). ok
-// is false when the block is gone (reclaimed after its summary was read).
-// The caller returns buf to the pool (putBuf) once done with blk.
-func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64) (blk *decodedBlock, buf []byte, ok bool, err error) {
-	key := blockKey(tagBlock, gid, minTs, seq)
-	compressed, closer, err := e.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil, false, nil
-	}
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("read block: %w", err)
-	}
-	buf = e.getBuf()
-	raw, err := e.dec.DecodeAll(compressed, buf[:0])
-	closer.Close()
-	if err != nil {
-		e.putBuf(buf)
-		return nil, nil, false, fmt.Errorf("decompress block %x: %w", key, err)
-	}
-	blk, err = decodePayload(raw, minTs)
-	if err != nil {
-		e.putBuf(raw)
-		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
-	}
-	return blk, raw, true, nil
 }

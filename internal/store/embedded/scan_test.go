@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 // meetMatcher's Match waits until two calls are inside it at once (or a
@@ -41,8 +42,7 @@ func TestScanDecodesInParallel(t *testing.T) {
 	ctx := context.Background()
 	e := openMem(t, vfs.NewMem())
 	defer e.Close()
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	storetest.Setup(t, e, scope, "g", "s")
 	now := time.Now().UnixMilli()
 	for i := 0; i < 8; i++ {
 		e.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now + int64(i), Message: fmt.Sprint(i, " 0")}}, now)

@@ -47,9 +47,7 @@ func testFeed(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
 	for _, g := range []string{"g", "other"} {
-		s.CreateGroup(ctx, store.Group{Scope: scope, Name: g})
-		s.CreateStream(ctx, scope, g, store.Stream{Name: "a"})
-		s.CreateStream(ctx, scope, g, store.Stream{Name: "b"})
+		Setup(t, s, scope, g, "a", "b")
 	}
 	if evs, _ := readFeedAll(t, s, "g", 0, 10); len(evs) != 0 {
 		t.Fatalf("empty group's feed: %+v", evs)
@@ -122,11 +120,8 @@ func testFeed(t *testing.T, s store.Store) {
 func testFeedConcurrent(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
-	s.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
 	streams := []string{"a", "b", "c"}
-	for _, n := range streams {
-		s.CreateStream(ctx, scope, "g", store.Stream{Name: n})
-	}
+	Setup(t, s, scope, "g", streams...)
 	const writers, perWriter = 6, 40
 	wake := make(chan struct{}, 1)
 	unsubscribe := s.Subscribe(func(a store.Appended) {
@@ -219,8 +214,7 @@ func testFeedConcurrent(t *testing.T, s store.Store) {
 func testSubscribe(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
-	s.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	s.CreateStream(ctx, scope, "g", store.Stream{Name: "a"})
+	Setup(t, s, scope, "g", "a")
 	var mu sync.Mutex
 	var got []store.Appended
 	unsubscribe := s.Subscribe(func(a store.Appended) {

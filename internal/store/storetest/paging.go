@@ -29,11 +29,8 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 	ctx := context.Background()
 	defer e.Close()
 	rng := rand.New(rand.NewSource(seed))
-	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
 	streams := []string{"a", "b", "c", "d"}
-	for _, n := range streams {
-		e.CreateStream(ctx, scope, "g", store.Stream{Name: n})
-	}
+	Setup(t, e, scope, "g", streams...)
 	base := time.Now().UnixMilli() - 10*86_400_000
 	spread := []int64{10, 1000, 3_600_000, 86_400_000}[rng.Intn(4)]
 	var all []want
@@ -48,13 +45,7 @@ func randomPaging(t *testing.T, e store.Store, seed int64) {
 			}
 			evs = append(evs, store.Event{Timestamp: ts, Message: fmt.Sprintf("m%d-%d word%d", i, j, rng.Intn(5))})
 		}
-		res, err := e.Append(ctx, scope, "g", stream, evs, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, ev := range evs {
-			all = append(all, want{stream, ev.Message, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(j)}})
-		}
+		all = append(all, mustAppend(t, e, "g", stream, evs, base)...)
 	}
 	slices.SortFunc(all, func(a, b want) int { return comparePos(a.pos, b.pos) })
 	lo, hi := all[0].pos.Time, all[len(all)-1].pos.Time

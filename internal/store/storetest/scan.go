@@ -26,14 +26,7 @@ func scanData(t *testing.T, s store.Store, rng *rand.Rand, base int64) ([]scanWa
 	t.Helper()
 	ctx := context.Background()
 	for _, g := range []string{"g1", "g2"} {
-		if err := s.CreateGroup(ctx, store.Group{Scope: scope, Name: g}); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range []string{"a", "b", "c"} {
-			if err := s.CreateStream(ctx, scope, g, store.Stream{Name: n}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		Setup(t, s, scope, g, "a", "b", "c")
 	}
 	var all []scanWant
 	minTs := map[uint64]int64{}
@@ -170,8 +163,7 @@ func testScan(t *testing.T, s store.Store) {
 func testScanStop(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
-	s.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	s.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	Setup(t, s, scope, "g", "s")
 	base := time.Now().UnixMilli()
 	for i := 0; i < 200; i++ {
 		evs := make([]store.Event, 20)

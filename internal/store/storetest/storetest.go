@@ -157,10 +157,7 @@ func comparePos(a, b store.Position) int {
 func testOrder(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
-	s.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	for _, n := range []string{"a", "b", "c"} {
-		s.CreateStream(ctx, scope, "g", store.Stream{Name: n})
-	}
+	Setup(t, s, scope, "g", "a", "b", "c")
 	rng := rand.New(rand.NewSource(1))
 	base := time.Now().UnixMilli() - 3_600_000
 	var all []want
@@ -172,13 +169,7 @@ func testOrder(t *testing.T, s store.Store) {
 			ts += rng.Int63n(50)
 			evs = append(evs, store.Event{Timestamp: ts, Message: fmt.Sprintf("m%d-%d word%d", i, j, rng.Intn(5))})
 		}
-		res, err := s.Append(ctx, scope, "g", stream, evs, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, e := range evs {
-			all = append(all, want{stream, e.Message, store.Position{Time: e.Timestamp, Seq: res.Seq, Index: uint32(j)}})
-		}
+		all = append(all, mustAppend(t, s, "g", stream, evs, base)...)
 	}
 	slices.SortFunc(all, func(a, b want) int { return comparePos(a.pos, b.pos) })
 	check := func(name string, q store.ReadRequest, keep func(want) bool) {
@@ -238,8 +229,7 @@ func testOrder(t *testing.T, s store.Store) {
 func testBudgetProgress(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
-	s.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	s.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	Setup(t, s, scope, "g", "s")
 	ts := time.Now().UnixMilli()
 	for i := 0; i < 30; i++ {
 		var evs []store.Event
@@ -278,8 +268,7 @@ func testBudgetProgress(t *testing.T, s store.Store) {
 func testRetention(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
-	s.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"})
-	s.CreateStream(ctx, scope, "g", store.Stream{Name: "s"})
+	Setup(t, s, scope, "g", "s")
 	now := time.Now().UnixMilli()
 	s.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now - 3*86_400_000, Message: "old"}}, now)
 	s.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "new"}}, now)

@@ -1,0 +1,115 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Append implements store.Store.
+func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64) (res store.AppendResult, err error) {
+	if len(events) == 0 {
+		return store.AppendResult{}, errors.New("BUG: append of no events")
+	}
+	err = e.groupOp(scope, groupName, true, writeData, func(g *group) (err error) {
+		res, err = e.appendBlock(g, scope, groupName, streamName, events, ingestion)
+		return err
+	})
+	return res, err
+}
+
+// appendBlock writes events as one block of g's stream streamName; it runs
+// as a groupOp that holds g.commit for reading.
+func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64) (store.AppendResult, error) {
+	g.mu.RLock()
+	s := g.streams[streamName]
+	g.mu.RUnlock()
+	if s == nil {
+		return store.AppendResult{}, store.ErrStreamNotFound
+	}
+	seq, err := e.allocAppendSeq()
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	// Whatever happens from here (a failed commit, a storage panic), the
+	// sequence leaves the pending set, so the feed's mark moves on.
+	defer e.finishSeq(seq)
+
+	sum := summary{minTs: events[0].Timestamp, maxTs: events[len(events)-1].Timestamp, seq: seq, sid: s.id, count: len(events), ingestion: ingestion}
+	gb := e.grams.Get().(*gramBuilder)
+	gb.reset()
+	var raw int64
+	for i := range events {
+		m := events[i].Message
+		raw += int64(len(m))
+		gb.add(unsafeBytes(m))
+	}
+	sum.rawBytes = raw
+	if hasBackslash(events) {
+		sum.flags |= flagBackslash
+	}
+	filter := gb.finish(nil)
+	e.grams.Put(gb)
+
+	payload := encodePayload(make([]byte, 0, raw+int64(4*len(events))+8), events)
+	compressed := e.enc.EncodeAll(payload, make([]byte, 0, len(payload)/3+64))
+	sumVal := encodeSummary(nil, &sum, filter)
+	idxVal := encodeIndex(nil, &sum)
+	stored := int64(len(compressed) + len(sumVal))
+
+	// Raise the span before committing: a reader that can see this block
+	// must seek far enough back to find it (see Read).
+	storeMax(&g.maxSpan, sum.maxTs-sum.minTs)
+
+	b := e.db.NewBatchWithSize(len(compressed) + len(sumVal) + len(idxVal) + 256)
+	defer b.Close()
+	b.Set(blockKey(tagSummary, g.id, sum.minTs, seq), sumVal, nil)
+	b.Set(blockKey(tagBlock, g.id, sum.minTs, seq), compressed, nil)
+	b.Set(indexKey(g.id, s.id, sum.minTs, seq), idxVal, nil)
+	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
+	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
+	b.Set(feedKey(g.id, seq), encodeFeedEntry(&sum), nil)
+	e.space.written.Add(int64(b.Len()))
+	if err := b.Commit(pebble.Sync); err != nil {
+		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
+	}
+
+	storeMin(&s.first, sum.minTs)
+	storeMax(&s.last, sum.maxTs)
+	storeMax(&s.lastIngest, ingestion)
+	s.storedBytes.Add(stored)
+	g.storedBytes.Add(stored)
+
+	e.finishSeq(seq) // before notifying: a listener's ReadFeed must see this block
+	e.notify(scope, groupName, streamName, seq, events, ingestion)
+	return store.AppendResult{Seq: seq}, nil
+}
+
+func storeMin(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if cur != 0 && cur <= v {
+			return
+		}
+		if a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if cur >= v {
+			return
+		}
+		if a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package embedded
+
+import (
+	"container/heap"
+	"context"
+	"sort"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// cursor walks the selected events of one open block. sel holds the indexes
+// of the events in range (and, with a filter, matching), ascending; k is the
+// current entry, cur its position.
+type cursor struct {
+	sum    summary
+	stream string
+	blk    *decodedBlock
+	buf    []byte // pooled decompression buffer behind blk.data
+	sel    []uint32
+	k      int
+	cur    store.Position
+}
+
+func (c *cursor) i() int { return int(c.sel[c.k]) }
+
+func (c *cursor) setPos() {
+	i := c.sel[c.k]
+	c.cur = store.Position{Time: c.blk.ts[i], Seq: c.sum.seq, Index: i}
+}
+
+type cursorHeap struct {
+	cs       []*cursor
+	backward bool
+}
+
+func (h *cursorHeap) Len() int { return len(h.cs) }
+func (h *cursorHeap) Less(i, j int) bool {
+	if h.backward {
+		return h.cs[j].cur.Less(h.cs[i].cur)
+	}
+	return h.cs[i].cur.Less(h.cs[j].cur)
+}
+func (h *cursorHeap) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
+func (h *cursorHeap) Push(x any)    { h.cs = append(h.cs, x.(*cursor)) }
+func (h *cursorHeap) Pop() any {
+	c := h.cs[len(h.cs)-1]
+	h.cs = h.cs[:len(h.cs)-1]
+	return c
+}
+
+// advance moves c to its next event in read order; false when exhausted.
+func (r *readState) advance(c *cursor) bool {
+	if r.backward {
+		c.k--
+	} else {
+		c.k++
+	}
+	if c.k < 0 || c.k >= len(c.sel) {
+		return false
+	}
+	c.setPos()
+	return true
+}
+
+// openEligible opens every block that may hold the next event in order.
+func (r *readState) openEligible(ctx context.Context) error {
+	for {
+		next, err := r.peek(ctx)
+		if err != nil || next == nil {
+			return err
+		}
+		if r.q.ScanBudget > 0 && !r.noBudget && r.page.ScannedBytes >= r.q.ScanBudget {
+			r.budgetHit = true
+			return nil
+		}
+		if r.h.Len() > 0 {
+			top := r.h.cs[0].cur.Time
+			if !r.backward && next.minTs > top {
+				return nil
+			}
+			if r.backward && next.minTs+r.maxSpan < top {
+				return nil
+			}
+		}
+		it, err := r.take(ctx)
+		if err != nil {
+			return err
+		}
+		r.page.ScannedBytes += it.scannedBytes
+		r.page.ScannedEvents += it.scannedEvents
+		r.page.SkippedBlocks += it.skipped
+		if it.c != nil {
+			heap.Push(&r.h, it.c)
+		}
+	}
+}
+
+// load decompresses a block and positions a cursor on its first event in
+// range; nil when it has none.
+func (r *readState) load(s summary, stream string, it *item) {
+	it.c, it.err = r.loadCursor(s, stream, it)
+}
+
+func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, error) {
+	blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
+	if !ok || err != nil {
+		return nil, err // !ok: reclaimed between summary and payload
+	}
+	s.filter = nil
+	c := &cursor{sum: s, stream: stream, blk: blk, buf: raw}
+	// The events in range form one run [lo, hi).
+	n := len(blk.ts)
+	lo := sort.Search(n, func(i int) bool { return blk.ts[i] >= r.start })
+	hi := sort.Search(n, func(i int) bool { return blk.ts[i] >= r.end })
+	if a := r.q.After; a != nil {
+		if r.backward {
+			for hi > lo && !(store.Position{Time: blk.ts[hi-1], Seq: s.seq, Index: uint32(hi - 1)}).Less(*a) {
+				hi--
+			}
+		} else {
+			for lo < hi && !a.Less(store.Position{Time: blk.ts[lo], Seq: s.seq, Index: uint32(lo)}) {
+				lo++
+			}
+		}
+	}
+	if lo >= hi {
+		r.release(c)
+		return nil, nil
+	}
+	c.sel = make([]uint32, 0, hi-lo)
+	f := r.q.Filter
+	for i := lo; i < hi; i++ {
+		if f != nil {
+			msg := blk.message(i)
+			it.scannedBytes += int64(len(msg))
+			if !f.Match(unsafeString(msg)) {
+				continue
+			}
+		}
+		c.sel = append(c.sel, uint32(i))
+	}
+	it.scannedEvents += int64(hi - lo)
+	if f == nil {
+		it.scannedBytes += int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
+	}
+	if len(c.sel) == 0 {
+		r.release(c)
+		return nil, nil
+	}
+	if r.backward {
+		c.k = len(c.sel) - 1
+	}
+	c.setPos()
+	return c, nil
+}
+
+func (r *readState) release(c *cursor) {
+	if c.buf != nil {
+		r.e.putBuf(c.buf)
+		c.buf = nil
+	}
+}
