@@ -27,7 +27,8 @@ const (
 	backwardFilterEpoch = 1_704_067_200_000
 )
 
-type inputLogEvent struct {
+// InputLogEvent is one event of PutLogEvents.
+type InputLogEvent struct {
 	Timestamp int64  `json:"timestamp"`
 	Message   string `json:"message"`
 }
@@ -37,7 +38,7 @@ type inputLogEvent struct {
 type PutLogEventsInput struct {
 	LogGroupName  *string         `json:"logGroupName"`
 	LogStreamName *string         `json:"logStreamName"`
-	LogEvents     []inputLogEvent `json:"logEvents"`
+	LogEvents     []InputLogEvent `json:"logEvents"`
 	SequenceToken string          `json:"sequenceToken"`
 	Entity        *entityInput    `json:"entity"`
 }
