@@ -13,8 +13,12 @@
 // RequestContext (region, source IP, time) and returns nil or an
 // AccessDeniedException with AWS's wording. Every refusal is an *awserr.Error.
 //
-// How the server wires it (that wiring lives in the server and protocol
-// packages):
+// Security (security.go) is that wiring, the one the server uses: it loads the
+// identities (the IAM file, or the root key it generates in the data
+// directory), the STS token key and issuer, builds the Authenticator, and
+// implements the protocol layer's Authenticator (turning a Principal into a
+// caller.Caller whose Authorizer calls Authorize), Prechecker and
+// QueryHandler (STS calls, served with the caller's STS view). By hand:
 //
 //	a, _ := auth.New(auth.Config{Mode: auth.ModeSigV4, Identities: holder, Issuer: issuer})
 //	err := a.Precheck(r)                               // before reading the body
@@ -28,8 +32,8 @@
 // was sent, and Authorize allows everything. CheckListenAddr refuses that mode
 // on a non-loopback address.
 //
-// Nothing here logs, and no Principal or error formats a secret key or a
-// session token: a Principal holds neither.
+// Nothing here logs, and no Principal, Caller or error formats a secret key
+// or a session token: they hold neither.
 package auth
 
 import (

@@ -149,3 +149,15 @@ func Internal() *Error {
 func QueryInternal() *Error {
 	return New(InternalFailure, "The request processing has failed because of an unknown error, exception or failure.")
 }
+
+// InvalidUTF8 refuses a body holding a byte that is not UTF-8: the JSON
+// protocol requires UTF-8, and replacing the byte would alias two names.
+func InvalidUTF8(b byte, offset int) *Error {
+	return New(SerializationException, "Invalid UTF-8 byte 0x%02x at offset %d of the request body: JSON text must be UTF-8.", b, offset)
+}
+
+// LoneSurrogate refuses a \u escape of an unpaired UTF-16 surrogate, which
+// encodes no character.
+func LoneSurrogate(escape []byte, offset int) *Error {
+	return New(SerializationException, "Unpaired surrogate escape %s at offset %d of the request body: JSON text must encode Unicode characters.", escape, offset)
+}

@@ -1,9 +1,14 @@
 // Package eventstream holds the AWS event-stream binary framing
-// (application/vnd.amazon.eventstream), the format of Live Tail responses.
+// (application/vnd.amazon.eventstream), the format of Live Tail responses and
+// of any other streaming response (the console, GetLogObject).
 //
-// Data enters an Encoder as Messages (headers and a payload) and leaves as
-// bytes written to an io.Writer, one Write per message so a streaming HTTP
-// response can flush whole frames. A Decoder reads the bytes back into
+// A streaming operation writes through a Writer: Event(type, JSON payload)
+// and Exception(type, JSON payload) become messages with the headers the SDKs
+// read (":message-type", ":event-type" or ":exception-type",
+// ":content-type"), and Flush sends them. Underneath, data enters an Encoder
+// as Messages (headers and a payload) and leaves as bytes written to an
+// io.Writer, one Write per message so a streaming HTTP response can flush
+// whole frames. A Decoder reads the bytes back into
 // Messages; the server uses it only in tests and fuzzing, where it checks
 // every length and both checksums and bounds what it allocates.
 //

@@ -7,7 +7,8 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
-	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -26,15 +27,18 @@ const (
 	backwardFilterEpoch = 1_704_067_200_000
 )
 
-type inputLogEvent struct {
+// InputLogEvent is one event of PutLogEvents.
+type InputLogEvent struct {
 	Timestamp int64  `json:"timestamp"`
 	Message   string `json:"message"`
 }
 
-type putLogEventsInput struct {
+// PutLogEventsInput is decoded without the model walk (protocol.Unchecked):
+// PutLogEvents checks each member itself.
+type PutLogEventsInput struct {
 	LogGroupName  *string         `json:"logGroupName"`
 	LogStreamName *string         `json:"logStreamName"`
-	LogEvents     []inputLogEvent `json:"logEvents"`
+	LogEvents     []InputLogEvent `json:"logEvents"`
 	SequenceToken string          `json:"sequenceToken"`
 	Entity        *entityInput    `json:"entity"`
 }
@@ -60,15 +64,12 @@ type PutLogEventsOutput struct {
 	RejectedEntityInfo    *RejectedEntityInfo    `json:"rejectedEntityInfo,omitempty"`
 }
 
-// putLogEvents is the hot path: it decodes without the generic model walk
-// and checks each member itself, with the same wording.
-func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, error) {
-	var in putLogEventsInput
-	if err := decodeUnchecked(c, &in); err != nil {
-		return nil, err
-	}
+// PutLogEvents is the hot path: it is registered without the generic model
+// walk and checks each member itself, with the same wording, so a worker
+// calling it directly gets the same validation as a client.
+func (s *Service) PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogEventsInput) (*PutLogEventsOutput, error) {
 	var v violations
-	m := c.Model()
+	m := s.model
 	if in.LogGroupName == nil {
 		v.add("Value null at 'logGroupName' failed to satisfy constraint: Member must not be null")
 	} else {
@@ -166,7 +167,7 @@ func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, erro
 		out.RejectedLogEventsInfo = info
 	}
 	if in.Entity != nil {
-		out.RejectedEntityInfo = checkEntity(c, in.Entity)
+		out.RejectedEntityInfo = checkEntity(s.model, in.Entity)
 	}
 	if len(valid) == 0 {
 		// Nothing to store, but the stream must still exist.
@@ -190,7 +191,7 @@ func (s *Service) putLogEvents(ctx context.Context, c *protocol.Call) (any, erro
 
 // checkEntity validates the optional entity; an invalid one is reported in
 // rejectedEntityInfo while the events are still accepted, as on AWS.
-func checkEntity(c *protocol.Call, e *entityInput) *RejectedEntityInfo {
+func checkEntity(m *awsmodel.Model, e *entityInput) *RejectedEntityInfo {
 	toDoc := func(m map[string]string) any {
 		if m == nil {
 			return nil
@@ -201,10 +202,10 @@ func checkEntity(c *protocol.Call, e *entityInput) *RejectedEntityInfo {
 		}
 		return d
 	}
-	if err := c.Model().CheckValue("EntityKeyAttributes", "entity.keyAttributes", toDoc(e.KeyAttributes)); err != nil {
+	if err := m.CheckValue("EntityKeyAttributes", "entity.keyAttributes", toDoc(e.KeyAttributes)); err != nil {
 		return &RejectedEntityInfo{ErrorType: "InvalidKeyAttributes"}
 	}
-	if err := c.Model().CheckValue("EntityAttributes", "entity.attributes", toDoc(e.Attributes)); err != nil {
+	if err := m.CheckValue("EntityAttributes", "entity.attributes", toDoc(e.Attributes)); err != nil {
 		return &RejectedEntityInfo{ErrorType: "InvalidAttributes"}
 	}
 	return nil
@@ -262,7 +263,7 @@ type GetLogEventsOutput struct {
 // events (startFromHead defaults to false) or, with startFromHead, at the
 // oldest; a token decides the direction itself. At either end the token that
 // was passed comes back, which is how clients know to stop.
-func (s *Service) GetLogEvents(ctx context.Context, c *protocol.Call, in *GetLogEventsInput) (*GetLogEventsOutput, error) {
+func (s *Service) GetLogEvents(ctx context.Context, c caller.Caller, in *GetLogEventsInput) (*GetLogEventsOutput, error) {
 	scope := scopeOf(c)
 	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
 		awserr.New(awserr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
@@ -378,7 +379,7 @@ type FilterLogEventsOutput struct {
 // order. A page ends at the limit, at 1 MB, or when the scan budget is spent;
 // then nextToken (a reusable position) resumes it, and an empty page with a
 // nextToken is possible, as on AWS.
-func (s *Service) FilterLogEvents(ctx context.Context, c *protocol.Call, in *FilterLogEventsInput) (*FilterLogEventsOutput, error) {
+func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *FilterLogEventsInput) (*FilterLogEventsOutput, error) {
 	scope := scopeOf(c)
 	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
 		awserr.New(awserr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
@@ -436,51 +437,5 @@ func (s *Service) FilterLogEvents(ctx context.Context, c *protocol.Call, in *Fil
 }
 
 func (s *Service) compilePattern(expr string) (Pattern, error) {
-	if s.compile == nil {
-		return nil, awserr.New(awserr.InvalidParameter, "Filter patterns are not available.")
-	}
-	p, err := s.compile(expr)
-	if err != nil {
-		return nil, awserr.New(awserr.InvalidParameter, "%s", err.Error())
-	}
-	return p, nil
-}
-
-type TestMetricFilterInput struct {
-	FilterPattern    string   `json:"filterPattern"`
-	LogEventMessages []string `json:"logEventMessages"`
-}
-
-type MetricFilterMatchRecord struct {
-	EventNumber     int64             `json:"eventNumber"`
-	EventMessage    string            `json:"eventMessage"`
-	ExtractedValues map[string]string `json:"extractedValues"`
-}
-
-type TestMetricFilterOutput struct {
-	Matches []MetricFilterMatchRecord `json:"matches"`
-}
-
-// TestMetricFilter runs a pattern over sample messages: how users check a
-// pattern, and how Cairn's conformance tests compare with AWS.
-func (s *Service) TestMetricFilter(ctx context.Context, c *protocol.Call, in *TestMetricFilterInput) (*TestMetricFilterOutput, error) {
-	if err := c.Authorize("logs:TestMetricFilter", "*"); err != nil {
-		return nil, err
-	}
-	p, err := s.compilePattern(in.FilterPattern)
-	if err != nil {
-		return nil, err
-	}
-	out := &TestMetricFilterOutput{Matches: []MetricFilterMatchRecord{}}
-	for i, msg := range in.LogEventMessages {
-		ok, vals := p.Extract(msg)
-		if !ok {
-			continue
-		}
-		if vals == nil {
-			vals = map[string]string{}
-		}
-		out.Matches = append(out.Matches, MetricFilterMatchRecord{EventNumber: int64(i + 1), EventMessage: msg, ExtractedValues: vals})
-	}
-	return out, nil
+	return CompilePattern(s.compile, expr)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
-	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -40,7 +40,7 @@ type CreateLogGroupInput struct {
 	DeletionProtectionEnabled bool              `json:"deletionProtectionEnabled"`
 }
 
-func (s *Service) CreateLogGroup(ctx context.Context, c *protocol.Call, in *CreateLogGroupInput) (*struct{}, error) {
+func (s *Service) CreateLogGroup(ctx context.Context, c caller.Caller, in *CreateLogGroupInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:CreateLogGroup", groupResource(scope, in.LogGroupName)); err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ type DeleteLogGroupInput struct {
 	LogGroupName string `json:"logGroupName"`
 }
 
-func (s *Service) DeleteLogGroup(ctx context.Context, c *protocol.Call, in *DeleteLogGroupInput) (*struct{}, error) {
+func (s *Service) DeleteLogGroup(ctx context.Context, c caller.Caller, in *DeleteLogGroupInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:DeleteLogGroup", groupResource(scope, in.LogGroupName)); err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ type DescribeLogGroupsOutput struct {
 	NextToken string     `json:"nextToken,omitempty"`
 }
 
-func (s *Service) DescribeLogGroups(ctx context.Context, c *protocol.Call, in *DescribeLogGroupsInput) (*DescribeLogGroupsOutput, error) {
+func (s *Service) DescribeLogGroups(ctx context.Context, c caller.Caller, in *DescribeLogGroupsInput) (*DescribeLogGroupsOutput, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:DescribeLogGroups", groupResource(scope, "")); err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ type PutRetentionPolicyInput struct {
 	RetentionInDays int32  `json:"retentionInDays"`
 }
 
-func (s *Service) PutRetentionPolicy(ctx context.Context, c *protocol.Call, in *PutRetentionPolicyInput) (*struct{}, error) {
+func (s *Service) PutRetentionPolicy(ctx context.Context, c caller.Caller, in *PutRetentionPolicyInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:PutRetentionPolicy", groupResource(scope, in.LogGroupName)); err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ type DeleteRetentionPolicyInput struct {
 	LogGroupName string `json:"logGroupName"`
 }
 
-func (s *Service) DeleteRetentionPolicy(ctx context.Context, c *protocol.Call, in *DeleteRetentionPolicyInput) (*struct{}, error) {
+func (s *Service) DeleteRetentionPolicy(ctx context.Context, c caller.Caller, in *DeleteRetentionPolicyInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:DeleteRetentionPolicy", groupResource(scope, in.LogGroupName)); err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ type AssociateKmsKeyInput struct {
 
 // AssociateKmsKey records the key (Terraform sets and reads it); Cairn does
 // not encrypt with KMS keys it cannot reach.
-func (s *Service) AssociateKmsKey(ctx context.Context, c *protocol.Call, in *AssociateKmsKeyInput) (*struct{}, error) {
+func (s *Service) AssociateKmsKey(ctx context.Context, c caller.Caller, in *AssociateKmsKeyInput) (*struct{}, error) {
 	return nil, s.setKMS(ctx, c, "logs:AssociateKmsKey", in.LogGroupName, in.ResourceIdentifier, in.KmsKeyID)
 }
 
@@ -259,11 +259,11 @@ type DisassociateKmsKeyInput struct {
 	ResourceIdentifier string `json:"resourceIdentifier"`
 }
 
-func (s *Service) DisassociateKmsKey(ctx context.Context, c *protocol.Call, in *DisassociateKmsKeyInput) (*struct{}, error) {
+func (s *Service) DisassociateKmsKey(ctx context.Context, c caller.Caller, in *DisassociateKmsKeyInput) (*struct{}, error) {
 	return nil, s.setKMS(ctx, c, "logs:DisassociateKmsKey", in.LogGroupName, in.ResourceIdentifier, "")
 }
 
-func (s *Service) setKMS(ctx context.Context, c *protocol.Call, action, name, identifier, key string) error {
+func (s *Service) setKMS(ctx context.Context, c caller.Caller, action, name, identifier, key string) error {
 	scope := scopeOf(c)
 	if identifier != "" && !strings.HasPrefix(identifier, "arn:") {
 		return awserr.New(awserr.InvalidParameter, "resourceIdentifier must be a log group ARN or a query result ARN.")
@@ -287,7 +287,7 @@ type PutLogGroupDeletionProtectionInput struct {
 	DeletionProtectionEnabled bool   `json:"deletionProtectionEnabled"`
 }
 
-func (s *Service) PutLogGroupDeletionProtection(ctx context.Context, c *protocol.Call, in *PutLogGroupDeletionProtectionInput) (*struct{}, error) {
+func (s *Service) PutLogGroupDeletionProtection(ctx context.Context, c caller.Caller, in *PutLogGroupDeletionProtectionInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	name, err := resolveGroup(scope, "", in.LogGroupIdentifier, nil)
 	if err != nil {

@@ -1,21 +1,31 @@
-// Package logs is the CloudWatch Logs service: the semantics of every
-// operation Cairn implements, independent of HTTP and of the storage engine.
+// Package logs is the CloudWatch Logs service's core family of operations:
+// log groups, streams, events, tags, retention, KMS keys and deletion
+// protection, independent of HTTP and of the storage engine. The other
+// families (logs/livetail, logs/metricfilter, and later Insights queries,
+// subscriptions, deliveries...) are packages of their own that share what
+// this one exports in family.go: the group ARNs, name resolution, the store
+// error mapping and the pattern compiler.
 //
-// Calls arrive from package protocol as *protocol.Call (decoded, validated
-// against the API model, authenticated). Each operation applies AWS's rules —
-// limits, defaults, ordering, pagination tokens, error texts — authorizes the
-// caller on the resource's ARN, and reads or writes through store.Store. Filter
-// patterns are compiled by the Config.Compile function (package pattern), so
-// FilterLogEvents, TestMetricFilter and Live Tail share one language.
+// Every operation is a typed function, func(ctx, caller.Caller, *In) (*Out,
+// error). Clients reach it through package protocol, which builds the Caller
+// from the HTTP request and decodes and validates the input against the API
+// model (Register adds the operations to the protocol's Table); background
+// work calls it directly with a Caller of its own (caller.System). Each
+// operation applies AWS's rules (limits, defaults, ordering, pagination
+// tokens, error texts), authorizes the caller on the resource's ARN, and
+// reads or writes through store.Store. Filter patterns are compiled by the
+// Config.Compile function (package pattern), so FilterLogEvents,
+// TestMetricFilter and Live Tail share one language.
 package logs
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -36,6 +46,9 @@ type Config struct {
 	// ScanBudget bounds the message bytes one FilterLogEvents page examines
 	// before it returns (possibly empty) with a nextToken, as AWS does.
 	ScanBudget int64
+	// Model is the API model PutLogEvents validates its members against;
+	// nil means the embedded model (awsmodel.Load).
+	Model *awsmodel.Model
 }
 
 // Service implements the CloudWatch Logs operations.
@@ -45,7 +58,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	budget  int64
-	tail    liveTail // set by SetTail (livetail.go)
+	model   *awsmodel.Model
 }
 
 // New returns a Service.
@@ -59,57 +72,45 @@ func New(cfg Config) *Service {
 	if cfg.ScanBudget == 0 {
 		cfg.ScanBudget = 256 << 20
 	}
-	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget}
-}
-
-// Operations returns the operation table for protocol.Config.
-func (s *Service) Operations() map[string]protocol.Operation {
-	return map[string]protocol.Operation{
-		"CreateLogGroup":                op(s.CreateLogGroup),
-		"DeleteLogGroup":                op(s.DeleteLogGroup),
-		"DescribeLogGroups":             op(s.DescribeLogGroups),
-		"CreateLogStream":               op(s.CreateLogStream),
-		"DeleteLogStream":               op(s.DeleteLogStream),
-		"DescribeLogStreams":            op(s.DescribeLogStreams),
-		"PutLogEvents":                  s.putLogEvents,
-		"GetLogEvents":                  op(s.GetLogEvents),
-		"FilterLogEvents":               op(s.FilterLogEvents),
-		"PutRetentionPolicy":            op(s.PutRetentionPolicy),
-		"DeleteRetentionPolicy":         op(s.DeleteRetentionPolicy),
-		"TagResource":                   op(s.TagResource),
-		"UntagResource":                 op(s.UntagResource),
-		"ListTagsForResource":           op(s.ListTagsForResource),
-		"TagLogGroup":                   op(s.TagLogGroup),
-		"UntagLogGroup":                 op(s.UntagLogGroup),
-		"ListTagsLogGroup":              op(s.ListTagsLogGroup),
-		"AssociateKmsKey":               op(s.AssociateKmsKey),
-		"DisassociateKmsKey":            op(s.DisassociateKmsKey),
-		"PutLogGroupDeletionProtection": op(s.PutLogGroupDeletionProtection),
-		"TestMetricFilter":              op(s.TestMetricFilter),
-		"StartLiveTail":                 s.startLiveTail,
-	}
-}
-
-// op adapts a typed operation: decode and validate the input, run it.
-func op[In any, Out any](fn func(ctx context.Context, c *protocol.Call, in *In) (*Out, error)) protocol.Operation {
-	return func(ctx context.Context, c *protocol.Call) (any, error) {
-		in := new(In)
-		if err := decode(c, in); err != nil {
-			return nil, err
-		}
-		out, err := fn(ctx, c, in)
+	if cfg.Model == nil {
+		m, err := awsmodel.Load()
 		if err != nil {
-			return nil, err
+			// The model is embedded in the binary and its tests load it.
+			panic("BUG: embedded API model: " + err.Error())
 		}
-		if out == nil {
-			return struct{}{}, nil
-		}
-		return out, nil
+		cfg.Model = m
 	}
+	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model}
 }
 
-func scopeOf(c *protocol.Call) store.Scope {
-	return store.Scope{Account: c.Account(), Region: c.Region()}
+// Register adds the core operations (log groups, streams, events, tags,
+// retention, KMS keys, deletion protection) to t. PutLogEvents is registered
+// unchecked: it validates its members itself (events.go).
+func (s *Service) Register(t *protocol.Table) {
+	t.Add("CreateLogGroup", protocol.Decoded(s.CreateLogGroup))
+	t.Add("DeleteLogGroup", protocol.Decoded(s.DeleteLogGroup))
+	t.Add("DescribeLogGroups", protocol.Decoded(s.DescribeLogGroups))
+	t.Add("CreateLogStream", protocol.Decoded(s.CreateLogStream))
+	t.Add("DeleteLogStream", protocol.Decoded(s.DeleteLogStream))
+	t.Add("DescribeLogStreams", protocol.Decoded(s.DescribeLogStreams))
+	t.Add("PutLogEvents", protocol.Unchecked(s.PutLogEvents))
+	t.Add("GetLogEvents", protocol.Decoded(s.GetLogEvents))
+	t.Add("FilterLogEvents", protocol.Decoded(s.FilterLogEvents))
+	t.Add("PutRetentionPolicy", protocol.Decoded(s.PutRetentionPolicy))
+	t.Add("DeleteRetentionPolicy", protocol.Decoded(s.DeleteRetentionPolicy))
+	t.Add("TagResource", protocol.Decoded(s.TagResource))
+	t.Add("UntagResource", protocol.Decoded(s.UntagResource))
+	t.Add("ListTagsForResource", protocol.Decoded(s.ListTagsForResource))
+	t.Add("TagLogGroup", protocol.Decoded(s.TagLogGroup))
+	t.Add("UntagLogGroup", protocol.Decoded(s.UntagLogGroup))
+	t.Add("ListTagsLogGroup", protocol.Decoded(s.ListTagsLogGroup))
+	t.Add("AssociateKmsKey", protocol.Decoded(s.AssociateKmsKey))
+	t.Add("DisassociateKmsKey", protocol.Decoded(s.DisassociateKmsKey))
+	t.Add("PutLogGroupDeletionProtection", protocol.Decoded(s.PutLogGroupDeletionProtection))
+}
+
+func scopeOf(c caller.Caller) store.Scope {
+	return store.Scope{Account: c.Account, Region: c.Region}
 }
 
 // storeErr maps engine errors to AWS errors. Anything else stays internal.

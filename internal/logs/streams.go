@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
-	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -28,7 +28,7 @@ type CreateLogStreamInput struct {
 	LogStreamName string `json:"logStreamName"`
 }
 
-func (s *Service) CreateLogStream(ctx context.Context, c *protocol.Call, in *CreateLogStreamInput) (*struct{}, error) {
+func (s *Service) CreateLogStream(ctx context.Context, c caller.Caller, in *CreateLogStreamInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:CreateLogStream", StreamARN(scope, in.LogGroupName, in.LogStreamName)); err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ type DeleteLogStreamInput struct {
 	LogStreamName string `json:"logStreamName"`
 }
 
-func (s *Service) DeleteLogStream(ctx context.Context, c *protocol.Call, in *DeleteLogStreamInput) (*struct{}, error) {
+func (s *Service) DeleteLogStream(ctx context.Context, c caller.Caller, in *DeleteLogStreamInput) (*struct{}, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize("logs:DeleteLogStream", StreamARN(scope, in.LogGroupName, in.LogStreamName)); err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ type DescribeLogStreamsOutput struct {
 	NextToken  string      `json:"nextToken,omitempty"`
 }
 
-func (s *Service) DescribeLogStreams(ctx context.Context, c *protocol.Call, in *DescribeLogStreamsInput) (*DescribeLogStreamsOutput, error) {
+func (s *Service) DescribeLogStreams(ctx context.Context, c caller.Caller, in *DescribeLogStreamsInput) (*DescribeLogStreamsOutput, error) {
 	scope := scopeOf(c)
 	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
 		awserr.New(awserr.Validation, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))

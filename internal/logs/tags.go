@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
-	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -49,7 +49,7 @@ type ListTagsLogGroupOutput struct {
 
 // tagTarget resolves a tagging ARN to a log group in the caller's scope.
 // Only log groups carry tags in Cairn today; other resource types do not exist.
-func tagTarget(c *protocol.Call, arn string) (string, error) {
+func tagTarget(c caller.Caller, arn string) (string, error) {
 	scope, name, ok := parseGroupARN(arn)
 	if !ok {
 		if strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":logs:") {
@@ -63,7 +63,7 @@ func tagTarget(c *protocol.Call, arn string) (string, error) {
 	return name, nil
 }
 
-func (s *Service) tag(ctx context.Context, c *protocol.Call, action, group string, add map[string]string, remove []string) error {
+func (s *Service) tag(ctx context.Context, c caller.Caller, action, group string, add map[string]string, remove []string) error {
 	scope := scopeOf(c)
 	if err := c.Authorize(action, GroupARN(scope, group)); err != nil {
 		return err
@@ -89,7 +89,7 @@ func (s *Service) tag(ctx context.Context, c *protocol.Call, action, group strin
 	}))
 }
 
-func (s *Service) listTags(ctx context.Context, c *protocol.Call, action, group string) (map[string]string, error) {
+func (s *Service) listTags(ctx context.Context, c caller.Caller, action, group string) (map[string]string, error) {
 	scope := scopeOf(c)
 	if err := c.Authorize(action, GroupARN(scope, group)); err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (s *Service) listTags(ctx context.Context, c *protocol.Call, action, group 
 	return g.Tags, nil
 }
 
-func (s *Service) TagResource(ctx context.Context, c *protocol.Call, in *TagResourceInput) (*struct{}, error) {
+func (s *Service) TagResource(ctx context.Context, c caller.Caller, in *TagResourceInput) (*struct{}, error) {
 	name, err := tagTarget(c, in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (s *Service) TagResource(ctx context.Context, c *protocol.Call, in *TagReso
 	return nil, s.tag(ctx, c, "logs:TagResource", name, in.Tags, nil)
 }
 
-func (s *Service) UntagResource(ctx context.Context, c *protocol.Call, in *UntagResourceInput) (*struct{}, error) {
+func (s *Service) UntagResource(ctx context.Context, c caller.Caller, in *UntagResourceInput) (*struct{}, error) {
 	name, err := tagTarget(c, in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (s *Service) UntagResource(ctx context.Context, c *protocol.Call, in *Untag
 	return nil, s.tag(ctx, c, "logs:UntagResource", name, nil, in.TagKeys)
 }
 
-func (s *Service) ListTagsForResource(ctx context.Context, c *protocol.Call, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
+func (s *Service) ListTagsForResource(ctx context.Context, c caller.Caller, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
 	name, err := tagTarget(c, in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -132,15 +132,15 @@ func (s *Service) ListTagsForResource(ctx context.Context, c *protocol.Call, in 
 	return &ListTagsForResourceOutput{Tags: tags}, nil
 }
 
-func (s *Service) TagLogGroup(ctx context.Context, c *protocol.Call, in *TagLogGroupInput) (*struct{}, error) {
+func (s *Service) TagLogGroup(ctx context.Context, c caller.Caller, in *TagLogGroupInput) (*struct{}, error) {
 	return nil, s.tag(ctx, c, "logs:TagLogGroup", in.LogGroupName, in.Tags, nil)
 }
 
-func (s *Service) UntagLogGroup(ctx context.Context, c *protocol.Call, in *UntagLogGroupInput) (*struct{}, error) {
+func (s *Service) UntagLogGroup(ctx context.Context, c caller.Caller, in *UntagLogGroupInput) (*struct{}, error) {
 	return nil, s.tag(ctx, c, "logs:UntagLogGroup", in.LogGroupName, nil, in.Tags)
 }
 
-func (s *Service) ListTagsLogGroup(ctx context.Context, c *protocol.Call, in *ListTagsLogGroupInput) (*ListTagsLogGroupOutput, error) {
+func (s *Service) ListTagsLogGroup(ctx context.Context, c caller.Caller, in *ListTagsLogGroupInput) (*ListTagsLogGroupOutput, error) {
 	tags, err := s.listTags(ctx, c, "logs:ListTagsLogGroup", in.LogGroupName)
 	if err != nil {
 		return nil, err

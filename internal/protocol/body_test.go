@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/protocol"
 )
 
@@ -30,9 +31,9 @@ func (a *precheckAuth) Precheck(r *http.Request) error {
 	return nil
 }
 
-func (a *precheckAuth) Authenticate(r *http.Request, body []byte) (protocol.Identity, error) {
+func (a *precheckAuth) Authenticate(r *http.Request, body []byte) (caller.Caller, error) {
 	a.bodies.Add(1)
-	return protocol.Identity{Account: "000000000000", Region: "us-east-1"}, nil
+	return caller.Caller{Account: "000000000000", Region: "us-east-1", Authorizer: caller.AllowAll}, nil
 }
 
 // serve runs a real http.Server on 127.0.0.1:0 with the handler and stops it
@@ -45,14 +46,13 @@ func serve(t *testing.T, cfg protocol.Config) string {
 	}
 	cfg.Model = model
 	if cfg.Operations == nil {
-		cfg.Operations = map[string]protocol.Operation{
-			"CreateLogGroup": func(ctx context.Context, c *protocol.Call) (any, error) {
-				var in struct {
-					LogGroupName *string `json:"logGroupName"`
-				}
-				return struct{}{}, c.Decode(&in)
-			},
-		}
+		cfg.Operations = protocol.NewTable()
+		cfg.Operations.Add("CreateLogGroup", func(ctx context.Context, c *protocol.Call) (any, error) {
+			var in struct {
+				LogGroupName *string `json:"logGroupName"`
+			}
+			return struct{}{}, c.Decode(&in)
+		})
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -179,9 +179,8 @@ func TestBodyBudget(t *testing.T) {
 // streamed response (Live Tail) goes on after it.
 func TestStreamOutlivesBodyDeadline(t *testing.T) {
 	const timeout = 100 * time.Millisecond
-	ops := map[string]protocol.Operation{
-		"StartLiveTail": func(ctx context.Context, c *protocol.Call) (any, error) { return lateStream{wait: 5 * timeout}, nil },
-	}
+	ops := protocol.NewTable()
+	ops.Add("StartLiveTail", func(ctx context.Context, c *protocol.Call) (any, error) { return lateStream{wait: 5 * timeout}, nil })
 	addr := serve(t, protocol.Config{Operations: ops, BodyTimeout: timeout})
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(`{"logGroupIdentifiers":["g"]}`))
 	req.Header.Set("X-Amz-Target", "Logs_20140328.StartLiveTail")

@@ -45,6 +45,9 @@ var decodeOptions = jsontext.AllowInvalidUTF8(true)
 // is what v holds.
 func (c *Call) Decode(v any) error {
 	body := c.body()
+	if err := checkText(body); err != nil {
+		return err
+	}
 	structErr := jsonv2.Unmarshal(body, v, decodeOptions)
 	var syn *jsontext.SyntacticError
 	if errors.As(structErr, &syn) {
@@ -77,6 +80,9 @@ func (c *Call) Decode(v any) error {
 // (PutLogEvents) validate the members of v themselves with Model().CheckValue,
 // so what they validate is what they use. Names match as in Decode.
 func (c *Call) DecodeUnchecked(v any) error {
+	if err := checkText(c.Body); err != nil {
+		return err
+	}
 	if err := jsonv2.Unmarshal(c.body(), v, decodeOptions); err != nil {
 		return serializationError(err)
 	}

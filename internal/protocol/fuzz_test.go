@@ -22,15 +22,15 @@ func FuzzRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ops := map[string]protocol.Operation{}
+	ops := protocol.NewTable()
 	for _, op := range model.Operations() {
-		ops[op] = func(ctx context.Context, c *protocol.Call) (any, error) {
+		ops.Add(op, func(ctx context.Context, c *protocol.Call) (any, error) {
 			var in map[string]any
 			if err := c.Decode(&in); err != nil {
 				return nil, err
 			}
 			return struct{}{}, nil
-		}
+		})
 	}
 	h := protocol.New(protocol.Config{Model: model, Operations: ops, MaxBody: 1 << 20})
 	for _, seed := range []string{
@@ -96,24 +96,23 @@ func FuzzDecodeValidated(f *testing.F) {
 		gotCreate *create
 		gotPut    *put
 	)
-	ops := map[string]protocol.Operation{
-		"CreateLogGroup": func(ctx context.Context, c *protocol.Call) (any, error) {
-			var in create
-			if err := c.Decode(&in); err != nil {
-				return nil, err
-			}
-			gotCreate = &in
-			return struct{}{}, nil
-		},
-		"PutLogEvents": func(ctx context.Context, c *protocol.Call) (any, error) {
-			var in put
-			if err := c.DecodeUnchecked(&in); err != nil {
-				return nil, err
-			}
-			gotPut = &in
-			return struct{}{}, nil
-		},
-	}
+	ops := protocol.NewTable()
+	ops.Add("CreateLogGroup", func(ctx context.Context, c *protocol.Call) (any, error) {
+		var in create
+		if err := c.Decode(&in); err != nil {
+			return nil, err
+		}
+		gotCreate = &in
+		return struct{}{}, nil
+	})
+	ops.Add("PutLogEvents", func(ctx context.Context, c *protocol.Call) (any, error) {
+		var in put
+		if err := c.DecodeUnchecked(&in); err != nil {
+			return nil, err
+		}
+		gotPut = &in
+		return struct{}{}, nil
+	})
 	h := protocol.New(protocol.Config{Model: model, Operations: ops, MaxBody: 1 << 20})
 	for _, seed := range []string{
 		`{"logGroupName":"ok","LogGroupName":"bad name:*!!"}`, `{"LogGroupName":"bad","logGroupName":"ok"}`,

@@ -1,15 +1,22 @@
 // Package protocol is the AWS JSON 1.1 wire layer: it turns HTTP requests into
-// operation calls and their results (or errors) back into HTTP responses.
+// operation calls and their results (or errors) back into HTTP responses. It
+// is the only place an HTTP request becomes a caller.Caller.
 //
 // A request enters ServeHTTP. The handler gives every response an
 // x-amzn-RequestId, reads the body within a bound (gunzipping it when
-// Content-Encoding says gzip), authenticates it, finds the operation named by
-// X-Amz-Target ("Logs_20140328.PutLogEvents"), and calls it with a *Call that
-// decodes and validates the JSON input against the API model. The operation's
-// result is written as JSON; an *awserr.Error as {"__type","message"} with its
-// status; any other error is logged and answered ServiceUnavailableException,
-// so internal texts never reach a client. Form-encoded requests (the STS
-// Query protocol) go to Config.Query.
+// Content-Encoding says gzip), authenticates it (the Authenticator returns
+// the Caller; the handler adds the request id and source address), finds the
+// operation named by X-Amz-Target ("Logs_20140328.PutLogEvents") in the
+// Table, and calls it. The families of the service register typed functions,
+// func(ctx, caller.Caller, *In) (*Out, error), through Decoded (the body is
+// decoded and validated against the API model first) or Unchecked (the
+// function validates its members itself); the service never sees the request,
+// its headers or its body. The operation's result is written as JSON, or
+// streamed when it is a Streamer; an *awserr.Error as {"__type","message"}
+// with its status; any other error is logged and answered
+// ServiceUnavailableException, so internal texts never reach a client.
+// Form-encoded requests (the STS Query protocol) go to Config.Query with the
+// Caller.
 package protocol
 
 import (
@@ -24,6 +31,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +40,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/caller"
 )
 
 const contentType = "application/x-amz-json-1.1"
@@ -41,21 +50,10 @@ const contentType = "application/x-amz-json-1.1"
 // times when every byte is a JSON \u escape.
 const DefaultMaxBody = 8 << 20
 
-// Operation executes one API operation.
+// Operation executes one API operation from its request body. Operations
+// are rarely written by hand: Decoded and Unchecked (table.go) adapt a typed
+// service function to one.
 type Operation func(ctx context.Context, c *Call) (any, error)
-
-// Identity is an authenticated caller.
-type Identity struct {
-	Account string
-	Region  string
-	// Authorize decides whether the caller may perform action (e.g.
-	// "logs:PutLogEvents") on resource (an ARN); nil allows everything.
-	Authorize func(action, resource string) error
-	// Principal is the authenticator's own view of the caller (for STS).
-	Principal any
-	// ARN names the caller in the debug request log; never a secret.
-	ARN string
-}
 
 // Prechecker is an Authenticator that can refuse a request from its headers
 // alone. The handler calls Precheck before it reads the body, so a client
@@ -64,17 +62,19 @@ type Prechecker interface {
 	Precheck(r *http.Request) error
 }
 
-// Authenticator verifies a request. body is the body as sent (before gunzip),
-// because the signature covers those bytes.
+// Authenticator verifies a request and says who sent it. body is the body as
+// sent (before gunzip), because the signature covers those bytes. The Caller
+// it returns has its account, region, identity and authorizer set; the
+// handler adds the request id and the source address.
 type Authenticator interface {
-	Authenticate(r *http.Request, body []byte) (Identity, error)
+	Authenticate(r *http.Request, body []byte) (caller.Caller, error)
 }
 
 // QueryHandler serves form-encoded Query-protocol requests (STS), which
 // answer in XML, errors included. r's body has been read; body holds it,
 // uncompressed.
 type QueryHandler interface {
-	ServeQuery(w http.ResponseWriter, r *http.Request, id Identity, body []byte)
+	ServeQuery(w http.ResponseWriter, r *http.Request, c caller.Caller, body []byte)
 	WriteError(w http.ResponseWriter, requestID string, err error)
 }
 
@@ -87,8 +87,10 @@ type Streamer interface {
 
 // Config configures a Handler.
 type Config struct {
-	Model      *awsmodel.Model
-	Operations map[string]Operation
+	Model *awsmodel.Model
+	// Operations are the operations served; the families of the service
+	// register theirs (server assembles the table).
+	Operations *Table
 	Auth       Authenticator
 	Query      QueryHandler // nil: Query-protocol requests are refused
 	Logger     *slog.Logger
@@ -145,31 +147,17 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// Call is one operation invocation.
+// Call is one operation invocation as the wire layer holds it: the caller,
+// the operation's name and its body. Only the adapters in table.go read it;
+// the service gets the caller and the decoded input.
 type Call struct {
-	Op        string
-	RequestID string
-	Identity  Identity
-	Header    http.Header
-	RemoteIP  string
+	Op     string
+	Caller caller.Caller
 	// Body is the uncompressed JSON. Its memory is reused once the operation
 	// returns: an operation copies what it keeps (the decoders do).
-	Body     []byte
-	Received time.Time
+	Body []byte
 
 	model *awsmodel.Model
-}
-
-// Account and Region are where the call's resources live.
-func (c *Call) Account() string { return c.Identity.Account }
-func (c *Call) Region() string  { return c.Identity.Region }
-
-// Authorize checks that the caller may perform action on resource.
-func (c *Call) Authorize(action, resource string) error {
-	if c.Identity.Authorize == nil {
-		return nil
-	}
-	return c.Identity.Authorize(action, resource)
 }
 
 // ServeHTTP implements http.Handler.
@@ -210,12 +198,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.authFailed(w, reqID, target, err)
 		return
 	}
+	id.RequestID, id.SourceIP = reqID, sourceIP(r)
 	if rec, ok := w.(*requestLog); ok {
-		rec.arn = id.ARN
+		rec.arn = id.Identity.ARN
 	}
 	// Quotas are charged only to authenticated callers, and only for
 	// operations that exist, so the quota keys stay bounded.
-	if op, ok := strings.CutPrefix(target, h.target); ok && h.cfg.Throttle != nil && h.cfg.Operations[op] != nil {
+	if op, ok := strings.CutPrefix(target, h.target); ok && h.cfg.Throttle != nil && h.cfg.Operations.Has(op) {
 		if err := h.cfg.Throttle(id.Account, id.Region, op); err != nil {
 			h.writeError(w, reqID, op, err)
 			return
@@ -231,7 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, ok := strings.CutPrefix(target, h.target)
-	fn := h.cfg.Operations[op]
+	fn := h.cfg.Operations.lookup(op)
 	if !ok || fn == nil {
 		if ok && h.cfg.Model.HasOperation(op) {
 			h.writeError(w, reqID, target, awserr.NotSupported(op))
@@ -240,7 +229,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, reqID, target, awserr.UnknownTarget(target))
 		return
 	}
-	call := &Call{Op: op, RequestID: reqID, Identity: id, Header: r.Header, RemoteIP: remoteIP(r), Body: body, Received: time.Now(), model: h.cfg.Model}
+	call := &Call{Op: op, Caller: id, Body: body, model: h.cfg.Model}
 	out, err := h.invoke(r.Context(), fn, call)
 	// The operation has decoded what it needs; a Live Tail stream that
 	// follows lasts hours and must not hold the body's memory.
@@ -262,7 +251,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) invoke(ctx context.Context, fn Operation, c *Call) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("operation panicked", "op", c.Op, "requestId", c.RequestID, "panic", fmt.Sprint(p))
+			h.log.Error("operation panicked", "op", c.Op, "requestId", c.Caller.RequestID, "panic", fmt.Sprint(p))
 			out, err = nil, fmt.Errorf("panic in %s: %v", c.Op, p)
 		}
 	}()
@@ -309,7 +298,7 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	return d.w.Write(p)
 }
 
-func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, id Identity, body []byte, reqID string) {
+func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, id caller.Caller, body []byte, reqID string) {
 	if h.cfg.Query == nil {
 		h.writeError(w, reqID, "", awserr.NoOperation())
 		return
@@ -381,9 +370,9 @@ func (h *Handler) decompress(r *http.Request, raw []byte, mem *bodyMem) ([]byte,
 	}
 }
 
-func (h *Handler) authenticate(r *http.Request, raw []byte) (Identity, error) {
+func (h *Handler) authenticate(r *http.Request, raw []byte) (caller.Caller, error) {
 	if h.cfg.Auth == nil {
-		return Identity{Region: RegionFromRequest(r)}, nil
+		return caller.Caller{Region: RegionFromRequest(r), Authorizer: caller.AllowAll}, nil
 	}
 	return h.cfg.Auth.Authenticate(r, raw)
 }
@@ -488,10 +477,16 @@ func newRequestID() string {
 	return string(out[:])
 }
 
-func remoteIP(r *http.Request) string {
+// sourceIP is the TCP peer's address (aws:SourceIp); a proxy's
+// X-Forwarded-For is not trusted.
+func sourceIP(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return netip.Addr{}
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
 }

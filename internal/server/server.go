@@ -1,10 +1,13 @@
-// Package server assembles a running Cairn server: the storage engine, the
-// logs service, the wire protocol and the HTTP listener, and stops them in
-// reverse order.
+// Package server assembles a running Cairn server and does nothing else: the
+// security (auth.Security), the storage engine, the families of operations,
+// the wire protocol and the HTTP listener, stopped in reverse order.
 //
-// A request flows: net/http → protocol.Handler (framing, auth, errors) →
-// logs.Service (CloudWatch semantics) → store.Store (the embedded engine).
-// Requests that are not API calls (GET /health) are served here.
+// A request flows: net/http → protocol.Handler (framing, auth → a
+// caller.Caller, errors) → the operation's family (logs for the core,
+// logs/livetail, logs/metricfilter; CloudWatch semantics) → store.Store (the
+// embedded engine). Each family registers its operations on one
+// protocol.Table here. Requests that are not API calls (GET /health) are
+// served here.
 package server
 
 import (
@@ -16,8 +19,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/livetail"
+	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -82,7 +88,7 @@ type Server struct {
 	ln     net.Listener
 	done   chan error
 	tail   *tail.Hub
-	sec    *security
+	sec    *auth.Security
 	tr     *transport
 	failed chan error // the storage engine failed; the process should exit
 }
@@ -108,7 +114,8 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sec, err := newSecurity(cfg)
+	sec, err := auth.NewSecurity(auth.SecurityConfig{Mode: auth.Mode(cfg.Auth), Listen: cfg.Listen, DataDir: cfg.DataDir,
+		AccountID: cfg.AccountID, IAMFile: cfg.IAMFile, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +131,11 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
-	svc := logs.New(logs.Config{
-		Store:   engine,
-		Compile: func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) },
-		Now:     cfg.Now,
-		Logger:  cfg.Logger,
-	})
-	svc.SetTail(hub, cfg.LiveTailMaxSession)
-	ops := svc.Operations()
+	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
+	ops := protocol.NewTable()
+	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
+	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
+	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -223,13 +227,13 @@ func extraHandler() http.Handler {
 
 // ReloadIdentities re-reads the IAM file (SIGHUP). On error the identities
 // in force stay.
-func (s *Server) ReloadIdentities() error { return s.sec.reload() }
+func (s *Server) ReloadIdentities() error { return s.sec.Reload() }
 
 // CredentialsFile is the generated root credentials file, or "" when the
 // server uses an IAM file or runs with auth off; created says whether this
 // start created it.
 func (s *Server) CredentialsFile() (path string, created bool) {
-	return s.sec.credentialsFile, s.sec.rootCreated
+	return s.sec.CredentialsFile()
 }
 
 // throttle is the protocol's quota check, or nil when quotas are off.

@@ -1,4 +1,15 @@
-package logs
+// Package livetail is the Live Tail family of CloudWatch Logs operations:
+// StartLiveTail, an AWS event stream of the events stored in up to ten log
+// groups while the session lasts.
+//
+// StartLiveTail validates and authorizes the request, subscribes to the tail
+// hub (package tail, which the storage engine feeds with every durable
+// append) and returns a Stream; the protocol layer streams it, and the
+// Stream writes its frames through eventstream.Writer (initial-response,
+// sessionStart, then sessionUpdates). Like every family it registers a typed
+// function with the protocol's Table and shares the caller, the group
+// resolution, the pattern compiler and the error table with package logs.
+package livetail
 
 import (
 	"context"
@@ -12,8 +23,11 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/eventstream"
+	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -36,21 +50,48 @@ const (
 	// (tail.DefaultMaxBufferedEvents: AWS's 10 updates or 5,000 events),
 	// which drops the oldest once full and marks the next update sampled.
 	liveTailUpdateEvents = 500
-	eventStreamType      = "application/vnd.amazon.eventstream"
 )
 
-// liveTail is the Service's Live Tail configuration, set by SetTail.
+// Config configures a Service.
+type Config struct {
+	// Store is where the tailed groups are looked up.
+	Store store.Store
+	// Hub is the fan-out sessions subscribe to, which the storage engine
+	// feeds (store.Store.Subscribe, calling Hub.Publish); nil answers
+	// StartLiveTail with InvalidOperationException.
+	Hub *tail.Hub
+	// Compile compiles logEventFilterPattern (package pattern).
+	Compile func(expr string) (logs.Pattern, error)
+	// MaxSession ends a session with SessionTimeoutException after that
+	// long; 0 means never (AWS stops at 3 hours).
+	MaxSession time.Duration
+}
+
+// Service implements the Live Tail operations.
+type Service struct {
+	st      store.Store
+	compile func(string) (logs.Pattern, error)
+	tail    liveTail
+}
+
+// liveTail is the Service's Live Tail configuration.
 type liveTail struct {
 	hub        *tail.Hub
 	maxSession time.Duration
 }
 
-// SetTail enables StartLiveTail: sessions subscribe to h, which the storage
-// engine feeds (store.Store.Subscribe, calling h.Publish). maxSession ends a
-// session with SessionTimeoutException after that long; 0 means never (AWS
-// stops at 3 hours). Call it before serving.
-func (s *Service) SetTail(h *tail.Hub, maxSession time.Duration) {
-	s.tail = liveTail{hub: h, maxSession: maxSession}
+// New returns a Service.
+func New(cfg Config) *Service {
+	return &Service{st: cfg.Store, compile: cfg.Compile, tail: liveTail{hub: cfg.Hub, maxSession: cfg.MaxSession}}
+}
+
+// Register adds StartLiveTail to t.
+func (s *Service) Register(t *protocol.Table) {
+	t.Add("StartLiveTail", protocol.Decoded(s.StartLiveTail))
+}
+
+func (s *Service) compilePattern(expr string) (logs.Pattern, error) {
+	return logs.CompilePattern(s.compile, expr)
 }
 
 type StartLiveTailInput struct {
@@ -79,14 +120,11 @@ type LiveTailSessionLogEvent struct {
 	IngestionTime      int64  `json:"ingestionTime"`
 }
 
-// startLiveTail validates and authorizes the request and subscribes before
+// StartLiveTail validates and authorizes the request and subscribes before
 // answering, so every event stored after the response starts is seen; the
-// returned stream writes the event-stream body.
-func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, error) {
-	var in StartLiveTailInput
-	if err := decode(c, &in); err != nil {
-		return nil, err
-	}
+// returned stream writes the event-stream body. The caller of a Stream must
+// run it (or close its session by running it with a done context).
+func (s *Service) StartLiveTail(ctx context.Context, c caller.Caller, in *StartLiveTailInput) (*Stream, error) {
 	if s.tail.hub == nil {
 		return nil, awserr.New(awserr.InvalidOperation, "Live Tail is not enabled on this server.")
 	}
@@ -96,13 +134,13 @@ func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, err
 	if (len(in.LogStreamNames) > 0 || len(in.LogStreamNamePrefixes) > 0) && len(in.LogGroupIdentifiers) != 1 {
 		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefixes can be specified only when logGroupIdentifiers contains exactly one log group.")
 	}
-	scope := scopeOf(c)
+	scope := logs.Scope(c)
 	filter := tail.Filter{Streams: in.LogStreamNames, Prefixes: in.LogStreamNamePrefixes}
 	var ids []string // the identifier each subscribed group is reported as
 	for _, id := range in.LogGroupIdentifiers {
 		// The model's pattern has already refused '*' anywhere in id, so
 		// an ARN with AWS's ":*" suffix never gets here.
-		name, err := resolveGroup(scope, "", id, nil)
+		name, err := logs.ResolveGroup(scope, "", id, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +148,7 @@ func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, err
 		if containsGroup(filter.Groups, g) {
 			continue // named twice (by name and by ARN): tailed once
 		}
-		if err := c.Authorize("logs:StartLiveTail", groupResource(scope, name)); err != nil {
+		if err := c.Authorize("logs:StartLiveTail", logs.GroupResource(scope, name)); err != nil {
 			return nil, err
 		}
 		filter.Groups = append(filter.Groups, g)
@@ -118,7 +156,7 @@ func (s *Service) startLiveTail(ctx context.Context, c *protocol.Call) (any, err
 	}
 	for _, g := range filter.Groups {
 		if _, err := s.st.GetGroup(ctx, scope, g.Name); err != nil {
-			return nil, storeErr(err)
+			return nil, logs.StoreError(err)
 		}
 	}
 	if in.LogEventFilterPattern != nil && *in.LogEventFilterPattern != "" {
@@ -157,6 +195,9 @@ func containsGroup(gs []tail.Group, g tail.Group) bool {
 	return false
 }
 
+// Stream is a started Live Tail session's response body.
+type Stream = liveTailStream
+
 // liveTailStream is a StartLiveTail response body: it implements
 // protocol.Streamer and owns its session, which it closes when it returns.
 type liveTailStream struct {
@@ -165,13 +206,12 @@ type liveTailStream struct {
 	start      LiveTailSessionStart
 	maxSession time.Duration
 
-	enc   *eventstream.Encoder
-	flush func()
+	out   *eventstream.Writer
 	buf   []tail.Event
 	frame []byte
 }
 
-func (l *liveTailStream) ContentType() string { return eventStreamType }
+func (l *liveTailStream) ContentType() string { return eventstream.ContentType }
 
 // Stream writes initial-response and sessionStart, then sessionUpdates until
 // the client goes away, the hub closes (server shutdown: the body simply
@@ -179,18 +219,18 @@ func (l *liveTailStream) ContentType() string { return eventStreamType }
 // frame). It runs in the request's goroutine and starts none.
 func (l *liveTailStream) Stream(ctx context.Context, w io.Writer, flush func()) error {
 	defer l.sess.Close()
-	l.enc, l.flush = eventstream.NewEncoder(w), flush
-	if err := l.event("initial-response", []byte("{}")); err != nil {
+	l.out = eventstream.NewWriter(w, flush)
+	if err := l.out.Event("initial-response", []byte("{}")); err != nil {
 		return err
 	}
 	start, err := json.Marshal(l.start)
 	if err != nil {
 		return fmt.Errorf("encode sessionStart: %w", err)
 	}
-	if err := l.event("sessionStart", start); err != nil {
+	if err := l.out.Event("sessionStart", start); err != nil {
 		return err
 	}
-	l.flush()
+	l.out.Flush()
 
 	var deadline <-chan time.Time
 	if l.maxSession > 0 {
@@ -234,17 +274,6 @@ func (l *liveTailStream) Stream(ctx context.Context, w io.Writer, flush func()) 
 	}
 }
 
-func (l *liveTailStream) event(typ string, payload []byte) error {
-	return l.enc.Encode(eventstream.Message{
-		Headers: []eventstream.Header{
-			eventstream.String(":message-type", "event"),
-			eventstream.String(":event-type", typ),
-			eventstream.String(":content-type", "application/json"),
-		},
-		Payload: payload,
-	})
-}
-
 // update writes one delivery as one or more sessionUpdate frames, then
 // flushes.
 func (l *liveTailStream) update(evs []tail.Event, sampled bool) error {
@@ -273,7 +302,7 @@ func (l *liveTailStream) update(evs []tail.Event, sampled bool) error {
 			l.frame = append(l.frame, b...)
 		}
 		l.frame = append(l.frame, "]}"...)
-		if err := l.event("sessionUpdate", l.frame); err != nil {
+		if err := l.out.Event("sessionUpdate", l.frame); err != nil {
 			return err
 		}
 		evs = evs[n:]
@@ -281,7 +310,7 @@ func (l *liveTailStream) update(evs []tail.Event, sampled bool) error {
 	if cap(l.frame) > liveTailFrameBytes {
 		l.frame = nil
 	}
-	l.flush()
+	l.out.Flush()
 	return nil
 }
 
@@ -296,15 +325,8 @@ func (l *liveTailStream) timeout() error {
 	if err != nil {
 		return err
 	}
-	err = l.enc.Encode(eventstream.Message{
-		Headers: []eventstream.Header{
-			eventstream.String(":message-type", "exception"),
-			eventstream.String(":exception-type", "SessionTimeoutException"),
-			eventstream.String(":content-type", "application/json"),
-		},
-		Payload: payload,
-	})
-	l.flush()
+	err = l.out.Exception("SessionTimeoutException", payload)
+	l.out.Flush()
 	return err
 }
 

@@ -1,11 +1,10 @@
-package logs
+package protocol
 
 import (
 	"bytes"
 	"unicode/utf8"
 
 	"github.com/cairnlog/cairn/internal/awserr"
-	"github.com/cairnlog/cairn/internal/protocol"
 )
 
 // Request text must be Unicode, exactly.
@@ -25,23 +24,6 @@ import (
 // likely accept the escape and store '?' instead, which aliases names too;
 // Cairn refuses it with the same error rather than alias.
 
-// decode is protocol.Call.Decode (model validation, then decoding) after the
-// text check; every operation decodes through it or decodeUnchecked.
-func decode(c *protocol.Call, v any) error {
-	if err := checkText(c.Body); err != nil {
-		return err
-	}
-	return c.Decode(v)
-}
-
-// decodeUnchecked is protocol.Call.DecodeUnchecked after the text check.
-func decodeUnchecked(c *protocol.Call, v any) error {
-	if err := checkText(c.Body); err != nil {
-		return err
-	}
-	return c.DecodeUnchecked(v)
-}
-
 // checkText refuses a body that is not UTF-8 or holds an escape of an
 // unpaired UTF-16 surrogate. It relies on backslashes appearing only inside
 // JSON strings; in a body that is not JSON at all it may miss an escape, and
@@ -49,8 +31,7 @@ func decodeUnchecked(c *protocol.Call, v any) error {
 func checkText(body []byte) error {
 	if !utf8.Valid(body) {
 		off := invalidAt(body)
-		return awserr.New(awserr.SerializationException,
-			"Invalid UTF-8 byte 0x%02x at offset %d of the request body: JSON text must be UTF-8.", body[off], off)
+		return awserr.InvalidUTF8(body[off], off)
 	}
 	for i := 0; ; {
 		j := bytes.IndexByte(body[i:], '\\')
@@ -98,8 +79,7 @@ func hexEscape(b []byte) (rune, bool) {
 }
 
 func loneSurrogate(body []byte, off int) error {
-	return awserr.New(awserr.SerializationException,
-		"Unpaired surrogate escape %s at offset %d of the request body: JSON text must encode Unicode characters.", body[off:off+6], off)
+	return awserr.LoneSurrogate(body[off:off+6], off)
 }
 
 // invalidAt is the offset of the first byte of b that does not begin a valid

@@ -1,4 +1,4 @@
-package logs_test
+package livetail_test
 
 import (
 	"context"

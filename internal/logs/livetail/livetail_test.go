@@ -1,4 +1,4 @@
-package logs_test
+package livetail_test
 
 import (
 	"context"
@@ -22,8 +22,10 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/eventstream"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
@@ -43,8 +45,8 @@ const account = "123456789012"
 
 type testAuth struct{}
 
-func (testAuth) Authenticate(r *http.Request, _ []byte) (protocol.Identity, error) {
-	return protocol.Identity{Account: account, Region: protocol.RegionFromRequest(r)}, nil
+func (testAuth) Authenticate(r *http.Request, _ []byte) (caller.Caller, error) {
+	return caller.Caller{Account: account, Region: protocol.RegionFromRequest(r), Authorizer: caller.AllowAll}, nil
 }
 
 // server is the API handler assembled the way internal/server wires it:
@@ -66,12 +68,11 @@ func startServer(t testing.TB, maxSession time.Duration) *server {
 		t.Fatal(err)
 	}
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) })
-	svc := logs.New(logs.Config{
-		Store:   engine,
-		Compile: func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) },
-	})
-	svc.SetTail(hub, maxSession)
-	h := protocol.New(protocol.Config{Model: model, Operations: svc.Operations(), Auth: testAuth{}})
+	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
+	ops := protocol.NewTable()
+	logs.New(logs.Config{Store: engine, Compile: compile, Model: model}).Register(ops)
+	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: maxSession}).Register(ops)
+	h := protocol.New(protocol.Config{Model: model, Operations: ops, Auth: testAuth{}})
 	ts := httptest.NewServer(h)
 	t.Cleanup(func() {
 		hub.Close() // ends live sessions, so Close below does not wait on them

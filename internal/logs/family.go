@@ -1,0 +1,40 @@
+package logs
+
+import (
+	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// What the other families of operations share with the core. They are thin
+// exports of the core's own helpers, so a group is named, found and refused
+// the same way by every operation, whichever package serves it.
+
+// Scope is where a caller's resources live.
+func Scope(c caller.Caller) store.Scope { return scopeOf(c) }
+
+// GroupResource is the ARN IAM evaluates for an operation on a log group
+// (see groupResource).
+func GroupResource(s store.Scope, name string) string { return groupResource(s, name) }
+
+// ResolveGroup turns a logGroupName / logGroupIdentifier pair into a group
+// name in scope (see resolveGroup); bothErr is the answer when both are set.
+func ResolveGroup(s store.Scope, name, identifier string, bothErr error) (string, error) {
+	return resolveGroup(s, name, identifier, bothErr)
+}
+
+// StoreError maps an engine error to the AWS error a client gets.
+func StoreError(err error) error { return storeErr(err) }
+
+// CompilePattern compiles a filter pattern with compile, answering a pattern
+// that does not compile with InvalidParameterException and its reason.
+func CompilePattern(compile func(string) (Pattern, error), expr string) (Pattern, error) {
+	if compile == nil {
+		return nil, awserr.New(awserr.InvalidParameter, "Filter patterns are not available.")
+	}
+	p, err := compile(expr)
+	if err != nil {
+		return nil, awserr.New(awserr.InvalidParameter, "%s", err.Error())
+	}
+	return p, nil
+}
