@@ -251,7 +251,7 @@ func TestNoSecretsInFormatting(t *testing.T) {
 			b, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(b))
 			got = r.Clone(context.Background())
-			writeJSONError(w, awserr.New(awserr.AccessDenied, "x"))
+			writeJSONError(w, awserr.NotAuthorized("test", "logs:PutLogEvents", "*"))
 		}))
 		defer srv.Close()
 		cl := cloudwatchlogs.New(cloudwatchlogs.Options{Region: region, BaseEndpoint: aws.String(srv.URL), Credentials: temporary(c), RetryMaxAttempts: 1})

@@ -33,7 +33,7 @@ func capture(t *testing.T, creds aws.Credentials, logs bool) captured {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.body, _ = io.ReadAll(r.Body)
 		got.req = r.Clone(context.Background())
-		writeJSONError(w, awserr.New(awserr.AccessDenied, "captured"))
+		writeJSONError(w, awserr.NotAuthorized("test", "logs:DescribeLogGroups", "*"))
 	}))
 	defer srv.Close()
 	if logs {

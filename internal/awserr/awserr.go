@@ -34,12 +34,10 @@ type Error struct {
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
-// New returns an error with the given code and message.
-//
-// Only this package should call it: every other package calls the
-// constructor of the error it means. It stays exported while internal/logs
-// still writes its texts inline (lint allowlists it until that migration).
-func New(code Code, format string, args ...any) *Error {
+// newError returns an error with the given code and message. It is the
+// constructors' tool and unexported on purpose: every other package calls the
+// constructor of the error it means.
+func newError(code Code, format string, args ...any) *Error {
 	if len(args) == 0 {
 		return &Error{Code: code, Message: format}
 	}

@@ -5,28 +5,28 @@ package awserr
 
 // GroupNotFound: a named log group does not exist.
 func GroupNotFound() *Error {
-	return New(ResourceNotFound, "The specified log group does not exist.")
+	return newError(ResourceNotFound, "The specified log group does not exist.")
 }
 
 // StreamNotFound: a named log stream does not exist.
 func StreamNotFound() *Error {
-	return New(ResourceNotFound, "The specified log stream does not exist.")
+	return newError(ResourceNotFound, "The specified log stream does not exist.")
 }
 
 // GroupExists: CreateLogGroup of a name in use (AWS sends no final period).
 func GroupExists() *Error {
-	return New(ResourceAlreadyExists, "The specified log group already exists")
+	return newError(ResourceAlreadyExists, "The specified log group already exists")
 }
 
 // StreamExists: CreateLogStream of a name in use (no final period either).
 func StreamExists() *Error {
-	return New(ResourceAlreadyExists, "The specified log stream already exists")
+	return newError(ResourceAlreadyExists, "The specified log stream already exists")
 }
 
 // InvalidToken: a nextToken this server did not issue, or issued for other
 // parameters.
 func InvalidToken() *Error {
-	return New(InvalidParameter, "The specified nextToken is invalid.")
+	return newError(InvalidParameter, "The specified nextToken is invalid.")
 }
 
 // mutuallyExclusive is AWS's one wording for two parameters that cannot be
@@ -42,7 +42,7 @@ const mutuallyExclusive = "%s and %s are mutually exclusive parameters."
 // AWS records for DescribeLogGroups and the model's code for every bad
 // parameter; see GroupNameAndARN for the one recorded exception.
 func MutuallyExclusive(a, b string) *Error {
-	return New(InvalidParameter, mutuallyExclusive, a, b)
+	return newError(InvalidParameter, mutuallyExclusive, a, b)
 }
 
 // GroupNameAndARN is DescribeLogStreams' refusal of logGroupName together
@@ -52,7 +52,7 @@ func MutuallyExclusive(a, b string) *Error {
 // (GetLogEvents, FilterLogEvents) have no recorded answer and use
 // MutuallyExclusive("LogGroup name", "LogGroup ARN").
 func GroupNameAndARN() *Error {
-	return New(Validation, mutuallyExclusive, "LogGroup name", "LogGroup ARN")
+	return newError(Validation, mutuallyExclusive, "LogGroup name", "LogGroup ARN")
 }
 
 // RateExceeded is AWS's answer to a call past a TPS quota, e.g.
@@ -60,7 +60,7 @@ func GroupNameAndARN() *Error {
 // DescribeLogStreams (maxbanton/cwh#120; reference §2.2). PutLogEvents once
 // added "for logStreamName X" for its per-stream limit, which AWS removed.
 func RateExceeded() *Error {
-	return New(Throttling, "Rate exceeded")
+	return newError(Throttling, "Rate exceeded")
 }
 
 // ResourceLimitExceeded is AWS's LimitExceededException text (reference
@@ -68,113 +68,113 @@ func RateExceeded() *Error {
 // also uses it for concurrency quotas (Insights queries, Live Tail
 // sessions), whose own wording AWS does not document.
 func ResourceLimitExceeded() *Error {
-	return New(LimitExceeded, "Resource limit exceeded.")
+	return newError(LimitExceeded, "Resource limit exceeded.")
 }
 
 // The service's other refusals. Where the reference records AWS's text it is
 // quoted; the rest are Cairn's, in AWS's style, and internal/logs' tests pin
-// them. (Ready for internal/logs, which still writes them inline: phase 2.)
+// them.
 
 // ReservedGroupName: CreateLogGroup of a name in AWS's own namespace.
 func ReservedGroupName() *Error {
-	return New(InvalidParameter, "Log group names starting with 'aws/' are reserved for AWS.")
+	return newError(InvalidParameter, "Log group names starting with 'aws/' are reserved for AWS.")
 }
 
 // DeletionProtected: DeleteLogGroup of a group with deletion protection.
 func DeletionProtected(group string) *Error {
-	return New(OperationAborted, "Log group %s has deletion protection enabled and cannot be deleted.", group)
+	return newError(OperationAborted, "Log group %s has deletion protection enabled and cannot be deleted.", group)
 }
 
 // DeliveryClassRetention: PutRetentionPolicy on a DELIVERY-class group.
 func DeliveryClassRetention() *Error {
-	return New(InvalidParameter, "Retention policy cannot be changed for log groups of the DELIVERY class.")
+	return newError(InvalidParameter, "Retention policy cannot be changed for log groups of the DELIVERY class.")
 }
 
 // KMSResourceIdentifier: Associate/DisassociateKmsKey with a
 // resourceIdentifier that is not an ARN.
 func KMSResourceIdentifier() *Error {
-	return New(InvalidParameter, "resourceIdentifier must be a log group ARN or a query result ARN.")
+	return newError(InvalidParameter, "resourceIdentifier must be a log group ARN or a query result ARN.")
 }
 
 // GroupRequired: neither logGroupName nor logGroupIdentifier.
 func GroupRequired() *Error {
-	return New(InvalidParameter, "Either logGroupName or logGroupIdentifier must be specified.")
+	return newError(InvalidParameter, "Either logGroupName or logGroupIdentifier must be specified.")
 }
 
 // InvalidGroupIdentifier: a logGroupIdentifier ARN that names no log group.
 func InvalidGroupIdentifier(identifier string) *Error {
-	return New(InvalidParameter, "Invalid log group identifier: %s", identifier)
+	return newError(InvalidParameter, "Invalid log group identifier: %s", identifier)
 }
 
 // OrderByWithPrefix: DescribeLogStreams ordered by LastEventTime with a
 // prefix (the reference cites moto for the text).
 func OrderByWithPrefix() *Error {
-	return New(InvalidParameter, "Cannot order by LastEventTime with a logStreamNamePrefix.")
+	return newError(InvalidParameter, "Cannot order by LastEventTime with a logStreamNamePrefix.")
 }
 
 // EventTooLarge: one PutLogEvents event over the per-event limit.
 func EventTooLarge(size, limit int) *Error {
-	return New(InvalidParameter, "Log event too large: %d bytes exceeds limit of %d", size, limit)
+	return newError(InvalidParameter, "Log event too large: %d bytes exceeds limit of %d", size, limit)
 }
 
 // EventsOutOfOrder: a PutLogEvents batch not in chronological order.
 func EventsOutOfOrder() *Error {
-	return New(InvalidParameter, "Log events in a single PutLogEvents request must be in chronological order.")
+	return newError(InvalidParameter, "Log events in a single PutLogEvents request must be in chronological order.")
 }
 
 // BatchTooLarge: a PutLogEvents batch over the per-request limit.
 func BatchTooLarge(size, limit int) *Error {
-	return New(InvalidParameter, "Upload too large: %d bytes exceeds limit of %d", size, limit)
+	return newError(InvalidParameter, "Upload too large: %d bytes exceeds limit of %d", size, limit)
 }
 
 // BatchSpansDay: a PutLogEvents batch whose events span more than 24 hours.
 func BatchSpansDay() *Error {
-	return New(InvalidParameter, "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+	return newError(InvalidParameter, "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 }
 
 // BackwardNeedsStartTime: GetLogEvents from the tail without a recent
 // enough startTime.
 func BackwardNeedsStartTime() *Error {
-	return New(InvalidParameter, "startFromHead=false requires a startTime on or after 2024-01-01T00:00:00Z.")
+	return newError(InvalidParameter, "startFromHead=false requires a startTime on or after 2024-01-01T00:00:00Z.")
 }
 
 // PatternsUnavailable: a filter pattern on a server built without the
 // pattern compiler.
 func PatternsUnavailable() *Error {
-	return New(InvalidParameter, "Filter patterns are not available.")
+	return newError(InvalidParameter, "Filter patterns are not available.")
 }
 
 // InvalidPattern: a filter pattern that does not compile; detail is the
 // compiler's account.
 func InvalidPattern(detail string) *Error {
-	return New(InvalidParameter, "%s", detail)
+	return newError(InvalidParameter, "%s", detail)
 }
 
 // LiveTailDisabled: StartLiveTail on a server without Live Tail.
 func LiveTailDisabled() *Error {
-	return New(InvalidOperation, "Live Tail is not enabled on this server.")
+	return newError(InvalidOperation, "Live Tail is not enabled on this server.")
 }
 
 // LiveTailStreamsNeedOneGroup: stream filters with other than one group.
 func LiveTailStreamsNeedOneGroup() *Error {
-	return New(InvalidParameter, "logStreamNames and logStreamNamePrefixes can be specified only when logGroupIdentifiers contains exactly one log group.")
+	return newError(InvalidParameter, "logStreamNames and logStreamNamePrefixes can be specified only when logGroupIdentifiers contains exactly one log group.")
 }
 
 // ResourceMissing: a tagging ARN for a logs resource that does not exist.
 func ResourceMissing() *Error {
-	return New(ResourceNotFound, "The specified resource does not exist.")
+	return newError(ResourceNotFound, "The specified resource does not exist.")
 }
 
 // InvalidResourceARN: a tagging ARN that is not a logs ARN.
 func InvalidResourceARN(arn string) *Error {
-	return New(InvalidParameter, "Invalid resource ARN: %s", arn)
+	return newError(InvalidParameter, "Invalid resource ARN: %s", arn)
 }
 
 // TagLimit: tagging past the per-resource limit. AWS's
 // TooManyTagsException carries the resource's name (model member
 // resourceName).
 func TagLimit(max int, resourceName string) *Error {
-	e := New(TooManyTags, "A resource can have no more than %d tags.", max)
+	e := newError(TooManyTags, "A resource can have no more than %d tags.", max)
 	e.Extra = map[string]any{"resourceName": resourceName}
 	return e
 }

@@ -13,38 +13,38 @@ import (
 // NoOperation answers a request that names no operation at all (not a POST,
 // or neither X-Amz-Target nor a form body).
 func NoOperation() *Error {
-	return New(UnknownOperation, "Unknown operation")
+	return newError(UnknownOperation, "Unknown operation")
 }
 
 // UnknownTarget answers an X-Amz-Target that names no operation of the API.
 func UnknownTarget(target string) *Error {
-	return New(UnknownOperation, "Unknown operation %s", target)
+	return newError(UnknownOperation, "Unknown operation %s", target)
 }
 
 // NotSupported answers an operation of the API model that Cairn does not
 // implement yet.
 func NotSupported(op string) *Error {
-	return New(InvalidOperation, "The operation %s is not supported by Cairn yet.", op)
+	return newError(InvalidOperation, "The operation %s is not supported by Cairn yet.", op)
 }
 
 // BodyUnreadable: the connection failed while the body was being read.
 func BodyUnreadable() *Error {
-	return New(SerializationException, "Could not read the request body.")
+	return newError(SerializationException, "Could not read the request body.")
 }
 
 // BodyTooLarge: the body, as sent or decompressed, is over the limit.
 func BodyTooLarge(limit int64) *Error {
-	return New(RequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", limit)
+	return newError(RequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", limit)
 }
 
 // BadGzip: Content-Encoding: gzip over a body that is not gzip.
 func BadGzip() *Error {
-	return New(SerializationException, "The request body is not valid gzip.")
+	return newError(SerializationException, "The request body is not valid gzip.")
 }
 
 // UnsupportedEncoding: a Content-Encoding other than gzip or identity.
 func UnsupportedEncoding(encoding string) *Error {
-	return New(SerializationException, "Unsupported Content-Encoding %q.", encoding)
+	return newError(SerializationException, "Unsupported Content-Encoding %q.", encoding)
 }
 
 // BodiesBusy refuses a request whose body found no room in the server's
@@ -52,42 +52,42 @@ func UnsupportedEncoding(encoding string) *Error {
 // caller's quota (which is ThrottlingException), so it is the model's fault
 // for "the service cannot complete the request"; SDKs retry it with backoff.
 func BodiesBusy() *Error {
-	return New(ServiceUnavailable, "The server is receiving too many request bodies at once; retry the request.")
+	return newError(ServiceUnavailable, "The server is receiving too many request bodies at once; retry the request.")
 }
 
 // BodyTimeout answers a body that did not arrive in time, as AWS front ends
 // do with 408 RequestTimeoutException (Glacier's documented case: "times out
 // while receiving the upload").
 func BodyTimeout(limit time.Duration) *Error {
-	return New(RequestTimeout, "The request body did not arrive within %s.", limit)
+	return newError(RequestTimeout, "The request body did not arrive within %s.", limit)
 }
 
 // NotAnObject: the body is JSON but not an object (AWS's Jackson wording).
 func NotAnObject() *Error {
-	return New(SerializationException, "Start of structure or map found where not expected.")
+	return newError(SerializationException, "Start of structure or map found where not expected.")
 }
 
 // DuplicateField: a member given twice; at is the path of the enclosing
 // structure, empty at the top level.
 func DuplicateField(name, at string) *Error {
 	if at == "" {
-		return New(SerializationException, "Duplicate field '%s'", name)
+		return newError(SerializationException, "Duplicate field '%s'", name)
 	}
-	return New(SerializationException, "Duplicate field '%s' at '%s'", name, at)
+	return newError(SerializationException, "Duplicate field '%s' at '%s'", name, at)
 }
 
 // UnexpectedType: a member of the wrong JSON type; got is empty when the
 // decoder does not say what it found.
 func UnexpectedType(at, want, got string) *Error {
 	if got == "" {
-		return New(SerializationException, "Unexpected value type at '%s': expected %s", at, want)
+		return newError(SerializationException, "Unexpected value type at '%s': expected %s", at, want)
 	}
-	return New(SerializationException, "Unexpected value type at '%s': expected %s, got %s", at, want, got)
+	return newError(SerializationException, "Unexpected value type at '%s': expected %s, got %s", at, want, got)
 }
 
 // MalformedBody: a body that is not JSON; detail is the decoder's account.
 func MalformedBody(detail string) *Error {
-	return New(SerializationException, "Malformed request body: %s", detail)
+	return newError(SerializationException, "Malformed request body: %s", detail)
 }
 
 // Violation is one constraint of the model a member breaks, in AWS's
@@ -112,13 +112,13 @@ func (v Violation) String() string {
 // model's constraints: InvalidParameterException, listing every violation.
 // There is at least one.
 func InvalidParameters(vs ...Violation) *Error {
-	return New(InvalidParameter, "%s", violations(vs))
+	return newError(InvalidParameter, "%s", violations(vs))
 }
 
 // ValidationFailed is the same list answered as ValidationException, as STS
 // does (the Query protocol calls it ValidationError).
 func ValidationFailed(vs ...Violation) *Error {
-	return New(Validation, "%s", violations(vs))
+	return newError(Validation, "%s", violations(vs))
 }
 
 func violations(vs []Violation) string {
@@ -142,22 +142,22 @@ func Constraint(value, member, constraint string) *Error {
 // Internal is what a JSON-protocol client sees for any failure that is not
 // its fault.
 func Internal() *Error {
-	return New(ServiceUnavailable, "The service cannot complete the request.")
+	return newError(ServiceUnavailable, "The service cannot complete the request.")
 }
 
 // QueryInternal is the same for the STS Query protocol.
 func QueryInternal() *Error {
-	return New(InternalFailure, "The request processing has failed because of an unknown error, exception or failure.")
+	return newError(InternalFailure, "The request processing has failed because of an unknown error, exception or failure.")
 }
 
 // InvalidUTF8 refuses a body holding a byte that is not UTF-8: the JSON
 // protocol requires UTF-8, and replacing the byte would alias two names.
 func InvalidUTF8(b byte, offset int) *Error {
-	return New(SerializationException, "Invalid UTF-8 byte 0x%02x at offset %d of the request body: JSON text must be UTF-8.", b, offset)
+	return newError(SerializationException, "Invalid UTF-8 byte 0x%02x at offset %d of the request body: JSON text must be UTF-8.", b, offset)
 }
 
 // LoneSurrogate refuses a \u escape of an unpaired UTF-16 surrogate, which
 // encodes no character.
 func LoneSurrogate(escape []byte, offset int) *Error {
-	return New(SerializationException, "Unpaired surrogate escape %s at offset %d of the request body: JSON text must encode Unicode characters.", escape, offset)
+	return newError(SerializationException, "Unpaired surrogate escape %s at offset %d of the request body: JSON text must encode Unicode characters.", escape, offset)
 }

@@ -4,24 +4,24 @@ package awserr
 
 // UnparsableParameters: a form body that does not parse.
 func UnparsableParameters() *Error {
-	return New(Validation, "Could not parse the request parameters")
+	return newError(Validation, "Could not parse the request parameters")
 }
 
 // MissingAction: a Query request without Action.
 func MissingAction() *Error {
-	return New(InvalidAction, "Missing Action")
+	return newError(InvalidAction, "Missing Action")
 }
 
 // ActionNotFound: an Action the version does not have, or a version STS
 // does not serve.
 func ActionNotFound(action, version string) *Error {
-	return New(InvalidAction, "Could not find operation %s for version %s", action, version)
+	return newError(InvalidAction, "Could not find operation %s for version %s", action, version)
 }
 
 // NotAuthorized is AWS's refusal without a policy named, as AssumeRole
 // answers a role that does not exist or does not trust the caller.
 func NotAuthorized(principal, action, resource string) *Error {
-	return New(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s", principal, action, resource)
+	return newError(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s", principal, action, resource)
 }
 
 // ExplicitDeny is AWS's refusal by a Deny statement, in an identity-based
@@ -31,7 +31,7 @@ func ExplicitDeny(principal, action, resource string, session bool) *Error {
 	if session {
 		where = "a session policy"
 	}
-	return New(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in %s", principal, action, resource, where)
+	return newError(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in %s", principal, action, resource, where)
 }
 
 // ImplicitDeny is AWS's refusal because no statement allows the action.
@@ -40,34 +40,34 @@ func ImplicitDeny(principal, action, resource string, session bool) *Error {
 	if session {
 		no = "no session policy"
 	}
-	return New(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because %s allows the %s action", principal, action, resource, no, action)
+	return newError(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because %s allows the %s action", principal, action, resource, no, action)
 }
 
 // DurationExceedsRole: DurationSeconds over the role's MaxSessionDuration.
 func DurationExceedsRole() *Error {
-	return New(Validation, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	return newError(Validation, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 }
 
 // DurationExceedsChaining: DurationSeconds over an hour for a role assumed
 // with role credentials.
 func DurationExceedsChaining() *Error {
-	return New(Validation, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	return newError(Validation, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 }
 
 // SessionCredentialsRefused: GetFederationToken or GetSessionToken called
 // with temporary credentials.
 func SessionCredentialsRefused(op string) *Error {
-	return New(AccessDenied, "Cannot call %s with session credentials", op)
+	return newError(AccessDenied, "Cannot call %s with session credentials", op)
 }
 
 // PackedPolicy: a session policy that packs to over 100% of its space.
 func PackedPolicy(percent int) *Error {
-	return New(PackedPolicyTooLarge, "Packed policy consumes %d%% of allotted space, please use smaller policy.", percent)
+	return newError(PackedPolicyTooLarge, "Packed policy consumes %d%% of allotted space, please use smaller policy.", percent)
 }
 
 // MalformedPolicyDocument refuses a policy document; detail is what the
 // parser found, e.g. "Missing required field Effect". The texts are the
 // parser's (internal/iam), which quotes AWS's where AWS publishes one.
 func MalformedPolicyDocument(detail string) *Error {
-	return New(MalformedPolicy, "%s", detail)
+	return newError(MalformedPolicy, "%s", detail)
 }

@@ -20,7 +20,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/cairnlog/cairn/internal/awserr"
 )
@@ -150,9 +149,30 @@ func (m *Model) Validate(op string, doc any) error {
 // CheckValue validates one value against a named shape at a member path; the
 // hot paths that decode straight into Go structs use it for their members.
 func (m *Model) CheckValue(shape, path string, value any) error {
-	v := validation{m: m}
+	vs, err := m.AppendViolations(nil, shape, path, value)
+	if err != nil {
+		return err
+	}
+	if len(vs) > 0 {
+		return awserr.InvalidParameters(vs...)
+	}
+	return nil
+}
+
+// AppendViolations checks one value as CheckValue does but appends the
+// constraints it breaks to vs instead of answering them, so a handler that
+// checks some members by hand (PutLogEvents) can list the model's violations
+// and its own in one InvalidParameterException, in order, without reading
+// them back out of an error's text. It appends nothing, and allocates
+// nothing, for a valid value. err is the SerializationException of a value
+// of the wrong JSON type, which wins over any violation, as in Validate.
+func (m *Model) AppendViolations(vs []awserr.Violation, shape, path string, value any) ([]awserr.Violation, error) {
+	v := validation{m: m, violations: vs}
 	v.value(m.shapes[shape], path, value, false)
-	return v.result()
+	if v.typeErr != nil {
+		return v.violations, v.typeErr
+	}
+	return v.violations, nil
 }
 
 type validation struct {
@@ -226,7 +246,9 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 			v.wrongType(path, "array", x)
 			return
 		}
-		v.length(s, path, quote(render(x)), float64(len(arr)))
+		if n := float64(len(arr)); s.outOfBounds(n) {
+			v.length(s, path, quote(render(x)), n)
+		}
 		el := v.m.shapes[s.Member]
 		for i, e := range arr {
 			if e == nil {
@@ -240,7 +262,9 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 			v.wrongType(path, "object", x)
 			return
 		}
-		v.length(s, path, quote(render(x)), float64(len(obj)))
+		if n := float64(len(obj)); s.outOfBounds(n) {
+			v.length(s, path, quote(render(x)), n)
+		}
 		ks, vs := v.m.shapes[s.Key], v.m.shapes[s.Value]
 		keys := make([]string, 0, len(obj))
 		for k := range obj {
@@ -268,7 +292,9 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 			v.wrongType(path, "string", x)
 			return
 		}
-		v.length(s, path, quote(str), float64(len(utf16.Encode([]rune(str)))))
+		if n := float64(utf16Len(str)); s.outOfBounds(n) {
+			v.length(s, path, quote(str), n)
+		}
 		if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
 			v.fail(quote(str), path, "Member must satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
 		}
@@ -307,6 +333,12 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 	}
 }
 
+// outOfBounds reports whether a length n breaks s's bounds, so that the
+// value is rendered (which allocates) only for the message of a violation.
+func (s *Shape) outOfBounds(n float64) bool {
+	return s.Min != nil && n < *s.Min || s.Max != nil && n > *s.Max
+}
+
 func (v *validation) length(s *Shape, path, rendered string, n float64) {
 	if s.Min != nil && n < *s.Min {
 		v.fail(rendered, path, "Member must have length greater than or equal to "+fmtNum(*s.Min))
@@ -314,6 +346,21 @@ func (v *validation) length(s *Shape, path, rendered string, n float64) {
 	if s.Max != nil && n > *s.Max {
 		v.fail(rendered, path, "Member must have length less than or equal to "+fmtNum(*s.Max))
 	}
+}
+
+// utf16Len is the length of s in UTF-16 code units, the unit of the model's
+// string bounds (Java's String.length), counted without converting s: a
+// character outside the BMP is two units, and each invalid byte one, as
+// utf16.Encode([]rune(s)) counts them.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++ // a surrogate pair
+		}
+	}
+	return n
 }
 
 func join(path, member string) string {

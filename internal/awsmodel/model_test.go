@@ -3,7 +3,10 @@ package awsmodel
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
+
+	"github.com/cairnlog/cairn/internal/awserr"
 )
 
 func TestValidate(t *testing.T) {
@@ -40,4 +43,30 @@ func TestValidate(t *testing.T) {
 	f("CreateLogGroup", `{"logGroupName":5}`, "SerializationException: Unexpected value type at 'logGroupName': expected string, got number")
 	f("CreateLogGroup", `{"logGroupName":"g","tags":{"":"v"}}`, "InvalidParameterException: 2 validation errors detected: Value '{=v}' at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length greater than or equal to 1]; Value '{=v}' at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$]")
 	f("CreateLogGroup", `{"logGroupName":"/aws/lambda/x","logGroupClass":"STANDARD"}`, "")
+}
+
+// TestAppendViolations: the violations come back as values, after the ones
+// already collected; a valid value appends nothing and allocates nothing; a
+// value of the wrong type is the type error, as in Validate.
+func TestAppendViolations(t *testing.T) {
+	m, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := awserr.Violation{Value: "null", Member: "logEvents", Constraint: "Member must not be null"}
+	vs, err := m.AppendViolations([]awserr.Violation{mine}, "LogStreamName", "logStreamName", "a:b")
+	want := []awserr.Violation{mine, {Value: "'a:b'", Member: "logStreamName", Constraint: "Member must satisfy regular expression pattern: [^:*]*"}}
+	if err != nil || !slices.Equal(vs, want) {
+		t.Fatalf("AppendViolations = %v, %v; want %v", vs, err, want)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if vs, err := m.AppendViolations(nil, "LogGroupName", "logGroupName", "valid-name"); vs != nil || err != nil {
+			t.Fatalf("valid name: %v, %v", vs, err)
+		}
+	}); n != 0 {
+		t.Errorf("a valid value allocates %v times", n)
+	}
+	if _, err := m.AppendViolations(nil, "LogGroupName", "logGroupName", json.Number("1")); !awserr.Is(err, awserr.SerializationException) {
+		t.Errorf("a number for a string: %v, want SerializationException", err)
+	}
 }

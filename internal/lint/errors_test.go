@@ -4,7 +4,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,26 +12,17 @@ import (
 
 const awserrPath = module + "internal/awserr"
 
-// inlineErrorsAllowed lists the packages that may still build AWS errors
-// inline. Phase 2: migrate. internal/logs (and the operation-family packages
-// split out of it: anything under internal/logs, or named livetail or
-// metricfilter) still calls awserr.New with its texts; once they call the
-// constructors in awserr, drop this and make awserr.New unexported.
-func inlineErrorsAllowed(importPath string) bool {
-	base := path.Base(importPath)
-	return under(importPath, "internal/logs") || base == "livetail" || base == "metricfilter"
-}
-
 // TestErrorsOnlyFromAwserr fails when a package other than awserr builds an
-// AWS error any way but through one of awserr's constructors: calling
-// awserr.New, writing an awserr.Error literal (or new(awserr.Error)), or
-// making a Code from a string (a code not in the table). awserr is the one
-// table of codes, statuses and texts; a handler that spells its own text
-// drifts from AWS's and from the other handlers that raise the same error.
+// AWS error any way but through one of awserr's constructors: writing an
+// awserr.Error literal (or new(awserr.Error)), making a Code from a string (a
+// code not in the table), or calling a generic awserr.New (awserr has none
+// now; TestNoGenericConstructor keeps it so). awserr is the one table of
+// codes, statuses and texts; a handler that spells its own text drifts from
+// AWS's and from the other handlers that raise the same error.
 func TestErrorsOnlyFromAwserr(t *testing.T) {
 	checked := 0
 	for _, p := range listPackages(t) {
-		if p.ImportPath == "internal/awserr" || inlineErrorsAllowed(p.ImportPath) {
+		if p.ImportPath == "internal/awserr" {
 			continue
 		}
 		for _, f := range p.GoFiles { // non-test files only
@@ -151,9 +141,82 @@ var (
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("found:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !inlineErrorsAllowed("internal/logs") || !inlineErrorsAllowed("internal/logs/insights") ||
-		!inlineErrorsAllowed("internal/livetail") || !inlineErrorsAllowed("internal/metricfilter") ||
-		inlineErrorsAllowed("internal/sts") || inlineErrorsAllowed("internal/logscli") {
-		t.Error("the phase-2 allowlist covers the wrong packages")
+}
+
+// TestNoGenericConstructor fails when awserr exports a function that takes a
+// Code: such a function (a New(code, format, ...)) would let any package
+// write its own text under any code, around the table of constructors.
+func TestNoGenericConstructor(t *testing.T) {
+	found := false
+	for _, p := range listPackages(t) {
+		if p.ImportPath == "internal/awserr" {
+			found = true
+			for _, f := range p.GoFiles {
+				fset := token.NewFileSet()
+				file, err := parser.ParseFile(fset, filepath.Join(p.Dir, f), nil, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, bad := range codeTakers(fset, file) {
+					t.Errorf("%s: awserr exports %s, which takes a Code; export a constructor per error instead", bad.pos, bad.what)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("internal/awserr not listed")
+	}
+}
+
+// codeTakers returns the exported functions of file (not methods) that
+// return an *Error and have a parameter of type Code (Is, which takes a Code
+// to compare, builds nothing).
+func codeTakers(fset *token.FileSet, file *ast.File) []finding {
+	var out []finding
+	for _, d := range file.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv != nil || !fn.Name.IsExported() || !returnsError(fn) {
+			continue
+		}
+		for _, p := range fn.Type.Params.List {
+			if isIdent(p.Type, "Code") {
+				out = append(out, finding{fset.Position(fn.Pos()), fn.Name.Name})
+				break
+			}
+		}
+	}
+	return out
+}
+
+func returnsError(fn *ast.FuncDecl) bool {
+	if fn.Type.Results == nil {
+		return false
+	}
+	for _, r := range fn.Type.Results.List {
+		if star, ok := r.Type.(*ast.StarExpr); ok && isIdent(star.X, "Error") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCodeTakersFinds keeps TestNoGenericConstructor honest.
+func TestCodeTakersFinds(t *testing.T) {
+	src := `package awserr
+
+func New(code Code, format string, args ...any) *Error { return nil }
+func newError(code Code, format string) *Error      { return nil }
+func GroupNotFound() *Error                         { return nil }
+func Is(err error, code Code) bool                  { return false }
+func (c Code) Status() int                          { return 0 }
+`
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := codeTakers(fset, file)
+	if len(got) != 1 || got[0].what != "New" || got[0].pos.Line != 3 {
+		t.Errorf("found %+v, want only New on line 3", got)
 	}
 }

@@ -3,6 +3,7 @@ package logs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -103,7 +104,7 @@ func TestCallerAuthorizer(t *testing.T) {
 	svc := newService(t)
 	ctx := context.Background()
 	var asked []string
-	refusal := awserr.New(awserr.AccessDenied, "refused by the test")
+	refusal := awserr.ImplicitDeny("test", "logs:CreateLogGroup", "secret", false)
 	c := caller.Caller{Account: "123456789012", Region: "us-east-1", RequestID: "req-1",
 		Authorizer: func(action, resource string) error {
 			asked = append(asked, action+" "+resource)
@@ -137,5 +138,31 @@ func TestCallerAuthorizer(t *testing.T) {
 		t.Fatal("a caller without an authorizer created a group")
 	} else if _, isAWS := awserr.As(err); isAWS {
 		t.Fatalf("a caller without an authorizer got %v, want an internal error", err)
+	}
+}
+
+// TestPutLogEventsViolations: PutLogEvents lists the model's violations of
+// its names and its own of the events in one error, in member order, with
+// the model walk's wording, as AWS's validation framework does.
+func TestPutLogEventsViolations(t *testing.T) {
+	svc := newService(t)
+	w := caller.System("123456789012", "eu-west-1", "worker", "logs:PutLogEvents")
+	group, stream := "", "a:b"
+	_, err := svc.PutLogEvents(context.Background(), w, &logs.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream,
+		LogEvents: []logs.InputLogEvent{{Timestamp: 1, Message: "ok"}, {Timestamp: -1, Message: ""}}})
+	wantAWS(t, err, awserr.InvalidParameter, "5 validation errors detected: "+
+		"Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1; "+
+		"Value '' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+; "+
+		"Value 'a:b' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*; "+
+		"Value '-1' at 'logEvents.2.member.timestamp' failed to satisfy constraint: Member must have value greater than or equal to 0; "+
+		"Value '' at 'logEvents.2.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	_, err = svc.PutLogEvents(context.Background(), w, &logs.PutLogEventsInput{LogEvents: make([]logs.InputLogEvent, 10_001)})
+	e, _ := awserr.As(err)
+	if e == nil || !strings.HasPrefix(e.Message, "10004 validation errors detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null; "+
+		"Value null at 'logStreamName' failed to satisfy constraint: Member must not be null; "+
+		"Value '[10001 events]' at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to 10000; "+
+		"Value '' at 'logEvents.1.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1; ") {
+		msg := fmt.Sprint(err)
+		t.Fatalf("10,001 empty events: %.600s", msg)
 	}
 }

@@ -2,9 +2,8 @@ package logs
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
+	"strconv"
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
@@ -68,38 +67,39 @@ type PutLogEventsOutput struct {
 // walk and checks each member itself, with the same wording, so a worker
 // calling it directly gets the same validation as a client.
 func (s *Service) PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogEventsInput) (*PutLogEventsOutput, error) {
-	var v violations
-	m := s.model
-	if in.LogGroupName == nil {
-		v.add("Value null at 'logGroupName' failed to satisfy constraint: Member must not be null")
-	} else {
-		v.addErr(m.CheckValue("LogGroupName", "logGroupName", *in.LogGroupName))
+	// Every violation is collected, in the order the model walk would list
+	// them, and answered in one error. vs stays nil (no allocation) while
+	// the request is valid.
+	vs, err := stringMember(s.model, nil, "LogGroupName", "logGroupName", in.LogGroupName)
+	if err != nil {
+		return nil, err
 	}
-	if in.LogStreamName == nil {
-		v.add("Value null at 'logStreamName' failed to satisfy constraint: Member must not be null")
-	} else {
-		v.addErr(m.CheckValue("LogStreamName", "logStreamName", *in.LogStreamName))
+	if vs, err = stringMember(s.model, vs, "LogStreamName", "logStreamName", in.LogStreamName); err != nil {
+		return nil, err
 	}
 	switch {
 	case in.LogEvents == nil:
-		v.add("Value null at 'logEvents' failed to satisfy constraint: Member must not be null")
+		vs = append(vs, awserr.Violation{Value: "null", Member: "logEvents", Constraint: "Member must not be null"})
 	case len(in.LogEvents) == 0:
-		v.add("Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		vs = append(vs, awserr.Violation{Value: "'[]'", Member: "logEvents", Constraint: "Member must have length greater than or equal to 1"})
 	case len(in.LogEvents) > maxEventsLimit:
-		v.add(fmt.Sprintf("Value '[%d events]' at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to 10000", len(in.LogEvents)))
+		vs = append(vs, awserr.Violation{Value: "'[" + strconv.Itoa(len(in.LogEvents)) + " events]'", Member: "logEvents",
+			Constraint: "Member must have length less than or equal to " + strconv.Itoa(maxEventsLimit)})
 	}
 	for i, e := range in.LogEvents {
 		if e.Timestamp < 0 {
-			v.add(fmt.Sprintf("Value '%d' at 'logEvents.%d.member.timestamp' failed to satisfy constraint: Member must have value greater than or equal to 0", e.Timestamp, i+1))
+			vs = append(vs, awserr.Violation{Value: "'" + strconv.FormatInt(e.Timestamp, 10) + "'", Member: eventMember(i, "timestamp"),
+				Constraint: "Member must have value greater than or equal to 0"})
 		}
 		if e.Message == "" {
 			// A missing message decodes as "" too; AWS would say "must not be
 			// null" for that case. Both are refused.
-			v.add(fmt.Sprintf("Value '' at 'logEvents.%d.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1", i+1))
+			vs = append(vs, awserr.Violation{Value: "''", Member: eventMember(i, "message"),
+				Constraint: "Member must have length greater than or equal to 1"})
 		}
 	}
-	if err := v.err(); err != nil {
-		return nil, err
+	if len(vs) > 0 {
+		return nil, awserr.InvalidParameters(vs...)
 	}
 	group, stream := *in.LogGroupName, *in.LogStreamName
 	scope := scopeOf(c)
@@ -111,15 +111,15 @@ func (s *Service) PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogE
 	for i, e := range in.LogEvents {
 		size := len(e.Message) + eventOverhead
 		if size > maxEventBytes {
-			return nil, awserr.New(awserr.InvalidParameter, "Log event too large: %d bytes exceeds limit of %d", size, maxEventBytes)
+			return nil, awserr.EventTooLarge(size, maxEventBytes)
 		}
 		total += size
 		if i > 0 && e.Timestamp < in.LogEvents[i-1].Timestamp {
-			return nil, awserr.New(awserr.InvalidParameter, "Log events in a single PutLogEvents request must be in chronological order.")
+			return nil, awserr.EventsOutOfOrder()
 		}
 	}
 	if total > maxBatchBytes {
-		return nil, awserr.New(awserr.InvalidParameter, "Upload too large: %d bytes exceeds limit of %d", total, maxBatchBytes)
+		return nil, awserr.BatchTooLarge(total, maxBatchBytes)
 	}
 
 	g, err := s.st.GetGroup(ctx, scope, group)
@@ -148,7 +148,7 @@ func (s *Service) PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogE
 	// The 24-hour span is measured over the events inside [now−14 d, now+2 h]
 	// (the reference's "valid" events), expired ones included.
 	if inWindow := evs[tooOld:tooNew]; len(inWindow) > 0 && inWindow[len(inWindow)-1].Timestamp-inWindow[0].Timestamp > maxBatchSpan {
-		return nil, awserr.New(awserr.InvalidParameter, "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+		return nil, awserr.BatchSpansDay()
 	}
 	valid := evs[expired:tooNew]
 
@@ -211,28 +211,29 @@ func checkEntity(m *awsmodel.Model, e *entityInput) *RejectedEntityInfo {
 	return nil
 }
 
-type violations []string
-
-func (v *violations) add(s string) { *v = append(*v, s) }
-
-func (v *violations) addErr(err error) {
-	if e, ok := awserr.As(err); ok {
-		msg := e.Message
-		if i := strings.Index(msg, "detected: "); i >= 0 {
-			msg = msg[i+len("detected: "):]
-		}
-		*v = append(*v, strings.Split(msg, "; ")...)
+// stringMember appends to vs the violations of a required string member of
+// PutLogEvents: null when it is missing, else whatever the model's shape
+// says of its value. The error is the model's refusal of a value of the
+// wrong JSON type, which a Go string never is.
+func stringMember(m *awsmodel.Model, vs []awserr.Violation, shape, member string, value *string) ([]awserr.Violation, error) {
+	if value == nil {
+		return append(vs, awserr.Violation{Value: "null", Member: member, Constraint: "Member must not be null"}), nil
 	}
+	return m.AppendViolations(vs, shape, member, *value)
 }
 
-func (v violations) err() error {
-	switch len(v) {
-	case 0:
-		return nil
-	case 1:
-		return awserr.New(awserr.InvalidParameter, "1 validation error detected: %s", v[0])
-	}
-	return awserr.New(awserr.InvalidParameter, "%d validation errors detected: %s", len(v), strings.Join(v, "; "))
+// eventMember is the path of member of the i-th (from 0) PutLogEvents event,
+// as the model walk names it: logEvents.1.member.message.
+func eventMember(i int, member string) string {
+	return "logEvents." + strconv.Itoa(i+1) + ".member." + member
+}
+
+// groupNameOrARN refuses GetLogEvents and FilterLogEvents given both
+// logGroupName and logGroupIdentifier. AWS records no answer for these two
+// (only DescribeLogStreams', see awserr.GroupNameAndARN), so they keep the
+// model's code for a bad parameter.
+func groupNameOrARN() *awserr.Error {
+	return awserr.MutuallyExclusive("LogGroup name", "LogGroup ARN")
 }
 
 type OutputLogEvent struct {
@@ -266,7 +267,7 @@ type GetLogEventsOutput struct {
 func (s *Service) GetLogEvents(ctx context.Context, c caller.Caller, in *GetLogEventsInput) (*GetLogEventsOutput, error) {
 	scope := scopeOf(c)
 	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
-		awserr.New(awserr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+		groupNameOrARN)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +383,7 @@ type FilterLogEventsOutput struct {
 func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *FilterLogEventsInput) (*FilterLogEventsOutput, error) {
 	scope := scopeOf(c)
 	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
-		awserr.New(awserr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+		groupNameOrARN)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +391,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 		return nil, err
 	}
 	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != "" {
-		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
+		return nil, awserr.MutuallyExclusive("logStreamNames", "logStreamNamePrefix")
 	}
 	q := store.ReadRequest{Group: scope, Name: group, Streams: in.LogStreamNames, StreamPrefix: in.LogStreamNamePrefix,
 		Limit: maxEventsLimit, MaxBytes: maxPageBytes, ScanBudget: s.budget}
@@ -411,7 +412,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 		}
 		q.Backward, q.After = backward, &p // the token's direction wins
 	} else if q.Backward && q.Start < backwardFilterEpoch {
-		return nil, awserr.New(awserr.InvalidParameter, "startFromHead=false requires a startTime on or after 2024-01-01T00:00:00Z.")
+		return nil, awserr.BackwardNeedsStartTime()
 	}
 	if in.FilterPattern != "" {
 		p, err := s.compilePattern(in.FilterPattern)

@@ -18,9 +18,9 @@ func Scope(c caller.Caller) store.Scope { return scopeOf(c) }
 func GroupResource(s store.Scope, name string) string { return groupResource(s, name) }
 
 // ResolveGroup turns a logGroupName / logGroupIdentifier pair into a group
-// name in scope (see resolveGroup); bothErr is the answer when both are set.
-func ResolveGroup(s store.Scope, name, identifier string, bothErr error) (string, error) {
-	return resolveGroup(s, name, identifier, bothErr)
+// name in scope (see resolveGroup); both builds the answer when both are set.
+func ResolveGroup(s store.Scope, name, identifier string, both func() *awserr.Error) (string, error) {
+	return resolveGroup(s, name, identifier, both)
 }
 
 // StoreError maps an engine error to the AWS error a client gets.
@@ -30,11 +30,11 @@ func StoreError(err error) error { return storeErr(err) }
 // that does not compile with InvalidParameterException and its reason.
 func CompilePattern(compile func(string) (Pattern, error), expr string) (Pattern, error) {
 	if compile == nil {
-		return nil, awserr.New(awserr.InvalidParameter, "Filter patterns are not available.")
+		return nil, awserr.PatternsUnavailable()
 	}
 	p, err := compile(expr)
 	if err != nil {
-		return nil, awserr.New(awserr.InvalidParameter, "%s", err.Error())
+		return nil, awserr.InvalidPattern(err.Error())
 	}
 	return p, nil
 }

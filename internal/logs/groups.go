@@ -46,7 +46,7 @@ func (s *Service) CreateLogGroup(ctx context.Context, c caller.Caller, in *Creat
 		return nil, err
 	}
 	if strings.HasPrefix(in.LogGroupName, "aws/") {
-		return nil, awserr.New(awserr.InvalidParameter, "Log group names starting with 'aws/' are reserved for AWS.")
+		return nil, awserr.ReservedGroupName()
 	}
 	class := in.LogGroupClass
 	if class == "" {
@@ -81,7 +81,7 @@ func (s *Service) DeleteLogGroup(ctx context.Context, c caller.Caller, in *Delet
 		return nil, storeErr(err)
 	}
 	if g.DeletionProtection {
-		return nil, awserr.New(awserr.OperationAborted, "Log group %s has deletion protection enabled and cannot be deleted.", in.LogGroupName)
+		return nil, awserr.DeletionProtected(in.LogGroupName)
 	}
 	return nil, storeErr(s.st.DeleteGroup(ctx, scope, in.LogGroupName))
 }
@@ -108,10 +108,10 @@ func (s *Service) DescribeLogGroups(ctx context.Context, c caller.Caller, in *De
 		return nil, err
 	}
 	if in.LogGroupNamePrefix != "" && in.LogGroupNamePattern != "" {
-		return nil, awserr.New(awserr.InvalidParameter, "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
+		return nil, awserr.MutuallyExclusive("LogGroup name prefix", "LogGroup name pattern")
 	}
 	if len(in.LogGroupIdentifiers) > 0 && (in.LogGroupNamePrefix != "" || in.LogGroupNamePattern != "") {
-		return nil, awserr.New(awserr.InvalidParameter, "LogGroup identifiers and LogGroup name prefix or pattern are mutually exclusive parameters.")
+		return nil, awserr.MutuallyExclusive("LogGroup identifiers", "LogGroup name prefix or pattern")
 	}
 	limit := in.Limit
 	if limit == 0 {
@@ -220,7 +220,7 @@ func (s *Service) PutRetentionPolicy(ctx context.Context, c caller.Caller, in *P
 	}
 	return nil, storeErr(s.st.UpdateGroup(ctx, scope, in.LogGroupName, func(g *store.Group) error {
 		if g.Class == "DELIVERY" {
-			return awserr.New(awserr.InvalidParameter, "Retention policy cannot be changed for log groups of the DELIVERY class.")
+			return awserr.DeliveryClassRetention()
 		}
 		g.RetentionDays = in.RetentionInDays
 		return nil
@@ -266,10 +266,10 @@ func (s *Service) DisassociateKmsKey(ctx context.Context, c caller.Caller, in *D
 func (s *Service) setKMS(ctx context.Context, c caller.Caller, action, name, identifier, key string) error {
 	scope := scopeOf(c)
 	if identifier != "" && !strings.HasPrefix(identifier, "arn:") {
-		return awserr.New(awserr.InvalidParameter, "resourceIdentifier must be a log group ARN or a query result ARN.")
+		return awserr.KMSResourceIdentifier()
 	}
 	name, err := resolveGroup(scope, name, identifier,
-		awserr.New(awserr.InvalidParameter, "logGroupName and resourceIdentifier are mutually exclusive parameters."))
+		func() *awserr.Error { return awserr.MutuallyExclusive("logGroupName", "resourceIdentifier") })
 	if err != nil {
 		return err
 	}

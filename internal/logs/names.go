@@ -51,18 +51,21 @@ func parseGroupARN(arn string) (scope store.Scope, name string, ok bool) {
 // resolveGroup turns a logGroupName / logGroupIdentifier pair into a name in
 // the caller's scope. An ARN naming another account or region is not found:
 // Cairn keeps each account's groups apart and serves one region per request.
-func resolveGroup(scope store.Scope, name, identifier string, bothErr error) (string, error) {
+// both builds the refusal of a request that gives both members (its wording
+// and code differ by operation); it is a constructor, not an error, so the
+// requests that give one member do not build an error they never return.
+func resolveGroup(scope store.Scope, name, identifier string, both func() *awserr.Error) (string, error) {
 	switch {
 	case name != "" && identifier != "":
-		return "", bothErr
+		return "", both()
 	case name != "":
 		return name, nil
 	case identifier == "":
-		return "", awserr.New(awserr.InvalidParameter, "Either logGroupName or logGroupIdentifier must be specified.")
+		return "", awserr.GroupRequired()
 	case strings.HasPrefix(identifier, "arn:"):
 		s, n, ok := parseGroupARN(identifier)
 		if !ok {
-			return "", awserr.New(awserr.InvalidParameter, "Invalid log group identifier: %s", identifier)
+			return "", awserr.InvalidGroupIdentifier(identifier)
 		}
 		if s != scope {
 			return "", awserr.GroupNotFound()

@@ -67,7 +67,7 @@ type DescribeLogStreamsOutput struct {
 func (s *Service) DescribeLogStreams(ctx context.Context, c caller.Caller, in *DescribeLogStreamsInput) (*DescribeLogStreamsOutput, error) {
 	scope := scopeOf(c)
 	group, err := resolveGroup(scope, in.LogGroupName, in.LogGroupIdentifier,
-		awserr.New(awserr.Validation, "LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+		awserr.GroupNameAndARN)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, c caller.Caller, in *D
 	}
 	byTime := in.OrderBy == "LastEventTime"
 	if byTime && in.LogStreamNamePrefix != "" {
-		return nil, awserr.New(awserr.InvalidParameter, "Cannot order by LastEventTime with a logStreamNamePrefix.")
+		return nil, awserr.OrderByWithPrefix()
 	}
 	limit := in.Limit
 	if limit == 0 {

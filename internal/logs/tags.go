@@ -53,12 +53,12 @@ func tagTarget(c caller.Caller, arn string) (string, error) {
 	scope, name, ok := parseGroupARN(arn)
 	if !ok {
 		if strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":logs:") {
-			return "", awserr.New(awserr.ResourceNotFound, "The specified resource does not exist.")
+			return "", awserr.ResourceMissing()
 		}
-		return "", awserr.New(awserr.InvalidParameter, "Invalid resource ARN: %s", arn)
+		return "", awserr.InvalidResourceARN(arn)
 	}
 	if scope != scopeOf(c) {
-		return "", awserr.New(awserr.ResourceNotFound, "The specified resource does not exist.")
+		return "", awserr.ResourceMissing()
 	}
 	return name, nil
 }
@@ -80,9 +80,7 @@ func (s *Service) tag(ctx context.Context, c caller.Caller, action, group string
 			delete(tags, k)
 		}
 		if len(tags) > maxTags {
-			e := awserr.New(awserr.TooManyTags, "A resource can have no more than %d tags.", maxTags)
-			e.Extra = map[string]any{"resourceName": GroupARN(scope, group)}
-			return e
+			return awserr.TagLimit(maxTags, GroupARN(scope, group))
 		}
 		g.Tags = tags
 		return nil

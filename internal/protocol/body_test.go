@@ -26,7 +26,7 @@ type precheckAuth struct{ bodies atomic.Int64 }
 
 func (a *precheckAuth) Precheck(r *http.Request) error {
 	if r.Header.Get("Authorization") != "ok" {
-		return awserr.New(awserr.MissingAuthToken, "Missing Authentication Token")
+		return awserr.MissingToken()
 	}
 	return nil
 }

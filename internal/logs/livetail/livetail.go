@@ -126,13 +126,13 @@ type LiveTailSessionLogEvent struct {
 // run it (or close its session by running it with a done context).
 func (s *Service) StartLiveTail(ctx context.Context, c caller.Caller, in *StartLiveTailInput) (*Stream, error) {
 	if s.tail.hub == nil {
-		return nil, awserr.New(awserr.InvalidOperation, "Live Tail is not enabled on this server.")
+		return nil, awserr.LiveTailDisabled()
 	}
 	if len(in.LogStreamNames) > 0 && len(in.LogStreamNamePrefixes) > 0 {
-		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefixes are mutually exclusive parameters.")
+		return nil, awserr.MutuallyExclusive("logStreamNames", "logStreamNamePrefixes")
 	}
 	if (len(in.LogStreamNames) > 0 || len(in.LogStreamNamePrefixes) > 0) && len(in.LogGroupIdentifiers) != 1 {
-		return nil, awserr.New(awserr.InvalidParameter, "logStreamNames and logStreamNamePrefixes can be specified only when logGroupIdentifiers contains exactly one log group.")
+		return nil, awserr.LiveTailStreamsNeedOneGroup()
 	}
 	scope := logs.Scope(c)
 	filter := tail.Filter{Streams: in.LogStreamNames, Prefixes: in.LogStreamNamePrefixes}
