@@ -214,6 +214,15 @@ func (s *Server) ClientAs(creds aws.Credentials, region string, opts ...func(*cw
 	return cwl.New(o, opts...)
 }
 
+// Over is a client option that sends the client's requests through hc (a
+// test's own dialer or transport) with buffered request bodies, as the
+// harness's clients do. Setting cwl.Options.HTTPClient directly would drop
+// the buffering, and with it, under load, the connection of a Live Tail
+// stream (see package awsclient, aws/aws-sdk-go-v2#2737).
+func Over(hc awsclient.Doer) func(*cwl.Options) {
+	return func(o *cwl.Options) { o.HTTPClient = awsclient.BufferedBodies{Next: hc} }
+}
+
 // STSClientAs returns an STS client (same endpoint) signed with creds for
 // region, without retries.
 func (s *Server) STSClientAs(creds aws.Credentials, region string, opts ...func(*sts.Options)) *sts.Client {

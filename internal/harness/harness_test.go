@@ -3,6 +3,7 @@ package harness_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -113,5 +114,29 @@ func TestTLSClientTrustsServer(t *testing.T) {
 	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.TLSSelfSigned = true }))
 	if _, err := s.Client().DescribeLogGroups(context.Background(), &cwl.DescribeLogGroupsInput{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// doerFunc lets a test see the requests a client sends.
+type doerFunc func(*http.Request) (*http.Response, error)
+
+func (f doerFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Over's client sends through the given client, with a body net/http can
+// read again (buffered), not the SDK's own.
+func TestOverBuffersBodies(t *testing.T) {
+	s := harness.Start(t)
+	var seen []string
+	c := s.Client(harness.Over(doerFunc(func(r *http.Request) (*http.Response, error) {
+		if r.GetBody != nil {
+			seen = append(seen, r.Header.Get("X-Amz-Target"))
+		}
+		return s.HTTPClient().Do(r)
+	})))
+	if _, err := c.CreateLogGroup(context.Background(), &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != harness.Target+"CreateLogGroup" {
+		t.Fatalf("buffered requests through the given client: %q", seen)
 	}
 }

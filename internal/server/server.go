@@ -195,6 +195,14 @@ func (s *Server) URL() string { return s.tr.scheme() + "://" + s.Addr() }
 // Engine exposes the storage engine (benchmarks read its disk usage).
 func (s *Server) Engine() *embedded.Engine { return s.engine }
 
+// TailStats reports the Live Tail hub's open sessions and the events and
+// message bytes queued in them for their clients, for tests and operators
+// (a later metric can report it).
+func (s *Server) TailStats() (sessions, bufferedEvents int, bufferedBytes int64) {
+	bufferedEvents, bufferedBytes = s.tail.Buffered()
+	return s.tail.Sessions(), bufferedEvents, bufferedBytes
+}
+
 // Close stops accepting requests, lets in-flight ones finish (until ctx is
 // done), then closes the engine. It is safe to call more than once.
 func (s *Server) Close(ctx context.Context) error {

@@ -13,7 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/cairnlog/cairn/internal/awsclient"
+	"github.com/cairnlog/cairn/internal/harness"
+	"github.com/cairnlog/cairn/internal/server"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -28,25 +29,22 @@ const (
 // refused with AWS's LimitExceededException, and a closed session frees
 // its slot.
 func TestLiveTailSessionQuota(t *testing.T) {
-	s := startServer(t, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t)
+	c := s.Client()
 	setup(t, c, "app", "s")
 	in := &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}}
 	var open []*tailer
 	for range awsSessionQuota {
-		open = append(open, startTail(t, c, in))
+		// One client per concurrent session (see TestLiveTailFilters).
+		open = append(open, startTail(t, s.Client(), in))
 	}
 	_, err := c.StartLiveTail(context.Background(), in)
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "LimitExceededException" || ae.ErrorMessage() != "Resource limit exceeded." {
 		t.Fatalf("16th session: %v", err)
 	}
-	if n := s.hub.Sessions(); n != awsSessionQuota {
-		t.Fatalf("%d sessions open", n)
-	}
 	open[0].stream.Close()
-	waitUntil(t, "the closed session to end", func() bool { return s.hub.Sessions() < awsSessionQuota })
-	tl := startTail(t, c, in)
+	tl := startAfterSlot(t, c, in)
 	put(t, c, "app", "s", "after the quota freed up")
 	tl.waitFor("the event", has("after the quota freed up"))
 }
@@ -55,10 +53,16 @@ func TestLiveTailSessionQuota(t *testing.T) {
 // bounded buffer: the server keeps at most AWS's 5,000 events for it, drops
 // the oldest, and reports sampled = true once the client reads again.
 func TestLiveTailIdleClientIsBounded(t *testing.T) {
-	s := startServer(t, 0)
+	// The stream write timeout (which ends a stuck session: e2e/hostile
+	// tests it) is out of the way, so that however slowly the puts below
+	// run, the session lives until the client reads again.
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.StreamWriteTimeout = 10 * time.Minute }))
 	// A small, fixed receive buffer (it turns off the kernel's autotuning)
-	// so that the server's writes block after a few hundred kilobytes and
-	// the session, not the socket, has to hold what follows.
+	// so that the server's writes block after a few megabytes at most and
+	// the session, not the socket, has to hold what follows. harness.Over
+	// keeps the SDK's request bodies buffered: without that, the transport
+	// can close the stream's connection when the response comes quickly
+	// (aws/aws-sdk-go-v2#2737), which ended this session under load.
 	dialer := &net.Dialer{}
 	small := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := dialer.DialContext(ctx, network, addr)
@@ -68,28 +72,36 @@ func TestLiveTailIdleClientIsBounded(t *testing.T) {
 		return conn, err
 	}}}
 	t.Cleanup(small.CloseIdleConnections)
-	c := s.client(awsclient.NoHostPrefix, func(o *cwl.Options) { o.HTTPClient = small })
-	setup(t, c, "busy", "s")
-	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"busy"}})
+	w := s.Client()
+	setup(t, w, "busy", "s")
+	tl := startTail(t, s.Client(harness.Over(small)), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"busy"}})
 
-	// 24 MB of events the client does not read: more than the socket
-	// buffers, the SDK's one decoded message and the session can hold.
+	// 1 MB a call of events the client does not read, until the session's
+	// buffer is full, then a few more: what the socket buffers and the
+	// SDK's decoded messages hold is a few megabytes, bounded by the
+	// kernel's settings, so the buffer must fill well before maxPuts.
+	const maxPuts = 64
 	msg := strings.Repeat("x", 1000)
 	batch := make([]string, 1000)
 	for i := range batch {
 		batch[i] = msg
 	}
-	peak := 0
-	for range 24 {
-		put(t, c, "busy", "s", batch...)
-		n, bytes := s.hub.Buffered()
+	after := -1 // puts since the buffer filled
+	for i := 0; after < 3; i++ {
+		if i == maxPuts {
+			t.Fatalf("%d MB sent and the session's buffer never filled: its writer never blocked", maxPuts)
+		}
+		put(t, w, "busy", "s", batch...)
+		sessions, n, bytes := s.TailStats()
+		if sessions != 1 {
+			t.Fatalf("after %d MB, %d sessions: the idle client's session ended (client: %v)", i+1, sessions, tl.stream.Err())
+		}
 		if n > awsBufferedLimit || bytes > tail.DefaultMaxBufferedBytes {
 			t.Fatalf("%d events, %d bytes buffered for a client that does not read", n, bytes)
 		}
-		peak = max(peak, n)
-	}
-	if peak < awsBufferedLimit {
-		t.Fatalf("the buffer never filled (peak %d events): the test did not stop the writer", peak)
+		if after >= 0 || n == awsBufferedLimit {
+			after++
+		}
 	}
 
 	// The client reads again: an update reports that events were dropped.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -15,84 +14,23 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 	json "github.com/goccy/go-json"
 
-	"github.com/cairnlog/cairn/internal/awsmodel"
-	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/eventstream"
-	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/livetail"
-	"github.com/cairnlog/cairn/internal/pattern"
-	"github.com/cairnlog/cairn/internal/protocol"
-	"github.com/cairnlog/cairn/internal/store"
-	"github.com/cairnlog/cairn/internal/store/embedded"
-	"github.com/cairnlog/cairn/internal/tail"
-
-	"github.com/cairnlog/cairn/internal/awsclient"
-
+	"github.com/cairnlog/cairn/internal/harness"
 	"github.com/cairnlog/cairn/internal/leakcheck"
+	"github.com/cairnlog/cairn/internal/server"
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(leakcheck.Main(m, "github.com/cairnlog/cairn/"))
 }
 
-const account = "123456789012"
-
-type testAuth struct{}
-
-func (testAuth) Authenticate(r *http.Request, _ []byte) (caller.Caller, error) {
-	return caller.Caller{Account: account, Region: protocol.RegionFromRequest(r), Authorizer: caller.AllowAll}, nil
-}
-
-// server is the API handler assembled the way internal/server wires it:
-// the engine publishes every durable append to the hub.
-type server struct {
-	*httptest.Server
-	hub *tail.Hub
-}
-
-func startServer(t testing.TB, maxSession time.Duration) *server {
-	t.Helper()
-	model, err := awsmodel.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := tail.New(tail.Config{})
-	engine, err := embedded.Open(embedded.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) })
-	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
-	ops := protocol.NewTable()
-	logs.New(logs.Config{Store: engine, Compile: compile, Model: model}).Register(ops)
-	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: maxSession}).Register(ops)
-	h := protocol.New(protocol.Config{Model: model, Operations: ops, Auth: testAuth{}})
-	ts := httptest.NewServer(h)
-	t.Cleanup(func() {
-		hub.Close() // ends live sessions, so Close below does not wait on them
-		ts.Close()
-		if err := engine.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return &server{Server: ts, hub: hub}
-}
-
-func (s *server) client(opts ...func(*cwl.Options)) *cwl.Client {
-	return cwl.New(cwl.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		Retryer:      aws.NopRetryer{},
-		HTTPClient:   awsclient.HTTPClient(),
-	}, opts...)
-}
+// account is the harness server's account (server.Config's default).
+const account = "000000000000"
 
 func groupARN(name string) string { return "arn:aws:logs:us-east-1:" + account + ":log-group:" + name }
 
@@ -120,6 +58,30 @@ func put(t testing.TB, c *cwl.Client, group, stream string, msgs ...string) {
 	}
 }
 
+// startAfterSlot starts a session once the account has a free slot, polling
+// while the server refuses with LimitExceededException: with a quota of
+// one, its success shows through the API that no other session is open.
+func startAfterSlot(t testing.TB, c *cwl.Client, in *cwl.StartLiveTailInput) *tailer {
+	t.Helper()
+	var out *cwl.StartLiveTailOutput
+	harness.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		var err error
+		out, err = c.StartLiveTail(context.Background(), in)
+		var ae smithy.APIError
+		if err != nil && (!errors.As(err, &ae) || ae.ErrorCode() != "LimitExceededException") {
+			t.Fatalf("StartLiveTail: %v", err)
+		}
+		return err
+	})
+	return readStart(t, out)
+}
+
+// oneSession runs a server whose account may hold a single Live Tail
+// session, so that tests can see through the API that a session ended.
+func oneSession() harness.Option {
+	return harness.Configure(func(c *server.Config) { c.LiveTailMaxSessions = 1 })
+}
+
 // tailer reads one SDK live-tail stream.
 type tailer struct {
 	t      testing.TB
@@ -136,6 +98,12 @@ func startTail(t testing.TB, c *cwl.Client, in *cwl.StartLiveTailInput) *tailer 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readStart(t, out)
+}
+
+// readStart reads a started session's sessionStart event.
+func readStart(t testing.TB, out *cwl.StartLiveTailOutput) *tailer {
+	t.Helper()
 	tl := &tailer{t: t, stream: out.GetStream()}
 	t.Cleanup(func() { tl.stream.Close() })
 	select {
@@ -191,8 +159,8 @@ func has(msg string) func([]types.LiveTailSessionLogEvent) bool {
 }
 
 func TestLiveTailSDK(t *testing.T) {
-	s := startServer(t, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t, oneSession())
+	c := s.Client()
 	setup(t, c, "app", "web-1", "web-2", "db")
 	setup(t, c, "other", "x")
 	put(t, c, "app", "web-1", "before the session")
@@ -223,30 +191,22 @@ func TestLiveTailSDK(t *testing.T) {
 		}
 	}
 
-	// The client goes away: the server's session ends.
+	// The client goes away: the server's session ends, and its slot (the
+	// account's only one) takes a new session.
 	tl.stream.Close()
-	waitUntil(t, "the session to end", func() bool { return s.hub.Sessions() == 0 })
-}
-
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	startAfterSlot(t, s.Client(), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 }
 
 func TestLiveTailFilters(t *testing.T) {
-	s := startServer(t, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t)
+	c := s.Client()
 	setup(t, c, "app", "web-1", "web-2", "db")
 
 	// One client per concurrent session: smithy-go v1.28.8 shares one
 	// event-stream codec buffer between a client's streams (a data race).
-	byPattern := startTail(t, s.client(awsclient.NoHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String("ERROR -ignored")})
-	byName := startTail(t, s.client(awsclient.NoHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: []string{"db"}})
-	byPrefix := startTail(t, s.client(awsclient.NoHostPrefix), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app")}, LogStreamNamePrefixes: []string{"web"}})
+	byPattern := startTail(t, s.Client(), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String("ERROR -ignored")})
+	byName := startTail(t, s.Client(), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogStreamNames: []string{"db"}})
+	byPrefix := startTail(t, s.Client(), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app")}, LogStreamNamePrefixes: []string{"web"}})
 	if aws.ToString(byPattern.start.LogEventFilterPattern) != "ERROR -ignored" || !slices.Equal(byName.start.LogStreamNames, []string{"db"}) ||
 		!slices.Equal(byPrefix.start.LogStreamNamePrefixes, []string{"web"}) {
 		t.Fatalf("sessionStart echoes: %+v %+v %+v", byPattern.start, byName.start, byPrefix.start)
@@ -270,8 +230,8 @@ func TestLiveTailFilters(t *testing.T) {
 }
 
 func TestLiveTailErrors(t *testing.T) {
-	s := startServer(t, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t, oneSession())
+	c := s.Client()
 	setup(t, c, "app", "s")
 	setup(t, c, "b")
 	f := func(in *cwl.StartLiveTailInput, code, msg string) {
@@ -296,14 +256,15 @@ func TestLiveTailErrors(t *testing.T) {
 	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app", "missing"}}, "ResourceNotFoundException", "The specified log group does not exist.")
 	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"arn:aws:logs:us-east-1:999999999999:log-group:app"}}, "ResourceNotFoundException", "does not exist")
 	f(&cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}, LogEventFilterPattern: aws.String(`{ $.x = `)}, "InvalidParameterException", "")
-	if n := s.hub.Sessions(); n != 0 {
-		t.Fatalf("%d sessions left by refused requests", n)
+	// No refused request holds a session: the account's only slot is free.
+	if _, err := c.StartLiveTail(context.Background(), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}}); err != nil {
+		t.Fatalf("a session after the refused requests: %v", err)
 	}
 }
 
 func TestLiveTailTimeoutAndShutdown(t *testing.T) {
-	s := startServer(t, 300*time.Millisecond)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.LiveTailMaxSession = 300 * time.Millisecond }))
+	c := s.Client()
 	setup(t, c, "app", "s")
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 	for range tl.stream.Events() {
@@ -313,11 +274,11 @@ func TestLiveTailTimeoutAndShutdown(t *testing.T) {
 		t.Fatalf("stream error %v, want SessionTimeoutException", err)
 	}
 
-	s2 := startServer(t, 0)
-	c2 := s2.client(awsclient.NoHostPrefix)
+	s2 := harness.Start(t)
+	c2 := s2.Client()
 	setup(t, c2, "app", "s")
 	tl2 := startTail(t, c2, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
-	s2.hub.Close() // what server shutdown does first
+	s2.Stop() // returns once the session's stream has ended
 	for range tl2.stream.Events() {
 	}
 	if err := tl2.stream.Err(); err != nil {
@@ -329,8 +290,8 @@ func TestLiveTailTimeoutAndShutdown(t *testing.T) {
 // client that maps such names to the server (here: a dialer; for users: a
 // hosts entry or wildcard DNS) works unchanged, since Cairn answers any Host.
 func TestLiveTailHostPrefix(t *testing.T) {
-	s := startServer(t, 0)
-	addr := s.Listener.Addr().String()
+	s := harness.Start(t)
+	addr := s.Addr()
 	_, port, _ := net.SplitHostPort(addr)
 	var mu sync.Mutex
 	var hosts []string // guarded by mu
@@ -342,13 +303,9 @@ func TestLiveTailHostPrefix(t *testing.T) {
 		return dialer.DialContext(ctx, network, addr)
 	}}
 	defer transport.CloseIdleConnections()
-	c := cwl.New(cwl.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://cairn.localhost:" + port),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		Retryer:      aws.NopRetryer{},
-		HTTPClient:   awsclient.BufferedBodies{Next: &http.Client{Transport: transport}},
-	})
+	// As the SDK comes: ClientAs keeps the host prefix.
+	c := s.ClientAs(s.Creds, harness.DefaultRegion, harness.Over(&http.Client{Transport: transport}),
+		func(o *cwl.Options) { o.BaseEndpoint = aws.String("http://cairn.localhost:" + port) })
 	setup(t, c, "app", "s")
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 	put(t, c, "app", "s", "via prefixed host")
@@ -362,15 +319,13 @@ func TestLiveTailHostPrefix(t *testing.T) {
 
 // The wire, frame by frame, as the AWS CLI and other SDKs parse it.
 func TestLiveTailFrames(t *testing.T) {
-	s := startServer(t, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t)
+	c := s.Client()
 	setup(t, c, "app", "s")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL, strings.NewReader(`{"logGroupIdentifiers":["app"]}`))
-	req.Header.Set("X-Amz-Target", "Logs_20140328.StartLiveTail")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	resp, err := s.Client().Do(req)
+	body := []byte(`{"logGroupIdentifiers":["app"]}`)
+	req := s.Request(t, "StartLiveTail", body) // ends with the test
+	harness.Sign(t, req, s.Creds, body, time.Now())
+	resp, err := s.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,8 +381,8 @@ func TestLiveTailFrames(t *testing.T) {
 // PutLogEvents to the event arriving at an SDK live-tail client, one event
 // at a time. Run with -benchtime=200x.
 func BenchmarkLiveTailLatency(b *testing.B) {
-	s := startServer(b, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(b)
+	c := s.Client()
 	setup(b, c, "bench", "s")
 	tl := startTail(b, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"bench"}})
 	var fromPut, fromAck []time.Duration

@@ -2,53 +2,30 @@ package livetail_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	json "github.com/goccy/go-json"
 
-	"github.com/cairnlog/cairn/internal/awsclient"
+	"github.com/cairnlog/cairn/internal/harness"
 )
 
-// rawCall posts body as-is to the real server and returns the status and the
-// error code (empty on success).
-func rawCall(t *testing.T, s *server, op, body string) (int, string, string) {
+// rawCall posts body as-is (signed with the root key: the test is about
+// the body) and returns the status, the error code and its message.
+func rawCall(t *testing.T, s *harness.Server, op, body string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.URL, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "Logs_20140328."+op)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close() // unread: an accepted StartLiveTail streams on
-	if resp.StatusCode == http.StatusOK {
-		return resp.StatusCode, "", ""
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(raw, &e); err != nil {
-		t.Fatalf("%s: error body %q: %v", op, raw, err)
-	}
-	return resp.StatusCode, e.Type, e.Message
+	r := s.Call(t, op, []byte(body))
+	return r.Status, r.Code, r.Message
 }
 
 // Invalid UTF-8 and unpaired surrogate escapes are refused with
 // SerializationException, never replaced: two different byte strings can
 // never become one stream name or one stored message.
 func TestInvalidTextRefused(t *testing.T) {
-	s := startServer(t, 0)
-	c := s.client(awsclient.NoHostPrefix)
+	s := harness.Start(t, oneSession())
+	c := s.Client()
 	setup(t, c, "app", "ok")
 
 	refused := []struct{ what, op, body string }{
@@ -106,7 +83,6 @@ func TestInvalidTextRefused(t *testing.T) {
 	if err != nil || len(ev.Events) != 0 {
 		t.Fatalf("events stored from refused requests: %v %v", ev, err)
 	}
-	if n := s.hub.Sessions(); n != 0 {
-		t.Fatalf("%d live sessions from a refused StartLiveTail", n)
-	}
+	// The refused StartLiveTail holds no session: the only slot is free.
+	startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 }
