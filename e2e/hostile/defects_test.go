@@ -524,7 +524,9 @@ func TestDefect7StuckReaderLosesItsSlot(t *testing.T) {
 		return conn, err
 	}}}
 	t.Cleanup(small.CloseIdleConnections)
-	stuck := s.Client(func(o *cwl.Options) { o.HTTPClient = small })
+	// Over keeps request bodies buffered (aws-sdk-go-v2#2737): without it the
+	// connection can die for another reason and the test pass for it.
+	stuck := s.Client(harness.Over(small))
 	c := s.Client()
 	createGroup(t, c, "busy", "s")
 	in := &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"busy"}}
