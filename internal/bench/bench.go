@@ -87,9 +87,9 @@ type Report struct {
 	LatencyP90    time.Duration
 	LatencyP99    time.Duration
 	LatencyMax    time.Duration
-	ServerPeakRSS int64 // VmHWM at the end (ingest and reads); 0 when unknown
-	IngestPeakRSS int64 // VmHWM right after ingest
-	ServerRSS     int64 // largest VmRSS sampled during ingest
+	ServerPeakRSS int64         // VmHWM at the end (ingest and reads); 0 when unknown
+	IngestPeakRSS int64         // VmHWM right after ingest
+	ServerRSS     int64         // largest VmRSS sampled during ingest
 	ServerCPU     time.Duration // user+sys of the server process during ingest; 0 when unknown
 	GeneratorCPU  time.Duration // user+sys of this process during ingest
 	DiskBytes     int64         // data directory size (after ingest; the caller may weigh it again after a clean stop)
@@ -410,7 +410,6 @@ func (g *LineGen) Line() string {
 	}
 	return s
 }
-
 
 type rssSampler struct {
 	pid  int

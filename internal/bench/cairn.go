@@ -45,7 +45,7 @@ func (c *client) setup(ctx context.Context, w *Workload) error {
 }
 
 func (c *client) encode(dst []byte, b Batch) []byte { return AppendPutLogEvents(dst, b) }
-func (c *client) hash(body []byte) string          { return payloadHash(body) }
+func (c *client) hash(body []byte) string           { return payloadHash(body) }
 
 func (c *client) send(ctx context.Context, body []byte, hash string) error {
 	_, err := c.do(ctx, "PutLogEvents", body, hash)

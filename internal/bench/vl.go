@@ -37,7 +37,7 @@ func newVictoriaLogs(cfg Config) *vlClient {
 func (c *vlClient) setup(context.Context, *Workload) error { return nil }
 
 func (c *vlClient) encode(dst []byte, b Batch) []byte { return AppendJSONLines(dst, b) }
-func (c *vlClient) hash([]byte) string               { return "" }
+func (c *vlClient) hash([]byte) string                { return "" }
 
 func (c *vlClient) send(ctx context.Context, body []byte, _ string) error {
 	u := c.endpoint + "/insert/jsonline?_stream_fields=" + url.QueryEscape(VLStreamFields)
