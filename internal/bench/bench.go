@@ -1,30 +1,31 @@
-// Package bench is Cairn's load generator. It drives any CloudWatch Logs
-// endpoint — Cairn, moto, AWS — over HTTP with SigV4-signed PutLogEvents
-// requests, then optionally measures FilterLogEvents, and reports events/s,
-// MB/s, request latency percentiles, and (when it knows the server's process
-// and data directory) the server's RSS and disk bytes per event.
+// Package bench is Cairn's load generator. It drives a CloudWatch Logs
+// endpoint — Cairn, moto, AWS — with SigV4-signed PutLogEvents requests, or
+// VictoriaLogs with JSON lines of the same events, then optionally measures
+// reads, and reports events/s, MB/s, request latency percentiles, and (when
+// it knows the server's process and data directory) the server's CPU, RSS
+// and disk bytes per event.
 //
-// To keep the generator's own CPU small next to the server's, request bodies
-// are built before the clock starts: a pool of realistic ~100-byte log lines
-// (access logs, level-tagged app lines with request ids, small JSON objects;
-// fixed seed) serialized into PutLogEvents bodies whose payload hashes are
-// computed once. Each request is still signed, so a server with SigV4 on does
-// its full verification work.
+// Data flows one way: a Workload (fixed seed) yields batch n of realistic
+// ~110-byte lines (access logs, level-tagged app lines with request ids,
+// small JSON objects); Run has the target encode every batch into a request
+// body before the clock starts (PutLogEvents JSON with its payload hash, or
+// JSON lines), so the generator's own CPU stays small next to the server's;
+// writers send the bodies; then the target runs the same three reads (a rare
+// term, a full scan for a common term, a time range) in its own query
+// language. Compare turns per-round Reports of Cairn and a peer into ratios.
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand"
-	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,32 +33,40 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+)
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+// Peers Run can drive besides CloudWatch Logs endpoints.
+const (
+	PeerNone         = ""
+	PeerVictoriaLogs = "victorialogs"
 )
 
 // Config describes one benchmark run.
 type Config struct {
-	Endpoint  string // e.g. http://127.0.0.1:4588
+	Endpoint  string // e.g. http://127.0.0.1:4588, or VictoriaLogs' http://127.0.0.1:9428
+	Peer      string // PeerNone (CloudWatch Logs API) or PeerVictoriaLogs
 	Region    string
 	AccessKey string
 	SecretKey string
 
-	Groups    int // log groups
-	Streams   int // streams in all, spread over the groups
-	Writers   int // concurrent PutLogEvents requests
-	BatchSize int // events per request
+	Seed      int64 // line generator seed (0: 42)
+	Groups    int   // log groups
+	Streams   int   // streams in all, spread over the groups
+	Writers   int   // concurrent requests
+	BatchSize int   // events per request
 	Events    int64
 	Duration  time.Duration // stop after this long even if Events not reached (0: no limit)
 	Prefix    string        // group name prefix, so runs do not collide
+	FirstMs   int64         // timestamp of the first event (0: so the last one is a minute before now)
 
 	// RareEvery puts the rare token into one line per RareEvery events
 	// (0: never); the query phase searches for it.
 	RareEvery int64
-	Query     bool // run the FilterLogEvents phase after ingest
+	Query     bool // run the read phase after ingest
+	// RangeEvents is how many events the time-range read fetches (0: 100,000).
+	RangeEvents int
 
-	// ServerPID and DataDir, when set, add server RSS and disk figures.
+	// ServerPID and DataDir, when set, add server CPU, RSS and disk figures.
 	ServerPID int
 	DataDir   string
 
@@ -66,6 +75,7 @@ type Config struct {
 
 // Report is a run's result.
 type Report struct {
+	Peer          string
 	Events        int64
 	Requests      int64
 	Errors        int64
@@ -77,26 +87,38 @@ type Report struct {
 	LatencyP90    time.Duration
 	LatencyP99    time.Duration
 	LatencyMax    time.Duration
-	ServerPeakRSS int64 // bytes; 0 when unknown
-	ServerRSS     int64
+	ServerPeakRSS int64         // VmHWM at the end (ingest and reads); 0 when unknown
+	IngestPeakRSS int64         // VmHWM right after ingest
+	ServerRSS     int64         // largest VmRSS sampled during ingest
 	ServerCPU     time.Duration // user+sys of the server process during ingest; 0 when unknown
 	GeneratorCPU  time.Duration // user+sys of this process during ingest
-	DiskBytes     int64         // data directory size after ingest
+	DiskBytes     int64         // data directory size (after ingest; the caller may weigh it again after a clean stop)
+	DataFileBytes int64         // the engine's data files only, when the caller knows them (after a clean stop)
+	LoadAvg       string        // /proc/loadavg when the run started
 	Query         *QueryReport
 }
 
-// QueryReport holds the FilterLogEvents figures.
+// QueryReport holds the read figures.
 type QueryReport struct {
-	RareTerm          string
-	RareFirstPage     time.Duration // median over runs
-	RareMatches       int
-	RareFullScan      time.Duration
+	RareTerm      string
+	RareFirstPage time.Duration // median of 5: FilterLogEvents until the first match, or the whole LogsQL answer
+	RareMatches   int
+	RareExpected  int // needles planted in the searched group
+	RareFullScan  time.Duration
+
 	CommonTerm        string
-	CommonScanTime    time.Duration
-	CommonScanBytes   int64 // message bytes in the time range scanned
+	CommonScanTime    time.Duration // median of 3, every match fetched
+	CommonScanBytes   int64         // message bytes in the group scanned
 	CommonMatches     int
 	CommonGBPerSecond float64
 	Pages             int
+
+	RangeTime     time.Duration // median of 3, every event fetched
+	RangeFrom     int64         // [RangeFrom, RangeTo) in Unix ms
+	RangeTo       int64
+	RangeEvents   int // fetched
+	RangeExpected int // in the range by construction
+	RangePages    int
 }
 
 // RareToken is the needle the generator plants and the query phase finds.
@@ -105,6 +127,23 @@ const RareToken = "zqxneedle7"
 // CommonTerm appears in most blocks but in few events, so a search for it
 // cannot skip blocks and its result pages stay small: a full-scan measure.
 const CommonTerm = "checkout_timeout"
+
+// target is one kind of server: how it is set up, how a batch is encoded
+// and sent, and how the reads are asked.
+type target interface {
+	setup(ctx context.Context, w *Workload) error
+	encode(dst []byte, b Batch) []byte
+	hash(body []byte) string // the payload hash a signed request carries ("" when unsigned)
+	send(ctx context.Context, body []byte, hash string) error
+	// ready returns once every ingested event is readable.
+	ready(ctx context.Context, events int64) error
+	queries(ctx context.Context, w *Workload, st *Stats, rangeEvents int) (*QueryReport, error)
+}
+
+type request struct {
+	body []byte
+	hash string
+}
 
 // Run executes the benchmark.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
@@ -117,43 +156,48 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.AccessKey == "" {
 		cfg.AccessKey, cfg.SecretKey = "AKIDBENCH", "benchsecret"
 	}
-	if cfg.Groups < 1 || cfg.Streams < cfg.Groups || cfg.Writers < 1 || cfg.BatchSize < 1 || cfg.BatchSize > 10000 {
-		return nil, errors.New("need groups ≥ 1, streams ≥ groups, writers ≥ 1, 1 ≤ batch ≤ 10000")
+	if cfg.Seed == 0 {
+		cfg.Seed = 42
 	}
-	c := &client{
-		endpoint: strings.TrimRight(cfg.Endpoint, "/"),
-		region:   cfg.Region,
-		creds:    aws.Credentials{AccessKeyID: cfg.AccessKey, SecretAccessKey: cfg.SecretKey},
-		signer:   v4.NewSigner(),
-		http: &http.Client{Transport: &http.Transport{
-			MaxIdleConns: cfg.Writers * 2, MaxIdleConnsPerHost: cfg.Writers * 2, IdleConnTimeout: time.Minute,
-		}},
+	if cfg.RangeEvents == 0 {
+		cfg.RangeEvents = 100_000
 	}
-	groups := make([]string, cfg.Groups)
-	for i := range groups {
-		groups[i] = fmt.Sprintf("%s-g%d", cfg.Prefix, i)
-		if err := c.call(ctx, "CreateLogGroup", map[string]any{"logGroupName": groups[i]}, nil); err != nil && !isAlreadyExists(err) {
-			return nil, fmt.Errorf("create group: %w", err)
-		}
+	if cfg.Groups < 1 || cfg.Streams < cfg.Groups || cfg.Writers < 1 || cfg.BatchSize < 1 || cfg.BatchSize > 10000 || cfg.Events < 1 {
+		return nil, errors.New("need events ≥ 1, groups ≥ 1, streams ≥ groups, writers ≥ 1, 1 ≤ batch ≤ 10000")
 	}
-	streams := make([]target, cfg.Streams)
-	for i := range streams {
-		streams[i] = target{group: groups[i%cfg.Groups], stream: fmt.Sprintf("s%d", i)}
-		if err := c.call(ctx, "CreateLogStream", map[string]any{"logGroupName": streams[i].group, "logStreamName": streams[i].stream}, nil); err != nil && !isAlreadyExists(err) {
-			return nil, fmt.Errorf("create stream: %w", err)
-		}
+	if cfg.FirstMs == 0 {
+		// About 1 ms an event, ending a minute ago: well inside both
+		// systems' accepted window (CloudWatch: 14 days back, 2 h ahead).
+		cfg.FirstMs = time.Now().Add(-time.Minute).UnixMilli() - cfg.Events
+	}
+	w := &Workload{Seed: cfg.Seed, Events: cfg.Events, BatchSize: cfg.BatchSize, Groups: cfg.Groups, Streams: cfg.Streams,
+		Prefix: cfg.Prefix, RareEvery: cfg.RareEvery, FirstMs: cfg.FirstMs}
+	var t target
+	switch cfg.Peer {
+	case PeerNone:
+		t = newCloudWatch(cfg)
+	case PeerVictoriaLogs:
+		t = newVictoriaLogs(cfg)
+	default:
+		return nil, fmt.Errorf("unknown peer %q (want %q)", cfg.Peer, PeerVictoriaLogs)
+	}
+	rep := &Report{Peer: cfg.Peer, LoadAvg: LoadAvg()}
+	if err := t.setup(ctx, w); err != nil {
+		return nil, err
 	}
 
-	fmt.Fprintf(cfg.Out, "preparing request bodies...\n")
-	start := time.Now()
-	requests := (cfg.Events + int64(cfg.BatchSize) - 1) / int64(cfg.BatchSize)
-	pool := buildPool(cfg, streams, start.UnixMilli(), requests)
+	fmt.Fprintf(cfg.Out, "preparing %d request bodies...\n", w.Requests())
+	reqs, st := buildRequests(ctx, w, t)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	fmt.Fprintf(cfg.Out, "ingesting %d events in %d-event requests with %d writers to %d streams in %d groups\n",
 		cfg.Events, cfg.BatchSize, cfg.Writers, cfg.Streams, cfg.Groups)
 
 	var (
 		next    atomic.Int64
 		nErr    atomic.Int64
+		sent    atomic.Int64
 		firstEr atomic.Value
 		lat     = make([][]time.Duration, cfg.Writers)
 		wg      sync.WaitGroup
@@ -167,136 +211,152 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		deadline = time.Now().Add(cfg.Duration)
 	}
 	t0 := time.Now()
-	for w := 0; w < cfg.Writers; w++ {
+	for wr := 0; wr < cfg.Writers; wr++ {
 		wg.Add(1)
-		go func(w int) {
+		go func(wr int) {
 			defer wg.Done()
 			for {
 				n := next.Add(1) - 1
-				if n >= requests || ctx.Err() != nil || (!deadline.IsZero() && time.Now().After(deadline)) {
+				if n >= int64(len(reqs)) || ctx.Err() != nil || (!deadline.IsZero() && time.Now().After(deadline)) {
 					return
 				}
-				b := pool.body(n)
 				s := time.Now()
-				if err := c.send(ctx, "PutLogEvents", b.data, b.hash); err != nil {
+				if err := t.send(ctx, reqs[n].body, reqs[n].hash); err != nil {
 					nErr.Add(1)
 					firstEr.CompareAndSwap(nil, err.Error())
 					continue
 				}
-				lat[w] = append(lat[w], time.Since(s))
+				lat[wr] = append(lat[wr], time.Since(s))
+				sent.Add(int64(w.batchLen(n)))
 			}
-		}(w)
+		}(wr)
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
 	stopRSS()
 	serverCPU, genCPU := procCPU(cfg.ServerPID)-serverCPU0, selfCPU()-genCPU0
+	reqs = nil // the bodies are done with; let the reads run without them
 
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	r := &Report{Requests: int64(len(all)), Errors: nErr.Load(), Elapsed: elapsed, ServerPeakRSS: rss.peak(), ServerRSS: rss.max,
-		GeneratorCPU: genCPU}
+	rep.Requests, rep.Errors, rep.Elapsed = int64(len(all)), nErr.Load(), elapsed
+	rep.ServerRSS, rep.IngestPeakRSS, rep.GeneratorCPU = rss.max, rss.peak(), genCPU
 	if cfg.ServerPID != 0 {
-		r.ServerCPU = serverCPU
+		rep.ServerCPU = serverCPU
 	}
-	r.Events = r.Requests * int64(cfg.BatchSize)
-	r.MessageBytes = r.Requests * pool.avgBytes
-	r.EventsPerSec = float64(r.Events) / elapsed.Seconds()
-	r.MBPerSec = float64(r.MessageBytes) / 1e6 / elapsed.Seconds()
+	rep.Events = sent.Load()
+	if st.Events > 0 {
+		rep.MessageBytes = st.MessageBytes * rep.Events / st.Events
+	}
+	rep.EventsPerSec = float64(rep.Events) / elapsed.Seconds()
+	rep.MBPerSec = float64(rep.MessageBytes) / 1e6 / elapsed.Seconds()
 	if len(all) > 0 {
 		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
-		r.LatencyP50, r.LatencyP90, r.LatencyP99, r.LatencyMax = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+		rep.LatencyP50, rep.LatencyP90, rep.LatencyP99, rep.LatencyMax = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
 	}
-	if r.Errors > 0 {
-		fmt.Fprintf(cfg.Out, "%d requests failed; first error: %v\n", r.Errors, firstEr.Load())
+	if rep.Errors > 0 {
+		fmt.Fprintf(cfg.Out, "%d requests failed; first error: %v\n", rep.Errors, firstEr.Load())
 	}
 	if cfg.DataDir != "" {
-		r.DiskBytes = dirSize(cfg.DataDir)
+		rep.DiskBytes = dirSize(cfg.DataDir)
 	}
 	if cfg.Query {
-		q, err := runQueries(ctx, c, groups, start.UnixMilli()-1000)
+		if rep.Errors > 0 || rep.Events != st.Events {
+			return rep, errors.New("not every event was stored, so the reads would not be comparable; no read phase")
+		}
+		if err := t.ready(ctx, rep.Events); err != nil {
+			return rep, err
+		}
+		q, err := t.queries(ctx, w, st, cfg.RangeEvents)
 		if err != nil {
-			return r, err
+			return rep, err
 		}
-		// Group 0 holds 1/Groups of the events, and the common-term scan
-		// reads all of them.
-		q.CommonScanBytes = r.MessageBytes / int64(cfg.Groups)
+		q.CommonScanBytes = st.Group0Bytes
 		q.CommonGBPerSecond = float64(q.CommonScanBytes) / 1e9 / q.CommonScanTime.Seconds()
-		r.Query = q
+		q.RareExpected = st.RareMatches
+		rep.Query = q
 	}
-	return r, nil
+	rep.ServerPeakRSS = rss.peak()
+	return rep, nil
 }
 
-type target struct{ group, stream string }
-
-type body struct {
-	data []byte
-	hash string
-}
-
-type bodyPool struct {
-	bodies   []body // cycled
-	rare     map[int64]body
-	avgBytes int64 // message bytes per request
-}
-
-func (p *bodyPool) body(n int64) body {
-	if b, ok := p.rare[n]; ok {
-		return b
-	}
-	return p.bodies[n%int64(len(p.bodies))]
-}
-
-// buildPool makes request bodies. Request n goes to stream n mod Streams;
-// the pool is a multiple of the stream count so that holds when cycling.
-func buildPool(cfg Config, streams []target, baseMs, requests int64) *bodyPool {
-	gen := NewLineGen(42)
-	rng := gen.rng
-	n := len(streams)
-	for n < 256 {
-		n += len(streams)
-	}
-	p := &bodyPool{rare: map[int64]body{}}
-	var total int64
-	mk := func(i int64, rare bool) body {
-		t := streams[i%int64(len(streams))]
-		evs := make([]map[string]any, cfg.BatchSize)
-		ts := baseMs
-		for j := range evs {
-			ts += int64(rng.Intn(3))
-			line := gen.Line()
-			if rare && j == cfg.BatchSize/2 {
-				line += " " + RareToken
+// buildRequests encodes every batch for t, on every core, and gathers the
+// figures the reads are checked against.
+func buildRequests(ctx context.Context, w *Workload, t target) ([]request, *Stats) {
+	n := w.Requests()
+	reqs := make([]request, n)
+	workers := runtime.GOMAXPROCS(0)
+	parts := make([]Stats, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func(st *Stats) {
+			defer wg.Done()
+			var buf []byte
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= n {
+					return
+				}
+				b := w.Batch(i)
+				buf = t.encode(buf[:0], b)
+				body := slices.Clone(buf)
+				reqs[i] = request{body: body, hash: t.hash(body)}
+				first := b.Group == w.Group(0)
+				for _, e := range b.Events {
+					st.Events++
+					st.MessageBytes += int64(len(e.Message))
+					if first {
+						st.Group0Bytes += int64(len(e.Message))
+						st.Group0Times = append(st.Group0Times, e.Timestamp)
+						if strings.HasSuffix(e.Message, " "+RareToken) {
+							st.RareMatches++
+						}
+					}
+				}
 			}
-			total += int64(len(line))
-			evs[j] = map[string]any{"timestamp": ts, "message": line}
-		}
-		data, _ := json.Marshal(map[string]any{"logGroupName": t.group, "logStreamName": t.stream, "logEvents": evs})
-		sum := sha256.Sum256(data)
-		return body{data: data, hash: hex.EncodeToString(sum[:])}
+		}(&parts[p])
 	}
-	for i := 0; i < n; i++ {
-		p.bodies = append(p.bodies, mk(int64(i), false))
+	wg.Wait()
+	st := &Stats{}
+	for _, p := range parts {
+		st.Events += p.Events
+		st.MessageBytes += p.MessageBytes
+		st.Group0Bytes += p.Group0Bytes
+		st.RareMatches += p.RareMatches
+		st.Group0Times = append(st.Group0Times, p.Group0Times...)
 	}
-	p.avgBytes = total / int64(n)
-	if cfg.RareEvery > 0 {
-		per := max(cfg.RareEvery/int64(cfg.BatchSize), 1)
-		// Plant each needle in a request bound for the first group, which is
-		// the one the query phase searches.
-		for r := per / 2; r < requests; r += per {
-			n := r
-			for streams[n%int64(len(streams))].group != streams[0].group {
-				n++
-			}
-			if n < requests {
-				p.rare[n] = mk(n, true)
-			}
-		}
+	slices.Sort(st.Group0Times)
+	return reqs, st
+}
+
+// payloadHash is the hex SHA-256 a SigV4-signed request carries.
+func payloadHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// LoadAvg is the first three fields of /proc/loadavg ("" when unknown).
+func LoadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
 	}
-	return p
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// median of a few durations (the slice is sorted in place).
+func medianDuration(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 // LineGen makes realistic log lines from a fixed vocabulary. Engine
@@ -349,127 +409,6 @@ func (g *LineGen) Line() string {
 		s += " " + CommonTerm
 	}
 	return s
-}
-
-type client struct {
-	endpoint string
-	region   string
-	creds    aws.Credentials
-	signer   *v4.Signer
-	http     *http.Client
-}
-
-type apiError struct {
-	Type    string `json:"__type"`
-	Message string `json:"message"`
-	Status  int
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }
-
-func isAlreadyExists(err error) bool {
-	var e *apiError
-	return errors.As(err, &e) && strings.HasSuffix(e.Type, "ResourceAlreadyExistsException")
-}
-
-func (c *client) call(ctx context.Context, op string, in any, out any) error {
-	data, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(data)
-	resp, err := c.do(ctx, op, data, hex.EncodeToString(sum[:]))
-	if err != nil {
-		return err
-	}
-	if out != nil {
-		return json.Unmarshal(resp, out)
-	}
-	return nil
-}
-
-func (c *client) send(ctx context.Context, op string, data []byte, hash string) error {
-	_, err := c.do(ctx, op, data, hash)
-	return err
-}
-
-func (c *client) do(ctx context.Context, op string, data []byte, hash string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "Logs_20140328."+op)
-	if err := c.signer.SignHTTP(ctx, c.creds, req, hash, "logs", c.region, time.Now()); err != nil {
-		return nil, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &apiError{Status: resp.StatusCode}
-		_ = json.Unmarshal(body, e)
-		if e.Type == "" {
-			e.Message = string(body)
-		}
-		return nil, e
-	}
-	return body, nil
-}
-
-// runQueries measures FilterLogEvents over the first group: the first page
-// of a rare-term search (median of 5), the whole rare search, and a full
-// scan for a term that every block holds but few events match.
-func runQueries(ctx context.Context, c *client, groups []string, startMs int64) (*QueryReport, error) {
-	type page struct {
-		Events    []struct{ Message string } `json:"events"`
-		NextToken string                     `json:"nextToken"`
-	}
-	q := &QueryReport{RareTerm: RareToken, CommonTerm: CommonTerm}
-	scan := func(term string, firstOnly bool) (time.Duration, int, int, error) {
-		t := time.Now()
-		matches, pages, token := 0, 0, ""
-		for {
-			in := map[string]any{"logGroupName": groups[0], "filterPattern": term, "startTime": startMs}
-			if token != "" {
-				in["nextToken"] = token
-			}
-			var p page
-			if err := c.call(ctx, "FilterLogEvents", in, &p); err != nil {
-				return 0, 0, 0, err
-			}
-			pages++
-			matches += len(p.Events)
-			if (firstOnly && matches > 0) || p.NextToken == "" {
-				return time.Since(t), matches, pages, nil
-			}
-			token = p.NextToken
-		}
-	}
-	var firsts []time.Duration
-	for i := 0; i < 5; i++ {
-		d, _, _, err := scan(RareToken, true)
-		if err != nil {
-			return nil, fmt.Errorf("rare search: %w", err)
-		}
-		firsts = append(firsts, d)
-	}
-	slices.Sort(firsts)
-	q.RareFirstPage = firsts[len(firsts)/2]
-	var err error
-	if q.RareFullScan, q.RareMatches, _, err = scan(RareToken, false); err != nil {
-		return nil, err
-	}
-	if q.CommonScanTime, q.CommonMatches, q.Pages, err = scan(CommonTerm, false); err != nil {
-		return nil, err
-	}
-	return q, nil
 }
 
 type rssSampler struct {

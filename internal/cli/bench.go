@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,7 +37,13 @@ func runBench(env Env, args []string) int {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: when --events are sent)")
 	fs.Int64Var(&cfg.RareEvery, "rare-every", 1_000_000, "plant the rare token once per this many events (0: never)")
 	fs.BoolVar(&cfg.Query, "query", false, "measure FilterLogEvents after ingest")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its RSS")
+	fs.StringVar(&cfg.Peer, "peer", "", `"victorialogs": --endpoint is VictoriaLogs; send it the same lines as JSON lines and ask the reads in LogsQL`)
+	compare := fs.String("compare", "", `"victorialogs": measure Cairn and VictoriaLogs side by side (spawns both, fresh data each round) and print ratios`)
+	vlBin := fs.String("victorialogs-bin", "victoria-logs", "with --compare: the VictoriaLogs binary (scripts/compare-victorialogs.sh installs it)")
+	rounds := fs.Int("rounds", 3, "with --compare: rounds, alternating which system goes first")
+	fs.Int64Var(&cfg.Seed, "seed", 42, "line generator seed (both systems get the same lines)")
+	fs.IntVar(&cfg.RangeEvents, "range-events", 100_000, "events in the time-range read")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its CPU and RSS")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
 	cpuProfile := fs.String("cpuprofile", "", "with a spawned server: write its CPU profile during ingest to this file")
 	var serverArgs multiFlag
@@ -52,8 +59,24 @@ func runBench(env Env, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	switch {
+	case *compare != "":
+		if *compare != bench.PeerVictoriaLogs {
+			fmt.Fprintf(env.Stderr, "cairn bench: --compare %q: only %q is known\n", *compare, bench.PeerVictoriaLogs)
+			return 2
+		}
+		if *rounds < 1 {
+			fmt.Fprintln(env.Stderr, "cairn bench: --rounds must be at least 1")
+			return 2
+		}
+		return runCompare(ctx, env, cfg, compareSettings{vlBin: *vlBin, rounds: *rounds, serverArgs: serverArgs})
+	case cfg.Peer != "" && cfg.Endpoint == "":
+		fmt.Fprintln(env.Stderr, "cairn bench: --peer needs the peer's --endpoint (or use --compare to spawn it)")
+		return 2
+	}
+
 	var child *spawned
-	if cfg.Endpoint == "" || *spawn {
+	if cfg.Peer == "" && (cfg.Endpoint == "" || *spawn) {
 		var err error
 		if child, err = spawnServer(env.Stderr, serverArgs); err != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench:", err)
@@ -89,6 +112,7 @@ func runBench(env Env, args []string) int {
 		child.stop()
 		rep.DiskBytes = dirBytes(child.dir, "")
 		sst := dirBytes(child.dir, ".sst")
+		rep.DataFileBytes = sst
 		fmt.Fprintf(env.Stdout, "disk after clean stop: %.1f MB in all, %.1f MB in sstables\n", float64(rep.DiskBytes)/1e6, float64(sst)/1e6)
 		if rep.Events > 0 {
 			fmt.Fprintf(env.Stdout, "disk per event: %.1f bytes (sstables %.1f)\n", float64(rep.DiskBytes)/float64(rep.Events), float64(sst)/float64(rep.Events))
@@ -102,7 +126,14 @@ func runBench(env Env, args []string) int {
 }
 
 func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
-	fmt.Fprintf(w, "endpoint %s: %d writers, %d-event batches, %d streams in %d groups\n", cfg.Endpoint, cfg.Writers, cfg.BatchSize, cfg.Streams, cfg.Groups)
+	peer := "CloudWatch Logs API"
+	if cfg.Peer != "" {
+		peer = cfg.Peer
+	}
+	fmt.Fprintf(w, "endpoint %s (%s): %d writers, %d-event batches, %d streams in %d groups\n", cfg.Endpoint, peer, cfg.Writers, cfg.BatchSize, cfg.Streams, cfg.Groups)
+	if r.LoadAvg != "" {
+		fmt.Fprintf(w, "load average at start: %s\n", r.LoadAvg)
+	}
 	fmt.Fprintf(w, "ingest: %d events in %s = %.0f events/s, %.1f MB/s of messages (%d requests, %d errors)\n",
 		r.Events, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, r.MBPerSec, r.Requests, r.Errors)
 	fmt.Fprintf(w, "latency: p50 %s  p90 %s  p99 %s  max %s\n", r.LatencyP50.Round(10*time.Microsecond), r.LatencyP90.Round(10*time.Microsecond),
@@ -112,12 +143,15 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 			float64(r.ServerCPU.Microseconds())/float64(r.Events), r.ServerCPU.Seconds()/r.Elapsed.Seconds(), r.GeneratorCPU.Seconds())
 	}
 	if r.ServerPeakRSS > 0 {
-		fmt.Fprintf(w, "server RSS: max sampled %.0f MB, peak (VmHWM) %.0f MB\n", float64(r.ServerRSS)/(1<<20), float64(r.ServerPeakRSS)/(1<<20))
+		fmt.Fprintf(w, "server RSS: max sampled %.0f MiB, peak (VmHWM) %.0f MiB after ingest, %.0f MiB at the end\n", float64(r.ServerRSS)/(1<<20),
+			float64(r.IngestPeakRSS)/(1<<20), float64(r.ServerPeakRSS)/(1<<20))
 	}
 	if q := r.Query; q != nil {
 		fmt.Fprintf(w, "filter %q: first page %s (median of 5), whole search %s, %d matches\n", q.RareTerm, q.RareFirstPage.Round(100*time.Microsecond), q.RareFullScan.Round(time.Millisecond), q.RareMatches)
-		fmt.Fprintf(w, "filter %q: full scan of %.0f MB of messages in %s = %.2f GB/s, %d matches, %d pages\n", q.CommonTerm,
+		fmt.Fprintf(w, "filter %q: full scan of %.0f MB of messages in %s (median of 3) = %.2f GB/s, %d matches, %d pages\n", q.CommonTerm,
 			float64(q.CommonScanBytes)/1e6, q.CommonScanTime.Round(time.Millisecond), q.CommonGBPerSecond, q.CommonMatches, q.Pages)
+		fmt.Fprintf(w, "time range of %d events (%d fetched, %d pages): %s (median of 3)\n", q.RangeExpected, q.RangeEvents, q.RangePages,
+			q.RangeTime.Round(100*time.Microsecond))
 	}
 }
 
@@ -232,3 +266,163 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+type compareSettings struct {
+	vlBin      string
+	rounds     int
+	serverArgs []string
+}
+
+// runCompare measures Cairn and VictoriaLogs side by side: each round starts
+// each system on a fresh data directory, sends it the same workload (same
+// seed, same lines and timestamps, same batches and writers), runs the
+// reads, stops it cleanly and weighs what it left; odd rounds start with
+// VictoriaLogs so neither always runs on a cooler machine. It prints every
+// run's report on stderr and the comparison, as Markdown, on stdout.
+func runCompare(ctx context.Context, env Env, base bench.Config, s compareSettings) int {
+	bin, err := exec.LookPath(s.vlBin)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cairn bench: VictoriaLogs binary: %v (scripts/compare-victorialogs.sh installs it)\n", err)
+		return 1
+	}
+	base.Query = true
+	cmp := &bench.Comparison{Peer: "VictoriaLogs"}
+	for r := 0; r < s.rounds; r++ {
+		order := []string{"cairn", bench.PeerVictoriaLogs}
+		if r%2 == 1 {
+			order = []string{bench.PeerVictoriaLogs, "cairn"}
+		}
+		round := bench.Round{Order: order, LoadAvg: bench.LoadAvg()}
+		fmt.Fprintf(env.Stderr, "== round %d of %d: %s first; load average %s\n", r+1, s.rounds, order[0], round.LoadAvg)
+		for _, who := range order {
+			cfg := base
+			cfg.Prefix = fmt.Sprintf("bench-%d-r%d", time.Now().Unix(), r+1)
+			var rep *bench.Report
+			if who == "cairn" {
+				rep, err = measureCairn(ctx, env, cfg, s.serverArgs)
+				round.Cairn = rep
+			} else {
+				rep, err = measureVictoriaLogs(ctx, env, cfg, bin)
+				round.Peer = rep
+			}
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "cairn bench: %s, round %d: %v\n", who, r+1, err)
+				return 1
+			}
+		}
+		cmp.Rounds = append(cmp.Rounds, round)
+	}
+	fmt.Fprintf(env.Stdout, "%d events a round per system, %d-event batches, %d writers, %d streams in %d groups, seed %d; %d rounds\n\n",
+		base.Events, base.BatchSize, base.Writers, base.Streams, base.Groups, base.Seed, s.rounds)
+	cmp.WriteMarkdown(env.Stdout)
+	return 0
+}
+
+// measureCairn runs one workload against a freshly spawned Cairn (SigV4 on,
+// durable) and weighs its data directory after a clean stop: everything, and
+// the sstables alone as its data files.
+func measureCairn(ctx context.Context, env Env, cfg bench.Config, serverArgs []string) (*bench.Report, error) {
+	child, err := spawnServer(env.Stderr, serverArgs)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(child.dir)
+	defer child.stop()
+	cfg.Endpoint, cfg.ServerPID, cfg.DataDir = child.endpoint, child.cmd.Process.Pid, child.dir
+	cfg.Peer, cfg.Out = bench.PeerNone, env.Stderr
+	if cfg.AccessKey, cfg.SecretKey, err = iam.ReadCredentials(filepath.Join(child.dir, "data", iam.CredentialsFileName)); err != nil {
+		return nil, err
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if rep == nil {
+		return nil, err
+	}
+	child.stop()
+	rep.DiskBytes, rep.DataFileBytes = dirBytes(child.dir, ""), dirBytes(child.dir, ".sst")
+	printReport(env.Stderr, cfg, rep)
+	if err == nil && rep.Errors > 0 {
+		err = fmt.Errorf("%d requests failed", rep.Errors)
+	}
+	return rep, err
+}
+
+// measureVictoriaLogs runs the same workload against a freshly spawned
+// VictoriaLogs and weighs its storage after a clean stop: everything, and
+// its partitions (the per-day data and index parts) as its data files.
+func measureVictoriaLogs(ctx context.Context, env Env, cfg bench.Config, bin string) (*bench.Report, error) {
+	vl, err := spawnVictoriaLogs(ctx, env.Stderr, bin)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(vl.dir)
+	defer vl.stop()
+	storage := filepath.Join(vl.dir, "data")
+	cfg.Endpoint, cfg.ServerPID, cfg.DataDir = vl.endpoint, vl.cmd.Process.Pid, storage
+	cfg.Peer, cfg.Out = bench.PeerVictoriaLogs, env.Stderr
+	rep, err := bench.Run(ctx, cfg)
+	if rep == nil {
+		return nil, err
+	}
+	vl.stop()
+	rep.DiskBytes, rep.DataFileBytes = dirBytes(storage, ""), dirBytes(filepath.Join(storage, "partitions"), "")
+	printReport(env.Stderr, cfg, rep)
+	if err == nil && rep.Errors > 0 {
+		err = fmt.Errorf("%d requests failed", rep.Errors)
+	}
+	return rep, err
+}
+
+// spawnVictoriaLogs starts VictoriaLogs on a free loopback port with its
+// storage in a fresh temporary directory (its log beside it, so the log is
+// not weighed), and waits until /health answers.
+func spawnVictoriaLogs(ctx context.Context, logTo io.Writer, bin string) (*spawned, error) {
+	dir, err := os.MkdirTemp("", "cairn-bench-vl-")
+	if err != nil {
+		return nil, err
+	}
+	// VictoriaLogs cannot report a port it picked, so take a free one and
+	// hand it over; another process grabbing it in between makes the start
+	// fail below, not the measurement.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logFile, err := os.Create(filepath.Join(dir, "victoria-logs.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	cmd := exec.Command(bin, "-httpListenAddr="+addr, "-storageDataPath="+filepath.Join(dir, "data"), "-loggerLevel=WARN")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s := &spawned{cmd: cmd, dir: dir, endpoint: "http://" + addr}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint+"/health", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.stop()
+			msg, _ := os.ReadFile(logFile.Name())
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("victorialogs did not become healthy at %s: %s", s.endpoint, strings.TrimSpace(string(msg)))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(logTo, "spawned victorialogs pid %d at %s (data %s)\n", cmd.Process.Pid, s.endpoint, dir)
+	return s, nil
+}

@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedianAndRatio(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{nan, 5, 1}, 3},
+		{[]float64{7}, 7},
+	} {
+		if got := Median(c.in); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(Median(nil)) || !math.IsNaN(Median([]float64{nan})) {
+		t.Error("Median of nothing known should be NaN")
+	}
+	if Ratio(6, 3) != 2 || !math.IsNaN(Ratio(1, 0)) || !math.IsNaN(Ratio(nan, 1)) || !math.IsNaN(Ratio(1, nan)) {
+		t.Error("Ratio")
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for x, want := range map[float64]string{827_123.4: "827,123", 1234: "1,234", 155.4: "155", 27.14: "27.1", 0.573: "0.57", -1234567: "-1,234,567"} {
+		if got := FormatValue(x); got != want {
+			t.Errorf("FormatValue(%v) = %q, want %q", x, got, want)
+		}
+	}
+	if FormatValue(math.NaN()) != "–" || FormatRatio(2.349) != "2.35×" || FormatRatio(math.NaN()) != "–" {
+		t.Error("FormatValue(NaN) / FormatRatio")
+	}
+}
+
+func report(eps float64, cpu time.Duration, rssMiB, dataB, diskB int64, rare, scan time.Duration, gbps float64, rng time.Duration) *Report {
+	const events = 1_000_000
+	return &Report{Events: events, EventsPerSec: eps, ServerCPU: cpu, ServerPeakRSS: rssMiB << 20,
+		DataFileBytes: dataB * events, DiskBytes: diskB * events,
+		Query: &QueryReport{RareFirstPage: rare, RareMatches: 2, CommonScanTime: scan, CommonGBPerSecond: gbps, CommonMatches: 2000,
+			RangeTime: rng, RangeEvents: 100_000, RangeExpected: 100_000}}
+}
+
+func TestComparisonFigures(t *testing.T) {
+	c := &Comparison{Peer: "VictoriaLogs", Rounds: []Round{
+		{Order: []string{"cairn", "victorialogs"}, LoadAvg: "3.1 3.0 2.9",
+			Cairn: report(800_000, 2*time.Second, 150, 27, 48, 9*time.Millisecond, 0, 0.6, 400*time.Millisecond),
+			Peer:  report(400_000, 5*time.Second, 500, 27, 27, 10*time.Millisecond, 0, 0.7, 200*time.Millisecond)},
+		{Order: []string{"victorialogs", "cairn"}, LoadAvg: "4.0 3.5 3.0",
+			Cairn: report(900_000, 2*time.Second, 160, 27, 48, 9*time.Millisecond, 0, 0.5, 300*time.Millisecond),
+			Peer:  report(300_000, 4*time.Second, 400, 27, 24, 12*time.Millisecond, 0, 1.0, 150*time.Millisecond)},
+		{Order: []string{"cairn", "victorialogs"}, LoadAvg: "2.0 2.0 2.0",
+			Cairn: report(850_000, 2*time.Second, 155, 27, 48, 8*time.Millisecond, 0, 0.55, 350*time.Millisecond),
+			Peer:  report(350_000, 5*time.Second, 450, 27, 26, 8*time.Millisecond, 0, 0.8, 250*time.Millisecond)},
+	}}
+	figs := c.Figures()
+	byName := map[string]Figure{}
+	for _, f := range figs {
+		byName[strings.SplitN(f.Name, " ", 2)[0]+" "+f.Unit] = f
+	}
+	ingest := byName["ingest events/s"]
+	if got := ingest.Ratios(); got[0] != 2 || got[1] != 3 || math.Abs(got[2]-850.0/350) > 1e-9 {
+		t.Fatalf("ingest ratios %v", got)
+	}
+	if m := Median(ingest.Ratios()); math.Abs(m-850.0/350) > 1e-9 || !ingest.Ahead() {
+		t.Fatalf("ingest median ratio %v, ahead %v", m, ingest.Ahead())
+	}
+	cpu := byName["server s per million events"]
+	if cpu.Cairn[0] != 2 || cpu.Peer[1] != 4 || !cpu.Ahead() {
+		t.Fatalf("CPU figure %+v", cpu)
+	}
+	// Lower is better for time-range reads: Cairn's 2× slower is not ahead.
+	rng := byName["time-range ms"]
+	if Median(rng.Ratios()) != 2 || rng.Ahead() {
+		t.Fatalf("time range %+v ratios %v", rng, rng.Ratios())
+	}
+	scan := byName["full GB/s of message text"]
+	if scan.Ahead() || math.Abs(Median(scan.Ratios())-0.55/0.8) > 1e-9 {
+		t.Fatalf("scan %+v", scan)
+	}
+	disk := figs[3] // data files
+	if len(figs) != 8 || disk.Cairn[0] != 27 {
+		t.Fatalf("%d figures; data-file disk %+v", len(figs), disk)
+	}
+
+	var b strings.Builder
+	c.WriteMarkdown(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| Figure | Cairn (median) | VictoriaLogs (median) | Cairn ÷ VictoriaLogs, round 1 |",
+		"| ingest, events/s | 850,000 | 350,000 | 2.00× | 3.00× | 2.43× | **2.43×** | higher | **yes** |",
+		"| time-range read, every event fetched, ms | 350 | 200 | 2.00× | 2.00× | 1.40× | **2.00×** | lower | no |",
+		"| 2 | victorialogs → cairn | 4.0 3.5 3.0 | 1,000,000 / 1,000,000 | 2 / 2 | 2,000 / 2,000 | 100,000 / 100,000 (100,000) |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks\n%s\nin\n%s", want, out)
+		}
+	}
+}
+
+// A figure one side did not measure shows as unknown, not as zero or ∞.
+func TestComparisonUnknownFigure(t *testing.T) {
+	c := &Comparison{Peer: "VL", Rounds: []Round{{Cairn: &Report{Events: 10, EventsPerSec: 5}, Peer: &Report{Events: 10, EventsPerSec: 10}}}}
+	for _, f := range c.Figures() {
+		if f.Unit == "events/s" {
+			if f.Ratios()[0] != 0.5 || f.Ahead() {
+				t.Fatalf("ingest %+v", f)
+			}
+			continue
+		}
+		if !math.IsNaN(f.Ratios()[0]) || f.Ahead() {
+			t.Errorf("%s: ratio %v, want unknown", f.Name, f.Ratios())
+		}
+	}
+	var b strings.Builder
+	c.WriteMarkdown(&b)
+	if !strings.Contains(b.String(), "| rare term (FilterLogEvents first page / LogsQL query), ms | – | – | – | **–** | lower | no |") {
+		t.Errorf("unknown figure row:\n%s", b.String())
+	}
+}

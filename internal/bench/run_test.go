@@ -1,0 +1,43 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/harness"
+)
+
+// TestRunAgainstCairn drives a real server (SigV4 on) with a small
+// workload and checks that every read finds exactly what the workload
+// planted: the same checks that make the side-by-side figures comparable.
+func TestRunAgainstCairn(t *testing.T) {
+	s := harness.Start(t)
+	var progress bytes.Buffer
+	rep, err := bench.Run(context.Background(), bench.Config{
+		Endpoint: s.URL(), AccessKey: s.Creds.AccessKeyID, SecretKey: s.Creds.SecretAccessKey,
+		Groups: 2, Streams: 8, Writers: 4, BatchSize: 500, Events: 20_250, Prefix: "t", RareEvery: 4000,
+		Query: true, RangeEvents: 3000, ServerPID: os.Getpid(), DataDir: s.Dir, Out: &progress,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if rep.Events != 20_250 || rep.Errors != 0 || rep.Requests != 41 {
+		t.Fatalf("stored %d events in %d requests with %d errors", rep.Events, rep.Requests, rep.Errors)
+	}
+	q := rep.Query
+	if q.RareExpected == 0 || q.RareMatches != q.RareExpected {
+		t.Errorf("rare term: %d matches, %d planted", q.RareMatches, q.RareExpected)
+	}
+	if q.CommonMatches == 0 || q.CommonScanBytes == 0 || q.CommonScanBytes >= rep.MessageBytes {
+		t.Errorf("common term: %d matches over %d of %d message bytes", q.CommonMatches, q.CommonScanBytes, rep.MessageBytes)
+	}
+	if q.RangeExpected < 2900 || q.RangeEvents != q.RangeExpected {
+		t.Errorf("time range: fetched %d, expected %d", q.RangeEvents, q.RangeExpected)
+	}
+	if rep.ServerPeakRSS == 0 || rep.DiskBytes == 0 || rep.LoadAvg == "" {
+		t.Errorf("server figures missing: RSS %d, disk %d, load %q", rep.ServerPeakRSS, rep.DiskBytes, rep.LoadAvg)
+	}
+}
