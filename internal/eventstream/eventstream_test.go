@@ -213,3 +213,70 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriter: whatever event or exception types and payloads a streaming
+// operation writes, the Writer either refuses the message and writes nothing,
+// or writes frames that the SDK's decoder and ours read back as exactly what
+// was written, one message after another.
+func FuzzWriter(f *testing.F) {
+	f.Add(false, "initial-response", []byte("{}"), true, "SessionTimeoutException", []byte(`{"message":"bye"}`))
+	f.Add(false, "sessionUpdate", []byte(`{"sessionResults":[{"message":"m"}]}`), false, "sessionStart", []byte{})
+	f.Add(true, "", []byte(nil), false, "\x00\xff", []byte{0, 0, 0, 16})
+	f.Fuzz(func(t *testing.T, exc1 bool, typ1 string, payload1 []byte, exc2 bool, typ2 string, payload2 []byte) {
+		type sent struct {
+			exc     bool
+			typ     string
+			payload []byte
+		}
+		var buf bytes.Buffer
+		w := NewWriter(&buf, nil)
+		var want []sent
+		for _, s := range []sent{{exc1, typ1, payload1}, {exc2, typ2, payload2}} {
+			before := buf.Len()
+			write := w.Event
+			if s.exc {
+				write = w.Exception
+			}
+			if err := write(s.typ, s.payload); err != nil {
+				if buf.Len() != before {
+					t.Fatalf("refused %q (%v) but wrote %d bytes", s.typ, err, buf.Len()-before)
+				}
+				continue
+			}
+			want = append(want, s)
+		}
+		w.Flush()
+		ours, theirs := NewDecoder(bytes.NewReader(buf.Bytes())), sdk.NewDecoder()
+		r := bytes.NewReader(buf.Bytes())
+		for i, s := range want {
+			kind, typeHeader := "event", ":event-type"
+			if s.exc {
+				kind, typeHeader = "exception", ":exception-type"
+			}
+			m, err := ours.Decode()
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if m.Header(":message-type") != kind || m.Header(typeHeader) != s.typ || m.Header(":content-type") != "application/json" ||
+				!bytes.Equal(m.Payload, s.payload) {
+				t.Fatalf("message %d: wrote %s %q %q, read %+v", i, kind, s.typ, s.payload, m)
+			}
+			sm, err := theirs.Decode(r, nil)
+			if err != nil {
+				t.Fatalf("message %d: the SDK refuses it: %v", i, err)
+			}
+			if v := sm.Headers.Get(":message-type"); v == nil || v.String() != kind {
+				t.Fatalf("message %d: SDK reads :message-type %v", i, v)
+			}
+			if v := sm.Headers.Get(typeHeader); v == nil || v.String() != s.typ {
+				t.Fatalf("message %d: SDK reads %s %v, want %q", i, typeHeader, v, s.typ)
+			}
+			if !bytes.Equal(sm.Payload, s.payload) {
+				t.Fatalf("message %d: SDK reads payload %q, want %q", i, sm.Payload, s.payload)
+			}
+		}
+		if _, err := ours.Decode(); err != io.EOF {
+			t.Fatalf("after %d messages: %v, want io.EOF", len(want), err)
+		}
+	})
+}

@@ -66,7 +66,8 @@ func (d *policyDoc) UnmarshalYAML(n *yaml.Node) error {
 		d.json = []byte(n.Value)
 		return nil
 	}
-	v, err := nodeToJSON(n)
+	c := nodeConverter{line: n.Line, left: maxPolicyValues, open: map[*yaml.Node]bool{}}
+	v, err := c.toJSON(n)
 	if err != nil {
 		return err
 	}
@@ -74,21 +75,47 @@ func (d *policyDoc) UnmarshalYAML(n *yaml.Node) error {
 	return err
 }
 
-// nodeToJSON converts a YAML node to JSON values, keeping scalars the way
+// maxPolicyValues bounds the JSON values one policy document written as YAML
+// may expand to. yaml.v3 shares an anchored node among its aliases, so the
+// node tree stays as small as the file, but converting it expands every
+// alias: "&a [*b, *b]" chains double at each step (a few hundred bytes would
+// expand past any memory) and an alias inside its own anchor never ends (it
+// overflowed the stack, which no recover catches, so a SIGHUP reload of such
+// a file killed the server). AWS's largest policy is 10,240 characters, and
+// every JSON value takes at least one character plus a separator, so no
+// policy AWS accepts comes near 16,384 values.
+const maxPolicyValues = 1 << 14
+
+// nodeConverter converts a YAML node to JSON values, keeping scalars the way
 // they were written (so Version: 2012-10-17 stays a string, not a date).
-func nodeToJSON(n *yaml.Node) (any, error) {
+type nodeConverter struct {
+	line int                 // the document's, for errors
+	left int                 // values still allowed (maxPolicyValues at the start)
+	open map[*yaml.Node]bool // anchors being expanded, to name a cycle
+}
+
+func (c *nodeConverter) toJSON(n *yaml.Node) (any, error) {
+	if c.left--; c.left < 0 {
+		return nil, fmt.Errorf("line %d: policy document expands to more than %d values", c.line, maxPolicyValues)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return nodeToJSON(n.Content[0])
+		return c.toJSON(n.Content[0])
 	case yaml.AliasNode:
-		return nodeToJSON(n.Alias)
+		if c.open[n.Alias] {
+			return nil, fmt.Errorf("line %d: alias *%s is inside its own anchor", n.Line, n.Value)
+		}
+		c.open[n.Alias] = true
+		v, err := c.toJSON(n.Alias)
+		delete(c.open, n.Alias)
+		return v, err
 	case yaml.MappingNode:
 		m := make(orderedMap, 0, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := nodeToJSON(n.Content[i+1])
+			v, err := c.toJSON(n.Content[i+1])
 			if err != nil {
 				return nil, err
 			}
@@ -97,8 +124,8 @@ func nodeToJSON(n *yaml.Node) (any, error) {
 		return m, nil
 	case yaml.SequenceNode:
 		list := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := nodeToJSON(c)
+		for _, e := range n.Content {
+			v, err := c.toJSON(e)
 			if err != nil {
 				return nil, err
 			}

@@ -125,6 +125,35 @@ accounts:
 	f(user+`    roles: [{name: r}]`, "accounts[0].roles[0].trustPolicy: a role needs a trust policy")
 	f(user+`    roles: [{name: r, maxSessionDuration: 60, trustPolicy: {}}]`, "accounts[0].roles[0].maxSessionDuration: 60")
 	f(user+`    roles: [{name: r, trustPolicy: {Statement: {Effect: Allow, Action: "sts:AssumeRole"}}}]`, "accounts[0].roles[0].trustPolicy: MalformedPolicyDocument: Statement 0: Missing required field Principal")
+	// An alias inside its own anchor overflowed the stack (a fatal error, not
+	// a panic: a SIGHUP reload of such a file killed the server), and
+	// doubling aliases expanded without bound.
+	f(user+`        policies: [{name: p, document: &x {Statement: [*x]}}]`, "parse: line 7: alias *x is inside its own anchor")
+	laughs := "        policies:\n          - name: p\n            document:\n              l0: &l0 [x, x, x, x, x, x, x, x]\n"
+	for i := 1; i <= 6; i++ {
+		laughs += fmt.Sprintf("              l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	f(user+laughs, "parse: line 10: policy document expands to more than 16384 values")
+}
+
+// An alias used more than once, within the bound, is still a way to share a
+// statement between policies.
+func TestParseFileAliases(t *testing.T) {
+	s, err := ParseFile([]byte(`
+accounts:
+  - id: "123456789012"
+    users:
+      - name: u
+        policies:
+          - {name: a, document: {Statement: [&read {Effect: Allow, Action: "logs:Get*", Resource: "*"}]}}
+          - {name: b, document: {Statement: [*read, *read]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := s.Identity(UserARN("123456789012", "u")); len(id.Policies) != 2 {
+		t.Fatalf("policies %v", id.Policies)
+	}
 }
 
 func TestEnsureRootCredentials(t *testing.T) {

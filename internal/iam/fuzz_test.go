@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"os"
 	"testing"
 )
 
@@ -36,6 +37,52 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		if q.Evaluate(c) != e {
 			t.Fatal("compact form decides differently")
+		}
+	})
+}
+
+// FuzzParseFile feeds arbitrary IAM files to ParseFile, seeded with the
+// example file and the aliases that once crashed it. Whatever the file (an
+// operator's typo arrives by SIGHUP into a running server), ParseFile returns
+// a Store or an error and never panics, overflows the stack or expands without
+// bound; an accepted file's store is consistent: every access key resolves to
+// an identity of a listed account that is itself found by its ARN.
+func FuzzParseFile(f *testing.F) {
+	example, err := os.ReadFile("../../docs/iam-example.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	const user = "accounts:\n  - id: \"123456789012\"\n    users:\n      - name: u\n        accessKeys: [{id: AKIAAAAAAAAAAAAAAAAA, secret: 0123456789abcdef}]\n"
+	for _, s := range []string{
+		string(example), user,
+		user + "        policies: [{name: p, document: &x {Statement: [*x]}}]\n",
+		user + "        policies: [{name: p, document: {a: &a [x, x], b: &b [*a, *a], c: [*b, *b]}}]\n",
+		user + "        policies: [{name: p, document: '{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}'}]\n",
+		`{"accounts":[{"id":"123456789012","root":{"accessKeys":[{"id":"AKIABBBBBBBBBBBBBBBB","secret":"0123456789abcdef"}]}}]}`,
+		"", "accounts: [", "- &a [*a]",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseFile(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		accounts := map[string]bool{}
+		for _, a := range s.Accounts() {
+			accounts[a] = true
+		}
+		for _, k := range s.AccessKeys() {
+			id, secret, ok := s.LookupKey(k)
+			if !ok || id == nil || secret == "" || !accounts[id.Account] {
+				t.Fatalf("key %s: identity %v, account listed %v", k, id, id != nil && accounts[id.Account])
+			}
+			if byARN, ok := s.Identity(id.ARN); !ok || byARN != id {
+				t.Fatalf("key %s: identity %s not found by its ARN", k, id.ARN)
+			}
 		}
 	})
 }

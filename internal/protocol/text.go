@@ -42,7 +42,10 @@ func checkText(body []byte) error {
 		r, ok := hexEscape(body[i:])
 		switch {
 		case !ok:
-			i += 2 // a two-character escape (or a malformed one: the decoder's)
+			// A two-character escape, or a malformed one (the decoder's to
+			// refuse). A backslash that ends the body leaves no second
+			// character: stop there rather than slice past the end.
+			i = min(i+2, len(body))
 		case r >= 0xd800 && r < 0xdc00: // high surrogate: a low one must follow
 			if lo, ok := hexEscape(body[i+6:]); ok && lo >= 0xdc00 && lo < 0xe000 {
 				i += 12

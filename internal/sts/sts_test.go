@@ -83,6 +83,39 @@ func TestTokenRoundTrip(t *testing.T) {
 	}
 }
 
+// A token opens only as Issue spelled it: Go's base64 decoder skips line
+// breaks and ignores the unused low bits of the last character, so both
+// respellings decoded to the same sealed bytes and opened the session
+// (FuzzOpen, testdata/fuzz/FuzzOpen).
+func TestTokenRespelled(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	i := testIssuer(t, func() time.Time { return now })
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for n := range 3 { // three lengths of claims: one leaves no unused bits, two do
+		c, err := i.Issue(Session{Kind: UserSession, Account: "1", Source: strings.Repeat("s", n), Expires: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := i.Open(c.AccessKeyID, c.SessionToken); err != nil {
+			t.Fatal(err)
+		}
+		f := func(name, token string) {
+			t.Helper()
+			if _, err := i.Open(c.AccessKeyID, token); !awserr.Is(err, awserr.UnrecognizedClient) {
+				t.Errorf("%s (%d): got %v, want UnrecognizedClient", name, n, err)
+			}
+		}
+		tok := c.SessionToken
+		f("line feed", tok[:20]+"\n"+tok[20:])
+		f("carriage return", tok[:20]+"\r\n"+tok[20:])
+		f("trailing line feed", tok+"\n")
+		if len(tok[4:])%4 != 0 { // the last character carries unused bits: set the lowest
+			last := strings.IndexByte(alphabet, tok[len(tok)-1])
+			f("trailing bits", tok[:len(tok)-1]+string(alphabet[last|1]))
+		}
+	}
+}
+
 func TestLoadOrCreateKey(t *testing.T) {
 	dir := t.TempDir()
 	k1, err := LoadOrCreateKey(dir)

@@ -201,8 +201,11 @@ func (i *Issuer) Open(accessKeyID, token string) (*Session, error) {
 	if !ok {
 		return nil, awserr.InvalidSecurityToken()
 	}
-	sealed, err := base64.RawURLEncoding.DecodeString(rest)
-	if err != nil || len(sealed) < i.aead.NonceSize()+i.aead.Overhead() {
+	// Only the spelling Issue writes: Go's decoder skips '\r' and '\n' and,
+	// outside Strict mode, ignores non-zero trailing bits, so without the
+	// re-encoding check many strings would open one session (FuzzOpen).
+	sealed, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	if err != nil || len(sealed) < i.aead.NonceSize()+i.aead.Overhead() || base64.RawURLEncoding.EncodeToString(sealed) != rest {
 		return nil, awserr.InvalidSecurityToken()
 	}
 	ns := i.aead.NonceSize()
