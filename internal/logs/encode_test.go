@@ -17,7 +17,9 @@ var encodeTricky = []string{"", "plain", `"quoted" \back\`, "tab\tnl\ncr\r\x00\x
 // encoding/json), empty and nil slices and absent tokens included.
 func TestOutputsEncodeAsMarshal(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	str := func() string { return encodeTricky[rng.Intn(len(encodeTricky))] + encodeTricky[rng.Intn(len(encodeTricky))] }
+	str := func() string {
+		return encodeTricky[rng.Intn(len(encodeTricky))] + encodeTricky[rng.Intn(len(encodeTricky))]
+	}
 	check := func(v interface{ AppendJSON([]byte) []byte }) {
 		t.Helper()
 		got := string(v.AppendJSON([]byte{}))

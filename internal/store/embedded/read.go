@@ -64,7 +64,7 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	page, err := r.run(ctx)
 	r.stopPrefetch()
 	for _, c := range r.h.cs {
-		r.release(c)
+		r.park(c)
 	}
 	return page, err
 }
