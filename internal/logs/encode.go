@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -17,6 +18,11 @@ func (o *GetLogEventsOutput) AppendJSON(dst []byte) []byte {
 	if o == nil {
 		return append(dst, "null"...)
 	}
+	size := 100
+	for i := range o.Events {
+		size += len(o.Events[i].Message) + 64
+	}
+	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
 	if o.Events == nil {
 		dst = append(dst, "null"...)
@@ -49,6 +55,11 @@ func (o *FilterLogEventsOutput) AppendJSON(dst []byte) []byte {
 	if o == nil {
 		return append(dst, "null"...)
 	}
+	size := 100 + len(o.NextToken)
+	for i := range o.Events {
+		size += len(o.Events[i].Message) + len(o.Events[i].LogStreamName) + 160
+	}
+	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
 	if o.Events == nil {
 		dst = append(dst, "null"...)

@@ -114,9 +114,14 @@ func plainPrefix(b []byte) int {
 	n := 0
 	for ; n+8 <= len(b); n += 8 {
 		w := binary.LittleEndian.Uint64(b[n:])
-		q, bs, lt, gt, amp := w^('"'*ones), w^('\\'*ones), w^('<'*ones), w^('>'*ones), w^('&'*ones)
-		bad := w&highs | (w-0x20*ones)&^w&highs |
-			(q-ones)&^q&highs | (bs-ones)&^bs&highs | (lt-ones)&^lt&highs | (gt-ones)&^gt&highs | (amp-ones)&^amp&highs
+		// < 0x20 or ≥ 0x80: the subtraction sets a byte's high bit for
+		// bytes below 0x20 (a borrow only spreads above a byte that is
+		// caught anyway). '"' (0x22) and '&' (0x26) differ in bit 2 only,
+		// '<' (0x3c) and '>' (0x3e) in bit 1: one test each pair.
+		qa := (w ^ '"'*ones) &^ (0x04 * ones)
+		lg := (w ^ '<'*ones) &^ (0x02 * ones)
+		bs := w ^ '\\'*ones
+		bad := ((w-0x20*ones)|w)&highs | ((qa-ones)&^qa|(lg-ones)&^lg|(bs-ones)&^bs)&highs
 		if bad != 0 {
 			break
 		}
