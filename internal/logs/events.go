@@ -428,8 +428,9 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 		return nil, storeErr(err)
 	}
 	out := &FilterLogEventsOutput{Events: make([]FilteredLogEvent, len(page.Events)), SearchedLogStreams: []SearchedLogStream{}}
+	ids := eventIDs(page.Events)
 	for i, e := range page.Events {
-		out.Events[i] = FilteredLogEvent{LogStreamName: e.Stream, Timestamp: e.Timestamp, Message: e.Message, IngestionTime: e.IngestionTime, EventID: e.Pos.ID()}
+		out.Events[i] = FilteredLogEvent{LogStreamName: e.Stream, Timestamp: e.Timestamp, Message: e.Message, IngestionTime: e.IngestionTime, EventID: ids[i]}
 	}
 	if page.Next != nil {
 		out.NextToken = filterToken(q.Backward, *page.Next)

@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,6 +124,7 @@ type Handler struct {
 	target string // "Logs_20140328."
 	budget *budget
 	chunks sync.Pool // *[]byte of firstChunk bytes, where bodies start
+	out    sync.Pool // *[]byte: response buffers for Appender outputs
 }
 
 // New returns a Handler.
@@ -424,7 +426,20 @@ func tooLarge(max int64) error {
 
 func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 	var body []byte
-	if v == nil {
+	if a, ok := v.(Appender); ok {
+		buf, _ := h.out.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		body = a.AppendJSON((*buf)[:0])
+		defer func() {
+			// Put back only after Write: the body is the buffer.
+			if cap(body) <= maxPooledResponse {
+				*buf = body[:0]
+				h.out.Put(buf)
+			}
+		}()
+	} else if v == nil {
 		body = []byte("{}")
 	} else {
 		var err error
@@ -434,7 +449,7 @@ func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 		}
 	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -296,6 +296,7 @@ func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64) (blk *decodedBlo
 		return nil, nil, false, fmt.Errorf("read block: %w", err)
 	}
 	buf = e.getBuf()
+	e.decodes.Add(1)
 	raw, err := e.dec.DecodeAll(compressed, buf[:0])
 	closer.Close()
 	if err != nil {

@@ -100,6 +100,9 @@ type Engine struct {
 	grams sync.Pool // *gramBuilder
 	bufs  sync.Pool // *[]byte decompression buffers
 
+	resume  *resumeCache // blocks a page stopped inside (resume.go)
+	decodes atomic.Int64 // blocks decompressed, for tests
+
 	// life is held for reading by every operation and for writing by Close,
 	// so the database is never closed under a running operation.
 	life   sync.RWMutex
@@ -160,6 +163,7 @@ func Open(cfg Config) (*Engine, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		groups:  make(map[string]*group),
+		resume:  newResumeCache(resumeCacheBytes),
 		stop:    make(chan struct{}),
 		closing: make(chan struct{}),
 		bgLog:   rateLimit{every: 30 * time.Second},

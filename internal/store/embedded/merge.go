@@ -102,12 +102,22 @@ func (r *readState) load(s summary, stream string, it *item) {
 }
 
 func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, error) {
-	blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
-	if !ok || err != nil {
-		return nil, err // !ok: reclaimed between summary and payload
+	if r.beforeResume(s) {
+		return nil, nil
 	}
+	var c *cursor
+	if blk := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil {
+		c = &cursor{blk: blk} // the cache's: never pooled
+	} else {
+		blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
+		if !ok || err != nil {
+			return nil, err // !ok: reclaimed between summary and payload
+		}
+		c = &cursor{blk: blk, buf: raw}
+	}
+	blk := c.blk
 	s.filter = nil
-	c := &cursor{sum: s, stream: stream, blk: blk, buf: raw}
+	c.sum, c.stream = s, stream
 	// The events in range form one run [lo, hi).
 	n := len(blk.ts)
 	lo := sort.Search(n, func(i int) bool { return blk.ts[i] >= r.start })
@@ -152,6 +162,33 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 	}
 	c.setPos()
 	return c, nil
+}
+
+// beforeResume reports whether every event of s's block lies at or before
+// the resume point (in read order), so opening it would find nothing: a
+// block the last page finished whose edge shares the resume millisecond.
+func (r *readState) beforeResume(s summary) bool {
+	a := r.q.After
+	if a == nil {
+		return false
+	}
+	if r.backward { // the block's first event is (minTs, seq, 0)
+		return s.minTs > a.Time || s.minTs == a.Time && (s.seq > a.Seq || s.seq == a.Seq && a.Index == 0)
+	}
+	last := store.Position{Time: s.maxTs, Seq: s.seq, Index: uint32(max(s.count-1, 0))}
+	return !a.Less(last)
+}
+
+// park hands a block the page stopped inside to the resume cache, where the
+// next page (which starts inside it) finds it; at the end of the range it
+// only releases it.
+func (r *readState) park(c *cursor) {
+	if r.page.Next == nil {
+		r.release(c)
+		return
+	}
+	c.buf = nil // the cache owns blk.data now
+	r.e.resume.put(resumeKey{r.g.id, c.sum.minTs, c.sum.seq}, c.blk)
 }
 
 func (r *readState) release(c *cursor) {

@@ -107,6 +107,9 @@ type prefetcher struct {
 	jobs  chan job
 	quit  chan struct{}
 	wg    sync.WaitGroup
+	// stranded holds items handed to a worker but not queued when quit
+	// came; written by the walker, read by stop after wg.Wait.
+	stranded []*item
 }
 
 type job struct {
@@ -158,6 +161,7 @@ func (r *readState) startPrefetch() *prefetcher {
 			select {
 			case pf.queue <- it:
 			case <-pf.quit:
+				pf.stranded = append(pf.stranded, it)
 				return
 			}
 			if failed {
@@ -195,14 +199,19 @@ func (r *readState) stopPrefetch() {
 	for it := range pf.queue {
 		<-it.done
 		if it.c != nil {
-			r.release(it.c)
+			r.park(it.c)
 		}
 	}
 	pf.wg.Wait()
+	for _, it := range pf.stranded {
+		if it.c != nil {
+			r.park(it.c)
+		}
+	}
 	if r.head != nil {
 		<-r.head.done
 		if r.head.c != nil {
-			r.release(r.head.c)
+			r.park(r.head.c)
 		}
 		r.head = nil
 	}

@@ -64,7 +64,7 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	page, err := r.run(ctx)
 	r.stopPrefetch()
 	for _, c := range r.h.cs {
-		r.release(c)
+		r.park(c)
 	}
 	return page, err
 }
@@ -83,6 +83,7 @@ type readState struct {
 	budgetHit bool
 	noBudget  bool // set when stopping early would not make progress
 
+	msgs  arena       // the page's messages
 	head  *item       // peeked, not yet taken
 	loads int         // blocks opened without the prefetcher
 	pf    *prefetcher // nil until sequentialLoads blocks were opened
@@ -134,7 +135,7 @@ func (r *readState) run(ctx context.Context) (store.Page, error) {
 			Stream:        c.stream,
 			Timestamp:     p.Time,
 			IngestionTime: c.sum.ingestion,
-			Message:       string(msg),
+			Message:       r.msgs.str(msg),
 			Pos:           p,
 		})
 		last, haveLast = p, true
@@ -228,4 +229,23 @@ func successor(p store.Position) store.Position {
 		p.Time, p.Seq, p.Index = p.Time+1, 0, 0
 	}
 	return p
+}
+
+// arena copies a page's messages into a few large chunks, so a page of
+// 10,000 events makes a handful of allocations instead of one per message.
+// Chunks are only ever appended to, so the strings that alias them stay
+// valid; a chunk lives as long as any of its strings.
+// Chunks start small and double up to arenaChunk, so a search that keeps a
+// few messages does not hold a large chunk for them.
+type arena struct{ chunk []byte }
+
+const arenaChunk = 64 << 10
+
+func (a *arena) str(b []byte) string {
+	if len(b) > cap(a.chunk)-len(a.chunk) {
+		a.chunk = make([]byte, 0, max(min(2*cap(a.chunk), arenaChunk), 1024, len(b)))
+	}
+	start := len(a.chunk)
+	a.chunk = append(a.chunk, b...)
+	return unsafeString(a.chunk[start:len(a.chunk):len(a.chunk)])
 }

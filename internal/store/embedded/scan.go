@@ -204,6 +204,7 @@ func (sc *scanner) load(it *scanItem) {
 	it.scannedEvents = int64(hi - lo)
 	f := sc.r.Filter
 	it.block.Group = sg.g.name
+	var msgs arena
 	for i := lo; i < hi; i++ {
 		msg := blk.message(i)
 		it.scannedBytes += int64(len(msg))
@@ -211,7 +212,7 @@ func (sc *scanner) load(it *scanItem) {
 			continue
 		}
 		it.block.Events = append(it.block.Events, store.StoredEvent{
-			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion, Message: string(msg),
+			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion, Message: msgs.str(msg),
 			Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)},
 		})
 	}
