@@ -30,7 +30,7 @@ type group struct {
 	info     store.Group
 	streams  map[string]*stream // by name; nil until a stream exists
 	byID     map[uint64]*stream
-	creating map[string]bool // names whose CreateStream is committing
+	creating map[string]chan struct{} // names whose CreateStream is committing; closed when it ends
 	slab     streamSlab
 	names    nameArena
 	deleted  bool // set by DeleteGroup's commit; lookups may still find g

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -214,5 +216,49 @@ func copyDir(t *testing.T, from, to string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestCreateStreamConcurrent: creations that commit without the group's
+// lock still create each name once, and a listing by time sees them all
+// while appends move them.
+func TestCreateStreamConcurrent(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	e.ListStreamsOrdered(ctx, scope, "g", store.StreamListing{ByLastEventTime: true}, func(store.Stream) bool { return true })
+	var wg sync.WaitGroup
+	var created atomic.Int64
+	for w := 0; w < 8; w++ {
+		wg.Go(func() {
+			for i := 0; i < 40; i++ {
+				name := fmt.Sprint("s", i)
+				err := e.CreateStream(ctx, scope, "g", store.Stream{Name: name})
+				switch {
+				case err == nil:
+					created.Add(1)
+				case !errors.Is(err, store.ErrStreamExists):
+					t.Error(err)
+				}
+				if _, err := e.Append(ctx, scope, "g", name, []store.Event{{Timestamp: int64(1000 + w*100 + i), Message: "m"}}, 1); err != nil {
+					t.Error(err) // the stream exists once some CreateStream returned
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if created.Load() != 40 {
+		t.Fatalf("%d creations succeeded, want 40", created.Load())
+	}
+	n := 0
+	e.ListStreamsOrdered(ctx, scope, "g", store.StreamListing{ByLastEventTime: true}, func(store.Stream) bool { n++; return true })
+	if n != 40 {
+		t.Fatalf("listing by time: %d streams", n)
 	}
 }

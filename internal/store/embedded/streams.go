@@ -240,23 +240,41 @@ func (e *Engine) loadStreams(g *group) error {
 // under g.commit for reading, so it precedes any DeleteGroup or DeleteStream.
 func (e *Engine) CreateStream(ctx context.Context, scope store.Scope, groupName string, s store.Stream) error {
 	return e.groupOp(scope, groupName, true, writeData, func(g *group) error {
-		g.mu.Lock()
-		if g.streams[s.Name] != nil || g.creating[s.Name] {
-			g.mu.Unlock()
-			return store.ErrStreamExists
-		}
-		if g.creating == nil {
-			g.creating = make(map[string]bool)
-		}
-		g.creating[s.Name] = true
-		g.mu.Unlock()
-		published := false
-		defer func() {
-			if !published {
-				g.mu.Lock()
-				delete(g.creating, s.Name)
+		// A creation of the same name in flight is waited for, not
+		// answered with ErrStreamExists at once: a client told the stream
+		// exists may append to it straight away.
+		var done chan struct{}
+		for done == nil {
+			g.mu.Lock()
+			if g.streams[s.Name] != nil {
 				g.mu.Unlock()
+				return store.ErrStreamExists
 			}
+			if other := g.creating[s.Name]; other != nil {
+				g.mu.Unlock()
+				select {
+				case <-other:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				continue
+			}
+			if g.creating == nil {
+				g.creating = make(map[string]chan struct{})
+			}
+			done = make(chan struct{})
+			g.creating[s.Name] = done
+			g.mu.Unlock()
+		}
+		var st *stream
+		defer func() {
+			g.mu.Lock()
+			delete(g.creating, s.Name)
+			if st != nil {
+				g.publish(st)
+			}
+			g.mu.Unlock()
+			close(done)
 		}()
 		id, err := e.allocSeq()
 		if err != nil {
@@ -267,10 +285,8 @@ func (e *Engine) CreateStream(ctx context.Context, scope store.Scope, groupName 
 			return fmt.Errorf("create stream: %w", err)
 		}
 		g.mu.Lock()
-		delete(g.creating, s.Name)
-		g.publish(g.newStream(unsafe.Slice(unsafe.StringData(s.Name), len(s.Name)), id, s.CreationTime))
+		st = g.newStream(unsafe.Slice(unsafe.StringData(s.Name), len(s.Name)), id, s.CreationTime)
 		g.mu.Unlock()
-		published = true
 		return nil
 	})
 }
