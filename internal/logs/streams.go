@@ -2,8 +2,6 @@ package logs
 
 import (
 	"context"
-	"slices"
-	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
@@ -98,45 +96,19 @@ func (s *Service) DescribeLogStreams(ctx context.Context, c caller.Caller, in *D
 		afterTime, afterName, haveAfter = k.time, k.name, true
 	}
 
-	var streams []store.Stream
-	listAfter := ""
-	if !byTime && !in.Descending && haveAfter {
-		listAfter = afterName // ascending by name: let the store skip ahead
+	// The store walks its ordered indexes from the token: a page costs the
+	// page, not the group's size.
+	listing := store.StreamListing{Prefix: in.LogStreamNamePrefix, ByLastEventTime: byTime, Descending: in.Descending}
+	if haveAfter {
+		listing.After = &store.StreamKey{LastEventTime: afterTime, Name: afterName}
 	}
-	err = s.st.ListStreams(ctx, scope, group, in.LogStreamNamePrefix, listAfter, func(st store.Stream) bool {
+	var streams []store.Stream
+	err = s.st.ListStreamsOrdered(ctx, scope, group, listing, func(st store.Stream) bool {
 		streams = append(streams, st)
-		// Ascending by name needs only one page and a look-ahead.
-		return byTime || in.Descending || len(streams) <= limit
+		return len(streams) <= limit // one page and a look-ahead
 	})
 	if err != nil {
 		return nil, storeErr(err)
-	}
-	less := func(a, b store.Stream) int {
-		if byTime && a.LastEventTimestamp != b.LastEventTimestamp {
-			if a.LastEventTimestamp < b.LastEventTimestamp {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Name, b.Name)
-	}
-	if byTime {
-		slices.SortFunc(streams, less)
-	}
-	if in.Descending {
-		slices.Reverse(streams)
-	}
-	if haveAfter && (byTime || in.Descending) {
-		key := store.Stream{Name: afterName, LastEventTimestamp: afterTime}
-		i := 0
-		for i < len(streams) {
-			c := less(streams[i], key)
-			if (!in.Descending && c > 0) || (in.Descending && c < 0) {
-				break
-			}
-			i++
-		}
-		streams = streams[i:]
 	}
 	out := &DescribeLogStreamsOutput{LogStreams: []LogStream{}}
 	for i, st := range streams {

@@ -84,6 +84,28 @@ type Stream struct {
 	StoredBytes         int64
 }
 
+// StreamListing orders and resumes ListStreamsOrdered.
+type StreamListing struct {
+	// Prefix keeps only names that start with it (in time order the engine
+	// filters as it walks, so a rare prefix there costs a long walk; the
+	// service refuses that combination, as AWS does).
+	Prefix string
+	// ByLastEventTime orders by (LastEventTimestamp, Name) instead of Name;
+	// streams without events have LastEventTimestamp 0 and come first.
+	// The Stream fn receives then carries the timestamp it was ordered by,
+	// which may trail an Append still finishing: pass it back in After.
+	ByLastEventTime bool
+	Descending      bool
+	After           *StreamKey // nil: from the start of the order
+}
+
+// StreamKey is a stream's place in a listing: its name, and in
+// ByLastEventTime order its last event timestamp too.
+type StreamKey struct {
+	LastEventTime int64
+	Name          string
+}
+
 // Event is one log event as it enters the store.
 type Event struct {
 	Timestamp int64
@@ -262,6 +284,11 @@ type Store interface {
 	// ListStreams calls fn for streams whose name starts with prefix and sorts
 	// after `after`, in ascending byte order, until fn returns false.
 	ListStreams(ctx context.Context, scope Scope, group, prefix, after string, fn func(Stream) bool) error
+	// ListStreamsOrdered calls fn for the group's streams in l's order,
+	// starting strictly after l.After, until fn returns false. A page costs
+	// the engine the page, not the group's size (DescribeLogStreams on a
+	// group of a million streams).
+	ListStreamsOrdered(ctx context.Context, scope Scope, group string, l StreamListing, fn func(Stream) bool) error
 
 	// Append stores events (chronological, at least one) for one stream with
 	// the given ingestion time, durably, before returning.

@@ -81,6 +81,7 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 
 	storeMin(&s.first, sum.minTs)
 	storeMax(&s.last, sum.maxTs)
+	g.touched(s) // the time index, in memory only (streams.go)
 	storeMax(&s.lastIngest, ingestion)
 	s.storedBytes.Add(stored)
 	g.storedBytes.Add(stored)

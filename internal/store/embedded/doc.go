@@ -35,8 +35,12 @@
 // required literals, tested against the Bloom filter without decompressing
 // the block. Blocks are fetched and decoded in block.go.
 //
-// Metadata (groups.go, streams.go) is cached in memory and persisted in the
-// same database. Cursors (cursors.go) and resource records (resources.go) are
+// Metadata (groups.go, streams.go) is persisted in the same database and
+// held in memory: every group's settings from Open on, a group's streams
+// from its first use (so start-up reads only the group records). Listings
+// never sort: groups and streams by name walk their keys, which Pebble keeps
+// in name order, and streams by last event time walk an in-memory B-tree
+// that Append keeps current (streams.go says what each costs). Cursors (cursors.go) and resource records (resources.go) are
 // small synced keys; a group's share its id prefix and go with its range
 // deletion. Deleting a group drops its key ranges with range tombstones;
 // deleting a stream hides it at once, and the janitor (janitor.go), a

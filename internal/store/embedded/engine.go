@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	gojson "github.com/goccy/go-json"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -68,11 +68,13 @@ const maxBlockSpan = 24 * 60 * 60 * 1000
 //
 //	life            read by every operation (enter/exit), write by Close
 //	  Engine.mu     the group map; held only for a map access, nothing under it
+//	  group.load    loadStreams, on a group's first use, before its other locks
 //	  group.commit  read by writers of a group's keys (Append, groupOp writeData:
 //	                cursors, resources); write by DeleteGroup, DeleteStream
 //	    group.mu    a group's settings, streams and deleted flag
-//	      seq.mu    sequence numbers and the feed's pending set (under
-//	                group.mu only in CreateStream)
+//	      group.order   the time index (streams.go); under group.mu or alone
+//	                (Append, after its commit); nothing under it
+//	      seq.mu    sequence numbers and the feed's pending set
 //	    subs.mu     read by notify, which calls listeners under life and
 //	                group.commit; write by Subscribe and unsubscribe with
 //	                nothing else held
@@ -88,8 +90,9 @@ const maxBlockSpan = 24 * 60 * 60 * 1000
 // No fsync happens under Engine.mu, and none under seq.mu except allocSeq's
 // persisting of a new sequence mark, once per seqChunk numbers. Group commit
 // depends on that: Append's Sync commit holds only life and group.commit,
-// both for reading. (A group's own fsyncs, in UpdateGroup, CreateStream,
-// DeleteStream and DeleteGroup, hold that group's locks and no global one.)
+// both for reading, and so does CreateStream's. (A group's own fsyncs, in
+// UpdateGroup, DeleteStream and DeleteGroup, hold that group's locks and no
+// global one.)
 type Engine struct {
 	cfg Config
 	db  *pebble.DB
@@ -224,7 +227,9 @@ func Open(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// load reads the sequence mark, every group and every stream into memory.
+// load reads the sequence mark, every group's record and statistics. A
+// group's streams wait for its first use (loadStreams), so start-up time
+// and memory do not grow with the number of streams.
 func (e *Engine) load() error {
 	v, closer, err := e.db.Get([]byte{tagSeq})
 	switch {
@@ -241,16 +246,24 @@ func (e *Engine) load() error {
 	e.committed.Store(e.seq.hwm)
 
 	byID := make(map[uint64]*group)
+	var scope store.Scope
 	err = e.scan([]byte{tagGroup}, func(k, v []byte) error {
-		parts := bytes.SplitN(k[1:], []byte{0}, 3)
-		if len(parts) != 3 {
+		account, rest, ok1 := bytes.Cut(k[1:], []byte{0})
+		region, name, ok2 := bytes.Cut(rest, []byte{0})
+		if !ok1 || !ok2 {
 			return fmt.Errorf("group key %q: %w", k, errCorrupt)
 		}
+		// goccy's decoder: a hundred thousand group records at start-up
+		// (encoding/json was a third of the load's CPU).
 		var rec groupRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if err := gojson.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("group record %q: %w", k, err)
 		}
-		g := newGroup(rec, store.Scope{Account: string(parts[0]), Region: string(parts[1])}, string(parts[2]))
+		// Most groups share a scope: share its strings too.
+		if string(account) != scope.Account || string(region) != scope.Region {
+			scope = store.Scope{Account: string(account), Region: string(region)}
+		}
+		g := newGroup(rec, scope, string(name))
 		e.groups[groupMapKey(g.info.Scope, g.info.Name)] = g
 		byID[g.id] = g
 		return nil
@@ -258,7 +271,7 @@ func (e *Engine) load() error {
 	if err != nil {
 		return err
 	}
-	err = e.scan([]byte{tagGroupStats}, func(k, v []byte) error {
+	return e.scan([]byte{tagGroupStats}, func(k, v []byte) error {
 		if g := byID[beUint64(k[1:])]; g != nil {
 			st, err := decodeGroupStats(v)
 			if err != nil {
@@ -267,33 +280,6 @@ func (e *Engine) load() error {
 			g.storedBytes.Store(st.storedBytes)
 			g.maxSpan.Store(st.maxSpan)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return e.scan([]byte{tagStream}, func(k, v []byte) error {
-		if len(k) < 9 {
-			return fmt.Errorf("stream key %q: %w", k, errCorrupt)
-		}
-		g := byID[beUint64(k[1:])]
-		if g == nil {
-			return nil // left over from a deleted group
-		}
-		rec, err := decodeStreamRecord(v)
-		if err != nil {
-			return err
-		}
-		if rec.sid == 0 {
-			return nil // stats with no creation record: not a stream
-		}
-		s := &stream{name: string(k[9:]), id: rec.sid, created: rec.created}
-		s.first.Store(rec.first)
-		s.last.Store(rec.last)
-		s.lastIngest.Store(rec.lastIngest)
-		s.storedBytes.Store(rec.storedBytes)
-		g.streams[s.name] = s
-		g.byID[s.id] = s
 		return nil
 	})
 }

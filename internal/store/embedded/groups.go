@@ -3,13 +3,13 @@ package embedded
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/btree"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -26,11 +26,24 @@ type group struct {
 	// group is gone.
 	commit sync.RWMutex
 
-	mu      sync.RWMutex // guards info, streams, byID, deleted
-	info    store.Group
-	streams map[string]*stream // by name
-	byID    map[uint64]*stream
-	deleted bool // set by DeleteGroup's commit; lookups may still find g
+	mu       sync.RWMutex // guards info, streams, byID, creating, slab, names, deleted
+	info     store.Group
+	streams  map[string]*stream // by name; nil until a stream exists
+	byID     map[uint64]*stream
+	creating map[string]chan struct{} // names whose CreateStream is committing; closed when it ends
+	slab     streamSlab
+	names    nameArena
+	deleted  bool // set by DeleteGroup's commit; lookups may still find g
+
+	// load serialises loadStreams; streamsLoaded says the maps above hold
+	// every stream (streams.go: loaded on the group's first use).
+	load          sync.Mutex
+	streamsLoaded atomic.Bool
+
+	// order guards byTime and every stream's indexed field: the time index,
+	// built on the first listing by last event time (streams.go).
+	order  sync.Mutex
+	byTime *btree.BTreeG[timeItem]
 
 	// Atomics, read without locks: stored bytes of the live streams, and the
 	// widest block span (raised before a block commits; see Read).
@@ -68,8 +81,6 @@ func newGroup(rec groupRecord, scope store.Scope, name string) *group {
 			Tags:               rec.Tags,
 			DeletionProtection: rec.DeletionProtection,
 		},
-		streams: make(map[string]*stream),
-		byID:    make(map[uint64]*stream),
 	}
 }
 
@@ -105,7 +116,21 @@ func cloneTags(t map[string]string) map[string]string {
 	return c
 }
 
+// lookup finds a group with its streams loaded.
 func (e *Engine) lookup(scope store.Scope, name string) (*group, error) {
+	g, err := e.lookupMeta(scope, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.loadStreams(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// lookupMeta finds a group for what needs only its settings: its streams
+// may not be loaded.
+func (e *Engine) lookupMeta(scope store.Scope, name string) (*group, error) {
 	e.mu.RLock()
 	g := e.groups[groupMapKey(scope, name)]
 	e.mu.RUnlock()
@@ -153,6 +178,7 @@ func (e *Engine) CreateGroup(ctx context.Context, info store.Group) (err error) 
 	}
 	ng := newGroup(groupRecord{}, info.Scope, info.Name)
 	ng.id = id
+	ng.streamsLoaded.Store(true) // a new group has none to load
 	info.StoredBytes = 0
 	info.Tags = cloneTags(info.Tags)
 	ng.info = info
@@ -179,7 +205,7 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	// entry goes last, so a CreateGroup of the same name during the delete
 	// gets ErrGroupExists, as it would just before.
 	var gone *group
-	err := e.groupOp(scope, name, false, writeAll, func(g *group) error {
+	err := e.groupOpOn(scope, name, false, writeAll, false, func(g *group) error {
 		b := e.db.NewBatch()
 		defer b.Close()
 		b.Delete(groupKey(scope.Account, scope.Region, name), nil)
@@ -213,7 +239,7 @@ func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (
 		return store.Group{}, err
 	}
 	defer e.exit()
-	g, err := e.lookup(scope, name)
+	g, err := e.lookupMeta(scope, name)
 	if err != nil {
 		return store.Group{}, err
 	}
@@ -226,7 +252,7 @@ func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (
 
 // UpdateGroup implements store.Store.
 func (e *Engine) UpdateGroup(ctx context.Context, scope store.Scope, name string, fn func(*store.Group) error) error {
-	return e.groupOp(scope, name, false, writeSettings, func(g *group) error {
+	return e.groupOpOn(scope, name, false, writeSettings, false, func(g *group) error {
 		info := g.info
 		info.Tags = cloneTags(g.info.Tags)
 		if err := fn(&info); err != nil {
@@ -247,36 +273,51 @@ func (e *Engine) UpdateGroup(ctx context.Context, scope store.Scope, name string
 	})
 }
 
-// ListGroups implements store.Store.
-func (e *Engine) ListGroups(ctx context.Context, scope store.Scope, prefix, after string, fn func(store.Group) bool) error {
+// ListGroups implements store.Store. It walks the 'G' keys, which are in
+// (account, region, name) order, and takes each group from memory, so a page
+// costs its groups and not the number of groups (no sort per call). A key
+// whose group is not in the map is a creation still committing.
+func (e *Engine) ListGroups(ctx context.Context, scope store.Scope, prefix, after string, fn func(store.Group) bool) (err error) {
+	defer recoverFatal(&err)
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer e.exit()
-	e.mu.RLock()
-	var gs []*group
-	for _, g := range e.groups {
-		if g.scope == scope && strings.HasPrefix(g.name, prefix) && g.name > after {
-			gs = append(gs, g)
+	lower := groupKey(scope.Account, scope.Region, prefix)
+	it, err := e.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	skip := len(groupScopePrefix(scope.Account, scope.Region))
+	valid := it.First()
+	if after != "" {
+		k := groupKey(scope.Account, scope.Region, after)
+		if valid = it.SeekGE(k); valid && string(it.Key()) == string(k) {
+			valid = it.Next()
 		}
 	}
-	e.mu.RUnlock()
-	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.name, b.name) })
-	for _, g := range gs {
+	for ; valid; valid = it.Next() {
+		e.mu.RLock()
+		g := e.groups[groupMapKey(scope, string(it.Key()[skip:]))]
+		e.mu.RUnlock()
+		if g == nil {
+			continue
+		}
 		info, deleted := g.snapshot()
 		if deleted {
 			continue
 		}
 		if !fn(info) {
-			break
+			return nil
 		}
 	}
-	return nil
+	return it.Error()
 }
 
 // liveGroup is lookup that also refuses a group being deleted.
 func (e *Engine) liveGroup(scope store.Scope, name string) (*group, error) {
-	g, err := e.lookup(scope, name)
+	g, err := e.lookupMeta(scope, name)
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +354,11 @@ const (
 // locks that lock names. grows (the operation adds data) refuses it first
 // on a full disk with store.ErrNoSpace.
 func (e *Engine) groupOp(scope store.Scope, name string, grows bool, lock groupLock, fn func(*group) error) (err error) {
+	return e.groupOpOn(scope, name, grows, lock, true, fn)
+}
+
+// groupOpOn is groupOp; streams says fn needs the group's streams loaded.
+func (e *Engine) groupOpOn(scope store.Scope, name string, grows bool, lock groupLock, streams bool, fn func(*group) error) (err error) {
 	defer recoverFatal(&err)
 	if err := e.enter(); err != nil {
 		return err
@@ -323,7 +369,10 @@ func (e *Engine) groupOp(scope store.Scope, name string, grows bool, lock groupL
 			return err
 		}
 	}
-	g, err := e.lookup(scope, name)
+	g, err := e.lookupMeta(scope, name)
+	if err == nil && streams {
+		err = e.loadStreams(g)
+	}
 	if err != nil {
 		return err
 	}
@@ -348,4 +397,34 @@ func (e *Engine) groupOp(scope store.Scope, name string, grows bool, lock groupL
 		return store.ErrGroupNotFound // a concurrent DeleteGroup won
 	}
 	return fn(g)
+}
+
+// loadForExpiry readies g for the janitor's expire, which needs its streams:
+// a group whose streams were never loaded is loaded only when it has a block
+// to expire (one seek), so a sweep does not load every idle group. skip says
+// there is nothing to expire.
+func (e *Engine) loadForExpiry(g *group, now int64) (skip bool, err error) {
+	if g.streamsLoaded.Load() {
+		return false, nil
+	}
+	g.mu.RLock()
+	days := g.info.RetentionDays
+	g.mu.RUnlock()
+	cutoff := now - int64(days)*86_400_000 - maxBlockSpan
+	if days <= 0 || cutoff <= 0 {
+		return true, nil
+	}
+	p := u64key(tagSummary, g.id)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: u64keyAppend(p, uint64(cutoff))})
+	if err != nil {
+		return false, err
+	}
+	found := it.First()
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return false, err
+	}
+	if !found {
+		return true, nil
+	}
+	return false, e.loadStreams(g)
 }

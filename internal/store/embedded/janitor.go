@@ -134,6 +134,11 @@ func (e *Engine) expire() error {
 	}
 	e.mu.RUnlock()
 	for _, g := range gs {
+		if skip, err := e.loadForExpiry(g, now); err != nil {
+			return fmt.Errorf("expire group %d: %w", g.id, err)
+		} else if skip {
+			continue
+		}
 		g.mu.RLock()
 		days, deleted := g.info.RetentionDays, g.deleted
 		sids := make([]uint64, 0, len(g.byID))

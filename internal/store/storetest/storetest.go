@@ -41,6 +41,7 @@ type Opener func(t *testing.T) (s store.Store, reopen func(t *testing.T) store.S
 func Run(t *testing.T, open Opener) {
 	fresh := func(t *testing.T) store.Store { s, _ := open(t); return s }
 	t.Run("Metadata", func(t *testing.T) { testMetadata(t, fresh(t)) })
+	t.Run("StreamListings", func(t *testing.T) { testStreamListings(t, fresh(t)) })
 	t.Run("Order", func(t *testing.T) { testOrder(t, fresh(t)) })
 	t.Run("BudgetProgress", func(t *testing.T) { testBudgetProgress(t, fresh(t)) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, fresh(t)) })
