@@ -234,9 +234,8 @@ func Open(cfg Config) (*Engine, error) {
 // for reuse, which left 100-200 MB of WAL files in the data directory, at
 // steady state and after a clean stop (about 20 of the 48.8 bytes/event on
 // the benchmark lines). Recycling saves allocating a WAL's blocks on fsync;
-// measured with durable ingest on this ext4 (docs/benchmarks.md, "WAL
-// files"), turning it off cost no throughput, since Pebble still
-// preallocates each new WAL.
+// with durable ingest on ext4, turning it off cost no measurable throughput
+// (docs/benchmarks.md, "WAL files"; Pebble still preallocates each new WAL).
 //
 // Pebble's only switch for recycling is a cleaner that implements its
 // unexported NeedsFileContents (it skips recycling so that an archiving
