@@ -41,7 +41,8 @@ func (e *Engine) sweep() error {
 	if err := e.reclaimStreams(); err != nil {
 		return err
 	}
-	return e.expire()
+	_, err := e.expire(expireChunk)
+	return err
 }
 
 // reclaimStreams deletes the blocks of streams marked by DeleteStream.
@@ -83,119 +84,169 @@ func (e *Engine) reclaimStreams() error {
 	return nil
 }
 
-// expiredBytes sums, per live stream, what the blocks expire is about to
-// drop occupied (payload plus summary, as Append counted them). Blocks of
-// deleted streams are skipped: DeleteStream already took them off the stats.
-// It also returns the sequences of every block it is about to drop, whose
-// feed entries go with them.
-func (e *Engine) expiredBytes(g *group, cutoff int64) (freed map[uint64]int64, seqs []uint64, err error) {
-	freed = map[uint64]int64{}
-	p := u64key(tagSummary, g.id)
-	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: u64keyAppend(p, uint64(cutoff))})
-	if err != nil {
-		return nil, nil, err
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, nil, err
-		}
-		sum, err := decodeSummary(it.Key(), v)
-		if err != nil {
-			return nil, nil, err
-		}
-		seqs = append(seqs, sum.seq)
-		g.mu.RLock()
-		live := g.byID[sum.sid] != nil
-		g.mu.RUnlock()
-		if !live {
-			continue
-		}
-		payload, closer, err := e.db.Get(blockKey(tagBlock, g.id, sum.minTs, sum.seq))
-		if err == nil {
-			freed[sum.sid] += int64(len(payload) + len(v))
-			closer.Close()
-		} else if !errors.Is(err, pebble.ErrNotFound) {
-			return nil, nil, err
-		}
-	}
-	return freed, seqs, it.Error()
+// sweepStats counts what one expire pass wrote, so a test can check that
+// expiry costs what expires and not the number of streams.
+type sweepStats struct {
+	groups       int // groups that had something to expire
+	blocks       int // blocks dropped
+	rangeDeletes int // range tombstones written
+	pointDeletes int // single-key deletions written
+	merges       int // stats merge operands written
 }
 
-// expire drops the blocks of each group that lie wholly before its retention
-// cutoff. A block starting before cutoff−maxBlockSpan ends before cutoff.
-func (e *Engine) expire() error {
+// expiredBlock is one block expire is about to drop: its keys, its stream,
+// and the bytes it occupies (payload plus summary, as Append counted them).
+type expiredBlock struct {
+	minTs int64
+	seq   uint64
+	sid   uint64
+	freed int64
+}
+
+// expireChunk bounds the blocks one expire batch drops, so the first sweep
+// after retention is set on a large group does not build one huge batch.
+// (Tests pass expire a smaller one.)
+const expireChunk = 10_000
+
+// expire drops, in each group with retention, the blocks that lie wholly
+// before its cutoff. A block starting before cutoff−maxBlockSpan ends before
+// cutoff, and blocks are keyed by (group, minTs, seq), so the expired blocks
+// are one key range at the head of the group's summaries and payloads: one
+// seek tells a group with nothing to expire, and the work and the writes of
+// a pass are proportional to the blocks that expire, never to the group's
+// streams. What reads see does not change: they already hide expired events.
+func (e *Engine) expire(chunk int) (sweepStats, error) {
+	var st sweepStats
 	now := e.cfg.Now().UnixMilli()
 	e.mu.RLock()
-	var gs []*group
+	gs := make([]*group, 0, len(e.groups))
 	for _, g := range e.groups {
 		gs = append(gs, g)
 	}
 	e.mu.RUnlock()
 	for _, g := range gs {
-		if skip, err := e.loadForExpiry(g, now); err != nil {
-			return fmt.Errorf("expire group %d: %w", g.id, err)
-		} else if skip {
-			continue
+		if err := e.expireGroup(g, now, chunk, &st); err != nil {
+			return st, fmt.Errorf("expire group %d: %w", g.id, err)
 		}
-		g.mu.RLock()
-		days, deleted := g.info.RetentionDays, g.deleted
-		sids := make([]uint64, 0, len(g.byID))
-		for id := range g.byID {
-			sids = append(sids, id)
-		}
-		g.mu.RUnlock()
-		if days <= 0 || deleted {
-			continue
-		}
-		cutoff := now - int64(days)*86_400_000 - maxBlockSpan
-		if cutoff <= 0 {
-			continue
-		}
-		freed, seqs, err := e.expiredBytes(g, cutoff)
-		if err != nil {
-			return fmt.Errorf("expire group %d: %w", g.id, err)
-		}
-		b := e.db.NewBatch()
-		var total int64
-		for sid, n := range freed {
-			total += n
-			g.mu.RLock()
-			st := g.byID[sid]
-			g.mu.RUnlock()
-			if st != nil {
-				b.Merge(streamKey(g.id, st.name), streamRecord{storedBytes: -n}.encode(), nil)
-			}
-		}
-		if total > 0 {
-			b.Merge(groupStatsKey(g.id), groupStats{storedBytes: -total}.encode(), nil)
-		}
-		for _, tag := range []byte{tagSummary, tagBlock} {
-			p := u64key(tag, g.id)
-			b.DeleteRange(p, u64keyAppend(p, uint64(cutoff)), nil)
-		}
-		for _, sid := range sids {
-			p := u64key(tagIndex, g.id, sid)
-			b.DeleteRange(p, u64keyAppend(p, uint64(cutoff)), nil)
-		}
-		for _, seq := range seqs {
-			b.Delete(feedKey(g.id, seq), nil)
-		}
-		err = b.Commit(pebble.NoSync)
-		b.Close()
-		if err != nil {
-			return fmt.Errorf("expire group %d: %w", g.id, err)
-		}
-		for sid, n := range freed {
-			g.mu.RLock()
-			st := g.byID[sid]
-			g.mu.RUnlock()
-			if st != nil {
-				st.storedBytes.Add(-n)
-			}
-		}
-		g.storedBytes.Add(-total)
 	}
+	return st, nil
+}
+
+func (e *Engine) expireGroup(g *group, now int64, chunkLen int, st *sweepStats) error {
+	g.mu.RLock()
+	days, deleted := g.info.RetentionDays, g.deleted
+	g.mu.RUnlock()
+	if days <= 0 || deleted {
+		return nil
+	}
+	cutoff := now - int64(days)*86_400_000 - maxBlockSpan
+	if cutoff <= 0 {
+		return nil
+	}
+	// A group whose streams were never loaded is loaded only when it has a
+	// block to expire (one seek); for a loaded group the walk below is that
+	// seek.
+	if skip, err := e.loadForExpiry(g, now); err != nil || skip {
+		return err
+	}
+	p := u64key(tagSummary, g.id)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: u64keyAppend(p, uint64(cutoff))})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var chunk []expiredBlock
+	dropped := false
+	for valid := it.First(); ; valid = it.Next() {
+		if !valid || len(chunk) == chunkLen {
+			// The chunk's range ends where the next block starts (or at the
+			// cutoff), so no block is dropped without its accounting.
+			end := u64key(0, g.id, uint64(cutoff))
+			if valid {
+				end = append([]byte(nil), it.Key()...)
+			}
+			if len(chunk) > 0 {
+				if err := e.dropExpired(g, chunk, end[1:], st); err != nil {
+					return err
+				}
+				dropped = true
+			}
+			chunk = chunk[:0]
+			if !valid {
+				break
+			}
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		sum, err := decodeSummary(it.Key(), v)
+		if err != nil {
+			return err
+		}
+		// The payload's size is read for every block: dropExpired counts
+		// only those of streams still live when it commits.
+		blk := expiredBlock{minTs: sum.minTs, seq: sum.seq, sid: sum.sid}
+		payload, closer, err := e.db.Get(blockKey(tagBlock, g.id, sum.minTs, sum.seq))
+		if err == nil {
+			blk.freed = int64(len(payload) + len(v))
+			closer.Close()
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return err
+		}
+		chunk = append(chunk, blk)
+	}
+	if dropped {
+		st.groups++
+	}
+	return it.Error()
+}
+
+// dropExpired deletes chunk, the expired blocks of g from the head of its
+// block keys up to end (a key without its tag byte, exclusive), with their
+// index and feed entries, and takes their bytes off the stats, in one batch.
+// The index and feed keys are named one by one: only the chunk's streams
+// and sequences have any.
+func (e *Engine) dropExpired(g *group, chunk []expiredBlock, end []byte, st *sweepStats) error {
+	// g.mu across the (unsynced, short) commit: DeleteStream holds it for
+	// writing across its own, so a stream deleted meanwhile is either still
+	// here, and its bytes come off here, or gone, and DeleteStream took them.
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	freed := map[*stream]int64{}
+	var total int64
+	for _, blk := range chunk {
+		if s := g.byID[blk.sid]; s != nil && blk.freed != 0 {
+			freed[s] += blk.freed
+			total += blk.freed
+		}
+	}
+	b := e.db.NewBatch()
+	defer b.Close()
+	for s, n := range freed {
+		b.Merge(streamKey(g.id, s.name), streamRecord{storedBytes: -n}.encode(), nil)
+		st.merges++
+	}
+	if total != 0 {
+		b.Merge(groupStatsKey(g.id), groupStats{storedBytes: -total}.encode(), nil)
+		st.merges++
+	}
+	for _, tag := range []byte{tagSummary, tagBlock} {
+		b.DeleteRange(u64key(tag, g.id), append([]byte{tag}, end...), nil)
+		st.rangeDeletes++
+	}
+	for _, blk := range chunk {
+		b.Delete(indexKey(g.id, blk.sid, blk.minTs, blk.seq), nil)
+		b.Delete(feedKey(g.id, blk.seq), nil)
+		st.pointDeletes += 2
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	st.blocks += len(chunk)
+	for s, n := range freed {
+		s.storedBytes.Add(-n)
+	}
+	g.storedBytes.Add(-total)
 	return nil
 }
