@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -21,17 +22,22 @@ const maxPooledResponse = 4 << 20
 
 const hexDigits = "0123456789abcdef"
 
-// jsonSafe[b] is true for the bytes below utf8.RuneSelf that go out as
-// they are: everything but control characters, '"', '\\', and the HTML
-// characters '<', '>' and '&', which encoding/json (and goccy/go-json, the
-// encoder the other outputs use) escape by default.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = true
+// escapeByte[b] says how byte b goes out inside a JSON string: 0 as it
+// is; 1 for the bytes ≥ utf8.RuneSelf, which start (or break) a UTF-8
+// sequence; 'u' for \u00XX (control characters without a short form, and
+// the HTML characters '<', '>' and '&', which encoding/json and
+// goccy/go-json, the encoder the other outputs use, escape by default);
+// any other letter for that letter after a backslash (\" \\ \b \f \n \r \t).
+var escapeByte = func() (t [256]byte) {
+	for b := 0; b < 0x20; b++ {
+		t[b] = 'u'
 	}
-	for _, b := range `"\<>&` {
-		t[b] = false
+	for b := utf8.RuneSelf; b < 256; b++ {
+		t[b] = 1
 	}
+	t['<'], t['>'], t['&'] = 'u', 'u', 'u'
+	t['"'], t['\\'] = '"', '\\'
+	t['\b'], t['\f'], t['\n'], t['\r'], t['\t'] = 'b', 'f', 'n', 'r', 't'
 	return t
 }()
 
@@ -39,66 +45,85 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 // writes it: \" \\ \b \f \n \r \t, \u00XX for the other control
 // characters and for < > &, \u2028 and \u2029 (JavaScript line
 // terminators), and U+FFFD for each byte of invalid UTF-8.
+//
+// Log lines are mostly plain ASCII with a quote every few words (access
+// logs, JSON lines), so the loop jumps from one byte that needs a look to
+// the next, eight bytes a step (specialMask), and copies each run of plain
+// bytes before it with one append.
 func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	start := 0
-	// slow is where the byte-at-a-time loop hands back to plainPrefix: the
-	// end of the word that held something to escape.
-	slow := 0
-	for i := 0; i < len(s); {
-		if i >= slow {
-			i += plainPrefix(unsafe.Slice(unsafe.StringData(s[i:]), len(s)-i))
-			if i >= len(s) {
-				break
-			}
-			slow = i + 8
-		}
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if jsonSafe[b] {
-				i++
+	start, i := 0, 0
+	for {
+		// Find the next byte that needs a look, from i.
+		rest := len(s) - i
+		if rest >= 8 {
+			if m := specialMask(load64(s, i)); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				i += 8
 				continue
 			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+		} else if rest == 0 {
+			break
+		} else if len(s) >= 8 {
+			// The last 1–7 bytes: load the string's last word and shift
+			// the bytes already passed out of it. The zeros shifted in
+			// are flagged too, above the real bytes, where the mask
+			// drops them; flags only spread upwards, so the lowest left
+			// is exact.
+			shift := uint(8-rest) * 8
+			m := specialMask(load64(s, len(s)-8)>>shift) & (1<<(64-shift) - 1)
+			if m == 0 {
+				break
 			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(s) && escapeByte[s[i]] == 0 {
+				i++
+			}
+			if i == len(s) {
+				break
+			}
+		}
+
+		b := s[i]
+		switch e := escapeByte[b]; e {
+		case 1:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				i++
+				start = i
+			case r == '\u2028' || r == '\u2029':
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+				i += size
+				start = i
+			default:
+				i += size // valid UTF-8 goes out as it is
+			}
+		case 'u':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
 			i++
 			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		default:
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			dst = append(dst, '\\', e)
 			i++
 			start = i
-			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// load64 reads the eight bytes of s from i, little-endian (the first byte
+// lowest), in one load.
+func load64(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
 }
 
 const (
@@ -106,25 +131,17 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plainPrefix returns how many leading 8-byte words of b go out
-// unescaped, in bytes, testing each word at once (most log text is plain
-// ASCII): no byte ≥ 0x80 or < 0x20, none of " \\ < > &. (v−ones)&^v&highs is
-// non-zero exactly when some byte of v is zero.
-func plainPrefix(b []byte) int {
-	n := 0
-	for ; n+8 <= len(b); n += 8 {
-		w := binary.LittleEndian.Uint64(b[n:])
-		// < 0x20 or ≥ 0x80: the subtraction sets a byte's high bit for
-		// bytes below 0x20 (a borrow only spreads above a byte that is
-		// caught anyway). '"' (0x22) and '&' (0x26) differ in bit 2 only,
-		// '<' (0x3c) and '>' (0x3e) in bit 1: one test each pair.
-		qa := (w ^ '"'*ones) &^ (0x04 * ones)
-		lg := (w ^ '<'*ones) &^ (0x02 * ones)
-		bs := w ^ '\\'*ones
-		bad := ((w-0x20*ones)|w)&highs | ((qa-ones)&^qa|(lg-ones)&^lg|(bs-ones)&^bs)&highs
-		if bad != 0 {
-			break
-		}
-	}
-	return n
+// specialMask returns the high bit of each byte of w (eight bytes of a
+// string, the first lowest) that needs a look: ≥ 0x80 or < 0x20, or one of
+// " \\ < > &. Its lowest set bit is always exact; bits above it may be
+// false (a borrow spreads upwards), so callers use only the lowest.
+// (v−ones)&^v&highs flags the bytes of v that are zero.
+func specialMask(w uint64) uint64 {
+	// < 0x20 or ≥ 0x80: the subtraction sets a byte's high bit for bytes
+	// below 0x20. '"' (0x22) and '&' (0x26) differ in bit 2 only, '<'
+	// (0x3c) and '>' (0x3e) in bit 1: one test each pair.
+	qa := (w ^ '"'*ones) &^ (0x04 * ones)
+	lg := (w ^ '<'*ones) &^ (0x02 * ones)
+	bs := w ^ '\\'*ones
+	return ((w - 0x20*ones) | w | (qa-ones)&^qa | (lg-ones)&^lg | (bs-ones)&^bs) & highs
 }
