@@ -24,25 +24,15 @@ func (o *GetLogEventsOutput) AppendJSON(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
-	if o.Events == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i := range o.Events {
-			e := &o.Events[i]
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"timestamp":`...)
-			dst = strconv.AppendInt(dst, e.Timestamp, 10)
-			dst = append(dst, `,"message":`...)
-			dst = protocol.AppendJSONString(dst, e.Message)
-			dst = append(dst, `,"ingestionTime":`...)
-			dst = strconv.AppendInt(dst, e.IngestionTime, 10)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendArray(dst, o.Events, func(dst []byte, e *OutputLogEvent) []byte {
+		dst = append(dst, `{"timestamp":`...)
+		dst = strconv.AppendInt(dst, e.Timestamp, 10)
+		dst = append(dst, `,"message":`...)
+		dst = protocol.AppendJSONString(dst, e.Message)
+		dst = append(dst, `,"ingestionTime":`...)
+		dst = strconv.AppendInt(dst, e.IngestionTime, 10)
+		return append(dst, '}')
+	})
 	dst = append(dst, `,"nextForwardToken":`...)
 	dst = protocol.AppendJSONString(dst, o.NextForwardToken)
 	dst = append(dst, `,"nextBackwardToken":`...)
@@ -61,51 +51,48 @@ func (o *FilterLogEventsOutput) AppendJSON(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
-	if o.Events == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i := range o.Events {
-			e := &o.Events[i]
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"logStreamName":`...)
-			dst = protocol.AppendJSONString(dst, e.LogStreamName)
-			dst = append(dst, `,"timestamp":`...)
-			dst = strconv.AppendInt(dst, e.Timestamp, 10)
-			dst = append(dst, `,"message":`...)
-			dst = protocol.AppendJSONString(dst, e.Message)
-			dst = append(dst, `,"ingestionTime":`...)
-			dst = strconv.AppendInt(dst, e.IngestionTime, 10)
-			dst = append(dst, `,"eventId":`...)
-			dst = protocol.AppendJSONString(dst, e.EventID)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendArray(dst, o.Events, func(dst []byte, e *FilteredLogEvent) []byte {
+		dst = append(dst, `{"logStreamName":`...)
+		dst = protocol.AppendJSONString(dst, e.LogStreamName)
+		dst = append(dst, `,"timestamp":`...)
+		dst = strconv.AppendInt(dst, e.Timestamp, 10)
+		dst = append(dst, `,"message":`...)
+		dst = protocol.AppendJSONString(dst, e.Message)
+		dst = append(dst, `,"ingestionTime":`...)
+		dst = strconv.AppendInt(dst, e.IngestionTime, 10)
+		dst = append(dst, `,"eventId":`...)
+		dst = protocol.AppendJSONString(dst, e.EventID)
+		return append(dst, '}')
+	})
 	dst = append(dst, `,"searchedLogStreams":`...)
-	if o.SearchedLogStreams == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i, s := range o.SearchedLogStreams {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"logStreamName":`...)
-			dst = protocol.AppendJSONString(dst, s.LogStreamName)
-			dst = append(dst, `,"searchedCompletely":`...)
-			dst = strconv.AppendBool(dst, s.SearchedCompletely)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendArray(dst, o.SearchedLogStreams, func(dst []byte, s *SearchedLogStream) []byte {
+		dst = append(dst, `{"logStreamName":`...)
+		dst = protocol.AppendJSONString(dst, s.LogStreamName)
+		dst = append(dst, `,"searchedCompletely":`...)
+		dst = strconv.AppendBool(dst, s.SearchedCompletely)
+		return append(dst, '}')
+	})
 	if o.NextToken != "" {
 		dst = append(dst, `,"nextToken":`...)
 		dst = protocol.AppendJSONString(dst, o.NextToken)
 	}
 	return append(dst, '}')
+}
+
+// appendArray writes elems as a JSON array (null for a nil slice, as
+// json.Marshal does), each element by one.
+func appendArray[T any](dst []byte, elems []T, one func([]byte, *T) []byte) []byte {
+	if elems == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i := range elems {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = one(dst, &elems[i])
+	}
+	return append(dst, ']')
 }
 
 // eventIDs formats the events' IDs into one string and slices it: two
