@@ -9,63 +9,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/cairnlog/cairn/internal/testdisk"
 )
-
-// mountTmpfs mounts a tmpfs of size bytes for the test and unmounts it when
-// the test ends. Mounting needs root: without it the test is skipped, and
-// says so; as root a refused mount fails the test.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs to fill needs root, and this test runs as uid", os.Geteuid())
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Fatalf("mount a %d-byte tmpfs on %s as root: %v", size, dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			// Still busy (a failed test left files open): detach it so
-			// that it goes once they are closed, and say so.
-			t.Errorf("unmount %s: %v", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes mnt/filler until about leave bytes are free.
-func fillDisk(t *testing.T, mnt string, leave uint64) string {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(mnt, &st); err != nil {
-		t.Fatal(err)
-	}
-	avail := st.Bavail * uint64(st.Bsize)
-	path := filepath.Join(mnt, "filler")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 1<<20)
-	for n := uint64(0); avail > leave && n < avail-leave; n += uint64(len(chunk)) {
-		if _, err := f.Write(chunk[:min(uint64(len(chunk)), avail-leave-n)]); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				break
-			}
-			t.Fatal(err)
-		}
-	}
-	return path
-}
 
 // TestDiskFullServer runs the real server on a small tmpfs (defect 4 of the
 // security issue: a restart on a full disk spun at 120% CPU writing ~100
@@ -79,7 +31,7 @@ func fillDisk(t *testing.T, mnt string, leave uint64) string {
 func TestDiskFullServer(t *testing.T) {
 	t.Parallel()
 	// The default reserve is one 32 MiB memtable + 16 MiB.
-	mnt := mountTmpfs(t, 96<<20)
+	mnt := testdisk.Mount(t, 96<<20)
 	dir := filepath.Join(mnt, "data")
 	srv := startServerOn(t, dir)
 	c := srv.logs(defaultRegion)
@@ -91,7 +43,7 @@ func TestDiskFullServer(t *testing.T) {
 	}
 	put(t, c, "full", "s", sent...)
 
-	filler := fillDisk(t, mnt, 40<<20)
+	filler := testdisk.Fill(t, mnt, 40<<20)
 	deadline := time.Now().Add(30 * time.Second)
 	var err error
 	for i := 0; ; i++ {
@@ -126,7 +78,7 @@ func TestDiskFullServer(t *testing.T) {
 	srv.stop()
 
 	// A start on the full disk: out at once, with one clear line.
-	fillDisk(t, mnt, 0)
+	testdisk.Fill(t, mnt, 0)
 	cx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(cx, cairnBin, "server", "--listen", "127.0.0.1:0", "--data", dir, "--auth", "off")

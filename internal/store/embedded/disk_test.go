@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/testdisk"
 )
 
 // logBuffer collects an engine's log lines; the engine logs from several
@@ -183,56 +184,6 @@ func TestModeTightened(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size bytes and unmounts it when the test
-// ends. Mounting needs root: without it the test is skipped, and says so;
-// as root a refused mount fails the test.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs to fill needs root, and this test runs as uid", os.Geteuid())
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Fatalf("mount a %d-byte tmpfs on %s as root: %v", size, dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			// Still busy (a failed test left files open): detach it so
-			// that it goes once they are closed, and say so.
-			t.Errorf("unmount %s: %v", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file that leaves about leave bytes free on dir's file system.
-func fillDisk(t *testing.T, dir string, leave uint64) string {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	avail := st.Bavail * uint64(st.Bsize)
-	path := filepath.Join(dir, "filler")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for n := uint64(0); avail > leave && n < avail-leave; n += uint64(len(chunk)) {
-		c := chunk[:min(uint64(len(chunk)), avail-leave-n)]
-		if _, err := f.Write(c); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				break
-			}
-			t.Fatal(err)
-		}
-	}
-	return path
-}
-
 // randomMessages is incompressible text, so the disk fills as fast as the
 // test writes.
 func randomMessages(n, size int) []string {
@@ -257,7 +208,7 @@ func randomMessages(n, size int) []string {
 //   - once space is back, the start succeeds with every acknowledged event,
 //     exactly once, and a running engine accepts writes again by itself.
 func TestDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, 40<<20)
+	mnt := testdisk.Mount(t, 40<<20)
 	dir := filepath.Join(mnt, "data")
 	ctx := context.Background()
 	cfg := func(log *slog.Logger) Config {
@@ -288,7 +239,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		return err
 	}
-	filler := fillDisk(t, mnt, 12<<20)
+	filler := testdisk.Fill(t, mnt, 12<<20)
 
 	// Write until refused. 12 MiB free, 6 MiB kept: about 6 MiB of batches.
 	var refused error
@@ -328,7 +279,7 @@ func TestDiskFull(t *testing.T) {
 	}
 
 	// Starting on the full disk: refused at once, one clear reason.
-	fillDisk(t, mnt, 0)
+	testdisk.Fill(t, mnt, 0)
 	log, lines = newLogger()
 	if e, err := Open(cfg(log)); err == nil {
 		e.Close()
@@ -349,7 +300,7 @@ func TestDiskFull(t *testing.T) {
 	// tables), which may lift the free space over the reserve; top up and
 	// open again until the start itself sees the disk nearly full.
 	for try := 0; ; try++ {
-		fillDisk(t, mnt, 5<<20)
+		testdisk.Fill(t, mnt, 5<<20)
 		log, lines = newLogger()
 		e, err = Open(cfg(log))
 		if err != nil {
@@ -410,7 +361,7 @@ func TestDiskFull(t *testing.T) {
 	// spaceCheckEvery; the test has the engine look at once, since a WAL
 	// write that hits a disk filled between two looks stops the engine (no
 	// acknowledged event is lost: see docs/reliability.md).
-	filler = fillDisk(t, mnt, 3<<20)
+	filler = testdisk.Fill(t, mnt, 3<<20)
 	e.checkSpace(time.Now().UnixNano(), false)
 	if err := appendBatch(e, randomMessages(1, 100)); !errors.Is(err, store.ErrNoSpace) {
 		t.Fatalf("append with 3 MiB free of a 6 MiB reserve: %v, want store.ErrNoSpace", err)
