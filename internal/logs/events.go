@@ -181,7 +181,7 @@ func (s *Service) PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogE
 	for i, e := range valid {
 		batch[i] = store.Event{Timestamp: e.Timestamp, Message: e.Message}
 	}
-	res, err := s.st.Append(ctx, scope, group, stream, batch, now)
+	res, err := s.ingest(ctx, c, scope, g, stream, batch, now)
 	if err != nil {
 		return nil, storeErr(err)
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// Model is the API model PutLogEvents validates its members against;
 	// nil means the embedded model (awsmodel.Load).
 	Model *awsmodel.Model
+	// Ingest are the ingest-time stages (transformers, data protection),
+	// run in this order on every PutLogEvents batch before it is stored
+	// (ingest.go).
+	Ingest []IngestStage
 }
 
 // Service implements the CloudWatch Logs operations.
@@ -59,6 +63,7 @@ type Service struct {
 	log     *slog.Logger
 	budget  int64
 	model   *awsmodel.Model
+	stages  []IngestStage
 }
 
 // New returns a Service.
@@ -80,7 +85,7 @@ func New(cfg Config) *Service {
 		}
 		cfg.Model = m
 	}
-	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model}
+	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model, stages: cfg.Ingest}
 }
 
 // Register adds the core operations (log groups, streams, events, tags,

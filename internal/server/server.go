@@ -14,9 +14,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/auth"
@@ -91,6 +93,15 @@ type Server struct {
 	sec    *auth.Security
 	tr     *transport
 	failed chan error // the storage engine failed; the process should exit
+
+	workers     func() error // closes the background work (see Start)
+	workersOnce sync.Once
+}
+
+// closeWorkers stops the server's background work, once.
+func (s *Server) closeWorkers() (err error) {
+	s.workersOnce.Do(func() { err = s.workers() })
+	return err
 }
 
 // Start opens the data directory, binds the listener and serves in the
@@ -136,6 +147,22 @@ func Start(cfg Config) (*Server, error) {
 	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
+	// Routes that are not API calls (health; metrics, OTLP, the console as
+	// they come) share the API's listener. Families add theirs to extra.
+	extra := extraHandler()
+	// Background work (delivery, followers of the feed, query runners,
+	// listeners) is started here, owned by the server, and closed by Close
+	// in reverse order, after the HTTP server stopped and before the engine:
+	// add each to workers as it starts, and on a failed start close what
+	// already runs (closeAll).
+	var workers []io.Closer
+	closeAll := func() error {
+		var err error
+		for i := len(workers) - 1; i >= 0; i-- {
+			err = errors.Join(err, workers[i].Close())
+		}
+		return err
+	}
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -145,24 +172,26 @@ func Start(cfg Config) (*Server, error) {
 		BodyTimeout:        cfg.BodyTimeout,
 		BodyBudget:         cfg.BodyBudget,
 		StreamWriteTimeout: cfg.StreamWriteTimeout,
-		Extra:              extraHandler(),
+		Extra:              extra,
 		Throttle:           throttle(cfg),
 	})
 	ln, err := tr.listen(cfg)
 	if err != nil {
+		closeAll()
 		engine.Close()
 		return nil, err
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		engine: engine,
-		ln:     ln,
-		done:   make(chan error, 1),
-		sec:    sec,
-		tr:     tr,
-		tail:   hub,
-		failed: failed,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		engine:  engine,
+		ln:      ln,
+		done:    make(chan error, 1),
+		sec:     sec,
+		tr:      tr,
+		tail:    hub,
+		failed:  failed,
+		workers: closeAll,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -217,12 +246,12 @@ func (s *Server) Close(ctx context.Context) error {
 		err = errors.Join(err, serveErr)
 	}
 	s.done <- http.ErrServerClosed // later Close calls do not block
-	return errors.Join(err, s.tr.close(ctx), s.engine.Close())
+	return errors.Join(err, s.tr.close(ctx), s.closeWorkers(), s.engine.Close())
 }
 
 // extraHandler serves what is not an API call: health. (The profiler has a
 // listener of its own: see transport.)
-func extraHandler() http.Handler {
+func extraHandler() *http.ServeMux {
 	mux := http.NewServeMux()
 	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,77 @@
+package logs
+
+import (
+	"context"
+
+	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Ingest-time processing (transformers, data protection) plugs in here.
+//
+// PutLogEvents validates a request, drops the events AWS rejects (too old,
+// expired, too new), and hands what remains to each IngestStage in the order
+// Config.Ingest lists them, then appends the batch. A stage rewrites the
+// batch in place (a masked message, a transformed event) or refuses the whole
+// request with an AWS error; what it leaves in Events is what is stored,
+// indexed, tailed, delivered and counted. A stage that must keep something
+// beside the stored events (a data protection policy's unmasked originals)
+// registers AfterStore, which runs once the append is durable, with its feed
+// sequence; an error there fails the request (the client retries, and the
+// events may then be stored twice, as on any failed PutLogEvents).
+
+// IngestBatch is one PutLogEvents request's accepted events for one stream,
+// on their way to the store.
+type IngestBatch struct {
+	Scope         store.Scope
+	Group         store.Group // the group as it is now (name, class, settings)
+	Stream        string
+	IngestionTime int64 // ms since epoch; the same for every event
+	// Events are chronological. A stage may change messages; it must keep
+	// timestamps and the order (the store's order and eventIds rest on them).
+	Events []store.Event
+
+	after []func(context.Context, store.AppendResult) error
+}
+
+// AfterStore registers fn to run once the batch is durable.
+func (b *IngestBatch) AfterStore(fn func(ctx context.Context, res store.AppendResult) error) {
+	b.after = append(b.after, fn)
+}
+
+// IngestStage processes a batch before it is stored. c is the writer.
+type IngestStage interface {
+	Ingest(ctx context.Context, c caller.Caller, b *IngestBatch) error
+}
+
+// IngestFunc adapts a function to IngestStage.
+type IngestFunc func(ctx context.Context, c caller.Caller, b *IngestBatch) error
+
+// Ingest implements IngestStage.
+func (f IngestFunc) Ingest(ctx context.Context, c caller.Caller, b *IngestBatch) error {
+	return f(ctx, c, b)
+}
+
+// ingest runs the stages over batch, appends it, and runs the AfterStore
+// functions. With no stages it is a plain Append.
+func (s *Service) ingest(ctx context.Context, c caller.Caller, scope store.Scope, g store.Group, stream string, batch []store.Event, now int64) (store.AppendResult, error) {
+	if len(s.stages) == 0 {
+		return s.st.Append(ctx, scope, g.Name, stream, batch, now)
+	}
+	b := &IngestBatch{Scope: scope, Group: g, Stream: stream, IngestionTime: now, Events: batch}
+	for _, st := range s.stages {
+		if err := st.Ingest(ctx, c, b); err != nil {
+			return store.AppendResult{}, err
+		}
+	}
+	res, err := s.st.Append(ctx, scope, g.Name, stream, b.Events, now)
+	if err != nil {
+		return res, err
+	}
+	for _, fn := range b.after {
+		if err := fn(ctx, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
