@@ -215,7 +215,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			select {
 			case <-t.C:
 				if err := a.checkpoint(); err != nil {
-					a.log.Error("agent: save state", "err", err)
+					a.log.Error("save state", "err", err)
 				}
 			case <-syncStop:
 				return
@@ -255,13 +255,29 @@ func (a *Agent) shutdown() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if n, err := s.Close(ctx); n > 0 || err != nil {
-				a.log.Warn("agent: events left in the spool for the next run", "group", t.Group, "stream", t.Stream, "events", n, "err", err)
+			n, err := s.Close(ctx)
+			switch {
+			case err != nil:
+				a.log.Error("closing the spool failed", "group", t.Group, "stream", t.Stream, "unsent_events", n, "err", err)
+			case n > 0:
+				args := []any{"group", t.Group, "stream", t.Stream, "events", n}
+				if last := s.LastError(); last != "" {
+					args = append(args, "last_error", last)
+				}
+				a.log.Warn("events not yet shipped stay in the spool; the next run sends them", args...)
 			}
 		}()
 	}
 	wg.Wait()
-	return a.saveOffsets()
+	var sent, rejected int64
+	for _, s := range shippers {
+		sent, rejected = sent+s.Sent(), rejected+s.Rejected()
+	}
+	err := a.saveOffsets()
+	if err == nil {
+		a.log.Info("stopped; offsets saved", "targets", len(shippers), "events_shipped", sent, "events_rejected", rejected, "state", a.cfg.StateDir)
+	}
+	return err
 }
 
 // checkpoint makes the spools durable, then saves the offsets they cover.
@@ -399,10 +415,21 @@ func (a *Agent) runFiles(ctx context.Context, in *input) error {
 	}()
 	t := time.NewTicker(a.cfg.PollInterval)
 	defer t.Stop()
+	// A glob that matches nothing is said once (a typo would otherwise look
+	// like a quiet log), and again when it first matches.
+	empty := map[string]bool{}
 	for {
 		var paths []string
 		for _, g := range in.Paths {
 			m, _ := filepath.Glob(g)
+			switch {
+			case len(m) == 0 && !empty[g]:
+				empty[g] = true
+				a.log.Warn("no file matches; watching for one to appear", "path", g, "poll_interval", a.cfg.PollInterval)
+			case len(m) > 0 && empty[g]:
+				delete(empty, g)
+				a.log.Info("files now match", "path", g, "files", len(m))
+			}
 			paths = append(paths, m...)
 		}
 		sort.Strings(paths)
@@ -427,9 +454,15 @@ func (a *Agent) runFiles(ctx context.Context, in *input) error {
 			a.mu.Unlock()
 			prev, err := fl.open(saved)
 			if err != nil {
-				a.log.Warn("agent: open", "path", p, "err", err)
+				a.log.Warn("cannot open file; skipped until it can be", "path", p, "err", err)
 				continue
 			}
+			from := "the start"
+			if saved != nil {
+				from = "the saved offset"
+			}
+			tg := a.target(in, p)
+			a.log.Info("following file", "path", p, "from", from, "group", tg.Group, "stream", tg.Stream)
 			if prev != nil {
 				extra = append(extra, prev)
 			}

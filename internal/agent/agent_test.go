@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,4 +264,49 @@ func TestStdinAndOversize(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+}
+
+// TestSaysWhatItReads: a glob that matches nothing is reported (once), each
+// file followed gets a line, and a clean stop says what was shipped.
+func TestSaysWhatItReads(t *testing.T) {
+	ts := harness.Start(t)
+	dir := t.TempDir()
+	var logs syncLog
+	cfg := fastConfig(ts, filepath.Join(dir, "state"), Input{Paths: []string{filepath.Join(dir, "*.log")}, Group: "g", Stream: "{filename}"})
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	a := startAgent(t, cfg)
+	harness.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if !strings.Contains(logs.String(), "no file matches; watching for one to appear") {
+			return fmt.Errorf("no warning for the empty glob yet:\n%s", logs.String())
+		}
+		return nil
+	})
+	appendLines(t, filepath.Join(dir, "a.log"), 0, 3)
+	waitStored(t, ts, a, "g", "a.log", wantLines(3))
+	out := logs.String()
+	for _, want := range []string{"files now match", "following file", "a.log", "stopped; offsets saved", "events_shipped=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "no file matches"); n != 1 {
+		t.Errorf("empty glob reported %d times, want once", n)
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

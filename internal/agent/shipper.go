@@ -81,7 +81,24 @@ type Shipper struct {
 	sent     atomic.Int64
 	rejected atomic.Int64
 	unsent   atomic.Int64 // events left behind at Close
+	lastErr  atomic.Pointer[shipError]
 }
+
+type shipError struct{ what, text string }
+
+// LastError describes the most recent failed call ("PutLogEvents: …"), or
+// "" when none failed: what a report of unsent events should say.
+func (s *Shipper) LastError() string {
+	if e := s.lastErr.Load(); e != nil {
+		return e.what + ": " + e.text
+	}
+	return ""
+}
+
+// EnsureTarget creates the group and stream when they are missing (for a
+// run that produced no output, whose stream must still exist). Call it
+// after Close, or before the first Add.
+func (s *Shipper) EnsureTarget(ctx context.Context) error { return s.createTarget(ctx) }
 
 func newShipper(cfg ShipperConfig, q queue) *Shipper {
 	if cfg.FlushInterval <= 0 {
@@ -176,7 +193,7 @@ func (s *Shipper) loop() {
 		for len(pending) < s.cfg.Limits.Events && pendingBytes < s.cfg.Limits.Bytes {
 			more, err := s.q.read(min(512, s.cfg.Limits.Events-len(pending)))
 			if err != nil {
-				s.log.Error("agent: read spool", "err", err)
+				s.log.Error("read spool", "err", err)
 			}
 			if len(more) == 0 {
 				break
@@ -273,7 +290,7 @@ func (s *Shipper) put(ctx context.Context, batch []Event, ready *bool) error {
 		case errNone:
 			s.accepted(batch, out)
 			if failures > 0 {
-				s.log.Info("agent: endpoint accepts events again", "after_failures", failures)
+				s.log.Info("endpoint accepts events again", "after_failures", failures)
 			}
 			return nil
 		case errNotFound:
@@ -289,7 +306,7 @@ func (s *Shipper) put(ctx context.Context, batch []Event, ready *bool) error {
 				return s.put(ctx, batch[h:], ready)
 			}
 			s.rejected.Add(1)
-			s.log.Error("agent: event rejected", "reason", errText(err), "timestamp", batch[0].Time, "bytes", len(batch[0].Message), "message", preview(batch[0].Message))
+			s.log.Error("event rejected", "reason", errText(err), "timestamp", batch[0].Time, "bytes", len(batch[0].Message), "message", preview(batch[0].Message))
 			return nil
 		default:
 			if ctx.Err() != nil {
@@ -304,7 +321,8 @@ func (s *Shipper) put(ctx context.Context, batch []Event, ready *bool) error {
 
 func (s *Shipper) backoff(ctx context.Context, failures *int, what string, err error) error {
 	if *failures == 0 || *failures%10 == 0 {
-		s.log.Warn("agent: "+what+" failed; retrying", "err", errText(err), "failures", *failures+1)
+		s.lastErr.Store(&shipError{what: what, text: errText(err)})
+		s.log.Warn(what+" failed; retrying", "err", errText(err), "failures", *failures+1)
 	}
 	d := s.cfg.Backoff.wait(*failures)
 	*failures++
@@ -331,7 +349,7 @@ func (s *Shipper) accepted(batch []Event, out *cwl.PutLogEventsOutput) {
 			for i := from; i < to; i++ {
 				rejected[i] = true
 			}
-			s.log.Error("agent: events rejected", "reason", reason, "count", to-from,
+			s.log.Error("events rejected", "reason", reason, "count", to-from,
 				"first_timestamp", batch[from].Time, "first_message", preview(batch[from].Message))
 		}
 		if r.TooNewLogEventStartIndex != nil {
@@ -373,7 +391,7 @@ func (s *Shipper) createTarget(ctx context.Context) error {
 	}
 	if created && s.cfg.RetentionDays > 0 {
 		if _, err := s.cfg.Client.PutRetentionPolicy(cctx, &cwl.PutRetentionPolicyInput{LogGroupName: g, RetentionInDays: aws.Int32(s.cfg.RetentionDays)}); err != nil {
-			s.log.Warn("agent: set retention", "err", errText(err))
+			s.log.Warn("set retention", "err", errText(err))
 		}
 	}
 	_, err = s.cfg.Client.CreateLogStream(cctx, &cwl.CreateLogStreamInput{LogGroupName: g, LogStreamName: st})

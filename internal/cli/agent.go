@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -12,8 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/cairnlog/cairn/internal/agent"
 )
@@ -80,10 +77,8 @@ func runAgent(env Env, args []string) int {
 		return fail(err)
 	}
 	var file agentFile
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
-		return fail(fmt.Errorf("config file %s: %w", path, err))
+	if err := decodeYAMLFile(path, raw, &file); err != nil {
+		return fail(err)
 	}
 	af.endpoint = firstNonEmpty(af.endpoint, file.Endpoint)
 	af.region = firstNonEmpty(af.region, file.Region)

@@ -28,11 +28,13 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"server": {"run the Cairn server (CloudWatch Logs API)", runServer},
-		"bench":  {"load-generate against any CloudWatch Logs endpoint", runBench},
-		"logs":   {"read log groups, streams and events; tail and follow them", runLogs},
-		"agent":  {"ship files and stdin to a CloudWatch Logs endpoint (--config FILE)", runAgent},
-		"run":    {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
+		"server":  {"run the Cairn server (CloudWatch Logs API)", runServer},
+		"bench":   {"load-generate against any CloudWatch Logs endpoint", runBench},
+		"logs":    {"read log groups, streams and events; tail and follow them", runLogs},
+		"agent":   {"ship files and stdin to a CloudWatch Logs endpoint (--config FILE)", runAgent},
+		"run":     {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
+		"env":     {"print the environment for the AWS CLI and SDKs: eval \"$(cairn env)\"", runEnv},
+		"version": {"print the version and commit of this build", runVersion},
 	}
 }
 
@@ -50,6 +52,9 @@ func Run(env Env, args []string) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(env, nil)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {

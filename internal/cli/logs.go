@@ -164,9 +164,40 @@ commands:
   tail GROUP... [--follow] [--since 10m|2h|ISO-8601] [--filter PATTERN]
        [--stream NAME]... | [--stream-prefix P]
        [--format short|detailed|json|raw] [--local-time | --utc] [--color auto|always|never]
+       [--no-live-tail] [--poll-interval 2s]
 
-Times (T) are ages (10m, 2h, 3d, 1w) or ISO-8601 times.
+Times (T) are ages (10m, 2h, 3d, 1w) or ISO-8601 times. Usage errors exit 2,
+failed calls 1. 'cairn logs COMMAND -h' lists a command's flags.
 `
+
+// logsCommands are the synopsis and the flags of each `cairn logs` command
+// (besides the connection flags every command takes), for its -h and to
+// refuse a flag that belongs to another command.
+type logsCommand struct {
+	synopsis string
+	flags    []string
+	// minArgs and maxArgs bound the positional arguments (maxArgs -1: no
+	// bound); argsMsg is the usage error otherwise.
+	minArgs, maxArgs int
+	argsMsg          string
+}
+
+func logsCommands() map[string]logsCommand {
+	return map[string]logsCommand{
+		"groups":  {"groups [--prefix P]\n\nLists log groups.", []string{"prefix"}, 0, 0, "takes no arguments"},
+		"streams": {"streams GROUP [--prefix P] [--order name|last-event]\n\nLists a group's streams.", []string{"prefix", "order"}, 1, 1, "give one GROUP"},
+		"get": {"get GROUP STREAM [--start T] [--end T] [--head N | --tail N] [--format F]\n\nPrints a stream's events in order.",
+			[]string{"start", "end", "head", "tail", "format", "local-time", "utc", "color"}, 2, 2, "give GROUP and STREAM"},
+		"tail": {"tail GROUP... [--follow] [--since T] [--filter PATTERN] [--stream NAME]... | [--stream-prefix P]\n\n" +
+			"Prints the groups' events, merged in time order; --follow keeps printing new ones (Live Tail, or polling).",
+			[]string{"follow", "f", "since", "filter", "stream", "stream-prefix", "format", "local-time", "utc", "color", "no-live-tail", "poll-interval"}, 1, -1, "give at least one GROUP"},
+	}
+}
+
+// connectionFlags are registered by awsFlags on every command.
+func connectionFlags() map[string]bool {
+	return map[string]bool{"profile": true, "region": true, "endpoint": true, "ca-file": true}
+}
 
 func runLogs(env Env, args []string) int {
 	var af awsFlags
@@ -208,11 +239,44 @@ func runLogs(env Env, args []string) int {
 	color := fs.String("color", "auto", "auto (when stdout is a terminal), always or never")
 	noLive := fs.Bool("no-live-tail", false, "tail --follow: poll FilterLogEvents instead of using StartLiveTail")
 	pollEvery := fs.Duration("poll-interval", 2*time.Second, "tail --follow: time between polls when polling")
+	spec, known := logsCommands()[sub]
+	conn := connectionFlags()
+	if !known {
+		fmt.Fprintf(env.Stderr, "cairn logs: unknown command %q\n", sub)
+		fmt.Fprint(env.Stderr, logsUsage)
+		return 2
+	}
+	mine := map[string]bool{}
+	for _, n := range spec.flags {
+		mine[n] = true
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: cairn logs %s\n\nflags:\n", spec.synopsis)
+		fs.VisitAll(func(f *flag.Flag) {
+			if mine[f.Name] || conn[f.Name] {
+				fmt.Fprintf(env.Stderr, "  --%s\n    \t%s", f.Name, f.Usage)
+				if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+					fmt.Fprintf(env.Stderr, " (default %s)", f.DefValue)
+				}
+				fmt.Fprintln(env.Stderr)
+			}
+		})
+	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	var foreign []string
+	fs.Visit(func(f *flag.Flag) {
+		if !mine[f.Name] && !conn[f.Name] {
+			foreign = append(foreign, "--"+f.Name)
+		}
+	})
+	if len(foreign) > 0 {
+		fmt.Fprintf(env.Stderr, "cairn logs %s: %s is not a flag of this command (see cairn logs %s -h)\n", sub, strings.Join(foreign, ", "), sub)
 		return 2
 	}
 	fail := func(err error) int {
@@ -223,8 +287,17 @@ func runLogs(env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "cairn logs %s: %s\n", sub, msg)
 		return 2
 	}
+	if len(pos) < spec.minArgs || (spec.maxArgs >= 0 && len(pos) > spec.maxArgs) {
+		return usageErr(spec.argsMsg)
+	}
 	if *localTime && *utc {
 		return usageErr("--local-time and --utc are exclusive")
+	}
+	if *head > 0 && *tailN > 0 {
+		return usageErr("--head and --tail are exclusive")
+	}
+	if *head < 0 || *tailN < 0 {
+		return usageErr("--head and --tail take a positive count")
 	}
 	f, err := logscli.ParseFormat(*format)
 	if err != nil {
@@ -259,22 +332,13 @@ func runLogs(env Env, args []string) int {
 	}
 	switch sub {
 	case "groups":
-		if len(pos) != 0 {
-			return usageErr("takes no arguments")
-		}
 		err = logscli.Groups(ctx, c, env.Stdout, *prefix)
 	case "streams":
-		if len(pos) != 1 {
-			return usageErr("give one GROUP")
-		}
 		if *order != "name" && *order != "last-event" {
 			return usageErr("--order must be name or last-event")
 		}
 		err = logscli.Streams(ctx, c, env.Stdout, pos[0], *prefix, *order == "last-event")
 	case "get":
-		if len(pos) != 2 {
-			return usageErr("give GROUP and STREAM")
-		}
 		o := logscli.GetOptions{Group: pos[0], Stream: pos[1], Head: *head, Tail: *tailN, Printer: p}
 		if o.Start, err = parseT(*start); err != nil {
 			return usageErr(err.Error())
@@ -284,9 +348,6 @@ func runLogs(env Env, args []string) int {
 		}
 		err = logscli.Get(ctx, c, env.Stdout, o)
 	case "tail":
-		if len(pos) == 0 {
-			return usageErr("give at least one GROUP")
-		}
 		o := logscli.TailOptions{Groups: pos, Filter: *filter, Streams: streams, StreamPrefix: *streamPrefix,
 			Follow: *follow, Printer: p, Stderr: env.Stderr, NoLiveTail: *noLive, PollInterval: *pollEvery}
 		if o.Since, err = parseT(*since); err != nil {

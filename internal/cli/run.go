@@ -35,7 +35,8 @@ func runRun(env Env, args []string) int {
 	fs.Var(&maskFiles, "mask-file", "mask the contents of this file (repeatable)")
 	fs.Var(&maskRegex, "mask-regex", "mask matches of this regular expression (repeatable)")
 	retention := fs.Int("retention-days", 0, "retention for a group the command creates")
-	flushTimeout := fs.Duration("flush-timeout", 60*time.Second, "how long to keep shipping after CMD exits")
+	flushTimeout := fs.Duration("flush-timeout", 60*time.Second, "how long to keep shipping after CMD exits (a signal ends it at once)")
+	allowLoss := fs.Bool("allow-log-loss", false, fmt.Sprintf("exit with CMD's status even when log events were lost (default: exit %d when CMD succeeded but its logs did not all arrive)", runcmd.ExitLogsLost))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -77,8 +78,8 @@ func runRun(env Env, args []string) int {
 		Client: c, Group: *group, Stream: *stream, RetentionDays: int32(*retention),
 		Args: cmdArgs, JSON: *jsonMode, Meta: meta, Masker: masker,
 		Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr, Signals: sigs,
-		FlushTimeout: *flushTimeout,
-		Logger:       slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		FlushTimeout: *flushTimeout, AllowLoss: *allowLoss,
+		Logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "cairn run:", err)
@@ -92,9 +93,13 @@ func runRun(env Env, args []string) int {
 func buildMasker(env Env, envNames, files, regexes []string) (*agent.Masker, error) {
 	var lits []string
 	for _, n := range envNames {
-		if v := env.Getenv(n); v != "" {
-			lits = append(lits, v)
+		// An unset variable is most likely a typo or a secret not passed
+		// to this step: masking nothing would leak it silently.
+		v := env.Getenv(n)
+		if v == "" {
+			return nil, fmt.Errorf("mask: environment variable %s is not set (or empty), so there is nothing to mask; set it or drop it from the mask list", n)
 		}
+		lits = append(lits, v)
 	}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)

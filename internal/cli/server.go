@@ -1,21 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
@@ -79,10 +76,8 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		if err != nil {
 			return server.Config{}, "", fmt.Errorf("read config file: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
-			return server.Config{}, "", fmt.Errorf("config file %s: %w", p, err)
+		if err := decodeYAMLFile(p, raw, &file); err != nil {
+			return server.Config{}, "", err
 		}
 	}
 	cfg := server.Config{
@@ -178,11 +173,17 @@ func runServer(env Env, args []string) int {
 	log.Info("cairn listening", ready...)
 	caHint := logTLS(log, srv.TLS())
 	if path, created := srv.CredentialsFile(); path != "" {
-		verb := "using"
-		if created {
-			verb = "created"
+		// The hint must work when pasted into another shell, in another
+		// directory: an absolute path, and a region (the AWS CLI refuses to
+		// run without one; v1 reads only AWS_DEFAULT_REGION, v2 both).
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
 		}
-		log.Info("root credentials "+verb+"; connect with: "+caHint+"AWS_SHARED_CREDENTIALS_FILE="+path+" aws --endpoint-url "+srv.URL()+" logs describe-log-groups",
+		msg := "generated root credentials are in " + path
+		if created {
+			msg = "generated root credentials written to " + path
+		}
+		log.Info(msg+"; try: "+caHint+"AWS_SHARED_CREDENTIALS_FILE="+shellQuote(path)+" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url "+srv.URL()+" logs describe-log-groups",
 			"credentials", path)
 	}
 	hup := make(chan os.Signal, 1)

@@ -216,3 +216,42 @@ func TestParseTime(t *testing.T) {
 		t.Error("nonsense accepted")
 	}
 }
+
+// TestFollowMissingGroup follows two groups of which one does not exist yet
+// (a CI job's group before its first build): the other is tailed, the
+// missing one is named once, and its events appear once it is created.
+func TestFollowMissingGroup(t *testing.T) {
+	c := fixture(t)
+	var out, notes syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Tail(ctx, c, &out, TailOptions{Groups: []string{"app/web", "ci/not-yet"}, Since: base.Add(3 * time.Second), Follow: true,
+			PollInterval: 20 * time.Millisecond, Printer: &Printer{Format: FormatRaw}, Stderr: &notes})
+	}()
+	waitFor := func(what func() bool, msg string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !what() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s; output:\n%s\nnotes: %s", msg, out.String(), notes.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	history := "panic: runtime error\n\tat main.go:12\nGET /missing 404\n"
+	waitFor(func() bool { return out.String() == history }, "history of the existing group")
+	waitFor(func() bool { return strings.Contains(notes.String(), "ci/not-yet: no such log group (yet)") }, "a note on the missing group")
+	put(t, c, "ci/not-yet", "build-1", ev{6 * time.Second, "first build line"})
+	waitFor(func() bool { return out.String() == history+"first build line\n" }, "the new group's event")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Tail: %v", err)
+	}
+	if n := strings.Count(notes.String(), "no such log group"); n != 1 {
+		t.Fatalf("missing group named %d times, want once: %s", n, notes.String())
+	}
+	if !strings.Contains(notes.String(), "ci/not-yet: log group exists now") {
+		t.Fatalf("no note that the group appeared: %s", notes.String())
+	}
+}

@@ -61,7 +61,7 @@ func Tail(ctx context.Context, c Client, w io.Writer, o TailOptions) error {
 		o.Printer = &Printer{Format: FormatShort}
 	}
 	o.Printer.ShowGroups = o.Printer.ShowGroups || len(o.Groups) > 1
-	t := &tailer{c: c, w: w, o: o, seen: newDeduper(), fromHistory: contentSet{}, fromLive: contentSet{}}
+	t := &tailer{c: c, w: w, o: o, seen: newDeduper(), fromHistory: contentSet{}, fromLive: contentSet{}, missing: map[string]bool{}}
 	if !o.Follow {
 		_, err := t.history(ctx, o.Since.UnixMilli(), nil)
 		return err
@@ -102,6 +102,33 @@ type tailer struct {
 	// fromHistory holds history events a live session may deliver again;
 	// fromLive holds live events a poll after the session will see again.
 	fromHistory, fromLive contentSet
+	// missing holds the groups a follow found missing, so that it says so
+	// once rather than at every poll.
+	missing map[string]bool
+}
+
+// isMissingGroup reports a ResourceNotFoundException: with --follow a group
+// that does not exist yet (a CI job's group before its first build) is
+// waited for, not a reason to stop tailing the others.
+func isMissingGroup(err error) bool {
+	var rnf *types.ResourceNotFoundException
+	return errors.As(err, &rnf)
+}
+
+// noteMissing says once that a followed group does not exist (yet).
+func (t *tailer) noteMissing(group string) {
+	if !t.missing[group] {
+		t.missing[group] = true
+		fmt.Fprintf(t.o.Stderr, "cairn logs: %s: no such log group (yet); its events are printed once it exists\n", group)
+	}
+}
+
+// noteFound says that a group found missing before exists now.
+func (t *tailer) noteFound(group string) {
+	if t.missing[group] {
+		delete(t.missing, group)
+		fmt.Fprintf(t.o.Stderr, "cairn logs: %s: log group exists now\n", group)
+	}
 }
 
 func (t *tailer) print(e Event) error {
@@ -135,6 +162,11 @@ func (t *tailer) fill(ctx context.Context, g *groupPages) error {
 	for len(g.buf) == 0 && !g.done {
 		page, err := t.c.FilterLogEvents(ctx, g.in)
 		if err != nil {
+			if t.o.Follow && isMissingGroup(err) {
+				t.noteMissing(g.group)
+				g.done = true
+				return nil
+			}
 			return fmt.Errorf("%s: %w", g.group, err)
 		}
 		g.buf = page.Events
@@ -208,10 +240,15 @@ func (t *tailer) poll(ctx context.Context, newest int64) error {
 					if ctx.Err() != nil {
 						return nil
 					}
+					if isMissingGroup(err) {
+						t.noteMissing(g)
+						break
+					}
 					// A failed poll is retried at the next tick; say so.
 					fmt.Fprintf(t.o.Stderr, "cairn logs: %s: %v\n", g, err)
 					break
 				}
+				t.noteFound(g)
 				for _, e := range page.Events {
 					ev := Event{Group: g, Stream: aws.ToString(e.LogStreamName), Time: aws.ToInt64(e.Timestamp), Message: aws.ToString(e.Message)}
 					if t.seen.seenID(aws.ToString(e.EventId), ev.Time) || t.fromLive.take(ev) {

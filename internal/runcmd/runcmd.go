@@ -58,17 +58,27 @@ type Config struct {
 
 	FlushInterval time.Duration // default 1 s
 	FlushTimeout  time.Duration // how long to keep trying to ship after the command ends (default 60 s)
+	// AllowLoss keeps the command's exit status when log events were lost
+	// (not shipped in time, or rejected by the endpoint). Without it a run
+	// whose command succeeded but whose logs did not all arrive exits with
+	// ExitLogsLost, so a CI step does not pass with its logs gone.
+	AllowLoss     bool
 	MaxEventBytes int
 	Backoff       agent.Backoff
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
 
+// ExitLogsLost is the exit status of a run whose command succeeded but whose
+// log events did not all arrive (sysexits' EX_TEMPFAIL: retrying may help).
+const ExitLogsLost = 75
+
 // Result is what a run did.
 type Result struct {
 	ExitCode int
 	Shipped  int64 // events accepted
-	Unsent   int64 // events given up at the flush timeout (reported on Stderr)
+	Unsent   int64 // events given up at the flush timeout or on a signal (reported on Stderr)
+	Rejected int64 // events the endpoint refused (each logged with its reason)
 }
 
 // Run runs the command to its end and ships its output.
@@ -198,12 +208,56 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	res := Result{ExitCode: exitCode(cmd.ProcessState, waitErr)}
-	flushCtx, cancel := context.WithTimeout(context.Background(), cfg.FlushTimeout)
+	// The final flush ends at the flush timeout, or at once when the caller
+	// is signalled again (a CI runner cancelling the step must not wait a
+	// minute); either way what was not shipped is said, with why.
+	flushCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
 	defer cancel()
+	interrupted := make(chan os.Signal, 1)
+	flushDone := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-cfg.Signals:
+			interrupted <- sig
+			cancel()
+		case <-flushDone:
+		}
+	}()
 	unsent, _ := sh.Close(flushCtx)
-	res.Shipped, res.Unsent = sh.Sent(), unsent
-	if unsent > 0 {
-		fmt.Fprintf(cfg.Stderr, "cairn run: %d log events could not be shipped to %s/%s within %s\n", unsent, cfg.Group, cfg.Stream, cfg.FlushTimeout)
+	if unsent == 0 && sh.Sent() == 0 && sh.Rejected() == 0 && flushCtx.Err() == nil {
+		// No output: the group and stream must exist all the same (a CI
+		// view lists the step; the docs say missing ones are created).
+		if err := sh.EnsureTarget(flushCtx); err != nil {
+			fmt.Fprintf(cfg.Stderr, "cairn run: could not create log group/stream %s/%s: %v\n", cfg.Group, cfg.Stream, err)
+			if !cfg.AllowLoss && res.ExitCode == 0 {
+				res.ExitCode = ExitLogsLost
+			}
+		}
+	}
+	close(flushDone)
+	res.Shipped, res.Unsent, res.Rejected = sh.Sent(), unsent, sh.Rejected()
+	if lost := res.Unsent + res.Rejected; lost > 0 {
+		why := fmt.Sprintf("not shipped within --flush-timeout %s", cfg.FlushTimeout)
+		select {
+		case sig := <-interrupted:
+			why = "shipping interrupted by " + sig.String()
+		default:
+		}
+		msg := fmt.Sprintf("cairn run: LOST %d of %d log events for %s/%s", lost, res.Shipped+lost, cfg.Group, cfg.Stream)
+		if res.Unsent > 0 {
+			msg += fmt.Sprintf(": %d %s", res.Unsent, why)
+			if last := sh.LastError(); last != "" {
+				msg += " (last error: " + last + ")"
+			}
+		}
+		if res.Rejected > 0 {
+			msg += fmt.Sprintf("; %d rejected by the endpoint (reasons logged above)", res.Rejected)
+		}
+		fmt.Fprintln(cfg.Stderr, msg)
+		if !cfg.AllowLoss && res.ExitCode == 0 {
+			res.ExitCode = ExitLogsLost
+			fmt.Fprintf(cfg.Stderr, "cairn run: the command succeeded; exiting %d because its logs were lost (--allow-log-loss keeps the command's status)\n", ExitLogsLost)
+		}
 	}
 	for _, err := range readErrs {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, os.ErrClosed) {

@@ -8,11 +8,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/cairnlog/cairn/internal/agent"
@@ -213,3 +215,112 @@ func TestWrapFitsLimit(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// deadClient is a client whose endpoint refuses connections (nothing
+// listens on port 1), without retries of its own: the shipper retries.
+func deadClient() *cwl.Client {
+	return cwl.New(cwl.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		Retryer:      aws.NopRetryer{},
+	})
+}
+
+// TestLostLogsFailTheRun: with the endpoint down, a command that succeeds
+// makes the run exit ExitLogsLost and say what was lost, unless AllowLoss.
+func TestLostLogsFailTheRun(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		var stderr bytes.Buffer
+		res, err := Run(context.Background(), Config{Client: deadClient(), Group: "g", Stream: "s", Args: []string{"sh", "-c", "echo one; echo two"},
+			Stderr: &stderr, FlushInterval: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond, AllowLoss: allow,
+			Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ExitLogsLost
+		if allow {
+			want = 0
+		}
+		if res.ExitCode != want || res.Unsent != 2 {
+			t.Fatalf("allow=%v: exit %d, unsent %d; want exit %d, unsent 2; stderr:\n%s", allow, res.ExitCode, res.Unsent, want, stderr.String())
+		}
+		if msg := stderr.String(); !strings.Contains(msg, "LOST 2 of 2 log events for g/s") || !strings.Contains(msg, "last error: ") {
+			t.Fatalf("stderr does not say what was lost and why:\n%s", msg)
+		}
+	}
+	// A command that failed keeps its own status.
+	res, _ := Run(context.Background(), Config{Client: deadClient(), Group: "g", Stream: "s", Args: []string{"sh", "-c", "echo x; exit 4"},
+		FlushTimeout: 200 * time.Millisecond, Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+	if res.ExitCode != 4 {
+		t.Fatalf("failed command with lost logs: exit %d, want its own 4", res.ExitCode)
+	}
+}
+
+// TestSignalEndsFinalFlush: a signal after the command exited ends the
+// final flush at once instead of waiting out the flush timeout.
+func TestSignalEndsFinalFlush(t *testing.T) {
+	sigs := make(chan os.Signal, 1)
+	var stderr syncBuffer
+	done := make(chan Result, 1)
+	go func() {
+		// The command ignores SIGINT, so a signal forwarded to it before it
+		// exits changes nothing.
+		res, _ := Run(context.Background(), Config{Client: deadClient(), Group: "g", Stream: "s", Args: []string{"sh", "-c", "trap '' INT; echo hi"},
+			Stderr: &stderr, Signals: sigs, FlushTimeout: 10 * time.Minute, Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+		done <- res
+	}()
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case res := <-done:
+			if res.ExitCode != ExitLogsLost || !strings.Contains(stderr.String(), "shipping interrupted by interrupt") {
+				t.Fatalf("exit %d, stderr:\n%s", res.ExitCode, stderr.String())
+			}
+			return
+		case <-tick.C:
+			select {
+			case sigs <- syscall.SIGINT:
+			default:
+			}
+		case <-deadline:
+			t.Fatalf("the flush did not end on a signal; stderr:\n%s", stderr.String())
+		}
+	}
+}
+
+// TestNoOutputCreatesStream: a command with no output still gets its group
+// and stream.
+func TestNoOutputCreatesStream(t *testing.T) {
+	c := startServer(t)
+	res, _, _ := run(t, c, Config{Group: "quiet", Stream: "step-1"}, "true")
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d", res.ExitCode)
+	}
+	out, err := c.DescribeLogStreams(context.Background(), &cwl.DescribeLogStreamsInput{LogGroupName: aws.String("quiet")})
+	if err != nil {
+		t.Fatalf("DescribeLogStreams: %v", err)
+	}
+	if len(out.LogStreams) != 1 || aws.ToString(out.LogStreams[0].LogStreamName) != "step-1" {
+		t.Fatalf("streams %+v", out.LogStreams)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
