@@ -155,7 +155,7 @@ type detection struct {
 func (s *Service) audit(ctx context.Context, scope store.Scope, group string, policies []*dataprotect.Policy, dets [][]dataprotect.Detection) error {
 	now := s.now()
 	stamp := now.UTC().Format(time.RFC3339)
-	arn := logs.GroupResource(scope, group)
+	arn := logs.GroupARN(scope, group) + ":*" // AWS reports the group ARN with ":*"
 	for _, p := range policies {
 		if p.FindingsLogGroup == "" {
 			continue
