@@ -69,7 +69,6 @@ func clients(t *testing.T, opts ...harness.Option) (*harness.Server, *cwl.Client
 	return s, admin, masked
 }
 
-
 const managed = "arn:aws:dataprotection::aws:data-identifier/"
 
 // allIdentifiers are the managed identifiers Cairn detects, and the doc
@@ -111,7 +110,7 @@ func policyDoc(findings string, ids ...string) string {
 // 1111, 2001:db8::/32 addresses, EmployeeId-123456789) or written to each
 // identifier's documented form.
 type golden struct {
-	id                   string
+	id                    string
 	before, secret, after string
 }
 
@@ -381,7 +380,7 @@ func TestSecretNowhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	const secret = "Q9mZ/2vLr8TqB1xKp7WnEy4HcJ0sUdFgA6oXiV3b" // 40 characters
-	const canary = "canaryZ9qL2mXw7VbT4rK8pN1sH6dF3gJ0cY5uEo"  // never masked: no keyword near it
+	const canary = "canaryZ9qL2mXw7VbT4rK8pN1sH6dF3gJ0cY5uEo" // never masked: no keyword near it
 	tail, err := masked.StartLiveTail(ctx, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"arn:aws:logs:us-east-1:" + account + ":log-group:app"}})
 	if err != nil {
 		t.Fatal(err)
