@@ -139,30 +139,32 @@ func findIPs(s string, dst []span) []span {
 	return dst
 }
 
+// findIPv4 is driven by the dots (strings.IndexByte): at each digit.digit
+// it backs up to the start of the first octet and parses four.
 func findIPv4(s string, dst []span) []span {
-	for i := 0; i < len(s); {
-		if !isDigit(s[i]) {
-			i++
+	for off := 0; ; {
+		k := strings.IndexByte(s[off:], '.')
+		if k < 0 {
+			return dst
+		}
+		dot := off + k
+		off = dot + 1
+		if dot == 0 || dot+1 >= len(s) || !isDigit(s[dot-1]) || !isDigit(s[dot+1]) {
 			continue
 		}
-		start := i
+		start := dot - 1
+		for start > 0 && dot-start < 3 && isDigit(s[start-1]) {
+			start--
+		}
 		if start > 0 && (isAlnum(s[start-1]) || s[start-1] == '.') {
-			for i < len(s) && isDigit(s[i]) {
-				i++
-			}
 			continue
 		}
 		end, ok := parseIPv4(s, start)
 		if ok && (end == len(s) || !(isAlnum(s[end]) || s[end] == '.' && end+1 < len(s) && isDigit(s[end+1]))) {
 			dst = append(dst, span{start, end})
-			i = end
-			continue
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
+			off = end
 		}
 	}
-	return dst
 }
 
 // parseIPv4 parses four dot-separated octets (0–255, 1–3 digits) at i.
@@ -187,14 +189,18 @@ func parseIPv4(s string, i int) (int, bool) {
 	return i, true
 }
 
+// findIPv6 is driven by the colons: around each one it takes the run of
+// hex digits, colons and dots, and asks netip whether it is an address.
 func findIPv6(s string, dst []span) []span {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if !(isHex(c) || c == ':') {
-			i++
-			continue
+	for off := 0; ; {
+		k := strings.IndexByte(s[off:], ':')
+		if k < 0 {
+			return dst
 		}
-		start := i
+		start, i := off+k, off+k
+		for start > off && (isHex(s[start-1]) || s[start-1] == ':' || s[start-1] == '.') {
+			start--
+		}
 		colons, hex := 0, false
 		for i < len(s) && (isHex(s[i]) || s[i] == ':' || s[i] == '.') {
 			if s[i] == ':' {
@@ -204,12 +210,24 @@ func findIPv6(s string, dst []span) []span {
 			}
 			i++
 		}
+		off = i
 		end := i
 		for end > start && s[end-1] == '.' {
 			end--
 		}
-		if colons < 2 || !hex || (start > 0 && isAlnum(s[start-1])) || (i < len(s) && isAlnum(s[i])) {
+		if colons < 2 || (start > 0 && isAlnum(s[start-1])) || (i < len(s) && isAlnum(s[i])) {
 			continue
+		}
+		if !hex {
+			for j := start; j < end; j++ {
+				if isHex(s[j]) {
+					hex = true
+					break
+				}
+			}
+			if !hex {
+				continue
+			}
 		}
 		if a, err := netip.ParseAddr(s[start:end]); err == nil && a.Is6() {
 			dst = append(dst, span{start, end})
@@ -220,7 +238,6 @@ func findIPv6(s string, dst []span) []span {
 			}
 		}
 	}
-	return dst
 }
 
 // --- credit card numbers ----------------------------------------------------
@@ -417,22 +434,30 @@ func near(kws []span, start, end int) bool {
 }
 
 // indexFold is strings.Index for an ASCII lower-case needle, ignoring case.
+// It follows the next lower- and upper-case first letter with two
+// strings.IndexByte cursors, so each byte is scanned once by the vectorised
+// search rather than compared one by one.
 func indexFold(s, needle string) int {
-	first, firstUp := needle[0], needle[0]-'a'+'A'
-	for off := 0; off+len(needle) <= len(s); {
-		i := strings.IndexByte(s[off:], first)
-		j := strings.IndexByte(s[off:], firstUp)
-		if i < 0 || (j >= 0 && j < i) {
-			i = j
+	lo, up := needle[0], needle[0]-'a'+'A'
+	nl, nu := strings.IndexByte(s, lo), strings.IndexByte(s, up)
+	for nl >= 0 || nu >= 0 {
+		p := nl
+		if p < 0 || (nu >= 0 && nu < p) {
+			p = nu
 		}
-		if i < 0 {
+		if p+len(needle) > len(s) {
 			return -1
 		}
-		p := off + i
-		if p+len(needle) <= len(s) && strings.EqualFold(s[p:p+len(needle)], needle) {
+		if strings.EqualFold(s[p:p+len(needle)], needle) {
 			return p
 		}
-		off = p + 1
+		if p == nl {
+			if nl = strings.IndexByte(s[p+1:], lo); nl >= 0 {
+				nl += p + 1
+			}
+		} else if nu = strings.IndexByte(s[p+1:], up); nu >= 0 {
+			nu += p + 1
+		}
 	}
 	return -1
 }
@@ -537,7 +562,9 @@ func pemFinder(kind pemKind) finder {
 			}
 			i := off + k
 			lstart := i + len("-----BEGIN ")
-			l := strings.Index(s[lstart:], "-----")
+			// A label is short: look for its end in the next 45 bytes only,
+			// so that many unterminated BEGINs cost linear time.
+			l := strings.Index(s[lstart:min(lstart+45, len(s))], "-----")
 			if l < 0 || l > 40 {
 				off = lstart
 				continue

@@ -78,12 +78,13 @@ func (m *Masker) Mask(msg string) (string, []Detection) {
 	}
 	var dets []Detection
 	var spans []span
-	var buf [8]span
 	for i, f := range m.finds {
-		found := f(msg, buf[:0])
-		for _, sp := range found {
+		// Finders append only what they find: nothing allocates for a
+		// message without sensitive data.
+		n := len(spans)
+		spans = f(msg, spans)
+		for _, sp := range spans[n:] {
 			dets = append(dets, Detection{Identifier: m.names[i], Start: sp.start, End: sp.end})
-			spans = append(spans, sp)
 		}
 	}
 	if len(spans) == 0 {

@@ -13,8 +13,8 @@
 //
 //   - the originals: one group resource record per append, Kind
 //     "dataProtectionOriginals", Name the append's feed sequence (20 digits),
-//     value AES-256-GCM(nonce ‖ ciphertext) of {"i":[event indexes],
-//     "m":[original messages]}, the additional data binding it to its
+//     value nonce ‖ AES-256-GCM ciphertext of the masked events' (index in
+//     the append, original message) pairs, the additional data binding it to its
 //     account, region, group and sequence. The key is DATA_DIR/unmask.key
 //     (32 random bytes, 0600, made on first start by LoadKey); only the
 //     encrypted form reaches the engine's files. The records live and die

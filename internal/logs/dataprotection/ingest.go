@@ -3,6 +3,7 @@ package dataprotection
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,10 +16,46 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
-// originals is the plaintext of one originals record.
+// originals is the plaintext of one originals record: the indexes (within
+// the append) of the events that were masked and their original messages.
+// It is encoded as a sequence of (uvarint index, uvarint length, bytes),
+// which costs far less at ingest than JSON's escaping.
 type originals struct {
-	Index []uint32 `json:"i"`
-	Msg   []string `json:"m"`
+	Index []uint32
+	Msg   []string
+}
+
+func (o originals) encode() []byte {
+	n := 0
+	for _, m := range o.Msg {
+		n += len(m) + 2*binary.MaxVarintLen32
+	}
+	b := make([]byte, 0, n)
+	for i, m := range o.Msg {
+		b = binary.AppendUvarint(b, uint64(o.Index[i]))
+		b = binary.AppendUvarint(b, uint64(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+func decodeOriginals(b []byte) (map[uint32]string, error) {
+	m := map[uint32]string{}
+	for len(b) > 0 {
+		idx, n := binary.Uvarint(b)
+		if n <= 0 || idx > 1<<32-1 {
+			return nil, errors.New("dataprotection: originals record is malformed")
+		}
+		b = b[n:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return nil, errors.New("dataprotection: originals record is malformed")
+		}
+		b = b[n:]
+		m[uint32(idx)] = string(b[:l])
+		b = b[l:]
+	}
+	return m, nil
 }
 
 // Ingest masks the batch in place (logs.IngestStage). Run it last among the
@@ -65,10 +102,7 @@ func aad(scope store.Scope, group string, seq uint64) []byte {
 }
 
 func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq uint64, o originals) error {
-	plain, err := json.Marshal(o)
-	if err != nil {
-		return err
-	}
+	plain := o.encode()
 	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return err
@@ -119,15 +153,7 @@ func (s *Service) load(ctx context.Context, scope store.Scope, group string, seq
 		// the originals are lost; the masked events remain.
 		return nil, errors.New("dataprotection: originals record does not decrypt with this server's key")
 	}
-	var o originals
-	if err := json.Unmarshal(plain, &o); err != nil || len(o.Index) != len(o.Msg) {
-		return nil, errors.New("dataprotection: originals record is malformed")
-	}
-	m := make(map[uint32]string, len(o.Index))
-	for i, idx := range o.Index {
-		m[idx] = o.Msg[i]
-	}
-	return m, nil
+	return decodeOriginals(plain)
 }
 
 // finding is AWS's audit findings record (mask-sensitive-log-data-audit-findings).
