@@ -274,6 +274,11 @@ func (s *Service) GetLogEvents(ctx context.Context, c caller.Caller, in *GetLogE
 	if err := c.Authorize("logs:GetLogEvents", StreamARN(scope, group, in.LogStreamName)); err != nil {
 		return nil, err
 	}
+	if in.Unmask {
+		if err := c.Authorize("logs:Unmask", groupResource(scope, group)); err != nil {
+			return nil, err
+		}
+	}
 	forward := in.StartFromHead != nil && *in.StartFromHead
 	var after *store.Position
 	if in.NextToken != "" {
@@ -307,6 +312,11 @@ func (s *Service) GetLogEvents(ctx context.Context, c caller.Caller, in *GetLogE
 		}
 	}
 	evs := page.Events
+	if in.Unmask {
+		if err := s.unmask(ctx, c, scope, group, evs); err != nil {
+			return nil, storeErr(err)
+		}
+	}
 	if !forward {
 		slices.Reverse(evs)
 	}
@@ -390,6 +400,11 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 	if err := c.Authorize("logs:FilterLogEvents", groupResource(scope, group)); err != nil {
 		return nil, err
 	}
+	if in.Unmask {
+		if err := c.Authorize("logs:Unmask", groupResource(scope, group)); err != nil {
+			return nil, err
+		}
+	}
 	if len(in.LogStreamNames) > 0 && in.LogStreamNamePrefix != "" {
 		return nil, awserr.MutuallyExclusive("logStreamNames", "logStreamNamePrefix")
 	}
@@ -426,6 +441,14 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 	page, err := s.st.Read(ctx, q)
 	if err != nil {
 		return nil, storeErr(err)
+	}
+	// The filter pattern matched the stored (masked) text; unmask swaps the
+	// originals into the page it selected, as AWS's unmask changes what is
+	// shown, not what is searched.
+	if in.Unmask {
+		if err := s.unmask(ctx, c, scope, group, page.Events); err != nil {
+			return nil, storeErr(err)
+		}
 	}
 	out := &FilterLogEventsOutput{Events: make([]FilteredLogEvent, len(page.Events)), SearchedLogStreams: []SearchedLogStream{}}
 	ids := eventIDs(page.Events)

@@ -75,3 +75,21 @@ func (s *Service) ingest(ctx context.Context, c caller.Caller, scope store.Scope
 	}
 	return res, nil
 }
+
+// Unmasker swaps the unmasked originals back into events read with
+// unmask=true (GetLogEvents, FilterLogEvents), once the caller was allowed
+// logs:Unmask on the group. It replaces Message in place where an original
+// is kept and leaves every other event as it is. Data protection provides
+// it (Config.Unmasker); without one nothing was masked, so there is nothing
+// to swap.
+type Unmasker interface {
+	Unmask(ctx context.Context, scope store.Scope, group string, events []store.StoredEvent) error
+}
+
+// unmask authorizes logs:Unmask and swaps the originals into evs.
+func (s *Service) unmask(ctx context.Context, c caller.Caller, scope store.Scope, group string, evs []store.StoredEvent) error {
+	if s.unmasker == nil || len(evs) == 0 {
+		return nil
+	}
+	return s.unmasker.Unmask(ctx, scope, group, evs)
+}

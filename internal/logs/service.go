@@ -53,6 +53,9 @@ type Config struct {
 	// run in this order on every PutLogEvents batch before it is stored
 	// (ingest.go).
 	Ingest []IngestStage
+	// Unmasker returns the originals of masked events to callers allowed
+	// logs:Unmask (ingest.go); nil: nothing is ever masked.
+	Unmasker Unmasker
 }
 
 // Service implements the CloudWatch Logs operations.
@@ -64,6 +67,8 @@ type Service struct {
 	budget  int64
 	model   *awsmodel.Model
 	stages  []IngestStage
+
+	unmasker Unmasker
 }
 
 // New returns a Service.
@@ -85,7 +90,7 @@ func New(cfg Config) *Service {
 		}
 		cfg.Model = m
 	}
-	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model, stages: cfg.Ingest}
+	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model, stages: cfg.Ingest, unmasker: cfg.Unmasker}
 }
 
 // Register adds the core operations (log groups, streams, events, tags,

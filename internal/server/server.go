@@ -24,6 +24,8 @@ import (
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
+	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/pattern"
@@ -144,7 +146,25 @@ func Start(cfg Config) (*Server, error) {
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
 	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
 	ops := protocol.NewTable()
-	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
+	// Account policies of every type; the enforcing families look theirs up
+	// with accounts.Effective.
+	accounts := accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now})
+	accounts.Register(ops)
+	// Data protection masks at ingest (the last stage) and keeps the
+	// originals, encrypted with DataDir/unmask.key, for logs:Unmask.
+	unmaskKey, err := dataprotection.LoadKey(cfg.DataDir)
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	protect, err := dataprotection.New(dataprotection.Config{Store: engine, Accounts: accounts, Now: cfg.Now, Logger: cfg.Logger, Key: unmaskKey})
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	protect.Register(ops)
+	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
+		Ingest: []logs.IngestStage{protect}, Unmasker: protect}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as

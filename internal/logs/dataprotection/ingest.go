@@ -1,0 +1,240 @@
+package dataprotection
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/dataprotect"
+	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// originals is the plaintext of one originals record: the indexes (within
+// the append) of the events that were masked and their original messages.
+// It is encoded as a sequence of (uvarint index, uvarint length, bytes),
+// which costs far less at ingest than JSON's escaping.
+type originals struct {
+	Index []uint32
+	Msg   []string
+}
+
+func (o originals) encode() []byte {
+	n := 0
+	for _, m := range o.Msg {
+		n += len(m) + 2*binary.MaxVarintLen32
+	}
+	b := make([]byte, 0, n)
+	for i, m := range o.Msg {
+		b = binary.AppendUvarint(b, uint64(o.Index[i]))
+		b = binary.AppendUvarint(b, uint64(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+func decodeOriginals(b []byte) (map[uint32]string, error) {
+	m := map[uint32]string{}
+	for len(b) > 0 {
+		idx, n := binary.Uvarint(b)
+		if n <= 0 || idx > 1<<32-1 {
+			return nil, errors.New("dataprotection: originals record is malformed")
+		}
+		b = b[n:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return nil, errors.New("dataprotection: originals record is malformed")
+		}
+		b = b[n:]
+		m[uint32(idx)] = string(b[:l])
+		b = b[l:]
+	}
+	return m, nil
+}
+
+// Ingest masks the batch in place (logs.IngestStage). Run it last among the
+// stages, so that what it keeps as the original is what would otherwise
+// have been stored.
+func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBatch) error {
+	cp, err := s.effective(ctx, b.Scope, b.Group.Name)
+	if err != nil || cp == nil || cp.masker.Empty() {
+		return err
+	}
+	var orig originals
+	var dets [][]dataprotect.Detection
+	for i := range b.Events {
+		masked, d := cp.masker.Mask(b.Events[i].Message)
+		if d == nil {
+			continue
+		}
+		orig.Index = append(orig.Index, uint32(i))
+		orig.Msg = append(orig.Msg, b.Events[i].Message)
+		dets = append(dets, d)
+		b.Events[i].Message = masked
+	}
+	if len(orig.Index) == 0 {
+		return nil
+	}
+	scope, group := b.Scope, b.Group.Name
+	b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
+		if err := s.keep(ctx, scope, group, res.Seq, orig); err != nil {
+			return err
+		}
+		return s.audit(ctx, scope, group, cp.policies, dets)
+	})
+	return nil
+}
+
+func originalsKey(scope store.Scope, group string, seq uint64) store.ResourceKey {
+	return store.ResourceKey{Scope: scope, Group: group, Kind: originalsKind, Name: fmt.Sprintf("%020d", seq)}
+}
+
+// aad binds a record to its place: a record copied to another group or
+// sequence does not decrypt.
+func aad(scope store.Scope, group string, seq uint64) []byte {
+	return fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", scope.Account, scope.Region, group, seq)
+}
+
+func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq uint64, o originals) error {
+	plain := o.encode()
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return err
+	}
+	sealed := s.aead.Seal(nonce, nonce, plain, aad(scope, group, seq))
+	clear(plain)
+	return s.st.PutResource(ctx, originalsKey(scope, group, seq), sealed)
+}
+
+// Unmask swaps the kept originals into events of group (logs.Unmasker;
+// Insights' unmask() calls it too). The caller has been allowed
+// logs:Unmask; events without a kept original are left as they are.
+func (s *Service) Unmask(ctx context.Context, scope store.Scope, group string, events []store.StoredEvent) error {
+	bySeq := map[uint64]map[uint32]string{}
+	for i := range events {
+		seq := events[i].Pos.Seq
+		m, seen := bySeq[seq]
+		if !seen {
+			var err error
+			if m, err = s.load(ctx, scope, group, seq); err != nil {
+				return err
+			}
+			bySeq[seq] = m
+		}
+		if orig, ok := m[events[i].Pos.Index]; ok {
+			events[i].Message = orig
+		}
+	}
+	return nil
+}
+
+// load reads and decrypts one append's originals (nil when it has none).
+func (s *Service) load(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error) {
+	v, err := s.st.GetResource(ctx, originalsKey(scope, group, seq))
+	if errors.Is(err, store.ErrResourceNotFound) || errors.Is(err, store.ErrGroupNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n := s.aead.NonceSize()
+	if len(v) < n {
+		return nil, errors.New("dataprotection: originals record too short")
+	}
+	plain, err := s.aead.Open(nil, v[:n], v[n:], aad(scope, group, seq))
+	if err != nil {
+		// Another key (a data directory restored without its unmask.key):
+		// the originals are lost; the masked events remain.
+		return nil, errors.New("dataprotection: originals record does not decrypt with this server's key")
+	}
+	return decodeOriginals(plain)
+}
+
+// finding is AWS's audit findings record (mask-sensitive-log-data-audit-findings).
+type finding struct {
+	AuditTimestamp  string              `json:"auditTimestamp"`
+	ResourceArn     string              `json:"resourceArn"`
+	DataIdentifiers []findingIdentifier `json:"dataIdentifiers"`
+}
+
+type findingIdentifier struct {
+	Name       string      `json:"name"`
+	Count      int         `json:"count"`
+	Detections []detection `json:"detections"`
+}
+
+type detection struct {
+	Start int `json:"start"`
+	End   int `json:"end"`
+}
+
+// audit writes, for each policy with a CloudWatchLogs destination, one
+// findings record per event with findings of that policy's identifiers.
+// The records go straight to the engine (not through PutLogEvents): they
+// hold offsets, never data, and must not be masked or audited in turn.
+func (s *Service) audit(ctx context.Context, scope store.Scope, group string, policies []*dataprotect.Policy, dets [][]dataprotect.Detection) error {
+	now := s.now()
+	stamp := now.UTC().Format(time.RFC3339)
+	arn := logs.GroupARN(scope, group) + ":*" // AWS reports the group ARN with ":*"
+	for _, p := range policies {
+		if p.FindingsLogGroup == "" {
+			continue
+		}
+		var evs []store.Event
+		for _, ds := range dets {
+			f := finding{AuditTimestamp: stamp, ResourceArn: arn}
+			for _, d := range ds {
+				if !slices.Contains(p.Identifiers, d.Identifier) {
+					continue
+				}
+				k := slices.IndexFunc(f.DataIdentifiers, func(fi findingIdentifier) bool { return fi.Name == d.Identifier })
+				if k < 0 {
+					f.DataIdentifiers = append(f.DataIdentifiers, findingIdentifier{Name: d.Identifier})
+					k = len(f.DataIdentifiers) - 1
+				}
+				f.DataIdentifiers[k].Count++
+				f.DataIdentifiers[k].Detections = append(f.DataIdentifiers[k].Detections, detection{d.Start, d.End})
+			}
+			if len(f.DataIdentifiers) == 0 {
+				continue
+			}
+			msg, err := json.Marshal(f)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, store.Event{Timestamp: now.UnixMilli(), Message: string(msg)})
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		if err := s.writeFindings(ctx, scope, p.FindingsLogGroup, evs, now.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) writeFindings(ctx context.Context, scope store.Scope, group string, evs []store.Event, now int64) error {
+	err := s.st.CreateStream(ctx, scope, group, store.Stream{Name: FindingsStream, CreationTime: now})
+	if err != nil && !errors.Is(err, store.ErrStreamExists) {
+		if errors.Is(err, store.ErrGroupNotFound) {
+			// The destination was deleted after the policy was put: the
+			// findings have nowhere to go. Failing the writer's request
+			// would only make it retry forever.
+			s.log.Warn("data protection findings destination does not exist; findings dropped", "destination", group)
+			return nil
+		}
+		return err
+	}
+	_, err = s.st.Append(ctx, scope, group, FindingsStream, evs, now)
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return nil
+	}
+	return err
+}
