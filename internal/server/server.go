@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
+	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -144,7 +145,12 @@ func Start(cfg Config) (*Server, error) {
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
 	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
 	ops := protocol.NewTable()
-	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
+	// Transformers run first at ingest (before data protection). Account-level
+	// TRANSFORMER_POLICY policies plug in as transformer.Config.AccountLevel.
+	transformers := transformer.New(transformer.Config{Store: engine, Now: cfg.Now})
+	transformers.Register(ops)
+	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
+		Ingest: []logs.IngestStage{transformers.Stage()}}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
