@@ -24,6 +24,7 @@ import (
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
@@ -169,6 +170,10 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return err
 	}
+	detectors := anomaly.New(anomaly.Config{Store: engine, Now: cfg.Now, Compile: compile, Logger: cfg.Logger})
+	detectors.Register(ops)
+	detectors.Start()
+	workers = append(workers, detectors)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
