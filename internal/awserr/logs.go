@@ -178,3 +178,41 @@ func TagLimit(max int, resourceName string) *Error {
 	e.Extra = map[string]any{"resourceName": resourceName}
 	return e
 }
+
+// InvalidTransformer refuses a transformer configuration (package transform
+// says which rule). AWS does not publish these texts (ingest-processing.md
+// §5 #22).
+func InvalidTransformer(detail string) *Error {
+	return newError(InvalidParameter, "%s", detail)
+}
+
+// TransformerClass: PutTransformer on a group that is not in the Standard
+// class (the model: "You can create transformers only for the log groups in
+// the Standard log class.").
+func TransformerClass() *Error {
+	return newError(InvalidOperation, "You can create transformers only for the log groups in the Standard log class.")
+}
+
+// TransformerNotFound: Get/DeleteTransformer on a group that has no
+// group-level transformer (ingest-processing.md §2.1: ResourceNotFound; the
+// text is Cairn's).
+func TransformerNotFound() *Error {
+	return newError(ResourceNotFound, "The specified log group does not have a transformer.")
+}
+
+// DetectorNotFound: an anomalyDetectorArn that names no detector.
+func DetectorNotFound() *Error {
+	return newError(ResourceNotFound, "The specified anomaly detector does not exist.")
+}
+
+// AnomalyNotFound: UpdateAnomaly of an anomalyId or patternId the detector
+// has not reported.
+func AnomalyNotFound() *Error {
+	return newError(ResourceNotFound, "The specified anomaly does not exist.")
+}
+
+// InvalidAnomalyRequest refuses an anomaly-detection request AWS's model
+// allows but AWS's documentation rules out (texts unpublished; Cairn's).
+func InvalidAnomalyRequest(detail string) *Error {
+	return newError(InvalidParameter, "%s", detail)
+}

@@ -25,9 +25,11 @@ import (
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
+	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
+	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -148,8 +150,13 @@ func Start(cfg Config) (*Server, error) {
 	ops := protocol.NewTable()
 	// Account policies of every type; the enforcing families look theirs up
 	// with accounts.Effective.
-	accounts := accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now})
+	accounts := accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now,
+		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument}})
 	accounts.Register(ops)
+	// Transformers run first at ingest (before data protection); a group
+	// without its own transformer uses the account's TRANSFORMER_POLICY.
+	transformers := transformer.New(transformer.Config{Store: engine, Now: cfg.Now, AccountLevel: transformer.AccountLevel(accounts)})
+	transformers.Register(ops)
 	// Data protection masks at ingest (the last stage) and keeps the
 	// originals, encrypted with DataDir/unmask.key, for logs:Unmask.
 	unmaskKey, err := dataprotection.LoadKey(cfg.DataDir)
@@ -164,7 +171,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	protect.Register(ops)
 	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
-		Ingest: []logs.IngestStage{protect}, Unmasker: protect}).Register(ops)
+		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
@@ -183,6 +190,10 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return err
 	}
+	detectors := anomaly.New(anomaly.Config{Store: engine, Now: cfg.Now, Compile: compile, Logger: cfg.Logger})
+	detectors.Register(ops)
+	detectors.Start()
+	workers = append(workers, detectors)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
