@@ -27,6 +27,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/vended"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -152,6 +153,7 @@ func Start(cfg Config) (*Server, error) {
 	// come, take this Service and call its Allows before acting as a service
 	// principal.
 	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
+	vended.New(vended.Config{Store: engine}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
