@@ -27,6 +27,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/storagetier"
 	"github.com/cairnlog/cairn/internal/logs/vended"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -154,6 +155,7 @@ func Start(cfg Config) (*Server, error) {
 	// principal.
 	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	vended.New(vended.Config{Store: engine}).Register(ops)
+	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
