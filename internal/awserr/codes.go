@@ -40,6 +40,11 @@ const (
 	// InternalFailure is the Query protocol's server fault (STS's
 	// ServiceUnavailableException).
 	InternalFailure Code = "InternalFailure"
+	// The newer control-plane operations' codes (deliveries, import tasks,
+	// S3 table integrations), from the API model.
+	Conflict             Code = "ConflictException"
+	ServiceQuotaExceeded Code = "ServiceQuotaExceededException"
+	InternalServer       Code = "InternalServerException"
 )
 
 // spec is one row of the code table.
@@ -89,6 +94,9 @@ var codes = map[Code]spec{
 	UnsupportedOperation:   {status: http.StatusBadRequest},
 	RequestTimeout:         {status: http.StatusRequestTimeout},
 	InternalFailure:        {status: http.StatusInternalServerError, query: "InternalFailure", queryStatus: http.StatusInternalServerError},
+	Conflict:               {status: http.StatusBadRequest},
+	ServiceQuotaExceeded:   {status: http.StatusBadRequest},
+	InternalServer:         {status: http.StatusInternalServerError},
 }
 
 // Status is the HTTP status the JSON protocols send with the code. A code

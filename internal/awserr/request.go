@@ -121,6 +121,13 @@ func ValidationFailed(vs ...Violation) *Error {
 	return newError(Validation, "%s", violations(vs))
 }
 
+// AsValidation is e (a model violation list) answered as
+// ValidationException, for operations whose model has no
+// InvalidParameterException.
+func AsValidation(e *Error) *Error {
+	return newError(Validation, "%s", e.Message)
+}
+
 func violations(vs []Violation) string {
 	parts := make([]string, len(vs))
 	for i, v := range vs {

@@ -299,7 +299,11 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 			v.fail(quote(str), path, "Member must satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
 		}
 		if s.re != nil && !s.re.MatchString(str) {
-			v.fail(quote(str), path, "Member must satisfy regular expression pattern: "+s.Pattern)
+			val := quote(str)
+			if unechoed(s.Name) {
+				val = ""
+			}
+			v.fail(val, path, "Member must satisfy regular expression pattern: "+s.Pattern)
 		}
 	case "integer", "long", "double", "float":
 		f, ok := number(x)
@@ -332,6 +336,21 @@ func (v *validation) value(s *Shape, path string, x any, top bool) {
 		}
 	}
 }
+
+// unechoed reports the shapes whose value AWS leaves out of a pattern violation:
+// "1 validation error detected: Value at 'logGroupIdentifier' failed to
+// satisfy constraint: Member must satisfy regular expression pattern:
+// [\w#+=/:,.@-]*". Recorded answers up to 2025 quoted the value (moto's
+// AWS-verified tests, Grafana's and OpenTelemetry's reports); AWS changed it
+// for log group identifiers in 2026 (moto #10104 "AWS changed the actual
+// error message when providing an invalid logGroupIdentifier", its verified
+// tests updated), and a 2026 recording of a mangled log group name reads
+// "Value at 'logGroupName' failed to satisfy constraint: Member must satisfy
+// regular expression pattern: [\.\-_/#A-Za-z0-9]+". Every other recorded
+// violation still quotes its value (limit, outputFormat, logEvents, the
+// lengths of these same members), so only these shapes' pattern violations
+// leave it out, wherever they are used (lists of identifiers included).
+func unechoed(shape string) bool { return shape == "LogGroupName" || shape == "LogGroupIdentifier" }
 
 // outOfBounds reports whether a length n breaks s's bounds, so that the
 // value is rendered (which allocates) only for the message of a violation.

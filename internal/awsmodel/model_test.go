@@ -36,7 +36,10 @@ func TestValidate(t *testing.T) {
 	f("DescribeLogGroups", `{"limit": 10001}`, "InvalidParameterException: 1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50")
 	f("FilterLogEvents", `{"logGroupName":"g","limit": 10001}`, "InvalidParameterException: 1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000")
 	f("CreateLogGroup", `{}`, "InvalidParameterException: 1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null")
-	f("CreateLogGroup", `{"logGroupName":"a b"}`, "InvalidParameterException: 1 validation error detected: Value 'a b' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+	f("CreateLogGroup", `{"logGroupName":"a b"}`, "InvalidParameterException: 1 validation error detected: Value at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+	// AWS leaves the value out of a log group identifier's pattern violation
+	// (2026), and keeps it in every other member's (logStreamName below).
+	f("DescribeLogStreams", `{"logGroupIdentifier":"arn:aws:logs:us-east-1:123456789012:log-group:g:*"}`, "InvalidParameterException: 1 validation error detected: Value at 'logGroupIdentifier' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w#+=/:,.@-]*")
 	f("PutLogEvents", `{"logGroupName":"g","logStreamName":"s","logEvents":[]}`, "InvalidParameterException: 1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	f("CreateLogStream", `{"logGroupName":"g","logStreamName":"a:b"}`, "InvalidParameterException: 1 validation error detected: Value 'a:b' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*")
 	f("DescribeLogStreams", `{"orderBy":"Foo"}`, "InvalidParameterException: 1 validation error detected: Value 'Foo' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]")

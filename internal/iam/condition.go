@@ -21,6 +21,10 @@ type Context struct {
 	CallerARN        string
 	PrincipalAccount string
 	Username         string // aws:username, IAM users only
+	// ServicePrincipal is set when Cairn's own work acts as an AWS service
+	// ("delivery.logs.amazonaws.com") under a resource policy (package
+	// logs/resourcepolicy); it matches a Principal's "Service" entries only.
+	ServicePrincipal string
 	UserID           string // aws:userid
 
 	Region   string     // aws:RequestedRegion

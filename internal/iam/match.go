@@ -100,7 +100,8 @@ func ARNAccount(arn string) string {
 type principal struct {
 	account string // a 12-digit id or arn:aws:iam::ID:root: any principal of that account
 	arn     string // a user, role, assumed-role session or federated user
-	other   bool   // Service, Federated, CanonicalUser: never matches a Cairn caller
+	service string // a service principal ("delivery.logs.amazonaws.com"): matches only Cairn's own work acting as that service
+	other   bool   // Federated, CanonicalUser: never matches a Cairn caller
 }
 
 func parsePrincipal(raw json.RawMessage) ([]principal, bool, error) {
@@ -142,7 +143,11 @@ func parsePrincipal(raw json.RawMessage) ([]principal, bool, error) {
 					return nil, false, malformed("Invalid principal in policy: \"AWS\":\"%s\"", s)
 				}
 			}
-		case "Service", "Federated", "CanonicalUser":
+		case "Service":
+			for _, s := range vals {
+				out = append(out, principal{service: s})
+			}
+		case "Federated", "CanonicalUser":
 			out = append(out, principal{other: true})
 		default:
 			return nil, false, malformed("Invalid principal type %s", typ)
@@ -164,6 +169,10 @@ func (st *statement) matchPrincipal(c *Context) (bool, bool) {
 	for _, p := range st.principals {
 		switch {
 		case p.other:
+		case p.service != "":
+			if c.ServicePrincipal != "" && p.service == c.ServicePrincipal {
+				return true, true
+			}
 		case p.arn != "" && (p.arn == c.CallerARN || p.arn == c.PrincipalARN):
 			return true, true
 		case p.account != "" && p.account == c.PrincipalAccount:

@@ -152,7 +152,7 @@ func TestPutLogEventsViolations(t *testing.T) {
 		LogEvents: []logs.InputLogEvent{{Timestamp: 1, Message: "ok"}, {Timestamp: -1, Message: ""}}})
 	wantAWS(t, err, awserr.InvalidParameter, "5 validation errors detected: "+
 		"Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1; "+
-		"Value '' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+; "+
+		"Value at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+; "+
 		"Value 'a:b' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*; "+
 		"Value '-1' at 'logEvents.2.member.timestamp' failed to satisfy constraint: Member must have value greater than or equal to 0; "+
 		"Value '' at 'logEvents.2.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1")

@@ -38,3 +38,18 @@ func CompilePattern(compile func(string) (Pattern, error), expr string) (Pattern
 	}
 	return p, nil
 }
+
+// EncodePageToken is a nextToken that resumes a listing of names after
+// name, in the same self-checking form as the core's tokens (names.go), for
+// the families' Describe/List operations over store resource records.
+func EncodePageToken(name string) string { return encodeToken(tokenPage, []byte(name)) }
+
+// DecodePageToken reads a token EncodePageToken made ("" for none), answering
+// any other string with AWS's "The specified nextToken is invalid.".
+func DecodePageToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	b, err := decodeToken(tokenPage, tok)
+	return string(b), err
+}

@@ -84,6 +84,7 @@ const (
 	tokenGroups  = 'g'
 	tokenStreams = 's'
 	tokenFilter  = 'f'
+	tokenPage    = 'p' // the families' listings of resource records (family.go)
 )
 
 func encodeToken(kind byte, payload []byte) string {

@@ -100,6 +100,7 @@ func (s *Service) Register(t *protocol.Table) {
 	t.Add("CreateLogGroup", protocol.Decoded(s.CreateLogGroup))
 	t.Add("DeleteLogGroup", protocol.Decoded(s.DeleteLogGroup))
 	t.Add("DescribeLogGroups", protocol.Decoded(s.DescribeLogGroups))
+	t.Add("ListLogGroups", protocol.Decoded(s.ListLogGroups))
 	t.Add("CreateLogStream", protocol.Decoded(s.CreateLogStream))
 	t.Add("DeleteLogStream", protocol.Decoded(s.DeleteLogStream))
 	t.Add("DescribeLogStreams", protocol.Decoded(s.DescribeLogStreams))

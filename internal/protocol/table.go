@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 )
 
@@ -68,6 +69,24 @@ func Decoded[In, Out any](fn Func[In, Out]) Operation {
 	return func(ctx context.Context, c *Call) (any, error) {
 		in := new(In)
 		if err := c.Decode(in); err != nil {
+			return nil, err
+		}
+		return result(fn(ctx, c.Caller, in))
+	}
+}
+
+// DecodedValidation is Decoded for the newer operations (deliveries, S3
+// table integrations) whose model errors list ValidationException and not
+// InvalidParameterException: AWS answers their model violations with the same
+// text under that code ("1 validation error detected: Value 'foobar' at
+// 'outputFormat' failed to satisfy constraint: …", recorded).
+func DecodedValidation[In, Out any](fn Func[In, Out]) Operation {
+	return func(ctx context.Context, c *Call) (any, error) {
+		in := new(In)
+		if err := c.Decode(in); err != nil {
+			if e, ok := awserr.As(err); ok && e.Code == awserr.InvalidParameter {
+				return nil, awserr.AsValidation(e)
+			}
 			return nil, err
 		}
 		return result(fn(ctx, c.Caller, in))

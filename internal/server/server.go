@@ -29,7 +29,10 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/storagetier"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
+	"github.com/cairnlog/cairn/internal/logs/vended"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -174,6 +177,12 @@ func Start(cfg Config) (*Server, error) {
 		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
+	// Resource policies. The audit trail and the delivery writers, when they
+	// come, take this Service and call its Allows before acting as a service
+	// principal.
+	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
+	vended.New(vended.Config{Store: engine}).Register(ops)
+	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()

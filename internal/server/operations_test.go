@@ -1,0 +1,76 @@
+package server_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/harness"
+)
+
+// notYetRouted are the model's operations this branch does not route yet:
+// those other families are being built for, on their own branches (Insights,
+// subscriptions and destinations, metric filters and export tasks, account
+// policies and data protection, transformers and anomaly detectors, syslog,
+// bearer tokens and OTLP), and the control plane's own that are still to do
+// (scheduled queries wait for Insights; integrations, S3 table integrations,
+// import tasks, ListAggregateLogGroupSummaries, GetLogFields,
+// GetLogObject). This set must shrink to empty: the lead removes names as
+// branches merge, and the test below fails for a name here that is routed
+// (so the set cannot go stale) and for any missing operation not here.
+var notYetRouted = []string{
+	// Insights
+	"StartQuery", "StopQuery", "GetQueryResults", "DescribeQueries", "GetLogRecord", "GetLogGroupFields", "ListLogGroupsForQuery",
+	"PutQueryDefinition", "DescribeQueryDefinitions", "DeleteQueryDefinition",
+	"PutIndexPolicy", "DescribeIndexPolicies", "DeleteIndexPolicy", "DescribeFieldIndexes",
+	"CreateLookupTable", "DescribeLookupTables", "GetLookupTable", "UpdateLookupTable", "DeleteLookupTable",
+	// Pipeline
+	"PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
+	"PutDestination", "PutDestinationPolicy", "DescribeDestinations", "DeleteDestination",
+	"PutMetricFilter", "DescribeMetricFilters", "DeleteMetricFilter",
+	"CreateExportTask", "DescribeExportTasks", "CancelExportTask",
+	// Ingest processing
+	// Ingest doors
+	"PutSyslogConfiguration", "ListSyslogConfigurations", "DeleteSyslogConfiguration", "PutBearerTokenAuthentication",
+	// Control plane, still to do
+	"CreateScheduledQuery", "GetScheduledQuery", "ListScheduledQueries", "UpdateScheduledQuery", "DeleteScheduledQuery", "GetScheduledQueryHistory",
+	"PutIntegration", "GetIntegration", "ListIntegrations", "DeleteIntegration",
+	"AssociateSourceToS3TableIntegration", "DisassociateSourceFromS3TableIntegration", "ListSourcesForS3TableIntegration",
+	"CreateImportTask", "CancelImportTask", "DescribeImportTasks", "DescribeImportTaskBatches",
+	"ListAggregateLogGroupSummaries", "GetLogFields", "GetLogObject",
+}
+
+// TestEveryOperationRouted walks the API model: every operation is sent to
+// the real server (an empty input, which a routed operation answers with
+// its own validation or result), and none may answer that Cairn does not
+// support it (InvalidOperationException "… not supported by Cairn yet") or
+// does not know it (UnknownOperationException), except those listed in
+// notYetRouted, each of which must still be unrouted.
+func TestEveryOperationRouted(t *testing.T) {
+	m, err := awsmodel.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := m.Operations()
+	if len(ops) != 118 {
+		t.Fatalf("the model has %d operations, want 118", len(ops))
+	}
+	for _, op := range notYetRouted {
+		if !m.HasOperation(op) {
+			t.Errorf("notYetRouted names %s, which is not an operation of the model", op)
+		}
+	}
+	h := harness.Start(t)
+	for _, op := range ops {
+		r := h.Call(t, op, []byte(`{}`))
+		unrouted := r.Code == "UnknownOperationException" ||
+			r.Code == "InvalidOperationException" && strings.Contains(r.Message, "not supported by Cairn yet")
+		switch waiting := slices.Contains(notYetRouted, op); {
+		case unrouted && !waiting:
+			t.Errorf("%s is not routed: %s", op, r)
+		case !unrouted && waiting:
+			t.Errorf("%s is routed now (%s): remove it from notYetRouted", op, r)
+		}
+	}
+}
