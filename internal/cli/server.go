@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,9 @@ type serverFile struct {
 	TLSSelfSigned bool   `yaml:"tls_self_signed"`
 	InsecureHTTP  bool   `yaml:"insecure_http"`
 	PprofListen   string `yaml:"pprof_listen"`
+
+	// MetricsTokenFile holds the bearer token GET /metrics requires.
+	MetricsTokenFile string `yaml:"metrics_token_file"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -66,6 +70,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	insecureHTTP := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (TLS provided in front of Cairn) [CAIRN_INSECURE_HTTP=1]")
 	quotas := fs.String("quotas", "", "per-account request quotas: off, or aws (AWS's TPS quotas per operation; see docs/quotas.md) [CAIRN_QUOTAS] (default off)")
 	quotaScale := fs.String("quota-scale", "", "multiply AWS's quotas by this factor, e.g. 2 or 0.5 (with --quotas aws) [CAIRN_QUOTA_SCALE] (default 1)")
+	metricsToken := fs.String("metrics-token-file", "", "file holding a bearer token that GET /metrics requires from every peer (default: loopback peers only, no token) [CAIRN_METRICS_TOKEN_FILE]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
@@ -91,6 +96,15 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		AccountID: firstNonEmpty(*account, env.Getenv("CAIRN_ACCOUNT_ID"), file.AccountID, "000000000000"),
 		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
+	}
+	if p := firstNonEmpty(*metricsToken, env.Getenv("CAIRN_METRICS_TOKEN_FILE"), file.MetricsTokenFile); p != "" {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("metrics token file: %w", err)
+		}
+		if cfg.MetricsToken = strings.TrimSpace(string(raw)); cfg.MetricsToken == "" {
+			return server.Config{}, "", fmt.Errorf("metrics token file %s is empty", p)
+		}
 	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)

@@ -38,3 +38,8 @@ func CompilePattern(compile func(string) (Pattern, error), expr string) (Pattern
 	}
 	return p, nil
 }
+
+// MetricFilterKind is the store resource kind of a log group's metric
+// filters (package logs/metricfilter writes them; DescribeLogGroups counts
+// them for metricFilterCount).
+const MetricFilterKind = "metricFilter"

@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
+	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -79,6 +80,12 @@ type Config struct {
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// from every peer; unset, /metrics answers loopback peers only.
+	MetricsToken string
+	// MetricFilterSaveInterval is how often metric-filter counters are
+	// persisted while events arrive (0: 1 s; see metricfilter.CounterConfig).
+	MetricFilterSaveInterval time.Duration
 }
 
 // Server is a running Cairn server.
@@ -95,6 +102,7 @@ type Server struct {
 	failed chan error // the storage engine failed; the process should exit
 
 	workers     func() error // closes the background work (see Start)
+	metrics     *metrics.Registry
 	workersOnce sync.Once
 }
 
@@ -142,11 +150,15 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
+	// The Prometheus registry: the server's own metrics here, other
+	// packages register their collectors on it (metrics.Collector).
+	reg := metrics.NewRegistry()
+	sm := newServerMetrics(reg, engine, hub)
+	engine.Subscribe(sm.appended)
 	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
 	ops := protocol.NewTable()
 	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
-	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
@@ -163,6 +175,16 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return err
 	}
+	counter, err := metricfilter.StartCounter(context.Background(), metricfilter.CounterConfig{Store: engine, Compile: compile,
+		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval})
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	workers = append(workers, counter)
+	reg.Register(counter)
+	metricfilter.New(metricfilter.Config{Compile: compile, Store: engine, Now: cfg.Now, Counter: counter}).Register(ops)
+	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -174,6 +196,7 @@ func Start(cfg Config) (*Server, error) {
 		StreamWriteTimeout: cfg.StreamWriteTimeout,
 		Extra:              extra,
 		Throttle:           throttle(cfg),
+		Observe:            sm.observe,
 	})
 	ln, err := tr.listen(cfg)
 	if err != nil {
@@ -192,6 +215,7 @@ func Start(cfg Config) (*Server, error) {
 		tail:    hub,
 		failed:  failed,
 		workers: closeAll,
+		metrics: reg,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -231,6 +255,10 @@ func (s *Server) TailStats() (sessions, bufferedEvents int, bufferedBytes int64)
 	bufferedEvents, bufferedBytes = s.tail.Buffered()
 	return s.tail.Sessions(), bufferedEvents, bufferedBytes
 }
+
+// Metrics is the server's Prometheus registry (GET /metrics): packages
+// assembled later, and tests, register collectors on it.
+func (s *Server) Metrics() *metrics.Registry { return s.metrics }
 
 // Close stops accepting requests, lets in-flight ones finish (until ctx is
 // done), then closes the engine. It is safe to call more than once.
