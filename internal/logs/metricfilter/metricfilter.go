@@ -77,7 +77,7 @@ func (s *Service) Register(t *protocol.Table) {
 		return
 	}
 	t.Add("PutMetricFilter", s.putOperation())
-	t.Add("DescribeMetricFilters", groupNameFirst(protocol.Decoded(s.DescribeMetricFilters)))
+	t.Add("DescribeMetricFilters", s.describeOperation())
 	t.Add("DeleteMetricFilter", groupNameFirst(protocol.Decoded(s.DeleteMetricFilter)))
 }
 

@@ -201,6 +201,56 @@ func javaList(ts []MetricTransformationInput) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
+// describeOperation validates DescribeMetricFilters by hand for the same
+// reason as putOperation: a namespace with ':' that Put accepted must be
+// found again (recorded, reference §4.1).
+func (s *Service) describeOperation() protocol.Operation {
+	return func(ctx context.Context, c *protocol.Call) (any, error) {
+		in := new(DescribeMetricFiltersInput)
+		if err := c.DecodeUnchecked(in); err != nil {
+			return nil, err
+		}
+		if len(in.LogGroupName) > 512 {
+			return nil, awserr.GroupOrStreamNameTooLong()
+		}
+		m := c.Model()
+		var vs []awserr.Violation
+		var err error
+		check := func(shape, path string, v any) {
+			if err == nil {
+				vs, err = m.AppendViolations(vs, shape, path, v)
+			}
+		}
+		if in.LogGroupName != "" {
+			check("LogGroupName", "logGroupName", in.LogGroupName)
+		}
+		if in.FilterNamePrefix != "" {
+			check("FilterName", "filterNamePrefix", in.FilterNamePrefix)
+		}
+		if in.NextToken != "" {
+			check("NextToken", "nextToken", in.NextToken)
+		}
+		if in.Limit != nil {
+			check("DescribeLimit", "limit", float64(*in.Limit))
+		}
+		if in.MetricName != "" {
+			check("MetricName", "metricName", in.MetricName)
+		}
+		if ns := in.MetricNamespace; len([]rune(ns)) > 255 {
+			vs = append(vs, awserr.Violation{Value: "'" + ns + "'", Member: "metricNamespace", Constraint: "Member must have length less than or equal to 255"})
+		} else if strings.ContainsAny(ns, "*$") {
+			vs = append(vs, awserr.Violation{Value: "'" + ns + "'", Member: "metricNamespace", Constraint: "Member must satisfy regular expression pattern: [^:*$]*"})
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) > 0 {
+			return nil, awserr.InvalidParameters(vs...)
+		}
+		return s.DescribeMetricFilters(ctx, c.Caller, in)
+	}
+}
+
 // groupNameFirst answers an over-long logGroupName with AWS's own text
 // (reference §1: "Invalid LogGroup or LogStream, ..." on DeleteMetricFilter)
 // before the model's generic one.
