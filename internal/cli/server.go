@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
 )
@@ -45,6 +46,18 @@ type serverFile struct {
 
 	// MetricsTokenFile holds the bearer token GET /metrics requires.
 	MetricsTokenFile string `yaml:"metrics_token_file"`
+
+	// Export is where export tasks write (docs/export.md).
+	Export struct {
+		S3 *struct {
+			Endpoint        string `yaml:"endpoint"`
+			Region          string `yaml:"region"`
+			AccessKeyID     string `yaml:"access_key_id"`
+			SecretAccessKey string `yaml:"secret_access_key"`
+			PathStyle       bool   `yaml:"path_style"`
+		} `yaml:"s3"`
+		Directory string `yaml:"directory"`
+	} `yaml:"export"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -106,6 +119,11 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 			return server.Config{}, "", fmt.Errorf("metrics token file %s is empty", p)
 		}
 	}
+	if e := file.Export.S3; e != nil {
+		cfg.Export.S3 = &export.S3Config{Endpoint: e.Endpoint, Region: e.Region, AccessKeyID: e.AccessKeyID,
+			SecretAccessKey: e.SecretAccessKey, PathStyle: e.PathStyle}
+	}
+	cfg.Export.Dir = file.Export.Directory
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)
 	cfg.TLSCertFile = firstNonEmpty(*tlsCert, env.Getenv("CAIRN_TLS_CERT"), file.TLSCert)

@@ -24,6 +24,7 @@ import (
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/metrics"
@@ -86,6 +87,12 @@ type Config struct {
 	// MetricFilterSaveInterval is how often metric-filter counters are
 	// persisted while events arrive (0: 1 s; see metricfilter.CounterConfig).
 	MetricFilterSaveInterval time.Duration
+	// Export is where export tasks write (S3 API or a directory); none
+	// configured refuses every bucket as AWS refuses one it cannot write.
+	Export export.SinkConfig
+	// ExportChunkBytes is the uncompressed size of one exported object
+	// (0: export.DefaultChunkBytes).
+	ExportChunkBytes int
 }
 
 // Server is a running Cairn server.
@@ -184,6 +191,15 @@ func Start(cfg Config) (*Server, error) {
 	workers = append(workers, counter)
 	reg.Register(counter)
 	metricfilter.New(metricfilter.Config{Compile: compile, Store: engine, Now: cfg.Now, Counter: counter}).Register(ops)
+	sink, err := export.NewSink(cfg.Export)
+	if err != nil {
+		closeAll()
+		engine.Close()
+		return nil, err
+	}
+	exports := export.New(export.Config{Store: engine, Sink: sink, Now: cfg.Now})
+	exports.Register(ops)
+	workers = append(workers, exports.StartRunner(export.RunnerConfig{Logger: cfg.Logger, ChunkBytes: cfg.ExportChunkBytes}))
 	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
 	handler := protocol.New(protocol.Config{
 		Model:              model,

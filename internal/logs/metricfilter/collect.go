@@ -138,6 +138,6 @@ func (c *Counter) Collect(emit func(metrics.Family)) {
 	emit(metrics.Family{Name: "cairn_metric_filters", Type: metrics.Gauge, Help: "Metric filters being counted.",
 		Samples: []metrics.Sample{{Value: float64(filters)}}})
 	emit(metrics.Family{Name: "cairn_metric_filter_dropped_datapoints_total", Type: metrics.Counter,
-		Help: "Datapoints dropped because their filter already had the maximum number of dimension combinations.",
+		Help:    "Datapoints dropped because their filter already had the maximum number of dimension combinations.",
 		Samples: []metrics.Sample{{Value: float64(c.dropped.Load())}}})
 }

@@ -47,10 +47,10 @@ type Counter struct {
 
 	// Lock order: Counter.mu before groupRun.mu.
 	mu     sync.Mutex
-	groups map[gkey]*groupRun   // guarded by mu
-	dirty  map[gkey]struct{}    // guarded by mu: groups with feed to read
-	wake   chan struct{}        // capacity 1: the worker has work
-	maxSeq atomic.Uint64        // highest feed position Subscribe told of
+	groups map[gkey]*groupRun // guarded by mu
+	dirty  map[gkey]struct{}  // guarded by mu: groups with feed to read
+	wake   chan struct{}      // capacity 1: the worker has work
+	maxSeq atomic.Uint64      // highest feed position Subscribe told of
 	unsub  func()
 	stop   chan struct{}
 	done   chan struct{}
