@@ -26,7 +26,10 @@ func BenchmarkIngestWithMetricFilters(b *testing.B) {
 			ctx := context.Background()
 			createGroup(b, c, "bench")
 			c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("bench"), LogStreamName: aws.String("s")})
-			patterns := []struct{ pattern, value string; dims map[string]string }{
+			patterns := []struct {
+				pattern, value string
+				dims           map[string]string
+			}{
 				{"ERROR", "1", nil}, {"WARN", "1", nil}, {"timeout", "1", nil},
 				{`{ $.level = "error" }`, "1", nil}, {`{ $.status >= 500 }`, "1", map[string]string{"Path": "$.path"}},
 				{`{ $.latency > 100 }`, "$.latency", nil}, {`{ $.level = "info" }`, "$.latency", map[string]string{"Level": "$.level"}},
