@@ -11,9 +11,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
 )
@@ -38,6 +40,21 @@ type serverFile struct {
 	TLSSelfSigned bool   `yaml:"tls_self_signed"`
 	InsecureHTTP  bool   `yaml:"insecure_http"`
 	PprofListen   string `yaml:"pprof_listen"`
+
+	// MetricsTokenFile holds the bearer token GET /metrics requires.
+	MetricsTokenFile string `yaml:"metrics_token_file"`
+
+	// Export is where export tasks write (docs/export.md).
+	Export struct {
+		S3 *struct {
+			Endpoint        string `yaml:"endpoint"`
+			Region          string `yaml:"region"`
+			AccessKeyID     string `yaml:"access_key_id"`
+			SecretAccessKey string `yaml:"secret_access_key"`
+			PathStyle       bool   `yaml:"path_style"`
+		} `yaml:"s3"`
+		Directory string `yaml:"directory"`
+	} `yaml:"export"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -63,6 +80,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	insecureHTTP := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (TLS provided in front of Cairn) [CAIRN_INSECURE_HTTP=1]")
 	quotas := fs.String("quotas", "", "per-account request quotas: off, or aws (AWS's TPS quotas per operation; see docs/quotas.md) [CAIRN_QUOTAS] (default off)")
 	quotaScale := fs.String("quota-scale", "", "multiply AWS's quotas by this factor, e.g. 2 or 0.5 (with --quotas aws) [CAIRN_QUOTA_SCALE] (default 1)")
+	metricsToken := fs.String("metrics-token-file", "", "file holding a bearer token that GET /metrics requires from every peer (default: loopback peers only, no token) [CAIRN_METRICS_TOKEN_FILE]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
@@ -87,6 +105,20 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
 	}
+	if p := firstNonEmpty(*metricsToken, env.Getenv("CAIRN_METRICS_TOKEN_FILE"), file.MetricsTokenFile); p != "" {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("metrics token file: %w", err)
+		}
+		if cfg.MetricsToken = strings.TrimSpace(string(raw)); cfg.MetricsToken == "" {
+			return server.Config{}, "", fmt.Errorf("metrics token file %s is empty", p)
+		}
+	}
+	if e := file.Export.S3; e != nil {
+		cfg.Export.S3 = &export.S3Config{Endpoint: e.Endpoint, Region: e.Region, AccessKeyID: e.AccessKeyID,
+			SecretAccessKey: e.SecretAccessKey, PathStyle: e.PathStyle}
+	}
+	cfg.Export.Dir = file.Export.Directory
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)
 	cfg.TLSCertFile = firstNonEmpty(*tlsCert, env.Getenv("CAIRN_TLS_CERT"), file.TLSCert)

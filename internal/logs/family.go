@@ -53,3 +53,8 @@ func DecodePageToken(tok string) (string, error) {
 	b, err := decodeToken(tokenPage, tok)
 	return string(b), err
 }
+
+// MetricFilterKind is the store resource kind of a log group's metric
+// filters (package logs/metricfilter writes them; DescribeLogGroups counts
+// them for metricFilterCount).
+const MetricFilterKind = "metricFilter"

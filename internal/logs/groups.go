@@ -2,6 +2,7 @@ package logs
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,6 +167,17 @@ func (s *Service) DescribeLogGroups(ctx context.Context, c caller.Caller, in *De
 	}
 	if more {
 		out.NextToken = encodeToken(tokenGroups, []byte(last))
+	}
+	// metricFilterCount: the group's metric-filter records, counted after
+	// the listing so that no engine call runs inside ListGroups' callback.
+	for i := range out.LogGroups {
+		n := 0
+		err := s.st.ListResources(ctx, store.ResourceKey{Scope: scope, Group: out.LogGroups[i].LogGroupName, Kind: MetricFilterKind}, "", "",
+			func(string, []byte) bool { n++; return true })
+		if err != nil && !errors.Is(err, store.ErrGroupNotFound) { // deleted meanwhile: 0
+			return nil, storeErr(err)
+		}
+		out.LogGroups[i].MetricFilterCount = ptr(n)
 	}
 	return out, nil
 }

@@ -115,6 +115,11 @@ type Config struct {
 	// before its body is decompressed or it runs (AWS's per-account TPS
 	// quotas, package quota); nil admits every call.
 	Throttle func(account, region, op string) error
+	// Observe, when set, is told of every API call once it is answered: the
+	// operation (an operation of the model, "STS" for the Query protocol,
+	// "unknown" for any other target, so the values stay bounded), the AWS
+	// error code sent ("" on success) and how long it took. Metrics use it.
+	Observe func(op, code string, d time.Duration)
 }
 
 // Handler is the API's http.Handler.
@@ -175,9 +180,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, reqID, "", awserr.NoOperation())
 		return
 	}
-	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+	if debug := h.log.Enabled(r.Context(), slog.LevelDebug); debug || h.cfg.Observe != nil {
 		rec := &requestLog{ResponseWriter: w, start: time.Now(), op: target}
-		defer rec.log(h.log, reqID)
+		defer func() {
+			if debug {
+				rec.log(h.log, reqID)
+			}
+			if h.cfg.Observe != nil {
+				h.cfg.Observe(h.opLabel(target), rec.code, time.Since(rec.start))
+			}
+		}()
 		w = rec
 	}
 	if err := h.precheck(r); err != nil {
@@ -246,6 +258,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.writeJSON(w, http.StatusOK, out)
+}
+
+// opLabel names a target for Observe with a bounded set of values.
+func (h *Handler) opLabel(target string) string {
+	if target == "" {
+		return "STS"
+	}
+	if op, ok := strings.CutPrefix(target, h.target); ok && h.cfg.Model.HasOperation(op) {
+		return op
+	}
+	return "unknown"
 }
 
 // invoke runs an operation and turns a panic into an internal error, so one

@@ -28,8 +28,6 @@ var notYetRouted = []string{
 	// Pipeline
 	"PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
 	"PutDestination", "PutDestinationPolicy", "DescribeDestinations", "DeleteDestination",
-	"PutMetricFilter", "DescribeMetricFilters", "DeleteMetricFilter",
-	"CreateExportTask", "DescribeExportTasks", "CancelExportTask",
 	// Ingest processing
 	// Ingest doors
 	"PutSyslogConfiguration", "ListSyslogConfigurations", "DeleteSyslogConfiguration", "PutBearerTokenAuthentication",

@@ -27,12 +27,14 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
+	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/logs/storagetier"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/logs/vended"
+	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -86,6 +88,18 @@ type Config struct {
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// from every peer; unset, /metrics answers loopback peers only.
+	MetricsToken string
+	// MetricFilterSaveInterval is how often metric-filter counters are
+	// persisted while events arrive (0: 1 s; see metricfilter.CounterConfig).
+	MetricFilterSaveInterval time.Duration
+	// Export is where export tasks write (S3 API or a directory); none
+	// configured refuses every bucket as AWS refuses one it cannot write.
+	Export export.SinkConfig
+	// ExportChunkBytes is the uncompressed size of one exported object
+	// (0: export.DefaultChunkBytes).
+	ExportChunkBytes int
 }
 
 // Server is a running Cairn server.
@@ -102,6 +116,7 @@ type Server struct {
 	failed chan error // the storage engine failed; the process should exit
 
 	workers     func() error // closes the background work (see Start)
+	metrics     *metrics.Registry
 	workersOnce sync.Once
 }
 
@@ -149,6 +164,11 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
+	// The Prometheus registry: the server's own metrics here, other
+	// packages register their collectors on it (metrics.Collector).
+	reg := metrics.NewRegistry()
+	sm := newServerMetrics(reg, engine, hub)
+	engine.Subscribe(sm.appended)
 	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
 	ops := protocol.NewTable()
 	// Account policies of every type; the enforcing families look theirs up
@@ -176,7 +196,6 @@ func Start(cfg Config) (*Server, error) {
 	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
 		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
-	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	// Resource policies. The audit trail and the delivery writers, when they
 	// come, take this Service and call its Allows before acting as a service
 	// principal.
@@ -203,6 +222,25 @@ func Start(cfg Config) (*Server, error) {
 	detectors.Register(ops)
 	detectors.Start()
 	workers = append(workers, detectors)
+	counter, err := metricfilter.StartCounter(context.Background(), metricfilter.CounterConfig{Store: engine, Compile: compile,
+		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval})
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	workers = append(workers, counter)
+	reg.Register(counter)
+	metricfilter.New(metricfilter.Config{Compile: compile, Store: engine, Now: cfg.Now, Counter: counter}).Register(ops)
+	sink, err := export.NewSink(cfg.Export)
+	if err != nil {
+		closeAll()
+		engine.Close()
+		return nil, err
+	}
+	exports := export.New(export.Config{Store: engine, Sink: sink, Now: cfg.Now})
+	exports.Register(ops)
+	workers = append(workers, exports.StartRunner(export.RunnerConfig{Logger: cfg.Logger, ChunkBytes: cfg.ExportChunkBytes}))
+	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -214,6 +252,7 @@ func Start(cfg Config) (*Server, error) {
 		StreamWriteTimeout: cfg.StreamWriteTimeout,
 		Extra:              extra,
 		Throttle:           throttle(cfg),
+		Observe:            sm.observe,
 	})
 	ln, err := tr.listen(cfg)
 	if err != nil {
@@ -232,6 +271,7 @@ func Start(cfg Config) (*Server, error) {
 		tail:    hub,
 		failed:  failed,
 		workers: closeAll,
+		metrics: reg,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -271,6 +311,10 @@ func (s *Server) TailStats() (sessions, bufferedEvents int, bufferedBytes int64)
 	bufferedEvents, bufferedBytes = s.tail.Buffered()
 	return s.tail.Sessions(), bufferedEvents, bufferedBytes
 }
+
+// Metrics is the server's Prometheus registry (GET /metrics): packages
+// assembled later, and tests, register collectors on it.
+func (s *Server) Metrics() *metrics.Registry { return s.metrics }
 
 // Close stops accepting requests, lets in-flight ones finish (until ctx is
 // done), then closes the engine. It is safe to call more than once.

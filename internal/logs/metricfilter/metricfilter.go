@@ -1,20 +1,39 @@
 // Package metricfilter is the metric-filter family of CloudWatch Logs
-// operations: today TestMetricFilter; PutMetricFilter, DescribeMetricFilters
-// and DeleteMetricFilter (kept as store resource records, applied by a worker
-// that follows the commit-ordered feed) belong here too.
+// operations (PutMetricFilter, DescribeMetricFilters, DeleteMetricFilter,
+// TestMetricFilter) and the Counter that turns ingested events into metrics.
+//
+// Data flows in three steps:
+//
+//   - The operations validate a filter as AWS does (the model, the 100 per
+//     group limit, the transformation's rules, ops.go and transform.go) and
+//     keep it as a store resource record of its log group (kind
+//     logs.MetricFilterKind), plus one account-less index record naming the
+//     group, so the Counter finds every group with filters when it starts.
+//   - The Counter (counter.go), a background worker owned by the server,
+//     follows each such group's commit-ordered feed (store.ReadFeed, woken by
+//     store.Subscribe), applies every filter to every event and adds to
+//     in-memory counters. It persists a group's counters together with the
+//     feed position they include in one resource record, so after a restart
+//     it resumes from exactly what the counters hold: nothing is lost or
+//     counted twice.
+//   - Its Collect (collect.go) serves the counters to Prometheus through
+//     package metrics (GET /metrics), one family per CloudWatch metric name.
 //
 // Like every family it registers typed functions with the protocol's Table
 // (Register) and shares with the core (package logs) the caller, the pattern
-// compiler and the error table; background work calls the same functions
-// directly with a caller.Caller.
+// compiler and the error table.
 package metricfilter
 
 import (
 	"context"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
 )
 
 // Config configures a Service.
@@ -22,19 +41,44 @@ type Config struct {
 	// Compile compiles filter patterns (package pattern), the same language
 	// FilterLogEvents and Live Tail use.
 	Compile func(expr string) (logs.Pattern, error)
+	// Store keeps the filters; nil serves TestMetricFilter only.
+	Store store.Store
+	// Now is the clock (creation times); nil means time.Now.
+	Now func() time.Time
+	// Counter is told when a group's filters change; nil counts nothing
+	// (tests of the operations alone).
+	Counter *Counter
+	Logger  *slog.Logger
 }
 
 // Service implements the metric-filter operations.
 type Service struct {
 	compile func(string) (logs.Pattern, error)
+	st      store.Store
+	now     func() time.Time
+	counter *Counter
+	// putMu serialises Put and Delete, so the 100-per-group limit holds
+	// under concurrent Puts (a count and a write are not one transaction).
+	putMu sync.Mutex
 }
 
 // New returns a Service.
-func New(cfg Config) *Service { return &Service{compile: cfg.Compile} }
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{compile: cfg.Compile, st: cfg.Store, now: cfg.Now, counter: cfg.Counter}
+}
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
 	t.Add("TestMetricFilter", protocol.Decoded(s.TestMetricFilter))
+	if s.st == nil {
+		return
+	}
+	t.Add("PutMetricFilter", s.putOperation())
+	t.Add("DescribeMetricFilters", s.describeOperation())
+	t.Add("DeleteMetricFilter", groupNameFirst(protocol.Decoded(s.DeleteMetricFilter)))
 }
 
 type TestMetricFilterInput struct {

@@ -1,0 +1,467 @@
+package metricfilter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// CounterConfig configures a Counter.
+type CounterConfig struct {
+	Store   store.Store
+	Compile func(expr string) (logs.Pattern, error)
+	Logger  *slog.Logger
+	// SaveInterval is how often a busy group's counters are persisted
+	// (default 1 s). Any interval is correct: the record holds the counters
+	// and the feed position they include, so a crash only replays the feed
+	// since the last save into the counters of that save.
+	SaveInterval time.Duration
+}
+
+// MaxSeriesPerFilter bounds the distinct dimension-value combinations one
+// filter keeps (AWS may disable a filter past 1,000 in an hour); datapoints
+// for new combinations beyond it are dropped and counted
+// (cairn_metric_filter_dropped_datapoints_total), so memory does not grow
+// with what writers put in a dimension field.
+const MaxSeriesPerFilter = 1000
+
+// feedPage is how many events one ReadFeed returns at most.
+const feedPage = 4096
+
+// Counter follows the feed of every log group that has metric filters and
+// counts their datapoints. It is the server's background worker (Close
+// stops it); its Collect serves the counts.
+type Counter struct {
+	st        store.Store
+	compile   func(string) (logs.Pattern, error)
+	log       *slog.Logger
+	saveEvery time.Duration
+
+	// Lock order: Counter.mu before groupRun.mu.
+	mu     sync.Mutex
+	groups map[gkey]*groupRun // guarded by mu
+	dirty  map[gkey]struct{}  // guarded by mu: groups with feed to read
+	wake   chan struct{}      // capacity 1: the worker has work
+	maxSeq atomic.Uint64      // highest feed position Subscribe told of
+	unsub  func()
+	stop   chan struct{}
+	done   chan struct{}
+	close  sync.Once
+
+	dropped atomic.Uint64
+}
+
+type gkey struct {
+	scope store.Scope
+	group string
+}
+
+// groupRun is one followed group.
+type groupRun struct {
+	initSeq uint64 // feed position to start from when no state is stored
+	reload  bool   // guarded by Counter.mu: the filters changed
+
+	mu       sync.Mutex // guards the fields below (Collect reads them)
+	loaded   bool
+	filters  []*compiled
+	state    groupState
+	unsaved  bool
+	lastSave time.Time
+}
+
+// groupState is the persisted record: counters and the feed position
+// they include.
+type groupState struct {
+	Seq     uint64                   `json:"seq"`
+	Filters map[string]*filterCounts `json:"filters"`
+}
+
+type filterCounts struct {
+	Version int64          `json:"version"` // the filter's creationTime
+	Series  []*seriesCount `json:"series"`
+	index   map[string]*seriesCount
+}
+
+type seriesCount struct {
+	Dims  []string `json:"dims,omitempty"`
+	Sum   float64  `json:"sum"`
+	Count float64  `json:"count"`
+}
+
+func (f *filterCounts) series(dims []string) *seriesCount {
+	if f.index == nil {
+		f.index = make(map[string]*seriesCount, len(f.Series))
+		for _, s := range f.Series {
+			f.index[strings.Join(s.Dims, "\xff")] = s
+		}
+	}
+	k := strings.Join(dims, "\xff")
+	if s := f.index[k]; s != nil {
+		return s
+	}
+	if len(f.Series) >= MaxSeriesPerFilter {
+		return nil
+	}
+	s := &seriesCount{Dims: dims}
+	f.Series = append(f.Series, s)
+	f.index[k] = s
+	return s
+}
+
+// StartCounter loads the groups that have filters and starts following
+// them.
+func StartCounter(ctx context.Context, cfg CounterConfig) (*Counter, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SaveInterval <= 0 {
+		cfg.SaveInterval = time.Second
+	}
+	c := &Counter{st: cfg.Store, compile: cfg.Compile, log: cfg.Logger, saveEvery: cfg.SaveInterval,
+		groups: map[gkey]*groupRun{}, dirty: map[gkey]struct{}{}, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	err := c.st.ListResources(ctx, store.ResourceKey{Kind: indexKind}, "", "", func(n string, _ []byte) bool {
+		if scope, group, ok := parseIndexName(n); ok {
+			k := gkey{scope, group}
+			c.groups[k] = &groupRun{reload: true}
+			c.dirty[k] = struct{}{}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.unsub = c.st.Subscribe(c.appended)
+	c.wake <- struct{}{}
+	go c.run()
+	return c, nil
+}
+
+// appended is the store's notification of a durable append; it must not
+// block.
+func (c *Counter) appended(a store.Appended) {
+	if len(a.Events) > 0 {
+		seq := a.Events[0].Pos.Seq
+		for {
+			old := c.maxSeq.Load()
+			if seq <= old || c.maxSeq.CompareAndSwap(old, seq) {
+				break
+			}
+		}
+	}
+	k := gkey{a.Scope, a.Group}
+	c.mu.Lock()
+	_, ok := c.groups[k]
+	if ok {
+		c.dirty[k] = struct{}{}
+	}
+	c.mu.Unlock()
+	if ok {
+		c.signal()
+	}
+}
+
+func (c *Counter) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Changed tells the Counter that a group's filters changed (Put, Delete).
+// A group it did not follow yet starts at the feed's current position:
+// what was ingested before its first filter is not that filter's.
+func (c *Counter) Changed(scope store.Scope, group string) {
+	k := gkey{scope, group}
+	c.mu.Lock()
+	r := c.groups[k]
+	if r == nil {
+		r = &groupRun{initSeq: c.maxSeq.Load()}
+		c.groups[k] = r
+	}
+	r.reload = true
+	c.dirty[k] = struct{}{}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// Close stops the worker and saves every group's counters; it is
+// idempotent.
+func (c *Counter) Close() error {
+	c.close.Do(func() {
+		c.unsub()
+		close(c.stop)
+		<-c.done
+	})
+	return nil
+}
+
+func (c *Counter) stopped() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Counter) run() {
+	defer close(c.done)
+	tick := time.NewTicker(c.saveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			c.saveAll(true)
+			return
+		case <-c.wake:
+			c.drain()
+		case <-tick.C:
+			c.saveAll(false)
+		}
+	}
+}
+
+// drain reads the feed of every dirty group.
+func (c *Counter) drain() {
+	for !c.stopped() {
+		c.mu.Lock()
+		work := make([]gkey, 0, len(c.dirty))
+		for k := range c.dirty {
+			work = append(work, k)
+		}
+		clear(c.dirty)
+		c.mu.Unlock()
+		if len(work) == 0 {
+			return
+		}
+		for _, k := range work {
+			if c.stopped() {
+				return
+			}
+			if err := c.process(k); err != nil {
+				c.log.Warn("metric filters: counting a log group failed; retrying on its next append", "group", k.group, "err", err)
+			}
+		}
+	}
+}
+
+// process brings one group's counters up to its feed's high-water mark.
+func (c *Counter) process(k gkey) error {
+	ctx := context.Background()
+	c.mu.Lock()
+	r := c.groups[k]
+	if r == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	reload := r.reload
+	r.reload = false
+	c.mu.Unlock()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if reload || !r.loaded {
+		n, err := c.load(ctx, k, r)
+		if errors.Is(err, store.ErrGroupNotFound) || err == nil && n == 0 {
+			c.forget(ctx, k, r)
+			return nil
+		}
+		if err != nil {
+			c.markReload(k, r)
+			return err
+		}
+	}
+	for !c.stopped() {
+		page, err := c.st.ReadFeed(ctx, store.FeedRequest{Scope: k.scope, Group: k.group, After: r.state.Seq, Limit: feedPage})
+		if errors.Is(err, store.ErrGroupNotFound) {
+			c.forget(ctx, k, r)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if page.Next == r.state.Seq {
+			break
+		}
+		c.count(k.scope, r, page.Events)
+		r.state.Seq = page.Next
+		r.unsaved = true
+		if len(page.Events) == 0 {
+			break
+		}
+	}
+	if r.unsaved && time.Since(r.lastSave) >= c.saveEvery {
+		return c.save(ctx, k, r)
+	}
+	return nil
+}
+
+func (c *Counter) markReload(k gkey, r *groupRun) {
+	c.mu.Lock()
+	r.reload = true
+	c.mu.Unlock()
+}
+
+// load reads the group's filters (and, the first time, its saved state)
+// and reconciles the counters: a deleted filter's go, a replaced one's
+// start again. It returns the number of filters.
+func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
+	var fs []*compiled
+	err := c.st.ListResources(ctx, store.ResourceKey{Scope: k.scope, Group: k.group, Kind: logs.MetricFilterKind}, "", "", func(_ string, v []byte) bool {
+		var f MetricFilter
+		if json.Unmarshal(v, &f) != nil || len(f.MetricTransformations) != 1 {
+			return true
+		}
+		cf, err := compileFilter(c.compile, f)
+		if err != nil {
+			c.log.Warn("metric filters: a stored filter does not compile; skipped", "group", k.group, "filter", f.FilterName, "err", err)
+			return true
+		}
+		fs = append(fs, cf)
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if !r.loaded {
+		v, err := c.st.GetResource(ctx, store.ResourceKey{Scope: k.scope, Group: k.group, Kind: stateKind, Name: stateName})
+		switch {
+		case errors.Is(err, store.ErrResourceNotFound):
+			r.state = groupState{Seq: r.initSeq}
+		case err != nil:
+			return 0, err
+		default:
+			if err := json.Unmarshal(v, &r.state); err != nil {
+				return 0, err
+			}
+		}
+		if r.state.Filters == nil {
+			r.state.Filters = map[string]*filterCounts{}
+		}
+		r.loaded, r.lastSave = true, time.Now()
+	}
+	keep := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		keep[f.name] = true
+		if fc := r.state.Filters[f.name]; fc == nil || fc.Version != f.creation {
+			r.state.Filters[f.name] = &filterCounts{Version: f.creation}
+			r.unsaved = true
+		}
+	}
+	for name := range r.state.Filters {
+		if !keep[name] {
+			delete(r.state.Filters, name)
+			r.unsaved = true
+		}
+	}
+	r.filters = fs
+	return len(fs), nil
+}
+
+// forget stops following a group that has no filters (or is gone) and
+// drops its index entry and state.
+func (c *Counter) forget(ctx context.Context, k gkey, r *groupRun) {
+	c.mu.Lock()
+	if c.groups[k] == r && !r.reload {
+		delete(c.groups, k)
+	}
+	gone := c.groups[k] != r
+	c.mu.Unlock()
+	if !gone {
+		return // a filter was put meanwhile; the next pass loads it
+	}
+	r.filters, r.state, r.loaded = nil, groupState{}, false
+	_ = c.st.DeleteResource(ctx, store.ResourceKey{Scope: k.scope, Group: k.group, Kind: stateKind, Name: stateName})
+	// The index entry goes only if no filter came back meanwhile (Put
+	// writes the entry before the filter, under the Service's lock, so a
+	// filter present now has its entry).
+	n := 0
+	err := c.st.ListResources(ctx, store.ResourceKey{Scope: k.scope, Group: k.group, Kind: logs.MetricFilterKind}, "", "", func(string, []byte) bool { n++; return false })
+	if errors.Is(err, store.ErrGroupNotFound) || err == nil && n == 0 {
+		_ = c.st.DeleteResource(ctx, store.ResourceKey{Kind: indexKind, Name: indexName(k.scope, k.group)})
+	}
+}
+
+// count applies every filter to a page of whole blocks.
+func (c *Counter) count(scope store.Scope, r *groupRun, events []store.StoredEvent) {
+	for _, f := range r.filters {
+		fc := r.state.Filters[f.name]
+		for i := 0; i < len(events); {
+			j := i + 1
+			for j < len(events) && events[j].Pos.Seq == events[i].Pos.Seq {
+				j++
+			}
+			block := events[i:j]
+			i = j
+			if block[0].IngestionTime < f.creation {
+				continue
+			}
+			matched := false
+			for _, e := range block {
+				m, dp, ok := f.apply(e.Message, scope)
+				matched = matched || m
+				if ok {
+					c.add(fc, dp)
+				}
+			}
+			if !matched && f.defaultValue != nil {
+				c.add(fc, datapoint{value: *f.defaultValue})
+			}
+		}
+	}
+}
+
+func (c *Counter) add(fc *filterCounts, dp datapoint) {
+	s := fc.series(dp.dims)
+	if s == nil {
+		c.dropped.Add(1)
+		return
+	}
+	s.Sum += dp.value
+	s.Count++
+}
+
+func (c *Counter) save(ctx context.Context, k gkey, r *groupRun) error {
+	v, err := json.Marshal(r.state)
+	if err != nil {
+		return err
+	}
+	err = c.st.PutResource(ctx, store.ResourceKey{Scope: k.scope, Group: k.group, Kind: stateKind, Name: stateName}, v)
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return nil // the group is gone; the next pass forgets it
+	}
+	if err != nil {
+		return err
+	}
+	r.unsaved, r.lastSave = false, time.Now()
+	return nil
+}
+
+// saveAll persists every group with unsaved counts (force: regardless of
+// when it last saved).
+func (c *Counter) saveAll(force bool) {
+	c.mu.Lock()
+	runs := make(map[gkey]*groupRun, len(c.groups))
+	for k, r := range c.groups {
+		runs[k] = r
+	}
+	c.mu.Unlock()
+	for k, r := range runs {
+		r.mu.Lock()
+		if r.loaded && r.unsaved && (force || time.Since(r.lastSave) >= c.saveEvery) {
+			if err := c.save(context.Background(), k, r); err != nil {
+				c.log.Warn("metric filters: saving counters failed", "group", k.group, "err", err)
+			}
+		}
+		r.mu.Unlock()
+	}
+}

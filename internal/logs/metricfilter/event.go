@@ -1,0 +1,113 @@
+package metricfilter
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// What a filter makes of one event.
+//
+// A matching event publishes one datapoint: the constant metricValue, or
+// the number its selector extracts, to the series its dimensions' values
+// name. A matching event whose value is missing or not a number, or whose
+// dimension field is missing, publishes nothing (CloudWatch drops such a
+// datapoint). defaultValue is published once for a batch of events
+// (one PutLogEvents request of one stream, one block of the feed) in which
+// no event matched: AWS publishes it "during a period when logs are
+// ingested but no matching logs are found" and a batch is the period
+// Cairn's feed has (documented in docs/metrics.md).
+
+// datapoint is one published value and its dimension values, in the
+// filter's dims order.
+type datapoint struct {
+	value float64
+	dims  []string
+}
+
+// maxDimensionValue bounds an extracted dimension value (the model's
+// DimensionsValue bound), so a series key stays small.
+const maxDimensionValue = 255
+
+// apply runs the filter on one message.
+func (c *compiled) apply(msg string, scope store.Scope) (matched bool, dp datapoint, ok bool) {
+	var vals map[string]string
+	if c.extract {
+		matched, vals = c.pattern.Extract(msg)
+	} else {
+		matched = c.pattern.Match(msg)
+	}
+	if !matched {
+		return false, dp, false
+	}
+	var doc any
+	decoded := false
+	field := func(s selector) (string, bool) {
+		switch s.kind {
+		case selSystem:
+			if s.raw == "@aws.account" {
+				return scope.Account, true
+			}
+			return scope.Region, true
+		case selField:
+			v, ok := vals[s.raw]
+			return v, ok
+		}
+		if v, ok := vals[s.raw]; ok {
+			return v, true
+		}
+		if !decoded {
+			decoded = true
+			d := json.NewDecoder(strings.NewReader(msg))
+			d.UseNumber()
+			if d.Decode(&doc) != nil {
+				doc = nil
+			}
+		}
+		if doc == nil {
+			return "", false
+		}
+		return lookupJSON(doc, s.path)
+	}
+	if c.value.kind == selConstant {
+		dp.value = c.value.num
+	} else {
+		text, ok := field(c.value)
+		if !ok {
+			return true, dp, false
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return true, dp, false
+		}
+		dp.value = v
+	}
+	if len(c.dims) > 0 {
+		dp.dims = make([]string, len(c.dims))
+		for i, d := range c.dims {
+			v, ok := field(d.sel)
+			if !ok || v == "" || len(v) > maxDimensionValue {
+				return true, dp, false
+			}
+			dp.dims[i] = v
+		}
+	}
+	return true, dp, true
+}
+
+// scalarText is a JSON scalar's text: strings decoded, numbers as written,
+// booleans; null, objects and arrays are not values.
+func scalarText(x any) (string, bool) {
+	switch v := x.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
+}

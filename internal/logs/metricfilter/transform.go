@@ -1,0 +1,261 @@
+package metricfilter
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/logs"
+)
+
+// A compiled filter: what the Counter applies to each event.
+type compiled struct {
+	name     string // filterName
+	creation int64  // ms; events ingested before it are not the filter's
+	pattern  logs.Pattern
+	// namespace, metric and unit name the CloudWatch metric.
+	namespace, metric, unit string
+	value                   selector // kind constant: value.num
+	dims                    []dimension
+	defaultValue            *float64
+	// extract: the value or a dimension needs the event's fields, so
+	// Extract (not the cheaper Match) runs.
+	extract bool
+}
+
+type dimension struct {
+	name string
+	sel  selector // kind system: the caller's account or region
+}
+
+type selKind byte
+
+const (
+	selConstant selKind = iota
+	selJSON             // $.path
+	selField            // $name or $N of a space-delimited pattern
+	selSystem           // @aws.account, @aws.region
+)
+
+type selector struct {
+	kind selKind
+	raw  string   // as written: the key Extract reports
+	num  float64  // selConstant
+	path []string // selJSON: object keys, or "[N]" array indexes
+}
+
+// patternKind is how a filter pattern is written: JSON ({...}),
+// space-delimited ([...]) or terms.
+func patternKind(expr string) byte {
+	t := strings.TrimSpace(expr)
+	if t == "" {
+		return 't'
+	}
+	switch t[0] {
+	case '{':
+		return 'j'
+	case '[':
+		return 's'
+	}
+	return 't'
+}
+
+// compileFilter checks a filter's transformation against its pattern the
+// way AWS does at PutMetricFilter, and compiles both for counting.
+func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (*compiled, error) {
+	p, err := logs.CompilePattern(compile, f.FilterPattern)
+	if err != nil {
+		return nil, err
+	}
+	t := f.MetricTransformations[0]
+	kind := patternKind(f.FilterPattern)
+	c := &compiled{name: f.FilterName, creation: f.CreationTime, pattern: p, namespace: t.MetricNamespace,
+		metric: t.MetricName, unit: t.Unit, defaultValue: t.DefaultValue}
+	if c.value, err = parseSelector(t.MetricValue, true); err != nil {
+		return nil, awserr.InvalidMetricValue(t.MetricValue)
+	}
+	if err := selectorFits(c.value, kind); err != nil {
+		return nil, err
+	}
+	if len(t.Dimensions)+len(f.EmitSystemFieldDimensions) > 0 {
+		if t.DefaultValue != nil {
+			return nil, awserr.DimensionsWithDefaultValue()
+		}
+		if kind == 't' {
+			return nil, awserr.PatternWithoutDimensions()
+		}
+	}
+	if len(t.Dimensions)+len(f.EmitSystemFieldDimensions) > 3 {
+		return nil, awserr.TooManyDimensions()
+	}
+	for k, v := range t.Dimensions {
+		sel, err := parseSelector(v, false)
+		if err != nil {
+			return nil, awserr.InvalidDimensionValue(k, v)
+		}
+		if err := selectorFits(sel, kind); err != nil {
+			return nil, err
+		}
+		c.dims = append(c.dims, dimension{name: k, sel: sel})
+	}
+	for _, sf := range f.EmitSystemFieldDimensions {
+		if sf != "@aws.account" && sf != "@aws.region" {
+			return nil, awserr.UnsupportedSystemField(sf)
+		}
+		c.dims = append(c.dims, dimension{name: sf, sel: selector{kind: selSystem, raw: sf}})
+	}
+	slices.SortFunc(c.dims, func(a, b dimension) int { return strings.Compare(a.name, b.name) })
+	c.extract = c.value.kind != selConstant || slices.ContainsFunc(c.dims, func(d dimension) bool { return d.sel.kind != selSystem })
+	return c, nil
+}
+
+// selectorFits refuses a JSON selector on a pattern that is not JSON and a
+// field name on one that is not space-delimited: the event would never
+// have that field.
+func selectorFits(s selector, kind byte) error {
+	switch {
+	case s.kind == selJSON && kind != 'j', s.kind == selField && kind != 's':
+		return awserr.SelectorNotInPattern(s.raw)
+	}
+	return nil
+}
+
+// parseSelector parses a metricValue (a number allowed) or a dimension
+// value (a selector only): "1", "2.5", "$.latency", "$.a.b[0]",
+// "$.['odd.key']", "$size", "$7".
+func parseSelector(s string, number bool) (selector, error) {
+	if !strings.HasPrefix(s, "$") {
+		if !number {
+			return selector{}, errBadSelector
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return selector{}, errBadSelector
+		}
+		return selector{kind: selConstant, raw: s, num: v}, nil
+	}
+	if strings.HasPrefix(s, "$.") || strings.HasPrefix(s, "$[") {
+		path, ok := parsePath(s[1:])
+		if !ok {
+			return selector{}, errBadSelector
+		}
+		return selector{kind: selJSON, raw: s, path: path}, nil
+	}
+	name := s[1:]
+	if name == "" {
+		return selector{}, errBadSelector
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return selector{}, errBadSelector
+		}
+	}
+	return selector{kind: selField, raw: s}, nil
+}
+
+type selectorError struct{}
+
+func (selectorError) Error() string { return "bad selector" }
+
+var errBadSelector error = selectorError{}
+
+// maxPathSteps bounds a JSON selector (AWS bounds metricValue to 100
+// characters, so this is never reached by a valid one).
+const maxPathSteps = 64
+
+// parsePath parses the part of a JSON selector after "$": a sequence of
+// ".key", "['key']" / "[\"key\"]" and "[N]"; array indexes are kept as
+// "[N]" so that they never collide with a key.
+func parsePath(s string) ([]string, bool) {
+	var path []string
+	for len(s) > 0 {
+		if len(path) == maxPathSteps {
+			return nil, false
+		}
+		switch s[0] {
+		case '.':
+			s = s[1:]
+			if strings.HasPrefix(s, "[") { // "$.['key']"
+				continue
+			}
+			end := strings.IndexAny(s, ".[")
+			if end < 0 {
+				end = len(s)
+			}
+			key := s[:end]
+			if key == "" || strings.ContainsAny(key, " \t\"']") {
+				return nil, false
+			}
+			path, s = append(path, key), s[end:]
+		case '[':
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, false
+			}
+			inner := s[1:end]
+			if len(inner) >= 2 && (inner[0] == '\'' || inner[0] == '"') && inner[len(inner)-1] == inner[0] {
+				key := inner[1 : len(inner)-1]
+				if key == "" || strings.ContainsRune(key, rune(inner[0])) {
+					return nil, false
+				}
+				path = append(path, key)
+			} else {
+				n, err := strconv.Atoi(inner)
+				if err != nil || n < 0 || strconv.Itoa(n) != inner {
+					return nil, false
+				}
+				path = append(path, "["+inner+"]")
+			}
+			s = s[end+1:]
+			// "$.a['b']" and "$.a[0]" are followed by "." or "[" or the end.
+			if len(s) > 0 && s[0] != '.' && s[0] != '[' {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	return path, len(path) > 0
+}
+
+// lookupJSON walks path through a decoded JSON document (numbers as
+// json.Number-like strings: see event.go) and returns a scalar's text.
+func lookupJSON(doc any, path []string) (string, bool) {
+	cur := doc
+	for _, step := range path {
+		if strings.HasPrefix(step, "[") {
+			arr, ok := cur.([]any)
+			if !ok {
+				return "", false
+			}
+			n, _ := strconv.Atoi(step[1 : len(step)-1])
+			if n >= len(arr) {
+				return "", false
+			}
+			cur = arr[n]
+			continue
+		}
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if cur, ok = obj[step]; !ok {
+			return "", false
+		}
+	}
+	return scalarText(cur)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// formatDouble prints a double as Java does in messages (0 → 0.0).
+func formatDouble(v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return s
+}
