@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
 )
@@ -41,6 +42,10 @@ type serverFile struct {
 	TLSSelfSigned bool   `yaml:"tls_self_signed"`
 	InsecureHTTP  bool   `yaml:"insecure_http"`
 	PprofListen   string `yaml:"pprof_listen"`
+
+	// Destinations maps a subscription destination ARN to its sink
+	// (docs/subscriptions.md); only this file can name where data goes.
+	Destinations map[string]delivery.SinkConfig `yaml:"destinations"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -91,6 +96,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		AccountID: firstNonEmpty(*account, env.Getenv("CAIRN_ACCOUNT_ID"), file.AccountID, "000000000000"),
 		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
+		Sinks:     file.Destinations,
 	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)

@@ -23,9 +23,11 @@ import (
 
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
+	"github.com/cairnlog/cairn/internal/logs/subscription"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -79,6 +81,9 @@ type Config struct {
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
+	// Sinks says what each subscription destination ARN is (package
+	// delivery); an ARN without one is accepted and its events wait.
+	Sinks map[string]delivery.SinkConfig
 }
 
 // Server is a running Cairn server.
@@ -95,6 +100,7 @@ type Server struct {
 	failed chan error // the storage engine failed; the process should exit
 
 	workers     func() error // closes the background work (see Start)
+	delivery    *delivery.Manager
 	workersOnce sync.Once
 }
 
@@ -147,6 +153,8 @@ func Start(cfg Config) (*Server, error) {
 	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
+	subs := subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now})
+	subs.Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
@@ -163,6 +171,18 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return err
 	}
+	// Subscription delivery: one follower per filter, told of changes by
+	// the family it reads them from.
+	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now})
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	deliver.AddSource(subs)
+	subs.SetNotifier(deliver)
+	deliver.Start()
+	workers = append(workers, deliver)
+	extra.Handle("GET /cairn/subscriptions", deliver)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -182,16 +202,17 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		engine:  engine,
-		ln:      ln,
-		done:    make(chan error, 1),
-		sec:     sec,
-		tr:      tr,
-		tail:    hub,
-		failed:  failed,
-		workers: closeAll,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		engine:   engine,
+		ln:       ln,
+		done:     make(chan error, 1),
+		sec:      sec,
+		tr:       tr,
+		tail:     hub,
+		failed:   failed,
+		workers:  closeAll,
+		delivery: deliver,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -209,6 +230,10 @@ func Start(cfg Config) (*Server, error) {
 	tr.servePprof(cfg.Logger)
 	return s, nil
 }
+
+// Delivery is the subscription delivery manager (its Stats feed
+// /cairn/subscriptions and the metrics).
+func (s *Server) Delivery() *delivery.Manager { return s.delivery }
 
 // Failed delivers the storage engine's failure (a WAL write or sync that
 // could not complete). The server then refuses every request; the process
