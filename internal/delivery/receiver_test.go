@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-
 )
 
 // payload is AWS's subscription payload, decoded independently of Cairn's
@@ -183,4 +182,3 @@ func equalLists(a, b []string) error {
 }
 
 func now() int64 { return time.Now().UnixMilli() }
-
