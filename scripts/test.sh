@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+command -v npm >/dev/null || need+=(npm)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (Debian packages) ..."
@@ -18,6 +20,27 @@ fi
 /usr/bin/aws --version
 /usr/bin/python3 -c 'import boto3; print("boto3", boto3.__version__)'
 command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
+
+# The subscription pipeline's real parts (internal/delivery tests): kinesalite
+# (Kinesis) from npm, VictoriaLogs (the _bulk receiver) from the Go module
+# proxy, nats-server from Debian (above).
+tools=${CAIRN_TEST_TOOLS:-$HOME/.cache/cairn-test}
+if [ ! -x "$tools/npm/node_modules/.bin/kinesalite" ]; then
+  echo "installing kinesalite (npm) into $tools/npm ..."
+  mkdir -p "$tools/npm"
+  (cd "$tools/npm" && npm install --silent --no-audit --no-fund kinesalite)
+fi
+vl_version=v1.52.2
+vl="$HOME/.cache/cairn-bench/bin/victoria-logs-$vl_version"
+if [ ! -x "$vl" ]; then
+  echo "installing VictoriaLogs $vl_version ..."
+  mkdir -p "$(dirname "$vl")"
+  vlwork=$(mktemp -d)
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$vlwork" go install "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$vl_version"
+  mv "$vlwork/victoria-logs" "$vl"
+  rm -rf "$vlwork"
+fi
+export PATH="$PATH:/usr/sbin"
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

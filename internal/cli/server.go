@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/logs/export"
+
+	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
 )
@@ -55,6 +57,9 @@ type serverFile struct {
 		} `yaml:"s3"`
 		Directory string `yaml:"directory"`
 	} `yaml:"export"`
+	// Destinations maps a subscription destination ARN to its sink
+	// (docs/subscriptions.md); only this file can name where data goes.
+	Destinations map[string]delivery.SinkConfig `yaml:"destinations"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -104,6 +109,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		AccountID: firstNonEmpty(*account, env.Getenv("CAIRN_ACCOUNT_ID"), file.AccountID, "000000000000"),
 		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
+		Sinks:     file.Destinations,
 	}
 	if p := firstNonEmpty(*metricsToken, env.Getenv("CAIRN_METRICS_TOKEN_FILE"), file.MetricsTokenFile); p != "" {
 		raw, err := os.ReadFile(p)

@@ -26,8 +26,6 @@ var notYetRouted = []string{
 	"PutIndexPolicy", "DescribeIndexPolicies", "DeleteIndexPolicy", "DescribeFieldIndexes",
 	"CreateLookupTable", "DescribeLookupTables", "GetLookupTable", "UpdateLookupTable", "DeleteLookupTable",
 	// Pipeline
-	"PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
-	"PutDestination", "PutDestinationPolicy", "DescribeDestinations", "DeleteDestination",
 	// Ingest processing
 	// Ingest doors
 	"PutSyslogConfiguration", "ListSyslogConfigurations", "DeleteSyslogConfiguration", "PutBearerTokenAuthentication",

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
@@ -32,6 +33,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/logs/storagetier"
+	"github.com/cairnlog/cairn/internal/logs/subscription"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/logs/vended"
 	"github.com/cairnlog/cairn/internal/metrics"
@@ -100,6 +102,9 @@ type Config struct {
 	// ExportChunkBytes is the uncompressed size of one exported object
 	// (0: export.DefaultChunkBytes).
 	ExportChunkBytes int
+	// Sinks says what each subscription destination ARN is (package
+	// delivery); an ARN without one is accepted and its events wait.
+	Sinks map[string]delivery.SinkConfig
 }
 
 // Server is a running Cairn server.
@@ -117,6 +122,7 @@ type Server struct {
 
 	workers     func() error // closes the background work (see Start)
 	metrics     *metrics.Registry
+	delivery    *delivery.Manager
 	workersOnce sync.Once
 }
 
@@ -202,6 +208,8 @@ func Start(cfg Config) (*Server, error) {
 	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	vended.New(vended.Config{Store: engine}).Register(ops)
 	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
+	subs := subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now})
+	subs.Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
@@ -225,6 +233,15 @@ func Start(cfg Config) (*Server, error) {
 	counter, err := metricfilter.StartCounter(context.Background(), metricfilter.CounterConfig{Store: engine, Compile: compile,
 		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval})
 	if err != nil {
+		closeAll()
+		engine.Close()
+		return nil, err
+	}
+	// Subscription delivery: one follower per filter, told of changes by
+	// the family it reads them from.
+	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now})
+	if err != nil {
+		closeAll()
 		engine.Close()
 		return nil, err
 	}
@@ -241,6 +258,11 @@ func Start(cfg Config) (*Server, error) {
 	exports.Register(ops)
 	workers = append(workers, exports.StartRunner(export.RunnerConfig{Logger: cfg.Logger, ChunkBytes: cfg.ExportChunkBytes}))
 	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
+	deliver.AddSource(subs)
+	subs.SetNotifier(deliver)
+	deliver.Start()
+	workers = append(workers, deliver)
+	extra.Handle("GET /cairn/subscriptions", deliver)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -261,17 +283,18 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		engine:  engine,
-		ln:      ln,
-		done:    make(chan error, 1),
-		sec:     sec,
-		tr:      tr,
-		tail:    hub,
-		failed:  failed,
-		workers: closeAll,
-		metrics: reg,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		engine:   engine,
+		ln:       ln,
+		done:     make(chan error, 1),
+		sec:      sec,
+		tr:       tr,
+		tail:     hub,
+		failed:   failed,
+		workers:  closeAll,
+		metrics:  reg,
+		delivery: deliver,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -289,6 +312,10 @@ func Start(cfg Config) (*Server, error) {
 	tr.servePprof(cfg.Logger)
 	return s, nil
 }
+
+// Delivery is the subscription delivery manager (its Stats feed
+// /cairn/subscriptions and the metrics).
+func (s *Server) Delivery() *delivery.Manager { return s.delivery }
 
 // Failed delivers the storage engine's failure (a WAL write or sync that
 // could not complete). The server then refuses every request; the process

@@ -1,0 +1,71 @@
+package awserr
+
+// The subscription-filter and destination errors (package
+// logs/subscription). Texts are quoted from
+// shared/reference/pipeline-and-control-plane.md §2–§3 with the grade the
+// reference gives them; Cairn's own, where AWS's is unrecorded, say so.
+
+// SubscriptionFilterNotFound: DeleteSubscriptionFilter of an unknown name [AWS].
+func SubscriptionFilterNotFound() *Error {
+	return newError(ResourceNotFound, "The specified subscription filter does not exist.")
+}
+
+// DestinationNotFound: a logs destination that does not exist (AWS's text is
+// unrecorded; this follows the log-group wording).
+func DestinationNotFound() *Error {
+	return newError(ResourceNotFound, "The specified destination does not exist.")
+}
+
+// VendorNeedsRole: a Kinesis (recorded) or Firehose (by analogy) destination
+// without roleArn.
+func VendorNeedsRole(vendor string) *Error {
+	return newError(InvalidParameter, "destinationArn for vendor %s cannot be used without roleArn", vendor)
+}
+
+// VendorRefusesRole: a Lambda destination with a roleArn (troposphere#413).
+func VendorRefusesRole(vendor string) *Error {
+	return newError(InvalidParameter, "destinationArn for vendor %s cannot be used with roleArn", vendor)
+}
+
+// CrossAccountLambda: a Lambda function of another account [AWS].
+func CrossAccountLambda() *Error {
+	return newError(AccessDenied, "Cross-account lambda invocation passing is not allowed. You must use DestinationPolicies to create cross account lambda triggers.")
+}
+
+// CrossAccountTarget: a Kinesis or Firehose target of another account. AWS
+// needs a logs destination for those; its text is unrecorded, so Cairn's
+// says what to do, in the Lambda text's style.
+func CrossAccountTarget(vendor string) *Error {
+	return newError(AccessDenied, "Cross-account %s delivery is not allowed. You must use a CloudWatch Logs destination to deliver to another account.", vendor)
+}
+
+// DestinationDenied: the destination's access policy does not let the
+// caller's account subscribe (CloudWatch2S3#24).
+func DestinationDenied(account, arn string) *Error {
+	return newError(AccessDenied, "User with accountId: %s is not authorized to perform: logs:PutSubscriptionFilter on resource: %s", account, arn)
+}
+
+// OrgPolicyNeedsRole: a destination whose access policy grants by
+// aws:PrincipalOrgID, used without roleArn (cloud-custodian#8246).
+func OrgPolicyNeedsRole() *Error {
+	return newError(InvalidParameter, "Role ARN is required when creating subscription filter against destination with Organization access policy")
+}
+
+// InvalidDestinationARN: a destinationArn or targetArn that is not one of the
+// ARNs a subscription can deliver to (Cairn's text: AWS's is unrecorded).
+func InvalidDestinationARN(member, arn string) *Error {
+	return newError(InvalidParameter, "Invalid %s: %s. It must be a Kinesis stream, Firehose delivery stream, Lambda function or CloudWatch Logs destination ARN.", member, arn)
+}
+
+// InvalidAccessPolicy: an accessPolicy that is not a JSON policy document
+// (Cairn's text).
+func InvalidAccessPolicy(reason string) *Error {
+	return newError(InvalidParameter, "Invalid accessPolicy: %s", reason)
+}
+
+// InvalidSystemField: an emitSystemFields value outside the three the model's
+// documentation lists (the model gives no enum; the text is in the Coral
+// style of the classic operations, reference §1).
+func InvalidSystemField(values string) *Error {
+	return newError(InvalidParameter, "1 validation error detected: Value '[%s]' at 'emitSystemFields' failed to satisfy constraint: Member must satisfy enum value set: [@aws.account, @aws.region, @source.log]", values)
+}

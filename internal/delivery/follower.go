@@ -1,0 +1,443 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// follower delivers one filter's events.
+type follower struct {
+	m       *Manager
+	f       Filter
+	sink    Sink
+	sinkARN string
+	wake    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	cursor           atomic.Uint64
+	deliveredEvents  atomic.Uint64
+	deliveredRecords atomic.Uint64
+	deliveredBytes   atomic.Uint64
+	retries          atomic.Uint64
+	failedEvents     atomic.Uint64
+	failedRecords    atomic.Uint64
+	oldestPending    atomic.Int64 // ingestion ms of the oldest event in hand; 0: caught up
+
+	errMu   sync.Mutex
+	lastErr string
+}
+
+func (fl *follower) stats(now int64) FilterStats {
+	st := FilterStats{Account: fl.f.Scope.Account, Region: fl.f.Scope.Region, LogGroup: fl.f.Group, FilterName: fl.f.Name,
+		DestinationARN: fl.f.DestinationARN, SinkARN: fl.sinkARN, Waiting: fl.sink == nil, Cursor: fl.cursor.Load(),
+		DeliveredEvents: fl.deliveredEvents.Load(), DeliveredRecords: fl.deliveredRecords.Load(),
+		DeliveredBytes: fl.deliveredBytes.Load(), Retries: fl.retries.Load(), FailedEvents: fl.failedEvents.Load(),
+		FailedRecords: fl.failedRecords.Load()}
+	if o := fl.oldestPending.Load(); o > 0 && now > o {
+		st.LagSeconds = float64(now-o) / 1000
+	}
+	fl.errMu.Lock()
+	st.LastError = fl.lastErr
+	fl.errMu.Unlock()
+	return st
+}
+
+func (fl *follower) setErr(err error) {
+	fl.errMu.Lock()
+	fl.lastErr = err.Error()
+	fl.errMu.Unlock()
+}
+
+// sleep waits d or until ctx ends; false when it ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (fl *follower) run(ctx context.Context) {
+	m := fl.m
+	f := &fl.f
+	log := m.log.With("logGroup", f.Group, "filter", f.Name, "destination", f.DestinationARN)
+	if fl.sink == nil {
+		log.Warn("subscription filter has no sink configured for its destination: its events wait at the cursor (lag grows) and are recorded as failed after the retry window")
+	}
+	backoff := m.cfg.MinBackoff
+	pause := func(err error) bool {
+		fl.setErr(err)
+		ok := sleep(ctx, backoff)
+		backoff = min(backoff*2, m.cfg.MaxBackoff)
+		return ok
+	}
+	var pos uint64
+	for {
+		p, err := m.cfg.Store.GetCursor(ctx, f.Scope, f.Group, f.Cursor)
+		if errors.Is(err, store.ErrCursorNotFound) {
+			// A filter whose producer set no cursor (an account policy's):
+			// it starts now, as AWS's do.
+			if p, err = StartPosition(ctx, m.cfg.Store, f.Scope, f.Group); err == nil {
+				err = m.cfg.Store.SetCursor(ctx, f.Scope, f.Group, f.Cursor, p)
+			}
+		}
+		if errors.Is(err, store.ErrGroupNotFound) {
+			return // the group was deleted; the reload drops this filter
+		}
+		if err == nil {
+			pos = p
+			break
+		}
+		if !pause(err) {
+			return
+		}
+	}
+	fl.cursor.Store(pos)
+	backoff = m.cfg.MinBackoff
+	for {
+		if m.takeControl(f.key()) {
+			rec := newControl(Vendor(fl.sinkARNOr()), m.cfg.Now().UnixMilli())
+			if !fl.deliver(ctx, []*Record{rec}, true) {
+				return
+			}
+		}
+		page, err := m.cfg.Store.ReadFeed(ctx, store.FeedRequest{Scope: f.Scope, Group: f.Group, After: pos, Limit: m.cfg.PageEvents})
+		if errors.Is(err, store.ErrGroupNotFound) {
+			return
+		}
+		if err != nil {
+			if ctx.Err() != nil || !pause(err) {
+				return
+			}
+			continue
+		}
+		backoff = m.cfg.MinBackoff
+		if len(page.Events) > 0 {
+			fl.oldestPending.Store(page.Events[0].IngestionTime)
+			if recs := fl.build(page.Events); len(recs) > 0 && !fl.deliver(ctx, recs, false) {
+				return
+			}
+		}
+		if page.Next != pos {
+			for {
+				err := m.cfg.Store.SetCursor(ctx, f.Scope, f.Group, f.Cursor, page.Next)
+				if err == nil {
+					break
+				}
+				if errors.Is(err, store.ErrGroupNotFound) || !pause(err) {
+					return
+				}
+			}
+			pos = page.Next
+			fl.cursor.Store(pos)
+		}
+		if len(page.Events) > 0 {
+			continue
+		}
+		fl.oldestPending.Store(0)
+		select {
+		case <-ctx.Done():
+			return
+		case <-fl.wake:
+		}
+	}
+}
+
+func (fl *follower) sinkARNOr() string {
+	if fl.sinkARN != "" {
+		return fl.sinkARN
+	}
+	return fl.f.TargetARN
+}
+
+// limits are the sink's, or, with no sink yet, generous ones (the records
+// are only held).
+func (fl *follower) limits() Limits {
+	if fl.sink == nil {
+		return Limits{RecordBytes: 1 << 20, BatchRecords: 500, BatchBytes: 5 << 20}
+	}
+	return fl.sink.Limits()
+}
+
+// build groups the matching events into one record per log stream, each
+// cut to a share of the sink's record limit (the exact size is checked
+// before sending).
+func (fl *follower) build(events []store.StoredEvent) []*Record {
+	f := &fl.f
+	matchAll := f.Pattern == nil || f.Pattern.MatchesAll()
+	budget := fl.limits().RecordBytes * 3 / 4
+	open := map[string]*Record{}
+	size := map[*Record]int{}
+	var recs []*Record
+	for i := range events {
+		e := &events[i]
+		if !matchAll && !f.Pattern.Match(e.Message) {
+			continue
+		}
+		ev := Event{ID: string(e.Pos.AppendID(make([]byte, 0, 56))), Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
+		n := eventJSONSize(&ev)
+		r := open[e.Stream]
+		if r == nil || (size[r]+n > budget && len(r.Events) > 0) {
+			r = &Record{Owner: f.Scope.Account, Group: f.Group, Stream: e.Stream, Filters: []string{f.Name},
+				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream)}
+			open[e.Stream] = r
+			size[r] = 200 + len(f.Group) + len(e.Stream)
+			recs = append(recs, r)
+		}
+		r.Events = append(r.Events, ev)
+		size[r] += n
+	}
+	for _, r := range recs {
+		// Blocks of one stream come in commit order, each chronological;
+		// AWS's records are in timestamp order.
+		sort.SliceStable(r.Events, func(a, b int) bool { return r.Events[a].Timestamp < r.Events[b].Timestamp })
+	}
+	return recs
+}
+
+// partitionKey: ByLogStream keeps a stream on one shard (its name, hashed
+// when longer than Kinesis's 256 characters); Random spreads records.
+func (fl *follower) partitionKey(stream string) string {
+	if fl.f.Distribution == "Random" {
+		var b [16]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}
+	if len(stream) > 256 {
+		h := sha256.Sum256([]byte(stream))
+		return hex.EncodeToString(h[:])
+	}
+	if stream == "" {
+		return "-"
+	}
+	return stream
+}
+
+// deliver sends recs until each is acknowledged or recorded as failed; false
+// when ctx ended first (nothing is acknowledged then: the cursor stays).
+func (fl *follower) deliver(ctx context.Context, recs []*Record, control bool) bool {
+	lim := fl.limits()
+	var fit []*Record
+	for _, r := range recs {
+		fit = fl.split(ctx, r, lim, fit)
+	}
+	for len(fit) > 0 {
+		n, bytes := 0, 0
+		for n < len(fit) && n < lim.BatchRecords {
+			s := fl.size(fit[n])
+			if n > 0 && bytes+s > lim.BatchBytes {
+				break
+			}
+			bytes += s
+			n++
+		}
+		if !fl.sendBatch(ctx, fit[:n], control) {
+			return false
+		}
+		fit = fit[n:]
+	}
+	return true
+}
+
+func (fl *follower) size(r *Record) int {
+	if fl.sink == nil {
+		return len(r.JSON())
+	}
+	return fl.sink.Size(r)
+}
+
+// split appends r to out, halved until each part fits the record limit; a
+// single event too large for the destination is recorded as failed.
+func (fl *follower) split(ctx context.Context, r *Record, lim Limits, out []*Record) []*Record {
+	if fl.size(r) <= lim.RecordBytes {
+		return append(out, r)
+	}
+	if len(r.Events) <= 1 {
+		fl.fail(ctx, []*Record{r}, Permanent(errors.New("the event does not fit in one record of the destination")))
+		return out
+	}
+	h := len(r.Events) / 2
+	a, b := *r, *r
+	a.Events, b.Events = r.Events[:h:h], r.Events[h:]
+	a.json, a.gz, b.json, b.gz = nil, nil, nil, nil
+	out = fl.split(ctx, &a, lim, out)
+	return fl.split(ctx, &b, lim, out)
+}
+
+// sendBatch sends one batch, retrying what may succeed later until the
+// batch's oldest event leaves the retry window.
+func (fl *follower) sendBatch(ctx context.Context, batch []*Record, control bool) bool {
+	m := fl.m
+	pending := batch
+	oldest := int64(0)
+	for _, r := range batch {
+		for _, e := range r.Events {
+			if oldest == 0 || e.Ingestion < oldest {
+				oldest = e.Ingestion
+			}
+		}
+	}
+	deadline := time.UnixMilli(oldest).Add(m.cfg.RetryWindow)
+	backoff := m.cfg.MinBackoff
+	lastWarn := time.Time{}
+	for {
+		var err error
+		if fl.sink == nil {
+			err = errNoSink
+		} else {
+			err = fl.sink.Send(ctx, fl.f.Scope, pending)
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil {
+			fl.acked(pending)
+			return true
+		}
+		var pe *PartialError
+		if errors.As(err, &pe) && len(pe.Failed) > 0 {
+			failed := make([]*Record, 0, len(pe.Failed))
+			inFailed := map[int]bool{}
+			for _, i := range pe.Failed {
+				if i >= 0 && i < len(pending) && !inFailed[i] {
+					inFailed[i] = true
+					failed = append(failed, pending[i])
+				}
+			}
+			var ok []*Record
+			for i, r := range pending {
+				if !inFailed[i] {
+					ok = append(ok, r)
+				}
+			}
+			fl.acked(ok)
+			pending = failed
+			if len(pending) == 0 {
+				return true
+			}
+		}
+		fl.setErr(err)
+		if control {
+			// A health check that fails is not data: it is not recorded,
+			// and delivery goes on (the data's own failures are).
+			m.log.Warn("subscription control message not delivered", "filter", fl.f.Name, "err", err)
+			return true
+		}
+		if IsPermanent(err) || !m.cfg.Now().Before(deadline) {
+			fl.fail(ctx, pending, err)
+			return ctx.Err() == nil
+		}
+		fl.retries.Add(1)
+		if now := time.Now(); now.Sub(lastWarn) > 5*time.Minute {
+			lastWarn = now
+			m.log.Warn("subscription delivery failing, retrying", "logGroup", fl.f.Group, "filter", fl.f.Name, "err", err)
+		}
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, m.cfg.MaxBackoff)
+	}
+}
+
+func (fl *follower) acked(recs []*Record) {
+	for _, r := range recs {
+		if r.Control {
+			continue
+		}
+		fl.deliveredRecords.Add(1)
+		fl.deliveredEvents.Add(uint64(len(r.Events)))
+		fl.deliveredBytes.Add(uint64(fl.size(r)))
+	}
+}
+
+// fail records records that will not be delivered: counted, logged, and
+// written (events and all) to the error log group of the filter's account,
+// so nothing is lost silently. Writing there is retried until it succeeds
+// or ctx ends: the cursor must not pass events that are nowhere.
+func (fl *follower) fail(ctx context.Context, recs []*Record, cause error) {
+	m := fl.m
+	for _, r := range recs {
+		fl.failedRecords.Add(1)
+		fl.failedEvents.Add(uint64(len(r.Events)))
+	}
+	fl.setErr(cause)
+	m.log.Error("subscription delivery failed; events recorded in the error log group", "logGroup", fl.f.Group,
+		"filter", fl.f.Name, "destination", fl.f.DestinationARN, "errorGroup", m.cfg.ErrorGroup, "err", cause)
+	var evs []store.Event
+	now := m.cfg.Now().UnixMilli()
+	for _, r := range recs {
+		for chunk := r.Events; len(chunk) > 0; {
+			n, size := 0, 0
+			for n < len(chunk) && (n == 0 || size+eventJSONSize(&chunk[n]) < 200_000) {
+				size += eventJSONSize(&chunk[n])
+				n++
+			}
+			evs = append(evs, store.Event{Timestamp: now, Message: failureMessage(&fl.f, r, chunk[:n], cause)})
+			chunk = chunk[n:]
+		}
+	}
+	if len(evs) == 0 {
+		return
+	}
+	backoff := m.cfg.MinBackoff
+	for {
+		err := appendCreating(ctx, m.cfg.Store, fl.f.Scope, m.cfg.ErrorGroup, fl.f.Name, evs)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		m.log.Error("recording failed subscription delivery", "err", err)
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(backoff*2, m.cfg.MaxBackoff)
+	}
+}
+
+// failureMessage is one error-group event: what failed, why, and the events
+// themselves (a single event may still exceed the event limit; it is
+// truncated, its ID kept).
+func failureMessage(f *Filter, r *Record, evs []Event, cause error) string {
+	b := []byte(`{"filterName":`)
+	b = protocol.AppendJSONString(b, f.Name)
+	b = append(b, `,"logGroup":`...)
+	b = protocol.AppendJSONString(b, f.Group)
+	b = append(b, `,"logStream":`...)
+	b = protocol.AppendJSONString(b, r.Stream)
+	b = append(b, `,"destinationArn":`...)
+	b = protocol.AppendJSONString(b, f.DestinationARN)
+	b = append(b, `,"error":`...)
+	b = protocol.AppendJSONString(b, cause.Error())
+	b = append(b, `,"logEvents":[`...)
+	for i, e := range evs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		msg := e.Message
+		if len(msg) > 200_000 {
+			msg = msg[:200_000]
+		}
+		b = append(b, `{"id":`...)
+		b = protocol.AppendJSONString(b, e.ID)
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, e.Timestamp, 10)
+		b = append(b, `,"message":`...)
+		b = protocol.AppendJSONString(b, msg)
+		b = append(b, '}')
+	}
+	return string(append(b, "]}"...))
+}

@@ -1,0 +1,147 @@
+package delivery
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strconv"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/cairnlog/cairn/internal/protocol"
+)
+
+// Event is one delivered log event.
+type Event struct {
+	ID        string // the 56-digit event ID FilterLogEvents reports
+	Timestamp int64
+	Message   string
+	// Ingestion is when the event was stored (ms): the 24-hour retry window
+	// and the lag are measured from it. Not part of the payload.
+	Ingestion int64
+}
+
+// Record is one payload: the events of one log stream (DATA_MESSAGE), or a
+// CONTROL_MESSAGE.
+type Record struct {
+	Control     bool
+	Owner       string
+	Group       string
+	Stream      string
+	Filters     []string
+	PolicyLevel string
+	Events      []Event
+	// PartitionKey is the Kinesis partition key (ByLogStream: the stream;
+	// Random: random).
+	PartitionKey string
+
+	json, gz []byte
+}
+
+// controlText is what a CONTROL_MESSAGE says for each vendor (reference
+// §2.3; Lambda's text is unsettled in the sources, Cairn uses the longer).
+func controlText(vendor string) string {
+	switch vendor {
+	case "kinesis":
+		return "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."
+	case "firehose":
+		return "CWL CONTROL MESSAGE: Checking health of destination Firehose."
+	case "lambda":
+		return "CWL CONTROL MESSAGE: Checking health of destination Lambda function."
+	}
+	return "CWL CONTROL MESSAGE: Checking health of destination."
+}
+
+// newControl is the record AWS sends when a filter is created: owner
+// "CloudwatchLogs", empty group and stream, no filters, one event without id.
+func newControl(vendor string, now int64) *Record {
+	return &Record{Control: true, Owner: "CloudwatchLogs", Filters: []string{}, PartitionKey: "CloudwatchLogs",
+		Events: []Event{{Timestamp: now, Message: controlText(vendor), Ingestion: now}}}
+}
+
+// JSON is the record's payload before compression, keys in AWS's order.
+func (r *Record) JSON() []byte {
+	if r.json != nil {
+		return r.json
+	}
+	n := 200 + len(r.Group) + len(r.Stream)
+	for i := range r.Events {
+		n += 100 + len(r.Events[i].Message)
+	}
+	b := make([]byte, 0, n)
+	if r.Control {
+		b = append(b, `{"messageType":"CONTROL_MESSAGE","owner":`...)
+	} else {
+		b = append(b, `{"messageType":"DATA_MESSAGE","owner":`...)
+	}
+	b = protocol.AppendJSONString(b, r.Owner)
+	b = append(b, `,"logGroup":`...)
+	b = protocol.AppendJSONString(b, r.Group)
+	b = append(b, `,"logStream":`...)
+	b = protocol.AppendJSONString(b, r.Stream)
+	b = append(b, `,"subscriptionFilters":[`...)
+	for i, f := range r.Filters {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = protocol.AppendJSONString(b, f)
+	}
+	b = append(b, ']')
+	if r.PolicyLevel != "" {
+		b = append(b, `,"policyLevel":`...)
+		b = protocol.AppendJSONString(b, r.PolicyLevel)
+	}
+	b = append(b, `,"logEvents":[`...)
+	for i := range r.Events {
+		e := &r.Events[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":"`...)
+		b = append(b, e.ID...)
+		b = append(b, `","timestamp":`...)
+		b = strconv.AppendInt(b, e.Timestamp, 10)
+		b = append(b, `,"message":`...)
+		b = protocol.AppendJSONString(b, e.Message)
+		b = append(b, '}')
+	}
+	b = append(b, "]}"...)
+	r.json = b
+	return b
+}
+
+// gzipPool keeps compressors between records; it belongs to a Manager.
+type gzipPool struct{ p sync.Pool }
+
+// Gzip is the payload as every AWS target receives it: gzip (level 6, as
+// Firehose documents) of JSON.
+func (r *Record) gzip(pool *gzipPool) []byte {
+	if r.gz != nil {
+		return r.gz
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(r.JSON())/4 + 64)
+	w, _ := pool.p.Get().(*gzip.Writer)
+	if w == nil {
+		w, _ = gzip.NewWriterLevel(&buf, 6)
+	} else {
+		w.Reset(&buf)
+	}
+	w.Write(r.JSON())
+	w.Close()
+	pool.p.Put(w)
+	r.gz = buf.Bytes()
+	return r.gz
+}
+
+// lambdaEvent is Lambda's form of a payload: {"awslogs":{"data":base64}}.
+func lambdaEvent(gz []byte) []byte {
+	b := make([]byte, 0, base64.StdEncoding.EncodedLen(len(gz))+24)
+	b = append(b, `{"awslogs":{"data":"`...)
+	b = base64.StdEncoding.AppendEncode(b, gz)
+	return append(b, `"}}`...)
+}
+
+// jsonSize estimates a record's JSON size for one more event (its share of
+// the payload), so records are cut before the target's limit.
+func eventJSONSize(e *Event) int { return 60 + len(e.ID) + len(e.Message)*6/5 }
