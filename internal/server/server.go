@@ -23,9 +23,11 @@ import (
 
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
+	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
@@ -79,6 +81,16 @@ type Config struct {
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
+	// SyslogListen is the address of the syslog listener (TCP and UDP; see
+	// package logs/syslogconfig); "" runs none. Syslog carries no
+	// credentials, so a non-loopback address needs SyslogRemote as well.
+	// SyslogEndpointID is the listener's VPC endpoint ID (default
+	// syslogconfig.DefaultEndpointID) and SyslogRegion its region (default
+	// us-east-1); it belongs to AccountID.
+	SyslogListen     string
+	SyslogRemote     bool
+	SyslogEndpointID string
+	SyslogRegion     string
 }
 
 // Server is a running Cairn server.
@@ -94,6 +106,7 @@ type Server struct {
 	tr     *transport
 	failed chan error // the storage engine failed; the process should exit
 
+	syslogAddr  string
 	workers     func() error // closes the background work (see Start)
 	workersOnce sync.Once
 }
@@ -144,7 +157,8 @@ func Start(cfg Config) (*Server, error) {
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
 	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
 	ops := protocol.NewTable()
-	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model}).Register(ops)
+	core := logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model})
+	core.Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	metricfilter.New(metricfilter.Config{Compile: compile}).Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
@@ -162,6 +176,12 @@ func Start(cfg Config) (*Server, error) {
 			err = errors.Join(err, workers[i].Close())
 		}
 		return err
+	}
+	syslogAddr, err := startSyslog(cfg, engine, core, ops, &workers)
+	if err != nil {
+		closeAll()
+		engine.Close()
+		return nil, err
 	}
 	handler := protocol.New(protocol.Config{
 		Model:              model,
@@ -182,16 +202,17 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		engine:  engine,
-		ln:      ln,
-		done:    make(chan error, 1),
-		sec:     sec,
-		tr:      tr,
-		tail:    hub,
-		failed:  failed,
-		workers: closeAll,
+		cfg:        cfg,
+		log:        cfg.Logger,
+		engine:     engine,
+		ln:         ln,
+		done:       make(chan error, 1),
+		sec:        sec,
+		tr:         tr,
+		tail:       hub,
+		failed:     failed,
+		workers:    closeAll,
+		syslogAddr: syslogAddr,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -209,6 +230,44 @@ func Start(cfg Config) (*Server, error) {
 	tr.servePprof(cfg.Logger)
 	return s, nil
 }
+
+// startSyslog registers the syslog family and, when configured, starts its
+// writer and listener as workers (the listener closes first: it is appended
+// last). It answers the listener's address, or "".
+func startSyslog(cfg Config, engine store.Store, core *logs.Service, ops *protocol.Table, workers *[]io.Closer) (string, error) {
+	var ep *syslogconfig.Endpoint
+	if cfg.SyslogListen != "" {
+		if err := syslogconfig.CheckListen(cfg.SyslogListen, cfg.SyslogRemote); err != nil {
+			return "", err
+		}
+		ep = &syslogconfig.Endpoint{ID: cfg.SyslogEndpointID, Scope: store.Scope{Account: cfg.AccountID, Region: cfg.SyslogRegion}}
+		if ep.ID == "" {
+			ep.ID = syslogconfig.DefaultEndpointID
+		}
+		if ep.Scope.Region == "" {
+			ep.Scope.Region = "us-east-1"
+		}
+	}
+	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: core, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return "", err
+	}
+	svc.Register(ops)
+	if ep == nil {
+		return "", nil
+	}
+	*workers = append(*workers, svc)
+	l, err := syslog.Listen(syslog.Config{Addr: cfg.SyslogListen, Handle: svc.Handle, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return "", fmt.Errorf("syslog listener: %w", err)
+	}
+	*workers = append(*workers, l)
+	cfg.Logger.Info("syslog listening", "addr", l.Addr(), "vpcEndpointId", ep.ID, "account", ep.Scope.Account, "region", ep.Scope.Region)
+	return l.Addr(), nil
+}
+
+// SyslogAddr is the syslog listener's address (TCP and UDP), or "".
+func (s *Server) SyslogAddr() string { return s.syslogAddr }
 
 // Failed delivers the storage engine's failure (a WAL write or sync that
 // could not complete). The server then refuses every request; the process
