@@ -39,13 +39,14 @@ type Writer interface {
 // Result counts what Put stored and what PutLogEvents rejected (too old,
 // too new, expired by retention).
 type Result struct {
-	Accepted, Rejected int
+	Accepted, TooOld, TooNew, Expired int
 }
 
 // Put writes events (in any order; messages non-empty and at most
-// MaxEventBytes: longer ones are cut) into group/stream as c. The first
-// error stops it; events of earlier batches stay stored.
-func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, events []logs.InputLogEvent) (Result, error) {
+// MaxEventBytes: longer ones are cut) into group/stream as c, creating the
+// stream when it is missing and create says so. The first error stops it;
+// events of earlier batches stay stored.
+func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, events []logs.InputLogEvent, create bool) (Result, error) {
 	var res Result
 	slices.SortStableFunc(events, func(a, b logs.InputLogEvent) int {
 		switch {
@@ -56,7 +57,7 @@ func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, e
 		}
 		return 0
 	})
-	created := false
+	created := !create
 	for len(events) > 0 {
 		n, size := 0, 0
 		for n < len(events) && n < maxEvents {
@@ -84,22 +85,24 @@ func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, e
 		if err != nil {
 			return res, err
 		}
-		rejected := 0
+		// The rejected events are a too-old prefix, then an expired run, and
+		// a too-new suffix (the indexes PutLogEvents reports).
+		tooOld, expired, tooNew := 0, 0, 0
 		if ri := out.RejectedLogEventsInfo; ri != nil {
-			lo, hi := 0, len(batch)
 			if ri.TooOldLogEventEndIndex != nil {
-				lo = max(lo, *ri.TooOldLogEventEndIndex)
+				tooOld = *ri.TooOldLogEventEndIndex
 			}
 			if ri.ExpiredLogEventEndIndex != nil {
-				lo = max(lo, *ri.ExpiredLogEventEndIndex)
+				expired = *ri.ExpiredLogEventEndIndex - tooOld
 			}
 			if ri.TooNewLogEventStartIndex != nil {
-				hi = min(hi, *ri.TooNewLogEventStartIndex)
+				tooNew = len(batch) - *ri.TooNewLogEventStartIndex
 			}
-			rejected = len(batch) - max(hi-lo, 0)
 		}
-		res.Accepted += len(batch) - rejected
-		res.Rejected += rejected
+		res.TooOld += tooOld
+		res.Expired += expired
+		res.TooNew += tooNew
+		res.Accepted += len(batch) - tooOld - expired - tooNew
 	}
 	return res, nil
 }

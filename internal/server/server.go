@@ -23,8 +23,10 @@ import (
 
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
@@ -164,6 +166,10 @@ func Start(cfg Config) (*Server, error) {
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
+	bt := bearer.New(engine)
+	bt.Register(ops)
+	sec.SetBearerCheck(bt.Enabled)
+	extra.Handle("/v1/logs", otlp.New(otlp.Config{Auth: sec, Logs: core, Now: cfg.Now, Logger: cfg.Logger}))
 	// Background work (delivery, followers of the feed, query runners,
 	// listeners) is started here, owned by the server, and closed by Close
 	// in reverse order, after the HTTP server stopped and before the engine:

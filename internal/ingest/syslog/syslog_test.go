@@ -102,7 +102,7 @@ func TestJSON(t *testing.T) {
 	}
 	want := map[string]any{"facility": "local4", "severity": "notice", "hostname": "h", "appName": "app", "procId": "12", "msgId": "ID1",
 		"structuredData": map[string]any{"x@1": map[string]any{"a": "2", "b": `t"q`}, "y": map[string]any{"c": "3"}},
-		"sourceIp": "192.0.2.7", "message": "line \"two\"\x01"}
+		"sourceIp":       "192.0.2.7", "message": "line \"two\"\x01"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
 	}

@@ -442,7 +442,7 @@ func (s *Service) write(batch []item) {
 	for _, g := range groups {
 		for _, name := range order {
 			evs := slices.Clone(streams[name])
-			if _, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs); err != nil {
+			if _, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true); err != nil {
 				s.cfg.Logger.Warn("syslog: write failed; messages dropped", "group", g, "stream", name, "events", len(evs), "err", err)
 			}
 		}
