@@ -28,11 +28,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"server": {"run the Cairn server (CloudWatch Logs API)", runServer},
-		"bench":  {"load-generate against any CloudWatch Logs endpoint", runBench},
-		"logs":   {"read log groups, streams and events; tail and follow them", runLogs},
-		"agent":  {"ship files and stdin to a CloudWatch Logs endpoint (--config FILE)", runAgent},
-		"run":    {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
+		"server":  {"run the Cairn server (CloudWatch Logs API)", runServer},
+		"bench":   {"load-generate against any CloudWatch Logs endpoint", runBench},
+		"logs":    {"read log groups, streams and events; tail and follow them", runLogs},
+		"agent":   {"ship files and stdin to a CloudWatch Logs endpoint (--config FILE)", runAgent},
+		"run":     {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
+		"api-key": {"make a bearer API key for PutLogEvents and OTLP (stored hashed in the IAM file); list a file's keys", runAPIKey},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -309,5 +310,32 @@ func TestRefusals(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 405 {
 		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// TestRevoke: deleting a key from the IAM file and reloading it (SIGHUP)
+// refuses the key at once.
+func TestRevoke(t *testing.T) {
+	h, c := start(t)
+	if _, err := c.PutBearerTokenAuthentication(context.Background(), &cwl.PutBearerTokenAuthenticationInput{
+		LogGroupIdentifier: aws.String("/otel/app"), BearerTokenAuthenticationEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	hdr := []string{"nosign:", "x-aws-log-group: /otel/app", "x-aws-log-stream: s", "Authorization: Bearer " + token}
+	body := []byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"}}]}]}]}`)
+	if r := post(t, h, body, hdr...); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	doc := iamFile()
+	i := strings.Index(doc, "        apiKeys:\n          - id: ACCAOTEL")
+	j := strings.Index(doc[i:], "        policies:")
+	if err := os.WriteFile(h.IAMFile, []byte(doc[:i]+doc[i+j:]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ReloadIdentities(); err != nil {
+		t.Fatal(err)
+	}
+	if r := post(t, h, body, hdr...); r.status != 401 {
+		t.Fatalf("revoked key: %d %s", r.status, r.body)
 	}
 }

@@ -417,40 +417,43 @@ func (m Message) JSON(from string) string {
 	add("procId", m.ProcID)
 	add("msgId", m.MsgID)
 	if len(m.StructuredData) > 0 {
-		b = append(b, `,"structuredData":{`...)
-		first := true
-		done := map[string]bool{}
+		// One pass: elements with the same SD-ID merge (the last value of a
+		// parameter wins), in the order the IDs and names first appear.
+		type sd struct {
+			names  []string
+			values map[string]string
+		}
+		var ids []string
+		byID := map[string]*sd{}
 		for _, el := range m.StructuredData {
-			if done[el.ID] {
-				continue
+			e := byID[el.ID]
+			if e == nil {
+				e = &sd{values: map[string]string{}}
+				byID[el.ID] = e
+				ids = append(ids, el.ID)
 			}
-			done[el.ID] = true
-			if !first {
+			for _, p := range el.Params {
+				if _, ok := e.values[p.Name]; !ok {
+					e.names = append(e.names, p.Name)
+				}
+				e.values[p.Name] = p.Value
+			}
+		}
+		b = append(b, `,"structuredData":{`...)
+		for i, id := range ids {
+			if i > 0 {
 				b = append(b, ',')
 			}
-			first = false
-			b = appendString(b, el.ID)
+			b = appendString(b, id)
 			b = append(b, ':', '{')
-			params := map[string]string{}
-			var order []string
-			for _, e2 := range m.StructuredData {
-				if e2.ID != el.ID {
-					continue
-				}
-				for _, p := range e2.Params {
-					if _, ok := params[p.Name]; !ok {
-						order = append(order, p.Name)
-					}
-					params[p.Name] = p.Value
-				}
-			}
-			for i, name := range order {
-				if i > 0 {
+			e := byID[id]
+			for j, name := range e.names {
+				if j > 0 {
 					b = append(b, ',')
 				}
 				b = appendString(b, name)
 				b = append(b, ':')
-				b = appendString(b, params[name])
+				b = appendString(b, e.values[name])
 			}
 			b = append(b, '}')
 		}
