@@ -10,6 +10,8 @@ need=()
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v npm >/dev/null || need+=(npm)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)          # e2e: syslog forwarding into Cairn
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)  # e2e: the OpenTelemetry JS SDK
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (Debian packages) ..."
   sudo=""
@@ -19,6 +21,17 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 /usr/bin/aws --version
 /usr/bin/python3 -c 'import boto3; print("boto3", boto3.__version__)'
+# The OpenTelemetry JavaScript SDK's OTLP log exporters (e2e/otlp_test.go
+# runs them with node), installed once under a cache directory.
+otel_js="${CAIRN_OTEL_JS:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn-e2e/otel-js}"
+if [ ! -d "$otel_js/node_modules/@opentelemetry/exporter-logs-otlp-proto" ]; then
+  echo "installing the OpenTelemetry JS SDK (npm) in $otel_js ..."
+  mkdir -p "$otel_js"
+  [ -f "$otel_js/package.json" ] || echo '{"name":"cairn-otel-e2e","private":true}' > "$otel_js/package.json"
+  (cd "$otel_js" && npm install --no-audit --no-fund --silent @opentelemetry/sdk-logs @opentelemetry/exporter-logs-otlp-proto \
+    @opentelemetry/exporter-logs-otlp-http @opentelemetry/api-logs @opentelemetry/resources)
+fi
+export CAIRN_OTEL_JS="$otel_js"
 command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
 
 # The subscription pipeline's real parts (internal/delivery tests): kinesalite

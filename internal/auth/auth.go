@@ -87,7 +87,13 @@ type Authenticator struct {
 	now           func() time.Time
 	verifier      *sigv4.Verifier
 	sessions      *sessionCache
+	bearer        bearerHook
 }
+
+// SetBearerCheck installs the question bearer principals need answered:
+// whether a group has bearer-token authentication on. Until it is set, no
+// bearer key writes anywhere.
+func (a *Authenticator) SetBearerCheck(fn BearerCheck) { a.bearer.fn.Store(&fn) }
 
 // New returns an Authenticator.
 func New(cfg Config) (*Authenticator, error) {
@@ -135,6 +141,7 @@ type Principal struct {
 	anonymous    bool // mode off
 	session      *sts.Session
 	rights       *iam.Rights
+	apiKey       *iam.APIKey // a bearer principal's key (see bearer.go)
 }
 
 // String names the principal; it is what %v and %+v print.
@@ -192,6 +199,9 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Principal, 
 	if a.mode == ModeOff {
 		return a.anonymous(r), nil
 	}
+	if token, ok := bearerToken(r); ok {
+		return a.authenticateBearer(r, token)
+	}
 	p := &Principal{}
 	store := a.identities.Load()
 	res, err := a.verifier.Verify(r, body, ServiceOf(r), func(key, token string) (string, error) {
@@ -215,6 +225,10 @@ func (a *Authenticator) Precheck(r *http.Request) error {
 	if a.mode == ModeOff {
 		return nil
 	}
+	if token, ok := bearerToken(r); ok {
+		_, err := a.authenticateBearer(r, token)
+		return err
+	}
 	var p Principal
 	store := a.identities.Load()
 	_, err := a.verifier.Precheck(r, ServiceOf(r), func(key, token string) (string, error) {
@@ -230,7 +244,8 @@ func (a *Authenticator) Precheck(r *http.Request) error {
 // signed for "sts". Deriving it here keeps protocol.Authenticator unchanged,
 // and no caller can forget to say which service it expects.
 func ServiceOf(r *http.Request) string {
-	if r.Header.Get("X-Amz-Target") != "" {
+	// POST /v1/logs (the OTLP endpoint) is CloudWatch Logs too.
+	if r.Header.Get("X-Amz-Target") != "" || r.URL.Path == "/v1/logs" {
 		return "logs"
 	}
 	return "sts"
@@ -329,6 +344,9 @@ func (a *Authenticator) Authorize(p *Principal, action, resource string, rc Requ
 		PrincipalARN: p.principalARN, CallerARN: p.ARN, PrincipalAccount: p.Account,
 		Username: p.username, UserID: p.UserID,
 		Region: rc.Region, SourceIP: rc.SourceIP, Time: rc.Time,
+	}
+	if p.apiKey != nil {
+		return a.authorizeBearer(p, action, resource, &c)
 	}
 	if d := p.rights.Decide(&c); !d.Allowed {
 		return sts.Denied(p.ARN, action, resource, d)

@@ -130,6 +130,9 @@ func (s *Security) Authenticate(r *http.Request, body []byte) (caller.Caller, er
 	// what was signed); the service's resources default to us-east-1.
 	stsCaller := p.Caller(rc)
 	rc.Region = region
+	if p.apiKey != nil {
+		stsCaller = nil // a bearer key cannot call STS
+	}
 	return caller.Caller{
 		Account:  p.Account,
 		Region:   region,
@@ -142,6 +145,10 @@ func (s *Security) Authenticate(r *http.Request, body []byte) (caller.Caller, er
 		Authorizer: func(action, resource string) error { return s.authn.Authorize(p, action, resource, rc) },
 	}, nil
 }
+
+// SetBearerCheck tells the authenticator which groups take bearer keys
+// (the server installs the bearer family's check once the store is open).
+func (s *Security) SetBearerCheck(fn BearerCheck) { s.authn.SetBearerCheck(fn) }
 
 // Precheck refuses, before the body is read, a request whose signature
 // cannot pass whatever the body (Authenticator.Precheck); the protocol

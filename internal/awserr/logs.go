@@ -216,3 +216,17 @@ func AnomalyNotFound() *Error {
 func InvalidAnomalyRequest(detail string) *Error {
 	return newError(InvalidParameter, "%s", detail)
 }
+
+// VPCEndpointNotFound: a syslog configuration names a VPC endpoint this
+// server does not have in the caller's account and region (AWS: "Missing
+// group or VPC endpoint ⇒ ResourceNotFoundException"; its text is not
+// recorded, this one says what is missing).
+func VPCEndpointNotFound(id string) *Error {
+	return newError(ResourceNotFound, "The specified VPC endpoint %s does not exist.", id)
+}
+
+// SyslogConfigurationNotFound: DeleteSyslogConfiguration of a group that has
+// none (for that VPC endpoint).
+func SyslogConfigurationNotFound() *Error {
+	return newError(ResourceNotFound, "The specified syslog configuration does not exist.")
+}

@@ -146,3 +146,17 @@ func InvalidSecurityToken() *Error {
 func SecurityTokenExpired() *Error {
 	return newError(ExpiredToken, "The security token included in the request is expired")
 }
+
+// InvalidBearerToken: an Authorization: Bearer key that no IAM user holds,
+// or one that has expired. AWS's text for its HTTP endpoints is not
+// recorded; this is the SigV4 front end's unknown-key wording.
+func InvalidBearerToken() *Error {
+	return newError(UnrecognizedClient, "The security token included in the request is invalid.")
+}
+
+// BearerTokenNotEnabled: a bearer key used on a group without bearer-token
+// authentication (PutBearerTokenAuthentication), or on an operation a key
+// cannot call (only PutLogEvents and the OTLP endpoint take one).
+func BearerTokenNotEnabled(what string) *Error {
+	return newError(AccessDenied, "Bearer token authentication is not enabled for %s.", what)
+}

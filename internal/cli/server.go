@@ -59,7 +59,11 @@ type serverFile struct {
 	} `yaml:"export"`
 	// Destinations maps a subscription destination ARN to its sink
 	// (docs/subscriptions.md); only this file can name where data goes.
-	Destinations map[string]delivery.SinkConfig `yaml:"destinations"`
+	Destinations     map[string]delivery.SinkConfig `yaml:"destinations"`
+	SyslogListen     string                         `yaml:"syslog_listen"`
+	SyslogRemote     bool                           `yaml:"syslog_remote"`
+	SyslogEndpointID string                         `yaml:"syslog_endpoint_id"`
+	SyslogRegion     string                         `yaml:"syslog_region"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -86,6 +90,10 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	quotas := fs.String("quotas", "", "per-account request quotas: off, or aws (AWS's TPS quotas per operation; see docs/quotas.md) [CAIRN_QUOTAS] (default off)")
 	quotaScale := fs.String("quota-scale", "", "multiply AWS's quotas by this factor, e.g. 2 or 0.5 (with --quotas aws) [CAIRN_QUOTA_SCALE] (default 1)")
 	metricsToken := fs.String("metrics-token-file", "", "file holding a bearer token that GET /metrics requires from every peer (default: loopback peers only, no token) [CAIRN_METRICS_TOKEN_FILE]")
+	syslogListen := fs.String("syslog-listen", "", "listen for syslog (TCP and UDP) on host:port, e.g. 127.0.0.1:5514 [CAIRN_SYSLOG_LISTEN] (default: no listener)")
+	syslogRemote := fs.Bool("syslog-remote", false, "allow a non-loopback --syslog-listen (syslog is unauthenticated) [CAIRN_SYSLOG_REMOTE=1]")
+	syslogEndpoint := fs.String("syslog-endpoint-id", "", "VPC endpoint ID of the syslog listener [CAIRN_SYSLOG_ENDPOINT_ID] (default vpce-0000000000000000c)")
+	syslogRegion := fs.String("syslog-region", "", "region the syslog listener belongs to [CAIRN_SYSLOG_REGION] (default us-east-1)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
@@ -135,6 +143,15 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	}
 	if cfg.InsecureHTTP, err = boolSetting(fs, "insecure-http", *insecureHTTP, env, "CAIRN_INSECURE_HTTP", file.InsecureHTTP); err != nil {
 		return server.Config{}, "", err
+	}
+	cfg.SyslogListen = firstNonEmpty(*syslogListen, env.Getenv("CAIRN_SYSLOG_LISTEN"), file.SyslogListen)
+	cfg.SyslogEndpointID = firstNonEmpty(*syslogEndpoint, env.Getenv("CAIRN_SYSLOG_ENDPOINT_ID"), file.SyslogEndpointID)
+	cfg.SyslogRegion = firstNonEmpty(*syslogRegion, env.Getenv("CAIRN_SYSLOG_REGION"), file.SyslogRegion)
+	if cfg.SyslogRemote, err = boolSetting(fs, "syslog-remote", *syslogRemote, env, "CAIRN_SYSLOG_REMOTE", file.SyslogRemote); err != nil {
+		return server.Config{}, "", err
+	}
+	if id := cfg.SyslogEndpointID; id != "" && !validEndpointID(id) {
+		return server.Config{}, "", fmt.Errorf("--syslog-endpoint-id must match ^vpce-[0-9a-f]{1,64}$, not %q", id)
 	}
 	if cfg.TLSSelfSigned && (cfg.TLSCertFile != "" || cfg.TLSKeyFile != "") {
 		return server.Config{}, "", errors.New("--tls-self-signed and --tls-cert/--tls-key are exclusive")
@@ -347,4 +364,13 @@ func isAccountID(s string) bool {
 		}
 	}
 	return true
+}
+
+// validEndpointID checks the model's VpcEndpointId pattern, ^vpce-[0-9a-f]{1,64}$.
+func validEndpointID(id string) bool {
+	hex := strings.TrimPrefix(id, "vpce-")
+	if hex == id || len(hex) == 0 || len(hex) > 64 {
+		return false
+	}
+	return strings.Trim(hex, "0123456789abcdef") == ""
 }

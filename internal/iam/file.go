@@ -35,6 +35,7 @@ type fileRoot struct {
 type fileUser struct {
 	Name       string       `yaml:"name"`
 	AccessKeys []fileKey    `yaml:"accessKeys"`
+	APIKeys    []fileAPIKey `yaml:"apiKeys"`
 	Policies   []filePolicy `yaml:"policies"`
 }
 
@@ -257,6 +258,9 @@ func ParseFile(data []byte) (*Store, error) {
 			id := &Identity{Account: a.ID, ARN: arn, UserID: uniqueID("AIDA", arn), Name: u.Name, Policies: pols}
 			s.addIdentity(id)
 			if err := s.addKeys(up, u.AccessKeys, id); err != nil {
+				return nil, err
+			}
+			if err := s.addAPIKeys(up, u.APIKeys, id); err != nil {
 				return nil, err
 			}
 		}

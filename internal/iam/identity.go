@@ -141,6 +141,7 @@ type Store struct {
 	keys       map[string]accessKey
 	identities map[string]*Identity // by ARN
 	roles      map[string]*Role     // by ARN
+	apiKeys    []*APIKey            // bearer keys (hashes only)
 }
 
 type accessKey struct {

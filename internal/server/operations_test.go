@@ -28,7 +28,6 @@ var notYetRouted = []string{
 	// Pipeline
 	// Ingest processing
 	// Ingest doors
-	"PutSyslogConfiguration", "ListSyslogConfigurations", "DeleteSyslogConfiguration", "PutBearerTokenAuthentication",
 	// Control plane, still to do
 	"CreateScheduledQuery", "GetScheduledQuery", "ListScheduledQueries", "UpdateScheduledQuery", "DeleteScheduledQuery", "GetScheduledQueryHistory",
 	"PutIntegration", "GetIntegration", "ListIntegrations", "DeleteIntegration",

@@ -24,9 +24,12 @@ import (
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/delivery"
+	"github.com/cairnlog/cairn/internal/ingest/otlp"
+	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
+	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
@@ -34,6 +37,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/logs/storagetier"
 	"github.com/cairnlog/cairn/internal/logs/subscription"
+	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/logs/vended"
 	"github.com/cairnlog/cairn/internal/metrics"
@@ -105,6 +109,16 @@ type Config struct {
 	// Sinks says what each subscription destination ARN is (package
 	// delivery); an ARN without one is accepted and its events wait.
 	Sinks map[string]delivery.SinkConfig
+	// SyslogListen is the address of the syslog listener (TCP and UDP; see
+	// package logs/syslogconfig); "" runs none. Syslog carries no
+	// credentials, so a non-loopback address needs SyslogRemote as well.
+	// SyslogEndpointID is the listener's VPC endpoint ID (default
+	// syslogconfig.DefaultEndpointID) and SyslogRegion its region (default
+	// us-east-1); it belongs to AccountID.
+	SyslogListen     string
+	SyslogRemote     bool
+	SyslogEndpointID string
+	SyslogRegion     string
 }
 
 // Server is a running Cairn server.
@@ -120,6 +134,7 @@ type Server struct {
 	tr     *transport
 	failed chan error // the storage engine failed; the process should exit
 
+	syslogAddr  string
 	workers     func() error // closes the background work (see Start)
 	metrics     *metrics.Registry
 	delivery    *delivery.Manager
@@ -199,8 +214,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	protect.Register(ops)
-	logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
-		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect}).Register(ops)
+	core := logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
+		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect})
+	core.Register(ops)
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	// Resource policies. The audit trail and the delivery writers, when they
 	// come, take this Service and call its Allows before acting as a service
@@ -213,6 +229,10 @@ func Start(cfg Config) (*Server, error) {
 	// Routes that are not API calls (health; metrics, OTLP, the console as
 	// they come) share the API's listener. Families add theirs to extra.
 	extra := extraHandler()
+	bt := bearer.New(engine)
+	bt.Register(ops)
+	sec.SetBearerCheck(bt.Enabled)
+	extra.Handle("/v1/logs", otlp.New(otlp.Config{Auth: sec, Logs: core, Now: cfg.Now, Logger: cfg.Logger}))
 	// Background work (delivery, followers of the feed, query runners,
 	// listeners) is started here, owned by the server, and closed by Close
 	// in reverse order, after the HTTP server stopped and before the engine:
@@ -237,6 +257,13 @@ func Start(cfg Config) (*Server, error) {
 		engine.Close()
 		return nil, err
 	}
+	workers = append(workers, counter)
+	syslogAddr, err := startSyslog(cfg, engine, core, ops, &workers)
+	if err != nil {
+		closeAll()
+		engine.Close()
+		return nil, err
+	}
 	// Subscription delivery: one follower per filter, told of changes by
 	// the family it reads them from.
 	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now})
@@ -245,7 +272,6 @@ func Start(cfg Config) (*Server, error) {
 		engine.Close()
 		return nil, err
 	}
-	workers = append(workers, counter)
 	reg.Register(counter)
 	metricfilter.New(metricfilter.Config{Compile: compile, Store: engine, Now: cfg.Now, Counter: counter}).Register(ops)
 	sink, err := export.NewSink(cfg.Export)
@@ -283,18 +309,19 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		engine:   engine,
-		ln:       ln,
-		done:     make(chan error, 1),
-		sec:      sec,
-		tr:       tr,
-		tail:     hub,
-		failed:   failed,
-		workers:  closeAll,
-		metrics:  reg,
-		delivery: deliver,
+		cfg:        cfg,
+		log:        cfg.Logger,
+		engine:     engine,
+		ln:         ln,
+		done:       make(chan error, 1),
+		sec:        sec,
+		tr:         tr,
+		tail:       hub,
+		failed:     failed,
+		workers:    closeAll,
+		metrics:    reg,
+		delivery:   deliver,
+		syslogAddr: syslogAddr,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -316,6 +343,44 @@ func Start(cfg Config) (*Server, error) {
 // Delivery is the subscription delivery manager (its Stats feed
 // /cairn/subscriptions and the metrics).
 func (s *Server) Delivery() *delivery.Manager { return s.delivery }
+
+// startSyslog registers the syslog family and, when configured, starts its
+// writer and listener as workers (the listener closes first: it is appended
+// last). It answers the listener's address, or "".
+func startSyslog(cfg Config, engine store.Store, core *logs.Service, ops *protocol.Table, workers *[]io.Closer) (string, error) {
+	var ep *syslogconfig.Endpoint
+	if cfg.SyslogListen != "" {
+		if err := syslogconfig.CheckListen(cfg.SyslogListen, cfg.SyslogRemote); err != nil {
+			return "", err
+		}
+		ep = &syslogconfig.Endpoint{ID: cfg.SyslogEndpointID, Scope: store.Scope{Account: cfg.AccountID, Region: cfg.SyslogRegion}}
+		if ep.ID == "" {
+			ep.ID = syslogconfig.DefaultEndpointID
+		}
+		if ep.Scope.Region == "" {
+			ep.Scope.Region = "us-east-1"
+		}
+	}
+	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: core, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return "", err
+	}
+	svc.Register(ops)
+	if ep == nil {
+		return "", nil
+	}
+	*workers = append(*workers, svc)
+	l, err := syslog.Listen(syslog.Config{Addr: cfg.SyslogListen, Handle: svc.Handle, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return "", fmt.Errorf("syslog listener: %w", err)
+	}
+	*workers = append(*workers, l)
+	cfg.Logger.Info("syslog listening", "addr", l.Addr(), "vpcEndpointId", ep.ID, "account", ep.Scope.Account, "region", ep.Scope.Region)
+	return l.Addr(), nil
+}
+
+// SyslogAddr is the syslog listener's address (TCP and UDP), or "".
+func (s *Server) SyslogAddr() string { return s.syslogAddr }
 
 // Failed delivers the storage engine's failure (a WAL write or sync that
 // could not complete). The server then refuses every request; the process
