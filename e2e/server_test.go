@@ -54,8 +54,10 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	cairnBin = filepath.Join(dir, "cairn")
 	// go test puts its own go first on PATH, so this builds with the same
-	// toolchain as the test.
-	build := exec.Command("go", "build", "-o", cairnBin, "github.com/cairnlog/cairn/cmd/cairn")
+	// toolchain as the test. Static (no cgo), as the release and the
+	// container image are: the same binary serves every test.
+	build := exec.Command("go", "build", "-trimpath", "-o", cairnBin, "github.com/cairnlog/cairn/cmd/cairn")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: build cairn: %v\n%s", err, out)
 		return 1

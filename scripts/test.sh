@@ -12,6 +12,10 @@ command -v npm >/dev/null || need+=(npm)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)          # e2e: syslog forwarding into Cairn
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)  # e2e: the OpenTelemetry JS SDK
+command -v zsh >/dev/null || need+=(zsh)              # e2e: shell completions
+command -v fish >/dev/null || need+=(fish)
+command -v systemd-analyze >/dev/null || need+=(systemd)  # e2e: the systemd unit's verify and exposure score
+command -v docker >/dev/null && command -v dockerd >/dev/null || need+=(docker.io)  # e2e: the container image
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (Debian packages) ..."
   sudo=""
@@ -54,6 +58,27 @@ if [ ! -x "$vl" ]; then
   rm -rf "$vlwork"
 fi
 export PATH="$PATH:/usr/sbin"
+
+# A Docker engine for e2e/packaging_test.go: the running one when it
+# answers, else one of our own on a private socket and data root, without
+# networking of its own (the test runs the container on the host network),
+# stopped when the tests end.
+if ! docker info >/dev/null 2>&1; then
+  dockerdir=$(mktemp -d /tmp/cairn-dockerd.XXXXXX)
+  echo "starting a Docker engine in $dockerdir ..."
+  dockerd --data-root "$dockerdir/root" --exec-root "$dockerdir/exec" --pidfile "$dockerdir/dockerd.pid" \
+    --host "unix://$dockerdir/docker.sock" --bridge=none --iptables=false --ip6tables=false >"$dockerdir/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  stop_dockerd() {
+    kill "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+    rm -rf "$dockerdir" 2>/dev/null || true
+  }
+  trap stop_dockerd EXIT
+  export DOCKER_HOST="unix://$dockerdir/docker.sock"
+  for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+  docker info >/dev/null 2>&1 || { echo "the Docker engine did not start:" >&2; tail -20 "$dockerdir/dockerd.log" >&2; exit 1; }
+fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

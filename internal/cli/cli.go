@@ -28,14 +28,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"server":  {"run the Cairn server (CloudWatch Logs API)", runServer},
-		"bench":   {"load-generate against any CloudWatch Logs endpoint", runBench},
-		"logs":    {"read log groups, streams and events; tail and follow them", runLogs},
-		"agent":   {"ship files and stdin to a CloudWatch Logs endpoint (--config FILE)", runAgent},
-		"run":     {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
-		"env":     {"print the environment for the AWS CLI and SDKs: eval \"$(cairn env)\"", runEnv},
-		"version": {"print the version and commit of this build", runVersion},
-		"api-key": {"make a bearer API key for PutLogEvents and OTLP (stored hashed in the IAM file); list a file's keys", runAPIKey},
+		"server":     {"run the Cairn server (CloudWatch Logs API)", runServer},
+		"bench":      {"load-generate against any CloudWatch Logs endpoint", runBench},
+		"logs":       {"read log groups, streams and events; tail and follow them", runLogs},
+		"agent":      {"ship files and stdin to a CloudWatch Logs endpoint (--config FILE)", runAgent},
+		"run":        {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
+		"env":        {"print the environment for the AWS CLI and SDKs: eval \"$(cairn env)\"", runEnv},
+		"version":    {"print the version and commit of this build", runVersion},
+		"completion": {"print a shell completion script: cairn completion bash|zsh|fish", runCompletion},
+		"api-key":    {"make a bearer API key for PutLogEvents and OTLP (stored hashed in the IAM file); list a file's keys", runAPIKey},
 	}
 }
 
