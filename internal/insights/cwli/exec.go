@@ -111,10 +111,8 @@ func mainPlan(q *Query, runLimit int) mainShape {
 			m.kind, m.keys, m.k, m.topTs, m.qlimit = mainTop, tsDesc, min(s.limit, final), -1, s.limit
 		}
 	default:
-		m.kind, m.rest = mainCollect, at
-		if !q.statsRows || s.kind == sDedup {
-			m.keys, m.sorted = tsDesc, true // dedup's default order: newest first
-		}
+		// dedup and pattern see events in the default order, newest first
+		m.kind, m.rest, m.keys, m.sorted = mainCollect, at, tsDesc, true
 	}
 	return m
 }

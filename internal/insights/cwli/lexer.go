@@ -131,7 +131,7 @@ func lex(src string) ([]token, *CompileError) {
 				t.segs = []string{t.s}
 			}
 			l.toks = append(l.toks, t)
-		case isIdentByte(c) || c == '`':
+		case (isIdentByte(c) && c != '.') || c == '`':
 			t, n, err := lexIdent(src, i)
 			if err != nil {
 				return nil, err
