@@ -148,7 +148,7 @@ func lex(src string) ([]token, *CompileError) {
 			}
 			if op == "" {
 				_, w := utf8.DecodeRuneInString(src[i:])
-				return nil, unexpected(src, token{raw: src[i : i+w], pos: i, end: i + w})
+				return nil, unexpected(src, token{k: tOp, raw: src[i : i+w], pos: i, end: i + w})
 			}
 			i += len(op)
 			l.toks = append(l.toks, token{k: tOp, s: op, raw: op, pos: start, end: i})

@@ -350,7 +350,12 @@ func (p *parser) sourceCmd(c *command) *CompileError {
 		switch {
 		case t.k == tString:
 			p.next()
-			c.sources = append(c.sources, t.s)
+			s := t.s
+			if p.isOp("*") {
+				p.next()
+				s += "*"
+			}
+			c.sources = append(c.sources, s)
 		case t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "logGroups") || strings.EqualFold(t.s, "start") || strings.EqualFold(t.s, "end")):
 			return errAt(p.src, t.pos, t.end, fmt.Sprintf("SOURCE %s is not supported by this server; name log groups or prefixes", t.s))
 		case t.k == tIdent:
