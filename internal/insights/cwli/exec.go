@@ -212,7 +212,10 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 		x.scanned++
 		x.bytes += int64(len(evs[i].Message))
 	}
-	if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.m.at) {
+	if x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly() {
+		x.matched += int64(len(evs))
+		x.charge(x.stats.countBins(evs))
+	} else if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.m.at) {
 		x.addOrdered(evs)
 	} else {
 		for i := range evs {

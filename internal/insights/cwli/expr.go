@@ -28,7 +28,8 @@ type env struct {
 	opts  *Options
 	stack []Value // function arguments
 	now   int64   // ms, for now()
-	pbuf  []byte  // JSON path scratch
+	pbuf   []byte  // JSON path scratch
+	walker jsonWalker
 }
 
 type expr interface {

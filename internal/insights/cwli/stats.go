@@ -1,10 +1,11 @@
 package cwli
 
 import (
+	"encoding/binary"
+
+	"github.com/cairnlog/cairn/internal/store"
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 )
 
 // statsPlan is a compiled stats command.
@@ -12,6 +13,8 @@ type statsPlan struct {
 	by      []expr // evaluated in the input scope
 	bySlots []int  // where each by value goes in the output row
 	binAt   int    // index of the first bin() term in by, -1 if none
+	binOnly bool   // by is exactly one bin(): bin
+	bin     duration
 	aggs    []*aggSpec
 	post    []slotSet // output expressions over aggregates (sum(x)/count())
 	nslots  int       // output row width (the query's slot count)
@@ -43,6 +46,9 @@ func (pl *planner) statsCmd(c *command) (*statsPlan, []outCol, *CompileError) {
 			}
 		}
 		byNames = append(byNames, name)
+	}
+	if len(sp.by) == 1 && sp.binAt == 0 {
+		sp.binOnly, sp.bin = true, sp.by[0].(binE).d
 	}
 	pl.inStat = sp
 	var outs []pending
@@ -129,13 +135,14 @@ func (pl *planner) aggCall(n *node, a *aggDef) (expr, *CompileError) {
 
 // statsState is a running stats: groups by key, in first-seen order.
 type statsState struct {
-	sp     *statsPlan
-	groups map[string]*group
-	order  []*group
-	key    []byte
-	byv    []Value
-	last   *group // the previous event's group: consecutive events usually share one (bin)
-	args   []Value
+	sp      *statsPlan
+	groups  map[string]*group
+	order   []*group
+	key     []byte
+	byv     []Value
+	last    *group // the previous event's group: consecutive events usually share one (bin)
+	lastBin int64  // binOnly: last's bucket
+	args    []Value
 }
 
 type group struct {
@@ -151,6 +158,10 @@ func newStatsState(sp *statsPlan) *statsState {
 // add folds r into its group and returns the memory it grew by.
 func (s *statsState) add(r *row, x *env) int64 {
 	sp := s.sp
+	if sp.binOnly && s.last != nil && r.hasEv && sp.bin.floor(r.ev.Timestamp) == s.lastBin {
+		// consecutive events of a block mostly share their bucket
+		return s.fold(s.last, r, x)
+	}
 	s.key = s.key[:0]
 	for i, b := range sp.by {
 		v := b.eval(r, x)
@@ -175,8 +186,16 @@ func (s *statsState) add(r *row, x *env) int64 {
 			grew += int64(2*len(g.key)) + 96 + int64(len(sp.aggs))*48
 		}
 		s.last = g
+		if sp.binOnly {
+			s.lastBin = int64(s.byv[0].n)
+		}
 	}
-	for i, a := range sp.aggs {
+	return grew + s.fold(g, r, x)
+}
+
+func (s *statsState) fold(g *group, r *row, x *env) int64 {
+	var grew int64
+	for i, a := range s.sp.aggs {
 		s.args = s.args[:0]
 		for _, e := range a.args {
 			s.args = append(s.args, e.eval(r, x))
@@ -192,14 +211,15 @@ func appendKey(b []byte, v Value) []byte {
 	b = append(b, byte(v.k))
 	switch v.k {
 	case kTime, kNum, kBool:
-		b = strconv.AppendInt(b, int64(math.Float64bits(v.n)), 36)
-		return append(b, 0)
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(v.n))
 	case kNull:
 		return b
+	case kStr:
+		b = binary.AppendUvarint(b, uint64(len(v.s)))
+		return append(b, v.s...)
 	}
 	s := v.render()
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, ':')
+	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
@@ -238,4 +258,52 @@ func (s *statsState) rows(x *env, nslots int) []*row {
 
 func (a *aggDef) finish(s aggState) Value { return s.result() }
 
-var _ = strings.Clone
+// countsOnly reports whether the stats is "count() [, count()...] by
+// bin(p)" alone, which AddBlock counts from timestamps without running the
+// row machinery (stats count() by bin(5m) reads only timestamps).
+func (s *statsState) countsOnly() bool {
+	if !s.sp.binOnly || len(s.sp.post) > 0 {
+		return false
+	}
+	for _, a := range s.sp.aggs {
+		if _, ok := a.def.newState(a).(*countAgg); !ok || len(a.args) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// countBins adds a block's events to their buckets, a run of equal buckets
+// at a time.
+func (s *statsState) countBins(evs []store.StoredEvent) int64 {
+	var grew int64
+	d := s.sp.bin
+	for i := 0; i < len(evs); {
+		b := d.floor(evs[i].Timestamp)
+		end := d.ceil(b + 1) // the next bucket's start
+		j := i + 1
+		for j < len(evs) && evs[j].Timestamp >= b && evs[j].Timestamp < end {
+			j++
+		}
+		g := s.last
+		if g == nil || s.lastBin != b {
+			s.key = appendKey(s.key[:0], timeMs(b))
+			g = s.groups[string(s.key)]
+			if g == nil {
+				g = &group{key: string(s.key), by: []Value{timeMs(b)}, aggs: make([]aggState, len(s.sp.aggs))}
+				for k, a := range s.sp.aggs {
+					g.aggs[k] = a.def.newState(a)
+				}
+				s.groups[g.key] = g
+				s.order = append(s.order, g)
+				grew += int64(2*len(g.key)) + 96 + int64(len(s.sp.aggs))*48
+			}
+			s.last, s.lastBin = g, b
+		}
+		for _, a := range g.aggs {
+			a.(*countAgg).n += int64(j - i)
+		}
+		i = j
+	}
+	return grew
+}
