@@ -2,8 +2,8 @@ package cwli
 
 import (
 	"fmt"
-	"syscall"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/store"

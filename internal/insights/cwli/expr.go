@@ -24,10 +24,10 @@ type row struct {
 // env is what evaluation needs beyond the row; one per Exec, used by one
 // goroutine at a time.
 type env struct {
-	q     *Query
-	opts  *Options
-	stack []Value // function arguments
-	now   int64   // ms, for now()
+	q      *Query
+	opts   *Options
+	stack  []Value // function arguments
+	now    int64   // ms, for now()
 	pbuf   []byte  // JSON path scratch
 	walker jsonWalker
 }
