@@ -68,7 +68,7 @@ type sumAgg struct {
 }
 
 func (s *sumAgg) add(a []Value, _ *row) int64 {
-	if f, ok := a[0].number(); ok && a[0].k != kBool {
+	if f, ok := a[0].number(); ok {
 		s.sum += f
 		s.n++
 	}

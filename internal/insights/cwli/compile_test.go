@@ -93,7 +93,15 @@ func TestPushdown(t *testing.T) {
 	}
 	f(`stats count() by bin(5m)`, false, "", "", nil, 0, 0)
 	f(`filter @message like /ERROR/ | stats count() by bin(1h)`, true, "an ERROR x", "fine", []string{"ERROR"}, 0, 0)
-	f(`filter @message like /timeout \d+/ and user = "x"`, true, "timeout 5", "timeout", []string{"timeout "}, -1, 0)
+	f(`filter @message like /timeout \d+/ and user = "x"`, true, "timeout 5 x", "timeout 5", []string{"timeout "}, -1, 0)
+	f(`filter user = "carol" | stats count()`, true, `{"user":"carol"}`, `{"user":"bob"}`, nil, 0, 0)
+	if cq, _ := Compile(`filter user = "carol"`); strings.Join(cq.Pushdown().Filter.RequiredUnlessEscaped(), ",") != "carol" {
+		t.Errorf("json equality: required unless escaped %q", cq.Pushdown().Filter.RequiredUnlessEscaped())
+	}
+	if cq, _ := Compile(`filter user = "carol"`); !cq.Pushdown().Filter.Match(`{"user":"c\u0061rol"}`) {
+		t.Errorf("json equality must pass escaped messages")
+	}
+	f(`filter status = "200"`, true, "", "", nil, -1, 0)
 	f(`filter @message like "a" or @message like "b"`, true, "xbx", "xyz", nil, -1, 0)
 	f(`filter not @message like "a"`, true, "xyz", "xax", nil, -1, 0)
 	f(`fields @timestamp, @message | sort @timestamp desc | limit 20`, true, "", "", nil, -1, 20)

@@ -129,6 +129,37 @@ func TestQueries(t *testing.T) {
 		`@pattern=error lower case @ratio=0.5 @sampleCount=1 @logSamples=error lower case | @pattern=INFO request <*> took <*> @ratio=0.5 @sampleCount=1 @logSamples=INFO request id=7 took 12ms`)
 }
 
+func TestLambdaFields(t *testing.T) {
+	evs := []store.StoredEvent{
+		ev(1, "START RequestId: r1 Version: $LATEST"),
+		ev(2, "REPORT RequestId: r1\tDuration: 2.50 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 64 MB\tInit Duration: 100.25 ms\t"),
+		ev(3, "REPORT RequestId: r2\tDuration: 7.50 ms\tBilled Duration: 8 ms\tMemory Size: 128 MB\tMax Memory Used: 32 MB\t"),
+		ev(4, "END RequestId: r2"),
+	}
+	f := func(q, want string) {
+		t.Helper()
+		res, err := run(t, q, evs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(res.Rows); got != want {
+			t.Errorf("%q:\n got %s\nwant %s", q, got, want)
+		}
+	}
+	f(`filter @type = "REPORT" | stats avg(@duration) as d, sum(@billedDuration) as b, max(@memorySize/1000/1000) as m, min(@maxMemoryUsed) as u, count(@initDuration) as cold`,
+		`d=5 b=11 m=128 u=32000000 cold=1`)
+	f(`filter @type = "REPORT" | sort by @duration desc | fields @requestId, @duration, @initDuration`,
+		`@requestId=r2 @duration=7.50 | @requestId=r1 @duration=2.50 @initDuration=100.25`)
+	f(`stats count() by @type | sort @type`, `@type=END count()=1 | @type=REPORT count()=2 | @type=START count()=1`)
+	f(`filter @type = "REPORT" | stats sum(strcontains(@message, "Init Duration"))/count(*) * 100 as coldPct`, `coldPct=50`)
+	if got := strings.Join(DiscoverFields(evs[1]), ","); got != "@timestamp,@message,@logStream,@log,@ingestionTime,@type,@requestId,@duration,@billedDuration,@initDuration,@memorySize,@maxMemoryUsed" {
+		t.Errorf("discover: %s", got)
+	}
+	if got := strings.Join(DiscoverFields(corpus[0]), ","); got != "@timestamp,@message,@logStream,@log,@ingestionTime,user,latency,status,tags.0,tags.1,req.path,req.ip" {
+		t.Errorf("discover json: %s", got)
+	}
+}
+
 func TestLimitsAndStatistics(t *testing.T) {
 	res, err := run(t, `fields @message`, corpus, Options{Limit: 2})
 	if err != nil || len(res.Rows) != 2 || res.RecordsScanned != 6 || res.RecordsMatched != 6 {

@@ -250,6 +250,9 @@ func (p *parser) stats(c *command) *CompileError {
 // sortKeys reads "name [asc|desc] {, name [asc|desc]}". Keys are names only:
 // AWS rejects "sort bin(1d) desc" with "unexpected symbol found (".
 func (p *parser) sortKeys(c *command) *CompileError {
+	if p.isKw("by") {
+		p.next() // "sort by f desc" appears in AWS-published queries
+	}
 	for {
 		t := p.peek()
 		n, err := p.ident()
