@@ -48,7 +48,10 @@ func TestCompileAccepts(t *testing.T) {
 		// Grafana's prefix before a user query (insights.md §8.1)
 		"fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|fields @timestamp, @message | sort @timestamp desc | limit 20",
 		"fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|stats count(*) by bin(5m)",
-		"SOURCE \"app-\"* | filter @message like /x/",
+		"SOURCE logGroups(namePrefix: ['app-', 'web'], class: ['STANDARD']) | filter @message like /x/",
+		"SOURCE logGroups() | stats count()",
+		"SOURCE \"g1\" START=1700000000000 END=1700000000999 | fields @message",
+		"SOURCE \"g1\" START=-3600s END=0s |\nfields @message",
 		"STATS count(*) as c BY bin(5m) as @t | SORT @t desc",
 		"fields @`aws.tag.aws:cloudformation:stack-name`, json_message.`user.id`",
 		"filterIndex requestId = \"abc\" | fields @message",
@@ -62,6 +65,31 @@ func TestCompileAccepts(t *testing.T) {
 	} {
 		if _, err := Compile(q); err != nil {
 			t.Errorf("Compile(%q): %v", q, err)
+		}
+	}
+}
+
+func TestSource(t *testing.T) {
+	q, err := Compile("SOURCE logGroups(namePrefix: ['app-', 'web'], accountIdentifiers: ['111122223333']) | fields @message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := q.Pushdown()
+	if strings.Join(p.Sources, ",") != "app-*,web*" || strings.Join(p.Source.AccountIdentifiers, ",") != "111122223333" {
+		t.Errorf("sources %q %+v", p.Sources, p.Source)
+	}
+	q, _ = Compile(`SOURCE "g1" START=-3600s END=0s | fields @message`)
+	s := q.Pushdown().Source
+	if s.Names[0] != "g1" || !s.HasStart || s.Start != -3600000 || !s.StartRelative || !s.HasEnd || s.End != 0 || !s.EndRelative {
+		t.Errorf("rewritten form: %+v", s)
+	}
+	q, _ = Compile(`SOURCE logGroups() | stats count()`)
+	if !q.Pushdown().Source.All {
+		t.Error("logGroups() selects every group")
+	}
+	for _, bad := range []string{"SOURCE logGroups(namePrefix: ['a','b','c','d','e','f'])", "SOURCE logGroups(colour: ['x'])", "fields a | SOURCE \"g\"", "SOURCE"} {
+		if _, err := Compile(bad); err == nil {
+			t.Errorf("Compile(%q) accepted", bad)
 		}
 	}
 }

@@ -55,7 +55,7 @@ type command struct {
 	names []string
 	into  string
 	// source
-	sources []string
+	spec *SourceSpec
 	// lookup
 	table   string
 	keyPair [2]string // lookup: event field, table field
@@ -345,41 +345,154 @@ func (p *parser) parseCmd(c *command) *CompileError {
 	return nil
 }
 
-// sourceCmd reads SOURCE "name" | prefix* ... [START=..] [END=..]: names
-// (quoted or bare, a trailing * is a prefix); other selectors are refused.
+// SourceSpec is what a SOURCE command selects. AWS's form is
+// SOURCE logGroups(namePrefix: ['a'], accountIdentifiers: ['1…'], class:
+// ['STANDARD']) (logGroups() is every group); DescribeQueries shows an
+// API-started query rewritten as SOURCE "name" START=<ms> END=<ms> | …,
+// so names and START/END are accepted too.
+type SourceSpec struct {
+	Names              []string // exact log group names (the rewritten form)
+	NamePrefixes       []string // at most 5
+	AccountIdentifiers []string // at most 20
+	Classes            []string // log group classes; empty: STANDARD
+	All                bool     // logGroups() with no selector
+	// Start/End when given: epoch ms, or with Relative a signed offset in
+	// ms from the time the query starts (START=-3600s END=0s).
+	HasStart, HasEnd bool
+	Start, End       int64
+	StartRelative    bool
+	EndRelative      bool
+}
+
 func (p *parser) sourceCmd(c *command) *CompileError {
+	sp := &SourceSpec{}
+	c.spec = sp
 	for {
 		t := p.peek()
 		switch {
 		case t.k == tString:
 			p.next()
-			s := t.s
-			if p.isOp("*") {
-				p.next()
-				s += "*"
-			}
-			c.sources = append(c.sources, s)
-		case t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "logGroups") || strings.EqualFold(t.s, "start") || strings.EqualFold(t.s, "end")):
-			return errAt(p.src, t.pos, t.end, fmt.Sprintf("SOURCE %s is not supported by this server; name log groups or prefixes", t.s))
-		case t.k == tIdent:
+			sp.Names = append(sp.Names, t.s)
+		case t.k == tIdent && !t.quote && strings.EqualFold(t.s, "logGroups"):
 			p.next()
-			s := t.raw
-			if p.isOp("*") {
-				p.next()
-				s += "*"
+			if err := p.logGroupsSpec(sp); err != nil {
+				return err
 			}
-			c.sources = append(c.sources, s)
+		case t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "start") || strings.EqualFold(t.s, "end")):
+			p.next()
+			if err := p.expectOp("="); err != nil {
+				return err
+			}
+			neg := false
+			if p.isOp("-") {
+				p.next()
+				neg = true
+			}
+			v := p.peek()
+			var ms int64
+			rel := false
+			switch v.k {
+			case tNumber:
+				n, err := strconv.ParseInt(v.s, 10, 64)
+				if err != nil {
+					return p.fail(v)
+				}
+				ms = n
+			case tDuration:
+				d, ok := parseDurationUncapped(v.s)
+				if !ok {
+					return p.fail(v)
+				}
+				ms, rel = d, true
+			default:
+				return p.fail(v)
+			}
+			p.next()
+			if neg {
+				if !rel {
+					return p.fail(v)
+				}
+				ms = -ms
+			}
+			if strings.EqualFold(t.s, "start") {
+				sp.HasStart, sp.Start, sp.StartRelative = true, ms, rel
+			} else {
+				sp.HasEnd, sp.End, sp.EndRelative = true, ms, rel
+			}
+			continue
 		default:
-			return p.fail(t)
-		}
-		if !p.isOp(",") {
-			if len(c.sources) == 0 {
-				return p.fail(p.peek())
+			if len(sp.Names) == 0 && len(sp.NamePrefixes) == 0 && !sp.All && len(sp.AccountIdentifiers) == 0 && len(sp.Classes) == 0 {
+				return p.fail(t)
 			}
 			return nil
 		}
-		p.next()
+		if p.isOp(",") {
+			p.next()
+		}
 	}
+}
+
+func (p *parser) logGroupsSpec(sp *SourceSpec) *CompileError {
+	if err := p.expectOp("("); err != nil {
+		return err
+	}
+	any := false
+	for !p.isOp(")") {
+		k := p.peek()
+		if k.k != tIdent {
+			return p.fail(k)
+		}
+		p.next()
+		if err := p.expectOp(":"); err != nil {
+			return err
+		}
+		if err := p.expectOp("["); err != nil {
+			return err
+		}
+		var vals []string
+		for !p.isOp("]") {
+			v := p.peek()
+			if v.k != tString {
+				return p.fail(v)
+			}
+			p.next()
+			vals = append(vals, v.s)
+			if p.isOp(",") {
+				p.next()
+			}
+		}
+		p.next()
+		switch strings.ToLower(k.s) {
+		case "nameprefix":
+			if len(sp.NamePrefixes)+len(vals) > 5 {
+				return errAt(p.src, k.pos, p.toks[p.i-1].end, "SOURCE accepts at most 5 name prefixes")
+			}
+			sp.NamePrefixes = append(sp.NamePrefixes, vals...)
+		case "accountidentifiers", "accountidentifier":
+			if len(sp.AccountIdentifiers)+len(vals) > 20 {
+				return errAt(p.src, k.pos, p.toks[p.i-1].end, "SOURCE accepts at most 20 account identifiers")
+			}
+			sp.AccountIdentifiers = append(sp.AccountIdentifiers, vals...)
+		case "class", "loggroupclass":
+			for _, v := range vals {
+				if v != "STANDARD" && v != "INFREQUENT_ACCESS" {
+					return errAt(p.src, k.pos, p.toks[p.i-1].end, fmt.Sprintf("unknown log group class %s", v))
+				}
+			}
+			sp.Classes = append(sp.Classes, vals...)
+		default:
+			return errAt(p.src, k.pos, k.end, fmt.Sprintf("SOURCE logGroups does not take %s", k.s))
+		}
+		any = true
+		if p.isOp(",") {
+			p.next()
+		}
+	}
+	p.next()
+	if !any {
+		sp.All = true
+	}
+	return nil
 }
 
 // lookupCmd reads "lookup table field [as tablefield] [OUTPUT f [as a], ...]".

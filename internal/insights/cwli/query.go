@@ -73,7 +73,7 @@ type Query struct {
 	nstats    int
 	hasLimit  bool
 	usesMsg   bool
-	sources   []string
+	source    *SourceSpec
 	lookups   []string
 	filter    *msgMatcher
 }
@@ -255,7 +255,7 @@ func compile(text string) (*Query, *CompileError) {
 			if ci != 0 {
 				return nil, errAt(text, c.pos, c.end, "SOURCE must be the first command of the query")
 			}
-			q.sources = append(q.sources, c.sources...)
+			q.source = c.spec
 		case "lookup":
 			st, cols, err := pl.lookupCmd(c)
 			if err != nil {
@@ -439,8 +439,9 @@ type Pushdown struct {
 	// and groups (e.g. stats count() by bin(5m)).
 	NeedMessage bool
 	// Sources are the SOURCE names given in the query; a trailing * is a
-	// prefix.
+	// prefix. Source is the whole SOURCE command (nil without one).
 	Sources []string
+	Source  *SourceSpec
 	// Order is 1 (@timestamp asc) or -1 (desc) when the query keeps only
 	// the first Limit events in that order (sort @timestamp desc | limit
 	// 20, or no sort at all: newest first); 0 otherwise. Limit is the
@@ -455,7 +456,13 @@ type Pushdown struct {
 
 // Pushdown reports what the scan can do for the query.
 func (q *Query) Pushdown() Pushdown {
-	p := Pushdown{NeedMessage: q.usesMsg, Sources: q.sources, Lookups: q.lookups}
+	p := Pushdown{NeedMessage: q.usesMsg, Source: q.source, Lookups: q.lookups}
+	if q.source != nil {
+		p.Sources = append(p.Sources, q.source.Names...)
+		for _, n := range q.source.NamePrefixes {
+			p.Sources = append(p.Sources, n+"*")
+		}
+	}
 	if q.filter != nil {
 		p.Filter = q.filter
 	}
