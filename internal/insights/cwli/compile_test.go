@@ -94,6 +94,25 @@ func TestSource(t *testing.T) {
 	}
 }
 
+func TestIndexTerms(t *testing.T) {
+	q, err := Compile(`filterIndex requestId = "abc" | filter status in [200, "404"] and level = "ERROR" or x = 1 | fields @message`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := q.Pushdown()
+	if !p.FilterIndex || len(p.Index) != 1 || p.Index[0].Field != "requestId" || p.Index[0].Values[0] != "abc" {
+		t.Errorf("index %+v", p)
+	}
+	q, _ = Compile(`filter status in [200, "404"] and level = "ERROR" | stats count()`)
+	p = q.Pushdown()
+	if p.FilterIndex || len(p.Index) != 2 || p.Index[0].Field != "status" || strings.Join(p.Index[0].Values, ",") != "200,404" || p.Index[1].Field != "level" {
+		t.Errorf("index %+v", p.Index)
+	}
+	if _, err := Compile(`filterIndex a > 1`); err == nil {
+		t.Error("filterIndex a > 1 accepted")
+	}
+}
+
 func TestPushdown(t *testing.T) {
 	f := func(q string, need bool, match, noMatch string, req []string, order, limit int) {
 		t.Helper()

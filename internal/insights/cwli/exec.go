@@ -464,6 +464,10 @@ func (x *Exec) Snapshot() Result {
 	if x.q.nstats == 2 || x.err != nil {
 		return x.result(nil)
 	}
+	// the stages after the main one run on copies; what they charge is
+	// given back so repeated snapshots do not add up
+	mem := x.mem
+	defer func() { x.mem = mem }()
 	rows, err := x.finishRows()
 	if err != nil {
 		return x.result(nil)

@@ -73,7 +73,8 @@ type Query struct {
 	nstats    int
 	hasLimit  bool
 	usesMsg   bool
-	source    *SourceSpec
+	source      *SourceSpec
+	filterIndex bool
 	lookups   []string
 	filter    *msgMatcher
 }
@@ -178,6 +179,10 @@ func compile(text string) (*Query, *CompileError) {
 			if err != nil {
 				return nil, err
 			}
+			if len(indexTerms(e)) == 0 {
+				return nil, errAt(text, c.pos, c.end, "filterIndex needs field = value or field in [values] conditions joined by and")
+			}
+			q.filterIndex = true
 			q.stages = append(q.stages, &stage{kind: sFilter, cond: e})
 		case "stats":
 			q.nstats++
@@ -452,6 +457,54 @@ type Pushdown struct {
 	Any   bool
 	// Lookups are the lookup tables the query names.
 	Lookups []string
+	// Index holds the "field = value" / "field in [...]" conditions every
+	// result event satisfies (from the leading filters, joined by and), for
+	// field indexes to select blocks; FilterIndex: the query used
+	// filterIndex, so only indexed data should be scanned.
+	Index       []IndexTerm
+	FilterIndex bool
+}
+
+// IndexTerm is a field that must hold one of Values (as text).
+type IndexTerm struct {
+	Field  string
+	Values []string
+	id     int
+}
+
+// indexTerms lists the equality conditions of a conjunction.
+func indexTerms(e expr) []IndexTerm {
+	switch e := e.(type) {
+	case andE:
+		return append(indexTerms(e.l), indexTerms(e.r)...)
+	case cmpE:
+		if e.op != "=" {
+			return nil
+		}
+		l, r := e.l, e.r
+		if _, ok := r.(jsonE); ok {
+			l, r = r, l
+		}
+		j, ok1 := l.(jsonE)
+		v, ok2 := r.(litE)
+		if ok1 && ok2 && (v.v.k == kStr || v.v.k == kNum) {
+			return []IndexTerm{{Field: "", Values: []string{v.v.render()}, id: j.id}}
+		}
+	case inE:
+		j, ok := e.l.(jsonE)
+		if !ok {
+			return nil
+		}
+		t := IndexTerm{id: j.id}
+		for _, v := range e.list {
+			if v.k != kStr && v.k != kNum {
+				return nil
+			}
+			t.Values = append(t.Values, v.render())
+		}
+		return []IndexTerm{t}
+	}
+	return nil
 }
 
 // Pushdown reports what the scan can do for the query.
@@ -465,6 +518,19 @@ func (q *Query) Pushdown() Pushdown {
 	}
 	if q.filter != nil {
 		p.Filter = q.filter
+	}
+	p.FilterIndex = q.filterIndex
+	for _, s := range q.stages {
+		if s.kind != sFilter {
+			if s.kind == sFields || s.kind == sParse && !s.parse.multi || s.kind == sLookup {
+				continue
+			}
+			break
+		}
+		for _, t := range indexTerms(s.cond) {
+			t.Field = q.jsonNames[t.id]
+			p.Index = append(p.Index, t)
+		}
 	}
 	m := mainPlan(q, 0)
 	if m.topTs != 0 {
