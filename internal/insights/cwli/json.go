@@ -30,7 +30,8 @@ func (x *env) extract(r *row) {
 		return
 	}
 	w := &x.walker
-	*w = jsonWalker{src: msg, path: x.pbuf[:0], ids: x.q.jsonIDs, out: r.js}
+	w.src, w.path, w.ids, w.out, w.lens = msg, x.pbuf[:0], x.q.jsonIDs, r.js, &x.q.jsonLens
+	w.leaf, w.leaves, w.bad, w.found = nil, 0, false, 0
 	w.value(i, 0)
 	x.pbuf = w.path
 	w.out, w.src = nil, ""
@@ -48,6 +49,7 @@ type jsonWalker struct {
 	// without leaf: the leaves whose path is in ids go to out[id]; the walk
 	// stops once all are found
 	ids   map[string]int
+	lens  *[65]bool // lens[n]: some wanted name has length n (64: longer)
 	out   []Value
 	found int
 }
@@ -172,6 +174,9 @@ func (w *jsonWalker) emit(v Value) {
 	}
 	w.leaves++
 	if w.leaf == nil {
+		if !w.lens[min(len(w.path), 64)] {
+			return
+		}
 		if id, ok := w.ids[string(w.path)]; ok && w.out[id].k == kNull {
 			w.out[id] = v
 			if w.found++; w.found == len(w.out) {

@@ -63,20 +63,21 @@ type outCol struct {
 
 // Query is a compiled query; safe for concurrent Runs.
 type Query struct {
-	src       string
-	stages    []*stage
-	nslots    int
-	jsonNames []string
-	jsonIDs   map[string]int
-	out       []outCol
-	statsRows bool // the output rows are stats rows (no @ptr)
-	nstats    int
-	hasLimit  bool
-	usesMsg   bool
+	src         string
+	stages      []*stage
+	nslots      int
+	jsonNames   []string
+	jsonIDs     map[string]int
+	jsonLens    [65]bool
+	out         []outCol
+	statsRows   bool // the output rows are stats rows (no @ptr)
+	nstats      int
+	hasLimit    bool
+	usesMsg     bool
 	source      *SourceSpec
 	filterIndex bool
-	lookups   []string
-	filter    *msgMatcher
+	lookups     []string
+	filter      *msgMatcher
 }
 
 func (q *Query) jsonID(name string) int {
@@ -84,6 +85,7 @@ func (q *Query) jsonID(name string) int {
 		return id
 	}
 	id := len(q.jsonNames)
+	q.jsonLens[min(len(name), 64)] = true
 	q.jsonNames = append(q.jsonNames, name)
 	q.jsonIDs[name] = id
 	return id
