@@ -122,6 +122,7 @@ func TestQueries(t *testing.T) {
 		`a=bad b=err c=1 d=1 e=b0b`)
 	f(`filter user = "bob" | fields formatDate(@timestamp, "%Y/%m/%d %H:%M") as a, parseDate("2024-01-02", "yyyy-MM-dd", "UTC") as b, base64encode("hi") as c, urlencode("a b") as d`,
 		`a=1970/01/01 00:02 b=1704153600000 c=aGk= d=a+b`)
+	f(`filter user = "bob" | fields regexReplace(user, "", "-") as a, replace(user, "b", "[b]") as b`, `a=-b-o-b- b=[b]o[b]`)
 	// backticks, comments, case
 	f("FIELDS `user` # comment | filter nothing\n| FILTER user = 'bob'", "user=bob")
 	// pattern

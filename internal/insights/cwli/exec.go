@@ -356,7 +356,8 @@ func (x *Exec) addTop(r *row) {
 	if t.full() && !t.better(keys, t.rows[0].keys) {
 		return
 	}
-	c := &topRow{row: materialise(r), keys: make([]Value, len(keys))}
+	t.seq++
+	c := &topRow{row: materialise(r), keys: make([]Value, len(keys)), seq: t.seq}
 	for i, k := range keys {
 		c.keys[i] = keep(k)
 	}
@@ -393,6 +394,7 @@ type topK struct {
 	k    int
 	keys []sortSpec
 	rows []*topRow
+	seq  int // arrival counter: equal keys keep arrival order
 }
 
 type topRow struct {
@@ -437,7 +439,18 @@ func before(keys []sortSpec, a, b []Value) bool {
 func (t *topK) better(a, b []Value) bool { return before(t.keys, a, b) }
 
 func (t *topK) Len() int           { return len(t.rows) }
-func (t *topK) Less(i, j int) bool { return before(t.keys, t.rows[j].keys, t.rows[i].keys) }
+func (t *topK) Less(i, j int) bool { return t.first(t.rows[j], t.rows[i]) }
+
+// first orders rows by their keys, then by arrival.
+func (t *topK) first(a, b *topRow) bool {
+	if before(t.keys, a.keys, b.keys) {
+		return true
+	}
+	if before(t.keys, b.keys, a.keys) {
+		return false
+	}
+	return a.seq < b.seq
+}
 func (t *topK) Swap(i, j int)      { t.rows[i], t.rows[j] = t.rows[j], t.rows[i] }
 func (t *topK) Push(v any)         { t.rows = append(t.rows, v.(*topRow)) }
 func (t *topK) Pop() any {
@@ -448,7 +461,7 @@ func (t *topK) Pop() any {
 
 func (t *topK) sorted() []*row {
 	rs := append([]*topRow(nil), t.rows...)
-	sort.SliceStable(rs, func(i, j int) bool { return before(t.keys, rs[i].keys, rs[j].keys) })
+	sort.Slice(rs, func(i, j int) bool { return t.first(rs[i], rs[j]) })
 	out := make([]*row, len(rs))
 	for i, r := range rs {
 		out[i] = r.row

@@ -457,6 +457,10 @@ func (pl *planner) field(n *node) (expr, *CompileError) {
 	if f, ok := systemFields[n.name]; ok {
 		return sysE{f}, nil
 	}
+	if strings.HasPrefix(n.name, "@@") {
+		// a discovered field whose own name starts with @ is shown as @@name
+		return jsonE{pl.q.jsonID(n.name[1:])}, nil
+	}
 	if lambdaFields[n.name] {
 		pl.q.usesMsg = true
 		return lambdaE{n.name}, nil
