@@ -451,8 +451,8 @@ func (t *topK) first(a, b *topRow) bool {
 	}
 	return a.seq < b.seq
 }
-func (t *topK) Swap(i, j int)      { t.rows[i], t.rows[j] = t.rows[j], t.rows[i] }
-func (t *topK) Push(v any)         { t.rows = append(t.rows, v.(*topRow)) }
+func (t *topK) Swap(i, j int) { t.rows[i], t.rows[j] = t.rows[j], t.rows[i] }
+func (t *topK) Push(v any)    { t.rows = append(t.rows, v.(*topRow)) }
 func (t *topK) Pop() any {
 	v := t.rows[len(t.rows)-1]
 	t.rows = t.rows[:len(t.rows)-1]
