@@ -146,20 +146,21 @@ type Exec struct {
 	opts Options
 
 	// guarded by mu
-	scratch row
-	stats   *statsState
-	top     *topK
-	rows    []*row // mainAny, mainCollect
-	mem     int64
-	matched int64
-	scanned int64
-	bytes   int64
-	err     error
-	done    bool
-	sink    func(*row) // the main stage's consumer, made once
-	lookups map[string]*lookupIndex
-	globBuf []string
-	keyBuf  []Value
+	scratch   row
+	stats     *statsState
+	top       *topK
+	rows      []*row // mainAny, mainCollect
+	mem       int64
+	matched   int64
+	scanned   int64
+	bytes     int64
+	err       error
+	done      bool
+	sink      func(*row) // the main stage's consumer, made once
+	lookups   map[string]*lookupIndex
+	globBuf   []string
+	lookupKey []byte
+	keyBuf    []Value
 }
 
 // Run starts a run of q.

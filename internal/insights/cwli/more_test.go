@@ -160,8 +160,11 @@ func TestUnnestAndLookup(t *testing.T) {
 		}
 		return &LookupTable{Columns: []string{"name", "team", "mail"}, Rows: [][]string{{"bob", "red", "b@x"}, {"al", "blue", "a@x"}}}, nil
 	}}
-	f(`lookup teams user as name OUTPUT team, mail as email | sort @timestamp asc | display user, team, email`, `user=bob team=red email=b@x | user=eve`, lk)
-	f(`lookup teams user as name OUTPUT team | stats count() by team | sort team`, `team=red count()=1 | count()=1`, lk)
+	f(`lookup teams name as user OUTPUT team, mail as email | sort @timestamp asc | display user, team, email`, `user=bob team=red email=b@x | user=eve`, lk)
+	f(`lookup teams name as user OUTPUT team | stats count() by team | sort team`, `team=red count()=1 | count()=1`, lk)
+	f(`lookup teams name as user, team as colour OUTPUT mail | display user, mail`, `user=eve | user=bob`, lk)
+	evs = append(evs, ev(3, `{"user":"bob","colour":"red"}`))
+	f(`lookup teams name as user, team as colour OUTPUT mail | filter ispresent(mail) | display user, mail`, `user=bob mail=b@x`, lk)
 	if _, err := run(t, `lookup nosuch user OUTPUT x`, evs, Options{}); err == nil {
 		t.Error("lookup without tables succeeded")
 	}

@@ -57,9 +57,9 @@ type command struct {
 	// source
 	spec *SourceSpec
 	// lookup
-	table   string
-	keyPair [2]string // lookup: event field, table field
-	outs    []proj
+	table    string
+	keyPairs [][2]string // lookup: table field, event field
+	outs     []proj
 }
 
 type parser struct {
@@ -495,46 +495,56 @@ func (p *parser) logGroupsSpec(sp *SourceSpec) *CompileError {
 	return nil
 }
 
-// lookupCmd reads "lookup table field [as tablefield] [OUTPUT f [as a], ...]".
+// lookupCmd reads AWS's "lookup table lookup-field [as log-field] [, …]
+// OUTPUT output-field [as name] [, …]": each lookup-field is a column of the
+// table matched (exactly, case-sensitively) against the event's log-field
+// (the same name without as); all pairs must match.
 func (p *parser) lookupCmd(c *command) *CompileError {
 	n, err := p.ident()
 	if err != nil {
 		return err
 	}
 	c.table = n
-	f, err := p.ident()
-	if err != nil {
-		return err
-	}
-	c.keyPair = [2]string{f, f}
-	if p.isKw("as") {
-		p.next()
-		if c.keyPair[1], err = p.ident(); err != nil {
+	for {
+		f, err := p.ident()
+		if err != nil {
 			return err
 		}
-	}
-	if p.isKw("output") || p.isKw("outputnew") {
-		p.next()
-		for {
-			n, err := p.ident()
-			if err != nil {
+		pair := [2]string{f, f} // table field, event field
+		if p.isKw("as") {
+			p.next()
+			if pair[1], err = p.ident(); err != nil {
 				return err
 			}
-			pr := proj{text: n, e: &node{op: "field", name: n}}
-			if p.isKw("as") {
-				p.next()
-				if pr.alias, err = p.ident(); err != nil {
-					return err
-				}
-			}
-			c.outs = append(c.outs, pr)
-			if !p.isOp(",") {
-				break
-			}
-			p.next()
 		}
+		c.keyPairs = append(c.keyPairs, pair)
+		if !p.isOp(",") {
+			break
+		}
+		p.next()
 	}
-	return nil
+	if !p.isKw("output") {
+		return p.fail(p.peek())
+	}
+	p.next()
+	for {
+		n, err := p.ident()
+		if err != nil {
+			return err
+		}
+		pr := proj{text: n, e: &node{op: "field", name: n}}
+		if p.isKw("as") {
+			p.next()
+			if pr.alias, err = p.ident(); err != nil {
+				return err
+			}
+		}
+		c.outs = append(c.outs, pr)
+		if !p.isOp(",") {
+			return nil
+		}
+		p.next()
+	}
 }
 
 // Expressions, lowest precedence first.

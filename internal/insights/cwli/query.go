@@ -248,8 +248,8 @@ func compile(text string) (*Query, *CompileError) {
 				return nil, err
 			}
 			slot := pl.newSlot(c.into)
+			// like parse, unnest adds a field without changing the columns
 			q.stages = append(q.stages, &stage{kind: sUnnest, src: e, slot: slot})
-			fieldsCols = addCol(fieldsCols, outCol{c.into, slotE{slot}})
 		case "pattern":
 			st, cols, err := pl.patternCmd(c)
 			if err != nil {
@@ -264,14 +264,11 @@ func compile(text string) (*Query, *CompileError) {
 			}
 			q.source = c.spec
 		case "lookup":
-			st, cols, err := pl.lookupCmd(c)
+			st, err := pl.lookupCmd(c)
 			if err != nil {
 				return nil, err
 			}
 			q.stages = append(q.stages, st)
-			for _, col := range cols {
-				fieldsCols = addCol(fieldsCols, col)
-			}
 		default:
 			return nil, errAt(text, c.pos, c.end, fmt.Sprintf("BUG: command %s not planned", c.name))
 		}
@@ -376,7 +373,9 @@ func usesMessage(q *Query) bool {
 			}
 		}
 		if s.look != nil {
-			walk(s.look.key)
+			for _, k := range s.look.keys {
+				walk(k)
+			}
 		}
 		if s.pat != nil {
 			walk(s.pat.src)
