@@ -127,7 +127,8 @@ func TestQueries(t *testing.T) {
 	f("FIELDS `user` # comment | filter nothing\n| FILTER user = 'bob'", "user=bob")
 	// pattern
 	f(`filter ispresent(user) | pattern @message | fields @pattern, @sampleCount`[0:0]+`filter @message like "took" or @message like "lower" | pattern`,
-		`@pattern=error lower case @ratio=0.5 @sampleCount=1 @logSamples=error lower case | @pattern=INFO request <*> took <*> @ratio=0.5 @sampleCount=1 @logSamples=INFO request id=7 took 12ms`)
+		`@pattern=error lower case @ratio=0.5 @sampleCount=1 | @pattern=INFO request <Token-1> took <Token-2> @ratio=0.5 @sampleCount=1`)
+	f(`filter @message like "took" or @message like "served" | pattern`, `@pattern=INFO request <Token-1> took <Token-2> @ratio=1 @sampleCount=1`)
 }
 
 func TestLambdaFields(t *testing.T) {

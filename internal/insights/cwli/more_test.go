@@ -186,3 +186,15 @@ func TestCollectMemoryBound(t *testing.T) {
 		t.Errorf("top-5: %v", err)
 	}
 }
+
+func TestPatternClusters(t *testing.T) {
+	evs := []store.StoredEvent{ev(1, "user alice logged in"), ev(2, "disk full on sda"), ev(3, "user bob logged in"), ev(4, "user carol logged in")}
+	res, err := run(t, `pattern @message | sort @sampleCount desc`, evs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `@pattern=user <Token-1> logged in @ratio=0.75 @sampleCount=3 | @pattern=disk full on sda @ratio=0.25 @sampleCount=1`
+	if got := render(res.Rows); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
