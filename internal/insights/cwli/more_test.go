@@ -198,3 +198,31 @@ func TestPatternClusters(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestMoreFunctions(t *testing.T) {
+	evs := []store.StoredEvent{ev(7200, `{"ip":"2001:db8::1","v4":"203.0.113.9","pub":"8.8.8.8","n":"42.9","arr":"[\"a\",2,true]","s":"  pad  ","enc":"a%20b%2Bc","b64":"aGVsbG8="}`)}
+	f := func(q, want string) {
+		t.Helper()
+		res, err := run(t, q, evs, Options{Start: 3_600_000, End: 10_800_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(res.Rows); got != want {
+			t.Errorf("%q:\n got %s\nwant %s", q, got, want)
+		}
+	}
+	f(`fields round(haversine(0, 0, 0, 1), 3) as a, toInt(n) as b, toLong("-7.9") as c, toDouble(n) as d, toNumber("x") as e, toInt("3000000000") as g`,
+		`a=111.195 b=42 c=-7 d=42.9`)
+	f(`fields urldecode(enc) as a, base64decode(b64) as b, jsonArraySize(arr) as c, jsonArrayContains(arr, "a") as d, jsonArrayContains(arr, "z") as e, jsonArrayContains(s, "a") as g`,
+		`a=a b+c b=hello c=3 d=1 e=0 g=0`)
+	f(`fields queryStartTime() as a, queryEndTime() as b, queryTimeRange() as c, messageSize(s) as d, substr(s, 2) as e, trim(s) as g, tolower("AbC") as h, endsWith(v4, ".9") as i, strcontains(v4, "113") as j`,
+		`a=3600000 b=10800000 c=7200000 d=7 e=pad   g=pad h=abc i=1 j=1`)
+	f(`fields isValidIpV4(v4) as a, isValidIpV6(ip) as b, isIpv6InSubnet(ip, "2001:db8::/32") as c, isIpInSubnet(v4, "2001:db8::/32") as d, ipv4ToNumber(v4) as e, isPublicIP(pub) as g, isPublicIP(v4) as h, isReservedIP(v4) as i, isValidIp("300.1.1.1") as j`,
+		`a=1 b=1 c=1 d=0 e=3405803785 g=1 h=0 i=1 j=0`)
+	f(`fields greatest(n, nothere, 3) as a, least(nothere) as b, isblank(s) as c, isempty(s) as d, dateceil(@timestamp, 1h) as e, datefloor(@timestamp, 1d) as g, coalesce(nothere, nope) as h`,
+		`a=42.9 c=0 d=0 e=1970-01-01 02:00:00.000 g=1970-01-01 00:00:00.000`)
+	f(`fields parseDate("14/Nov/2023:22:13:20 +0000", "dd/MMM/yyyy:HH:mm:ss Z") as a, formatDate(fromMillis(1700000000000), "%Y-%m-%dT%H:%M:%S", "Asia/Tokyo") as b, toMillis("2022-01-14T13:18:31.000-08:00") as c`,
+		`a=1700000000000 b=2023-11-15T07:13:20 c=1642195111000`)
+	f(`fields concat(n, nothere) as a, abs(s) as b, strlen("héllo") as c, replace("aaa", "a", "bb") as d, split("a,b", ",") as e, jsonStringify(jsonParse(arr)) as g`,
+		`c=5 d=bbbbbb e=["a","b"] g=["a",2,true]`)
+}
