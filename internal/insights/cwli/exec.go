@@ -138,6 +138,13 @@ func finalCap(q *Query, runLimit int) int {
 
 // Exec is one run of a query. AddBlock, Snapshot and Finish may be called
 // from different goroutines; mu serialises them.
+//
+// The runner's side: scan the query's groups over Options.Start..End (the
+// executor does not filter by time), with Pushdown.Filter as the scan's
+// Matcher if it likes; feed every block to AddBlock until it returns false
+// or the scan ends; when the store filtered, call SetScanned with its
+// ScanStats so recordsScanned/bytesScanned count what was examined, not
+// what was delivered. Snapshot any time; Finish once.
 type Exec struct {
 	q    *Query
 	m    mainShape
@@ -185,6 +192,21 @@ func (q *Query) Run(opts Options) *Exec {
 	}
 	x.loadLookups()
 	return x
+}
+
+// Cutoff reports, for a query ordered by @timestamp alone (Pushdown.Order
+// != 0) whose top-K is full, the timestamp an event must beat to matter:
+// with Order -1 only events newer than ts, with 1 only older ones. A
+// runner whose scan can skip blocks by time range uses it to skip blocks
+// entirely on the wrong side; ok is false when nothing can be skipped yet.
+// Skipped events are then not counted as matched or scanned.
+func (x *Exec) Cutoff() (ts int64, ok bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m.kind != mainTop || x.m.topTs == 0 || !x.top.full() || len(x.top.rows) == 0 {
+		return 0, false
+	}
+	return x.top.rows[0].row.ev.Timestamp, true
 }
 
 // SetScanned overrides the scan statistics with the store's (when the

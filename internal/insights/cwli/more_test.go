@@ -226,3 +226,19 @@ func TestMoreFunctions(t *testing.T) {
 	f(`fields concat(n, nothere) as a, abs(s) as b, strlen("héllo") as c, replace("aaa", "a", "bb") as d, split("a,b", ",") as e, jsonStringify(jsonParse(arr)) as g`,
 		`c=5 d=bbbbbb e=["a","b"] g=["a",2,true]`)
 }
+
+func TestCutoff(t *testing.T) {
+	q, _ := Compile(`fields @timestamp | sort @timestamp desc | limit 2`)
+	x := q.Run(Options{})
+	if _, ok := x.Cutoff(); ok {
+		t.Error("cutoff before any event")
+	}
+	x.AddBlock("g", store.ScanBlock{Events: corpus[:3]}) // 60, 120, 150 s
+	if ts, ok := x.Cutoff(); !ok || ts != 120_000 {
+		t.Errorf("cutoff = %d %v, want 120000", ts, ok)
+	}
+	q, _ = Compile(`stats count()`)
+	if _, ok := q.Run(Options{}).Cutoff(); ok {
+		t.Error("stats has no cutoff")
+	}
+}
