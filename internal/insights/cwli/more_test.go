@@ -242,3 +242,42 @@ func TestCutoff(t *testing.T) {
 		t.Error("stats has no cutoff")
 	}
 }
+
+// One compiled query run by several Execs at once, each snapshotted while
+// it is fed: the race detector checks the sharing.
+func TestConcurrentRuns(t *testing.T) {
+	q, err := Compile(`filter ispresent(user) | stats count() as n, avg(latency) as a by user | sort user`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runs = 4
+	results := make([]string, runs)
+	done := make(chan struct{})
+	for i := 0; i < runs; i++ {
+		go func(i int) {
+			defer func() { done <- struct{}{} }()
+			x := q.Run(Options{})
+			snaps := make(chan struct{})
+			go func() {
+				defer close(snaps)
+				for k := 0; k < 50; k++ {
+					x.Snapshot()
+				}
+			}()
+			for k := 0; k < 50; k++ {
+				x.AddBlock("g", store.ScanBlock{Events: corpus})
+			}
+			<-snaps
+			r, _ := x.Finish()
+			results[i] = render(r.Rows)
+		}(i)
+	}
+	for i := 0; i < runs; i++ {
+		<-done
+	}
+	for i, r := range results {
+		if r != "user=alice n=100 a=15 | user=bob n=50 a=30" {
+			t.Errorf("run %d: %s", i, r)
+		}
+	}
+}
