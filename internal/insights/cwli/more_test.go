@@ -281,3 +281,23 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLogfmtCSV(t *testing.T) {
+	evs := []store.StoredEvent{ev(1, `level=warn msg="disk \"almost\" full" pct=91 flag`), ev(2, `a,"b,c",,"d""e"`)}
+	f := func(q, want string) {
+		t.Helper()
+		res, err := run(t, q, evs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(res.Rows); got != want {
+			t.Errorf("%q:\n got %s\nwant %s", q, got, want)
+		}
+	}
+	f(`parse logfmt as m | filter m.level = "warn" | fields m.msg, m.pct + 1 as p, ispresent(m.flag) as fl`, `m.msg=disk "almost" full p=92 fl=1`)
+	f(`filter @message like "," | parse @message csv as a, b, c, d, e`, `@timestamp=1970-01-01 00:00:02.000 @message=a,"b,c",,"d""e"`)
+	f(`filter @message like "," | parse csv as a, b, c, d, e | display a, b, c, d, e`, `a=a b=b,c c= d=d"e`)
+	if _, err := Compile(`parse logfmt as a, b`); err == nil {
+		t.Error("logfmt with two names accepted")
+	}
+}

@@ -50,6 +50,7 @@ type command struct {
 	regex   string
 	isRegex bool
 	multi   bool
+	format  string // parse logfmt / csv
 	aliases []string
 	// dedup, unnest, pattern
 	names []string
@@ -297,7 +298,14 @@ func (p *parser) limitCmd(c *command) *CompileError {
 
 func (p *parser) parseCmd(c *command) *CompileError {
 	t := p.peek()
-	if t.k == tIdent {
+	mode := func(t token) string {
+		if t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "logfmt") || strings.EqualFold(t.s, "csv")) &&
+			p.toks[p.i+1].k == tIdent && strings.EqualFold(p.toks[p.i+1].s, "as") {
+			return strings.ToLower(t.s)
+		}
+		return ""
+	}
+	if t.k == tIdent && mode(t) == "" {
 		e, err := p.postfix()
 		if err != nil {
 			return err
@@ -306,6 +314,20 @@ func (p *parser) parseCmd(c *command) *CompileError {
 		t = p.peek()
 	} else {
 		c.src = &node{op: "field", name: "@message", segs: []string{"@message"}}
+	}
+	if m := mode(t); m != "" {
+		p.next()
+		p.next() // as
+		names, err := p.names()
+		if err != nil {
+			return err
+		}
+		if m == "logfmt" && len(names) != 1 {
+			return errAt(p.src, t.pos, p.toks[p.i-1].end, "parse logfmt takes one name, the map of the pairs")
+		}
+		c.aliases, c.format = names, m
+		c.pos = t.pos
+		return nil
 	}
 	switch t.k {
 	case tString:
