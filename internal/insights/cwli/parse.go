@@ -8,9 +8,9 @@ import (
 // parsePlan is a compiled parse command: a glob with * wildcards or an RE2
 // regex with named groups, over any source field.
 type parsePlan struct {
-	src   expr
-	lits  []string // glob: literal text around the wildcards (len = stars+1)
-	re    *regexp.Regexp
+	src    expr
+	lits   []string // glob: literal text around the wildcards (len = stars+1)
+	re     *regexp.Regexp
 	slots  []int // glob: per wildcard; regex: per capture group (-1: unused); csv: per column
 	multi  bool
 	format string // "logfmt" (slots[0] gets a map) or "csv"
