@@ -66,7 +66,7 @@ func benchQuery(b *testing.B, q string, blocks []store.ScanBlock, pushdown bool)
 	b.ResetTimer()
 	var kept []store.StoredEvent
 	for i := 0; i < b.N; i++ {
-		x := cq.Run(Options{})
+		x := cq.Run(Options{StoreStats: true})
 		for _, bl := range blocks {
 			if pushdown && m != nil {
 				// what the store's workers do with the pushdown matcher

@@ -32,6 +32,11 @@ type Options struct {
 	MaxMemory int64
 	// Now is the query's start time in ms for now(); 0: the wall clock.
 	Now int64
+	// StoreStats: the runner reports recordsScanned/bytesScanned with
+	// SetScanned (from the store's ScanStats), so AddBlock does not walk
+	// every event to count them (it shows in top-K scans that touch only
+	// a few events of a block).
+	StoreStats bool
 }
 
 // ErrMemory is a run that needed more than Options.MaxMemory.
@@ -231,9 +236,11 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 	r := &x.scratch
 	r.group, r.hasEv = group, true
 	evs := b.Events
-	for i := range evs {
-		x.scanned++
-		x.bytes += int64(len(evs[i].Message))
+	if !x.opts.StoreStats {
+		x.scanned += int64(len(evs))
+		for i := range evs {
+			x.bytes += int64(len(evs[i].Message))
+		}
 	}
 	if x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly() {
 		x.matched += int64(len(evs))

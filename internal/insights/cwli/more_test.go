@@ -301,3 +301,14 @@ func TestParseLogfmtCSV(t *testing.T) {
 		t.Error("logfmt with two names accepted")
 	}
 }
+
+func TestStoreStats(t *testing.T) {
+	q, _ := Compile(`fields @message | limit 1`)
+	x := q.Run(Options{StoreStats: true})
+	x.AddBlock("g", store.ScanBlock{Events: corpus})
+	x.SetScanned(1000, 5000)
+	r, _ := x.Finish()
+	if r.RecordsScanned != 1000 || r.BytesScanned != 5000 || r.RecordsMatched != 6 {
+		t.Errorf("stats %+v", r)
+	}
+}
