@@ -30,7 +30,7 @@ func (x *env) extract(r *row) {
 		return
 	}
 	w := &x.walker
-	w.src, w.path, w.ids, w.out, w.lens = msg, x.pbuf[:0], x.q.jsonIDs, r.js, &x.q.jsonLens
+	w.src, w.path, w.ids, w.names, w.out, w.lens = msg, x.pbuf[:0], x.q.jsonIDs, x.q.jsonNames, r.js, &x.q.jsonLens
 	w.leaf, w.leaves, w.bad, w.found = nil, 0, false, 0
 	w.value(i, 0)
 	x.pbuf = w.path
@@ -49,6 +49,7 @@ type jsonWalker struct {
 	// without leaf: the leaves whose path is in ids go to out[id]; the walk
 	// stops once all are found
 	ids   map[string]int
+	names []string // the same names by id
 	lens  *[65]bool // lens[n]: some wanted name has length n (64: longer)
 	out   []Value
 	found int
@@ -177,7 +178,19 @@ func (w *jsonWalker) emit(v Value) {
 		if !w.lens[min(len(w.path), 64)] {
 			return
 		}
-		if id, ok := w.ids[string(w.path)]; ok && w.out[id].k == kNull {
+		id, ok := -1, false
+		if len(w.names) <= 8 {
+			// a few names: comparing beats hashing
+			for i, n := range w.names {
+				if len(n) == len(w.path) && n == string(w.path) {
+					id, ok = i, true
+					break
+				}
+			}
+		} else {
+			id, ok = w.ids[string(w.path)]
+		}
+		if ok && w.out[id].k == kNull {
 			w.out[id] = v
 			if w.found++; w.found == len(w.out) {
 				w.bad = true // all found: stop
