@@ -49,7 +49,7 @@ type jsonWalker struct {
 	// without leaf: the leaves whose path is in ids go to out[id]; the walk
 	// stops once all are found
 	ids   map[string]int
-	names []string // the same names by id
+	names []string  // the same names by id
 	lens  *[65]bool // lens[n]: some wanted name has length n (64: longer)
 	out   []Value
 	found int
