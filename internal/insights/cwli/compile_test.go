@@ -114,6 +114,26 @@ func TestIndexTerms(t *testing.T) {
 	}
 }
 
+func TestStreamPushdown(t *testing.T) {
+	f := func(q string, want []string) {
+		t.Helper()
+		cq, err := Compile(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cq.Pushdown().Streams
+		if (got == nil) != (want == nil) || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%q: streams %q, want %q", q, got, want)
+		}
+	}
+	f(`filter @logStream = "a" | stats count()`, []string{"a"})
+	f(`filter @logStream in ["a", "b"] and x = 1 | filter @logStream = "b"`, []string{"b"})
+	f(`filter @logStream = "a" and @logStream = "b"`, []string{})
+	f(`filter @logStream = "a" or x = 1`, nil)
+	f(`filter @logStream != "a"`, nil)
+	f(`stats count() as n by @logStream | filter @logStream = "a"`, nil)
+}
+
 func TestPushdown(t *testing.T) {
 	f := func(q string, need bool, match, noMatch string, req []string, order, limit int) {
 		t.Helper()

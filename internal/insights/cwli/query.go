@@ -464,6 +464,61 @@ type Pushdown struct {
 	// filterIndex, so only indexed data should be scanned.
 	Index       []IndexTerm
 	FilterIndex bool
+	// Streams, when not nil, are the only log streams whose events can
+	// match (filter @logStream = "s" or in [...] in the leading filters):
+	// the scan's ScanRequest.Streams. Careful: an empty, non-nil list means
+	// no stream can match (ScanRequest reads empty as every stream).
+	Streams []string
+}
+
+// streamTerms returns the stream names a conjunction allows, ok false when
+// it does not constrain @logStream.
+func streamTerms(e expr) ([]string, bool) {
+	switch e := e.(type) {
+	case andE:
+		l, lok := streamTerms(e.l)
+		r, rok := streamTerms(e.r)
+		switch {
+		case lok && rok:
+			var both []string
+			for _, a := range l {
+				for _, b := range r {
+					if a == b {
+						both = append(both, a)
+					}
+				}
+			}
+			return both, true
+		case lok:
+			return l, true
+		}
+		return r, rok
+	case cmpE:
+		if e.op != "=" {
+			return nil, false
+		}
+		l, r := e.l, e.r
+		if _, ok := r.(sysE); ok {
+			l, r = r, l
+		}
+		if s, ok := l.(sysE); ok && s.f == fStream {
+			if v, ok := r.(litE); ok && v.v.k == kStr {
+				return []string{v.v.s}, true
+			}
+		}
+	case inE:
+		if s, ok := e.l.(sysE); ok && s.f == fStream {
+			var out []string
+			for _, v := range e.list {
+				if v.k != kStr {
+					return nil, false
+				}
+				out = append(out, v.s)
+			}
+			return out, true
+		}
+	}
+	return nil, false
 }
 
 // IndexTerm is a field that must hold one of Values (as text).
@@ -531,6 +586,21 @@ func (q *Query) Pushdown() Pushdown {
 		for _, t := range indexTerms(s.cond) {
 			t.Field = q.jsonNames[t.id]
 			p.Index = append(p.Index, t)
+		}
+		if st, ok := streamTerms(s.cond); ok {
+			if p.Streams == nil {
+				p.Streams = append([]string{}, st...)
+			} else {
+				var both []string
+				for _, a := range p.Streams {
+					for _, b := range st {
+						if a == b {
+							both = append(both, a)
+						}
+					}
+				}
+				p.Streams = append([]string{}, both...)
+			}
 		}
 	}
 	m := mainPlan(q, 0)
