@@ -3,7 +3,6 @@ package cwli
 import (
 	"container/heap"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -669,10 +668,5 @@ func (x *Exec) result(rows []*row) Result {
 		}
 		res.Rows = append(res.Rows, out)
 	}
-	if x.q.statsRows {
-		// matched counts the events that reached the first stats
-	}
 	return res
 }
-
-var _ = fmt.Sprintf

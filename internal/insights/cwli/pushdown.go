@@ -53,8 +53,7 @@ func pushFilter(q *Query) *msgMatcher {
 			}
 			break
 		}
-		n, exact := toMnode(s.cond)
-		_ = exact
+		n, _ := toMnode(s.cond)
 		if n.op == 't' {
 			continue
 		}

@@ -2,7 +2,6 @@ package cwli
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -229,10 +228,7 @@ func compile(text string) (*Query, *CompileError) {
 			}
 			q.stages = append(q.stages, st)
 		case "dedup":
-			if pl.sc.afterStats {
-				// allowed: dedup of stats rows
-			}
-			st := &stage{kind: sDedup}
+			st := &stage{kind: sDedup} // of events or of stats rows
 			for _, n := range c.names {
 				e, err := pl.compile(&node{op: "field", name: n, segs: strings.Split(n, "."), pos: c.pos, end: c.end})
 				if err != nil {
@@ -431,9 +427,6 @@ func (pl *planner) call(n *node) (expr, *CompileError) {
 	}
 	return c, nil
 }
-
-// compiled regexes used by parse keep Go's (?P<name>) form; CWLI writes (?<name>).
-var _ = regexp.MustCompile
 
 // Pushdown is what the scan can do for the query.
 type Pushdown struct {

@@ -73,11 +73,10 @@ func (pl *planner) statsCmd(c *command) (*statsPlan, []outCol, *CompileError) {
 	// the output scope: only by terms and aggregates exist from here on
 	pl.sc = &scope{names: map[string]int{}, afterStats: true}
 	var cols []outCol
-	for i, n := range byNames {
+	for _, n := range byNames {
 		s := pl.newSlot(n)
 		sp.bySlots = append(sp.bySlots, s)
 		cols = addCol(cols, outCol{n, slotE{s}})
-		_ = i
 	}
 	for _, o := range outs {
 		if se, ok := o.e.(slotE); ok {
@@ -246,7 +245,7 @@ func (s *statsState) rows(x *env, nslots int) []*row {
 			r.slots[s.sp.bySlots[i]] = v
 		}
 		for i, a := range s.sp.aggs {
-			r.slots[a.slot] = a.def.finish(g.aggs[i])
+			r.slots[a.slot] = g.aggs[i].result()
 		}
 		for _, p := range s.sp.post {
 			r.slots[p.slot] = p.e.eval(r, x)
@@ -255,8 +254,6 @@ func (s *statsState) rows(x *env, nslots int) []*row {
 	}
 	return out
 }
-
-func (a *aggDef) finish(s aggState) Value { return s.result() }
 
 // countsOnly reports whether the stats is "count() [, count()...] by
 // bin(p)" alone, which AddBlock counts from timestamps without running the
