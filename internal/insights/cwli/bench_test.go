@@ -48,6 +48,10 @@ func benchEvents(n int, kind string) []store.ScanBlock {
 }
 
 func benchQuery(b *testing.B, q string, blocks []store.ScanBlock, pushdown bool) {
+	benchQueryOpts(b, q, blocks, pushdown, Options{StoreStats: true})
+}
+
+func benchQueryOpts(b *testing.B, q string, blocks []store.ScanBlock, pushdown bool, opts Options) {
 	cq, err := Compile(q)
 	if err != nil {
 		b.Fatal(err)
@@ -66,7 +70,7 @@ func benchQuery(b *testing.B, q string, blocks []store.ScanBlock, pushdown bool)
 	b.ResetTimer()
 	var kept []store.StoredEvent
 	for i := 0; i < b.N; i++ {
-		x := cq.Run(Options{StoreStats: true})
+		x := cq.Run(opts)
 		for _, bl := range blocks {
 			if pushdown && m != nil {
 				// what the store's workers do with the pushdown matcher
@@ -130,4 +134,12 @@ func cpuNanos() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func BenchmarkJSONAvgByUserParallel2(b *testing.B) {
+	benchQueryOpts(b, `stats avg(latency) by user`, benchEvents(benchN, "json"), false, Options{StoreStats: true, Parallel: 2})
+}
+
+func BenchmarkParseAccessParallel2(b *testing.B) {
+	benchQueryOpts(b, `parse @message '* - - [*] "* * *" * *' as ip, ts, method, path, proto, status, size | stats count() by status`, benchEvents(benchN, "access"), false, Options{StoreStats: true, Parallel: 2})
 }

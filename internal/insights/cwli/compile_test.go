@@ -208,7 +208,7 @@ func FuzzRun(f *testing.F) {
 		if err != nil {
 			return
 		}
-		x := q.Run(Options{MaxMemory: 1 << 24, Lookup: func(string) (*LookupTable, error) {
+		x := q.Run(Options{MaxMemory: 1 << 24, Parallel: 1 + len(s)%2, Lookup: func(string) (*LookupTable, error) {
 			return &LookupTable{Columns: []string{"user", "team"}, Rows: [][]string{{"bob", "red"}}}, nil
 		}, Ptr: func(string, store.StoredEvent) string { return "p" }})
 		x.AddBlock("g", store.ScanBlock{Group: "g", Events: corpus[:3]})

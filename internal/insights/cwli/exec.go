@@ -3,6 +3,7 @@ package cwli
 import (
 	"container/heap"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +37,13 @@ type Options struct {
 	// every event to count them (it shows in top-K scans that touch only
 	// a few events of a block).
 	StoreStats bool
+	// Parallel is how many goroutines AddBlock may use for a query whose
+	// main stage is a stats (the JSON/parse work before it is what costs):
+	// each block is split among lanes that keep their own groups, merged
+	// when rows are rendered, in the order a single lane gives. 0 or 1:
+	// the caller's goroutine only. No goroutine outlives AddBlock. Group
+	// memory, charged to MaxMemory, can be up to Parallel times higher.
+	Parallel int
 }
 
 // ErrMemory is a run that needed more than Options.MaxMemory.
@@ -171,6 +179,8 @@ type Exec struct {
 	lookups   map[string]*lookupIndex
 	globBuf   []string
 	lookupKey []byte
+	seq       int64   // events fed so far: the next event's row.seq
+	lanes     []*Exec // Parallel: the stats lanes, fed under mu
 	keyBuf    []Value
 }
 
@@ -195,7 +205,96 @@ func (q *Query) Run(opts Options) *Exec {
 		x.sink = x.addCollect
 	}
 	x.loadLookups()
+	if opts.Parallel > 1 && x.m.kind == mainStats && !(x.m.at == 0 && x.stats.countsOnly()) && x.err == nil {
+		for i := 0; i < min(opts.Parallel, 16); i++ {
+			x.lanes = append(x.lanes, x.newLane())
+		}
+	}
 	return x
+}
+
+// newLane is an Exec that runs the streaming stages and the stats for a
+// share of each block; it shares the parent's lookup tables.
+func (x *Exec) newLane() *Exec {
+	l := &Exec{q: x.q, opts: x.opts, m: x.m}
+	l.opts.Parallel, l.opts.MaxMemory = 0, 0
+	l.env = env{q: x.q, opts: &l.opts, now: x.env.now}
+	l.scratch.slots = make([]Value, x.q.nslots)
+	l.stats = newStatsState(x.q.stages[x.m.at].stats)
+	l.sink = l.addStats
+	l.lookups = x.lookups
+	return l
+}
+
+// minLaneEvents: smaller blocks are not worth a goroutine.
+const minLaneEvents = 256
+
+// feedLanes splits a block among the lanes and waits for them.
+func (x *Exec) feedLanes(group string, evs []store.StoredEvent) {
+	n := len(x.lanes)
+	if len(evs) < minLaneEvents*2 {
+		n = 1
+	}
+	per := (len(evs) + n - 1) / n
+	var wg sync.WaitGroup
+	for k := 0; k < n; k++ {
+		lo, hi := k*per, min(len(evs), (k+1)*per)
+		if lo >= hi {
+			break
+		}
+		lane, part, base := x.lanes[k], evs[lo:hi], x.seq+int64(lo)
+		if hi == len(evs) {
+			lane.feed(group, part, base) // the last share runs here
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lane.feed(group, part, base)
+		}()
+	}
+	wg.Wait()
+	x.seq += int64(len(evs))
+	var mem int64
+	for _, l := range x.lanes {
+		mem += l.mem
+		if l.err != nil && x.err == nil {
+			x.err = l.err
+		}
+	}
+	x.charge(mem - x.mem)
+}
+
+// feed runs a lane over its share; a panic fails the run instead of the
+// process (it may be on a goroutine of its own).
+func (x *Exec) feed(group string, evs []store.StoredEvent, base int64) {
+	defer func() {
+		if p := recover(); p != nil {
+			x.err = fmt.Errorf("BUG: query execution failed: %v", p)
+		}
+	}()
+	r := &x.scratch
+	r.group, r.hasEv = group, true
+	for i := range evs {
+		r.ev = evs[i]
+		r.jsOK = false
+		r.seq = base + int64(i)
+		x.push(0, x.m.at, r, x.sink)
+		if x.err != nil {
+			return
+		}
+	}
+}
+
+// laneMatched is the events the lanes' stats saw.
+func (x *Exec) laneMatched() {
+	if x.lanes == nil {
+		return
+	}
+	x.matched = 0
+	for _, l := range x.lanes {
+		x.matched += l.matched
+	}
 }
 
 // Cutoff reports, for a query ordered by @timestamp alone (Pushdown.Order
@@ -241,7 +340,9 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 			x.bytes += int64(len(evs[i].Message))
 		}
 	}
-	if x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly() {
+	if x.lanes != nil {
+		x.feedLanes(group, evs)
+	} else if x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly() {
 		x.matched += int64(len(evs))
 		x.charge(x.stats.countBins(evs))
 	} else if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.m.at) {
@@ -250,11 +351,15 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 		for i := range evs {
 			r.ev = evs[i]
 			r.jsOK = false
+			r.seq = x.seq + int64(i)
 			x.push(0, x.m.at, r, x.sink)
 			if x.done || x.err != nil {
 				break
 			}
 		}
+	}
+	if x.lanes == nil {
+		x.seq += int64(len(evs))
 	}
 	return !x.done && x.err == nil
 }
@@ -283,6 +388,7 @@ func (x *Exec) addOrdered(evs []store.StoredEvent) {
 		}
 		r.ev = evs[i]
 		r.jsOK = false
+		r.seq = x.seq + int64(i)
 		x.push(0, x.m.at, r, x.sink)
 		if x.err != nil {
 			return
@@ -536,7 +642,15 @@ func (x *Exec) finishRows() ([]*row, error) {
 	var rows []*row
 	switch x.m.kind {
 	case mainStats:
-		rows = x.stats.rows(&x.env, x.q.nslots)
+		if x.lanes != nil {
+			states := make([]*statsState, len(x.lanes))
+			for i, l := range x.lanes {
+				states[i] = l.stats
+			}
+			rows = mergedRows(states, &x.env, x.q.nslots)
+		} else {
+			rows = x.stats.rows(&x.env, x.q.nslots)
+		}
 	case mainTop:
 		rows = x.top.sorted()
 	default:
@@ -653,6 +767,7 @@ func dedupRows(x *Exec, rows []*row, keys []expr) []*row {
 
 // result renders rows. Nulls are omitted; event rows end with @ptr.
 func (x *Exec) result(rows []*row) Result {
+	x.laneMatched()
 	res := Result{RecordsMatched: float64(x.matched), RecordsScanned: float64(x.scanned), BytesScanned: float64(x.bytes)}
 	for _, r := range rows {
 		out := make([]ResultField, 0, len(x.q.out)+1)

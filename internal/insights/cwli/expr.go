@@ -19,6 +19,7 @@ type row struct {
 	slots []Value
 	js    []Value // JSON fields the query reads, by id; valid when jsDone
 	jsOK  bool
+	seq   int64 // the event's position in the run's input, for ties and order
 }
 
 // env is what evaluation needs beyond the row; one per Exec, used by one

@@ -145,9 +145,10 @@ type statsState struct {
 }
 
 type group struct {
-	key  string
-	by   []Value
-	aggs []aggState
+	key   string
+	by    []Value
+	aggs  []aggState
+	first int64 // seq of the group's first event: the output order
 }
 
 func newStatsState(sp *statsPlan) *statsState {
@@ -172,7 +173,7 @@ func (s *statsState) add(r *row, x *env) int64 {
 	if g == nil || g.key != string(s.key) {
 		g = s.groups[string(s.key)]
 		if g == nil {
-			g = &group{key: string(s.key), by: make([]Value, len(s.byv)), aggs: make([]aggState, len(sp.aggs))}
+			g = &group{key: string(s.key), by: make([]Value, len(s.byv)), aggs: make([]aggState, len(sp.aggs)), first: r.seq}
 			for i, v := range s.byv {
 				g.by[i] = keep(v)
 				grew += v.size()
@@ -225,16 +226,63 @@ func appendKey(b []byte, v Value) []byte {
 // rows renders the groups as output rows: by bin() ascending when the
 // stats groups by bin, otherwise in first-seen order. A stats without by
 // over no rows still answers one row (count() = 0).
-func (s *statsState) rows(x *env, nslots int) []*row {
-	gs := s.order
-	if len(gs) == 0 && len(s.sp.by) == 0 {
-		g := &group{aggs: make([]aggState, len(s.sp.aggs))}
-		for i, a := range s.sp.aggs {
+func (s *statsState) rows(x *env, nslots int) []*row { return rowsOf(s.sp, s.order, x, nslots) }
+
+// mergedRows renders the union of several lanes' states of one stats, each
+// group's aggregates merged (into copies: the lanes keep theirs), in the
+// order one serial state would have.
+func mergedRows(states []*statsState, x *env, nslots int) []*row {
+	if len(states) == 1 {
+		return states[0].rows(x, nslots)
+	}
+	at := map[string]int{}
+	var parts [][]*group // per key, its groups in the lanes
+	for _, st := range states {
+		for _, g := range st.order {
+			i, ok := at[g.key]
+			if !ok {
+				i = len(parts)
+				at[g.key] = i
+				parts = append(parts, nil)
+			}
+			parts[i] = append(parts[i], g)
+		}
+	}
+	gs := make([]*group, len(parts))
+	for i, p := range parts {
+		g := p[0]
+		if len(p) > 1 {
+			g = cloneGroup(g)
+			for _, o := range p[1:] {
+				for k, a := range o.aggs {
+					g.aggs[k].merge(a)
+				}
+				g.first = min(g.first, o.first)
+			}
+		}
+		gs[i] = g
+	}
+	sort.SliceStable(gs, func(i, j int) bool { return gs[i].first < gs[j].first })
+	return rowsOf(states[0].sp, gs, x, nslots)
+}
+
+func cloneGroup(g *group) *group {
+	c := &group{key: g.key, by: g.by, aggs: make([]aggState, len(g.aggs)), first: g.first}
+	for i, a := range g.aggs {
+		c.aggs[i] = a.clone()
+	}
+	return c
+}
+
+func rowsOf(sp *statsPlan, gs []*group, x *env, nslots int) []*row {
+	if len(gs) == 0 && len(sp.by) == 0 {
+		g := &group{aggs: make([]aggState, len(sp.aggs))}
+		for i, a := range sp.aggs {
 			g.aggs[i] = a.def.newState(a)
 		}
 		gs = []*group{g}
 	}
-	if b := s.sp.binAt; b >= 0 {
+	if b := sp.binAt; b >= 0 {
 		gs = append([]*group(nil), gs...)
 		sort.SliceStable(gs, func(i, j int) bool { return gs[i].by[b].n < gs[j].by[b].n })
 	}
@@ -242,12 +290,12 @@ func (s *statsState) rows(x *env, nslots int) []*row {
 	for _, g := range gs {
 		r := &row{slots: make([]Value, nslots)}
 		for i, v := range g.by {
-			r.slots[s.sp.bySlots[i]] = v
+			r.slots[sp.bySlots[i]] = v
 		}
-		for i, a := range s.sp.aggs {
+		for i, a := range sp.aggs {
 			r.slots[a.slot] = g.aggs[i].result()
 		}
-		for _, p := range s.sp.post {
+		for _, p := range sp.post {
 			r.slots[p.slot] = p.e.eval(r, x)
 		}
 		out = append(out, r)
