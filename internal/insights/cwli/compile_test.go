@@ -217,3 +217,39 @@ func FuzzRun(f *testing.F) {
 		_, _ = x.Finish()
 	})
 }
+
+// FuzzMessage runs field extraction of every kind over arbitrary messages:
+// JSON flattening, jsonParse, Lambda lines, parse glob/regex/logfmt/csv,
+// pattern. It must not panic, and DiscoverFields stays within its cap.
+func FuzzMessage(f *testing.F) {
+	for _, s := range []string{`{"a":{"b":[1,{"c":"x\u00e9"}]},"d":null,"e":true}`, `[[[[1]]]]`, `{"a":`, "REPORT RequestId: x\tDuration: 1 ms",
+		`k=v q="a \"b\"" z`, `a,"b""c",d`, `{"@x":1,"y":"\ud83d\ude00"}`} {
+		f.Add(s)
+	}
+	queries := []string{
+		`fields a.b.1.c, d, e, @x, @@x | filter ispresent(a.b.0)`,
+		`fields jsonParse(@message) as j | fields jsonStringify(j) as s, j.a.b[1].c as c | unnest j.a.b into u`,
+		`parse @message "*=*" as k, v | parse @message /(?<w>\w+)/ | parse logfmt as m | parse csv as c1, c2 | display k, v, w, m.k, c1, c2`,
+		`stats count() by @type, @duration, @requestId`,
+		`pattern @message`,
+	}
+	var compiled []*Query
+	for _, q := range queries {
+		cq, err := Compile(q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		compiled = append(compiled, cq)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		ev := store.StoredEvent{Stream: "s", Timestamp: 1, Message: msg}
+		if n := len(DiscoverFields(ev)); n > 5+maxJSONFields+len(lambdaFields) {
+			t.Fatalf("%d fields", n)
+		}
+		for _, q := range compiled {
+			x := q.Run(Options{MaxMemory: 1 << 24})
+			x.AddBlock("g", store.ScanBlock{Events: []store.StoredEvent{ev, ev}})
+			_, _ = x.Finish()
+		}
+	})
+}
