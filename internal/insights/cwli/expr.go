@@ -327,6 +327,20 @@ func (e binE) eval(r *row, _ *env) Value {
 	return timeMs(e.d.floor(r.ev.Timestamp))
 }
 
+// expandE reads a value as a list: lists as they are, text holding a JSON
+// array parsed.
+type expandE struct{ e expr }
+
+func (e expandE) eval(r *row, x *env) Value {
+	v := e.e.eval(r, x)
+	if v.k == kStr {
+		if p := parseJSONValue(v.s); p.k == kList {
+			return p
+		}
+	}
+	return v
+}
+
 type durE struct{ d duration }
 
 func (e durE) eval(*row, *env) Value { return null }

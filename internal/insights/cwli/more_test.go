@@ -312,3 +312,18 @@ func TestStoreStats(t *testing.T) {
 		t.Errorf("stats %+v", r)
 	}
 }
+
+func TestExpand(t *testing.T) {
+	evs := []store.StoredEvent{ev(1, `{"id":1,"items":[{"sku":"a","n":2},{"sku":"b","n":3}]}`), ev(2, `{"id":2,"items":[]}`), ev(3, `{"id":3}`)}
+	res, err := run(t, `expand items | stats sum(items.n) as total, count() as rows`, evs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := render(res.Rows); got != "total=5 rows=2" {
+		t.Errorf("expand: %s", got)
+	}
+	res, _ = run(t, `fields "[1,2,3]" as l | expand l | stats sum(l) as s`, evs[:1], Options{})
+	if got := render(res.Rows); got != "s=6" {
+		t.Errorf("expand of ephemeral JSON text: %s", got)
+	}
+}

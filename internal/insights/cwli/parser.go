@@ -155,9 +155,10 @@ func (p *parser) command() (*command, *CompileError) {
 			c.into, err = p.ident()
 		}
 	case "expand":
+		t := p.peek()
 		var n string
 		if n, err = p.ident(); err == nil {
-			c.name, c.src, c.into = "unnest", &node{op: "field", name: n, segs: []string{n}}, n
+			c.src, c.into = &node{op: "field", name: n, segs: t.segs, pos: t.pos, end: t.end}, n
 		}
 	case "pattern":
 		var e *node

@@ -246,6 +246,28 @@ func compile(text string) (*Query, *CompileError) {
 			slot := pl.newSlot(c.into)
 			// like parse, unnest adds a field without changing the columns
 			q.stages = append(q.stages, &stage{kind: sUnnest, src: e, slot: slot})
+		case "expand":
+			// expand f: one event per element of the JSON array f, the
+			// element replacing f. A JSON event's arrays are not fields (they
+			// are flattened), so the array is read from the parsed message;
+			// an ephemeral field holding a list or JSON text is used as is.
+			var e expr
+			if _, ok := pl.sc.names[c.into]; ok || pl.sc.afterStats {
+				f, err := pl.field(c.src)
+				if err != nil {
+					return nil, err
+				}
+				e = expandE{f}
+			} else {
+				e = callE{f: functions["jsonparse"], args: []expr{sysE{fMessage}}}
+				for _, sg := range c.src.segs {
+					e = memberE{e, sg}
+				}
+				e = expandE{e}
+				q.usesMsg = true
+			}
+			slot := pl.newSlot(c.into)
+			q.stages = append(q.stages, &stage{kind: sUnnest, src: e, slot: slot})
 		case "pattern":
 			st, cols, err := pl.patternCmd(c)
 			if err != nil {
