@@ -160,6 +160,15 @@ func TestPushdown(t *testing.T) {
 		}
 	}
 	f(`stats count() by bin(5m)`, false, "", "", nil, 0, 0)
+	// Grafana's prefix is dead under a stats: timestamps only
+	grafana := "fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|"
+	f(grafana+`stats count(*) by bin(5m)`, false, "", "", nil, 0, 0)
+	if q, _ := Compile(grafana + `stats count(*) by bin(5m)`); len(q.stages) != 1 || !q.Run(Options{}).stats.countsOnly() {
+		t.Errorf("the dead fields stage stayed: %d stages", len(q.stages))
+	}
+	f(grafana+`fields @message | limit 5`, true, "", "", nil, -1, 5)
+	f(`fields user as u, @message as m | stats count() by bin(1m)`, false, "", "", nil, 0, 0)
+	f(`filter @type = "REPORT" | stats avg(@duration)`, true, "", "", nil, 0, 0)
 	f(`filter @message like /ERROR/ | stats count() by bin(1h)`, true, "an ERROR x", "fine", []string{"ERROR"}, 0, 0)
 	f(`filter @message like /timeout \d+/ and user = "x"`, true, "timeout 5 x", "timeout 5", []string{"timeout "}, -1, 0)
 	f(`filter user = "carol" | stats count()`, true, `{"user":"carol"}`, `{"user":"bob"}`, nil, 0, 0)

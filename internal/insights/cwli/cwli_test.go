@@ -189,6 +189,20 @@ func TestLimitsAndStatistics(t *testing.T) {
 	}
 }
 
+// Grafana's call: its prefix projects @log (account:group) and the stream
+// for log context, before the user's query.
+func TestGrafanaPrefix(t *testing.T) {
+	q := "fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|fields @timestamp, @message | sort @timestamp desc | limit 1"
+	res, err := run(t, q, corpus, Options{LogName: func(g string) string { return "123456789012:" + g }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "@timestamp=1970-01-01 00:07:00.000 __log__grafana_internal__=123456789012:g __logstream__grafana_internal__=s1 @message=error lower case"
+	if got := render(res.Rows); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func TestMemoryBound(t *testing.T) {
 	var evs []store.StoredEvent
 	for i := 0; i < 5000; i++ {

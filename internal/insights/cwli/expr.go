@@ -477,7 +477,6 @@ func (pl *planner) field(n *node) (expr, *CompileError) {
 		return jsonE{pl.q.jsonID(n.name[1:])}, nil
 	}
 	if lambdaFields[n.name] {
-		pl.q.usesMsg = true
 		return lambdaE{n.name}, nil
 	}
 	return jsonE{pl.q.jsonID(n.name)}, nil

@@ -302,6 +302,7 @@ func compile(text string) (*Query, *CompileError) {
 		// a query without fields, display or stats shows @timestamp and @message
 		q.out = []outCol{{"@timestamp", sysE{fTimestamp}}, {"@message", sysE{fMessage}}}
 	}
+	dropDeadFields(q)
 	q.usesMsg = q.usesMsg || usesMessage(q)
 	q.filter = pushFilter(q)
 	return q, nil
@@ -317,94 +318,137 @@ func addCol(cols []outCol, c outCol) []outCol {
 	return append(cols, c)
 }
 
-// usesMessage reports whether any expression reads the message (directly
-// or through JSON fields). Expressions are walked through their types.
-func usesMessage(q *Query) bool {
-	if len(q.jsonNames) > 0 {
-		return true
+// walkExpr calls fn for e and every expression inside it.
+func walkExpr(e expr, fn func(expr)) {
+	if e == nil {
+		return
 	}
-	found := false
-	var walk func(e expr)
-	walk = func(e expr) {
-		switch e := e.(type) {
-		case sysE:
-			if e.f == fMessage {
-				found = true
-			}
-		case memberE:
-			walk(e.base)
-		case indexE:
-			walk(e.base)
-		case andE:
-			walk(e.l)
-			walk(e.r)
-		case orE:
-			walk(e.l)
-			walk(e.r)
-		case notE:
-			walk(e.e)
-		case cmpE:
-			walk(e.l)
-			walk(e.r)
-		case arithE:
-			walk(e.l)
-			walk(e.r)
-		case negE:
-			walk(e.e)
-		case inE:
-			walk(e.l)
-		case likeE:
-			walk(e.l)
-		case callE:
-			for _, a := range e.args {
-				walk(a)
-			}
+	fn(e)
+	switch e := e.(type) {
+	case memberE:
+		walkExpr(e.base, fn)
+	case indexE:
+		walkExpr(e.base, fn)
+	case andE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case orE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case notE:
+		walkExpr(e.e, fn)
+	case cmpE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case arithE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case negE:
+		walkExpr(e.e, fn)
+	case inE:
+		walkExpr(e.l, fn)
+	case likeE:
+		walkExpr(e.l, fn)
+	case expandE:
+		walkExpr(e.e, fn)
+	case callE:
+		for _, a := range e.args {
+			walkExpr(a, fn)
 		}
 	}
+}
+
+// walkQuery calls fn for every expression of the query: the stages' and,
+// unless the rows are stats rows, the output columns' (stats outputs only
+// read slots). outputs reports whether to include the output columns.
+func walkQuery(q *Query, outputs bool, fn func(expr)) {
 	for _, s := range q.stages {
-		if s.cond != nil {
-			walk(s.cond)
-		}
+		walkExpr(s.cond, fn)
 		for _, ss := range s.sets {
-			walk(ss.e)
+			walkExpr(ss.e, fn)
 		}
-		if s.src != nil {
-			walk(s.src)
-		}
+		walkExpr(s.src, fn)
 		if s.parse != nil {
-			walk(s.parse.src)
+			walkExpr(s.parse.src, fn)
 		}
 		for _, k := range s.keys {
-			walk(k.e)
+			walkExpr(k.e, fn)
 		}
 		for _, d := range s.dedup {
-			walk(d)
+			walkExpr(d, fn)
 		}
 		if s.stats != nil {
 			for _, b := range s.stats.by {
-				walk(b)
+				walkExpr(b, fn)
 			}
 			for _, a := range s.stats.aggs {
 				for _, e := range a.args {
-					walk(e)
+					walkExpr(e, fn)
 				}
+			}
+			for _, p := range s.stats.post {
+				walkExpr(p.e, fn)
 			}
 		}
 		if s.look != nil {
 			for _, k := range s.look.keys {
-				walk(k)
+				walkExpr(k, fn)
 			}
 		}
 		if s.pat != nil {
-			walk(s.pat.src)
+			walkExpr(s.pat.src, fn)
 		}
 	}
-	if !q.statsRows {
+	if outputs {
 		for _, c := range q.out {
-			walk(c.e)
+			walkExpr(c.e, fn)
 		}
 	}
+}
+
+// usesMessage reports whether any expression reads the message (directly
+// or through JSON fields).
+func usesMessage(q *Query) bool {
+	found := false
+	walkQuery(q, !q.statsRows, func(e expr) {
+		switch e := e.(type) {
+		case sysE:
+			found = found || e.f == fMessage
+		case jsonE, lambdaE:
+			found = true
+		}
+	})
 	return found
+}
+
+// dropDeadFields removes computed fields nothing reads: Grafana prefixes
+// every query with "fields @timestamp, ltrim(@log) as __log__…", which a
+// following stats makes dead, and stats count() by bin(5m) then takes the
+// timestamps-only path.
+func dropDeadFields(q *Query) {
+	read := map[int]bool{}
+	walkQuery(q, true, func(e expr) {
+		if s, ok := e.(slotE); ok {
+			read[s.i] = true
+		}
+	})
+	var stages []*stage
+	for _, s := range q.stages {
+		if s.kind == sFields {
+			kept := s.sets[:0]
+			for _, ss := range s.sets {
+				if read[ss.slot] {
+					kept = append(kept, ss)
+				}
+			}
+			s.sets = kept
+			if len(kept) == 0 {
+				continue
+			}
+		}
+		stages = append(stages, s)
+	}
+	q.stages = stages
 }
 
 // call compiles a function call (scalar, bin, or an aggregate inside stats).
