@@ -302,6 +302,8 @@ func (x *Exec) laneMatched() {
 // with Order -1 only events newer than ts, with 1 only older ones. A
 // runner whose scan can skip blocks by time range uses it to skip blocks
 // entirely on the wrong side; ok is false when nothing can be skipped yet.
+// With Order 1, since a group's blocks come in ascending first timestamp,
+// once a block starts at or after ts the rest of that group can be skipped.
 // Skipped events are then not counted as matched or scanned.
 func (x *Exec) Cutoff() (ts int64, ok bool) {
 	x.mu.Lock()
