@@ -1,0 +1,174 @@
+package cwli
+
+import "strings"
+
+// msgMatcher is the part of the query's first filters that reads only
+// @message, as a store.Matcher. It is a necessary condition: events it
+// rejects cannot pass the query's filters. Safe for concurrent use (the
+// store calls Match from its decode workers).
+type msgMatcher struct {
+	root mnode
+	req  []string
+	esc  []string
+}
+
+type mnode struct {
+	op   byte // 'l' like, '&', '|', '!', 't' true (unknown)
+	m    *textMatcher
+	kids []mnode
+}
+
+func (m *msgMatcher) Match(msg string) bool           { return m.root.match(msg) }
+func (m *msgMatcher) Required() []string              { return m.req }
+func (m *msgMatcher) RequiredUnlessEscaped() []string { return m.esc }
+
+func (n *mnode) match(s string) bool {
+	switch n.op {
+	case 'l':
+		return n.m.match(s)
+	case '&':
+		return n.kids[0].match(s) && n.kids[1].match(s)
+	case '|':
+		return n.kids[0].match(s) || n.kids[1].match(s)
+	case '!':
+		return !n.kids[0].match(s)
+	case 'j':
+		// a JSON field equal to the literal: the message holds it, unless
+		// the JSON escaped some of its characters
+		return strings.Contains(s, n.m.sub) || strings.IndexByte(s, '\\') >= 0
+	}
+	return true
+}
+
+// pushFilter builds the matcher from the filters that run before anything
+// that could drop or fan out rows differently; nil when none reads @message.
+func pushFilter(q *Query) *msgMatcher {
+	var root mnode
+	var req, esc []string
+	have := false
+	for _, s := range q.stages {
+		if s.kind != sFilter {
+			if s.kind == sFields || s.kind == sParse && !s.parse.multi || s.kind == sLookup {
+				continue // these never drop an event
+			}
+			break
+		}
+		n, _ := toMnode(s.cond)
+		if n.op == 't' {
+			continue
+		}
+		a, e := requiredOf(s.cond)
+		req, esc = append(req, a...), append(esc, e...)
+		if !have {
+			root, have = n, true
+		} else {
+			root = mnode{op: '&', kids: []mnode{root, n}}
+		}
+	}
+	if !have {
+		return nil
+	}
+	return &msgMatcher{root: root, req: req, esc: esc}
+}
+
+// toMnode converts a condition into a message predicate; parts that read
+// other fields become "true" (unknown), and exact says none did.
+func toMnode(e expr) (mnode, bool) {
+	switch e := e.(type) {
+	case likeE:
+		if s, ok := e.l.(sysE); ok && s.f == fMessage {
+			return mnode{op: 'l', m: e.m}, true
+		}
+	case cmpE:
+		if lit, ok := jsonEquality(e); ok {
+			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
+		}
+	case andE:
+		l, le := toMnode(e.l)
+		r, re := toMnode(e.r)
+		switch {
+		case l.op == 't':
+			return r, false
+		case r.op == 't':
+			return l, false
+		}
+		return mnode{op: '&', kids: []mnode{l, r}}, le && re
+	case orE:
+		l, le := toMnode(e.l)
+		r, re := toMnode(e.r)
+		if l.op == 't' || r.op == 't' {
+			return mnode{op: 't'}, false
+		}
+		return mnode{op: '|', kids: []mnode{l, r}}, le && re
+	case notE:
+		k, exact := toMnode(e.e)
+		if !exact || k.op == 't' {
+			return mnode{op: 't'}, false
+		}
+		return mnode{op: '!', kids: []mnode{k}}, true
+	}
+	return mnode{op: 't'}, false
+}
+
+// jsonEquality recognises "jsonField = 'text'" with a literal that is not
+// a number (numbers compare numerically, so 2e2 = "200" holds without the
+// text "200" in the message).
+func jsonEquality(e cmpE) (string, bool) {
+	if e.op != "=" {
+		return "", false
+	}
+	l, r := e.l, e.r
+	if _, ok := r.(jsonE); ok {
+		l, r = r, l
+	}
+	_, isJSON := l.(jsonE)
+	lit, isLit := r.(litE)
+	if !isJSON || !isLit || lit.v.k != kStr || lit.v.s == "" {
+		return "", false
+	}
+	if _, num := parseNumber(lit.v.s); num {
+		return "", false
+	}
+	return lit.v.s, true
+}
+
+// requiredOf lists literals every event passing the condition contains
+// (always), and those it contains unless it holds a backslash (esc).
+func requiredOf(e expr) (always, esc []string) {
+	switch e := e.(type) {
+	case likeE:
+		if s, ok := e.l.(sysE); ok && s.f == fMessage {
+			switch {
+			case e.m.isSub:
+				if e.m.sub != "" {
+					return []string{e.m.sub}, nil
+				}
+			case e.m.lit != "" && !e.m.fold:
+				return []string{e.m.lit}, nil
+			case e.m.re != nil:
+				return requiredLiterals(e.m.re.String()), nil
+			}
+		}
+	case cmpE:
+		if lit, ok := jsonEquality(e); ok {
+			return nil, []string{lit}
+		}
+	case andE:
+		a1, e1 := requiredOf(e.l)
+		a2, e2 := requiredOf(e.r)
+		return append(a1, a2...), append(e1, e2...)
+	case orE:
+		a1, _ := requiredOf(e.l)
+		a2, _ := requiredOf(e.r)
+		var out []string
+		for _, a := range a1 {
+			for _, b := range a2 {
+				if a == b {
+					out = append(out, a)
+				}
+			}
+		}
+		return out, nil
+	}
+	return nil, nil
+}
