@@ -117,3 +117,21 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("%q vs %q", x, y)
 	}
 }
+
+// TestNewcomerDefaults: the agent's default state directory is ignored by
+// git, and a bare `cairn bench` does not send ten million events.
+func TestNewcomerDefaults(t *testing.T) {
+	gi, err := os.ReadFile("../../.gitignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(gi), "/cairn-agent-state/") {
+		t.Fatalf(".gitignore lacks the agent's default state directory:\n%s", gi)
+	}
+	env := envOf(nil)
+	Run(env, []string{"bench", "-h"})
+	help := env.Stderr.(*bytes.Buffer).String()
+	if !strings.Contains(help, "(default 1000000)") {
+		t.Fatalf("bench's default event count is not 1,000,000:\n%s", help)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -234,6 +235,7 @@ func TestLostLogsFailTheRun(t *testing.T) {
 		var stderr bytes.Buffer
 		res, err := Run(context.Background(), Config{Client: deadClient(), Group: "g", Stream: "s", Args: []string{"sh", "-c", "echo one; echo two"},
 			Stderr: &stderr, FlushInterval: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond, AllowLoss: allow,
+			Logger: slog.New(slog.NewTextHandler(&stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
@@ -247,6 +249,11 @@ func TestLostLogsFailTheRun(t *testing.T) {
 		}
 		if msg := stderr.String(); !strings.Contains(msg, "LOST 2 of 2 log events for g/s") || !strings.Contains(msg, "last error: ") {
 			t.Fatalf("stderr does not say what was lost and why:\n%s", msg)
+		}
+		// cairn run's warnings speak as cairn run, not as the agent, and
+		// never print a nil error.
+		if msg := stderr.String(); strings.Contains(msg, "agent:") || strings.Contains(msg, "<nil>") || !strings.Contains(msg, "failed; retrying") {
+			t.Fatalf("warning wording:\n%s", msg)
 		}
 	}
 	// A command that failed keeps its own status.
