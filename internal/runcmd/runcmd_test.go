@@ -235,7 +235,7 @@ func TestLostLogsFailTheRun(t *testing.T) {
 		var stderr bytes.Buffer
 		res, err := Run(context.Background(), Config{Client: deadClient(), Group: "g", Stream: "s", Args: []string{"sh", "-c", "echo one; echo two"},
 			Stderr: &stderr, FlushInterval: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond, AllowLoss: allow,
-			Logger: slog.New(slog.NewTextHandler(&stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger:  slog.New(slog.NewTextHandler(&stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
