@@ -35,6 +35,8 @@ func commands() map[string]command {
 		"run":     {"run a command and ship its stdout and stderr: cairn run -- CMD", runRun},
 		"env":     {"print the environment for the AWS CLI and SDKs: eval \"$(cairn env)\"", runEnv},
 		"version": {"print the version and commit of this build", runVersion},
+		"backup":  {"snapshot a running server's data directory: cairn backup --to DIR", runBackup},
+		"creds":   {"issue credentials scoped to a log group and stream prefix (env or credential_process)", runCreds},
 		"api-key": {"make a bearer API key for PutLogEvents and OTLP (stored hashed in the IAM file); list a file's keys", runAPIKey},
 	}
 }

@@ -297,6 +297,10 @@ func Start(cfg Config) (*Server, error) {
 	deliver.Start()
 	workers = append(workers, deliver)
 	extra.Handle("GET /cairn/subscriptions", deliver)
+	// The backup endpoint needs the Server; no request arrives before it
+	// is set (Serve starts after).
+	var self *Server
+	extra.HandleFunc("POST "+BackupPath, func(w http.ResponseWriter, r *http.Request) { self.serveBackup(w, r) })
 	var auditor protocol.Auditor
 	if cfg.AuditLogGroup != "" {
 		aw, err := audit.Start(context.Background(), audit.Config{Logs: core, Group: cfg.AuditLogGroup, Account: cfg.AccountID,
@@ -359,6 +363,7 @@ func Start(cfg Config) (*Server, error) {
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 		},
 	}
+	self = s
 	go func() { s.done <- s.http.Serve(ln) }()
 	tr.servePprof(cfg.Logger)
 	return s, nil
