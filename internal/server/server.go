@@ -123,6 +123,9 @@ type Config struct {
 	// AuditLogGroup, when set, receives a CloudTrail record of every API
 	// call (package audit), in AccountID and us-east-1; AuditDataEvents
 	// adds PutLogEvents and the reads of log data.
+	// LogFormat is how package cli formats Logger's output ("text" or
+	// "json"); the server only reports it.
+	LogFormat       string
 	AuditLogGroup   string
 	AuditDataEvents bool
 	// AuditFlushInterval batches audit records (0: audit's default, 1 s).
