@@ -42,6 +42,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,8 +245,9 @@ func (a *Authenticator) Precheck(r *http.Request) error {
 // signed for "sts". Deriving it here keeps protocol.Authenticator unchanged,
 // and no caller can forget to say which service it expects.
 func ServiceOf(r *http.Request) string {
-	// POST /v1/logs (the OTLP endpoint) is CloudWatch Logs too.
-	if r.Header.Get("X-Amz-Target") != "" || r.URL.Path == "/v1/logs" {
+	// POST /v1/logs (the OTLP endpoint) is CloudWatch Logs too, and so are
+	// Cairn's admin endpoints (/cairn/admin/..., e.g. cairn backup).
+	if r.Header.Get("X-Amz-Target") != "" || r.URL.Path == "/v1/logs" || strings.HasPrefix(r.URL.Path, "/cairn/admin/") {
 		return "logs"
 	}
 	return "sts"

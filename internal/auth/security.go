@@ -138,9 +138,10 @@ func (s *Security) Authenticate(r *http.Request, body []byte) (caller.Caller, er
 		Region:   region,
 		SourceIP: rc.SourceIP,
 		Identity: caller.Identity{
-			ARN:    p.ARN,
-			UserID: p.UserID,
-			STS:    stsCaller,
+			ARN:         p.ARN,
+			UserID:      p.UserID,
+			AccessKeyID: p.AccessKey,
+			STS:         stsCaller,
 		},
 		Authorizer: func(action, resource string) error { return s.authn.Authorize(p, action, resource, rc) },
 	}, nil

@@ -45,6 +45,9 @@ type Identity struct {
 	// debug request log prints it; AccessDeniedException texts quote it.
 	ARN    string
 	UserID string
+	// AccessKeyID is the access key the request was signed with ("" for
+	// System callers and bearer keys); not a secret: CloudTrail records it.
+	AccessKeyID string
 	// STS is the caller as the STS operations need it (the session, the
 	// rights, the user name); nil for callers that cannot call STS, such as
 	// System callers.

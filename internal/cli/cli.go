@@ -37,6 +37,8 @@ func commands() map[string]command {
 		"version":    {"print the version and commit of this build", runVersion},
 		"completion": {"print a shell completion script: cairn completion bash|zsh|fish", runCompletion},
 		"api-key":    {"make a bearer API key for PutLogEvents and OTLP (stored hashed in the IAM file); list a file's keys", runAPIKey},
+		"backup":     {"snapshot a running server's data directory: cairn backup --to DIR", runBackup},
+		"creds":      {"issue credentials scoped to a log group and stream prefix (env or credential_process)", runCreds},
 	}
 }
 

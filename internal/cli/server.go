@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -64,6 +65,9 @@ type serverFile struct {
 	SyslogRemote     bool                           `yaml:"syslog_remote"`
 	SyslogEndpointID string                         `yaml:"syslog_endpoint_id"`
 	SyslogRegion     string                         `yaml:"syslog_region"`
+	LogFormat        string                         `yaml:"log_format"`
+	AuditLogGroup    string                         `yaml:"audit_log_group"`
+	AuditDataEvents  bool                           `yaml:"audit_data_events"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -95,6 +99,9 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	syslogEndpoint := fs.String("syslog-endpoint-id", "", "VPC endpoint ID of the syslog listener [CAIRN_SYSLOG_ENDPOINT_ID] (default vpce-0000000000000000c)")
 	syslogRegion := fs.String("syslog-region", "", "region the syslog listener belongs to [CAIRN_SYSLOG_REGION] (default us-east-1)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [CAIRN_LOG_LEVEL] (default info)")
+	logFormat := fs.String("log-format", "", "server log lines: text (key=value) or json (one object a line) [CAIRN_LOG_FORMAT] (default text)")
+	auditGroup := fs.String("audit-log-group", "", "write a CloudTrail-format record of every API call into this log group [CAIRN_AUDIT_LOG_GROUP] (default: no audit trail)")
+	auditData := fs.Bool("audit-data-events", false, "audit PutLogEvents and the reads of log data too (CloudTrail's data events) [CAIRN_AUDIT_DATA_EVENTS=1]")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
 	}
@@ -189,6 +196,17 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		firstNonEmpty(*quotaScale, env.Getenv("CAIRN_QUOTA_SCALE"), file.QuotaScale)); err != nil {
 		return server.Config{}, "", err
 	}
+	cfg.AuditLogGroup = firstNonEmpty(*auditGroup, env.Getenv("CAIRN_AUDIT_LOG_GROUP"), file.AuditLogGroup)
+	if cfg.AuditDataEvents, err = boolSetting(fs, "audit-data-events", *auditData, env, "CAIRN_AUDIT_DATA_EVENTS", file.AuditDataEvents); err != nil {
+		return server.Config{}, "", err
+	}
+	if cfg.AuditDataEvents && cfg.AuditLogGroup == "" {
+		return server.Config{}, "", errors.New("--audit-data-events needs --audit-log-group")
+	}
+	cfg.LogFormat = firstNonEmpty(*logFormat, env.Getenv("CAIRN_LOG_FORMAT"), file.LogFormat, "text")
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return server.Config{}, "", fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat)
+	}
 	if !isAccountID(cfg.AccountID) {
 		return server.Config{}, "", fmt.Errorf("account ID %q is not 12 digits", cfg.AccountID)
 	}
@@ -209,7 +227,7 @@ func runServer(env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "cairn server: log level:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lvl}))
+	log := slog.New(logHandler(cfg.LogFormat, env.Stderr, lvl))
 	cfg.Logger = log
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -373,4 +391,15 @@ func validEndpointID(id string) bool {
 		return false
 	}
 	return strings.Trim(hex, "0123456789abcdef") == ""
+}
+
+// logHandler is the server's log output: text (key=value, the default) or
+// JSON (one object a line, for log shippers); the same records either way,
+// including the debug request line.
+func logHandler(format string, w io.Writer, lvl slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }

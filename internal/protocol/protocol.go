@@ -120,6 +120,37 @@ type Config struct {
 	// "unknown" for any other target, so the values stay bounded), the AWS
 	// error code sent ("" on success) and how long it took. Metrics use it.
 	Observe func(op, code string, d time.Duration)
+	// Audit, when set, is shown every authenticated API call once it is
+	// answered (package audit turns them into CloudTrail records).
+	Audit Auditor
+}
+
+// Auditor sees answered API calls. Wants is asked first, so that calls it
+// does not record (data events when they are off) cost nothing more.
+type Auditor interface {
+	// Wants reports whether op (an operation's name; for STS, the form's
+	// Action) is recorded.
+	Wants(op string, sts bool) bool
+	// Audit records one call. The call's byte slices are valid only during
+	// Audit: it copies what it keeps. It must not block for long.
+	Audit(c *AuditCall)
+}
+
+// AuditCall is one answered API call as an Auditor sees it.
+type AuditCall struct {
+	Op        string // the operation; for STS, the form's Action
+	STS       bool   // a Query-protocol (STS) call
+	Caller    caller.Caller
+	UserAgent string
+	Time      time.Time // when the request arrived
+	// Request is the decoded request body: JSON for the logs API, the form
+	// for STS; nil when the call failed before its body was read.
+	Request []byte
+	// Response is the operation's output (JSON-encodable; a Streamer for
+	// Live Tail), nil on error. ResponseXML is STS's answer as sent.
+	Response    any
+	ResponseXML []byte
+	Err         *awserr.Error // nil on success; for STS see ResponseXML
 }
 
 // Handler is the API's http.Handler.
@@ -180,9 +211,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, reqID, "", awserr.NoOperation())
 		return
 	}
-	if debug := h.log.Enabled(r.Context(), slog.LevelDebug); debug || h.cfg.Observe != nil {
+	var audit *AuditCall // set once authenticated, when the auditor wants the call
+	if debug := h.log.Enabled(r.Context(), slog.LevelDebug); debug || h.cfg.Observe != nil || h.cfg.Audit != nil {
 		rec := &requestLog{ResponseWriter: w, start: time.Now(), op: target}
 		defer func() {
+			// Calls refused before their operation ran (throttled, bad
+			// encoding, unknown operation) are audited here, without body.
+			if audit != nil {
+				audit.Err = rec.err
+				h.cfg.Audit.Audit(audit)
+			}
 			if debug {
 				rec.log(h.log, reqID)
 			}
@@ -215,6 +253,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id.RequestID, id.SourceIP = reqID, sourceIP(r)
 	if rec, ok := w.(*requestLog); ok {
 		rec.arn = id.Identity.ARN
+		if h.cfg.Audit != nil {
+			audit = h.auditCall(r, target, id, rec.start)
+		}
 	}
 	// Quotas are charged only to authenticated callers, and only for
 	// operations that exist, so the quota keys stay bounded.
@@ -230,7 +271,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if target == "" {
-		h.serveQuery(w, r, id, body, reqID)
+		if audit == nil {
+			h.serveQuery(w, r, id, body, reqID)
+			return
+		}
+		cw := &captureWriter{ResponseWriter: w}
+		h.serveQuery(cw, r, id, body, reqID)
+		audit.Request, audit.ResponseXML = body, cw.buf.Bytes()
+		h.cfg.Audit.Audit(audit)
+		audit = nil
 		return
 	}
 	op, ok := strings.CutPrefix(target, h.target)
@@ -245,6 +294,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	call := &Call{Op: op, Caller: id, Body: body, model: h.cfg.Model}
 	out, err := h.invoke(r.Context(), fn, call)
+	if audit != nil {
+		// Before the body's memory is released.
+		audit.Request, audit.Response = body, out
+		if err != nil {
+			audit.Err = wireError(err)
+		}
+		h.cfg.Audit.Audit(audit)
+		audit = nil
+	}
 	// The operation has decoded what it needs; a Live Tail stream that
 	// follows lasts hours and must not hold the body's memory.
 	call.Body = nil
@@ -485,7 +543,7 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID, op string, err error)
 		ae = awserr.Internal()
 	}
 	if rec, ok := w.(*requestLog); ok {
-		rec.code = string(ae.Code)
+		rec.code, rec.err = string(ae.Code), ae
 	}
 	body := map[string]any{"__type": string(ae.Code), "message": ae.Message}
 	for k, v := range ae.Extra {

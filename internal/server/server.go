@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/audit"
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/delivery"
@@ -119,6 +120,16 @@ type Config struct {
 	SyslogRemote     bool
 	SyslogEndpointID string
 	SyslogRegion     string
+	// AuditLogGroup, when set, receives a CloudTrail record of every API
+	// call (package audit), in AccountID and us-east-1; AuditDataEvents
+	// adds PutLogEvents and the reads of log data.
+	// LogFormat is how package cli formats Logger's output ("text" or
+	// "json"); the server only reports it.
+	LogFormat       string
+	AuditLogGroup   string
+	AuditDataEvents bool
+	// AuditFlushInterval batches audit records (0: audit's default, 1 s).
+	AuditFlushInterval time.Duration
 }
 
 // Server is a running Cairn server.
@@ -289,6 +300,25 @@ func Start(cfg Config) (*Server, error) {
 	deliver.Start()
 	workers = append(workers, deliver)
 	extra.Handle("GET /cairn/subscriptions", deliver)
+	// The backup endpoint needs the Server; no request arrives before it
+	// is set (Serve starts after).
+	var self *Server
+	extra.HandleFunc("POST "+BackupPath, func(w http.ResponseWriter, r *http.Request) { self.serveBackup(w, r) })
+	var auditor protocol.Auditor
+	if cfg.AuditLogGroup != "" {
+		aw, err := audit.Start(context.Background(), audit.Config{Logs: core, Group: cfg.AuditLogGroup, Account: cfg.AccountID,
+			DataEvents: cfg.AuditDataEvents, FlushInterval: cfg.AuditFlushInterval, Now: cfg.Now, Logger: cfg.Logger})
+		if err != nil {
+			closeAll()
+			engine.Close()
+			return nil, fmt.Errorf("audit log group %q: %w", cfg.AuditLogGroup, err)
+		}
+		// Appended last, closed first: records of the last calls are
+		// written while the engine is still open.
+		workers = append(workers, aw)
+		reg.Register(aw)
+		auditor = aw
+	}
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
@@ -301,6 +331,7 @@ func Start(cfg Config) (*Server, error) {
 		Extra:              extra,
 		Throttle:           throttle(cfg),
 		Observe:            sm.observe,
+		Audit:              auditor,
 	})
 	ln, err := tr.listen(cfg)
 	if err != nil {
@@ -335,6 +366,7 @@ func Start(cfg Config) (*Server, error) {
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 		},
 	}
+	self = s
 	go func() { s.done <- s.http.Serve(ln) }()
 	tr.servePprof(cfg.Logger)
 	return s, nil
