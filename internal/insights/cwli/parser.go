@@ -1,0 +1,754 @@
+package cwli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// node is a parsed expression, before names are resolved.
+type node struct {
+	op   string // "lit", "field", "call", "regex", "dur", "list", "star", "index", "member", or an operator
+	kids []*node
+	lit  Value
+	name string   // field name (joined), call name (lower-case), member key
+	segs []string // field segments
+	re   string   // regex body
+	dur  duration
+	pos  int // byte offsets of the source text
+	end  int
+}
+
+// proj is "expr [as name]".
+type proj struct {
+	e     *node
+	alias string
+	text  string // source text, the column name when there is no alias
+}
+
+type sortKey struct {
+	name string
+	desc bool
+	pos  int
+	end  int
+}
+
+// command is one parsed pipeline stage.
+type command struct {
+	name  string // lower-case command name
+	pos   int
+	end   int
+	projs []proj    // fields, display, stats aggregates
+	by    []proj    // stats by
+	cond  *node     // filter, filterIndex
+	keys  []sortKey // sort
+	limit int
+	any   bool
+	// parse
+	src     *node
+	glob    string
+	regex   string
+	isRegex bool
+	multi   bool
+	aliases []string
+	// dedup, unnest, pattern
+	names []string
+	into  string
+	// source
+	sources []string
+	// lookup
+	table   string
+	keyPair [2]string // lookup: event field, table field
+	outs    []proj
+}
+
+type parser struct {
+	src   string
+	toks  []token
+	i     int
+	depth int // recursion depth of the expression parser
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if p.i < len(p.toks)-1 {
+		p.i++
+	}
+	return t
+}
+func (p *parser) fail(t token) *CompileError { return unexpected(p.src, t) }
+
+func (p *parser) isOp(s string) bool { t := p.peek(); return t.k == tOp && t.s == s }
+func (p *parser) isKw(s string) bool {
+	t := p.peek()
+	return t.k == tIdent && !t.quote && strings.EqualFold(t.s, s)
+}
+func (p *parser) expectOp(s string) *CompileError {
+	if !p.isOp(s) {
+		return p.fail(p.peek())
+	}
+	p.next()
+	return nil
+}
+
+// keywords cannot be unquoted field names.
+var keywords = map[string]bool{"and": true, "or": true, "not": true, "in": true, "like": true, "as": true, "by": true, "asc": true, "desc": true}
+
+func parseQuery(src string) ([]*command, *CompileError) {
+	toks, err := lex(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{src: src, toks: toks}
+	var cmds []*command
+	for {
+		c, err := p.command()
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, c)
+		if p.peek().k == tEOF {
+			return cmds, nil
+		}
+		if err := p.expectOp("|"); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *parser) command() (*command, *CompileError) {
+	t := p.peek()
+	if t.k != tIdent || t.quote {
+		return nil, p.fail(t)
+	}
+	p.next()
+	c := &command{name: strings.ToLower(t.s), pos: t.pos}
+	var err *CompileError
+	switch c.name {
+	case "fields", "display":
+		c.projs, err = p.projs(c.name == "fields")
+	case "filter", "where":
+		c.name = "filter"
+		c.cond, err = p.expr()
+	case "filterindex":
+		c.cond, err = p.expr()
+	case "stats":
+		err = p.stats(c)
+	case "sort":
+		err = p.sortKeys(c)
+	case "limit":
+		err = p.limitCmd(c)
+	case "parse":
+		err = p.parseCmd(c)
+	case "dedup":
+		c.names, err = p.names()
+	case "unnest":
+		var e *node
+		if e, err = p.expr(); err == nil {
+			c.src = e
+			if !p.isKw("into") {
+				return nil, p.fail(p.peek())
+			}
+			p.next()
+			c.into, err = p.ident()
+		}
+	case "expand":
+		var n string
+		if n, err = p.ident(); err == nil {
+			c.name, c.src, c.into = "unnest", &node{op: "field", name: n, segs: []string{n}}, n
+		}
+	case "pattern":
+		var e *node
+		if p.peek().k == tEOF || p.isOp("|") {
+			e = &node{op: "field", name: "@message", segs: []string{"@message"}}
+		} else if e, err = p.expr(); err != nil {
+			return nil, err
+		}
+		c.src = e
+	case "source":
+		err = p.sourceCmd(c)
+	case "lookup":
+		err = p.lookupCmd(c)
+	case "diff", "anomaly", "unmask", "join", "autoregress", "logcompare", "filldown", "fillmissing", "cidrlookup",
+		"outlier", "accum", "appendcols", "sessionize", "countfrequent", "addtotals", "relevantfields", "estimate":
+		return nil, errAt(p.src, t.pos, t.end, fmt.Sprintf("the %s command is not supported by this server", t.s))
+	default:
+		return nil, p.fail(t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.end = p.toks[max(p.i-1, 0)].end
+	if t := p.peek(); t.k != tEOF && !(t.k == tOp && t.s == "|") {
+		return nil, p.fail(t)
+	}
+	return c, nil
+}
+
+func (p *parser) ident() (string, *CompileError) {
+	t := p.peek()
+	if t.k != tIdent || (!t.quote && keywords[strings.ToLower(t.s)]) {
+		return "", p.fail(t)
+	}
+	p.next()
+	return t.s, nil
+}
+
+func (p *parser) names() ([]string, *CompileError) {
+	var out []string
+	for {
+		n, err := p.ident()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+		if !p.isOp(",") {
+			return out, nil
+		}
+		p.next()
+	}
+}
+
+func (p *parser) projs(allowAlias bool) ([]proj, *CompileError) {
+	var out []proj
+	for {
+		start := p.peek().pos
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		pr := proj{e: e, text: p.src[start:p.toks[p.i-1].end]}
+		if allowAlias && p.isKw("as") {
+			p.next()
+			if pr.alias, err = p.ident(); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, pr)
+		if !p.isOp(",") {
+			return out, nil
+		}
+		p.next()
+	}
+}
+
+func (p *parser) stats(c *command) *CompileError {
+	var err *CompileError
+	if c.projs, err = p.projs(true); err != nil {
+		return err
+	}
+	if p.isKw("by") {
+		p.next()
+		if c.by, err = p.projs(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortKeys reads "name [asc|desc] {, name [asc|desc]}". Keys are names only:
+// AWS rejects "sort bin(1d) desc" with "unexpected symbol found (".
+func (p *parser) sortKeys(c *command) *CompileError {
+	for {
+		t := p.peek()
+		n, err := p.ident()
+		if err != nil {
+			return err
+		}
+		k := sortKey{name: n, pos: t.pos, end: t.end}
+		if p.isKw("desc") {
+			k.desc = true
+			p.next()
+		} else if p.isKw("asc") {
+			p.next()
+		}
+		c.keys = append(c.keys, k)
+		if !p.isOp(",") {
+			return nil
+		}
+		p.next()
+	}
+}
+
+// maxRows is the most rows a query returns (insights.md §2.2, 2026).
+const maxRows = 100000
+
+func (p *parser) limitCmd(c *command) *CompileError {
+	if p.isKw("any") {
+		p.next()
+		c.any = true
+	}
+	t := p.peek()
+	if t.k != tNumber {
+		return p.fail(t)
+	}
+	p.next()
+	n, err := strconv.Atoi(t.s)
+	if err != nil || n < 1 || n > maxRows {
+		return errAt(p.src, t.pos, t.end, fmt.Sprintf("limit must be between 1 and %d", maxRows))
+	}
+	c.limit = n
+	return nil
+}
+
+func (p *parser) parseCmd(c *command) *CompileError {
+	t := p.peek()
+	if t.k == tIdent {
+		e, err := p.postfix()
+		if err != nil {
+			return err
+		}
+		c.src = e
+		t = p.peek()
+	} else {
+		c.src = &node{op: "field", name: "@message", segs: []string{"@message"}}
+	}
+	switch t.k {
+	case tString:
+		p.next()
+		c.glob = t.s
+		if !p.isKw("as") {
+			return p.fail(p.peek())
+		}
+		p.next()
+		names, err := p.names()
+		if err != nil {
+			return err
+		}
+		c.aliases = names
+		if n := strings.Count(c.glob, "*"); n != len(names) {
+			return errAt(p.src, t.pos, p.toks[p.i-1].end, fmt.Sprintf("the pattern has %d wildcards but %d fields are named", n, len(names)))
+		}
+	case tRegex:
+		p.next()
+		c.regex, c.isRegex = t.s, true
+		if p.isKw("as") {
+			p.next()
+			names, err := p.names()
+			if err != nil {
+				return err
+			}
+			c.aliases = names
+		}
+		if p.isKw("multi") {
+			p.next()
+			c.multi = true
+		}
+	default:
+		return p.fail(t)
+	}
+	c.pos = t.pos
+	return nil
+}
+
+// sourceCmd reads SOURCE "name" | prefix* ... [START=..] [END=..]: names
+// (quoted or bare, a trailing * is a prefix); other selectors are refused.
+func (p *parser) sourceCmd(c *command) *CompileError {
+	for {
+		t := p.peek()
+		switch {
+		case t.k == tString:
+			p.next()
+			s := t.s
+			if p.isOp("*") {
+				p.next()
+				s += "*"
+			}
+			c.sources = append(c.sources, s)
+		case t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "logGroups") || strings.EqualFold(t.s, "start") || strings.EqualFold(t.s, "end")):
+			return errAt(p.src, t.pos, t.end, fmt.Sprintf("SOURCE %s is not supported by this server; name log groups or prefixes", t.s))
+		case t.k == tIdent:
+			p.next()
+			s := t.raw
+			if p.isOp("*") {
+				p.next()
+				s += "*"
+			}
+			c.sources = append(c.sources, s)
+		default:
+			return p.fail(t)
+		}
+		if !p.isOp(",") {
+			if len(c.sources) == 0 {
+				return p.fail(p.peek())
+			}
+			return nil
+		}
+		p.next()
+	}
+}
+
+// lookupCmd reads "lookup table field [as tablefield] [OUTPUT f [as a], ...]".
+func (p *parser) lookupCmd(c *command) *CompileError {
+	n, err := p.ident()
+	if err != nil {
+		return err
+	}
+	c.table = n
+	f, err := p.ident()
+	if err != nil {
+		return err
+	}
+	c.keyPair = [2]string{f, f}
+	if p.isKw("as") {
+		p.next()
+		if c.keyPair[1], err = p.ident(); err != nil {
+			return err
+		}
+	}
+	if p.isKw("output") || p.isKw("outputnew") {
+		p.next()
+		for {
+			n, err := p.ident()
+			if err != nil {
+				return err
+			}
+			pr := proj{text: n, e: &node{op: "field", name: n}}
+			if p.isKw("as") {
+				p.next()
+				if pr.alias, err = p.ident(); err != nil {
+					return err
+				}
+			}
+			c.outs = append(c.outs, pr)
+			if !p.isOp(",") {
+				break
+			}
+			p.next()
+		}
+	}
+	return nil
+}
+
+// Expressions, lowest precedence first.
+
+func (p *parser) expr() (*node, *CompileError) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, errAt(p.src, p.peek().pos, p.peek().end, "query is nested too deeply")
+	}
+	return p.or()
+}
+
+func (p *parser) bin(op string, l, r *node) *node {
+	return &node{op: op, kids: []*node{l, r}, pos: l.pos, end: r.end}
+}
+
+func (p *parser) or() (*node, *CompileError) {
+	l, err := p.and()
+	for err == nil && p.isKw("or") {
+		p.next()
+		var r *node
+		if r, err = p.and(); err == nil {
+			l = p.bin("or", l, r)
+		}
+	}
+	return l, err
+}
+
+func (p *parser) and() (*node, *CompileError) {
+	l, err := p.not()
+	for err == nil && p.isKw("and") {
+		p.next()
+		var r *node
+		if r, err = p.not(); err == nil {
+			l = p.bin("and", l, r)
+		}
+	}
+	return l, err
+}
+
+// depth guards the recursive descent against stack exhaustion.
+const maxDepth = 200
+
+func (p *parser) not() (*node, *CompileError) {
+	if p.isKw("not") || p.isOp("!") {
+		t := p.next()
+		n, err := p.deeper(p.not)
+		if err != nil {
+			return nil, err
+		}
+		return &node{op: "not", kids: []*node{n}, pos: t.pos, end: n.end}, nil
+	}
+	return p.cmp()
+}
+
+func (p *parser) cmp() (*node, *CompileError) {
+	l, err := p.sum()
+	if err != nil {
+		return nil, err
+	}
+	t := p.peek()
+	if t.k == tOp {
+		switch t.s {
+		case "=", "==", "!=", "<", "<=", ">", ">=":
+			p.next()
+			r, err := p.sum()
+			if err != nil {
+				return nil, err
+			}
+			op := t.s
+			if op == "==" {
+				op = "="
+			}
+			return p.bin(op, l, r), nil
+		case "=~":
+			p.next()
+			r, err := p.pattern()
+			if err != nil {
+				return nil, err
+			}
+			return p.bin("like", l, r), nil
+		}
+	}
+	neg := false
+	if p.isKw("not") {
+		save := p.i
+		p.next()
+		if !p.isKw("in") && !p.isKw("like") {
+			p.i = save
+			return l, nil
+		}
+		neg = true
+	}
+	var n *node
+	switch {
+	case p.isKw("in"):
+		p.next()
+		r, err := p.listLit()
+		if err != nil {
+			return nil, err
+		}
+		n = p.bin("in", l, r)
+	case p.isKw("like"):
+		p.next()
+		r, err := p.pattern()
+		if err != nil {
+			return nil, err
+		}
+		n = p.bin("like", l, r)
+	default:
+		return l, nil
+	}
+	if neg {
+		n = &node{op: "not", kids: []*node{n}, pos: n.pos, end: n.end}
+	}
+	return n, nil
+}
+
+// pattern is the right side of like/=~: a string (substring) or a regex.
+func (p *parser) pattern() (*node, *CompileError) {
+	t := p.peek()
+	switch t.k {
+	case tString:
+		p.next()
+		return &node{op: "lit", lit: str(t.s), pos: t.pos, end: t.end}, nil
+	case tRegex:
+		p.next()
+		return &node{op: "regex", re: t.s, pos: t.pos, end: t.end}, nil
+	}
+	return nil, p.fail(t)
+}
+
+func (p *parser) listLit() (*node, *CompileError) {
+	t := p.peek()
+	if err := p.expectOp("["); err != nil {
+		return nil, err
+	}
+	n := &node{op: "list", pos: t.pos}
+	if !p.isOp("]") {
+		for {
+			e, err := p.sum()
+			if err != nil {
+				return nil, err
+			}
+			n.kids = append(n.kids, e)
+			if !p.isOp(",") {
+				break
+			}
+			p.next()
+		}
+	}
+	n.end = p.peek().end
+	return n, p.expectOp("]")
+}
+
+func (p *parser) sum() (*node, *CompileError) {
+	l, err := p.prod()
+	for err == nil && (p.isOp("+") || p.isOp("-")) {
+		op := p.next().s
+		var r *node
+		if r, err = p.prod(); err == nil {
+			l = p.bin(op, l, r)
+		}
+	}
+	return l, err
+}
+
+func (p *parser) prod() (*node, *CompileError) {
+	l, err := p.pow()
+	for err == nil && (p.isOp("*") || p.isOp("/") || p.isOp("%")) {
+		op := p.next().s
+		var r *node
+		if r, err = p.pow(); err == nil {
+			l = p.bin(op, l, r)
+		}
+	}
+	return l, err
+}
+
+func (p *parser) pow() (*node, *CompileError) {
+	l, err := p.unary()
+	if err == nil && p.isOp("^") {
+		p.next()
+		var r *node
+		if r, err = p.deeper(p.pow); err == nil {
+			l = p.bin("^", l, r)
+		}
+	}
+	return l, err
+}
+
+func (p *parser) unary() (*node, *CompileError) {
+	if p.isOp("-") {
+		t := p.next()
+		n, err := p.deeper(p.unary)
+		if err != nil {
+			return nil, err
+		}
+		if n.op == "lit" && n.lit.k == kNum {
+			n.lit.n = -n.lit.n
+			n.pos = t.pos
+			return n, nil
+		}
+		return &node{op: "neg", kids: []*node{n}, pos: t.pos, end: n.end}, nil
+	}
+	return p.postfix()
+}
+
+func (p *parser) postfix() (*node, *CompileError) {
+	n, err := p.primary()
+	for err == nil {
+		switch {
+		case p.isOp("["):
+			p.next()
+			t := p.peek()
+			if t.k != tNumber {
+				return nil, p.fail(t)
+			}
+			p.next()
+			i, _ := strconv.Atoi(t.s)
+			end := p.peek().end
+			if err := p.expectOp("]"); err != nil {
+				return nil, err
+			}
+			n = &node{op: "index", kids: []*node{n}, lit: num(float64(i)), pos: n.pos, end: end}
+		case p.isOp("."):
+			p.next()
+			t := p.peek()
+			if t.k != tIdent {
+				return nil, p.fail(t)
+			}
+			p.next()
+			for _, s := range t.segs {
+				n = &node{op: "member", kids: []*node{n}, name: s, pos: n.pos, end: t.end}
+			}
+		default:
+			return n, nil
+		}
+	}
+	return nil, err
+}
+
+func (p *parser) deeper(f func() (*node, *CompileError)) (*node, *CompileError) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, errAt(p.src, p.peek().pos, p.peek().end, "query is nested too deeply")
+	}
+	return f()
+}
+
+func (p *parser) primary() (*node, *CompileError) {
+	t := p.peek()
+	switch t.k {
+	case tNumber:
+		p.next()
+		f, err := strconv.ParseFloat(t.s, 64)
+		if err != nil {
+			return nil, p.fail(t)
+		}
+		return &node{op: "lit", lit: num(f), pos: t.pos, end: t.end}, nil
+	case tString:
+		p.next()
+		return &node{op: "lit", lit: str(t.s), pos: t.pos, end: t.end}, nil
+	case tRegex:
+		p.next()
+		return &node{op: "regex", re: t.s, pos: t.pos, end: t.end}, nil
+	case tDuration:
+		p.next()
+		d, ok := parseDuration(t.s)
+		if !ok {
+			return nil, p.fail(t)
+		}
+		return &node{op: "dur", dur: d, pos: t.pos, end: t.end}, nil
+	case tIdent:
+		low := strings.ToLower(t.s)
+		if !t.quote && keywords[low] {
+			return nil, p.fail(t)
+		}
+		p.next()
+		if !t.quote && len(t.segs) == 1 && p.isOp("(") {
+			return p.call(t)
+		}
+		if !t.quote && (low == "true" || low == "false") {
+			return &node{op: "lit", lit: boolean(low == "true"), pos: t.pos, end: t.end}, nil
+		}
+		return &node{op: "field", name: t.s, segs: t.segs, pos: t.pos, end: t.end}, nil
+	case tOp:
+		switch t.s {
+		case "(":
+			p.next()
+			n, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			end := p.peek().end
+			if err := p.expectOp(")"); err != nil {
+				return nil, err
+			}
+			n = &node{op: "paren", kids: []*node{n}, pos: t.pos, end: end}
+			return n, nil
+		case "[":
+			return p.listLit()
+		}
+	}
+	return nil, p.fail(t)
+}
+
+func (p *parser) call(name token) (*node, *CompileError) {
+	p.next() // (
+	n := &node{op: "call", name: strings.ToLower(name.s), pos: name.pos}
+	if !p.isOp(")") {
+		for {
+			if p.isOp("*") {
+				t := p.next()
+				n.kids = append(n.kids, &node{op: "star", pos: t.pos, end: t.end})
+			} else {
+				e, err := p.expr()
+				if err != nil {
+					return nil, err
+				}
+				n.kids = append(n.kids, e)
+			}
+			if !p.isOp(",") {
+				break
+			}
+			p.next()
+		}
+	}
+	n.end = p.peek().end
+	return n, p.expectOp(")")
+}
