@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/insights/cwli"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -57,17 +58,16 @@ const (
 	DefaultRetainedQueries = 20000
 )
 
-// Field is one column of a result row.
-type Field struct{ Field, Value string }
+// Field is one column of a result row; Result a query's rows and
+// statistics, partial or final. They are the language's own types, so its
+// rows reach GetQueryResults without a copy.
+type (
+	Field  = cwli.ResultField
+	Result = cwli.Result
+)
 
-// Result is a query's rows and statistics, partial or final.
-type Result struct {
-	Rows                                         [][]Field
-	RecordsMatched, RecordsScanned, BytesScanned float64
-}
-
-// Exec is a started query: package cwli's *Exec through the family's
-// adapter. The Manager calls it from the runner goroutine only.
+// Exec is a started query: a *cwli.Exec. The Manager calls it from the
+// runner goroutine only.
 type Exec interface {
 	AddBlock(group string, b store.ScanBlock) (more bool)
 	Snapshot() Result

@@ -55,7 +55,9 @@ type RunOptions struct {
 	Start, End int64 // ms, both inclusive
 	Limit      int   // the StartQuery limit; 0: the query's own
 	Ptr        func(group string, ev store.StoredEvent) string
+	LogName    func(group string) string // @log: "account:group"
 	MaxMemory  int64
+	Now        int64 // ms, the query's start (now())
 }
 
 // Limits as on AWS (reference insights.md §6.1, §9).
@@ -72,7 +74,8 @@ const (
 
 // Config configures a Service.
 type Config struct {
-	Store    store.Store
+	Store store.Store
+	// Language is the query language; nil: CWLI.
 	Language Language
 	Manager  *run.Manager
 	Now      func() time.Time
@@ -97,6 +100,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Language == nil {
+		cfg.Language = CWLI()
 	}
 	if cfg.MaxMemory <= 0 {
 		cfg.MaxMemory = defaultMaxMemory

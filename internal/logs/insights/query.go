@@ -80,8 +80,14 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 			names = append(names, n)
 		}
 	default:
+		// SOURCE names groups; a trailing * makes a name a prefix.
 		for _, p := range sources {
-			err := s.st.ListGroups(ctx, scope, p, "", func(g store.Group) bool {
+			prefix, ok := strings.CutSuffix(p, "*")
+			if !ok {
+				names = append(names, p)
+				continue
+			}
+			err := s.st.ListGroups(ctx, scope, prefix, "", func(g store.Group) bool {
 				names = append(names, g.Name)
 				return len(names) <= maxSourceGroups
 			})
@@ -129,8 +135,9 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory,
-		Ptr: func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) }})
+	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Now: s.now().UnixMilli(),
+		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
+		LogName: func(group string) string { return scope.Account + ":" + group }})
 	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, sources, start, end),
 		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Exec: exec})
 	if err != nil {
