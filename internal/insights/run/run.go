@@ -24,6 +24,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -88,6 +89,12 @@ type Spec struct {
 	Start, End int64
 	Filter     store.Matcher // nil: every event
 	Exec       Exec
+	// Newest, when positive, says the query keeps only its Newest first
+	// events in @timestamp descending order (fields … | sort @timestamp desc
+	// | limit 20, or no sort at all): the runner then reads each group
+	// backward (store.Read) and stops once Newest events have matched,
+	// instead of scanning the whole window.
+	Newest int
 }
 
 // Info is what DescribeQueries reports of a query.
@@ -148,6 +155,7 @@ type query struct {
 	start    int64
 	end      int64
 	filter   store.Matcher
+	newest   int
 	exec     Exec
 	cancel   context.CancelFunc
 	stopped  bool // StopQuery asked (the scan's end is then Cancelled)
@@ -202,7 +210,7 @@ func (m *Manager) Start(spec Spec) (string, error) {
 	q := &query{
 		Info: Info{ID: newID(), QueryString: spec.QueryString, Language: spec.Language, Status: Scheduled,
 			CreateTime: m.cfg.Now().UnixMilli(), Group: group, Groups: spec.Groups, Owner: spec.Owner},
-		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, exec: spec.Exec,
+		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, newest: spec.Newest, exec: spec.Exec,
 		cancel: cancel, release: release,
 	}
 	m.mu.Lock()
@@ -237,24 +245,30 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	if q.end < 0 || end < q.end {
 		end = 0
 	}
-	stats, err := m.cfg.Store.Scan(ctx, store.ScanRequest{Scope: q.scope, Groups: q.Groups, Start: q.start, End: end, Filter: q.filter},
-		func(b store.ScanBlock) bool {
-			more := q.exec.AddBlock(b.Group, b)
-			if now := time.Now(); now.Sub(last) >= every {
-				snap := q.exec.Snapshot()
-				took := time.Since(now)
-				last = time.Now()
-				// A snapshot of a large sort or many groups costs; keep
-				// them under a tenth of the run.
-				if every < 10*took {
-					every = 10 * took
-				}
-				m.mu.Lock()
-				q.result = snap
-				m.mu.Unlock()
+	add := func(b store.ScanBlock) bool {
+		more := q.exec.AddBlock(b.Group, b)
+		if now := time.Now(); now.Sub(last) >= every {
+			snap := q.exec.Snapshot()
+			took := time.Since(now)
+			last = time.Now()
+			// A snapshot of a large sort or many groups costs; keep
+			// them under a tenth of the run.
+			if every < 10*took {
+				every = 10 * took
 			}
-			return more
-		})
+			m.mu.Lock()
+			q.result = snap
+			m.mu.Unlock()
+		}
+		return more
+	}
+	var stats store.ScanStats
+	var err error
+	if q.newest > 0 {
+		stats, err = m.readNewest(ctx, q, end, add)
+	} else {
+		stats, err = m.cfg.Store.Scan(ctx, store.ScanRequest{Scope: q.scope, Groups: q.Groups, Start: q.start, End: end, Filter: q.filter}, add)
+	}
 	var res Result
 	status := Complete
 	switch {
@@ -296,6 +310,49 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	q.bytes = size
 	m.retained += size
 	m.expireLocked()
+}
+
+// readNewest feeds q's Exec each group's events newest first, a page at a
+// time, until q.newest of them have matched (or the group's window is
+// exhausted). The query keeps only the newest q.newest events overall, and
+// those are among the union of every group's newest q.newest matches, so
+// the result is the full scan's. RecordsMatched counts what passed the
+// query's filters, so it tells when a group has given enough.
+func (m *Manager) readNewest(ctx context.Context, q *query, end int64, add func(store.ScanBlock) bool) (store.ScanStats, error) {
+	var st store.ScanStats
+	page := min(max(q.newest, 100), 10000)
+	for _, g := range q.Groups {
+		base := q.exec.Snapshot().RecordsMatched
+		req := store.ReadRequest{Group: q.scope, Name: g, Start: q.start, End: end, Backward: true, Filter: q.filter,
+			Limit: page, MaxBytes: 16 << 20, ScanBudget: 256 << 20}
+		for {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			p, err := m.cfg.Store.Read(ctx, req)
+			if err != nil {
+				return st, err
+			}
+			st.ScannedEvents += p.ScannedEvents
+			st.ScannedBytes += p.ScannedBytes
+			st.SkippedBlocks += p.SkippedBlocks
+			// A backward page is newest first; blocks go to the Exec
+			// chronological, as Scan delivers them (its top-K walks a
+			// block from the end that can still win).
+			evs := p.Events
+			if len(evs) > 1 && evs[len(evs)-1].Pos.Less(evs[0].Pos) {
+				slices.Reverse(evs)
+			}
+			if len(evs) > 0 && !add(store.ScanBlock{Group: g, Events: evs}) {
+				return st, nil
+			}
+			if p.Next == nil || q.exec.Snapshot().RecordsMatched-base >= float64(q.newest) {
+				break
+			}
+			req.After = p.Next
+		}
+	}
+	return st, nil
 }
 
 // rowsBytes estimates the memory rows hold.

@@ -72,6 +72,23 @@ type cwliPlan struct {
 func (p cwliPlan) Filter() store.Matcher { return p.pd.Filter }
 func (p cwliPlan) Sources() []string     { return p.pd.Sources }
 
+// Newest: Pushdown's Order -1 is a query that keeps its first Limit events
+// by @timestamp descending (its own limit, or the default 10,000), cut
+// further by StartQuery's limit.
+func (p cwliPlan) Newest(limit int) int {
+	if p.pd.Order != -1 || p.pd.Any {
+		return 0
+	}
+	n := p.pd.Limit
+	if n <= 0 {
+		n = cwli.DefaultLimit
+	}
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	return n
+}
+
 func (p cwliPlan) Start(o RunOptions) run.Exec {
 	return p.q.Run(cwli.Options{Start: o.Start, End: o.End, Limit: o.Limit, Ptr: o.Ptr, LogName: o.LogName, MaxMemory: o.MaxMemory, Now: o.Now})
 }

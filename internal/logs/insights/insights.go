@@ -46,6 +46,9 @@ type Plan interface {
 	Filter() store.Matcher
 	// Sources are the log group name prefixes of the query's SOURCE command.
 	Sources() []string
+	// Newest is N when the query keeps only its N newest events (see
+	// run.Spec.Newest), given the StartQuery limit (0: none); 0 otherwise.
+	Newest(limit int) int
 	// Start starts an executor.
 	Start(o RunOptions) run.Exec
 }
