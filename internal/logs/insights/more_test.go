@@ -254,6 +254,33 @@ func TestGrafanaSequence(t *testing.T) {
 	if res.Status != types.QueryStatusComplete || len(res.Results) != 10 {
 		t.Fatalf("%s, %d rows", res.Status, len(res.Results))
 	}
+	// Cross-account mode: logGroupIdentifiers are DescribeLogGroups' ARNs
+	// with the trailing "*" cut off.
+	dg, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{Limit: aws.Int32(50)})
+	if err != nil || len(dg.LogGroups) != 1 {
+		t.Fatalf("DescribeLogGroups: %v %+v", err, dg)
+	}
+	arn := strings.TrimSuffix(aws.ToString(dg.LogGroups[0].Arn), "*")
+	x, err := c.StartQuery(ctx, &cwl.StartQueryInput{QueryString: aws.String("fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|" + user),
+		LogGroupIdentifiers: []string{arn}, StartTime: aws.Int64(from.Unix()), EndTime: aws.Int64(to.Unix() + 1), QueryLanguage: types.QueryLanguageCwli})
+	if err != nil {
+		t.Fatalf("StartQuery with %s: %v", arn, err)
+	}
+	if r := wait(t, c, *x.QueryId); len(r.Results) != 10 {
+		t.Fatalf("cross-account form: %d rows", len(r.Results))
+	}
+	// Grafana's parsing (logsResultsToDataframes): a column is time when
+	// its first value parses as 2006-01-02 15:04:05.000 or it is
+	// @timestamp; every @timestamp must then parse.
+	for _, r := range res.Results {
+		for _, f := range r {
+			if aws.ToString(f.Field) == "@timestamp" {
+				if _, err := time.Parse("2006-01-02 15:04:05.000", aws.ToString(f.Value)); err != nil {
+					t.Fatalf("@timestamp %q", aws.ToString(f.Value))
+				}
+			}
+		}
+	}
 	row := res.Results[0]
 	ts, _ := field(row, "@timestamp")
 	if _, err := time.Parse("2006-01-02 15:04:05.000", ts); err != nil {

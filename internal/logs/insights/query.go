@@ -73,6 +73,13 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 			if strings.HasSuffix(id, "*") {
 				return nil, awserr.QueryGroupARNWildcard(id)
 			}
+			// Grafana's cross-account mode sends the ARN DescribeLogGroups
+			// gave it with the "*" cut off ("…:log-group:name:"), which
+			// AWS accepts (pkg/cloudwatch/log_actions.go: "due to a bug
+			// in the startQuery api, we remove * from the arn").
+			if strings.HasPrefix(id, "arn:") {
+				id = strings.TrimSuffix(id, ":")
+			}
 			n, err := logs.ResolveGroup(scope, "", id, nil)
 			if err != nil {
 				return nil, err
