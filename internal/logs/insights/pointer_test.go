@@ -3,6 +3,7 @@ package insights
 import (
 	"testing"
 
+	"github.com/cairnlog/cairn/internal/insights/run"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -28,6 +29,26 @@ func FuzzPointer(f *testing.F) {
 		}
 		if _, ok := decodePointer(key, store.Scope{Account: "210987654321", Region: "us-east-1"}, s); ok {
 			t.Fatalf("pointer %q accepted in another account", s)
+		}
+	})
+}
+
+// FuzzTokens: the nextToken parsers never panic and accept only what
+// their encoders make.
+func FuzzTokens(f *testing.F) {
+	f.Add(offsetToken("q", 100))
+	f.Add(listToken(run.Info{ID: "q", CreateTime: 5}))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := parseOffset("q", s); err == nil {
+			if n < 0 || n > 100000 || offsetToken("q", n) == "" {
+				t.Fatalf("offset %d from %q", n, s)
+			}
+		}
+		if p, err := parseListToken(s); err == nil {
+			if back, err := parseListToken(listToken(run.Info{ID: p.id, CreateTime: p.createTime})); err != nil || back != p {
+				t.Fatalf("list token %q: %+v vs %+v (%v)", s, p, back, err)
+			}
 		}
 	})
 }
