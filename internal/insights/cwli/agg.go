@@ -18,6 +18,11 @@ type aggDef struct {
 type aggState interface {
 	add(a []Value, r *row) int64
 	result() Value
+	// merge folds in the state of the same aggregate over other events
+	// (a parallel lane's), as if they had been added here; o is not
+	// changed. clone copies the state.
+	merge(o aggState)
+	clone() aggState
 }
 
 // aggSpec is one aggregate call inside a stats command.
@@ -57,7 +62,9 @@ func (c *countAgg) add(a []Value, _ *row) int64 {
 	}
 	return 0
 }
-func (c *countAgg) result() Value { return num(float64(c.n)) }
+func (c *countAgg) result() Value    { return num(float64(c.n)) }
+func (c *countAgg) merge(o aggState) { c.n += o.(*countAgg).n }
+func (c *countAgg) clone() aggState  { d := *c; return &d }
 
 // sumAgg is sum and avg over the numeric values (others skipped); with no
 // numeric value the result is null.
@@ -68,12 +75,19 @@ type sumAgg struct {
 }
 
 func (s *sumAgg) add(a []Value, _ *row) int64 {
-	if f, ok := a[0].number(); ok && a[0].k != kBool {
+	if f, ok := a[0].number(); ok {
 		s.sum += f
 		s.n++
 	}
 	return 0
 }
+
+func (s *sumAgg) merge(o aggState) {
+	x := o.(*sumAgg)
+	s.sum += x.sum
+	s.n += x.n
+}
+func (s *sumAgg) clone() aggState { d := *s; return &d }
 
 func (s *sumAgg) result() Value {
 	if s.n == 0 {
@@ -104,6 +118,24 @@ func (s *stddevAgg) add(a []Value, _ *row) int64 {
 	return 0
 }
 
+// merge combines two Welford states (Chan et al.'s parallel form).
+func (s *stddevAgg) merge(o aggState) {
+	x := o.(*stddevAgg)
+	if x.n == 0 {
+		return
+	}
+	if s.n == 0 {
+		*s = *x
+		return
+	}
+	n := s.n + x.n
+	d := x.mean - s.mean
+	s.m2 += x.m2 + d*d*float64(s.n)*float64(x.n)/float64(n)
+	s.mean += d * float64(x.n) / float64(n)
+	s.n = n
+}
+func (s *stddevAgg) clone() aggState { d := *s; return &d }
+
 func (s *stddevAgg) result() Value {
 	if s.n == 0 {
 		return null
@@ -118,26 +150,42 @@ func (s *stddevAgg) result() Value {
 // ranks below text for min... compare decides).
 type extremeAgg struct {
 	v    Value
+	seq  int64 // of the event v came from: the first of equals wins
 	has  bool
 	sign int
 }
 
-func (e *extremeAgg) add(a []Value, _ *row) int64 {
+func (e *extremeAgg) add(a []Value, r *row) int64 {
 	v := a[0]
 	if v.k == kNull || v.k == kList || v.k == kMap {
 		return 0
 	}
 	if !e.has {
-		e.v, e.has = keep(v), true
+		e.v, e.seq, e.has = keep(v), r.seq, true
 		return v.size()
 	}
 	if c, ok := compare(v, e.v); ok && c*e.sign > 0 {
 		old := e.v.size()
-		e.v = keep(v)
+		e.v, e.seq = keep(v), r.seq
 		return e.v.size() - old
 	}
 	return 0
 }
+
+func (e *extremeAgg) merge(o aggState) {
+	x := o.(*extremeAgg)
+	if !x.has {
+		return
+	}
+	if !e.has {
+		*e = *x
+		return
+	}
+	if c, ok := compare(x.v, e.v); ok && (c*e.sign > 0 || c == 0 && x.seq < e.seq) {
+		e.v, e.seq = x.v, x.seq
+	}
+}
+func (e *extremeAgg) clone() aggState { d := *e; return &d }
 
 func (e *extremeAgg) result() Value {
 	if !e.has {
@@ -151,6 +199,7 @@ func (e *extremeAgg) result() Value {
 type timeAgg struct {
 	v    Value
 	ts   int64
+	seq  int64
 	has  bool
 	sign int
 }
@@ -163,11 +212,22 @@ func (t *timeAgg) add(a []Value, r *row) int64 {
 	ts := r.ev.Timestamp
 	if !t.has || (ts-t.ts)*int64(t.sign) > 0 {
 		old := t.v.size()
-		t.v, t.ts, t.has = keep(v), ts, true
+		t.v, t.ts, t.seq, t.has = keep(v), ts, r.seq, true
 		return t.v.size() - old
 	}
 	return 0
 }
+
+func (t *timeAgg) merge(o aggState) {
+	x := o.(*timeAgg)
+	if !x.has {
+		return
+	}
+	if !t.has || (x.ts-t.ts)*int64(t.sign) > 0 || x.ts == t.ts && x.seq < t.seq {
+		*t = *x
+	}
+}
+func (t *timeAgg) clone() aggState { d := *t; return &d }
 
 func (t *timeAgg) result() Value {
 	if !t.has {
@@ -179,18 +239,34 @@ func (t *timeAgg) result() Value {
 // sortsAgg is sortsFirst/sortsLast: by the sort command's order.
 type sortsAgg struct {
 	v    Value
+	seq  int64
 	has  bool
 	sign int
 }
 
-func (s *sortsAgg) add(a []Value, _ *row) int64 {
+func (s *sortsAgg) merge(o aggState) {
+	x := o.(*sortsAgg)
+	if !x.has {
+		return
+	}
+	if !s.has {
+		*s = *x
+		return
+	}
+	if c := naturalCompare(x.v, s.v) * s.sign; c > 0 || c == 0 && x.seq < s.seq {
+		s.v, s.seq = x.v, x.seq
+	}
+}
+func (s *sortsAgg) clone() aggState { d := *s; return &d }
+
+func (s *sortsAgg) add(a []Value, r *row) int64 {
 	v := a[0]
 	if v.k == kNull || v.k == kList || v.k == kMap {
 		return 0
 	}
 	if !s.has || naturalCompare(v, s.v)*s.sign > 0 {
 		old := s.v.size()
-		s.v, s.has = keep(v), true
+		s.v, s.seq, s.has = keep(v), r.seq, true
 		return s.v.size() - old
 	}
 	return 0
@@ -220,6 +296,14 @@ func (s *pctAgg) add(a []Value, _ *row) int64 {
 	s.vals = append(s.vals, f)
 	s.sorted = false
 	return 8
+}
+
+func (s *pctAgg) merge(o aggState) {
+	s.vals = append(s.vals, o.(*pctAgg).vals...)
+	s.sorted = false
+}
+func (s *pctAgg) clone() aggState {
+	return &pctAgg{p: s.p, vals: append([]float64(nil), s.vals...), sorted: s.sorted}
 }
 
 func (s *pctAgg) result() Value {

@@ -48,14 +48,18 @@ func TestCompileAccepts(t *testing.T) {
 		// Grafana's prefix before a user query (insights.md §8.1)
 		"fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|fields @timestamp, @message | sort @timestamp desc | limit 20",
 		"fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|stats count(*) by bin(5m)",
-		"SOURCE \"app-\"* | filter @message like /x/",
+		"SOURCE logGroups(namePrefix: ['app-', 'web'], class: ['STANDARD']) | filter @message like /x/",
+		"SOURCE logGroups() | stats count()",
+		"SOURCE \"g1\" START=1700000000000 END=1700000000999 | fields @message",
+		"SOURCE \"g1\" START=-3600s END=0s |\nfields @message",
 		"STATS count(*) as c BY bin(5m) as @t | SORT @t desc",
 		"fields @`aws.tag.aws:cloudformation:stack-name`, json_message.`user.id`",
 		"filterIndex requestId = \"abc\" | fields @message",
 		"stats sum(message_length)/1024/1024 as logs_mb by bin(1h)",
 		"fields `foo-bar` | limit any 5",
 		"filter @message like /(?<!x)/"[0:0] + "filter statusCode in [300,400,500] and Type not in [\"foo\",\"bar\",1]",
-		"lookup users user as name OUTPUT team, email as mail",
+		"lookup users name as user OUTPUT team, email as mail",
+		"lookup user_data id OUTPUT name, email",
 		"fields jsonParse(@message) as j | unnest j.items into item",
 		"expand items",
 		"parse @message /(?<a>\\w+)=(?<b>\\w+)/ multi",
@@ -64,6 +68,70 @@ func TestCompileAccepts(t *testing.T) {
 			t.Errorf("Compile(%q): %v", q, err)
 		}
 	}
+}
+
+func TestSource(t *testing.T) {
+	q, err := Compile("SOURCE logGroups(namePrefix: ['app-', 'web'], accountIdentifiers: ['111122223333']) | fields @message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := q.Pushdown()
+	if strings.Join(p.Sources, ",") != "app-*,web*" || strings.Join(p.Source.AccountIdentifiers, ",") != "111122223333" {
+		t.Errorf("sources %q %+v", p.Sources, p.Source)
+	}
+	q, _ = Compile(`SOURCE "g1" START=-3600s END=0s | fields @message`)
+	s := q.Pushdown().Source
+	if s.Names[0] != "g1" || !s.HasStart || s.Start != -3600000 || !s.StartRelative || !s.HasEnd || s.End != 0 || !s.EndRelative {
+		t.Errorf("rewritten form: %+v", s)
+	}
+	q, _ = Compile(`SOURCE logGroups() | stats count()`)
+	if !q.Pushdown().Source.All {
+		t.Error("logGroups() selects every group")
+	}
+	for _, bad := range []string{"SOURCE logGroups(namePrefix: ['a','b','c','d','e','f'])", "SOURCE logGroups(colour: ['x'])", "fields a | SOURCE \"g\"", "SOURCE"} {
+		if _, err := Compile(bad); err == nil {
+			t.Errorf("Compile(%q) accepted", bad)
+		}
+	}
+}
+
+func TestIndexTerms(t *testing.T) {
+	q, err := Compile(`filterIndex requestId = "abc" | filter status in [200, "404"] and level = "ERROR" or x = 1 | fields @message`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := q.Pushdown()
+	if !p.FilterIndex || len(p.Index) != 1 || p.Index[0].Field != "requestId" || p.Index[0].Values[0] != "abc" {
+		t.Errorf("index %+v", p)
+	}
+	q, _ = Compile(`filter status in [200, "404"] and level = "ERROR" | stats count()`)
+	p = q.Pushdown()
+	if p.FilterIndex || len(p.Index) != 2 || p.Index[0].Field != "status" || strings.Join(p.Index[0].Values, ",") != "200,404" || p.Index[1].Field != "level" {
+		t.Errorf("index %+v", p.Index)
+	}
+	if _, err := Compile(`filterIndex a > 1`); err == nil {
+		t.Error("filterIndex a > 1 accepted")
+	}
+}
+
+func TestStreamPushdown(t *testing.T) {
+	f := func(q string, want []string) {
+		t.Helper()
+		cq, err := Compile(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cq.Pushdown().Streams
+		if (got == nil) != (want == nil) || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%q: streams %q, want %q", q, got, want)
+		}
+	}
+	f(`filter @logStream = "a" | stats count()`, []string{"a"})
+	f(`filter @logStream in ["a", "b"] and x = 1 | filter @logStream = "b"`, []string{"b"})
+	f(`filter @logStream = "a" and @logStream = "b"`, []string{})
+	f(`filter @logStream = "a" or x = 1`, nil)
+	f(`filter @logStream != "a"`, nil)
+	f(`stats count() as n by @logStream | filter @logStream = "a"`, nil)
 }
 
 func TestPushdown(t *testing.T) {
@@ -92,8 +160,25 @@ func TestPushdown(t *testing.T) {
 		}
 	}
 	f(`stats count() by bin(5m)`, false, "", "", nil, 0, 0)
+	// Grafana's prefix is dead under a stats: timestamps only
+	grafana := "fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|"
+	f(grafana+`stats count(*) by bin(5m)`, false, "", "", nil, 0, 0)
+	if q, _ := Compile(grafana + `stats count(*) by bin(5m)`); len(q.stages) != 1 || !q.Run(Options{}).stats.countsOnly() {
+		t.Errorf("the dead fields stage stayed: %d stages", len(q.stages))
+	}
+	f(grafana+`fields @message | limit 5`, true, "", "", nil, -1, 5)
+	f(`fields user as u, @message as m | stats count() by bin(1m)`, false, "", "", nil, 0, 0)
+	f(`filter @type = "REPORT" | stats avg(@duration)`, true, "", "", nil, 0, 0)
 	f(`filter @message like /ERROR/ | stats count() by bin(1h)`, true, "an ERROR x", "fine", []string{"ERROR"}, 0, 0)
-	f(`filter @message like /timeout \d+/ and user = "x"`, true, "timeout 5", "timeout", []string{"timeout "}, -1, 0)
+	f(`filter @message like /timeout \d+/ and user = "x"`, true, "timeout 5 x", "timeout 5", []string{"timeout "}, -1, 0)
+	f(`filter user = "carol" | stats count()`, true, `{"user":"carol"}`, `{"user":"bob"}`, nil, 0, 0)
+	if cq, _ := Compile(`filter user = "carol"`); strings.Join(cq.Pushdown().Filter.RequiredUnlessEscaped(), ",") != "carol" {
+		t.Errorf("json equality: required unless escaped %q", cq.Pushdown().Filter.RequiredUnlessEscaped())
+	}
+	if cq, _ := Compile(`filter user = "carol"`); !cq.Pushdown().Filter.Match(`{"user":"c\u0061rol"}`) {
+		t.Errorf("json equality must pass escaped messages")
+	}
+	f(`filter status = "200"`, true, "", "", nil, -1, 0)
 	f(`filter @message like "a" or @message like "b"`, true, "xbx", "xyz", nil, -1, 0)
 	f(`filter not @message like "a"`, true, "xyz", "xax", nil, -1, 0)
 	f(`fields @timestamp, @message | sort @timestamp desc | limit 20`, true, "", "", nil, -1, 20)
@@ -132,12 +217,48 @@ func FuzzRun(f *testing.F) {
 		if err != nil {
 			return
 		}
-		x := q.Run(Options{MaxMemory: 1 << 24, Lookup: func(string) (*LookupTable, error) {
+		x := q.Run(Options{MaxMemory: 1 << 24, Parallel: 1 + len(s)%2, Lookup: func(string) (*LookupTable, error) {
 			return &LookupTable{Columns: []string{"user", "team"}, Rows: [][]string{{"bob", "red"}}}, nil
 		}, Ptr: func(string, store.StoredEvent) string { return "p" }})
 		x.AddBlock("g", store.ScanBlock{Group: "g", Events: corpus[:3]})
 		_ = x.Snapshot()
 		x.AddBlock("g", store.ScanBlock{Group: "g", Events: corpus[3:]})
 		_, _ = x.Finish()
+	})
+}
+
+// FuzzMessage runs field extraction of every kind over arbitrary messages:
+// JSON flattening, jsonParse, Lambda lines, parse glob/regex/logfmt/csv,
+// pattern. It must not panic, and DiscoverFields stays within its cap.
+func FuzzMessage(f *testing.F) {
+	for _, s := range []string{`{"a":{"b":[1,{"c":"x\u00e9"}]},"d":null,"e":true}`, `[[[[1]]]]`, `{"a":`, "REPORT RequestId: x\tDuration: 1 ms",
+		`k=v q="a \"b\"" z`, `a,"b""c",d`, `{"@x":1,"y":"\ud83d\ude00"}`} {
+		f.Add(s)
+	}
+	queries := []string{
+		`fields a.b.1.c, d, e, @x, @@x | filter ispresent(a.b.0)`,
+		`fields jsonParse(@message) as j | fields jsonStringify(j) as s, j.a.b[1].c as c | unnest j.a.b into u`,
+		`parse @message "*=*" as k, v | parse @message /(?<w>\w+)/ | parse logfmt as m | parse csv as c1, c2 | display k, v, w, m.k, c1, c2`,
+		`stats count() by @type, @duration, @requestId`,
+		`pattern @message`,
+	}
+	var compiled []*Query
+	for _, q := range queries {
+		cq, err := Compile(q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		compiled = append(compiled, cq)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		ev := store.StoredEvent{Stream: "s", Timestamp: 1, Message: msg}
+		if n := len(DiscoverFields(ev)); n > 5+maxJSONFields+len(lambdaFields) {
+			t.Fatalf("%d fields", n)
+		}
+		for _, q := range compiled {
+			x := q.Run(Options{MaxMemory: 1 << 24})
+			x.AddBlock("g", store.ScanBlock{Events: []store.StoredEvent{ev, ev}})
+			_, _ = x.Finish()
+		}
 	})
 }

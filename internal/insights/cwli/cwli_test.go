@@ -122,11 +122,44 @@ func TestQueries(t *testing.T) {
 		`a=bad b=err c=1 d=1 e=b0b`)
 	f(`filter user = "bob" | fields formatDate(@timestamp, "%Y/%m/%d %H:%M") as a, parseDate("2024-01-02", "yyyy-MM-dd", "UTC") as b, base64encode("hi") as c, urlencode("a b") as d`,
 		`a=1970/01/01 00:02 b=1704153600000 c=aGk= d=a+b`)
+	f(`filter user = "bob" | fields regexReplace(user, "", "-") as a, replace(user, "b", "[b]") as b`, `a=-b-o-b- b=[b]o[b]`)
 	// backticks, comments, case
 	f("FIELDS `user` # comment | filter nothing\n| FILTER user = 'bob'", "user=bob")
 	// pattern
 	f(`filter ispresent(user) | pattern @message | fields @pattern, @sampleCount`[0:0]+`filter @message like "took" or @message like "lower" | pattern`,
-		`@pattern=error lower case @ratio=0.5 @sampleCount=1 @logSamples=error lower case | @pattern=INFO request <*> took <*> @ratio=0.5 @sampleCount=1 @logSamples=INFO request id=7 took 12ms`)
+		`@pattern=error lower case @ratio=0.5 @sampleCount=1 | @pattern=INFO request <Token-1> took <Token-2> @ratio=0.5 @sampleCount=1`)
+	f(`filter @message like "took" or @message like "served" | pattern`, `@pattern=INFO request <Token-1> took <Token-2> @ratio=1 @sampleCount=1`)
+}
+
+func TestLambdaFields(t *testing.T) {
+	evs := []store.StoredEvent{
+		ev(1, "START RequestId: r1 Version: $LATEST"),
+		ev(2, "REPORT RequestId: r1\tDuration: 2.50 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 64 MB\tInit Duration: 100.25 ms\t"),
+		ev(3, "REPORT RequestId: r2\tDuration: 7.50 ms\tBilled Duration: 8 ms\tMemory Size: 128 MB\tMax Memory Used: 32 MB\t"),
+		ev(4, "END RequestId: r2"),
+	}
+	f := func(q, want string) {
+		t.Helper()
+		res, err := run(t, q, evs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(res.Rows); got != want {
+			t.Errorf("%q:\n got %s\nwant %s", q, got, want)
+		}
+	}
+	f(`filter @type = "REPORT" | stats avg(@duration) as d, sum(@billedDuration) as b, max(@memorySize/1000/1000) as m, min(@maxMemoryUsed) as u, count(@initDuration) as cold`,
+		`d=5 b=11 m=128 u=32000000 cold=1`)
+	f(`filter @type = "REPORT" | sort by @duration desc | fields @requestId, @duration, @initDuration`,
+		`@requestId=r2 @duration=7.50 | @requestId=r1 @duration=2.50 @initDuration=100.25`)
+	f(`stats count() by @type | sort @type`, `@type=END count()=1 | @type=REPORT count()=2 | @type=START count()=1`)
+	f(`filter @type = "REPORT" | stats sum(strcontains(@message, "Init Duration"))/count(*) * 100 as coldPct`, `coldPct=50`)
+	if got := strings.Join(DiscoverFields(evs[1]), ","); got != "@timestamp,@message,@logStream,@log,@ingestionTime,@type,@requestId,@duration,@billedDuration,@initDuration,@memorySize,@maxMemoryUsed" {
+		t.Errorf("discover: %s", got)
+	}
+	if got := strings.Join(DiscoverFields(corpus[0]), ","); got != "@timestamp,@message,@logStream,@log,@ingestionTime,user,latency,status,tags.0,tags.1,req.path,req.ip" {
+		t.Errorf("discover json: %s", got)
+	}
 }
 
 func TestLimitsAndStatistics(t *testing.T) {
@@ -153,6 +186,20 @@ func TestLimitsAndStatistics(t *testing.T) {
 	res, _ = run(t, `stats count()`, corpus, Options{Ptr: func(string, store.StoredEvent) string { return "p" }})
 	if render(res.Rows) != "count()=6" {
 		t.Errorf("stats rows: %v", res.Rows)
+	}
+}
+
+// Grafana's call: its prefix projects @log (account:group) and the stream
+// for log context, before the user's query.
+func TestGrafanaPrefix(t *testing.T) {
+	q := "fields @timestamp,ltrim(@log) as __log__grafana_internal__,ltrim(@logStream) as __logstream__grafana_internal__|fields @timestamp, @message | sort @timestamp desc | limit 1"
+	res, err := run(t, q, corpus, Options{LogName: func(g string) string { return "123456789012:" + g }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "@timestamp=1970-01-01 00:07:00.000 __log__grafana_internal__=123456789012:g __logstream__grafana_internal__=s1 @message=error lower case"
+	if got := render(res.Rows); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
 

@@ -38,15 +38,60 @@ func (d *distinctAgg) add(a []Value, _ *row) int64 {
 		if len(d.exact) <= distinctExact {
 			return 16
 		}
-		d.regs = make([]uint8, hllM)
-		for k := range d.exact {
-			d.insert(k)
-		}
-		d.exact = nil
+		d.toSketch()
 		return hllM - 16*distinctExact
 	}
 	d.insert(h)
 	return 0
+}
+
+// merge gives the same state as adding o's values here: the exact set's
+// union while it stays small, else the registers' maximum (HyperLogLog
+// registers do not depend on insertion order).
+func (d *distinctAgg) merge(o aggState) {
+	x := o.(*distinctAgg)
+	if d.regs == nil && x.regs == nil {
+		for h := range x.exact {
+			d.exact[h] = struct{}{}
+		}
+		if len(d.exact) <= distinctExact {
+			return
+		}
+	}
+	d.toSketch()
+	if x.regs == nil {
+		for h := range x.exact {
+			d.insert(h)
+		}
+		return
+	}
+	for i, r := range x.regs {
+		d.regs[i] = max(d.regs[i], r)
+	}
+}
+
+func (d *distinctAgg) toSketch() {
+	if d.regs != nil {
+		return
+	}
+	d.regs = make([]uint8, hllM)
+	for k := range d.exact {
+		d.insert(k)
+	}
+	d.exact = nil
+}
+
+func (d *distinctAgg) clone() aggState {
+	c := &distinctAgg{}
+	if d.regs != nil {
+		c.regs = append([]uint8(nil), d.regs...)
+		return c
+	}
+	c.exact = make(map[uint64]struct{}, len(d.exact))
+	for h := range d.exact {
+		c.exact[h] = struct{}{}
+	}
+	return c
 }
 
 func (d *distinctAgg) insert(h uint64) {

@@ -134,3 +134,21 @@ func mod(a, b int64) int64 {
 	}
 	return m
 }
+
+// parseDurationUncapped reads "<n><unit>" as milliseconds without the
+// per-unit caps (SOURCE START=-3600s means an hour).
+func parseDurationUncapped(s string) (int64, bool) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n < 0 || n > 1e12 {
+		return 0, false
+	}
+	u, ok := unitOf(s[i:])
+	if !ok || u > uW {
+		return 0, false
+	}
+	return n * unitMs[u], true
+}

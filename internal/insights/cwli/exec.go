@@ -32,6 +32,18 @@ type Options struct {
 	MaxMemory int64
 	// Now is the query's start time in ms for now(); 0: the wall clock.
 	Now int64
+	// StoreStats: the runner reports recordsScanned/bytesScanned with
+	// SetScanned (from the store's ScanStats), so AddBlock does not walk
+	// every event to count them (it shows in top-K scans that touch only
+	// a few events of a block).
+	StoreStats bool
+	// Parallel is how many goroutines AddBlock may use for a query whose
+	// main stage is a stats (the JSON/parse work before it is what costs):
+	// each block is split among lanes that keep their own groups, merged
+	// when rows are rendered, in the order a single lane gives. 0 or 1:
+	// the caller's goroutine only. No goroutine outlives AddBlock. Group
+	// memory, charged to MaxMemory, can be up to Parallel times higher.
+	Parallel int
 }
 
 // ErrMemory is a run that needed more than Options.MaxMemory.
@@ -138,6 +150,13 @@ func finalCap(q *Query, runLimit int) int {
 
 // Exec is one run of a query. AddBlock, Snapshot and Finish may be called
 // from different goroutines; mu serialises them.
+//
+// The runner's side: scan the query's groups over Options.Start..End (the
+// executor does not filter by time), with Pushdown.Filter as the scan's
+// Matcher if it likes; feed every block to AddBlock until it returns false
+// or the scan ends; when the store filtered, call SetScanned with its
+// ScanStats so recordsScanned/bytesScanned count what was examined, not
+// what was delivered. Snapshot any time; Finish once.
 type Exec struct {
 	q    *Query
 	m    mainShape
@@ -146,20 +165,23 @@ type Exec struct {
 	opts Options
 
 	// guarded by mu
-	scratch row
-	stats   *statsState
-	top     *topK
-	rows    []*row // mainAny, mainCollect
-	mem     int64
-	matched int64
-	scanned int64
-	bytes   int64
-	err     error
-	done    bool
-	sink    func(*row) // the main stage's consumer, made once
-	lookups map[string]*lookupIndex
-	globBuf []string
-	keyBuf  []Value
+	scratch   row
+	stats     *statsState
+	top       *topK
+	rows      []*row // mainAny, mainCollect
+	mem       int64
+	matched   int64
+	scanned   int64
+	bytes     int64
+	err       error
+	done      bool
+	sink      func(*row) // the main stage's consumer, made once
+	lookups   map[string]*lookupIndex
+	globBuf   []string
+	lookupKey []byte
+	seq       int64   // events fed so far: the next event's row.seq
+	lanes     []*Exec // Parallel: the stats lanes, fed under mu
+	keyBuf    []Value
 }
 
 // Run starts a run of q.
@@ -183,7 +205,113 @@ func (q *Query) Run(opts Options) *Exec {
 		x.sink = x.addCollect
 	}
 	x.loadLookups()
+	if opts.Parallel > 1 && x.m.kind == mainStats && !(x.m.at == 0 && x.stats.countsOnly()) && x.err == nil {
+		for i := 0; i < min(opts.Parallel, 16); i++ {
+			x.lanes = append(x.lanes, x.newLane())
+		}
+	}
 	return x
+}
+
+// newLane is an Exec that runs the streaming stages and the stats for a
+// share of each block; it shares the parent's lookup tables.
+func (x *Exec) newLane() *Exec {
+	l := &Exec{q: x.q, opts: x.opts, m: x.m}
+	l.opts.Parallel, l.opts.MaxMemory = 0, 0
+	l.env = env{q: x.q, opts: &l.opts, now: x.env.now}
+	l.scratch.slots = make([]Value, x.q.nslots)
+	l.stats = newStatsState(x.q.stages[x.m.at].stats)
+	l.sink = l.addStats
+	l.lookups = x.lookups
+	return l
+}
+
+// minLaneEvents: smaller blocks are not worth a goroutine.
+const minLaneEvents = 256
+
+// feedLanes splits a block among the lanes and waits for them.
+func (x *Exec) feedLanes(group string, evs []store.StoredEvent) {
+	n := len(x.lanes)
+	if len(evs) < minLaneEvents*2 {
+		n = 1
+	}
+	per := (len(evs) + n - 1) / n
+	var wg sync.WaitGroup
+	for k := 0; k < n; k++ {
+		lo, hi := k*per, min(len(evs), (k+1)*per)
+		if lo >= hi {
+			break
+		}
+		lane, part, base := x.lanes[k], evs[lo:hi], x.seq+int64(lo)
+		if hi == len(evs) {
+			lane.feed(group, part, base) // the last share runs here
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lane.feed(group, part, base)
+		}()
+	}
+	wg.Wait()
+	x.seq += int64(len(evs))
+	var mem int64
+	for _, l := range x.lanes {
+		mem += l.mem
+		if l.err != nil && x.err == nil {
+			x.err = l.err
+		}
+	}
+	x.charge(mem - x.mem)
+}
+
+// feed runs a lane over its share; a panic fails the run instead of the
+// process (it may be on a goroutine of its own).
+func (x *Exec) feed(group string, evs []store.StoredEvent, base int64) {
+	defer func() {
+		if p := recover(); p != nil {
+			x.err = fmt.Errorf("BUG: query execution failed: %v", p)
+		}
+	}()
+	r := &x.scratch
+	r.group, r.hasEv = group, true
+	for i := range evs {
+		r.ev = evs[i]
+		r.jsOK = false
+		r.seq = base + int64(i)
+		x.push(0, x.m.at, r, x.sink)
+		if x.err != nil {
+			return
+		}
+	}
+}
+
+// laneMatched is the events the lanes' stats saw.
+func (x *Exec) laneMatched() {
+	if x.lanes == nil {
+		return
+	}
+	x.matched = 0
+	for _, l := range x.lanes {
+		x.matched += l.matched
+	}
+}
+
+// Cutoff reports, for a query ordered by @timestamp alone (Pushdown.Order
+// != 0) whose top-K is full, the timestamp an event must beat to matter:
+// with Order -1 only events newer than ts, with 1 only older ones. A
+// runner whose scan can skip blocks by time range uses it to skip blocks
+// entirely on the wrong side; ok is false when nothing can be skipped yet.
+// With Order 1, since a group's blocks come in ascending first timestamp,
+// once a block starts at or after ts the rest of that group can be skipped.
+// Skipped events are then not counted as matched or scanned.
+func (x *Exec) Cutoff() (ts int64, ok bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m.kind != mainTop || x.m.topTs == 0 || !x.top.full() || len(x.top.rows) == 0 {
+		return 0, false
+	}
+	return x.top.rows[0].row.ev.Timestamp, true
 }
 
 // SetScanned overrides the scan statistics with the store's (when the
@@ -208,21 +336,32 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 	r := &x.scratch
 	r.group, r.hasEv = group, true
 	evs := b.Events
-	for i := range evs {
-		x.scanned++
-		x.bytes += int64(len(evs[i].Message))
+	if !x.opts.StoreStats {
+		x.scanned += int64(len(evs))
+		for i := range evs {
+			x.bytes += int64(len(evs[i].Message))
+		}
 	}
-	if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.m.at) {
+	if x.lanes != nil {
+		x.feedLanes(group, evs)
+	} else if x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly() {
+		x.matched += int64(len(evs))
+		x.charge(x.stats.countBins(evs))
+	} else if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.m.at) {
 		x.addOrdered(evs)
 	} else {
 		for i := range evs {
 			r.ev = evs[i]
 			r.jsOK = false
+			r.seq = x.seq + int64(i)
 			x.push(0, x.m.at, r, x.sink)
 			if x.done || x.err != nil {
 				break
 			}
 		}
+	}
+	if x.lanes == nil {
+		x.seq += int64(len(evs))
 	}
 	return !x.done && x.err == nil
 }
@@ -251,6 +390,7 @@ func (x *Exec) addOrdered(evs []store.StoredEvent) {
 		}
 		r.ev = evs[i]
 		r.jsOK = false
+		r.seq = x.seq + int64(i)
 		x.push(0, x.m.at, r, x.sink)
 		if x.err != nil {
 			return
@@ -353,7 +493,8 @@ func (x *Exec) addTop(r *row) {
 	if t.full() && !t.better(keys, t.rows[0].keys) {
 		return
 	}
-	c := &topRow{row: materialise(r), keys: make([]Value, len(keys))}
+	t.seq++
+	c := &topRow{row: materialise(r), keys: make([]Value, len(keys)), seq: t.seq}
 	for i, k := range keys {
 		c.keys[i] = keep(k)
 	}
@@ -390,6 +531,7 @@ type topK struct {
 	k    int
 	keys []sortSpec
 	rows []*topRow
+	seq  int // arrival counter: equal keys keep arrival order
 }
 
 type topRow struct {
@@ -434,9 +576,20 @@ func before(keys []sortSpec, a, b []Value) bool {
 func (t *topK) better(a, b []Value) bool { return before(t.keys, a, b) }
 
 func (t *topK) Len() int           { return len(t.rows) }
-func (t *topK) Less(i, j int) bool { return before(t.keys, t.rows[j].keys, t.rows[i].keys) }
-func (t *topK) Swap(i, j int)      { t.rows[i], t.rows[j] = t.rows[j], t.rows[i] }
-func (t *topK) Push(v any)         { t.rows = append(t.rows, v.(*topRow)) }
+func (t *topK) Less(i, j int) bool { return t.first(t.rows[j], t.rows[i]) }
+
+// first orders rows by their keys, then by arrival.
+func (t *topK) first(a, b *topRow) bool {
+	if before(t.keys, a.keys, b.keys) {
+		return true
+	}
+	if before(t.keys, b.keys, a.keys) {
+		return false
+	}
+	return a.seq < b.seq
+}
+func (t *topK) Swap(i, j int) { t.rows[i], t.rows[j] = t.rows[j], t.rows[i] }
+func (t *topK) Push(v any)    { t.rows = append(t.rows, v.(*topRow)) }
 func (t *topK) Pop() any {
 	v := t.rows[len(t.rows)-1]
 	t.rows = t.rows[:len(t.rows)-1]
@@ -445,7 +598,7 @@ func (t *topK) Pop() any {
 
 func (t *topK) sorted() []*row {
 	rs := append([]*topRow(nil), t.rows...)
-	sort.SliceStable(rs, func(i, j int) bool { return before(t.keys, rs[i].keys, rs[j].keys) })
+	sort.Slice(rs, func(i, j int) bool { return t.first(rs[i], rs[j]) })
 	out := make([]*row, len(rs))
 	for i, r := range rs {
 		out[i] = r.row
@@ -461,6 +614,10 @@ func (x *Exec) Snapshot() Result {
 	if x.q.nstats == 2 || x.err != nil {
 		return x.result(nil)
 	}
+	// the stages after the main one run on copies; what they charge is
+	// given back so repeated snapshots do not add up
+	mem := x.mem
+	defer func() { x.mem = mem }()
 	rows, err := x.finishRows()
 	if err != nil {
 		return x.result(nil)
@@ -487,7 +644,15 @@ func (x *Exec) finishRows() ([]*row, error) {
 	var rows []*row
 	switch x.m.kind {
 	case mainStats:
-		rows = x.stats.rows(&x.env, x.q.nslots)
+		if x.lanes != nil {
+			states := make([]*statsState, len(x.lanes))
+			for i, l := range x.lanes {
+				states[i] = l.stats
+			}
+			rows = mergedRows(states, &x.env, x.q.nslots)
+		} else {
+			rows = x.stats.rows(&x.env, x.q.nslots)
+		}
 	case mainTop:
 		rows = x.top.sorted()
 	default:
@@ -604,6 +769,7 @@ func dedupRows(x *Exec, rows []*row, keys []expr) []*row {
 
 // result renders rows. Nulls are omitted; event rows end with @ptr.
 func (x *Exec) result(rows []*row) Result {
+	x.laneMatched()
 	res := Result{RecordsMatched: float64(x.matched), RecordsScanned: float64(x.scanned), BytesScanned: float64(x.bytes)}
 	for _, r := range rows {
 		out := make([]ResultField, 0, len(x.q.out)+1)
@@ -619,10 +785,5 @@ func (x *Exec) result(rows []*row) Result {
 		}
 		res.Rows = append(res.Rows, out)
 	}
-	if x.q.statsRows {
-		// matched counts the events that reached the first stats
-	}
 	return res
 }
-
-var _ = fmt.Sprintf

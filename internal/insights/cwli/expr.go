@@ -19,16 +19,18 @@ type row struct {
 	slots []Value
 	js    []Value // JSON fields the query reads, by id; valid when jsDone
 	jsOK  bool
+	seq   int64 // the event's position in the run's input, for ties and order
 }
 
 // env is what evaluation needs beyond the row; one per Exec, used by one
 // goroutine at a time.
 type env struct {
-	q     *Query
-	opts  *Options
-	stack []Value // function arguments
-	now   int64   // ms, for now()
-	pbuf  []byte  // JSON path scratch
+	q      *Query
+	opts   *Options
+	stack  []Value // function arguments
+	now    int64   // ms, for now()
+	pbuf   []byte  // JSON path scratch
+	walker jsonWalker
 }
 
 type expr interface {
@@ -325,6 +327,20 @@ func (e binE) eval(r *row, _ *env) Value {
 	return timeMs(e.d.floor(r.ev.Timestamp))
 }
 
+// expandE reads a value as a list: lists as they are, text holding a JSON
+// array parsed.
+type expandE struct{ e expr }
+
+func (e expandE) eval(r *row, x *env) Value {
+	v := e.e.eval(r, x)
+	if v.k == kStr {
+		if p := parseJSONValue(v.s); p.k == kList {
+			return p
+		}
+	}
+	return v
+}
+
 type durE struct{ d duration }
 
 func (e durE) eval(*row, *env) Value { return null }
@@ -455,6 +471,13 @@ func (pl *planner) field(n *node) (expr, *CompileError) {
 	}
 	if f, ok := systemFields[n.name]; ok {
 		return sysE{f}, nil
+	}
+	if strings.HasPrefix(n.name, "@@") {
+		// a discovered field whose own name starts with @ is shown as @@name
+		return jsonE{pl.q.jsonID(n.name[1:])}, nil
+	}
+	if lambdaFields[n.name] {
+		return lambdaE{n.name}, nil
 	}
 	return jsonE{pl.q.jsonID(n.name)}, nil
 }

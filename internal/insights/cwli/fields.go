@@ -9,6 +9,14 @@ import "github.com/cairnlog/cairn/internal/store"
 func DiscoverFields(ev store.StoredEvent) []string {
 	out := []string{"@timestamp", "@message", "@logStream", "@log", "@ingestionTime"}
 	msg := ev.Message
+	if lambdaType(msg) != "" {
+		for _, f := range []string{"@type", "@requestId", "@duration", "@billedDuration", "@initDuration", "@memorySize", "@maxMemoryUsed", "@xrayTraceId", "@xraySegmentId"} {
+			if lambdaField(msg, f).k != kNull {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
 	i := skipWS(msg, 0)
 	if i >= len(msg) || msg[i] != '{' {
 		return out

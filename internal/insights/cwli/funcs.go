@@ -26,6 +26,10 @@ type fnDef struct {
 	prep func(pl *planner, n *node) (any, *CompileError)
 }
 
+// maxText bounds a string a function builds (replace, regexReplace): a
+// bigger result is null rather than memory growing with query effort.
+const maxText = 4 << 20
+
 // functions is the scalar function table (insights.md §3), keyed by the
 // lower-case name: function names are case-insensitive.
 var functions map[string]*fnDef
@@ -131,12 +135,19 @@ func init() {
 			if f == "" {
 				return str(s)
 			}
+			if n := strings.Count(s, f); len(s)+n*(len(t)-len(f)) > maxText {
+				return null
+			}
 			return str(strings.ReplaceAll(s, f, t))
 		}},
 		"regexreplace": {min: 3, max: 3, prep: constRegex(1), fn: func(a []Value, _ *env, c any) Value {
 			s, ok1 := a[0].text()
 			t, ok3 := a[2].text()
 			if !ok1 || !ok3 {
+				return null
+			}
+			// bound the output: every position may match an empty regex
+			if len(s)+(len(s)+1)*len(t) > maxText {
 				return null
 			}
 			return str(c.(*regexp.Regexp).ReplaceAllString(s, t))

@@ -29,14 +29,12 @@ func (x *env) extract(r *row) {
 	if i >= len(msg) || msg[i] != '{' {
 		return
 	}
-	w := jsonWalker{src: msg, path: x.pbuf[:0], leaf: func(path []byte, v Value) bool {
-		if id, ok := x.q.jsonIDs[string(path)]; ok {
-			r.js[id] = v
-		}
-		return true
-	}}
+	w := &x.walker
+	w.src, w.path, w.ids, w.names, w.out, w.lens = msg, x.pbuf[:0], x.q.jsonIDs, x.q.jsonNames, r.js, &x.q.jsonLens
+	w.leaf, w.leaves, w.bad, w.found = nil, 0, false, 0
 	w.value(i, 0)
 	x.pbuf = w.path
+	w.out, w.src = nil, ""
 }
 
 // jsonWalker walks JSON text calling leaf for every scalar leaf with its
@@ -48,6 +46,13 @@ type jsonWalker struct {
 	leaf   func(path []byte, v Value) bool
 	leaves int
 	bad    bool
+	// without leaf: the leaves whose path is in ids go to out[id]; the walk
+	// stops once all are found
+	ids   map[string]int
+	names []string  // the same names by id
+	lens  *[65]bool // lens[n]: some wanted name has length n (64: longer)
+	out   []Value
+	found int
 }
 
 const maxJSONDepth = 64
@@ -140,7 +145,7 @@ func (w *jsonWalker) value(i, depth int) int {
 		return j
 	default:
 		j := i
-		for j < len(w.src) && !strings.ContainsRune(" \t\r\n,]}", rune(w.src[j])) {
+		for j < len(w.src) && !scalarEnd(w.src[j]) {
 			j++
 		}
 		lit := w.src[i:j]
@@ -156,11 +161,43 @@ func (w *jsonWalker) value(i, depth int) int {
 	}
 }
 
+func scalarEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', ',', ']', '}':
+		return true
+	}
+	return false
+}
+
 func (w *jsonWalker) emit(v Value) {
 	if w.leaves >= maxJSONFields {
 		return
 	}
 	w.leaves++
+	if w.leaf == nil {
+		if !w.lens[min(len(w.path), 64)] {
+			return
+		}
+		id, ok := -1, false
+		if len(w.names) <= 8 {
+			// a few names: comparing beats hashing
+			for i, n := range w.names {
+				if len(n) == len(w.path) && n == string(w.path) {
+					id, ok = i, true
+					break
+				}
+			}
+		} else {
+			id, ok = w.ids[string(w.path)]
+		}
+		if ok && w.out[id].k == kNull {
+			w.out[id] = v
+			if w.found++; w.found == len(w.out) {
+				w.bad = true // all found: stop
+			}
+		}
+		return
+	}
 	if !w.leaf(w.path, v) {
 		w.bad = true
 	}
@@ -326,7 +363,7 @@ func (p *jsonParser) value(i, depth int) (Value, int) {
 		return str(str0), j
 	}
 	j := i
-	for j < len(s) && !strings.ContainsRune(" \t\r\n,]}", rune(s[j])) {
+	for j < len(s) && !scalarEnd(s[j]) {
 		j++
 	}
 	lit := s[i:j]

@@ -1,6 +1,9 @@
 package cwli
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // LookupTable is a lookup table's contents (from its CSV body): the header
 // and the rows.
@@ -10,30 +13,28 @@ type LookupTable struct {
 }
 
 type lookupPlan struct {
-	table    string
-	key      expr   // the event's field
-	tableKey string // the table's column matched against it
-	outs     []string
-	slots    []int
+	table     string
+	keys      []expr   // the event's fields
+	tableKeys []string // the table's columns matched against them
+	outs      []string
+	slots     []int
 }
 
 type lookupIndex struct {
-	keyCol int
-	cols   []int // per output: table column, -1 missing
-	rows   map[string][]string
-	err    error
+	keyCols []int
+	cols    []int // per output: table column
+	rows    map[string][]string
 }
 
-func (pl *planner) lookupCmd(c *command) (*stage, []outCol, *CompileError) {
-	key, err := pl.field(&node{op: "field", name: c.keyPair[0], segs: []string{c.keyPair[0]}, pos: c.pos, end: c.end})
-	if err != nil {
-		return nil, nil, err
+func (pl *planner) lookupCmd(c *command) (*stage, *CompileError) {
+	lp := &lookupPlan{table: c.table}
+	for _, kp := range c.keyPairs {
+		key, err := pl.field(&node{op: "field", name: kp[1], segs: strings.Split(kp[1], "."), pos: c.pos, end: c.end})
+		if err != nil {
+			return nil, err
+		}
+		lp.keys, lp.tableKeys = append(lp.keys, key), append(lp.tableKeys, kp[0])
 	}
-	if len(c.outs) == 0 {
-		return nil, nil, errAt(pl.src, c.pos, c.end, "lookup needs OUTPUT and the table fields to add")
-	}
-	lp := &lookupPlan{table: c.table, key: key, tableKey: c.keyPair[1]}
-	var cols []outCol
 	for _, o := range c.outs {
 		name := o.alias
 		if name == "" {
@@ -42,10 +43,9 @@ func (pl *planner) lookupCmd(c *command) (*stage, []outCol, *CompileError) {
 		lp.outs = append(lp.outs, o.text)
 		s := pl.newSlot(name)
 		lp.slots = append(lp.slots, s)
-		cols = append(cols, outCol{name, slotE{s}})
 	}
 	pl.q.lookups = append(pl.q.lookups, c.table)
-	return &stage{kind: sLookup, look: lp}, cols, nil
+	return &stage{kind: sLookup, look: lp}, nil
 }
 
 // loadLookups reads the tables once per run; a missing table fails the run.
@@ -67,47 +67,73 @@ func (x *Exec) loadLookups() {
 			x.err = fmt.Errorf("lookup table %s: %w", lp.table, err)
 			return
 		}
-		li := &lookupIndex{keyCol: -1, rows: map[string][]string{}}
-		for i, c := range t.Columns {
-			if c == lp.tableKey {
-				li.keyCol = i
-			}
-		}
-		if li.keyCol < 0 {
-			x.err = fmt.Errorf("lookup table %s has no column %s", lp.table, lp.tableKey)
-			return
-		}
-		for _, o := range lp.outs {
-			col := -1
+		col := func(name string) int {
 			for i, c := range t.Columns {
-				if c == o {
-					col = i
+				if c == name {
+					return i
 				}
 			}
-			if col < 0 {
+			return -1
+		}
+		li := &lookupIndex{rows: map[string][]string{}}
+		for _, k := range lp.tableKeys {
+			c := col(k)
+			if c < 0 {
+				x.err = fmt.Errorf("lookup table %s has no column %s", lp.table, k)
+				return
+			}
+			li.keyCols = append(li.keyCols, c)
+		}
+		for _, o := range lp.outs {
+			c := col(o)
+			if c < 0 {
 				x.err = fmt.Errorf("lookup table %s has no column %s", lp.table, o)
 				return
 			}
-			li.cols = append(li.cols, col)
+			li.cols = append(li.cols, c)
 		}
+		var kb []byte
 		for _, r := range t.Rows {
-			if li.keyCol < len(r) {
-				if _, dup := li.rows[r[li.keyCol]]; !dup {
-					li.rows[r[li.keyCol]] = r
+			kb = kb[:0]
+			ok := true
+			for _, c := range li.keyCols {
+				if c >= len(r) {
+					ok = false
+					break
 				}
+				kb = appendKey(kb, str(r[c]))
+			}
+			// the first row with a key wins
+			if _, dup := li.rows[string(kb)]; ok && !dup {
+				li.rows[string(kb)] = r
 			}
 		}
-		x.lookups[lp.table+"\x00"+lp.tableKey] = li
+		x.lookups[lookupID(lp)] = li
 	}
 }
 
+func lookupID(lp *lookupPlan) string { return lp.table + "\x00" + strings.Join(lp.tableKeys, "\x00") }
+
 func (x *Exec) lookupRow(lp *lookupPlan, r *row) {
-	li := x.lookups[lp.table+"\x00"+lp.tableKey]
-	k, ok := lp.key.eval(r, &x.env).text()
+	li := x.lookups[lookupID(lp)]
 	var tr []string
-	if ok && li != nil {
-		tr = li.rows[k]
+	if li != nil {
+		kb := x.lookupKey[:0]
+		ok := true
+		for _, k := range lp.keys {
+			s, isText := k.eval(r, &x.env).text()
+			if !isText {
+				ok = false
+				break
+			}
+			kb = appendKey(kb, str(s))
+		}
+		x.lookupKey = kb
+		if ok {
+			tr = li.rows[string(kb)]
+		}
 	}
+	// OUTPUT overwrites: an event without a match gets no value
 	for i, s := range lp.slots {
 		if tr == nil || li.cols[i] >= len(tr) {
 			r.slots[s] = null

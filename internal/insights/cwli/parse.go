@@ -8,11 +8,12 @@ import (
 // parsePlan is a compiled parse command: a glob with * wildcards or an RE2
 // regex with named groups, over any source field.
 type parsePlan struct {
-	src   expr
-	lits  []string // glob: literal text around the wildcards (len = stars+1)
-	re    *regexp.Regexp
-	slots []int // glob: per wildcard; regex: per capture group (-1: unused)
-	multi bool
+	src    expr
+	lits   []string // glob: literal text around the wildcards (len = stars+1)
+	re     *regexp.Regexp
+	slots  []int // glob: per wildcard; regex: per capture group (-1: unused); csv: per column
+	multi  bool
+	format string // "logfmt" (slots[0] gets a map) or "csv"
 }
 
 // maxGlobTries bounds how many start positions a glob tries.
@@ -23,7 +24,13 @@ func (pl *planner) parseCmd(c *command) (*stage, *CompileError) {
 	if err != nil {
 		return nil, err
 	}
-	pp := &parsePlan{src: src, multi: c.multi}
+	pp := &parsePlan{src: src, multi: c.multi, format: c.format}
+	if c.format != "" {
+		for _, a := range c.aliases {
+			pp.slots = append(pp.slots, pl.newSlot(a))
+		}
+		return &stage{kind: sParse, parse: pp}, nil
+	}
 	if !c.isRegex {
 		pp.lits = strings.Split(c.glob, "*")
 		for _, a := range c.aliases {
@@ -121,6 +128,30 @@ func (pp *parsePlan) globAt(s string, pos int, out []string) bool {
 func (x *Exec) parseRow(pp *parsePlan, r *row, next func(*row)) {
 	v := pp.src.eval(r, &x.env)
 	s, ok := v.text()
+	switch pp.format {
+	case "logfmt":
+		if ok {
+			r.slots[pp.slots[0]] = parseLogfmt(s)
+		} else {
+			r.slots[pp.slots[0]] = null
+		}
+		next(r)
+		return
+	case "csv":
+		var cols []string
+		if ok {
+			cols = splitCSV(s, len(pp.slots))
+		}
+		for i, sl := range pp.slots {
+			if i < len(cols) {
+				r.slots[sl] = str(cols[i])
+			} else {
+				r.slots[sl] = null
+			}
+		}
+		next(r)
+		return
+	}
 	if pp.re == nil {
 		caps := x.globBuf[:0]
 		for range pp.slots {
@@ -168,4 +199,93 @@ func (pp *parsePlan) setGroups(r *row, s string, m []int) {
 		}
 		r.slots[sl] = str(s[m[2*i]:m[2*i+1]])
 	}
+}
+
+// parseLogfmt reads key=value pairs (values optionally double-quoted with
+// backslash escapes) into a map; a bare key has an empty value. Null when
+// there is no pair.
+func parseLogfmt(s string) Value {
+	c := &composite{}
+	i := 0
+	for i < len(s) && len(c.keys) < maxJSONFields {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		k := i
+		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
+			i++
+		}
+		key := s[k:i]
+		if key == "" {
+			i++
+			continue
+		}
+		val := ""
+		if i < len(s) && s[i] == '=' {
+			i++
+			if i < len(s) && s[i] == '"' {
+				var b strings.Builder
+				i++
+				for i < len(s) && s[i] != '"' {
+					if s[i] == '\\' && i+1 < len(s) {
+						i++
+					}
+					b.WriteByte(s[i])
+					i++
+				}
+				i++
+				val = b.String()
+			} else {
+				v := i
+				for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+					i++
+				}
+				val = s[v:i]
+			}
+		}
+		c.keys, c.vals = append(c.keys, key), append(c.vals, str(val))
+	}
+	if len(c.keys) == 0 {
+		return null
+	}
+	return Value{k: kMap, c: c}
+}
+
+// splitCSV splits one CSV record (RFC 4180 quoting) into at most n columns.
+func splitCSV(s string, n int) []string {
+	var out []string
+	for len(out) < n {
+		if strings.HasPrefix(s, `"`) {
+			var b strings.Builder
+			i := 1
+			for i < len(s) {
+				if s[i] == '"' {
+					if i+1 < len(s) && s[i+1] == '"' {
+						b.WriteByte('"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			out = append(out, b.String())
+			s = s[i:]
+			j := strings.IndexByte(s, ',')
+			if j < 0 {
+				return out
+			}
+			s = s[j+1:]
+			continue
+		}
+		j := strings.IndexByte(s, ',')
+		if j < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:j])
+		s = s[j+1:]
+	}
+	return out
 }

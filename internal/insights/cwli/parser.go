@@ -50,16 +50,17 @@ type command struct {
 	regex   string
 	isRegex bool
 	multi   bool
+	format  string // parse logfmt / csv
 	aliases []string
 	// dedup, unnest, pattern
 	names []string
 	into  string
 	// source
-	sources []string
+	spec *SourceSpec
 	// lookup
-	table   string
-	keyPair [2]string // lookup: event field, table field
-	outs    []proj
+	table    string
+	keyPairs [][2]string // lookup: table field, event field
+	outs     []proj
 }
 
 type parser struct {
@@ -154,9 +155,10 @@ func (p *parser) command() (*command, *CompileError) {
 			c.into, err = p.ident()
 		}
 	case "expand":
+		t := p.peek()
 		var n string
 		if n, err = p.ident(); err == nil {
-			c.name, c.src, c.into = "unnest", &node{op: "field", name: n, segs: []string{n}}, n
+			c.src, c.into = &node{op: "field", name: n, segs: t.segs, pos: t.pos, end: t.end}, n
 		}
 	case "pattern":
 		var e *node
@@ -250,6 +252,9 @@ func (p *parser) stats(c *command) *CompileError {
 // sortKeys reads "name [asc|desc] {, name [asc|desc]}". Keys are names only:
 // AWS rejects "sort bin(1d) desc" with "unexpected symbol found (".
 func (p *parser) sortKeys(c *command) *CompileError {
+	if p.isKw("by") {
+		p.next() // "sort by f desc" appears in AWS-published queries
+	}
 	for {
 		t := p.peek()
 		n, err := p.ident()
@@ -294,7 +299,14 @@ func (p *parser) limitCmd(c *command) *CompileError {
 
 func (p *parser) parseCmd(c *command) *CompileError {
 	t := p.peek()
-	if t.k == tIdent {
+	mode := func(t token) string {
+		if t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "logfmt") || strings.EqualFold(t.s, "csv")) &&
+			p.toks[p.i+1].k == tIdent && strings.EqualFold(p.toks[p.i+1].s, "as") {
+			return strings.ToLower(t.s)
+		}
+		return ""
+	}
+	if t.k == tIdent && mode(t) == "" {
 		e, err := p.postfix()
 		if err != nil {
 			return err
@@ -303,6 +315,20 @@ func (p *parser) parseCmd(c *command) *CompileError {
 		t = p.peek()
 	} else {
 		c.src = &node{op: "field", name: "@message", segs: []string{"@message"}}
+	}
+	if m := mode(t); m != "" {
+		p.next()
+		p.next() // as
+		names, err := p.names()
+		if err != nil {
+			return err
+		}
+		if m == "logfmt" && len(names) != 1 {
+			return errAt(p.src, t.pos, p.toks[p.i-1].end, "parse logfmt takes one name, the map of the pairs")
+		}
+		c.aliases, c.format = names, m
+		c.pos = t.pos
+		return nil
 	}
 	switch t.k {
 	case tString:
@@ -342,83 +368,206 @@ func (p *parser) parseCmd(c *command) *CompileError {
 	return nil
 }
 
-// sourceCmd reads SOURCE "name" | prefix* ... [START=..] [END=..]: names
-// (quoted or bare, a trailing * is a prefix); other selectors are refused.
+// SourceSpec is what a SOURCE command selects. AWS's form is
+// SOURCE logGroups(namePrefix: ['a'], accountIdentifiers: ['1…'], class:
+// ['STANDARD']) (logGroups() is every group); DescribeQueries shows an
+// API-started query rewritten as SOURCE "name" START=<ms> END=<ms> | …,
+// so names and START/END are accepted too.
+type SourceSpec struct {
+	Names              []string // exact log group names (the rewritten form)
+	NamePrefixes       []string // at most 5
+	AccountIdentifiers []string // at most 20
+	Classes            []string // log group classes; empty: STANDARD
+	All                bool     // logGroups() with no selector
+	// Start/End when given: epoch ms, or with Relative a signed offset in
+	// ms from the time the query starts (START=-3600s END=0s).
+	HasStart, HasEnd bool
+	Start, End       int64
+	StartRelative    bool
+	EndRelative      bool
+}
+
 func (p *parser) sourceCmd(c *command) *CompileError {
+	sp := &SourceSpec{}
+	c.spec = sp
 	for {
 		t := p.peek()
 		switch {
 		case t.k == tString:
 			p.next()
-			s := t.s
-			if p.isOp("*") {
-				p.next()
-				s += "*"
-			}
-			c.sources = append(c.sources, s)
-		case t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "logGroups") || strings.EqualFold(t.s, "start") || strings.EqualFold(t.s, "end")):
-			return errAt(p.src, t.pos, t.end, fmt.Sprintf("SOURCE %s is not supported by this server; name log groups or prefixes", t.s))
-		case t.k == tIdent:
+			sp.Names = append(sp.Names, t.s)
+		case t.k == tIdent && !t.quote && strings.EqualFold(t.s, "logGroups"):
 			p.next()
-			s := t.raw
-			if p.isOp("*") {
-				p.next()
-				s += "*"
+			if err := p.logGroupsSpec(sp); err != nil {
+				return err
 			}
-			c.sources = append(c.sources, s)
+		case t.k == tIdent && !t.quote && (strings.EqualFold(t.s, "start") || strings.EqualFold(t.s, "end")):
+			p.next()
+			if err := p.expectOp("="); err != nil {
+				return err
+			}
+			neg := false
+			if p.isOp("-") {
+				p.next()
+				neg = true
+			}
+			v := p.peek()
+			var ms int64
+			rel := false
+			switch v.k {
+			case tNumber:
+				n, err := strconv.ParseInt(v.s, 10, 64)
+				if err != nil {
+					return p.fail(v)
+				}
+				ms = n
+			case tDuration:
+				d, ok := parseDurationUncapped(v.s)
+				if !ok {
+					return p.fail(v)
+				}
+				ms, rel = d, true
+			default:
+				return p.fail(v)
+			}
+			p.next()
+			if neg {
+				if !rel {
+					return p.fail(v)
+				}
+				ms = -ms
+			}
+			if strings.EqualFold(t.s, "start") {
+				sp.HasStart, sp.Start, sp.StartRelative = true, ms, rel
+			} else {
+				sp.HasEnd, sp.End, sp.EndRelative = true, ms, rel
+			}
+			continue
 		default:
-			return p.fail(t)
-		}
-		if !p.isOp(",") {
-			if len(c.sources) == 0 {
-				return p.fail(p.peek())
+			if len(sp.Names) == 0 && len(sp.NamePrefixes) == 0 && !sp.All && len(sp.AccountIdentifiers) == 0 && len(sp.Classes) == 0 {
+				return p.fail(t)
 			}
 			return nil
 		}
-		p.next()
+		if p.isOp(",") {
+			p.next()
+		}
 	}
 }
 
-// lookupCmd reads "lookup table field [as tablefield] [OUTPUT f [as a], ...]".
+func (p *parser) logGroupsSpec(sp *SourceSpec) *CompileError {
+	if err := p.expectOp("("); err != nil {
+		return err
+	}
+	any := false
+	for !p.isOp(")") {
+		k := p.peek()
+		if k.k != tIdent {
+			return p.fail(k)
+		}
+		p.next()
+		if err := p.expectOp(":"); err != nil {
+			return err
+		}
+		if err := p.expectOp("["); err != nil {
+			return err
+		}
+		var vals []string
+		for !p.isOp("]") {
+			v := p.peek()
+			if v.k != tString {
+				return p.fail(v)
+			}
+			p.next()
+			vals = append(vals, v.s)
+			if p.isOp(",") {
+				p.next()
+			}
+		}
+		p.next()
+		switch strings.ToLower(k.s) {
+		case "nameprefix":
+			if len(sp.NamePrefixes)+len(vals) > 5 {
+				return errAt(p.src, k.pos, p.toks[p.i-1].end, "SOURCE accepts at most 5 name prefixes")
+			}
+			sp.NamePrefixes = append(sp.NamePrefixes, vals...)
+		case "accountidentifiers", "accountidentifier":
+			if len(sp.AccountIdentifiers)+len(vals) > 20 {
+				return errAt(p.src, k.pos, p.toks[p.i-1].end, "SOURCE accepts at most 20 account identifiers")
+			}
+			sp.AccountIdentifiers = append(sp.AccountIdentifiers, vals...)
+		case "class", "loggroupclass":
+			for _, v := range vals {
+				if v != "STANDARD" && v != "INFREQUENT_ACCESS" {
+					return errAt(p.src, k.pos, p.toks[p.i-1].end, fmt.Sprintf("unknown log group class %s", v))
+				}
+			}
+			sp.Classes = append(sp.Classes, vals...)
+		default:
+			return errAt(p.src, k.pos, k.end, fmt.Sprintf("SOURCE logGroups does not take %s", k.s))
+		}
+		any = true
+		if p.isOp(",") {
+			p.next()
+		}
+	}
+	p.next()
+	if !any {
+		sp.All = true
+	}
+	return nil
+}
+
+// lookupCmd reads AWS's "lookup table lookup-field [as log-field] [, …]
+// OUTPUT output-field [as name] [, …]": each lookup-field is a column of the
+// table matched (exactly, case-sensitively) against the event's log-field
+// (the same name without as); all pairs must match.
 func (p *parser) lookupCmd(c *command) *CompileError {
 	n, err := p.ident()
 	if err != nil {
 		return err
 	}
 	c.table = n
-	f, err := p.ident()
-	if err != nil {
-		return err
-	}
-	c.keyPair = [2]string{f, f}
-	if p.isKw("as") {
-		p.next()
-		if c.keyPair[1], err = p.ident(); err != nil {
+	for {
+		f, err := p.ident()
+		if err != nil {
 			return err
 		}
-	}
-	if p.isKw("output") || p.isKw("outputnew") {
-		p.next()
-		for {
-			n, err := p.ident()
-			if err != nil {
+		pair := [2]string{f, f} // table field, event field
+		if p.isKw("as") {
+			p.next()
+			if pair[1], err = p.ident(); err != nil {
 				return err
 			}
-			pr := proj{text: n, e: &node{op: "field", name: n}}
-			if p.isKw("as") {
-				p.next()
-				if pr.alias, err = p.ident(); err != nil {
-					return err
-				}
-			}
-			c.outs = append(c.outs, pr)
-			if !p.isOp(",") {
-				break
-			}
-			p.next()
 		}
+		c.keyPairs = append(c.keyPairs, pair)
+		if !p.isOp(",") {
+			break
+		}
+		p.next()
 	}
-	return nil
+	if !p.isKw("output") {
+		return p.fail(p.peek())
+	}
+	p.next()
+	for {
+		n, err := p.ident()
+		if err != nil {
+			return err
+		}
+		pr := proj{text: n, e: &node{op: "field", name: n}}
+		if p.isKw("as") {
+			p.next()
+			if pr.alias, err = p.ident(); err != nil {
+				return err
+			}
+		}
+		c.outs = append(c.outs, pr)
+		if !p.isOp(",") {
+			return nil
+		}
+		p.next()
+	}
 }
 
 // Expressions, lowest precedence first.

@@ -2,6 +2,7 @@ package cwli
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -24,7 +25,7 @@ type cluster struct {
 type patternPlan struct {
 	src expr
 	// output slots
-	patSlot, countSlot, ratioSlot, sampleSlot int
+	patSlot, countSlot, ratioSlot int
 }
 
 func (pl *planner) patternCmd(c *command) (*stage, []outCol, *CompileError) {
@@ -37,9 +38,7 @@ func (pl *planner) patternCmd(c *command) (*stage, []outCol, *CompileError) {
 	pp.patSlot = pl.newSlot("@pattern")
 	pp.ratioSlot = pl.newSlot("@ratio")
 	pp.countSlot = pl.newSlot("@sampleCount")
-	pp.sampleSlot = pl.newSlot("@logSamples")
-	cols := []outCol{{"@pattern", slotE{pp.patSlot}}, {"@ratio", slotE{pp.ratioSlot}},
-		{"@sampleCount", slotE{pp.countSlot}}, {"@logSamples", slotE{pp.sampleSlot}}}
+	cols := []outCol{{"@pattern", slotE{pp.patSlot}}, {"@ratio", slotE{pp.ratioSlot}}, {"@sampleCount", slotE{pp.countSlot}}}
 	return &stage{kind: sPattern, pat: pp}, cols, nil
 }
 
@@ -60,13 +59,33 @@ func (x *Exec) patternRows(pp *patternPlan, rows []*row) ([]*row, error) {
 	var out []*row
 	for _, c := range cl.clusters() {
 		r := &row{slots: make([]Value, x.q.nslots)}
-		r.slots[pp.patSlot] = str(strings.Join(c.tokens, " "))
+		r.slots[pp.patSlot] = str(renderPattern(c.tokens))
 		r.slots[pp.countSlot] = num(float64(c.count))
 		r.slots[pp.ratioSlot] = num(float64(c.count) / float64(total))
-		r.slots[pp.sampleSlot] = str(c.sample)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// renderPattern writes dynamic tokens as AWS shows the ones whose type it
+// does not infer: <Token-N>, N their position among the dynamic tokens.
+func renderPattern(toks []string) string {
+	var b strings.Builder
+	n := 0
+	for i, t := range toks {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if t == drainVarToken {
+			n++
+			b.WriteString("<Token-")
+			b.WriteString(strconv.Itoa(n))
+			b.WriteByte('>')
+			continue
+		}
+		b.WriteString(t)
+	}
+	return b.String()
 }
 
 // drain is a small Drain-style clusterer: messages are split on whitespace,

@@ -9,6 +9,7 @@ import "strings"
 type msgMatcher struct {
 	root mnode
 	req  []string
+	esc  []string
 }
 
 type mnode struct {
@@ -19,7 +20,7 @@ type mnode struct {
 
 func (m *msgMatcher) Match(msg string) bool           { return m.root.match(msg) }
 func (m *msgMatcher) Required() []string              { return m.req }
-func (m *msgMatcher) RequiredUnlessEscaped() []string { return nil }
+func (m *msgMatcher) RequiredUnlessEscaped() []string { return m.esc }
 
 func (n *mnode) match(s string) bool {
 	switch n.op {
@@ -31,6 +32,10 @@ func (n *mnode) match(s string) bool {
 		return n.kids[0].match(s) || n.kids[1].match(s)
 	case '!':
 		return !n.kids[0].match(s)
+	case 'j':
+		// a JSON field equal to the literal: the message holds it, unless
+		// the JSON escaped some of its characters
+		return strings.Contains(s, n.m.sub) || strings.IndexByte(s, '\\') >= 0
 	}
 	return true
 }
@@ -39,7 +44,7 @@ func (n *mnode) match(s string) bool {
 // that could drop or fan out rows differently; nil when none reads @message.
 func pushFilter(q *Query) *msgMatcher {
 	var root mnode
-	var req []string
+	var req, esc []string
 	have := false
 	for _, s := range q.stages {
 		if s.kind != sFilter {
@@ -48,12 +53,12 @@ func pushFilter(q *Query) *msgMatcher {
 			}
 			break
 		}
-		n, exact := toMnode(s.cond)
-		_ = exact
+		n, _ := toMnode(s.cond)
 		if n.op == 't' {
 			continue
 		}
-		req = append(req, requiredOf(s.cond)...)
+		a, e := requiredOf(s.cond)
+		req, esc = append(req, a...), append(esc, e...)
 		if !have {
 			root, have = n, true
 		} else {
@@ -63,7 +68,7 @@ func pushFilter(q *Query) *msgMatcher {
 	if !have {
 		return nil
 	}
-	return &msgMatcher{root: root, req: req}
+	return &msgMatcher{root: root, req: req, esc: esc}
 }
 
 // toMnode converts a condition into a message predicate; parts that read
@@ -73,6 +78,10 @@ func toMnode(e expr) (mnode, bool) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
 			return mnode{op: 'l', m: e.m}, true
+		}
+	case cmpE:
+		if lit, ok := jsonEquality(e); ok {
+			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
 		}
 	case andE:
 		l, le := toMnode(e.l)
@@ -101,37 +110,65 @@ func toMnode(e expr) (mnode, bool) {
 	return mnode{op: 't'}, false
 }
 
-// requiredOf lists literals every event passing the condition contains.
-func requiredOf(e expr) []string {
+// jsonEquality recognises "jsonField = 'text'" with a literal that is not
+// a number (numbers compare numerically, so 2e2 = "200" holds without the
+// text "200" in the message).
+func jsonEquality(e cmpE) (string, bool) {
+	if e.op != "=" {
+		return "", false
+	}
+	l, r := e.l, e.r
+	if _, ok := r.(jsonE); ok {
+		l, r = r, l
+	}
+	_, isJSON := l.(jsonE)
+	lit, isLit := r.(litE)
+	if !isJSON || !isLit || lit.v.k != kStr || lit.v.s == "" {
+		return "", false
+	}
+	if _, num := parseNumber(lit.v.s); num {
+		return "", false
+	}
+	return lit.v.s, true
+}
+
+// requiredOf lists literals every event passing the condition contains
+// (always), and those it contains unless it holds a backslash (esc).
+func requiredOf(e expr) (always, esc []string) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
 			switch {
 			case e.m.isSub:
 				if e.m.sub != "" {
-					return []string{e.m.sub}
+					return []string{e.m.sub}, nil
 				}
 			case e.m.lit != "" && !e.m.fold:
-				return []string{e.m.lit}
+				return []string{e.m.lit}, nil
 			case e.m.re != nil:
-				return requiredLiterals(e.m.re.String())
+				return requiredLiterals(e.m.re.String()), nil
 			}
 		}
+	case cmpE:
+		if lit, ok := jsonEquality(e); ok {
+			return nil, []string{lit}
+		}
 	case andE:
-		return append(requiredOf(e.l), requiredOf(e.r)...)
+		a1, e1 := requiredOf(e.l)
+		a2, e2 := requiredOf(e.r)
+		return append(a1, a2...), append(e1, e2...)
 	case orE:
-		l, r := requiredOf(e.l), requiredOf(e.r)
+		a1, _ := requiredOf(e.l)
+		a2, _ := requiredOf(e.r)
 		var out []string
-		for _, a := range l {
-			for _, b := range r {
+		for _, a := range a1 {
+			for _, b := range a2 {
 				if a == b {
 					out = append(out, a)
 				}
 			}
 		}
-		return out
+		return out, nil
 	}
-	return nil
+	return nil, nil
 }
-
-var _ = strings.Contains

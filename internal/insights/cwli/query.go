@@ -2,7 +2,6 @@ package cwli
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -63,19 +62,21 @@ type outCol struct {
 
 // Query is a compiled query; safe for concurrent Runs.
 type Query struct {
-	src       string
-	stages    []*stage
-	nslots    int
-	jsonNames []string
-	jsonIDs   map[string]int
-	out       []outCol
-	statsRows bool // the output rows are stats rows (no @ptr)
-	nstats    int
-	hasLimit  bool
-	usesMsg   bool
-	sources   []string
-	lookups   []string
-	filter    *msgMatcher
+	src         string
+	stages      []*stage
+	nslots      int
+	jsonNames   []string
+	jsonIDs     map[string]int
+	jsonLens    [65]bool
+	out         []outCol
+	statsRows   bool // the output rows are stats rows (no @ptr)
+	nstats      int
+	hasLimit    bool
+	usesMsg     bool
+	source      *SourceSpec
+	filterIndex bool
+	lookups     []string
+	filter      *msgMatcher
 }
 
 func (q *Query) jsonID(name string) int {
@@ -83,6 +84,7 @@ func (q *Query) jsonID(name string) int {
 		return id
 	}
 	id := len(q.jsonNames)
+	q.jsonLens[min(len(name), 64)] = true
 	q.jsonNames = append(q.jsonNames, name)
 	q.jsonIDs[name] = id
 	return id
@@ -178,6 +180,10 @@ func compile(text string) (*Query, *CompileError) {
 			if err != nil {
 				return nil, err
 			}
+			if len(indexTerms(e)) == 0 {
+				return nil, errAt(text, c.pos, c.end, "filterIndex needs field = value or field in [values] conditions joined by and")
+			}
+			q.filterIndex = true
 			q.stages = append(q.stages, &stage{kind: sFilter, cond: e})
 		case "stats":
 			q.nstats++
@@ -222,10 +228,7 @@ func compile(text string) (*Query, *CompileError) {
 			}
 			q.stages = append(q.stages, st)
 		case "dedup":
-			if pl.sc.afterStats {
-				// allowed: dedup of stats rows
-			}
-			st := &stage{kind: sDedup}
+			st := &stage{kind: sDedup} // of events or of stats rows
 			for _, n := range c.names {
 				e, err := pl.compile(&node{op: "field", name: n, segs: strings.Split(n, "."), pos: c.pos, end: c.end})
 				if err != nil {
@@ -241,8 +244,30 @@ func compile(text string) (*Query, *CompileError) {
 				return nil, err
 			}
 			slot := pl.newSlot(c.into)
+			// like parse, unnest adds a field without changing the columns
 			q.stages = append(q.stages, &stage{kind: sUnnest, src: e, slot: slot})
-			fieldsCols = addCol(fieldsCols, outCol{c.into, slotE{slot}})
+		case "expand":
+			// expand f: one event per element of the JSON array f, the
+			// element replacing f. A JSON event's arrays are not fields (they
+			// are flattened), so the array is read from the parsed message;
+			// an ephemeral field holding a list or JSON text is used as is.
+			var e expr
+			if _, ok := pl.sc.names[c.into]; ok || pl.sc.afterStats {
+				f, err := pl.field(c.src)
+				if err != nil {
+					return nil, err
+				}
+				e = expandE{f}
+			} else {
+				e = callE{f: functions["jsonparse"], args: []expr{sysE{fMessage}}}
+				for _, sg := range c.src.segs {
+					e = memberE{e, sg}
+				}
+				e = expandE{e}
+				q.usesMsg = true
+			}
+			slot := pl.newSlot(c.into)
+			q.stages = append(q.stages, &stage{kind: sUnnest, src: e, slot: slot})
 		case "pattern":
 			st, cols, err := pl.patternCmd(c)
 			if err != nil {
@@ -255,16 +280,13 @@ func compile(text string) (*Query, *CompileError) {
 			if ci != 0 {
 				return nil, errAt(text, c.pos, c.end, "SOURCE must be the first command of the query")
 			}
-			q.sources = append(q.sources, c.sources...)
+			q.source = c.spec
 		case "lookup":
-			st, cols, err := pl.lookupCmd(c)
+			st, err := pl.lookupCmd(c)
 			if err != nil {
 				return nil, err
 			}
 			q.stages = append(q.stages, st)
-			for _, col := range cols {
-				fieldsCols = addCol(fieldsCols, col)
-			}
 		default:
 			return nil, errAt(text, c.pos, c.end, fmt.Sprintf("BUG: command %s not planned", c.name))
 		}
@@ -280,6 +302,7 @@ func compile(text string) (*Query, *CompileError) {
 		// a query without fields, display or stats shows @timestamp and @message
 		q.out = []outCol{{"@timestamp", sysE{fTimestamp}}, {"@message", sysE{fMessage}}}
 	}
+	dropDeadFields(q)
 	q.usesMsg = q.usesMsg || usesMessage(q)
 	q.filter = pushFilter(q)
 	return q, nil
@@ -295,92 +318,137 @@ func addCol(cols []outCol, c outCol) []outCol {
 	return append(cols, c)
 }
 
-// usesMessage reports whether any expression reads the message (directly
-// or through JSON fields). Expressions are walked through their types.
-func usesMessage(q *Query) bool {
-	if len(q.jsonNames) > 0 {
-		return true
+// walkExpr calls fn for e and every expression inside it.
+func walkExpr(e expr, fn func(expr)) {
+	if e == nil {
+		return
 	}
-	found := false
-	var walk func(e expr)
-	walk = func(e expr) {
-		switch e := e.(type) {
-		case sysE:
-			if e.f == fMessage {
-				found = true
-			}
-		case memberE:
-			walk(e.base)
-		case indexE:
-			walk(e.base)
-		case andE:
-			walk(e.l)
-			walk(e.r)
-		case orE:
-			walk(e.l)
-			walk(e.r)
-		case notE:
-			walk(e.e)
-		case cmpE:
-			walk(e.l)
-			walk(e.r)
-		case arithE:
-			walk(e.l)
-			walk(e.r)
-		case negE:
-			walk(e.e)
-		case inE:
-			walk(e.l)
-		case likeE:
-			walk(e.l)
-		case callE:
-			for _, a := range e.args {
-				walk(a)
-			}
+	fn(e)
+	switch e := e.(type) {
+	case memberE:
+		walkExpr(e.base, fn)
+	case indexE:
+		walkExpr(e.base, fn)
+	case andE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case orE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case notE:
+		walkExpr(e.e, fn)
+	case cmpE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case arithE:
+		walkExpr(e.l, fn)
+		walkExpr(e.r, fn)
+	case negE:
+		walkExpr(e.e, fn)
+	case inE:
+		walkExpr(e.l, fn)
+	case likeE:
+		walkExpr(e.l, fn)
+	case expandE:
+		walkExpr(e.e, fn)
+	case callE:
+		for _, a := range e.args {
+			walkExpr(a, fn)
 		}
 	}
+}
+
+// walkQuery calls fn for every expression of the query: the stages' and,
+// unless the rows are stats rows, the output columns' (stats outputs only
+// read slots). outputs reports whether to include the output columns.
+func walkQuery(q *Query, outputs bool, fn func(expr)) {
 	for _, s := range q.stages {
-		if s.cond != nil {
-			walk(s.cond)
-		}
+		walkExpr(s.cond, fn)
 		for _, ss := range s.sets {
-			walk(ss.e)
+			walkExpr(ss.e, fn)
 		}
-		if s.src != nil {
-			walk(s.src)
-		}
+		walkExpr(s.src, fn)
 		if s.parse != nil {
-			walk(s.parse.src)
+			walkExpr(s.parse.src, fn)
 		}
 		for _, k := range s.keys {
-			walk(k.e)
+			walkExpr(k.e, fn)
 		}
 		for _, d := range s.dedup {
-			walk(d)
+			walkExpr(d, fn)
 		}
 		if s.stats != nil {
 			for _, b := range s.stats.by {
-				walk(b)
+				walkExpr(b, fn)
 			}
 			for _, a := range s.stats.aggs {
 				for _, e := range a.args {
-					walk(e)
+					walkExpr(e, fn)
 				}
+			}
+			for _, p := range s.stats.post {
+				walkExpr(p.e, fn)
 			}
 		}
 		if s.look != nil {
-			walk(s.look.key)
+			for _, k := range s.look.keys {
+				walkExpr(k, fn)
+			}
 		}
 		if s.pat != nil {
-			walk(s.pat.src)
+			walkExpr(s.pat.src, fn)
 		}
 	}
-	if !q.statsRows {
+	if outputs {
 		for _, c := range q.out {
-			walk(c.e)
+			walkExpr(c.e, fn)
 		}
 	}
+}
+
+// usesMessage reports whether any expression reads the message (directly
+// or through JSON fields).
+func usesMessage(q *Query) bool {
+	found := false
+	walkQuery(q, !q.statsRows, func(e expr) {
+		switch e := e.(type) {
+		case sysE:
+			found = found || e.f == fMessage
+		case jsonE, lambdaE:
+			found = true
+		}
+	})
 	return found
+}
+
+// dropDeadFields removes computed fields nothing reads: Grafana prefixes
+// every query with "fields @timestamp, ltrim(@log) as __log__…", which a
+// following stats makes dead, and stats count() by bin(5m) then takes the
+// timestamps-only path.
+func dropDeadFields(q *Query) {
+	read := map[int]bool{}
+	walkQuery(q, true, func(e expr) {
+		if s, ok := e.(slotE); ok {
+			read[s.i] = true
+		}
+	})
+	var stages []*stage
+	for _, s := range q.stages {
+		if s.kind == sFields {
+			kept := s.sets[:0]
+			for _, ss := range s.sets {
+				if read[ss.slot] {
+					kept = append(kept, ss)
+				}
+			}
+			s.sets = kept
+			if len(kept) == 0 {
+				continue
+			}
+		}
+		stages = append(stages, s)
+	}
+	q.stages = stages
 }
 
 // call compiles a function call (scalar, bin, or an aggregate inside stats).
@@ -426,9 +494,6 @@ func (pl *planner) call(n *node) (expr, *CompileError) {
 	return c, nil
 }
 
-// compiled regexes used by parse keep Go's (?P<name>) form; CWLI writes (?<name>).
-var _ = regexp.MustCompile
-
 // Pushdown is what the scan can do for the query.
 type Pushdown struct {
 	// Filter is a store.Matcher every event the query can use satisfies
@@ -439,8 +504,9 @@ type Pushdown struct {
 	// and groups (e.g. stats count() by bin(5m)).
 	NeedMessage bool
 	// Sources are the SOURCE names given in the query; a trailing * is a
-	// prefix.
+	// prefix. Source is the whole SOURCE command (nil without one).
 	Sources []string
+	Source  *SourceSpec
 	// Order is 1 (@timestamp asc) or -1 (desc) when the query keeps only
 	// the first Limit events in that order (sort @timestamp desc | limit
 	// 20, or no sort at all: newest first); 0 otherwise. Limit is the
@@ -451,13 +517,150 @@ type Pushdown struct {
 	Any   bool
 	// Lookups are the lookup tables the query names.
 	Lookups []string
+	// Index holds the "field = value" / "field in [...]" conditions every
+	// result event satisfies (from the leading filters, joined by and), for
+	// field indexes to select blocks; FilterIndex: the query used
+	// filterIndex, so only indexed data should be scanned.
+	Index       []IndexTerm
+	FilterIndex bool
+	// Streams, when not nil, are the only log streams whose events can
+	// match (filter @logStream = "s" or in [...] in the leading filters):
+	// the scan's ScanRequest.Streams. Careful: an empty, non-nil list means
+	// no stream can match (ScanRequest reads empty as every stream).
+	Streams []string
+}
+
+// streamTerms returns the stream names a conjunction allows, ok false when
+// it does not constrain @logStream.
+func streamTerms(e expr) ([]string, bool) {
+	switch e := e.(type) {
+	case andE:
+		l, lok := streamTerms(e.l)
+		r, rok := streamTerms(e.r)
+		switch {
+		case lok && rok:
+			var both []string
+			for _, a := range l {
+				for _, b := range r {
+					if a == b {
+						both = append(both, a)
+					}
+				}
+			}
+			return both, true
+		case lok:
+			return l, true
+		}
+		return r, rok
+	case cmpE:
+		if e.op != "=" {
+			return nil, false
+		}
+		l, r := e.l, e.r
+		if _, ok := r.(sysE); ok {
+			l, r = r, l
+		}
+		if s, ok := l.(sysE); ok && s.f == fStream {
+			if v, ok := r.(litE); ok && v.v.k == kStr {
+				return []string{v.v.s}, true
+			}
+		}
+	case inE:
+		if s, ok := e.l.(sysE); ok && s.f == fStream {
+			var out []string
+			for _, v := range e.list {
+				if v.k != kStr {
+					return nil, false
+				}
+				out = append(out, v.s)
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+// IndexTerm is a field that must hold one of Values (as text).
+type IndexTerm struct {
+	Field  string
+	Values []string
+	id     int
+}
+
+// indexTerms lists the equality conditions of a conjunction.
+func indexTerms(e expr) []IndexTerm {
+	switch e := e.(type) {
+	case andE:
+		return append(indexTerms(e.l), indexTerms(e.r)...)
+	case cmpE:
+		if e.op != "=" {
+			return nil
+		}
+		l, r := e.l, e.r
+		if _, ok := r.(jsonE); ok {
+			l, r = r, l
+		}
+		j, ok1 := l.(jsonE)
+		v, ok2 := r.(litE)
+		if ok1 && ok2 && (v.v.k == kStr || v.v.k == kNum) {
+			return []IndexTerm{{Field: "", Values: []string{v.v.render()}, id: j.id}}
+		}
+	case inE:
+		j, ok := e.l.(jsonE)
+		if !ok {
+			return nil
+		}
+		t := IndexTerm{id: j.id}
+		for _, v := range e.list {
+			if v.k != kStr && v.k != kNum {
+				return nil
+			}
+			t.Values = append(t.Values, v.render())
+		}
+		return []IndexTerm{t}
+	}
+	return nil
 }
 
 // Pushdown reports what the scan can do for the query.
 func (q *Query) Pushdown() Pushdown {
-	p := Pushdown{NeedMessage: q.usesMsg, Sources: q.sources, Lookups: q.lookups}
+	p := Pushdown{NeedMessage: q.usesMsg, Source: q.source, Lookups: q.lookups}
+	if q.source != nil {
+		p.Sources = append(p.Sources, q.source.Names...)
+		for _, n := range q.source.NamePrefixes {
+			p.Sources = append(p.Sources, n+"*")
+		}
+	}
 	if q.filter != nil {
 		p.Filter = q.filter
+	}
+	p.FilterIndex = q.filterIndex
+	for _, s := range q.stages {
+		if s.kind != sFilter {
+			if s.kind == sFields || s.kind == sParse && !s.parse.multi || s.kind == sLookup {
+				continue
+			}
+			break
+		}
+		for _, t := range indexTerms(s.cond) {
+			t.Field = q.jsonNames[t.id]
+			p.Index = append(p.Index, t)
+		}
+		if st, ok := streamTerms(s.cond); ok {
+			if p.Streams == nil {
+				p.Streams = append([]string{}, st...)
+			} else {
+				var both []string
+				for _, a := range p.Streams {
+					for _, b := range st {
+						if a == b {
+							both = append(both, a)
+						}
+					}
+				}
+				p.Streams = append([]string{}, both...)
+			}
+		}
 	}
 	m := mainPlan(q, 0)
 	if m.topTs != 0 {

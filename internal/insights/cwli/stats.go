@@ -1,10 +1,11 @@
 package cwli
 
 import (
+	"encoding/binary"
+
+	"github.com/cairnlog/cairn/internal/store"
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 )
 
 // statsPlan is a compiled stats command.
@@ -12,6 +13,8 @@ type statsPlan struct {
 	by      []expr // evaluated in the input scope
 	bySlots []int  // where each by value goes in the output row
 	binAt   int    // index of the first bin() term in by, -1 if none
+	binOnly bool   // by is exactly one bin(): bin
+	bin     duration
 	aggs    []*aggSpec
 	post    []slotSet // output expressions over aggregates (sum(x)/count())
 	nslots  int       // output row width (the query's slot count)
@@ -44,6 +47,9 @@ func (pl *planner) statsCmd(c *command) (*statsPlan, []outCol, *CompileError) {
 		}
 		byNames = append(byNames, name)
 	}
+	if len(sp.by) == 1 && sp.binAt == 0 {
+		sp.binOnly, sp.bin = true, sp.by[0].(binE).d
+	}
 	pl.inStat = sp
 	var outs []pending
 	for _, p := range c.projs {
@@ -67,11 +73,10 @@ func (pl *planner) statsCmd(c *command) (*statsPlan, []outCol, *CompileError) {
 	// the output scope: only by terms and aggregates exist from here on
 	pl.sc = &scope{names: map[string]int{}, afterStats: true}
 	var cols []outCol
-	for i, n := range byNames {
+	for _, n := range byNames {
 		s := pl.newSlot(n)
 		sp.bySlots = append(sp.bySlots, s)
 		cols = addCol(cols, outCol{n, slotE{s}})
-		_ = i
 	}
 	for _, o := range outs {
 		if se, ok := o.e.(slotE); ok {
@@ -129,19 +134,21 @@ func (pl *planner) aggCall(n *node, a *aggDef) (expr, *CompileError) {
 
 // statsState is a running stats: groups by key, in first-seen order.
 type statsState struct {
-	sp     *statsPlan
-	groups map[string]*group
-	order  []*group
-	key    []byte
-	byv    []Value
-	last   *group // the previous event's group: consecutive events usually share one (bin)
-	args   []Value
+	sp      *statsPlan
+	groups  map[string]*group
+	order   []*group
+	key     []byte
+	byv     []Value
+	last    *group // the previous event's group: consecutive events usually share one (bin)
+	lastBin int64  // binOnly: last's bucket
+	args    []Value
 }
 
 type group struct {
-	key  string
-	by   []Value
-	aggs []aggState
+	key   string
+	by    []Value
+	aggs  []aggState
+	first int64 // seq of the group's first event: the output order
 }
 
 func newStatsState(sp *statsPlan) *statsState {
@@ -151,6 +158,10 @@ func newStatsState(sp *statsPlan) *statsState {
 // add folds r into its group and returns the memory it grew by.
 func (s *statsState) add(r *row, x *env) int64 {
 	sp := s.sp
+	if sp.binOnly && s.last != nil && r.hasEv && sp.bin.floor(r.ev.Timestamp) == s.lastBin {
+		// consecutive events of a block mostly share their bucket
+		return s.fold(s.last, r, x)
+	}
 	s.key = s.key[:0]
 	for i, b := range sp.by {
 		v := b.eval(r, x)
@@ -162,7 +173,7 @@ func (s *statsState) add(r *row, x *env) int64 {
 	if g == nil || g.key != string(s.key) {
 		g = s.groups[string(s.key)]
 		if g == nil {
-			g = &group{key: string(s.key), by: make([]Value, len(s.byv)), aggs: make([]aggState, len(sp.aggs))}
+			g = &group{key: string(s.key), by: make([]Value, len(s.byv)), aggs: make([]aggState, len(sp.aggs)), first: r.seq}
 			for i, v := range s.byv {
 				g.by[i] = keep(v)
 				grew += v.size()
@@ -175,8 +186,16 @@ func (s *statsState) add(r *row, x *env) int64 {
 			grew += int64(2*len(g.key)) + 96 + int64(len(sp.aggs))*48
 		}
 		s.last = g
+		if sp.binOnly {
+			s.lastBin = int64(s.byv[0].n)
+		}
 	}
-	for i, a := range sp.aggs {
+	return grew + s.fold(g, r, x)
+}
+
+func (s *statsState) fold(g *group, r *row, x *env) int64 {
+	var grew int64
+	for i, a := range s.sp.aggs {
 		s.args = s.args[:0]
 		for _, e := range a.args {
 			s.args = append(s.args, e.eval(r, x))
@@ -192,30 +211,78 @@ func appendKey(b []byte, v Value) []byte {
 	b = append(b, byte(v.k))
 	switch v.k {
 	case kTime, kNum, kBool:
-		b = strconv.AppendInt(b, int64(math.Float64bits(v.n)), 36)
-		return append(b, 0)
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(v.n))
 	case kNull:
 		return b
+	case kStr:
+		b = binary.AppendUvarint(b, uint64(len(v.s)))
+		return append(b, v.s...)
 	}
 	s := v.render()
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, ':')
+	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
 // rows renders the groups as output rows: by bin() ascending when the
 // stats groups by bin, otherwise in first-seen order. A stats without by
 // over no rows still answers one row (count() = 0).
-func (s *statsState) rows(x *env, nslots int) []*row {
-	gs := s.order
-	if len(gs) == 0 && len(s.sp.by) == 0 {
-		g := &group{aggs: make([]aggState, len(s.sp.aggs))}
-		for i, a := range s.sp.aggs {
+func (s *statsState) rows(x *env, nslots int) []*row { return rowsOf(s.sp, s.order, x, nslots) }
+
+// mergedRows renders the union of several lanes' states of one stats, each
+// group's aggregates merged (into copies: the lanes keep theirs), in the
+// order one serial state would have.
+func mergedRows(states []*statsState, x *env, nslots int) []*row {
+	if len(states) == 1 {
+		return states[0].rows(x, nslots)
+	}
+	at := map[string]int{}
+	var parts [][]*group // per key, its groups in the lanes
+	for _, st := range states {
+		for _, g := range st.order {
+			i, ok := at[g.key]
+			if !ok {
+				i = len(parts)
+				at[g.key] = i
+				parts = append(parts, nil)
+			}
+			parts[i] = append(parts[i], g)
+		}
+	}
+	gs := make([]*group, len(parts))
+	for i, p := range parts {
+		g := p[0]
+		if len(p) > 1 {
+			g = cloneGroup(g)
+			for _, o := range p[1:] {
+				for k, a := range o.aggs {
+					g.aggs[k].merge(a)
+				}
+				g.first = min(g.first, o.first)
+			}
+		}
+		gs[i] = g
+	}
+	sort.SliceStable(gs, func(i, j int) bool { return gs[i].first < gs[j].first })
+	return rowsOf(states[0].sp, gs, x, nslots)
+}
+
+func cloneGroup(g *group) *group {
+	c := &group{key: g.key, by: g.by, aggs: make([]aggState, len(g.aggs)), first: g.first}
+	for i, a := range g.aggs {
+		c.aggs[i] = a.clone()
+	}
+	return c
+}
+
+func rowsOf(sp *statsPlan, gs []*group, x *env, nslots int) []*row {
+	if len(gs) == 0 && len(sp.by) == 0 {
+		g := &group{aggs: make([]aggState, len(sp.aggs))}
+		for i, a := range sp.aggs {
 			g.aggs[i] = a.def.newState(a)
 		}
 		gs = []*group{g}
 	}
-	if b := s.sp.binAt; b >= 0 {
+	if b := sp.binAt; b >= 0 {
 		gs = append([]*group(nil), gs...)
 		sort.SliceStable(gs, func(i, j int) bool { return gs[i].by[b].n < gs[j].by[b].n })
 	}
@@ -223,12 +290,12 @@ func (s *statsState) rows(x *env, nslots int) []*row {
 	for _, g := range gs {
 		r := &row{slots: make([]Value, nslots)}
 		for i, v := range g.by {
-			r.slots[s.sp.bySlots[i]] = v
+			r.slots[sp.bySlots[i]] = v
 		}
-		for i, a := range s.sp.aggs {
-			r.slots[a.slot] = a.def.finish(g.aggs[i])
+		for i, a := range sp.aggs {
+			r.slots[a.slot] = g.aggs[i].result()
 		}
-		for _, p := range s.sp.post {
+		for _, p := range sp.post {
 			r.slots[p.slot] = p.e.eval(r, x)
 		}
 		out = append(out, r)
@@ -236,6 +303,52 @@ func (s *statsState) rows(x *env, nslots int) []*row {
 	return out
 }
 
-func (a *aggDef) finish(s aggState) Value { return s.result() }
+// countsOnly reports whether the stats is "count() [, count()...] by
+// bin(p)" alone, which AddBlock counts from timestamps without running the
+// row machinery (stats count() by bin(5m) reads only timestamps).
+func (s *statsState) countsOnly() bool {
+	if !s.sp.binOnly || len(s.sp.post) > 0 {
+		return false
+	}
+	for _, a := range s.sp.aggs {
+		if _, ok := a.def.newState(a).(*countAgg); !ok || len(a.args) > 0 {
+			return false
+		}
+	}
+	return true
+}
 
-var _ = strings.Clone
+// countBins adds a block's events to their buckets, a run of equal buckets
+// at a time.
+func (s *statsState) countBins(evs []store.StoredEvent) int64 {
+	var grew int64
+	d := s.sp.bin
+	for i := 0; i < len(evs); {
+		b := d.floor(evs[i].Timestamp)
+		end := d.ceil(b + 1) // the next bucket's start
+		j := i + 1
+		for j < len(evs) && evs[j].Timestamp >= b && evs[j].Timestamp < end {
+			j++
+		}
+		g := s.last
+		if g == nil || s.lastBin != b {
+			s.key = appendKey(s.key[:0], timeMs(b))
+			g = s.groups[string(s.key)]
+			if g == nil {
+				g = &group{key: string(s.key), by: []Value{timeMs(b)}, aggs: make([]aggState, len(s.sp.aggs))}
+				for k, a := range s.sp.aggs {
+					g.aggs[k] = a.def.newState(a)
+				}
+				s.groups[g.key] = g
+				s.order = append(s.order, g)
+				grew += int64(2*len(g.key)) + 96 + int64(len(s.sp.aggs))*48
+			}
+			s.last, s.lastBin = g, b
+		}
+		for _, a := range g.aggs {
+			a.(*countAgg).n += int64(j - i)
+		}
+		i = j
+	}
+	return grew
+}
