@@ -88,7 +88,10 @@ type Spec struct {
 	// Start and End are the window in ms, both inclusive.
 	Start, End int64
 	Filter     store.Matcher // nil: every event
-	Exec       Exec
+	// Streams, when not nil, are the only streams to read (an empty,
+	// non-nil list: no stream can match, so nothing is read).
+	Streams []string
+	Exec    Exec
 	// Newest, when positive, says the query keeps only its Newest first
 	// events in @timestamp descending order (fields … | sort @timestamp desc
 	// | limit 20, or no sort at all): the runner then reads each group
@@ -155,6 +158,7 @@ type query struct {
 	start    int64
 	end      int64
 	filter   store.Matcher
+	streams  []string
 	newest   int
 	exec     Exec
 	cancel   context.CancelFunc
@@ -210,7 +214,7 @@ func (m *Manager) Start(spec Spec) (string, error) {
 	q := &query{
 		Info: Info{ID: newID(), QueryString: spec.QueryString, Language: spec.Language, Status: Scheduled,
 			CreateTime: m.cfg.Now().UnixMilli(), Group: group, Groups: spec.Groups, Owner: spec.Owner},
-		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, newest: spec.Newest, exec: spec.Exec,
+		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, streams: spec.Streams, newest: spec.Newest, exec: spec.Exec,
 		cancel: cancel, release: release,
 	}
 	m.mu.Lock()
@@ -264,10 +268,14 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	}
 	var stats store.ScanStats
 	var err error
-	if q.newest > 0 {
+	switch {
+	case q.streams != nil && len(q.streams) == 0:
+		// The query's filters rule out every stream.
+	case q.newest > 0:
 		stats, err = m.readNewest(ctx, q, end, add)
-	} else {
-		stats, err = m.cfg.Store.Scan(ctx, store.ScanRequest{Scope: q.scope, Groups: q.Groups, Start: q.start, End: end, Filter: q.filter}, add)
+	default:
+		stats, err = m.cfg.Store.Scan(ctx, store.ScanRequest{Scope: q.scope, Groups: q.Groups, Streams: q.streams, Start: q.start, End: end,
+			Filter: q.filter}, add)
 	}
 	var res Result
 	status := Complete
@@ -323,7 +331,7 @@ func (m *Manager) readNewest(ctx context.Context, q *query, end int64, add func(
 	page := min(max(q.newest, 100), 10000)
 	for _, g := range q.Groups {
 		base := q.exec.Snapshot().RecordsMatched
-		req := store.ReadRequest{Group: q.scope, Name: g, Start: q.start, End: end, Backward: true, Filter: q.filter,
+		req := store.ReadRequest{Group: q.scope, Name: g, Streams: q.streams, Start: q.start, End: end, Backward: true, Filter: q.filter,
 			Limit: page, MaxBytes: 16 << 20, ScanBudget: 256 << 20}
 		for {
 			if err := ctx.Err(); err != nil {

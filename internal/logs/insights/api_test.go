@@ -253,7 +253,7 @@ func TestStartQueryValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, c, *out.QueryId)
-	out, err = c.StartQuery(ctx, &cwl.StartQueryInput{QueryString: aws.String(`SOURCE "g"* | stats count()`), StartTime: st, EndTime: en})
+	out, err = c.StartQuery(ctx, &cwl.StartQueryInput{QueryString: aws.String(`SOURCE logGroups(namePrefix: ['g']) | stats count()`), StartTime: st, EndTime: en})
 	if err != nil {
 		t.Fatal(err)
 	}

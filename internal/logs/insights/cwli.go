@@ -2,6 +2,7 @@ package insights
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -70,7 +71,17 @@ type cwliPlan struct {
 }
 
 func (p cwliPlan) Filter() store.Matcher { return p.pd.Filter }
-func (p cwliPlan) Sources() []string     { return p.pd.Sources }
+
+// Sources: SOURCE's names and name prefixes ("p*"); logGroups() with no
+// selector is every group ("*").
+func (p cwliPlan) Sources() []string {
+	if p.pd.Source != nil && p.pd.Source.All {
+		return append(slices.Clone(p.pd.Sources), "*")
+	}
+	return p.pd.Sources
+}
+
+func (p cwliPlan) Streams() []string { return p.pd.Streams }
 
 // Newest: Pushdown's Order -1 is a query that keeps its first Limit events
 // by @timestamp descending (its own limit, or the default 10,000), cut
@@ -90,5 +101,6 @@ func (p cwliPlan) Newest(limit int) int {
 }
 
 func (p cwliPlan) Start(o RunOptions) run.Exec {
-	return p.q.Run(cwli.Options{Start: o.Start, End: o.End, Limit: o.Limit, Ptr: o.Ptr, LogName: o.LogName, MaxMemory: o.MaxMemory, Now: o.Now})
+	return p.q.Run(cwli.Options{Start: o.Start, End: o.End, Limit: o.Limit, Ptr: o.Ptr, LogName: o.LogName, MaxMemory: o.MaxMemory, Now: o.Now,
+		Parallel: o.Parallel})
 }

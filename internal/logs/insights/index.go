@@ -16,11 +16,13 @@ import (
 )
 
 // A log group's field index policy is one store resource record with the
-// group (kind indexPolicy), so it goes when the group goes. Cairn keeps and
-// reports the policy; its queries do not yet use the indexed fields to skip
-// blocks (the engine skips blocks by the literals a filter pushes down,
-// which covers `filter field = "value"` on JSON events only when the value
-// is a literal of the message).
+// group (kind indexPolicy), so it goes when the group goes. Cairn keeps,
+// validates and reports the policy; a query does not need it to skip
+// blocks: the language pushes `filter field = "value"` on a JSON field down
+// as a literal every unescaped match contains, and the engine skips the
+// blocks whose summaries prove it absent, indexed field or not
+// (TestFieldFilterSkipsBlocks). filterIndex is accepted and scans like
+// filter.
 const (
 	indexPolicyKind = "indexPolicy"
 	indexPolicyName = "policy"

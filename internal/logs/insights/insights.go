@@ -20,6 +20,7 @@
 package insights
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -46,6 +47,9 @@ type Plan interface {
 	Filter() store.Matcher
 	// Sources are the log group name prefixes of the query's SOURCE command.
 	Sources() []string
+	// Streams are the only streams whose events can match (nil: any; an
+	// empty non-nil list: none).
+	Streams() []string
 	// Newest is N when the query keeps only its N newest events (see
 	// run.Spec.Newest), given the StartQuery limit (0: none); 0 otherwise.
 	Newest(limit int) int
@@ -61,6 +65,7 @@ type RunOptions struct {
 	LogName    func(group string) string // @log: "account:group"
 	MaxMemory  int64
 	Now        int64 // ms, the query's start (now())
+	Parallel   int   // goroutines a stats query may use in AddBlock
 }
 
 // Limits as on AWS (reference insights.md §6.1, §9).
@@ -94,6 +99,7 @@ type Service struct {
 	runs      *run.Manager
 	now       func() time.Time
 	maxMemory int64
+	parallel  int
 
 	keysMu sync.Mutex
 	keys   map[store.Scope][]byte // pointer keys by scope, loaded once (pointer.go)
@@ -110,7 +116,11 @@ func New(cfg Config) *Service {
 	if cfg.MaxMemory <= 0 {
 		cfg.MaxMemory = defaultMaxMemory
 	}
-	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, keys: map[store.Scope][]byte{}}
+	// A stats query may split its blocks over the cores (the language's
+	// Options.Parallel); more lanes than cores would only add merging.
+	parallel := min(runtime.GOMAXPROCS(0), 4)
+	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, parallel: parallel,
+		keys: map[store.Scope][]byte{}}
 }
 
 // Register adds the family's operations to t.

@@ -142,11 +142,11 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Now: s.now().UnixMilli(),
+	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Now: s.now().UnixMilli(), Parallel: s.parallel,
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
 		LogName: func(group string) string { return scope.Account + ":" + group }})
 	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, sources, start, end),
-		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Exec: exec, Newest: plan.Newest(limit)})
+		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit)})
 	if err != nil {
 		if err == run.ErrClosed {
 			return nil, awserr.Internal()
