@@ -230,3 +230,92 @@ func VPCEndpointNotFound(id string) *Error {
 func SyslogConfigurationNotFound() *Error {
 	return newError(ResourceNotFound, "The specified syslog configuration does not exist.")
 }
+
+// The Logs Insights errors (reference insights.md §6–§7). AWS records only
+// a few of these texts; the others are Cairn's, in AWS's style.
+
+// QueryCompileError: a query that does not compile. AWS's
+// MalformedQueryException carries queryCompileError with the location
+// (0-based character offsets, end exclusive) and the compiler's message.
+func QueryCompileError(start, end int, message string) *Error {
+	e := newError(MalformedQuery, "%s", message)
+	e.Extra = map[string]any{"queryCompileError": map[string]any{
+		"location": map[string]any{"startCharOffset": start, "endCharOffset": end},
+		"message":  message,
+	}}
+	return e
+}
+
+// QueryLanguageUnsupported: StartQuery with queryLanguage SQL or PPL.
+func QueryLanguageUnsupported(lang string) *Error {
+	return newError(InvalidParameter, "Query language %s is not supported by this server: only CWLI (Logs Insights QL) is.", lang)
+}
+
+// QueryGroupsRequired: StartQuery with none, or more than one, of
+// logGroupName, logGroupNames and logGroupIdentifiers and no SOURCE.
+func QueryGroupsRequired() *Error {
+	return newError(InvalidParameter, "Exactly one of logGroupName, logGroupNames and logGroupIdentifiers must be specified, unless the query string has a SOURCE command.")
+}
+
+// QueryTooManyGroups: a query over more log groups than AWS's 50.
+func QueryTooManyGroups(max int) *Error {
+	return newError(InvalidParameter, "A query can search at most %d log groups.", max)
+}
+
+// QueryGroupARNWildcard: a logGroupIdentifiers ARN ending in "*".
+func QueryGroupARNWildcard(id string) *Error {
+	return newError(InvalidParameter, "Log group identifier %s must not end with '*'.", id)
+}
+
+// QueryGroupNotFound is StartQuery's answer for a missing group, as
+// recorded from real AWS (reference insights.md §7, LocalStack snapshot of
+// 2026-02), Java service wrapper and all.
+func QueryGroupNotFound(name, account, requestID string) *Error {
+	return newError(ResourceNotFound, "Log group '%s' does not exist for account ID '%s' (Service: AWSLogs; Status Code: 400; Error Code: ResourceNotFoundException; Request ID: %s; Proxy: null)", name, account, requestID)
+}
+
+// QueryEndBeforeStart: StartQuery with endTime before startTime.
+func QueryEndBeforeStart() *Error {
+	return newError(InvalidParameter, "endTime must be greater than or equal to startTime.")
+}
+
+// QueryNotFound: a queryId this account has no query for (never started,
+// expired after 7 days, or dropped by a restart).
+func QueryNotFound(id string) *Error {
+	return newError(ResourceNotFound, "Query %s does not exist.", id)
+}
+
+// QueryNotRunning: StopQuery of a query that already ended (the model:
+// "returns an error indicating that the specified query is not running";
+// Grafana expects InvalidParameterException).
+func QueryNotRunning(id string) *Error {
+	return newError(InvalidParameter, "Query %s is not running.", id)
+}
+
+// InvalidLogRecordPointer: GetLogRecord of a pointer this server did not
+// hand out, or one that was altered.
+func InvalidLogRecordPointer() *Error {
+	return newError(InvalidParameter, "The specified logRecordPointer is not valid.")
+}
+
+// LogRecordNotFound: a valid pointer whose event is gone (retention, the
+// group or stream deleted).
+func LogRecordNotFound() *Error {
+	return newError(ResourceNotFound, "The specified log record does not exist.")
+}
+
+// QueryDefinitionNotFound: Put/DeleteQueryDefinition of an unknown id.
+func QueryDefinitionNotFound() *Error {
+	return newError(ResourceNotFound, "The specified query definition does not exist.")
+}
+
+// IndexPolicyNotFound: DeleteIndexPolicy on a group without one.
+func IndexPolicyNotFound() *Error {
+	return newError(ResourceNotFound, "The specified index policy does not exist.")
+}
+
+// InvalidIndexPolicy: a field index policy document AWS would refuse;
+// detail says why.
+func InvalidIndexPolicy(detail string) *Error {
+	return newError(InvalidParameter, "Invalid policy document: %s", detail)
+}

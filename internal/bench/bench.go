@@ -63,6 +63,9 @@ type Config struct {
 	// (0: never); the query phase searches for it.
 	RareEvery int64
 	Query     bool // run the read phase after ingest
+	// Insights runs the Logs Insights phase after ingest (CloudWatch Logs
+	// API servers only).
+	Insights bool
 	// RangeEvents is how many events the time-range read fetches (0: 100,000).
 	RangeEvents int
 
@@ -96,6 +99,7 @@ type Report struct {
 	DataFileBytes int64         // the engine's data files only, when the caller knows them (after a clean stop)
 	LoadAvg       string        // /proc/loadavg when the run started
 	Query         *QueryReport
+	Insights      *InsightsReport
 }
 
 // QueryReport holds the read figures.
@@ -278,6 +282,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		q.CommonGBPerSecond = float64(q.CommonScanBytes) / 1e9 / q.CommonScanTime.Seconds()
 		q.RareExpected = st.RareMatches
 		rep.Query = q
+	}
+	if cfg.Insights {
+		cw, ok := t.(*client)
+		if !ok {
+			return rep, errors.New("--insights measures a CloudWatch Logs API server only")
+		}
+		if err := t.ready(ctx, rep.Events); err != nil {
+			return rep, err
+		}
+		fmt.Fprintln(cfg.Out, "running the Logs Insights queries...")
+		ir, err := cw.insights(ctx, w, cfg.ServerPID)
+		rep.Insights = ir
+		if err != nil {
+			return rep, err
+		}
 	}
 	rep.ServerPeakRSS = rss.peak()
 	return rep, nil

@@ -37,6 +37,7 @@ func runBench(env Env, args []string) int {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: when --events are sent)")
 	fs.Int64Var(&cfg.RareEvery, "rare-every", 1_000_000, "plant the rare token once per this many events (0: never)")
 	fs.BoolVar(&cfg.Query, "query", false, "measure FilterLogEvents after ingest")
+	fs.BoolVar(&cfg.Insights, "insights", false, "measure the Logs Insights query shapes (StartQuery, GetQueryResults) after ingest")
 	fs.StringVar(&cfg.Peer, "peer", "", `"victorialogs": --endpoint is VictoriaLogs; send it the same lines as JSON lines and ask the reads in LogsQL`)
 	compare := fs.String("compare", "", `"victorialogs": measure Cairn and VictoriaLogs side by side (spawns both, fresh data each round) and print ratios`)
 	vlBin := fs.String("victorialogs-bin", "victoria-logs", "with --compare: the VictoriaLogs binary (scripts/compare-victorialogs.sh installs it)")
@@ -154,6 +155,19 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 			float64(q.CommonScanBytes)/1e6, q.CommonScanTime.Round(time.Millisecond), q.CommonGBPerSecond, q.CommonMatches, q.Pages)
 		fmt.Fprintf(w, "time range of %d events (%d fetched, %d pages): %s (median of 3)\n", q.RangeExpected, q.RangeEvents, q.RangePages,
 			q.RangeTime.Round(100*time.Microsecond))
+	}
+	if ir := r.Insights; ir != nil {
+		fmt.Fprintln(w, "Logs Insights (StartQuery to Complete, median of 3):")
+		for _, x := range ir.Results {
+			rate := ""
+			if s := x.Time.Seconds(); s > 0 {
+				rate = fmt.Sprintf(", %.0f MB/s of messages", x.BytesScanned/1e6/s)
+			}
+			fmt.Fprintf(w, "  %-32s %10s  %d rows, %.0f scanned, %.0f matched, %.0f MB%s\n", x.Name, x.Time.Round(100*time.Microsecond),
+				x.Rows, x.RecordsScanned, x.RecordsMatched, x.BytesScanned/1e6, rate)
+		}
+		fmt.Fprintf(w, "  10 queries at once: %s, server RSS peak while they ran %.0f MiB\n", ir.Concurrent.Round(time.Millisecond),
+			float64(ir.ConcurrentPeakRSS)/(1<<20))
 	}
 }
 

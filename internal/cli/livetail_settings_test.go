@@ -28,3 +28,24 @@ func TestLiveTailSessionsSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestInsightsSettings: --insights-max-queries wins over
+// CAIRN_INSIGHTS_MAX_QUERIES; 0 means AWS's 100 (server.Config's default);
+// bad values are refused.
+func TestInsightsSettings(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want int
+	}{{"", nil, 0}, {"7", nil, 7}, {"7", []string{"--insights-max-queries", "3"}, 3}} {
+		cfg, _, err := serverSettings(envOf(map[string]string{"CAIRN_INSIGHTS_MAX_QUERIES": c.env}), c.args)
+		if err != nil || cfg.InsightsConcurrentQueries != c.want {
+			t.Fatalf("env %q args %v: %d, %v; want %d", c.env, c.args, cfg.InsightsConcurrentQueries, err, c.want)
+		}
+	}
+	for _, bad := range []string{"many", "-1"} {
+		if _, _, err := serverSettings(envOf(map[string]string{"CAIRN_INSIGHTS_MAX_QUERIES": bad}), nil); err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
+	}
+}

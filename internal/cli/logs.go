@@ -161,6 +161,8 @@ commands:
   groups [--prefix P]
   streams GROUP [--prefix P] [--order name|last-event]
   get GROUP STREAM [--start T] [--end T] [--head N | --tail N] [--format F]
+  query [--group G]... [--since 1h | --start T [--end T]] [--limit N]
+        [--format table|json|csv] [--chart] 'QUERY'
   tail GROUP... [--follow] [--since 10m|2h|ISO-8601] [--filter PATTERN]
        [--stream NAME]... | [--stream-prefix P]
        [--format short|detailed|json|raw] [--local-time | --utc] [--color auto|always|never]
@@ -191,6 +193,9 @@ func logsCommands() map[string]logsCommand {
 		"tail": {"tail GROUP... [--follow] [--since T] [--filter PATTERN] [--stream NAME]... | [--stream-prefix P]\n\n" +
 			"Prints the groups' events, merged in time order; --follow keeps printing new ones (Live Tail, or polling).",
 			[]string{"follow", "f", "since", "filter", "stream", "stream-prefix", "format", "local-time", "utc", "color", "no-live-tail", "poll-interval"}, 1, -1, "give at least one GROUP"},
+		"query": {"query [--group G]... [--since 1h | --start T [--end T]] [--limit N] [--format table|json|csv] [--chart] 'QUERY'\n\n" +
+			"Runs a Logs Insights query (StartQuery), shows its progress, then its rows; Ctrl-C stops it on the server.",
+			[]string{"group", "since", "start", "end", "limit", "format", "chart", "local-time", "utc"}, 1, 1, "give one QUERY (quote it)"},
 	}
 }
 
@@ -239,6 +244,10 @@ func runLogs(env Env, args []string) int {
 	color := fs.String("color", "auto", "auto (when stdout is a terminal), always or never")
 	noLive := fs.Bool("no-live-tail", false, "tail --follow: poll FilterLogEvents instead of using StartLiveTail")
 	pollEvery := fs.Duration("poll-interval", 2*time.Second, "tail --follow: time between polls when polling")
+	var groups stringList
+	fs.Var(&groups, "group", "query: a log group to query (repeatable; none: the query's SOURCE)")
+	limit := fs.Int("limit", 0, "query: at most N rows (StartQuery's limit)")
+	chart := fs.Bool("chart", false, "query: draw the bar chart of a stats … by bin() result even when stdout is not a terminal")
 	spec, known := logsCommands()[sub]
 	conn := connectionFlags()
 	if !known {
@@ -299,9 +308,13 @@ func runLogs(env Env, args []string) int {
 	if *head < 0 || *tailN < 0 {
 		return usageErr("--head and --tail take a positive count")
 	}
-	f, err := logscli.ParseFormat(*format)
-	if err != nil {
-		return usageErr(err.Error())
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f := logscli.FormatShort
+	if sub != "query" { // query has formats of its own (table, json, csv)
+		if f, err = logscli.ParseFormat(*format); err != nil {
+			return usageErr(err.Error())
+		}
 	}
 	p := &logscli.Printer{Format: f, Location: time.UTC}
 	if *localTime {
@@ -358,6 +371,44 @@ func runLogs(env Env, args []string) int {
 			o.LiveTailOptions = append(o.LiveTailOptions, awsclient.NoHostPrefix)
 		}
 		err = logscli.Tail(ctx, c, env.Stdout, o)
+	case "query":
+		if len(pos) != 1 {
+			return usageErr("give one QUERY (quote it)")
+		}
+		o := logscli.QueryOptions{Groups: groups, Query: pos[0], Limit: *limit, Format: *format,
+			Progress: env.Stderr, Live: isTerminal(env.Stderr), Chart: isTerminal(env.Stdout)}
+		if !set["format"] {
+			o.Format = "table"
+		}
+		o.End = now
+		if set["start"] {
+			if set["since"] {
+				return usageErr("--since and --start are exclusive")
+			}
+			if o.Start, err = parseT(*start); err != nil {
+				return usageErr(err.Error())
+			}
+			if set["end"] {
+				if o.End, err = parseT(*end); err != nil {
+					return usageErr(err.Error())
+				}
+			}
+		} else {
+			s := "1h"
+			if set["since"] {
+				s = *since
+			}
+			if o.Start, err = parseT(s); err != nil {
+				return usageErr(err.Error())
+			}
+		}
+		if *chart {
+			o.Chart = true
+		}
+		err = logscli.Query(ctx, c, env.Stdout, o)
+		if errors.Is(err, logscli.ErrQueryStopped) {
+			return 130
+		}
 	default:
 		fmt.Fprintf(env.Stderr, "cairn logs: unknown command %q\n", sub)
 		fmt.Fprint(env.Stderr, logsUsage)

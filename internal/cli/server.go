@@ -84,6 +84,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
+	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
 	pprofListen := fs.String("pprof-listen", "", "loopback address of the profiler [CAIRN_PPROF_LISTEN] (default "+server.DefaultPprofListen+")")
@@ -188,6 +189,17 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	}
 	if cfg.LiveTailMaxSessions < 0 {
 		return server.Config{}, "", fmt.Errorf("--live-tail-max-sessions must be at least 1, not %d", cfg.LiveTailMaxSessions)
+	}
+	cfg.InsightsConcurrentQueries = *insightsQueries
+	if v := env.Getenv("CAIRN_INSIGHTS_MAX_QUERIES"); v != "" && *insightsQueries == 0 {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("CAIRN_INSIGHTS_MAX_QUERIES: %w", err)
+		}
+		cfg.InsightsConcurrentQueries = n
+	}
+	if cfg.InsightsConcurrentQueries < 0 {
+		return server.Config{}, "", fmt.Errorf("--insights-max-queries must be at least 1, not %d", cfg.InsightsConcurrentQueries)
 	}
 	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
 		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)

@@ -21,9 +21,6 @@ import (
 // (so the set cannot go stale) and for any missing operation not here.
 var notYetRouted = []string{
 	// Insights
-	"StartQuery", "StopQuery", "GetQueryResults", "DescribeQueries", "GetLogRecord", "GetLogGroupFields", "ListLogGroupsForQuery",
-	"PutQueryDefinition", "DescribeQueryDefinitions", "DeleteQueryDefinition",
-	"PutIndexPolicy", "DescribeIndexPolicies", "DeleteIndexPolicy", "DescribeFieldIndexes",
 	"CreateLookupTable", "DescribeLookupTables", "GetLookupTable", "UpdateLookupTable", "DeleteLookupTable",
 	// Pipeline
 	// Ingest processing

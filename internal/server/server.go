@@ -27,12 +27,14 @@ import (
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
+	"github.com/cairnlog/cairn/internal/insights/run"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/export"
+	"github.com/cairnlog/cairn/internal/logs/insights"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
@@ -92,6 +94,9 @@ type Config struct {
 	// InsecureHTTP allows SigV4 over plain HTTP on a non-loopback address
 	// (TLS terminated in front of Cairn); without it such a start fails.
 	InsecureHTTP bool
+	// InsightsConcurrentQueries bounds each account's running Logs Insights
+	// queries (LimitExceededException beyond it); 0 means AWS's quota, 100.
+	InsightsConcurrentQueries int
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
@@ -319,6 +324,9 @@ func Start(cfg Config) (*Server, error) {
 		reg.Register(aw)
 		auditor = aw
 	}
+	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries})
+	workers = append(workers, queries) // cancels running queries before the engine closes
+	insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now}).Register(ops)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,

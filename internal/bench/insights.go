@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// The Logs Insights read phase (cairn bench --insights): the issue's query
+// shapes through StartQuery and GetQueryResults, over every group of the
+// run (up to 50, StartQuery's limit), each timed from StartQuery to the
+// GetQueryResults that reports Complete, polled every 5 ms.
+
+// InsightsShape is one measured query.
+type InsightsShape struct {
+	Name, Query string
+}
+
+// InsightsShapes are the issue's six shapes, in the generator's
+// vocabulary: bins of timestamps only, a regex over every message, the
+// newest 20 events, a rare term, a JSON field averaged by user, and a parse
+// of the access-log lines.
+var InsightsShapes = []InsightsShape{
+	{"count by bin(5m)", "stats count() by bin(5m)"},
+	{"like /ERROR/ by bin(1h)", "filter @message like /ERROR/ | stats count() by bin(1h)"},
+	{"newest 20", "fields @timestamp, @message | sort @timestamp desc | limit 20"},
+	{"rare term", "filter @message like /" + RareToken + "/ | fields @timestamp, @message"},
+	{"avg(latency_ms) by user (JSON)", "filter ispresent(latency_ms) | stats avg(latency_ms) by user"},
+	{"parse access logs by status", `parse @message /" (?<status>\d{3}) / | filter ispresent(status) | stats count() by status`},
+}
+
+// InsightsResult is one shape's figures.
+type InsightsResult struct {
+	InsightsShape
+	Time           time.Duration // median of the runs
+	Rows           int
+	RecordsScanned float64
+	RecordsMatched float64
+	BytesScanned   float64
+}
+
+// InsightsReport holds the Insights figures.
+type InsightsReport struct {
+	Results []InsightsResult
+	// Concurrent is 10 queries at once (the shapes, and a stats by a
+	// high-cardinality key), all started together: the wall time until the
+	// last completed, and the server's peak RSS sampled meanwhile.
+	Concurrent        time.Duration
+	ConcurrentPeakRSS int64
+}
+
+type queryResults struct {
+	Status     string `json:"status"`
+	Results    [][]struct{ Field, Value string }
+	Statistics struct {
+		RecordsMatched float64 `json:"recordsMatched"`
+		RecordsScanned float64 `json:"recordsScanned"`
+		BytesScanned   float64 `json:"bytesScanned"`
+	} `json:"statistics"`
+}
+
+// runQuery starts q over groups in [fromS, toS] and polls it to the end.
+func (c *client) runQuery(ctx context.Context, groups []string, q string, fromS, toS int64) (time.Duration, *queryResults, error) {
+	t := time.Now()
+	var started struct {
+		QueryID string `json:"queryId"`
+	}
+	if err := c.call(ctx, "StartQuery", map[string]any{"logGroupNames": groups, "queryString": q, "startTime": fromS, "endTime": toS}, &started); err != nil {
+		return 0, nil, err
+	}
+	for {
+		var r queryResults
+		if err := c.call(ctx, "GetQueryResults", map[string]any{"queryId": started.QueryID}, &r); err != nil {
+			return 0, nil, err
+		}
+		switch r.Status {
+		case "Complete":
+			return time.Since(t), &r, nil
+		case "Failed", "Cancelled", "Timeout":
+			return 0, nil, fmt.Errorf("query %q ended %s", q, r.Status)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*InsightsReport, error) {
+	var groups []string
+	for i := 0; i < min(w.Groups, 50); i++ {
+		groups = append(groups, w.Group(i))
+	}
+	fromS, toS := w.FirstMs/1000-1, time.Now().Unix()+60
+	rep := &InsightsReport{}
+	for _, sh := range InsightsShapes {
+		var times []time.Duration
+		var last *queryResults
+		for i := 0; i < 3; i++ {
+			d, r, err := c.runQuery(ctx, groups, sh.Query, fromS, toS)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", sh.Name, err)
+			}
+			times, last = append(times, d), r
+		}
+		rep.Results = append(rep.Results, InsightsResult{InsightsShape: sh, Time: medianDuration(times), Rows: len(last.Results),
+			RecordsScanned: last.Statistics.RecordsScanned, RecordsMatched: last.Statistics.RecordsMatched, BytesScanned: last.Statistics.BytesScanned})
+	}
+	// Ten at once: the six shapes, a stats by a high-cardinality key (the
+	// JSON lines' req ids), and three more full scans.
+	all := []string{}
+	for _, sh := range InsightsShapes {
+		all = append(all, sh.Query)
+	}
+	all = append(all, "filter ispresent(req) | stats count() by req", "stats count() by @logStream", "filter @message like /timeout/ | stats count()",
+		"fields strlen(@message) as n | stats sum(n)")
+	rss := rssSampler{pid: serverPID}
+	stop := rss.start()
+	t := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, len(all))
+	for i, q := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = c.runQuery(ctx, groups, q, fromS, toS)
+		}()
+	}
+	wg.Wait()
+	rep.Concurrent = time.Since(t)
+	stop()
+	rep.ConcurrentPeakRSS = rss.max
+	return rep, errors.Join(errs...)
+}

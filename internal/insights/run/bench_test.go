@@ -1,0 +1,78 @@
+package run_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/insights/cwli"
+	"github.com/cairnlog/cairn/internal/insights/run"
+	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/embedded"
+)
+
+// BenchmarkShapes runs the query shapes through the manager over
+// the embedded engine (no HTTP): CAIRN_BENCH_EVENTS events (default
+// 1,000,000) of bench.LineGen lines in 1,000-event blocks over 16 streams.
+// Run with -cpuprofile to see where a query spends its time.
+func BenchmarkShapes(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("CAIRN_BENCH_EVENTS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	e, err := embedded.Open(embedded.Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g", CreationTime: 1})
+	for s := 0; s < 16; s++ {
+		e.CreateStream(ctx, scope, "g", store.Stream{Name: "s" + strconv.Itoa(s), CreationTime: 1})
+	}
+	gen := bench.NewLineGen(42)
+	t0 := time.Now().Add(-time.Hour).UnixMilli() - int64(n)
+	var bytes int64
+	for i := 0; i < n; i += 1000 {
+		evs := make([]store.Event, 0, 1000)
+		for j := i; j < min(i+1000, n); j++ {
+			m := gen.Line()
+			bytes += int64(len(m))
+			evs = append(evs, store.Event{Timestamp: t0 + int64(j), Message: m})
+		}
+		if _, err := e.Append(ctx, scope, "g", "s"+strconv.Itoa(i/1000%16), evs, t0+int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := run.New(run.Config{Store: e})
+	defer m.Close()
+	for _, sh := range bench.InsightsShapes {
+		b.Run(sh.Name, func(b *testing.B) {
+			q, err := cwli.Compile(sh.Query)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(bytes)
+			for i := 0; i < b.N; i++ {
+				x := q.Run(cwli.Options{Start: 0, End: 1 << 50, MaxMemory: 256 << 20})
+				id, err := m.Start(run.Spec{Scope: scope, Groups: []string{"g"}, Start: 0, End: 1 << 50, Filter: q.Pushdown().Filter, Exec: x})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					s, _ := m.Results(scope, id)
+					if s.Status != run.Scheduled && s.Status != run.Running {
+						if s.Status != run.Complete {
+							b.Fatalf("%s", s.Status)
+						}
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,142 @@
+// Package insights is the Logs Insights family of CloudWatch Logs
+// operations: StartQuery, GetQueryResults, StopQuery, DescribeQueries,
+// ListLogGroupsForQuery, GetLogRecord, GetLogGroupFields, the query
+// definitions (Put/Describe/DeleteQueryDefinition) and the field index
+// policies (Put/Describe/DeleteIndexPolicy, DescribeFieldIndexes).
+//
+// A query flows: StartQuery validates the request as AWS does, compiles the
+// text with the Language (package insights/cwli, adapted in cwli.go),
+// resolves and authorizes its log groups (logs:StartQuery on each) and hands
+// a started executor to the query manager (package insights/run), which
+// scans the store in the background. GetQueryResults reads the manager's
+// latest snapshot and pages it. Result rows carry @ptr, an opaque pointer
+// (pointer.go) that GetLogRecord turns back into the event, after checking
+// it was not altered and that the caller may read the group it names.
+// Query definitions and index policies are store resource records.
+//
+// Like every family it registers typed functions with the protocol's Table
+// and shares the caller, the group resolution and the error table with
+// package logs.
+package insights
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/insights/run"
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Language is the query language the family runs: CWLI (cwli.go adapts
+// package insights/cwli to it).
+type Language interface {
+	// Compile compiles a query; a query that does not compile is an
+	// awserr MalformedQueryException with its queryCompileError.
+	Compile(text string) (Plan, error)
+	// Discover lists the fields an event has (GetLogGroupFields).
+	Discover(ev store.StoredEvent) []string
+	// Record returns an event's fields and values (GetLogRecord).
+	Record(group string, ev store.StoredEvent) (map[string]string, error)
+}
+
+// Plan is a compiled query.
+type Plan interface {
+	// Filter is the engine filter the query pushes down (nil: none).
+	Filter() store.Matcher
+	// Sources are the log group name prefixes of the query's SOURCE command.
+	Sources() []string
+	// Streams are the only streams whose events can match (nil: any; an
+	// empty non-nil list: none).
+	Streams() []string
+	// Newest is N when the query keeps only its N newest events (see
+	// run.Spec.Newest), given the StartQuery limit (0: none); 0 otherwise.
+	Newest(limit int) int
+	// Start starts an executor.
+	Start(o RunOptions) run.Exec
+}
+
+// RunOptions are what an executor needs beyond the query.
+type RunOptions struct {
+	Start, End int64 // ms, both inclusive
+	Limit      int   // the StartQuery limit; 0: the query's own
+	Ptr        func(group string, ev store.StoredEvent) string
+	LogName    func(group string) string // @log: "account:group"
+	MaxMemory  int64
+	Now        int64 // ms, the query's start (now())
+	Parallel   int   // goroutines a stats query may use in AddBlock
+}
+
+// Limits as on AWS (reference insights.md §6.1, §9).
+const (
+	maxQueryGroups   = 50
+	maxSourceGroups  = 10000 // groups a SOURCE prefix may select (Cairn's bound)
+	maxPage          = 10000 // rows per GetQueryResults page
+	fieldsSample     = 10000 // events GetLogGroupFields examines
+	fieldsWindow     = 8 * time.Minute
+	fieldsDefault    = 15 * time.Minute
+	maxDefinitions   = 1000 // query definitions per account and region
+	defaultMaxMemory = 256 << 20
+)
+
+// Config configures a Service.
+type Config struct {
+	Store store.Store
+	// Language is the query language; nil: CWLI.
+	Language Language
+	Manager  *run.Manager
+	Now      func() time.Time
+	// MaxMemory bounds one query's executor state (0: 256 MiB); past it the
+	// query ends Failed.
+	MaxMemory int64
+}
+
+// Service implements the Insights operations.
+type Service struct {
+	st        store.Store
+	lang      Language
+	runs      *run.Manager
+	now       func() time.Time
+	maxMemory int64
+	parallel  int
+
+	keysMu sync.Mutex
+	keys   map[store.Scope][]byte // pointer keys by scope, loaded once (pointer.go)
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Language == nil {
+		cfg.Language = CWLI()
+	}
+	if cfg.MaxMemory <= 0 {
+		cfg.MaxMemory = defaultMaxMemory
+	}
+	// A stats query may split its blocks over the cores (the language's
+	// Options.Parallel); more lanes than cores would only add merging.
+	parallel := min(runtime.GOMAXPROCS(0), 4)
+	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, parallel: parallel,
+		keys: map[store.Scope][]byte{}}
+}
+
+// Register adds the family's operations to t.
+func (s *Service) Register(t *protocol.Table) {
+	t.Add("StartQuery", protocol.Decoded(s.StartQuery))
+	t.Add("GetQueryResults", protocol.Decoded(s.GetQueryResults))
+	t.Add("StopQuery", protocol.Decoded(s.StopQuery))
+	t.Add("DescribeQueries", protocol.Decoded(s.DescribeQueries))
+	t.Add("ListLogGroupsForQuery", protocol.Decoded(s.ListLogGroupsForQuery))
+	t.Add("GetLogRecord", protocol.Decoded(s.GetLogRecord))
+	t.Add("GetLogGroupFields", protocol.Decoded(s.GetLogGroupFields))
+	t.Add("PutQueryDefinition", protocol.Decoded(s.PutQueryDefinition))
+	t.Add("DescribeQueryDefinitions", protocol.Decoded(s.DescribeQueryDefinitions))
+	t.Add("DeleteQueryDefinition", protocol.Decoded(s.DeleteQueryDefinition))
+	t.Add("PutIndexPolicy", protocol.Decoded(s.PutIndexPolicy))
+	t.Add("DescribeIndexPolicies", protocol.Decoded(s.DescribeIndexPolicies))
+	t.Add("DeleteIndexPolicy", protocol.Decoded(s.DeleteIndexPolicy))
+	t.Add("DescribeFieldIndexes", protocol.Decoded(s.DescribeFieldIndexes))
+}
