@@ -31,7 +31,10 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
+	"github.com/cairnlog/cairn/internal/logs/datasource"
 	"github.com/cairnlog/cairn/internal/logs/export"
+	"github.com/cairnlog/cairn/internal/logs/importtask"
+	"github.com/cairnlog/cairn/internal/logs/integration"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
@@ -224,6 +227,9 @@ func Start(cfg Config) (*Server, error) {
 	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	vended.New(vended.Config{Store: engine}).Register(ops)
 	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
+	integration.New(integration.Config{Store: engine}).Register(ops)
+	importtask.New().Register(ops)
+	datasource.New().Register(ops)
 	subs := subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now})
 	subs.Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as
