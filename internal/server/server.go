@@ -220,6 +220,12 @@ func Start(cfg Config) (*Server, error) {
 	core := logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
 		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect})
 	core.Register(ops)
+	// Tags on the other families' taggable resources (their ARNs).
+	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds()} {
+		for arnType, kind := range kinds {
+			core.Taggable(arnType, kind)
+		}
+	}
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	// Resource policies. The audit trail and the delivery writers, when they
 	// come, take this Service and call its Allows before acting as a service
