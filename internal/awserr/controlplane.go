@@ -105,3 +105,48 @@ func ResourceNotFoundMessage(msg string) *Error {
 func InvalidOperationMessage(msg string) *Error {
 	return newError(InvalidOperation, "%s", msg)
 }
+
+// IntegrationLimit: a PutIntegration beyond AWS's one integration per
+// account ("currently you can have only one integration in your account";
+// the model lists LimitExceededException; the text is Cairn's).
+func IntegrationLimit(max int) *Error {
+	return newError(LimitExceeded, "Resource limit exceeded: an account can have only %d integration.", max)
+}
+
+// IntegrationNotFound: Get/DeleteIntegration of a name that does not exist.
+func IntegrationNotFound(name string) *Error {
+	return newError(ResourceNotFound, "Integration %s does not exist.", name)
+}
+
+// S3TableIntegrationNotFound: an S3 Table integration ARN Cairn does not
+// have (it has none: the integrations live in observability admin).
+func S3TableIntegrationNotFound(arn string) *Error {
+	return newError(ResourceNotFound, "S3 Table integration %s does not exist.", arn)
+}
+
+// S3TableIntegrationSourceNotFound: Disassociate of an association that does
+// not exist.
+func S3TableIntegrationSourceNotFound(id string) *Error {
+	return newError(ResourceNotFound, "S3 Table integration source %s does not exist.", id)
+}
+
+// ImportSourceNotFound: CreateImportTask of a CloudTrail Lake event data
+// store that does not exist (no CloudTrail Lake behind Cairn: every one).
+func ImportSourceNotFound(arn string) *Error {
+	return newError(ResourceNotFound, "Event data store %s does not exist.", arn)
+}
+
+// ImportTaskNotFound: Cancel/DescribeImportTaskBatches of an unknown import.
+func ImportTaskNotFound(id string) *Error {
+	return newError(ResourceNotFound, "Import task %s does not exist.", id)
+}
+
+// DataSourceNotFound: GetLogFields of a data source no log group has.
+func DataSourceNotFound(name, typ string) *Error {
+	return newError(ResourceNotFound, "Data source with name %s and type %s does not exist.", name, typ)
+}
+
+// LogObjectNotFound: GetLogObject of a pointer to no stored log object.
+func LogObjectNotFound() *Error {
+	return newError(ResourceNotFound, "The specified log object does not exist.")
+}

@@ -58,3 +58,15 @@ func DecodePageToken(tok string) (string, error) {
 // filters (package logs/metricfilter writes them; DescribeLogGroups counts
 // them for metricFilterCount).
 const MetricFilterKind = "metricFilter"
+
+// Kinds of the group and account records other families write that
+// DescribeLogGroups reads for a group's details: bearer-token
+// authentication (package logs/bearer: a record named "enabled" while on),
+// the data protection policy (logs/dataprotection: one record named
+// "policy"), and account policies (logs/accountpolicy: named
+// "<policyType>/<policyName>").
+const (
+	BearerKind               = "bearerTokenAuthentication"
+	DataProtectionPolicyKind = "dataProtectionPolicy"
+	AccountPolicyKind        = "accountPolicy"
+)

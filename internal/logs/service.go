@@ -21,6 +21,7 @@ package logs
 import (
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -69,6 +70,12 @@ type Service struct {
 	stages  []IngestStage
 
 	unmasker Unmasker
+
+	// taggable maps the ARN resource types of other families' taggable
+	// records to their store kinds (Taggable, tags.go); tagMu serialises
+	// the updates of their tags.
+	taggable map[string]string
+	tagMu    sync.Mutex
 }
 
 // New returns a Service.

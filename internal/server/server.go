@@ -33,8 +33,11 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
+	"github.com/cairnlog/cairn/internal/logs/datasource"
 	"github.com/cairnlog/cairn/internal/logs/export"
+	"github.com/cairnlog/cairn/internal/logs/importtask"
 	"github.com/cairnlog/cairn/internal/logs/insights"
+	"github.com/cairnlog/cairn/internal/logs/integration"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
@@ -233,6 +236,12 @@ func Start(cfg Config) (*Server, error) {
 	core := logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
 		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect})
 	core.Register(ops)
+	// Tags on the other families' taggable resources (their ARNs).
+	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds()} {
+		for arnType, kind := range kinds {
+			core.Taggable(arnType, kind)
+		}
+	}
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
 	// Resource policies. The audit trail and the delivery writers, when they
 	// come, take this Service and call its Allows before acting as a service
@@ -240,6 +249,9 @@ func Start(cfg Config) (*Server, error) {
 	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	vended.New(vended.Config{Store: engine}).Register(ops)
 	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
+	integration.New(integration.Config{Store: engine}).Register(ops)
+	importtask.New().Register(ops)
+	datasource.New().Register(ops)
 	subs := subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now})
 	subs.Register(ops)
 	// Routes that are not API calls (health; metrics, OTLP, the console as

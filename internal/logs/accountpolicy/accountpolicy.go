@@ -66,7 +66,7 @@ const (
 	MetricExtraction   = "METRIC_EXTRACTION_POLICY"
 )
 
-const kind = "accountPolicy"
+const kind = logs.AccountPolicyKind
 
 // Policy is one account policy, as stored and as AWS's AccountPolicy shape.
 type Policy struct {

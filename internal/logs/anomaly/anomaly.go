@@ -460,3 +460,10 @@ func patternID(detector string, cluster int) string {
 }
 
 var _ = sort.Strings
+
+// TaggableKinds are the ARN resource types of the family's records that
+// TagResource, UntagResource and ListTagsForResource reach, with their store
+// kinds (logs.Service.Taggable): a detector keeps its tags in "tags".
+func TaggableKinds() map[string]string {
+	return map[string]string{"anomaly-detector": kindDetector}
+}

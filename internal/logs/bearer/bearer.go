@@ -20,7 +20,7 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
-const kind = "bearerTokenAuthentication"
+const kind = logs.BearerKind
 
 // Service implements the family.
 type Service struct{ st store.Store }

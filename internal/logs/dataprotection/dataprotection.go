@@ -57,7 +57,7 @@ import (
 )
 
 const (
-	policyKind    = "dataProtectionPolicy"
+	policyKind    = logs.DataProtectionPolicyKind
 	policyName    = "policy"
 	originalsKind = "dataProtectionOriginals"
 	// FindingsStream is the stream audit findings are written to in the

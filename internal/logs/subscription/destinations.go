@@ -276,3 +276,10 @@ func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pat
 	}
 	return f
 }
+
+// TaggableKinds are the ARN resource types of the family's records that
+// TagResource, UntagResource and ListTagsForResource reach, with their store
+// kinds (logs.Service.Taggable): a destination keeps its tags in "tags".
+func TaggableKinds() map[string]string {
+	return map[string]string{"destination": kindDestination}
+}

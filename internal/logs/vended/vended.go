@@ -837,3 +837,10 @@ func newID() string {
 	}
 	return string(b)
 }
+
+// TaggableKinds are the ARN resource types of the family's records that
+// TagResource, UntagResource and ListTagsForResource reach, with their store
+// kinds (logs.Service.Taggable): each record keeps its tags in "tags".
+func TaggableKinds() map[string]string {
+	return map[string]string{"delivery-source": kindSource, "delivery-destination": kindDestination, "delivery": kindDelivery}
+}
