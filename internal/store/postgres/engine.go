@@ -117,15 +117,15 @@ func (e *Engine) Close() error {
 
 // DiskUsage is the bytes the database's Cairn tables and indexes use
 // (pg_total_relation_size), for /metrics and the benchmark.
-func (e *Engine) DiskUsage() int64 {
+func (e *Engine) DiskUsage() uint64 {
 	var n int64
 	err := e.pool.QueryRow(context.Background(), `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
 		FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
 		WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname LIKE 'cairn\_%'`).Scan(&n)
-	if err != nil {
+	if err != nil || n < 0 {
 		return 0
 	}
-	return n
+	return uint64(n)
 }
 
 // schema is the list of migrations; schema version n is the first n

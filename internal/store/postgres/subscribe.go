@@ -114,11 +114,11 @@ func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
 	}
 	defer e.exit()
 	var (
-		a                     store.Appended
-		group, stream         []byte
-		minTs, ingestion      int64
-		count                 int
-		payload               []byte
+		a                store.Appended
+		group, stream    []byte
+		minTs, ingestion int64
+		count            int
+		payload          []byte
 	)
 	err := e.pool.QueryRow(ctx, `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload
 		FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid JOIN cairn_groups g ON g.gid = b.gid
@@ -143,7 +143,9 @@ func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
 	return nil
 }
 
-func notice(node string, gid int64, seq uint64) string { return fmt.Sprintf("%s %d %d", node, gid, seq) }
+func notice(node string, gid int64, seq uint64) string {
+	return fmt.Sprintf("%s %d %d", node, gid, seq)
+}
 
 func parseNotice(s string) (node string, gid int64, seq uint64, ok bool) {
 	f := strings.Fields(s)
