@@ -92,6 +92,11 @@ type summaries struct {
 	// keyset: the last row fetched, (min_ts, seq) forward, (max_ts, seq) backward
 	kTs  int64
 	kSeq int64
+	// inline fetches payloads with the summaries: when there is no gram
+	// filter every admitted block is opened anyway, so a second round trip
+	// per batch would buy nothing.
+	inline bool
+	page   int // rows per query: small first (a page of a few events), growing
 
 	skipped int64
 }
@@ -99,7 +104,8 @@ type summaries struct {
 const summaryPage = 256
 
 func newSummaries(e *Engine, sel *selection, backward bool, f store.Matcher) *summaries {
-	s := &summaries{e: e, sel: sel, backward: backward, grams: newGramFilter(f)}
+	s := &summaries{e: e, sel: sel, backward: backward, grams: newGramFilter(f), page: 16}
+	s.inline = len(s.grams.need) == 0 && len(s.grams.needUnlessEscaped) == 0
 	if backward {
 		s.kTs, s.kSeq = addSat(sel.end, sel.maxSpan), 0
 		if s.kTs == math.MaxInt64 {
@@ -128,17 +134,21 @@ func (s *summaries) pop() { s.buf = s.buf[1:] }
 
 func (s *summaries) fetch(ctx context.Context) error {
 	sel := s.sel
+	cols := summaryColumns + `, NULL::bytea`
+	if s.inline {
+		cols = summaryColumns + `, b.payload`
+	}
 	var q string
 	if s.backward {
-		q = `SELECT ` + summaryColumns + ` FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
+		q = `SELECT ` + cols + ` FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
 			WHERE b.gid = $1 AND b.max_ts >= $5 AND b.min_ts < $6 AND (b.max_ts, b.seq) < ($7, $8)` + streamCond + `
 			ORDER BY b.max_ts DESC, b.seq DESC LIMIT $9`
 	} else {
-		q = `SELECT ` + summaryColumns + ` FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
+		q = `SELECT ` + cols + ` FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
 			WHERE b.gid = $1 AND b.max_ts >= $5 AND b.min_ts < $6 AND (b.min_ts, b.seq) > ($7, $8)` + streamCond + `
 			ORDER BY b.min_ts, b.seq LIMIT $9`
 	}
-	rows, err := s.e.pool.Query(ctx, q, sel.gid, sel.names, []byte(sel.prefix), prefixEnd(sel.prefix), sel.start, sel.end, s.kTs, s.kSeq, summaryPage)
+	rows, err := s.e.pool.Query(ctx, q, sel.gid, sel.names, []byte(sel.prefix), prefixEnd(sel.prefix), sel.start, sel.end, s.kTs, s.kSeq, s.page)
 	if err != nil {
 		return wrap(err)
 	}
@@ -147,7 +157,7 @@ func (s *summaries) fetch(ctx context.Context) error {
 		b := &blockRow{}
 		var seq int64
 		var name []byte
-		if err := rows.Scan(&seq, &name, &b.minTs, &b.maxTs, &b.count, &b.ingestion, &b.raw, &b.flags, &b.grams); err != nil {
+		if err := rows.Scan(&seq, &name, &b.minTs, &b.maxTs, &b.count, &b.ingestion, &b.raw, &b.flags, &b.grams, &b.payload); err != nil {
 			rows.Close()
 			return wrap(err)
 		}
@@ -168,9 +178,10 @@ func (s *summaries) fetch(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return wrap(err)
 	}
-	if n < summaryPage {
+	if n < s.page {
 		s.done = true
 	}
+	s.page = min(4*s.page, summaryPage)
 	return nil
 }
 
