@@ -10,6 +10,7 @@ need=()
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v npm >/dev/null || need+=(npm)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)  # internal/store/postgres: a real PostgreSQL (internal/pgtest)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)          # e2e: syslog forwarding into Cairn
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)  # e2e: the OpenTelemetry JS SDK
 command -v zsh >/dev/null || need+=(zsh)              # e2e: shell completions

@@ -34,6 +34,7 @@ type serverFile struct {
 	Auth        string `yaml:"auth"`
 	IAM         string `yaml:"iam"`
 	Compression string `yaml:"compression"`
+	Store       string `yaml:"store"`
 	LogLevel    string `yaml:"log_level"`
 	Quotas      string `yaml:"quotas"`
 	QuotaScale  string `yaml:"quota_scale"`
@@ -82,6 +83,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	account := fs.String("account-id", "", "AWS account ID that owns the resources [CAIRN_ACCOUNT_ID] (default 000000000000)")
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
+	storeURL := fs.String("store", "", "storage engine: embedded (in --data), or a postgres://user:password@host:port/db URL (PostgreSQL 15+; the schema is created on start) [CAIRN_STORE] (default embedded)")
 	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
@@ -126,6 +128,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		Auth:      firstNonEmpty(*auth, env.Getenv("CAIRN_AUTH"), file.Auth, "sigv4"),
 		IAMFile:   firstNonEmpty(*iamFile, env.Getenv("CAIRN_IAM"), file.IAM),
 		Sinks:     file.Destinations,
+		Store:     firstNonEmpty(*storeURL, env.Getenv("CAIRN_STORE"), file.Store, "embedded"),
 	}
 	if p := firstNonEmpty(*metricsToken, env.Getenv("CAIRN_METRICS_TOKEN_FILE"), file.MetricsTokenFile); p != "" {
 		raw, err := os.ReadFile(p)
@@ -250,7 +253,8 @@ func runServer(env Env, args []string) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	ready := []any{"endpoint", srv.URL(), "data", cfg.DataDir, "account", cfg.AccountID,
+	// The store's kind only: a URL may carry a password.
+	ready := []any{"endpoint", srv.URL(), "data", cfg.DataDir, "store", strings.SplitN(cfg.Store, ":", 2)[0], "account", cfg.AccountID,
 		"auth", cfg.Auth, "startup", time.Since(start).Round(time.Millisecond)}
 	if a := srv.PprofAddr(); a != "" {
 		ready = append(ready, "pprof", "http://"+a+"/debug/pprof/")

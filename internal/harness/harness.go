@@ -83,6 +83,10 @@ func WithClock(now func() time.Time) Option { return func(s *settings) { s.cfg.N
 // InDir uses dir as the data directory (to restart on the same data).
 func InDir(dir string) Option { return func(s *settings) { s.cfg.DataDir = dir } }
 
+// WithStore runs the server on the storage engine url names (a
+// postgres:// URL: the PostgreSQL engine; see server.Config.Store).
+func WithStore(url string) Option { return func(s *settings) { s.cfg.Store = url } }
+
 // Configure applies any other change to the configuration.
 func Configure(fn func(*server.Config)) Option { return func(s *settings) { fn(&s.cfg) } }
 

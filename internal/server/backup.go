@@ -43,7 +43,13 @@ func (s *Server) Backup(dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return err
 	}
-	if err := s.engine.Checkpoint(dir); err != nil {
+	// Only the embedded engine lives in the data directory; a PostgreSQL
+	// store is backed up with PostgreSQL's own tools (pg_dump, base backups).
+	cp, ok := s.engine.(interface{ Checkpoint(dir string) error })
+	if !ok {
+		return fmt.Errorf("backup copies the embedded engine's data directory; this server's store is PostgreSQL: back it up with pg_dump or pg_basebackup")
+	}
+	if err := cp.Checkpoint(dir); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/store"
-	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -24,7 +23,7 @@ type serverMetrics struct {
 	appends  atomic.Uint64
 }
 
-func newServerMetrics(reg *metrics.Registry, engine *embedded.Engine, hub *tail.Hub) *serverMetrics {
+func newServerMetrics(reg *metrics.Registry, engine Engine, hub *tail.Hub) *serverMetrics {
 	m := &serverMetrics{
 		requests: metrics.NewCounterVec("cairn_api_requests_total",
 			"API calls answered, by operation and AWS error code (error_code is empty on success).", "operation", "error_code"),

@@ -51,7 +51,6 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
-	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -68,6 +67,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
+	// Store is the storage engine: "" or "embedded" (in DataDir), or a
+	// postgres:// URL (the PostgreSQL engine; DataDir still holds the
+	// credentials and keys).
+	Store string
 	// Compression is the zstd level of stored blocks: "fastest" (default) or
 	// "default" (see embedded.Config).
 	Compression string
@@ -144,7 +147,7 @@ type Config struct {
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	engine *embedded.Engine
+	engine Engine
 	http   *http.Server
 	ln     net.Listener
 	done   chan error
@@ -198,8 +201,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	failed := make(chan error, 1)
 	hub := tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
-	engine, err := embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression,
-		OnFatal: func(err error) { failed <- err }})
+	engine, err := openEngine(cfg, func(err error) { failed <- err })
 	if err != nil {
 		return nil, err
 	}
@@ -446,7 +448,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) URL() string { return s.tr.scheme() + "://" + s.Addr() }
 
 // Engine exposes the storage engine (benchmarks read its disk usage).
-func (s *Server) Engine() *embedded.Engine { return s.engine }
+func (s *Server) Engine() Engine { return s.engine }
 
 // TailStats reports the Live Tail hub's open sessions and the events and
 // message bytes queued in them for their clients, for tests and operators

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/harness"
+	"github.com/cairnlog/cairn/internal/store/embedded"
 )
 
 func must[T any](t testing.TB) func(T, error) T {
@@ -607,7 +608,7 @@ func TestRetentionAndTags(t *testing.T) {
 	// And from disk once the janitor runs: blocks that end before the
 	// cutoff by more than the widest block span are dropped. Removing the
 	// policy afterwards shows they are gone, not hidden.
-	if err := s.Engine().Sweep(); err != nil {
+	if err := s.Engine().(*embedded.Engine).Sweep(); err != nil {
 		t.Fatal(err)
 	}
 	must[*cwl.DeleteRetentionPolicyOutput](t)(c.DeleteRetentionPolicy(ctx, &cwl.DeleteRetentionPolicyInput{LogGroupName: aws.String("g")}))

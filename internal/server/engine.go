@@ -1,0 +1,43 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/embedded"
+	"github.com/cairnlog/cairn/internal/store/postgres"
+)
+
+// Engine is what the server needs of a storage engine: the store contract,
+// and its size for /metrics and the benchmark.
+type Engine interface {
+	store.Store
+	DiskUsage() uint64
+}
+
+// openEngine is the one place that picks the engine: Config.Store empty or
+// "embedded" opens the embedded engine in DataDir, a postgres:// (or
+// postgresql://) URL the PostgreSQL engine on that database.
+func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
+	switch s := cfg.Store; {
+	case s == "" || s == "embedded":
+		return embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression, OnFatal: onFatal})
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger})
+	default:
+		return nil, fmt.Errorf("--store must be embedded or a postgres:// URL, not %q", redactURL(cfg.Store))
+	}
+}
+
+// redactURL keeps a password in a mistyped store URL out of the error (and
+// so out of logs).
+func redactURL(s string) string {
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		if i := strings.Index(s, "://"); i >= 0 && i < at {
+			return s[:i+3] + "…@" + s[at+1:]
+		}
+		return "…@" + s[at+1:]
+	}
+	return s
+}

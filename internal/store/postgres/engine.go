@@ -1,0 +1,244 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// URL is the database, as pgx parses it: postgres://user@host:port/db?...
+	URL string
+	// Now is the clock (retention); nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Engine is a store.Store on PostgreSQL.
+type Engine struct {
+	cfg   Config
+	pool  *pgxpool.Pool
+	codec *codec
+	node  string // this process's id in NOTIFY payloads (its own are not replayed)
+
+	subMu  sync.Mutex
+	subs   map[int]func(store.Appended)
+	nextID int
+
+	closeMu sync.RWMutex // held shared by calls in flight; Close takes it exclusively
+	closed  bool
+	stop    context.CancelFunc
+	done    chan struct{} // the listener goroutine ended
+}
+
+// Open connects, creates or migrates the schema and starts the listener
+// that relays other nodes' appends to this node's subscribers.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	c, err := newCodec()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, done: make(chan struct{})}
+	lctx, stop := context.WithCancel(context.Background())
+	e.stop = stop
+	ready := make(chan error, 1)
+	go e.listen(lctx, ready)
+	if err := <-ready; err != nil {
+		stop()
+		<-e.done
+		pool.Close()
+		c.close()
+		return nil, fmt.Errorf("postgres: LISTEN: %w", err)
+	}
+	return e, nil
+}
+
+// enter admits a call unless the engine is closed; exit ends it.
+func (e *Engine) enter() error {
+	e.closeMu.RLock()
+	if e.closed {
+		e.closeMu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (e *Engine) exit() { e.closeMu.RUnlock() }
+
+// Close waits for calls in flight, stops the listener and the pool.
+func (e *Engine) Close() error {
+	e.closeMu.Lock()
+	if e.closed {
+		e.closeMu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.closeMu.Unlock()
+	e.stop()
+	<-e.done
+	e.pool.Close()
+	e.codec.close()
+	return nil
+}
+
+// DiskUsage is the bytes the database's Cairn tables and indexes use
+// (pg_total_relation_size), for /metrics and the benchmark.
+func (e *Engine) DiskUsage() uint64 {
+	var n int64
+	err := e.pool.QueryRow(context.Background(), `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+		FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+		WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname LIKE 'cairn\_%'`).Scan(&n)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
+
+// schema is the list of migrations; schema version n is the first n
+// applied. Append new steps; never edit one that has shipped.
+var schema = []string{
+	// 1: groups, streams, blocks, cursors, resources. Names are bytea so
+	// that order is byte order whatever the database's collation, and any
+	// byte the service accepts can be stored.
+	`CREATE TABLE cairn_groups (
+		gid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		account text NOT NULL,
+		region text NOT NULL,
+		name bytea NOT NULL,
+		creation_time bigint NOT NULL,
+		retention_days int NOT NULL,
+		class text NOT NULL,
+		kms_key_id text NOT NULL,
+		tags jsonb NOT NULL,
+		deletion_protection boolean NOT NULL,
+		stored_bytes bigint NOT NULL DEFAULT 0,
+		last_seq bigint NOT NULL DEFAULT 0,
+		max_span bigint NOT NULL DEFAULT 0,
+		UNIQUE (account, region, name)
+	);
+	CREATE TABLE cairn_streams (
+		sid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		gid bigint NOT NULL REFERENCES cairn_groups ON DELETE CASCADE,
+		name bytea NOT NULL,
+		creation_time bigint NOT NULL,
+		first_ts bigint NOT NULL DEFAULT 0,
+		last_ts bigint NOT NULL DEFAULT 0,
+		last_ingestion bigint NOT NULL DEFAULT 0,
+		stored_bytes bigint NOT NULL DEFAULT 0,
+		UNIQUE (gid, name)
+	);
+	CREATE INDEX cairn_streams_by_time ON cairn_streams (gid, last_ts, name);
+	CREATE TABLE cairn_blocks (
+		gid bigint NOT NULL,
+		seq bigint NOT NULL,
+		sid bigint NOT NULL,
+		min_ts bigint NOT NULL,
+		max_ts bigint NOT NULL,
+		count int NOT NULL,
+		ingestion bigint NOT NULL,
+		raw_bytes bigint NOT NULL,
+		flags smallint NOT NULL,
+		grams bytea NOT NULL,
+		payload bytea NOT NULL,
+		PRIMARY KEY (gid, seq)
+	);
+	CREATE INDEX cairn_blocks_by_min ON cairn_blocks (gid, min_ts, seq);
+	CREATE INDEX cairn_blocks_by_max ON cairn_blocks (gid, max_ts, seq);
+	CREATE INDEX cairn_blocks_by_stream ON cairn_blocks (sid);
+	ALTER TABLE cairn_blocks ALTER COLUMN payload SET STORAGE EXTERNAL;
+	ALTER TABLE cairn_blocks ALTER COLUMN grams SET STORAGE EXTERNAL;
+	CREATE TABLE cairn_cursors (
+		gid bigint NOT NULL REFERENCES cairn_groups ON DELETE CASCADE,
+		name bytea NOT NULL,
+		pos bigint NOT NULL,
+		PRIMARY KEY (gid, name)
+	);
+	CREATE TABLE cairn_resources (
+		account text NOT NULL,
+		region text NOT NULL,
+		gid bigint NOT NULL, -- 0: the account and region's
+		kind bytea NOT NULL,
+		name bytea NOT NULL,
+		value bytea NOT NULL,
+		PRIMARY KEY (account, region, gid, kind, name)
+	);
+	CREATE SEQUENCE cairn_seq;`,
+}
+
+// migrate brings the schema to len(schema), under an advisory lock so that
+// nodes starting together migrate once.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Release()
+	const lockKey = 0x636169726e // "cairn"
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, lockKey)
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS cairn_schema_version (version int NOT NULL)`); err != nil {
+		return fmt.Errorf("postgres: schema: %w", err)
+	}
+	var version int
+	err = conn.QueryRow(ctx, `SELECT version FROM cairn_schema_version`).Scan(&version)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if _, err := conn.Exec(ctx, `INSERT INTO cairn_schema_version VALUES (0)`); err != nil {
+			return fmt.Errorf("postgres: schema: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("postgres: schema: %w", err)
+	}
+	if version > len(schema) {
+		return fmt.Errorf("postgres: the database's schema is version %d, newer than this Cairn's %d", version, len(schema))
+	}
+	for v := version; v < len(schema); v++ {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, schema[v]); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE cairn_schema_version SET version = $1`, v+1)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: schema version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
