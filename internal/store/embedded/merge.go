@@ -109,7 +109,7 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 	if blk := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil {
 		c = &cursor{blk: blk} // the cache's: never pooled
 	} else {
-		blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
+		blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq, r.start, r.end)
 		if !ok || err != nil {
 			return nil, err // !ok: reclaimed between summary and payload
 		}

@@ -192,7 +192,7 @@ func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *
 // load decodes it's block and keeps the events in range that match.
 func (sc *scanner) load(it *scanItem) {
 	s, sg := it.sum, it.sg
-	blk, buf, ok, err := sc.e.openBlock(sg.g.id, s.minTs, s.seq)
+	blk, buf, ok, err := sc.e.openBlock(sg.g.id, s.minTs, s.seq, sg.start, sg.end)
 	if !ok || err != nil {
 		it.err = err
 		return
