@@ -20,7 +20,8 @@ import (
 // index entry under an 'I' key lets a single stream be read without scanning
 // its group.
 //
-// Payload, before compression:
+// The payload is a 'B' value of codec.go's format 2; what follows is format
+// 1's payload, before compression (format 2 keeps its message column):
 //
 //	count uvarint | layout byte | count × (timestamp − previous timestamp) uvarint | messages
 //

@@ -1,14 +1,17 @@
 package embedded
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 func testCoders(t testing.TB) (*zstd.Encoder, *zstd.Decoder) {
@@ -152,4 +155,49 @@ func FuzzDecodeBlock(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRangeSkipsDecompression: a block whose time span covers a read's range
+// but none of whose events lies in it is answered from its timestamps alone,
+// for Read and for Scan; one with an event in range is decompressed.
+func TestRangeSkipsDecompression(t *testing.T) {
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	storetest.Setup(t, e, scope, "g", "s")
+	base := int64(1_760_000_000_000)
+	evs := []store.Event{{Timestamp: base, Message: "first"}, {Timestamp: base + 100, Message: "second"}}
+	if _, err := e.Append(ctx, scope, "g", "s", evs, base); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		start, end int64
+		events     int
+		decodes    int64
+	}{
+		{base + 10, base + 90, 0, 0}, // inside the span, between the events
+		{base + 1, base + 100, 0, 0}, // end is exclusive
+		{base + 50, base + 101, 1, 1},
+		{base, base + 1, 1, 1},
+	} {
+		before := e.decodes.Load()
+		p, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10, Start: c.start, End: c.end})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		if _, err := e.Scan(ctx, store.ScanRequest{Scope: scope, Groups: []string{"g"}, Start: c.start, End: c.end}, func(b store.ScanBlock) bool {
+			n += len(b.Events)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Events) != c.events || n != c.events || e.decodes.Load()-before != 2*c.decodes {
+			t.Fatalf("[%d, %d): read %d, scan %d events, %d decodes; want %d events, %d decodes each",
+				c.start-base, c.end-base, len(p.Events), n, e.decodes.Load()-before, c.events, c.decodes)
+		}
+	}
 }
