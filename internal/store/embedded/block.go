@@ -93,24 +93,35 @@ func encodePayload(dst []byte, events []store.Event) []byte {
 	return dst
 }
 
-// decodedBlock is a payload split into columns. Messages alias data.
-type decodedBlock struct {
+// DecodedBlock is a payload split into columns (DecodeBlock makes one).
+// Messages alias data.
+type DecodedBlock struct {
 	ts   []int64
 	off  []uint32 // message i is data[off[i]:off[i+1]-sep]
 	sep  uint32   // 1 when messages are newline-terminated
 	data []byte
 }
 
-func (d *decodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }
+func (d *DecodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }
 
-func decodePayload(raw []byte, minTs int64) (*decodedBlock, error) {
+// Len is the number of events.
+func (d *DecodedBlock) Len() int { return len(d.ts) }
+
+// Time is event i's timestamp.
+func (d *DecodedBlock) Time(i int) int64 { return d.ts[i] }
+
+// Message is event i's message; it aliases the decompression buffer, valid
+// while that is.
+func (d *DecodedBlock) Message(i int) []byte { return d.message(i) }
+
+func decodePayload(raw []byte, minTs int64) (*DecodedBlock, error) {
 	n, k := binary.Uvarint(raw)
 	if k <= 0 || n == 0 || n > uint64(len(raw)) || len(raw) <= k {
 		return nil, errCorrupt
 	}
 	layout := raw[k]
 	raw = raw[k+1:]
-	d := &decodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
+	d := &DecodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
 	prev := minTs
 	for i := range d.ts {
 		v, k := binary.Uvarint(raw)
@@ -291,7 +302,7 @@ func (e *Engine) putBuf(b []byte) {
 //
 // A format-2 block none of whose events lies in [start, end) comes back
 // with its timestamps only (no messages, buf nil): nothing was decompressed.
-func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64) (blk *decodedBlock, buf []byte, ok bool, err error) {
+func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64) (blk *DecodedBlock, buf []byte, ok bool, err error) {
 	key := blockKey(tagBlock, gid, minTs, seq)
 	value, closer, err := e.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -303,7 +314,7 @@ func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64
 	defer closer.Close()
 	ts, rest, err := DecodeBlockTimes(value, minTs, nil)
 	switch {
-	case errors.Is(err, errFormat1):
+	case errors.Is(err, ErrFormat1):
 		buf = e.getBuf()
 		e.decodes.Add(1)
 		raw, err := e.dec.DecodeAll(value, buf[:0])
@@ -321,7 +332,7 @@ func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64
 		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
 	}
 	if !anyInRange(ts, start, end) {
-		return &decodedBlock{ts: ts}, nil, true, nil
+		return &DecodedBlock{ts: ts}, nil, true, nil
 	}
 	buf = e.getBuf()
 	if rest[0] == codecRaw { // messages would alias Pebble's buffer: copy them

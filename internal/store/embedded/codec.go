@@ -44,7 +44,8 @@ import (
 //
 // The API is small on purpose, so another engine can store blocks the same
 // way: EncodeBlock turns a chronological batch into a value, DecodeBlockTimes
-// reads its timestamps alone, and DecodeBlock reads it whole.
+// reads its timestamps alone, and DecodeBlock reads it whole into a
+// DecodedBlock (Len, Time, Message).
 
 const (
 	blockFormat2 = 0x02
@@ -135,12 +136,13 @@ func appendMessages(dst []byte, events []store.Event) []byte {
 	return dst
 }
 
-// DecodeBlockTimes returns the timestamps of a value of either format
-// (appended to ts) and, for format 2, the rest of the value (the codec byte
-// on); for format 1 rest is nil and the timestamps need DecodeBlock.
+// DecodeBlockTimes returns the timestamps of a format-2 value appended to
+// ts, and the rest of the value (from the codec byte on), without
+// decompressing anything. A format-1 value gives ErrFormat1: its timestamps
+// are inside the zstd frame, for DecodeBlock.
 func DecodeBlockTimes(value []byte, minTs int64, ts []int64) (times []int64, rest []byte, err error) {
 	if len(value) == 0 || value[0] != blockFormat2 {
-		return nil, nil, errFormat1
+		return nil, nil, ErrFormat1
 	}
 	r := reader{b: value[1:]}
 	n := r.uvarint()
@@ -187,15 +189,15 @@ func DecodeBlockTimes(value []byte, minTs int64, ts []int64) (times []int64, res
 	return ts, b, nil
 }
 
-// errFormat1 says a value is not format 2: it is read whole (block.go).
-var errFormat1 = errors.New("format 1 block")
+// ErrFormat1 says a value is not format 2: DecodeBlock reads it whole.
+var ErrFormat1 = errors.New("format 1 block")
 
 // DecodeBlock reads a value of either format: format 1 is decompressed
 // whole, format 2's messages after its timestamps. Messages alias buf (the
 // decompression buffer, returned grown) or, uncompressed, value.
-func DecodeBlock(value []byte, minTs int64, buf []byte, dec *zstd.Decoder) (*decodedBlock, []byte, error) {
+func DecodeBlock(value []byte, minTs int64, buf []byte, dec *zstd.Decoder) (*DecodedBlock, []byte, error) {
 	ts, rest, err := DecodeBlockTimes(value, minTs, nil)
-	if errors.Is(err, errFormat1) {
+	if errors.Is(err, ErrFormat1) {
 		if len(value) == 0 || value[0] != zstdMagic0 {
 			return nil, buf, errCorrupt
 		}
@@ -214,7 +216,7 @@ func DecodeBlock(value []byte, minTs int64, buf []byte, dec *zstd.Decoder) (*dec
 
 // decodeMessages reads format 2's codec byte and message column for the
 // events whose timestamps are ts.
-func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder) (*decodedBlock, []byte, error) {
+func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder) (*DecodedBlock, []byte, error) {
 	var col []byte
 	switch rest[0] {
 	case codecRaw:
@@ -228,7 +230,7 @@ func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder) (*decodedBl
 	default:
 		return nil, buf, errCorrupt
 	}
-	d := &decodedBlock{ts: ts, off: make([]uint32, len(ts)+1)}
+	d := &DecodedBlock{ts: ts, off: make([]uint32, len(ts)+1)}
 	if err := d.splitMessages(col); err != nil {
 		return nil, buf, err
 	}
@@ -236,7 +238,7 @@ func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder) (*decodedBl
 }
 
 // splitMessages finds the messages of a message column (layout byte, body).
-func (d *decodedBlock) splitMessages(col []byte) error {
+func (d *DecodedBlock) splitMessages(col []byte) error {
 	if len(col) < 1 || len(col) > math.MaxUint32 {
 		return errCorrupt
 	}

@@ -83,9 +83,12 @@ func TestBlockCodec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if blk.Len() != len(evs) || len(times) != len(evs) {
+				t.Fatalf("%d and %d events, want %d", blk.Len(), len(times), len(evs))
+			}
 			for i, e := range evs {
-				if times[i] != e.Timestamp || blk.ts[i] != e.Timestamp || string(blk.message(i)) != e.Message {
-					t.Fatalf("event %d: %d %d %q, want %d %q", i, times[i], blk.ts[i], blk.message(i), e.Timestamp, e.Message)
+				if times[i] != e.Timestamp || blk.Time(i) != e.Timestamp || string(blk.Message(i)) != e.Message {
+					t.Fatalf("event %d: %d %d %q, want %d %q", i, times[i], blk.Time(i), blk.Message(i), e.Timestamp, e.Message)
 				}
 			}
 			if w := widthOf(t, v); w != c.width {
@@ -110,7 +113,7 @@ func TestBlockCodecFormat1(t *testing.T) {
 	enc, dec := testCoders(t)
 	evs := []store.Event{{Timestamp: 5, Message: "a"}, {Timestamp: 7, Message: "b\nc"}}
 	v := enc.EncodeAll(encodePayload(nil, evs), nil)
-	if _, _, err := DecodeBlockTimes(v, 5, nil); err != errFormat1 {
+	if _, _, err := DecodeBlockTimes(v, 5, nil); err != ErrFormat1 {
 		t.Fatalf("times of format 1: %v", err)
 	}
 	blk, _, err := DecodeBlock(v, 5, nil, dec)

@@ -14,7 +14,7 @@ import (
 type cursor struct {
 	sum    summary
 	stream string
-	blk    *decodedBlock
+	blk    *DecodedBlock
 	buf    []byte // pooled decompression buffer behind blk.data
 	sel    []uint32
 	k      int

@@ -34,7 +34,7 @@ func prematch(f store.Matcher) []byte {
 
 // eachMatch calls fn with every event i in [lo, hi) of blk whose message f
 // matches, in order; lit is prematch(f).
-func eachMatch(blk *decodedBlock, lo, hi int, f store.Matcher, lit []byte, fn func(i int)) {
+func eachMatch(blk *DecodedBlock, lo, hi int, f store.Matcher, lit []byte, fn func(i int)) {
 	if lit == nil {
 		for i := lo; i < hi; i++ {
 			if f.Match(unsafeString(blk.message(i))) {
