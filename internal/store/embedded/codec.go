@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -151,7 +152,7 @@ func DecodeBlockTimes(value []byte, minTs int64, ts []int64) (times []int64, res
 	}
 	width := int(r.b[0])
 	b := r.b[1:]
-	ts = append(ts, make([]int64, n)...)
+	ts = slices.Grow(ts, int(n))[:len(ts)+int(n)]
 	out := ts[len(ts)-int(n):]
 	prev := minTs
 	switch width {
