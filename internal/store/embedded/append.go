@@ -56,8 +56,9 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	filter := gb.finish(nil)
 	e.grams.Put(gb)
 
-	payload := encodePayload(make([]byte, 0, raw+int64(4*len(events))+8), events)
-	compressed := e.enc.EncodeAll(payload, make([]byte, 0, len(payload)/3+64))
+	scratch := e.getBuf()
+	compressed, scratch := EncodeBlock(make([]byte, 0, raw/3+int64(len(events))/2+64), scratch, events, e.enc)
+	e.putBuf(scratch)
 	sumVal := encodeSummary(nil, &sum, filter)
 	idxVal := encodeIndex(nil, &sum)
 	stored := int64(len(compressed) + len(sumVal))

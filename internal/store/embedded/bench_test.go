@@ -60,6 +60,7 @@ func BenchmarkScan(b *testing.B) {
 	e := openFilled(b)
 	defer e.Close()
 	b.ResetTimer()
+	defer reportCPU(b, cpuTime())
 	for i := 0; i < b.N; i++ {
 		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
 		n := 0
@@ -195,6 +196,7 @@ func BenchmarkScanStream(b *testing.B) {
 	e := openFilled(b)
 	defer e.Close()
 	b.ResetTimer()
+	defer reportCPU(b, cpuTime())
 	for i := 0; i < b.N; i++ {
 		n := 0
 		_, err := e.Scan(context.Background(), store.ScanRequest{Scope: scope, Groups: []string{"g"}, Filter: substr("checkout_timeout")},
@@ -205,5 +207,52 @@ func BenchmarkScanStream(b *testing.B) {
 		if n == 0 {
 			b.Fatal("no matches")
 		}
+	}
+}
+
+// reportCPU reports the CPU time per op since start (cpuTime: scale_test.go):
+// on a shared machine it moves less with the load than the wall time.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkTimeRange reads the 100,000 events in the middle of a 300,000-event
+// group through every page (10,000 events, 1 MB), as FilterLogEvents with a
+// startTime and endTime does; bytes per op are the group's raw size.
+func BenchmarkTimeRange(b *testing.B) {
+	e := openFilled(b)
+	defer e.Close()
+	// fill spreads 300 blocks over 300×30+ ms; the middle third by time.
+	all := readRange(b, e, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20})
+	from, to := all[100_000], all[200_000]
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; i < b.N; i++ {
+		evs := readRange(b, e, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Start: from, End: to})
+		if len(evs) < 90_000 {
+			b.Fatalf("%d events", len(evs))
+		}
+	}
+	reportCPU(b, cpu)
+	if g, err := e.lookup(scope, "g"); err == nil { // after the loop: ResetTimer drops metrics
+		b.ReportMetric(float64(g.storedBytes.Load())/float64(len(all)), "stored-B/event")
+	}
+}
+
+// readRange reads every page of q and returns the events' timestamps.
+func readRange(b *testing.B, e *Engine, q store.ReadRequest) []int64 {
+	var ts []int64
+	for {
+		p, err := e.Read(context.Background(), q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range p.Events {
+			ts = append(ts, ev.Timestamp)
+		}
+		if p.Next == nil {
+			return ts
+		}
+		q.After = p.Next
 	}
 }

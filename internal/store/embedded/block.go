@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -19,7 +20,8 @@ import (
 // index entry under an 'I' key lets a single stream be read without scanning
 // its group.
 //
-// Payload, before compression:
+// The payload is a 'B' value of codec.go's format 2; what follows is format
+// 1's payload, before compression (format 2 keeps its message column):
 //
 //	count uvarint | layout byte | count × (timestamp − previous timestamp) uvarint | messages
 //
@@ -91,24 +93,35 @@ func encodePayload(dst []byte, events []store.Event) []byte {
 	return dst
 }
 
-// decodedBlock is a payload split into columns. Messages alias data.
-type decodedBlock struct {
+// DecodedBlock is a payload split into columns (DecodeBlock makes one).
+// Messages alias data.
+type DecodedBlock struct {
 	ts   []int64
 	off  []uint32 // message i is data[off[i]:off[i+1]-sep]
 	sep  uint32   // 1 when messages are newline-terminated
 	data []byte
 }
 
-func (d *decodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }
+func (d *DecodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }
 
-func decodePayload(raw []byte, minTs int64) (*decodedBlock, error) {
+// Len is the number of events.
+func (d *DecodedBlock) Len() int { return len(d.ts) }
+
+// Time is event i's timestamp.
+func (d *DecodedBlock) Time(i int) int64 { return d.ts[i] }
+
+// Message is event i's message; it aliases the decompression buffer, valid
+// while that is.
+func (d *DecodedBlock) Message(i int) []byte { return d.message(i) }
+
+func decodePayload(raw []byte, minTs int64) (*DecodedBlock, error) {
 	n, k := binary.Uvarint(raw)
 	if k <= 0 || n == 0 || n > uint64(len(raw)) || len(raw) <= k {
 		return nil, errCorrupt
 	}
 	layout := raw[k]
 	raw = raw[k+1:]
-	d := &decodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
+	d := &DecodedBlock{ts: make([]int64, n), off: make([]uint32, n+1)}
 	prev := minTs
 	for i := range d.ts {
 		v, k := binary.Uvarint(raw)
@@ -276,7 +289,7 @@ func (e *Engine) getBuf() []byte {
 }
 
 func (e *Engine) putBuf(b []byte) {
-	if cap(b) > 4<<20 {
+	if cap(b) > 4<<20 || cap(b) == 0 {
 		return // do not pin huge buffers
 	}
 	b = b[:0]
@@ -286,27 +299,57 @@ func (e *Engine) putBuf(b []byte) {
 // openBlock fetches and decodes the payload of block (gid, minTs, seq). ok
 // is false when the block is gone (reclaimed after its summary was read).
 // The caller returns buf to the pool (putBuf) once done with blk.
-func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64) (blk *decodedBlock, buf []byte, ok bool, err error) {
+//
+// A format-2 block none of whose events lies in [start, end) comes back
+// with its timestamps only (no messages, buf nil): nothing was decompressed.
+func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64) (blk *DecodedBlock, buf []byte, ok bool, err error) {
 	key := blockKey(tagBlock, gid, minTs, seq)
-	compressed, closer, err := e.db.Get(key)
+	value, closer, err := e.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("read block: %w", err)
 	}
-	buf = e.getBuf()
-	e.decodes.Add(1)
-	raw, err := e.dec.DecodeAll(compressed, buf[:0])
-	closer.Close()
-	if err != nil {
-		e.putBuf(buf)
-		return nil, nil, false, fmt.Errorf("decompress block %x: %w", key, err)
-	}
-	blk, err = decodePayload(raw, minTs)
-	if err != nil {
-		e.putBuf(raw)
+	defer closer.Close()
+	ts, rest, err := DecodeBlockTimes(value, minTs, nil)
+	switch {
+	case errors.Is(err, ErrFormat1):
+		buf = e.getBuf()
+		e.decodes.Add(1)
+		raw, err := e.dec.DecodeAll(value, buf[:0])
+		if err != nil {
+			e.putBuf(buf)
+			return nil, nil, false, fmt.Errorf("decompress block %x: %w", key, err)
+		}
+		blk, err = decodePayload(raw, minTs)
+		if err != nil {
+			e.putBuf(raw)
+			return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
+		}
+		return blk, raw, true, nil
+	case err != nil:
 		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
 	}
-	return blk, raw, true, nil
+	if !anyInRange(ts, start, end) {
+		return &DecodedBlock{ts: ts}, nil, true, nil
+	}
+	buf = e.getBuf()
+	if rest[0] == codecRaw { // messages would alias Pebble's buffer: copy them
+		buf = append(buf[:0], rest...)
+		rest = buf
+	}
+	e.decodes.Add(1)
+	blk, buf, err = decodeMessages(ts, rest, buf, e.dec)
+	if err != nil {
+		e.putBuf(buf)
+		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
+	}
+	return blk, buf, true, nil
+}
+
+// anyInRange reports whether a chronological ts holds a time in [start, end).
+func anyInRange(ts []int64, start, end int64) bool {
+	i, _ := slices.BinarySearch(ts, start)
+	return i < len(ts) && ts[i] < end
 }

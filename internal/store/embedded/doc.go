@@ -4,7 +4,9 @@
 // # How data flows
 //
 // Append (append.go) turns one PutLogEvents request's events for one stream
-// into one block: a zstd-compressed payload, a small summary (time range,
+// into one block: a payload (codec.go: the timestamps bit-packed, the
+// messages zstd-compressed beside them; blocks of the first format, one zstd
+// frame, are still read), a small summary (time range,
 // stream, count, a Bloom filter of 4-grams: grams.go), a per-stream index
 // entry and a feed entry, all written in one Pebble batch committed with
 // Sync, together with merge operands that raise the stream's and the group's

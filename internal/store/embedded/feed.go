@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -91,7 +92,7 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 		if st == nil {
 			continue // a deleted stream's block, not yet reclaimed
 		}
-		blk, buf, ok, err := e.openBlock(g.id, s.minTs, s.seq)
+		blk, buf, ok, err := e.openBlock(g.id, s.minTs, s.seq, math.MinInt64, math.MaxInt64)
 		if err != nil {
 			return store.FeedPage{}, err
 		}

@@ -14,7 +14,7 @@ import (
 type cursor struct {
 	sum    summary
 	stream string
-	blk    *decodedBlock
+	blk    *DecodedBlock
 	buf    []byte // pooled decompression buffer behind blk.data
 	sel    []uint32
 	k      int
@@ -109,7 +109,7 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 	if blk := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil {
 		c = &cursor{blk: blk} // the cache's: never pooled
 	} else {
-		blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq)
+		blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq, r.start, r.end)
 		if !ok || err != nil {
 			return nil, err // !ok: reclaimed between summary and payload
 		}
@@ -137,22 +137,17 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 		r.release(c)
 		return nil, nil
 	}
-	c.sel = make([]uint32, 0, hi-lo)
 	f := r.q.Filter
-	for i := lo; i < hi; i++ {
-		if f != nil {
-			msg := blk.message(i)
-			it.scannedBytes += int64(len(msg))
-			if !f.Match(unsafeString(msg)) {
-				continue
-			}
+	if f == nil {
+		c.sel = make([]uint32, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			c.sel = append(c.sel, uint32(i))
 		}
-		c.sel = append(c.sel, uint32(i))
+	} else {
+		eachMatch(blk, lo, hi, f, r.lit, func(i int) { c.sel = append(c.sel, uint32(i)) })
 	}
 	it.scannedEvents += int64(hi - lo)
-	if f == nil {
-		it.scannedBytes += int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
-	}
+	it.scannedBytes += int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
 	if len(c.sel) == 0 {
 		r.release(c)
 		return nil, nil

@@ -47,7 +47,7 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 	if sel.start >= sel.end {
 		return store.Page{}, nil
 	}
-	r := &readState{e: e, q: q, backward: q.Backward, selection: sel, grams: newGramFilter(q.Filter)}
+	r := &readState{e: e, q: q, backward: q.Backward, selection: sel, grams: newGramFilter(q.Filter), lit: prematch(q.Filter)}
 	if r.blockIter, err = e.openBlocks(ctx, sel); err != nil {
 		return store.Page{}, err
 	}
@@ -75,8 +75,9 @@ type readState struct {
 	backward   bool
 	*selection // start and end narrowed by q.After
 	grams      gramFilter
-	blockIter       // the summaries, owned by the prefetcher once it runs
-	valid      bool // the iterator is on a summary not yet peeked
+	lit        []byte // prematch(q.Filter)
+	blockIter         // the summaries, owned by the prefetcher once it runs
+	valid      bool   // the iterator is on a summary not yet peeked
 
 	h         cursorHeap
 	page      store.Page

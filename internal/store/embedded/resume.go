@@ -34,7 +34,7 @@ type resumeKey struct {
 
 type resumeEntry struct {
 	key resumeKey
-	blk *decodedBlock
+	blk *DecodedBlock
 }
 
 // resumeCacheBytes holds the heaps of a few paging readers over many
@@ -45,10 +45,10 @@ func newResumeCache(max int) *resumeCache {
 	return &resumeCache{max: max, order: list.New(), byKey: make(map[resumeKey]*list.Element)}
 }
 
-func blockSize(b *decodedBlock) int { return cap(b.data) + 12*len(b.ts) }
+func blockSize(b *DecodedBlock) int { return cap(b.data) + 12*len(b.ts) }
 
 // put caches blk; the caller gives up its buffer (it is never pooled again).
-func (c *resumeCache) put(k resumeKey, blk *decodedBlock) {
+func (c *resumeCache) put(k resumeKey, blk *DecodedBlock) {
 	size := blockSize(blk)
 	if size > c.max/4 {
 		return
@@ -72,7 +72,7 @@ func (c *resumeCache) put(k resumeKey, blk *decodedBlock) {
 // get returns the cached block for k and drops it from the cache: the
 // reader that resumes inside it holds it now, and puts it back if it stops
 // inside it again.
-func (c *resumeCache) get(k resumeKey) *decodedBlock {
+func (c *resumeCache) get(k resumeKey) *DecodedBlock {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byKey[k]

@@ -47,6 +47,7 @@ type scanner struct {
 	e     *Engine
 	r     store.ScanRequest
 	grams gramFilter
+	lit   []byte // prematch(r.Filter)
 }
 
 // Scan implements store.Store.
@@ -58,7 +59,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 	if len(r.Groups) == 0 {
 		return st, errors.New("BUG: scan of no groups")
 	}
-	sc := &scanner{e: e, r: r, grams: newGramFilter(r.Filter)}
+	sc := &scanner{e: e, r: r, grams: newGramFilter(r.Filter), lit: prematch(r.Filter)}
 	var groups []*selection
 	for _, name := range r.Groups {
 		g, err := e.lookup(r.Scope, name)
@@ -192,7 +193,7 @@ func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *
 // load decodes it's block and keeps the events in range that match.
 func (sc *scanner) load(it *scanItem) {
 	s, sg := it.sum, it.sg
-	blk, buf, ok, err := sc.e.openBlock(sg.g.id, s.minTs, s.seq)
+	blk, buf, ok, err := sc.e.openBlock(sg.g.id, s.minTs, s.seq, sg.start, sg.end)
 	if !ok || err != nil {
 		it.err = err
 		return
@@ -204,16 +205,21 @@ func (sc *scanner) load(it *scanItem) {
 	it.scannedEvents = int64(hi - lo)
 	f := sc.r.Filter
 	it.block.Group = sg.g.name
+	if hi > lo {
+		it.scannedBytes = int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
+	}
 	var msgs arena
-	for i := lo; i < hi; i++ {
-		msg := blk.message(i)
-		it.scannedBytes += int64(len(msg))
-		if f != nil && !f.Match(unsafeString(msg)) {
-			continue
-		}
+	keep := func(i int) {
 		it.block.Events = append(it.block.Events, store.StoredEvent{
-			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion, Message: msgs.str(msg),
+			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion, Message: msgs.str(blk.message(i)),
 			Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)},
 		})
 	}
+	if f == nil {
+		for i := lo; i < hi; i++ {
+			keep(i)
+		}
+		return
+	}
+	eachMatch(blk, lo, hi, f, sc.lit, keep)
 }
