@@ -359,6 +359,13 @@ type ScanRequest struct {
 	Start, End int64
 
 	Filter Matcher // nil: every event
+
+	// NoMessages asks for timestamps, streams and positions only: events
+	// come with an empty Message, and an engine may skip decompressing
+	// messages (Insights' stats count() by bin(5m) reads no message). Only
+	// meaningful with Filter nil (a filter reads messages); engines may
+	// ignore it and deliver messages all the same.
+	NoMessages bool
 }
 
 // ScanBlock is the matching events of one stored block (one Append).

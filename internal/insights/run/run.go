@@ -91,7 +91,10 @@ type Spec struct {
 	// Streams, when not nil, are the only streams to read (an empty,
 	// non-nil list: no stream can match, so nothing is read).
 	Streams []string
-	Exec    Exec
+	// NoMessages says the query reads no message (store.ScanRequest's
+	// NoMessages): the scan may leave messages compressed.
+	NoMessages bool
+	Exec       Exec
 	// Newest, when positive, says the query keeps only its Newest first
 	// events in @timestamp descending order (fields … | sort @timestamp desc
 	// | limit 20, or no sort at all): the runner then reads each group
@@ -160,6 +163,7 @@ type query struct {
 	filter   store.Matcher
 	streams  []string
 	newest   int
+	noMsgs   bool
 	exec     Exec
 	cancel   context.CancelFunc
 	stopped  bool // StopQuery asked (the scan's end is then Cancelled)
@@ -214,7 +218,7 @@ func (m *Manager) Start(spec Spec) (string, error) {
 	q := &query{
 		Info: Info{ID: newID(), QueryString: spec.QueryString, Language: spec.Language, Status: Scheduled,
 			CreateTime: m.cfg.Now().UnixMilli(), Group: group, Groups: spec.Groups, Owner: spec.Owner},
-		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, streams: spec.Streams, newest: spec.Newest, exec: spec.Exec,
+		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, streams: spec.Streams, newest: spec.Newest, noMsgs: spec.NoMessages, exec: spec.Exec,
 		cancel: cancel, release: release,
 	}
 	m.mu.Lock()
@@ -275,7 +279,7 @@ func (m *Manager) run(ctx context.Context, q *query) {
 		stats, err = m.readNewest(ctx, q, end, add)
 	default:
 		stats, err = m.cfg.Store.Scan(ctx, store.ScanRequest{Scope: q.scope, Groups: q.Groups, Streams: q.streams, Start: q.start, End: end,
-			Filter: q.filter}, add)
+			Filter: q.filter, NoMessages: q.noMsgs}, add)
 	}
 	var res Result
 	status := Complete

@@ -72,6 +72,8 @@ type cwliPlan struct {
 
 func (p cwliPlan) Filter() store.Matcher { return p.pd.Filter }
 
+func (p cwliPlan) NeedMessage() bool { return p.pd.NeedMessage }
+
 // Sources: SOURCE's names and name prefixes ("p*"); logGroups() with no
 // selector is every group ("*").
 func (p cwliPlan) Sources() []string {

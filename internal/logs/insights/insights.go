@@ -53,6 +53,8 @@ type Plan interface {
 	// Newest is N when the query keeps only its N newest events (see
 	// run.Spec.Newest), given the StartQuery limit (0: none); 0 otherwise.
 	Newest(limit int) int
+	// NeedMessage is false when the query reads no message text.
+	NeedMessage() bool
 	// Start starts an executor.
 	Start(o RunOptions) run.Exec
 }

@@ -146,7 +146,8 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
 		LogName: func(group string) string { return scope.Account + ":" + group }})
 	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, sources, start, end),
-		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit)})
+		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit),
+		NoMessages: !plan.NeedMessage()})
 	if err != nil {
 		if err == run.ErrClosed {
 			return nil, awserr.Internal()

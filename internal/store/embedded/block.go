@@ -303,6 +303,13 @@ func (e *Engine) putBuf(b []byte) {
 // A format-2 block none of whose events lies in [start, end) comes back
 // with its timestamps only (no messages, buf nil): nothing was decompressed.
 func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64) (blk *DecodedBlock, buf []byte, ok bool, err error) {
+	return e.openBlockOf(gid, minTs, seq, start, end, false)
+}
+
+// openBlockOf is openBlock; timesOnly returns a format-2 block's timestamps
+// without decompressing its messages (its Message calls are then invalid;
+// format-1 blocks are whole zstd frames and decode in full).
+func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, start, end int64, timesOnly bool) (blk *DecodedBlock, buf []byte, ok bool, err error) {
 	key := blockKey(tagBlock, gid, minTs, seq)
 	value, closer, err := e.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -331,7 +338,7 @@ func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64
 	case err != nil:
 		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
 	}
-	if !anyInRange(ts, start, end) {
+	if timesOnly || !anyInRange(ts, start, end) {
 		return &DecodedBlock{ts: ts}, nil, true, nil
 	}
 	buf = e.getBuf()

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -247,5 +248,59 @@ func TestEachMatch(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d [%d, %d): got %v, want %v (events %v)", round, lo, hi, got, want, evs)
 		}
+	}
+}
+
+// TestScanNoMessages: a timestamps-only scan delivers the same events
+// (streams, times, positions, ingestion times) as a full one, with empty
+// messages, and decompresses nothing; the byte statistics stay those of the
+// messages in range.
+func TestScanNoMessages(t *testing.T) {
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	storetest.Setup(t, e, scope, "g", "s")
+	base := int64(1_760_000_000_000)
+	var evs []store.Event
+	for i := 0; i < 100; i++ {
+		evs = append(evs, store.Event{Timestamp: base + int64(i), Message: fmt.Sprintf("message number %03d", i)})
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := e.Append(ctx, scope, "g", "s", evs, base+1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scan := func(noMsgs bool) ([]store.StoredEvent, store.ScanStats) {
+		var out []store.StoredEvent
+		st, err := e.Scan(ctx, store.ScanRequest{Scope: scope, Groups: []string{"g"}, Start: base + 10, End: base + 90, NoMessages: noMsgs}, func(b store.ScanBlock) bool {
+			out = append(out, b.Events...)
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, st
+	}
+	full, fullStats := scan(false)
+	before := e.decodes.Load()
+	times, timeStats := scan(true)
+	if d := e.decodes.Load() - before; d != 0 {
+		t.Fatalf("timestamps-only scan decompressed %d blocks", d)
+	}
+	if len(full) != 240 || len(times) != len(full) {
+		t.Fatalf("%d events, %d timestamps-only; want 240 each", len(full), len(times))
+	}
+	for i := range full {
+		want := full[i]
+		want.Message = ""
+		if times[i] != want {
+			t.Fatalf("event %d: %+v, want %+v", i, times[i], want)
+		}
+	}
+	if timeStats.ScannedEvents != fullStats.ScannedEvents || timeStats.ScannedBytes != fullStats.ScannedBytes {
+		t.Fatalf("stats %+v, full scan %+v", timeStats, fullStats)
 	}
 }

@@ -193,7 +193,8 @@ func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *
 // load decodes it's block and keeps the events in range that match.
 func (sc *scanner) load(it *scanItem) {
 	s, sg := it.sum, it.sg
-	blk, buf, ok, err := sc.e.openBlock(sg.g.id, s.minTs, s.seq, sg.start, sg.end)
+	timesOnly := sc.r.NoMessages && sc.r.Filter == nil
+	blk, buf, ok, err := sc.e.openBlockOf(sg.g.id, s.minTs, s.seq, sg.start, sg.end, timesOnly)
 	if !ok || err != nil {
 		it.err = err
 		return
@@ -205,7 +206,20 @@ func (sc *scanner) load(it *scanItem) {
 	it.scannedEvents = int64(hi - lo)
 	f := sc.r.Filter
 	it.block.Group = sg.g.name
-	if hi > lo {
+	switch {
+	case timesOnly && blk.off == nil:
+		// Messages left compressed: the summary's raw size, pro rata, is
+		// what a full decode would have examined.
+		if s.count > 0 {
+			it.scannedBytes = s.rawBytes * int64(hi-lo) / int64(s.count)
+		}
+		for i := lo; i < hi; i++ {
+			it.block.Events = append(it.block.Events, store.StoredEvent{Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion,
+				Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)}})
+		}
+		it.block.Group = sg.g.name
+		return
+	case hi > lo:
 		it.scannedBytes = int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
 	}
 	var msgs arena
