@@ -721,7 +721,7 @@ func TestWireAndBadInput(t *testing.T) {
 	f("Logs_20140328.NoSuchThing", `{}`, 400, "UnknownOperationException", "")
 	f("Bogus.CreateLogGroup", `{}`, 400, "UnknownOperationException", "")
 	f("Logs_20140328.GetScheduledQuery", `{"identifier":"q"}`, 400, "InvalidOperationException", "") // a model operation Cairn does not serve yet (scheduled queries)
-	f("Logs_20140328.DescribeLogGroups", ``, 200, "", "")                                             // an empty body is an empty input
+	f("Logs_20140328.DescribeLogGroups", ``, 200, "", "")                                            // an empty body is an empty input
 
 	// gzip request bodies.
 	var zb bytes.Buffer
