@@ -5,8 +5,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/insights/run"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -69,4 +71,45 @@ func (m *serverMetrics) appended(a store.Appended) {
 	m.events.Add(uint64(len(a.Events)))
 	m.bytes.Add(n)
 	m.appends.Add(1)
+}
+
+// lsmStats is what an engine built on an LSM tree reports (the embedded
+// engine; PostgreSQL has its own monitoring).
+type lsmStats interface{ LSMStats() embedded.LSMStats }
+
+// engineCollector reports the embedded engine's compactions, flushes and
+// write-ahead log, when the engine is the embedded one.
+func engineCollector(engine Engine) metrics.Collector {
+	return metrics.CollectorFunc(func(emit func(metrics.Family)) {
+		e, ok := engine.(lsmStats)
+		if !ok {
+			return
+		}
+		s := e.LSMStats()
+		one := func(name, help string, t metrics.Type, v float64) {
+			emit(metrics.Family{Name: name, Help: help, Type: t, Samples: []metrics.Sample{{Value: v}}})
+		}
+		one("cairn_store_compactions_total", "Compactions the embedded engine's LSM (Pebble) ran since start.", metrics.Counter, float64(s.Compactions))
+		one("cairn_store_flushes_total", "Memtable flushes to sstables since start.", metrics.Counter, float64(s.Flushes))
+		one("cairn_store_compaction_debt_bytes", "Bytes compactions estimate they still have to rewrite.", metrics.Gauge, float64(s.CompactionDebtBytes))
+		one("cairn_store_read_amplification", "Sstables a read may have to consult (L0 sublevels plus non-empty levels).", metrics.Gauge, float64(s.ReadAmplification))
+		one("cairn_store_wal_files", "Live write-ahead log files.", metrics.Gauge, float64(s.WALFiles))
+		one("cairn_store_wal_bytes", "Bytes of the live write-ahead log files on disk.", metrics.Gauge, float64(s.WALBytes))
+		one("cairn_store_wal_written_bytes_total", "Logical bytes written to the write-ahead log since start.", metrics.Counter, float64(s.WALBytesIn))
+	})
+}
+
+// queryCollector reports Logs Insights queries: running now, and ended by
+// final status.
+func queryCollector(q *run.Manager) metrics.Collector {
+	return metrics.CollectorFunc(func(emit func(metrics.Family)) {
+		running, ended := q.Counts()
+		emit(metrics.Family{Name: "cairn_insights_queries_running", Help: "Logs Insights queries scheduled or running, over every account.",
+			Type: metrics.Gauge, Samples: []metrics.Sample{{Value: float64(running)}}})
+		f := metrics.Family{Name: "cairn_insights_queries_total", Help: "Logs Insights queries that ended, by final status.", Type: metrics.Counter}
+		for _, st := range []string{run.Complete, run.Failed, run.Cancelled, run.Timeout} {
+			f.Samples = append(f.Samples, metrics.Sample{Labels: []metrics.Label{{Name: "status", Value: st}}, Value: float64(ended[st])})
+		}
+		emit(f)
+	})
 }

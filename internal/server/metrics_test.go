@@ -35,6 +35,22 @@ func TestServerMetrics(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}) // ResourceAlreadyExistsException
 	}
+	// One Logs Insights query, run to its end.
+	q, err := c.StartQuery(ctx, &cwl.StartQueryInput{LogGroupName: aws.String("g"), QueryString: aws.String("stats count()"),
+		StartTime: aws.Int64(time.Now().Add(-time.Hour).Unix()), EndTime: aws.Int64(time.Now().Add(time.Minute).Unix())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	harness.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		r, err := c.GetQueryResults(ctx, &cwl.GetQueryResultsInput{QueryId: q.QueryId})
+		if err != nil {
+			return err
+		}
+		if r.Status != types.QueryStatusComplete {
+			return fmt.Errorf("query %s", r.Status)
+		}
+		return nil
+	})
 	resp, err := h.HTTPClient().Get(h.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -90,5 +106,18 @@ func TestServerMetrics(t *testing.T) {
 	}
 	if v := val("cairn_live_tail_sessions", nil).Gauge.GetValue(); v != 0 {
 		t.Errorf("live tail sessions: %v", v)
+	}
+	if v := val("cairn_insights_queries_total", map[string]string{"status": "Complete"}).Counter.GetValue(); v != 1 {
+		t.Errorf("completed queries: %v, want 1", v)
+	}
+	if v := val("cairn_insights_queries_running", nil).Gauge.GetValue(); v != 0 {
+		t.Errorf("running queries: %v, want 0", v)
+	}
+	// The write-ahead log holds the appends above; the LSM series exist.
+	if v := val("cairn_store_wal_written_bytes_total", nil).Counter.GetValue(); v < float64(bytes) {
+		t.Errorf("WAL bytes written: %v, want at least the %d message bytes", v, bytes)
+	}
+	for _, f := range []string{"cairn_store_compactions_total", "cairn_store_flushes_total", "cairn_store_wal_files", "cairn_store_read_amplification"} {
+		val(f, nil)
 	}
 }

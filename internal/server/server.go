@@ -210,6 +210,7 @@ func Start(cfg Config) (*Server, error) {
 	// packages register their collectors on it (metrics.Collector).
 	reg := metrics.NewRegistry()
 	sm := newServerMetrics(reg, engine, hub)
+	reg.Register(engineCollector(engine))
 	engine.Subscribe(sm.appended)
 	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
 	ops := protocol.NewTable()
@@ -339,6 +340,7 @@ func Start(cfg Config) (*Server, error) {
 		auditor = aw
 	}
 	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries})
+	reg.Register(queryCollector(queries))
 	workers = append(workers, queries) // cancels running queries before the engine closes
 	insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now}).Register(ops)
 	handler := protocol.New(protocol.Config{

@@ -153,6 +153,27 @@ type Manager struct {
 	queries  map[string]*query
 	retained int64 // Σ bytes of finished queries' rows; guarded by mu
 	closed   bool
+	// ended counts finished queries by final status (for /metrics);
+	// guarded by mu.
+	ended map[string]int64
+}
+
+// Counts reports the queries running now, over every account, and the
+// queries that ended so far by final status (Complete, Failed, Cancelled,
+// Timeout): what /metrics shows of Logs Insights.
+func (m *Manager) Counts() (running int, ended map[string]int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ended = make(map[string]int64, len(m.ended))
+	for k, v := range m.ended {
+		ended[k] = v
+	}
+	for _, q := range m.queries {
+		if q.Status == Running || q.Status == Scheduled {
+			running++
+		}
+	}
+	return running, ended
 }
 
 type query struct {
@@ -197,7 +218,7 @@ func New(cfg Config) *Manager {
 		cfg.SnapshotEvery = 100 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{cfg: cfg, slots: quota.NewSlots(cfg.Concurrent), ctx: ctx, cancel: cancel, queries: map[string]*query{}}
+	return &Manager{cfg: cfg, slots: quota.NewSlots(cfg.Concurrent), ctx: ctx, cancel: cancel, queries: map[string]*query{}, ended: map[string]int64{}}
 }
 
 // ErrClosed refuses Start on a closed Manager.
@@ -314,6 +335,7 @@ func (m *Manager) run(ctx context.Context, q *query) {
 		status = Cancelled
 	}
 	q.Status = status
+	m.ended[status]++
 	q.result = res
 	q.exec = nil // the executor's state (groups, sort buffers) is no longer needed
 	q.Duration = time.Since(began)

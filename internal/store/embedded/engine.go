@@ -383,6 +383,28 @@ func (e *Engine) DiskUsage() uint64 {
 	return e.db.Metrics().DiskSpaceUsage()
 }
 
+// LSMStats is what /metrics reports of Pebble underneath: compactions and
+// flushes so far, and the write-ahead log's live files and bytes.
+type LSMStats struct {
+	Compactions, Flushes int64
+	WALFiles             int64
+	WALBytes, WALBytesIn uint64
+	CompactionDebtBytes  uint64
+	ReadAmplification    int
+}
+
+// LSMStats reads Pebble's metrics (cheap: no I/O).
+func (e *Engine) LSMStats() LSMStats {
+	if e.enter() != nil {
+		return LSMStats{}
+	}
+	defer e.exit()
+	m := e.db.Metrics()
+	return LSMStats{Compactions: m.Compact.Count, Flushes: m.Flush.Count, WALFiles: m.WAL.Files,
+		WALBytes: m.WAL.PhysicalSize, WALBytesIn: m.WAL.BytesIn, CompactionDebtBytes: m.Compact.EstimatedDebt,
+		ReadAmplification: m.ReadAmp()}
+}
+
 // Flush forces memtables to disk (benchmarks use it to measure bytes on disk).
 func (e *Engine) Flush() (err error) {
 	if err := e.enter(); err != nil {
