@@ -27,6 +27,7 @@ type payload struct {
 	LogGroup            string   `json:"logGroup"`
 	LogStream           string   `json:"logStream"`
 	SubscriptionFilters []string `json:"subscriptionFilters"`
+	PolicyLevel         string   `json:"policyLevel"`
 	LogEvents           []struct {
 		ID        string `json:"id"`
 		Timestamp int64  `json:"timestamp"`

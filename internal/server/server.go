@@ -251,7 +251,7 @@ func Start(cfg Config) (*Server, error) {
 	detectors.Start()
 	workers = append(workers, detectors)
 	counter, err := metricfilter.StartCounter(context.Background(), metricfilter.CounterConfig{Store: engine, Compile: compile,
-		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval})
+		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval, Transformed: transformers.Transformed})
 	if err != nil {
 		closeAll()
 		engine.Close()
@@ -266,7 +266,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// Subscription delivery: one follower per filter, told of changes by
 	// the family it reads them from.
-	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now})
+	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now,
+		Transformed: transformers.Transformed})
 	if err != nil {
 		closeAll()
 		engine.Close()
@@ -286,6 +287,12 @@ func Start(cfg Config) (*Server, error) {
 	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
 	deliver.AddSource(subs)
 	subs.SetNotifier(deliver)
+	// Account-level subscription policies are a second source of filters.
+	policySubs := accounts.Subscriptions(subs.Target)
+	deliver.AddSource(policySubs)
+	policySubs.SetNotifier(deliver.Changed)
+	policySubs.Start()
+	workers = append(workers, policySubs)
 	deliver.Start()
 	workers = append(workers, deliver)
 	extra.Handle("GET /cairn/subscriptions", deliver)
