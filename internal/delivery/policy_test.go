@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/harness"
@@ -175,6 +177,51 @@ func TestApplyOnTransformedLogs(t *testing.T) {
 		var doc map[string]any
 		if err := json.Unmarshal([]byte(got["/app/tr s"][i]), &doc); err != nil || doc["level"] != "ERROR" || doc["rest"] != want {
 			t.Errorf("transformed event %d: %q (%v)", i, got["/app/tr s"][i], err)
+		}
+	}
+	// /metrics, read with Prometheus' parser: two events delivered by each
+	// filter, nothing retried or failed, caught up.
+	resp, err := h.HTTPClient().Get(h.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var parser expfmt.TextParser
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(family, filter string) (float64, bool) {
+		f := fams[family]
+		if f == nil {
+			return 0, false
+		}
+		for _, m := range f.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["filter_name"] == filter && labels["destination_arn"] == lambdaARN && labels["account"] == "000000000000" {
+				if m.Counter != nil {
+					return m.Counter.GetValue(), f.GetType() == dto.MetricType_COUNTER
+				}
+				return m.Gauge.GetValue(), f.GetType() == dto.MetricType_GAUGE
+			}
+		}
+		return 0, false
+	}
+	for _, filter := range []string{"t", "p"} {
+		for family, want := range map[string]float64{"cairn_subscription_delivered_events_total": 2, "cairn_subscription_retries_total": 0,
+			"cairn_subscription_failed_events_total": 0, "cairn_subscription_waiting_for_sink": 0} {
+			if v, ok := value(family, filter); !ok || v != want {
+				t.Errorf("%s{filter_name=%q} = %v (found with its type: %v), want %v", family, filter, v, ok, want)
+			}
+		}
+		if v, ok := value("cairn_subscription_delivered_records_total", filter); !ok || v < 1 {
+			t.Errorf("delivered records of %s: %v %v", filter, v, ok)
+		}
+		if _, ok := value("cairn_subscription_lag_seconds", filter); !ok {
+			t.Errorf("no lag gauge for %s", filter)
 		}
 	}
 }

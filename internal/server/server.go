@@ -295,6 +295,7 @@ func Start(cfg Config) (*Server, error) {
 	workers = append(workers, policySubs)
 	deliver.Start()
 	workers = append(workers, deliver)
+	reg.Register(deliver)
 	extra.Handle("GET /cairn/subscriptions", deliver)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
