@@ -31,6 +31,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
 	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
+	"github.com/cairnlog/cairn/internal/logs/expiry"
 	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
@@ -245,6 +246,13 @@ func Start(cfg Config) (*Server, error) {
 			err = errors.Join(err, workers[i].Close())
 		}
 		return err
+	}
+	// Per-append records (originals, transformed versions) expire with
+	// their events: swept every few minutes (the janitor's reclaim of
+	// expired blocks is what they follow).
+	for _, sw := range []*expiry.Sweeper{protect.Expiry(), transformers.Expiry()} {
+		sw.Start(5 * time.Minute)
+		workers = append(workers, sw)
 	}
 	detectors := anomaly.New(anomaly.Config{Store: engine, Now: cfg.Now, Compile: compile, Logger: cfg.Logger})
 	detectors.Register(ops)

@@ -35,6 +35,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/expiry"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/transform"
@@ -70,6 +71,9 @@ type Service struct {
 	// In-flight appends whose transformed record is not written yet (see
 	// Transformed): by ticket, the group; changed is closed and replaced
 	// whenever one ends.
+	// expiry deletes transformed records whose events expired (Expiry).
+	expiry *expiry.Sweeper
+
 	pmu     sync.Mutex
 	ticket  uint64
 	pending map[uint64]pendingKey
@@ -91,8 +95,13 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	return &Service{st: cfg.Store, now: cfg.Now, accountLevel: cfg.AccountLevel, cache: map[string]*transform.Transformer{},
-		pending: map[uint64]pendingKey{}, changed: make(chan struct{})}
+		pending: map[uint64]pendingKey{}, changed: make(chan struct{}), expiry: expiry.New(cfg.Store, kindTransformed, nil)}
 }
+
+// Expiry is the sweeper that deletes the transformed versions of appends
+// gone from the feed (retention, deleted streams): the server runs it as a
+// worker (Start, Close); tests call its Sweep.
+func (s *Service) Expiry() *expiry.Sweeper { return s.expiry }
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
@@ -348,6 +357,9 @@ func (s *Service) Stage() logs.IngestStage {
 				tmp, _ = t.AppendApply(tmp[:0], e.Message, meta)
 				buf = appendUvarint(buf, uint64(len(tmp)))
 				buf = append(buf, tmp...)
+			}
+			if err := s.expiry.Note(ctx, scope, group); err != nil {
+				return err
 			}
 			return s.st.PutResource(ctx, transformedKey(scope, group, res.Seq), buf)
 		})
