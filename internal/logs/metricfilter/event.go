@@ -1,10 +1,11 @@
 package metricfilter
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
