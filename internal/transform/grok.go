@@ -131,8 +131,9 @@ type grokField struct {
 type grokMatcher struct {
 	re     *regexp.Regexp
 	fields []grokField
-	common string // APACHE_ACCESS_LOG, NGINX_ACCESS_LOG or SYSLOG5424, emitted by commonLog
-	cgroup int    // the common pattern's capture
+	common string    // APACHE_ACCESS_LOG, NGINX_ACCESS_LOG or SYSLOG5424, emitted by commonLog
+	cgroup int       // the common pattern's capture
+	fast   *grokFast // the literal splitter, for expressions of its shape (grokfast.go)
 }
 
 // Common log formats, matched by their own expressions; commonLog turns the
@@ -272,6 +273,9 @@ func CompileGrok(match string) (*grokMatcher, error) {
 		return nil, configErr("grok: match %q does not compile.", match)
 	}
 	m.re = compiled
+	if m.common == "" {
+		m.fast = grokFastPlan(match)
+	}
 	return m, nil
 }
 
@@ -281,8 +285,20 @@ func grokNamedToPlain(def string) string { return expandGrok(def, 0) }
 
 var errNoMatch = errors.New("the grok pattern does not match")
 
+// find is the regular expression's FindStringSubmatchIndex, by the fast
+// path when it decides.
+func (m *grokMatcher) find(s string) []int {
+	if m.fast != nil {
+		var buf [16]int
+		if idx, ok := m.fast.match(s, buf[:0]); ok {
+			return idx
+		}
+	}
+	return m.re.FindStringSubmatchIndex(s)
+}
+
 func (m *grokMatcher) apply(ev *event, s string) error {
-	idx := m.re.FindStringSubmatchIndex(s)
+	idx := m.find(s)
 	if idx == nil {
 		return errNoMatch
 	}
