@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,9 +61,12 @@ func TestDeliveryHTTP(t *testing.T) {
 		put(t, c, "/app/web", stream, now(), all...)
 		want[stream] = append(want[stream], msgs...)
 	}
+	// Once a long outage ends, the next retry can be up to MaxBackoff
+	// (30 s) away: the long variant waits longer.
+	wait := 20 * time.Second
 	check := func() {
 		t.Helper()
-		harness.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		harness.CheckFor(t, wait, 20*time.Millisecond, func() error {
 			got := rcv.messages()
 			for _, s := range []string{"a", "b"} {
 				if err := equalLists(got[s], want[s]); err != nil {
@@ -91,7 +96,10 @@ func TestDeliveryHTTP(t *testing.T) {
 		}
 	}
 
-	// Down, then back.
+	// Down, then back. The short version: down until two retries failed.
+	// CAIRN_DELIVERY_DOWN_SECONDS=60 is the long version: down for
+	// that long while the writer keeps sending (a batch a second), the
+	// backoff growing towards its cap; nothing is lost once it is back.
 	rcv.set(http.StatusServiceUnavailable)
 	send("b", 30, 10)
 	harness.CheckFor(t, 20*time.Second, 10*time.Millisecond, func() error {
@@ -100,6 +108,20 @@ func TestDeliveryHTTP(t *testing.T) {
 		}
 		return nil
 	})
+	extra := 0
+	if v := os.Getenv("CAIRN_DELIVERY_DOWN_SECONDS"); v != "" {
+		secs, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("CAIRN_DELIVERY_DOWN_SECONDS=%q: %v", v, err)
+		}
+		end := time.Now().Add(time.Duration(secs) * time.Second)
+		for tick := time.NewTicker(time.Second); time.Now().Before(end); <-tick.C {
+			send("b", 1000+extra, 1) // the outage's pace, not a synchronisation
+			extra++
+		}
+		wait = 60 * time.Second
+		t.Logf("destination down %d s: %d retries, lag %.1f s", secs, statsOf(t, h, "errors").Retries, statsOf(t, h, "errors").LagSeconds)
+	}
 	rcv.set(0)
 	check()
 
@@ -112,7 +134,7 @@ func TestDeliveryHTTP(t *testing.T) {
 	check()
 	harness.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		// The receiver has the events before Send returns and counts them.
-		if s := statsOf(t, h, "errors"); s.FailedEvents != 1 || s.FailedRecords != 1 || s.DeliveredEvents != 115 {
+		if s := statsOf(t, h, "errors"); s.FailedEvents != 1 || s.FailedRecords != 1 || s.DeliveredEvents != uint64(115+extra) {
 			return fmt.Errorf("stats after the refused batch: %+v", s)
 		}
 		return nil

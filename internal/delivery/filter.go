@@ -53,6 +53,10 @@ type Filter struct {
 	// PolicyLevel is "ACCOUNT_LEVEL_POLICY" for an account policy's filter,
 	// "" for a group's own (AWS omits the field there).
 	PolicyLevel string
+	// Transformed: the filter was created with applyOnTransformedLogs, so
+	// it matches and delivers each event's transformed version where one is
+	// kept (Config.Transformed), the stored event where none is.
+	Transformed bool
 }
 
 // Matcher is what a follower needs of a compiled filter pattern
@@ -76,7 +80,7 @@ func (f *Filter) key() key { return key{f.Scope, f.Group, f.Cursor} }
 func (f *Filter) same(g *Filter) bool {
 	return f.Name == g.Name && f.DestinationARN == g.DestinationARN && f.TargetARN == g.TargetARN &&
 		f.RoleARN == g.RoleARN && f.Distribution == g.Distribution && f.PolicyLevel == g.PolicyLevel &&
-		f.PatternText == g.PatternText
+		f.PatternText == g.PatternText && f.Transformed == g.Transformed
 }
 
 // Vendor is the service part of a destination ARN ("kinesis", "firehose",

@@ -129,7 +129,14 @@ func (fl *follower) run(ctx context.Context) {
 		backoff = m.cfg.MinBackoff
 		if len(page.Events) > 0 {
 			fl.oldestPending.Store(page.Events[0].IngestionTime)
-			if recs := fl.build(page.Events); len(recs) > 0 && !fl.deliver(ctx, recs, false) {
+			events, err := fl.view(ctx, page.Events)
+			if err != nil {
+				if ctx.Err() != nil || !pause(err) {
+					return
+				}
+				continue
+			}
+			if recs := fl.build(events); len(recs) > 0 && !fl.deliver(ctx, recs, false) {
 				return
 			}
 		}
@@ -172,6 +179,34 @@ func (fl *follower) limits() Limits {
 		return Limits{RecordBytes: 1 << 20, BatchRecords: 500, BatchBytes: 5 << 20}
 	}
 	return fl.sink.Limits()
+}
+
+// view is what the filter matches and delivers: the page itself, or for a
+// filter on transformed logs, a copy with each event's transformed version
+// where its append kept one.
+func (fl *follower) view(ctx context.Context, events []store.StoredEvent) ([]store.StoredEvent, error) {
+	get := fl.m.cfg.Transformed
+	if !fl.f.Transformed || get == nil {
+		return events, nil
+	}
+	out := make([]store.StoredEvent, len(events))
+	copy(out, events)
+	var seq uint64
+	var tr []string
+	for i := range out {
+		e := &out[i]
+		if i == 0 || e.Pos.Seq != seq {
+			seq = e.Pos.Seq
+			var err error
+			if tr, err = get(ctx, fl.f.Scope, fl.f.Group, seq); err != nil {
+				return nil, err
+			}
+		}
+		if int(e.Pos.Index) < len(tr) {
+			e.Message = tr[e.Pos.Index]
+		}
+	}
+	return out, nil
 }
 
 // build groups the matching events into one record per log stream, each

@@ -39,6 +39,11 @@ type Config struct {
 	ErrorGroup string
 	// PageEvents bounds the events a follower reads at once (default 10,000).
 	PageEvents int
+	// Transformed returns the transformed versions of the events of the
+	// append at feed sequence seq, by Pos.Index, or nil when it was not
+	// transformed (the transformer family's Transformed). Filters with
+	// Transformed set read through it; nil: they see the stored events.
+	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
 }
 
 // Manager runs one follower per filter of its sources.

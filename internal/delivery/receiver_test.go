@@ -27,6 +27,7 @@ type payload struct {
 	LogGroup            string   `json:"logGroup"`
 	LogStream           string   `json:"logStream"`
 	SubscriptionFilters []string `json:"subscriptionFilters"`
+	PolicyLevel         string   `json:"policyLevel"`
 	LogEvents           []struct {
 		ID        string `json:"id"`
 		Timestamp int64  `json:"timestamp"`
@@ -137,11 +138,15 @@ func (r *receiver) messages() map[string][]string {
 	return out
 }
 
+// put stores msgs in one PutLogEvents call, all at timestamp ts. One
+// timestamp per batch keeps consecutive batches of a stream from
+// overlapping in time (each starts at now() or later), so the order in which
+// records carry them (timestamp order, stable) is the order they were put.
 func put(t testing.TB, c *cwl.Client, group, stream string, ts int64, msgs ...string) {
 	t.Helper()
 	evs := make([]types.InputLogEvent, len(msgs))
 	for i, m := range msgs {
-		evs[i] = types.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(ts + int64(i))}
+		evs[i] = types.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(ts)}
 	}
 	if _, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: evs}); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -400,28 +401,32 @@ func (s *bulkSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 		return httpError(resp)
 	}
 	defer resp.Body.Close()
-	// A 200 may still carry per-item errors ("errors": true). The whole
-	// batch is then retried (indexing by _id makes that idempotent) unless
-	// every failure is a 4xx mapping error, which retrying will not cure.
+	return bulkOutcome(resp.Body)
+}
+
+// bulkOutcome reads a 2xx _bulk response. A 200 may still carry per-item
+// errors ("errors": true). The whole batch is then retried (indexing by _id
+// makes that idempotent) unless no item failed with 429 or 5xx (4xx
+// mapping errors, which retrying will not cure): then it is a Permanent
+// failure, recorded. A body that is not a _bulk answer (a plain receiver's
+// "OK") is an acknowledgement, as its 2xx says. The body is read up to
+// 64 MiB (decodeJSON's bound).
+func bulkOutcome(body io.Reader) error {
 	var res struct {
 		Errors bool `json:"errors"`
 		Items  []map[string]struct {
 			Status int `json:"status"`
 		} `json:"items"`
 	}
-	if err := decodeJSON(resp.Body, 64<<20, &res); err != nil || !res.Errors {
-		return nil // a receiver that acknowledged with 2xx and no parseable errors
+	if err := decodeJSON(body, 64<<20, &res); err != nil || !res.Errors {
+		return nil
 	}
-	retry := false
 	for _, it := range res.Items {
 		for _, v := range it {
 			if v.Status == 429 || v.Status >= 500 {
-				retry = true
+				return errors.New("_bulk: some items failed with 429/5xx")
 			}
 		}
-	}
-	if retry {
-		return errors.New("_bulk: some items failed with 429/5xx")
 	}
 	return Permanent(errors.New("_bulk: some items were refused (4xx)"))
 }

@@ -31,8 +31,13 @@ type IngestBatch struct {
 	// timestamps and the order (the store's order and eventIds rest on them).
 	Events []store.Event
 
-	after []func(context.Context, store.AppendResult) error
+	after   []func(context.Context, store.AppendResult) error
+	finally []func()
 }
+
+// Finally registers fn to run when the request's handling of the batch ends,
+// stored or not (a stage that announced work in progress ends it there).
+func (b *IngestBatch) Finally(fn func()) { b.finally = append(b.finally, fn) }
 
 // AfterStore registers fn to run once the batch is durable.
 func (b *IngestBatch) AfterStore(fn func(ctx context.Context, res store.AppendResult) error) {
@@ -59,6 +64,11 @@ func (s *Service) ingest(ctx context.Context, c caller.Caller, scope store.Scope
 		return s.st.Append(ctx, scope, g.Name, stream, batch, now)
 	}
 	b := &IngestBatch{Scope: scope, Group: g, Stream: stream, IngestionTime: now, Events: batch}
+	defer func() {
+		for _, fn := range b.finally {
+			fn()
+		}
+	}()
 	for _, st := range s.stages {
 		if err := st.Ingest(ctx, c, b); err != nil {
 			return store.AppendResult{}, err

@@ -34,6 +34,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/bearer"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/datasource"
+	"github.com/cairnlog/cairn/internal/logs/expiry"
 	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/importtask"
 	"github.com/cairnlog/cairn/internal/logs/insights"
@@ -277,12 +278,19 @@ func Start(cfg Config) (*Server, error) {
 		}
 		return err
 	}
+	// Per-append records (originals, transformed versions) expire with
+	// their events: swept every few minutes (the janitor's reclaim of
+	// expired blocks is what they follow).
+	for _, sw := range []*expiry.Sweeper{protect.Expiry(), transformers.Expiry()} {
+		sw.Start(5 * time.Minute)
+		workers = append(workers, sw)
+	}
 	detectors := anomaly.New(anomaly.Config{Store: engine, Now: cfg.Now, Compile: compile, Logger: cfg.Logger})
 	detectors.Register(ops)
 	detectors.Start()
 	workers = append(workers, detectors)
 	counter, err := metricfilter.StartCounter(context.Background(), metricfilter.CounterConfig{Store: engine, Compile: compile,
-		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval})
+		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval, Transformed: transformers.Transformed})
 	if err != nil {
 		closeAll()
 		engine.Close()
@@ -297,7 +305,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// Subscription delivery: one follower per filter, told of changes by
 	// the family it reads them from.
-	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now})
+	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now,
+		Transformed: transformers.Transformed})
 	if err != nil {
 		closeAll()
 		engine.Close()
@@ -317,8 +326,15 @@ func Start(cfg Config) (*Server, error) {
 	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
 	deliver.AddSource(subs)
 	subs.SetNotifier(deliver)
+	// Account-level subscription policies are a second source of filters.
+	policySubs := accounts.Subscriptions(subs.Target)
+	deliver.AddSource(policySubs)
+	policySubs.SetNotifier(deliver.Changed)
+	policySubs.Start()
+	workers = append(workers, policySubs)
 	deliver.Start()
 	workers = append(workers, deliver)
+	reg.Register(deliver)
 	extra.Handle("GET /cairn/subscriptions", deliver)
 	// The backup endpoint needs the Server; no request arrives before it
 	// is set (Serve starts after).

@@ -33,3 +33,33 @@ func BenchmarkFiveProcessors(b *testing.B) {
 		buf, _ = tr.AppendApply(buf[:0], lines[i%len(lines)], Metadata{LogGroupName: "g"})
 	}
 }
+
+// BenchmarkGrok: the grok of BenchmarkFiveProcessors alone on the same
+// lines, through the literal splitter and through RE2 alone (the splitter
+// switched off, as before it existed).
+func BenchmarkGrok(b *testing.B) {
+	g := bench.NewLineGen(1)
+	lines := make([]string, 4096)
+	for i := range lines {
+		lines[i] = g.Line()
+	}
+	for _, fast := range []bool{true, false} {
+		name := "splitter"
+		if !fast {
+			name = "regexp"
+		}
+		b.Run(name, func(b *testing.B) {
+			m, err := CompileGrok("%{NOTSPACE:first} %{NOTSPACE:second} %{GREEDYDATA:rest}")
+			if err != nil || m.fast == nil {
+				b.Fatalf("%v, fast plan %v", err, m.fast)
+			}
+			if !fast {
+				m.fast = nil
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m.find(lines[i%len(lines)])
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -37,10 +38,20 @@ func FuzzGrok(f *testing.F) {
 	f.Add("%{NUMBER:a} %{QUOTEDSTRING:b}", `1 "x"`)
 	f.Add("%{APACHE_ACCESS_LOG} %{GREEDYDATA:rest}", `127.0.0.1 - - [03/Aug/2023:12:34:56 +0000] "GET / HTTP/1.1" 200 1`)
 	f.Add("%{SYSLOG5424}", `<165>1 2003-10-11T22:14:15.003Z h a - ID47 - msg`)
+	f.Add("%{NOTSPACE:a} %{NOTSPACE:b} %{GREEDYDATA:rest}", "GET /x  200\nnext line")
+	f.Add("[%{NOTSPACE:lvl}]\t%{NOTSPACE} %{GREEDYDATA}", "  [x]\tb c")
 	f.Fuzz(func(t *testing.T, match, msg string) {
 		m, err := CompileGrok(match)
 		if err != nil {
 			return
+		}
+		// The literal splitter, where it decides, answers what RE2 answers.
+		if m.fast != nil {
+			if got, ok := m.fast.match(msg, nil); ok {
+				if want := m.re.FindStringSubmatchIndex(msg); !slices.Equal(got, want) {
+					t.Fatalf("match %q on %q: fast %v, regexp %v", match, msg, got, want)
+				}
+			}
 		}
 		ev := &event{root: &Object{}, msg: msg}
 		m.apply(ev, msg)

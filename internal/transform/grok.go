@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
@@ -131,9 +132,26 @@ type grokField struct {
 type grokMatcher struct {
 	re     *regexp.Regexp
 	fields []grokField
-	common string // APACHE_ACCESS_LOG, NGINX_ACCESS_LOG or SYSLOG5424, emitted by commonLog
-	cgroup int    // the common pattern's capture
+	common string    // APACHE_ACCESS_LOG, NGINX_ACCESS_LOG or SYSLOG5424, emitted by commonLog
+	cgroup int       // the common pattern's capture
+	fast   *grokFast // the literal splitter, for expressions of its shape (grokfast.go)
+	// insts is the size of the compiled program: RE2's matching costs up
+	// to insts steps per byte of input (see grokWorkBudget).
+	insts int
 }
+
+// grokWorkBudget bounds one grok match's work, in program instructions
+// times input bytes. RE2 is linear in both, but their product is not small:
+// twenty library patterns (IPV6, URI, HOSTNAME...) compile to ~20,000
+// instructions, and a 256 KB event through them would take seconds of one
+// core at ingest, for every event of the group. Past the budget (2^26: about
+// 60 ms of matching), the expression is treated as not matching that event
+// (its fields are not added; the event is stored as sent). The shapes
+// people use stay far inside it: "%{NOTSPACE} %{NOTSPACE} %{GREEDYDATA}" is
+// 16 instructions (4 MB of input; and its splitter needs no budget), an
+// Apache access log ~1,300 (50 KB lines). AWS documents no such limit; Cairn
+// adds it so that no configuration can make ingest hang.
+const grokWorkBudget = 1 << 26
 
 // Common log formats, matched by their own expressions; commonLog turns the
 // captures into AWS's documented keys and types.
@@ -272,6 +290,14 @@ func CompileGrok(match string) (*grokMatcher, error) {
 		return nil, configErr("grok: match %q does not compile.", match)
 	}
 	m.re = compiled
+	if re, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		if prog, err := syntax.Compile(re.Simplify()); err == nil {
+			m.insts = len(prog.Inst)
+		}
+	}
+	if m.common == "" {
+		m.fast = grokFastPlan(match)
+	}
 	return m, nil
 }
 
@@ -281,8 +307,23 @@ func grokNamedToPlain(def string) string { return expandGrok(def, 0) }
 
 var errNoMatch = errors.New("the grok pattern does not match")
 
+// find is the regular expression's FindStringSubmatchIndex, by the fast
+// path when it decides.
+func (m *grokMatcher) find(s string) []int {
+	if m.fast != nil {
+		var buf [16]int
+		if idx, ok := m.fast.match(s, buf[:0]); ok {
+			return idx
+		}
+	}
+	if m.insts > 0 && len(s) > grokWorkBudget/m.insts {
+		return nil
+	}
+	return m.re.FindStringSubmatchIndex(s)
+}
+
 func (m *grokMatcher) apply(ev *event, s string) error {
-	idx := m.re.FindStringSubmatchIndex(s)
+	idx := m.find(s)
 	if idx == nil {
 		return errNoMatch
 	}

@@ -83,3 +83,29 @@ func TestCopyValueMetadata(t *testing.T) {
 		t.Fatal(string(out))
 	}
 }
+
+// TestGrokWorkBound: an expression of many library patterns is not run on
+// an event so long that the match would exceed the work budget (it does
+// not match), and is run on one just inside it; the splitter's shape has no
+// such bound.
+func TestGrokWorkBound(t *testing.T) {
+	m, err := CompileGrok(strings.Repeat("%{IPORHOST:h} ", 4) + "%{GREEDYDATA:rest}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.insts < 1000 {
+		t.Fatalf("%d instructions: not the heavy expression the test needs", m.insts)
+	}
+	line := "a.example b.example c.example d.example "
+	fits := line + strings.Repeat("x", grokWorkBudget/m.insts-len(line))
+	if m.find(fits) == nil {
+		t.Fatal("an event inside the budget did not match")
+	}
+	if m.find(fits+"x") != nil {
+		t.Fatal("an event past the budget was matched")
+	}
+	f, _ := CompileGrok("%{NOTSPACE:a} %{GREEDYDATA:rest}")
+	if idx := f.find("x " + strings.Repeat("y", 8<<20)); idx == nil {
+		t.Fatal("the splitter's shape is bounded too")
+	}
+}

@@ -47,6 +47,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -105,6 +106,8 @@ type Service struct {
 	// mu serialises Puts so that the count and overlap limits, which read
 	// the other policies, hold under concurrent Puts.
 	mu sync.Mutex
+	// subs is the subscription-policy delivery source, told of changes.
+	subs atomic.Pointer[Subscriptions]
 }
 
 // New returns a Service.
@@ -192,6 +195,11 @@ func (s *Service) PutAccountPolicy(ctx context.Context, c caller.Caller, in *Put
 	if err := s.st.PutResource(ctx, key(scope, in.PolicyType, in.PolicyName), v); err != nil {
 		return nil, logs.StoreError(err)
 	}
+	if in.PolicyType == SubscriptionFilter {
+		if err := s.subscriptionPut(ctx, scope); err != nil {
+			return nil, err
+		}
+	}
 	return &PutAccountPolicyOutput{AccountPolicy: p}, nil
 }
 
@@ -262,6 +270,11 @@ func (s *Service) DeleteAccountPolicy(ctx context.Context, c caller.Caller, in *
 	}
 	if err := s.st.DeleteResource(ctx, k); err != nil {
 		return nil, logs.StoreError(err)
+	}
+	if in.PolicyType == SubscriptionFilter {
+		if err := s.subscriptionDeleted(ctx, k.Scope, in.PolicyName); err != nil {
+			return nil, err
+		}
 	}
 	return &DeleteAccountPolicyOutput{}, nil
 }

@@ -52,6 +52,7 @@ import (
 	"github.com/cairnlog/cairn/internal/dataprotect"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
+	"github.com/cairnlog/cairn/internal/logs/expiry"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -90,6 +91,8 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]*compiled
+	// expiry deletes the originals of appends gone from the feed (Expiry).
+	expiry *expiry.Sweeper
 }
 
 // compiled is the enforcement form of a group's effective policies.
@@ -118,8 +121,14 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{st: cfg.Store, accounts: cfg.Accounts, now: cfg.Now, log: cfg.Logger, aead: aead,
-		cache: map[string]*compiled{}}, nil
+		cache: map[string]*compiled{}, expiry: expiry.New(cfg.Store, originalsKind, cfg.Logger)}, nil
 }
+
+// Expiry is the sweeper that deletes the kept originals of appends gone
+// from the feed (past the group's retention, or of a deleted stream), so an
+// original lives no longer than its masked event: the server runs it as a
+// worker (Start, Close); tests call its Sweep.
+func (s *Service) Expiry() *expiry.Sweeper { return s.expiry }
 
 // LoadKey reads dir/unmask.key, creating it (32 random bytes, mode 0600)
 // when it does not exist yet. Losing it loses the originals, not the

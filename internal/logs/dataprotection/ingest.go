@@ -109,6 +109,9 @@ func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq
 	}
 	sealed := s.aead.Seal(nonce, nonce, plain, aad(scope, group, seq))
 	clear(plain)
+	if err := s.expiry.Note(ctx, scope, group); err != nil {
+		return err
+	}
 	return s.st.PutResource(ctx, originalsKey(scope, group, seq), sealed)
 }
 

@@ -138,7 +138,7 @@ func status(t testing.TB, c *cwl.Client, id string) types.ExportTask {
 func waitStatus(t testing.TB, c *cwl.Client, id string, code types.ExportTaskStatusCode) types.ExportTask {
 	t.Helper()
 	var last types.ExportTask
-	harness.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+	harness.CheckFor(t, 60*time.Second, 20*time.Millisecond, func() error {
 		last = status(t, c, id)
 		if last.Status.Code != code {
 			return fmt.Errorf("task %s is %s (%s), want %s", id, last.Status.Code, aws.ToString(last.Status.Message), code)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,12 @@ type CounterConfig struct {
 	// and the feed position they include, so a crash only replays the feed
 	// since the last save into the counters of that save.
 	SaveInterval time.Duration
+	// Transformed returns the transformed versions of the events of the
+	// append at feed sequence seq, by Pos.Index, or nil when it was not
+	// transformed (the transformer family's Transformed). Filters created
+	// with applyOnTransformedLogs count through it; nil: they count the
+	// stored events.
+	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
 }
 
 // MaxSeriesPerFilter bounds the distinct dimension-value combinations one
@@ -40,10 +47,11 @@ const feedPage = 4096
 // counts their datapoints. It is the server's background worker (Close
 // stops it); its Collect serves the counts.
 type Counter struct {
-	st        store.Store
-	compile   func(string) (logs.Pattern, error)
-	log       *slog.Logger
-	saveEvery time.Duration
+	st          store.Store
+	compile     func(string) (logs.Pattern, error)
+	log         *slog.Logger
+	saveEvery   time.Duration
+	transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
 
 	// Lock order: Counter.mu before groupRun.mu.
 	mu     sync.Mutex
@@ -125,7 +133,7 @@ func StartCounter(ctx context.Context, cfg CounterConfig) (*Counter, error) {
 	if cfg.SaveInterval <= 0 {
 		cfg.SaveInterval = time.Second
 	}
-	c := &Counter{st: cfg.Store, compile: cfg.Compile, log: cfg.Logger, saveEvery: cfg.SaveInterval,
+	c := &Counter{st: cfg.Store, compile: cfg.Compile, log: cfg.Logger, saveEvery: cfg.SaveInterval, transformed: cfg.Transformed,
 		groups: map[gkey]*groupRun{}, dirty: map[gkey]struct{}{}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	err := c.st.ListResources(ctx, store.ResourceKey{Kind: indexKind}, "", "", func(n string, _ []byte) bool {
@@ -292,7 +300,9 @@ func (c *Counter) process(k gkey) error {
 		if page.Next == r.state.Seq {
 			break
 		}
-		c.count(k.scope, r, page.Events)
+		if err := c.count(ctx, k, r, page.Events); err != nil {
+			return err // nothing of the page was counted; read again
+		}
 		r.state.Seq = page.Next
 		r.unsaved = true
 		if len(page.Events) == 0 {
@@ -391,33 +401,64 @@ func (c *Counter) forget(ctx context.Context, k gkey, r *groupRun) {
 	}
 }
 
-// count applies every filter to a page of whole blocks.
-func (c *Counter) count(scope store.Scope, r *groupRun, events []store.StoredEvent) {
-	for _, f := range r.filters {
-		fc := r.state.Filters[f.name]
-		for i := 0; i < len(events); {
-			j := i + 1
-			for j < len(events) && events[j].Pos.Seq == events[i].Pos.Seq {
-				j++
+// count applies every filter to a page of whole blocks: each event once,
+// through every filter, so that its JSON decoding is shared. Counts go to
+// the state only when the whole page was read (an error leaves them as
+// they were).
+func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store.StoredEvent) error {
+	needAlt := c.transformed != nil && slices.ContainsFunc(r.filters, func(f *compiled) bool { return f.transformed })
+	type pending struct {
+		fc *filterCounts
+		dp datapoint
+	}
+	var out []pending
+	matched := make([]bool, len(r.filters))
+	for i := 0; i < len(events); {
+		j := i + 1
+		for j < len(events) && events[j].Pos.Seq == events[i].Pos.Seq {
+			j++
+		}
+		block := events[i:j]
+		i = j
+		var alt []string
+		if needAlt {
+			var err error
+			if alt, err = c.transformed(ctx, k.scope, k.group, block[0].Pos.Seq); err != nil {
+				return err
 			}
-			block := events[i:j]
-			i = j
-			if block[0].IngestionTime < f.creation {
-				continue
-			}
-			matched := false
-			for _, e := range block {
-				m, dp, ok := f.apply(e.Message, scope)
-				matched = matched || m
+		}
+		clear(matched)
+		for _, e := range block {
+			plain := eventDoc{msg: e.Message}
+			var tr *eventDoc
+			for fi, f := range r.filters {
+				if block[0].IngestionTime < f.creation {
+					continue
+				}
+				ev := &plain
+				if f.transformed && int(e.Pos.Index) < len(alt) {
+					if tr == nil {
+						tr = &eventDoc{msg: alt[e.Pos.Index]}
+					}
+					ev = tr
+				}
+				m, dp, ok := f.applyDoc(ev, k.scope)
+				matched[fi] = matched[fi] || m
 				if ok {
-					c.add(fc, dp)
+					out = append(out, pending{r.state.Filters[f.name], dp})
 				}
 			}
-			if !matched && f.defaultValue != nil {
-				c.add(fc, datapoint{value: *f.defaultValue})
+		}
+		for fi, f := range r.filters {
+			if !matched[fi] && f.defaultValue != nil && block[0].IngestionTime >= f.creation {
+				out = append(out, pending{r.state.Filters[f.name], datapoint{value: *f.defaultValue}})
 			}
 		}
 	}
+	for _, p := range out {
+		c.add(p.fc, p.dp)
+	}
+	return nil
 }
 
 func (c *Counter) add(fc *filterCounts, dp datapoint) {

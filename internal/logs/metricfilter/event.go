@@ -1,10 +1,11 @@
 package metricfilter
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -32,8 +33,35 @@ type datapoint struct {
 // DimensionsValue bound), so a series key stays small.
 const maxDimensionValue = 255
 
+// eventDoc is one message and its JSON decoding, made at most once however
+// many filters need a JSON field of it (ten filters on a group decode each
+// event once, not ten times).
+type eventDoc struct {
+	msg     string
+	decoded bool
+	doc     any
+}
+
+func (e *eventDoc) json() any {
+	if !e.decoded {
+		e.decoded = true
+		d := json.NewDecoder(strings.NewReader(e.msg))
+		d.UseNumber()
+		if d.Decode(&e.doc) != nil {
+			e.doc = nil
+		}
+	}
+	return e.doc
+}
+
 // apply runs the filter on one message.
 func (c *compiled) apply(msg string, scope store.Scope) (matched bool, dp datapoint, ok bool) {
+	return c.applyDoc(&eventDoc{msg: msg}, scope)
+}
+
+// applyDoc runs the filter on one event, sharing its JSON decoding.
+func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope) (matched bool, dp datapoint, ok bool) {
+	msg := ev.msg
 	var vals map[string]string
 	if c.extract {
 		matched, vals = c.pattern.Extract(msg)
@@ -43,8 +71,6 @@ func (c *compiled) apply(msg string, scope store.Scope) (matched bool, dp datapo
 	if !matched {
 		return false, dp, false
 	}
-	var doc any
-	decoded := false
 	field := func(s selector) (string, bool) {
 		switch s.kind {
 		case selSystem:
@@ -59,14 +85,7 @@ func (c *compiled) apply(msg string, scope store.Scope) (matched bool, dp datapo
 		if v, ok := vals[s.raw]; ok {
 			return v, true
 		}
-		if !decoded {
-			decoded = true
-			d := json.NewDecoder(strings.NewReader(msg))
-			d.UseNumber()
-			if d.Decode(&doc) != nil {
-				doc = nil
-			}
-		}
+		doc := ev.json()
 		if doc == nil {
 			return "", false
 		}

@@ -23,6 +23,9 @@ type compiled struct {
 	// extract: the value or a dimension needs the event's fields, so
 	// Extract (not the cheaper Match) runs.
 	extract bool
+	// transformed: the filter was created with applyOnTransformedLogs and
+	// reads each event's transformed version where its append kept one.
+	transformed bool
 }
 
 type dimension struct {
@@ -72,7 +75,7 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	t := f.MetricTransformations[0]
 	kind := patternKind(f.FilterPattern)
 	c := &compiled{name: f.FilterName, creation: f.CreationTime, pattern: p, namespace: t.MetricNamespace,
-		metric: t.MetricName, unit: t.Unit, defaultValue: t.DefaultValue}
+		metric: t.MetricName, unit: t.Unit, defaultValue: t.DefaultValue, transformed: f.ApplyOnTransformedLogs}
 	if c.value, err = parseSelector(t.MetricValue, true); err != nil {
 		return nil, awserr.InvalidMetricValue(t.MetricValue)
 	}

@@ -262,18 +262,11 @@ func (s *Service) Filters(ctx context.Context) ([]delivery.Filter, error) {
 func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pattern) delivery.Filter {
 	f := delivery.Filter{Scope: scope, Group: rec.LogGroupName, Name: rec.FilterName, Cursor: cursorPrefix + rec.FilterName,
 		PatternText: rec.FilterPattern, DestinationARN: rec.DestinationArn, TargetARN: rec.DestinationArn,
-		RoleARN: rec.RoleArn, Distribution: rec.Distribution}
+		RoleARN: rec.RoleArn, Distribution: rec.Distribution, Transformed: rec.ApplyOnTransformedLogs}
 	if p != nil {
 		f.Pattern = p
 	}
-	if delivery.Vendor(rec.DestinationArn) == "logs" {
-		f.TargetARN = ""
-		res := delivery.ARNResource(rec.DestinationArn)
-		dscope := store.Scope{Account: delivery.ARNAccount(rec.DestinationArn), Region: delivery.ARNRegion(rec.DestinationArn)}
-		if d, err := s.getDestination(context.Background(), dscope, strings.TrimPrefix(res, "destination:")); err == nil {
-			f.TargetARN = d.TargetArn
-		}
-	}
+	f.TargetARN = s.Target(context.Background(), rec.DestinationArn)
 	return f
 }
 
@@ -282,4 +275,19 @@ func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pat
 // kinds (logs.Service.Taggable): a destination keeps its tags in "tags".
 func TaggableKinds() map[string]string {
 	return map[string]string{"destination": kindDestination}
+}
+
+// Target is where records for a destination ARN go: the ARN itself, or for
+// a logs destination its target ("" while the destination is missing: the
+// events wait at the cursor). The account-policy source resolves through it.
+func (s *Service) Target(ctx context.Context, arn string) string {
+	if delivery.Vendor(arn) != "logs" {
+		return arn
+	}
+	res := delivery.ARNResource(arn)
+	dscope := store.Scope{Account: delivery.ARNAccount(arn), Region: delivery.ARNRegion(arn)}
+	if d, err := s.getDestination(ctx, dscope, strings.TrimPrefix(res, "destination:")); err == nil {
+		return d.TargetArn
+	}
+	return ""
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/expiry"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/transform"
@@ -66,6 +67,22 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]*transform.Transformer // by configuration JSON
+
+	// In-flight appends whose transformed record is not written yet (see
+	// Transformed): by ticket, the group; changed is closed and replaced
+	// whenever one ends.
+	// expiry deletes transformed records whose events expired (Expiry).
+	expiry *expiry.Sweeper
+
+	pmu     sync.Mutex
+	ticket  uint64
+	pending map[uint64]pendingKey
+	changed chan struct{}
+}
+
+type pendingKey struct {
+	scope store.Scope
+	group string
 }
 
 // maxCached bounds the compiled-configuration cache; past it the cache is
@@ -77,8 +94,14 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, now: cfg.Now, accountLevel: cfg.AccountLevel, cache: map[string]*transform.Transformer{}}
+	return &Service{st: cfg.Store, now: cfg.Now, accountLevel: cfg.AccountLevel, cache: map[string]*transform.Transformer{},
+		pending: map[uint64]pendingKey{}, changed: make(chan struct{}), expiry: expiry.New(cfg.Store, kindTransformed, nil)}
 }
+
+// Expiry is the sweeper that deletes the transformed versions of appends
+// gone from the feed (retention, deleted streams): the server runs it as a
+// worker (Start, Close); tests call its Sweep.
+func (s *Service) Expiry() *expiry.Sweeper { return s.expiry }
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
@@ -310,7 +333,10 @@ func (s *Service) cached(k string) *transform.Transformer {
 // Stage is the ingest stage: it transforms each event of a batch for a group
 // with an effective transformer and keeps the transformed versions beside the
 // stored (unchanged) events. Wire it in logs.Config.Ingest before data
-// protection, so that masking sees what is stored.
+// protection. The transformation itself runs once the batch is durable, on
+// what was stored, so a message data protection masked is transformed
+// masked: the transformed versions (read by applyOnTransformedLogs filters,
+// which deliver and count them) never hold what masking removed.
 func (s *Service) Stage() logs.IngestStage {
 	return logs.IngestFunc(func(ctx context.Context, c caller.Caller, b *logs.IngestBatch) error {
 		if b.Group.Class != "" && b.Group.Class != "STANDARD" {
@@ -320,38 +346,107 @@ func (s *Service) Stage() logs.IngestStage {
 		if err != nil || t == nil {
 			return err
 		}
-		meta := transform.Metadata{LogGroupName: b.Group.Name, LogStreamName: b.Stream, AccountID: b.Scope.Account, Region: b.Scope.Region}
-		// One record per append: [n][len msg]... lengths as uvarints.
-		var buf []byte
-		var tmp []byte
-		for _, e := range b.Events {
-			tmp, _ = t.AppendApply(tmp[:0], e.Message, meta)
-			buf = appendUvarint(buf, uint64(len(tmp)))
-			buf = append(buf, tmp...)
-		}
 		scope, group := b.Scope, b.Group.Name
+		ticket := s.begin(scope, group)
+		b.Finally(func() { s.end(ticket) })
 		b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
+			meta := transform.Metadata{LogGroupName: group, LogStreamName: b.Stream, AccountID: scope.Account, Region: scope.Region}
+			// One record per append: [len msg]... lengths as uvarints.
+			var buf, tmp []byte
+			for _, e := range b.Events {
+				tmp, _ = t.AppendApply(tmp[:0], e.Message, meta)
+				buf = appendUvarint(buf, uint64(len(tmp)))
+				buf = append(buf, tmp...)
+			}
+			if err := s.expiry.Note(ctx, scope, group); err != nil {
+				return err
+			}
 			return s.st.PutResource(ctx, transformedKey(scope, group, res.Seq), buf)
 		})
 		return nil
 	})
 }
 
+// begin announces an append of group whose transformed record is coming.
+func (s *Service) begin(scope store.Scope, group string) uint64 {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.ticket++
+	s.pending[s.ticket] = pendingKey{scope, group}
+	return s.ticket
+}
+
+// end retires a ticket (the record is written, or the request failed).
+func (s *Service) end(ticket uint64) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	delete(s.pending, ticket)
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// inFlight reports whether an append of group announced before ticket hi
+// is still in flight, and a channel closed when one ends.
+func (s *Service) inFlight(scope store.Scope, group string, hi uint64) (bool, <-chan struct{}) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for t, k := range s.pending {
+		if t <= hi && k.scope == scope && k.group == group {
+			return true, s.changed
+		}
+	}
+	return false, s.changed
+}
+
 func transformedKey(scope store.Scope, group string, seq uint64) store.ResourceKey {
 	return store.ResourceKey{Scope: scope, Group: group, Kind: kindTransformed, Name: fmt.Sprintf("%020d", seq)}
 }
 
-// Transformed returns the transformed versions of the events of the append
-// with feed sequence seq (StoredEvent.Pos.Seq), in the order of the append's
-// events (Pos.Index), or nil when that append was not transformed.
+// Transformed returns the transformed versions of the events of the
+// append with feed sequence seq (StoredEvent.Pos.Seq), in the order of the
+// append's events (Pos.Index), or nil when that append was not transformed.
+//
+// A follower of the feed can see an append before its transformed record is
+// written (the record is written once the append is durable, and the feed
+// shows it as soon as it is). So when the record is missing, Transformed
+// waits for the group's appends in flight at the time of the call to finish
+// (each is one resource write away), then looks again. An append whose
+// server was killed between the two writes has no record: its events are
+// read untransformed.
 func (s *Service) Transformed(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error) {
-	b, err := s.st.GetResource(ctx, transformedKey(scope, group, seq))
-	if errors.Is(err, store.ErrResourceNotFound) {
-		return nil, nil
+	s.pmu.Lock()
+	hi := s.ticket
+	s.pmu.Unlock()
+	for {
+		b, err := s.st.GetResource(ctx, transformedKey(scope, group, seq))
+		if err == nil {
+			return decodeTransformed(b, group, seq)
+		}
+		if !errors.Is(err, store.ErrResourceNotFound) {
+			return nil, err
+		}
+		busy, changed := s.inFlight(scope, group, hi)
+		if !busy {
+			// Re-read: the last in-flight append may have written it
+			// between the read above and the check.
+			b, err := s.st.GetResource(ctx, transformedKey(scope, group, seq))
+			if errors.Is(err, store.ErrResourceNotFound) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return decodeTransformed(b, group, seq)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
+}
+
+func decodeTransformed(b []byte, group string, seq uint64) ([]string, error) {
 	var out []string
 	for len(b) > 0 {
 		n, w := uvarint(b)
