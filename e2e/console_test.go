@@ -216,3 +216,66 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("app-a retention = %v, want 7 (set in the page)", r)
 	}
 }
+
+// TestConsoleBenchmark measures the events page over one stream of
+// CAIRN_CONSOLE_BENCH_EVENTS events (default 1,000,000) when
+// CAIRN_CONSOLE_BENCH is set: the first screen and the frames while
+// scrolling 100,000 lines (docs/benchmarks.md). It reports; it asserts
+// nothing about time.
+func TestConsoleBenchmark(t *testing.T) {
+	if os.Getenv("CAIRN_CONSOLE_BENCH") == "" {
+		t.Skip("set CAIRN_CONSOLE_BENCH=1 to run the console benchmark")
+	}
+	pw := os.Getenv("CAIRN_PLAYWRIGHT")
+	if pw == "" {
+		home, _ := os.UserHomeDir()
+		pw = filepath.Join(home, ".cache", "cairn-e2e", "playwright")
+	}
+	n := 1_000_000
+	if v := os.Getenv("CAIRN_CONSOLE_BENCH_EVENTS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	dir := t.TempDir()
+	iamPath := filepath.Join(dir, "iam.yaml")
+	if err := os.WriteFile(iamPath, []byte(consoleIAM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerArgs(t, filepath.Join(dir, "data"), "--iam", iamPath)
+	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: defaultRegion,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "")},
+		func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.url) }, awsclient.NoHostPrefix)
+	cx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
+	defer cancel()
+	if _, err := c.CreateLogGroup(cx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("bench")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateLogStream(cx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("bench"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	// Timestamps 1 ms apart, ending now: a million fit in 17 minutes, well
+	// inside a batch's 24 h span and the 14-day age limit.
+	start := time.Now().UnixMilli() - int64(n)
+	t0 := time.Now()
+	for i := 0; i < n; i += 10_000 {
+		evs := make([]types.InputLogEvent, 0, 10_000)
+		for j := i; j < min(n, i+10_000); j++ {
+			evs = append(evs, types.InputLogEvent{Timestamp: aws.Int64(start + int64(j)),
+				Message: aws.String(fmt.Sprintf("event %07d GET /api/items/%d 200 %dms", j, j%977, j%300))})
+		}
+		if _, err := c.PutLogEvents(cx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("bench"), LogStreamName: aws.String("s"), LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("seeded %d events in %v", n, time.Since(t0).Round(time.Millisecond))
+	script, _ := filepath.Abs("testdata/console-bench.mjs")
+	cmd := exec.CommandContext(cx, "node", script, s.url, "AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "bench", "s")
+	cmd.Env = append(os.Environ(), "CAIRN_PLAYWRIGHT="+filepath.Join(pw, "node_modules"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("console benchmark over %d events:\n%s", n, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("load average: %s", strings.TrimSpace(string(load)))
+	}
+}

@@ -12,6 +12,7 @@ command -v npm >/dev/null || need+=(npm)
 /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)          # e2e: syslog forwarding into Cairn
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)  # e2e: the OpenTelemetry JS SDK
+[ -x /usr/bin/chromium ] || need+=(chromium)          # e2e: the console in a real browser (playwright-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (Debian packages) ..."
   sudo=""
@@ -32,6 +33,16 @@ if [ ! -d "$otel_js/node_modules/@opentelemetry/exporter-logs-otlp-proto" ]; the
     @opentelemetry/exporter-logs-otlp-http @opentelemetry/api-logs @opentelemetry/resources)
 fi
 export CAIRN_OTEL_JS="$otel_js"
+# playwright-core (no bundled browser: it drives Debian's /usr/bin/chromium)
+# for the console's browser tests (e2e/console_test.go).
+playwright="${CAIRN_PLAYWRIGHT:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn-e2e/playwright}"
+if [ ! -d "$playwright/node_modules/playwright-core" ]; then
+  echo "installing playwright-core (npm) in $playwright ..."
+  mkdir -p "$playwright"
+  [ -f "$playwright/package.json" ] || echo '{"name":"cairn-console-e2e","private":true}' > "$playwright/package.json"
+  (cd "$playwright" && npm install --no-audit --no-fund --silent playwright-core)
+fi
+export CAIRN_PLAYWRIGHT="$playwright"
 command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
 
 # The subscription pipeline's real parts (internal/delivery tests): kinesalite

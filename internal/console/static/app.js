@@ -55,11 +55,13 @@ function header(active) {
     h('button', {onclick: async () => { await signOut(); render(); }, 'data-testid': 'signout'}, 'Sign out'));
 }
 
+// toggleTheme switches the colours only: the page and its state stay.
 function toggleTheme() {
   const t = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
   localStorage.setItem('cairn.theme', t);
   applyTheme();
-  render();
+  const b = document.querySelector('[data-testid=theme]');
+  if (b) b.textContent = t === 'dark' ? '☀ Light' : '☾ Dark';
 }
 
 function signInView() {

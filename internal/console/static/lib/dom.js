@@ -14,6 +14,7 @@ export function h(tag, attrs, ...children) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'value') el.value = v;
     else if (k === 'checked') el.checked = !!v;
+    else if (k === 'class') el.classList.add(...String(v).split(/\s+/).filter(Boolean));
     else el.setAttribute(k, v === true ? '' : v);
   }
   append(el, children);
