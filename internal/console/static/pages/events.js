@@ -185,7 +185,7 @@ export default async function events(main, params) {
       let guard = 0;
       while (g === gen && guard++ < 50) {
         const rowsBelow = total() * ROW - scroller.scrollTop - scroller.clientHeight;
-        if (fwd && rowsBelow < scroller.clientHeight * 2) {
+        if (fwd && rowsBelow < scroller.clientHeight * 8) {
           const req = fwd;
           const t0 = performance.now();
           const p = await fetchPage(req);
@@ -242,7 +242,7 @@ export default async function events(main, params) {
     const n = total();
     const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - OVERSCAN);
     const last = Math.min(n, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN);
-    clear(rowsEl);
+    const nodes = [];
     let base = 0;
     for (const c of chunks) {
       const lo = base, hi = base + c.count;
@@ -250,23 +250,36 @@ export default async function events(main, params) {
       const far = hi < first - KEEP || lo > last + KEEP;
       if (far && c.events) { c.events = null; continue; }
       if (hi <= first || lo >= last) continue;
-      if (!c.events) { refill(c, gen); for (let i = Math.max(lo, first); i < Math.min(hi, last); i++) rowsEl.append(h('div.ev', h('span.muted', '…'))); continue; }
-      for (let i = Math.max(lo, first); i < Math.min(hi, last); i++) rowsEl.append(row(c.events[i - lo]));
+      if (!c.events) { refill(c, gen); for (let i = Math.max(lo, first); i < Math.min(hi, last); i++) nodes.push(h('div.ev', h('span.muted', '…'))); continue; }
+      for (let i = Math.max(lo, first); i < Math.min(hi, last); i++) nodes.push(row(c.events[i - lo]));
     }
+    // Rows already built are moved, not rebuilt: a scroll frame builds only
+    // the rows that came into view.
+    rowsEl.replaceChildren(...nodes);
     top.style.height = first * ROW + 'px';
     bottom.style.height = Math.max(0, n - last) * ROW + 'px';
     tailEl.textContent = busy ? 'Loading…' : (fwd ? '' : (n ? 'End of events in this range.' : 'No events in this range.'));
     if (back) top.title = 'Scroll up for earlier events';
   }
 
+  const built = new WeakMap(); // event → {el, sel}: rows built once while unchanged
   function row(e) {
     const k = keyOf(e);
+    const sel = k === selected;
+    const ex = expanded.get(k);
+    const b = built.get(e);
+    if (b && !ex && b.sel === sel) return b.el;
+    const el = buildRow(e, k, ex);
+    if (!ex) built.set(e, {el, sel});
+    return el;
+  }
+
+  function buildRow(e, k, ex) {
     const r = h('div.ev', {role: 'listitem', 'data-key': k, class: k === selected ? 'selected' : null},
       h('span.ts', fmtTime(e.timestamp)),
       state.streams.length !== 1 ? h('span.st', {title: e.logStreamName}, e.logStreamName) : null,
       h('span.msg', highlight(e.message.replace(/\n$/, ''), terms)));
     r.addEventListener('click', () => toggle(e));
-    const ex = expanded.get(k);
     if (!ex) return r;
     return h('div', r, detail(e, ex));
   }
