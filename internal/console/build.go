@@ -90,17 +90,17 @@ func (c *Console) requestCaller(w http.ResponseWriter, r *http.Request) (caller.
 			region = "us-east-1"
 		}
 		if !validRegion(region) {
-			writeError(w, http.StatusBadRequest, "InvalidParameterException", "The region is not valid.")
+			writeError(w, http.StatusBadRequest, "BadRequest", "The region is not valid.")
 			return caller.Caller{}, false
 		}
 		if _, err := c.cfg.Auth.SignIn(key, secret); err != nil {
 			w.Header().Set("WWW-Authenticate", `Basic realm="cairn"`)
-			writeError(w, http.StatusUnauthorized, "UnrecognizedClientException", "The access key id or secret is not valid.")
+			writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
 			return caller.Caller{}, false
 		}
 		cl, err := c.cfg.Auth.KeyCaller(r, key, region)
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, "UnrecognizedClientException", "The access key id or secret is not valid.")
+			writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
 			return caller.Caller{}, false
 		}
 		return cl, true
@@ -232,14 +232,14 @@ func (c *Console) progressive(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	group, job, build, node := q.Get("group"), q.Get("job"), q.Get("build"), q.Get("node")
 	if group == "" || job == "" || !buildID.MatchString(build) || (node != "" && !buildID.MatchString(node)) {
-		writeError(w, http.StatusBadRequest, "InvalidParameterException", "group, job and build are required; build and node are letters, digits, '.', '_' or '-'.")
+		writeError(w, http.StatusBadRequest, "BadRequest", "group, job and build are required; build and node are letters, digits, '.', '_' or '-'.")
 		return
 	}
 	start := int64(0)
 	if s := q.Get("start"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "InvalidParameterException", "start must be a byte offset (a non-negative integer).")
+			writeError(w, http.StatusBadRequest, "BadRequest", "start must be a byte offset (a non-negative integer).")
 			return
 		}
 		start = n
@@ -320,7 +320,7 @@ func (c *Console) listBuilds(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	group, job := q.Get("group"), q.Get("job")
 	if group == "" || job == "" {
-		writeError(w, http.StatusBadRequest, "InvalidParameterException", "group and job are required.")
+		writeError(w, http.StatusBadRequest, "BadRequest", "group and job are required.")
 		return
 	}
 	cl, ok := c.requestCaller(w, r)

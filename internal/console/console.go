@@ -164,7 +164,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	var in signInRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxSignInBody)).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "SerializationException", "The sign-in form is not valid JSON.")
+		writeError(w, http.StatusBadRequest, "BadRequest", "The sign-in form is not valid JSON.")
 		return
 	}
 	in.AccessKeyID = strings.TrimSpace(in.AccessKeyID)
@@ -172,13 +172,13 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		in.Region = "us-east-1"
 	}
 	if !validRegion(in.Region) {
-		writeError(w, http.StatusBadRequest, "InvalidParameterException", "The region is not valid.")
+		writeError(w, http.StatusBadRequest, "BadRequest", "The region is not valid.")
 		return
 	}
 	arn, err := c.cfg.Auth.SignIn(in.AccessKeyID, in.SecretAccessKey)
 	if err != nil {
 		// The same answer for an unknown key and a wrong secret.
-		writeError(w, http.StatusUnauthorized, "UnrecognizedClientException", "The access key id or secret is not valid.")
+		writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
 		return
 	}
 	s := c.sessions.create(in.AccessKeyID, arn, in.Region)
@@ -252,7 +252,7 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request) {
 	op := r.PathValue("op")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "SerializationException", "The request body is too large.")
+		writeError(w, http.StatusRequestEntityTooLarge, "BadRequest", "The request body is too large.")
 		return
 	}
 	out, err := c.cfg.API.Invoke(r.Context(), cl, op, body)
@@ -299,6 +299,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers an error of the console's own endpoints (not an API
+// call's: those are written by the API) in the API's shape, with the
+// console's codes: SignInFailed, NotSignedIn, Forbidden, BadRequest.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -326,7 +329,7 @@ func (c *Console) readable(w http.ResponseWriter, r *http.Request) {
 		LogGroupNames []string `json:"logGroupNames"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil || len(in.LogGroupNames) > maxReadable {
-		writeError(w, http.StatusBadRequest, "SerializationException", "Send {\"logGroupNames\": [...]} with at most 1000 names.")
+		writeError(w, http.StatusBadRequest, "BadRequest", "Send {\"logGroupNames\": [...]} with at most 1000 names.")
 		return
 	}
 	scope := logs.Scope(cl)

@@ -145,7 +145,7 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 	// A wrong secret, and an unknown key, are refused alike, with no cookie.
 	for _, bad := range [][2]string{{s.Creds.AccessKeyID, s.Creds.SecretAccessKey + "x"}, {s.Creds.AccessKeyID, ""}, {"AKIANOSUCHKEY0000000", s.Creds.SecretAccessKey}} {
 		r := b.signIn(bad[0], bad[1])
-		if r.status != 401 || errType(t, r) != "UnrecognizedClientException" || r.header.Get("Set-Cookie") != "" {
+		if r.status != 401 || errType(t, r) != "SignInFailed" || r.header.Get("Set-Cookie") != "" {
 			t.Fatalf("sign-in with %q = %d %s (cookie %q)", bad[0], r.status, r.body, r.header.Get("Set-Cookie"))
 		}
 	}

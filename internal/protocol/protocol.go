@@ -560,10 +560,11 @@ func (h *Handler) Invoke(ctx context.Context, c caller.Caller, op string, body [
 	if h.cfg.Observe != nil {
 		code := ""
 		if err != nil {
-			code = "error"
-			if ae, ok := awserr.As(err); ok {
-				code = string(ae.Code)
+			ae, ok := awserr.As(err)
+			if !ok {
+				ae = awserr.Internal() // what WriteResult will answer
 			}
+			code = string(ae.Code)
 		}
 		h.cfg.Observe(op, code, time.Since(start))
 	}
