@@ -99,7 +99,7 @@ func New(cfg Config) *Console {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, sub, "index.html")
 	})
-	m.Handle("GET /console/static/", withHeader(files, "Cache-Control", "no-cache"))
+	m.Handle("GET /console/static/", withHeader(noListing(files), "Cache-Control", "no-cache"))
 	m.HandleFunc("POST /console/api/signin", c.signIn)
 	m.HandleFunc("POST /console/api/signout", c.signOut)
 	m.HandleFunc("GET /console/api/session", c.session)
@@ -128,6 +128,17 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	c.mux.ServeHTTP(w, r)
+}
+
+// noListing answers a directory with 404 instead of FileServer's listing.
+func noListing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func withHeader(next http.Handler, k, v string) http.Handler {

@@ -138,6 +138,9 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 		t.Fatalf("app.js = %d %q", r.status, r.header.Get("Content-Type"))
 	}
 
+	if r := b.do("GET", "/console/static/pages/", nil); r.status != 404 {
+		t.Fatalf("directory listing = %d", r.status)
+	}
 	// Not signed in: the API refuses.
 	if r := b.call("DescribeLogGroups", map[string]any{}); r.status != 401 {
 		t.Fatalf("call before sign-in = %d %s", r.status, r.body)
