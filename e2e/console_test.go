@@ -215,6 +215,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if r := got["app-a"].RetentionInDays; r == nil || *r != 7 {
 		t.Errorf("app-a retention = %v, want 7 (set in the page)", r)
 	}
+	tags, err := c.ListTagsForResource(cx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:app-a")})
+	if err != nil || len(tags.Tags) != 2 || tags.Tags["team"] != "a" || tags.Tags["cost-center"] != "42" {
+		t.Errorf("app-a tags = %v %v, want team=a cost-center=42 (set in the page)", tags, err)
+	}
+	mf, err := c.DescribeMetricFilters(cx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("app-a"), FilterNamePrefix: aws.String("slow-requests")})
+	if err != nil || len(mf.MetricFilters) != 1 || *mf.MetricFilters[0].FilterPattern != `"GET"` || *mf.MetricFilters[0].MetricTransformations[0].MetricName != "Slow" {
+		t.Errorf("metric filter made in the page = %v %v", mf, err)
+	}
 }
 
 // TestConsoleBenchmark measures the events page over one stream of

@@ -74,7 +74,11 @@ try {
   check(/protect/i.test(await page.textContent('p.err')), 'protected group refused: ' + await page.textContent('p.err'));
   // Retention of app-a to 7 days (the Go side checks it with the SDK).
   await page.selectOption('select[aria-label="Retention of app-a"]', '7');
-  await page.waitForTimeout(300);
+  // Tags of app-a (the Go side reads them back).
+  await page.click('table.grid tr:has-text("app-a") >> text=Tags');
+  await page.fill('dialog textarea[name=tags]', 'team=a\ncost-center=42');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('dialog', {state: 'detached'});
 
   // Streams.
   await page.goto(url + '/console/#/streams?group=app-a');
@@ -147,6 +151,14 @@ try {
   await page.goto(url + '/console/#/filters?group=app-a');
   await page.waitForSelector('text=errors-count');
   await page.waitForSelector('text=to-kinesis');
+  check(await page.isVisible('text=waiting for a sink'), 'subscription delivery state shown');
+  await page.click('text=Create metric filter');
+  await page.fill('dialog input[name=filterName]', 'slow-requests');
+  await page.fill('dialog input[name=filterPattern]', '"GET"');
+  await page.fill('dialog input[name=metricName]', 'Slow');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('table.grid >> text=slow-requests');
+  check(true, 'metric filter created in the dialog');
   await shot(page, 'filters');
 
   // A running build's log grows.
