@@ -117,9 +117,3 @@ func (ss *sessions) delete(id string) {
 	defer ss.mu.Unlock()
 	delete(ss.byID, sha256.Sum256([]byte(id)))
 }
-
-func (ss *sessions) len() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.byID)
-}
