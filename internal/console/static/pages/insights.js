@@ -67,6 +67,12 @@ function splitPipes(q) {
   return parts.filter(p => p.trim());
 }
 
+// binMs is a bin() span's length in milliseconds.
+export function binMs(spec) {
+  const m = /^(\d+)([smhd])$/.exec(spec);
+  return m ? Number(m[1]) * {s: 1e3, m: 6e4, h: 36e5, d: 864e5}[m[2]] : 0;
+}
+
 const SPANS = [[1, '1s'], [5, '5s'], [10, '10s'], [30, '30s'], [60, '1m'], [300, '5m'], [600, '10m'], [1800, '30m'], [3600, '1h'], [10800, '3h'], [86400, '1d']];
 export function binFor(rangeSeconds) {
   const want = rangeSeconds / 60;
@@ -75,7 +81,9 @@ export function binFor(rangeSeconds) {
 
 // chart draws rows' numeric column against their time column as bars or a
 // line, in an SVG the page's CSS colours.
-export function chart(rows, timeKey, valueKey, kind) {
+// span, when given ({start, end, bin} in ms), fixes the time axis to the
+// query's range and each bar's width to one bin.
+export function chart(rows, timeKey, valueKey, kind, span) {
   const pts = rows.map(r => [Date.parse(String(r[timeKey]).replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(r[timeKey]) ? '' : 'Z')), Number(r[valueKey])])
     .filter(([t, v]) => !isNaN(t) && !isNaN(v)).sort((a, b) => a[0] - b[0]);
   const W = 800, H = 180, P = 28;
@@ -85,14 +93,16 @@ export function chart(rows, timeKey, valueKey, kind) {
   svg.setAttribute('preserveAspectRatio', 'none');
   svg.dataset.points = String(pts.length);
   if (!pts.length) return svg;
-  const t0 = pts[0][0], t1 = pts[pts.length - 1][0] || t0 + 1, vmax = Math.max(...pts.map(p => p[1]), 1);
+  let t0 = pts[0][0], t1 = pts[pts.length - 1][0] || t0 + 1;
+  if (span) { t0 = Math.min(t0, span.start); t1 = Math.max(t1, span.end); }
+  const vmax = Math.max(...pts.map(p => p[1]), 1);
   const x = t => P + (t1 === t0 ? (W - 2 * P) / 2 : (t - t0) / (t1 - t0) * (W - 2 * P));
   const y = v => H - P - v / vmax * (H - 2 * P);
   const el = (n, a) => { const e = document.createElementNS('http://www.w3.org/2000/svg', n); for (const k in a) e.setAttribute(k, a[k]); svg.append(e); return e; };
   if (kind === 'line') el('path', {d: pts.map((p, i) => `${i ? 'L' : 'M'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join('')});
   else {
-    const bw = Math.max(1, (W - 2 * P) / pts.length * 0.8);
-    for (const [t, v] of pts) el('rect', {x: (x(t) - bw / 2).toFixed(1), y: y(v).toFixed(1), width: bw.toFixed(1), height: (H - P - y(v)).toFixed(1)}).append(
+    const bw = span ? Math.min(W - 2 * P, Math.max(1, span.bin / Math.max(1, t1 - t0) * (W - 2 * P) * 0.9)) : Math.max(1, (W - 2 * P) / pts.length * 0.8);
+    for (const [t, v] of pts) el('rect', {x: (span ? x(t) : x(t) - bw / 2).toFixed(1), y: y(v).toFixed(1), width: bw.toFixed(1), height: (H - P - y(v)).toFixed(1)}).append(
       Object.assign(document.createElementNS('http://www.w3.org/2000/svg', 'title'), {textContent: `${fmtTime(t)}: ${v}`}));
   }
   el('text', {x: P, y: H - 8}).textContent = fmtTime(t0);
@@ -228,7 +238,8 @@ export default async function insights(main, params) {
     const q = ta.value.trim();
     const range = resolveRange({since: rel.value});
     const now = Date.now();
-    const span = binFor(((range.end ?? now) - (range.start ?? now - 864e5 * 30)) / 1000);
+    const rangeStart = range.start ?? now - 864e5 * 30;
+    const span = binFor(((range.end ?? now) - rangeStart) / 1000);
     const token = {stopped: false};
     running = {ids: [], token};
     runBtn.disabled = true; stopBtn.disabled = false;
@@ -239,7 +250,8 @@ export default async function insights(main, params) {
       const [id, hid] = await Promise.all([startQuery(q, range), startQuery(histogramQuery(q, span), range).catch(() => null)]);
       running.ids = [id, hid].filter(Boolean);
       const t0 = performance.now();
-      const histDone = hid ? waitFor(hid, null, token).then(r => { clear(hist).append(chart(rowsOf(r), `bin(${span})`, 'events', 'bar')); }).catch(() => {}) : null;
+      const histDone = hid ? waitFor(hid, null, token).then(r => { clear(hist).append(chart(rowsOf(r), `bin(${span})`, 'events', 'bar',
+        {start: range.start ?? rangeStart, end: range.end ?? now, bin: binMs(span)})); }).catch(() => {}) : null;
       const r = await waitFor(id, p => {
         const s = p.statistics || {};
         progress.textContent = `${p.status} · ${Math.round(s.recordsMatched || 0).toLocaleString()} matched of ${Math.round(s.recordsScanned || 0).toLocaleString()} scanned · ${(Number(s.bytesScanned || 0) / 1048576).toFixed(1)} MiB · ${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -263,7 +275,8 @@ export default async function insights(main, params) {
       const valueCols = cols.filter(c => c !== binCol && rows.some(r => !isNaN(Number(r[c]))));
       const kind = h('select', {'aria-label': 'Chart'}, h('option', {value: 'bar'}, 'Bar'), h('option', {value: 'line'}, 'Line'));
       const holder = h('div');
-      const draw = () => clear(holder).append(...valueCols.map(v => h('div', h('span.muted', v), chart(rows, binCol, v, kind.value))));
+      const bin = binMs(binCol.slice(4, -1).trim());
+      const draw = () => clear(holder).append(...valueCols.map(v => h('div', h('span.muted', v), chart(rows, binCol, v, kind.value, bin ? {start: Infinity, end: -Infinity, bin} : undefined))));
       kind.addEventListener('change', draw);
       chartBox.append(h('h2', 'Chart ', kind), holder);
       draw();
