@@ -278,10 +278,44 @@ func TestConsoleBenchmark(t *testing.T) {
 	script, _ := filepath.Abs("testdata/console-bench.mjs")
 	cmd := exec.CommandContext(cx, "node", script, s.url, "AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "bench", "s")
 	cmd.Env = append(os.Environ(), "CAIRN_PLAYWRIGHT="+filepath.Join(pw, "node_modules"))
-	out, err := cmd.CombinedOutput()
-	t.Logf("console benchmark over %d events:\n%s", n, out)
-	if err != nil {
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	var out []string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		out = append(out, lines.Text())
+		if lines.Text() != "NEED tail-load" {
+			continue
+		}
+		// About 5,000 events/s for 10 s: a batch of 500 every 100 ms
+		// (the ticker paces the load; nothing is asserted about time).
+		tick := time.NewTicker(100 * time.Millisecond)
+		sent := 0
+		for i := 0; i < 100; i++ {
+			<-tick.C
+			evs := make([]types.InputLogEvent, 500)
+			ts := time.Now().UnixMilli()
+			for j := range evs {
+				evs[j] = types.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(fmt.Sprintf("tail load %d %d", i, j))}
+			}
+			if _, err := c.PutLogEvents(cx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("bench"), LogStreamName: aws.String("s"), LogEvents: evs}); err != nil {
+				t.Fatal(err)
+			}
+			sent += len(evs)
+		}
+		tick.Stop()
+		out = append(out, fmt.Sprintf("(put %d events for the live tail)", sent))
+		fmt.Fprintln(stdin, "done")
+	}
+	err := cmd.Wait()
+	t.Logf("console benchmark over %d events:\n%s", n, strings.Join(out, "\n"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		t.Logf("load average: %s", strings.TrimSpace(string(load)))

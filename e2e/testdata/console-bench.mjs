@@ -50,6 +50,27 @@ try {
     requestAnimationFrame(step);
   }));
   console.log(`scrolled ${r.rows} rows in ${r.ms} ms: ${r.frames} frames, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.over50} over 50 ms, ${r.dom} rows in the DOM`);
+
+  // Live tail under load: the Go side puts about 5,000 events/s for 10 s
+  // while the page tails; the frames the page draws meanwhile.
+  await page.goto(`${url}/console/#/tail?groups=${encodeURIComponent(group)}&autostart=1`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=tail-events]').dataset.session);
+  await page.evaluate(() => {
+    window.benchFrames = [];
+    let last = performance.now();
+    const loop = now => { window.benchFrames.push(now - last); last = now; if (!window.benchStop) requestAnimationFrame(loop); };
+    requestAnimationFrame(loop);
+  });
+  console.log('NEED tail-load');
+  await new Promise(res => process.stdin.once('data', res));
+  const t = await page.evaluate(() => {
+    window.benchStop = true;
+    const f = window.benchFrames.slice(1).sort((a, b) => a - b);
+    return {frames: f.length, p50: f[f.length >> 1].toFixed(1), p99: f[Math.floor(f.length * 0.99)].toFixed(1), max: f[f.length - 1].toFixed(1),
+      over50: f.filter(x => x > 50).length, rate: document.querySelector('[data-testid=tail-rate]').textContent,
+      sampled: document.querySelector('[data-testid=tail-sampled]').textContent, rows: document.querySelectorAll('[data-testid=tail-events] .ev').length};
+  });
+  console.log(`live tail under load: ${t.frames} frames, p50 ${t.p50} ms, p99 ${t.p99} ms, max ${t.max} ms, ${t.over50} over 50 ms; rate shown "${t.rate}"; ${t.rows} rows in the DOM; sampling notice: "${t.sampled}"`);
 } finally {
   await browser.close();
 }

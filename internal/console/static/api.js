@@ -64,12 +64,9 @@ export async function stream(op, body, onFrame, signal) {
     const {value, done} = await reader.read();
     if (done) break;
     buf += value;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line) onFrame(JSON.parse(line));
-    }
+    const lines = buf.split('\n');
+    buf = lines.pop(); // an incomplete last line waits for the next chunk
+    for (const line of lines) if (line) onFrame(JSON.parse(line));
   }
 }
 

@@ -8,7 +8,12 @@ import {fmtTime} from '../lib/time.js';
 import {highlight, matchTerms} from './events.js';
 import {setParams} from '../app.js';
 
-const MAX_DOM = 2000;
+// At most MAX_DOM rows are kept and at most PER_FRAME drawn per frame: past
+// that rate no one reads the lines, so only the latest are drawn and the
+// rest counted (the rate shown stays exact). Without the cap a slow frame
+// makes the next batch bigger and the tab stops drawing.
+const MAX_DOM = 1000;
+const PER_FRAME = 200;
 
 export default async function tail(main, params) {
   const chosen = new Set((params.groups || '').split(',').filter(Boolean));
@@ -36,7 +41,7 @@ export default async function tail(main, params) {
 
   function record() { setParams({groups: [...chosen].join(','), filter: filterIn.value}); }
 
-  let abort = null, paused = false, queue = [], held = 0, raf = 0;
+  let abort = null, paused = false, queue = [], held = 0, raf = 0, skipped = 0;
   let times = []; // arrival times (ms) of events in the last 5 s, for the rate
   let terms = [];
 
@@ -44,14 +49,22 @@ export default async function tail(main, params) {
     raf = 0;
     if (paused) return;
     const batch = queue; queue = [];
+    if (batch.length > PER_FRAME) skipped += batch.length - PER_FRAME;
     const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
     const frag = document.createDocumentFragment();
-    for (const e of batch.slice(-MAX_DOM)) {
+    for (const e of batch.slice(-PER_FRAME)) {
       frag.append(h('div.ev', h('span.ts', fmtTime(e.timestamp)), h('span.st', {title: e.logGroupIdentifier}, short(e.logGroupIdentifier)),
         h('span.st', e.logStreamName), h('span.msg', highlight(e.message, terms))));
     }
     list.append(frag);
-    while (list.childElementCount > MAX_DOM) list.firstElementChild.remove();
+    const excess = list.childElementCount - MAX_DOM;
+    if (excess > 0) {
+      // One range deletion, not one removal per row.
+      const r = document.createRange();
+      r.setStartBefore(list.firstElementChild);
+      r.setEndAfter(list.children[excess - 1]);
+      r.deleteContents();
+    }
     if (atBottom) list.scrollTop = list.scrollHeight;
   }
   const short = id => id.replace(/^arn:[^:]*:logs:[^:]*:[^:]*:log-group:/, '');
@@ -59,7 +72,7 @@ export default async function tail(main, params) {
   const rateTimer = setInterval(() => {
     const now = performance.now();
     times = times.filter(t => now - t < 5000);
-    rate.textContent = abort ? `${(times.length / 5).toFixed(1)} events/s${paused ? ` · paused, ${held} waiting` : ''}` : '';
+    rate.textContent = abort ? `${(times.length / 5).toFixed(1)} events/s${paused ? ` · paused, ${held} waiting` : ''}${skipped ? ` · ${skipped.toLocaleString()} not drawn (too fast to read)` : ''}` : '';
   }, 500);
 
   async function start() {
@@ -84,7 +97,7 @@ export default async function tail(main, params) {
         for (let i = 0; i < evs.length; i++) times.push(now);
         if (paused) held += evs.length;
         queue.push(...evs);
-        if (queue.length > MAX_DOM * 5) queue.splice(0, queue.length - MAX_DOM);
+        if (queue.length > PER_FRAME * 10) { skipped += queue.length - PER_FRAME; queue.splice(0, queue.length - PER_FRAME); }
         if (!raf) raf = requestAnimationFrame(draw);
       }, mine.signal);
     } catch (x) {
