@@ -12,8 +12,8 @@ import {setParams} from '../app.js';
 // that rate no one reads the lines, so only the latest are drawn and the
 // rest counted (the rate shown stays exact). Without the cap a slow frame
 // makes the next batch bigger and the tab stops drawing.
-const MAX_DOM = 1000;
-const PER_FRAME = 200;
+const MAX_DOM = 500;
+const PER_FRAME = 100;
 
 export default async function tail(main, params) {
   const chosen = new Set((params.groups || '').split(',').filter(Boolean));
