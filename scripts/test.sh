@@ -17,6 +17,7 @@ command -v zsh >/dev/null || need+=(zsh)              # e2e: shell completions
 command -v fish >/dev/null || need+=(fish)
 command -v systemd-analyze >/dev/null || need+=(systemd)  # e2e: the systemd unit's verify and exposure score
 command -v docker >/dev/null && command -v dockerd >/dev/null || need+=(docker.io)  # e2e: the container image
+[ -x /usr/bin/chromium ] || need+=(chromium)          # e2e: the console in a real browser (playwright-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} (Debian packages) ..."
   sudo=""
@@ -37,6 +38,16 @@ if [ ! -d "$otel_js/node_modules/@opentelemetry/exporter-logs-otlp-proto" ]; the
     @opentelemetry/exporter-logs-otlp-http @opentelemetry/api-logs @opentelemetry/resources)
 fi
 export CAIRN_OTEL_JS="$otel_js"
+# playwright-core (no bundled browser: it drives Debian's /usr/bin/chromium)
+# for the console's browser tests (e2e/console_test.go).
+playwright="${CAIRN_PLAYWRIGHT:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn-e2e/playwright}"
+if [ ! -d "$playwright/node_modules/playwright-core" ]; then
+  echo "installing playwright-core (npm) in $playwright ..."
+  mkdir -p "$playwright"
+  [ -f "$playwright/package.json" ] || echo '{"name":"cairn-console-e2e","private":true}' > "$playwright/package.json"
+  (cd "$playwright" && npm install --no-audit --no-fund --silent playwright-core)
+fi
+export CAIRN_PLAYWRIGHT="$playwright"
 command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
 
 # The subscription pipeline's real parts (internal/delivery tests): kinesalite

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -121,6 +122,11 @@ func (s *Security) Authenticate(r *http.Request, body []byte) (caller.Caller, er
 	if err != nil {
 		return caller.Caller{}, err
 	}
+	return s.callerOf(r, p), nil
+}
+
+// callerOf is the service's view of an authenticated principal.
+func (s *Security) callerOf(r *http.Request, p *Principal) caller.Caller {
 	region := p.Region
 	if region == "" {
 		region = "us-east-1"
@@ -144,7 +150,44 @@ func (s *Security) Authenticate(r *http.Request, body []byte) (caller.Caller, er
 			STS:         stsCaller,
 		},
 		Authorizer: func(action, resource string) error { return s.authn.Authorize(p, action, resource, rc) },
-	}, nil
+	}
+}
+
+// SignIn checks an access key id and its secret presented directly (the
+// console's sign-in form) and answers who owns the key. Only long-term keys
+// (the root key, IAM users' keys) sign in; a refusal is the
+// InvalidSecurityToken error an API call with that key would get, for an
+// unknown key and a wrong secret alike. With auth off every pair is the
+// account's root, as every API call is.
+func (s *Security) SignIn(keyID, secret string) (arn string, err error) {
+	if s.authn.mode == ModeOff {
+		return iam.RootARN(s.authn.account), nil
+	}
+	id, ok := s.identities.Load().CheckSecret(keyID, secret)
+	if !ok {
+		return "", awserr.InvalidSecurityToken()
+	}
+	return id.ARN, nil
+}
+
+// KeyCaller is the caller of a request made on behalf of a key that signed
+// in (a console session holds the key id, never the secret). The key is
+// looked up again in the identities in force, so a key removed by a reload
+// of the IAM file stops working at once; its policies are evaluated exactly
+// as for a signed API call from r's peer in region.
+func (s *Security) KeyCaller(r *http.Request, keyID, region string) (caller.Caller, error) {
+	var p *Principal
+	if s.authn.mode == ModeOff {
+		p = s.authn.anonymous(r)
+	} else {
+		p = &Principal{}
+		if _, err := s.authn.lookup(s.identities.Load(), p, keyID, ""); err != nil {
+			return caller.Caller{}, awserr.InvalidSecurityToken()
+		}
+		p.AccessKey, p.Service = keyID, "logs"
+	}
+	p.Region = region
+	return s.callerOf(r, p), nil
 }
 
 // SetBearerCheck tells the authenticator which groups take bearer keys

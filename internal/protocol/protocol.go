@@ -586,3 +586,81 @@ func sourceIP(r *http.Request) netip.Addr {
 	}
 	return ip.Unmap()
 }
+
+// Invoke runs operation op as c with a JSON body, exactly as if the call had
+// arrived on the wire with c's credentials: the same quota check, the same
+// model validation and the same operation function, so IAM decides what c may
+// do the same way. It is the entry point of callers that authenticate by
+// other means than a signature (the console's session). c's RequestID is
+// set when empty. The result is what an operation returns: a value to write
+// with WriteResult, or a Streamer.
+func (h *Handler) Invoke(ctx context.Context, c caller.Caller, op string, body []byte) (any, error) {
+	if c.RequestID == "" {
+		c.RequestID = newRequestID()
+	}
+	fn := h.cfg.Operations.lookup(op)
+	if fn == nil {
+		if h.cfg.Model.HasOperation(op) {
+			return nil, awserr.NotSupported(op)
+		}
+		return nil, awserr.UnknownTarget(h.target + op)
+	}
+	if h.cfg.Throttle != nil {
+		if err := h.cfg.Throttle(c.Account, c.Region, op); err != nil {
+			return nil, err
+		}
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	start := time.Now()
+	out, err := h.invoke(ctx, fn, &Call{Op: op, Caller: c, Body: body, model: h.cfg.Model})
+	if h.cfg.Observe != nil {
+		code := ""
+		if err != nil {
+			ae, ok := awserr.As(err)
+			if !ok {
+				ae = awserr.Internal() // what WriteResult will answer
+			}
+			code = string(ae.Code)
+		}
+		h.cfg.Observe(op, code, time.Since(start))
+	}
+	return out, err
+}
+
+// WriteResult writes what Invoke answered as the API writes it: the JSON
+// result, the streamed body of a Streamer, or the error as
+// {"__type","message"} with its status.
+func (h *Handler) WriteResult(w http.ResponseWriter, r *http.Request, op string, out any, err error) {
+	if w.Header().Get("x-amzn-RequestId") == "" {
+		w.Header().Set("x-amzn-RequestId", newRequestID())
+	}
+	if err != nil {
+		h.writeError(w, w.Header().Get("x-amzn-RequestId"), op, err)
+		return
+	}
+	if s, ok := out.(Streamer); ok {
+		h.stream(w, r, s)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, out)
+}
+
+// StreamTo runs a Streamer's session on w with the API's write deadlines
+// (a client that stops reading ends it), for a caller that translates the
+// stream (the console relays Live Tail to a browser).
+func (h *Handler) StreamTo(w http.ResponseWriter, r *http.Request, s Streamer, contentType string, translate func(io.Writer) io.Writer) {
+	h.stream(w, r, translated{s, contentType, translate})
+}
+
+type translated struct {
+	Streamer
+	ct string
+	tr func(io.Writer) io.Writer
+}
+
+func (t translated) ContentType() string { return t.ct }
+func (t translated) Stream(ctx context.Context, w io.Writer, flush func()) error {
+	return t.Streamer.Stream(ctx, t.tr(w), flush)
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/cairnlog/cairn/internal/audit"
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/console"
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
@@ -373,6 +374,9 @@ func Start(cfg Config) (*Server, error) {
 		Observe:            sm.observe,
 		Audit:              auditor,
 	})
+	// The console (/console/, and / redirects there) calls the API through
+	// handler as its signed-in user.
+	console.New(console.Config{API: handler, Auth: sec, Now: cfg.Now, Logger: cfg.Logger}).Mount(extra)
 	ln, err := tr.listen(cfg)
 	if err != nil {
 		closeAll()
