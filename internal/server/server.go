@@ -37,6 +37,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/importtask"
 	"github.com/cairnlog/cairn/internal/logs/insights"
+	"github.com/cairnlog/cairn/internal/logs/lookuptable"
 	"github.com/cairnlog/cairn/internal/logs/integration"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
@@ -340,7 +341,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries})
 	workers = append(workers, queries) // cancels running queries before the engine closes
-	insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now}).Register(ops)
+	tables := lookuptable.New(lookuptable.Config{Store: engine, Results: queries.Results, Now: cfg.Now})
+	tables.Register(ops)
+	insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load}).Register(ops)
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,
