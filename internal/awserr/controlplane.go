@@ -161,3 +161,9 @@ func LookupTableNotFound(arn string) *Error {
 func LookupTableExists(name string) *Error {
 	return newError(ResourceAlreadyExists, "Lookup table %s already exists.", name)
 }
+
+// ScheduledQueryNotFound: an identifier that names no scheduled query of the
+// account (the text is Cairn's; AWS's is not recorded).
+func ScheduledQueryNotFound(name string) *Error {
+	return newError(ResourceNotFound, "Scheduled query %s does not exist.", name)
+}

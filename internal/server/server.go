@@ -37,11 +37,12 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/logs/importtask"
 	"github.com/cairnlog/cairn/internal/logs/insights"
-	"github.com/cairnlog/cairn/internal/logs/lookuptable"
 	"github.com/cairnlog/cairn/internal/logs/integration"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
+	"github.com/cairnlog/cairn/internal/logs/lookuptable"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/scheduledquery"
 	"github.com/cairnlog/cairn/internal/logs/storagetier"
 	"github.com/cairnlog/cairn/internal/logs/subscription"
 	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
@@ -104,6 +105,9 @@ type Config struct {
 	// InsightsConcurrentQueries bounds each account's running Logs Insights
 	// queries (LimitExceededException beyond it); 0 means AWS's quota, 100.
 	InsightsConcurrentQueries int
+	// ScheduledQueryTick is how often (wall time) the scheduled query worker
+	// looks for due runs; 0: every second.
+	ScheduledQueryTick time.Duration
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
@@ -343,7 +347,12 @@ func Start(cfg Config) (*Server, error) {
 	workers = append(workers, queries) // cancels running queries before the engine closes
 	tables := lookuptable.New(lookuptable.Config{Store: engine, Results: queries.Results, Now: cfg.Now})
 	tables.Register(ops)
-	insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load}).Register(ops)
+	iq := insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load})
+	iq.Register(ops)
+	sq := scheduledquery.New(scheduledquery.Config{Store: engine, Queries: iq, Results: queries.Results, Tables: tables, Sink: sink, Now: cfg.Now,
+		Tick: cfg.ScheduledQueryTick})
+	sq.Register(ops)
+	workers = append(workers, sq.Start()) // closed before the query manager: a run in progress ends first
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,

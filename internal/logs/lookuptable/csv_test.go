@@ -14,10 +14,10 @@ func TestParse(t *testing.T) {
 		t.Fatalf("%+v", tb)
 	}
 	for body, want := range map[string]string{
-		"":             "header row",
-		"a\n\xff\n":    "UTF-8",
-		"a,b\n1,2,3\n": "wrong number of fields",
-		" ,b\n":        "no name",
+		"":                             "header row",
+		"a\n\xff\n":                    "UTF-8",
+		"a,b\n1,2,3\n":                 "wrong number of fields",
+		" ,b\n":                        "no name",
 		strings.Repeat("c", MaxBody+1): "10 MB",
 	} {
 		if _, err := Parse(body); err == nil || !strings.Contains(err.Error(), want) {
