@@ -90,7 +90,7 @@ func TestScheduledToS3(t *testing.T) {
 	mk := func(name, dest string) {
 		t.Helper()
 		if _, err := c.CreateScheduledQuery(ctx, &cwl.CreateScheduledQueryInput{Name: aws.String(name), QueryLanguage: types.QueryLanguageCwli,
-			QueryString: aws.String(`parse @message "* * *" as method, path, code | sort @timestamp asc | display method, path, code`),
+			QueryString:         aws.String(`parse @message "* * *" as method, path, code | sort @timestamp asc | display method, path, code`),
 			LogGroupIdentifiers: []string{g}, ScheduleExpression: aws.String("cron(* * * * ? *)"), StartTimeOffset: aws.Int64(900),
 			ExecutionRoleArn: aws.String(role), DestinationConfiguration: &types.DestinationConfiguration{S3Configuration: &types.S3Configuration{
 				DestinationIdentifier: aws.String(dest), RoleArn: aws.String(role)}}}); err != nil {

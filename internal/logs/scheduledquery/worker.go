@@ -266,14 +266,13 @@ func jsonRows(rows [][]run.Field) []byte {
 	return b.Bytes()
 }
 
-// record stores the run and the query's last trigger and status.
+// record stores the query's last trigger and status, then the run: a
+// client that sees the run in the history sees the query's status too.
 func (s *Service) record(ctx context.Context, scope store.Scope, r *stored, tr TriggerRecord) {
 	b, err := json.Marshal(tr)
 	if err != nil {
 		return
 	}
-	_ = s.cfg.Store.PutResource(ctx, store.ResourceKey{Scope: scope, Kind: runKind, Name: runName(r.ID, tr.TriggeredTimestamp)}, b)
-	_ = s.trimRuns(ctx, scope, r.ID, maxRuns)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, err := s.load(ctx, scope, r.Name)
@@ -281,5 +280,9 @@ func (s *Service) record(ctx context.Context, scope store.Scope, r *stored, tr T
 		return // deleted (or replaced) meanwhile
 	}
 	cur.LastTriggeredTime, cur.LastExecutionStatus = &tr.TriggeredTimestamp, &tr.ExecutionStatus
-	_ = s.put(ctx, scope, cur)
+	if s.put(ctx, scope, cur) != nil {
+		return
+	}
+	_ = s.cfg.Store.PutResource(ctx, store.ResourceKey{Scope: scope, Kind: runKind, Name: runName(r.ID, tr.TriggeredTimestamp)}, b)
+	_ = s.trimRuns(ctx, scope, r.ID, maxRuns)
 }
