@@ -455,28 +455,37 @@ func (s *Service) Delete(ctx context.Context, c caller.Caller, in *ARNInput) (*s
 }
 
 // Put creates or replaces a table from rows (a scheduled query's lookup
-// table destination), returning its ARN.
+// table destination), returning its ARN. No rows empty an existing table
+// (its header kept); they cannot make a new one, which needs a header.
 func (s *Service) Put(ctx context.Context, scope store.Scope, name, description string, rows [][]run.Field) (string, error) {
-	text, err := resultsCSV(rows)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now().UnixMilli()
+	r := record{Name: name, Description: description, Created: now}
+	exists := false
+	if b, err := s.st.GetResource(ctx, key(scope, name)); err == nil {
+		if err := json.Unmarshal(b, &r); err != nil {
+			return "", err
+		}
+		exists = true
+		if description != "" {
+			r.Description = description
+		}
+	} else if !errors.Is(err, store.ErrResourceNotFound) {
+		return "", err
+	}
+	var text string
+	var err error
+	if len(rows) == 0 && exists {
+		text, err = Format(r.Columns, nil)
+	} else {
+		text, err = resultsCSV(rows)
+	}
 	if err != nil {
 		return "", err
 	}
 	t, err := Parse(text)
 	if err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now().UnixMilli()
-	r := record{Name: name, Description: description, Created: now}
-	if b, err := s.st.GetResource(ctx, key(scope, name)); err == nil {
-		if err := json.Unmarshal(b, &r); err != nil {
-			return "", err
-		}
-		if description != "" {
-			r.Description = description
-		}
-	} else if !errors.Is(err, store.ErrResourceNotFound) {
 		return "", err
 	}
 	r.Body, r.Columns, r.Records, r.Updated = text, t.Columns, int64(len(t.Rows)), now

@@ -77,6 +77,25 @@ func TestLookupJoin(t *testing.T) {
 		t.Fatalf("stats rows %q, want %q", got, want)
 	}
 
+	// a table made from a finished query's rows (@ptr left out)
+	qid := startQ(t, c, g, "lookup users_1 id as uid OUTPUT name | filter ispresent(name) | sort @timestamp asc | display uid, name", base)
+	if st := wait(t, c, qid).Status; st != types.QueryStatusComplete {
+		t.Fatalf("query ended %s", st)
+	}
+	fromQ, err := c.CreateLookupTable(ctx, &cwl.CreateLookupTableInput{LookupTableName: aws.String("from_query"), QueryId: &qid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fq, err := c.GetLookupTable(ctx, &cwl.GetLookupTableInput{LookupTableArn: fromQ.LookupTableArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "uid,name\n1,alice\n2,bob\n3,carol\n"; aws.ToString(fq.TableBody) != want {
+		t.Fatalf("table from query: %q, want %q", aws.ToString(fq.TableBody), want)
+	}
+	_, err = c.CreateLookupTable(ctx, &cwl.CreateLookupTableInput{LookupTableName: aws.String("from_nothing"), QueryId: aws.String("no-such-query")})
+	apiErr(t, err, "ResourceNotFoundException", "")
+
 	// Update replaces the whole body; the next query sees it.
 	arn := cr.LookupTableArn
 	if _, err := c.UpdateLookupTable(ctx, &cwl.UpdateLookupTableInput{LookupTableArn: arn, TableBody: aws.String("id,team\n9,green\n")}); err != nil {
@@ -97,6 +116,7 @@ func TestLookupJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.LookupTables = d.LookupTables[1:] // from_query sorts first
 	if len(d.LookupTables) != 1 || fmt.Sprint(d.LookupTables[0].TableFields) != "[id team]" || aws.ToInt64(d.LookupTables[0].RecordsCount) != 1 {
 		t.Fatalf("DescribeLookupTables: %+v", d.LookupTables)
 	}
@@ -185,4 +205,39 @@ func run(t *testing.T, c *cwl.Client, g, q string, base time.Time) []string {
 		rows = append(rows, strings.Join(fs, " "))
 	}
 	return rows
+}
+
+// TestDescribePaging: three tables, pages of two by name, and a prefix.
+func TestDescribePaging(t *testing.T) {
+	h := harness.Start(t)
+	c := h.Client()
+	ctx := context.Background()
+	for _, n := range []string{"b_t", "a_t", "c_x"} {
+		if _, err := c.CreateLookupTable(ctx, &cwl.CreateLookupTableInput{LookupTableName: aws.String(n), TableBody: aws.String("k\n1\n")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, err := c.DescribeLookupTables(ctx, &cwl.DescribeLookupTablesInput{MaxResults: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p1.LookupTables) != 2 || aws.ToString(p1.LookupTables[0].LookupTableName) != "a_t" || p1.NextToken == nil {
+		t.Fatalf("page 1: %+v", p1)
+	}
+	p2, err := c.DescribeLookupTables(ctx, &cwl.DescribeLookupTablesInput{MaxResults: 2, NextToken: p1.NextToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p2.LookupTables) != 1 || aws.ToString(p2.LookupTables[0].LookupTableName) != "c_x" || p2.NextToken != nil {
+		t.Fatalf("page 2: %+v", p2)
+	}
+	px, err := c.DescribeLookupTables(ctx, &cwl.DescribeLookupTablesInput{LookupTableNamePrefix: aws.String("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(px.LookupTables) != 1 || aws.ToString(px.LookupTables[0].LookupTableName) != "c_x" {
+		t.Fatalf("prefix c: %+v", px.LookupTables)
+	}
+	_, err = c.DescribeLookupTables(ctx, &cwl.DescribeLookupTablesInput{NextToken: aws.String("!!")})
+	apiErr(t, err, "InvalidParameterException", "nextToken")
 }

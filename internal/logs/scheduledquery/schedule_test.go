@@ -30,6 +30,18 @@ func TestSchedule(t *testing.T) {
 			t.Errorf("%s after %s: %s, want %s", tc.expr, tc.after, got.Format(time.RFC3339), tc.want)
 		}
 	}
+	// cron in a timezone: 09:00 in Paris is 08:00 UTC in winter, 07:00 in summer
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := parseSchedule("cron(0 9 * * ? *)")
+	if got := s.next(at("2026-01-10T12:00:00Z"), anchor, paris); !got.Equal(at("2026-01-11T08:00:00Z")) {
+		t.Errorf("Paris winter: %s", got.UTC().Format(time.RFC3339))
+	}
+	if got := s.next(at("2026-07-10T12:00:00Z"), anchor, paris); !got.Equal(at("2026-07-11T07:00:00Z")) {
+		t.Errorf("Paris summer: %s", got.UTC().Format(time.RFC3339))
+	}
 	for _, bad := range []string{"", "rate(0 minutes)", "rate(1 minutes)", "rate(2 minute)", "rate(5 weeks)", "cron(* * * * * *)",
 		"cron(0 0 ? * ? *)", "cron(60 * * * ? *)", "cron(0 0 L * ? *)", "cron(0 0 * *)", "cron(0 0 ? * 8 *)", "every 5 minutes"} {
 		if _, err := parseSchedule(bad); err == nil {
