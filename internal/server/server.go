@@ -244,7 +244,8 @@ func Start(cfg Config) (*Server, error) {
 		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect})
 	core.Register(ops)
 	// Tags on the other families' taggable resources (their ARNs).
-	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds()} {
+	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds(),
+		lookuptable.TaggableKinds(), scheduledquery.TaggableKinds()} {
 		for arnType, kind := range kinds {
 			core.Taggable(arnType, kind)
 		}

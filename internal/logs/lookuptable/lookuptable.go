@@ -86,6 +86,11 @@ type record struct {
 	Updated     int64             `json:"updated"`
 }
 
+// TaggableKinds maps the ARN resource type of lookup tables to their record
+// kind, for TagResource/UntagResource/ListTagsForResource (logs.Service.Taggable):
+// the record keeps the tags in its top-level "tags" member.
+func TaggableKinds() map[string]string { return map[string]string{"lookup-table": kind} }
+
 // ARN is a table's ARN: AWS's lookup-table resource type in the account and
 // region (arn:aws:logs:REGION:ACCOUNT:lookup-table:NAME).
 func ARN(scope store.Scope, name string) string {

@@ -42,6 +42,12 @@ func TestLookupJoin(t *testing.T) {
 	if want := "arn:aws:logs:us-east-1:000000000000:lookup-table:users_1"; aws.ToString(cr.LookupTableArn) != want {
 		t.Fatalf("arn %s, want %s", aws.ToString(cr.LookupTableArn), want)
 	}
+	if _, err := c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: cr.LookupTableArn, Tags: map[string]string{"team": "ops"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: cr.LookupTableArn}); err != nil || tg.Tags["team"] != "ops" {
+		t.Fatalf("ListTagsForResource: %v %v", tg, err)
+	}
 	if _, err := c.CreateLookupTable(ctx, &cwl.CreateLookupTableInput{LookupTableName: aws.String("users_1"), TableBody: aws.String(body)}); err != nil {
 		apiErr(t, err, "ResourceAlreadyExistsException", "users_1")
 	} else {

@@ -170,6 +170,12 @@ type stored struct {
 	Tags map[string]string `json:"tags,omitempty"`
 }
 
+// TaggableKinds maps the ARN resource type of scheduled queries to their
+// record kind, for TagResource/UntagResource/ListTagsForResource
+// (logs.Service.Taggable): the record keeps the tags in its top-level "tags"
+// member.
+func TaggableKinds() map[string]string { return map[string]string{"scheduled-query": kind} }
+
 // ARN is a scheduled query's ARN (arn:aws:logs:REGION:ACCOUNT:scheduled-query:NAME).
 func ARN(scope store.Scope, name string) string {
 	return fmt.Sprintf("arn:aws:logs:%s:%s:scheduled-query:%s", scope.Region, scope.Account, name)

@@ -206,6 +206,21 @@ func TestScheduledValidation(t *testing.T) {
 	}
 	_, err := c.CreateScheduledQuery(ctx, in(func(*cwl.CreateScheduledQueryInput) {}))
 	apiErr(t, err, "ConflictException", "already exists")
+	arn := aws.String("arn:aws:logs:us-east-1:000000000000:scheduled-query:q")
+	if _, err := c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: arn}); err != nil || tg.Tags["k"] != "v" {
+		t.Fatalf("ListTagsForResource: %v %v", tg, err)
+	}
+	// an update keeps the tags
+	if _, err := c.UpdateScheduledQuery(ctx, &cwl.UpdateScheduledQueryInput{Identifier: arn, QueryLanguage: types.QueryLanguageCwli,
+		QueryString: aws.String("fields @message"), ScheduleExpression: aws.String("rate(1 hour)"), ExecutionRoleArn: aws.String(role)}); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: arn}); err != nil || tg.Tags["k"] != "v" {
+		t.Fatalf("ListTagsForResource after update: %v %v", tg, err)
+	}
 	_, err = c.GetScheduledQueryHistory(ctx, &cwl.GetScheduledQueryHistoryInput{Identifier: aws.String("nope"), StartTime: aws.Int64(0), EndTime: aws.Int64(1)})
 	apiErr(t, err, "ResourceNotFoundException", "nope")
 	_, err = c.DeleteScheduledQuery(ctx, &cwl.DeleteScheduledQueryInput{Identifier: aws.String("nope")})
