@@ -351,7 +351,7 @@ func Start(cfg Config) (*Server, error) {
 	iq := insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load})
 	iq.Register(ops)
 	sq := scheduledquery.New(scheduledquery.Config{Store: engine, Queries: iq, Results: queries.Results, Tables: tables, Sink: sink, Now: cfg.Now,
-		Tick: cfg.ScheduledQueryTick})
+		Tick: cfg.ScheduledQueryTick, Logger: cfg.Logger})
 	sq.Register(ops)
 	workers = append(workers, sq.Start()) // closed before the query manager: a run in progress ends first
 	handler := protocol.New(protocol.Config{

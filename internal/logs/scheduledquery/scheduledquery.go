@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -85,6 +86,9 @@ type Config struct {
 	Now  func() time.Time
 	// Tick is how often (wall time) the worker looks for due queries; 0: 1s.
 	Tick time.Duration
+	// Logger reports the worker's store errors (a run it could not record);
+	// nil: discarded.
+	Logger *slog.Logger
 }
 
 // Service implements the scheduled query operations and runs them.
@@ -100,6 +104,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg}
 }

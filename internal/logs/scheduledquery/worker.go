@@ -56,10 +56,13 @@ func (w *worker) Close() error {
 // concurrent queries (each still triggers at its latest due time).
 func (s *Service) pass(ctx context.Context) {
 	var due []string
-	_ = s.cfg.Store.ListResources(ctx, store.ResourceKey{Kind: indexKind}, "", "", func(n string, _ []byte) bool {
+	err := s.cfg.Store.ListResources(ctx, store.ResourceKey{Kind: indexKind}, "", "", func(n string, _ []byte) bool {
 		due = append(due, n)
 		return true
 	})
+	if err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Error("scheduled queries: list", "err", err) // the next tick tries again
+	}
 	for _, n := range due {
 		parts := strings.SplitN(n, ":", 3)
 		if len(parts) != 3 || ctx.Err() != nil {
@@ -280,9 +283,15 @@ func (s *Service) record(ctx context.Context, scope store.Scope, r *stored, tr T
 		return // deleted (or replaced) meanwhile
 	}
 	cur.LastTriggeredTime, cur.LastExecutionStatus = &tr.TriggeredTimestamp, &tr.ExecutionStatus
-	if s.put(ctx, scope, cur) != nil {
+	if err := s.put(ctx, scope, cur); err != nil {
+		// not recorded: the same time is due again at the next tick
+		s.cfg.Logger.Error("scheduled query: record run", "name", r.Name, "err", err)
 		return
 	}
-	_ = s.cfg.Store.PutResource(ctx, store.ResourceKey{Scope: scope, Kind: runKind, Name: runName(r.ID, tr.TriggeredTimestamp)}, b)
-	_ = s.trimRuns(ctx, scope, r.ID, maxRuns)
+	if err := s.cfg.Store.PutResource(ctx, store.ResourceKey{Scope: scope, Kind: runKind, Name: runName(r.ID, tr.TriggeredTimestamp)}, b); err != nil {
+		s.cfg.Logger.Error("scheduled query: record history", "name", r.Name, "err", err)
+	}
+	if err := s.trimRuns(ctx, scope, r.ID, maxRuns); err != nil {
+		s.cfg.Logger.Error("scheduled query: trim history", "name", r.Name, "err", err)
+	}
 }
