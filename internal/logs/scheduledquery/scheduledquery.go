@@ -305,6 +305,25 @@ func (sp *spec) validate() error {
 	return nil
 }
 
+// groupsExist refuses identifiers that name no group of the account, as
+// StartQuery would at every run (the model lists ResourceNotFoundException
+// for Create and Update). A group deleted later makes its runs InvalidQuery.
+func (s *Service) groupsExist(ctx context.Context, scope store.Scope, ids []string) error {
+	for _, id := range ids {
+		name, err := logs.ResolveGroup(scope, "", strings.TrimSuffix(id, ":*"), nil)
+		if err != nil {
+			return err
+		}
+		if _, err := s.cfg.Store.GetGroup(ctx, scope, name); err != nil {
+			if errors.Is(err, store.ErrGroupNotFound) {
+				return awserr.GroupNotFound()
+			}
+			return logs.StoreError(err)
+		}
+	}
+	return nil
+}
+
 func (sp *spec) apply(r *stored) {
 	r.Description, r.QueryLanguage, r.QueryString, r.LogGroupIdentifiers = sp.Description, sp.QueryLanguage, sp.QueryString, sp.LogGroupIdentifiers
 	r.ScheduleExpression, r.Timezone, r.StartTimeOffset, r.EndTimeOffset = sp.ScheduleExpression, sp.Timezone, sp.StartTimeOffset, sp.EndTimeOffset
@@ -334,6 +353,9 @@ func (s *Service) Create(ctx context.Context, c caller.Caller, in *CreateInput) 
 		return nil, err
 	}
 	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.groupsExist(ctx, scope, in.LogGroupIdentifiers); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -395,6 +417,9 @@ func (s *Service) Update(ctx context.Context, c caller.Caller, in *UpdateInput) 
 		return nil, err
 	}
 	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.groupsExist(ctx, scope, in.LogGroupIdentifiers); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -171,6 +171,9 @@ func TestScheduledValidation(t *testing.T) {
 	h, _ := start(t)
 	c := h.Client()
 	ctx := context.Background()
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
 	in := func(mod func(*cwl.CreateScheduledQueryInput)) *cwl.CreateScheduledQueryInput {
 		v := &cwl.CreateScheduledQueryInput{Name: aws.String("q"), QueryLanguage: types.QueryLanguageCwli, QueryString: aws.String("fields @message"),
 			LogGroupIdentifiers: []string{"g"}, ScheduleExpression: aws.String("cron(0 * * * ? *)"), ExecutionRoleArn: aws.String(role)}
@@ -197,6 +200,7 @@ func TestScheduledValidation(t *testing.T) {
 				DestinationIdentifier: aws.String("s3://B"), RoleArn: aws.String(role)}}
 		}, "ValidationException", "destinationIdentifier"},
 		{func(v *cwl.CreateScheduledQueryInput) { v.State = "PAUSED" }, "ValidationException", "state"},
+		{func(v *cwl.CreateScheduledQueryInput) { v.LogGroupIdentifiers = []string{"g", "missing"} }, "ResourceNotFoundException", "log group does not exist"},
 	} {
 		_, err := c.CreateScheduledQuery(ctx, in(tc.mod))
 		t.Run(fmt.Sprint(i), func(t *testing.T) { apiErr(t, err, tc.code, tc.msg) })
