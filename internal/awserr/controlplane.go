@@ -150,3 +150,20 @@ func DataSourceNotFound(name, typ string) *Error {
 func LogObjectNotFound() *Error {
 	return newError(ResourceNotFound, "The specified log object does not exist.")
 }
+
+// LookupTableNotFound: Get/Update/DeleteLookupTable of an ARN that names no
+// table of the account (the text is Cairn's; AWS's is not recorded).
+func LookupTableNotFound(arn string) *Error {
+	return newError(ResourceNotFound, "Lookup table %s does not exist.", arn)
+}
+
+// LookupTableExists: CreateLookupTable of a name the account has.
+func LookupTableExists(name string) *Error {
+	return newError(ResourceAlreadyExists, "Lookup table %s already exists.", name)
+}
+
+// ScheduledQueryNotFound: an identifier that names no scheduled query of the
+// account (the text is Cairn's; AWS's is not recorded).
+func ScheduledQueryNotFound(name string) *Error {
+	return newError(ResourceNotFound, "Scheduled query %s does not exist.", name)
+}

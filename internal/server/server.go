@@ -41,8 +41,10 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/insights"
 	"github.com/cairnlog/cairn/internal/logs/integration"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
+	"github.com/cairnlog/cairn/internal/logs/lookuptable"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/scheduledquery"
 	"github.com/cairnlog/cairn/internal/logs/storagetier"
 	"github.com/cairnlog/cairn/internal/logs/subscription"
 	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
@@ -105,6 +107,9 @@ type Config struct {
 	// InsightsConcurrentQueries bounds each account's running Logs Insights
 	// queries (LimitExceededException beyond it); 0 means AWS's quota, 100.
 	InsightsConcurrentQueries int
+	// ScheduledQueryTick is how often (wall time) the scheduled query worker
+	// looks for due runs; 0: every second.
+	ScheduledQueryTick time.Duration
 	// Quotas enforces AWS's per-account TPS quotas (docs/quotas.md); nil,
 	// the default, enforces none. Its clock defaults to Now.
 	Quotas *quota.Config
@@ -242,7 +247,8 @@ func Start(cfg Config) (*Server, error) {
 		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect})
 	core.Register(ops)
 	// Tags on the other families' taggable resources (their ARNs).
-	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds()} {
+	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds(),
+		lookuptable.TaggableKinds(), scheduledquery.TaggableKinds()} {
 		for arnType, kind := range kinds {
 			core.Taggable(arnType, kind)
 		}
@@ -359,7 +365,14 @@ func Start(cfg Config) (*Server, error) {
 	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries})
 	reg.Register(queryCollector(queries))
 	workers = append(workers, queries) // cancels running queries before the engine closes
-	insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now}).Register(ops)
+	tables := lookuptable.New(lookuptable.Config{Store: engine, Results: queries.Results, Now: cfg.Now})
+	tables.Register(ops)
+	iq := insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load})
+	iq.Register(ops)
+	sq := scheduledquery.New(scheduledquery.Config{Store: engine, Queries: iq, Results: queries.Results, Tables: tables, Sink: sink, Now: cfg.Now,
+		Tick: cfg.ScheduledQueryTick, Logger: cfg.Logger})
+	sq.Register(ops)
+	workers = append(workers, sq.Start()) // closed before the query manager: a run in progress ends first
 	handler := protocol.New(protocol.Config{
 		Model:              model,
 		Operations:         ops,

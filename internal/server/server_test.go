@@ -720,7 +720,7 @@ func TestWireAndBadInput(t *testing.T) {
 	f("Logs_20140328.CreateLogGroup", `{"logGroupName": "`+strings.Repeat("a", 513)+`"}`, 400, "InvalidParameterException", "")
 	f("Logs_20140328.NoSuchThing", `{}`, 400, "UnknownOperationException", "")
 	f("Bogus.CreateLogGroup", `{}`, 400, "UnknownOperationException", "")
-	f("Logs_20140328.GetScheduledQuery", `{"identifier":"q"}`, 400, "InvalidOperationException", "") // a model operation Cairn does not serve yet (scheduled queries)
+	f("Logs_20140328.GetScheduledQuery", `{"identifier":"q"}`, 400, "ResourceNotFoundException", "") // a routed model operation
 	f("Logs_20140328.DescribeLogGroups", ``, 200, "", "")                                            // an empty body is an empty input
 
 	// gzip request bodies.

@@ -20,10 +20,12 @@
 package insights
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/insights/cwli"
 	"github.com/cairnlog/cairn/internal/insights/run"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
@@ -68,6 +70,8 @@ type RunOptions struct {
 	MaxMemory  int64
 	Now        int64 // ms, the query's start (now())
 	Parallel   int   // goroutines a stats query may use in AddBlock
+	// Lookup loads a lookup table the query's lookup command names.
+	Lookup func(name string) (*cwli.LookupTable, error)
 }
 
 // Limits as on AWS (reference insights.md §6.1, §9).
@@ -92,6 +96,9 @@ type Config struct {
 	// MaxMemory bounds one query's executor state (0: 256 MiB); past it the
 	// query ends Failed.
 	MaxMemory int64
+	// Lookup loads a lookup table of scope (package logs/lookuptable);
+	// nil: a query with lookup fails.
+	Lookup func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
 }
 
 // Service implements the Insights operations.
@@ -102,6 +109,7 @@ type Service struct {
 	now       func() time.Time
 	maxMemory int64
 	parallel  int
+	lookup    func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
 
 	keysMu sync.Mutex
 	keys   map[store.Scope][]byte // pointer keys by scope, loaded once (pointer.go)
@@ -122,7 +130,7 @@ func New(cfg Config) *Service {
 	// Options.Parallel); more lanes than cores would only add merging.
 	parallel := min(runtime.GOMAXPROCS(0), 4)
 	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, parallel: parallel,
-		keys: map[store.Scope][]byte{}}
+		lookup: cfg.Lookup, keys: map[store.Scope][]byte{}}
 }
 
 // Register adds the family's operations to t.

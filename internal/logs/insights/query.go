@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/insights/cwli"
 	"github.com/cairnlog/cairn/internal/insights/run"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/store"
@@ -144,7 +145,8 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	}
 	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Now: s.now().UnixMilli(), Parallel: s.parallel,
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
-		LogName: func(group string) string { return scope.Account + ":" + group }})
+		LogName: func(group string) string { return scope.Account + ":" + group },
+		Lookup:  s.lookupFunc(ctx, scope)})
 	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, sources, start, end),
 		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit),
 		NoMessages: !plan.NeedMessage()})
@@ -464,4 +466,13 @@ func (s *Service) ListLogGroupsForQuery(ctx context.Context, c caller.Caller, in
 		out.NextToken = &t
 	}
 	return out, nil
+}
+
+// lookupFunc loads the lookup tables of scope for one query; nil when the
+// server has none configured (the language then fails a lookup query).
+func (s *Service) lookupFunc(ctx context.Context, scope store.Scope) func(string) (*cwli.LookupTable, error) {
+	if s.lookup == nil {
+		return nil
+	}
+	return func(name string) (*cwli.LookupTable, error) { return s.lookup(ctx, scope, name) }
 }
