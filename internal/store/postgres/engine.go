@@ -20,6 +20,9 @@ import (
 type Config struct {
 	// URL is the database, as pgx parses it: postgres://user@host:port/db?...
 	URL string
+	// LeaseTTL is how long a background job's lease lasts unrenewed (a
+	// dead node's jobs move after it); 0 means DefaultLeaseTTL.
+	LeaseTTL time.Duration
 	// Now is the clock (retention); nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -50,6 +53,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -197,6 +203,13 @@ var schema = []string{
 		PRIMARY KEY (account, region, gid, kind, name)
 	);
 	CREATE SEQUENCE cairn_seq;`,
+	// 2: leases of the background jobs (lease.go). Expiry is the
+	// database's clock, the one clock every node shares.
+	`CREATE TABLE cairn_leases (
+		name bytea PRIMARY KEY,
+		holder text NOT NULL,
+		expires timestamptz NOT NULL
+	);`,
 }
 
 // migrate brings the schema to len(schema), under an advisory lock so that
