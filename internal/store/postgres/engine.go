@@ -210,6 +210,12 @@ var schema = []string{
 		holder text NOT NULL,
 		expires timestamptz NOT NULL
 	);`,
+	// 3: secrets every node shares (secrets.go): the generated root key,
+	// the STS token key.
+	`CREATE TABLE cairn_secrets (
+		name text PRIMARY KEY,
+		value bytea NOT NULL
+	);`,
 }
 
 // migrate brings the schema to len(schema), under an advisory lock so that
