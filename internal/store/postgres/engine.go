@@ -23,6 +23,9 @@ type Config struct {
 	// LeaseTTL is how long a background job's lease lasts unrenewed (a
 	// dead node's jobs move after it); 0 means DefaultLeaseTTL.
 	LeaseTTL time.Duration
+	// JanitorInterval is how often expired blocks are deleted (by the node
+	// holding the retention lease); 0 means DefaultJanitorInterval.
+	JanitorInterval time.Duration
 	// Now is the clock (retention); nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -43,6 +46,9 @@ type Engine struct {
 	closed  bool
 	stop    context.CancelFunc
 	done    chan struct{} // the listener goroutine ended
+
+	stopJanitor context.CancelFunc
+	janitorDone chan struct{}
 }
 
 // Open connects, creates or migrates the schema and starts the listener
@@ -56,6 +62,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.JanitorInterval <= 0 {
+		cfg.JanitorInterval = DefaultJanitorInterval
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -90,6 +99,9 @@ func Open(cfg Config) (*Engine, error) {
 		c.close()
 		return nil, fmt.Errorf("postgres: LISTEN: %w", err)
 	}
+	jctx, stopJanitor := context.WithCancel(context.Background())
+	e.stopJanitor, e.janitorDone = stopJanitor, make(chan struct{})
+	go e.janitor(jctx)
 	return e, nil
 }
 
@@ -107,6 +119,10 @@ func (e *Engine) exit() { e.closeMu.RUnlock() }
 
 // Close waits for calls in flight, stops the listener and the pool.
 func (e *Engine) Close() error {
+	// The janitor first, while calls are admitted: its lease is released
+	// (another node's janitor takes over at once).
+	e.stopJanitor()
+	<-e.janitorDone
 	e.closeMu.Lock()
 	if e.closed {
 		e.closeMu.Unlock()
