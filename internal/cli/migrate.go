@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/migrate"
-	"github.com/cairnlog/cairn/internal/store/embedded"
-	"github.com/cairnlog/cairn/internal/store/postgres"
 )
 
 const migrateUsage = `usage: cairn migrate --from DATA_DIR --to postgres://user:password@host:5432/db
@@ -43,20 +41,7 @@ func runMigrate(env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "cairn migrate: --to must be a postgres:// URL")
 		return 2
 	}
-	src, err := embedded.Open(embedded.Config{Dir: *from})
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "cairn migrate: opening", *from+":", err)
-		return 1
-	}
-	defer src.Close()
-	dst, err := postgres.Open(postgres.Config{URL: *to})
-	if err != nil {
-		// pgx's errors do not carry the password.
-		fmt.Fprintln(env.Stderr, "cairn migrate:", err)
-		return 1
-	}
-	defer dst.Close()
-	st, err := migrate.Run(context.Background(), src, dst)
+	st, err := migrate.Copy(context.Background(), *from, *to)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "cairn migrate:", err)
 		return 1

@@ -18,6 +18,23 @@ import (
 	"github.com/cairnlog/cairn/internal/store/postgres"
 )
 
+// Copy opens the embedded engine in dataDir (refused while a server runs
+// on it: its directory is locked) and the PostgreSQL database at url,
+// copies the one into the other (Run) and closes both.
+func Copy(ctx context.Context, dataDir, url string) (Stats, error) {
+	src, err := embedded.Open(embedded.Config{Dir: dataDir})
+	if err != nil {
+		return Stats{}, fmt.Errorf("opening %s: %w", dataDir, err)
+	}
+	defer src.Close()
+	dst, err := postgres.Open(postgres.Config{URL: url})
+	if err != nil {
+		return Stats{}, err // pgx's errors do not carry the password
+	}
+	defer dst.Close()
+	return Run(ctx, src, dst)
+}
+
 // Stats is what a migration copied.
 type Stats struct {
 	Groups, Streams, Blocks, Events, Resources, Cursors int64
