@@ -2,13 +2,16 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -34,6 +37,19 @@ type SecurityConfig struct {
 	// root key generated on first start in DataDir/credentials.
 	IAMFile string
 	Now     func() time.Time
+	// Shared, when set, keeps the secrets every node of one database must
+	// have alike (the generated root key, the STS token key), so a token
+	// one node issues is accepted by all. nil: this node is alone, and the
+	// secrets live in DataDir.
+	Shared SharedSecrets
+}
+
+// SharedSecrets is a store of secrets for the nodes of a cluster (the
+// PostgreSQL engine implements it).
+type SharedSecrets interface {
+	// SharedSecret stores offer under name unless a value is already
+	// there, and returns the stored value: the first node's offer wins.
+	SharedSecret(ctx context.Context, name string, offer []byte) ([]byte, error)
 }
 
 // Security is what a server builds for authentication: the identities (from
@@ -77,15 +93,41 @@ func NewSecurity(cfg SecurityConfig) (*Security, error) {
 	case cfg.IAMFile != "":
 		store, err = iam.LoadFile(cfg.IAMFile)
 	default:
-		store, sec.rootCreated, err = iam.EnsureRootCredentials(cfg.DataDir, cfg.AccountID)
+		var share func(string, string) (string, string, error)
+		if cfg.Shared != nil {
+			share = func(keyID, secret string) (string, string, error) {
+				v, err := cfg.Shared.SharedSecret(context.Background(), "root-key/"+cfg.AccountID, []byte(keyID+"\n"+secret))
+				if err != nil {
+					return "", "", err
+				}
+				k, sc, ok := strings.Cut(string(v), "\n")
+				if !ok {
+					return "", "", errors.New("the stored root key is malformed")
+				}
+				return k, sc, nil
+			}
+		}
+		store, sec.rootCreated, err = iam.EnsureSharedRootCredentials(cfg.DataDir, cfg.AccountID, share)
 		sec.credentialsFile = filepath.Join(cfg.DataDir, iam.CredentialsFileName)
 	}
 	if err != nil {
 		return nil, err
 	}
 	sec.identities = iam.NewHolder(store)
-	key, err := sts.LoadOrCreateKey(cfg.DataDir)
-	if err != nil {
+	var key []byte
+	if cfg.Shared != nil {
+		// The cluster's key only: a node's own key file would sign tokens
+		// the other nodes refuse.
+		offer := make([]byte, 32)
+		rand.Read(offer)
+		key, err = cfg.Shared.SharedSecret(context.Background(), "sts-key", offer)
+		if err == nil && len(key) != 32 {
+			err = errors.New("the stored STS key is not 32 bytes")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("shared STS key: %w", err)
+		}
+	} else if key, err = sts.LoadOrCreateKey(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	issuer, err := sts.NewIssuer(key, cfg.Now)

@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"completion": {"print a shell completion script: cairn completion bash|zsh|fish", runCompletion},
 		"api-key":    {"make a bearer API key for PutLogEvents and OTLP (stored hashed in the IAM file); list a file's keys", runAPIKey},
 		"backup":     {"snapshot a running server's data directory: cairn backup --to DIR", runBackup},
+		"migrate":    {"copy a stopped embedded server's data into PostgreSQL: cairn migrate --from DIR --to postgres://…", runMigrate},
 		"creds":      {"issue credentials scoped to a log group and stream prefix (env or credential_process)", runCreds},
 	}
 }

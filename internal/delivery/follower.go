@@ -72,7 +72,28 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// run follows the filter while this node holds its lease (always on a
+// one-node engine; on a shared one, on one node at a time, so each event is
+// delivered once across the cluster). Each holding starts again from the
+// durable cursor, where the previous holder left it.
 func (fl *follower) run(ctx context.Context) {
+	lease := store.NewLease(fl.m.cfg.Store, "subscription/"+fl.f.Scope.Account+"/"+fl.f.Scope.Region+"/"+fl.f.Group+"\x00"+fl.f.Cursor, nil)
+	defer lease.Close()
+	for {
+		hctx, cancel, ok := lease.Wait(ctx)
+		if !ok {
+			return
+		}
+		fl.follow(hctx)
+		lost := hctx.Err() != nil
+		cancel()
+		if ctx.Err() != nil || !lost {
+			return // stopped, or the follower ended by itself (its group is gone)
+		}
+	}
+}
+
+func (fl *follower) follow(ctx context.Context) {
 	m := fl.m
 	f := &fl.f
 	log := m.log.With("logGroup", f.Group, "filter", f.Name, "destination", f.DestinationARN)

@@ -151,10 +151,22 @@ func (m *Manager) Created(f Filter) {
 
 func (m *Manager) loop() {
 	defer m.wg.Done()
+	// On a shared engine a filter may be put through another node (whose
+	// Changed reaches only its own manager): every node reloads every few
+	// seconds, so each runs a follower (waiting for its lease) per filter
+	// and takes over when the holder dies.
+	var poll <-chan time.Time
+	if _, shared := m.cfg.Store.(store.Leaser); shared {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		select {
 		case <-m.ctx.Done():
 			return
+		case <-poll:
+			m.Changed()
 		case <-m.reload:
 			if err := m.sync(); err != nil {
 				m.log.Warn("subscription delivery: reloading filters", "err", err)

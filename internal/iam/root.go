@@ -23,21 +23,47 @@ const CredentialsFileName = "credentials"
 // directly as AWS_SHARED_CREDENTIALS_FILE; created reports that. Later starts
 // reuse the file. A file that others can read is refused.
 func EnsureRootCredentials(dataDir, accountID string) (store *Store, created bool, err error) {
+	return EnsureSharedRootCredentials(dataDir, accountID, nil)
+}
+
+// EnsureSharedRootCredentials is EnsureRootCredentials for a node of a
+// cluster: share offers this node's key (its file's, or a new one) and
+// returns the cluster's (the first node's offer); the node's file is
+// rewritten to hold the cluster's key when it held another, so that every
+// node's credentials file signs requests every node accepts. share nil:
+// the node is alone.
+func EnsureSharedRootCredentials(dataDir, accountID string, share func(keyID, secret string) (string, string, error)) (store *Store, created bool, err error) {
 	if !isAccountID(accountID) {
 		return nil, false, fmt.Errorf("account id %q is not 12 digits", accountID)
 	}
 	path := filepath.Join(dataDir, CredentialsFileName)
 	keyID, secret, err := ReadCredentials(path)
+	exists := err == nil
 	if errors.Is(err, fs.ErrNotExist) {
 		if keyID, secret, err = newRootKey(); err != nil {
 			return nil, false, err
 		}
+	} else if err != nil {
+		return nil, false, err
+	}
+	if share != nil {
+		k, sec, err := share(keyID, secret)
+		if err != nil {
+			return nil, false, fmt.Errorf("shared root key: %w", err)
+		}
+		if exists && (k != keyID || sec != secret) {
+			if err := os.Remove(path); err != nil {
+				return nil, false, fmt.Errorf("write credentials: %w", err)
+			}
+			exists = false
+		}
+		keyID, secret = k, sec
+	}
+	if !exists {
 		if err := writeCredentials(path, keyID, secret); err != nil {
 			return nil, false, err
 		}
 		created = true
-	} else if err != nil {
-		return nil, false, err
 	}
 	s, err := NewRootStore(accountID, keyID, secret)
 	return s, created, err

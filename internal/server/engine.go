@@ -23,11 +23,16 @@ func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
 	switch s := cfg.Store; {
 	case s == "" || s == "embedded":
 		return embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression, OnFatal: onFatal})
-	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+	case isShared(s):
 		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger})
 	default:
 		return nil, fmt.Errorf("--store must be embedded or a postgres:// URL, not %q", redactURL(cfg.Store))
 	}
+}
+
+// isShared: the store is one several nodes share (PostgreSQL).
+func isShared(store string) bool {
+	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
 }
 
 // redactURL keeps a password in a mistyped store URL out of the error (and

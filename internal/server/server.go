@@ -197,20 +197,35 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sec, err := auth.NewSecurity(auth.SecurityConfig{Mode: auth.Mode(cfg.Auth), Listen: cfg.Listen, DataDir: cfg.DataDir,
-		AccountID: cfg.AccountID, IAMFile: cfg.IAMFile, Now: cfg.Now})
-	if err != nil {
-		return nil, err
-	}
 	model, err := awsmodel.Load()
 	if err != nil {
 		return nil, err
 	}
 	failed := make(chan error, 1)
-	hub := tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
-	engine, err := openEngine(cfg, func(err error) { failed <- err })
+	// An engine that nodes share (PostgreSQL) opens before the security,
+	// which keeps the cluster's root key and STS key in it; the embedded
+	// one after, so that a refused configuration writes nothing.
+	var engine Engine
+	var shared auth.SharedSecrets
+	if isShared(cfg.Store) {
+		if engine, err = openEngine(cfg, func(err error) { failed <- err }); err != nil {
+			return nil, err
+		}
+		shared, _ = engine.(auth.SharedSecrets)
+	}
+	sec, err := auth.NewSecurity(auth.SecurityConfig{Mode: auth.Mode(cfg.Auth), Listen: cfg.Listen, DataDir: cfg.DataDir,
+		AccountID: cfg.AccountID, IAMFile: cfg.IAMFile, Now: cfg.Now, Shared: shared})
 	if err != nil {
+		if engine != nil {
+			engine.Close()
+		}
 		return nil, err
+	}
+	hub := tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
+	if engine == nil {
+		if engine, err = openEngine(cfg, func(err error) { failed <- err }); err != nil {
+			return nil, err
+		}
 	}
 	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
 	// The Prometheus registry: the server's own metrics here, other

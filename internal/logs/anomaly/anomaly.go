@@ -93,6 +93,10 @@ type Service struct {
 	stop chan struct{}
 	done chan struct{}
 	wake chan struct{}
+	// lease: detectors run only on the node holding it (always on a
+	// one-node engine). Learning is memory: a node taking over learns
+	// afresh from the detectors' cursors.
+	lease *store.Lease
 }
 
 // New returns a Service.

@@ -81,6 +81,7 @@ func anomalyKey(scope store.Scope, detector, id string) store.ResourceKey {
 // Start runs the worker until Close.
 func (s *Service) Start() {
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	s.lease = store.NewLease(s.st, "anomaly/detectors", s.kick)
 	go s.run()
 }
 
@@ -91,6 +92,7 @@ func (s *Service) Close() error {
 	}
 	close(s.stop)
 	<-s.done
+	s.lease.Close()
 	return nil
 }
 
@@ -114,6 +116,9 @@ func (s *Service) run() {
 			return
 		case <-t.C:
 		case <-s.wake:
+		}
+		if !s.lease.Held() {
+			continue // another node of a shared engine detects
 		}
 		if err := s.Step(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("anomaly detection", "err", err)

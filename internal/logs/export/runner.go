@@ -36,6 +36,9 @@ type Runner struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+	// lease: tasks run only on the node holding it (always on a one-node
+	// engine), so each runs once across the cluster.
+	lease *store.Lease
 }
 
 // StartRunner starts s's runner; tasks left active by a previous run are
@@ -50,6 +53,7 @@ func (s *Service) StartRunner(cfg RunnerConfig) *Runner {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Runner{s: s, log: cfg.Logger, chunk: cfg.ChunkBytes, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	s.runner = r
+	r.lease = store.NewLease(s.st, "export/runner", r.wakeUp)
 	r.wakeUp()
 	go r.run()
 	return r
@@ -68,19 +72,30 @@ func (r *Runner) Close() error {
 	r.once.Do(func() {
 		r.cancel()
 		<-r.done
+		r.lease.Close()
 	})
 	return nil
 }
 
 func (r *Runner) run() {
 	defer close(r.done)
+	// On a shared engine a task may be created through another node (whose
+	// wake-up reaches only its own runner): the holder looks every few
+	// seconds.
+	var poll <-chan time.Time
+	if _, shared := r.s.st.(store.Leaser); shared {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		select {
 		case <-r.ctx.Done():
 			return
 		case <-r.wake:
+		case <-poll:
 		}
-		for r.ctx.Err() == nil && r.next() {
+		for r.ctx.Err() == nil && r.lease.Held() && r.next() {
 		}
 	}
 }

@@ -65,6 +65,10 @@ type Counter struct {
 	close  sync.Once
 
 	dropped atomic.Uint64
+
+	// lease: the Counter counts only on the node holding it (on a shared
+	// engine; always on a one-node one), so each event is counted once.
+	lease *store.Lease
 }
 
 type gkey struct {
@@ -76,6 +80,7 @@ type gkey struct {
 type groupRun struct {
 	initSeq uint64 // feed position to start from when no state is stored
 	reload  bool   // guarded by Counter.mu: the filters changed
+	gen     uint64 // guarded by mu: the lease holding the state was loaded in
 
 	mu       sync.Mutex // guards the fields below (Collect reads them)
 	loaded   bool
@@ -147,6 +152,7 @@ func StartCounter(ctx context.Context, cfg CounterConfig) (*Counter, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.lease = store.NewLease(c.st, "metricfilter/counter", c.acquired)
 	c.unsub = c.st.Subscribe(c.appended)
 	c.wake <- struct{}{}
 	go c.run()
@@ -175,6 +181,73 @@ func (c *Counter) appended(a store.Appended) {
 	if ok {
 		c.signal()
 	}
+}
+
+// acquired: this node took the lease. Another node may have counted and
+// created filters meanwhile: every group's state is read again (process
+// sees the new generation) and the index is listed for groups it lacks.
+func (c *Counter) acquired() {
+	c.discover()
+	c.mu.Lock()
+	for k := range c.groups {
+		c.dirty[k] = struct{}{}
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// discover adds the indexed groups this node does not follow: filters put
+// through another node of a shared engine (their Changed reached only that
+// node). Such a group without stored state starts at its feed's current
+// position when found.
+func (c *Counter) discover() {
+	var found []gkey
+	err := c.st.ListResources(context.Background(), store.ResourceKey{Kind: indexKind}, "", "", func(n string, _ []byte) bool {
+		if scope, group, ok := parseIndexName(n); ok {
+			found = append(found, gkey{scope, group})
+		}
+		return true
+	})
+	if err != nil {
+		return
+	}
+	for _, k := range found {
+		c.mu.Lock()
+		_, ok := c.groups[k]
+		c.mu.Unlock()
+		if ok {
+			continue
+		}
+		at, err := feedEnd(c.st, k)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if _, ok := c.groups[k]; !ok {
+			c.groups[k] = &groupRun{reload: true, initSeq: at}
+			c.dirty[k] = struct{}{}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// feedEnd is the least feed position with no block after it (a binary
+// search: the feed has no "last position" call).
+func feedEnd(st store.Store, k gkey) (uint64, error) {
+	lo, hi := uint64(0), uint64(1<<63)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		p, err := st.ReadFeed(context.Background(), store.FeedRequest{Scope: k.scope, Group: k.group, After: mid, Limit: 1})
+		if err != nil {
+			return 0, err
+		}
+		if len(p.Events) > 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
 func (c *Counter) signal() {
@@ -208,6 +281,7 @@ func (c *Counter) Close() error {
 		c.unsub()
 		close(c.stop)
 		<-c.done
+		c.lease.Close()
 	})
 	return nil
 }
@@ -233,6 +307,10 @@ func (c *Counter) run() {
 		case <-c.wake:
 			c.drain()
 		case <-tick.C:
+			if _, shared := c.st.(store.Leaser); shared && c.lease.Held() {
+				c.discover()
+				c.drain()
+			}
 			c.saveAll(false)
 		}
 	}
@@ -240,7 +318,7 @@ func (c *Counter) run() {
 
 // drain reads the feed of every dirty group.
 func (c *Counter) drain() {
-	for !c.stopped() {
+	for !c.stopped() && c.lease.Held() {
 		c.mu.Lock()
 		work := make([]gkey, 0, len(c.dirty))
 		for k := range c.dirty {
@@ -277,6 +355,10 @@ func (c *Counter) process(k gkey) error {
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if gen := c.lease.Gen(); r.gen != gen {
+		// Held anew: the stored state may be another node's, newer.
+		r.gen, r.loaded, reload = gen, false, true
+	}
 	if reload || !r.loaded {
 		n, err := c.load(ctx, k, r)
 		if errors.Is(err, store.ErrGroupNotFound) || err == nil && n == 0 {
@@ -496,6 +578,9 @@ func (c *Counter) saveAll(force bool) {
 		runs[k] = r
 	}
 	c.mu.Unlock()
+	if !c.lease.Held() {
+		return // the holder's state is the one stored
+	}
 	for k, r := range runs {
 		r.mu.Lock()
 		if r.loaded && r.unsaved && (force || time.Since(r.lastSave) >= c.saveEvery) {

@@ -20,6 +20,12 @@ import (
 type Config struct {
 	// URL is the database, as pgx parses it: postgres://user@host:port/db?...
 	URL string
+	// LeaseTTL is how long a background job's lease lasts unrenewed (a
+	// dead node's jobs move after it); 0 means DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// JanitorInterval is how often expired blocks are deleted (by the node
+	// holding the retention lease); 0 means DefaultJanitorInterval.
+	JanitorInterval time.Duration
 	// Now is the clock (retention); nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -40,6 +46,9 @@ type Engine struct {
 	closed  bool
 	stop    context.CancelFunc
 	done    chan struct{} // the listener goroutine ended
+
+	stopJanitor context.CancelFunc
+	janitorDone chan struct{}
 }
 
 // Open connects, creates or migrates the schema and starts the listener
@@ -50,6 +59,12 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.JanitorInterval <= 0 {
+		cfg.JanitorInterval = DefaultJanitorInterval
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -84,6 +99,9 @@ func Open(cfg Config) (*Engine, error) {
 		c.close()
 		return nil, fmt.Errorf("postgres: LISTEN: %w", err)
 	}
+	jctx, stopJanitor := context.WithCancel(context.Background())
+	e.stopJanitor, e.janitorDone = stopJanitor, make(chan struct{})
+	go e.janitor(jctx)
 	return e, nil
 }
 
@@ -101,6 +119,10 @@ func (e *Engine) exit() { e.closeMu.RUnlock() }
 
 // Close waits for calls in flight, stops the listener and the pool.
 func (e *Engine) Close() error {
+	// The janitor first, while calls are admitted: its lease is released
+	// (another node's janitor takes over at once).
+	e.stopJanitor()
+	<-e.janitorDone
 	e.closeMu.Lock()
 	if e.closed {
 		e.closeMu.Unlock()
@@ -197,6 +219,19 @@ var schema = []string{
 		PRIMARY KEY (account, region, gid, kind, name)
 	);
 	CREATE SEQUENCE cairn_seq;`,
+	// 2: leases of the background jobs (lease.go). Expiry is the
+	// database's clock, the one clock every node shares.
+	`CREATE TABLE cairn_leases (
+		name bytea PRIMARY KEY,
+		holder text NOT NULL,
+		expires timestamptz NOT NULL
+	);`,
+	// 3: secrets every node shares (secrets.go): the generated root key,
+	// the STS token key.
+	`CREATE TABLE cairn_secrets (
+		name text PRIMARY KEY,
+		value bytea NOT NULL
+	);`,
 }
 
 // migrate brings the schema to len(schema), under an advisory lock so that

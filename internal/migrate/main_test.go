@@ -1,0 +1,12 @@
+package migrate
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(leakcheck.Main(m, "github.com/cairnlog/cairn/", "github.com/jackc/"))
+}
