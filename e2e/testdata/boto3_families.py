@@ -29,15 +29,16 @@ def check(cond, what, got=None):
         failures.append("%s (got %r)" % (what, got))
 
 
-def expect_error(code, fn, **kw):
-    """Calls fn and checks it fails with code and HTTP 400."""
+def expect_error(code, fn, message=None, **kw):
+    """Calls fn and checks it fails with code and HTTP 400 (and message, where
+    AWS's text is known)."""
     try:
         r = fn(**kw)
     except ClientError as e:
         err = e.response["Error"]
         status = e.response["ResponseMetadata"]["HTTPStatusCode"]
-        check(err["Code"] == code and status == 400,
-              "%s(%s): want %s (400)" % (fn.__name__, kw, code), (err["Code"], status, err.get("Message")))
+        check(err["Code"] == code and status == 400 and message in (None, err.get("Message")),
+              "%s(%s): want %s (400) %r" % (fn.__name__, kw, code, message), (err["Code"], status, err.get("Message")))
         return
     check(False, "%s(%s): want %s, it succeeded" % (fn.__name__, kw, code), r)
 
@@ -87,8 +88,10 @@ def family_groups():
           [e["message"] for e in got])
     f = logs.filter_log_events(logGroupName=G, filterPattern='{ $.level = "ERROR" }')["events"]
     check(len(f) == errors, "filter_log_events ERROR count %d" % errors, len(f))
-    expect_error("ResourceAlreadyExistsException", logs.create_log_stream, logGroupName=G, logStreamName="s1")
-    expect_error("ResourceNotFoundException", logs.get_log_events, logGroupName="fam/missing", logStreamName="s1")
+    expect_error("ResourceAlreadyExistsException", logs.create_log_stream,
+                 message="The specified log stream already exists", logGroupName=G, logStreamName="s1")
+    expect_error("ResourceNotFoundException", logs.get_log_events, message="The specified log group does not exist.",
+                 logGroupName="fam/missing", logStreamName="s1")
 
 
 def family_insights():
