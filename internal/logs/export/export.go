@@ -186,6 +186,7 @@ func (s *Service) CreateExportTask(ctx context.Context, c caller.Caller, in *Cre
 		return nil, logs.StoreError(err)
 	}
 	if err := s.putTask(ctx, scope, t); err != nil {
+		_ = s.st.DeleteResource(ctx, store.ResourceKey{Kind: indexKind, Name: indexName(scope, t.TaskID)})
 		return nil, logs.StoreError(err)
 	}
 	if s.runner != nil {

@@ -124,7 +124,14 @@ func (r *Runner) next() bool {
 	}
 	for _, x := range refs {
 		t, err := r.s.getTask(r.ctx, x.scope, x.id)
-		if err != nil || t.Status.Code != Pending && t.Status.Code != Running {
+		if err != nil {
+			// CreateExportTask writes the index entry before the task, so
+			// an entry without its task is a create still in flight (or one
+			// a crash cut short): leave it. Deleting it here lost the task
+			// of a create that raced the runner, which then stayed PENDING.
+			continue
+		}
+		if t.Status.Code != Pending && t.Status.Code != Running {
 			_ = st.DeleteResource(r.ctx, store.ResourceKey{Kind: indexKind, Name: indexName(x.scope, x.id)})
 			continue
 		}
