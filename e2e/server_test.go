@@ -56,7 +56,9 @@ func runMain(m *testing.M) int {
 	// go test puts its own go first on PATH, so this builds with the same
 	// toolchain as the test. Static (no cgo), as the release and the
 	// container image are: the same binary serves every test.
-	build := exec.Command("go", "build", "-trimpath", "-o", cairnBin, "github.com/cairnlog/cairn/cmd/cairn")
+	// -buildvcs=true stamps the commit (`cairn version` prints it) even
+	// where GOFLAGS turns stamping off.
+	build := exec.Command("go", "build", "-trimpath", "-buildvcs=true", "-o", cairnBin, "github.com/cairnlog/cairn/cmd/cairn")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: build cairn: %v\n%s", err, out)
