@@ -205,6 +205,9 @@ try {
   await page.keyboard.press('?');
   await page.waitForSelector('dialog >> text=Keyboard');
   await page.keyboard.press('Escape');
+  // Keys typed while the dialog is still closing go to it (the console
+  // ignores them there): wait until it is gone.
+  await page.waitForSelector('dialog', {state: 'detached'});
   await page.keyboard.press('g');
   await page.keyboard.press('t');
   await page.waitForSelector('h1 >> text=Live tail');
