@@ -84,6 +84,8 @@ if ! docker info >/dev/null 2>&1; then
   stop_dockerd() {
     kill "$dockerd_pid" 2>/dev/null || true
     wait "$dockerd_pid" 2>/dev/null || true
+    # dockerd leaves its network namespace bind-mounted under exec/.
+    for m in $(awk -v d="$dockerdir" 'index($2, d) == 1 {print $2}' /proc/mounts); do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$dockerdir" 2>/dev/null || true
   }
   trap stop_dockerd EXIT
