@@ -13,7 +13,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -33,34 +32,6 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/export"
 	"github.com/cairnlog/cairn/internal/server"
 )
-
-// startMoto runs moto's S3 server (python3 -m moto.server) on a free port
-// and stops it when the test ends; it fails, never skips, without moto.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto (python3 -m moto.server): %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	u := "http://127.0.0.1:" + port
-	harness.CheckFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-		resp, err := http.Get(u + "/moto-api/")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
-	return u
-}
 
 func s3Client(endpoint string) *s3.Client {
 	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
@@ -154,7 +125,7 @@ type sent struct{ stream, line string }
 // back from moto's S3 with the SDK: every event of [from, to] of the
 // selected streams, once, and nothing else.
 func TestExportToS3(t *testing.T) {
-	moto := startMoto(t)
+	moto := harness.StartMoto(t)
 	ctx := context.Background()
 	s3c := s3Client(moto)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("exports")}); err != nil {

@@ -3,11 +3,7 @@ package scheduledquery_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,40 +19,11 @@ import (
 	"github.com/cairnlog/cairn/internal/server"
 )
 
-// moto starts moto's S3 server (python3 -m moto.server, the S3-compatible
-// store the export tests use) and stops it when the test ends; it fails,
-// never skips, without moto.
-func moto(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto (python3 -m moto.server): %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	u := "http://127.0.0.1:" + port
-	harness.CheckFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-		resp, err := http.Get(u + "/moto-api/")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
-	return u
-}
-
 // TestScheduledToS3: a cron schedule fires at its minute and the rows land in
 // the S3 bucket, one JSON object per line; a bucket that does not exist is a
 // CLIENT_ERROR run.
 func TestScheduledToS3(t *testing.T) {
-	endpoint := moto(t)
+	endpoint := harness.StartMoto(t)
 	ctx := context.Background()
 	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
