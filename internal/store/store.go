@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Errors engines return. The service maps them to AWS errors.
@@ -133,6 +134,33 @@ func (p Position) Less(q Position) bool {
 		return p.Seq < q.Seq
 	}
 	return p.Index < q.Index
+}
+
+// Prev is the position just before p in the order Less defines (no event
+// sits between them): a read that starts after Prev(p) includes p.
+func (p Position) Prev() Position {
+	switch {
+	case p.Index > 0:
+		p.Index--
+	case p.Seq > 0:
+		p.Seq, p.Index = p.Seq-1, math.MaxUint32
+	default:
+		p.Time, p.Seq, p.Index = p.Time-1, math.MaxUint64, math.MaxUint32
+	}
+	return p
+}
+
+// Next is the position just after p in the order Less defines.
+func (p Position) Next() Position {
+	switch {
+	case p.Index < math.MaxUint32:
+		p.Index++
+	case p.Seq < math.MaxUint64:
+		p.Seq, p.Index = p.Seq+1, 0
+	default:
+		p.Time, p.Seq, p.Index = p.Time+1, 0, 0
+	}
+	return p
 }
 
 // ID is the 56-digit decimal event ID FilterLogEvents returns (AWS's are 56

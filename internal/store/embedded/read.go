@@ -172,9 +172,9 @@ func (r *readState) frontier() *store.Position {
 	if !r.backward {
 		// Resume strictly after p: the smaller of "just before the heap's
 		// top" and "just before the next unopened block's first possible event".
-		p := predecessor(store.Position{Time: nextMin})
+		p := (store.Position{Time: nextMin}).Prev()
 		if r.h.Len() > 0 {
-			if t := predecessor(r.h.cs[0].cur); t.Less(p) {
+			if t := r.h.cs[0].cur.Prev(); t.Less(p) {
 				p = t
 			}
 		}
@@ -184,7 +184,7 @@ func (r *readState) frontier() *store.Position {
 	// heap's top" and "just after the last possible event of an unopened block".
 	p := store.Position{Time: nextMin + r.maxSpan + 1}
 	if r.h.Len() > 0 {
-		if t := successor(r.h.cs[0].cur); p.Less(t) {
+		if t := r.h.cs[0].cur.Next(); p.Less(t) {
 			p = t
 		}
 	}
@@ -201,35 +201,11 @@ func (r *readState) progressed(f store.Position) bool {
 		}
 		return f.Less(origin)
 	}
-	origin := predecessor(store.Position{Time: r.start})
+	origin := (store.Position{Time: r.start}).Prev()
 	if a := r.q.After; a != nil && origin.Less(*a) {
 		origin = *a
 	}
 	return origin.Less(f)
-}
-
-func predecessor(p store.Position) store.Position {
-	switch {
-	case p.Index > 0:
-		p.Index--
-	case p.Seq > 0:
-		p.Seq, p.Index = p.Seq-1, math.MaxUint32
-	default:
-		p.Time, p.Seq, p.Index = p.Time-1, math.MaxUint64, math.MaxUint32
-	}
-	return p
-}
-
-func successor(p store.Position) store.Position {
-	switch {
-	case p.Index < math.MaxUint32:
-		p.Index++
-	case p.Seq < math.MaxUint64:
-		p.Seq, p.Index = p.Seq+1, 0
-	default:
-		p.Time, p.Seq, p.Index = p.Time+1, 0, 0
-	}
-	return p
 }
 
 // arena copies a page's messages into a few large chunks, so a page of

@@ -449,9 +449,9 @@ func (r *reader) run(ctx context.Context) (store.Page, error) {
 // opening nx: every event before it (in read order) has been considered.
 func (r *reader) frontier(nx *blockRow) store.Position {
 	if !r.q.Backward {
-		p := predecessor(store.Position{Time: nx.minTs})
+		p := (store.Position{Time: nx.minTs}).Prev()
 		if r.h.Len() > 0 {
-			if t := predecessor(r.h.cs[0].pos); t.Less(p) {
+			if t := r.h.cs[0].pos.Prev(); t.Less(p) {
 				p = t
 			}
 		}
@@ -459,7 +459,7 @@ func (r *reader) frontier(nx *blockRow) store.Position {
 	}
 	p := store.Position{Time: addSat(nx.maxTs, 1)}
 	if r.h.Len() > 0 {
-		if t := successor(r.h.cs[0].pos); p.Less(t) {
+		if t := r.h.cs[0].pos.Next(); p.Less(t) {
 			p = t
 		}
 	}
@@ -476,33 +476,9 @@ func (r *reader) progressed(f store.Position) bool {
 		}
 		return f.Less(origin)
 	}
-	origin := predecessor(store.Position{Time: r.sel.start})
+	origin := (store.Position{Time: r.sel.start}).Prev()
 	if a := r.q.After; a != nil && origin.Less(*a) {
 		origin = *a
 	}
 	return origin.Less(f)
-}
-
-func predecessor(p store.Position) store.Position {
-	switch {
-	case p.Index > 0:
-		p.Index--
-	case p.Seq > 0:
-		p.Seq, p.Index = p.Seq-1, math.MaxUint32
-	default:
-		p.Time, p.Seq, p.Index = p.Time-1, math.MaxUint64, math.MaxUint32
-	}
-	return p
-}
-
-func successor(p store.Position) store.Position {
-	switch {
-	case p.Index < math.MaxUint32:
-		p.Index++
-	case p.Seq < math.MaxUint64:
-		p.Seq, p.Index = p.Seq+1, 0
-	default:
-		p.Time, p.Seq, p.Index = p.Time+1, 0, 0
-	}
-	return p
 }
