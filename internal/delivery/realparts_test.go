@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,23 +83,7 @@ func run(t testing.TB, addr string, name string, args ...string) {
 	})
 }
 
-// syncBuffer collects a process's output, read while the process writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = harness.SyncBuffer
 
 func startKinesalite(t testing.TB) string {
 	bin := need(t, filepath.Join(toolsDir(), "npm", "node_modules", ".bin", "kinesalite"))

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -126,23 +125,7 @@ func TestGolden(t *testing.T) {
 	check("get_range", Get(ctx, c, &b, GetOptions{Group: "app/web", Stream: "i-1", Start: base.Add(time.Second), End: base.Add(4 * time.Second), Printer: &Printer{Format: FormatRaw}}))
 }
 
-// syncBuffer is written by Tail and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = harness.SyncBuffer
 
 // TestFollow follows two groups while events arrive, some of them late
 // (older than the newest seen): each is printed exactly once.
