@@ -47,6 +47,19 @@ func TestRsyslogForwarding(t *testing.T) {
 	if _, err := c.CreateLogGroup(cx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/syslog/e2e")}); err != nil {
 		t.Fatal(err)
 	}
+	// AWS's syslog ingestion flow: the group's resource policy lets the
+	// syslog service principal write, from the endpoint, before the Put.
+	g, err := c.DescribeLogGroups(cx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/syslog/e2e")})
+	if err != nil || len(g.LogGroups) != 1 {
+		t.Fatal(g, err)
+	}
+	arn := *g.LogGroups[0].LogGroupArn
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"syslog.logs.amazonaws.com"},` +
+		`"Action":["logs:PutLogEvents","logs:CreateLogStream"],"Resource":"` + arn + `:*",` +
+		`"Condition":{"StringEquals":{"aws:sourceVpce":"vpce-0000000000000000c"}}}]}`
+	if _, err := c.PutResourcePolicy(cx, &cloudwatchlogs.PutResourcePolicyInput{ResourceArn: aws.String(arn), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.PutSyslogConfiguration(cx, &cloudwatchlogs.PutSyslogConfigurationInput{LogGroupIdentifier: aws.String("/syslog/e2e")}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/protocol"
 )
@@ -24,6 +25,14 @@ type Logs interface {
 // Config configures a Writer.
 type Config struct {
 	Logs Logs
+	// Writer is what records are written through (default Logs): the
+	// server gives Logs gated by the resource-policy check Cairn makes as
+	// cloudtrail.amazonaws.com (resourcepolicy.Enforcer.Writer). A write it
+	// refuses keeps its records queued (within QueueBytes) and is tried
+	// again every FlushInterval, so a policy restored in time loses
+	// nothing; what no longer fits is dropped and counted, as for a full
+	// queue.
+	Writer ingest.Writer
 	// Group is the audit log group, in Account and Region (the server's
 	// account; Region defaults to us-east-1). It is created when missing.
 	Group, Account, Region string
@@ -80,11 +89,14 @@ func Start(ctx context.Context, cfg Config) (*Writer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Writer == nil {
+		cfg.Writer = cfg.Logs
+	}
 	w := &Writer{cfg: cfg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		// Cairn's own writer acts as its own account's system caller, the
-		// way CloudTrail writes with the role the trail's owner gave it
-		// (CloudWatchLogsRoleArn), not as a service principal: no resource
-		// policy is consulted (docs/operations.md).
+		// The writer's own calls run as its account's system caller; what
+		// lets it write is the resource policy cfg.Writer checks, as for a
+		// service principal (cloudtrail.amazonaws.com; see
+		// resourcepolicy.AuditPrincipal and docs/control-plane.md).
 		as: caller.System(cfg.Account, cfg.Region, "audit", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")}
 	if err := w.createGroup(ctx); err != nil {
 		return nil, err
@@ -137,54 +149,71 @@ func StreamName(account, region string) string { return account + "_CloudTrail_"
 
 func (w *Writer) run() {
 	defer close(w.done)
+	var retry <-chan time.Time // set while refused records wait
 	for {
 		select {
 		case <-w.stop:
-			w.flush()
+			w.final()
 			return
 		case <-w.wake:
+		case <-retry:
 		}
+		retry = nil
 		// Batch what arrives in the next interval with this record.
 		t := time.NewTimer(w.cfg.FlushInterval)
 		select {
 		case <-w.stop:
 			t.Stop()
-			w.flush()
+			w.final()
 			return
 		case <-t.C:
 		}
-		w.flush()
+		if w.flush() {
+			retry = time.After(w.cfg.FlushInterval)
+		}
 	}
 }
 
-// flush writes what is queued, one ingest.Put per stream.
-func (w *Writer) flush() {
+// flush writes what is queued, one ingest.Put per stream, and reports
+// whether records a resource policy refused wait in the queue again.
+func (w *Writer) flush() bool {
 	w.mu.Lock()
 	q := w.queue
 	w.queue, w.queued = nil, 0
 	w.mu.Unlock()
 	if len(q) == 0 {
-		return
+		return false
 	}
 	byStream := map[string][]logs.InputLogEvent{}
+	items := map[string][]item{}
 	var order []string
 	for _, it := range q {
 		if _, ok := byStream[it.stream]; !ok {
 			order = append(order, it.stream)
 		}
 		byStream[it.stream] = append(byStream[it.stream], logs.InputLogEvent{Timestamp: it.ts, Message: it.msg})
+		items[it.stream] = append(items[it.stream], it)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	var refused []item
 	for _, s := range order {
 		evs := byStream[s]
-		_, err := ingest.Put(ctx, w.cfg.Logs, w.as, w.cfg.Group, s, evs, true)
+		_, err := ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
 		if err != nil && awserr.Is(err, awserr.ResourceNotFound) {
 			// The group was deleted: CloudTrail would fail; Cairn
 			// recreates it, so the trail goes on.
 			if w.createGroup(ctx) == nil {
-				_, err = ingest.Put(ctx, w.cfg.Logs, w.as, w.cfg.Group, s, evs, true)
+				_, err = ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
 			}
+		}
+		if resourcepolicy.IsRefused(err) {
+			// Counted and warned about by the check; the records wait.
+			// (ingest.Put writes a stream's batches in order and stops at
+			// the first refusal; a policy changing between two batches of
+			// one flush could write part of them twice, never lose any.)
+			refused = append(refused, items[s]...)
+			continue
 		}
 		if err != nil {
 			w.failed.Add(uint64(len(evs)))
@@ -193,6 +222,38 @@ func (w *Writer) flush() {
 		}
 		w.written.Add(uint64(len(evs)))
 	}
+	if len(refused) == 0 {
+		return false
+	}
+	// Refused records go back ahead of what arrived meanwhile, within the
+	// queue's bound; the newest that do not fit are dropped and counted.
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	all := append(refused, w.queue...)
+	w.queue, w.queued = nil, 0
+	for i, it := range all {
+		if w.queued+len(it.msg) > w.cfg.QueueBytes {
+			w.dropped.Add(uint64(len(all) - i))
+			break
+		}
+		w.queue = append(w.queue, it)
+		w.queued += len(it.msg)
+	}
+	return true
+}
+
+// final is the last flush: records still refused then are dropped, counted
+// and said.
+func (w *Writer) final() {
+	if !w.flush() {
+		return
+	}
+	w.mu.Lock()
+	n := len(w.queue)
+	w.queue, w.queued = nil, 0
+	w.mu.Unlock()
+	w.dropped.Add(uint64(n))
+	w.cfg.Logger.Warn("audit records dropped at stop: no resource policy allowed writing them", "group", w.cfg.Group, "records", n)
 }
 
 // Close writes what is queued and stops the writer.
@@ -208,6 +269,6 @@ func (w *Writer) Collect(emit func(metrics.Family)) {
 		emit(metrics.Family{Name: name, Help: help, Type: metrics.Counter, Samples: []metrics.Sample{{Value: float64(v)}}})
 	}
 	one("cairn_audit_records_written_total", "Audit (CloudTrail) records stored in the audit log group.", w.written.Load())
-	one("cairn_audit_records_dropped_total", "Audit records dropped because the writer's queue was full.", w.dropped.Load())
+	one("cairn_audit_records_dropped_total", "Audit records dropped because the writer's queue was full or a resource policy still refused them at stop.", w.dropped.Load())
 	one("cairn_audit_records_failed_total", "Audit records that could not be encoded or stored.", w.failed.Load())
 }

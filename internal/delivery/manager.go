@@ -36,7 +36,19 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// ErrorGroup is the log group, in the filter's account, that receives
 	// what could not be delivered (default /cairn/subscription-failures).
+	// Writing there is not checked against resource policies: it is
+	// Cairn's own last resort, with no AWS principal behind it, and a
+	// refusal there would either lose the events or stall the filter
+	// (docs/control-plane.md).
 	ErrorGroup string
+	// CheckGroupWrite, when set, is asked before the log_group sink writes
+	// into group/stream of scope: action is logs:PutLogEvents, or
+	// logs:CreateLogStream when the stream must be created, and source the
+	// filter's log group. A non-nil answer (no resource policy lets
+	// CloudWatch Logs' subscription delivery, logs.amazonaws.com, write
+	// there) is a retryable failure: retried with backoff within
+	// RetryWindow, then recorded in ErrorGroup like any other.
+	CheckGroupWrite func(ctx context.Context, scope store.Scope, source, action, group, stream string) error
 	// PageEvents bounds the events a follower reads at once (default 10,000).
 	PageEvents int
 	// Transformed returns the transformed versions of the events of the
@@ -104,7 +116,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	sort.Strings(arns)
 	for _, arn := range arns {
-		s, err := buildSink(arn, cfg.Sinks[arn], cfg.Store, &m.gz)
+		s, err := buildSink(arn, cfg.Sinks[arn], cfg.Store, &m.gz, cfg.CheckGroupWrite)
 		if err != nil {
 			m.closeSinks()
 			return nil, err

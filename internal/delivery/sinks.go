@@ -92,7 +92,7 @@ type FileConfig struct {
 }
 
 // buildSink makes the sink arn's configuration describes.
-func buildSink(arn string, c SinkConfig, st store.Store, gz *gzipPool) (Sink, error) {
+func buildSink(arn string, c SinkConfig, st store.Store, gz *gzipPool, check checkFunc) (Sink, error) {
 	set := 0
 	for _, p := range []bool{c.Kinesis != nil, c.Firehose != nil, c.Lambda != nil, c.HTTP != nil, c.Bulk != nil, c.NATS != nil, c.LogGroup != nil, c.File != nil} {
 		if p {
@@ -128,7 +128,7 @@ func buildSink(arn string, c SinkConfig, st store.Store, gz *gzipPool) (Sink, er
 		if c.LogGroup.Name == "" {
 			return nil, fmt.Errorf("sink for %s: log_group needs name", arn)
 		}
-		return &groupSink{name: c.LogGroup.Name, st: st}, nil
+		return &groupSink{name: c.LogGroup.Name, st: st, check: check}, nil
 	default:
 		if c.File.Path == "" {
 			return nil, fmt.Errorf("sink for %s: file needs path", arn)
@@ -507,11 +507,16 @@ func (s *natsSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 	return nil
 }
 
-// groupSink appends to another log group of the filter's account.
+// groupSink appends to another log group of the filter's account, as
+// CloudWatch Logs' subscription delivery (logs.amazonaws.com): each write
+// is first put to check (Config.CheckGroupWrite), when set.
 type groupSink struct {
-	name string
-	st   store.Store
+	name  string
+	st    store.Store
+	check checkFunc
 }
+
+type checkFunc func(ctx context.Context, scope store.Scope, source, action, group, stream string) error
 
 func (s *groupSink) Limits() Limits {
 	return Limits{RecordBytes: 1 << 20, BatchRecords: 100, BatchBytes: 16 << 20}
@@ -529,7 +534,12 @@ func (s *groupSink) Send(ctx context.Context, scope store.Scope, recs []*Record)
 			evs[j] = store.Event{Timestamp: e.Timestamp, Message: e.Message}
 		}
 		sort.SliceStable(evs, func(a, b int) bool { return evs[a].Timestamp < evs[b].Timestamp })
-		err := appendCreating(ctx, s.st, scope, s.name, r.Stream, evs)
+		var allow func(action string) error
+		if s.check != nil {
+			source := r.Group
+			allow = func(action string) error { return s.check(ctx, scope, source, action, s.name, r.Stream) }
+		}
+		err := appendChecked(ctx, s.st, scope, s.name, r.Stream, evs, allow)
 		if err != nil {
 			return partialFrom(i, len(recs), err)
 		}
@@ -539,8 +549,20 @@ func (s *groupSink) Send(ctx context.Context, scope store.Scope, recs []*Record)
 
 // appendCreating appends, creating the group and stream when missing.
 func appendCreating(ctx context.Context, st store.Store, scope store.Scope, group, stream string, evs []store.Event) error {
+	return appendChecked(ctx, st, scope, group, stream, evs, nil)
+}
+
+// appendChecked is appendCreating with allow (when not nil) asked first:
+// logs:PutLogEvents before each append, logs:CreateLogStream before a
+// missing stream is created.
+func appendChecked(ctx context.Context, st store.Store, scope store.Scope, group, stream string, evs []store.Event, allow func(action string) error) error {
 	now := time.Now().UnixMilli()
 	for range 3 {
+		if allow != nil {
+			if err := allow("logs:PutLogEvents"); err != nil {
+				return err
+			}
+		}
 		_, err := st.Append(ctx, scope, group, stream, evs, now)
 		switch {
 		case errors.Is(err, store.ErrGroupNotFound):
@@ -548,6 +570,11 @@ func appendCreating(ctx context.Context, st store.Store, scope store.Scope, grou
 				return err
 			}
 		case errors.Is(err, store.ErrStreamNotFound):
+			if allow != nil {
+				if err := allow("logs:CreateLogStream"); err != nil {
+					return err
+				}
+			}
 			if err := st.CreateStream(ctx, scope, group, store.Stream{Name: stream, CreationTime: now}); err != nil && !errors.Is(err, store.ErrStreamExists) {
 				return err
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/console"
 	"github.com/cairnlog/cairn/internal/delivery"
+	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/insights/run"
@@ -252,7 +253,13 @@ func Start(cfg Config) (*Server, error) {
 		engine.Close()
 		return nil, err
 	}
-	protect, err := dataprotection.New(dataprotection.Config{Store: engine, Accounts: accounts, Now: cfg.Now, Logger: cfg.Logger, Key: unmaskKey})
+	// Resource policies, and the check Cairn's own writers (audit, syslog,
+	// subscription log groups, findings) make as service principals.
+	policies := resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now})
+	enforce := resourcepolicy.NewEnforcer(policies, cfg.Logger)
+	reg.Register(enforce)
+	protect, err := dataprotection.New(dataprotection.Config{Store: engine, Accounts: accounts, Now: cfg.Now, Logger: cfg.Logger, Key: unmaskKey,
+		Enforcer: enforce})
 	if err != nil {
 		engine.Close()
 		return nil, err
@@ -269,11 +276,8 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
-	// Resource policies. The audit trail and the delivery writers, when they
-	// come, take this Service and call its Allows before acting as a service
-	// principal.
-	resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now}).Register(ops)
-	vended.New(vended.Config{Store: engine}).Register(ops)
+	policies.Register(ops)
+	vended.New(vended.Config{Store: engine, Enforcer: enforce}).Register(ops)
 	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
 	integration.New(integration.Config{Store: engine}).Register(ops)
 	importtask.New().Register(ops)
@@ -319,7 +323,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	workers = append(workers, counter)
-	syslogAddr, err := startSyslog(cfg, engine, core, ops, &workers)
+	syslogAddr, err := startSyslog(cfg, engine, core, enforce, reg, ops, &workers)
 	if err != nil {
 		closeAll()
 		engine.Close()
@@ -328,7 +332,7 @@ func Start(cfg Config) (*Server, error) {
 	// Subscription delivery: one follower per filter, told of changes by
 	// the family it reads them from.
 	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now,
-		Transformed: transformers.Transformed})
+		Transformed: transformers.Transformed, CheckGroupWrite: subscriptionCheck(enforce)})
 	if err != nil {
 		closeAll()
 		engine.Close()
@@ -364,13 +368,16 @@ func Start(cfg Config) (*Server, error) {
 	extra.HandleFunc("POST "+BackupPath, func(w http.ResponseWriter, r *http.Request) { self.serveBackup(w, r) })
 	var auditor protocol.Auditor
 	if cfg.AuditLogGroup != "" {
-		aw, err := audit.Start(context.Background(), audit.Config{Logs: core, Group: cfg.AuditLogGroup, Account: cfg.AccountID,
-			DataEvents: cfg.AuditDataEvents, FlushInterval: cfg.AuditFlushInterval, Now: cfg.Now, Logger: cfg.Logger})
+		ap := auditPrincipal(cfg.AccountID)
+		aw, err := audit.Start(context.Background(), audit.Config{Logs: core, Writer: enforce.Writer(core, ap), Group: cfg.AuditLogGroup,
+			Account: cfg.AccountID, Region: auditRegion, DataEvents: cfg.AuditDataEvents, FlushInterval: cfg.AuditFlushInterval, Now: cfg.Now,
+			Logger: cfg.Logger})
 		if err != nil {
 			closeAll()
 			engine.Close()
 			return nil, fmt.Errorf("audit log group %q: %w", cfg.AuditLogGroup, err)
 		}
+		ensureAuditPolicy(enforce, cfg, ap)
 		// Appended last, closed first: records of the last calls are
 		// written while the engine is still open.
 		workers = append(workers, aw)
@@ -451,7 +458,8 @@ func (s *Server) Delivery() *delivery.Manager { return s.delivery }
 // startSyslog registers the syslog family and, when configured, starts its
 // writer and listener as workers (the listener closes first: it is appended
 // last). It answers the listener's address, or "".
-func startSyslog(cfg Config, engine store.Store, core *logs.Service, ops *protocol.Table, workers *[]io.Closer) (string, error) {
+func startSyslog(cfg Config, engine store.Store, core *logs.Service, enforce *resourcepolicy.Enforcer, reg *metrics.Registry, ops *protocol.Table,
+	workers *[]io.Closer) (string, error) {
 	var ep *syslogconfig.Endpoint
 	if cfg.SyslogListen != "" {
 		if err := syslogconfig.CheckListen(cfg.SyslogListen, cfg.SyslogRemote); err != nil {
@@ -465,11 +473,19 @@ func startSyslog(cfg Config, engine store.Store, core *logs.Service, ops *protoc
 			ep.Scope.Region = "us-east-1"
 		}
 	}
-	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: core, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger})
+	// The writer acts as AWS's syslog service principal, whose documented
+	// policy names the VPC endpoint as aws:sourceVpce.
+	var w ingest.Writer = core
+	if ep != nil {
+		w = enforce.Writer(core, resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal,
+			Keys: map[string]string{"aws:sourcevpce": ep.ID}})
+	}
+	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: w, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return "", err
 	}
 	svc.Register(ops)
+	reg.Register(svc)
 	if ep == nil {
 		return "", nil
 	}
@@ -481,6 +497,45 @@ func startSyslog(cfg Config, engine store.Store, core *logs.Service, ops *protoc
 	*workers = append(*workers, l)
 	cfg.Logger.Info("syslog listening", "addr", l.Addr(), "vpcEndpointId", ep.ID, "account", ep.Scope.Account, "region", ep.Scope.Region)
 	return l.Addr(), nil
+}
+
+// auditRegion is the audit trail's home region (the audit writer's default).
+const auditRegion = "us-east-1"
+
+// auditPrincipal is the audit writer as a resource policy sees it:
+// CloudTrail, with the trail's ARN as aws:SourceArn.
+func auditPrincipal(account string) resourcepolicy.Principal {
+	return resourcepolicy.Principal{Writer: "audit", Service: resourcepolicy.AuditPrincipal,
+		SourceArn: resourcepolicy.AuditTrailARN(account, auditRegion)}
+}
+
+// ensureAuditPolicy gives the audit group the policy its writer needs when
+// nothing allows it yet and the group has no policy of its own: configuring
+// --audit-log-group is the operator's consent, as choosing CloudTrail's
+// default role (CloudTrail_CloudWatchLogs_Role, created with its policy by
+// the console) is on AWS. A user's later DeleteResourcePolicy is honoured
+// until the next start; a group policy of the user's is never replaced.
+func ensureAuditPolicy(enforce *resourcepolicy.Enforcer, cfg Config, ap resourcepolicy.Principal) {
+	scope := store.Scope{Account: cfg.AccountID, Region: auditRegion}
+	doc := resourcepolicy.WriterPolicy(scope, cfg.AuditLogGroup, ap, "CairnAuditTrailWrite")
+	added, err := enforce.Ensure(context.Background(), scope, cfg.AuditLogGroup, ap, doc)
+	switch {
+	case err != nil:
+		cfg.Logger.Warn("audit: could not add the audit log group's resource policy; records wait until one allows them", "group", cfg.AuditLogGroup, "err", err)
+	case added:
+		cfg.Logger.Info("audit: added a resource policy letting cloudtrail.amazonaws.com write the audit log group",
+			"group", cfg.AuditLogGroup, "sourceArn", ap.SourceArn)
+	}
+}
+
+// subscriptionCheck is delivery's CheckGroupWrite: the log_group sink writes
+// as CloudWatch Logs' subscription delivery, logs.amazonaws.com, with the
+// filter's log group as aws:SourceArn.
+func subscriptionCheck(enforce *resourcepolicy.Enforcer) func(ctx context.Context, scope store.Scope, source, action, group, stream string) error {
+	return func(ctx context.Context, scope store.Scope, source, action, group, stream string) error {
+		p := resourcepolicy.Principal{Writer: "subscription", Service: resourcepolicy.SubscriptionPrincipal, SourceArn: logs.GroupARN(scope, source)}
+		return enforce.Check(ctx, scope, p, action, logs.StreamARN(scope, group, stream))
+	}
 }
 
 // SyslogAddr is the syslog listener's address (TCP and UDP), or "".

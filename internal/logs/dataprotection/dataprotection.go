@@ -53,6 +53,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/expiry"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -78,6 +79,17 @@ type Config struct {
 	Logger   *slog.Logger
 	// Key is the 32-byte AES key of the originals (LoadKey).
 	Key []byte
+	// Enforcer, when set, checks each findings write as AWS's log delivery
+	// principal (delivery.logs.amazonaws.com, resourcepolicy.
+	// DeliveryPrincipal): findings no resource policy allows are dropped,
+	// counted and warned about by it (they are a by-product of an ingest
+	// that already succeeded; failing that request would not bring them
+	// back). PutDataProtectionPolicy with a CloudWatch Logs findings
+	// destination adds the group policy that allows it, as AWS's delivery
+	// infrastructure does at configuration time (AWS asks the caller for
+	// logs:PutResourcePolicy, logs:DescribeResourcePolicies and
+	// logs:DescribeLogGroups there: "data-protection-policy-permissions").
+	Enforcer *resourcepolicy.Enforcer
 }
 
 // Service implements the data-protection operations, the ingest stage and
@@ -88,6 +100,8 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	aead     cipher.AEAD
+
+	enforce *resourcepolicy.Enforcer
 
 	mu    sync.Mutex
 	cache map[string]*compiled
@@ -120,7 +134,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{st: cfg.Store, accounts: cfg.Accounts, now: cfg.Now, log: cfg.Logger, aead: aead,
+	return &Service{st: cfg.Store, accounts: cfg.Accounts, now: cfg.Now, log: cfg.Logger, aead: aead, enforce: cfg.Enforcer,
 		cache: map[string]*compiled{}, expiry: expiry.New(cfg.Store, originalsKind, cfg.Logger)}, nil
 }
 
@@ -223,6 +237,9 @@ func (s *Service) PutDataProtectionPolicy(ctx context.Context, c caller.Caller, 
 	}
 	if err := s.st.PutResource(ctx, policyKey(scope, group), v); err != nil {
 		return nil, logs.StoreError(err)
+	}
+	if p.FindingsLogGroup != "" {
+		s.ensureFindingsPolicy(ctx, c, p.FindingsLogGroup)
 	}
 	return &PutDataProtectionPolicyOutput{LogGroupIdentifier: in.LogGroupIdentifier, PolicyDocument: in.PolicyDocument,
 		LastUpdatedTime: rec.LastUpdatedTime}, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/dataprotect"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -216,14 +217,34 @@ func (s *Service) audit(ctx context.Context, scope store.Scope, group string, po
 		if len(evs) == 0 {
 			continue
 		}
-		if err := s.writeFindings(ctx, scope, p.FindingsLogGroup, evs, now.UnixMilli()); err != nil {
+		if err := s.writeFindings(ctx, scope, group, p.FindingsLogGroup, evs, now.UnixMilli()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) writeFindings(ctx context.Context, scope store.Scope, group string, evs []store.Event, now int64) error {
+// ensureFindingsPolicy adds the findings destination's resource policy at
+// configuration time, as AWS's delivery infrastructure does (Config.Enforcer).
+func (s *Service) ensureFindingsPolicy(ctx context.Context, c caller.Caller, group string) {
+	if s.enforce != nil {
+		s.enforce.EnsureDelivery(ctx, c, group, "findings")
+	}
+}
+
+// writeFindings writes the findings of events of source into group.
+func (s *Service) writeFindings(ctx context.Context, scope store.Scope, source, group string, evs []store.Event, now int64) error {
+	if s.enforce != nil {
+		p := resourcepolicy.DeliveryWriter(scope, "findings")
+		p.SourceArn = logs.GroupARN(scope, source)
+		// Both actions every time: the stream is created (or found) on
+		// each write, as the documented policy grants both.
+		for _, a := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
+			if s.enforce.Check(ctx, scope, p, a, logs.StreamARN(scope, group, FindingsStream)) != nil {
+				return nil // counted and warned about by the enforcer; the ingest stands
+			}
+		}
+	}
 	err := s.st.CreateStream(ctx, scope, group, store.Stream{Name: FindingsStream, CreationTime: now})
 	if err != nil && !errors.Is(err, store.ErrStreamExists) {
 		if errors.Is(err, store.ErrGroupNotFound) {

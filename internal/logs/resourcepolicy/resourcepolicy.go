@@ -11,12 +11,13 @@
 // verbatim with its normalised form, which Describe answers as AWS does.
 //
 // Enforcement: AWS enforces resource policies only for AWS service
-// principals, and so does Cairn, for the work it does itself as one. The
-// audit trail and the vended-log delivery writers call
-// Allows(ctx, scope, "delivery.logs.amazonaws.com", "logs:PutLogEvents",
-// streamARN) before they write into a group, and write only when a policy of
-// the account or of that group allows it (an explicit Deny wins), as
-// delivery.logs.amazonaws.com needs on AWS. Callers that are IAM identities
+// principals, and so does Cairn, for the work it does itself as one
+// (enforce.go): the audit trail, the syslog writer, subscription delivery
+// into a log group and data protection findings each check Enforcer.Check
+// (Service.Allows with the writer's aws:SourceArn and other condition keys)
+// before they write into a group, and write only when a policy of the
+// account or of that group allows it (an explicit Deny wins). A refusal is
+// counted and warned about, never silent. Callers that are IAM identities
 // are never judged by these policies (AWS: "will not be enforced").
 package resourcepolicy
 
@@ -276,8 +277,21 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, c caller.Caller, in 
 // aws:SourceAccount is scope's account, the only source Cairn's own work has.
 // A store failure allows nothing.
 func (s *Service) Allows(ctx context.Context, scope store.Scope, servicePrincipal, action, resourceArn string) bool {
-	ic := &iam.Context{Action: action, Resource: resourceArn, ServicePrincipal: servicePrincipal, Region: scope.Region,
-		Time: s.now(), Keys: map[string][]string{"aws:sourceaccount": {scope.Account}}}
+	return s.permits(ctx, scope, Principal{Service: servicePrincipal}, action, resourceArn)
+}
+
+// permits is Allows for p, whose aws:SourceArn and other keys are the
+// request's condition keys beside aws:SourceAccount.
+func (s *Service) permits(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) bool {
+	keys := map[string][]string{"aws:sourceaccount": {scope.Account}}
+	if p.SourceArn != "" {
+		keys["aws:sourcearn"] = []string{p.SourceArn}
+	}
+	for k, v := range p.Keys {
+		keys[strings.ToLower(k)] = []string{v}
+	}
+	ic := &iam.Context{Action: action, Resource: resourceArn, ServicePrincipal: p.Service, Region: scope.Region,
+		Time: s.now(), Keys: keys}
 	allowed, denied := false, false
 	judge := func(doc string) {
 		p, err := iam.Parse([]byte(doc), iam.TrustPolicy)

@@ -18,6 +18,18 @@
 // sending host (one stream per host: the HOSTNAME field, else the sender's
 // address), and writes each batch with ingest.Put, through PutLogEvents, as
 // the system caller "syslog".
+//
+// The writes are those of AWS's syslog service principal,
+// syslog.logs.amazonaws.com, and need what AWS's syslog ingestion scenario
+// puts on the group before PutSyslogConfiguration: a resource policy
+// allowing that principal logs:CreateLogStream and logs:PutLogEvents, with
+// aws:sourceVpce the endpoint's ID (the server gives Config.Logs gated by
+// resourcepolicy.Enforcer). AWS does not add that policy itself, and neither
+// does Cairn. A batch no policy allows is refused at the source: its
+// messages are dropped and counted (cairn_syslog_messages_refused_total),
+// the enforcer warns once per group. Syslog has no acknowledgement to hold
+// back (UDP none, TCP framing none), so waiting would only grow a buffer in
+// front of the same drop.
 package syslogconfig
 
 import (
@@ -32,6 +44,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -39,6 +52,8 @@ import (
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -79,6 +94,15 @@ type Service struct {
 	mu     sync.Mutex
 	groups map[string]bool // guarded by mu: configured groups of the endpoint's scope
 	closed bool            // guarded by mu
+
+	refused atomic.Uint64 // messages no resource policy let the writer store
+}
+
+// Collect implements metrics.Collector.
+func (s *Service) Collect(emit func(metrics.Family)) {
+	emit(metrics.Family{Name: "cairn_syslog_messages_refused_total", Type: metrics.Counter,
+		Help:    "Syslog messages dropped because no resource policy allowed syslog.logs.amazonaws.com to write them into a configured log group.",
+		Samples: []metrics.Sample{{Value: float64(s.refused.Load())}}})
 }
 
 type item struct {
@@ -442,7 +466,9 @@ func (s *Service) write(batch []item) {
 	for _, g := range groups {
 		for _, name := range order {
 			evs := slices.Clone(streams[name])
-			if _, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true); err != nil {
+			if _, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true); resourcepolicy.IsRefused(err) {
+				s.refused.Add(uint64(len(evs))) // the enforcer warned, once per group
+			} else if err != nil {
 				s.cfg.Logger.Warn("syslog: write failed; messages dropped", "group", g, "stream", name, "events", len(evs), "err", err)
 			}
 		}

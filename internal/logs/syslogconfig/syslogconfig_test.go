@@ -139,6 +139,25 @@ func TestNonLoopbackRefused(t *testing.T) {
 
 // TestIngest sends over TCP (both framings) and UDP and reads the events
 // back: one stream per host, the fields as JSON, the message's timestamp.
+// syslogPolicy is the group policy AWS's syslog ingestion scenario puts
+// before PutSyslogConfiguration (hand-written from it): the syslog service
+// principal may create streams and put events, from the VPC endpoint vpce.
+func syslogPolicy(arn, vpce string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"SyslogIngestPermissions","Effect":"Allow",` +
+		`"Principal":{"Service":"syslog.logs.amazonaws.com"},"Action":["logs:PutLogEvents","logs:CreateLogStream"],` +
+		`"Resource":"` + arn + `:*","Condition":{"StringEquals":{"aws:sourceVpce":"` + vpce + `"}}}]}`
+}
+
+// allowSyslog puts syslogPolicy on group g for the server's endpoint.
+func allowSyslog(t *testing.T, c *cwl.Client, g string) {
+	t.Helper()
+	arn := "arn:aws:logs:us-east-1:000000000000:log-group:" + g
+	if _, err := c.PutResourcePolicy(context.Background(), &cwl.PutResourcePolicyInput{ResourceArn: aws.String(arn),
+		PolicyDocument: aws.String(syslogPolicy(arn, "vpce-0000000000000000c"))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestIngest(t *testing.T) {
 	h := harness.Start(t, harness.Configure(withSyslog))
 	c := h.Client()
@@ -147,6 +166,7 @@ func TestIngest(t *testing.T) {
 		if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
 			t.Fatal(err)
 		}
+		allowSyslog(t, c, g)
 		if _, err := c.PutSyslogConfiguration(ctx, &cwl.PutSyslogConfigurationInput{LogGroupIdentifier: aws.String(g)}); err != nil {
 			t.Fatal(err)
 		}

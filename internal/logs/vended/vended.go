@@ -28,6 +28,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -42,15 +43,23 @@ const (
 // Config configures a Service.
 type Config struct {
 	Store store.Store
+	// Enforcer, when set, gives a CWL destination's log group the policy
+	// AWS's delivery service needs when a delivery into it is created, as
+	// AWS does ("If the log group currently does not have a resource
+	// policy … AWS automatically creates the following policy"). No vended
+	// source sends anything to Cairn, so nothing is written under it; the
+	// policy is there for clients that read it back.
+	Enforcer *resourcepolicy.Enforcer
 }
 
 // Service implements the delivery operations.
 type Service struct {
-	st store.Store
+	st      store.Store
+	enforce *resourcepolicy.Enforcer
 }
 
 // New returns a Service.
-func New(cfg Config) *Service { return &Service{st: cfg.Store} }
+func New(cfg Config) *Service { return &Service{st: cfg.Store, enforce: cfg.Enforcer} }
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
@@ -549,6 +558,11 @@ func (s *Service) CreateDelivery(ctx context.Context, c caller.Caller, in *Creat
 	}
 	if err := s.put(ctx, s.key(scope, kindDelivery, d.ID), d); err != nil {
 		return nil, err
+	}
+	if dc := dest.DeliveryDestinationConfiguration; s.enforce != nil && dest.DeliveryDestinationType == "CWL" && dc != nil {
+		if group, err := logs.ResolveGroup(scope, "", dc.DestinationResourceArn, nil); err == nil {
+			s.enforce.EnsureDelivery(ctx, c, group, "vended")
+		}
 	}
 	return &DeliveryOutput{Delivery: &d}, nil
 }

@@ -1,0 +1,302 @@
+package resourcepolicy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/ingest"
+	"github.com/cairnlog/cairn/internal/jsonenc"
+	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/metrics"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// The writes Cairn makes into log groups on its own behalf, and the AWS
+// service principal each acts as (docs/control-plane.md has the table with
+// the evidence; each writer's package says what it does when refused):
+//
+//   - the audit trail (package audit) as cloudtrail.amazonaws.com, the
+//     principal CloudTrail's CloudWatch Logs role trusts, with aws:SourceArn
+//     the trail's ARN (AuditTrailARN) and the actions of CloudTrail's
+//     documented role policy: logs:CreateLogStream and logs:PutLogEvents on
+//     the group's streams;
+//   - the syslog writer (package logs/syslogconfig) as
+//     syslog.logs.amazonaws.com, with aws:sourceVpce the listener's VPC
+//     endpoint ID (AWS's syslog ingestion scenario: the user adds that
+//     policy to the group before PutSyslogConfiguration);
+//   - subscription delivery into a log group (package delivery's log_group
+//     sink) as logs.amazonaws.com, the principal CloudWatch Logs delivers
+//     subscription data as (the trust and permission policies AWS documents
+//     for Kinesis, Firehose and Lambda destinations), with aws:SourceArn the
+//     source log group's ARN;
+//   - data protection audit findings (package logs/dataprotection) as
+//     delivery.logs.amazonaws.com, the vended-log delivery principal AWS
+//     documents for findings destinations.
+const (
+	AuditPrincipal        = "cloudtrail.amazonaws.com"
+	SyslogPrincipal       = "syslog.logs.amazonaws.com"
+	SubscriptionPrincipal = "logs.amazonaws.com"
+	DeliveryPrincipal     = "delivery.logs.amazonaws.com"
+)
+
+// AuditTrailName is the name of the trail Cairn's audit writer is: its ARN
+// (AuditTrailARN) is the aws:SourceArn of the audit writes.
+const AuditTrailName = "cairn-audit"
+
+// AuditTrailARN is the ARN of Cairn's audit trail in account and region.
+func AuditTrailARN(account, region string) string {
+	return fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/%s", partitionOf(region), region, account, AuditTrailName)
+}
+
+func partitionOf(region string) string {
+	// logs.GroupARN knows the partitions; take it from there.
+	arn := logs.GroupARN(store.Scope{Region: region}, "")
+	return strings.SplitN(arn, ":", 3)[1]
+}
+
+// Principal is one of Cairn's own writers as a resource policy sees it.
+type Principal struct {
+	// Writer names the writer in metrics and the server log ("audit").
+	Writer string
+	// Service is the service principal ("cloudtrail.amazonaws.com").
+	Service string
+	// SourceArn is aws:SourceArn ("" leaves the key out of the request).
+	SourceArn string
+	// Keys are other condition keys of the request, by lower-case name
+	// ("aws:sourcevpce").
+	Keys map[string]string
+}
+
+// RefusedError is a write no resource policy allows. It is not permanent:
+// the write succeeds once a policy allows it.
+type RefusedError struct {
+	Principal, Action, Resource string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("no resource policy allows %s to perform %s on %s", e.Principal, e.Action, e.Resource)
+}
+
+// IsRefused reports whether err is (or wraps) a RefusedError.
+func IsRefused(err error) bool {
+	var r *RefusedError
+	return errors.As(err, &r)
+}
+
+// Enforcer is the check every Cairn writer makes before it writes into a
+// log group as a service principal: it asks Service.Allows, counts each
+// refused attempt (cairn_resource_policy_refused_writes_total, by writer and
+// principal) and warns in the server log once per group and writer until a
+// write is allowed again (then it says so, once).
+type Enforcer struct {
+	svc *Service
+	log *slog.Logger
+
+	mu      sync.Mutex
+	refused map[[2]string]uint64 // by writer and principal
+	warned  map[warnKey]bool     // groups refused since last allowed
+}
+
+type warnKey struct {
+	scope         store.Scope
+	group, writer string
+}
+
+// NewEnforcer returns an Enforcer over svc's policies.
+func NewEnforcer(svc *Service, log *slog.Logger) *Enforcer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Enforcer{svc: svc, log: log, refused: map[[2]string]uint64{}, warned: map[warnKey]bool{}}
+}
+
+// Check reports nil when the policies of scope let p perform action on
+// resourceArn (a log group or stream ARN of scope), else a *RefusedError,
+// counted and warned about.
+func (e *Enforcer) Check(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) error {
+	group, _ := groupOf(scope, resourceArn)
+	k := warnKey{scope: scope, group: group, writer: p.Writer}
+	if e.svc.permits(ctx, scope, p, action, resourceArn) {
+		e.mu.Lock()
+		was := e.warned[k]
+		delete(e.warned, k)
+		e.mu.Unlock()
+		if was {
+			e.log.Info("a resource policy allows Cairn's writer again; writing resumes", "writer", p.Writer,
+				"principal", p.Service, "account", scope.Account, "region", scope.Region, "logGroup", group)
+		}
+		return nil
+	}
+	e.mu.Lock()
+	e.refused[[2]string{p.Writer, p.Service}]++
+	first := !e.warned[k]
+	e.warned[k] = true
+	e.mu.Unlock()
+	if first {
+		e.log.Warn("no resource policy allows Cairn's writer to write into this log group; writes are refused until one does (docs/control-plane.md)",
+			"writer", p.Writer, "principal", p.Service, "action", action, "account", scope.Account, "region", scope.Region,
+			"logGroup", group, "sourceArn", p.SourceArn)
+	}
+	return &RefusedError{Principal: p.Service, Action: action, Resource: resourceArn}
+}
+
+// Refused is how many attempts of writer were refused so far.
+func (e *Enforcer) Refused(writer string) uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n uint64
+	for k, v := range e.refused {
+		if k[0] == writer {
+			n += v
+		}
+	}
+	return n
+}
+
+// Collect implements metrics.Collector.
+func (e *Enforcer) Collect(emit func(metrics.Family)) {
+	e.mu.Lock()
+	keys := make([][2]string, 0, len(e.refused))
+	for k := range e.refused {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return strings.Compare(a[0]+" "+a[1], b[0]+" "+b[1]) })
+	samples := make([]metrics.Sample, 0, len(keys))
+	for _, k := range keys {
+		samples = append(samples, metrics.Sample{Labels: []metrics.Label{{Name: "writer", Value: k[0]}, {Name: "principal", Value: k[1]}},
+			Value: float64(e.refused[k])})
+	}
+	e.mu.Unlock()
+	emit(metrics.Family{Name: "cairn_resource_policy_refused_writes_total", Type: metrics.Counter, Samples: samples,
+		Help: "Write attempts by Cairn's own writers (audit, syslog, subscription, findings) into a log group that no resource policy allowed; a retried write counts again."})
+}
+
+// Writer wraps w so that its writes are checked as p: PutLogEvents for
+// logs:PutLogEvents and CreateLogStream for logs:CreateLogStream, on the
+// stream's ARN in the caller's scope.
+func (e *Enforcer) Writer(w ingest.Writer, p Principal) ingest.Writer {
+	return &gated{w: w, e: e, p: p}
+}
+
+type gated struct {
+	w ingest.Writer
+	e *Enforcer
+	p Principal
+}
+
+func (g *gated) PutLogEvents(ctx context.Context, c caller.Caller, in *logs.PutLogEventsInput) (*logs.PutLogEventsOutput, error) {
+	scope := logs.Scope(c)
+	if err := g.e.Check(ctx, scope, g.p, "logs:PutLogEvents", logs.StreamARN(scope, deref(in.LogGroupName), deref(in.LogStreamName))); err != nil {
+		return nil, err
+	}
+	return g.w.PutLogEvents(ctx, c, in)
+}
+
+func (g *gated) CreateLogStream(ctx context.Context, c caller.Caller, in *logs.CreateLogStreamInput) (*struct{}, error) {
+	scope := logs.Scope(c)
+	if err := g.e.Check(ctx, scope, g.p, "logs:CreateLogStream", logs.StreamARN(scope, in.LogGroupName, in.LogStreamName)); err != nil {
+		return nil, err
+	}
+	return g.w.CreateLogStream(ctx, c, in)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Ensure gives group (of scope) the resource policy doc when nothing allows
+// p's PutLogEvents there yet and the group has no policy of its own, as AWS
+// does for the vended-log infrastructure ("If the log group currently does
+// not have a resource policy … AWS automatically creates the following
+// policy … If an existing account-level resource policy already grants
+// permissions through wildcards, a separate log group level policy would not
+// be created"). It answers whether it added one; the caller logs it.
+func (e *Enforcer) Ensure(ctx context.Context, scope store.Scope, group string, p Principal, doc string) (bool, error) {
+	if e.svc.permits(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*")) {
+		return false, nil
+	}
+	key := e.svc.key(scope, "R/"+group)
+	if _, err := e.svc.get(ctx, key); err == nil {
+		return false, nil // the group's own policy is the user's: never replaced
+	} else if !errors.Is(err, store.ErrResourceNotFound) {
+		return false, err
+	}
+	if _, err := e.svc.st.GetGroup(ctx, scope, group); err != nil {
+		return false, logs.StoreError(err)
+	}
+	norm, err := parseDocument(doc)
+	if err != nil {
+		return false, err
+	}
+	rec := record{ResourcePolicy: ResourcePolicy{PolicyDocument: doc, LastUpdatedTime: e.svc.now().UnixMilli(), PolicyScope: "RESOURCE",
+		ResourceArn: logs.GroupARN(scope, group), RevisionID: newRevision()}, Normalised: norm}
+	if err := e.svc.put(ctx, key, rec); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// WriterPolicy is the group policy that lets p create streams in and write
+// to group of scope, in the form AWS's documented policies have: the
+// service principal, both actions on the group's streams, aws:SourceAccount
+// the account and, when p has one, aws:SourceArn.
+func WriterPolicy(scope store.Scope, group string, p Principal, sid string) string {
+	cond := `{"StringEquals":{"aws:SourceAccount":` + jsonString(scope.Account) + `}`
+	if p.SourceArn != "" {
+		cond += `,"ArnLike":{"aws:SourceArn":` + jsonString(p.SourceArn) + `}`
+	}
+	cond += `}`
+	return `{"Version":"2012-10-17","Statement":[{"Sid":` + jsonString(sid) + `,"Effect":"Allow","Principal":{"Service":` + jsonString(p.Service) +
+		`},"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":` + jsonString(logs.GroupARN(scope, group)+":log-stream:*") +
+		`,"Condition":` + cond + `}]}`
+}
+
+func jsonString(s string) string { return string(jsonenc.AppendString(nil, s)) }
+
+// AccountSourceArn is "arn:aws:logs:REGION:ACCOUNT:*", the aws:SourceArn
+// AWS's log delivery policies allow (any source of the account).
+func AccountSourceArn(scope store.Scope) string {
+	return "arn:" + partitionOf(scope.Region) + ":logs:" + scope.Region + ":" + scope.Account + ":*"
+}
+
+// DeliveryWriter is AWS's log delivery service (vended logs, data
+// protection findings) writing for sources of scope's account; writer
+// names it in metrics.
+func DeliveryWriter(scope store.Scope, writer string) Principal {
+	return Principal{Writer: writer, Service: DeliveryPrincipal, SourceArn: AccountSourceArn(scope)}
+}
+
+// EnsureDelivery is what AWS's delivery infrastructure does when c
+// configures a delivery into group: when c may put resource policies (AWS
+// asks for logs:PutResourcePolicy, logs:DescribeResourcePolicies and
+// logs:DescribeLogGroups) and nothing allows delivery.logs.amazonaws.com
+// there yet, the group gets AWS's AWSLogDeliveryWrite20150319 policy (Ensure);
+// the addition is logged. Without those permissions AWS leaves the policy to
+// the user, and so does Cairn.
+func (e *Enforcer) EnsureDelivery(ctx context.Context, c caller.Caller, group, writer string) {
+	scope := logs.Scope(c)
+	for _, a := range []string{"logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"} {
+		if c.Authorize(a, logs.GroupResource(scope, group)) != nil {
+			return
+		}
+	}
+	p := DeliveryWriter(scope, writer)
+	added, err := e.Ensure(ctx, scope, group, p, WriterPolicy(scope, group, p, "AWSLogDeliveryWrite20150319"))
+	switch {
+	case err != nil:
+		e.log.Warn("could not add the log group's resource policy for delivery.logs.amazonaws.com", "writer", writer,
+			"account", scope.Account, "region", scope.Region, "logGroup", group, "err", err)
+	case added:
+		e.log.Info("added a resource policy letting delivery.logs.amazonaws.com write into the log group, as AWS does when a delivery is configured",
+			"writer", writer, "account", scope.Account, "region", scope.Region, "logGroup", group)
+	}
+}
