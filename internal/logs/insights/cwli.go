@@ -2,7 +2,6 @@ package insights
 
 import (
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -74,13 +73,16 @@ func (p cwliPlan) Filter() store.Matcher { return p.pd.Filter }
 
 func (p cwliPlan) NeedMessage() bool { return p.pd.NeedMessage }
 
-// Sources: SOURCE's names and name prefixes ("p*"); logGroups() with no
-// selector is every group ("*").
-func (p cwliPlan) Sources() []string {
-	if p.pd.Source != nil && p.pd.Source.All {
-		return append(slices.Clone(p.pd.Sources), "*")
+// Source is the query's SOURCE command as the family selects by it.
+func (p cwliPlan) Source() *Source {
+	sp := p.pd.Source
+	if sp == nil {
+		return nil
 	}
-	return p.pd.Sources
+	return &Source{Names: sp.Names,
+		Selector: sp.All || len(sp.NamePrefixes) > 0 || len(sp.AccountIdentifiers) > 0 || len(sp.Classes) > 0,
+		Prefixes: sp.NamePrefixes, Accounts: sp.AccountIdentifiers, Classes: sp.Classes,
+		HasStart: sp.HasStart, HasEnd: sp.HasEnd, Start: sp.Start, End: sp.End, StartRelative: sp.StartRelative, EndRelative: sp.EndRelative}
 }
 
 func (p cwliPlan) Streams() []string { return p.pd.Streams }

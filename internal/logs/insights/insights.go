@@ -47,8 +47,8 @@ type Language interface {
 type Plan interface {
 	// Filter is the engine filter the query pushes down (nil: none).
 	Filter() store.Matcher
-	// Sources are the log group name prefixes of the query's SOURCE command.
-	Sources() []string
+	// Source is the query's SOURCE command, nil without one.
+	Source() *Source
 	// Streams are the only streams whose events can match (nil: any; an
 	// empty non-nil list: none).
 	Streams() []string
@@ -59,6 +59,26 @@ type Plan interface {
 	NeedMessage() bool
 	// Start starts an executor.
 	Start(o RunOptions) run.Exec
+}
+
+// Source is what a query's SOURCE command selects (reference insights.md
+// §2; AWS's CWL_QuerySyntax-Source page).
+type Source struct {
+	// Names are exact group names (the form DescribeQueries shows an
+	// API-started query in: SOURCE "g" START=… END=… | …).
+	Names []string
+	// Selector is set by logGroups(…): the groups whose names start with
+	// one of Prefixes (none: every group), of one of Accounts (none: the
+	// caller's; Cairn has no cross-account observability, so only the
+	// caller's own account can select anything), of one of Classes (none:
+	// STANDARD, AWS's default).
+	Selector                   bool
+	Prefixes, Accounts, Classes []string
+	// Start and End, when Has*, are the window's ends in ms: absolute, or
+	// with *Relative an offset from the query's start (START=-3600s).
+	HasStart, HasEnd           bool
+	Start, End                 int64
+	StartRelative, EndRelative bool
 }
 
 // RunOptions are what an executor needs beyond the query.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,11 +57,11 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	if len(in.LogGroupIdentifiers) > 0 {
 		given++
 	}
-	sources := plan.Sources()
+	src := plan.Source()
 	// Exactly one of the three, or none and a SOURCE command (the model's
 	// StartQuery documentation). Both a parameter and SOURCE is refused
 	// too: which one would win is not documented.
-	if !(given == 1 && len(sources) == 0) && !(given == 0 && len(sources) > 0) {
+	if !(given == 1 && src == nil) && !(given == 0 && src != nil) {
 		return nil, awserr.QueryGroupsRequired()
 	}
 	var names []string
@@ -88,20 +89,8 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 			names = append(names, n)
 		}
 	default:
-		// SOURCE names groups; a trailing * makes a name a prefix.
-		for _, p := range sources {
-			prefix, ok := strings.CutSuffix(p, "*")
-			if !ok {
-				names = append(names, p)
-				continue
-			}
-			err := s.st.ListGroups(ctx, scope, prefix, "", func(g store.Group) bool {
-				names = append(names, g.Name)
-				return len(names) <= maxSourceGroups
-			})
-			if err != nil {
-				return nil, logs.StoreError(err)
-			}
+		if names, err = s.sourceGroups(ctx, scope, src); err != nil {
+			return nil, err
 		}
 	}
 	names = dedupe(names)
@@ -139,6 +128,22 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	if end <= math.MaxInt64-999 {
 		end += 999
 	}
+	// SOURCE's START= and END= are the query's own statement of its
+	// window (the form DescribeQueries shows it in, so that string run
+	// again selects the same events): given, they replace the API's
+	// startTime and endTime; relative ones count from now.
+	if src != nil {
+		now := s.now().UnixMilli()
+		if src.HasStart {
+			start = windowEnd(src.Start, src.StartRelative, now)
+		}
+		if src.HasEnd {
+			end = windowEnd(src.End, src.EndRelative, now)
+		}
+		if end < start {
+			return nil, awserr.QueryEndBeforeStart()
+		}
+	}
 	limit := 0
 	if in.Limit != nil {
 		limit = int(*in.Limit)
@@ -147,7 +152,7 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
 		LogName: func(group string) string { return scope.Account + ":" + group },
 		Lookup:  s.lookupFunc(ctx, scope)})
-	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, sources, start, end),
+	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, src != nil, start, end),
 		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit),
 		NoMessages: !plan.NeedMessage()})
 	if err != nil {
@@ -157,6 +162,56 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 		return nil, err
 	}
 	return &StartQueryOutput{QueryID: id}, nil
+}
+
+// windowEnd is a SOURCE START= or END= in ms: v itself, or now+v when
+// relative, clamped to ≥ 0.
+func windowEnd(v int64, relative bool, now int64) int64 {
+	if relative {
+		v = now + v
+	}
+	return max(v, 0)
+}
+
+// sourceGroups are the groups a SOURCE command selects: its exact names,
+// and with logGroups(…) every group of the caller's account matching a
+// name prefix (or any), of a selected class (STANDARD when none is
+// named, AWS's default), when the account is among accountIdentifiers
+// (or none are given). At most maxSourceGroups.
+func (s *Service) sourceGroups(ctx context.Context, scope store.Scope, src *Source) ([]string, error) {
+	names := slices.Clone(src.Names)
+	if !src.Selector {
+		return names, nil
+	}
+	if len(src.Accounts) > 0 && !slices.Contains(src.Accounts, scope.Account) {
+		// Another account's groups are visible only through cross-account
+		// observability links, which Cairn does not have.
+		return names, nil
+	}
+	classes := src.Classes
+	if len(classes) == 0 {
+		classes = []string{"STANDARD"}
+	}
+	prefixes := src.Prefixes
+	if len(prefixes) == 0 {
+		prefixes = []string{""}
+	}
+	for _, prefix := range prefixes {
+		err := s.st.ListGroups(ctx, scope, prefix, "", func(g store.Group) bool {
+			class := g.Class
+			if class == "" {
+				class = "STANDARD"
+			}
+			if slices.Contains(classes, class) {
+				names = append(names, g.Name)
+			}
+			return len(names) <= maxSourceGroups
+		})
+		if err != nil {
+			return nil, logs.StoreError(err)
+		}
+	}
+	return names, nil
 }
 
 func secondsToMs(s int64) int64 {
@@ -170,8 +225,8 @@ func secondsToMs(s int64) int64 {
 // API-started queries with SOURCE "<group>" START=<ms> END=<ms> (reference
 // insights.md §6.1, LocalStack's recording of real AWS). A query with its
 // own SOURCE keeps its text.
-func rewritten(in *StartQueryInput, names, sources []string, start, end int64) string {
-	if len(sources) > 0 {
+func rewritten(in *StartQueryInput, names []string, hasSource bool, start, end int64) string {
+	if hasSource {
 		return in.QueryString
 	}
 	var b strings.Builder
