@@ -72,7 +72,7 @@ type Source struct {
 	// caller's; Cairn has no cross-account observability, so only the
 	// caller's own account can select anything), of one of Classes (none:
 	// STANDARD, AWS's default).
-	Selector                   bool
+	Selector                    bool
 	Prefixes, Accounts, Classes []string
 	// Start and End, when Has*, are the window's ends in ms: absolute, or
 	// with *Relative an offset from the query's start (START=-3600s).

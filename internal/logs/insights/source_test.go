@@ -65,15 +65,15 @@ func TestSourceOptions(t *testing.T) {
 	}
 	ms := func(ts time.Time) string { return strconv.FormatInt(ts.UnixMilli(), 10) }
 	for _, tc := range []struct{ q, want string }{
-		{`SOURCE logGroups(namePrefix: ['src-']) | stats count() as n`, "3"},                                        // STANDARD by default
-		{`SOURCE logGroups(namePrefix: ['src-'], class: ['INFREQUENT_ACCESS']) | stats count() as n`, "2"},          // the other class
-		{`SOURCE logGroups(class: ['STANDARD', 'INFREQUENT_ACCESS']) | stats count() as n`, "9"},                    // both, every prefix
-		{`SOURCE logGroups() | stats count() as n`, "7"},                                                            // every STANDARD group
+		{`SOURCE logGroups(namePrefix: ['src-']) | stats count() as n`, "3"},                                         // STANDARD by default
+		{`SOURCE logGroups(namePrefix: ['src-'], class: ['INFREQUENT_ACCESS']) | stats count() as n`, "2"},           // the other class
+		{`SOURCE logGroups(class: ['STANDARD', 'INFREQUENT_ACCESS']) | stats count() as n`, "9"},                     // both, every prefix
+		{`SOURCE logGroups() | stats count() as n`, "7"},                                                             // every STANDARD group
 		{`SOURCE logGroups(accountIdentifiers: ['` + account + `'], namePrefix: ['oth']) | stats count() as n`, "4"}, // own account
-		{`SOURCE logGroups(namePrefix: ['src-', 'oth']) | stats count() as n`, "7"},                                 // two prefixes
-		{`SOURCE "other" START=` + ms(old) + ` END=` + ms(old.Add(2*time.Second)) + ` | stats count() as n`, "2"},   // absolute ms, both inclusive
+		{`SOURCE logGroups(namePrefix: ['src-', 'oth']) | stats count() as n`, "7"},                                  // two prefixes
+		{`SOURCE "other" START=` + ms(old) + ` END=` + ms(old.Add(2*time.Second)) + ` | stats count() as n`, "2"},    // absolute ms, both inclusive
 		{`SOURCE "other" START=` + ms(old.Add(time.Millisecond)) + ` END=` + ms(now) + ` | stats count() as n`, "3"},
-		{`SOURCE "other" START=-30m END=0s | stats count() as n`, "2"},                                              // relative to now
+		{`SOURCE "other" START=-30m END=0s | stats count() as n`, "2"}, // relative to now
 		{`SOURCE logGroups(namePrefix: ['src-', 'oth']) START=-2h END=-1h | stats count() as n`, "4"},
 	} {
 		if n, _ := count(tc.q); n != tc.want {
