@@ -229,3 +229,59 @@ func TestInsightsAWSCLI(t *testing.T) {
 		t.Fatalf("get-log-record: %+v", rec.LogRecord)
 	}
 }
+
+// TestInsightsSourceAWSCLI: the AWS CLI v2's start-query with a SOURCE
+// command and no --log-group-name: a name prefix selects both corpus groups,
+// START=/END= (epoch ms) narrow the API's window to 100 seconds of each
+// (the corpus has one event a second per group: 200 by hand), and
+// describe-queries shows the query as given.
+func TestInsightsSourceAWSCLI(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	base := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	insightsCorpus(t, srv, base)
+	c := newCLI(t, srv)
+	from := base.Add(100 * time.Second).UnixMilli()
+	to := base.Add(199*time.Second).UnixMilli() + 999
+	q := fmt.Sprintf(`SOURCE logGroups(namePrefix: ['acc', 'ap']) START=%d END=%d | stats count() as n by @log`, from, to)
+	var started struct {
+		QueryID string `json:"queryId"`
+	}
+	c.json(&started, "start-query", "--start-time", strconv.FormatInt(base.Unix(), 10), "--end-time", strconv.FormatInt(base.Add(time.Hour).Unix(), 10),
+		"--query-string", q)
+	var r struct {
+		Results [][]struct {
+			Field string `json:"field"`
+			Value string `json:"value"`
+		} `json:"results"`
+		Status string `json:"status"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c.json(&r, "get-query-results", "--query-id", started.QueryID)
+		if r.Status == "Complete" || time.Now().After(deadline) {
+			break
+		}
+	}
+	got := map[string]string{}
+	for _, row := range r.Results {
+		d := map[string]string{}
+		for _, f := range row {
+			d[f.Field] = f.Value
+		}
+		got[d["@log"]] = d["n"]
+	}
+	if r.Status != "Complete" || len(got) != 2 || got["000000000000:access"] != "100" || got["000000000000:app"] != "100" {
+		t.Fatalf("SOURCE query: %s %v", r.Status, got)
+	}
+	var dq struct {
+		Queries []struct {
+			QueryString string `json:"queryString"`
+		} `json:"queries"`
+	}
+	c.json(&dq, "describe-queries", "--log-group-name", "access")
+	if len(dq.Queries) != 1 || dq.Queries[0].QueryString != q {
+		t.Fatalf("describe-queries: %+v, want %q", dq, q)
+	}
+	c.fails("InvalidParameterException", "start-query", "--start-time", "0", "--end-time", "1", "--query-string", "SOURCE logGroups(accountIdentifiers: ['111111111111']) | stats count()")
+}
