@@ -286,6 +286,9 @@ type Page struct {
 	ScannedEvents int64
 	ScannedBytes  int64
 	SkippedBlocks int64
+	// SkippedEvents and SkippedBytes estimate what the skipped blocks
+	// held inside the read's range (0 when the engine does not know).
+	SkippedEvents, SkippedBytes int64
 }
 
 // AppendResult reports what Append stored.
@@ -408,6 +411,11 @@ type ScanStats struct {
 	SkippedBlocks int64 // blocks ruled out by their summary without decoding
 	ScannedEvents int64
 	ScannedBytes  int64
+	// SkippedEvents and SkippedBytes estimate the events and message bytes
+	// inside the scan's time range of the blocks its filter ruled out by
+	// summary (Insights' estimatedRecordsSkipped/estimatedBytesSkipped);
+	// 0 when the engine does not know.
+	SkippedEvents, SkippedBytes int64
 }
 
 // FeedRequest asks ReadFeed for a group's blocks after a feed position.

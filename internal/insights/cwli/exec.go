@@ -53,6 +53,9 @@ var ErrMemory = errors.New("the query needs more memory than its limit allows; n
 type Result struct {
 	Rows                                         [][]ResultField
 	RecordsMatched, RecordsScanned, BytesScanned float64
+	// RecordsSkipped and BytesSkipped estimate what the scan ruled out
+	// without reading (set by the runner from the engine's statistics).
+	RecordsSkipped, BytesSkipped float64
 }
 
 // ResultField is one {field, value} of a row.

@@ -326,6 +326,7 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	// filter ruled out before the Exec saw them.
 	res.RecordsScanned = max(res.RecordsScanned, float64(stats.ScannedEvents))
 	res.BytesScanned = max(res.BytesScanned, float64(stats.ScannedBytes))
+	res.RecordsSkipped, res.BytesSkipped = float64(stats.SkippedEvents), float64(stats.SkippedBytes)
 	size := rowsBytes(res.Rows)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -370,6 +371,8 @@ func (m *Manager) readNewest(ctx context.Context, q *query, end int64, add func(
 			st.ScannedEvents += p.ScannedEvents
 			st.ScannedBytes += p.ScannedBytes
 			st.SkippedBlocks += p.SkippedBlocks
+			st.SkippedEvents += p.SkippedEvents
+			st.SkippedBytes += p.SkippedBytes
 			// A backward page is newest first; blocks go to the Exec
 			// chronological, as Scan delivers them (its top-K walks a
 			// block from the end that can still win).

@@ -321,6 +321,15 @@ func (s *Service) GetQueryResults(ctx context.Context, c caller.Caller, in *GetQ
 		Statistics: QueryStatistics{RecordsMatched: snap.Result.RecordsMatched, RecordsScanned: snap.Result.RecordsScanned,
 			BytesScanned: snap.Result.BytesScanned},
 	}
+	// The estimates appear only when something was skipped (AWS: "If the
+	// query involved log groups that have field index policies, the
+	// estimated number of skipped log events and … bytes … are included").
+	// Cairn skips blocks by their summaries for any literal the query's
+	// filter requires, with or without an index policy; what those blocks
+	// held in the window is the estimate.
+	if r := snap.Result; r.RecordsSkipped > 0 {
+		out.Statistics.EstimatedRecordsSkipped, out.Statistics.EstimatedBytesSkipped = &r.RecordsSkipped, &r.BytesSkipped
+	}
 	for _, r := range rows[from:to] {
 		row := make([]ResultField, len(r))
 		for i, f := range r {

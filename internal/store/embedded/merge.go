@@ -89,6 +89,8 @@ func (r *readState) openEligible(ctx context.Context) error {
 		r.page.ScannedBytes += it.scannedBytes
 		r.page.ScannedEvents += it.scannedEvents
 		r.page.SkippedBlocks += it.skipped
+		r.page.SkippedEvents += it.skippedEvents
+		r.page.SkippedBytes += it.skippedBytes
 		if it.c != nil {
 			heap.Push(&r.h, it.c)
 		}

@@ -17,6 +17,8 @@ type item struct {
 	scannedBytes  int64
 	scannedEvents int64
 	skipped       int64
+	skippedEvents int64 // in range, estimated (selection.skippedShare)
+	skippedBytes  int64
 }
 
 // sequentialLoads is how many blocks a read opens itself before it hands
@@ -87,6 +89,9 @@ func (r *readState) eligible(s summary, it *item) (string, bool) {
 	name, ok, filtered := r.admit(s, r.grams)
 	if filtered {
 		it.skipped++
+		e, b := r.skippedShare(s)
+		it.skippedEvents += e
+		it.skippedBytes += b
 	}
 	return name, ok
 }

@@ -98,7 +98,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		}()
 	}
 	var walkErr error
-	var skipped int64
+	var skipped skipCount
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -106,7 +106,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		defer close(jobs)
 		for _, sg := range groups {
 			n, err := sc.walk(ctx, sg, jobs, queue)
-			skipped += n
+			skipped.add(n)
 			if err != nil {
 				walkErr = err
 				return
@@ -139,7 +139,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		<-it.done
 	}
 	wg.Wait()
-	st.SkippedBlocks = skipped
+	st.SkippedBlocks, st.SkippedEvents, st.SkippedBytes = skipped.blocks, skipped.events, skipped.bytes
 	switch {
 	case fnErr != nil:
 		return st, fnErr
@@ -151,12 +151,22 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 	return st, nil
 }
 
+// skipCount counts blocks ruled out by summary, and what their filtered
+// ones held in range (selection.skippedShare).
+type skipCount struct{ blocks, events, bytes int64 }
+
+func (c *skipCount) add(o skipCount) {
+	c.blocks += o.blocks
+	c.events += o.events
+	c.bytes += o.bytes
+}
+
 // walk sends sg's eligible blocks to jobs and queue, in key order, and
 // returns how many it ruled out by summary.
-func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *scanItem) (skipped int64, err error) {
+func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *scanItem) (skipped skipCount, err error) {
 	bi, err := sc.e.openBlocks(ctx, sg)
 	if err != nil {
-		return 0, err
+		return skipped, err
 	}
 	it := bi.it
 	defer it.Close()
@@ -169,9 +179,14 @@ func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *
 		if err != nil {
 			return skipped, err
 		}
-		name, ok, _ := sg.admit(s, sc.grams)
+		name, ok, filtered := sg.admit(s, sc.grams)
 		if !ok {
-			skipped++
+			skipped.blocks++
+			if filtered {
+				e, b := sg.skippedShare(s)
+				skipped.events += e
+				skipped.bytes += b
+			}
 			continue
 		}
 		s.filter = nil

@@ -77,6 +77,22 @@ func (sel *selection) admit(s summary, grams gramFilter) (stream string, ok, fil
 	return name, true, false
 }
 
+// skippedShare estimates the events and message bytes of a block inside
+// [start, end), taking them as spread evenly over the block's time span:
+// what ruling the block out saved.
+func (sel *selection) skippedShare(s summary) (events, bytes int64) {
+	lo, hi := max(s.minTs, sel.start), s.maxTs
+	if sel.end > 0 {
+		hi = min(hi, sel.end-1)
+	}
+	span := s.maxTs - s.minTs + 1
+	if hi < lo || span <= 0 {
+		return 0, 0
+	}
+	part := float64(hi-lo+1) / float64(span)
+	return int64(math.Round(float64(s.count) * part)), int64(math.Round(float64(s.rawBytes) * part))
+}
+
 func (sel *selection) streamName(sid uint64) (string, bool) {
 	if sel.allowed != nil {
 		n, ok := sel.allowed[sid]
