@@ -389,7 +389,7 @@ func Start(cfg Config) (*Server, error) {
 	workers = append(workers, queries) // cancels running queries before the engine closes
 	tables := lookuptable.New(lookuptable.Config{Store: engine, Results: queries.Results, Now: cfg.Now})
 	tables.Register(ops)
-	iq := insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load})
+	iq := insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load, Originals: protect.Originals})
 	iq.Register(ops)
 	sq := scheduledquery.New(scheduledquery.Config{Store: engine, Queries: iq, Results: queries.Results, Tables: tables, Sink: sink, Now: cfg.Now,
 		Tick: cfg.ScheduledQueryTick, Logger: cfg.Logger})

@@ -37,6 +37,11 @@ type Options struct {
 	// every event to count them (it shows in top-K scans that touch only
 	// a few events of a block).
 	StoreStats bool
+	// Unmask returns the original of a masked event (data protection's
+	// kept text) and true, or false when it has none; the unmask command
+	// and unmask(@message) read it. It may be called from several
+	// goroutines (Parallel). nil: events are shown as stored.
+	Unmask func(group string, ev store.StoredEvent) (string, bool)
 	// Parallel is how many goroutines AddBlock may use for a query whose
 	// main stage is a stats (the JSON/parse work before it is what costs):
 	// each block is split among lanes that keep their own groups, merged
@@ -446,6 +451,8 @@ func (x *Exec) push(i, end int, r *row, sink func(*row)) {
 			return
 		case sLookup:
 			x.lookupRow(st.look, r)
+		case sUnmask:
+			unmaskRow(r, &x.env)
 		default:
 			panic("BUG: blocking stage in a streaming run")
 		}

@@ -172,7 +172,16 @@ func (p *parser) command() (*command, *CompileError) {
 		err = p.sourceCmd(c)
 	case "lookup":
 		err = p.lookupCmd(c)
-	case "diff", "anomaly", "unmask", "join", "autoregress", "logcompare", "filldown", "fillmissing", "cidrlookup",
+	case "unmask":
+		// unmask [@message]: the events' masked text replaced by the
+		// originals data protection kept (unmask.go).
+		if t := p.peek(); t.k != tEOF && !p.isOp("|") {
+			var e *node
+			if e, err = p.expr(); err == nil && (e.op != "field" || e.name != "@message") {
+				return nil, errAt(p.src, e.pos, e.end, "unmask takes no field or @message")
+			}
+		}
+	case "diff", "anomaly", "join", "autoregress", "logcompare", "filldown", "fillmissing", "cidrlookup",
 		"outlier", "accum", "appendcols", "sessionize", "countfrequent", "addtotals", "relevantfields", "estimate":
 		return nil, errAt(p.src, t.pos, t.end, fmt.Sprintf("the %s command is not supported by this server", t.s))
 	default:

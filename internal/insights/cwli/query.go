@@ -21,6 +21,7 @@ const (
 	sDedup
 	sPattern
 	sFilterIndex
+	sUnmask // the event's message replaced by its original (unmask.go)
 )
 
 func (k stageKind) blocking() bool {
@@ -73,6 +74,9 @@ type Query struct {
 	nstats      int
 	hasLimit    bool
 	usesMsg     bool
+	// unmask: the query reads originals (the unmask command or
+	// function); unmaskAll: the command, every event unmasked.
+	unmask, unmaskAll bool
 	source      *SourceSpec
 	filterIndex bool
 	lookups     []string
@@ -287,6 +291,10 @@ func compile(text string) (*Query, *CompileError) {
 				return nil, err
 			}
 			q.stages = append(q.stages, st)
+		case "unmask":
+			if err := pl.unmaskCmd(c); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, errAt(text, c.pos, c.end, fmt.Sprintf("BUG: command %s not planned", c.name))
 		}
@@ -409,12 +417,12 @@ func walkQuery(q *Query, outputs bool, fn func(expr)) {
 // usesMessage reports whether any expression reads the message (directly
 // or through JSON fields).
 func usesMessage(q *Query) bool {
-	found := false
+	found := q.unmaskAll
 	walkQuery(q, !q.statsRows, func(e expr) {
 		switch e := e.(type) {
 		case sysE:
 			found = found || e.f == fMessage
-		case jsonE, lambdaE:
+		case jsonE, lambdaE, unmaskE:
 			found = true
 		}
 	})
@@ -453,6 +461,9 @@ func dropDeadFields(q *Query) {
 
 // call compiles a function call (scalar, bin, or an aggregate inside stats).
 func (pl *planner) call(n *node) (expr, *CompileError) {
+	if n.name == "unmask" {
+		return pl.unmaskCall(n)
+	}
 	if n.name == "bin" {
 		if len(n.kids) != 1 || n.kids[0].op != "dur" {
 			return nil, pl.errNode(n, "bin takes one time period, such as bin(5m)")
@@ -517,6 +528,9 @@ type Pushdown struct {
 	Any   bool
 	// Lookups are the lookup tables the query names.
 	Lookups []string
+	// Unmask: the query reads masked events' originals (unmask), which
+	// needs logs:Unmask and Options.Unmask.
+	Unmask bool
 	// Index holds the "field = value" / "field in [...]" conditions every
 	// result event satisfies (from the leading filters, joined by and), for
 	// field indexes to select blocks; FilterIndex: the query used
@@ -624,7 +638,7 @@ func indexTerms(e expr) []IndexTerm {
 
 // Pushdown reports what the scan can do for the query.
 func (q *Query) Pushdown() Pushdown {
-	p := Pushdown{NeedMessage: q.usesMsg, Source: q.source, Lookups: q.lookups}
+	p := Pushdown{NeedMessage: q.usesMsg, Source: q.source, Lookups: q.lookups, Unmask: q.unmask}
 	if q.source != nil {
 		p.Sources = append(p.Sources, q.source.Names...)
 		for _, n := range q.source.NamePrefixes {
@@ -661,6 +675,11 @@ func (q *Query) Pushdown() Pushdown {
 				p.Streams = append([]string{}, both...)
 			}
 		}
+	}
+	if q.unmaskAll {
+		// The store holds the masked text: what the query filters on is
+		// the original, so no literal of it can rule a block out.
+		p.Filter, p.Index, p.FilterIndex = nil, nil, false
 	}
 	m := mainPlan(q, 0)
 	if m.topTs != 0 {

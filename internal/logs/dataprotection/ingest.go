@@ -138,6 +138,14 @@ func (s *Service) Unmask(ctx context.Context, scope store.Scope, group string, e
 	return nil
 }
 
+// Originals reads and decrypts the originals of the masked events of the
+// append at feed sequence seq of group, by Pos.Index (nil when it has
+// none): Insights' unmask reads them (insights.Config.Originals). The
+// caller has been allowed logs:Unmask.
+func (s *Service) Originals(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error) {
+	return s.load(ctx, scope, group, seq)
+}
+
 // load reads and decrypts one append's originals (nil when it has none).
 func (s *Service) load(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error) {
 	v, err := s.st.GetResource(ctx, originalsKey(scope, group, seq))

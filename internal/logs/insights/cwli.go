@@ -73,6 +73,8 @@ func (p cwliPlan) Filter() store.Matcher { return p.pd.Filter }
 
 func (p cwliPlan) NeedMessage() bool { return p.pd.NeedMessage }
 
+func (p cwliPlan) Unmask() bool { return p.pd.Unmask }
+
 // Source is the query's SOURCE command as the family selects by it.
 func (p cwliPlan) Source() *Source {
 	sp := p.pd.Source
@@ -106,5 +108,5 @@ func (p cwliPlan) Newest(limit int) int {
 
 func (p cwliPlan) Start(o RunOptions) run.Exec {
 	return p.q.Run(cwli.Options{Start: o.Start, End: o.End, Limit: o.Limit, Ptr: o.Ptr, LogName: o.LogName, MaxMemory: o.MaxMemory, Now: o.Now,
-		Parallel: o.Parallel, Lookup: o.Lookup})
+		Parallel: o.Parallel, Lookup: o.Lookup, Unmask: o.Unmask})
 }

@@ -57,6 +57,8 @@ type Plan interface {
 	Newest(limit int) int
 	// NeedMessage is false when the query reads no message text.
 	NeedMessage() bool
+	// Unmask: the query reads masked events' originals (logs:Unmask).
+	Unmask() bool
 	// Start starts an executor.
 	Start(o RunOptions) run.Exec
 }
@@ -92,6 +94,8 @@ type RunOptions struct {
 	Parallel   int   // goroutines a stats query may use in AddBlock
 	// Lookup loads a lookup table the query's lookup command names.
 	Lookup func(name string) (*cwli.LookupTable, error)
+	// Unmask returns a masked event's original (unmask); nil: none.
+	Unmask func(group string, ev store.StoredEvent) (string, bool)
 }
 
 // Limits as on AWS (reference insights.md §6.1, §9).
@@ -119,6 +123,11 @@ type Config struct {
 	// Lookup loads a lookup table of scope (package logs/lookuptable);
 	// nil: a query with lookup fails.
 	Lookup func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
+	// Originals returns the originals data protection kept for the masked
+	// events of one append (by Pos.Index; nil when none), for the unmask
+	// command and function (package logs/dataprotection's Originals); nil:
+	// nothing is ever masked, so unmask shows events as stored.
+	Originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error)
 }
 
 // Service implements the Insights operations.
@@ -130,6 +139,7 @@ type Service struct {
 	maxMemory int64
 	parallel  int
 	lookup    func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
+	originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error)
 
 	keysMu sync.Mutex
 	keys   map[store.Scope][]byte // pointer keys by scope, loaded once (pointer.go)
@@ -150,7 +160,7 @@ func New(cfg Config) *Service {
 	// Options.Parallel); more lanes than cores would only add merging.
 	parallel := min(runtime.GOMAXPROCS(0), 4)
 	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, parallel: parallel,
-		lookup: cfg.Lookup, keys: map[store.Scope][]byte{}}
+		lookup: cfg.Lookup, originals: cfg.Originals, keys: map[store.Scope][]byte{}}
 }
 
 // Register adds the family's operations to t.

@@ -104,6 +104,13 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 		if err := c.Authorize("logs:StartQuery", logs.GroupResource(scope, n)); err != nil {
 			return nil, err
 		}
+		// unmask reveals what data protection masked: AWS requires
+		// logs:Unmask for it, on each group the query reads.
+		if plan.Unmask() {
+			if err := c.Authorize("logs:Unmask", logs.GroupResource(scope, n)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, n := range names {
 		if _, err := s.st.GetGroup(ctx, scope, n); err != nil {
@@ -151,7 +158,7 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Now: s.now().UnixMilli(), Parallel: s.parallel,
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
 		LogName: func(group string) string { return scope.Account + ":" + group },
-		Lookup:  s.lookupFunc(ctx, scope)})
+		Lookup:  s.lookupFunc(ctx, scope), Unmask: s.unmaskFunc(plan, scope)})
 	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, src != nil, start, end),
 		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit),
 		NoMessages: !plan.NeedMessage()})
