@@ -188,7 +188,10 @@ func TestPushdown(t *testing.T) {
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{"fields @timestamp, @message | sort @timestamp desc | limit 20", "stats count() by bin(5m)",
 		"filter @message like /ERROR/ and x in [1,2] | parse @message \"a * b\" as c", "fields `a b`.c, f(1)[0].x # c",
-		"stats pct(x, 50) as p by y | filter p > 1 | stats count()", "parse /(?<a>\\d+)/ multi | unnest split(a, \",\") into z | dedup z"} {
+		"stats pct(x, 50) as p by y | filter p > 1 | stats count()", "parse /(?<a>\\d+)/ multi | unnest split(a, \",\") into z | dedup z",
+		"SOURCE logGroups(namePrefix: ['a', 'b'], class: ['INFREQUENT_ACCESS'], accountIdentifiers: ['123456789012']) START=-3600s END=0s | stats count()",
+		"SOURCE \"g\" START=1700000000000 END=1700000000999 | fields @message", "unmask | filter @message like /x/ | fields unmask(@message) as o",
+		"unmask @message | stats count() by user"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -209,7 +212,8 @@ func FuzzCompile(f *testing.F) {
 func FuzzRun(f *testing.F) {
 	for _, s := range []string{"fields @timestamp, @message", "stats count() by bin(5m)", "filter user = \"bob\" | fields tags.0",
 		"fields jsonParse(@message) as j | unnest j.tags into t | stats count_distinct(t), pct(latency, 90) by user",
-		"parse @message \"* *\" as a, b | sort a desc | dedup b", "pattern", "stats count() as c by user | stats sum(c)"} {
+		"parse @message \"* *\" as a, b | sort a desc | dedup b", "pattern", "stats count() as c by user | stats sum(c)",
+		"unmask | fields user, unmask(@message) as o | stats count() by user"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -219,7 +223,8 @@ func FuzzRun(f *testing.F) {
 		}
 		x := q.Run(Options{MaxMemory: 1 << 24, Parallel: 1 + len(s)%2, Lookup: func(string) (*LookupTable, error) {
 			return &LookupTable{Columns: []string{"user", "team"}, Rows: [][]string{{"bob", "red"}}}, nil
-		}, Ptr: func(string, store.StoredEvent) string { return "p" }})
+		}, Ptr: func(string, store.StoredEvent) string { return "p" },
+			Unmask: func(_ string, ev store.StoredEvent) (string, bool) { return `{"user":"u"}`, ev.Pos.Index%2 == 0 }})
 		x.AddBlock("g", store.ScanBlock{Group: "g", Events: corpus[:3]})
 		_ = x.Snapshot()
 		x.AddBlock("g", store.ScanBlock{Group: "g", Events: corpus[3:]})

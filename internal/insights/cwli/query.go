@@ -74,13 +74,14 @@ type Query struct {
 	nstats      int
 	hasLimit    bool
 	usesMsg     bool
-	// unmask: the query reads originals (the unmask command or
-	// function); unmaskAll: the command, every event unmasked.
-	unmask, unmaskAll bool
 	source      *SourceSpec
 	filterIndex bool
 	lookups     []string
 	filter      *msgMatcher
+
+	// unmask: the query reads originals (the unmask command or
+	// function); unmaskAll: the command, every event unmasked.
+	unmask, unmaskAll bool
 }
 
 func (q *Query) jsonID(name string) int {
