@@ -333,6 +333,21 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 	if group == "" {
 		group = b.Group
 	}
+	if b.Summary != nil {
+		// an undecoded block that Counted accepted: all its events fall
+		// in one bin
+		if !x.countsFromSummaries() {
+			x.err = errors.New("BUG: a block summary for a query that reads events")
+			return false
+		}
+		if !x.opts.StoreStats {
+			x.scanned += b.Summary.Count
+		}
+		x.matched += b.Summary.Count
+		x.charge(x.stats.countSummary(b.Summary.First, b.Summary.Count))
+		x.seq += b.Summary.Count
+		return true
+	}
 	r := &x.scratch
 	r.group, r.hasEv = group, true
 	evs := b.Events
@@ -364,6 +379,24 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 		x.seq += int64(len(evs))
 	}
 	return !x.done && x.err == nil
+}
+
+// countsFromSummaries: the query is count()s by one bin() over every
+// event, so a block whose events fall in one bin is counted from its
+// summary.
+func (x *Exec) countsFromSummaries() bool {
+	return x.lanes == nil && x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly()
+}
+
+// Counted is store.ScanRequest.Counted for this run, nil when the query
+// needs the events: it accepts a block whose first and last timestamps
+// fall in the same bin. Safe for concurrent use (it reads only the plan).
+func (x *Exec) Counted() func(first, last int64) bool {
+	if !x.countsFromSummaries() {
+		return nil
+	}
+	d := x.stats.sp.bin
+	return func(first, last int64) bool { return d.floor(first) == d.floor(last) }
 }
 
 // addOrdered is the top-K by @timestamp path: events within a block are

@@ -318,6 +318,38 @@ func (s *statsState) countsOnly() bool {
 	return true
 }
 
+// countSummary adds n events whose timestamps all share ts's bin.
+func (s *statsState) countSummary(ts, n int64) int64 {
+	var grew int64
+	b := s.sp.bin.floor(ts)
+	g := s.last
+	if g == nil || s.lastBin != b {
+		g, grew = s.binGroup(b)
+	}
+	for _, a := range g.aggs {
+		a.(*countAgg).n += n
+	}
+	return grew
+}
+
+// binGroup finds or makes the group of bucket b and makes it the last.
+func (s *statsState) binGroup(b int64) (*group, int64) {
+	var grew int64
+	s.key = appendKey(s.key[:0], timeMs(b))
+	g := s.groups[string(s.key)]
+	if g == nil {
+		g = &group{key: string(s.key), by: []Value{timeMs(b)}, aggs: make([]aggState, len(s.sp.aggs))}
+		for k, a := range s.sp.aggs {
+			g.aggs[k] = a.def.newState(a)
+		}
+		s.groups[g.key] = g
+		s.order = append(s.order, g)
+		grew += int64(2*len(g.key)) + 96 + int64(len(s.sp.aggs))*48
+	}
+	s.last, s.lastBin = g, b
+	return g, grew
+}
+
 // countBins adds a block's events to their buckets, a run of equal buckets
 // at a time.
 func (s *statsState) countBins(evs []store.StoredEvent) int64 {
@@ -332,18 +364,9 @@ func (s *statsState) countBins(evs []store.StoredEvent) int64 {
 		}
 		g := s.last
 		if g == nil || s.lastBin != b {
-			s.key = appendKey(s.key[:0], timeMs(b))
-			g = s.groups[string(s.key)]
-			if g == nil {
-				g = &group{key: string(s.key), by: []Value{timeMs(b)}, aggs: make([]aggState, len(s.sp.aggs))}
-				for k, a := range s.sp.aggs {
-					g.aggs[k] = a.def.newState(a)
-				}
-				s.groups[g.key] = g
-				s.order = append(s.order, g)
-				grew += int64(2*len(g.key)) + 96 + int64(len(s.sp.aggs))*48
-			}
-			s.last, s.lastBin = g, b
+			var n int64
+			g, n = s.binGroup(b)
+			grew += n
 		}
 		for _, a := range g.aggs {
 			a.(*countAgg).n += int64(j - i)

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -69,7 +70,8 @@ func BenchmarkShapes(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				b.SetBytes(bytes)
 				for i := 0; i < b.N; i++ {
-					x := q.Run(cwli.Options{Start: 0, End: 1 << 50, MaxMemory: 256 << 20})
+					// as the server runs it: stats split over the cores
+					x := q.Run(cwli.Options{Start: 0, End: 1 << 50, MaxMemory: 256 << 20, Parallel: min(runtime.GOMAXPROCS(0), 4)})
 					id, err := m.Start(run.Spec{Scope: scope, Groups: []string{"g"}, Start: 0, End: 1 << 50, Filter: q.Pushdown().Filter, NoMessages: noMsgs, Exec: x})
 					if err != nil {
 						b.Fatal(err)
