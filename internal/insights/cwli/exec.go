@@ -672,6 +672,24 @@ func (x *Exec) Finish() (Result, error) {
 	return x.result(rows), nil
 }
 
+// statsCut is how many of the main stats' groups can reach the result, 0:
+// all may (a stage after it sorts, filters, fans out or aggregates again).
+// Only fields and limit after it: the first rows in its order are the
+// result, so a million groups render as 10,000 rows, not a million.
+func (x *Exec) statsCut() int {
+	n := finalCap(x.q, x.opts.Limit)
+	for _, st := range x.q.stages[x.m.at+1:] {
+		switch st.kind {
+		case sFields:
+		case sLimit:
+			n = min(n, st.limit)
+		default:
+			return 0
+		}
+	}
+	return n
+}
+
 // finishRows takes the main stage's output and runs the remaining stages.
 func (x *Exec) finishRows() ([]*row, error) {
 	var rows []*row
@@ -682,9 +700,9 @@ func (x *Exec) finishRows() ([]*row, error) {
 			for i, l := range x.lanes {
 				states[i] = l.stats
 			}
-			rows = mergedRows(states, &x.env, x.q.nslots)
+			rows = mergedRows(states, &x.env, x.q.nslots, x.statsCut())
 		} else {
-			rows = x.stats.rows(&x.env, x.q.nslots)
+			rows = x.stats.rows(&x.env, x.q.nslots, x.statsCut())
 		}
 	case mainTop:
 		rows = x.top.sorted()
@@ -736,7 +754,7 @@ func (x *Exec) runRest(rows []*row, from int) ([]*row, error) {
 			if x.err != nil {
 				return nil, x.err
 			}
-			rows = s.rows(&x.env, x.q.nslots)
+			rows = s.rows(&x.env, x.q.nslots, 0)
 		case sSort:
 			sortRows(x, rows, st.keys)
 		case sLimit:
