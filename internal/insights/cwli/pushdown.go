@@ -53,11 +53,11 @@ func pushFilter(q *Query) *msgMatcher {
 			}
 			break
 		}
-		n, _ := toMnode(s.cond)
+		n, _ := toMnode(q, s.cond)
 		if n.op == 't' {
 			continue
 		}
-		a, e := requiredOf(s.cond)
+		a, e := requiredOf(q, s.cond)
 		req, esc = append(req, a...), append(esc, e...)
 		if !have {
 			root, have = n, true
@@ -73,7 +73,7 @@ func pushFilter(q *Query) *msgMatcher {
 
 // toMnode converts a condition into a message predicate; parts that read
 // other fields become "true" (unknown), and exact says none did.
-func toMnode(e expr) (mnode, bool) {
+func toMnode(q *Query, e expr) (mnode, bool) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
@@ -83,9 +83,13 @@ func toMnode(e expr) (mnode, bool) {
 		if lit, ok := jsonEquality(e); ok {
 			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
 		}
+	case callE:
+		if lit, ok := jsonPresence(q, e); ok {
+			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
+		}
 	case andE:
-		l, le := toMnode(e.l)
-		r, re := toMnode(e.r)
+		l, le := toMnode(q, e.l)
+		r, re := toMnode(q, e.r)
 		switch {
 		case l.op == 't':
 			return r, false
@@ -94,14 +98,14 @@ func toMnode(e expr) (mnode, bool) {
 		}
 		return mnode{op: '&', kids: []mnode{l, r}}, le && re
 	case orE:
-		l, le := toMnode(e.l)
-		r, re := toMnode(e.r)
+		l, le := toMnode(q, e.l)
+		r, re := toMnode(q, e.r)
 		if l.op == 't' || r.op == 't' {
 			return mnode{op: 't'}, false
 		}
 		return mnode{op: '|', kids: []mnode{l, r}}, le && re
 	case notE:
-		k, exact := toMnode(e.e)
+		k, exact := toMnode(q, e.e)
 		if !exact || k.op == 't' {
 			return mnode{op: 't'}, false
 		}
@@ -134,7 +138,7 @@ func jsonEquality(e cmpE) (string, bool) {
 
 // requiredOf lists literals every event passing the condition contains
 // (always), and those it contains unless it holds a backslash (esc).
-func requiredOf(e expr) (always, esc []string) {
+func requiredOf(q *Query, e expr) (always, esc []string) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
@@ -153,13 +157,17 @@ func requiredOf(e expr) (always, esc []string) {
 		if lit, ok := jsonEquality(e); ok {
 			return nil, []string{lit}
 		}
+	case callE:
+		if lit, ok := jsonPresence(q, e); ok {
+			return nil, []string{lit}
+		}
 	case andE:
-		a1, e1 := requiredOf(e.l)
-		a2, e2 := requiredOf(e.r)
+		a1, e1 := requiredOf(q, e.l)
+		a2, e2 := requiredOf(q, e.r)
 		return append(a1, a2...), append(e1, e2...)
 	case orE:
-		a1, _ := requiredOf(e.l)
-		a2, _ := requiredOf(e.r)
+		a1, _ := requiredOf(q, e.l)
+		a2, _ := requiredOf(q, e.r)
 		var out []string
 		for _, a := range a1 {
 			for _, b := range a2 {
@@ -171,4 +179,32 @@ func requiredOf(e expr) (always, esc []string) {
 		return out, nil
 	}
 	return nil, nil
+}
+
+// jsonPresence recognises ispresent(jsonField): the event's message is a
+// JSON object holding the field's path, so its text holds the key (a
+// top-level name in its quotes), unless the JSON escaped some of its
+// characters. Of a dotted path it takes the longest segment that is not an
+// array index: {"a":{"b":1}} and {"a.b":1} both flatten to a.b, and both
+// hold the text a and b, while an index (a.0) need not appear at all.
+// Returns the literal to require, false when there is none worth it.
+func jsonPresence(q *Query, e callE) (string, bool) {
+	if e.f != functions["ispresent"] || len(e.args) != 1 {
+		return "", false
+	}
+	j, ok := e.args[0].(jsonE)
+	if !ok || j.id >= len(q.jsonNames) {
+		return "", false
+	}
+	name := q.jsonNames[j.id]
+	if !strings.Contains(name, ".") {
+		return `"` + name + `"`, name != ""
+	}
+	best := ""
+	for _, seg := range strings.Split(name, ".") {
+		if strings.Trim(seg, "0123456789") != "" && len(seg) > len(best) {
+			best = seg
+		}
+	}
+	return best, len(best) >= 3
 }
