@@ -72,4 +72,3 @@ func TestPresencePushdown(t *testing.T) {
 		}
 	}
 }
-
