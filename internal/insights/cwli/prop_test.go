@@ -236,11 +236,15 @@ func TestParallelMatchesSerial(t *testing.T) {
 		}
 		for _, q := range queries {
 			serial := runBlocks(t, q, big, Options{})
-			for _, lanes := range []int{2, 3} {
+			for _, lanes := range []int{2, 3, -2} {
 				cq, _ := Compile(q)
-				x := cq.Run(Options{Parallel: lanes})
+				x := cq.Run(Options{Parallel: max(lanes, -lanes)})
 				if x.lanes == nil {
 					t.Fatalf("%q: no lanes", q)
+				}
+				if lanes < 0 {
+					// many groups: the lanes fold into one after a while
+					x.collapseAt = 40
 				}
 				for _, b := range big {
 					x.AddBlock("g", b)

@@ -515,12 +515,31 @@ func mergedRows(states []*statsState, x *env, nslots, limit int) []*row {
 		}
 		return tot.render(sortedByFirst(tot), x, nslots, limit)
 	}
-	for _, st := range states {
-		for h := range int32(st.len()) {
-			m.mergeFrom(st, h)
+	m, _ = mergeInOrder(states)
+	return m.rows(x, nslots, limit)
+}
+
+// mergeInOrder merges lanes' states into one whose groups are in first-seen
+// order, as a single state's are: the lanes' groups are each in that
+// order, so walking them by first seq inserts every group at its first
+// event. It returns the memory the new state holds.
+func mergeInOrder(states []*statsState) (*statsState, int64) {
+	m := newStatsState(states[0].sp)
+	var mem int64
+	pos := make([]int32, len(states))
+	for {
+		best := -1
+		for i, st := range states {
+			if int(pos[i]) < st.len() && (best < 0 || st.first[pos[i]] < states[best].first[pos[best]]) {
+				best = i
+			}
 		}
+		if best < 0 {
+			return m, mem
+		}
+		mem += m.mergeFrom(states[best], pos[best])
+		pos[best]++
 	}
-	return m.render(sortedByFirst(m), x, nslots, limit)
 }
 
 func sortedByFirst(s *statsState) []int32 {

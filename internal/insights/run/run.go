@@ -332,6 +332,9 @@ func (m *Manager) run(ctx context.Context, q *query) {
 		// query that timed out or was stopped.
 		res = q.exec.Snapshot()
 	}
+	if r, ok := q.exec.(interface{ Release() }); ok {
+		r.Release() // its state is no longer needed: give back its memory
+	}
 	// The engine's statistics count what it examined, including events its
 	// filter ruled out before the Exec saw them.
 	res.RecordsScanned = max(res.RecordsScanned, float64(stats.ScannedEvents))
