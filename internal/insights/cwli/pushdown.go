@@ -46,18 +46,20 @@ func pushFilter(q *Query) *msgMatcher {
 	var root mnode
 	var req, esc []string
 	have := false
+	pc := &pushCtx{q: q, parsed: map[int][]string{}}
 	for _, s := range q.stages {
 		if s.kind != sFilter {
 			if s.kind == sFields || s.kind == sParse && !s.parse.multi || s.kind == sLookup {
+				pc.sets(s)
 				continue // these never drop an event
 			}
 			break
 		}
-		n, _ := toMnode(q, s.cond)
+		n, _ := toMnode(pc, s.cond)
 		if n.op == 't' {
 			continue
 		}
-		a, e := requiredOf(q, s.cond)
+		a, e := requiredOf(pc, s.cond)
 		req, esc = append(req, a...), append(esc, e...)
 		if !have {
 			root, have = n, true
@@ -73,7 +75,7 @@ func pushFilter(q *Query) *msgMatcher {
 
 // toMnode converts a condition into a message predicate; parts that read
 // other fields become "true" (unknown), and exact says none did.
-func toMnode(q *Query, e expr) (mnode, bool) {
+func toMnode(q *pushCtx, e expr) (mnode, bool) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
@@ -84,8 +86,15 @@ func toMnode(q *Query, e expr) (mnode, bool) {
 			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
 		}
 	case callE:
-		if lit, ok := jsonPresence(q, e); ok {
+		if lit, ok := jsonPresence(q.q, e); ok {
 			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
+		}
+		if lits := q.parsedPresence(e); lits != nil {
+			n := mnode{op: 'l', m: &textMatcher{sub: lits[0], isSub: true}}
+			for _, l := range lits[1:] {
+				n = mnode{op: '&', kids: []mnode{n, {op: 'l', m: &textMatcher{sub: l, isSub: true}}}}
+			}
+			return n, false
 		}
 	case andE:
 		l, le := toMnode(q, e.l)
@@ -138,7 +147,7 @@ func jsonEquality(e cmpE) (string, bool) {
 
 // requiredOf lists literals every event passing the condition contains
 // (always), and those it contains unless it holds a backslash (esc).
-func requiredOf(q *Query, e expr) (always, esc []string) {
+func requiredOf(q *pushCtx, e expr) (always, esc []string) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
@@ -158,8 +167,11 @@ func requiredOf(q *Query, e expr) (always, esc []string) {
 			return nil, []string{lit}
 		}
 	case callE:
-		if lit, ok := jsonPresence(q, e); ok {
+		if lit, ok := jsonPresence(q.q, e); ok {
 			return nil, []string{lit}
+		}
+		if lits := q.parsedPresence(e); lits != nil {
+			return lits, nil
 		}
 	case andE:
 		a1, e1 := requiredOf(q, e.l)
@@ -207,4 +219,61 @@ func jsonPresence(q *Query, e callE) (string, bool) {
 		}
 	}
 	return best, len(best) >= 3
+}
+
+// pushCtx is what pushFilter knows of the stages before a filter: which
+// slots a parse of @message set, with the literals any text it matched
+// holds.
+type pushCtx struct {
+	q      *Query
+	parsed map[int][]string // slot: the parse's required literals; nil: set otherwise
+}
+
+// sets records the slots stage s writes: a parse of @message with a glob
+// or a regex makes them "present only if the message holds the parse's
+// literals"; anything else that writes a slot forgets that.
+func (pc *pushCtx) sets(s *stage) {
+	switch s.kind {
+	case sFields:
+		for _, f := range s.sets {
+			pc.parsed[f.slot] = nil
+		}
+	case sLookup:
+		// its OUTPUT may name a parsed field again: forget them all
+		clear(pc.parsed)
+	case sParse:
+		pp := s.parse
+		var lits []string
+		if src, ok := pp.src.(sysE); ok && src.f == fMessage && pp.format == "" {
+			switch {
+			case pp.re != nil:
+				lits = requiredLiterals(pp.re.String())
+			default:
+				for _, l := range pp.lits {
+					if l != "" {
+						lits = append(lits, l)
+					}
+				}
+			}
+		}
+		for _, sl := range pp.slots {
+			if sl >= 0 {
+				pc.parsed[sl] = lits // nil when nothing is known
+			}
+		}
+	}
+}
+
+// parsedPresence recognises ispresent(f) of a field only a parse of
+// @message set: the parse matched, so the message holds its literals.
+func (pc *pushCtx) parsedPresence(e callE) []string {
+	if e.f != functions["ispresent"] || len(e.args) != 1 {
+		return nil
+	}
+	if sl, ok := e.args[0].(slotE); ok {
+		if lits := pc.parsed[sl.i]; len(lits) > 0 {
+			return lits
+		}
+	}
+	return nil
 }
