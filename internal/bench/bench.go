@@ -66,6 +66,9 @@ type Config struct {
 	// Insights runs the Logs Insights phase after ingest (CloudWatch Logs
 	// API servers only).
 	Insights bool
+	// Compare: the run is one side of a --compare: the Insights phase also
+	// times CompareShapes.
+	Compare bool
 	// RangeEvents is how many events the time-range read fetches (0: 100,000).
 	RangeEvents int
 
@@ -284,15 +287,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Query = q
 	}
 	if cfg.Insights {
-		cw, ok := t.(*client)
-		if !ok {
-			return rep, errors.New("--insights measures a CloudWatch Logs API server only")
-		}
 		if err := t.ready(ctx, rep.Events); err != nil {
 			return rep, err
 		}
-		fmt.Fprintln(cfg.Out, "running the Logs Insights queries...")
-		ir, err := cw.insights(ctx, w, cfg.ServerPID)
+		var ir *InsightsReport
+		var err error
+		switch t := t.(type) {
+		case *client:
+			fmt.Fprintln(cfg.Out, "running the Logs Insights queries...")
+			t.compare = cfg.Compare
+			ir, err = t.insights(ctx, w, cfg.ServerPID)
+		case *vlClient:
+			fmt.Fprintln(cfg.Out, "running the LogsQL equivalents of the Insights queries...")
+			ir, err = t.insights(ctx)
+		default:
+			err = errors.New("--insights measures a CloudWatch Logs API server or VictoriaLogs only")
+		}
 		rep.Insights = ir
 		if err != nil {
 			return rep, err

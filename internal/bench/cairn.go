@@ -61,6 +61,7 @@ type client struct {
 	creds    aws.Credentials
 	signer   *v4.Signer
 	http     *http.Client
+	compare  bool // the Insights phase also times CompareShapes
 }
 
 type apiError struct {

@@ -108,6 +108,33 @@ var figureDefs = []struct {
 	}},
 }
 
+// insightsFigure reads one CompareShape's time off a Report, in ms.
+func insightsFigure(name string) func(r *Report) float64 {
+	return func(r *Report) float64 {
+		if r.Insights == nil {
+			return math.NaN()
+		}
+		for _, c := range r.Insights.Compare {
+			if c.Name == name {
+				return ms(c.Time.Seconds())
+			}
+		}
+		return math.NaN()
+	}
+}
+
+const insightsPrefix = "Insights / LogsQL: "
+
+func init() {
+	for _, sh := range CompareShapes {
+		figureDefs = append(figureDefs, struct {
+			name, unit string
+			higher     bool
+			value      func(r *Report) float64
+		}{insightsPrefix + sh.Name, "ms", false, insightsFigure(sh.Name)})
+	}
+}
+
 // known turns a zero (not measured) into NaN.
 func known(x float64) float64 {
 	if x == 0 {
@@ -149,7 +176,19 @@ func (c *Comparison) Figures() []Figure {
 		}
 		out[i] = f
 	}
-	return out
+	// the Insights figures of a run without --insights
+	return slices.DeleteFunc(out, func(f Figure) bool {
+		return strings.HasPrefix(f.Name, insightsPrefix) && allNaN(f.Cairn) && allNaN(f.Peer)
+	})
+}
+
+func allNaN(xs []float64) bool {
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			return false
+		}
+	}
+	return true
 }
 
 // FormatValue prints a figure with as many digits as its size deserves
@@ -230,6 +269,36 @@ func (c *Comparison) WriteMarkdown(w io.Writer) {
 			pair(r, func(q *QueryReport) int { return q.RareMatches }),
 			pair(r, func(q *QueryReport) int { return q.CommonMatches }),
 			pair(r, func(q *QueryReport) int { return q.RangeEvents })+expected(r))
+	}
+	c.writeInsightsChecks(w)
+}
+
+// writeInsightsChecks shows, per round and shape, each side's rows and Σ n:
+// the two answered the same question.
+func (c *Comparison) writeInsightsChecks(w io.Writer) {
+	has := false
+	for _, r := range c.Rounds {
+		has = has || r.Cairn != nil && r.Cairn.Insights != nil && len(r.Cairn.Insights.Compare) > 0
+	}
+	if !has {
+		return
+	}
+	fmt.Fprintf(w, "\n| Round | Query | Cairn: rows, Σ n | %s: rows, Σ n |\n|---|---|---|---|\n", c.Peer)
+	side := func(rep *Report, name string) string {
+		if rep == nil || rep.Insights == nil {
+			return "–"
+		}
+		for _, x := range rep.Insights.Compare {
+			if x.Name == name {
+				return groupThousands(strconv.Itoa(x.Rows)) + ", " + FormatValue(x.Total)
+			}
+		}
+		return "–"
+	}
+	for i, r := range c.Rounds {
+		for _, sh := range CompareShapes {
+			fmt.Fprintf(w, "| %d | %s | %s | %s |\n", i+1, sh.Name, side(r.Cairn, sh.Name), side(r.Peer, sh.Name))
+		}
 	}
 }
 

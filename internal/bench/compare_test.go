@@ -126,3 +126,32 @@ func TestComparisonUnknownFigure(t *testing.T) {
 		t.Errorf("unknown figure row:\n%s", b.String())
 	}
 }
+
+// The Insights figures appear with --insights, beside their checks, and
+// not at all without it.
+func TestComparisonInsights(t *testing.T) {
+	mk := func(d time.Duration, rows int, n float64) *Report {
+		r := &Report{Events: 10, EventsPerSec: 5, Insights: &InsightsReport{}}
+		for _, sh := range CompareShapes {
+			r.Insights.Compare = append(r.Insights.Compare, CompareResult{Name: sh.Name, Time: d, Rows: rows, Total: n})
+		}
+		return r
+	}
+	c := &Comparison{Peer: "VL", Rounds: []Round{{Cairn: mk(10*time.Millisecond, 3, 42), Peer: mk(40*time.Millisecond, 3, 42)}}}
+	var b strings.Builder
+	c.WriteMarkdown(&b)
+	for _, want := range []string{
+		"| Insights / LogsQL: count by bin(5m), ms | 10.0 | 40.0 | 0.25× | **0.25×** | lower | **yes** |",
+		"| 1 | substring ERROR, count | 3, 42.0 | 3, 42.0 |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks\n%s\nin\n%s", want, b.String())
+		}
+	}
+	c = &Comparison{Peer: "VL", Rounds: []Round{{Cairn: &Report{Events: 10}, Peer: &Report{Events: 10}}}}
+	b.Reset()
+	c.WriteMarkdown(&b)
+	if strings.Contains(b.String(), "Insights") {
+		t.Errorf("Insights rows without --insights:\n%s", b.String())
+	}
+}

@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -31,6 +34,27 @@ var InsightsShapes = []InsightsShape{
 	{"parse access logs by status", `parse @message /" (?<status>\d{3}) / | filter ispresent(status) | stats count() by status`},
 }
 
+// CompareShape is one question asked of both systems in --compare mode:
+// the Insights query Cairn runs and the LogsQL VictoriaLogs runs, over the
+// same lines. n is each side's count column, so the answers can be checked
+// against each other (the sum of n over the rows).
+type CompareShape struct {
+	Name, Insights, LogsQL string
+}
+
+// CompareShapes: bins of timestamps, a substring filter with a count, and a
+// JSON field aggregated by another. VictoriaLogs stores each line as _msg
+// and unpacks the JSON at query time (unpack_json), as Insights does; its
+// word filter "latency_ms" plays the part of Cairn's pushdown of
+// ispresent(latency_ms). Both cap the JSON answer at 10,000 rows (Insights'
+// default limit) and compute every group to get there.
+var CompareShapes = []CompareShape{
+	{"count by bin(5m)", "stats count() as n by bin(5m)", "| stats by (_time:5m) count() n"},
+	{"substring ERROR, count", `filter @message like "ERROR" | stats count() as n`, "*ERROR* | stats count() n"},
+	{"avg(latency_ms) by user (JSON)", "filter ispresent(latency_ms) | stats avg(latency_ms) as a by user",
+		`"latency_ms" | unpack_json fields (user, latency_ms) | filter latency_ms:* | stats by (user) avg(latency_ms) a | limit 10000`},
+}
+
 // InsightsResult is one shape's figures.
 type InsightsResult struct {
 	InsightsShape
@@ -49,6 +73,16 @@ type InsightsReport struct {
 	// last completed, and the server's peak RSS sampled meanwhile.
 	Concurrent        time.Duration
 	ConcurrentPeakRSS int64
+	// Compare is the CompareShapes, in their order (--compare mode only).
+	Compare []CompareResult
+}
+
+// CompareResult is one CompareShape's answer on one system.
+type CompareResult struct {
+	Name  string
+	Time  time.Duration // median of 3
+	Rows  int
+	Total float64 // Σ n over the rows (NaN for a shape without n)
 }
 
 type queryResults struct {
@@ -109,6 +143,29 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 		rep.Results = append(rep.Results, InsightsResult{InsightsShape: sh, Time: medianDuration(times), Rows: len(last.Results),
 			RecordsScanned: last.Statistics.RecordsScanned, RecordsMatched: last.Statistics.RecordsMatched, BytesScanned: last.Statistics.BytesScanned})
 	}
+	if c.compare {
+		for _, sh := range CompareShapes {
+			var times []time.Duration
+			var last *queryResults
+			for i := 0; i < 3; i++ {
+				d, r, err := c.runQuery(ctx, groups, sh.Insights, fromS, toS)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", sh.Name, err)
+				}
+				times, last = append(times, d), r
+			}
+			cr := CompareResult{Name: sh.Name, Time: medianDuration(times), Rows: len(last.Results), Total: math.NaN()}
+			for _, row := range last.Results {
+				for _, f := range row {
+					if f.Field == "n" {
+						v, _ := strconv.ParseFloat(f.Value, 64)
+						cr.Total = nanAdd(cr.Total, v)
+					}
+				}
+			}
+			rep.Compare = append(rep.Compare, cr)
+		}
+	}
 	// Ten at once: the six shapes, a stats by a high-cardinality key (the
 	// JSON lines' req ids), and three more full scans.
 	all := []string{}
@@ -134,4 +191,45 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 	stop()
 	rep.ConcurrentPeakRSS = rss.max
 	return rep, errors.Join(errs...)
+}
+
+// nanAdd is a + b where a NaN a means nothing yet.
+func nanAdd(a, b float64) float64 {
+	if math.IsNaN(a) {
+		return b
+	}
+	return a + b
+}
+
+// insights asks VictoriaLogs the CompareShapes in LogsQL over every group of
+// the run, each three times, timed from the request to the last line of the
+// answer.
+func (c *vlClient) insights(ctx context.Context) (*InsightsReport, error) {
+	sel := `_stream:{group=~` + strconv.Quote(regexpQuote(c.prefix)+"-g.*") + `} `
+	rep := &InsightsReport{}
+	for _, sh := range CompareShapes {
+		var times []time.Duration
+		cr := CompareResult{Name: sh.Name}
+		for i := 0; i < 3; i++ {
+			total := math.NaN()
+			n, d, err := c.query(ctx, sel+sh.LogsQL, func(line []byte) error {
+				var row map[string]string
+				if err := json.Unmarshal(line, &row); err != nil {
+					return err
+				}
+				if v, ok := row["n"]; ok {
+					f, _ := strconv.ParseFloat(v, 64)
+					total = nanAdd(total, f)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", sh.Name, err)
+			}
+			times, cr.Rows, cr.Total = append(times, d), n, total
+		}
+		cr.Time = medianDuration(times)
+		rep.Compare = append(rep.Compare, cr)
+	}
+	return rep, nil
 }

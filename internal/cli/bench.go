@@ -166,8 +166,13 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 			fmt.Fprintf(w, "  %-32s %10s  %d rows, %.0f scanned, %.0f matched, %.0f MB%s\n", x.Name, x.Time.Round(100*time.Microsecond),
 				x.Rows, x.RecordsScanned, x.RecordsMatched, x.BytesScanned/1e6, rate)
 		}
-		fmt.Fprintf(w, "  10 queries at once: %s, server RSS peak while they ran %.0f MiB\n", ir.Concurrent.Round(time.Millisecond),
-			float64(ir.ConcurrentPeakRSS)/(1<<20))
+		if len(ir.Results) > 0 {
+			fmt.Fprintf(w, "  10 queries at once: %s, server RSS peak while they ran %.0f MiB\n", ir.Concurrent.Round(time.Millisecond),
+				float64(ir.ConcurrentPeakRSS)/(1<<20))
+		}
+		for _, x := range ir.Compare {
+			fmt.Fprintf(w, "  compared: %-32s %10s  %d rows, Σ n %s\n", x.Name, x.Time.Round(100*time.Microsecond), x.Rows, bench.FormatValue(x.Total))
+		}
 	}
 }
 
@@ -302,6 +307,7 @@ func runCompare(ctx context.Context, env Env, base bench.Config, s compareSettin
 		return 1
 	}
 	base.Query = true
+	base.Compare = base.Insights // with --insights: the CompareShapes on both sides
 	cmp := &bench.Comparison{Peer: "VictoriaLogs"}
 	for r := 0; r < s.rounds; r++ {
 		order := []string{"cairn", bench.PeerVictoriaLogs}

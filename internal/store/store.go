@@ -397,12 +397,35 @@ type ScanRequest struct {
 	// meaningful with Filter nil (a filter reads messages); engines may
 	// ignore it and deliver messages all the same.
 	NoMessages bool
+
+	// Counted, with NoMessages and Filter nil, lets the caller take whole
+	// blocks from their summaries: for a block whose events all lie in
+	// [Start, End), the engine asks Counted(first, last timestamp) and, when
+	// it answers true, delivers the block undecoded as a ScanBlock with
+	// Events nil and Summary set (Insights' stats count() by bin(5m) counts
+	// a block that lies inside one bin without reading it). Called from the
+	// engine's own goroutines: it must be quick and safe for concurrent use.
+	// Engines may ignore it and deliver events all the same.
+	Counted func(first, last int64) bool
 }
 
 // ScanBlock is the matching events of one stored block (one Append).
 type ScanBlock struct {
 	Group  string
-	Events []StoredEvent // at least one; all of one stream, one Seq
+	Events []StoredEvent // at least one unless Summary is set; all of one stream, one Seq
+	// Summary is set (and Events nil) for a block delivered undecoded
+	// because ScanRequest.Counted accepted it.
+	Summary *BlockSummary
+}
+
+// BlockSummary is what a block's summary says of it: Count events of
+// Stream, timestamps First to Last (inclusive), Bytes of messages.
+type BlockSummary struct {
+	Stream        string
+	First, Last   int64
+	Count         int64
+	Bytes         int64
+	IngestionTime int64
 }
 
 // ScanStats counts what a Scan examined.

@@ -3,6 +3,7 @@ package cwli
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"syscall"
 	"testing"
 
@@ -142,4 +143,42 @@ func BenchmarkJSONAvgByUserParallel2(b *testing.B) {
 
 func BenchmarkParseAccessParallel2(b *testing.B) {
 	benchQueryOpts(b, `parse @message '* - - [*] "* * *" * *' as ip, ts, method, path, proto, status, size | stats count() by status`, benchEvents(benchN, "access"), false, Options{StoreStats: true, Parallel: 2})
+}
+
+// BenchmarkStatsMillionKeys: stats count() by k over 1,000,000 distinct
+// keys (8 hex digits, as the generator's request ids), one lane; reports
+// the heap the groups hold, in bytes per key (runtime.ReadMemStats after a
+// GC, the executor still alive), and what MaxMemory was charged.
+func BenchmarkStatsMillionKeys(b *testing.B) {
+	const keys = 1_000_000
+	var blocks []store.ScanBlock
+	for i := 0; i < keys; i += 1000 {
+		evs := make([]store.StoredEvent, 0, 1000)
+		for j := i; j < i+1000; j++ {
+			evs = append(evs, store.StoredEvent{Stream: "s", Timestamp: int64(j), Message: fmt.Sprintf(`{"req":"%08x","latency_ms":%d}`, uint32(j)*2654435761, j%3000)})
+		}
+		blocks = append(blocks, store.ScanBlock{Group: "g", Events: evs})
+	}
+	q, err := Compile("stats count(), avg(latency_ms) by req")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		x := q.Run(Options{StoreStats: true})
+		for _, bl := range blocks {
+			x.AddBlock("g", bl)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/keys, "heap-bytes/key")
+		b.ReportMetric(float64(x.mem)/keys, "charged-bytes/key")
+		res, err := x.Finish()
+		if err != nil || len(res.Rows) != DefaultLimit {
+			b.Fatal(err, len(res.Rows))
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -42,6 +43,11 @@ type Options struct {
 	// and unmask(@message) read it. It may be called from several
 	// goroutines (Parallel). nil: events are shown as stored.
 	Unmask func(group string, ev store.StoredEvent) (string, bool)
+	// Shared, when set, is memory shared with the server's other runs:
+	// the state is charged to it too, and given back by Release (or
+	// Finish). Past its Limit the run that asked for more fails with
+	// ErrServerMemory.
+	Shared *Budget
 	// Parallel is how many goroutines AddBlock may use for a query whose
 	// main stage is a stats (the JSON/parse work before it is what costs):
 	// each block is split among lanes that keep their own groups, merged
@@ -53,6 +59,20 @@ type Options struct {
 
 // ErrMemory is a run that needed more than Options.MaxMemory.
 var ErrMemory = errors.New("the query needs more memory than its limit allows; narrow the time range or the stats by fields")
+
+// ErrServerMemory is a run that would have taken the queries running at
+// once past their shared Budget.
+var ErrServerMemory = errors.New("the queries running now need more memory than the server allows for them; run this one when fewer are running, or narrow it")
+
+// Budget is the memory every run of a server may hold in all (the sum of
+// their charged state). Safe for concurrent use.
+type Budget struct {
+	Limit int64 // bytes; 0: no bound
+	used  atomic.Int64
+}
+
+// Used is what the runs hold now.
+func (b *Budget) Used() int64 { return b.used.Load() }
 
 // Result is a query's rows and statistics.
 type Result struct {
@@ -189,12 +209,15 @@ type Exec struct {
 	lookupKey []byte
 	seq       int64   // events fed so far: the next event's row.seq
 	lanes     []*Exec // Parallel: the stats lanes, fed under mu
-	keyBuf    []Value
+	// collapseAt is collapseGroups (tests lower it)
+	collapseAt int
+	released   bool // the memory went back to Options.Shared
+	keyBuf     []Value
 }
 
 // Run starts a run of q.
 func (q *Query) Run(opts Options) *Exec {
-	x := &Exec{q: q, opts: opts, m: mainPlan(q, opts.Limit)}
+	x := &Exec{q: q, opts: opts, m: mainPlan(q, opts.Limit), collapseAt: collapseGroups}
 	x.env = env{q: q, opts: &x.opts, now: opts.Now}
 	if x.env.now == 0 {
 		x.env.now = time.Now().UnixMilli()
@@ -225,7 +248,7 @@ func (q *Query) Run(opts Options) *Exec {
 // share of each block; it shares the parent's lookup tables.
 func (x *Exec) newLane() *Exec {
 	l := &Exec{q: x.q, opts: x.opts, m: x.m}
-	l.opts.Parallel, l.opts.MaxMemory = 0, 0
+	l.opts.Parallel, l.opts.MaxMemory, l.opts.Shared = 0, 0, nil // the parent charges for its lanes
 	l.env = env{q: x.q, opts: &l.opts, now: x.env.now}
 	l.scratch.slots = make([]Value, x.q.nslots)
 	l.stats = newStatsState(x.q.stages[x.m.at].stats)
@@ -270,6 +293,34 @@ func (x *Exec) feedLanes(group string, evs []store.StoredEvent) {
 			x.err = l.err
 		}
 	}
+	x.charge(mem - x.mem)
+	if x.err == nil {
+		var groups int
+		for _, l := range x.lanes {
+			groups += l.stats.len()
+		}
+		if groups > x.collapseAt {
+			x.collapseLanes()
+		}
+	}
+}
+
+// collapseGroups: past this many groups in all lanes a stats runs on one
+// lane. Lanes pay off for few groups and costly rows (JSON, parse); with
+// many distinct keys each lane holds most of them again, which doubles the
+// state, and merging them for every snapshot costs more than they save.
+const collapseGroups = 1 << 17
+
+// collapseLanes merges the lanes into the parent's own state and runs the
+// rest of the query on the caller's goroutine.
+func (x *Exec) collapseLanes() {
+	states := make([]*statsState, len(x.lanes))
+	for i, l := range x.lanes {
+		states[i] = l.stats
+	}
+	m, mem := mergeInOrder(states)
+	x.laneMatched()
+	x.stats, x.lanes = m, nil
 	x.charge(mem - x.mem)
 }
 
@@ -341,6 +392,21 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 	if group == "" {
 		group = b.Group
 	}
+	if b.Summary != nil {
+		// an undecoded block that Counted accepted: all its events fall
+		// in one bin
+		if !x.countsFromSummaries() {
+			x.err = errors.New("BUG: a block summary for a query that reads events")
+			return false
+		}
+		if !x.opts.StoreStats {
+			x.scanned += b.Summary.Count
+		}
+		x.matched += b.Summary.Count
+		x.charge(x.stats.countSummary(b.Summary.First, b.Summary.Count))
+		x.seq += b.Summary.Count
+		return true
+	}
 	r := &x.scratch
 	r.group, r.hasEv = group, true
 	evs := b.Events
@@ -372,6 +438,24 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 		x.seq += int64(len(evs))
 	}
 	return !x.done && x.err == nil
+}
+
+// countsFromSummaries: the query is count()s by one bin() over every
+// event, so a block whose events fall in one bin is counted from its
+// summary.
+func (x *Exec) countsFromSummaries() bool {
+	return x.lanes == nil && x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly()
+}
+
+// Counted is store.ScanRequest.Counted for this run, nil when the query
+// needs the events: it accepts a block whose first and last timestamps
+// fall in the same bin. Safe for concurrent use (it reads only the plan).
+func (x *Exec) Counted() func(first, last int64) bool {
+	if !x.countsFromSummaries() {
+		return nil
+	}
+	d := x.stats.sp.bin
+	return func(first, last int64) bool { return d.floor(first) == d.floor(last) }
 }
 
 // addOrdered is the top-K by @timestamp path: events within a block are
@@ -462,6 +546,11 @@ func (x *Exec) push(i, end int, r *row, sink func(*row)) {
 
 func (x *Exec) charge(n int64) {
 	x.mem += n
+	if b := x.opts.Shared; b != nil && !x.released {
+		if b.used.Add(n) > b.Limit && b.Limit > 0 && n > 0 && x.err == nil {
+			x.err = ErrServerMemory
+		}
+	}
 	if x.opts.MaxMemory > 0 && x.mem > x.opts.MaxMemory && x.err == nil {
 		x.err = ErrMemory
 	}
@@ -627,7 +716,7 @@ func (x *Exec) Snapshot() Result {
 	// the stages after the main one run on copies; what they charge is
 	// given back so repeated snapshots do not add up
 	mem := x.mem
-	defer func() { x.mem = mem }()
+	defer func() { x.charge(mem - x.mem) }()
 	rows, err := x.finishRows()
 	if err != nil {
 		return x.result(nil)
@@ -639,6 +728,7 @@ func (x *Exec) Snapshot() Result {
 func (x *Exec) Finish() (Result, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	defer x.release()
 	if x.err != nil {
 		return x.result(nil), x.err
 	}
@@ -647,6 +737,39 @@ func (x *Exec) Finish() (Result, error) {
 		return x.result(nil), err
 	}
 	return x.result(rows), nil
+}
+
+// Release gives the run's memory back to Options.Shared; the runner calls
+// it when the run ends however it ended (Finish does too). Idempotent.
+func (x *Exec) Release() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.release()
+}
+
+func (x *Exec) release() {
+	if b := x.opts.Shared; b != nil && !x.released {
+		b.used.Add(-x.mem)
+		x.released = true
+	}
+}
+
+// statsCut is how many of the main stats' groups can reach the result, 0:
+// all may (a stage after it sorts, filters, fans out or aggregates again).
+// Only fields and limit after it: the first rows in its order are the
+// result, so a million groups render as 10,000 rows, not a million.
+func (x *Exec) statsCut() int {
+	n := finalCap(x.q, x.opts.Limit)
+	for _, st := range x.q.stages[x.m.at+1:] {
+		switch st.kind {
+		case sFields:
+		case sLimit:
+			n = min(n, st.limit)
+		default:
+			return 0
+		}
+	}
+	return n
 }
 
 // finishRows takes the main stage's output and runs the remaining stages.
@@ -659,9 +782,9 @@ func (x *Exec) finishRows() ([]*row, error) {
 			for i, l := range x.lanes {
 				states[i] = l.stats
 			}
-			rows = mergedRows(states, &x.env, x.q.nslots)
+			rows = mergedRows(states, &x.env, x.q.nslots, x.statsCut())
 		} else {
-			rows = x.stats.rows(&x.env, x.q.nslots)
+			rows = x.stats.rows(&x.env, x.q.nslots, x.statsCut())
 		}
 	case mainTop:
 		rows = x.top.sorted()
@@ -713,7 +836,7 @@ func (x *Exec) runRest(rows []*row, from int) ([]*row, error) {
 			if x.err != nil {
 				return nil, x.err
 			}
-			rows = s.rows(&x.env, x.q.nslots)
+			rows = s.rows(&x.env, x.q.nslots, 0)
 		case sSort:
 			sortRows(x, rows, st.keys)
 		case sLimit:

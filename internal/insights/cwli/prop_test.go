@@ -216,6 +216,11 @@ func TestParallelMatchesSerial(t *testing.T) {
 		`parse @message "latency=*" as l | filter ispresent(l) | stats count() as n, sum(l) as s by bin(30s) | sort s desc | limit 5`,
 		`stats count() as n by user, latency % 7 as m | stats count() as groups, sum(n) as total`,
 		`fields concat(user, "-", latency % 3) as k | stats min(latency) as lo, latest(k) as lk by k | sort k`,
+		// fewer rows than groups: the lanes' first groups are merged alone
+		`stats count() as n, avg(latency) as a, sum(latency) as s by latency, user | limit 7`,
+		`stats count(user) as n by @message | fields n * 2 as m | limit 3`,
+		`stats count() as n, pct(latency, 50) as p by latency | limit 5`,
+		`stats count() as n by bin(1m), latency % 5 | limit 4`,
 	}
 	for seed := uint64(1); seed <= 6; seed++ {
 		r := rand.New(rand.NewPCG(seed, 11))
@@ -231,11 +236,15 @@ func TestParallelMatchesSerial(t *testing.T) {
 		}
 		for _, q := range queries {
 			serial := runBlocks(t, q, big, Options{})
-			for _, lanes := range []int{2, 3} {
+			for _, lanes := range []int{2, 3, -2} {
 				cq, _ := Compile(q)
-				x := cq.Run(Options{Parallel: lanes})
+				x := cq.Run(Options{Parallel: max(lanes, -lanes)})
 				if x.lanes == nil {
 					t.Fatalf("%q: no lanes", q)
+				}
+				if lanes < 0 {
+					// many groups: the lanes fold into one after a while
+					x.collapseAt = 40
 				}
 				for _, b := range big {
 					x.AddBlock("g", b)

@@ -46,18 +46,20 @@ func pushFilter(q *Query) *msgMatcher {
 	var root mnode
 	var req, esc []string
 	have := false
+	pc := &pushCtx{q: q, parsed: map[int][]string{}}
 	for _, s := range q.stages {
 		if s.kind != sFilter {
 			if s.kind == sFields || s.kind == sParse && !s.parse.multi || s.kind == sLookup {
+				pc.sets(s)
 				continue // these never drop an event
 			}
 			break
 		}
-		n, _ := toMnode(s.cond)
+		n, _ := toMnode(pc, s.cond)
 		if n.op == 't' {
 			continue
 		}
-		a, e := requiredOf(s.cond)
+		a, e := requiredOf(pc, s.cond)
 		req, esc = append(req, a...), append(esc, e...)
 		if !have {
 			root, have = n, true
@@ -73,7 +75,7 @@ func pushFilter(q *Query) *msgMatcher {
 
 // toMnode converts a condition into a message predicate; parts that read
 // other fields become "true" (unknown), and exact says none did.
-func toMnode(e expr) (mnode, bool) {
+func toMnode(q *pushCtx, e expr) (mnode, bool) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
@@ -83,9 +85,20 @@ func toMnode(e expr) (mnode, bool) {
 		if lit, ok := jsonEquality(e); ok {
 			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
 		}
+	case callE:
+		if lit, ok := jsonPresence(q.q, e); ok {
+			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
+		}
+		if lits := q.parsedPresence(e); lits != nil {
+			n := mnode{op: 'l', m: &textMatcher{sub: lits[0], isSub: true}}
+			for _, l := range lits[1:] {
+				n = mnode{op: '&', kids: []mnode{n, {op: 'l', m: &textMatcher{sub: l, isSub: true}}}}
+			}
+			return n, false
+		}
 	case andE:
-		l, le := toMnode(e.l)
-		r, re := toMnode(e.r)
+		l, le := toMnode(q, e.l)
+		r, re := toMnode(q, e.r)
 		switch {
 		case l.op == 't':
 			return r, false
@@ -94,14 +107,14 @@ func toMnode(e expr) (mnode, bool) {
 		}
 		return mnode{op: '&', kids: []mnode{l, r}}, le && re
 	case orE:
-		l, le := toMnode(e.l)
-		r, re := toMnode(e.r)
+		l, le := toMnode(q, e.l)
+		r, re := toMnode(q, e.r)
 		if l.op == 't' || r.op == 't' {
 			return mnode{op: 't'}, false
 		}
 		return mnode{op: '|', kids: []mnode{l, r}}, le && re
 	case notE:
-		k, exact := toMnode(e.e)
+		k, exact := toMnode(q, e.e)
 		if !exact || k.op == 't' {
 			return mnode{op: 't'}, false
 		}
@@ -134,7 +147,7 @@ func jsonEquality(e cmpE) (string, bool) {
 
 // requiredOf lists literals every event passing the condition contains
 // (always), and those it contains unless it holds a backslash (esc).
-func requiredOf(e expr) (always, esc []string) {
+func requiredOf(q *pushCtx, e expr) (always, esc []string) {
 	switch e := e.(type) {
 	case likeE:
 		if s, ok := e.l.(sysE); ok && s.f == fMessage {
@@ -153,13 +166,20 @@ func requiredOf(e expr) (always, esc []string) {
 		if lit, ok := jsonEquality(e); ok {
 			return nil, []string{lit}
 		}
+	case callE:
+		if lit, ok := jsonPresence(q.q, e); ok {
+			return nil, []string{lit}
+		}
+		if lits := q.parsedPresence(e); lits != nil {
+			return lits, nil
+		}
 	case andE:
-		a1, e1 := requiredOf(e.l)
-		a2, e2 := requiredOf(e.r)
+		a1, e1 := requiredOf(q, e.l)
+		a2, e2 := requiredOf(q, e.r)
 		return append(a1, a2...), append(e1, e2...)
 	case orE:
-		a1, _ := requiredOf(e.l)
-		a2, _ := requiredOf(e.r)
+		a1, _ := requiredOf(q, e.l)
+		a2, _ := requiredOf(q, e.r)
 		var out []string
 		for _, a := range a1 {
 			for _, b := range a2 {
@@ -171,4 +191,89 @@ func requiredOf(e expr) (always, esc []string) {
 		return out, nil
 	}
 	return nil, nil
+}
+
+// jsonPresence recognises ispresent(jsonField): the event's message is a
+// JSON object holding the field's path, so its text holds the key (a
+// top-level name in its quotes), unless the JSON escaped some of its
+// characters. Of a dotted path it takes the longest segment that is not an
+// array index: {"a":{"b":1}} and {"a.b":1} both flatten to a.b, and both
+// hold the text a and b, while an index (a.0) need not appear at all.
+// Returns the literal to require, false when there is none worth it.
+func jsonPresence(q *Query, e callE) (string, bool) {
+	if e.f != functions["ispresent"] || len(e.args) != 1 {
+		return "", false
+	}
+	j, ok := e.args[0].(jsonE)
+	if !ok || j.id >= len(q.jsonNames) {
+		return "", false
+	}
+	name := q.jsonNames[j.id]
+	if !strings.Contains(name, ".") {
+		return `"` + name + `"`, name != ""
+	}
+	best := ""
+	for _, seg := range strings.Split(name, ".") {
+		if strings.Trim(seg, "0123456789") != "" && len(seg) > len(best) {
+			best = seg
+		}
+	}
+	return best, len(best) >= 3
+}
+
+// pushCtx is what pushFilter knows of the stages before a filter: which
+// slots a parse of @message set, with the literals any text it matched
+// holds.
+type pushCtx struct {
+	q      *Query
+	parsed map[int][]string // slot: the parse's required literals; nil: set otherwise
+}
+
+// sets records the slots stage s writes: a parse of @message with a glob
+// or a regex makes them "present only if the message holds the parse's
+// literals"; anything else that writes a slot forgets that.
+func (pc *pushCtx) sets(s *stage) {
+	switch s.kind {
+	case sFields:
+		for _, f := range s.sets {
+			pc.parsed[f.slot] = nil
+		}
+	case sLookup:
+		// its OUTPUT may name a parsed field again: forget them all
+		clear(pc.parsed)
+	case sParse:
+		pp := s.parse
+		var lits []string
+		if src, ok := pp.src.(sysE); ok && src.f == fMessage && pp.format == "" {
+			switch {
+			case pp.re != nil:
+				lits = requiredLiterals(pp.re.String())
+			default:
+				for _, l := range pp.lits {
+					if l != "" {
+						lits = append(lits, l)
+					}
+				}
+			}
+		}
+		for _, sl := range pp.slots {
+			if sl >= 0 {
+				pc.parsed[sl] = lits // nil when nothing is known
+			}
+		}
+	}
+}
+
+// parsedPresence recognises ispresent(f) of a field only a parse of
+// @message set: the parse matched, so the message holds its literals.
+func (pc *pushCtx) parsedPresence(e callE) []string {
+	if e.f != functions["ispresent"] || len(e.args) != 1 {
+		return nil
+	}
+	if sl, ok := e.args[0].(slotE); ok {
+		if lits := pc.parsed[sl.i]; len(lits) > 0 {
+			return lits
+		}
+	}
+	return nil
 }

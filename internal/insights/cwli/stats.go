@@ -2,10 +2,12 @@ package cwli
 
 import (
 	"encoding/binary"
-
-	"github.com/cairnlog/cairn/internal/store"
+	"hash/maphash"
 	"math"
 	"sort"
+	"unsafe"
+
+	"github.com/cairnlog/cairn/internal/store"
 )
 
 // statsPlan is a compiled stats command.
@@ -133,32 +135,146 @@ func (pl *planner) aggCall(n *node, a *aggDef) (expr, *CompileError) {
 }
 
 // statsState is a running stats: groups by key, in first-seen order.
+//
+// It is laid out for a million groups: no pointer per group (the garbage
+// collector has nothing to walk) and a few dozen bytes each. Group i's key
+// (appendKey of its by values) is arena[koff[i]:koff[i+1]]; an open-
+// addressing table of group indexes finds it; its by values are decoded
+// back from the key when rows are rendered. When every aggregate is count,
+// sum or avg (flat), group i's aggregate k is cnt[i*na+k] and sum[i*na+k];
+// otherwise gen[i] holds its aggState values.
 type statsState struct {
-	sp      *statsPlan
-	groups  map[string]*group
-	order   []*group
+	sp    *statsPlan
+	seed  maphash.Seed
+	slots []int32 // group index + 1; 0: empty; len a power of two
+	arena []byte
+	koff  []uint32 // len(groups)+1
+	first []int64  // seq of each group's first event: the output order
+	na    int
+	flat  bool
+	ops   []byte // flat: per aggregate 'c' count, 's' sum, 'a' avg
+	cnt   []int64
+	sum   []float64
+	gen   [][]aggState
+	extra map[int32][]Value // by values a key cannot give back (lists, maps)
+
 	key     []byte
 	byv     []Value
-	last    *group // the previous event's group: consecutive events usually share one (bin)
-	lastBin int64  // binOnly: last's bucket
 	args    []Value
+	last    int32 // the previous event's group, -1: none (bins: consecutive events share one)
+	lastBin int64 // binOnly: last's bucket
 }
 
-type group struct {
-	key   string
-	by    []Value
-	aggs  []aggState
-	first int64 // seq of the group's first event: the output order
+// perGroup is what a new group costs beyond its key: its offset, first,
+// two table slots (the table is kept at most half full), and the aggregates.
+func (s *statsState) perGroup() int64 {
+	if s.flat {
+		return 4 + 8 + 8 + int64(s.na)*16
+	}
+	return 4 + 8 + 8 + 24 + int64(s.na)*64
 }
 
 func newStatsState(sp *statsPlan) *statsState {
-	return &statsState{sp: sp, groups: map[string]*group{}, byv: make([]Value, len(sp.by))}
+	s := &statsState{sp: sp, seed: maphash.MakeSeed(), byv: make([]Value, len(sp.by)), na: len(sp.aggs), last: -1, koff: []uint32{0}, flat: true}
+	for _, a := range sp.aggs {
+		switch a.def {
+		case aggregates["count"]:
+			s.ops = append(s.ops, 'c')
+		case aggregates["sum"]:
+			s.ops = append(s.ops, 's')
+		case aggregates["avg"]:
+			s.ops = append(s.ops, 'a')
+		default:
+			s.flat = false
+		}
+	}
+	return s
+}
+
+func (s *statsState) len() int { return len(s.first) }
+
+func (s *statsState) keyOf(g int32) []byte { return s.arena[s.koff[g]:s.koff[g+1]] }
+
+// find returns the group of key, or -1, and the slot where it is or would go.
+func (s *statsState) find(key []byte) (int32, int) {
+	if len(s.slots) == 0 {
+		return -1, -1
+	}
+	mask := len(s.slots) - 1
+	i := int(maphash.Bytes(s.seed, key)) & mask
+	for {
+		g := s.slots[i] - 1
+		if g < 0 {
+			return -1, i
+		}
+		if string(s.keyOf(g)) == string(key) {
+			return g, i
+		}
+		i = (i + 1) & mask
+	}
+}
+
+// insert adds a group for key (not present) and returns it and the bytes
+// the state grew by.
+func (s *statsState) insert(key []byte, seq int64, by []Value) (int32, int64) {
+	if 2*(s.len()+1) > len(s.slots) {
+		s.grow()
+	}
+	_, at := s.find(key)
+	g := int32(s.len())
+	s.slots[at] = g + 1
+	s.arena = append(s.arena, key...)
+	s.koff = append(s.koff, uint32(len(s.arena)))
+	s.first = append(s.first, seq)
+	grew := int64(len(key)) + s.perGroup()
+	if s.flat {
+		for range s.na {
+			s.cnt = append(s.cnt, 0)
+			s.sum = append(s.sum, 0)
+		}
+	} else {
+		st := make([]aggState, s.na)
+		for i, a := range s.sp.aggs {
+			st[i] = a.def.newState(a)
+		}
+		s.gen = append(s.gen, st)
+	}
+	for i, v := range by {
+		if v.k == kList || v.k == kMap {
+			if s.extra == nil {
+				s.extra = map[int32][]Value{}
+			}
+			c := make([]Value, len(by))
+			for j, w := range by {
+				c[j] = keep(w)
+			}
+			s.extra[g] = c
+			for _, w := range by[i:] {
+				grew += w.size()
+			}
+			break
+		}
+	}
+	return g, grew
+}
+
+func (s *statsState) grow() {
+	n := max(64, 2*len(s.slots))
+	s.slots = make([]int32, n)
+	mask := n - 1
+	for g := range int32(s.len()) {
+		i := int(maphash.Bytes(s.seed, s.keyOf(g))) & mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = g + 1
+	}
 }
 
 // add folds r into its group and returns the memory it grew by.
 func (s *statsState) add(r *row, x *env) int64 {
 	sp := s.sp
-	if sp.binOnly && s.last != nil && r.hasEv && sp.bin.floor(r.ev.Timestamp) == s.lastBin {
+	if sp.binOnly && s.last >= 0 && r.hasEv && sp.bin.floor(r.ev.Timestamp) == s.lastBin {
 		// consecutive events of a block mostly share their bucket
 		return s.fold(s.last, r, x)
 	}
@@ -170,20 +286,9 @@ func (s *statsState) add(r *row, x *env) int64 {
 	}
 	var grew int64
 	g := s.last
-	if g == nil || g.key != string(s.key) {
-		g = s.groups[string(s.key)]
-		if g == nil {
-			g = &group{key: string(s.key), by: make([]Value, len(s.byv)), aggs: make([]aggState, len(sp.aggs)), first: r.seq}
-			for i, v := range s.byv {
-				g.by[i] = keep(v)
-				grew += v.size()
-			}
-			for i, a := range sp.aggs {
-				g.aggs[i] = a.def.newState(a)
-			}
-			s.groups[g.key] = g
-			s.order = append(s.order, g)
-			grew += int64(2*len(g.key)) + 96 + int64(len(sp.aggs))*48
+	if g < 0 || string(s.keyOf(g)) != string(s.key) {
+		if g, _ = s.find(s.key); g < 0 {
+			g, grew = s.insert(s.key, r.seq, s.byv)
 		}
 		s.last = g
 		if sp.binOnly {
@@ -193,16 +298,108 @@ func (s *statsState) add(r *row, x *env) int64 {
 	return grew + s.fold(g, r, x)
 }
 
-func (s *statsState) fold(g *group, r *row, x *env) int64 {
+func (s *statsState) fold(g int32, r *row, x *env) int64 {
 	var grew int64
+	if s.flat {
+		at := int(g) * s.na
+		for i, a := range s.sp.aggs {
+			switch s.ops[i] {
+			case 'c':
+				if len(a.args) == 0 || a.args[0].eval(r, x).k != kNull {
+					s.cnt[at+i]++
+				}
+			default:
+				if f, ok := a.args[0].eval(r, x).number(); ok {
+					s.sum[at+i] += f
+					s.cnt[at+i]++
+				}
+			}
+		}
+		return 0
+	}
+	st := s.gen[g]
 	for i, a := range s.sp.aggs {
 		s.args = s.args[:0]
 		for _, e := range a.args {
 			s.args = append(s.args, e.eval(r, x))
 		}
-		grew += g.aggs[i].add(s.args, r)
+		grew += st[i].add(s.args, r)
 	}
 	return grew
+}
+
+// result is group g's aggregate k.
+func (s *statsState) result(g int32, k int) Value {
+	if !s.flat {
+		return s.gen[g][k].result()
+	}
+	at := int(g)*s.na + k
+	switch s.ops[k] {
+	case 'c':
+		return num(float64(s.cnt[at]))
+	case 's':
+		if s.cnt[at] == 0 {
+			return null
+		}
+		return num(s.sum[at])
+	}
+	if s.cnt[at] == 0 {
+		return null
+	}
+	return num(s.sum[at] / float64(s.cnt[at]))
+}
+
+// mergeFrom folds group h of o (a lane's state of the same stats) into s,
+// as if its events had been added here.
+func (s *statsState) mergeFrom(o *statsState, h int32) int64 {
+	key := o.keyOf(h)
+	g, _ := s.find(key)
+	var grew int64
+	if g < 0 {
+		g, grew = s.insert(key, o.first[h], o.byValues(h, nil))
+	} else {
+		s.first[g] = min(s.first[g], o.first[h])
+	}
+	if s.flat {
+		a, b := int(g)*s.na, int(h)*s.na
+		for k := range s.na {
+			s.cnt[a+k] += o.cnt[b+k]
+			s.sum[a+k] += o.sum[b+k]
+		}
+		return grew
+	}
+	for k, st := range o.gen[h] {
+		s.gen[g][k].merge(st)
+	}
+	return grew
+}
+
+// byValues decodes group g's by values from its key into dst. Strings
+// alias the arena, which is only ever appended to.
+func (s *statsState) byValues(g int32, dst []Value) []Value {
+	if v, ok := s.extra[g]; ok {
+		return append(dst, v...)
+	}
+	k := s.keyOf(g)
+	for range s.sp.by {
+		v := Value{k: kind(k[0])}
+		k = k[1:]
+		switch v.k {
+		case kTime, kNum, kBool:
+			v.n = math.Float64frombits(binary.LittleEndian.Uint64(k))
+			k = k[8:]
+		case kNull:
+		default:
+			n, w := binary.Uvarint(k)
+			k = k[w:]
+			if n > 0 {
+				v.s = unsafe.String(&k[0], int(n))
+			}
+			k = k[n:]
+		}
+		dst = append(dst, v)
+	}
+	return dst
 }
 
 // appendKey encodes a value for grouping: kind byte, then its text, with a
@@ -224,76 +421,47 @@ func appendKey(b []byte, v Value) []byte {
 }
 
 // rows renders the groups as output rows: by bin() ascending when the
-// stats groups by bin, otherwise in first-seen order. A stats without by
-// over no rows still answers one row (count() = 0).
-func (s *statsState) rows(x *env, nslots int) []*row { return rowsOf(s.sp, s.order, x, nslots) }
-
-// mergedRows renders the union of several lanes' states of one stats, each
-// group's aggregates merged (into copies: the lanes keep theirs), in the
-// order one serial state would have.
-func mergedRows(states []*statsState, x *env, nslots int) []*row {
-	if len(states) == 1 {
-		return states[0].rows(x, nslots)
+// stats groups by bin, otherwise in first-seen order; at most limit rows
+// when limit > 0 (the caller cuts only when nothing after the stats needs
+// every row). A stats without by over no rows still answers one row
+// (count() = 0).
+func (s *statsState) rows(x *env, nslots, limit int) []*row {
+	order := make([]int32, s.len())
+	for i := range order {
+		order[i] = int32(i)
 	}
-	at := map[string]int{}
-	var parts [][]*group // per key, its groups in the lanes
-	for _, st := range states {
-		for _, g := range st.order {
-			i, ok := at[g.key]
-			if !ok {
-				i = len(parts)
-				at[g.key] = i
-				parts = append(parts, nil)
-			}
-			parts[i] = append(parts[i], g)
-		}
-	}
-	gs := make([]*group, len(parts))
-	for i, p := range parts {
-		g := p[0]
-		if len(p) > 1 {
-			g = cloneGroup(g)
-			for _, o := range p[1:] {
-				for k, a := range o.aggs {
-					g.aggs[k].merge(a)
-				}
-				g.first = min(g.first, o.first)
-			}
-		}
-		gs[i] = g
-	}
-	sort.SliceStable(gs, func(i, j int) bool { return gs[i].first < gs[j].first })
-	return rowsOf(states[0].sp, gs, x, nslots)
+	// a single state's groups are in first-seen order already
+	return s.render(order, x, nslots, limit)
 }
 
-func cloneGroup(g *group) *group {
-	c := &group{key: g.key, by: g.by, aggs: make([]aggState, len(g.aggs)), first: g.first}
-	for i, a := range g.aggs {
-		c.aggs[i] = a.clone()
+func (s *statsState) render(order []int32, x *env, nslots, limit int) []*row {
+	sp := s.sp
+	if len(order) == 0 && len(sp.by) == 0 {
+		e := newStatsState(sp)
+		e.insert(nil, 0, nil)
+		return e.render([]int32{0}, x, nslots, 0)
 	}
-	return c
-}
-
-func rowsOf(sp *statsPlan, gs []*group, x *env, nslots int) []*row {
-	if len(gs) == 0 && len(sp.by) == 0 {
-		g := &group{aggs: make([]aggState, len(sp.aggs))}
-		for i, a := range sp.aggs {
-			g.aggs[i] = a.def.newState(a)
-		}
-		gs = []*group{g}
-	}
+	var by []Value
 	if b := sp.binAt; b >= 0 {
-		gs = append([]*group(nil), gs...)
-		sort.SliceStable(gs, func(i, j int) bool { return gs[i].by[b].n < gs[j].by[b].n })
+		bins := make([]float64, s.len())
+		for _, g := range order {
+			by = s.byValues(g, by[:0])
+			bins[g] = by[b].n
+		}
+		sort.SliceStable(order, func(i, j int) bool { return bins[order[i]] < bins[order[j]] })
 	}
-	out := make([]*row, 0, len(gs))
-	for _, g := range gs {
+	if limit > 0 && len(order) > limit {
+		order = order[:limit]
+	}
+	out := make([]*row, 0, len(order))
+	for _, g := range order {
 		r := &row{slots: make([]Value, nslots)}
-		for i, v := range g.by {
+		by = s.byValues(g, by[:0])
+		for i, v := range by {
 			r.slots[sp.bySlots[i]] = v
 		}
 		for i, a := range sp.aggs {
-			r.slots[a.slot] = g.aggs[i].result()
+			r.slots[a.slot] = s.result(g, i)
 		}
 		for _, p := range sp.post {
 			r.slots[p.slot] = p.e.eval(r, x)
@@ -303,19 +471,126 @@ func rowsOf(sp *statsPlan, gs []*group, x *env, nslots int) []*row {
 	return out
 }
 
+// mergedRows renders the union of several lanes' states of one stats, each
+// group's aggregates merged (into a new state: the lanes keep theirs), in
+// the order one serial state would have. With limit > 0 and no bin() only
+// the first limit groups in that order are merged: the lanes' groups are
+// each in first-seen order, so a merge of the lanes by first seq meets
+// every group's first event in order.
+func mergedRows(states []*statsState, x *env, nslots, limit int) []*row {
+	if len(states) == 1 {
+		return states[0].rows(x, nslots, limit)
+	}
+	sp := states[0].sp
+	m := newStatsState(sp)
+	if limit > 0 && sp.binAt < 0 {
+		pos := make([]int32, len(states))
+		for m.len() < limit {
+			best := -1
+			for i, st := range states {
+				if int(pos[i]) < st.len() && (best < 0 || st.first[pos[i]] < states[best].first[pos[best]]) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			key := states[best].keyOf(pos[best])
+			pos[best]++
+			if g, _ := m.find(key); g >= 0 {
+				continue // seen earlier: merged below
+			}
+			m.insert(key, states[best].first[pos[best]-1], states[best].byValues(pos[best]-1, nil))
+		}
+		// now fold every lane's share of the chosen groups
+		n := int32(m.len())
+		tot := newStatsState(sp)
+		for g := range n {
+			key := m.keyOf(g)
+			for _, st := range states {
+				if h, _ := st.find(key); h >= 0 {
+					tot.mergeFrom(st, h)
+				}
+			}
+		}
+		return tot.render(sortedByFirst(tot), x, nslots, limit)
+	}
+	m, _ = mergeInOrder(states)
+	return m.rows(x, nslots, limit)
+}
+
+// mergeInOrder merges lanes' states into one whose groups are in first-seen
+// order, as a single state's are: the lanes' groups are each in that
+// order, so walking them by first seq inserts every group at its first
+// event. It returns the memory the new state holds.
+func mergeInOrder(states []*statsState) (*statsState, int64) {
+	m := newStatsState(states[0].sp)
+	var mem int64
+	pos := make([]int32, len(states))
+	for {
+		best := -1
+		for i, st := range states {
+			if int(pos[i]) < st.len() && (best < 0 || st.first[pos[i]] < states[best].first[pos[best]]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return m, mem
+		}
+		mem += m.mergeFrom(states[best], pos[best])
+		pos[best]++
+	}
+}
+
+func sortedByFirst(s *statsState) []int32 {
+	order := make([]int32, s.len())
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return s.first[order[i]] < s.first[order[j]] })
+	return order
+}
+
 // countsOnly reports whether the stats is "count() [, count()...] by
 // bin(p)" alone, which AddBlock counts from timestamps without running the
 // row machinery (stats count() by bin(5m) reads only timestamps).
 func (s *statsState) countsOnly() bool {
-	if !s.sp.binOnly || len(s.sp.post) > 0 {
+	if !s.sp.binOnly || len(s.sp.post) > 0 || !s.flat {
 		return false
 	}
-	for _, a := range s.sp.aggs {
-		if _, ok := a.def.newState(a).(*countAgg); !ok || len(a.args) > 0 {
+	for i, a := range s.sp.aggs {
+		if s.ops[i] != 'c' || len(a.args) > 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// countSummary adds n events whose timestamps all share ts's bin.
+func (s *statsState) countSummary(ts, n int64) int64 {
+	var grew int64
+	b := s.sp.bin.floor(ts)
+	g := s.last
+	if g < 0 || s.lastBin != b {
+		g, grew = s.binGroup(b)
+	}
+	for k := range s.na {
+		s.cnt[int(g)*s.na+k] += n
+	}
+	return grew
+}
+
+// binGroup finds or makes the group of bucket b and makes it the last.
+func (s *statsState) binGroup(b int64) (int32, int64) {
+	var grew int64
+	v := timeMs(b)
+	s.key = appendKey(s.key[:0], v)
+	g, _ := s.find(s.key)
+	if g < 0 {
+		g, grew = s.insert(s.key, 0, []Value{v})
+	}
+	s.last, s.lastBin = g, b
+	return g, grew
 }
 
 // countBins adds a block's events to their buckets, a run of equal buckets
@@ -331,22 +606,13 @@ func (s *statsState) countBins(evs []store.StoredEvent) int64 {
 			j++
 		}
 		g := s.last
-		if g == nil || s.lastBin != b {
-			s.key = appendKey(s.key[:0], timeMs(b))
-			g = s.groups[string(s.key)]
-			if g == nil {
-				g = &group{key: string(s.key), by: []Value{timeMs(b)}, aggs: make([]aggState, len(s.sp.aggs))}
-				for k, a := range s.sp.aggs {
-					g.aggs[k] = a.def.newState(a)
-				}
-				s.groups[g.key] = g
-				s.order = append(s.order, g)
-				grew += int64(2*len(g.key)) + 96 + int64(len(s.sp.aggs))*48
-			}
-			s.last, s.lastBin = g, b
+		if g < 0 || s.lastBin != b {
+			var n int64
+			g, n = s.binGroup(b)
+			grew += n
 		}
-		for _, a := range g.aggs {
-			a.(*countAgg).n += int64(j - i)
+		for k := range s.na {
+			s.cnt[int(g)*s.na+k] += int64(j - i)
 		}
 		i = j
 	}

@@ -75,6 +75,12 @@ type Exec interface {
 	Finish() (Result, error)
 }
 
+// counter is an Exec that can count whole blocks from their summaries
+// (store.ScanRequest.Counted; nil: it cannot for this query).
+type counter interface {
+	Counted() func(first, last int64) bool
+}
+
 // Spec is a query to run.
 type Spec struct {
 	Scope store.Scope
@@ -299,8 +305,12 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	case q.newest > 0:
 		stats, err = m.readNewest(ctx, q, end, add)
 	default:
-		stats, err = m.cfg.Store.Scan(ctx, store.ScanRequest{Scope: q.scope, Groups: q.Groups, Streams: q.streams, Start: q.start, End: end,
-			Filter: q.filter, NoMessages: q.noMsgs}, add)
+		req := store.ScanRequest{Scope: q.scope, Groups: q.Groups, Streams: q.streams, Start: q.start, End: end,
+			Filter: q.filter, NoMessages: q.noMsgs}
+		if c, ok := q.exec.(counter); ok && q.noMsgs && q.filter == nil {
+			req.Counted = c.Counted()
+		}
+		stats, err = m.cfg.Store.Scan(ctx, req, add)
 	}
 	var res Result
 	status := Complete
@@ -321,6 +331,9 @@ func (m *Manager) run(ctx context.Context, q *query) {
 		// Keep what the query had found: AWS shows partial results of a
 		// query that timed out or was stopped.
 		res = q.exec.Snapshot()
+	}
+	if r, ok := q.exec.(interface{ Release() }); ok {
+		r.Release() // its state is no longer needed: give back its memory
 	}
 	// The engine's statistics count what it examined, including events its
 	// filter ruled out before the Exec saw them.

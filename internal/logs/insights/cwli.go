@@ -108,5 +108,5 @@ func (p cwliPlan) Newest(limit int) int {
 
 func (p cwliPlan) Start(o RunOptions) run.Exec {
 	return p.q.Run(cwli.Options{Start: o.Start, End: o.End, Limit: o.Limit, Ptr: o.Ptr, LogName: o.LogName, MaxMemory: o.MaxMemory, Now: o.Now,
-		Parallel: o.Parallel, Lookup: o.Lookup, Unmask: o.Unmask})
+		Parallel: o.Parallel, Lookup: o.Lookup, Unmask: o.Unmask, Shared: o.Shared})
 }

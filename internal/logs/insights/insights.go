@@ -92,6 +92,8 @@ type RunOptions struct {
 	MaxMemory  int64
 	Now        int64 // ms, the query's start (now())
 	Parallel   int   // goroutines a stats query may use in AddBlock
+	// Shared is the memory all running queries may hold in all.
+	Shared *cwli.Budget
 	// Lookup loads a lookup table the query's lookup command names.
 	Lookup func(name string) (*cwli.LookupTable, error)
 	// Unmask returns a masked event's original (unmask); nil: none.
@@ -120,6 +122,11 @@ type Config struct {
 	// MaxMemory bounds one query's executor state (0: 256 MiB); past it the
 	// query ends Failed.
 	MaxMemory int64
+	// SharedMemory bounds the executor state of all running queries
+	// together (0: 256 MiB, the same as one query's bound: one query may
+	// use it all, ten at once share it); past it the query that asked for
+	// more ends Failed.
+	SharedMemory int64
 	// Lookup loads a lookup table of scope (package logs/lookuptable);
 	// nil: a query with lookup fails.
 	Lookup func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
@@ -137,6 +144,7 @@ type Service struct {
 	runs      *run.Manager
 	now       func() time.Time
 	maxMemory int64
+	shared    *cwli.Budget
 	parallel  int
 	lookup    func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
 	originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error)
@@ -156,10 +164,13 @@ func New(cfg Config) *Service {
 	if cfg.MaxMemory <= 0 {
 		cfg.MaxMemory = defaultMaxMemory
 	}
+	if cfg.SharedMemory <= 0 {
+		cfg.SharedMemory = defaultMaxMemory
+	}
 	// A stats query may split its blocks over the cores (the language's
 	// Options.Parallel); more lanes than cores would only add merging.
 	parallel := min(runtime.GOMAXPROCS(0), 4)
-	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, parallel: parallel,
+	return &Service{st: cfg.Store, lang: cfg.Language, runs: cfg.Manager, now: cfg.Now, maxMemory: cfg.MaxMemory, shared: &cwli.Budget{Limit: cfg.SharedMemory}, parallel: parallel,
 		lookup: cfg.Lookup, originals: cfg.Originals, keys: map[store.Scope][]byte{}}
 }
 

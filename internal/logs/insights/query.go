@@ -155,7 +155,7 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Now: s.now().UnixMilli(), Parallel: s.parallel,
+	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Shared: s.shared, Now: s.now().UnixMilli(), Parallel: s.parallel,
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
 		LogName: func(group string) string { return scope.Account + ":" + group },
 		Lookup:  s.lookupFunc(ctx, scope), Unmask: s.unmaskFunc(plan, scope)})

@@ -130,7 +130,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		st.ScannedEvents += it.scannedEvents
 		st.ScannedBytes += it.scannedBytes
 		st.Blocks++
-		if len(it.block.Events) > 0 && !fn(it.block) {
+		if (len(it.block.Events) > 0 || it.block.Summary != nil) && !fn(it.block) {
 			break
 		}
 	}
@@ -191,10 +191,18 @@ func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *
 		}
 		s.filter = nil
 		item := &scanItem{sg: sg, sum: s, name: name, done: make(chan struct{})}
-		select {
-		case jobs <- item:
-		case <-ctx.Done():
-			return skipped, ctx.Err()
+		if sc.countable(sg, s) {
+			// taken from the summary: nothing to decode
+			item.block = store.ScanBlock{Group: sg.g.name, Summary: &store.BlockSummary{Stream: name, First: s.minTs, Last: s.maxTs,
+				Count: int64(s.count), Bytes: s.rawBytes, IngestionTime: s.ingestion}}
+			item.scannedEvents, item.scannedBytes = int64(s.count), s.rawBytes
+			close(item.done)
+		} else {
+			select {
+			case jobs <- item:
+			case <-ctx.Done():
+				return skipped, ctx.Err()
+			}
 		}
 		select {
 		case queue <- item:
@@ -203,6 +211,14 @@ func (sc *scanner) walk(ctx context.Context, sg *selection, jobs, queue chan<- *
 		}
 	}
 	return skipped, it.Error()
+}
+
+// countable reports whether ScanRequest.Counted takes block s from its
+// summary: every event in the selection's range, no filter, no message.
+func (sc *scanner) countable(sg *selection, s summary) bool {
+	r := sc.r
+	return r.Counted != nil && r.NoMessages && r.Filter == nil && s.count > 0 &&
+		s.minTs >= sg.start && s.maxTs < sg.end && r.Counted(s.minTs, s.maxTs)
 }
 
 // load decodes it's block and keeps the events in range that match.
