@@ -239,7 +239,7 @@ func (p *Policy) checkIdentifier(id string) error {
 	if !ok {
 		return awserr.InvalidDataIdentifier(id)
 	}
-	if _, ok := detectors[name]; ok {
+	if managedIndex(name) >= 0 {
 		return nil
 	}
 	if awsManaged(name) {
@@ -297,7 +297,7 @@ func parseCustom(c customIdentifier) (*regexp.Regexp, error) {
 	if c.Name == "" || len(c.Name) > maxCustomName || !validName(c.Name) {
 		return nil, awserr.InvalidPolicyDocument("a custom data identifier Name must be 1 to 128 alphanumeric characters, hyphens (-) or underscores (_)")
 	}
-	if _, ok := detectors[c.Name]; ok || awsManaged(c.Name) {
+	if managedIndex(c.Name) >= 0 || awsManaged(c.Name) {
 		return nil, awserr.InvalidPolicyDocument("custom data identifier " + c.Name + " has the name of a managed data identifier")
 	}
 	if c.Regex == "" || len([]rune(c.Regex)) > maxCustomRegex {
