@@ -118,14 +118,10 @@ func (m *Masker) scan(s string, out []found) []found {
 		}
 		switch {
 		case c&tDigit != 0:
-			if p >= sc.next[idCreditCardNumber] {
-				sc.card(p)
-			}
-			// The rest of the run of digits triggers nothing: a digit is
-			// only a card's trigger, and one after a digit starts none.
-			for p+1 < len(s) && isDigit(s[p+1]) {
-				p++
-			}
+			// The rest of the run of digits triggers nothing (a digit is
+			// only a card's trigger, and one after a digit starts none):
+			// go on after it.
+			p = sc.card(p) - 1
 		case c&tDot != 0:
 			if p >= sc.next[idIPAddress] {
 				sc.ipv4(p)
@@ -287,22 +283,25 @@ func (sc *scanner) ipv6(k int) {
 	}
 }
 
-// card is findCardNumbers at the digit i.
-func (sc *scanner) card(i int) {
+// card is findCardNumbers at the digit i, the first of a run of digits; it
+// returns where that run ends.
+func (sc *scanner) card(i int) int {
 	s := sc.s
-	if i > 0 && isAlnum(s[i-1]) {
-		// Inside a word or a longer number: the per-identifier loop steps
-		// over it digit by digit; so does the pass.
-		return
+	run := i + 1
+	for run < len(s) && isDigit(s[run]) {
+		run++
 	}
-	if s[i] < '2' || s[i] > '6' {
+	if i < sc.next[idCreditCardNumber] || i > 0 && isAlnum(s[i-1]) {
+		// Before the cursor, or inside a word: the per-identifier loop
+		// steps over it digit by digit.
+		return run
+	}
+	if s[i] < '2' || s[i] > '6' || run-i < 13 && !(run+1 < len(s) && (s[run] == ' ' || s[run] == '-') && isDigit(s[run+1])) {
 		// No card network's prefix starts with 0, 1, 7, 8 or 9
-		// (cardPrefix); the loop would skip this run of digits.
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		sc.next[idCreditCardNumber] = i
-		return
+		// (cardPrefix), and fewer than 13 digits not followed by a
+		// separator and a digit are too few: the loop would skip this run.
+		sc.next[idCreditCardNumber] = run
+		return run
 	}
 	var digits [19]byte
 	start, n, j, end := i, 0, i, i
@@ -323,12 +322,10 @@ func (sc *scanner) card(i int) {
 	if n >= 13 && (end == len(s) || !isAlnum(s[end])) && cardPrefix(digits[:n]) && luhn(digits[:n]) {
 		sc.add(idCreditCardNumber, 0, start, end)
 		sc.next[idCreditCardNumber] = end
-		return
+		return run
 	}
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	sc.next[idCreditCardNumber] = i
+	sc.next[idCreditCardNumber] = run
+	return run
 }
 
 // dash is the '-' of an SSN and of a key block's "-----BEGIN ".

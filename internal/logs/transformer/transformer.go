@@ -352,7 +352,13 @@ func (s *Service) Stage() logs.IngestStage {
 		b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
 			meta := transform.Metadata{LogGroupName: group, LogStreamName: b.Stream, AccountID: scope.Account, Region: scope.Region}
 			// One record per append: [len msg]... lengths as uvarints.
-			var buf, tmp []byte
+			// The transformed versions are about twice the messages' size
+			// (parsed copies beside the keys), so that is the first guess.
+			n := 0
+			for _, e := range b.Events {
+				n += len(e.Message)
+			}
+			buf, tmp := make([]byte, 0, 2*n+16*len(b.Events)), []byte(nil)
 			for _, e := range b.Events {
 				tmp, _ = t.AppendApply(tmp[:0], e.Message, meta)
 				buf = appendUvarint(buf, uint64(len(tmp)))
