@@ -11,7 +11,9 @@
 // groups, every block given to the Exec, a Snapshot published now and then
 // so GetQueryResults sees partial rows and growing statistics while the
 // query is Running, then the final Result. Stop, the 60-minute timeout and
-// Close cancel the scan's context; Close waits for every runner.
+// Close cancel the scan's context; Close waits for every runner. The events
+// of a group with a log transformer reach the Exec as their transformed
+// versions (transformed.go, Config.Transformed).
 //
 // Finished queries stay in memory for AWS's 7 days, under a byte budget
 // (oldest results go first when it is exceeded) and a count budget. A restart
