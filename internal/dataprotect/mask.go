@@ -21,36 +21,58 @@ type Detection struct {
 // Masker finds and masks the identifiers of one or more policies. It is
 // immutable and safe for concurrent use.
 type Masker struct {
+	// names are the identifiers in the order the policies list them
+	// (managed ones once, custom ones per policy); detections are reported
+	// in this order.
 	names []string
-	finds []finder
+	// order is each enabled managed identifier's place in names (-1: off);
+	// want the trigger classes the enabled ones need (scan.go).
+	order [numManaged]int
+	want  uint16
+	class [256]uint16 // byteClass & want
+	// custom are the custom identifiers' finders and their places in names.
+	custom      []finder
+	customOrder []int
 }
 
 // Compile builds the Masker for the union of the policies' identifiers
 // (a group's policy and the account's are cumulative, as on AWS).
 func Compile(policies ...*Policy) *Masker {
 	m := &Masker{}
+	for i := range m.order {
+		m.order[i] = -1
+	}
 	for _, p := range policies {
 		if p == nil {
 			continue
 		}
 		for _, id := range p.Identifiers {
 			if re, ok := p.Custom[id]; ok {
+				m.customOrder = append(m.customOrder, len(m.names))
+				m.custom = append(m.custom, regexFinder(re))
 				m.names = append(m.names, id)
-				m.finds = append(m.finds, regexFinder(re))
 				continue
 			}
-			if slices.Contains(m.names, id) {
+			k := managedIndex(id)
+			if k < 0 || m.order[k] >= 0 {
 				continue
 			}
+			m.order[k] = len(m.names)
+			m.want |= triggers[k]
 			m.names = append(m.names, id)
-			m.finds = append(m.finds, detectors[id])
 		}
+	}
+	for c := range m.class {
+		m.class[c] = byteClass[c] & m.want
 	}
 	return m
 }
 
+// on reports whether the managed identifier id is enabled.
+func (m *Masker) on(id ident) bool { return m.order[id] >= 0 }
+
 // Empty reports whether the Masker masks nothing.
-func (m *Masker) Empty() bool { return m == nil || len(m.finds) == 0 }
+func (m *Masker) Empty() bool { return m == nil || len(m.names) == 0 }
 
 // regexFinder prefilters with the regex's literal prefix when it has one.
 func regexFinder(re *regexp.Regexp) finder {
@@ -76,31 +98,36 @@ func (m *Masker) Mask(msg string) (string, []Detection) {
 	if m.Empty() {
 		return msg, nil
 	}
-	var dets []Detection
-	var spans []span
-	for i, f := range m.finds {
-		// Finders append only what they find: nothing allocates for a
-		// message without sensitive data.
-		n := len(spans)
-		spans = f(msg, spans)
-		for _, sp := range spans[n:] {
-			dets = append(dets, Detection{Identifier: m.names[i], Start: sp.start, End: sp.end})
+	// One pass for the managed identifiers, one regexp scan per custom
+	// one; then the matches in the order of names (within a name, as its
+	// finder reports them), which is the order detections are reported in.
+	fs := m.scan(msg, nil) // nil: a message without findings allocates nothing
+	for i, f := range m.custom {
+		for _, x := range f(msg, nil) {
+			fs = append(fs, found{key: m.customOrder[i] * 2, span: x})
 		}
 	}
-	if len(spans) == 0 {
+	if len(fs) == 0 {
 		return msg, nil
 	}
-	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	slices.SortStableFunc(fs, func(a, b found) int { return a.key - b.key })
+	dets := make([]Detection, len(fs))
+	for i, f := range fs {
+		dets[i] = Detection{Identifier: m.names[f.key/2], Start: f.start, End: f.end}
+	}
+	slices.SortFunc(fs, func(a, b found) int { return a.start - b.start })
 	var b strings.Builder
 	b.Grow(len(msg))
 	pos := 0
-	for _, sp := range spans {
+	for _, sp := range fs {
 		if sp.end <= pos {
 			continue
 		}
 		start := max(sp.start, pos)
 		b.WriteString(msg[pos:start])
-		b.WriteString(strings.Repeat("*", utf8.RuneCountInString(msg[start:sp.end])))
+		for range utf8.RuneCountInString(msg[start:sp.end]) {
+			b.WriteByte('*')
+		}
 		pos = sp.end
 	}
 	b.WriteString(msg[pos:])

@@ -384,7 +384,7 @@ func Start(cfg Config) (*Server, error) {
 		reg.Register(aw)
 		auditor = aw
 	}
-	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries})
+	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries, Transformed: transformers})
 	reg.Register(queryCollector(queries))
 	workers = append(workers, queries) // cancels running queries before the engine closes
 	tables := lookuptable.New(lookuptable.Config{Store: engine, Results: queries.Results, Now: cfg.Now})

@@ -58,7 +58,7 @@ func BenchmarkGrok(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				m.find(lines[i%len(lines)])
+				m.find(lines[i%len(lines)], nil)
 			}
 		})
 	}

@@ -309,9 +309,10 @@ var errNoMatch = errors.New("the grok pattern does not match")
 
 // find is the regular expression's FindStringSubmatchIndex, by the fast
 // path when it decides.
-func (m *grokMatcher) find(s string) []int {
+// find returns the submatch indexes of s (nil: no match), in buf when the
+// literal splitter decides.
+func (m *grokMatcher) find(s string, buf []int) []int {
 	if m.fast != nil {
-		var buf [16]int
 		if idx, ok := m.fast.match(s, buf[:0]); ok {
 			return idx
 		}
@@ -323,9 +324,12 @@ func (m *grokMatcher) find(s string) []int {
 }
 
 func (m *grokMatcher) apply(ev *event, s string) error {
-	idx := m.find(s)
+	idx := m.find(s, ev.idx)
 	if idx == nil {
 		return errNoMatch
+	}
+	if cap(idx) > cap(ev.idx) && cap(idx) <= 64 {
+		ev.idx = idx[:0] // the splitter grew it: keep the larger buffer
 	}
 	if m.common != "" {
 		if err := m.commonLog(ev, s, idx); err != nil {

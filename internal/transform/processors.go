@@ -8,14 +8,16 @@ import (
 	"strings"
 )
 
-// Paths are dot-separated keys into the event ("outer.inner").
-
-func split(path string) []string { return strings.Split(path, ".") }
+// Paths are dot-separated keys into the event ("outer.inner"). They are
+// walked segment by segment with strings.Cut, not split into a slice: a
+// transformer walks several paths per event, and a split allocates.
 
 // getPath returns the value at path.
 func getPath(root *Object, path string) (any, bool) {
 	var cur any = root
-	for _, seg := range split(path) {
+	for rest, more := path, true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, ".")
 		o, ok := cur.(*Object)
 		if !ok {
 			return nil, false
@@ -31,9 +33,13 @@ func getPath(root *Object, path string) (any, bool) {
 // intermediate objects when create is set; ok is false when a non-object is in
 // the way.
 func parentOf(root *Object, path string, create bool) (*Object, string, bool) {
-	segs := split(path)
 	o := root
-	for _, seg := range segs[:len(segs)-1] {
+	for {
+		seg, rest, more := strings.Cut(path, ".")
+		if !more {
+			return o, seg, true
+		}
+		path = rest
 		v, ok := o.Get(seg)
 		if !ok {
 			if !create {
@@ -50,7 +56,39 @@ func parentOf(root *Object, path string, create bool) (*Object, string, bool) {
 		}
 		o = n
 	}
-	return o, segs[len(segs)-1], true
+}
+
+// lookup returns the object holding path, its last segment and the value
+// there; ok is false when the path leads nowhere or nothing is there.
+func (ev *event) lookup(path string) (o *Object, last string, v any, ok bool) {
+	if o, last, ok = parentOf(ev.root, path, false); !ok {
+		return nil, "", nil, false
+	}
+	v, ok = o.Get(last)
+	return o, last, v, ok
+}
+
+// mapString replaces the string at path with fn of it; a missing key and a
+// value that is not a string are left alone (the string mutators' rule).
+func (ev *event) mapString(path string, fn func(string) any) {
+	if o, last, v, ok := ev.lookup(path); ok {
+		if s, isStr := v.(string); isStr {
+			o.Set(last, fn(s))
+		}
+	}
+}
+
+// checkEntries checks a processor's entry count (1 to hi) and each entry.
+func checkEntries[E any](proc string, entries []E, hi int, check func(E) error) error {
+	if err := checkCount(proc, "entries", len(entries), 1, hi); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := check(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errTooManyFields = fmt.Errorf("a transformer can extract at most %d fields from a log event", MaxFields)
@@ -294,21 +332,31 @@ func compileKeyValue(p *ParseKeyValue) (func(*event) error, error) {
 }
 
 func compileAddKeys(p *AddKeys) (func(*event) error, error) {
-	if err := checkCount("addKeys", "entries", len(p.Entries), 1, 5); err != nil {
-		return nil, err
-	}
-	for _, e := range p.Entries {
+	err := checkEntries("addKeys", p.Entries, 5, func(e AddKeyEntry) error {
 		if err := checkPath("addKeys", "key", e.Key, true); err != nil {
-			return nil, err
+			return err
 		}
 		if e.Value == "" || len(e.Value) > 256 {
-			return nil, configErr("addKeys: value must be 1 to 256 characters long.")
+			return configErr("addKeys: value must be 1 to 256 characters long.")
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	entries := p.Entries
+	// The values are boxed once here, not once per event.
+	type entry struct {
+		key       string
+		value     any
+		overwrite bool
+	}
+	entries := make([]entry, len(p.Entries))
+	for i, e := range p.Entries {
+		entries[i] = entry{e.Key, e.Value, e.OverwriteIfExists}
+	}
 	return func(ev *event) error {
 		for _, e := range entries {
-			if err := ev.put(e.Key, e.Value, e.OverwriteIfExists); err != nil {
+			if err := ev.put(e.key, e.value, e.overwrite); err != nil {
 				return err
 			}
 		}
@@ -347,14 +395,17 @@ func compileWithKeys(name string, p *WithKeys) (func(*event) error, error) {
 	case "upperCaseString":
 		fn = strings.ToUpper
 	default:
-		fn = func(s string) string { return strings.TrimSpace(s) }
+		fn = strings.TrimSpace
 	}
 	return func(ev *event) error {
 		for _, k := range keys {
-			// Missing keys and values that are not strings are left alone.
-			if o, last, ok := parentOf(ev.root, k, false); ok {
-				if s, isStr := mustString(o.Get(last)); isStr {
-					o.Set(last, fn(s))
+			if o, last, v, ok := ev.lookup(k); ok {
+				// A string already in the case asked for is left as it
+				// is: setting it again would only box it again.
+				if s, isStr := v.(string); isStr {
+					if t := fn(s); t != s {
+						o.Set(last, t)
+					}
 				}
 			}
 		}
@@ -372,20 +423,18 @@ func mustString(v any, ok bool) (string, bool) {
 
 // compileMove is moveKeys (move: the source is removed) and copyValue.
 func compileMove(entries []SourceTarget, name string, move bool) (func(*event) error, error) {
-	if err := checkCount(name, "entries", len(entries), 1, 5); err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
+	err := checkEntries(name, entries, 5, func(e SourceTarget) error {
 		if move || !strings.HasPrefix(e.Source, "@") {
 			if err := checkPath(name, "source", e.Source, true); err != nil {
-				return nil, err
+				return err
 			}
 		} else if !isMetaKey(e.Source) {
-			return nil, configErr("copyValue: %s is not a metadata key (use @logGroupName, @logGroupStream, @accountId or @regionName).", e.Source)
+			return configErr("copyValue: %s is not a metadata key (use @logGroupName, @logGroupStream, @accountId or @regionName).", e.Source)
 		}
-		if err := checkPath(name, "target", e.Target, true); err != nil {
-			return nil, err
-		}
+		return checkPath(name, "target", e.Target, true)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return func(ev *event) error {
 		for _, e := range entries {
@@ -393,12 +442,8 @@ func compileMove(entries []SourceTarget, name string, move bool) (func(*event) e
 			if !move && isMetaKey(e.Source) {
 				v = ev.meta.value(e.Source)
 			} else {
-				o, last, ok := parentOf(ev.root, e.Source, false)
+				o, last, val, ok := ev.lookup(e.Source)
 				if !ok {
-					continue
-				}
-				val, exists := o.Get(last)
-				if !exists {
 					continue
 				}
 				if move {
@@ -454,16 +499,17 @@ func (m Metadata) value(k string) string {
 }
 
 func compileRename(p *RenameKeys) (func(*event) error, error) {
-	if err := checkCount("renameKeys", "entries", len(p.Entries), 1, 5); err != nil {
-		return nil, err
-	}
-	for _, e := range p.Entries {
+	err := checkEntries("renameKeys", p.Entries, 5, func(e RenameKeyEntry) error {
 		if err := checkPath("renameKeys", "key", e.Key, true); err != nil {
-			return nil, err
+			return err
 		}
 		if e.RenameTo == "" || len(e.RenameTo) > 128 {
-			return nil, configErr("renameKeys: renameTo must be 1 to 128 characters long.")
+			return configErr("renameKeys: renameTo must be 1 to 128 characters long.")
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	entries := p.Entries
 	return func(ev *event) error {
@@ -574,30 +620,29 @@ func scalarText(v any) (string, bool) {
 }
 
 func compileSplit(p *SplitString) (func(*event) error, error) {
-	if err := checkCount("splitString", "entries", len(p.Entries), 1, 10); err != nil {
-		return nil, err
-	}
-	for _, e := range p.Entries {
+	err := checkEntries("splitString", p.Entries, 10, func(e SplitStringEntry) error {
 		if err := checkPath("splitString", "source", e.Source, true); err != nil {
-			return nil, err
+			return err
 		}
 		if e.Delimiter == "" || len(e.Delimiter) > 128 {
-			return nil, configErr("splitString: delimiter must be 1 to 128 characters long.")
+			return configErr("splitString: delimiter must be 1 to 128 characters long.")
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	entries := p.Entries
 	return func(ev *event) error {
 		for _, e := range entries {
-			if o, last, ok := parentOf(ev.root, e.Source, false); ok {
-				if s, isStr := mustString(o.Get(last)); isStr {
-					parts := strings.Split(s, e.Delimiter)
-					list := make([]any, len(parts))
-					for i, x := range parts {
-						list[i] = x
-					}
-					o.Set(last, list)
+			ev.mapString(e.Source, func(s string) any {
+				parts := strings.Split(s, e.Delimiter)
+				list := make([]any, len(parts))
+				for i, x := range parts {
+					list[i] = x
 				}
-			}
+				return list
+			})
 		}
 		return nil
 	}, nil
@@ -653,11 +698,7 @@ func compileSubstitute(p *SubstituteString) (func(*event) error, error) {
 	}
 	return func(ev *event) error {
 		for _, e := range list {
-			if o, last, ok := parentOf(ev.root, e.source, false); ok {
-				if s, isStr := mustString(o.Get(last)); isStr {
-					o.Set(last, e.re.ReplaceAllString(s, e.to))
-				}
-			}
+			ev.mapString(e.source, func(s string) any { return e.re.ReplaceAllString(s, e.to) })
 		}
 		return nil
 	}, nil
@@ -666,28 +707,24 @@ func compileSubstitute(p *SubstituteString) (func(*event) error, error) {
 func compileTypeConverter(p *TypeConverter) (func(*event) error, error) {
 	// The model allows 5 entries, the user guide 10; the model is what the
 	// SDKs and the protocol check (reference §5 #10).
-	if err := checkCount("typeConverter", "entries", len(p.Entries), 1, 5); err != nil {
-		return nil, err
-	}
-	for _, e := range p.Entries {
+	err := checkEntries("typeConverter", p.Entries, 5, func(e TypeConverterEntry) error {
 		if err := checkPath("typeConverter", "key", e.Key, true); err != nil {
-			return nil, err
+			return err
 		}
 		switch e.Type {
 		case "boolean", "integer", "double", "string":
-		default:
-			return nil, configErr("typeConverter: type must be one of boolean, integer, double, string.")
+			return nil
 		}
+		return configErr("typeConverter: type must be one of boolean, integer, double, string.")
+	})
+	if err != nil {
+		return nil, err
 	}
 	entries := p.Entries
 	return func(ev *event) error {
 		for _, e := range entries {
-			o, last, ok := parentOf(ev.root, e.Key, false)
+			o, last, v, ok := ev.lookup(e.Key)
 			if !ok {
-				continue
-			}
-			v, exists := o.Get(last)
-			if !exists {
 				continue
 			}
 			nv, err := convert(v, e.Type)

@@ -24,6 +24,7 @@ package transform
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Processor is one element of a transformer configuration: exactly one member
@@ -218,6 +219,11 @@ type step struct {
 // Transformer is a compiled configuration, safe for concurrent use.
 type Transformer struct {
 	steps []step
+	// events are spent events, reused by AppendApply: the root object's
+	// member slices and the grok index buffer survive from one event to the
+	// next, so a transformer whose values are strings allocates little
+	// more than their boxes.
+	events sync.Pool
 }
 
 // event is one event on its way through the pipeline.
@@ -225,7 +231,17 @@ type event struct {
 	root   *Object
 	msg    string
 	meta   Metadata
-	fields int // keys parsers and mutators added, for MaxFields
+	fields int   // keys parsers and mutators added, for MaxFields
+	idx    []int // grok's submatch indexes, reused
+}
+
+// reset makes ev ready for another message, dropping every reference the
+// last one left (so a spent event holds no message alive).
+func (ev *event) reset(msg string, meta Metadata) {
+	clear(ev.root.keys)
+	clear(ev.root.vals)
+	ev.root.keys, ev.root.vals = ev.root.keys[:0], ev.root.vals[:0]
+	ev.msg, ev.meta, ev.fields = msg, meta, 0
 }
 
 // ErrorField is the system field a failed transformation adds.
@@ -239,7 +255,15 @@ func (t *Transformer) Apply(msg string, meta Metadata) ([]byte, bool) {
 
 // AppendApply is Apply appending to dst.
 func (t *Transformer) AppendApply(dst []byte, msg string, meta Metadata) ([]byte, bool) {
-	ev := &event{root: &Object{}, msg: msg, meta: meta}
+	ev, _ := t.events.Get().(*event)
+	if ev == nil {
+		ev = &event{root: &Object{keys: make([]string, 0, 8), vals: make([]any, 0, 8)}}
+	}
+	ev.reset(msg, meta)
+	defer func() {
+		ev.reset("", Metadata{})
+		t.events.Put(ev)
+	}()
 	ok := true
 	if len(msg) >= MaxEventBytes {
 		ev.root.Set(ErrorField, "log event is larger than 512 KB and was not transformed")

@@ -98,14 +98,14 @@ func TestGrokWorkBound(t *testing.T) {
 	}
 	line := "a.example b.example c.example d.example "
 	fits := line + strings.Repeat("x", grokWorkBudget/m.insts-len(line))
-	if m.find(fits) == nil {
+	if m.find(fits, nil) == nil {
 		t.Fatal("an event inside the budget did not match")
 	}
-	if m.find(fits+"x") != nil {
+	if m.find(fits+"x", nil) != nil {
 		t.Fatal("an event past the budget was matched")
 	}
 	f, _ := CompileGrok("%{NOTSPACE:a} %{GREEDYDATA:rest}")
-	if idx := f.find("x " + strings.Repeat("y", 8<<20)); idx == nil {
+	if idx := f.find("x "+strings.Repeat("y", 8<<20), nil); idx == nil {
 		t.Fatal("the splitter's shape is bounded too")
 	}
 }

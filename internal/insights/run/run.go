@@ -11,7 +11,9 @@
 // groups, every block given to the Exec, a Snapshot published now and then
 // so GetQueryResults sees partial rows and growing statistics while the
 // query is Running, then the final Result. Stop, the 60-minute timeout and
-// Close cancel the scan's context; Close waits for every runner.
+// Close cancel the scan's context; Close waits for every runner. The events
+// of a group with a log transformer reach the Exec as their transformed
+// versions (transformed.go, Config.Transformed).
 //
 // Finished queries stay in memory for AWS's 7 days, under a byte budget
 // (oldest results go first when it is exceeded) and a count budget. A restart
@@ -142,6 +144,9 @@ type Config struct {
 	// SnapshotEvery is the least time between two partial snapshots of a
 	// running query (wall time); 0: 100 ms, Grafana's first poll.
 	SnapshotEvery time.Duration
+	// Transformed gives the transformed versions of events, which queries
+	// read where a group has them (transformed.go); nil: none.
+	Transformed TransformedView
 }
 
 // Manager owns the queries. It is safe for concurrent use.
@@ -298,19 +303,23 @@ func (m *Manager) run(ctx context.Context, q *query) {
 		return more
 	}
 	var stats store.ScanStats
-	var err error
+	add, filter, viewErr, err := m.transformedView(ctx, q, add)
 	switch {
+	case err != nil:
 	case q.streams != nil && len(q.streams) == 0:
 		// The query's filters rule out every stream.
 	case q.newest > 0:
-		stats, err = m.readNewest(ctx, q, end, add)
+		stats, err = m.readNewest(ctx, q, end, filter, add)
 	default:
 		req := store.ScanRequest{Scope: q.scope, Groups: q.Groups, Streams: q.streams, Start: q.start, End: end,
-			Filter: q.filter, NoMessages: q.noMsgs}
-		if c, ok := q.exec.(counter); ok && q.noMsgs && q.filter == nil {
+			Filter: filter, NoMessages: q.noMsgs}
+		if c, ok := q.exec.(counter); ok && q.noMsgs && filter == nil {
 			req.Counted = c.Counted()
 		}
 		stats, err = m.cfg.Store.Scan(ctx, req, add)
+	}
+	if err == nil {
+		err = viewErr()
 	}
 	var res Result
 	status := Complete
@@ -366,12 +375,12 @@ func (m *Manager) run(ctx context.Context, q *query) {
 // those are among the union of every group's newest q.newest matches, so
 // the result is the full scan's. RecordsMatched counts what passed the
 // query's filters, so it tells when a group has given enough.
-func (m *Manager) readNewest(ctx context.Context, q *query, end int64, add func(store.ScanBlock) bool) (store.ScanStats, error) {
+func (m *Manager) readNewest(ctx context.Context, q *query, end int64, filter store.Matcher, add func(store.ScanBlock) bool) (store.ScanStats, error) {
 	var st store.ScanStats
 	page := min(max(q.newest, 100), 10000)
 	for _, g := range q.Groups {
 		base := q.exec.Snapshot().RecordsMatched
-		req := store.ReadRequest{Group: q.scope, Name: g, Streams: q.streams, Start: q.start, End: end, Backward: true, Filter: q.filter,
+		req := store.ReadRequest{Group: q.scope, Name: g, Streams: q.streams, Start: q.start, End: end, Backward: true, Filter: filter,
 			Limit: page, MaxBytes: 16 << 20, ScanBudget: 256 << 20}
 		for {
 			if err := ctx.Err(); err != nil {

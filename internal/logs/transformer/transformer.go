@@ -21,7 +21,10 @@
 // record of the group per append (kind "transformed", named by the append's
 // feed sequence). Transformed returns them by sequence for the consumers
 // that want the transformed view (Insights, applyOnTransformedLogs filters),
-// which read blocks by sequence anyway (Scan, ReadFeed).
+// which read blocks by sequence anyway (Scan, ReadFeed); Transforms tells
+// Insights which groups to read that way. Live Tail, like GetLogEvents and
+// FilterLogEvents, shows the original: AWS documents the transformed
+// versions only for queries and the applyOnTransformedLogs filters.
 package transformer
 
 import (
@@ -352,7 +355,13 @@ func (s *Service) Stage() logs.IngestStage {
 		b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
 			meta := transform.Metadata{LogGroupName: group, LogStreamName: b.Stream, AccountID: scope.Account, Region: scope.Region}
 			// One record per append: [len msg]... lengths as uvarints.
-			var buf, tmp []byte
+			// The transformed versions are about twice the messages' size
+			// (parsed copies beside the keys), so that is the first guess.
+			n := 0
+			for _, e := range b.Events {
+				n += len(e.Message)
+			}
+			buf, tmp := make([]byte, 0, 2*n+16*len(b.Events)), []byte(nil)
 			for _, e := range b.Events {
 				tmp, _ = t.AppendApply(tmp[:0], e.Message, meta)
 				buf = appendUvarint(buf, uint64(len(tmp)))
@@ -444,6 +453,24 @@ func (s *Service) Transformed(ctx context.Context, scope store.Scope, group stri
 		case <-changed:
 		}
 	}
+}
+
+// Transforms reports whether group has transformed versions kept, or an
+// effective transformer that may write some (what a reader of transformed
+// versions, Insights, needs to know before it reads the group).
+func (s *Service) Transforms(ctx context.Context, scope store.Scope, group string) (bool, error) {
+	if t, err := s.Effective(ctx, scope, group); err != nil || t != nil {
+		return t != nil, err
+	}
+	found := false
+	err := s.st.ListResources(ctx, store.ResourceKey{Scope: scope, Group: group, Kind: kindTransformed}, "", "", func(string, []byte) bool {
+		found = true
+		return false
+	})
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return false, nil
+	}
+	return found, err
 }
 
 func decodeTransformed(b []byte, group string, seq uint64) ([]string, error) {

@@ -1,0 +1,464 @@
+package dataprotect
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// The single-pass detector. Every managed identifier is found around a
+// trigger byte its matches always contain ('@' for an e-mail address, '.'
+// and ':' for IP addresses, a digit for a card number, '-' for an SSN or a
+// key block...). Rather than one scan of the message per identifier, scan
+// walks the message once, looks each byte up in byteClass, and hands a
+// position whose class some enabled identifier wants to that identifier's
+// validator (Luhn, octet ranges, netip...). Each validator keeps the cursor
+// its stand-alone finder kept (the position before which it looks no
+// further, after a match or a rejected candidate), so the single pass finds
+// exactly what the per-identifier finders find (oracle_test.go keeps them;
+// FuzzSinglePass compares the two).
+
+// ident is one managed identifier Cairn detects.
+type ident int
+
+const (
+	idAwsSecretKey ident = iota
+	idAwsAccessKeyID
+	idEmailAddress
+	idCreditCardNumber
+	idIPAddress
+	idSsnUS
+	idJSONWebToken
+	idOpenSSHPrivateKey
+	idPgpPrivateKey
+	idPkcsPrivateKey
+	idPuttyPrivateKey
+	numManaged
+)
+
+// managedNames are the Ids, by ident. AwsAccessKeyId and JsonWebToken
+// are Cairn's own (AWS has no managed identifier for either;
+// docs/data-protection.md).
+var managedNames = [numManaged]string{"AwsSecretKey", "AwsAccessKeyId", "EmailAddress", "CreditCardNumber", "IpAddress", "Ssn-US",
+	"JsonWebToken", "OpenSshPrivateKey", "PgpPrivateKey", "PkcsPrivateKey", "PuttyPrivateKey"}
+
+// managedIndex returns the ident of an Id, or -1.
+func managedIndex(name string) ident {
+	for i, n := range managedNames {
+		if n == name {
+			return ident(i)
+		}
+	}
+	return -1
+}
+
+// Trigger classes of a byte.
+const (
+	tAt     = 1 << iota // '@': e-mail addresses
+	tDot                // '.': IPv4
+	tColon              // ':': IPv6
+	tDigit              // card numbers
+	tDash               // '-': SSNs, "-----BEGIN " key blocks
+	tA                  // 'A': access key ids
+	tJ                  // 'J': the "eyJ" a JWT starts with ('e' is far more common)
+	tP                  // 'P': "PuTTY-User-Key-File-"
+	tSecret             // 'c', 'C': the "secret"/"credential" AwsSecretKey wants nearby ('s' and 'e' are more common)
+)
+
+// triggers are the classes each identifier wants, by ident.
+var triggers = [numManaged]uint16{
+	idAwsSecretKey: tSecret, idAwsAccessKeyID: tA, idEmailAddress: tAt, idCreditCardNumber: tDigit, idIPAddress: tDot | tColon,
+	idSsnUS: tDash, idJSONWebToken: tJ, idOpenSSHPrivateKey: tDash, idPgpPrivateKey: tDash, idPkcsPrivateKey: tDash, idPuttyPrivateKey: tP,
+}
+
+// byteClass is each byte's trigger classes. It is computed once and never
+// written.
+var byteClass = func() (t [256]uint16) {
+	t['@'], t['.'], t[':'], t['-'], t['A'], t['J'], t['P'], t['c'], t['C'] = tAt, tDot, tColon, tDash, tA, tJ, tP, tSecret, tSecret
+	for c := '0'; c <= '9'; c++ {
+		t[c] = tDigit
+	}
+	return t
+}()
+
+// found is one match of a scan: the identifier's place in the Masker's
+// names (key, with IPv6 after IPv4 within IpAddress, which is the order
+// the per-identifier finder reported them in) and the byte range.
+type found struct {
+	key int
+	span
+}
+
+// scanner is the state of one pass: for each identifier (or kind of match)
+// the position before which it looks no further.
+type scanner struct {
+	s    string
+	m    *Masker
+	out  []found
+	next [numManaged + 1]int // by ident; numManaged is IPv6's
+	// secret: a "secret" or "credential" keyword was seen.
+	secret bool
+}
+
+// ipv6 is the cursor slot of IPv6 (IPv4 uses idIPAddress's).
+const ipv6 = numManaged
+
+func (sc *scanner) add(id ident, sub int, start, end int) {
+	sc.out = append(sc.out, found{key: sc.m.order[id]*2 + sub, span: span{start, end}})
+}
+
+// scan runs the enabled managed identifiers over s once and appends what
+// they find to out.
+func (m *Masker) scan(s string, out []found) []found {
+	sc := scanner{s: s, m: m, out: out}
+	class := &m.class
+	for p := 0; p < len(s); p++ {
+		c := class[s[p]]
+		if c == 0 {
+			continue
+		}
+		switch {
+		case c&tDigit != 0:
+			// The rest of the run of digits triggers nothing (a digit is
+			// only a card's trigger, and one after a digit starts none):
+			// go on after it.
+			p = sc.card(p) - 1
+		case c&tDot != 0:
+			if p >= sc.next[idIPAddress] {
+				sc.ipv4(p)
+			}
+		case c&tColon != 0:
+			if p >= sc.next[ipv6] {
+				sc.ipv6(p)
+			}
+		case c&tDash != 0:
+			sc.dash(p)
+		case c&tAt != 0:
+			if p >= sc.next[idEmailAddress] {
+				sc.email(p)
+			}
+		case c&(tA|tJ|tP|tSecret) != 0:
+			sc.letter(p, c)
+		}
+	}
+	if sc.secret {
+		var sp [4]span
+		for _, x := range findAWSSecretKeys(s, sp[:0]) {
+			sc.add(idAwsSecretKey, 0, x.start, x.end)
+		}
+	}
+	return sc.out
+}
+
+// letter handles the letters of an access key id, a JWT, a PuTTY key and a
+// secret-key keyword.
+func (sc *scanner) letter(p int, c uint16) {
+	s := sc.s
+	if c&tA != 0 && sc.m.on(idAwsAccessKeyID) && p >= sc.next[idAwsAccessKeyID] {
+		sc.accessKey(p)
+	}
+	if c&tJ != 0 && sc.m.on(idJSONWebToken) && p >= 2 && p-2 >= sc.next[idJSONWebToken] && s[p-2] == 'e' && s[p-1] == 'y' {
+		sc.jwt(p - 2)
+	}
+	if c&tP != 0 && sc.m.on(idPuttyPrivateKey) && p >= sc.next[idPuttyPrivateKey] && strings.HasPrefix(s[p:], "PuTTY-User-Key-File-") {
+		sc.putty(p)
+	}
+	if c&tSecret != 0 && sc.m.on(idAwsSecretKey) && !sc.secret && (p >= 2 && hasFoldPrefix(s[p-2:], "secret") || hasFoldPrefix(s[p:], "credential")) {
+		sc.secret = true
+	}
+}
+
+// hasFoldPrefix reports whether s starts with the ASCII lower-case word w,
+// ignoring ASCII case: what indexFold's strings.EqualFold decides on a
+// window of len(w) bytes (a window holding a multi-byte rune has fewer
+// runes than w and cannot fold to it).
+func hasFoldPrefix(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if s[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// email is findEmails at the '@' at.
+func (sc *scanner) email(at int) {
+	s := sc.s
+	l := at
+	for l > 0 && isLocal(s[l-1]) {
+		l--
+	}
+	for l < at && s[l] == '.' {
+		l++
+	}
+	r := at + 1
+	for r < len(s) && isDomain(s[r]) {
+		r++
+	}
+	for r > at+1 && (s[r-1] == '.' || s[r-1] == '-') {
+		r--
+	}
+	dot := strings.LastIndexByte(s[at+1:r], '.')
+	if l < at && dot > 0 && tldOK(s[at+2+dot:r]) {
+		sc.add(idEmailAddress, 0, l, r)
+		sc.next[idEmailAddress] = r
+		return
+	}
+	sc.next[idEmailAddress] = at + 1
+}
+
+// ipv4 is findIPv4 at the '.' dot.
+func (sc *scanner) ipv4(dot int) {
+	s := sc.s
+	sc.next[idIPAddress] = dot + 1
+	if dot == 0 || dot+1 >= len(s) || !isDigit(s[dot-1]) || !isDigit(s[dot+1]) {
+		return
+	}
+	start := dot - 1
+	for start > 0 && dot-start < 3 && isDigit(s[start-1]) {
+		start--
+	}
+	if start > 0 && (isAlnum(s[start-1]) || s[start-1] == '.') {
+		return
+	}
+	end, ok := parseIPv4(s, start)
+	if ok && (end == len(s) || !(isAlnum(s[end]) || s[end] == '.' && end+1 < len(s) && isDigit(s[end+1]))) {
+		sc.add(idIPAddress, 0, start, end)
+		sc.next[idIPAddress] = end
+	}
+}
+
+// ipv6 is findIPv6 at the ':' k. (findIPs ran it only on messages with two
+// colons; a run with fewer is never an address, so the pass need not ask.)
+func (sc *scanner) ipv6(k int) {
+	s := sc.s
+	off := sc.next[ipv6]
+	start, i := k, k
+	for start > off && (isHex(s[start-1]) || s[start-1] == ':' || s[start-1] == '.') {
+		start--
+	}
+	colons, hex := 0, false
+	for i < len(s) && (isHex(s[i]) || s[i] == ':' || s[i] == '.') {
+		if s[i] == ':' {
+			colons++
+		} else if isHex(s[i]) {
+			hex = true
+		}
+		i++
+	}
+	sc.next[ipv6] = i
+	end := i
+	for end > start && s[end-1] == '.' {
+		end--
+	}
+	if colons < 2 || (start > 0 && isAlnum(s[start-1])) || (i < len(s) && isAlnum(s[i])) {
+		return
+	}
+	if !hex {
+		for j := start; j < end; j++ {
+			if isHex(s[j]) {
+				hex = true
+				break
+			}
+		}
+		if !hex {
+			return
+		}
+	}
+	if colons < 6 && !strings.Contains(s[start:end], "::") {
+		// An IPv6 address has eight groups (seven colons), six and an
+		// IPv4 address, or "::": not a time of day like 05:09:14, which
+		// netip would take longer to refuse.
+		return
+	}
+	if a, err := netip.ParseAddr(s[start:end]); err == nil && a.Is6() {
+		sc.add(idIPAddress, 1, start, end)
+	} else if end-start > 1 && s[end-1] == ':' && s[end-2] != ':' {
+		// "addr:" at the end of a clause ("from fe80::1: refused").
+		if a, err := netip.ParseAddr(s[start : end-1]); err == nil && a.Is6() {
+			sc.add(idIPAddress, 1, start, end-1)
+		}
+	}
+}
+
+// card is findCardNumbers at the digit i, the first of a run of digits; it
+// returns where that run ends.
+func (sc *scanner) card(i int) int {
+	s := sc.s
+	run := i + 1
+	for run < len(s) && isDigit(s[run]) {
+		run++
+	}
+	if i < sc.next[idCreditCardNumber] || i > 0 && isAlnum(s[i-1]) {
+		// Before the cursor, or inside a word: the per-identifier loop
+		// steps over it digit by digit.
+		return run
+	}
+	if s[i] < '2' || s[i] > '6' || run-i < 13 && !(run+1 < len(s) && (s[run] == ' ' || s[run] == '-') && isDigit(s[run+1])) {
+		// No card network's prefix starts with 0, 1, 7, 8 or 9
+		// (cardPrefix), and fewer than 13 digits not followed by a
+		// separator and a digit are too few: the loop would skip this run.
+		sc.next[idCreditCardNumber] = run
+		return run
+	}
+	var digits [19]byte
+	start, n, j, end := i, 0, i, i
+	for j < len(s) && n < 19 {
+		if isDigit(s[j]) {
+			digits[n] = s[j]
+			n++
+			j++
+			end = j
+			continue
+		}
+		if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) && isDigit(s[j-1]) {
+			j++
+			continue
+		}
+		break
+	}
+	if n >= 13 && (end == len(s) || !isAlnum(s[end])) && cardPrefix(digits[:n]) && luhn(digits[:n]) {
+		sc.add(idCreditCardNumber, 0, start, end)
+		sc.next[idCreditCardNumber] = end
+		return run
+	}
+	sc.next[idCreditCardNumber] = run
+	return run
+}
+
+// dash is the '-' of an SSN and of a key block's "-----BEGIN ".
+func (sc *scanner) dash(h int) {
+	if sc.m.on(idSsnUS) && h >= sc.next[idSsnUS] {
+		sc.ssn(h)
+	}
+	if strings.HasPrefix(sc.s[h:], "-----BEGIN ") {
+		for _, id := range [...]ident{idOpenSSHPrivateKey, idPgpPrivateKey, idPkcsPrivateKey} {
+			if sc.m.on(id) && h >= sc.next[id] {
+				sc.pem(id, h)
+			}
+		}
+	}
+}
+
+// ssn is findSSNs at the '-' h.
+func (sc *scanner) ssn(h int) {
+	s := sc.s
+	st := h - 3
+	if st >= 0 && h+8 <= len(s) && s[h+3] == '-' && allDigits(s[st:h]) && allDigits(s[h+1:h+3]) && allDigits(s[h+4:h+8]) &&
+		(st == 0 || !(isAlnum(s[st-1]) || s[st-1] == '-')) && (h+8 == len(s) || !(isAlnum(s[h+8]) || s[h+8] == '-')) {
+		area, group, serial := s[st:h], s[h+1:h+3], s[h+4:h+8]
+		if area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000" {
+			sc.add(idSsnUS, 0, st, h+8)
+			sc.next[idSsnUS] = h + 8
+			return
+		}
+	}
+	sc.next[idSsnUS] = h + 1
+}
+
+// accessKey is findAccessKeyIDs at the 'A' i.
+func (sc *scanner) accessKey(i int) {
+	s := sc.s
+	sc.next[idAwsAccessKeyID] = i + 1
+	if i+20 > len(s) || (s[i+1] != 'K' && s[i+1] != 'S') || s[i+2] != 'I' || s[i+3] != 'A' {
+		return
+	}
+	if i > 0 && isAlnum(s[i-1]) || i+20 < len(s) && isAlnum(s[i+20]) {
+		return
+	}
+	for _, c := range []byte(s[i+4 : i+20]) {
+		if !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+			return
+		}
+	}
+	sc.add(idAwsAccessKeyID, 0, i, i+20)
+	sc.next[idAwsAccessKeyID] = i + 20
+}
+
+// jwt is findJWTs at the "eyJ" i.
+func (sc *scanner) jwt(i int) {
+	s := sc.s
+	sc.next[idJSONWebToken] = i + 3
+	if i > 0 && isB64URL(s[i-1]) {
+		return
+	}
+	j := i
+	end, ok := i, true
+	for part := 0; part < 3 && ok; part++ {
+		if part > 0 {
+			if j >= len(s) || s[j] != '.' {
+				ok = false
+				break
+			}
+			j++
+		}
+		st := j
+		for j < len(s) && isB64URL(s[j]) {
+			j++
+		}
+		if part < 2 && j-st < 2 {
+			ok = false
+		}
+		end = j
+	}
+	if ok && (end == len(s) || s[end] != '.') {
+		sc.add(idJSONWebToken, 0, i, end)
+		sc.next[idJSONWebToken] = end
+	}
+}
+
+// pem is pemFinder(kind) at the "-----BEGIN " i.
+func (sc *scanner) pem(id ident, i int) {
+	s := sc.s
+	lstart := i + len("-----BEGIN ")
+	// A label is short: look for its end in the next 45 bytes only, so
+	// that many unterminated BEGINs cost linear time.
+	l := strings.Index(s[lstart:min(lstart+45, len(s))], "-----")
+	if l < 0 || l > 40 {
+		sc.next[id] = lstart
+		return
+	}
+	label := s[lstart : lstart+l]
+	var mine bool
+	switch id {
+	case idOpenSSHPrivateKey:
+		mine = label == "OPENSSH PRIVATE KEY"
+	case idPgpPrivateKey:
+		mine = label == "PGP PRIVATE KEY BLOCK"
+	default:
+		// PKCS: every other label that ends in PRIVATE KEY (RSA, EC, DSA,
+		// ENCRYPTED, none).
+		mine = strings.HasSuffix(label, "PRIVATE KEY") && label != "OPENSSH PRIVATE KEY"
+	}
+	if !mine {
+		sc.next[id] = lstart
+		return
+	}
+	// Through the END line, or the end of the message for a key cut short.
+	endLine := "-----END " + label + "-----"
+	e := strings.Index(s[lstart:], endLine)
+	end := len(s)
+	if e >= 0 {
+		end = lstart + e + len(endLine)
+	}
+	sc.add(id, 0, i, end)
+	sc.next[id] = end
+}
+
+// putty is findPuttyKeys at the "PuTTY-User-Key-File-" i.
+func (sc *scanner) putty(i int) {
+	s := sc.s
+	// From the first line through the Private-MAC line (or the end of the
+	// message); versions 2 and 3.
+	end := len(s)
+	if m := strings.Index(s[i:], "Private-MAC: "); m >= 0 {
+		end = i + m + len("Private-MAC: ")
+		for end < len(s) && isHex(s[end]) {
+			end++
+		}
+	}
+	sc.add(idPuttyPrivateKey, 0, i, end)
+	sc.next[idPuttyPrivateKey] = end
+}

@@ -1,0 +1,101 @@
+package run
+
+import (
+	"context"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Transformed versions. A group with a log transformer keeps, beside each
+// stored (original) event, its transformed version, and Logs Insights reads
+// that one: "If you are using log transformation, the GetLogEvents operation
+// returns only the original versions of log events ... To view the
+// transformed versions, you must use a CloudWatch Logs query" (the API
+// reference of GetLogEvents and FilterLogEvents), and PutTransformer's
+// "refer to the transformed versions of the logs during operations such as
+// querying with CloudWatch Logs Insights". So a query sees, as @message and
+// as the fields it discovers, the transformed event (a JSON object), for
+// every event that has one; events ingested before the group had a
+// transformer are read as they were stored.
+//
+// The query's pushed-down filter is a necessary condition on the message it
+// reads; for a group with transformed versions the engine's filter would
+// test the original instead, so such groups are scanned unfiltered and the
+// filter is applied here, to the transformed text.
+
+// TransformedView is what the Manager needs of the transformer family
+// (Config.Transformed).
+type TransformedView interface {
+	// Transforms reports whether group has transformed versions to read (or
+	// a transformer that may write some while the query runs).
+	Transforms(ctx context.Context, scope store.Scope, group string) (bool, error)
+	// Transformed returns the transformed versions of the events of the
+	// append seq, by Pos.Index, or nil when it was not transformed.
+	Transformed(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+}
+
+// transformedView wraps add so that blocks of q's groups with transformed
+// versions reach the Exec transformed and filtered, and returns the filter
+// the engine may apply (nil when any group is read transformed) and a
+// function that tells, once the scan ended, whether reading a transformed
+// version failed (the wrapped add then stopped the scan).
+func (m *Manager) transformedView(ctx context.Context, q *query, add func(store.ScanBlock) bool) (func(store.ScanBlock) bool, store.Matcher, func() error, error) {
+	tv := m.cfg.Transformed
+	none := func() error { return nil }
+	if tv == nil || q.noMsgs {
+		// A query that reads no message reads the same of either version.
+		return add, q.filter, none, nil
+	}
+	groups := map[string]bool{}
+	for _, g := range q.Groups {
+		yes, err := tv.Transforms(ctx, q.scope, g)
+		if err != nil {
+			return nil, nil, none, err
+		}
+		if yes {
+			groups[g] = true
+		}
+	}
+	if len(groups) == 0 {
+		return add, q.filter, none, nil
+	}
+	var failed error
+	wrapped := func(b store.ScanBlock) bool {
+		if groups[b.Group] {
+			// A Scan block is one append; a page of readNewest may hold
+			// several.
+			evs := make([]store.StoredEvent, len(b.Events))
+			copy(evs, b.Events)
+			var tr []string
+			seq, have := uint64(0), false
+			for i := range evs {
+				if !have || evs[i].Pos.Seq != seq {
+					seq, have = evs[i].Pos.Seq, true
+					var err error
+					if tr, err = tv.Transformed(ctx, q.scope, b.Group, seq); err != nil {
+						failed = err
+						return false
+					}
+				}
+				if k := int(evs[i].Pos.Index); k < len(tr) {
+					evs[i].Message = tr[k]
+				}
+			}
+			b.Events = evs
+		}
+		if q.filter != nil {
+			kept := b.Events[:0:0]
+			for _, ev := range b.Events {
+				if q.filter.Match(ev.Message) {
+					kept = append(kept, ev)
+				}
+			}
+			if len(kept) == 0 {
+				return true
+			}
+			b.Events = kept
+		}
+		return add(b)
+	}
+	return wrapped, nil, func() error { return failed }, nil
+}
