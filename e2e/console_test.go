@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		if i%100 == 50 {
 			msg = fmt.Sprintf(`{"level":"error","request":%d,"error":{"code":500,"detail":"boom %d"}}`, i, i)
 		}
+		if i == 5 {
+			// One long line, for wrap on and off.
+			msg += " " + strings.Repeat("long-", 120)
+		}
 		evs = append(evs, types.InputLogEvent{Timestamp: aws.Int64(start + int64(i)*1000), Message: aws.String(msg)})
 	}
 	put("app-a", "web-1", evs)
@@ -126,6 +131,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	// note carrying a link and a masked secret.
 	jenkins := func(ts int64, msg, node string, notes ...map[string]any) types.InputLogEvent {
 		m := map[string]any{"message": msg, "build": "7"}
+		if strings.HasPrefix(node, "9") {
+			// A step whose writer names its parent (node 9 inside step 7).
+			node, m["parent"] = "9", "7"
+		}
 		if len(notes) > 0 {
 			m["annotations"] = notes
 		}
@@ -155,7 +164,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(cx, node, script, s.url, "AKIAROOTCONSOLE00001", "root-console-secret-0123456789",
-		"AKIATEAMACONSOLE0001", "team-a-console-secret-0123", shots)
+		"AKIATEAMACONSOLE0001", "team-a-console-secret-0123", shots, strconv.FormatInt(start, 10))
 	cmd.Env = append(os.Environ(), "CAIRN_PLAYWRIGHT="+filepath.Join(pw, "node_modules"))
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -176,9 +185,20 @@ func TestConsoleInBrowser(t *testing.T) {
 			marker := fmt.Sprintf("tail-marker-%d", time.Now().UnixNano())
 			put("app-a", "web-2", []types.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String("live " + marker)}})
 			fmt.Fprintln(stdin, marker)
+		case l == "NEED tail-burst":
+			// 10,000 events in one batch: more than a session buffers
+			// (5,000), so the server samples and says so.
+			burst := make([]types.InputLogEvent, 10_000)
+			ts := time.Now().UnixMilli()
+			for i := range burst {
+				burst[i] = types.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(fmt.Sprintf("burst %05d", i))}
+			}
+			must(c.PutLogEvents(cx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app-a"), LogStreamName: aws.String("web-2"), LogEvents: burst}))
+			fmt.Fprintln(stdin, "ok")
 		case l == "NEED build-more":
 			t1 := time.Now().UnixMilli()
-			put("jenkins", "folder/job@master", []types.InputLogEvent{jenkins(t1, "[Pipeline] // node", "3"), jenkins(t1+1, "Finished: SUCCESS", "")})
+			put("jenkins", "folder/job@agent1", []types.InputLogEvent{jenkins(t1, "+ make lint", "9")})
+			put("jenkins", "folder/job@master", []types.InputLogEvent{jenkins(t1+1, "[Pipeline] // node", "3"), jenkins(t1+2, "Finished: SUCCESS", "")})
 			fmt.Fprintln(stdin, "ok")
 		case l == "DONE":
 			done = true
@@ -218,6 +238,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	tags, err := c.ListTagsForResource(cx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:app-a")})
 	if err != nil || len(tags.Tags) != 2 || tags.Tags["team"] != "a" || tags.Tags["cost-center"] != "42" {
 		t.Errorf("app-a tags = %v %v, want team=a cost-center=42 (set in the page)", tags, err)
+	}
+	qd, err := c.DescribeQueryDefinitions(cx, &cloudwatchlogs.DescribeQueryDefinitionsInput{QueryDefinitionNamePrefix: aws.String("errors-by-minute")})
+	if insights == "" && (err != nil || len(qd.QueryDefinitions) != 1 || *qd.QueryDefinitions[0].QueryString != `filter level = "error" | stats count(*) as n by bin(1m)` ||
+		len(qd.QueryDefinitions[0].LogGroupNames) != 1 || qd.QueryDefinitions[0].LogGroupNames[0] != "app-a") {
+		t.Errorf("query definition saved in the page = %+v %v", qd, err)
 	}
 	mf, err := c.DescribeMetricFilters(cx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("app-a"), FilterNamePrefix: aws.String("slow-requests")})
 	if err != nil || len(mf.MetricFilters) != 1 || *mf.MetricFilters[0].FilterPattern != `"GET"` || *mf.MetricFilters[0].MetricTransformations[0].MetricName != "Slow" {

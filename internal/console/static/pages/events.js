@@ -208,6 +208,13 @@ export default async function events(main, params) {
     scroller.focus({preventScroll: true});
   }
 
+  // showInfo says how many events are loaded, whether both ends are, and
+  // how long the last page took.
+  function showInfo(t0) {
+    const ends = !fwd && !back ? ' (end)' : !fwd ? ' (end; earlier events above)' : '';
+    info.textContent = `${count.toLocaleString()} events loaded${ends} · ${Math.round(performance.now() - t0)} ms`;
+  }
+
   // more fetches pages until AHEAD rows are loaded past the viewport on
   // each side that has more. It reads the scroll position before each
   // request and changes the model only when an answer comes; the DOM is
@@ -227,12 +234,13 @@ export default async function events(main, params) {
           fwd = p.next;
           // FilterLogEvents may answer empty pages that still carry a token.
           if (p.events.length) { chunks.push({events: p.events, count: p.events.length, req}); count += p.events.length; findLinked(p.events); }
-          info.textContent = `${count.toLocaleString()} events loaded${fwd ? '' : ' (end)'} · ${Math.round(performance.now() - t0)} ms`;
+          showInfo(t0);
           render();
           continue;
         }
         if (back && viewTop < AHEAD) {
           const req = back;
+          const t0 = performance.now();
           const p = await fetchPage(req);
           if (g !== gen) return;
           back = p.next;
@@ -247,6 +255,7 @@ export default async function events(main, params) {
             bottom.style.height = (parseFloat(bottom.style.height) || 0) + p.events.length * ROW + 'px';
             scroller.scrollTop += p.events.length * ROW;
           }
+          showInfo(t0);
           render();
           continue;
         }
