@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -344,5 +345,130 @@ func TestConsoleBenchmark(t *testing.T) {
 	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		t.Logf("load average: %s", strings.TrimSpace(string(load)))
+	}
+}
+
+// TestConsoleInsightsBenchmark measures the Insights page's histogram over
+// CAIRN_CONSOLE_BENCH_INSIGHTS events (e.g. 10000000, the issue's 10 M) when
+// that is set: the same histogram query timed through the API alone
+// (StartQuery, then GetQueryResults every 5 ms, as `cairn bench --insights`
+// does), then in the page from Run to the histogram drawn, with the
+// page's frames meanwhile (docs/benchmarks.md). It reports; it asserts
+// nothing about time.
+func TestConsoleInsightsBenchmark(t *testing.T) {
+	v := os.Getenv("CAIRN_CONSOLE_BENCH_INSIGHTS")
+	if v == "" {
+		t.Skip("set CAIRN_CONSOLE_BENCH_INSIGHTS=10000000 to run the Insights page benchmark")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("CAIRN_CONSOLE_BENCH_INSIGHTS=%q: want a number of events", v)
+	}
+	pw := os.Getenv("CAIRN_PLAYWRIGHT")
+	if pw == "" {
+		home, _ := os.UserHomeDir()
+		pw = filepath.Join(home, ".cache", "cairn-e2e", "playwright")
+	}
+	dir := t.TempDir()
+	iamPath := filepath.Join(dir, "iam.yaml")
+	if err := os.WriteFile(iamPath, []byte(consoleIAM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerArgs(t, filepath.Join(dir, "data"), "--iam", iamPath)
+	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: defaultRegion,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "")},
+		func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.url) }, awsclient.NoHostPrefix)
+	cx, cancel := context.WithTimeout(t.Context(), 40*time.Minute)
+	defer cancel()
+	const group, streams, batch = "ins", 16, 10_000
+	if _, err := c.CreateLogGroup(cx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range streams {
+		if _, err := c.CreateLogStream(cx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(fmt.Sprintf("s%02d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four events a millisecond, ending now (10 M span 42 minutes), put
+	// by four writers, each batch to one of 16 streams; every 50th an ERROR.
+	start := time.Now().UnixMilli() - int64(n/4) - 1
+	t0 := time.Now()
+	batches := make(chan int)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for b := range batches {
+				evs := make([]types.InputLogEvent, 0, batch)
+				for j := b; j < min(n, b+batch); j++ {
+					level := "INFO"
+					if j%50 == 0 {
+						level = "ERROR"
+					}
+					evs = append(evs, types.InputLogEvent{Timestamp: aws.Int64(start + int64(j/4)),
+						Message: aws.String(fmt.Sprintf("%s event %08d GET /api/items/%d 200 %dms", level, j, j%977, j%300))})
+				}
+				_, err := c.PutLogEvents(cx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group),
+					LogStreamName: aws.String(fmt.Sprintf("s%02d", (b/batch)%streams)), LogEvents: evs})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for b := 0; b < n; b += batch {
+		batches <- b
+	}
+	close(batches)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("seeded %d events in %v", n, time.Since(t0).Round(time.Millisecond))
+	load := func() string { b, _ := os.ReadFile("/proc/loadavg"); return strings.TrimSpace(string(b)) }
+
+	// The page's histogram query for its default query over the last day
+	// (pages/insights.js: histogramQuery, binFor), through the API alone.
+	queries := []string{"stats count(*) as events by bin(30m)", "filter @message like /ERROR/ | stats count(*) as events by bin(30m)"}
+	for _, q := range queries {
+		var times []time.Duration
+		for range 3 {
+			now := time.Now()
+			q0 := time.Now()
+			out, err := c.StartQuery(cx, &cloudwatchlogs.StartQueryInput{LogGroupNames: []string{group}, QueryString: aws.String(q),
+				StartTime: aws.Int64(now.Add(-24 * time.Hour).Unix()), EndTime: aws.Int64(now.Unix() + 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				r, err := c.GetQueryResults(cx, &cloudwatchlogs.GetQueryResultsInput{QueryId: out.QueryId})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Status != types.QueryStatusScheduled && r.Status != types.QueryStatusRunning {
+					if r.Status != types.QueryStatusComplete {
+						t.Fatalf("%s: %s", q, r.Status)
+					}
+					break
+				}
+				time.Sleep(5 * time.Millisecond) // the poll interval of `cairn bench --insights`, not synchronisation
+			}
+			times = append(times, time.Since(q0))
+		}
+		slices.Sort(times)
+		t.Logf("API alone, %q over %d events: %v (median of 3: %v); load %s", q, n, times, times[1].Round(time.Millisecond), load())
+	}
+
+	script, _ := filepath.Abs("testdata/console-insights-bench.mjs")
+	cmd := exec.CommandContext(cx, "node", script, s.url, "AKIAROOTCONSOLE00001", "root-console-secret-0123456789", group)
+	cmd.Env = append(os.Environ(), "CAIRN_PLAYWRIGHT="+filepath.Join(pw, "node_modules"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("Insights page over %d events (load at the end %s):\n%s", n, load(), out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 }
