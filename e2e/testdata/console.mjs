@@ -4,14 +4,42 @@
 // stdin: the script prints "NEED <what>" and waits for a line back, so
 // events are put by the Go side while the page watches.
 //
-// node console.mjs URL ROOT_KEY ROOT_SECRET USER_KEY USER_SECRET SHOTS_DIR
+// node console.mjs URL ROOT_KEY ROOT_SECRET USER_KEY USER_SECRET SHOTS_DIR START
+// (START: the timestamp of web-1's first event; its event i is START + i s)
 import {createRequire} from 'node:module';
 import {createInterface} from 'node:readline';
 import path from 'node:path';
 
 const require = createRequire(process.env.CAIRN_PLAYWRIGHT + '/');
 const {chromium} = require('playwright-core');
-const [url, rootKey, rootSecret, userKey, userSecret, shots] = process.argv.slice(2);
+const [url, rootKey, rootSecret, userKey, userSecret, shots, startArg] = process.argv.slice(2);
+const start = Number(startArg);
+// The page runs in Kolkata's time zone (UTC+05:30), so local time and UTC
+// differ; expected times are formatted here, independently of the page.
+const ZONE = 'Asia/Kolkata';
+function localTime(ms) {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'}).formatToParts(new Date(ms)).map(x => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}.${String(ms % 1000).padStart(3, '0')}`;
+}
+const utcTime = ms => new Date(ms).toISOString().replace('T', ' ');
+// scrollUntil scrolls the events list to one end until a row's text
+// matches (each scroll fetches the pages beyond; how many that takes
+// depends on the machine, so the loop has a deadline, not a count).
+async function scrollUntil(page, toTop, text) {
+  for (const deadline = Date.now() + 60000; ;) {
+    await page.$eval('[data-testid=events]', (el, up) => { el.scrollTop = up ? 0 : el.scrollHeight; }, toTop);
+    const rows = await page.$$eval('[data-testid=events] .ev .msg', r => r.map(x => x.textContent));
+    if (rows.some(t => t.startsWith(text))) return;
+    if (Date.now() > deadline) throw new Error(`no row "${text}" after scrolling ${toTop ? 'up' : 'down'}: ` + await page.textContent('[data-testid=events-info]'));
+    await page.waitForTimeout(100);
+  }
+}
+const groupNames = p => p.$$eval('table.grid tbody tr td:first-child', r => r.map(x => x.textContent));
+async function waitGroups(p, want) {
+  await p.waitForFunction(w => JSON.stringify([...document.querySelectorAll('table.grid tbody tr td:first-child')].map(x => x.textContent)) === w,
+    JSON.stringify(want), {timeout: 15000}).catch(async () => { throw new Error(`groups ${JSON.stringify(await groupNames(p))}, want ${JSON.stringify(want)}`); });
+}
 
 const stdin = createInterface({input: process.stdin});
 const answers = [];
@@ -26,7 +54,8 @@ const shot = (page, name) => page.screenshot({path: path.join(shots, name + '.pn
 
 const browser = await chromium.launch({executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox']});
 try {
-  const ctx = await browser.newContext({viewport: {width: 1280, height: 800}, colorScheme: 'light'});
+  const ctx = await browser.newContext({viewport: {width: 1280, height: 800}, colorScheme: 'light', timezoneId: ZONE});
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], {origin: url});
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
@@ -79,6 +108,32 @@ try {
   await page.fill('dialog textarea[name=tags]', 'team=a\ncost-center=42');
   await page.click('dialog button[type=submit]');
   await page.waitForSelector('dialog', {state: 'detached'});
+  // The tags read back in the page.
+  await page.click('table.grid tr:has-text("app-a") >> text=Tags');
+  const tagText = await page.inputValue('dialog textarea[name=tags]');
+  check(tagText.split('\n').sort().join(',') === 'cost-center=42,team=a', 'tags read back: ' + JSON.stringify(tagText));
+  await page.click('dialog >> text=Cancel');
+  await page.waitForSelector('dialog', {state: 'detached'});
+
+  // Search by prefix and by pattern, and sort.
+  await waitGroups(page, ['app-a', 'app-b', 'jenkins', 'protected']);
+  await page.fill('input[aria-label="Search log groups"]', 'app');
+  await waitGroups(page, ['app-a', 'app-b']);
+  check(true, 'search by prefix "app"');
+  await page.fill('input[aria-label="Search log groups"]', '*ote*');
+  await waitGroups(page, ['protected']);
+  check(true, 'search by pattern "*ote*"');
+  await page.fill('input[aria-label="Search log groups"]', '');
+  await waitGroups(page, ['app-a', 'app-b', 'jenkins', 'protected']);
+  await page.click('table.grid th[data-key=logGroupName]');
+  await waitGroups(page, ['protected', 'jenkins', 'app-b', 'app-a']);
+  check(await page.getAttribute('table.grid th[data-key=logGroupName]', 'aria-sort') === 'descending', 'sorted by name, descending');
+  // By retention, descending (a second click): the groups that never
+  // expire (in the server's order), then app-a's 7 days.
+  await page.click('table.grid th[data-key=retentionInDays]');
+  await page.click('table.grid th[data-key=retentionInDays]');
+  await waitGroups(page, ['app-b', 'jenkins', 'protected', 'app-a']);
+  check(true, 'sorted by retention, descending');
 
   // Streams.
   await page.goto(url + '/console/#/streams?group=app-a');
@@ -106,6 +161,56 @@ try {
   await page.waitForSelector('[data-testid=events] .ev >> text=request 0 ');
   check(true, 'scrolled back to the first event');
 
+  // Times in local time (the page's zone) and in UTC.
+  const firstTs = () => page.textContent('[data-testid=events] .ev .ts');
+  check(await firstTs() === localTime(start), `local time ${localTime(start)}`);
+  await page.click('[data-testid=tz]');
+  await page.waitForFunction(t => document.querySelector('[data-testid=events] .ev .ts')?.textContent === t, utcTime(start));
+  check(await page.textContent('[data-testid=tz]') === 'UTC', `UTC ${utcTime(start)}`);
+  await page.click('[data-testid=tz]');
+  await page.waitForFunction(t => document.querySelector('[data-testid=events] .ev .ts')?.textContent === t, localTime(start));
+
+  // Wrap off: the long line is one row high; on: it wraps, and the link says so.
+  const longRow = () => page.evaluate(() => [...document.querySelectorAll('[data-testid=events] .ev')]
+    .find(r => r.querySelector('.msg')?.textContent.startsWith('request 5 ok'))?.getBoundingClientRect().height);
+  const waitHeight = f => page.waitForFunction(new Function('return (' + f + ')([...document.querySelectorAll("[data-testid=events] .ev")]' +
+    '.find(r => r.querySelector(".msg")?.textContent.startsWith("request 5 ok"))?.getBoundingClientRect().height)'));
+  check(await longRow() === 20, 'wrap off: one line');
+  await page.check('input[aria-label="Wrap lines"]');
+  await waitHeight('h => h > 40');
+  check(/[?&]wrap=1/.test(page.url()), `wrap on: the line wraps (${await longRow()} px), in the link`);
+  await page.uncheck('input[aria-label="Wrap lines"]');
+  await waitHeight('h => h === 20');
+
+  // Keyboard in the list: j j selects the second event, Enter expands it,
+  // Copy puts its message on the clipboard.
+  await page.focus('[data-testid=events]');
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  await page.waitForSelector('[data-testid=events] .ev.selected >> text=request 1 ok');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[data-testid=event-detail]');
+  check(true, 'j j Enter: the second event expanded');
+  await page.click('[data-testid=event-detail] >> text=Copy');
+  await page.waitForSelector('[data-testid=event-detail] >> text=Copied');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  check(copied === 'request 1 ok path=/items/1', 'copied: ' + JSON.stringify(copied));
+  await page.keyboard.press('Escape');
+  await page.click('h1');
+  await page.keyboard.press('/');
+  check(await page.evaluate(() => document.activeElement?.dataset.testid) === 'filter', '/ focuses the filter');
+
+  // A deep link into the middle of a filtered view scrolls both ways:
+  // "ok" matches the 2,970 plain lines; the link is to request 1500.
+  await page.goto(`${url}/console/#/events?group=app-a&streams=web-1&filter=ok&since=all&event=${encodeURIComponent('web-1|' + (start + 1500000))}`);
+  await page.waitForSelector('[data-testid=event-detail]');
+  check((await page.textContent('[data-testid=events] .ev.selected .msg')).startsWith('request 1500 ok'), 'filtered deep link opens request 1500');
+  await scrollUntil(page, true, 'request 0 ok');
+  check(true, 'scrolled back from the deep link to the first match');
+  await scrollUntil(page, false, 'request 2999 ok');
+  const all = await page.textContent('[data-testid=events-info]');
+  check(/^2,970 events loaded \(end\)/.test(all), 'and forward to the last: ' + all);
+
   // A filter with an error, then a good one with highlights.
   await page.fill('[data-testid=filter]', '{ $.level = ');
   await page.press('[data-testid=filter]', 'Enter');
@@ -121,7 +226,10 @@ try {
   await page.waitForSelector('[data-testid=event-detail] .tree');
   await page.click('[data-testid=context]');
   await page.waitForSelector('[data-testid=event-detail] .ctx');
-  check(true, 'JSON tree and context lines');
+  const ctxLines = await page.$$eval('[data-testid=event-detail] .ctx .msg', r => r.map(x => x.textContent));
+  const wantCtx = [...Array(10).keys()].map(i => `request ${240 + i} ok path=/items/${240 + i}`)
+    .concat([...Array(10).keys()].map(i => `request ${251 + i} ok path=/items/${251 + i}`));
+  check(JSON.stringify(ctxLines) === JSON.stringify(wantCtx), 'JSON tree and the 10 lines before and after request 250');
   const deepLink = page.url();
   const expected = (await page.textContent('[data-testid=event-detail] .tree')).slice(0, 40);
   await page.click('[data-testid=theme]');
@@ -148,8 +256,17 @@ try {
   await page.click('[data-testid=tail-pause]');
   check(await page.textContent('[data-testid=tail-pause]') === 'Resume', 'paused');
   await page.waitForFunction(() => /events\/s/.test(document.querySelector('[data-testid=tail-rate]').textContent));
-  await shot(page, 'tail');
   await page.click('[data-testid=tail-pause]');
+  // A burst larger than the server buffers: the server samples, the page
+  // says so and counts what came.
+  await need('tail-burst');
+  await page.waitForFunction(() => document.querySelector('[data-testid=tail-sampled]').textContent.length > 0, null, {timeout: 30000});
+  await page.waitForFunction(() => {
+    const m = /([\d.]+) events\/s · ([\d,]+) received/.exec(document.querySelector('[data-testid=tail-rate]').textContent);
+    return m && Number(m[1]) > 0 && Number(m[2].replace(/,/g, '')) >= 5000;
+  }, null, {timeout: 30000});
+  check(true, 'sampling notice and rate: ' + await page.textContent('[data-testid=tail-sampled]') + ' / ' + await page.textContent('[data-testid=tail-rate]'));
+  await shot(page, 'tail');
 
   // Metric filters and subscriptions.
   await page.goto(url + '/console/#/filters?group=app-a');
@@ -175,9 +292,12 @@ try {
   check(await page.isVisible('[data-testid=build-log] a[href="https://ci.example.com/job/folder/job/7/artifact/report.html"]'), 'annotation is a link');
   check(await page.isVisible('[data-testid=build-log] .masked'), 'masked secret shown as ****');
   check(await page.isVisible('[data-testid=steps] >> text=Step 3'), 'steps tree');
+  check(await page.$('[data-testid=steps] li[data-node="3"] li[data-node="7"]') === null, 'step 7 beside step 3 while 3 has printed only before it');
   await need('build-more');
   await page.waitForSelector('[data-testid=build-log] >> text=Finished: SUCCESS', {timeout: 20000});
   await page.waitForFunction(() => document.querySelector('[data-testid=build-status]').dataset.state === 'complete');
+  await page.waitForSelector('[data-testid=steps] li[data-node="3"] li[data-node="7"] li[data-node="9"]');
+  check(true, 'steps nested: 7 inside 3 (its lines lie between 3\'s), 9 inside 7 (its writer names the parent)');
   const lines = await page.$$eval('[data-testid=build-log] .line', l => l.map(x => x.textContent));
   check(lines.filter(l => l === '+ make test').length === 1, 'nothing shown twice: ' + JSON.stringify(lines));
   await shot(page, 'build');
@@ -195,6 +315,24 @@ try {
   else {
     await page.waitForSelector('[data-testid=chart] svg.chart rect');
     check(true, 'Insights chart drawn');
+    // The histogram counts the 30 error events.
+    await page.waitForSelector('[data-testid=histogram] svg.chart rect');
+    const hs = await page.textContent('[data-testid=histogram-status]');
+    check(/· 30 events,/.test(hs), 'histogram of the 30 matching events: ' + hs);
+    // Saved and recent queries.
+    await page.click('text=Save');
+    await page.fill('dialog input[name=name]', 'errors-by-minute');
+    await page.click('dialog button[type=submit]');
+    await page.waitForSelector('[data-testid=saved-query] >> text=errors-by-minute');
+    check(true, 'query saved');
+    const recentText = await page.textContent('[data-testid=recent-query]');
+    check(recentText === 'filter level = "error" | stats count(*) as n by bin(1m)', 'recent query listed: ' + recentText);
+    await page.fill('[data-testid=query]', 'fields @message');
+    await page.click('[data-testid=recent-query]');
+    check(await page.inputValue('[data-testid=query]') === recentText, 'a recent query opens in the editor');
+    await page.fill('[data-testid=query]', 'fields @message');
+    await page.click('[data-testid=saved-query]');
+    check(await page.inputValue('[data-testid=query]') === recentText, 'a saved query opens in the editor');
   }
   await shot(page, 'insights');
 
@@ -212,6 +350,42 @@ try {
   await page.keyboard.press('t');
   await page.waitForSelector('h1 >> text=Live tail');
   check(true, 'keyboard navigation');
+
+  // Themes: the button and Shift+T switch the colours, and the choice stays.
+  const look = () => page.evaluate(() => [document.documentElement.dataset.theme, getComputedStyle(document.body).backgroundColor]);
+  const [t0, bg0] = await look();
+  await page.click('[data-testid=theme]');
+  const [t1, bg1] = await look();
+  check(t0 !== t1 && bg0 !== bg1, `theme ${t0} (${bg0}) → ${t1} (${bg1})`);
+  await page.click('h1');
+  await page.keyboard.press('Shift+T');
+  check((await look())[0] === t0, 'Shift+T switches back');
+  await page.reload();
+  await page.waitForSelector('h1 >> text=Live tail');
+  check((await look())[0] === t0, 'the theme stays after a reload');
+
+  // The step tree's derivation, on hand-written cases.
+  const trees = await page.evaluate(async () => {
+    const {stepTree} = await import('/console/static/lib/steps.js');
+    const t = nodes => JSON.stringify(stepTree(new Map(Object.entries(nodes))), ['id', 'children']);
+    return [
+      t({3: {first: 0, last: 90, count: 2}, 7: {first: 10, last: 20, count: 2}, 8: {first: 30, last: 40, count: 1}}),
+      t({4: {first: 0, last: 50, count: 2}, 5: {first: 40, last: 60, count: 2}}),            // partial overlap: parallel, siblings
+      t({1: {first: 0, last: 100, count: 2}, 2: {first: 10, last: 80, count: 2}, 3: {first: 20, last: 30, count: 1}}),
+      t({6: {first: 50, last: 60, count: 1, parent: '12'}, 12: {first: 0, last: 5, count: 1}}),   // named parent wins over the spans
+      t({a: {first: 10, last: 10, count: 1, parent: 'b'}, b: {first: 20, last: 20, count: 1, parent: 'a'}}), // a cycle is broken
+      t({6: {first: 5, last: 6, count: 1, parent: '5'}}),                                      // a named parent that printed nothing
+    ];
+  });
+  const wantTrees = [
+    '[{"id":"3","children":[{"id":"7","children":[]},{"id":"8","children":[]}]}]',
+    '[{"id":"4","children":[]},{"id":"5","children":[]}]',
+    '[{"id":"1","children":[{"id":"2","children":[{"id":"3","children":[]}]}]}]',
+    '[{"id":"12","children":[{"id":"6","children":[]}]}]',
+    '[{"id":"a","children":[{"id":"b","children":[]}]}]',
+    '[{"id":"5","children":[{"id":"6","children":[]}]}]',
+  ];
+  for (let i = 0; i < wantTrees.length; i++) check(trees[i] === wantTrees[i], `step tree case ${i + 1}: ${trees[i]}`);
 
   // Sign out ends the session.
   await page.click('[data-testid=signout]');

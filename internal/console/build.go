@@ -53,6 +53,11 @@ type buildEvent struct {
 	Annotations []json.RawMessage `json:"annotations,omitempty"`
 	Build       string            `json:"build"`
 	Node        string            `json:"node,omitempty"`
+	// Parent is the node's enclosing node, when the writer says so. The
+	// Jenkins plugin does not (its events carry node ids only); another CI
+	// system writing this shape may, and then it decides the step tree
+	// (docs/console.md, "Steps").
+	Parent string `json:"parent,omitempty"`
 }
 
 type filteredEvent struct {
@@ -74,6 +79,7 @@ type buildLine struct {
 	Timestamp   int64             `json:"timestamp"`
 	Stream      string            `json:"stream"`
 	Node        string            `json:"node,omitempty"`
+	Parent      string            `json:"parent,omitempty"`
 	Message     string            `json:"message"`
 	Annotations []json.RawMessage `json:"annotations,omitempty"`
 	ingested    int64
@@ -194,7 +200,7 @@ func (c *Console) readBuild(r *http.Request, cl caller.Caller, group, job, build
 			if size > maxBuildText {
 				return finish(lines), false, nil
 			}
-			lines = append(lines, buildLine{Timestamp: ev.Timestamp, Stream: ev.LogStreamName, Node: be.Node, Message: be.Message,
+			lines = append(lines, buildLine{Timestamp: ev.Timestamp, Stream: ev.LogStreamName, Node: be.Node, Parent: be.Parent, Message: be.Message,
 				Annotations: be.Annotations, ingested: ev.IngestionTime, id: ev.EventID})
 		}
 		if page.NextToken == "" {

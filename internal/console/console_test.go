@@ -461,6 +461,21 @@ func TestProgressiveText(t *testing.T) {
 		t.Fatalf("list = %s", lr.body)
 	}
 
+	// A writer that names a step's parent: the JSON form carries it (the
+	// page nests the step by it), and a line without one has none.
+	t2 := clk.Now().UnixMilli()
+	put("folder/job@master", types.InputLogEvent{Timestamp: aws.Int64(t2), Message: aws.String(`{"message":"inner step","build":"43","node":"8","parent":"7"}`)},
+		jenkinsEvent(t2+1, "outer step", "43", "7"))
+	clk.Add(3 * time.Second)
+	pr := b.do("GET", "/console/api/builds/progressiveText?group=jenkins&job=folder%2Fjob&build=43&format=json", nil)
+	var withParent struct {
+		Lines []map[string]any `json:"lines"`
+	}
+	pr.json(t, &withParent)
+	if len(withParent.Lines) != 2 || withParent.Lines[0]["parent"] != "7" || withParent.Lines[0]["node"] != "8" || withParent.Lines[1]["parent"] != nil {
+		t.Fatalf("build 43 = %s", pr.body)
+	}
+
 	// Other CI systems: HTTP Basic with an access key; a wrong secret and no
 	// credentials are refused.
 	anon := newBrowser(t, s)

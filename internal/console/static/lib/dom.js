@@ -92,7 +92,10 @@ export function formDialog(title, fields, submit = 'Create') {
 
 // sortableTable renders rows (objects) under columns {key, label, fmt, num};
 // clicking a heading sorts by it. onOpen is called with the row on Enter or
-// double click; rows are focusable and j/k move between them.
+// double click; rows are focusable and j/k move between them. A long table
+// (an Insights result has up to 10,000 rows) is built TABLE_BATCH rows per
+// animation frame, so building it never holds the page for long.
+const TABLE_BATCH = 300;
 export function sortableTable(columns, rows, {onOpen, sortKey, desc = false, rowAttrs} = {}) {
   const table = h('table.grid');
   const tbody = h('tbody');
@@ -119,21 +122,31 @@ export function sortableTable(columns, rows, {onOpen, sortKey, desc = false, row
     }
     for (const th of head.children) th.setAttribute('aria-sort', th.dataset.key === key ? (down ? 'descending' : 'ascending') : 'none');
     clear(tbody);
-    for (const r of sorted) {
-      const tr = h('tr', {tabindex: 0, ...(rowAttrs ? rowAttrs(r) : {})}, columns.map(c => {
-        const v = c.fmt ? c.fmt(r) : r[c.key];
-        return h(c.num ? 'td.num' : 'td', v instanceof Node ? v : (v ?? ''));
-      }));
-      if (onOpen) {
-        tr.addEventListener('dblclick', () => onOpen(r));
-        tr.addEventListener('keydown', e => { if (e.key === 'Enter' && e.target === tr) onOpen(r); });
-      }
-      tr.addEventListener('keydown', e => {
-        if (e.key === 'j' || e.key === 'ArrowDown') { tr.nextElementSibling?.focus(); e.preventDefault(); }
-        if (e.key === 'k' || e.key === 'ArrowUp') { tr.previousElementSibling?.focus(); e.preventDefault(); }
-      });
-      tbody.append(tr);
+    const mine = ++built;
+    const put = from => {
+      const frag = document.createDocumentFragment();
+      const to = Math.min(sorted.length, from + TABLE_BATCH);
+      for (let i = from; i < to; i++) frag.append(rowOf(sorted[i]));
+      tbody.append(frag);
+      if (to < sorted.length) requestAnimationFrame(() => { if (mine === built) put(to); });
+    };
+    put(0);
+  }
+  let built = 0; // bumps on every render: a newer one stops an older one's batches
+  function rowOf(r) {
+    const tr = h('tr', {tabindex: 0, ...(rowAttrs ? rowAttrs(r) : {})}, columns.map(c => {
+      const v = c.fmt ? c.fmt(r) : r[c.key];
+      return h(c.num ? 'td.num' : 'td', v instanceof Node ? v : (v ?? ''));
+    }));
+    if (onOpen) {
+      tr.addEventListener('dblclick', () => onOpen(r));
+      tr.addEventListener('keydown', e => { if (e.key === 'Enter' && e.target === tr) onOpen(r); });
     }
+    tr.addEventListener('keydown', e => {
+      if (e.key === 'j' || e.key === 'ArrowDown') { tr.nextElementSibling?.focus(); e.preventDefault(); }
+      if (e.key === 'k' || e.key === 'ArrowUp') { tr.previousElementSibling?.focus(); e.preventDefault(); }
+    });
+    return tr;
   }
   render();
   table.setRows = r => { rows = r; render(); };

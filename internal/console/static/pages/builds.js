@@ -9,6 +9,7 @@ import {allPages, get} from '../api.js';
 import {fmtTime} from '../lib/time.js';
 import {linkTo, navigate} from '../app.js';
 import {masked} from './events.js';
+import {stepTree} from '../lib/steps.js';
 
 const POLL = 1000;
 
@@ -105,15 +106,24 @@ async function buildView(main, group, job, build, node) {
 
   // The steps come from the whole build's lines; kept up to date by the
   // same progressive read when a step is shown (one more request per poll).
-  const nodes = new Map(); // node → lines
+  // Each step's first and last line offsets nest it (lib/steps.js).
+  const nodes = new Map(); // node → {first, last, count, parent}
+  function see(l) {
+    if (!l.node) return;
+    const n = nodes.get(l.node);
+    if (!n) nodes.set(l.node, {first: l.offset, last: l.offset, count: 1, parent: l.parent || ''});
+    else { n.last = Math.max(n.last, l.offset); n.count++; if (l.parent) n.parent = l.parent; }
+  }
   let stopped = false, timer = 0;
   const offsets = {log: 0, all: 0};
 
   function drawSteps() {
-    clear(steps).append(h('ul', h('li', linkTo('builds', {group, job, build}, 'Whole build'), node ? null : ''),
-      h('li', h('ul', [...nodes].map(([n, c]) => h('li', h('a', {href: '#/builds?' + new URLSearchParams({group, job, build, node: n}),
-        class: n === node ? 'active' : null}, `Step ${n}`, h('span.muted', ` (${c})`))))))));
-    for (const a of steps.querySelectorAll('a')) if (!node && a.textContent === 'Whole build') a.classList.add('active');
+    const item = s => h('li', {'data-node': s.id},
+      h('a', {href: '#/builds?' + new URLSearchParams({group, job, build, node: s.id}), class: s.id === node ? 'active' : null},
+        `Step ${s.id}`, h('span.muted', ` (${s.count})`)),
+      s.children.length ? h('ul', s.children.map(item)) : null);
+    clear(steps).append(h('ul', h('li', h('a', {href: '#/builds?' + new URLSearchParams({group, job, build}), class: node ? null : 'active'}, 'Whole build'),
+      h('ul', stepTree(nodes).map(item)))));
   }
 
   async function read(nodeParam, start) {
@@ -136,11 +146,11 @@ async function buildView(main, group, job, build, node) {
       let more = r.more;
       if (node) {
         const a = await read('', offsets.all);
-        for (const l of a.lines) if (l.node) nodes.set(l.node, (nodes.get(l.node) || 0) + 1);
+        for (const l of a.lines) see(l);
         offsets.all = a.size;
         more = more || a.more;
       } else {
-        for (const l of r.lines) if (l.node) nodes.set(l.node, (nodes.get(l.node) || 0) + 1);
+        for (const l of r.lines) see(l);
       }
       drawSteps();
       con.dataset.size = String(r.size);

@@ -3,17 +3,34 @@
 // only the rows near the viewport are in the DOM, and pages far from it drop
 // their events (keeping their token, so scrolling back fetches them again).
 // One stream and no filter reads with GetLogEvents (forward and backward
-// tokens); anything else with FilterLogEvents (forward tokens).
-import {h, clear} from '../lib/dom.js';
+// tokens); anything else with FilterLogEvents (forward, and from a deep link
+// backward too: startFromHead=false, newest first).
+//
+// Rendering is built to keep every frame short while scrolling fast
+// (docs/benchmarks.md has the profile): rows have one fixed height unless
+// lines wrap, so the row at any scroll offset is found by arithmetic and
+// nothing is measured; the row elements are recycled (a row leaving the
+// viewport is refilled with the event entering it: a few textContent writes,
+// no new elements, no listeners, since one delegated listener serves them
+// all); rows that stay in view are not touched or moved, so the browser
+// lays out only the rows that changed (each row is its own layout and paint
+// containment); and all DOM writes happen in one animation-frame callback,
+// after every read, so layout runs once a frame. Pages are fetched ahead of
+// the viewport (AHEAD rows), so the scroll rarely waits for the network.
+import {h, append} from '../lib/dom.js';
 import {call} from '../api.js';
 import {fmtTime, isUTC, RELATIVE, resolveRange, toInput, fromInput} from '../lib/time.js';
 import {parseJSONObject, jsonTree} from '../lib/json.js';
 import {linkTo, setParams} from '../app.js';
 
 const ROW = 20;          // px per row when lines do not wrap
-const PAGE = 500;        // events per API call
-const KEEP = 4000;       // rows kept loaded on each side of the viewport
-const OVERSCAN = 40;     // rows rendered beyond the viewport
+const PAGE = 1000;       // events per API call
+const AHEAD = 3000;      // rows fetched ahead of the viewport, each way
+const KEEP = 6000;       // rows kept loaded on each side of the viewport
+const OVERSCAN = 8;      // rows rendered beyond the viewport
+// Backward FilterLogEvents (newest first) needs a startTime from
+// 2024-01-01T00:00:00Z on, as on AWS: a view without a start reads back to it.
+const BACKWARD_EPOCH = 1704067200000;
 
 // matchTerms lists the strings a filter pattern matches, to highlight them:
 // plain terms and quoted phrases, and the quoted values of JSON and
@@ -84,7 +101,7 @@ export default async function events(main, params) {
   const wrapBox = h('input', {type: 'checkbox', checked: state.wrap, 'aria-label': 'Wrap lines'});
   const err = h('p.err', {role: 'alert', 'data-testid': 'events-error'});
   const info = h('span.muted', {'data-testid': 'events-info'});
-  const scroller = h('div.scroller.log', {tabindex: 0, 'data-testid': 'events', role: 'list'});
+  const scroller = h('div.scroller.log.events', {tabindex: 0, 'data-testid': 'events', role: 'list'});
   const top = h('div'), rowsEl = h('div'), bottom = h('div');
   const tailEl = h('div.muted', {style: 'padding:4px 8px'});
   scroller.append(top, rowsEl, bottom, tailEl);
@@ -112,7 +129,7 @@ export default async function events(main, params) {
   }
 
   // The list's model.
-  let chunks = [];       // {events|null, count, token, dir}
+  let chunks = [];       // {events|null, count, req, back}: back chunks came from a backward read
   let fwd = null;        // the request for the next page after the last chunk, or null at the end
   let back = null;       // the request for the page before the first chunk, or null
   let busy = false;
@@ -120,6 +137,18 @@ export default async function events(main, params) {
   let selected = null;   // key of the selected event
   const expanded = new Map(); // key → {context}
   let terms = [];
+  let count = 0;         // events loaded or evicted: the sum of the chunks' counts
+  let linked = false;    // a deep link's event is still to be found and expanded
+
+  // findLinked expands the deep link's event once its page has come.
+  function findLinked(events) {
+    if (!linked) return;
+    const e = events.find(x => linkKey(x) === state.event);
+    if (!e) return;
+    linked = false;
+    selected = keyOf(e);
+    expanded.set(selected, {});
+  }
 
   const keyOf = e => `${e.logStreamName || state.streams[0]}|${e.timestamp}|${e.eventId || e.ingestionTime}`;
   const linkKey = e => `${e.logStreamName || state.streams[0]}|${e.timestamp}`;
@@ -141,10 +170,16 @@ export default async function events(main, params) {
     const base = {logGroupName: group, limit: PAGE, ...range};
     if (state.streams.length) base.logStreamNames = state.streams;
     if (state.filter) base.filterPattern = state.filter;
-    if (anchor != null) base.startTime = anchor;
-    return [{op: 'FilterLogEvents', body: base}, null];
+    if (anchor == null) return [{op: 'FilterLogEvents', body: base}, null];
+    // From a deep link: forward from the event, and backward (newest first;
+    // FilterLogEvents' endTime is inclusive) from just before it.
+    const b = {...base, endTime: anchor - 1, startTime: Math.max(start ?? 0, BACKWARD_EPOCH), startFromHead: false};
+    if (end != null && end < anchor - 1) b.endTime = end;
+    return [{op: 'FilterLogEvents', body: {...base, startTime: anchor}}, b.startTime <= b.endTime ? {op: 'FilterLogEvents', body: b} : null];
   }
 
+  // fetchPage reads one page; events are always oldest first (a backward
+  // FilterLogEvents page comes newest first and is reversed).
   async function fetchPage(req) {
     const r = await call(req.op, req.body);
     if (req.op === 'GetLogEvents') {
@@ -154,58 +189,73 @@ export default async function events(main, params) {
       const next = (!r.events?.length || same) ? null : {op: req.op, body: {...req.body, nextToken: token}};
       return {events: r.events || [], next};
     }
-    return {events: r.events || [], next: r.nextToken ? {op: req.op, body: {...req.body, nextToken: r.nextToken}} : null};
+    const events = r.events || [];
+    if (req.body.startFromHead === false) events.reverse();
+    return {events, next: r.nextToken ? {op: req.op, body: {...req.body, nextToken: r.nextToken}} : null};
   }
-
-  function total() { return chunks.reduce((n, c) => n + c.count, 0); }
 
   async function reset() {
     gen++;
-    chunks = []; selected = null; expanded.clear();
+    chunks = []; count = 0; selected = null; expanded.clear();
     terms = matchTerms(state.filter);
     err.textContent = '';
     [fwd, back] = requests();
+    recycle();
     scroller.scrollTop = 0;
     render();
+    linked = !!state.event;
     await more(gen);
-    if (state.event) {
-      selected = chunks.flatMap(c => c.events || []).map(e => [e, linkKey(e)]).find(([, k]) => k === state.event)?.[0];
-      if (selected) { selected = keyOf(selected); expanded.set(selected, {}); }
-      render();
-    }
     scroller.focus({preventScroll: true});
   }
 
-  // more fetches pages until the viewport is filled or a page was added at
-  // each end that needs one.
+  // showInfo says how many events are loaded, whether both ends are, and
+  // how long the last page took.
+  function showInfo(t0) {
+    const ends = !fwd && !back ? ' (end)' : !fwd ? ' (end; earlier events above)' : '';
+    info.textContent = `${count.toLocaleString()} events loaded${ends} · ${Math.round(performance.now() - t0)} ms`;
+  }
+
+  // more fetches pages until AHEAD rows are loaded past the viewport on
+  // each side that has more. It reads the scroll position before each
+  // request and changes the model only when an answer comes; the DOM is
+  // written in the next animation frame.
   async function more(g) {
     if (busy) return;
     busy = true;
     try {
       let guard = 0;
       while (g === gen && guard++ < 50) {
-        const rowsBelow = total() * ROW - scroller.scrollTop - scroller.clientHeight;
-        if (fwd && rowsBelow < scroller.clientHeight * 8) {
+        const viewTop = scroller.scrollTop / ROW, viewBottom = (scroller.scrollTop + scroller.clientHeight) / ROW;
+        if (fwd && count - viewBottom < AHEAD) {
           const req = fwd;
           const t0 = performance.now();
           const p = await fetchPage(req);
           if (g !== gen) return;
           fwd = p.next;
           // FilterLogEvents may answer empty pages that still carry a token.
-          if (p.events.length) chunks.push({events: p.events, count: p.events.length, req});
-          info.textContent = `${total().toLocaleString()} events loaded${fwd ? '' : ' (end)'} · ${Math.round(performance.now() - t0)} ms`;
+          if (p.events.length) { chunks.push({events: p.events, count: p.events.length, req}); count += p.events.length; findLinked(p.events); }
+          showInfo(t0);
           render();
           continue;
         }
-        if (back && scroller.scrollTop < scroller.clientHeight) {
+        if (back && viewTop < AHEAD) {
           const req = back;
+          const t0 = performance.now();
           const p = await fetchPage(req);
           if (g !== gen) return;
           back = p.next;
           if (p.events.length) {
-            chunks.unshift({events: p.events, count: p.events.length, req});
+            chunks.unshift({events: p.events, count: p.events.length, req, back: true});
+            count += p.events.length;
+            shift += p.events.length;
+            findLinked(p.events);
+            // The rows above the view grew: keep the same events in view.
+            // The list is made taller first, or the new scrollTop would be
+            // clamped to the old height.
+            bottom.style.height = (parseFloat(bottom.style.height) || 0) + p.events.length * ROW + 'px';
             scroller.scrollTop += p.events.length * ROW;
           }
+          showInfo(t0);
           render();
           continue;
         }
@@ -226,7 +276,7 @@ export default async function events(main, params) {
     c.loading = true;
     try {
       const p = await fetchPage(c.req);
-      if (g === gen) { c.events = p.events.slice(0, c.count); c.count = c.events.length || c.count; }
+      if (g === gen) { c.events = p.events.slice(0, c.count); if (c.events.length && c.events.length !== c.count) { count += c.events.length - c.count; c.count = c.events.length; } }
     } catch (x) { err.textContent = x.message; }
     c.loading = false;
     render();
@@ -238,50 +288,120 @@ export default async function events(main, params) {
     raf = requestAnimationFrame(() => { raf = 0; draw(); });
   }
 
+  // The rendered rows: index → row element, for the indices [lo, hi) in the
+  // DOM, in order. shift counts rows added above (a backward page), so the
+  // indices of rows already shown are moved, not rebuilt.
+  let live = new Map(), lo = 0, hi = 0, shift = 0;
+  const pool = [];       // detached row elements ready for reuse
+  const eventOf = new WeakMap(); // row element → its event
+  function recycle() {
+    for (const el of live.values()) if (el.classList.contains('ev') && !el.dataset.open) pool.push(el);
+    live = new Map(); lo = hi = shift = 0;
+    rowsEl.replaceChildren();
+  }
+
   function draw() {
-    const n = total();
-    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - OVERSCAN);
-    const last = Math.min(n, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN);
-    const nodes = [];
+    const n = count;
+    const top0 = scroller.scrollTop, height = scroller.clientHeight; // every read before any write
+    const first = Math.max(0, Math.min(n, Math.floor(top0 / ROW) - OVERSCAN));
+    const last = Math.min(n, Math.ceil((top0 + height) / ROW) + OVERSCAN);
+    if (shift) {
+      const moved = new Map();
+      for (const [i, el] of live) moved.set(i + shift, el);
+      live = moved; lo += shift; hi += shift; shift = 0;
+    }
+    // Evict far pages; find the events of [first, last).
+    const want = new Array(last - first);
     let base = 0;
     for (const c of chunks) {
-      const lo = base, hi = base + c.count;
-      base = hi;
-      const far = hi < first - KEEP || lo > last + KEEP;
-      if (far && c.events) { c.events = null; continue; }
-      if (hi <= first || lo >= last) continue;
-      if (!c.events) { refill(c, gen); for (let i = Math.max(lo, first); i < Math.min(hi, last); i++) nodes.push(h('div.ev', h('span.muted', '…'))); continue; }
-      for (let i = Math.max(lo, first); i < Math.min(hi, last); i++) nodes.push(row(c.events[i - lo]));
+      const clo = base, chi = base + c.count;
+      base = chi;
+      if ((chi < first - KEEP || clo > last + KEEP) && c.events) { c.events = null; continue; }
+      if (chi <= first || clo >= last) continue;
+      if (!c.events) refill(c, gen);
+      for (let i = Math.max(clo, first); i < Math.min(chi, last); i++) want[i - first] = c.events ? c.events[i - clo] : null;
     }
-    // Rows already built are moved, not rebuilt: a scroll frame builds only
-    // the rows that came into view.
-    rowsEl.replaceChildren(...nodes);
+    // Rows that left the range go back to the pool; rows whose event, or
+    // whose selected or expanded state, changed are refilled in place.
+    for (const [i, el] of live) {
+      if (i < first || i >= last) { live.delete(i); el.remove(); if (!el.dataset.open) pool.push(el); }
+    }
+    let ref = null; // the row after which new rows go: rows are kept in index order
+    const frag = [];
+    for (let i = first; i < last; i++) {
+      const e = want[i - first] || null;
+      let el = live.get(i);
+      const fresh = el && eventOf.get(el) === e && (!e || stateOf(e) === el.dataset.state);
+      if (!fresh) {
+        const next = rowFor(e, el);
+        if (el && next !== el) { el.replaceWith(next); if (!el.dataset.open) pool.push(el); }
+        el = next;
+        live.set(i, el);
+      }
+      if (!el.isConnected) frag.push([el, ref]);
+      ref = el;
+    }
+    // Insert the new rows: before the first kept row, or after their
+    // predecessor (at most two runs: above and below the kept rows).
+    for (const [el, after] of frag) {
+      if (after) after.after(el); else rowsEl.prepend(el);
+    }
+    lo = first; hi = last;
     top.style.height = first * ROW + 'px';
     bottom.style.height = Math.max(0, n - last) * ROW + 'px';
-    tailEl.textContent = busy ? 'Loading…' : (fwd ? '' : (n ? 'End of events in this range.' : 'No events in this range.'));
+    const tail = busy ? 'Loading…' : (fwd ? '' : (n ? 'End of events in this range.' : 'No events in this range.'));
+    if (tailEl.textContent !== tail) tailEl.textContent = tail;
     if (back) top.title = 'Scroll up for earlier events';
   }
 
-  const built = new WeakMap(); // event → {el, sel}: rows built once while unchanged
-  function row(e) {
+  // stateOf is what, besides the event, a row shows: selected, expanded.
+  const stateOf = e => { const k = keyOf(e), ex = expanded.get(k); return (k === selected ? 's' : '') + (ex ? 'x' + (ex.v || 0) : ''); };
+
+  // rowFor returns a row for event e (null: its page is being fetched
+  // again), reusing old or a pooled element for a plain row. An expanded
+  // event is built anew (it holds its detail, context and JSON tree).
+  function rowFor(e, old) {
+    if (!e) { const p = h('div.ev', h('span.muted', '…')); p.dataset.open = 'placeholder'; eventOf.set(p, null); return p; }
     const k = keyOf(e);
-    const sel = k === selected;
     const ex = expanded.get(k);
-    const b = built.get(e);
-    if (b && !ex && b.sel === sel) return b.el;
-    const el = buildRow(e, k, ex);
-    if (!ex) built.set(e, {el, sel});
+    if (ex) {
+      const w = h('div', buildRow(e, k), detail(e, ex));
+      w.dataset.open = '1'; w.dataset.state = stateOf(e); eventOf.set(w, e);
+      return w;
+    }
+    let el = old && old.classList.contains('ev') && !old.dataset.open ? old : pool.pop();
+    if (!el) {
+      el = h('div.ev', {role: 'listitem'}, h('span.ts'), h('span.st'), h('span.msg'));
+    }
+    const [ts, st, msg] = el.children;
+    ts.textContent = fmtTime(e.timestamp);
+    const many = state.streams.length !== 1;
+    st.hidden = !many;
+    if (many) { st.textContent = e.logStreamName; st.title = e.logStreamName; }
+    const text = e.message.replace(/\n$/, '');
+    if (!terms.length && !text.includes('****')) msg.textContent = text;
+    else { msg.replaceChildren(); append(msg, [highlight(text, terms)]); }
+    el.dataset.key = k;
+    el.dataset.state = stateOf(e);
+    el.classList.toggle('selected', k === selected);
+    eventOf.set(el, e);
     return el;
   }
 
-  function buildRow(e, k, ex) {
-    const r = h('div.ev', {role: 'listitem', 'data-key': k, class: k === selected ? 'selected' : null},
+  // One listener for every row: the row's event is looked up, not bound.
+  rowsEl.addEventListener('click', ev => {
+    const el = ev.target.closest('.ev');
+    if (!el || ev.target.closest('.detail')) return;
+    const row = el.parentElement === rowsEl ? el : el.parentElement;
+    const e = eventOf.get(row);
+    if (e) toggle(e);
+  });
+
+  function buildRow(e, k) {
+    return h('div.ev', {role: 'listitem', 'data-key': k, class: k === selected ? 'selected' : null},
       h('span.ts', fmtTime(e.timestamp)),
       state.streams.length !== 1 ? h('span.st', {title: e.logStreamName}, e.logStreamName) : null,
       h('span.msg', highlight(e.message.replace(/\n$/, ''), terms)));
-    r.addEventListener('click', () => toggle(e));
-    if (!ex) return r;
-    return h('div', r, detail(e, ex));
   }
 
   function toggle(e) {
@@ -318,20 +438,42 @@ export default async function events(main, params) {
         call('GetLogEvents', {logGroupName: group, logStreamName: stream, startTime: e.timestamp + 1, startFromHead: true, limit: 10})]);
       ex.before = b.events || []; ex.after = a.events || [];
     } catch (x) { ex.error = x.message; }
+    ex.v = (ex.v || 0) + 1; // the row is built again with its context
     render();
   }
 
   scroller.addEventListener('scroll', () => { render(); more(gen); }, {passive: true});
+  // eventAt is the loaded event at index i (null: not loaded); indexOf the
+  // index of the event with key k (-1: not loaded).
+  function eventAt(i) {
+    let base = 0;
+    for (const c of chunks) {
+      if (i < base + c.count) return c.events ? c.events[i - base] : null;
+      base += c.count;
+    }
+    return null;
+  }
+  function indexOf(k) {
+    let base = 0;
+    for (const c of chunks) {
+      const j = c.events ? c.events.findIndex(x => keyOf(x) === k) : -1;
+      if (j >= 0) return base + j;
+      base += c.count;
+    }
+    return -1;
+  }
   scroller.addEventListener('keydown', e => {
-    const all = chunks.flatMap(c => c.events || []);
-    let i = all.findIndex(x => keyOf(x) === selected);
-    if (e.key === 'j' || e.key === 'ArrowDown') i = Math.min(all.length - 1, i + 1);
-    else if (e.key === 'k' || e.key === 'ArrowUp') i = Math.max(0, i - 1);
-    else if (e.key === 'Enter' && i >= 0) { toggle(all[i]); e.preventDefault(); return; }
-    else if (e.key === 'c' && i >= 0) { copyText(all[i].message); return; }
+    let i = selected ? indexOf(selected) : -1;
+    const cur = i >= 0 ? eventAt(i) : null;
+    if (e.key === 'j' || e.key === 'ArrowDown') i = i < 0 ? Math.floor(scroller.scrollTop / ROW) : Math.min(count - 1, i + 1);
+    else if (e.key === 'k' || e.key === 'ArrowUp') i = i < 0 ? Math.floor(scroller.scrollTop / ROW) : Math.max(0, i - 1);
+    else if (e.key === 'Enter' && cur) { toggle(cur); e.preventDefault(); return; }
+    else if (e.key === 'c' && cur) { copyText(cur.message); return; }
     else return;
     e.preventDefault();
-    selected = keyOf(all[i]);
+    const next = eventAt(i);
+    if (!next) return;
+    selected = keyOf(next);
     const y = i * ROW;
     if (y < scroller.scrollTop) scroller.scrollTop = y;
     if (y + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = y + ROW - scroller.clientHeight;

@@ -42,14 +42,20 @@ export function tokens(q) {
   return out;
 }
 
-// histogramQuery keeps the commands that choose events (filter, parse,
-// fields, unmask) and counts them per time bin.
+// histogramQuery keeps the commands that choose events (filter, and the
+// parse, fields and unmask a later filter may read) and counts them per
+// time bin. Commands after the last filter choose nothing, so they are
+// dropped: a query without a filter counts timestamps alone, the cheapest
+// scan the server has.
 export function histogramQuery(q, binSpan) {
   const keep = [];
+  let lastFilter = -1;
   for (const part of splitPipes(q)) {
     const cmd = part.trim().split(/\s+/)[0];
+    if (['filter', 'filterIndex', 'source'].includes(cmd)) lastFilter = keep.length;
     if (['filter', 'parse', 'fields', 'unmask', 'filterIndex', 'source'].includes(cmd)) keep.push(part.trim());
   }
+  keep.length = lastFilter + 1;
   keep.push(`stats count(*) as events by bin(${binSpan})`);
   return keep.join(' | ');
 }
@@ -128,16 +134,19 @@ export default async function insights(main, params) {
   const progress = h('span.muted', {'data-testid': 'query-status'});
   const err = h('p.err', {role: 'alert', 'data-testid': 'query-error'});
   const hist = h('div', {'data-testid': 'histogram'});
+  const histStatus = h('span.muted', {'data-testid': 'histogram-status'});
   const chartBox = h('div', {'data-testid': 'chart'});
   const table = h('div', {'data-testid': 'results'});
   const saved = h('div'), recents = h('div');
   main.append(h('h1', 'Insights'), groupsBox, h('div.toolbar', rel, runBtn, stopBtn, saveBtn, progress), editor, err,
-    h('h2', 'Matching events over time'), hist, chartBox, h('h2', 'Results'), table,
+    h('h2', 'Matching events over time ', histStatus), hist, chartBox, h('h2', 'Results'), table,
     h('div.split', {style: 'margin-top:12px'}, h('div', h('h2', 'Saved queries'), saved), h('div', h('h2', 'Recent queries'), recents)));
 
   const groups = await allPages('DescribeLogGroups', {}, 'logGroups', 1000).catch(x => { err.textContent = x.message; return {items: []}; });
+  const boxes = new Map(); // group name → its checkbox
   for (const g of groups.items) {
     const b = h('input', {type: 'checkbox', checked: chosen.has(g.logGroupName), 'aria-label': g.logGroupName});
+    boxes.set(g.logGroupName, b);
     b.addEventListener('change', () => { b.checked ? chosen.add(g.logGroupName) : chosen.delete(g.logGroupName); record(); discover(); });
     groupsBox.append(h('label.row', b, g.logGroupName));
   }
@@ -221,13 +230,54 @@ export default async function insights(main, params) {
       startTime: Math.floor((range.start ?? 0) / 1000), endTime: Math.ceil((range.end ?? Date.now()) / 1000)});
     return r.queryId;
   }
+  // waitFor polls a query until it ends: soon at first (a short query's
+  // answer shows at once), then every 400 ms.
   async function waitFor(id, onProgress, token) {
-    for (;;) {
+    for (let wait = 25; ; wait = Math.min(400, wait * 2)) {
       const r = await call('GetQueryResults', {queryId: id});
       onProgress?.(r);
       if (!['Scheduled', 'Running'].includes(r.status) || token.stopped) return r;
-      await new Promise(res => setTimeout(res, 400));
+      await new Promise(res => setTimeout(res, wait));
     }
+  }
+
+  // The histogram is its own query, run beside the main one and never
+  // waited for: the results, the Run button and the page do not wait for
+  // it, and a new run stops the old histogram. Its progress and time show
+  // beside its heading.
+  let histRun = null; // {id, token}
+  async function runHistogram(q, range, span, rangeStart, now) {
+    if (histRun) stopHistogram();
+    const mine = histRun = {id: null, token: {stopped: false}};
+    const t0 = performance.now();
+    delete hist.dataset.ms;
+    histStatus.textContent = '· counting…';
+    try {
+      mine.id = await startQuery(histogramQuery(q, span), range);
+      if (mine.token.stopped) { call('StopQuery', {queryId: mine.id}).catch(() => {}); return; }
+      const r = await waitFor(mine.id, p => {
+        if (histRun === mine) histStatus.textContent = `· counting… ${Math.round(p.statistics?.recordsScanned || 0).toLocaleString()} scanned`;
+      }, mine.token);
+      if (mine.token.stopped) return;
+      const rows = rowsOf(r);
+      clear(hist).append(chart(rows, `bin(${span})`, 'events', 'bar', {start: range.start ?? rangeStart, end: range.end ?? now, bin: binMs(span)}));
+      const ms = performance.now() - t0;
+      hist.dataset.ms = String(Math.round(ms));
+      const total = rows.reduce((n, x) => n + (Number(x.events) || 0), 0);
+      histStatus.textContent = r.status === 'Complete' ? `· ${total.toLocaleString()} events, ${rows.length} bins of ${span} · ${(ms / 1000).toFixed(2)} s`
+        : `· ${r.status}`;
+    } catch (x) {
+      if (!mine.token.stopped) histStatus.textContent = '· ' + x.message;
+    } finally {
+      if (histRun === mine) histRun = null;
+    }
+  }
+  function stopHistogram() {
+    if (!histRun) return;
+    histRun.token.stopped = true;
+    if (histRun.id) call('StopQuery', {queryId: histRun.id}).catch(() => {});
+    histStatus.textContent = '· stopped';
+    histRun = null;
   }
   const rowsOf = r => (r.results || []).map(row => Object.fromEntries(row.filter(c => c.field !== '@ptr').map(c => [c.field, c.value])));
 
@@ -247,19 +297,21 @@ export default async function insights(main, params) {
     localStorage.setItem('cairn.recentQueries', JSON.stringify(list));
     drawRecent();
     try {
-      const [id, hid] = await Promise.all([startQuery(q, range), startQuery(histogramQuery(q, span), range).catch(() => null)]);
-      running.ids = [id, hid].filter(Boolean);
+      runHistogram(q, range, span, rangeStart, now);
       const t0 = performance.now();
-      const histDone = hid ? waitFor(hid, null, token).then(r => { clear(hist).append(chart(rowsOf(r), `bin(${span})`, 'events', 'bar',
-        {start: range.start ?? rangeStart, end: range.end ?? now, bin: binMs(span)})); }).catch(() => {}) : null;
+      const id = await startQuery(q, range);
+      running.ids = [id];
+      let shown = 0, shownAt = 0;
       const r = await waitFor(id, p => {
         const s = p.statistics || {};
         progress.textContent = `${p.status} · ${Math.round(s.recordsMatched || 0).toLocaleString()} matched of ${Math.round(s.recordsScanned || 0).toLocaleString()} scanned · ${(Number(s.bytesScanned || 0) / 1048576).toFixed(1)} MiB · ${((performance.now() - t0) / 1000).toFixed(1)} s`;
-        if (p.results?.length) showResults(rowsOf(p));
+        // Partial results are drawn when they change, at most once a
+        // second: a large table drawn on every poll would keep the page busy.
+        const n = p.results?.length || 0;
+        if (n && n !== shown && performance.now() - shownAt > 1000) { shown = n; shownAt = performance.now(); showResults(rowsOf(p)); }
       }, token);
       progress.dataset.status = r.status;
       showResults(rowsOf(r));
-      await histDone;
     } catch (x) { err.textContent = x.message; }
     running = null;
     runBtn.disabled = false; stopBtn.disabled = true;
@@ -286,6 +338,7 @@ export default async function insights(main, params) {
   stopBtn.addEventListener('click', async () => {
     if (!running) return;
     running.token.stopped = true;
+    stopHistogram();
     for (const id of running.ids) await call('StopQuery', {queryId: id}).catch(() => {});
     progress.textContent = 'Cancelled';
   });
@@ -296,7 +349,12 @@ export default async function insights(main, params) {
       const r = await call('DescribeQueryDefinitions', {});
       const defs = r.queryDefinitions || [];
       clear(saved).append(defs.length ? sortableTable([
-        {key: 'name', label: 'Name', fmt: d => h('a', {href: '#', onclick: e => { e.preventDefault(); ta.value = d.queryString; for (const g of d.logGroupNames || []) chosen.add(g); paint(); record(); }}, d.name)},
+        {key: 'name', label: 'Name', fmt: d => h('a', {href: '#', 'data-testid': 'saved-query', onclick: e => {
+          // A saved query opens with its own groups chosen.
+          e.preventDefault(); ta.value = d.queryString;
+          if (d.logGroupNames?.length) { chosen.clear(); for (const g of d.logGroupNames) chosen.add(g); for (const [g, b] of boxes) b.checked = chosen.has(g); }
+          paint(); record(); discover();
+        }}, d.name)},
         {key: 'lastModified', label: 'Modified', fmt: d => fmtTime(d.lastModified)},
         {key: 'x', label: '', fmt: d => h('button.danger', {onclick: async () => {
           if (await confirmDialog(`Delete saved query ${d.name}?`, 'Delete')) { await call('DeleteQueryDefinition', {queryDefinitionId: d.queryDefinitionId}).catch(x => { err.textContent = x.message; }); drawSaved(); }
@@ -309,11 +367,11 @@ export default async function insights(main, params) {
     try { await call('PutQueryDefinition', {name: r.name, queryString: ta.value, logGroupNames: [...chosen]}); drawSaved(); } catch (x) { err.textContent = x.message; }
   });
   function drawRecent() {
-    clear(recents).append(h('ul', recent().map(q => h('li', h('a', {href: '#', class: 'mono', onclick: e => { e.preventDefault(); ta.value = q; paint(); record(); }}, q.replace(/\s+/g, ' ').slice(0, 120))))));
+    clear(recents).append(h('ul', recent().map(q => h('li', h('a', {href: '#', class: 'mono', 'data-testid': 'recent-query', onclick: e => { e.preventDefault(); ta.value = q; paint(); record(); }}, q.replace(/\s+/g, ' ').slice(0, 120))))));
   }
   paint();
   drawRecent();
   drawSaved();
   discover();
-  return () => { if (running) running.token.stopped = true; };
+  return () => { if (running) running.token.stopped = true; stopHistogram(); };
 }

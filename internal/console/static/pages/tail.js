@@ -41,7 +41,7 @@ export default async function tail(main, params) {
 
   function record() { setParams({groups: [...chosen].join(','), filter: filterIn.value}); }
 
-  let abort = null, paused = false, queue = [], held = 0, raf = 0, skipped = 0;
+  let abort = null, paused = false, queue = [], held = 0, raf = 0, skipped = 0, received = 0;
   let times = []; // arrival times (ms) of events in the last 5 s, for the rate
   let terms = [];
 
@@ -72,7 +72,7 @@ export default async function tail(main, params) {
   const rateTimer = setInterval(() => {
     const now = performance.now();
     times = times.filter(t => now - t < 5000);
-    rate.textContent = abort ? `${(times.length / 5).toFixed(1)} events/s${paused ? ` · paused, ${held} waiting` : ''}${skipped ? ` · ${skipped.toLocaleString()} not drawn (too fast to read)` : ''}` : '';
+    rate.textContent = abort ? `${(times.length / 5).toFixed(1)} events/s · ${received.toLocaleString()} received${paused ? ` · paused, ${held} waiting` : ''}${skipped ? ` · ${skipped.toLocaleString()} not drawn (too fast to read)` : ''}` : '';
   }, 500);
 
   async function start() {
@@ -95,6 +95,7 @@ export default async function tail(main, params) {
         const evs = f.data.sessionResults || [];
         const now = performance.now();
         for (let i = 0; i < evs.length; i++) times.push(now);
+        received += evs.length;
         if (paused) held += evs.length;
         queue.push(...evs);
         if (queue.length > PER_FRAME * 10) { skipped += queue.length - PER_FRAME; queue.splice(0, queue.length - PER_FRAME); }
