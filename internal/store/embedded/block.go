@@ -100,6 +100,30 @@ type DecodedBlock struct {
 	off  []uint32 // message i is data[off[i]:off[i+1]-sep]
 	sep  uint32   // 1 when messages are newline-terminated
 	data []byte
+
+	// A merged block (format 3, codec3.go) holds the events of many
+	// appends: event i keeps the seq and index its append gave it, and its
+	// ingestion time. nil for formats 1 and 2, whose events all share the
+	// block key's seq and the summary's ingestion time.
+	seqs   []uint64
+	idx    []uint32
+	ingest []int64
+}
+
+// pos is event i's position; seq is the block key's.
+func (d *DecodedBlock) pos(i int, seq uint64) store.Position {
+	if d.seqs != nil {
+		return store.Position{Time: d.ts[i], Seq: d.seqs[i], Index: d.idx[i]}
+	}
+	return store.Position{Time: d.ts[i], Seq: seq, Index: uint32(i)}
+}
+
+// ingestion is event i's ingestion time; def is the summary's.
+func (d *DecodedBlock) ingestion(i int, def int64) int64 {
+	if d.ingest != nil {
+		return d.ingest[i]
+	}
+	return def
 }
 
 func (d *DecodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }

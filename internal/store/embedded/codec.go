@@ -193,10 +193,13 @@ func DecodeBlockTimes(value []byte, minTs int64, ts []int64) (times []int64, res
 // ErrFormat1 says a value is not format 2: DecodeBlock reads it whole.
 var ErrFormat1 = errors.New("format 1 block")
 
-// DecodeBlock reads a value of either format: format 1 is decompressed
+// DecodeBlock reads a value of any format (format 3: codec3.go): format 1 is decompressed
 // whole, format 2's messages after its timestamps. Messages alias buf (the
 // decompression buffer, returned grown) or, uncompressed, value.
 func DecodeBlock(value []byte, minTs int64, buf []byte, dec *zstd.Decoder) (*DecodedBlock, []byte, error) {
+	if len(value) > 0 && value[0] == blockFormat3 {
+		return decodeBlock3(value, minTs, buf, dec, false)
+	}
 	ts, rest, err := DecodeBlockTimes(value, minTs, nil)
 	if errors.Is(err, ErrFormat1) {
 		if len(value) == 0 || value[0] != zstdMagic0 {

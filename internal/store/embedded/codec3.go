@@ -1,0 +1,498 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Format 3 (field-aware) is what the re-compaction worker (recompact.go)
+// writes when it merges a stream's small blocks into a large one. Log lines
+// are mostly a few hundred shapes filled with numbers and ids; a general
+// compressor codes a random decimal number as text (a byte of literal per
+// digit, or a costly match), so zstd at its best level leaves ~25 bytes of
+// a 94-byte bench line. Format 3 splits every message into a template (the
+// text with each number and hex id replaced by a placeholder) and typed
+// variables, the variables stored as binary in columns, one column per kind
+// of field, so the compressor sees like beside like:
+//
+//	0x03 | count uvarint | runs uvarint | runs × run
+//	     | frame ts | frame template ids | frame templates
+//	     | columns uvarint | columns × frame
+//
+// run = seq delta varint | first index uvarint | length uvarint | ingestion
+// delta varint. A merged block holds the events of many appends; each keeps
+// its identity, the (seq, index) of the append that stored it, because that
+// (with its timestamp) is its eventId and its place in every token and feed
+// cursor (store.Position). Events are sorted by (timestamp, seq, index), the
+// read order, so a run of consecutive indexes of one append is one run: a
+// stream whose appends do not overlap in time costs one run per append.
+//
+// frame = len uvarint | a zstd frame. ts holds count uvarint deltas (the
+// first against the block key's minTs). Template ids hold, per event,
+// uvarint 0 for "the next new template" or id+1 of an earlier one. Templates
+// holds each distinct template once, in order of first use, each ended by
+// '\n'. In a template:
+//
+//	0x01      a decimal number: a maximal run of digits (split every 18
+//	          digits); its column holds uvarint(value<<1 | padded) and, when
+//	          padded (leading zeros), a byte of its digit count
+//	0x02 w    a lowercase hex id: a maximal run of 8 to 16 [0-9a-f] between
+//	          two bytes that are not [0-9A-Za-z]; its column holds the value's
+//	          ⌈w/2⌉ bytes, little-endian
+//	0x03 b    the literal byte b, one of 0x01, 0x02, 0x03, '\n'
+//
+// and every other byte is itself. So a message round-trips byte for byte:
+// leading zeros, widths and case are all kept (uppercase hex stays text).
+// A variable's column is chosen by its ordinal in the message, its kind and
+// the two literal bytes before it, in order of first use, so the decoder
+// derives the same assignment from the templates alone.
+
+const (
+	blockFormat3 = 0x03
+
+	tplNum    = 0x01
+	tplHex    = 0x02
+	tplEscape = 0x03
+
+	maxNumDigits = 18 // 10^18 < 2^63: value<<1 fits a uint64
+)
+
+// colKey names a variable's column: kind, ordinal (capped), two literal bytes.
+type colKey uint32
+
+func makeColKey(kind byte, ordinal int, prev uint16) colKey {
+	return colKey(uint32(kind)<<24 | uint32(min(ordinal, 255))<<16 | uint32(prev))
+}
+
+// encoder3 holds the state of one format-3 encoding; reuse it across blocks.
+type encoder3 struct {
+	ts, ids, tpls []byte
+	cols          [][]byte
+	colOf         map[colKey]int
+	tplID         map[string]int
+	tpl           []byte
+}
+
+// EncodeBlock3 appends a format-3 value of events to dst. events are sorted
+// by (timestamp, seq, index) and pos[i] is event i's original position (its
+// Time equal to the event's timestamp); ingest[i] its ingestion time. minTs
+// is the block key's (events[0].Timestamp). enc should be a strong level:
+// the worker owns one.
+func EncodeBlock3(dst []byte, events []store.Event, pos []store.Position, ingest []int64, enc *zstd.Encoder) []byte {
+	var x encoder3
+	return x.encode(dst, events, pos, ingest, enc)
+}
+
+func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position, ingest []int64, enc *zstd.Encoder) []byte {
+	x.ts, x.ids, x.tpls = x.ts[:0], x.ids[:0], x.tpls[:0]
+	for i := range x.cols {
+		x.cols[i] = x.cols[i][:0]
+	}
+	x.cols = x.cols[:0]
+	x.colOf = make(map[colKey]int)
+	x.tplID = make(map[string]int)
+
+	dst = append(dst, blockFormat3)
+	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	// Runs of (seq, consecutive indexes, ingestion).
+	var runs []byte
+	nruns := 0
+	var prevSeq uint64
+	var prevIngest int64
+	for i := 0; i < len(events); {
+		j := i + 1
+		for j < len(events) && pos[j].Seq == pos[i].Seq && pos[j].Index == pos[j-1].Index+1 && ingest[j] == ingest[i] {
+			j++
+		}
+		runs = binary.AppendVarint(runs, int64(pos[i].Seq-prevSeq))
+		runs = binary.AppendUvarint(runs, uint64(pos[i].Index))
+		runs = binary.AppendUvarint(runs, uint64(j-i))
+		runs = binary.AppendVarint(runs, ingest[i]-prevIngest)
+		prevSeq, prevIngest = pos[i].Seq, ingest[i]
+		nruns++
+		i = j
+	}
+	dst = binary.AppendUvarint(dst, uint64(nruns))
+	dst = append(dst, runs...)
+
+	prev := events[0].Timestamp
+	for _, e := range events {
+		x.ts = binary.AppendUvarint(x.ts, uint64(e.Timestamp-prev))
+		prev = e.Timestamp
+		x.tokenize(e.Message)
+		if id, ok := x.tplID[string(x.tpl)]; ok {
+			x.ids = binary.AppendUvarint(x.ids, uint64(id)+1)
+		} else {
+			x.tplID[string(x.tpl)] = len(x.tplID)
+			x.ids = append(x.ids, 0)
+			x.tpls = append(x.tpls, x.tpl...)
+			x.tpls = append(x.tpls, '\n')
+		}
+	}
+	dst = appendFrame(dst, x.ts, enc)
+	dst = appendFrame(dst, x.ids, enc)
+	dst = appendFrame(dst, x.tpls, enc)
+	dst = binary.AppendUvarint(dst, uint64(len(x.cols)))
+	for _, c := range x.cols {
+		dst = appendFrame(dst, c, enc)
+	}
+	return dst
+}
+
+func appendFrame(dst, raw []byte, enc *zstd.Encoder) []byte {
+	// The frame's length goes first: reserve a uvarint's worst case for a
+	// frame of this size, then shift if it came out shorter.
+	at := len(dst)
+	dst = enc.EncodeAll(raw, dst)
+	frame := append([]byte(nil), dst[at:]...)
+	dst = binary.AppendUvarint(dst[:at], uint64(len(frame)))
+	return append(dst, frame...)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isLowerHex(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'f'
+}
+
+// hexRun is the length of the hex id starting at m[i], or 0: a maximal run
+// of 8 to 16 lowercase hex digits with no alphanumeric byte on either side.
+func hexRun(m string, i int) int {
+	if i > 0 && isAlnum(m[i-1]) {
+		return 0
+	}
+	j := i
+	for j < len(m) && j-i <= 16 && isLowerHex(m[j]) {
+		j++
+	}
+	if n := j - i; n < 8 || n > 16 || j < len(m) && isAlnum(m[j]) {
+		return 0
+	}
+	return j - i
+}
+
+// tokenize sets x.tpl to m's template and appends its variables to columns.
+func (x *encoder3) tokenize(m string) {
+	t := x.tpl[:0]
+	ordinal := 0
+	var prev uint16 // the last two literal bytes
+	for i := 0; i < len(m); {
+		c := m[i]
+		if n := hexRun(m, i); n > 0 {
+			col := x.col(makeColKey(tplHex, ordinal, prev))
+			v, _ := strconv.ParseUint(m[i:i+n], 16, 64)
+			for k := 0; k < (n+1)/2; k++ {
+				x.cols[col] = append(x.cols[col], byte(v>>(8*k)))
+			}
+			t = append(t, tplHex, byte(n))
+			ordinal++
+			i += n
+			continue
+		}
+		if isDigit(c) {
+			j := i
+			for j < len(m) && j-i < maxNumDigits && isDigit(m[j]) {
+				j++
+			}
+			v, _ := strconv.ParseUint(m[i:j], 10, 64)
+			col := x.col(makeColKey(tplNum, ordinal, prev))
+			padded := j-i > 1 && c == '0'
+			u := v << 1
+			if padded {
+				u |= 1
+			}
+			x.cols[col] = binary.AppendUvarint(x.cols[col], u)
+			if padded {
+				x.cols[col] = append(x.cols[col], byte(j-i))
+			}
+			t = append(t, tplNum)
+			ordinal++
+			i = j
+			continue
+		}
+		switch c {
+		case tplNum, tplHex, tplEscape, '\n':
+			t = append(t, tplEscape)
+		}
+		t = append(t, c)
+		prev = prev<<8 | uint16(c)
+		i++
+	}
+	x.tpl = t
+}
+
+func (x *encoder3) col(k colKey) int {
+	if c, ok := x.colOf[k]; ok {
+		return c
+	}
+	c := len(x.cols)
+	x.colOf[k] = c
+	if len(x.cols) < cap(x.cols) {
+		x.cols = x.cols[:c+1]
+	} else {
+		x.cols = append(x.cols, nil)
+	}
+	return c
+}
+
+// A compiled template: literal text and slots, in order.
+type tplOp struct {
+	lit  []byte // literal text before the slot (or the tail when kind is 0)
+	kind byte   // tplNum, tplHex or 0 (no slot: the end)
+	w    byte   // hex width
+	col  int
+}
+
+// decoder3 reads format-3 columns.
+type decoder3 struct {
+	cols  [][]byte
+	colOf map[colKey]int
+	tpls  [][]tplOp
+}
+
+var errFormat3 = errors.New("corrupt format 3 block")
+
+// readFrame decompresses the frame at the head of b into dst.
+func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errFormat3
+	}
+	out, err = dec.DecodeAll(b[k:k+int(n)], dst)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, b[k+int(n):], nil
+}
+
+// decodeBlock3 reads a format-3 value. timesOnly stops after the timestamps
+// and positions (no messages). Messages alias the returned buffer.
+func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, timesOnly bool) (*DecodedBlock, []byte, error) {
+	r := reader{b: value[1:]}
+	n := r.uvarint()
+	nruns := r.uvarint()
+	if r.err || n == 0 || n > maxBlockEvents || nruns == 0 || nruns > n {
+		return nil, buf, errFormat3
+	}
+	d := &DecodedBlock{ts: make([]int64, n), seqs: make([]uint64, n), idx: make([]uint32, n), ingest: make([]int64, n)}
+	var seq uint64
+	var ingest int64
+	at := 0
+	for range nruns {
+		seq += uint64(r.varint())
+		first := r.uvarint()
+		length := r.uvarint()
+		ingest += r.varint()
+		if r.err || length == 0 || length > n-uint64(at) || first+length > math.MaxUint32 {
+			return nil, buf, errFormat3
+		}
+		for k := range int(length) {
+			d.seqs[at], d.idx[at], d.ingest[at] = seq, uint32(first)+uint32(k), ingest
+			at++
+		}
+	}
+	if at != int(n) {
+		return nil, buf, errFormat3
+	}
+	scratch := buf[:0]
+	tsCol, rest, err := readFrame(r.b, scratch, dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	prev := minTs
+	for i := range d.ts {
+		v, k := binary.Uvarint(tsCol)
+		if k <= 0 || v > math.MaxInt64/4 {
+			return nil, buf, errFormat3
+		}
+		tsCol = tsCol[k:]
+		if prev += int64(v); prev < 0 {
+			return nil, buf, errFormat3
+		}
+		d.ts[i] = prev
+	}
+	if timesOnly {
+		return d, buf, nil
+	}
+	// Decompress the other frames one after another into one scratch; the
+	// messages are written after them.
+	ids, rest, err := readFrame(rest, tsCol[:0], dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	tplBytes, rest, err := readFrame(rest, ids[len(ids):], dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	all := tplBytes[len(tplBytes):]
+	r = reader{b: rest}
+	ncols := r.uvarint()
+	if r.err || ncols > 1<<16 {
+		return nil, buf, errFormat3
+	}
+	x := decoder3{colOf: make(map[colKey]int)}
+	rest = r.b
+	for range ncols {
+		var col []byte
+		if col, rest, err = readFrame(rest, all, dec); err != nil {
+			return nil, buf, err
+		}
+		x.cols = append(x.cols, col)
+		all = col[len(col):]
+	}
+	// The frames live in one slice grown by appends; it may have moved, so
+	// re-slice nothing: each frame kept its own header. Messages go in a
+	// fresh part of the same backing array when there is room.
+	out := all[:0]
+	d.off = make([]uint32, n+1)
+	for i := range d.ts {
+		v, k := binary.Uvarint(ids)
+		if k <= 0 {
+			return nil, buf, errFormat3
+		}
+		ids = ids[k:]
+		var ops []tplOp
+		if v == 0 {
+			j := 0
+			for j < len(tplBytes) && tplBytes[j] != '\n' {
+				if tplBytes[j] == tplEscape || tplBytes[j] == tplHex {
+					j++
+				}
+				j++
+			}
+			if j >= len(tplBytes) {
+				return nil, buf, errFormat3
+			}
+			if ops, err = x.compile(tplBytes[:j]); err != nil {
+				return nil, buf, err
+			}
+			tplBytes = tplBytes[j+1:]
+			x.tpls = append(x.tpls, ops)
+		} else {
+			if v-1 >= uint64(len(x.tpls)) {
+				return nil, buf, errFormat3
+			}
+			ops = x.tpls[v-1]
+		}
+		d.off[i] = uint32(len(out))
+		if out, err = x.render(out, ops); err != nil {
+			return nil, buf, err
+		}
+		if len(out) > math.MaxUint32 {
+			return nil, buf, errFormat3
+		}
+	}
+	d.off[n] = uint32(len(out))
+	d.data = out
+	return d, out, nil
+}
+
+// compile parses one template into ops, assigning columns as the encoder did.
+func (x *decoder3) compile(t []byte) ([]tplOp, error) {
+	var ops []tplOp
+	var lit []byte
+	ordinal := 0
+	var prev uint16
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch c {
+		case tplEscape:
+			if i+1 >= len(t) {
+				return nil, errFormat3
+			}
+			i++
+			lit = append(lit, t[i])
+			prev = prev<<8 | uint16(t[i])
+			continue
+		case tplNum, tplHex:
+			op := tplOp{lit: lit, kind: c}
+			if c == tplHex {
+				if i+1 >= len(t) || t[i+1] < 8 || t[i+1] > 16 {
+					return nil, errFormat3
+				}
+				i++
+				op.w = t[i]
+			}
+			k := makeColKey(c, ordinal, prev)
+			col, ok := x.colOf[k]
+			if !ok {
+				col = len(x.colOf)
+				x.colOf[k] = col
+			}
+			if col >= len(x.cols) {
+				return nil, errFormat3
+			}
+			op.col = col
+			ops = append(ops, op)
+			lit = nil
+			ordinal++
+			continue
+		}
+		lit = append(lit, c)
+		prev = prev<<8 | uint16(c)
+	}
+	return append(ops, tplOp{lit: lit}), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// render appends one message: ops' literals and their variables, read off
+// the head of their columns.
+func (x *decoder3) render(out []byte, ops []tplOp) ([]byte, error) {
+	for _, op := range ops {
+		out = append(out, op.lit...)
+		switch op.kind {
+		case tplNum:
+			c := x.cols[op.col]
+			u, k := binary.Uvarint(c)
+			if k <= 0 {
+				return nil, errFormat3
+			}
+			c = c[k:]
+			if u&1 == 0 {
+				out = strconv.AppendUint(out, u>>1, 10)
+			} else {
+				if len(c) < 1 {
+					return nil, errFormat3
+				}
+				w := int(c[0])
+				c = c[1:]
+				var tmp [24]byte
+				s := strconv.AppendUint(tmp[:0], u>>1, 10)
+				if w > maxNumDigits || w < len(s) {
+					return nil, errFormat3
+				}
+				for range w - len(s) {
+					out = append(out, '0')
+				}
+				out = append(out, s...)
+			}
+			x.cols[op.col] = c
+		case tplHex:
+			c := x.cols[op.col]
+			nb := (int(op.w) + 1) / 2
+			if len(c) < nb {
+				return nil, errFormat3
+			}
+			var v uint64
+			for k := 0; k < nb; k++ {
+				v |= uint64(c[k]) << (8 * k)
+			}
+			x.cols[op.col] = c[nb:]
+			for k := int(op.w) - 1; k >= 0; k-- {
+				if k >= 16 {
+					out = append(out, '0')
+					continue
+				}
+				out = append(out, hexDigits[(v>>(4*uint(k)))&15])
+			}
+		}
+	}
+	return out, nil
+}
