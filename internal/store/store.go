@@ -399,7 +399,10 @@ type ScanRequest struct {
 // ScanBlock is the matching events of one stored block (one Append).
 type ScanBlock struct {
 	Group  string
-	Events []StoredEvent // at least one; all of one stream, one Seq
+	// Events: at least one, all of one stream, in Position order. All of one
+	// Seq, except from a block the embedded engine's re-compaction merged
+	// from several appends, where each event keeps its own append's Seq.
+	Events []StoredEvent
 }
 
 // ScanStats counts what a Scan examined.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -80,6 +81,7 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
 	}
 
+	e.lastAppend.Store(time.Now().UnixNano())
 	storeMin(&s.first, sum.minTs)
 	storeMax(&s.last, sum.maxTs)
 	g.touched(s) // the time index, in memory only (streams.go)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/klauspost/compress/zstd"
@@ -495,4 +496,28 @@ func (x *decoder3) render(out []byte, ops []tplOp) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// mergedSeqs lists the appends (seqs) whose events a format-3 value holds,
+// from its runs alone: retention and stream reclamation delete their feed
+// entries with the block.
+func mergedSeqs(value []byte) []uint64 {
+	if len(value) == 0 || value[0] != blockFormat3 {
+		return nil
+	}
+	r := reader{b: value[1:]}
+	r.uvarint()
+	nruns := r.uvarint()
+	var seqs []uint64
+	var seq uint64
+	for i := uint64(0); i < nruns && !r.err; i++ {
+		seq += uint64(r.varint())
+		r.uvarint()
+		r.uvarint()
+		r.varint()
+		if !r.err && (len(seqs) == 0 || !slices.Contains(seqs, seq)) {
+			seqs = append(seqs, seq)
+		}
+	}
+	return seqs
 }
