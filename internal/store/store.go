@@ -398,7 +398,7 @@ type ScanRequest struct {
 
 // ScanBlock is the matching events of one stored block (one Append).
 type ScanBlock struct {
-	Group  string
+	Group string
 	// Events: at least one, all of one stream, in Position order. All of one
 	// Seq, except from a block the embedded engine's re-compaction merged
 	// from several appends, where each event keeps its own append's Seq.
