@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -22,7 +23,7 @@ import (
 // variables, the variables stored as binary in columns, one column per kind
 // of field, so the compressor sees like beside like:
 //
-//	0x03 | count uvarint | runs uvarint | runs × run
+//	0x03 | count uvarint | message bytes uvarint | runs uvarint | runs × run
 //	     | frame ts | frame template ids | frame templates
 //	     | columns uvarint | columns × frame
 //
@@ -36,7 +37,9 @@ import (
 //
 // frame = len uvarint | a zstd frame. ts holds count uvarint deltas (the
 // first against the block key's minTs). Template ids hold, per event,
-// uvarint 0 for "the next new template" or id+1 of an earlier one. Templates
+// uvarint 0 for "the next new template, used again later", 1 for "the next
+// new template, used by this event only" (decoded without caching it), or
+// id+2 of an earlier reused one. Templates
 // holds each distinct template once, in order of first use, each ended by
 // '\n'. In a template:
 //
@@ -50,9 +53,9 @@ import (
 //
 // and every other byte is itself. So a message round-trips byte for byte:
 // leading zeros, widths and case are all kept (uppercase hex stays text).
-// A variable's column is chosen by its ordinal in the message, its kind and
-// the two literal bytes before it, in order of first use, so the decoder
-// derives the same assignment from the templates alone.
+// A variable's column is chosen by its kind, its ordinal in the message and
+// a hash of the template's first four bytes (colSlot), in order of first
+// use, so the decoder derives the same assignment from the templates alone.
 
 const (
 	blockFormat3 = 0x03
@@ -64,20 +67,59 @@ const (
 	maxNumDigits = 18 // 10^18 < 2^63: value<<1 fits a uint64
 )
 
-// colKey names a variable's column: kind, ordinal (capped), two literal bytes.
-type colKey uint32
+// A variable's column is named by its kind, its ordinal in the message
+// (capped) and its template's class, a hash of the template's first bytes
+// (access lines, application lines and JSON lines start differently), so
+// an array indexes it: no map on the decoder's path.
+const (
+	colClasses  = 16
+	colOrdinals = 64
+	colSlots    = 2 * colClasses * colOrdinals
+)
 
-func makeColKey(kind byte, ordinal int, prev uint16) colKey {
-	return colKey(uint32(kind)<<24 | uint32(min(ordinal, 255))<<16 | uint32(prev))
+func tplClass(t []byte) int {
+	var h uint32
+	for _, c := range t[:min(len(t), 4)] {
+		h = h*31 + uint32(c)
+	}
+	return int(h % colClasses)
+}
+
+func colSlot(kind byte, class, ordinal int) int {
+	return (int(kind-tplNum)*colClasses+class)*colOrdinals + min(ordinal, colOrdinals-1)
+}
+
+// colTable maps slots to columns, assigned in order of first use.
+type colTable struct {
+	col [colSlots]int32 // column+1; 0: none yet
+	n   int
+}
+
+func (c *colTable) of(slot int) int {
+	if c.col[slot] == 0 {
+		c.n++
+		c.col[slot] = int32(c.n)
+	}
+	return int(c.col[slot]) - 1
+}
+
+// variable is one placeholder's value while a message is tokenized.
+type variable struct {
+	kind byte
+	w    byte // hex: digits; decimal: digits when padded, else 0
+	v    uint64
 }
 
 // encoder3 holds the state of one format-3 encoding; reuse it across blocks.
 type encoder3 struct {
 	ts, ids, tpls []byte
 	cols          [][]byte
-	colOf         map[colKey]int
+	colOf         colTable
 	tplID         map[string]int
+	uses          map[string]int // template → events using it
+	evTpl         []string       // each event's template
 	tpl           []byte
+	vars          []variable
 }
 
 // EncodeBlock3 appends a format-3 value of events to dst. events are sorted
@@ -96,11 +138,18 @@ func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position
 		x.cols[i] = x.cols[i][:0]
 	}
 	x.cols = x.cols[:0]
-	x.colOf = make(map[colKey]int)
+	x.colOf = colTable{}
 	x.tplID = make(map[string]int)
+	x.uses = make(map[string]int)
+	x.evTpl = x.evTpl[:0]
 
 	dst = append(dst, blockFormat3)
 	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	var raw uint64
+	for _, e := range events {
+		raw += uint64(len(e.Message))
+	}
+	dst = binary.AppendUvarint(dst, raw) // the decoder sizes its buffer once
 	// Runs of (seq, consecutive indexes, ingestion).
 	var runs []byte
 	nruns := 0
@@ -127,14 +176,25 @@ func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position
 		x.ts = binary.AppendUvarint(x.ts, uint64(e.Timestamp-prev))
 		prev = e.Timestamp
 		x.tokenize(e.Message)
-		if id, ok := x.tplID[string(x.tpl)]; ok {
-			x.ids = binary.AppendUvarint(x.ids, uint64(id)+1)
-		} else {
-			x.tplID[string(x.tpl)] = len(x.tplID)
-			x.ids = append(x.ids, 0)
-			x.tpls = append(x.tpls, x.tpl...)
-			x.tpls = append(x.tpls, '\n')
+		t := string(x.tpl)
+		x.uses[t]++
+		x.evTpl = append(x.evTpl, t)
+	}
+	// Templates used once are rendered straight from their text; the
+	// others are compiled once and referred to by id.
+	for _, t := range x.evTpl {
+		if id, ok := x.tplID[t]; ok {
+			x.ids = binary.AppendUvarint(x.ids, uint64(id)+2)
+			continue
 		}
+		if x.uses[t] == 1 {
+			x.ids = append(x.ids, 1)
+		} else {
+			x.tplID[t] = len(x.tplID)
+			x.ids = append(x.ids, 0)
+		}
+		x.tpls = append(x.tpls, t...)
+		x.tpls = append(x.tpls, '\n')
 	}
 	dst = appendFrame(dst, x.ts, enc)
 	dst = appendFrame(dst, x.ids, enc)
@@ -181,18 +241,13 @@ func hexRun(m string, i int) int {
 // tokenize sets x.tpl to m's template and appends its variables to columns.
 func (x *encoder3) tokenize(m string) {
 	t := x.tpl[:0]
-	ordinal := 0
-	var prev uint16 // the last two literal bytes
+	vars := x.vars[:0]
 	for i := 0; i < len(m); {
 		c := m[i]
 		if n := hexRun(m, i); n > 0 {
-			col := x.col(makeColKey(tplHex, ordinal, prev))
 			v, _ := strconv.ParseUint(m[i:i+n], 16, 64)
-			for k := 0; k < (n+1)/2; k++ {
-				x.cols[col] = append(x.cols[col], byte(v>>(8*k)))
-			}
+			vars = append(vars, variable{kind: tplHex, w: byte(n), v: v})
 			t = append(t, tplHex, byte(n))
-			ordinal++
 			i += n
 			continue
 		}
@@ -202,18 +257,12 @@ func (x *encoder3) tokenize(m string) {
 				j++
 			}
 			v, _ := strconv.ParseUint(m[i:j], 10, 64)
-			col := x.col(makeColKey(tplNum, ordinal, prev))
-			padded := j-i > 1 && c == '0'
-			u := v << 1
-			if padded {
-				u |= 1
+			vr := variable{kind: tplNum, v: v}
+			if j-i > 1 && c == '0' {
+				vr.w = byte(j - i)
 			}
-			x.cols[col] = binary.AppendUvarint(x.cols[col], u)
-			if padded {
-				x.cols[col] = append(x.cols[col], byte(j-i))
-			}
+			vars = append(vars, vr)
 			t = append(t, tplNum)
-			ordinal++
 			i = j
 			continue
 		}
@@ -222,22 +271,35 @@ func (x *encoder3) tokenize(m string) {
 			t = append(t, tplEscape)
 		}
 		t = append(t, c)
-		prev = prev<<8 | uint16(c)
 		i++
 	}
-	x.tpl = t
+	class := tplClass(t)
+	for k, vr := range vars {
+		col := x.col(colSlot(vr.kind, class, k))
+		switch vr.kind {
+		case tplHex:
+			for b := 0; b < (int(vr.w)+1)/2; b++ {
+				x.cols[col] = append(x.cols[col], byte(vr.v>>(8*b)))
+			}
+		case tplNum:
+			if vr.w == 0 {
+				x.cols[col] = binary.AppendUvarint(x.cols[col], vr.v<<1)
+			} else {
+				x.cols[col] = append(binary.AppendUvarint(x.cols[col], vr.v<<1|1), vr.w)
+			}
+		}
+	}
+	x.tpl, x.vars = t, vars
 }
 
-func (x *encoder3) col(k colKey) int {
-	if c, ok := x.colOf[k]; ok {
-		return c
-	}
-	c := len(x.cols)
-	x.colOf[k] = c
-	if len(x.cols) < cap(x.cols) {
-		x.cols = x.cols[:c+1]
-	} else {
-		x.cols = append(x.cols, nil)
+func (x *encoder3) col(slot int) int {
+	c := x.colOf.of(slot)
+	if c == len(x.cols) {
+		if len(x.cols) < cap(x.cols) {
+			x.cols = x.cols[:c+1]
+		} else {
+			x.cols = append(x.cols, nil)
+		}
 	}
 	return c
 }
@@ -253,8 +315,9 @@ type tplOp struct {
 // decoder3 reads format-3 columns.
 type decoder3 struct {
 	cols  [][]byte
-	colOf map[colKey]int
+	colOf colTable
 	tpls  [][]tplOp
+	arena []tplOp // every template's ops, back to back
 }
 
 var errFormat3 = errors.New("corrupt format 3 block")
@@ -277,8 +340,11 @@ func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err e
 func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, timesOnly bool) (*DecodedBlock, []byte, error) {
 	r := reader{b: value[1:]}
 	n := r.uvarint()
+	raw := r.uvarint()
 	nruns := r.uvarint()
-	if r.err || n == 0 || n > maxBlockEvents || nruns == 0 || nruns > n {
+	// A message costs at least a bit of the compressed value: a raw size
+	// far beyond the value's is corrupt (and would be a huge allocation).
+	if r.err || n == 0 || n > maxBlockEvents || nruns == 0 || nruns > n || raw > math.MaxUint32 || raw > 1<<10*uint64(len(value)) {
 		return nil, buf, errFormat3
 	}
 	d := &DecodedBlock{ts: make([]int64, n), seqs: make([]uint64, n), idx: make([]uint32, n), ingest: make([]int64, n)}
@@ -301,7 +367,12 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	if at != int(n) {
 		return nil, buf, errFormat3
 	}
-	scratch := buf[:0]
+	// One buffer: the messages first (exactly raw bytes), the frames'
+	// decompressed columns after them.
+	if need := 3*int(raw) + 64<<10; cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	scratch := buf[raw:raw]
 	tsCol, rest, err := readFrame(r.b, scratch, dec)
 	if err != nil {
 		return nil, buf, err
@@ -337,7 +408,10 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	if r.err || ncols > 1<<16 {
 		return nil, buf, errFormat3
 	}
-	x := decoder3{colOf: make(map[colKey]int)}
+	// Size the ops arena once: at most a slot per placeholder byte and an
+	// end per template (escaped bytes may overcount; never undercount).
+	nops := bytes.Count(tplBytes, []byte{tplNum}) + bytes.Count(tplBytes, []byte{tplHex}) + bytes.Count(tplBytes, []byte{'\n'}) + 1
+	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, nops)}
 	rest = r.b
 	for range ncols {
 		var col []byte
@@ -347,10 +421,9 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		x.cols = append(x.cols, col)
 		all = col[len(col):]
 	}
-	// The frames live in one slice grown by appends; it may have moved, so
-	// re-slice nothing: each frame kept its own header. Messages go in a
-	// fresh part of the same backing array when there is room.
-	out := all[:0]
+	// The messages fill buf[:raw]; its capped capacity makes a corrupt
+	// block that renders more reallocate rather than overwrite the columns.
+	out := buf[:0:raw]
 	d.off = make([]uint32, n+1)
 	for i := range d.ts {
 		v, k := binary.Uvarint(ids)
@@ -359,7 +432,7 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		}
 		ids = ids[k:]
 		var ops []tplOp
-		if v == 0 {
+		if v <= 1 {
 			j := 0
 			for j < len(tplBytes) && tplBytes[j] != '\n' {
 				if tplBytes[j] == tplEscape || tplBytes[j] == tplHex {
@@ -370,16 +443,24 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 			if j >= len(tplBytes) {
 				return nil, buf, errFormat3
 			}
-			if ops, err = x.compile(tplBytes[:j]); err != nil {
+			t := tplBytes[:j]
+			tplBytes = tplBytes[j+1:]
+			if v == 1 {
+				d.off[i] = uint32(len(out))
+				if out, err = x.renderText(out, t); err != nil {
+					return nil, buf, err
+				}
+				continue
+			}
+			if ops, err = x.compile(t); err != nil {
 				return nil, buf, err
 			}
-			tplBytes = tplBytes[j+1:]
 			x.tpls = append(x.tpls, ops)
 		} else {
-			if v-1 >= uint64(len(x.tpls)) {
+			if v-2 >= uint64(len(x.tpls)) {
 				return nil, buf, errFormat3
 			}
-			ops = x.tpls[v-1]
+			ops = x.tpls[v-2]
 		}
 		d.off[i] = uint32(len(out))
 		if out, err = x.render(out, ops); err != nil {
@@ -389,17 +470,23 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 			return nil, buf, errFormat3
 		}
 	}
+	if uint64(len(out)) != raw {
+		return nil, buf, errFormat3
+	}
 	d.off[n] = uint32(len(out))
 	d.data = out
-	return d, out, nil
+	return d, buf, nil
 }
 
 // compile parses one template into ops, assigning columns as the encoder did.
 func (x *decoder3) compile(t []byte) ([]tplOp, error) {
-	var ops []tplOp
+	start := len(x.arena)
+	// lit is the literal text since the last slot: a sub-slice of t while
+	// it holds no escape, a copy once it does.
+	litFrom, escaped := 0, false
 	var lit []byte
 	ordinal := 0
-	var prev uint16
+	class := tplClass(t)
 	for i := 0; i < len(t); i++ {
 		c := t[i]
 		switch c {
@@ -407,11 +494,16 @@ func (x *decoder3) compile(t []byte) ([]tplOp, error) {
 			if i+1 >= len(t) {
 				return nil, errFormat3
 			}
+			if !escaped {
+				lit, escaped = append([]byte(nil), t[litFrom:i]...), true
+			}
 			i++
 			lit = append(lit, t[i])
-			prev = prev<<8 | uint16(t[i])
 			continue
 		case tplNum, tplHex:
+			if !escaped {
+				lit = t[litFrom:i]
+			}
 			op := tplOp{lit: lit, kind: c}
 			if c == tplHex {
 				if i+1 >= len(t) || t[i+1] < 8 || t[i+1] > 16 {
@@ -420,25 +512,25 @@ func (x *decoder3) compile(t []byte) ([]tplOp, error) {
 				i++
 				op.w = t[i]
 			}
-			k := makeColKey(c, ordinal, prev)
-			col, ok := x.colOf[k]
-			if !ok {
-				col = len(x.colOf)
-				x.colOf[k] = col
-			}
+			col := x.colOf.of(colSlot(c, class, ordinal))
 			if col >= len(x.cols) {
 				return nil, errFormat3
 			}
 			op.col = col
-			ops = append(ops, op)
-			lit = nil
+			x.arena = append(x.arena, op)
+			lit, escaped, litFrom = nil, false, i+1
 			ordinal++
 			continue
 		}
-		lit = append(lit, c)
-		prev = prev<<8 | uint16(c)
+		if escaped {
+			lit = append(lit, c)
+		}
 	}
-	return append(ops, tplOp{lit: lit}), nil
+	if !escaped {
+		lit = t[litFrom:]
+	}
+	x.arena = append(x.arena, tplOp{lit: lit})
+	return x.arena[start:len(x.arena):len(x.arena)], nil
 }
 
 const hexDigits = "0123456789abcdef"
@@ -446,54 +538,122 @@ const hexDigits = "0123456789abcdef"
 // render appends one message: ops' literals and their variables, read off
 // the head of their columns.
 func (x *decoder3) render(out []byte, ops []tplOp) ([]byte, error) {
+	var err error
 	for _, op := range ops {
 		out = append(out, op.lit...)
 		switch op.kind {
 		case tplNum:
-			c := x.cols[op.col]
-			u, k := binary.Uvarint(c)
-			if k <= 0 {
-				return nil, errFormat3
-			}
-			c = c[k:]
-			if u&1 == 0 {
-				out = strconv.AppendUint(out, u>>1, 10)
-			} else {
-				if len(c) < 1 {
-					return nil, errFormat3
-				}
-				w := int(c[0])
-				c = c[1:]
-				var tmp [24]byte
-				s := strconv.AppendUint(tmp[:0], u>>1, 10)
-				if w > maxNumDigits || w < len(s) {
-					return nil, errFormat3
-				}
-				for range w - len(s) {
-					out = append(out, '0')
-				}
-				out = append(out, s...)
-			}
-			x.cols[op.col] = c
+			out, err = x.num(out, op.col)
 		case tplHex:
-			c := x.cols[op.col]
-			nb := (int(op.w) + 1) / 2
-			if len(c) < nb {
+			out, err = x.hex(out, op.col, op.w)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// renderText appends the message of a template used once, straight from
+// its text (the same walk as compile, without building ops).
+func (x *decoder3) renderText(out []byte, t []byte) ([]byte, error) {
+	class := tplClass(t)
+	ordinal := 0
+	var err error
+	for i := 0; i < len(t); {
+		j := i
+		for j < len(t) && t[j] > tplEscape {
+			j++
+		}
+		out = append(out, t[i:j]...)
+		if j == len(t) {
+			break
+		}
+		switch t[j] {
+		case tplEscape:
+			if j+1 >= len(t) {
 				return nil, errFormat3
 			}
-			var v uint64
-			for k := 0; k < nb; k++ {
-				v |= uint64(c[k]) << (8 * k)
+			out = append(out, t[j+1])
+			i = j + 2
+			continue
+		case tplNum:
+			col := x.colOf.of(colSlot(tplNum, class, ordinal))
+			if col >= len(x.cols) {
+				return nil, errFormat3
 			}
-			x.cols[op.col] = c[nb:]
-			for k := int(op.w) - 1; k >= 0; k-- {
-				if k >= 16 {
-					out = append(out, '0')
-					continue
-				}
-				out = append(out, hexDigits[(v>>(4*uint(k)))&15])
+			out, err = x.num(out, col)
+			i = j + 1
+		default: // tplHex
+			if j+1 >= len(t) || t[j+1] < 8 || t[j+1] > 16 {
+				return nil, errFormat3
 			}
+			col := x.colOf.of(colSlot(tplHex, class, ordinal))
+			if col >= len(x.cols) {
+				return nil, errFormat3
+			}
+			out, err = x.hex(out, col, t[j+1])
+			i = j + 2
 		}
+		if err != nil {
+			return nil, err
+		}
+		ordinal++
+	}
+	return out, nil
+}
+
+// num appends the decimal number at the head of column col.
+func (x *decoder3) num(out []byte, col int) ([]byte, error) {
+	c := x.cols[col]
+	var u uint64
+	if len(c) > 0 && c[0] < 0x80 { // most numbers: one byte
+		u, c = uint64(c[0]), c[1:]
+	} else {
+		var k int
+		if u, k = binary.Uvarint(c); k <= 0 {
+			return nil, errFormat3
+		}
+		c = c[k:]
+	}
+	v := u >> 1
+	if u&1 == 0 {
+		x.cols[col] = c
+		if v < 10 {
+			return append(out, byte('0'+v)), nil
+		}
+		return strconv.AppendUint(out, v, 10), nil
+	}
+	if len(c) < 1 {
+		return nil, errFormat3
+	}
+	w := int(c[0])
+	x.cols[col] = c[1:]
+	var tmp [24]byte
+	s := strconv.AppendUint(tmp[:0], v, 10)
+	if w > maxNumDigits || w < len(s) {
+		return nil, errFormat3
+	}
+	for range w - len(s) {
+		out = append(out, '0')
+	}
+	return append(out, s...), nil
+}
+
+// hex appends the w-digit hex id at the head of column col.
+func (x *decoder3) hex(out []byte, col int, w byte) ([]byte, error) {
+	c := x.cols[col]
+	nb := (int(w) + 1) / 2
+	if len(c) < nb {
+		return nil, errFormat3
+	}
+	var v uint64
+	for k := 0; k < nb; k++ {
+		v |= uint64(c[k]) << (8 * k)
+	}
+	x.cols[col] = c[nb:]
+	for k := int(w) - 1; k >= 0; k-- {
+		out = append(out, hexDigits[(v>>(4*uint(k)))&15])
 	}
 	return out, nil
 }
@@ -506,7 +666,8 @@ func mergedSeqs(value []byte) []uint64 {
 		return nil
 	}
 	r := reader{b: value[1:]}
-	r.uvarint()
+	r.uvarint() // count
+	r.uvarint() // message bytes
 	nruns := r.uvarint()
 	var seqs []uint64
 	var seq uint64

@@ -3,7 +3,9 @@ package embedded
 import (
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -150,4 +152,53 @@ func FuzzBlockCodec3(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkDecodeFormat compares decoding one block of 16,384 bench lines
+// in format 2 (as Append writes it, zstd fastest) and format 3 (as the
+// worker writes it). SetBytes is the raw message bytes: MB/s is the decode
+// speed in message text.
+func BenchmarkDecodeFormat(b *testing.B) {
+	fast, dec := testCoders(b)
+	strong := strongEncoder(b)
+	gen := bench.NewLineGen(7)
+	evs := make([]store.Event, recompactTarget)
+	ts := int64(1_760_000_000_000)
+	raw := 0
+	for i := range evs {
+		ts += int64(i % 3)
+		evs[i] = store.Event{Timestamp: ts, Message: gen.Line()}
+		raw += len(evs[i].Message)
+	}
+	pos, ing := positionsOf(evs, 1000)
+	v2, _ := EncodeBlock(nil, nil, evs, fast)
+	v3 := EncodeBlock3(nil, evs, pos, ing, strong)
+	for _, c := range []struct {
+		name string
+		v    []byte
+	}{{"format2", v2}, {"format3", v3}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(raw))
+			b.ReportMetric(float64(len(c.v))/float64(len(evs)), "stored-B/event")
+			var buf []byte
+			cpu0 := processCPU()
+			for b.Loop() {
+				blk, nbuf, err := DecodeBlock(c.v, evs[0].Timestamp, buf, dec)
+				if err != nil || blk.Len() != len(evs) {
+					b.Fatal(err)
+				}
+				buf = nbuf
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
+			// CPU time, not wall: the machine is shared (loaded figures).
+			b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N)/float64(len(evs)), "cpu-ns/event")
+		})
+	}
+}
+
+// processCPU is this process's user+system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
