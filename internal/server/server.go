@@ -78,6 +78,9 @@ type Config struct {
 	// Compression is the zstd level of stored blocks: "fastest" (default) or
 	// "default" (see embedded.Config).
 	Compression string
+	// RecompactInterval is how often the embedded engine's re-compaction
+	// worker runs (embedded.Config; 0: its default, negative: never).
+	RecompactInterval time.Duration
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration
