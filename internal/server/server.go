@@ -75,8 +75,8 @@ type Config struct {
 	// postgres:// URL (the PostgreSQL engine; DataDir still holds the
 	// credentials and keys).
 	Store string
-	// Compression is the zstd level of stored blocks: "fastest" (default) or
-	// "default" (see embedded.Config).
+	// Compression is the codec of blocks as appended: "s2", or zstd at
+	// "fastest" or "default" (see embedded.Config).
 	Compression string
 	// RecompactInterval is how often the embedded engine's re-compaction
 	// worker runs (embedded.Config; 0: its default, negative: never).

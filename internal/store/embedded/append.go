@@ -58,7 +58,12 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	e.grams.Put(gb)
 
 	scratch := e.getBuf()
-	compressed, scratch := EncodeBlock(make([]byte, 0, raw/3+int64(len(events))/2+64), scratch, events, e.enc)
+	var compressed []byte
+	if e.cfg.Compression == "s2" {
+		compressed, scratch = EncodeBlockS2(make([]byte, 0, raw/2+int64(len(events))/2+64), scratch, events)
+	} else {
+		compressed, scratch = EncodeBlock(make([]byte, 0, raw/3+int64(len(events))/2+64), scratch, events, e.enc)
+	}
 	e.putBuf(scratch)
 	sumVal := encodeSummary(nil, &sum, filter)
 	idxVal := encodeIndex(nil, &sum)
