@@ -103,6 +103,7 @@ type Report struct {
 	LoadAvg       string        // /proc/loadavg when the run started
 	Query         *QueryReport
 	Insights      *InsightsReport
+	Settle        *SettleReport // Cairn: background re-compaction until the steady state (the caller waits for it)
 }
 
 // QueryReport holds the read figures.

@@ -84,7 +84,8 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	storeURL := fs.String("store", "", "storage engine: embedded (in --data), or a postgres://user:password@host:port/db URL (PostgreSQL 15+; the schema is created on start) [CAIRN_STORE] (default embedded)")
-	compression := fs.String("compression", "", "zstd level of stored blocks: fastest, or default (≈3% less disk for ≈25% less ingest throughput) [CAIRN_COMPRESSION] (default fastest)")
+	compression := fs.String("compression", "", "codec of blocks as appended: s2 (fastest ingest; re-compaction later shrinks them), or zstd at fastest or default [CAIRN_COMPRESSION] (default s2)")
+	recompact := fs.Duration("recompact-interval", 0, "how often the embedded engine merges small blocks into large, smaller ones; negative: never [CAIRN_RECOMPACT_INTERVAL] (default 10s)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
@@ -171,9 +172,17 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		return server.Config{}, "", errors.New("--tls-cert and --tls-key go together")
 	}
 	cfg.LiveTailMaxSession = *liveTailMax
-	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "fastest")
-	if cfg.Compression != "default" && cfg.Compression != "fastest" {
-		return server.Config{}, "", fmt.Errorf("--compression must be fastest or default, not %q", cfg.Compression)
+	cfg.RecompactInterval = *recompact
+	if v := env.Getenv("CAIRN_RECOMPACT_INTERVAL"); v != "" && *recompact == 0 {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("CAIRN_RECOMPACT_INTERVAL: %w", err)
+		}
+		cfg.RecompactInterval = d
+	}
+	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "s2")
+	if cfg.Compression != "default" && cfg.Compression != "fastest" && cfg.Compression != "s2" {
+		return server.Config{}, "", fmt.Errorf("--compression must be s2, fastest or default, not %q", cfg.Compression)
 	}
 	if v := env.Getenv("CAIRN_LIVE_TAIL_MAX_SESSION"); v != "" && *liveTailMax == 0 {
 		d, err := time.ParseDuration(v)

@@ -22,7 +22,7 @@ import (
 // on it: its directory is locked) and the PostgreSQL database at url,
 // copies the one into the other (Run) and closes both.
 func Copy(ctx context.Context, dataDir, url string) (Stats, error) {
-	src, err := embedded.Open(embedded.Config{Dir: dataDir})
+	src, err := embedded.Open(embedded.Config{Dir: dataDir, RecompactInterval: -1}) // read only: no merging under the copy
 	if err != nil {
 		return Stats{}, fmt.Errorf("opening %s: %w", dataDir, err)
 	}

@@ -22,7 +22,8 @@ type Engine interface {
 func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
 	switch s := cfg.Store; {
 	case s == "" || s == "embedded":
-		return embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression, OnFatal: onFatal})
+		return embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression, OnFatal: onFatal,
+			RecompactInterval: cfg.RecompactInterval})
 	case isShared(s):
 		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger})
 	default:

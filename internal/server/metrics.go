@@ -77,6 +77,11 @@ func (m *serverMetrics) appended(a store.Appended) {
 // engine; PostgreSQL has its own monitoring).
 type lsmStats interface{ LSMStats() embedded.LSMStats }
 
+// recompactStats is the embedded engine's re-compaction worker.
+type recompactStats interface {
+	RecompactStats() embedded.RecompactStats
+}
+
 // engineCollector reports the embedded engine's compactions, flushes and
 // write-ahead log, when the engine is the embedded one.
 func engineCollector(engine Engine) metrics.Collector {
@@ -96,6 +101,20 @@ func engineCollector(engine Engine) metrics.Collector {
 		one("cairn_store_wal_files", "Live write-ahead log files.", metrics.Gauge, float64(s.WALFiles))
 		one("cairn_store_wal_bytes", "Bytes of the live write-ahead log files on disk.", metrics.Gauge, float64(s.WALBytes))
 		one("cairn_store_wal_written_bytes_total", "Logical bytes written to the write-ahead log since start.", metrics.Counter, float64(s.WALBytesIn))
+		if rc, ok := engine.(recompactStats); ok {
+			r := rc.RecompactStats()
+			settled := 0.0
+			if r.Settled {
+				settled = 1
+			}
+			one("cairn_store_recompact_settled", "1 when the last re-compaction pass found nothing to merge, now or later, and nothing to reclaim.", metrics.Gauge, settled)
+			one("cairn_store_recompact_merges_total", "Merged blocks the re-compaction worker wrote since start.", metrics.Counter, float64(r.Merges))
+			one("cairn_store_recompact_source_blocks_total", "Blocks merged away since start.", metrics.Counter, float64(r.SourceBlocks))
+			one("cairn_store_recompact_events_total", "Events rewritten by re-compaction since start.", metrics.Counter, float64(r.Events))
+			one("cairn_store_recompact_bytes_before_total", "Stored bytes of the blocks merged away.", metrics.Counter, float64(r.BytesBefore))
+			one("cairn_store_recompact_bytes_after_total", "Stored bytes of the merged blocks that replaced them.", metrics.Counter, float64(r.BytesAfter))
+			one("cairn_store_recompact_busy_seconds_total", "Wall time the worker spent merging (its throttle waits as long again).", metrics.Counter, r.Busy.Seconds())
+		}
 	})
 }
 

@@ -76,9 +76,12 @@ type Config struct {
 	// postgres:// URL (the PostgreSQL engine; DataDir still holds the
 	// credentials and keys).
 	Store string
-	// Compression is the zstd level of stored blocks: "fastest" (default) or
-	// "default" (see embedded.Config).
+	// Compression is the codec of blocks as appended: "s2", or zstd at
+	// "fastest" or "default" (see embedded.Config).
 	Compression string
+	// RecompactInterval is how often the embedded engine's re-compaction
+	// worker runs (embedded.Config; 0: its default, negative: never).
+	RecompactInterval time.Duration
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration

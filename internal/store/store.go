@@ -411,8 +411,11 @@ type ScanRequest struct {
 
 // ScanBlock is the matching events of one stored block (one Append).
 type ScanBlock struct {
-	Group  string
-	Events []StoredEvent // at least one unless Summary is set; all of one stream, one Seq
+	Group string
+	// Events: at least one, all of one stream, in Position order. All of one
+	// Seq, except from a block the embedded engine's re-compaction merged
+	// from several appends, where each event keeps its own append's Seq.
+	Events []StoredEvent // empty when Summary is set
 	// Summary is set (and Events nil) for a block delivered undecoded
 	// because ScanRequest.Counted accepted it.
 	Summary *BlockSummary

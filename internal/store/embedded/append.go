@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -57,7 +58,12 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	e.grams.Put(gb)
 
 	scratch := e.getBuf()
-	compressed, scratch := EncodeBlock(make([]byte, 0, raw/3+int64(len(events))/2+64), scratch, events, e.enc)
+	var compressed []byte
+	if e.cfg.Compression == "s2" {
+		compressed, scratch = EncodeBlockS2(make([]byte, 0, raw/2+int64(len(events))/2+64), scratch, events)
+	} else {
+		compressed, scratch = EncodeBlock(make([]byte, 0, raw/3+int64(len(events))/2+64), scratch, events, e.enc)
+	}
 	e.putBuf(scratch)
 	sumVal := encodeSummary(nil, &sum, filter)
 	idxVal := encodeIndex(nil, &sum)
@@ -80,6 +86,7 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
 	}
 
+	e.lastAppend.Store(time.Now().UnixNano())
 	storeMin(&s.first, sum.minTs)
 	storeMax(&s.last, sum.maxTs)
 	g.touched(s) // the time index, in memory only (streams.go)

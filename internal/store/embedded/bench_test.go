@@ -99,7 +99,7 @@ func lineBatches(ts int64, n, size int) ([][]store.Event, int64) {
 // BenchmarkAppend measures encoding, compression and the durable commit of
 // 1,000-event blocks (one writer; the load generator measures concurrency).
 func BenchmarkAppend(b *testing.B) {
-	for _, level := range []string{"fastest", "default"} {
+	for _, level := range []string{"s2", "fastest", "default"} {
 		b.Run(level, func(b *testing.B) { benchAppend(b, level) })
 	}
 }
@@ -116,12 +116,14 @@ func benchAppend(b *testing.B, level string) {
 	batches, raw := lineBatches(ts, 64, 1000)
 	b.SetBytes(raw / int64(len(batches)))
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.Append(ctx, scope, "g", "s", batches[i%len(batches)], ts); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*1000), "cpu-ns/event")
 	g, _ := e.GetGroup(ctx, scope, "g")
 	b.ReportMetric(float64(g.StoredBytes)/float64(b.N*1000), "stored-B/event")
 }

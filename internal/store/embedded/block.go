@@ -46,6 +46,7 @@ import (
 const (
 	summaryVersion = 1
 	flagBackslash  = 1 << 0 // some message contains '\'
+	flagMerged     = 1 << 1 // a re-compacted block (format 3): its events keep their appends' seqs (recompact.go)
 
 	layoutLengths = 0
 	layoutLines   = 1
@@ -62,6 +63,7 @@ type summary struct {
 	rawBytes     int64
 	flags        byte
 	filter       []byte // aliases the iterator's value; valid until it moves
+	blockSeq     uint64 // feed entries only: the merged block now holding the append (0: its own)
 }
 
 func encodePayload(dst []byte, events []store.Event) []byte {
@@ -100,6 +102,30 @@ type DecodedBlock struct {
 	off  []uint32 // message i is data[off[i]:off[i+1]-sep]
 	sep  uint32   // 1 when messages are newline-terminated
 	data []byte
+
+	// A merged block (format 3, codec3.go) holds the events of many
+	// appends: event i keeps the seq and index its append gave it, and its
+	// ingestion time. nil for formats 1 and 2, whose events all share the
+	// block key's seq and the summary's ingestion time.
+	seqs   []uint64
+	idx    []uint32
+	ingest []int64
+}
+
+// pos is event i's position; seq is the block key's.
+func (d *DecodedBlock) pos(i int, seq uint64) store.Position {
+	if d.seqs != nil {
+		return store.Position{Time: d.ts[i], Seq: d.seqs[i], Index: d.idx[i]}
+	}
+	return store.Position{Time: d.ts[i], Seq: seq, Index: uint32(i)}
+}
+
+// ingestion is event i's ingestion time; def is the summary's.
+func (d *DecodedBlock) ingestion(i int, def int64) int64 {
+	if d.ingest != nil {
+		return d.ingest[i]
+	}
+	return def
 }
 
 func (d *DecodedBlock) message(i int) []byte { return d.data[d.off[i] : d.off[i+1]-d.sep] }
@@ -319,6 +345,31 @@ func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, start, end int
 		return nil, nil, false, fmt.Errorf("read block: %w", err)
 	}
 	defer closer.Close()
+	if len(value) > 0 && value[0] == blockFormat3 {
+		// A merged block's timestamps sit in a small frame of their own:
+		// read them first, and decode the rest only when one is in range.
+		if !timesOnly {
+			times, _, err := decodeBlock3(value, minTs, nil, e.dec, true)
+			if err != nil {
+				return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
+			}
+			if !anyInRange(times.ts, start, end) {
+				return times, nil, true, nil
+			}
+		}
+		buf = e.getBuf()
+		e.decodes.Add(1)
+		blk, buf, err = decodeBlock3(value, minTs, buf, e.dec, timesOnly)
+		if err != nil {
+			e.putBuf(buf)
+			return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
+		}
+		if timesOnly {
+			e.putBuf(buf)
+			buf = nil
+		}
+		return blk, buf, true, nil
+	}
 	ts, rest, err := DecodeBlockTimes(value, minTs, nil)
 	switch {
 	case errors.Is(err, ErrFormat1):

@@ -24,6 +24,13 @@ import (
 //	  go test -run TestWriteBlocksV1 ./internal/store/embedded/
 //
 // on that commit. TestOpenBlocksV1 opens a copy and reads everything back.
+//
+// testdata/blocks-v2 is the same workload written by the engine in format 2
+// (columnar; Append still writes it, re-compaction writes format 3), made
+// with the same command, CAIRN_WRITE_BLOCKSV1=$PWD/.../testdata/blocks-v2,
+// on the commit that added re-compaction (the worker off while writing).
+// TestOpenBlocksV2 reads it back. Both tests then re-compact a copy and read
+// every event back again with its eventId, and once more after a restart.
 
 // blocksV1Groups are the groups of the directory and what each exercises.
 var blocksV1Groups = []string{
@@ -43,7 +50,7 @@ func TestWriteBlocksV1(t *testing.T) {
 		t.Skip("set CAIRN_WRITE_BLOCKSV1 to a new directory to write it")
 	}
 	ctx := context.Background()
-	e, err := Open(Config{Dir: filepath.Join(dir, "data")})
+	e, err := Open(Config{Dir: filepath.Join(dir, "data"), RecompactInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +136,13 @@ func readAllEvents(t *testing.T, e *Engine, q store.ReadRequest) []oldEvent {
 // TestOpenBlocksV1: every event of a directory written in the first block
 // format reads back with its eventId, forward and backward, through a
 // filter and through Scan; and the directory takes new appends.
-func TestOpenBlocksV1(t *testing.T) {
-	src := filepath.Join("testdata", "blocks-v1")
+func TestOpenBlocksV1(t *testing.T) { testOpenBlocks(t, "blocks-v1", 1) }
+
+// TestOpenBlocksV2 is TestOpenBlocksV1 on format 2 blocks.
+func TestOpenBlocksV2(t *testing.T) { testOpenBlocks(t, "blocks-v2", blockFormat2) }
+
+func testOpenBlocks(t *testing.T, name string, format byte) {
+	src := filepath.Join("testdata", name)
 	b, err := os.ReadFile(filepath.Join(src, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,11 +156,31 @@ func TestOpenBlocksV1(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	copyDir(t, filepath.Join(src, "data"), dir)
-	e, err := Open(Config{Dir: dir})
+	e, err := Open(Config{Dir: dir, RecompactInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer func() { e.Close() }()
+	if got := firstByteOfBlocks(t, e); len(got) != 1 || !got[format] {
+		t.Fatalf("%s holds blocks of formats %v, want only %d", name, got, format)
+	}
+	checkBlocksV1(t, e, want)
+	// Re-compacted into format 3, every event reads back the same, and
+	// again after a restart.
+	st, err := e.RecompactNow()
+	if err != nil || st.Merges == 0 {
+		t.Fatalf("recompaction: %+v %v", st, err)
+	}
+	if got := firstByteOfBlocks(t, e); !got[blockFormat3] {
+		t.Fatalf("after recompaction: formats %v", got)
+	}
+	checkBlocksV1(t, e, want)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if e, err = Open(Config{Dir: dir, RecompactInterval: -1}); err != nil {
+		t.Fatal(err)
+	}
 	checkBlocksV1(t, e, want)
 	// New blocks beside the old ones.
 	ctx := context.Background()
@@ -210,4 +242,23 @@ func checkBlocksV1(t *testing.T, e *Engine, want blocksManifest) {
 			}
 		}
 	}
+}
+
+// firstByteOfBlocks is the set of leading bytes of every payload (0x28: a
+// format-1 zstd frame).
+func firstByteOfBlocks(t *testing.T, e *Engine) map[byte]bool {
+	t.Helper()
+	seen := map[byte]bool{}
+	err := e.scan([]byte{tagBlock}, func(_, v []byte) error {
+		if v[0] == zstdMagic0 {
+			seen[1] = true
+		} else {
+			seen[v[0]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seen
 }

@@ -5,8 +5,8 @@
 //
 // Append (append.go) turns one PutLogEvents request's events for one stream
 // into one block: a payload (codec.go: the timestamps bit-packed, the
-// messages zstd-compressed beside them; blocks of the first format, one zstd
-// frame, are still read), a small summary (time range,
+// messages S2- or zstd-compressed beside them; blocks of the first format,
+// one zstd frame, are still read), a small summary (time range,
 // stream, count, a Bloom filter of 4-grams: grams.go), a per-stream index
 // entry and a feed entry, all written in one Pebble batch committed with
 // Sync, together with merge operands that raise the stream's and the group's
@@ -31,6 +31,16 @@
 //     by the call.
 //   - ReadFeed (feed.go) walks a group's feed entries in sequence order up to
 //     the high-water mark, which never passes an append still committing.
+//
+// Re-compaction (recompact.go) is a second background goroutine the Engine
+// owns: it merges each stream's runs of small blocks into blocks of up to
+// 16,384 events in format 3 (codec3.go: templates and typed variable
+// columns at a strong zstd level), keeping every event's position (so
+// eventIds, tokens and feed cursors do not move), in one synced batch per
+// merge; the replaced payloads go once no read that started before the swap
+// is still running (reads pin an epoch), and a garbage record makes that
+// deletion survive a crash. It is throttled to about half a core, less while
+// appends arrive, and serialised with the janitor.
 //
 // Read and Scan share what a block's summary alone rules out (skip.go): the
 // selected streams, the time range narrowed by retention, and the filter's

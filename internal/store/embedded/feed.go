@@ -20,12 +20,24 @@ import (
 // feedEntry is the value of an 'F' key: where the block is and what ReadFeed
 // needs without reading its summary.
 //
-//	minTs uvarint | sid uvarint | ingestion varint
+//	minTs uvarint | sid uvarint | ingestion varint [| block seq uvarint]
+//
+// Once re-compaction (recompact.go) has merged the append's block into a
+// larger one, the entry names that block: its key's minTs and, last, its
+// key's seq; ReadFeed then takes from it the events whose own seq is the
+// entry's.
 func encodeFeedEntry(s *summary) []byte {
 	b := make([]byte, 0, 24)
 	b = binary.AppendUvarint(b, uint64(s.minTs))
 	b = binary.AppendUvarint(b, s.sid)
 	return binary.AppendVarint(b, s.ingestion)
+}
+
+// encodeMovedFeedEntry is the entry of an append whose events now live in
+// the merged block (minTs, blockSeq).
+func encodeMovedFeedEntry(minTs int64, sid uint64, ingestion int64, blockSeq uint64) []byte {
+	b := encodeFeedEntry(&summary{minTs: minTs, sid: sid, ingestion: ingestion})
+	return binary.AppendUvarint(b, blockSeq)
 }
 
 func decodeFeedEntry(key, v []byte) (summary, error) {
@@ -38,6 +50,9 @@ func decodeFeedEntry(key, v []byte) (summary, error) {
 	s.minTs = int64(r.uvarint())
 	s.sid = r.uvarint()
 	s.ingestion = r.varint()
+	if len(r.b) > 0 {
+		s.blockSeq = r.uvarint()
+	}
 	if r.err {
 		return s, fmt.Errorf("feed entry %x: %w", key, errCorrupt)
 	}
@@ -51,6 +66,7 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 		return store.FeedPage{}, err
 	}
 	defer e.exit()
+	defer e.pin()() // the worker keeps replaced payloads while this runs (recompact.go)
 	g, err := e.lookup(r.Scope, r.Group)
 	if err != nil {
 		return store.FeedPage{}, err
@@ -70,6 +86,15 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 		return store.FeedPage{}, err
 	}
 	defer it.Close()
+	// Consecutive appends of a stream often share one merged block: keep
+	// the last one opened.
+	var merged struct {
+		minTs int64
+		seq   uint64
+		blk   *DecodedBlock
+		buf   []byte
+	}
+	defer func() { e.putBuf(merged.buf) }()
 	for valid := it.First(); valid; valid = it.Next() {
 		if err := ctx.Err(); err != nil {
 			return store.FeedPage{}, err
@@ -91,6 +116,37 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 		page.Next = s.seq
 		if st == nil {
 			continue // a deleted stream's block, not yet reclaimed
+		}
+		if s.blockSeq != 0 {
+			if merged.blk == nil || merged.minTs != s.minTs || merged.seq != s.blockSeq {
+				e.putBuf(merged.buf)
+				merged.blk, merged.buf = nil, nil
+				blk, buf, ok, err := e.openBlock(g.id, s.minTs, s.blockSeq, math.MinInt64, math.MaxInt64)
+				if err != nil {
+					return store.FeedPage{}, err
+				}
+				if !ok {
+					continue // reclaimed (retention) after the feed entry was read
+				}
+				if blk.seqs == nil {
+					e.putBuf(buf)
+					return store.FeedPage{}, fmt.Errorf("feed entry %d names block %d, not a merged one: %w", s.seq, s.blockSeq, errCorrupt)
+				}
+				merged.minTs, merged.seq, merged.blk, merged.buf = s.minTs, s.blockSeq, blk, buf
+			}
+			blk := merged.blk
+			for i := range blk.ts {
+				if blk.seqs[i] == s.seq {
+					page.Events = append(page.Events, store.StoredEvent{
+						Stream: st.name, Timestamp: blk.ts[i], IngestionTime: blk.ingest[i], Message: string(blk.message(i)),
+						Pos: blk.pos(i, 0),
+					})
+				}
+			}
+			if len(page.Events) >= r.Limit {
+				return page, it.Error()
+			}
+			continue
 		}
 		blk, buf, ok, err := e.openBlock(g.id, s.minTs, s.seq, math.MinInt64, math.MaxInt64)
 		if err != nil {

@@ -38,6 +38,8 @@ func (e *Engine) sweep() error {
 		return nil
 	}
 	defer e.exit()
+	e.maint.Lock()
+	defer e.maint.Unlock()
 	if err := e.reclaimStreams(); err != nil {
 		return err
 	}
@@ -67,7 +69,14 @@ func (e *Engine) reclaimStreams() error {
 				return fmt.Errorf("index key %x: %w", k, errCorrupt)
 			}
 			b.Delete(blockKey(tagSummary, p.gid, minTs, seq), nil)
-			b.Delete(blockKey(tagBlock, p.gid, minTs, seq), nil)
+			bk := blockKey(tagBlock, p.gid, minTs, seq)
+			if v, closer, err := e.db.Get(bk); err == nil { // a merged block: its appends' feed entries too
+				for _, s := range mergedSeqs(v) {
+					b.Delete(feedKey(p.gid, s), nil)
+				}
+				closer.Close()
+			}
+			b.Delete(bk, nil)
 			b.Delete(feedKey(p.gid, seq), nil)
 			return nil
 		})
@@ -101,6 +110,9 @@ type expiredBlock struct {
 	seq   uint64
 	sid   uint64
 	freed int64
+	// feedSeqs are the appends a merged block holds (recompact.go): their
+	// feed entries go with it.
+	feedSeqs []uint64
 }
 
 // expireChunk bounds the blocks one expire batch drops, so the first sweep
@@ -190,6 +202,7 @@ func (e *Engine) expireGroup(g *group, now int64, chunkLen int, st *sweepStats) 
 		payload, closer, err := e.db.Get(blockKey(tagBlock, g.id, sum.minTs, sum.seq))
 		if err == nil {
 			blk.freed = int64(len(payload) + len(v))
+			blk.feedSeqs = mergedSeqs(payload) // a merged block's appends
 			closer.Close()
 		} else if !errors.Is(err, pebble.ErrNotFound) {
 			return err
@@ -239,6 +252,10 @@ func (e *Engine) dropExpired(g *group, chunk []expiredBlock, end []byte, st *swe
 		b.Delete(indexKey(g.id, blk.sid, blk.minTs, blk.seq), nil)
 		b.Delete(feedKey(g.id, blk.seq), nil)
 		st.pointDeletes += 2
+		for _, seq := range blk.feedSeqs {
+			b.Delete(feedKey(g.id, seq), nil)
+			st.pointDeletes++
+		}
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return err

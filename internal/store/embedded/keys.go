@@ -19,6 +19,7 @@ import (
 //	'C' gid name                        → cursor: a feed position (cursors.go)
 //	'r' gid kind 0x00 name              → a group's resource record (resources.go)
 //	'R' account 0x00 region 0x00 kind 0x00 name → an account's resource record
+//	'Z' gid seq                         → payload keys a merge replaced, to delete once no read holds them (recompact.go)
 const (
 	tagGroup      = 'G'
 	tagGroupStats = 'g'
@@ -32,13 +33,14 @@ const (
 	tagCursor     = 'C'
 	tagGroupRes   = 'r'
 	tagResource   = 'R'
+	tagGarbage    = 'Z'
 )
 
 // groupDataTags are the tables whose keys start with a group id: DeleteGroup
 // drops each with one range tombstone.
 // (A string constant, not a slice: no package-level mutable state.)
 const groupDataTags = string(rune(tagStream)) + string(rune(tagSummary)) + string(rune(tagBlock)) + string(rune(tagIndex)) +
-	string(rune(tagReclaim)) + string(rune(tagFeed)) + string(rune(tagCursor)) + string(rune(tagGroupRes))
+	string(rune(tagReclaim)) + string(rune(tagFeed)) + string(rune(tagCursor)) + string(rune(tagGroupRes)) + string(rune(tagGarbage))
 
 func feedKey(gid, seq uint64) []byte { return u64key(tagFeed, gid, seq) }
 

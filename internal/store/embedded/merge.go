@@ -24,8 +24,7 @@ type cursor struct {
 func (c *cursor) i() int { return int(c.sel[c.k]) }
 
 func (c *cursor) setPos() {
-	i := c.sel[c.k]
-	c.cur = store.Position{Time: c.blk.ts[i], Seq: c.sum.seq, Index: i}
+	c.cur = c.blk.pos(int(c.sel[c.k]), c.sum.seq)
 }
 
 type cursorHeap struct {
@@ -126,11 +125,11 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 	hi := sort.Search(n, func(i int) bool { return blk.ts[i] >= r.end })
 	if a := r.q.After; a != nil {
 		if r.backward {
-			for hi > lo && !(store.Position{Time: blk.ts[hi-1], Seq: s.seq, Index: uint32(hi - 1)}).Less(*a) {
+			for hi > lo && !blk.pos(hi-1, s.seq).Less(*a) {
 				hi--
 			}
 		} else {
-			for lo < hi && !a.Less(store.Position{Time: blk.ts[lo], Seq: s.seq, Index: uint32(lo)}) {
+			for lo < hi && !a.Less(blk.pos(lo, s.seq)) {
 				lo++
 			}
 		}
@@ -166,8 +165,8 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 // block the last page finished whose edge shares the resume millisecond.
 func (r *readState) beforeResume(s summary) bool {
 	a := r.q.After
-	if a == nil {
-		return false
+	if a == nil || s.flags&flagMerged != 0 {
+		return false // a merged block's events keep their own seqs: open it
 	}
 	if r.backward { // the block's first event is (minTs, seq, 0)
 		return s.minTs > a.Time || s.minTs == a.Time && (s.seq > a.Seq || s.seq == a.Seq && a.Index == 0)

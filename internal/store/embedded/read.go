@@ -24,6 +24,7 @@ func (e *Engine) Read(ctx context.Context, q store.ReadRequest) (store.Page, err
 		return store.Page{}, err
 	}
 	defer e.exit()
+	defer e.pin()() // the worker keeps replaced payloads while this runs (recompact.go)
 	g, err := e.lookup(q.Group, q.Name)
 	if err != nil {
 		return store.Page{}, err
@@ -135,7 +136,7 @@ func (r *readState) run(ctx context.Context) (store.Page, error) {
 		r.page.Events = append(r.page.Events, store.StoredEvent{
 			Stream:        c.stream,
 			Timestamp:     p.Time,
-			IngestionTime: c.sum.ingestion,
+			IngestionTime: c.blk.ingestion(c.i(), c.sum.ingestion),
 			Message:       r.msgs.str(msg),
 			Pos:           p,
 		})

@@ -56,6 +56,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		return st, err
 	}
 	defer e.exit()
+	defer e.pin()() // the worker keeps replaced payloads while this runs (recompact.go)
 	if len(r.Groups) == 0 {
 		return st, errors.New("BUG: scan of no groups")
 	}
@@ -245,8 +246,8 @@ func (sc *scanner) load(it *scanItem) {
 			it.scannedBytes = s.rawBytes * int64(hi-lo) / int64(s.count)
 		}
 		for i := lo; i < hi; i++ {
-			it.block.Events = append(it.block.Events, store.StoredEvent{Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion,
-				Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)}})
+			it.block.Events = append(it.block.Events, store.StoredEvent{Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(i, s.ingestion),
+				Pos: blk.pos(i, s.seq)})
 		}
 		it.block.Group = sg.g.name
 		return
@@ -256,8 +257,8 @@ func (sc *scanner) load(it *scanItem) {
 	var msgs arena
 	keep := func(i int) {
 		it.block.Events = append(it.block.Events, store.StoredEvent{
-			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: s.ingestion, Message: msgs.str(blk.message(i)),
-			Pos: store.Position{Time: blk.ts[i], Seq: s.seq, Index: uint32(i)},
+			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(i, s.ingestion), Message: msgs.str(blk.message(i)),
+			Pos: blk.pos(i, s.seq),
 		})
 	}
 	if f == nil {

@@ -1,0 +1,684 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// Format 3 (field-aware) is what the re-compaction worker (recompact.go)
+// writes when it merges a stream's small blocks into a large one. Log lines
+// are mostly a few hundred shapes filled with numbers and ids; a general
+// compressor codes a random decimal number as text (a byte of literal per
+// digit, or a costly match), so zstd at its best level leaves ~25 bytes of
+// a 94-byte bench line. Format 3 splits every message into a template (the
+// text with each number and hex id replaced by a placeholder) and typed
+// variables, the variables stored as binary in columns, one column per kind
+// of field, so the compressor sees like beside like:
+//
+//	0x03 | count uvarint | message bytes uvarint | runs uvarint | runs × run
+//	     | frame ts | frame template ids | frame templates
+//	     | columns uvarint | columns × frame
+//
+// run = seq delta varint | first index uvarint | length uvarint | ingestion
+// delta varint. A merged block holds the events of many appends; each keeps
+// its identity, the (seq, index) of the append that stored it, because that
+// (with its timestamp) is its eventId and its place in every token and feed
+// cursor (store.Position). Events are sorted by (timestamp, seq, index), the
+// read order, so a run of consecutive indexes of one append is one run: a
+// stream whose appends do not overlap in time costs one run per append.
+//
+// frame = len uvarint | a zstd frame. ts holds count uvarint deltas (the
+// first against the block key's minTs). Template ids hold, per event,
+// uvarint 0 for "the next new template, used again later", 1 for "the next
+// new template, used by this event only" (decoded without caching it), or
+// id+2 of an earlier reused one. Templates
+// holds each distinct template once, in order of first use, each ended by
+// '\n'. In a template:
+//
+//	0x01      a decimal number: a maximal run of digits (split every 18
+//	          digits); its column holds uvarint(value<<1 | padded) and, when
+//	          padded (leading zeros), a byte of its digit count
+//	0x02 w    a lowercase hex id: a maximal run of 8 to 16 [0-9a-f] between
+//	          two bytes that are not [0-9A-Za-z]; its column holds the value's
+//	          ⌈w/2⌉ bytes, little-endian
+//	0x03 b    the literal byte b, one of 0x01, 0x02, 0x03, '\n'
+//
+// and every other byte is itself. So a message round-trips byte for byte:
+// leading zeros, widths and case are all kept (uppercase hex stays text).
+// A variable's column is chosen by its kind, its ordinal in the message and
+// a hash of the template's first four bytes (colSlot), in order of first
+// use, so the decoder derives the same assignment from the templates alone.
+
+const (
+	blockFormat3 = 0x03
+
+	tplNum    = 0x01
+	tplHex    = 0x02
+	tplEscape = 0x03
+
+	maxNumDigits = 18 // 10^18 < 2^63: value<<1 fits a uint64
+)
+
+// A variable's column is named by its kind, its ordinal in the message
+// (capped) and its template's class, a hash of the template's first bytes
+// (access lines, application lines and JSON lines start differently), so
+// an array indexes it: no map on the decoder's path.
+const (
+	colClasses  = 16
+	colOrdinals = 64
+	colSlots    = 2 * colClasses * colOrdinals
+)
+
+func tplClass(t []byte) int {
+	var h uint32
+	for _, c := range t[:min(len(t), 4)] {
+		h = h*31 + uint32(c)
+	}
+	return int(h % colClasses)
+}
+
+func colSlot(kind byte, class, ordinal int) int {
+	return (int(kind-tplNum)*colClasses+class)*colOrdinals + min(ordinal, colOrdinals-1)
+}
+
+// colTable maps slots to columns, assigned in order of first use.
+type colTable struct {
+	col [colSlots]int32 // column+1; 0: none yet
+	n   int
+}
+
+func (c *colTable) of(slot int) int {
+	if c.col[slot] == 0 {
+		c.n++
+		c.col[slot] = int32(c.n)
+	}
+	return int(c.col[slot]) - 1
+}
+
+// variable is one placeholder's value while a message is tokenized.
+type variable struct {
+	kind byte
+	w    byte // hex: digits; decimal: digits when padded, else 0
+	v    uint64
+}
+
+// encoder3 holds the state of one format-3 encoding; reuse it across blocks.
+type encoder3 struct {
+	ts, ids, tpls []byte
+	cols          [][]byte
+	colOf         colTable
+	tplID         map[string]int
+	uses          map[string]int // template → events using it
+	evTpl         []string       // each event's template
+	tpl           []byte
+	vars          []variable
+}
+
+// EncodeBlock3 appends a format-3 value of events to dst. events are sorted
+// by (timestamp, seq, index) and pos[i] is event i's original position (its
+// Time equal to the event's timestamp); ingest[i] its ingestion time. minTs
+// is the block key's (events[0].Timestamp). enc should be a strong level:
+// the worker owns one.
+func EncodeBlock3(dst []byte, events []store.Event, pos []store.Position, ingest []int64, enc *zstd.Encoder) []byte {
+	var x encoder3
+	return x.encode(dst, events, pos, ingest, enc)
+}
+
+func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position, ingest []int64, enc *zstd.Encoder) []byte {
+	x.ts, x.ids, x.tpls = x.ts[:0], x.ids[:0], x.tpls[:0]
+	for i := range x.cols {
+		x.cols[i] = x.cols[i][:0]
+	}
+	x.cols = x.cols[:0]
+	x.colOf = colTable{}
+	x.tplID = make(map[string]int)
+	x.uses = make(map[string]int)
+	x.evTpl = x.evTpl[:0]
+
+	dst = append(dst, blockFormat3)
+	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	var raw uint64
+	for _, e := range events {
+		raw += uint64(len(e.Message))
+	}
+	dst = binary.AppendUvarint(dst, raw) // the decoder sizes its buffer once
+	// Runs of (seq, consecutive indexes, ingestion).
+	var runs []byte
+	nruns := 0
+	var prevSeq uint64
+	var prevIngest int64
+	for i := 0; i < len(events); {
+		j := i + 1
+		for j < len(events) && pos[j].Seq == pos[i].Seq && pos[j].Index == pos[j-1].Index+1 && ingest[j] == ingest[i] {
+			j++
+		}
+		runs = binary.AppendVarint(runs, int64(pos[i].Seq-prevSeq))
+		runs = binary.AppendUvarint(runs, uint64(pos[i].Index))
+		runs = binary.AppendUvarint(runs, uint64(j-i))
+		runs = binary.AppendVarint(runs, ingest[i]-prevIngest)
+		prevSeq, prevIngest = pos[i].Seq, ingest[i]
+		nruns++
+		i = j
+	}
+	dst = binary.AppendUvarint(dst, uint64(nruns))
+	dst = append(dst, runs...)
+
+	prev := events[0].Timestamp
+	for _, e := range events {
+		x.ts = binary.AppendUvarint(x.ts, uint64(e.Timestamp-prev))
+		prev = e.Timestamp
+		x.tokenize(e.Message)
+		t := string(x.tpl)
+		x.uses[t]++
+		x.evTpl = append(x.evTpl, t)
+	}
+	// Templates used once are rendered straight from their text; the
+	// others are compiled once and referred to by id.
+	for _, t := range x.evTpl {
+		if id, ok := x.tplID[t]; ok {
+			x.ids = binary.AppendUvarint(x.ids, uint64(id)+2)
+			continue
+		}
+		if x.uses[t] == 1 {
+			x.ids = append(x.ids, 1)
+		} else {
+			x.tplID[t] = len(x.tplID)
+			x.ids = append(x.ids, 0)
+		}
+		x.tpls = append(x.tpls, t...)
+		x.tpls = append(x.tpls, '\n')
+	}
+	dst = appendFrame(dst, x.ts, enc)
+	dst = appendFrame(dst, x.ids, enc)
+	dst = appendFrame(dst, x.tpls, enc)
+	dst = binary.AppendUvarint(dst, uint64(len(x.cols)))
+	for _, c := range x.cols {
+		dst = appendFrame(dst, c, enc)
+	}
+	return dst
+}
+
+func appendFrame(dst, raw []byte, enc *zstd.Encoder) []byte {
+	// The frame's length goes first: reserve a uvarint's worst case for a
+	// frame of this size, then shift if it came out shorter.
+	at := len(dst)
+	dst = enc.EncodeAll(raw, dst)
+	frame := append([]byte(nil), dst[at:]...)
+	dst = binary.AppendUvarint(dst[:at], uint64(len(frame)))
+	return append(dst, frame...)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isLowerHex(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'f'
+}
+
+// hexRun is the length of the hex id starting at m[i], or 0: a maximal run
+// of 8 to 16 lowercase hex digits with no alphanumeric byte on either side.
+func hexRun(m string, i int) int {
+	if i > 0 && isAlnum(m[i-1]) {
+		return 0
+	}
+	j := i
+	for j < len(m) && j-i <= 16 && isLowerHex(m[j]) {
+		j++
+	}
+	if n := j - i; n < 8 || n > 16 || j < len(m) && isAlnum(m[j]) {
+		return 0
+	}
+	return j - i
+}
+
+// tokenize sets x.tpl to m's template and appends its variables to columns.
+func (x *encoder3) tokenize(m string) {
+	t := x.tpl[:0]
+	vars := x.vars[:0]
+	for i := 0; i < len(m); {
+		c := m[i]
+		if n := hexRun(m, i); n > 0 {
+			v, _ := strconv.ParseUint(m[i:i+n], 16, 64)
+			vars = append(vars, variable{kind: tplHex, w: byte(n), v: v})
+			t = append(t, tplHex, byte(n))
+			i += n
+			continue
+		}
+		if isDigit(c) {
+			j := i
+			for j < len(m) && j-i < maxNumDigits && isDigit(m[j]) {
+				j++
+			}
+			v, _ := strconv.ParseUint(m[i:j], 10, 64)
+			vr := variable{kind: tplNum, v: v}
+			if j-i > 1 && c == '0' {
+				vr.w = byte(j - i)
+			}
+			vars = append(vars, vr)
+			t = append(t, tplNum)
+			i = j
+			continue
+		}
+		switch c {
+		case tplNum, tplHex, tplEscape, '\n':
+			t = append(t, tplEscape)
+		}
+		t = append(t, c)
+		i++
+	}
+	class := tplClass(t)
+	for k, vr := range vars {
+		col := x.col(colSlot(vr.kind, class, k))
+		switch vr.kind {
+		case tplHex:
+			for b := 0; b < (int(vr.w)+1)/2; b++ {
+				x.cols[col] = append(x.cols[col], byte(vr.v>>(8*b)))
+			}
+		case tplNum:
+			if vr.w == 0 {
+				x.cols[col] = binary.AppendUvarint(x.cols[col], vr.v<<1)
+			} else {
+				x.cols[col] = append(binary.AppendUvarint(x.cols[col], vr.v<<1|1), vr.w)
+			}
+		}
+	}
+	x.tpl, x.vars = t, vars
+}
+
+func (x *encoder3) col(slot int) int {
+	c := x.colOf.of(slot)
+	if c == len(x.cols) {
+		if len(x.cols) < cap(x.cols) {
+			x.cols = x.cols[:c+1]
+		} else {
+			x.cols = append(x.cols, nil)
+		}
+	}
+	return c
+}
+
+// A compiled template: literal text and slots, in order.
+type tplOp struct {
+	lit  []byte // literal text before the slot (or the tail when kind is 0)
+	kind byte   // tplNum, tplHex or 0 (no slot: the end)
+	w    byte   // hex width
+	col  int
+}
+
+// decoder3 reads format-3 columns.
+type decoder3 struct {
+	cols  [][]byte
+	colOf colTable
+	tpls  [][]tplOp
+	arena []tplOp // every template's ops, back to back
+}
+
+var errFormat3 = errors.New("corrupt format 3 block")
+
+// readFrame decompresses the frame at the head of b into dst.
+func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errFormat3
+	}
+	out, err = dec.DecodeAll(b[k:k+int(n)], dst)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, b[k+int(n):], nil
+}
+
+// decodeBlock3 reads a format-3 value. timesOnly stops after the timestamps
+// and positions (no messages). Messages alias the returned buffer.
+func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, timesOnly bool) (*DecodedBlock, []byte, error) {
+	r := reader{b: value[1:]}
+	n := r.uvarint()
+	raw := r.uvarint()
+	nruns := r.uvarint()
+	// A message costs at least a bit of the compressed value: a raw size
+	// far beyond the value's is corrupt (and would be a huge allocation).
+	if r.err || n == 0 || n > maxBlockEvents || nruns == 0 || nruns > n || raw > math.MaxUint32 || raw > 1<<10*uint64(len(value)) {
+		return nil, buf, errFormat3
+	}
+	d := &DecodedBlock{ts: make([]int64, n), seqs: make([]uint64, n), idx: make([]uint32, n), ingest: make([]int64, n)}
+	var seq uint64
+	var ingest int64
+	at := 0
+	for range nruns {
+		seq += uint64(r.varint())
+		first := r.uvarint()
+		length := r.uvarint()
+		ingest += r.varint()
+		if r.err || length == 0 || length > n-uint64(at) || first+length > math.MaxUint32 {
+			return nil, buf, errFormat3
+		}
+		for k := range int(length) {
+			d.seqs[at], d.idx[at], d.ingest[at] = seq, uint32(first)+uint32(k), ingest
+			at++
+		}
+	}
+	if at != int(n) {
+		return nil, buf, errFormat3
+	}
+	// One buffer: the messages first (exactly raw bytes), the frames'
+	// decompressed columns after them.
+	if need := 3*int(raw) + 64<<10; cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	scratch := buf[raw:raw]
+	tsCol, rest, err := readFrame(r.b, scratch, dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	prev := minTs
+	for i := range d.ts {
+		v, k := binary.Uvarint(tsCol)
+		if k <= 0 || v > math.MaxInt64/4 {
+			return nil, buf, errFormat3
+		}
+		tsCol = tsCol[k:]
+		if prev += int64(v); prev < 0 {
+			return nil, buf, errFormat3
+		}
+		d.ts[i] = prev
+	}
+	if timesOnly {
+		return d, buf, nil
+	}
+	// Decompress the other frames one after another into one scratch; the
+	// messages are written after them.
+	ids, rest, err := readFrame(rest, tsCol[:0], dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	tplBytes, rest, err := readFrame(rest, ids[len(ids):], dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	all := tplBytes[len(tplBytes):]
+	r = reader{b: rest}
+	ncols := r.uvarint()
+	if r.err || ncols > 1<<16 {
+		return nil, buf, errFormat3
+	}
+	// Size the ops arena once: at most a slot per placeholder byte and an
+	// end per template (escaped bytes may overcount; never undercount).
+	nops := bytes.Count(tplBytes, []byte{tplNum}) + bytes.Count(tplBytes, []byte{tplHex}) + bytes.Count(tplBytes, []byte{'\n'}) + 1
+	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, nops)}
+	rest = r.b
+	for range ncols {
+		var col []byte
+		if col, rest, err = readFrame(rest, all, dec); err != nil {
+			return nil, buf, err
+		}
+		x.cols = append(x.cols, col)
+		all = col[len(col):]
+	}
+	// The messages fill buf[:raw]; its capped capacity makes a corrupt
+	// block that renders more reallocate rather than overwrite the columns.
+	out := buf[:0:raw]
+	d.off = make([]uint32, n+1)
+	for i := range d.ts {
+		v, k := binary.Uvarint(ids)
+		if k <= 0 {
+			return nil, buf, errFormat3
+		}
+		ids = ids[k:]
+		var ops []tplOp
+		if v <= 1 {
+			j := 0
+			for j < len(tplBytes) && tplBytes[j] != '\n' {
+				if tplBytes[j] == tplEscape || tplBytes[j] == tplHex {
+					j++
+				}
+				j++
+			}
+			if j >= len(tplBytes) {
+				return nil, buf, errFormat3
+			}
+			t := tplBytes[:j]
+			tplBytes = tplBytes[j+1:]
+			if v == 1 {
+				d.off[i] = uint32(len(out))
+				if out, err = x.renderText(out, t); err != nil {
+					return nil, buf, err
+				}
+				continue
+			}
+			if ops, err = x.compile(t); err != nil {
+				return nil, buf, err
+			}
+			x.tpls = append(x.tpls, ops)
+		} else {
+			if v-2 >= uint64(len(x.tpls)) {
+				return nil, buf, errFormat3
+			}
+			ops = x.tpls[v-2]
+		}
+		d.off[i] = uint32(len(out))
+		if out, err = x.render(out, ops); err != nil {
+			return nil, buf, err
+		}
+		if len(out) > math.MaxUint32 {
+			return nil, buf, errFormat3
+		}
+	}
+	if uint64(len(out)) != raw {
+		return nil, buf, errFormat3
+	}
+	d.off[n] = uint32(len(out))
+	d.data = out
+	return d, buf, nil
+}
+
+// compile parses one template into ops, assigning columns as the encoder did.
+func (x *decoder3) compile(t []byte) ([]tplOp, error) {
+	start := len(x.arena)
+	// lit is the literal text since the last slot: a sub-slice of t while
+	// it holds no escape, a copy once it does.
+	litFrom, escaped := 0, false
+	var lit []byte
+	ordinal := 0
+	class := tplClass(t)
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch c {
+		case tplEscape:
+			if i+1 >= len(t) {
+				return nil, errFormat3
+			}
+			if !escaped {
+				lit, escaped = append([]byte(nil), t[litFrom:i]...), true
+			}
+			i++
+			lit = append(lit, t[i])
+			continue
+		case tplNum, tplHex:
+			if !escaped {
+				lit = t[litFrom:i]
+			}
+			op := tplOp{lit: lit, kind: c}
+			if c == tplHex {
+				if i+1 >= len(t) || t[i+1] < 8 || t[i+1] > 16 {
+					return nil, errFormat3
+				}
+				i++
+				op.w = t[i]
+			}
+			col := x.colOf.of(colSlot(c, class, ordinal))
+			if col >= len(x.cols) {
+				return nil, errFormat3
+			}
+			op.col = col
+			x.arena = append(x.arena, op)
+			lit, escaped, litFrom = nil, false, i+1
+			ordinal++
+			continue
+		}
+		if escaped {
+			lit = append(lit, c)
+		}
+	}
+	if !escaped {
+		lit = t[litFrom:]
+	}
+	x.arena = append(x.arena, tplOp{lit: lit})
+	return x.arena[start:len(x.arena):len(x.arena)], nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// render appends one message: ops' literals and their variables, read off
+// the head of their columns.
+func (x *decoder3) render(out []byte, ops []tplOp) ([]byte, error) {
+	var err error
+	for _, op := range ops {
+		out = append(out, op.lit...)
+		switch op.kind {
+		case tplNum:
+			out, err = x.num(out, op.col)
+		case tplHex:
+			out, err = x.hex(out, op.col, op.w)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// renderText appends the message of a template used once, straight from
+// its text (the same walk as compile, without building ops).
+func (x *decoder3) renderText(out []byte, t []byte) ([]byte, error) {
+	class := tplClass(t)
+	ordinal := 0
+	var err error
+	for i := 0; i < len(t); {
+		j := i
+		for j < len(t) && t[j] > tplEscape {
+			j++
+		}
+		out = append(out, t[i:j]...)
+		if j == len(t) {
+			break
+		}
+		switch t[j] {
+		case tplEscape:
+			if j+1 >= len(t) {
+				return nil, errFormat3
+			}
+			out = append(out, t[j+1])
+			i = j + 2
+			continue
+		case tplNum:
+			col := x.colOf.of(colSlot(tplNum, class, ordinal))
+			if col >= len(x.cols) {
+				return nil, errFormat3
+			}
+			out, err = x.num(out, col)
+			i = j + 1
+		default: // tplHex
+			if j+1 >= len(t) || t[j+1] < 8 || t[j+1] > 16 {
+				return nil, errFormat3
+			}
+			col := x.colOf.of(colSlot(tplHex, class, ordinal))
+			if col >= len(x.cols) {
+				return nil, errFormat3
+			}
+			out, err = x.hex(out, col, t[j+1])
+			i = j + 2
+		}
+		if err != nil {
+			return nil, err
+		}
+		ordinal++
+	}
+	return out, nil
+}
+
+// num appends the decimal number at the head of column col.
+func (x *decoder3) num(out []byte, col int) ([]byte, error) {
+	c := x.cols[col]
+	var u uint64
+	if len(c) > 0 && c[0] < 0x80 { // most numbers: one byte
+		u, c = uint64(c[0]), c[1:]
+	} else {
+		var k int
+		if u, k = binary.Uvarint(c); k <= 0 {
+			return nil, errFormat3
+		}
+		c = c[k:]
+	}
+	v := u >> 1
+	if u&1 == 0 {
+		x.cols[col] = c
+		if v < 10 {
+			return append(out, byte('0'+v)), nil
+		}
+		return strconv.AppendUint(out, v, 10), nil
+	}
+	if len(c) < 1 {
+		return nil, errFormat3
+	}
+	w := int(c[0])
+	x.cols[col] = c[1:]
+	var tmp [24]byte
+	s := strconv.AppendUint(tmp[:0], v, 10)
+	if w > maxNumDigits || w < len(s) {
+		return nil, errFormat3
+	}
+	for range w - len(s) {
+		out = append(out, '0')
+	}
+	return append(out, s...), nil
+}
+
+// hex appends the w-digit hex id at the head of column col.
+func (x *decoder3) hex(out []byte, col int, w byte) ([]byte, error) {
+	c := x.cols[col]
+	nb := (int(w) + 1) / 2
+	if len(c) < nb {
+		return nil, errFormat3
+	}
+	var v uint64
+	for k := 0; k < nb; k++ {
+		v |= uint64(c[k]) << (8 * k)
+	}
+	x.cols[col] = c[nb:]
+	for k := int(w) - 1; k >= 0; k-- {
+		out = append(out, hexDigits[(v>>(4*uint(k)))&15])
+	}
+	return out, nil
+}
+
+// mergedSeqs lists the appends (seqs) whose events a format-3 value holds,
+// from its runs alone: retention and stream reclamation delete their feed
+// entries with the block.
+func mergedSeqs(value []byte) []uint64 {
+	if len(value) == 0 || value[0] != blockFormat3 {
+		return nil
+	}
+	r := reader{b: value[1:]}
+	r.uvarint() // count
+	r.uvarint() // message bytes
+	nruns := r.uvarint()
+	var seqs []uint64
+	var seq uint64
+	for i := uint64(0); i < nruns && !r.err; i++ {
+		seq += uint64(r.varint())
+		r.uvarint()
+		r.uvarint()
+		r.varint()
+		if !r.err && (len(seqs) == 0 || !slices.Contains(seqs, seq)) {
+			seqs = append(seqs, seq)
+		}
+	}
+	return seqs
+}

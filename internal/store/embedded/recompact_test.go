@@ -1,0 +1,276 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// wantEvent is an event as the test wrote it, with the position its append
+// gave it (AppendResult.Seq and its index), worked out from the inputs.
+type wantEvent struct {
+	stream    string
+	msg       string
+	ingestion int64
+	pos       store.Position
+}
+
+func (w wantEvent) String() string {
+	return fmt.Sprintf("%s %q %d %s", w.stream, w.msg, w.ingestion, w.pos.ID())
+}
+
+func asWant(evs []store.StoredEvent) []wantEvent {
+	out := make([]wantEvent, len(evs))
+	for i, e := range evs {
+		if e.Timestamp != e.Pos.Time {
+			panic("timestamp and position differ")
+		}
+		out[i] = wantEvent{e.Stream, e.Message, e.IngestionTime, e.Pos}
+	}
+	return out
+}
+
+// fillForMerge writes, to group g: stream "a" 30 appends of 100 bench lines
+// one after another in time; stream "b" 12 appends of 50 whose time ranges
+// overlap (so a merge interleaves appends); stream "c" one append. Every
+// append has its own ingestion time. It returns the events in read order.
+func fillForMerge(t *testing.T, e *Engine) []wantEvent {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"a", "b", "c"} {
+		if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen := bench.NewLineGen(11)
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := int64(1_760_000_000_000)
+	var want []wantEvent
+	ingest := int64(1_770_000_000_000)
+	appendOne := func(stream string, evs []store.Event) {
+		ingest += 7
+		res, err := e.Append(ctx, scope, "g", stream, evs, ingest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range evs {
+			want = append(want, wantEvent{stream, ev.Message, ingest, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(i)}})
+		}
+	}
+	ts := base
+	for k := 0; k < 30; k++ {
+		evs := make([]store.Event, 100)
+		for i := range evs {
+			ts += int64(rng.IntN(3))
+			evs[i] = store.Event{Timestamp: ts, Message: gen.Line()}
+		}
+		appendOne("a", evs)
+		if k < 12 {
+			bevs := make([]store.Event, 50)
+			bt := base + int64(rng.IntN(200))
+			for i := range bevs {
+				bt += int64(rng.IntN(4))
+				m := gen.Line()
+				if i == 7 {
+					m = "multi\nline 0042 " + m
+				}
+				bevs[i] = store.Event{Timestamp: bt, Message: m}
+			}
+			appendOne("b", bevs)
+		}
+	}
+	appendOne("c", []store.Event{{Timestamp: base + 5, Message: "only one"}})
+	slices.SortFunc(want, func(x, y wantEvent) int {
+		switch {
+		case x.pos.Less(y.pos):
+			return -1
+		case y.pos.Less(x.pos):
+			return 1
+		}
+		return 0
+	})
+	return want
+}
+
+func readAll(t *testing.T, e *Engine, q store.ReadRequest) (evs []store.StoredEvent, tokens []*store.Position) {
+	t.Helper()
+	for {
+		p, err := e.Read(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, p.Events...)
+		if p.Next == nil {
+			return evs, tokens
+		}
+		tokens = append(tokens, p.Next)
+		q.After = p.Next
+	}
+}
+
+func feedAll(t *testing.T, e *Engine, after uint64) []store.StoredEvent {
+	t.Helper()
+	var evs []store.StoredEvent
+	for {
+		p, err := e.ReadFeed(context.Background(), store.FeedRequest{Scope: scope, Group: "g", After: after, Limit: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, p.Events...)
+		if p.Next == after {
+			return evs
+		}
+		after = p.Next
+	}
+}
+
+func scanAll(t *testing.T, e *Engine, during func()) []wantEvent {
+	t.Helper()
+	var got []wantEvent
+	_, err := e.Scan(context.Background(), store.ScanRequest{Scope: scope, Groups: []string{"g"}}, func(b store.ScanBlock) bool {
+		if during != nil {
+			during()
+			during = nil
+		}
+		got = append(got, asWant(b.Events)...)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y wantEvent) int {
+		if x.pos.Less(y.pos) {
+			return -1
+		}
+		return 1
+	})
+	return got
+}
+
+func sameEvents(t *testing.T, what string, got, want []wantEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d events, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: event %d is %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestRecompaction: merging a group's small blocks changes nothing a client
+// sees. Every event reads back with its message, stream, ingestion time and
+// position (its eventId), forward, backward, filtered, through Scan and
+// through the feed; tokens and feed positions taken before the merge resume
+// at the same place after it; stored bytes go down; and a stream deleted
+// after the merge takes its merged block and feed entries with it.
+func TestRecompaction(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.Close() }()
+	want := fillForMerge(t, e)
+	q := store.ReadRequest{Group: scope, Name: "g", Limit: 97, MaxBytes: 1 << 20}
+	before, tokens := readAll(t, e, q)
+	sameEvents(t, "before", asWant(before), want)
+	mid := tokens[len(tokens)/2]
+	restBefore, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 97, MaxBytes: 1 << 20, After: mid})
+	feedBefore := feedAll(t, e, 0)
+	feedMid := feedBefore[len(feedBefore)/2].Pos.Seq
+	feedRestBefore := feedAll(t, e, feedMid)
+	stBefore, err := e.GetStream(ctx, scope, "g", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocksBefore := countKeys(t, e, []byte{tagBlock})
+
+	// A scan in flight across the merge still sees every event once: the
+	// sources' payloads stay until it ends.
+	var st RecompactStats
+	during := scanAll(t, e, func() {
+		var err error
+		if st, err = e.RecompactNow(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sameEvents(t, "scan across the merge", during, want)
+	if st.Merges != 2 || st.SourceBlocks != 42 || st.GarbagePending != 2 {
+		t.Fatalf("stats %+v: want 2 merges (a, b) of 42 blocks, their payloads kept for the scan", st)
+	}
+	if st, err = e.RecompactNow(); err != nil || st.GarbagePending != 0 || st.Merges != 2 {
+		t.Fatalf("second pass: %+v %v", st, err)
+	}
+	if n := countKeys(t, e, []byte{tagBlock}); n != 3 || blocksBefore != 43 {
+		t.Fatalf("%d blocks after, %d before; want 3 (a, b, c) and 43", n, blocksBefore)
+	}
+	if n := countKeys(t, e, []byte{tagGarbage}); n != 0 {
+		t.Fatalf("%d garbage records left", n)
+	}
+
+	check := func(what string) {
+		t.Helper()
+		after, _ := readAll(t, e, q)
+		sameEvents(t, what+": read", asWant(after), want)
+		rest, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 97, MaxBytes: 1 << 20, After: mid})
+		sameEvents(t, what+": resumed from a token minted before", asWant(rest), asWant(restBefore))
+		back, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 89, MaxBytes: 1 << 20, Backward: true})
+		slices.Reverse(back)
+		sameEvents(t, what+": backward", asWant(back), want)
+		var sel []wantEvent
+		for _, w := range want {
+			if strings.Contains(w.msg, "POST") && w.stream != "a" {
+				sel = append(sel, w)
+			}
+		}
+		f, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Streams: []string{"b", "c"}, Limit: 10, MaxBytes: 1 << 20, Filter: substr("POST")})
+		sameEvents(t, what+": filtered", asWant(f), sel)
+		sameEvents(t, what+": scan", scanAll(t, e, nil), want)
+		sameEvents(t, what+": feed", asWant(feedAll(t, e, 0)), asWant(feedBefore))
+		sameEvents(t, what+": feed resumed", asWant(feedAll(t, e, feedMid)), asWant(feedRestBefore))
+		stAfter, err := e.GetStream(ctx, scope, "g", "a")
+		if err != nil || stAfter.StoredBytes <= 0 || stAfter.StoredBytes >= stBefore.StoredBytes*3/4 {
+			t.Fatalf("%s: stored bytes %d, were %d (%v)", what, stAfter.StoredBytes, stBefore.StoredBytes, err)
+		}
+	}
+	check("after the merge")
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fs := e.cfg.FS
+	if e, err = Open(Config{Dir: "/db", FS: fs, RecompactInterval: -1}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a restart")
+	// Nothing left to merge: a pass changes nothing.
+	if st, err := e.RecompactNow(); err != nil || st.Merges != 0 || !st.Settled {
+		t.Fatalf("a pass on merged blocks: %+v %v", st, err)
+	}
+
+	// Deleting b reclaims its merged block and its appends' feed entries.
+	if err := e.DeleteStream(ctx, scope, "g", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, e, []byte{tagBlock}); n != 2 {
+		t.Fatalf("%d blocks after deleting b, want 2", n)
+	}
+	if n := countKeys(t, e, []byte{tagFeed}); n != 31 {
+		t.Fatalf("%d feed entries after deleting b, want 31 (a's 30 and c's)", n)
+	}
+}
