@@ -37,6 +37,9 @@ func TestRunAgainstCairn(t *testing.T) {
 	if q.RangeExpected < 2900 || q.RangeEvents != q.RangeExpected {
 		t.Errorf("time range: fetched %d, expected %d", q.RangeEvents, q.RangeExpected)
 	}
+	if q.RangeTimeSDK == 0 || q.CommonScanTimeSDK == 0 {
+		t.Errorf("the reads through aws-sdk-go-v2 were not measured: %+v", q)
+	}
 	if rep.ServerPeakRSS == 0 || rep.DiskBytes == 0 || rep.LoadAvg == "" {
 		t.Errorf("server figures missing: RSS %d, disk %d, load %q", rep.ServerPeakRSS, rep.DiskBytes, rep.LoadAvg)
 	}
