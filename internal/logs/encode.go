@@ -3,6 +3,7 @@ package logs
 import (
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
@@ -24,13 +25,14 @@ func (o *GetLogEventsOutput) AppendJSON(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
+	var ts, ing intDigits
 	dst = appendArray(dst, o.Events, func(dst []byte, e *OutputLogEvent) []byte {
 		dst = append(dst, `{"timestamp":`...)
-		dst = strconv.AppendInt(dst, e.Timestamp, 10)
+		dst = ts.append(dst, e.Timestamp)
 		dst = append(dst, `,"message":`...)
 		dst = protocol.AppendJSONString(dst, e.Message)
 		dst = append(dst, `,"ingestionTime":`...)
-		dst = strconv.AppendInt(dst, e.IngestionTime, 10)
+		dst = ing.append(dst, e.IngestionTime)
 		return append(dst, '}')
 	})
 	dst = append(dst, `,"nextForwardToken":`...)
@@ -51,17 +53,19 @@ func (o *FilterLogEventsOutput) AppendJSON(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
+	var ts, ing intDigits
+	var stream streamName
 	dst = appendArray(dst, o.Events, func(dst []byte, e *FilteredLogEvent) []byte {
 		dst = append(dst, `{"logStreamName":`...)
-		dst = protocol.AppendJSONString(dst, e.LogStreamName)
+		dst = stream.append(dst, e.LogStreamName)
 		dst = append(dst, `,"timestamp":`...)
-		dst = strconv.AppendInt(dst, e.Timestamp, 10)
+		dst = ts.append(dst, e.Timestamp)
 		dst = append(dst, `,"message":`...)
 		dst = protocol.AppendJSONString(dst, e.Message)
 		dst = append(dst, `,"ingestionTime":`...)
-		dst = strconv.AppendInt(dst, e.IngestionTime, 10)
+		dst = ing.append(dst, e.IngestionTime)
 		dst = append(dst, `,"eventId":`...)
-		dst = protocol.AppendJSONString(dst, e.EventID)
+		dst = appendID(dst, e.EventID)
 		return append(dst, '}')
 	})
 	dst = append(dst, `,"searchedLogStreams":`...)
@@ -97,21 +101,118 @@ func appendArray[T any](dst []byte, elems []T, one func([]byte, *T) []byte) []by
 
 // eventIDs formats the events' IDs into one string and slices it: two
 // allocations for a page instead of one (and a fmt call) per event.
+// Consecutive events mostly share their timestamp's leading digits and
+// their block's sequence, so each part is formatted only when it changes
+// (idDigits).
 func eventIDs(evs []store.StoredEvent) []string {
 	if len(evs) == 0 {
 		return nil
 	}
 	buf := make([]byte, 0, 56*len(evs))
-	ends := make([]int, len(evs))
-	for i, e := range evs {
-		buf = e.Pos.AppendID(buf)
-		ends[i] = len(buf)
+	var d idDigits
+	for _, e := range evs {
+		buf = d.append(buf, e.Pos)
 	}
-	all := string(buf)
+	if len(buf) != 56*len(evs) {
+		panic("BUG: an event ID is not 56 digits")
+	}
+	all := unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is never written again
 	ids := make([]string, len(evs))
-	start := 0
-	for i, end := range ends {
-		ids[i], start = all[start:end], end
+	for i := range ids {
+		ids[i] = all[56*i : 56*i+56]
 	}
 	return ids
+}
+
+// idDigits appends store.Position.ID's 56 digits (19 of time, 20 of
+// sequence, 17 of index), keeping the time's and the sequence's digits from
+// the previous call to reuse them while they do not change.
+type idDigits struct {
+	time, seq    [20]byte
+	lastT        int64
+	lastS        uint64
+	haveT, haveS bool
+}
+
+func (d *idDigits) append(dst []byte, p store.Position) []byte {
+	if p.Time < 0 {
+		return p.AppendID(dst) // no stored event has one
+	}
+	if !d.haveT || p.Time != d.lastT {
+		fixedDigits(d.time[:19], uint64(p.Time))
+		d.lastT, d.haveT = p.Time, true
+	}
+	if !d.haveS || p.Seq != d.lastS {
+		fixedDigits(d.seq[:20], p.Seq)
+		d.lastS, d.haveS = p.Seq, true
+	}
+	dst = append(dst, d.time[:19]...)
+	dst = append(dst, d.seq[:20]...)
+	// The index is small: zeros, then its few digits from the right.
+	dst = append(dst, "00000000000000000"...)
+	for i, v := len(dst)-1, p.Index; v > 0; i, v = i-1, v/10 {
+		dst[i] = byte('0' + v%10)
+	}
+	return dst
+}
+
+// fixedDigits writes v in decimal into b, zero-padded to len(b) digits
+// (v must fit).
+func fixedDigits(b []byte, v uint64) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
+
+// intDigits appends integers, reusing the digits above the last three from
+// the previous call: a page's timestamps and ingestion times mostly share
+// them (a few ms apart), so most numbers cost three digits.
+type intDigits struct {
+	high  int64 // v / 1000 of the cached digits
+	valid bool
+	buf   [20]byte
+	n     int
+}
+
+func (d *intDigits) append(dst []byte, v int64) []byte {
+	if v < 1000 {
+		return strconv.AppendInt(dst, v, 10)
+	}
+	high := v / 1000
+	if !d.valid || high != d.high {
+		d.n = len(strconv.AppendInt(d.buf[:0], high, 10))
+		d.high, d.valid = high, true
+	}
+	dst = append(dst, d.buf[:d.n]...)
+	low := v % 1000
+	return append(dst, byte('0'+low/100), byte('0'+low/10%10), byte('0'+low%10))
+}
+
+// streamName appends a stream name as a JSON string, escaping it once for
+// the run of events of the same stream (the string is compared first by
+// length, then by bytes: the same string data compares at once).
+type streamName struct {
+	name    string
+	escaped []byte
+}
+
+func (s *streamName) append(dst []byte, name string) []byte {
+	if s.escaped == nil || name != s.name {
+		s.name, s.escaped = name, protocol.AppendJSONString(s.escaped[:0], name)
+	}
+	return append(dst, s.escaped...)
+}
+
+// appendID appends an event ID as a JSON string: Cairn's IDs are digits,
+// which need no escaping; anything else goes through the escaper.
+func appendID(dst []byte, id string) []byte {
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return protocol.AppendJSONString(dst, id)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, id...)
+	return append(dst, '"')
 }

@@ -3,10 +3,12 @@ package logs
 import (
 	stdjson "encoding/json"
 	"math/rand"
+	"strconv"
 	"testing"
 
 	json "github.com/goccy/go-json"
 
+	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -65,6 +67,45 @@ func TestEventIDs(t *testing.T) {
 	for i, id := range eventIDs(evs) {
 		if id != evs[i].Pos.ID() {
 			t.Fatalf("event %d: %s, want %s", i, id, evs[i].Pos.ID())
+		}
+	}
+}
+
+// TestIDDigits holds the cached digits to Position.ID across changes of
+// each part, in any order, extremes included.
+func TestIDDigits(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	var d idDigits
+	var ts, ing intDigits
+	var stream streamName
+	times := []int64{0, 1, 999, 1000, 1001, 1_700_000_000_123, 1_700_000_000_999, 1_700_000_001_000, 1<<63 - 1}
+	for i := 0; i < 5000; i++ {
+		p := store.Position{Time: times[rng.Intn(len(times))] + int64(rng.Intn(3)), Seq: uint64(rng.Intn(3)), Index: uint32(rng.Intn(1200))}
+		if p.Time < 0 {
+			p.Time = 1<<63 - 1
+		}
+		switch rng.Intn(20) {
+		case 0:
+			p.Seq = 1<<64 - 1
+		case 1:
+			p.Index = 1<<32 - 1
+		}
+		if got := string(d.append(nil, p)); got != p.ID() {
+			t.Fatalf("%+v: %s, want %s", p, got, p.ID())
+		}
+		v := p.Time
+		if rng.Intn(10) == 0 {
+			v = -v
+		}
+		if got, want := string(ts.append(nil, v)), strconv.FormatInt(v, 10); got != want {
+			t.Fatalf("int %d: %s", v, got)
+		}
+		if got, want := string(ing.append([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
+			t.Fatalf("int %d: %s", v, got)
+		}
+		name := encodeTricky[rng.Intn(len(encodeTricky))]
+		if got, want := string(stream.append(nil, name)), string(protocol.AppendJSONString(nil, name)); got != want {
+			t.Fatalf("stream %q: %s, want %s", name, got, want)
 		}
 	}
 }
