@@ -75,9 +75,9 @@ type readState struct {
 	backward   bool
 	*selection // start and end narrowed by q.After
 	grams      gramFilter
-	lit        []byte // prematch(q.Filter)
-	blockIter         // the summaries, owned by the prefetcher once it runs
-	valid      bool   // the iterator is on a summary not yet peeked
+	lit        *literal // prematch(q.Filter)
+	blockIter           // the summaries, owned by the prefetcher once it runs
+	valid      bool     // the iterator is on a summary not yet peeked
 
 	h         cursorHeap
 	page      store.Page
