@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,6 +105,12 @@ func (c *client) call(ctx context.Context, op string, in any, out any) error {
 }
 
 func (c *client) do(ctx context.Context, op string, data []byte, hash string) ([]byte, error) {
+	return c.doInto(ctx, op, data, hash, nil)
+}
+
+// doInto is do reading the answer into buf (reused when large enough), as
+// the VictoriaLogs side reuses its line buffer.
+func (c *client) doInto(ctx context.Context, op string, data []byte, hash string, buf []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(data))
 	if err != nil {
 		return nil, err
@@ -118,8 +125,13 @@ func (c *client) do(ctx context.Context, op string, data []byte, hash string) ([
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
+	var body []byte
+	if n := resp.ContentLength; n >= 0 && n <= 64<<20 {
+		body = slices.Grow(buf[:0], int(n))[:n]
+		if _, err = io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+	} else if body, err = io.ReadAll(resp.Body); err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -146,6 +158,7 @@ func (c *client) queries(ctx context.Context, w *Workload, st *Stats, rangeEvent
 	group := w.Group(0)
 	q := &QueryReport{RareTerm: RareToken, CommonTerm: CommonTerm}
 	var sc jsonScanner
+	var respBuf []byte
 	// scan pages through one search with the lean client; endMs < 0 means
 	// no end. chk sees every event.
 	scan := func(term string, startMs, endMs int64, firstOnly bool, chk *readCheck) (time.Duration, int, error) {
@@ -166,10 +179,11 @@ func (c *client) queries(ctx context.Context, w *Workload, st *Stats, rangeEvent
 			if err != nil {
 				return 0, 0, err
 			}
-			body, err := c.do(ctx, "FilterLogEvents", data, payloadHash(data))
+			body, err := c.doInto(ctx, "FilterLogEvents", data, payloadHash(data), respBuf)
 			if err != nil {
 				return 0, 0, err
 			}
+			respBuf = body
 			pages++
 			next, err := decodeFilterPage(&sc, body, chk.event)
 			if err != nil {
