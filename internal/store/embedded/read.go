@@ -83,7 +83,13 @@ type readState struct {
 	h         cursorHeap
 	page      store.Page
 	budgetHit bool
-	noBudget  bool // set when stopping early would not make progress
+	// overBudget lets one more block open past the spent budget: set when
+	// stopping early would not have made progress yet (the next block
+	// starts before where the page began), so the page goes on a block at a
+	// time until a stop would. (It used to switch the budget off for the
+	// rest of the page, so a search whose range began amid overlapping
+	// blocks scanned its whole range in one page.)
+	overBudget bool
 
 	msgs  arena       // the page's messages
 	head  *item       // peeked, not yet taken
@@ -115,7 +121,7 @@ func (r *readState) run(ctx context.Context) (store.Page, error) {
 				r.page.Next = f
 				return r.page, nil
 			}
-			r.budgetHit, r.noBudget = false, true
+			r.budgetHit, r.overBudget = false, true
 			continue
 		}
 		if r.h.Len() == 0 {
