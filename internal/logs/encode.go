@@ -125,11 +125,14 @@ func eventIDs(evs []store.StoredEvent) []string {
 }
 
 // idDigits appends store.Position.ID's 56 digits (19 of time, 20 of
-// sequence, 17 of index), keeping the time's and the sequence's digits from
-// the previous call to reuse them while they do not change.
+// sequence, 17 of index), keeping the digits of the time above its last
+// three and of the sequence from the previous call, to reuse them while
+// they do not change (a page's events are a few ms apart, a block's share
+// its sequence).
 type idDigits struct {
-	time, seq    [20]byte
-	lastT        int64
+	time         [16]byte // the time's digits above the last three
+	seq          [20]byte
+	lastT        int64 // time / 1000
 	lastS        uint64
 	haveT, haveS bool
 }
@@ -138,16 +141,18 @@ func (d *idDigits) append(dst []byte, p store.Position) []byte {
 	if p.Time < 0 {
 		return p.AppendID(dst) // no stored event has one
 	}
-	if !d.haveT || p.Time != d.lastT {
-		fixedDigits(d.time[:19], uint64(p.Time))
-		d.lastT, d.haveT = p.Time, true
+	if high := p.Time / 1000; !d.haveT || high != d.lastT {
+		fixedDigits(d.time[:], uint64(high))
+		d.lastT, d.haveT = high, true
 	}
 	if !d.haveS || p.Seq != d.lastS {
-		fixedDigits(d.seq[:20], p.Seq)
+		fixedDigits(d.seq[:], p.Seq)
 		d.lastS, d.haveS = p.Seq, true
 	}
-	dst = append(dst, d.time[:19]...)
-	dst = append(dst, d.seq[:20]...)
+	low := p.Time % 1000
+	dst = append(dst, d.time[:]...)
+	dst = append(dst, byte('0'+low/100), byte('0'+low/10%10), byte('0'+low%10))
+	dst = append(dst, d.seq[:]...)
 	// The index is small: zeros, then its few digits from the right.
 	dst = append(dst, "00000000000000000"...)
 	for i, v := len(dst)-1, p.Index; v > 0; i, v = i-1, v/10 {
@@ -205,14 +210,35 @@ func (s *streamName) append(dst []byte, name string) []byte {
 }
 
 // appendID appends an event ID as a JSON string: Cairn's IDs are digits,
-// which need no escaping; anything else goes through the escaper.
+// which need no escaping (checked eight bytes a step); anything else goes
+// through the escaper.
 func appendID(dst []byte, id string) []byte {
-	for i := 0; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return protocol.AppendJSONString(dst, id)
-		}
+	if !allDigits(id) {
+		return protocol.AppendJSONString(dst, id)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, id...)
 	return append(dst, '"')
+}
+
+// allDigits reports whether s is only ASCII digits. A byte is a digit when
+// its high nibble is 3 and adding 6 to it keeps it so (0x3A–0x3F carry into
+// 0x40–0x45); once the nibble test passed every byte is at most 0x3F, so
+// the adds cannot carry from one byte into the next.
+func allDigits(s string) bool {
+	const nibbles, three, six = 0xF0F0F0F0F0F0F0F0, 0x3030303030303030, 0x0606060606060606
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x&nibbles != three || (x+six)&nibbles != three {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -109,3 +109,21 @@ func TestIDDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestAllDigits checks the word-at-a-time digit test against the
+// byte-by-byte one on every byte value at every position.
+func TestAllDigits(t *testing.T) {
+	base := []byte("0123456789012345678901")
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := append([]byte(nil), base[:n]...)
+				b[pos] = byte(c)
+				want := c >= '0' && c <= '9'
+				if got := allDigits(string(b)); got != want {
+					t.Fatalf("allDigits(%q) = %v", b, got)
+				}
+			}
+		}
+	}
+}
