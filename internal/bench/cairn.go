@@ -158,41 +158,68 @@ func (c *client) queries(ctx context.Context, w *Workload, st *Stats, rangeEvent
 	group := w.Group(0)
 	q := &QueryReport{RareTerm: RareToken, CommonTerm: CommonTerm}
 	var sc jsonScanner
-	var respBuf []byte
+	var bufs [2][]byte // answer buffers: one being decoded, one being fetched
+	fetch := func(term string, startMs, endMs int64, token string, buf []byte) ([]byte, error) {
+		in := map[string]any{"logGroupName": group, "startTime": startMs, "limit": 10000}
+		if term != "" {
+			in["filterPattern"] = term
+		}
+		if endMs >= 0 {
+			in["endTime"] = endMs
+		}
+		if token != "" {
+			in["nextToken"] = token
+		}
+		data, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		return c.doInto(ctx, "FilterLogEvents", data, payloadHash(data), buf)
+	}
 	// scan pages through one search with the lean client; endMs < 0 means
-	// no end. chk sees every event.
+	// no end. chk sees every event. The next page is asked for as soon as
+	// its token is known — Cairn writes nextToken last, so it is read off
+	// the answer's end — and the page is decoded while the server prepares
+	// the next one, as the VictoriaLogs side decodes its answer while the
+	// rest of it arrives. The token the decoder then finds must be the one
+	// used.
 	scan := func(term string, startMs, endMs int64, firstOnly bool, chk *readCheck) (time.Duration, int, error) {
 		t := time.Now()
-		pages, token := 0, ""
+		pages := 0
+		body, err := fetch(term, startMs, endMs, "", bufs[0])
 		for {
-			in := map[string]any{"logGroupName": group, "startTime": startMs, "limit": 10000}
-			if term != "" {
-				in["filterPattern"] = term
-			}
-			if endMs >= 0 {
-				in["endTime"] = endMs
-			}
-			if token != "" {
-				in["nextToken"] = token
-			}
-			data, err := json.Marshal(in)
 			if err != nil {
 				return 0, 0, err
 			}
-			body, err := c.doInto(ctx, "FilterLogEvents", data, payloadHash(data), respBuf)
-			if err != nil {
-				return 0, 0, err
-			}
-			respBuf = body
+			bufs[pages%2] = body
 			pages++
+			ahead, early := tailToken(body)
+			early = early && ahead != "" && !firstOnly
+			var nextBody []byte
+			var nextErr error
+			done := make(chan struct{})
+			if early {
+				go func() {
+					defer close(done)
+					nextBody, nextErr = fetch(term, startMs, endMs, ahead, bufs[pages%2])
+				}()
+			} else {
+				close(done)
+			}
 			next, err := decodeFilterPage(&sc, body, chk.event)
-			if err != nil {
+			<-done
+			switch {
+			case err != nil:
 				return 0, 0, fmt.Errorf("FilterLogEvents page %d: %w", pages, err)
-			}
-			if (firstOnly && chk.events > 0) || next == "" {
+			case early && next != ahead:
+				return 0, 0, fmt.Errorf("FilterLogEvents page %d: nextToken %q, read off its end as %q", pages, next, ahead)
+			case (firstOnly && chk.events > 0) || next == "":
 				return time.Since(t), pages, nil
+			case early:
+				body, err = nextBody, nextErr
+			default:
+				body, err = fetch(term, startMs, endMs, next, bufs[pages%2])
 			}
-			token = next
 		}
 	}
 	start := w.FirstMs - 1000
@@ -319,4 +346,24 @@ func (r *readCheck) want(events int, bytes int64) error {
 		return fmt.Errorf("read %d events of %d message bytes, the workload holds %d of %d", r.events, r.bytes, events, bytes)
 	}
 	return nil
+}
+
+// tailToken reads the nextToken member off the end of a FilterLogEvents
+// answer ({..., "nextToken":"…"}) without decoding the rest; ok is false
+// when the end does not look like that (the caller then waits for the
+// decoder), and the token must still be checked against the decoder's.
+func tailToken(body []byte) (token string, ok bool) {
+	const key = `,"nextToken":"`
+	if !bytes.HasSuffix(body, []byte(`"}`)) {
+		return "", false
+	}
+	i := bytes.LastIndex(body, []byte(key))
+	if i < 0 {
+		return "", false
+	}
+	tok := body[i+len(key) : len(body)-2]
+	if bytes.ContainsAny(tok, "\\\"") {
+		return "", false
+	}
+	return string(tok), true
 }

@@ -118,3 +118,17 @@ func FuzzDecodeFilterPage(f *testing.F) {
 		}
 	})
 }
+
+func TestTailToken(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"events":[],"searchedLogStreams":[],"nextToken":"abc-_="}`:                "abc-_=",
+		`{"events":[{"message":"x\",\"nextToken\":\"no"}],"searchedLogStreams":[]}`: "",
+		`{"events":[],"nextToken":"a\"b"}`:                                          "",
+		`{"events":[]}`:                                                             "",
+	} {
+		got, ok := tailToken([]byte(body))
+		if got != want || ok != (want != "") {
+			t.Errorf("tailToken(%s) = %q, %v; want %q", body, got, ok, want)
+		}
+	}
+}
