@@ -1,8 +1,10 @@
 package logs
 
 import (
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -25,15 +27,22 @@ func (o *GetLogEventsOutput) AppendJSON(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
-	var ts, ing intDigits
-	dst = appendArray(dst, o.Events, func(dst []byte, e *OutputLogEvent) []byte {
-		dst = append(dst, `{"timestamp":`...)
-		dst = ts.append(dst, e.Timestamp)
-		dst = append(dst, `,"message":`...)
-		dst = protocol.AppendJSONString(dst, e.Message)
-		dst = append(dst, `,"ingestionTime":`...)
-		dst = ing.append(dst, e.IngestionTime)
-		return append(dst, '}')
+	dst = appendEvents(dst, o.Events, func(dst []byte, evs []OutputLogEvent) []byte {
+		var ts, ing intDigits
+		for i := range evs {
+			e := &evs[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"timestamp":`...)
+			dst = ts.append(dst, e.Timestamp)
+			dst = append(dst, `,"message":`...)
+			dst = protocol.AppendJSONString(dst, e.Message)
+			dst = append(dst, `,"ingestionTime":`...)
+			dst = ing.append(dst, e.IngestionTime)
+			dst = append(dst, '}')
+		}
+		return dst
 	})
 	dst = append(dst, `,"nextForwardToken":`...)
 	dst = protocol.AppendJSONString(dst, o.NextForwardToken)
@@ -53,20 +62,27 @@ func (o *FilterLogEventsOutput) AppendJSON(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, size) // one allocation when the pool had no buffer
 	dst = append(dst, `{"events":`...)
-	var ts, ing intDigits
-	var stream streamName
-	dst = appendArray(dst, o.Events, func(dst []byte, e *FilteredLogEvent) []byte {
-		dst = append(dst, `{"logStreamName":`...)
-		dst = stream.append(dst, e.LogStreamName)
-		dst = append(dst, `,"timestamp":`...)
-		dst = ts.append(dst, e.Timestamp)
-		dst = append(dst, `,"message":`...)
-		dst = protocol.AppendJSONString(dst, e.Message)
-		dst = append(dst, `,"ingestionTime":`...)
-		dst = ing.append(dst, e.IngestionTime)
-		dst = append(dst, `,"eventId":`...)
-		dst = appendID(dst, e.EventID)
-		return append(dst, '}')
+	dst = appendEvents(dst, o.Events, func(dst []byte, evs []FilteredLogEvent) []byte {
+		var ts, ing intDigits
+		var stream streamName
+		for i := range evs {
+			e := &evs[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"logStreamName":`...)
+			dst = stream.append(dst, e.LogStreamName)
+			dst = append(dst, `,"timestamp":`...)
+			dst = ts.append(dst, e.Timestamp)
+			dst = append(dst, `,"message":`...)
+			dst = protocol.AppendJSONString(dst, e.Message)
+			dst = append(dst, `,"ingestionTime":`...)
+			dst = ing.append(dst, e.IngestionTime)
+			dst = append(dst, `,"eventId":`...)
+			dst = appendID(dst, e.EventID)
+			dst = append(dst, '}')
+		}
+		return dst
 	})
 	dst = append(dst, `,"searchedLogStreams":`...)
 	dst = appendArray(dst, o.SearchedLogStreams, func(dst []byte, s *SearchedLogStream) []byte {
@@ -81,6 +97,45 @@ func (o *FilterLogEventsOutput) AppendJSON(dst []byte) []byte {
 		dst = protocol.AppendJSONString(dst, o.NextToken)
 	}
 	return append(dst, '}')
+}
+
+// parallelEvents is the page size from which appendEvents encodes on every
+// core: below it the goroutines cost more than they save.
+const parallelEvents = 2048
+
+// appendEvents writes evs as a JSON array (null for a nil slice, as
+// json.Marshal does); encode appends a run of events, comma-separated.
+// A large page is cut into one run per core, encoded at once, and joined
+// in order: the reader that asked for it is waiting, and a page's
+// encoding was the largest part of its CPU.
+func appendEvents[T any](dst []byte, evs []T, encode func([]byte, []T) []byte) []byte {
+	if evs == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	parts := min(runtime.GOMAXPROCS(0), len(evs)/(parallelEvents/2))
+	if parts < 2 {
+		dst = encode(dst, evs)
+		return append(dst, ']')
+	}
+	runs := make([][]byte, parts)
+	per := (len(evs) + parts - 1) / parts
+	var wg sync.WaitGroup
+	for p := 1; p < parts; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := p*per, min((p+1)*per, len(evs))
+			runs[p] = encode(nil, evs[lo:hi])
+		}()
+	}
+	dst = encode(dst, evs[:per])
+	wg.Wait()
+	for _, r := range runs[1:] {
+		dst = append(dst, ',')
+		dst = append(dst, r...)
+	}
+	return append(dst, ']')
 }
 
 // appendArray writes elems as a JSON array (null for a nil slice, as

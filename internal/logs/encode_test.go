@@ -35,8 +35,11 @@ func TestOutputsEncodeAsMarshal(t *testing.T) {
 	check(&FilterLogEventsOutput{})
 	check((*GetLogEventsOutput)(nil))
 	check((*FilterLogEventsOutput)(nil))
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 204; i++ {
 		n := rng.Intn(5)
+		if i >= 200 { // pages appendEvents encodes on every core
+			n = parallelEvents + rng.Intn(3*parallelEvents)
+		}
 		g := &GetLogEventsOutput{Events: make([]OutputLogEvent, n), NextForwardToken: str(), NextBackwardToken: str()}
 		f := &FilterLogEventsOutput{Events: make([]FilteredLogEvent, n), SearchedLogStreams: []SearchedLogStream{}}
 		if rng.Intn(2) == 0 {
