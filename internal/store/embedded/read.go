@@ -160,16 +160,22 @@ func (r *readState) run(ctx context.Context) (store.Page, error) {
 }
 
 // growPage makes room for more events in the page, in as few steps as the
-// page's likely size allows: a read without a filter usually fills its
-// page, so it gets room for its whole limit at once (growing by doubling
-// copied ~1.5 MB of events for a 10,000-event page); a search, whose
-// matches are usually few, doubles from a small start up to the limit.
+// page's likely size allows: a read without a filter that passes 1,024
+// events usually fills its page, so it then gets room for its whole limit
+// at once (growing by doubling copied ~1.5 MB of events for a 10,000-event
+// page), while a short one (a tail's poll) holds 1,024 at most; a search,
+// whose matches are usually few, doubles from a small start up to the
+// limit.
 func (r *readState) growPage() {
 	n := len(r.page.Events)
-	want := min(max(2*n, 64), r.q.Limit)
+	want := max(2*n, 64)
 	if r.q.Filter == nil {
-		want = r.q.Limit
+		want = 1024
+		if n >= 1024 {
+			want = r.q.Limit
+		}
 	}
+	want = min(want, r.q.Limit)
 	r.page.Events = slices.Grow(r.page.Events, max(want-n, 1))
 }
 
