@@ -16,6 +16,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -115,13 +116,15 @@ type QueryReport struct {
 	RareFullScan  time.Duration
 
 	CommonTerm        string
-	CommonScanTime    time.Duration // median of 3, every match fetched
+	CommonScanTime    time.Duration // median of 3, every match fetched and checked by the lean client
+	CommonScanTimeSDK time.Duration // the same through aws-sdk-go-v2 (0: not measured)
 	CommonScanBytes   int64         // message bytes in the group scanned
 	CommonMatches     int
 	CommonGBPerSecond float64
 	Pages             int
 
-	RangeTime     time.Duration // median of 3, every event fetched
+	RangeTime     time.Duration // median of 3, every event fetched and checked by the lean client
+	RangeTimeSDK  time.Duration // the same through aws-sdk-go-v2 (0: not measured)
 	RangeFrom     int64         // [RangeFrom, RangeTo) in Unix ms
 	RangeTo       int64
 	RangeEvents   int // fetched
@@ -343,8 +346,13 @@ func buildRequests(ctx context.Context, w *Workload, t target) ([]request, *Stat
 					if first {
 						st.Group0Bytes += int64(len(e.Message))
 						st.Group0Times = append(st.Group0Times, e.Timestamp)
+						st.group0 = append(st.group0, timedSize{e.Timestamp, int64(len(e.Message))})
 						if strings.HasSuffix(e.Message, " "+RareToken) {
 							st.RareMatches++
+						}
+						if strings.Contains(e.Message, CommonTerm) {
+							st.CommonMatches++
+							st.CommonBytes += int64(len(e.Message))
 						}
 					}
 				}
@@ -358,9 +366,13 @@ func buildRequests(ctx context.Context, w *Workload, t target) ([]request, *Stat
 		st.MessageBytes += p.MessageBytes
 		st.Group0Bytes += p.Group0Bytes
 		st.RareMatches += p.RareMatches
+		st.CommonMatches += p.CommonMatches
+		st.CommonBytes += p.CommonBytes
 		st.Group0Times = append(st.Group0Times, p.Group0Times...)
+		st.group0 = append(st.group0, p.group0...)
 	}
 	slices.Sort(st.Group0Times)
+	slices.SortFunc(st.group0, func(a, b timedSize) int { return cmp.Compare(a.ts, b.ts) })
 	return reqs, st
 }
 

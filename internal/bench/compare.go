@@ -100,11 +100,29 @@ var figureDefs = []struct {
 	{"rare term (FilterLogEvents first page / LogsQL query)", "ms", false, func(r *Report) float64 {
 		return query(r, func(q *QueryReport) float64 { return ms(q.RareFirstPage.Seconds()) })
 	}},
-	{"full scan for a common term, every match fetched", "GB/s of message text", true, func(r *Report) float64 {
+	{"full scan for a common term, every match fetched, decoded and checked (lean clients)", "GB/s of message text", true, func(r *Report) float64 {
 		return query(r, func(q *QueryReport) float64 { return q.CommonGBPerSecond })
 	}},
-	{"time-range read, every event fetched", "ms", false, func(r *Report) float64 {
+	{"time-range read, every event fetched, decoded and checked (lean clients)", "ms", false, func(r *Report) float64 {
 		return query(r, func(q *QueryReport) float64 { return ms(q.RangeTime.Seconds()) })
+	}},
+	// The same reads with Cairn's side through aws-sdk-go-v2 (VictoriaLogs
+	// has no SDK: its side is its lean figure again).
+	{"full scan, Cairn through aws-sdk-go-v2 (VictoriaLogs: lean)", "GB/s of message text", true, func(r *Report) float64 {
+		return query(r, func(q *QueryReport) float64 {
+			if q.CommonScanTimeSDK == 0 {
+				return q.CommonGBPerSecond
+			}
+			return float64(q.CommonScanBytes) / 1e9 / q.CommonScanTimeSDK.Seconds()
+		})
+	}},
+	{"time-range read, Cairn through aws-sdk-go-v2 (VictoriaLogs: lean)", "ms", false, func(r *Report) float64 {
+		return query(r, func(q *QueryReport) float64 {
+			if q.RangeTimeSDK == 0 {
+				return ms(q.RangeTime.Seconds())
+			}
+			return ms(q.RangeTimeSDK.Seconds())
+		})
 	}},
 }
 

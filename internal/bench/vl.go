@@ -159,37 +159,56 @@ func vlTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-0
 // queries asks VictoriaLogs the same questions as the CloudWatch target
 // asks FilterLogEvents, over the same group, and fetches every answer. The
 // fields kept (_time, stream, _msg) are what a FilterLogEvents event carries
-// besides its ids, so neither side ships much more than the other.
+// besides its ids, so neither side ships much more than the other; every
+// line is decoded by the same lean scanner and checked as the Cairn side's
+// events are (readCheck), inside the timing.
 func (c *vlClient) queries(ctx context.Context, w *Workload, st *Stats, rangeEvents int) (*QueryReport, error) {
 	const fields = " | fields _time, stream, _msg"
 	g := groupFilter(w.Group(0))
 	q := &QueryReport{RareTerm: RareToken, CommonTerm: CommonTerm}
-	run := func(query string, times int) (time.Duration, int, error) {
+	var sc jsonScanner
+	var ev leanEvent
+	run := func(query string, times int, check func() *readCheck, wantEvents int, wantBytes int64) (time.Duration, int, error) {
 		var ds []time.Duration
 		n := 0
 		for i := 0; i < times; i++ {
-			m, d, err := c.query(ctx, query, nil)
+			chk := check()
+			_, d, err := c.query(ctx, query, func(line []byte) error {
+				if err := decodeVLLine(&sc, line, &ev); err != nil {
+					return err
+				}
+				return chk.event(&ev)
+			})
 			if err != nil {
 				return 0, 0, err
 			}
-			ds, n = append(ds, d), m
+			if wantEvents >= 0 {
+				if err := chk.want(wantEvents, wantBytes); err != nil {
+					return 0, 0, fmt.Errorf("victorialogs %q: %w", query, err)
+				}
+			}
+			ds, n = append(ds, d), chk.events
 		}
 		return medianDuration(ds), n, nil
 	}
 	var err error
 	// VictoriaLogs answers the whole search at once: its "first page" and
 	// its full rare search are the same request.
-	if q.RareFirstPage, q.RareMatches, err = run(g+" "+RareToken+fields, 5); err != nil {
+	rare := func() *readCheck { return &readCheck{term: RareToken} }
+	if q.RareFirstPage, q.RareMatches, err = run(g+" "+RareToken+fields, 5, rare, -1, 0); err != nil {
 		return nil, err
 	}
 	q.RareFullScan = q.RareFirstPage
-	if q.CommonScanTime, q.CommonMatches, err = run(g+" "+CommonTerm+fields, 3); err != nil {
+	common := func() *readCheck { return &readCheck{term: CommonTerm} }
+	if q.CommonScanTime, q.CommonMatches, err = run(g+" "+CommonTerm+fields, 3, common, st.CommonMatches, st.CommonBytes); err != nil {
 		return nil, err
 	}
 	q.Pages, q.RangePages = 1, 1
 	q.RangeFrom, q.RangeTo, q.RangeExpected = st.RangeOf(rangeEvents)
+	wantEvents, wantBytes := st.RangeBytes(q.RangeFrom, q.RangeTo)
 	rq := g + " _time:[" + vlTime(q.RangeFrom) + ", " + vlTime(q.RangeTo) + ")" + fields
-	if q.RangeTime, q.RangeEvents, err = run(rq, 3); err != nil {
+	inRange := func() *readCheck { return &readCheck{from: q.RangeFrom, to: q.RangeTo} }
+	if q.RangeTime, q.RangeEvents, err = run(rq, 3, inRange, wantEvents, wantBytes); err != nil {
 		return nil, err
 	}
 	return q, nil

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/cairnlog/cairn/internal/jsonenc"
 	"slices"
@@ -121,6 +122,27 @@ type Stats struct {
 	Group0Bytes  int64   // messages of the first group, the one queries read
 	Group0Times  []int64 // sorted timestamps of the first group's events
 	RareMatches  int     // events with RareToken in the first group
+	// CommonMatches and CommonBytes are the first group's events holding
+	// CommonTerm and their message bytes: what a full scan must return.
+	CommonMatches int
+	CommonBytes   int64
+	group0        []timedSize // the first group's events, by timestamp
+}
+
+type timedSize struct{ ts, size int64 }
+
+// RangeBytes is how many events of the first group lie in [from, to) and
+// their message bytes: what a time-range read must return.
+func (s *Stats) RangeBytes(from, to int64) (events int, bytes int64) {
+	lo, _ := slices.BinarySearchFunc(s.group0, from, func(e timedSize, t int64) int { return cmp.Compare(e.ts, t) })
+	for _, e := range s.group0[lo:] {
+		if e.ts >= to {
+			break
+		}
+		events++
+		bytes += e.size
+	}
+	return events, bytes
 }
 
 // RangeOf returns a time range [from, to) holding about n events of the

@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,8 +161,16 @@ type Handler struct {
 	target string // "Logs_20140328."
 	budget *budget
 	chunks sync.Pool // *[]byte of firstChunk bytes, where bodies start
-	out    sync.Pool // *[]byte: response buffers for Appender outputs
+	// out keeps a few response buffers for Appender outputs. Not a
+	// sync.Pool: that drops its contents at every GC, and a reader paging
+	// through 1 MB pages causes one every few pages, so each page paid for
+	// a fresh 1–3 MB buffer, zeroed (~6 % of a time-range read's CPU).
+	out chan *[]byte
 }
+
+// pooledResponses is how many response buffers out keeps (each at most
+// maxPooledResponse): one per core is what can be encoding at once.
+func pooledResponses() int { return runtime.GOMAXPROCS(0) }
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
@@ -180,7 +189,8 @@ func New(cfg Config) *Handler {
 	if cfg.BodyWait == 0 {
 		cfg.BodyWait = DefaultBodyWait
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, target: cfg.Model.TargetPrefix + ".", budget: newBudget(cfg.BodyBudget, cfg.BodyWait)}
+	h := &Handler{cfg: cfg, log: cfg.Logger, target: cfg.Model.TargetPrefix + ".", budget: newBudget(cfg.BodyBudget, cfg.BodyWait),
+		out: make(chan *[]byte, pooledResponses())}
 	h.chunks.New = func() any { b := make([]byte, firstChunk); return &b }
 	return h
 }
@@ -508,8 +518,10 @@ func tooLarge(max int64) error {
 func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 	var body []byte
 	if a, ok := v.(Appender); ok {
-		buf, _ := h.out.Get().(*[]byte)
-		if buf == nil {
+		var buf *[]byte
+		select {
+		case buf = <-h.out:
+		default:
 			buf = new([]byte)
 		}
 		body = a.AppendJSON((*buf)[:0])
@@ -517,7 +529,10 @@ func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 			// Put back only after Write: the body is the buffer.
 			if cap(body) <= maxPooledResponse {
 				*buf = body[:0]
-				h.out.Put(buf)
+				select {
+				case h.out <- buf:
+				default: // enough kept
+				}
 			}
 		}()
 	} else if v == nil {

@@ -68,9 +68,12 @@ func (r *readState) openEligible(ctx context.Context) error {
 		if err != nil || next == nil {
 			return err
 		}
-		if r.q.ScanBudget > 0 && !r.noBudget && r.page.ScannedBytes >= r.q.ScanBudget {
-			r.budgetHit = true
-			return nil
+		if r.q.ScanBudget > 0 && r.page.ScannedBytes >= r.q.ScanBudget {
+			if !r.overBudget {
+				r.budgetHit = true
+				return nil
+			}
+			r.overBudget = false // this block, then ask again
 		}
 		if r.h.Len() > 0 {
 			top := r.h.cs[0].cur.Time

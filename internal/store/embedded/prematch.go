@@ -16,7 +16,7 @@ import (
 
 // prematch returns the literal to search for in f's blocks; nil: none, run
 // the filter on every message.
-func prematch(f store.Matcher) []byte {
+func prematch(f store.Matcher) *literal {
 	if f == nil {
 		return nil
 	}
@@ -29,12 +29,66 @@ func prematch(f store.Matcher) []byte {
 	if len(best) < 3 { // a byte or two is everywhere: no saving
 		return nil
 	}
-	return []byte(best)
+	return newLiteral([]byte(best))
+}
+
+// literal finds one byte string in a message column. bytes.Index looks for
+// the literal's first byte and compares from there; when that byte is
+// common in log text ('c' of "checkout", 's' of "status"), it stops every
+// few bytes, and in the profile of a full scan that stopping was a quarter
+// of the CPU. literal instead jumps (bytes.IndexByte, vectorised) to the
+// literal's rarest byte by a fixed ranking of how often bytes occur in log
+// lines, and compares the whole literal around it.
+type literal struct {
+	b    []byte
+	rare int // index in b of its rarest byte
+}
+
+// byteCommonness lists bytes from the most to the least common in log text
+// (English words, numbers, punctuation of access logs and JSON lines);
+// bytes it does not list are rarer than all it does.
+const byteCommonness = " e0t1a2o3i4n5s6r7l8h9d.c:u-m/p\"g,f=yTbESAIRNOwv_kCLDP[]{}MxUHGFq()jzBKWVYJQXZ"
+
+func newLiteral(b []byte) *literal {
+	rank := func(c byte) int {
+		for i := 0; i < len(byteCommonness); i++ {
+			if byteCommonness[i] == c {
+				return i
+			}
+		}
+		return len(byteCommonness)
+	}
+	l := &literal{b: b}
+	for i := range b {
+		if rank(b[i]) > rank(b[l.rare]) {
+			l.rare = i
+		}
+	}
+	return l
+}
+
+// index is bytes.Index(s, l.b).
+func (l *literal) index(s []byte) int {
+	n, r := len(l.b), l.rare
+	c := l.b[r]
+	// The rare byte of a match starting at k sits at k+r, k+n ≤ len(s).
+	for i := r; i+n-r <= len(s); {
+		j := bytes.IndexByte(s[i:len(s)-(n-r-1)], c)
+		if j < 0 {
+			return -1
+		}
+		k := i + j - r
+		if string(s[k:k+n]) == string(l.b) {
+			return k
+		}
+		i += j + 1
+	}
+	return -1
 }
 
 // eachMatch calls fn with every event i in [lo, hi) of blk whose message f
 // matches, in order; lit is prematch(f).
-func eachMatch(blk *DecodedBlock, lo, hi int, f store.Matcher, lit []byte, fn func(i int)) {
+func eachMatch(blk *DecodedBlock, lo, hi int, f store.Matcher, lit *literal, fn func(i int)) {
 	if lit == nil {
 		for i := lo; i < hi; i++ {
 			if f.Match(unsafeString(blk.message(i))) {
@@ -47,7 +101,7 @@ func eachMatch(blk *DecodedBlock, lo, hi int, f store.Matcher, lit []byte, fn fu
 	pos := int(blk.off[lo])
 	i := lo
 	for pos < end {
-		j := bytes.Index(blk.data[pos:end], lit)
+		j := lit.index(blk.data[pos:end])
 		if j < 0 {
 			return
 		}

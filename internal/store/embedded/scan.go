@@ -47,7 +47,7 @@ type scanner struct {
 	e     *Engine
 	r     store.ScanRequest
 	grams gramFilter
-	lit   []byte // prematch(r.Filter)
+	lit   *literal // prematch(r.Filter)
 }
 
 // Scan implements store.Store.
