@@ -79,6 +79,8 @@ type Config struct {
 	// RecordSends keeps each request's send time (Report.SentAt), from
 	// which the pipeline benchmark measures delivery lag.
 	RecordSends bool
+	// Started, when set, is called just before the first request is sent.
+	Started func()
 
 	Out io.Writer // progress lines
 }
@@ -238,6 +240,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.RecordSends {
 		rep.SentAt = make([]int64, len(reqs))
+	}
+	if cfg.Started != nil {
+		cfg.Started()
 	}
 	t0 := time.Now()
 	rep.Start = t0

@@ -23,8 +23,10 @@ type pipelineSettings struct {
 	subs, metrics, rounds int
 	natsBin               string
 	profileDir            string
+	profileSeconds        int
 	serverArgs            []string
 	timeout               time.Duration
+	gzipLevel             int // -1: the server's default
 }
 
 // pipelineMode is one configuration a round measures.
@@ -119,6 +121,9 @@ func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipeline
 	conf := "destinations:\n"
 	if natsURL != "" {
 		conf += fmt.Sprintf("  %q:\n    nats: {url: %q, subject: %q, stream: %q}\n", bench.PipelineNATSARN, natsURL, strings.ToLower(stream), stream)
+		if s.gzipLevel >= 0 {
+			conf += fmt.Sprintf("    gzip_level: %d\n", s.gzipLevel)
+		}
 	}
 	conf += fmt.Sprintf("  %q:\n    file: {path: %q}\n", bench.PipelineFileARN, filePath)
 	confPath := filepath.Join(dir, "cairn.yaml")
@@ -153,8 +158,16 @@ func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipeline
 	}
 	var profDone chan error
 	if profile != "" {
+		// From the first request, for --profile-seconds.
 		profDone = make(chan error, 1)
-		go func() { profDone <- fetchProfile(ctx, child.pprof, profile) }()
+		cfg.Started = func() { go func() { profDone <- fetchProfileFor(ctx, child.pprof, profile, s.profileSeconds) }() }
+		defer func() {
+			if profDone != nil && res.rep != nil && !res.rep.Start.IsZero() {
+				if perr := <-profDone; perr != nil {
+					fmt.Fprintln(env.Stderr, "cairn bench: cpu profile:", perr)
+				}
+			}
+		}()
 	}
 	cpu0 := bench.ProcCPU(cfg.ServerPID)
 	rep, err := bench.Run(ctx, cfg)
@@ -185,13 +198,14 @@ func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipeline
 		res.cpuTotal = bench.ProcCPU(cfg.ServerPID) - cpu0
 	}
 	res.loadEnd = bench.LoadAvg()
-	if profDone != nil {
+	if watch != nil {
+		watch.Stop()
+	}
+	if profile != "" && profDone != nil {
 		if perr := <-profDone; perr != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench: cpu profile:", perr)
 		}
-	}
-	if watch != nil {
-		watch.Stop()
+		profDone = nil
 	}
 	child.stop() // flush the file sink; the reads below are after the fact
 	if m.subs > 0 {
@@ -245,7 +259,7 @@ func printPipelineTable(env Env, base bench.Config, s pipelineSettings, modes []
 	for round, rs := range results {
 		none := rs[0]
 		for i, r := range rs {
-			if r.rep == nil || r.rep.Events == 0 {
+			if r.rep == nil || r.rep.Events == 0 || r.err != nil {
 				fmt.Fprintf(w, "| %d | %s | %s | failed: %v | | | | | | | | |\n", round+1, modes[i].name, r.loadBefore, r.err)
 				continue
 			}

@@ -51,7 +51,6 @@ type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	sinks   map[string]Sink
-	gz      gzipPool
 	sources []Source
 
 	mu        sync.RWMutex
@@ -104,7 +103,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	sort.Strings(arns)
 	for _, arn := range arns {
-		s, err := buildSink(arn, cfg.Sinks[arn], cfg.Store, &m.gz)
+		s, err := buildSink(arn, cfg.Sinks[arn], cfg.Store)
 		if err != nil {
 			m.closeSinks()
 			return nil, err

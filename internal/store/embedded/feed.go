@@ -92,6 +92,13 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 		if st == nil {
 			continue // a deleted stream's block, not yet reclaimed
 		}
+		if evs := e.tail.get(g.id, s.seq); evs != nil {
+			page.Events = append(page.Events, evs...)
+			if len(page.Events) >= r.Limit {
+				return page, it.Error()
+			}
+			continue
+		}
 		blk, buf, ok, err := e.openBlock(g.id, s.minTs, s.seq, math.MinInt64, math.MaxInt64)
 		if err != nil {
 			return store.FeedPage{}, err

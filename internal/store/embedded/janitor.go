@@ -238,6 +238,7 @@ func (e *Engine) dropExpired(g *group, chunk []expiredBlock, end []byte, st *swe
 	for _, blk := range chunk {
 		b.Delete(indexKey(g.id, blk.sid, blk.minTs, blk.seq), nil)
 		b.Delete(feedKey(g.id, blk.seq), nil)
+		e.tail.forget(g.id, blk.seq)
 		st.pointDeletes += 2
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
