@@ -64,6 +64,11 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope) (matched bool, dp d
 	msg := ev.msg
 	var vals map[string]string
 	if c.extract {
+		// Match first: most events do not match, and Match builds no maps
+		// (Extract allocates its values for every message it looks at).
+		if !c.pattern.Match(msg) {
+			return false, dp, false
+		}
 		matched, vals = c.pattern.Extract(msg)
 	} else {
 		matched = c.pattern.Match(msg)
