@@ -77,6 +77,15 @@ type Config struct {
 	ServerPID int
 	DataDir   string
 
+	// Prepare, when set, runs once the groups and streams exist and before
+	// the clock starts (the pipeline benchmark puts its filters there).
+	Prepare func(ctx context.Context, call func(ctx context.Context, op string, in any) error) error
+	// RecordSends keeps each request's send time (Report.SentAt), from
+	// which the pipeline benchmark measures delivery lag.
+	RecordSends bool
+	// Started, when set, is called just before the first request is sent.
+	Started func()
+
 	Out io.Writer // progress lines
 }
 
@@ -102,9 +111,14 @@ type Report struct {
 	DiskBytes     int64         // data directory size (after ingest; the caller may weigh it again after a clean stop)
 	DataFileBytes int64         // the engine's data files only, when the caller knows them (after a clean stop)
 	LoadAvg       string        // /proc/loadavg when the run started
-	Query         *QueryReport
-	Insights      *InsightsReport
-	Settle        *SettleReport // Cairn: background re-compaction until the steady state (the caller waits for it)
+	// Start is when the first request was sent; SentAt[n], with
+	// Config.RecordSends, when request n was (Unix ns).
+	Start    time.Time
+	SentAt   []int64
+	Workload *Workload
+	Query    *QueryReport
+	Insights *InsightsReport
+	Settle   *SettleReport // Cairn: background re-compaction until the steady state (the caller waits for it)
 }
 
 // QueryReport holds the read figures.
@@ -196,6 +210,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := t.setup(ctx, w); err != nil {
 		return nil, err
 	}
+	rep.Workload = w
+	if cfg.Prepare != nil {
+		cw, ok := t.(*client)
+		if !ok {
+			return nil, errors.New("Prepare needs a CloudWatch Logs API endpoint")
+		}
+		if err := cfg.Prepare(ctx, func(ctx context.Context, op string, in any) error { return cw.call(ctx, op, in, nil) }); err != nil {
+			return nil, err
+		}
+	}
 
 	fmt.Fprintf(cfg.Out, "preparing %d request bodies...\n", w.Requests())
 	reqs, st := buildRequests(ctx, w, t)
@@ -221,7 +245,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Duration > 0 {
 		deadline = time.Now().Add(cfg.Duration)
 	}
+	if cfg.RecordSends {
+		rep.SentAt = make([]int64, len(reqs))
+	}
+	if cfg.Started != nil {
+		cfg.Started()
+	}
 	t0 := time.Now()
+	rep.Start = t0
 	for wr := 0; wr < cfg.Writers; wr++ {
 		wg.Add(1)
 		go func(wr int) {
@@ -232,6 +263,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					return
 				}
 				s := time.Now()
+				if rep.SentAt != nil {
+					rep.SentAt[n] = s.UnixNano()
+				}
 				if err := t.send(ctx, reqs[n].body, reqs[n].hash); err != nil {
 					nErr.Add(1)
 					firstEr.CompareAndSwap(nil, err.Error())
@@ -518,6 +552,9 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
+
+// ProcCPU is the user+sys CPU time of process pid (0 when unknown).
+func ProcCPU(pid int) time.Duration { return procCPU(pid) }
 
 // procCPU is the user+sys CPU time of a process, from /proc/PID/stat.
 func procCPU(pid int) time.Duration {

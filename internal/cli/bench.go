@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,15 @@ func runBench(env Env, args []string) int {
 	cpuProfile := fs.String("cpuprofile", "", "with a spawned server: write its CPU profile during ingest to this file")
 	var serverArgs multiFlag
 	fs.Var(&serverArgs, "server-arg", "extra argument for the spawned server (repeatable), e.g. --server-arg=--compression=fastest")
+	pipeline := fs.Bool("pipeline", false, "measure ingest with --subscription-filters and --metric-filters per group against none (fresh servers, --rounds rounds, alternating), and delivery to nats-server and a file (docs/benchmarks.md)")
+	pipe := pipelineSettings{}
+	fs.IntVar(&pipe.subs, "subscription-filters", 2, "with --pipeline: subscription filters per group (the first to NATS JetStream, the second to a file)")
+	fs.IntVar(&pipe.metrics, "metric-filters", 10, "with --pipeline: metric filters per group (plus one counting every event, which tells when counting caught up)")
+	fs.StringVar(&pipe.natsBin, "nats-server-bin", "nats-server", "with --pipeline: the nats-server binary")
+	fs.StringVar(&pipe.profileDir, "profile-dir", "", "with --pipeline: write each mode's server CPU profile of round 1 to this directory")
+	fs.IntVar(&pipe.profileSeconds, "profile-seconds", 10, "with --profile-dir: seconds of each profile, from the first request")
+	fs.IntVar(&pipe.gzipLevel, "gzip-level", -1, "with --pipeline: the NATS sink's gzip_level (0-9; default: the server's default)")
+	fs.DurationVar(&pipe.timeout, "pipeline-timeout", 10*time.Minute, "with --pipeline: how long to wait for delivery and counting to catch up")
 	spawn := fs.Bool("spawn", false, "start a Cairn server (SigV4 on) on a temporary data directory and measure it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -61,6 +71,9 @@ func runBench(env Env, args []string) int {
 	defer stop()
 
 	switch {
+	case *pipeline:
+		pipe.rounds, pipe.serverArgs = *rounds, serverArgs
+		return runPipeline(ctx, env, cfg, pipe)
 	case *compare != "":
 		if *compare != bench.PeerVictoriaLogs {
 			fmt.Fprintf(env.Stderr, "cairn bench: --compare %q: only %q is known\n", *compare, bench.PeerVictoriaLogs)
@@ -286,7 +299,12 @@ func fetchProfile(ctx context.Context, pprofURL, path string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofURL+"profile?seconds=10", nil)
+	return fetchProfileFor(ctx, pprofURL, path, 10)
+}
+
+// fetchProfileFor records the server's CPU for the next seconds.
+func fetchProfileFor(ctx context.Context, pprofURL, path string, seconds int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofURL+"profile?seconds="+strconv.Itoa(seconds), nil)
 	if err != nil {
 		return err
 	}

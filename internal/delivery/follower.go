@@ -1,12 +1,13 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -237,17 +238,40 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	f := &fl.f
 	matchAll := f.Pattern == nil || f.Pattern.MatchesAll()
 	budget := fl.limits().RecordBytes * 3 / 4
+	// The matching events' IDs are written into one buffer and made one
+	// string, which the events' IDs slice (two allocations a page, not two
+	// an event).
+	keep := events
+	if !matchAll {
+		keep = make([]store.StoredEvent, 0, len(events))
+		for i := range events {
+			if f.Pattern.Match(events[i].Message) {
+				keep = append(keep, events[i])
+			}
+		}
+	}
+	idBuf := make([]byte, 0, 56*len(keep))
+	ends := make([]int, len(keep))
+	for i := range keep {
+		idBuf = keep[i].Pos.AppendID(idBuf)
+		ends[i] = len(idBuf)
+	}
+	ids := string(idBuf)
 	open := map[string]*Record{}
 	size := map[*Record]int{}
 	var recs []*Record
-	for i := range events {
-		e := &events[i]
-		if !matchAll && !f.Pattern.Match(e.Message) {
-			continue
-		}
-		ev := Event{ID: string(e.Pos.AppendID(make([]byte, 0, 56))), Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
+	var last *Record // the record of the previous event: pages are whole blocks, each of one stream
+	off := 0
+	for i := range keep {
+		e := &keep[i]
+		end := ends[i]
+		ev := Event{ID: ids[off:end], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
+		off = end
 		n := eventJSONSize(&ev)
-		r := open[e.Stream]
+		r := last
+		if r == nil || r.Stream != e.Stream {
+			r = open[e.Stream]
+		}
 		if r == nil || (size[r]+n > budget && len(r.Events) > 0) {
 			r = &Record{Owner: f.Scope.Account, Group: f.Group, Stream: e.Stream, Filters: []string{f.Name},
 				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream)}
@@ -257,11 +281,15 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		}
 		r.Events = append(r.Events, ev)
 		size[r] += n
+		last = r
 	}
 	for _, r := range recs {
 		// Blocks of one stream come in commit order, each chronological;
 		// AWS's records are in timestamp order.
-		sort.SliceStable(r.Events, func(a, b int) bool { return r.Events[a].Timestamp < r.Events[b].Timestamp })
+		less := func(a, b Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) }
+		if !slices.IsSortedFunc(r.Events, less) {
+			slices.SortStableFunc(r.Events, less)
+		}
 	}
 	return recs
 }

@@ -63,7 +63,6 @@ type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	sinks   map[string]Sink
-	gz      gzipPool
 	sources []Source
 
 	mu        sync.RWMutex
@@ -116,7 +115,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	sort.Strings(arns)
 	for _, arn := range arns {
-		s, err := buildSink(arn, cfg.Sinks[arn], cfg.Store, &m.gz, cfg.CheckGroupWrite)
+		s, err := buildSink(arn, cfg.Sinks[arn], cfg.Store, cfg.CheckGroupWrite)
 		if err != nil {
 			m.closeSinks()
 			return nil, err

@@ -110,11 +110,16 @@ func (r *Record) JSON() []byte {
 	return b
 }
 
-// gzipPool keeps compressors between records; it belongs to a Manager.
-type gzipPool struct{ p sync.Pool }
+// gzipPool keeps compressors of one level between records; each sink has
+// its own.
+type gzipPool struct {
+	level int
+	p     sync.Pool
+}
 
-// Gzip is the payload as every AWS target receives it: gzip (level 6, as
-// Firehose documents) of JSON.
+// Gzip is the payload as every AWS target receives it: gzip of JSON, at the
+// sink's level (SinkConfig.GzipLevel: AWS documents the format, "compressed
+// with the GZIP format", not a level).
 func (r *Record) gzip(pool *gzipPool) []byte {
 	if r.gz != nil {
 		return r.gz
@@ -123,7 +128,7 @@ func (r *Record) gzip(pool *gzipPool) []byte {
 	buf.Grow(len(r.JSON())/4 + 64)
 	w, _ := pool.p.Get().(*gzip.Writer)
 	if w == nil {
-		w, _ = gzip.NewWriterLevel(&buf, 6)
+		w, _ = gzip.NewWriterLevel(&buf, pool.level)
 	} else {
 		w.Reset(&buf)
 	}

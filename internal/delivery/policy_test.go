@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -180,48 +181,54 @@ func TestApplyOnTransformedLogs(t *testing.T) {
 		}
 	}
 	// /metrics, read with Prometheus' parser: two events delivered by each
-	// filter, nothing retried or failed, caught up.
-	resp, err := h.HTTPClient().Get(h.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var parser expfmt.TextParser
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	value := func(family, filter string) (float64, bool) {
-		f := fams[family]
-		if f == nil {
+	// filter, nothing retried or failed, caught up. The receiver has the
+	// events before the follower has its acknowledgement (and counts it),
+	// so the figures are polled until they are there.
+	harness.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		resp, err := h.HTTPClient().Get(h.URL() + "/metrics")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var parser expfmt.TextParser
+		fams, err := parser.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			return err
+		}
+		value := func(family, filter string) (float64, bool) {
+			f := fams[family]
+			if f == nil {
+				return 0, false
+			}
+			for _, m := range f.Metric {
+				labels := map[string]string{}
+				for _, l := range m.Label {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["filter_name"] == filter && labels["destination_arn"] == lambdaARN && labels["account"] == "000000000000" {
+					if m.Counter != nil {
+						return m.Counter.GetValue(), f.GetType() == dto.MetricType_COUNTER
+					}
+					return m.Gauge.GetValue(), f.GetType() == dto.MetricType_GAUGE
+				}
+			}
 			return 0, false
 		}
-		for _, m := range f.Metric {
-			labels := map[string]string{}
-			for _, l := range m.Label {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["filter_name"] == filter && labels["destination_arn"] == lambdaARN && labels["account"] == "000000000000" {
-				if m.Counter != nil {
-					return m.Counter.GetValue(), f.GetType() == dto.MetricType_COUNTER
+		var errs []error
+		for _, filter := range []string{"t", "p"} {
+			for family, want := range map[string]float64{"cairn_subscription_delivered_events_total": 2, "cairn_subscription_retries_total": 0,
+				"cairn_subscription_failed_events_total": 0, "cairn_subscription_waiting_for_sink": 0} {
+				if v, ok := value(family, filter); !ok || v != want {
+					errs = append(errs, fmt.Errorf("%s{filter_name=%q} = %v (found with its type: %v), want %v", family, filter, v, ok, want))
 				}
-				return m.Gauge.GetValue(), f.GetType() == dto.MetricType_GAUGE
+			}
+			if v, ok := value("cairn_subscription_delivered_records_total", filter); !ok || v < 1 {
+				errs = append(errs, fmt.Errorf("delivered records of %s: %v %v", filter, v, ok))
+			}
+			if _, ok := value("cairn_subscription_lag_seconds", filter); !ok {
+				errs = append(errs, fmt.Errorf("no lag gauge for %s", filter))
 			}
 		}
-		return 0, false
-	}
-	for _, filter := range []string{"t", "p"} {
-		for family, want := range map[string]float64{"cairn_subscription_delivered_events_total": 2, "cairn_subscription_retries_total": 0,
-			"cairn_subscription_failed_events_total": 0, "cairn_subscription_waiting_for_sink": 0} {
-			if v, ok := value(family, filter); !ok || v != want {
-				t.Errorf("%s{filter_name=%q} = %v (found with its type: %v), want %v", family, filter, v, ok, want)
-			}
-		}
-		if v, ok := value("cairn_subscription_delivered_records_total", filter); !ok || v < 1 {
-			t.Errorf("delivered records of %s: %v %v", filter, v, ok)
-		}
-		if _, ok := value("cairn_subscription_lag_seconds", filter); !ok {
-			t.Errorf("no lag gauge for %s", filter)
-		}
-	}
+		return errors.Join(errs...)
+	})
 }

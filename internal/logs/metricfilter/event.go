@@ -40,6 +40,48 @@ type eventDoc struct {
 	msg     string
 	decoded bool
 	doc     any
+	slash   int8 // 0: not looked yet; 1: no backslash in msg; 2: one
+}
+
+func (e *eventDoc) hasBackslash() bool {
+	if e.slash == 0 {
+		e.slash = 1
+		if strings.IndexByte(e.msg, '\\') >= 0 {
+			e.slash = 2
+		}
+	}
+	return e.slash == 2
+}
+
+// mayMatch is the filter's prefilter: false only when the pattern cannot
+// match (a literal every match contains is absent, or a JSON pattern's
+// message is no object), at the cost of a byte test and substring
+// searches, before the pattern's own evaluation (a JSON pass or a field
+// split) runs. The literals are the pattern's Required and
+// RequiredUnlessEscaped, the ones the store skips blocks with.
+func (c *compiled) mayMatch(ev *eventDoc) bool {
+	if c.isJSON {
+		i := 0
+		for i < len(ev.msg) && (ev.msg[i] == ' ' || ev.msg[i] == '\t' || ev.msg[i] == '\n' || ev.msg[i] == '\r') {
+			i++
+		}
+		if i == len(ev.msg) || ev.msg[i] != '{' {
+			return false
+		}
+	}
+	for _, l := range c.req {
+		if !strings.Contains(ev.msg, l) {
+			return false
+		}
+	}
+	if len(c.reqEsc) > 0 && !ev.hasBackslash() {
+		for _, l := range c.reqEsc {
+			if !strings.Contains(ev.msg, l) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (e *eventDoc) json() any {
@@ -62,8 +104,16 @@ func (c *compiled) apply(msg string, scope store.Scope) (matched bool, dp datapo
 // applyDoc runs the filter on one event, sharing its JSON decoding.
 func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope) (matched bool, dp datapoint, ok bool) {
 	msg := ev.msg
+	if !c.mayMatch(ev) {
+		return false, dp, false
+	}
 	var vals map[string]string
 	if c.extract {
+		// Match first: most events do not match, and Match builds no maps
+		// (Extract allocates its values for every message it looks at).
+		if !c.pattern.Match(msg) {
+			return false, dp, false
+		}
 		matched, vals = c.pattern.Extract(msg)
 	} else {
 		matched = c.pattern.Match(msg)

@@ -26,6 +26,12 @@ type compiled struct {
 	// transformed: the filter was created with applyOnTransformedLogs and
 	// reads each event's transformed version where its append kept one.
 	transformed bool
+	// The prefilter of JSON and space-delimited patterns (mayMatch): the
+	// literals every matching message contains (req), and those it contains
+	// unless it has a backslash (reqEsc, JSON escapes); isJSON: only a
+	// message starting with '{' can match.
+	req, reqEsc []string
+	isJSON      bool
 }
 
 type dimension struct {
@@ -76,6 +82,11 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	kind := patternKind(f.FilterPattern)
 	c := &compiled{name: f.FilterName, creation: f.CreationTime, pattern: p, namespace: t.MetricNamespace,
 		metric: t.MetricName, unit: t.Unit, defaultValue: t.DefaultValue, transformed: f.ApplyOnTransformedLogs}
+	if kind != 't' {
+		// Term patterns are substring tests already: a prefilter would
+		// only repeat them.
+		c.req, c.reqEsc, c.isJSON = p.Required(), p.RequiredUnlessEscaped(), kind == 'j'
+	}
 	if c.value, err = parseSelector(t.MetricValue, true); err != nil {
 		return nil, awserr.InvalidMetricValue(t.MetricValue)
 	}

@@ -94,8 +94,19 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	s.storedBytes.Add(stored)
 	g.storedBytes.Add(stored)
 
+	// One copy of the events as stored serves the feed's tail and the
+	// listeners (both read-only).
+	var kept []store.StoredEvent
+	if e.tail != nil || e.hasListeners() {
+		kept = make([]store.StoredEvent, len(events))
+		for i, ev := range events {
+			kept[i] = store.StoredEvent{Stream: streamName, Timestamp: ev.Timestamp, IngestionTime: ingestion, Message: ev.Message,
+				Pos: store.Position{Time: ev.Timestamp, Seq: seq, Index: uint32(i)}}
+		}
+		e.tail.put(g.id, seq, kept) // before the mark passes seq, so a follower it wakes finds it
+	}
 	e.finishSeq(seq) // before notifying: a listener's ReadFeed must see this block
-	e.notify(scope, groupName, streamName, seq, events, ingestion)
+	e.notify(scope, groupName, streamName, kept)
 	return store.AppendResult{Seq: seq}, nil
 }
 

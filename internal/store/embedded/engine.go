@@ -55,6 +55,9 @@ type Config struct {
 	// sync the WAL cannot complete). The engine then refuses every operation;
 	// the process should exit so that a restart recovers from the WAL.
 	OnFatal func(error)
+	// FeedTailBytes bounds the events of recent appends kept in memory for
+	// ReadFeed (feedtail.go; default DefaultFeedTailBytes); negative: none.
+	FeedTailBytes int
 	// (Listeners to appends register with Engine.Subscribe, part of the
 	// store contract; see feed.go.)
 }
@@ -117,6 +120,7 @@ type Engine struct {
 	bufs  sync.Pool // *[]byte decompression buffers
 
 	resume  *resumeCache // blocks a page stopped inside (resume.go)
+	tail    *feedTail    // recent appends for ReadFeed (feedtail.go); nil: none
 	decodes atomic.Int64 // blocks decompressed, for tests
 
 	// life is held for reading by every operation and for writing by Close,
@@ -200,6 +204,12 @@ func Open(cfg Config) (*Engine, error) {
 		stop:    make(chan struct{}),
 		closing: make(chan struct{}),
 		bgLog:   rateLimit{every: 30 * time.Second},
+	}
+	switch {
+	case cfg.FeedTailBytes == 0:
+		e.tail = newFeedTail(DefaultFeedTailBytes)
+	case cfg.FeedTailBytes > 0:
+		e.tail = newFeedTail(cfg.FeedTailBytes)
 	}
 	fsys := cfg.FS
 	if fsys == nil {

@@ -117,6 +117,13 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 		if st == nil {
 			continue // a deleted stream's block, not yet reclaimed
 		}
+		if evs := e.tail.get(g.id, s.seq); evs != nil {
+			page.Events = append(page.Events, evs...)
+			if len(page.Events) >= r.Limit {
+				return page, it.Error()
+			}
+			continue
+		}
 		if s.blockSeq != 0 {
 			if merged.blk == nil || merged.minTs != s.minTs || merged.seq != s.blockSeq {
 				e.putBuf(merged.buf)

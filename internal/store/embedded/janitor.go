@@ -251,6 +251,7 @@ func (e *Engine) dropExpired(g *group, chunk []expiredBlock, end []byte, st *swe
 	for _, blk := range chunk {
 		b.Delete(indexKey(g.id, blk.sid, blk.minTs, blk.seq), nil)
 		b.Delete(feedKey(g.id, blk.seq), nil)
+		e.tail.forget(g.id, blk.seq)
 		st.pointDeletes += 2
 		for _, seq := range blk.feedSeqs {
 			b.Delete(feedKey(g.id, seq), nil)

@@ -37,20 +37,22 @@ func (e *Engine) Subscribe(fn func(store.Appended)) (unsubscribe func()) {
 	}
 }
 
-func (e *Engine) notify(scope store.Scope, group, stream string, seq uint64, events []store.Event, ingestion int64) {
+func (e *Engine) notify(scope store.Scope, group, stream string, events []store.StoredEvent) {
 	s := &e.subs
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if len(s.fns) == 0 {
+	if len(s.fns) == 0 || len(events) == 0 {
 		return
 	}
-	out := make([]store.StoredEvent, len(events))
-	for i, ev := range events {
-		out[i] = store.StoredEvent{Stream: stream, Timestamp: ev.Timestamp, IngestionTime: ingestion, Message: ev.Message,
-			Pos: store.Position{Time: ev.Timestamp, Seq: seq, Index: uint32(i)}}
-	}
-	a := store.Appended{Scope: scope, Group: group, Stream: stream, Events: out}
+	a := store.Appended{Scope: scope, Group: group, Stream: stream, Events: events}
 	for _, fn := range s.fns {
 		fn(a)
 	}
+}
+
+// hasListeners reports whether any listener is subscribed.
+func (e *Engine) hasListeners() bool {
+	e.subs.mu.RLock()
+	defer e.subs.mu.RUnlock()
+	return len(e.subs.fns) > 0
 }

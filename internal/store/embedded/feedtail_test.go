@@ -1,0 +1,98 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
+)
+
+// readWholeFeed pages through g's feed from the start, limit events a page.
+func readWholeFeed(t *testing.T, e *Engine, limit int) []store.StoredEvent {
+	t.Helper()
+	var all []store.StoredEvent
+	pos := uint64(0)
+	for {
+		p, err := e.ReadFeed(context.Background(), store.FeedRequest{Scope: scope, Group: "g", After: pos, Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.Events...)
+		if len(p.Events) == 0 {
+			return all
+		}
+		pos = p.Next
+	}
+}
+
+// TestFeedTail: a caught-up follower reads recent appends from memory (no
+// block is decompressed) and gets exactly what the store returns without
+// the tail (the same engine reopened, its tail empty); a tail too small for
+// all of them falls back to the store for the evicted blocks, and a
+// deleted stream's blocks stay out of the feed either way.
+func TestFeedTail(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		tailBytes  int
+		maxDecodes int64
+		minDecodes int64
+	}{
+		{"whole tail", 0, 0, 0},
+		{"small tail", 4 << 10, 1 << 30, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := vfs.NewMem()
+			e, err := Open(Config{Dir: "/db", FS: fs, FeedTailBytes: c.tailBytes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			storetest.Setup(t, e, scope, "g", "a", "b", "gone")
+			base := int64(1_760_000_000_000)
+			for i := 0; i < 40; i++ {
+				stream := []string{"a", "b", "gone"}[i%3]
+				evs := make([]store.Event, 1+i%7)
+				for j := range evs {
+					evs[j] = store.Event{Timestamp: base + int64(i*10+j), Message: fmt.Sprintf("event %d.%d of %s", i, j, stream)}
+				}
+				if _, err := e.Append(ctx, scope, "g", stream, evs, base+int64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.DeleteStream(ctx, scope, "g", "gone"); err != nil {
+				t.Fatal(err)
+			}
+			before := e.decodes.Load()
+			got := readWholeFeed(t, e, 5)
+			decodes := e.decodes.Load() - before
+			if decodes > c.maxDecodes || decodes < c.minDecodes {
+				t.Errorf("%d blocks decompressed reading the feed; want %d to %d", decodes, c.minDecodes, c.maxDecodes)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e, err = Open(Config{Dir: "/db", FS: fs, FeedTailBytes: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			want := readWholeFeed(t, e, 5)
+			if len(want) == 0 {
+				t.Fatal("the feed read from the store is empty")
+			}
+			for _, ev := range want {
+				if ev.Stream == "gone" {
+					t.Fatalf("a deleted stream's event in the feed: %+v", ev)
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("the feed through the tail differs from the store's:\n got %d events %+v\nwant %d events %+v", len(got), got, len(want), want)
+			}
+		})
+	}
+}
