@@ -55,6 +55,7 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/postgres"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -75,6 +76,9 @@ type Config struct {
 	// postgres:// URL (the PostgreSQL engine; DataDir still holds the
 	// credentials and keys).
 	Store string
+	// Blocks moves old blocks of the PostgreSQL engine to object storage
+	// (nil: they stay in PostgreSQL).
+	Blocks *postgres.BlocksConfig
 	// Compression is the zstd level of stored blocks: "fastest" (default) or
 	// "default" (see embedded.Config).
 	Compression string

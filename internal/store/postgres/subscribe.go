@@ -119,15 +119,21 @@ func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
 		minTs, ingestion int64
 		count            int
 		payload          []byte
+		object           *string
 	)
-	err := e.pool.QueryRow(ctx, `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload
+	err := e.pool.QueryRow(ctx, `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload, b.object
 		FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid JOIN cairn_groups g ON g.gid = b.gid
-		WHERE b.gid = $1 AND b.seq = $2`, gid, int64(seq)).Scan(&a.Scope.Account, &a.Scope.Region, &group, &stream, &minTs, &count, &ingestion, &payload)
+		WHERE b.gid = $1 AND b.seq = $2`, gid, int64(seq)).Scan(&a.Scope.Account, &a.Scope.Region, &group, &stream, &minTs, &count, &ingestion, &payload, &object)
 	if err == pgx.ErrNoRows {
 		return nil // deleted since
 	}
 	if err != nil {
 		return err
+	}
+	if object != nil {
+		if payload, err = e.fetchObject(ctx, gid, seq, *object); payload == nil || err != nil {
+			return err
+		}
 	}
 	d, err := e.codec.decode(payload, minTs, count)
 	if err != nil {
