@@ -363,4 +363,3 @@ func value(m *dto.Metric) float64 {
 	}
 	return 0
 }
-
