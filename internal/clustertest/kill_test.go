@@ -73,9 +73,9 @@ func (l *ledger) check(t *testing.T, stored []string) (acked, unacked, unackedSt
 
 // writers runs n goroutines putting unique batches of 20 events to
 // group/stream-w through c() until stop is closed, each has sent max
-// batches (0: no bound), or it saw an error (given to onErr); a batch is
+// batches (0: no bound), or onErr, given an error, says to stop; a batch is
 // acknowledged when PutLogEvents succeeded. It returns a wait function.
-func writers(c func() *cwl.Client, group string, n, max int, l *ledger, stop <-chan struct{}, onErr func(error)) func() {
+func writers(c func() *cwl.Client, group string, n, max int, l *ledger, stop <-chan struct{}, onErr func(error) bool) func() {
 	var wg sync.WaitGroup
 	base := time.Now().Add(-time.Minute).UnixMilli()
 	for w := range n {
@@ -100,8 +100,7 @@ func writers(c func() *cwl.Client, group string, n, max int, l *ledger, stop <-c
 					LogStreamName: aws.String("w" + strconv.Itoa(w)), LogEvents: evs})
 				cancel()
 				l.record(msgs, err == nil)
-				if err != nil {
-					onErr(err)
+				if err != nil && !onErr(err) {
 					return
 				}
 			}
@@ -181,10 +180,11 @@ func TestKillNode(t *testing.T) {
 	stop := make(chan struct{})
 	var errMu sync.Mutex
 	var errs []error
-	wait := writers(func() *cwl.Client { return ca }, "ingest", 4, 0, l, stop, func(err error) {
+	wait := writers(func() *cwl.Client { return ca }, "ingest", 4, 0, l, stop, func(err error) bool {
 		errMu.Lock()
 		errs = append(errs, err)
 		errMu.Unlock()
+		return false
 	})
 	batches := killBatches
 	if v, err := strconv.Atoi(os.Getenv("CAIRN_CLUSTER_KILL_BATCHES")); err == nil && v > 0 {
@@ -236,7 +236,7 @@ func TestKillNode(t *testing.T) {
 	// dead node delivered without saving its cursor comes again), nothing
 	// that was not sent.
 	l2 := &ledger{acked: map[string]bool{}}
-	writers(func() *cwl.Client { return cb }, "ingest", 1, 3, l2, nil, func(err error) { t.Error(err) })()
+	writers(func() *cwl.Client { return cb }, "ingest", 1, 3, l2, nil, func(err error) bool { t.Error(err); return false })()
 	harness.CheckFor(t, 60*time.Second, 50*time.Millisecond, func() error {
 		got, err := deliveredMessages(out)
 		if err != nil {
