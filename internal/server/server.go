@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/console"
 	"github.com/cairnlog/cairn/internal/delivery"
+	"github.com/cairnlog/cairn/internal/iamshare"
 	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/insights/run"
@@ -172,6 +173,7 @@ type Server struct {
 	metrics     *metrics.Registry
 	delivery    *delivery.Manager
 	workersOnce sync.Once
+	iamSync     *iamshare.Sync // nil unless the IAM file is shared
 }
 
 // closeWorkers stops the server's background work, once.
@@ -307,6 +309,15 @@ func Start(cfg Config) (*Server, error) {
 	// Per-append records (originals, transformed versions) expire with
 	// their events: swept every few minutes (the janitor's reclaim of
 	// expired blocks is what they follow).
+	// An IAM file on a shared store is the cluster's (internal/iamshare).
+	var iamSync *iamshare.Sync
+	if st, ok := engine.(iamshare.Store); ok && cfg.IAMFile != "" && cfg.Auth != "off" {
+		if iamSync, err = iamshare.Start(iamshare.Config{Store: st, File: cfg.IAMFile, Apply: sec.ReloadDocument, Logger: cfg.Logger}); err != nil {
+			engine.Close()
+			return nil, err
+		}
+		workers = append(workers, iamSync)
+	}
 	for _, sw := range []*expiry.Sweeper{protect.Expiry(), transformers.Expiry()} {
 		sw.Start(5 * time.Minute)
 		workers = append(workers, sw)
@@ -429,6 +440,7 @@ func Start(cfg Config) (*Server, error) {
 		metrics:    reg,
 		delivery:   deliver,
 		syslogAddr: syslogAddr,
+		iamSync:    iamSync,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -546,9 +558,23 @@ func extraHandler() *http.ServeMux {
 	return mux
 }
 
-// ReloadIdentities re-reads the IAM file (SIGHUP). On error the identities
-// in force stay.
-func (s *Server) ReloadIdentities() error { return s.sec.Reload() }
+// ReloadIdentities re-reads the IAM file (SIGHUP); on a shared store it
+// also publishes it to every node. On error the identities in force stay.
+func (s *Server) ReloadIdentities() error {
+	if s.iamSync != nil {
+		return s.iamSync.Publish()
+	}
+	return s.sec.Reload()
+}
+
+// IAMVersion is the cluster IAM document's version in force here (0 when
+// the IAM file is not shared).
+func (s *Server) IAMVersion() int64 {
+	if s.iamSync == nil {
+		return 0
+	}
+	return s.iamSync.Version()
+}
 
 // CredentialsFile is the generated root credentials file, or "" when the
 // server uses an IAM file or runs with auth off; created says whether this

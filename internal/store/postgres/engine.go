@@ -42,8 +42,9 @@ type Engine struct {
 	node  string // this process's id in NOTIFY payloads (its own are not replayed)
 
 	subMu  sync.Mutex
-	subs   map[int]func(store.Appended)
-	nextID int
+	subs    map[int]func(store.Appended)
+	iamSubs map[int]func() // OnIAMChange
+	nextID  int
 
 	closeMu sync.RWMutex // held shared by calls in flight; Close takes it exclusively
 	closed  bool
@@ -108,7 +109,7 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	var id [8]byte
 	rand.Read(id[:])
-	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, done: make(chan struct{}),
+	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}),
 		objects: objects}
 	lctx, stop := context.WithCancel(context.Background())
 	e.stop = stop
@@ -276,6 +277,12 @@ var schema = []string{
 		key text PRIMARY KEY,
 		kind smallint NOT NULL,
 		since timestamptz NOT NULL DEFAULT clock_timestamp()
+	);`,
+	// 5: the cluster's IAM document (iam.go).
+	`CREATE TABLE cairn_iam (
+		id int PRIMARY KEY CHECK (id = 1),
+		version bigint NOT NULL,
+		doc bytea NOT NULL
 	);`,
 }
 

@@ -57,12 +57,12 @@ func (e *Engine) hasSubscribers() bool {
 // from their cursors, do not.
 func (e *Engine) listen(ctx context.Context, ready chan<- error) {
 	defer close(e.done)
-	first := true
+	first, reconnected := true, false
 	pause := 100 * time.Millisecond
 	for {
 		conn, err := pgx.Connect(ctx, e.cfg.URL)
 		if err == nil {
-			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+iamChannel); err != nil {
 				conn.Close(context.Background())
 			}
 		}
@@ -75,6 +75,10 @@ func (e *Engine) listen(ctx context.Context, ready chan<- error) {
 		}
 		if err == nil {
 			pause = 100 * time.Millisecond
+			if reconnected {
+				e.iamChanged() // a publish may have gone unheard while reconnecting
+			}
+			reconnected = true
 			err = e.relay(ctx, conn)
 			conn.Close(context.Background())
 		}
@@ -97,6 +101,10 @@ func (e *Engine) relay(ctx context.Context, conn *pgx.Conn) error {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
+		}
+		if n.Channel == iamChannel {
+			e.iamChanged()
+			continue
 		}
 		node, gid, seq, ok := parseNotice(n.Payload)
 		if !ok || node == e.node || !e.hasSubscribers() {
