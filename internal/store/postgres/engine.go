@@ -41,7 +41,7 @@ type Engine struct {
 	codec *codec
 	node  string // this process's id in NOTIFY payloads (its own are not replayed)
 
-	subMu  sync.Mutex
+	subMu   sync.Mutex
 	subs    map[int]func(store.Appended)
 	iamSubs map[int]func() // OnIAMChange
 	nextID  int
