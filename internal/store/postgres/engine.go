@@ -54,6 +54,8 @@ type Engine struct {
 	stopJanitor context.CancelFunc
 	janitorDone chan struct{}
 
+	coalesce coalescer // group commit of appends (batch.go)
+
 	objects   *objectStore // nil without object storage
 	stopMover context.CancelFunc
 	moverDone chan struct{}
@@ -110,7 +112,7 @@ func Open(cfg Config) (*Engine, error) {
 	var id [8]byte
 	rand.Read(id[:])
 	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}),
-		objects: objects}
+		objects: objects, coalesce: coalescer{queues: map[groupKey]*groupQueue{}}}
 	lctx, stop := context.WithCancel(context.Background())
 	e.stop = stop
 	ready := make(chan error, 1)
