@@ -113,14 +113,26 @@ const DefaultObjectCache = 64 << 20
 // ends with "/".
 func ParseBlocksURL(s string) (bucket, prefix string, err error) {
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", "", fmt.Errorf("--blocks must be s3://bucket/prefix, not %q", s)
+	if err == nil && u.User != nil {
+		// Not echoed: the part before @ may be a key.
+		return "", "", errors.New("--blocks must be s3://bucket/prefix, without credentials (those go in CAIRN_BLOCKS_ACCESS_KEY_ID and CAIRN_BLOCKS_SECRET_ACCESS_KEY)")
+	}
+	if err != nil || u.Scheme != "s3" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(s, "@") {
+		return "", "", fmt.Errorf("--blocks must be s3://bucket/prefix, not %q", redactAt(s))
 	}
 	prefix = strings.Trim(u.Path, "/")
 	if prefix != "" {
 		prefix += "/"
 	}
 	return u.Host, prefix, nil
+}
+
+// redactAt keeps what may be a key before an @ out of an error.
+func redactAt(s string) string {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return "…@" + s[i+1:]
+	}
+	return s
 }
 
 // objectStore is the bucket blocks move to.
