@@ -151,6 +151,13 @@ func (s *Security) Reload() error {
 	return s.identities.Reload(func() (*iam.Store, error) { return iam.LoadFile(s.iamFile) })
 }
 
+// ReloadDocument makes the IAM document doc (an IAM file's content, the
+// cluster's: internal/iamshare) the identities in force; a document that
+// does not parse is refused and the identities in force stay.
+func (s *Security) ReloadDocument(doc []byte) error {
+	return s.identities.Reload(func() (*iam.Store, error) { return iam.ParseFile(doc) })
+}
+
 // CredentialsFile is the generated root credentials file, or "" when the
 // identities come from an IAM file or auth is off; created says whether
 // NewSecurity created it.

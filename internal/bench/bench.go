@@ -44,7 +44,12 @@ const (
 
 // Config describes one benchmark run.
 type Config struct {
-	Endpoint  string // e.g. http://127.0.0.1:4588, or VictoriaLogs' http://127.0.0.1:9428
+	// Endpoint is where to send: e.g. http://127.0.0.1:4588, or
+	// VictoriaLogs' http://127.0.0.1:9428. Several CloudWatch Logs
+	// endpoints, comma-separated (the nodes of one cluster), spread the
+	// writers over them: writer i sends to endpoint i mod n; each is set
+	// up, and the reads go to the first.
+	Endpoint  string
 	Peer      string // PeerNone (CloudWatch Logs API) or PeerVictoriaLogs
 	Region    string
 	AccessKey string
@@ -119,6 +124,20 @@ type Report struct {
 	Query    *QueryReport
 	Insights *InsightsReport
 	Settle   *SettleReport // Cairn: background re-compaction until the steady state (the caller waits for it)
+	// PerEndpoint is the events each endpoint acknowledged, in the order
+	// of Config.Endpoint's list.
+	PerEndpoint []int64
+}
+
+// Endpoints splits Config.Endpoint's comma-separated list.
+func (c Config) Endpoints() []string {
+	var out []string
+	for _, e := range strings.Split(c.Endpoint, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // QueryReport holds the read figures.
@@ -197,18 +216,38 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	w := &Workload{Seed: cfg.Seed, Events: cfg.Events, BatchSize: cfg.BatchSize, Groups: cfg.Groups, Streams: cfg.Streams,
 		Prefix: cfg.Prefix, RareEvery: cfg.RareEvery, FirstMs: cfg.FirstMs}
+	endpoints := cfg.Endpoints()
+	if len(endpoints) == 0 {
+		return nil, errors.New("no endpoint")
+	}
 	var t target
+	// senders[i] is the target writer i sends to (i mod len).
+	var senders []target
 	switch cfg.Peer {
 	case PeerNone:
-		t = newCloudWatch(cfg)
+		for _, e := range endpoints {
+			c := cfg
+			c.Endpoint = e
+			senders = append(senders, newCloudWatch(c))
+		}
+		t = senders[0]
 	case PeerVictoriaLogs:
+		if len(endpoints) > 1 {
+			return nil, errors.New("one VictoriaLogs endpoint only")
+		}
 		t = newVictoriaLogs(cfg)
+		senders = []target{t}
 	default:
 		return nil, fmt.Errorf("unknown peer %q (want %q)", cfg.Peer, PeerVictoriaLogs)
 	}
 	rep := &Report{Peer: cfg.Peer, LoadAvg: LoadAvg()}
-	if err := t.setup(ctx, w); err != nil {
-		return nil, err
+	// Every endpoint is set up (an existing group or stream is fine): the
+	// nodes of a cluster see the first one's, separate servers need their
+	// own.
+	for _, st := range senders {
+		if err := st.setup(ctx, w); err != nil {
+			return nil, err
+		}
 	}
 	rep.Workload = w
 	if cfg.Prepare != nil {
@@ -235,6 +274,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		sent    atomic.Int64
 		firstEr atomic.Value
 		lat     = make([][]time.Duration, cfg.Writers)
+		perEnd  = make([]atomic.Int64, len(senders))
 		wg      sync.WaitGroup
 		rss     rssSampler
 	)
@@ -257,6 +297,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wg.Add(1)
 		go func(wr int) {
 			defer wg.Done()
+			to := senders[wr%len(senders)]
 			for {
 				n := next.Add(1) - 1
 				if n >= int64(len(reqs)) || ctx.Err() != nil || (!deadline.IsZero() && time.Now().After(deadline)) {
@@ -266,13 +307,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if rep.SentAt != nil {
 					rep.SentAt[n] = s.UnixNano()
 				}
-				if err := t.send(ctx, reqs[n].body, reqs[n].hash); err != nil {
+				if err := to.send(ctx, reqs[n].body, reqs[n].hash); err != nil {
 					nErr.Add(1)
 					firstEr.CompareAndSwap(nil, err.Error())
 					continue
 				}
 				lat[wr] = append(lat[wr], time.Since(s))
 				sent.Add(int64(w.batchLen(n)))
+				perEnd[wr%len(senders)].Add(int64(w.batchLen(n)))
 			}
 		}(wr)
 	}
@@ -293,6 +335,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.ServerCPU = serverCPU
 	}
 	rep.Events = sent.Load()
+	for i := range perEnd {
+		rep.PerEndpoint = append(rep.PerEndpoint, perEnd[i].Load())
+	}
 	if st.Events > 0 {
 		rep.MessageBytes = st.MessageBytes * rep.Events / st.Events
 	}

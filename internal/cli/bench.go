@@ -26,7 +26,13 @@ func runBench(env Env, args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	cfg := bench.Config{Out: env.Stderr}
-	fs.StringVar(&cfg.Endpoint, "endpoint", "", "CloudWatch Logs endpoint URL (default: --spawn a server)")
+	fs.Func("endpoint", "CloudWatch Logs endpoint URL; repeat it or give a comma-separated list to spread the writers over several nodes (default: --spawn a server)", func(v string) error {
+		if cfg.Endpoint != "" {
+			v = cfg.Endpoint + "," + v
+		}
+		cfg.Endpoint = v
+		return nil
+	})
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "region to sign for")
 	fs.StringVar(&cfg.AccessKey, "access-key", envOr(env, "AWS_ACCESS_KEY_ID", ""), "access key [AWS_ACCESS_KEY_ID]")
 	fs.StringVar(&cfg.SecretKey, "secret-key", envOr(env, "AWS_SECRET_ACCESS_KEY", ""), "secret key [AWS_SECRET_ACCESS_KEY]")
@@ -167,6 +173,11 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 	fmt.Fprintf(w, "endpoint %s (%s): %d writers, %d-event batches, %d streams in %d groups\n", cfg.Endpoint, peer, cfg.Writers, cfg.BatchSize, cfg.Streams, cfg.Groups)
 	if r.LoadAvg != "" {
 		fmt.Fprintf(w, "load average at start: %s\n", r.LoadAvg)
+	}
+	if eps := cfg.Endpoints(); len(eps) > 1 && len(r.PerEndpoint) == len(eps) {
+		for i, e := range eps {
+			fmt.Fprintf(w, "  %s: %d events acknowledged\n", e, r.PerEndpoint[i])
+		}
 	}
 	fmt.Fprintf(w, "ingest: %d events in %s = %.0f events/s, %.1f MB/s of messages (%d requests, %d errors)\n",
 		r.Events, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, r.MBPerSec, r.Requests, r.Errors)

@@ -21,6 +21,7 @@ import (
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
+	"github.com/cairnlog/cairn/internal/store/postgres"
 )
 
 // DefaultListen is where `cairn server` listens unless told otherwise.
@@ -69,6 +70,17 @@ type serverFile struct {
 	LogFormat        string                         `yaml:"log_format"`
 	AuditLogGroup    string                         `yaml:"audit_log_group"`
 	AuditDataEvents  bool                           `yaml:"audit_data_events"`
+
+	// Blocks moves old blocks to an S3-compatible store (with a postgres://
+	// store; docs/scaling.md).
+	Blocks struct {
+		URL             string `yaml:"url"`
+		Endpoint        string `yaml:"endpoint"`
+		Region          string `yaml:"region"`
+		AccessKeyID     string `yaml:"access_key_id"`
+		SecretAccessKey string `yaml:"secret_access_key"`
+		After           string `yaml:"after"`
+	} `yaml:"blocks"`
 }
 
 // serverSettings resolves the server's settings: flags win over CAIRN_*
@@ -106,6 +118,10 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	logFormat := fs.String("log-format", "", "server log lines: text (key=value) or json (one object a line) [CAIRN_LOG_FORMAT] (default text)")
 	auditGroup := fs.String("audit-log-group", "", "write a CloudTrail-format record of every API call into this log group [CAIRN_AUDIT_LOG_GROUP] (default: no audit trail)")
 	auditData := fs.Bool("audit-data-events", false, "audit PutLogEvents and the reads of log data too (CloudTrail's data events) [CAIRN_AUDIT_DATA_EVENTS=1]")
+	blocksURL := fs.String("blocks", "", "move blocks older than --blocks-after to object storage at s3://bucket/prefix (with a postgres:// --store); keys from CAIRN_BLOCKS_ACCESS_KEY_ID and CAIRN_BLOCKS_SECRET_ACCESS_KEY or the config file [CAIRN_BLOCKS] (default: blocks stay in PostgreSQL)")
+	blocksEndpoint := fs.String("blocks-endpoint", "", "S3 API endpoint of --blocks, e.g. http://127.0.0.1:9000 (buckets addressed by path) [CAIRN_BLOCKS_ENDPOINT] (default: AWS)")
+	blocksRegion := fs.String("blocks-region", "", "region of the --blocks bucket [CAIRN_BLOCKS_REGION] (default us-east-1)")
+	blocksAfter := fs.Duration("blocks-after", 0, "age (by ingestion time) at which a block moves to --blocks [CAIRN_BLOCKS_AFTER] (default 1h)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, "", err
 	}
@@ -145,6 +161,9 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 			SecretAccessKey: e.SecretAccessKey, PathStyle: e.PathStyle}
 	}
 	cfg.Export.Dir = file.Export.Directory
+	if err := blocksSettings(&cfg, env, file, *blocksURL, *blocksEndpoint, *blocksRegion, *blocksAfter); err != nil {
+		return server.Config{}, "", err
+	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
 	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)
 	cfg.TLSCertFile = firstNonEmpty(*tlsCert, env.Getenv("CAIRN_TLS_CERT"), file.TLSCert)
@@ -235,6 +254,50 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		return server.Config{}, "", fmt.Errorf("account ID %q is not 12 digits", cfg.AccountID)
 	}
 	return cfg, firstNonEmpty(*logLevel, env.Getenv("CAIRN_LOG_LEVEL"), file.LogLevel, "info"), nil
+}
+
+// blocksSettings fills cfg.Blocks from --blocks and its companions. The
+// keys come from the environment or the config file only: a flag's value
+// is visible to every user of the machine (ps).
+func blocksSettings(cfg *server.Config, env Env, file serverFile, url, endpoint, region string, after time.Duration) error {
+	f := file.Blocks
+	url = firstNonEmpty(url, env.Getenv("CAIRN_BLOCKS"), f.URL)
+	if url == "" {
+		return nil
+	}
+	if _, _, err := postgres.ParseBlocksURL(url); err != nil {
+		return err
+	}
+	b := &postgres.BlocksConfig{URL: url,
+		Endpoint:        firstNonEmpty(endpoint, env.Getenv("CAIRN_BLOCKS_ENDPOINT"), f.Endpoint),
+		Region:          firstNonEmpty(region, env.Getenv("CAIRN_BLOCKS_REGION"), f.Region),
+		AccessKeyID:     firstNonEmpty(env.Getenv("CAIRN_BLOCKS_ACCESS_KEY_ID"), f.AccessKeyID),
+		SecretAccessKey: firstNonEmpty(env.Getenv("CAIRN_BLOCKS_SECRET_ACCESS_KEY"), f.SecretAccessKey),
+		After:           after,
+	}
+	// S3-compatible stores (MinIO, Ceph, moto) address buckets by path;
+	// AWS's own endpoint takes virtual-hosted names.
+	b.PathStyle = b.Endpoint != ""
+	if b.After == 0 {
+		if v := firstNonEmpty(env.Getenv("CAIRN_BLOCKS_AFTER"), f.After); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("blocks after: %w", err)
+			}
+			b.After = d
+		}
+	}
+	if b.After < 0 {
+		return fmt.Errorf("--blocks-after must be positive, not %s", b.After)
+	}
+	if b.AccessKeyID == "" || b.SecretAccessKey == "" {
+		return errors.New("--blocks needs CAIRN_BLOCKS_ACCESS_KEY_ID and CAIRN_BLOCKS_SECRET_ACCESS_KEY (or blocks.access_key_id and blocks.secret_access_key in the config file)")
+	}
+	if !strings.HasPrefix(cfg.Store, "postgres://") && !strings.HasPrefix(cfg.Store, "postgresql://") {
+		return errors.New("--blocks needs a postgres:// --store (the embedded engine keeps its blocks on local disk)")
+	}
+	cfg.Blocks = b
+	return nil
 }
 
 func runServer(env Env, args []string) int {

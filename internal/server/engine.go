@@ -22,10 +22,13 @@ type Engine interface {
 func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
 	switch s := cfg.Store; {
 	case s == "" || s == "embedded":
+		if cfg.Blocks != nil {
+			return nil, fmt.Errorf("--blocks needs a postgres:// --store")
+		}
 		return embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression, OnFatal: onFatal,
 			RecompactInterval: cfg.RecompactInterval})
 	case isShared(s):
-		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger})
+		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger, Blocks: cfg.Blocks})
 	default:
 		return nil, fmt.Errorf("--store must be embedded or a postgres:// URL, not %q", redactURL(cfg.Store))
 	}

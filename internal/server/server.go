@@ -26,6 +26,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/console"
 	"github.com/cairnlog/cairn/internal/delivery"
+	"github.com/cairnlog/cairn/internal/iamshare"
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
@@ -56,6 +57,7 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/postgres"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -76,6 +78,9 @@ type Config struct {
 	// postgres:// URL (the PostgreSQL engine; DataDir still holds the
 	// credentials and keys).
 	Store string
+	// Blocks moves old blocks of the PostgreSQL engine to object storage
+	// (nil: they stay in PostgreSQL).
+	Blocks *postgres.BlocksConfig
 	// Compression is the codec of blocks as appended: "s2", or zstd at
 	// "fastest" or "default" (see embedded.Config).
 	Compression string
@@ -172,6 +177,7 @@ type Server struct {
 	metrics     *metrics.Registry
 	delivery    *delivery.Manager
 	workersOnce sync.Once
+	iamSync     *iamshare.Sync // nil unless the IAM file is shared
 }
 
 // closeWorkers stops the server's background work, once.
@@ -310,6 +316,15 @@ func Start(cfg Config) (*Server, error) {
 	// Per-append records (originals, transformed versions) expire with
 	// their events: swept every few minutes (the janitor's reclaim of
 	// expired blocks is what they follow).
+	// An IAM file on a shared store is the cluster's (internal/iamshare).
+	var iamSync *iamshare.Sync
+	if st, ok := engine.(iamshare.Store); ok && cfg.IAMFile != "" && cfg.Auth != "off" {
+		if iamSync, err = iamshare.Start(iamshare.Config{Store: st, File: cfg.IAMFile, Apply: sec.ReloadDocument, Logger: cfg.Logger}); err != nil {
+			engine.Close()
+			return nil, err
+		}
+		workers = append(workers, iamSync)
+	}
 	for _, sw := range []*expiry.Sweeper{protect.Expiry(), transformers.Expiry()} {
 		sw.Start(5 * time.Minute)
 		workers = append(workers, sw)
@@ -435,6 +450,7 @@ func Start(cfg Config) (*Server, error) {
 		metrics:    reg,
 		delivery:   deliver,
 		syslogAddr: syslogAddr,
+		iamSync:    iamSync,
 		// Headers must arrive within 10 s (slowloris); the body's own
 		// deadline is set by protocol once the headers are read, and cleared
 		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
@@ -600,9 +616,23 @@ func extraHandler() *http.ServeMux {
 	return mux
 }
 
-// ReloadIdentities re-reads the IAM file (SIGHUP). On error the identities
-// in force stay.
-func (s *Server) ReloadIdentities() error { return s.sec.Reload() }
+// ReloadIdentities re-reads the IAM file (SIGHUP); on a shared store it
+// also publishes it to every node. On error the identities in force stay.
+func (s *Server) ReloadIdentities() error {
+	if s.iamSync != nil {
+		return s.iamSync.Publish()
+	}
+	return s.sec.Reload()
+}
+
+// IAMVersion is the cluster IAM document's version in force here (0 when
+// the IAM file is not shared).
+func (s *Server) IAMVersion() int64 {
+	if s.iamSync == nil {
+		return 0
+	}
+	return s.iamSync.Version()
+}
 
 // CredentialsFile is the generated root credentials file, or "" when the
 // server uses an IAM file or runs with auth off; created says whether this

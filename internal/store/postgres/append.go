@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -45,6 +43,8 @@ const appendSQL = `WITH s AS (
 SELECT b.seq, pg_notify('` + notifyChannel + `', $14 || ' ' || b.gid || ' ' || b.seq)::text FROM b`
 
 // Append implements store.Store; it returns once PostgreSQL committed.
+// Appends to one group that arrive together are written together
+// (batch.go).
 func (e *Engine) Append(ctx context.Context, scope store.Scope, group, stream string, events []store.Event, ingestionTime int64) (store.AppendResult, error) {
 	if err := e.enter(); err != nil {
 		return store.AppendResult{}, err
@@ -52,6 +52,9 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, group, stream st
 	defer e.exit()
 	if len(events) == 0 {
 		return store.AppendResult{}, errors.New("BUG: append of no events")
+	}
+	if err := ctx.Err(); err != nil {
+		return store.AppendResult{}, err // once queued, an append is written whatever its context
 	}
 	payload, raw := e.codec.encode(events)
 	grams := buildGrams(events)
@@ -61,18 +64,11 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, group, stream st
 	}
 	minTs, maxTs := events[0].Timestamp, events[len(events)-1].Timestamp
 	stored := int64(len(payload) + len(grams) + rowOverhead)
-	var seq int64
-	var ignored string
-	err := e.pool.QueryRow(ctx, appendSQL, scope.Account, scope.Region, []byte(group), []byte(stream),
-		minTs, maxTs, ingestionTime, stored, len(events), raw, flags, grams, payload, e.node).Scan(&seq, &ignored)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if _, err := e.gid(ctx, e.pool, scope, group); err != nil {
-			return store.AppendResult{}, wrap(err)
-		}
-		return store.AppendResult{}, store.ErrStreamNotFound
-	}
+	p := &pendingAppend{stream: stream, minTs: minTs, maxTs: maxTs, ingest: ingestionTime, stored: stored, raw: raw, count: len(events),
+		flags: flags, grams: grams, payload: payload, done: make(chan appendResult, 1)}
+	seq, err := e.submit(scope, group, p)
 	if err != nil {
-		return store.AppendResult{}, wrap(err)
+		return store.AppendResult{}, err
 	}
 	if e.hasSubscribers() {
 		a := store.Appended{Scope: scope, Group: group, Stream: stream, Events: make([]store.StoredEvent, len(events))}

@@ -29,6 +29,9 @@ type Config struct {
 	// Now is the clock (retention); nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Blocks, when set, moves old blocks to an S3-compatible object store
+	// (objects.go).
+	Blocks *BlocksConfig
 }
 
 // Engine is a store.Store on PostgreSQL.
@@ -38,9 +41,10 @@ type Engine struct {
 	codec *codec
 	node  string // this process's id in NOTIFY payloads (its own are not replayed)
 
-	subMu  sync.Mutex
-	subs   map[int]func(store.Appended)
-	nextID int
+	subMu   sync.Mutex
+	subs    map[int]func(store.Appended)
+	iamSubs map[int]func() // OnIAMChange
+	nextID  int
 
 	closeMu sync.RWMutex // held shared by calls in flight; Close takes it exclusively
 	closed  bool
@@ -49,6 +53,12 @@ type Engine struct {
 
 	stopJanitor context.CancelFunc
 	janitorDone chan struct{}
+
+	coalesce coalescer // group commit of appends (batch.go)
+
+	objects   *objectStore // nil without object storage
+	stopMover context.CancelFunc
+	moverDone chan struct{}
 }
 
 // Open connects, creates or migrates the schema and starts the listener
@@ -66,6 +76,14 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.JanitorInterval <= 0 {
 		cfg.JanitorInterval = DefaultJanitorInterval
 	}
+	var objects *objectStore
+	if cfg.Blocks != nil {
+		o, err := newObjectStore(*cfg.Blocks)
+		if err != nil {
+			return nil, err
+		}
+		objects = o
+	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -80,6 +98,12 @@ func Open(cfg Config) (*Engine, error) {
 		pool.Close()
 		return nil, err
 	}
+	if objects != nil {
+		if err := objects.check(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	c, err := newCodec()
 	if err != nil {
 		pool.Close()
@@ -87,7 +111,8 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	var id [8]byte
 	rand.Read(id[:])
-	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, done: make(chan struct{})}
+	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}),
+		objects: objects, coalesce: coalescer{queues: map[groupKey]*groupQueue{}}}
 	lctx, stop := context.WithCancel(context.Background())
 	e.stop = stop
 	ready := make(chan error, 1)
@@ -102,6 +127,14 @@ func Open(cfg Config) (*Engine, error) {
 	jctx, stopJanitor := context.WithCancel(context.Background())
 	e.stopJanitor, e.janitorDone = stopJanitor, make(chan struct{})
 	go e.janitor(jctx)
+	e.stopMover, e.moverDone = func() {}, make(chan struct{})
+	if objects != nil {
+		mctx, stopMover := context.WithCancel(context.Background())
+		e.stopMover = stopMover
+		go e.mover(mctx)
+	} else {
+		close(e.moverDone)
+	}
 	return e, nil
 }
 
@@ -123,6 +156,8 @@ func (e *Engine) Close() error {
 	// (another node's janitor takes over at once).
 	e.stopJanitor()
 	<-e.janitorDone
+	e.stopMover()
+	<-e.moverDone
 	e.closeMu.Lock()
 	if e.closed {
 		e.closeMu.Unlock()
@@ -231,6 +266,25 @@ var schema = []string{
 	`CREATE TABLE cairn_secrets (
 		name text PRIMARY KEY,
 		value bytea NOT NULL
+	);`,
+	// 4: object storage for blocks (objects.go). A moved block's payload
+	// is NULL and object its key; object_bytes keeps its size for the
+	// stored-bytes accounting. The partial index finds the blocks still
+	// to move, oldest first, without reading the moved ones.
+	`ALTER TABLE cairn_blocks ALTER COLUMN payload DROP NOT NULL;
+	ALTER TABLE cairn_blocks ADD COLUMN object text;
+	ALTER TABLE cairn_blocks ADD COLUMN object_bytes int NOT NULL DEFAULT 0;
+	CREATE INDEX cairn_blocks_resident ON cairn_blocks (ingestion) WHERE object IS NULL;
+	CREATE TABLE cairn_objects (
+		key text PRIMARY KEY,
+		kind smallint NOT NULL,
+		since timestamptz NOT NULL DEFAULT clock_timestamp()
+	);`,
+	// 5: the cluster's IAM document (iam.go).
+	`CREATE TABLE cairn_iam (
+		id int PRIMARY KEY CHECK (id = 1),
+		version bigint NOT NULL,
+		doc bytea NOT NULL
 	);`,
 }
 

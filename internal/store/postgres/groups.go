@@ -103,7 +103,9 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 			return err
 		}
 		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM cairn_blocks WHERE gid = $1`, gid)
+		// Moved blocks' objects become trash for the collector (objects.go).
+		b.Queue(`WITH d AS (DELETE FROM cairn_blocks WHERE gid = $1 RETURNING object)
+			INSERT INTO cairn_objects (key, kind) SELECT object, 1 FROM d WHERE object IS NOT NULL`, gid)
 		b.Queue(`DELETE FROM cairn_resources WHERE account = $1 AND region = $2 AND gid = $3`, scope.Account, scope.Region, gid)
 		b.Queue(`DELETE FROM cairn_groups WHERE gid = $1`, gid)
 		return tx.SendBatch(ctx, b).Close()

@@ -24,6 +24,7 @@ type blockRow struct {
 	flags        int16
 	grams        []byte
 	payload      []byte
+	object       string // the key in the object store of a moved block
 }
 
 // selection is what a read selects in one group: the time range narrowed
@@ -99,6 +100,7 @@ type summaries struct {
 	page   int // rows per query: small first (a page of a few events), growing
 
 	skipped int64
+	gets    int // moved blocks fetched from the object store
 }
 
 const summaryPage = 256
@@ -134,9 +136,9 @@ func (s *summaries) pop() { s.buf = s.buf[1:] }
 
 func (s *summaries) fetch(ctx context.Context) error {
 	sel := s.sel
-	cols := summaryColumns + `, NULL::bytea`
+	cols := summaryColumns + `, NULL::bytea, b.object`
 	if s.inline {
-		cols = summaryColumns + `, b.payload`
+		cols = summaryColumns + `, b.payload, b.object`
 	}
 	var q string
 	if s.backward {
@@ -157,11 +159,15 @@ func (s *summaries) fetch(ctx context.Context) error {
 		b := &blockRow{}
 		var seq int64
 		var name []byte
-		if err := rows.Scan(&seq, &name, &b.minTs, &b.maxTs, &b.count, &b.ingestion, &b.raw, &b.flags, &b.grams, &b.payload); err != nil {
+		var object *string
+		if err := rows.Scan(&seq, &name, &b.minTs, &b.maxTs, &b.count, &b.ingestion, &b.raw, &b.flags, &b.grams, &b.payload, &object); err != nil {
 			rows.Close()
 			return wrap(err)
 		}
 		b.seq, b.stream = uint64(seq), string(name)
+		if object != nil {
+			b.object, b.payload = *object, nil
+		}
 		n++
 		if s.backward {
 			s.kTs, s.kSeq = b.maxTs, seq
@@ -186,48 +192,77 @@ func (s *summaries) fetch(ctx context.Context) error {
 }
 
 // load fetches the payloads of the first up to payloadBatch buffered
-// blocks that lack one (the block about to be opened first), in one query.
+// blocks that lack one (the block about to be opened first): the resident
+// ones in one query, the moved ones from the object store. Moved blocks are
+// fetched in a window that starts at one and doubles while the read goes
+// on opening them, so a read that stops after a block or two GETs no more
+// than that, and a long one fetches many at a time.
 const payloadBatch = 16
 
 func (s *summaries) load(ctx context.Context) error {
-	var seqs []int64
+	var (
+		seqs  []int64
+		moved []*blockRow
+	)
 	idx := map[int64]*blockRow{}
 	for _, b := range s.buf {
-		if len(seqs) == payloadBatch {
+		if len(seqs)+len(moved) == payloadBatch || len(moved) == s.window() {
 			break
 		}
-		if b.payload == nil {
+		switch {
+		case b.payload != nil:
+		case b.object != "":
+			moved = append(moved, b)
+		default:
 			seqs = append(seqs, int64(b.seq))
 			idx[int64(b.seq)] = b
 		}
 	}
-	if len(seqs) == 0 {
-		return nil
-	}
-	rows, err := s.e.pool.Query(ctx, `SELECT seq, payload FROM cairn_blocks WHERE gid = $1 AND seq = ANY($2)`, s.sel.gid, seqs)
-	if err != nil {
-		return wrap(err)
-	}
-	for rows.Next() {
-		var seq int64
-		var p []byte
-		if err := rows.Scan(&seq, &p); err != nil {
-			rows.Close()
+	if len(seqs) > 0 {
+		rows, err := s.e.pool.Query(ctx, `SELECT seq, payload, object FROM cairn_blocks WHERE gid = $1 AND seq = ANY($2)`, s.sel.gid, seqs)
+		if err != nil {
 			return wrap(err)
 		}
-		if b := idx[seq]; b != nil {
-			b.payload = p
+		for rows.Next() {
+			var seq int64
+			var p []byte
+			var object *string
+			if err := rows.Scan(&seq, &p, &object); err != nil {
+				rows.Close()
+				return wrap(err)
+			}
+			if b := idx[seq]; b != nil {
+				if object != nil {
+					// Moved since its summary was read.
+					b.object = *object
+					moved = append(moved, b)
+				} else {
+					b.payload = p
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return wrap(err)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return wrap(err)
+	if len(moved) > 0 {
+		s.gets += len(moved)
+		if err := s.e.fetchObjects(ctx, s.sel.gid, moved); err != nil {
+			return wrap(err)
+		}
 	}
 	for _, seq := range seqs {
-		if idx[seq].payload == nil {
-			idx[seq].payload = []byte{} // deleted since the summary was read: an empty block
+		if b := idx[seq]; b.payload == nil && b.object == "" {
+			b.payload = []byte{} // deleted since the summary was read: an empty block
 		}
 	}
 	return nil
+}
+
+// window is how many moved blocks the next load may fetch: one at first,
+// then as many as were fetched so far (doubling), at most payloadBatch.
+func (s *summaries) window() int {
+	return min(max(1, s.gets), payloadBatch)
 }
 
 // open takes the head summary and decodes its block (nil, nil when the

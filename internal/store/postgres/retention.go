@@ -21,13 +21,16 @@ const expireBatch = 5000
 // groups, in one statement. Reads already hide those events (read.go
 // narrows by the same cutoff), so this only reclaims space. Streams are
 // updated before groups, the order Append locks them in, so the two cannot
-// deadlock.
+// deadlock. The objects of moved blocks become trash in the same
+// statement (objects.go), for the collector to delete.
 const expireSQL = `WITH gone AS (
 	DELETE FROM cairn_blocks b WHERE (b.gid, b.seq) IN (
 		SELECT b2.gid, b2.seq FROM cairn_blocks b2 JOIN cairn_groups g ON g.gid = b2.gid
 		WHERE g.retention_days > 0 AND b2.max_ts < $1 - g.retention_days::bigint * 86400000
 		LIMIT $3)
-	RETURNING b.gid, b.sid, length(b.payload)::bigint + length(b.grams) + $2 AS n
+	RETURNING b.gid, b.sid, b.object, coalesce(length(b.payload), b.object_bytes)::bigint + length(b.grams) + $2 AS n
+), t AS (
+	INSERT INTO cairn_objects (key, kind) SELECT object, 1 FROM gone WHERE object IS NOT NULL
 ), s AS (
 	UPDATE cairn_streams st SET stored_bytes = st.stored_bytes - x.n
 	FROM (SELECT sid, sum(n)::bigint AS n FROM gone GROUP BY sid) x WHERE st.sid = x.sid

@@ -113,7 +113,7 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (store.FeedP
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT b.seq, s.name, b.min_ts, b.count, b.ingestion, b.payload
+		rows, err := tx.Query(ctx, `SELECT b.seq, s.name, b.min_ts, b.count, b.ingestion, b.payload, b.object
 			FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
 			WHERE b.gid = $1 AND b.seq > $2 ORDER BY b.seq LIMIT $3`, gid, int64(r.After), limit)
 		if err != nil {
@@ -126,9 +126,21 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (store.FeedP
 				seq, minTs, ingestion int64
 				count                 int
 				name, payload         []byte
+				object                *string
 			)
-			if err := rows.Scan(&seq, &name, &minTs, &count, &ingestion, &payload); err != nil {
+			if err := rows.Scan(&seq, &name, &minTs, &count, &ingestion, &payload, &object); err != nil {
 				return err
+			}
+			if object != nil {
+				// Moved (a follower far behind): this snapshot still has
+				// the row, so the object is there unless the row was
+				// deleted since.
+				if payload, err = e.fetchObject(ctx, gid, uint64(seq), *object); err != nil {
+					return err
+				}
+				if payload == nil {
+					continue
+				}
 			}
 			d, err := e.codec.decode(payload, minTs, count)
 			if err != nil {

@@ -57,7 +57,8 @@ func (e *Engine) DeleteStream(ctx context.Context, scope store.Scope, group, str
 			return err
 		}
 		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM cairn_blocks WHERE sid = $1`, sid)
+		b.Queue(`WITH d AS (DELETE FROM cairn_blocks WHERE sid = $1 RETURNING object)
+			INSERT INTO cairn_objects (key, kind) SELECT object, 1 FROM d WHERE object IS NOT NULL`, sid)
 		b.Queue(`UPDATE cairn_groups SET stored_bytes = stored_bytes - $2 WHERE gid = $1`, gid, bytes)
 		return tx.SendBatch(ctx, b).Close()
 	}))

@@ -57,12 +57,12 @@ func (e *Engine) hasSubscribers() bool {
 // from their cursors, do not.
 func (e *Engine) listen(ctx context.Context, ready chan<- error) {
 	defer close(e.done)
-	first := true
+	first, reconnected := true, false
 	pause := 100 * time.Millisecond
 	for {
 		conn, err := pgx.Connect(ctx, e.cfg.URL)
 		if err == nil {
-			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+iamChannel); err != nil {
 				conn.Close(context.Background())
 			}
 		}
@@ -75,6 +75,10 @@ func (e *Engine) listen(ctx context.Context, ready chan<- error) {
 		}
 		if err == nil {
 			pause = 100 * time.Millisecond
+			if reconnected {
+				e.iamChanged() // a publish may have gone unheard while reconnecting
+			}
+			reconnected = true
 			err = e.relay(ctx, conn)
 			conn.Close(context.Background())
 		}
@@ -98,6 +102,10 @@ func (e *Engine) relay(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil {
 			return err
 		}
+		if n.Channel == iamChannel {
+			e.iamChanged()
+			continue
+		}
 		node, gid, seq, ok := parseNotice(n.Payload)
 		if !ok || node == e.node || !e.hasSubscribers() {
 			continue
@@ -119,15 +127,21 @@ func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
 		minTs, ingestion int64
 		count            int
 		payload          []byte
+		object           *string
 	)
-	err := e.pool.QueryRow(ctx, `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload
+	err := e.pool.QueryRow(ctx, `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload, b.object
 		FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid JOIN cairn_groups g ON g.gid = b.gid
-		WHERE b.gid = $1 AND b.seq = $2`, gid, int64(seq)).Scan(&a.Scope.Account, &a.Scope.Region, &group, &stream, &minTs, &count, &ingestion, &payload)
+		WHERE b.gid = $1 AND b.seq = $2`, gid, int64(seq)).Scan(&a.Scope.Account, &a.Scope.Region, &group, &stream, &minTs, &count, &ingestion, &payload, &object)
 	if err == pgx.ErrNoRows {
 		return nil // deleted since
 	}
 	if err != nil {
 		return err
+	}
+	if object != nil {
+		if payload, err = e.fetchObject(ctx, gid, seq, *object); payload == nil || err != nil {
+			return err
+		}
 	}
 	d, err := e.codec.decode(payload, minTs, count)
 	if err != nil {

@@ -1,0 +1,45 @@
+package postgres
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseBlocksURL: any string either is refused or gives a bucket
+// without a slash and a prefix that is empty or ends with one slash, and
+// s3://bucket/prefix built from them parses back to the same.
+func FuzzParseBlocksURL(f *testing.F) {
+	for _, s := range []string{"s3://b", "s3://b/", "s3://b/p/q", "s3://b//p//", "http://b/p", "s3://u@b/p", "s3:///p", "s3://b/p?x=1", "s3://b/%2F"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		bucket, prefix, err := ParseBlocksURL(s)
+		if err != nil {
+			return
+		}
+		if bucket == "" || strings.Contains(bucket, "/") {
+			t.Fatalf("%q: bucket %q", s, bucket)
+		}
+		if prefix != "" && (!strings.HasSuffix(prefix, "/") || strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "//")) {
+			t.Fatalf("%q: prefix %q", s, prefix)
+		}
+		b2, p2, err := ParseBlocksURL("s3://" + bucket + "/" + prefix)
+		if err != nil || b2 != bucket || p2 != prefix {
+			t.Fatalf("%q: s3://%s/%s parses to %q %q %v", s, bucket, prefix, b2, p2, err)
+		}
+	})
+}
+
+func TestParseBlocksURL(t *testing.T) {
+	for in, want := range map[string][2]string{"s3://logs": {"logs", ""}, "s3://logs/cairn": {"logs", "cairn/"}, "s3://logs/a/b/": {"logs", "a/b/"}} {
+		b, p, err := ParseBlocksURL(in)
+		if err != nil || b != want[0] || p != want[1] {
+			t.Errorf("%s: %q %q %v", in, b, p, err)
+		}
+	}
+	for _, bad := range []string{"", "logs", "http://logs/x", "s3://", "s3://k:s@logs/x", "s3://logs/x?region=y"} {
+		if _, _, err := ParseBlocksURL(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
