@@ -334,6 +334,7 @@ try {
     await page.click('[data-testid=saved-query]');
     check(await page.inputValue('[data-testid=query]') === recentText, 'a saved query opens in the editor');
   }
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'insights');
 
   // Keyboard: ? opens the help, g t goes to live tail.
