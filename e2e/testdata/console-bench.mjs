@@ -111,8 +111,10 @@ try {
     const loop = now => { window.benchFrames.push(now - last); last = now; if (!window.benchStop) requestAnimationFrame(loop); };
     requestAnimationFrame(loop);
   });
+  if (tracing) await browser.startTracing(page, {categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8']});
   console.log('NEED tail-load');
   await new Promise(res => process.stdin.once('data', res));
+  if (tracing) { console.log('live tail:'); summariseTrace(JSON.parse((await browser.stopTracing()).toString())); }
   const t = await page.evaluate(() => {
     window.benchStop = true;
     const f = window.benchFrames.slice(1).sort((a, b) => a - b);

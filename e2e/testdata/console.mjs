@@ -210,6 +210,14 @@ try {
   await scrollUntil(page, false, 'request 2999 ok');
   const all = await page.textContent('[data-testid=events-info]');
   check(/^2,970 events loaded \(end\)/.test(all), 'and forward to the last: ' + all);
+  // The same in the unfiltered view of the stream (GetLogEvents' backward
+  // tokens): request 1500 of 3,000, then both ends.
+  await page.goto(`${url}/console/#/events?group=app-a&streams=web-1&since=all&event=${encodeURIComponent('web-1|' + (start + 1500000))}`);
+  await page.waitForSelector('[data-testid=event-detail]');
+  check((await page.textContent('[data-testid=events] .ev.selected .msg')).startsWith('request 1500 ok'), 'stream deep link opens request 1500');
+  await scrollUntil(page, true, 'request 0 ok');
+  await scrollUntil(page, false, 'request 2999 ok');
+  check(/^3,000 events loaded \(end\)/.test(await page.textContent('[data-testid=events-info]')), 'and scrolls to both ends of 3,000');
 
   // A filter with an error, then a good one with highlights.
   await page.fill('[data-testid=filter]', '{ $.level = ');
@@ -334,6 +342,7 @@ try {
     await page.click('[data-testid=saved-query]');
     check(await page.inputValue('[data-testid=query]') === recentText, 'a saved query opens in the editor');
   }
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'insights');
 
   // Keyboard: ? opens the help, g t goes to live tail.
