@@ -58,11 +58,11 @@ var CompareShapes = []CompareShape{
 // InsightsResult is one shape's figures.
 type InsightsResult struct {
 	InsightsShape
-	Time           time.Duration // median of the runs
+	Time time.Duration // median of the runs
 	// ServerCPU is the server's CPU time (user+system) per run, the mean
 	// of the runs: on a loaded machine it is steadier than Time, and
 	// BytesScanned / ServerCPU is the rate per core.
-	ServerCPU time.Duration
+	ServerCPU      time.Duration
 	Rows           int
 	RecordsScanned float64
 	RecordsMatched float64
