@@ -58,7 +58,11 @@ var CompareShapes = []CompareShape{
 // InsightsResult is one shape's figures.
 type InsightsResult struct {
 	InsightsShape
-	Time           time.Duration // median of the runs
+	Time time.Duration // median of the runs
+	// ServerCPU is the server's CPU time (user+system) per run, the mean
+	// of the runs: on a loaded machine it is steadier than Time, and
+	// BytesScanned / ServerCPU is the rate per core.
+	ServerCPU      time.Duration
 	Rows           int
 	RecordsScanned float64
 	RecordsMatched float64
@@ -133,6 +137,7 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 	for _, sh := range InsightsShapes {
 		var times []time.Duration
 		var last *queryResults
+		cpu0 := procCPU(serverPID)
 		for i := 0; i < 3; i++ {
 			d, r, err := c.runQuery(ctx, groups, sh.Query, fromS, toS)
 			if err != nil {
@@ -140,7 +145,8 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 			}
 			times, last = append(times, d), r
 		}
-		rep.Results = append(rep.Results, InsightsResult{InsightsShape: sh, Time: medianDuration(times), Rows: len(last.Results),
+		cpu := (procCPU(serverPID) - cpu0) / 3
+		rep.Results = append(rep.Results, InsightsResult{InsightsShape: sh, Time: medianDuration(times), ServerCPU: cpu, Rows: len(last.Results),
 			RecordsScanned: last.Statistics.RecordsScanned, RecordsMatched: last.Statistics.RecordsMatched, BytesScanned: last.Statistics.BytesScanned})
 	}
 	if c.compare {

@@ -214,6 +214,9 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 			if s := x.Time.Seconds(); s > 0 {
 				rate = fmt.Sprintf(", %.0f MB/s of messages", x.BytesScanned/1e6/s)
 			}
+			if c := x.ServerCPU.Seconds(); c > 0 {
+				rate += fmt.Sprintf("; server CPU %s a run, %.0f MB per CPU-second", x.ServerCPU.Round(10*time.Millisecond), x.BytesScanned/1e6/c)
+			}
 			fmt.Fprintf(w, "  %-32s %10s  %d rows, %.0f scanned, %.0f matched, %.0f MB%s\n", x.Name, x.Time.Round(100*time.Microsecond),
 				x.Rows, x.RecordsScanned, x.RecordsMatched, x.BytesScanned/1e6, rate)
 		}

@@ -146,7 +146,7 @@ func (pl *planner) aggCall(n *node, a *aggDef) (expr, *CompileError) {
 type statsState struct {
 	sp    *statsPlan
 	seed  maphash.Seed
-	slots []int32 // group index + 1; 0: empty; len a power of two
+	slots []int32 // group index + 1; 0: empty; len a power of two, at most 3/4 used
 	arena []byte
 	koff  []uint32 // len(groups)+1
 	first []int64  // seq of each group's first event: the output order
@@ -154,7 +154,8 @@ type statsState struct {
 	flat  bool
 	ops   []byte // flat: per aggregate 'c' count, 's' sum, 'a' avg
 	cnt   []int64
-	sum   []float64
+	sum   []float64 // only when some aggregate is a sum or an avg (sums)
+	sums  bool
 	gen   [][]aggState
 	extra map[int32][]Value // by values a key cannot give back (lists, maps)
 
@@ -166,10 +167,15 @@ type statsState struct {
 }
 
 // perGroup is what a new group costs beyond its key: its offset, first,
-// two table slots (the table is kept at most half full), and the aggregates.
+// its table slots (the table is kept at most three quarters full: 1.33 to
+// 2.67 slots of 4 bytes a group), and the aggregates.
 func (s *statsState) perGroup() int64 {
 	if s.flat {
-		return 4 + 8 + 8 + int64(s.na)*16
+		n := 4 + 8 + 6 + int64(s.na)*8
+		if s.sums {
+			n += int64(s.na) * 8
+		}
+		return n
 	}
 	return 4 + 8 + 8 + 24 + int64(s.na)*64
 }
@@ -181,9 +187,9 @@ func newStatsState(sp *statsPlan) *statsState {
 		case aggregates["count"]:
 			s.ops = append(s.ops, 'c')
 		case aggregates["sum"]:
-			s.ops = append(s.ops, 's')
+			s.ops, s.sums = append(s.ops, 's'), true
 		case aggregates["avg"]:
-			s.ops = append(s.ops, 'a')
+			s.ops, s.sums = append(s.ops, 'a'), true
 		default:
 			s.flat = false
 		}
@@ -217,7 +223,7 @@ func (s *statsState) find(key []byte) (int32, int) {
 // insert adds a group for key (not present) and returns it and the bytes
 // the state grew by.
 func (s *statsState) insert(key []byte, seq int64, by []Value) (int32, int64) {
-	if 2*(s.len()+1) > len(s.slots) {
+	if 4*(s.len()+1) > 3*len(s.slots) {
 		s.grow()
 	}
 	_, at := s.find(key)
@@ -230,7 +236,9 @@ func (s *statsState) insert(key []byte, seq int64, by []Value) (int32, int64) {
 	if s.flat {
 		for range s.na {
 			s.cnt = append(s.cnt, 0)
-			s.sum = append(s.sum, 0)
+			if s.sums {
+				s.sum = append(s.sum, 0)
+			}
 		}
 	} else {
 		st := make([]aggState, s.na)
@@ -364,7 +372,9 @@ func (s *statsState) mergeFrom(o *statsState, h int32) int64 {
 		a, b := int(g)*s.na, int(h)*s.na
 		for k := range s.na {
 			s.cnt[a+k] += o.cnt[b+k]
-			s.sum[a+k] += o.sum[b+k]
+			if s.sums {
+				s.sum[a+k] += o.sum[b+k]
+			}
 		}
 		return grew
 	}

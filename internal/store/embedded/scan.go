@@ -130,7 +130,9 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		}
 		st.ScannedEvents += it.scannedEvents
 		st.ScannedBytes += it.scannedBytes
-		st.Blocks++
+		if it.block.Summary == nil {
+			st.Blocks++ // a block taken from its summary was not decoded
+		}
 		if (len(it.block.Events) > 0 || it.block.Summary != nil) && !fn(it.block) {
 			break
 		}
