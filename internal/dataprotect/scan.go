@@ -139,7 +139,10 @@ func (m *Masker) scan(s string, out []found) []found {
 				sc.ipv4(p)
 			}
 		case c&tColon != 0:
-			if p >= sc.next[ipv6] {
+			// A colon with neither neighbour in an address's alphabet (a
+			// JSON key's ":") is a run of one colon, refused with the
+			// cursor moved past it: nothing to ask ipv6.
+			if p >= sc.next[ipv6] && (p > 0 && inV6(s[p-1]) || p+1 < len(s) && inV6(s[p+1])) {
 				sc.ipv6(p)
 			}
 		case c&tDash != 0:
@@ -242,17 +245,21 @@ func (sc *scanner) ipv4(dot int) {
 	}
 }
 
+// inV6 reports whether c can be part of an IPv6 address's run: a hex digit,
+// a colon or a dot (IPv4 in its last 32 bits).
+func inV6(c byte) bool { return isHex(c) || c == ':' || c == '.' }
+
 // ipv6 is findIPv6 at the ':' k. (findIPs ran it only on messages with two
 // colons; a run with fewer is never an address, so the pass need not ask.)
 func (sc *scanner) ipv6(k int) {
 	s := sc.s
 	off := sc.next[ipv6]
 	start, i := k, k
-	for start > off && (isHex(s[start-1]) || s[start-1] == ':' || s[start-1] == '.') {
+	for start > off && inV6(s[start-1]) {
 		start--
 	}
 	colons, hex := 0, false
-	for i < len(s) && (isHex(s[i]) || s[i] == ':' || s[i] == '.') {
+	for i < len(s) && inV6(s[i]) {
 		if s[i] == ':' {
 			colons++
 		} else if isHex(s[i]) {
