@@ -146,7 +146,13 @@ func (m *Masker) scan(s string, out []found) []found {
 				sc.ipv6(p)
 			}
 		case c&tDash != 0:
-			sc.dash(p)
+			// Most dashes are a date's or a separator's: an SSN's first
+			// hyphen has a digit before it and a hyphen three bytes on, a
+			// key block starts "--". A refused SSN moves its cursor only
+			// to the byte after this one.
+			if p > 0 && isDigit(s[p-1]) && p+3 < len(s) && s[p+3] == '-' || p+1 < len(s) && s[p+1] == '-' {
+				sc.dash(p)
+			}
 		case c&tAt != 0:
 			if p >= sc.next[idEmailAddress] {
 				sc.email(p)
