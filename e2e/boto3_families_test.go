@@ -59,19 +59,27 @@ func TestBoto3Families(t *testing.T) {
 	t.Parallel()
 	py, version := recentBoto3(t)
 	srv := startServerArgs(t, t.TempDir(), "--auth", "sigv4")
-	script, err := filepath.Abs(filepath.Join("testdata", "boto3_families.py"))
+	runBoto3Script(t, py, version, "boto3_families.py", srv.url, filepath.Join(srv.dir, "credentials"))
+}
+
+// runBoto3Script runs testdata/SCRIPT ENDPOINT with interpreter py and the
+// shared credentials file creds (in a HOME of its own, no config file, no
+// instance metadata), and fails the test with its output if it exits non-zero.
+func runBoto3Script(t *testing.T, py, version, script, endpoint, creds string) {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
 	cx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cx, py, script, srv.url)
+	cmd := exec.CommandContext(cx, py, path, endpoint)
 	cmd.Env = append(cleanEnv(), "HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(srv.dir, "credentials"), "AWS_EC2_METADATA_DISABLED=true")
+		"AWS_SHARED_CREDENTIALS_FILE="+creds, "AWS_EC2_METADATA_DISABLED=true")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s (boto3 %s) %s: %v\n%s", py, version, script, err, out)
+		t.Fatalf("%s (boto3 %s) %s: %v\n%s", py, version, path, err, out)
 	}
 	t.Logf("%s", out)
 }

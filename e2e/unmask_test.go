@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // unmaskIAM: admin may do everything; masked everything but logs:Unmask
@@ -56,19 +53,5 @@ func TestBoto3Unmask(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServerArgs(t, filepath.Join(dir, "data"), "--auth", "sigv4", "--iam", iamFile)
-	script, err := filepath.Abs(filepath.Join("testdata", "boto3_unmask.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	cx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cx, py, script, srv.url)
-	cmd.Env = append(cleanEnv(), "HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+creds, "AWS_EC2_METADATA_DISABLED=true")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s (boto3 %s) %s: %v\n%s", py, version, script, err, out)
-	}
-	t.Logf("%s", out)
+	runBoto3Script(t, py, version, "boto3_unmask.py", srv.url, creds)
 }

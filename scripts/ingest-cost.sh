@@ -4,6 +4,7 @@
 #
 #   scripts/ingest-cost.sh                    # 1 M events a setup and round, 3 rounds
 #   EVENTS=2000000 ROUNDS=5 scripts/ingest-cost.sh
+#   CAIRN_BIN=/path/to/cairn scripts/ingest-cost.sh   # measure that binary instead of building this tree
 #
 # Each round starts a fresh `cairn server` (SigV4, its generated root key, a
 # temporary data directory) for each of three setups, in an order rotated
@@ -33,7 +34,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/cairn" ./cmd/cairn
+if [[ -n "${CAIRN_BIN:-}" ]]; then
+	cp "$CAIRN_BIN" "$work/cairn" # another build, e.g. an earlier commit's, to compare
+else
+	go build -o "$work/cairn" ./cmd/cairn
+fi
 
 m=arn:aws:dataprotection::aws:data-identifier/
 ids=""
@@ -84,7 +89,7 @@ boto3.client("logs", endpoint_url=sys.argv[1], region_name="us-east-1").put_acco
 
 setups=(none all-identifiers five-processors)
 declare -A cpu rate
-echo "cairn $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(go version), $EVENTS events a setup and round, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "cairn ${CAIRN_BIN:-$(git describe --always --dirty 2>/dev/null || echo '?')}, $(nproc) cores, $(go version), $EVENTS events a setup and round, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 loads=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	k=$(((r - 1) % 3))

@@ -120,18 +120,39 @@ func (m *Masker) scan(s string, out []found) []found {
 		case c&tDigit != 0:
 			// The rest of the run of digits triggers nothing (a digit is
 			// only a card's trigger, and one after a digit starts none):
-			// go on after it.
-			p = sc.card(p) - 1
+			// go on after it. Most runs cannot start a card (cardCandidate);
+			// a refused run needs no cursor move, as the next candidate
+			// lies past it.
+			q := p + 1
+			for q < len(s) && isDigit(s[q]) {
+				q++
+			}
+			if p >= sc.next[idCreditCardNumber] && cardCandidate(s, p, q) {
+				sc.card(p, q)
+			}
+			p = q - 1
 		case c&tDot != 0:
-			if p >= sc.next[idIPAddress] {
+			// A refused dot moves the cursor only to the byte after it,
+			// where the next dot lies anyway: ask ipv4 only about a dot
+			// between two digits.
+			if p >= sc.next[idIPAddress] && p > 0 && p+1 < len(s) && isDigit(s[p-1]) && isDigit(s[p+1]) {
 				sc.ipv4(p)
 			}
 		case c&tColon != 0:
-			if p >= sc.next[ipv6] {
+			// A colon with neither neighbour in an address's alphabet (a
+			// JSON key's ":") is a run of one colon, refused with the
+			// cursor moved past it: nothing to ask ipv6.
+			if p >= sc.next[ipv6] && (p > 0 && inV6(s[p-1]) || p+1 < len(s) && inV6(s[p+1])) {
 				sc.ipv6(p)
 			}
 		case c&tDash != 0:
-			sc.dash(p)
+			// Most dashes are a date's or a separator's: an SSN's first
+			// hyphen has a digit before it and a hyphen three bytes on, a
+			// key block starts "--". A refused SSN moves its cursor only
+			// to the byte after this one.
+			if p > 0 && isDigit(s[p-1]) && p+3 < len(s) && s[p+3] == '-' || p+1 < len(s) && s[p+1] == '-' {
+				sc.dash(p)
+			}
 		case c&tAt != 0:
 			if p >= sc.next[idEmailAddress] {
 				sc.email(p)
@@ -230,17 +251,21 @@ func (sc *scanner) ipv4(dot int) {
 	}
 }
 
+// inV6 reports whether c can be part of an IPv6 address's run: a hex digit,
+// a colon or a dot (IPv4 in its last 32 bits).
+func inV6(c byte) bool { return isHex(c) || c == ':' || c == '.' }
+
 // ipv6 is findIPv6 at the ':' k. (findIPs ran it only on messages with two
 // colons; a run with fewer is never an address, so the pass need not ask.)
 func (sc *scanner) ipv6(k int) {
 	s := sc.s
 	off := sc.next[ipv6]
 	start, i := k, k
-	for start > off && (isHex(s[start-1]) || s[start-1] == ':' || s[start-1] == '.') {
+	for start > off && inV6(s[start-1]) {
 		start--
 	}
 	colons, hex := 0, false
-	for i < len(s) && (isHex(s[i]) || s[i] == ':' || s[i] == '.') {
+	for i < len(s) && inV6(s[i]) {
 		if s[i] == ':' {
 			colons++
 		} else if isHex(s[i]) {
@@ -283,26 +308,21 @@ func (sc *scanner) ipv6(k int) {
 	}
 }
 
-// card is findCardNumbers at the digit i, the first of a run of digits; it
-// returns where that run ends.
-func (sc *scanner) card(i int) int {
+// cardCandidate reports whether the run of digits s[i:run] can start a card
+// number where findCardNumbers would try one: not inside a word, a card
+// network's first digit (cardPrefix: 2 to 6), and 13 digits or more, or a
+// separator and a digit after the run.
+func cardCandidate(s string, i, run int) bool {
+	if i > 0 && isAlnum(s[i-1]) || s[i] < '2' || s[i] > '6' {
+		return false
+	}
+	return run-i >= 13 || run+1 < len(s) && (s[run] == ' ' || s[run] == '-') && isDigit(s[run+1])
+}
+
+// card is findCardNumbers at the digit i, a cardCandidate whose run of
+// digits ends at run.
+func (sc *scanner) card(i, run int) {
 	s := sc.s
-	run := i + 1
-	for run < len(s) && isDigit(s[run]) {
-		run++
-	}
-	if i < sc.next[idCreditCardNumber] || i > 0 && isAlnum(s[i-1]) {
-		// Before the cursor, or inside a word: the per-identifier loop
-		// steps over it digit by digit.
-		return run
-	}
-	if s[i] < '2' || s[i] > '6' || run-i < 13 && !(run+1 < len(s) && (s[run] == ' ' || s[run] == '-') && isDigit(s[run+1])) {
-		// No card network's prefix starts with 0, 1, 7, 8 or 9
-		// (cardPrefix), and fewer than 13 digits not followed by a
-		// separator and a digit are too few: the loop would skip this run.
-		sc.next[idCreditCardNumber] = run
-		return run
-	}
 	var digits [19]byte
 	start, n, j, end := i, 0, i, i
 	for j < len(s) && n < 19 {
@@ -322,10 +342,9 @@ func (sc *scanner) card(i int) int {
 	if n >= 13 && (end == len(s) || !isAlnum(s[end])) && cardPrefix(digits[:n]) && luhn(digits[:n]) {
 		sc.add(idCreditCardNumber, 0, start, end)
 		sc.next[idCreditCardNumber] = end
-		return run
+		return
 	}
 	sc.next[idCreditCardNumber] = run
-	return run
 }
 
 // dash is the '-' of an SSN and of a key block's "-----BEGIN ".

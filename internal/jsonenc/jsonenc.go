@@ -9,6 +9,15 @@ import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
+// plain marks the bytes written as they are: printable ASCII but the quote
+// and the backslash. It is computed once and never written.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendString appends s to dst as a JSON string: quotes, backslashes and
 // control characters escaped (\n, \r, \t by name, the rest as \u00XX), other
 // characters as they are (no HTML escaping), and each byte of invalid UTF-8
@@ -18,7 +27,7 @@ func AppendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if plain[c] {
 			i++
 			continue
 		}

@@ -78,6 +78,18 @@ func (ev *event) mapString(path string, fn func(string) any) {
 	}
 }
 
+// checkPathText checks an entry's key path (required) and a text member of
+// it, 1 to max characters long.
+func checkPathText(proc, pathField, path, textField, text string, max int) error {
+	if err := checkPath(proc, pathField, path, true); err != nil {
+		return err
+	}
+	if text == "" || len(text) > max {
+		return configErr("%s: %s must be 1 to %d characters long.", proc, textField, max)
+	}
+	return nil
+}
+
 // checkEntries checks a processor's entry count (1 to hi) and each entry.
 func checkEntries[E any](proc string, entries []E, hi int, check func(E) error) error {
 	if err := checkCount(proc, "entries", len(entries), 1, hi); err != nil {
@@ -333,13 +345,7 @@ func compileKeyValue(p *ParseKeyValue) (func(*event) error, error) {
 
 func compileAddKeys(p *AddKeys) (func(*event) error, error) {
 	err := checkEntries("addKeys", p.Entries, 5, func(e AddKeyEntry) error {
-		if err := checkPath("addKeys", "key", e.Key, true); err != nil {
-			return err
-		}
-		if e.Value == "" || len(e.Value) > 256 {
-			return configErr("addKeys: value must be 1 to 256 characters long.")
-		}
-		return nil
+		return checkPathText("addKeys", "key", e.Key, "value", e.Value, 256)
 	})
 	if err != nil {
 		return nil, err
@@ -500,13 +506,7 @@ func (m Metadata) value(k string) string {
 
 func compileRename(p *RenameKeys) (func(*event) error, error) {
 	err := checkEntries("renameKeys", p.Entries, 5, func(e RenameKeyEntry) error {
-		if err := checkPath("renameKeys", "key", e.Key, true); err != nil {
-			return err
-		}
-		if e.RenameTo == "" || len(e.RenameTo) > 128 {
-			return configErr("renameKeys: renameTo must be 1 to 128 characters long.")
-		}
-		return nil
+		return checkPathText("renameKeys", "key", e.Key, "renameTo", e.RenameTo, 128)
 	})
 	if err != nil {
 		return nil, err
@@ -621,13 +621,7 @@ func scalarText(v any) (string, bool) {
 
 func compileSplit(p *SplitString) (func(*event) error, error) {
 	err := checkEntries("splitString", p.Entries, 10, func(e SplitStringEntry) error {
-		if err := checkPath("splitString", "source", e.Source, true); err != nil {
-			return err
-		}
-		if e.Delimiter == "" || len(e.Delimiter) > 128 {
-			return configErr("splitString: delimiter must be 1 to 128 characters long.")
-		}
-		return nil
+		return checkPathText("splitString", "source", e.Source, "delimiter", e.Delimiter, 128)
 	})
 	if err != nil {
 		return nil, err

@@ -64,22 +64,10 @@ func (m *Manager) transformedView(ctx context.Context, q *query, add func(store.
 		if groups[b.Group] {
 			// A Scan block is one append; a page of readNewest may hold
 			// several.
-			evs := make([]store.StoredEvent, len(b.Events))
-			copy(evs, b.Events)
-			var tr []string
-			seq, have := uint64(0), false
-			for i := range evs {
-				if !have || evs[i].Pos.Seq != seq {
-					seq, have = evs[i].Pos.Seq, true
-					var err error
-					if tr, err = tv.Transformed(ctx, q.scope, b.Group, seq); err != nil {
-						failed = err
-						return false
-					}
-				}
-				if k := int(evs[i].Pos.Index); k < len(tr) {
-					evs[i].Message = tr[k]
-				}
+			evs, err := substitute(ctx, tv, q.scope, b.Group, b.Events)
+			if err != nil {
+				failed = err
+				return false
 			}
 			b.Events = evs
 		}
@@ -98,4 +86,41 @@ func (m *Manager) transformedView(ctx context.Context, q *query, add func(store.
 		return add(b)
 	}
 	return wrapped, nil, func() error { return failed }, nil
+}
+
+// Transform returns evs (events of group) with their transformed versions
+// in place of the stored messages where they have one (a copy; evs is left
+// as it is): for the Insights operations that read events outside a query,
+// GetLogRecord and GetLogGroupFields, so that they show what a query sees.
+func (m *Manager) Transform(ctx context.Context, scope store.Scope, group string, evs []store.StoredEvent) ([]store.StoredEvent, error) {
+	if m == nil || m.cfg.Transformed == nil || len(evs) == 0 {
+		return evs, nil
+	}
+	tv := m.cfg.Transformed
+	if yes, err := tv.Transforms(ctx, scope, group); err != nil || !yes {
+		return evs, err
+	}
+	return substitute(ctx, tv, scope, group, evs)
+}
+
+// substitute returns a copy of evs with each event's transformed version,
+// where its append has one, as Message.
+func substitute(ctx context.Context, tv TransformedView, scope store.Scope, group string, evs []store.StoredEvent) ([]store.StoredEvent, error) {
+	out := make([]store.StoredEvent, len(evs))
+	copy(out, evs)
+	var tr []string
+	seq, have := uint64(0), false
+	for i := range out {
+		if !have || out[i].Pos.Seq != seq {
+			seq, have = out[i].Pos.Seq, true
+			var err error
+			if tr, err = tv.Transformed(ctx, scope, group, seq); err != nil {
+				return nil, err
+			}
+		}
+		if k := int(out[i].Pos.Index); k < len(tr) {
+			out[i].Message = tr[k]
+		}
+	}
+	return out, nil
 }

@@ -176,6 +176,9 @@ func (s *Service) GetLogRecord(ctx context.Context, c caller.Caller, in *GetLogR
 	if err != nil {
 		return nil, err
 	}
+	if ev, err = s.transformed(ctx, scope, p.group, ev); err != nil {
+		return nil, err
+	}
 	rec, err := s.lang.Record(p.group, ev)
 	if err != nil {
 		return nil, err
@@ -189,6 +192,16 @@ func (s *Service) GetLogRecord(ctx context.Context, c caller.Caller, in *GetLogR
 	rec["@logStream"] = ev.Stream
 	rec["@message"] = ev.Message
 	return &GetLogRecordOutput{LogRecord: rec}, nil
+}
+
+// transformed is ev as a query sees it: its transformed version, if it has
+// one (run.Manager.Transform).
+func (s *Service) transformed(ctx context.Context, scope store.Scope, group string, ev store.StoredEvent) (store.StoredEvent, error) {
+	evs, err := s.runs.Transform(ctx, scope, group, []store.StoredEvent{ev})
+	if err != nil {
+		return ev, logs.StoreError(err)
+	}
+	return evs[0], nil
 }
 
 // findEvent reads the one millisecond of the pointer's stream that holds its
@@ -263,9 +276,14 @@ func (s *Service) GetLogGroupFields(ctx context.Context, c caller.Caller, in *Ge
 	counts := map[string]int{}
 	n := 0
 	seen := map[string]bool{}
+	var terr error
 	_, err = s.st.Scan(ctx, store.ScanRequest{Scope: scope, Groups: []string{name}, Start: start.UnixMilli(), End: end.UnixMilli() + 1},
 		func(b store.ScanBlock) bool {
-			for _, ev := range b.Events {
+			var evs []store.StoredEvent
+			if evs, terr = s.runs.Transform(ctx, scope, name, b.Events); terr != nil { // the fields a query sees
+				return false
+			}
+			for _, ev := range evs {
 				if n >= fieldsSample {
 					return false
 				}
@@ -283,6 +301,9 @@ func (s *Service) GetLogGroupFields(ctx context.Context, c caller.Caller, in *Ge
 			}
 			return n < fieldsSample
 		})
+	if err == nil {
+		err = terr
+	}
 	if err != nil {
 		return nil, logs.StoreError(err)
 	}

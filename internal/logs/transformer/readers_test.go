@@ -23,7 +23,8 @@ import (
 // version (PutTransformer: "refer to the transformed versions of the logs
 // during operations such as querying with CloudWatch Logs Insights"): its
 // @message and its fields, for every event that has one; an event stored
-// before the group had a transformer is read as stored. Metric and
+// before the group had a transformer is read as stored; GetLogRecord and
+// GetLogGroupFields show what a query sees. Metric and
 // subscription filters see the transformed version with
 // applyOnTransformedLogs and the original without it: their own packages'
 // TestApplyOnTransformedLogs (internal/logs/metricfilter,
@@ -115,6 +116,7 @@ func TestReaders(t *testing.T) {
 		}
 	})
 	t.Run("Insights", func(t *testing.T) {
+		var ptrs []string
 		q := func(query string) [][]string {
 			t.Helper()
 			now := time.Now().Unix()
@@ -142,6 +144,8 @@ func TestReaders(t *testing.T) {
 				for _, f := range r {
 					if n := aws.ToString(f.Field); n != "@ptr" {
 						row = append(row, n+"="+aws.ToString(f.Value))
+					} else {
+						ptrs = append(ptrs, aws.ToString(f.Value))
 					}
 				}
 				rows = append(rows, row)
@@ -163,5 +167,32 @@ func TestReaders(t *testing.T) {
 		same(q(`fields @message | sort @timestamp desc | limit 2`), [][]string{{"@message=" + wantTransformed[1]}, {"@message=" + wantTransformed[0]}})
 		// The event from before the transformer is read as it was stored.
 		same(q(`fields @message | filter @message like /before/`), [][]string{{"@message=" + originals[0]}})
+		// GetLogRecord shows the record a query's row points to as the
+		// query saw it, and GetLogGroupFields the transformer's fields.
+		ptrs = nil
+		q(`fields @message | filter level = "ERROR"`)
+		if len(ptrs) != 1 {
+			t.Fatalf("@ptr of the ERROR row: %q", ptrs)
+		}
+		rec, err := c.GetLogRecord(ctx, &cwl.GetLogRecordInput{LogRecordPointer: aws.String(ptrs[0])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.LogRecord["@message"] != wantTransformed[0] || rec.LogRecord["level"] != "ERROR" || rec.LogRecord["rest"] != "disk full" ||
+			rec.LogRecord["env"] != "prod" {
+			t.Fatalf("GetLogRecord: %q", rec.LogRecord)
+		}
+		fields, err := c.GetLogGroupFields(ctx, &cwl.GetLogGroupFieldsInput{LogGroupName: aws.String(group)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int32{}
+		for _, f := range fields.LogGroupFields {
+			got[aws.ToString(f.Name)] = f.Percent
+		}
+		// Two of the three events have the transformer's fields.
+		if got["env"] != 67 || got["level"] != 67 || got["rest"] != 67 || got["@message"] != 100 {
+			t.Fatalf("GetLogGroupFields: %v", got)
+		}
 	})
 }
