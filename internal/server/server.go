@@ -530,11 +530,14 @@ func ensureAuditPolicy(enforce *resourcepolicy.Enforcer, cfg Config, ap resource
 
 // subscriptionCheck is delivery's CheckGroupWrite: the log_group sink writes
 // as CloudWatch Logs' subscription delivery, logs.amazonaws.com, with the
-// filter's log group as aws:SourceArn.
-func subscriptionCheck(enforce *resourcepolicy.Enforcer) func(ctx context.Context, scope store.Scope, source, action, group, stream string) error {
-	return func(ctx context.Context, scope store.Scope, source, action, group, stream string) error {
-		p := resourcepolicy.Principal{Writer: "subscription", Service: resourcepolicy.SubscriptionPrincipal, SourceArn: logs.GroupARN(scope, source)}
-		return enforce.Check(ctx, scope, p, action, logs.StreamARN(scope, group, stream))
+// filter's log group as aws:SourceArn and its account as aws:SourceAccount
+// (another account's, through a cross-account destination), judged by the
+// target account's policies.
+func subscriptionCheck(enforce *resourcepolicy.Enforcer) func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error {
+	return func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error {
+		p := resourcepolicy.Principal{Writer: "subscription", Service: resourcepolicy.SubscriptionPrincipal, SourceArn: logs.GroupARN(source, sourceGroup),
+			Keys: map[string]string{"aws:sourceaccount": source.Account}}
+		return enforce.Check(ctx, target, p, action, logs.StreamARN(target, group, stream))
 	}
 }
 
