@@ -476,11 +476,16 @@ func startSyslog(cfg Config, engine store.Store, core *logs.Service, enforce *re
 	// The writer acts as AWS's syslog service principal, whose documented
 	// policy names the VPC endpoint as aws:sourceVpce.
 	var w ingest.Writer = core
+	var allowed func(ctx context.Context, scope store.Scope, group string) bool
 	if ep != nil {
-		w = enforce.Writer(core, resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal,
-			Keys: map[string]string{"aws:sourcevpce": ep.ID}})
+		p := resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
+		w = enforce.Writer(core, p)
+		allowed = func(ctx context.Context, scope store.Scope, group string) bool {
+			return enforce.Allowed(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*"))
+		}
 	}
-	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: w, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger})
+	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: w, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger,
+		Allowed: allowed})
 	if err != nil {
 		return "", err
 	}

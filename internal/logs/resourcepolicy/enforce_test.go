@@ -3,6 +3,7 @@ package resourcepolicy_test
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -301,12 +302,19 @@ func TestSubscriptionLogGroupNeedsPolicy(t *testing.T) {
 // counted; a policy for another endpoint does not allow it; with AWS's
 // documented policy it is written.
 func TestSyslogNeedsPolicy(t *testing.T) {
-	h := harness.Start(t, harness.Configure(func(c *server.Config) { c.SyslogListen = "127.0.0.1:0" }))
+	var logged harness.SyncBuffer
+	h := harness.Start(t, harness.Configure(func(c *server.Config) {
+		c.SyslogListen = "127.0.0.1:0"
+		c.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	}))
 	c := h.Client()
 	ctx := t.Context()
 	createGroup(t, c, "sys")
 	if _, err := c.PutSyslogConfiguration(ctx, &cwl.PutSyslogConfigurationInput{LogGroupIdentifier: aws.String("sys")}); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "syslog configured for a log group no resource policy lets syslog.logs.amazonaws.com write into") {
+		t.Fatalf("no hint at PutSyslogConfiguration:\n%s", logged.String())
 	}
 	send := func(msg string) {
 		conn, err := net.Dial("udp", h.SyslogAddr())
@@ -369,6 +377,11 @@ func TestSyslogNeedsPolicy(t *testing.T) {
 		if strings.Contains(m, "refused") || strings.Contains(m, "another endpoint") {
 			t.Fatalf("a refused message was written later: %s", m)
 		}
+	}
+	// Warned once for the group and writer however many refusals, and
+	// said once that writing resumes.
+	if out := logged.String(); strings.Count(out, "no resource policy allows Cairn's writer") != 1 || strings.Count(out, "writing resumes") != 1 {
+		t.Fatalf("warnings (%d refusals):\n%s", refused(t, h, "syslog"), out)
 	}
 	resp, err := http.Get(h.URL() + "/metrics")
 	if err != nil {
