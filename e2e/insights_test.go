@@ -285,3 +285,63 @@ func TestInsightsSourceAWSCLI(t *testing.T) {
 	}
 	c.fails("InvalidParameterException", "start-query", "--start-time", "0", "--end-time", "1", "--query-string", "SOURCE logGroups(accountIdentifiers: ['111111111111']) | stats count()")
 }
+
+// TestInsightsUnmaskAWSCLI: the AWS CLI v2 puts a data protection policy,
+// an event with an e-mail address (stored masked), and queries it with
+// unmask(@message) and the unmask command: the original as put, the masked
+// text beside it.
+func TestInsightsUnmaskAWSCLI(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	c := newCLI(t, srv)
+	c.ok("create-log-group", "--log-group-name", "pii")
+	c.ok("create-log-stream", "--log-group-name", "pii", "--log-stream-name", "s")
+	const id = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+	c.ok("put-data-protection-policy", "--log-group-identifier", "pii", "--policy-document",
+		`{"Name":"p","Version":"2021-06-01","Statement":[{"Sid":"audit","DataIdentifier":["`+id+`"],"Operation":{"Audit":{"FindingsDestination":{}}}},`+
+			`{"Sid":"redact","DataIdentifier":["`+id+`"],"Operation":{"Deidentify":{"MaskConfig":{}}}}]}`)
+	const msg = "login alice@example.com ok"
+	now := time.Now()
+	c.ok("put-log-events", "--log-group-name", "pii", "--log-stream-name", "s", "--log-events",
+		fmt.Sprintf(`[{"timestamp":%d,"message":%q}]`, now.UnixMilli(), msg))
+	query := func(q string) map[string]string {
+		t.Helper()
+		var started struct {
+			QueryID string `json:"queryId"`
+		}
+		c.json(&started, "start-query", "--log-group-name", "pii", "--start-time", strconv.FormatInt(now.Add(-time.Hour).Unix(), 10),
+			"--end-time", strconv.FormatInt(now.Add(time.Hour).Unix(), 10), "--query-string", q)
+		var r struct {
+			Results [][]struct {
+				Field string `json:"field"`
+				Value string `json:"value"`
+			} `json:"results"`
+			Status string `json:"status"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			c.json(&r, "get-query-results", "--query-id", started.QueryID)
+			if r.Status == "Complete" || time.Now().After(deadline) {
+				break
+			}
+		}
+		if r.Status != "Complete" || len(r.Results) != 1 {
+			t.Fatalf("%s: %s %v", q, r.Status, r.Results)
+		}
+		row := map[string]string{}
+		for _, f := range r.Results[0] {
+			row[f.Field] = f.Value
+		}
+		return row
+	}
+	row := query("fields @message, unmask(@message) as orig")
+	if row["orig"] != msg || row["@message"] == msg || strings.Contains(row["@message"], "alice@example.com") {
+		t.Fatalf("unmask(@message): %v", row)
+	}
+	if row = query("unmask | filter @message like /alice@example/ | stats count() as n"); row["n"] != "1" {
+		t.Fatalf("unmask command: %v", row)
+	}
+	if row = query("filter @message like /alice@example/ | stats count() as n"); row["n"] != "0" {
+		t.Fatalf("without unmask: %v", row)
+	}
+}

@@ -42,13 +42,14 @@ type Config struct {
 	// (docs/control-plane.md).
 	ErrorGroup string
 	// CheckGroupWrite, when set, is asked before the log_group sink writes
-	// into group/stream of scope: action is logs:PutLogEvents, or
-	// logs:CreateLogStream when the stream must be created, and source the
-	// filter's log group. A non-nil answer (no resource policy lets
+	// into group/stream of target (the sink ARN's account): action is
+	// logs:PutLogEvents, or logs:CreateLogStream when the stream must be
+	// created, and sourceGroup the filter's log group in source. A non-nil
+	// answer (no resource policy lets
 	// CloudWatch Logs' subscription delivery, logs.amazonaws.com, write
 	// there) is a retryable failure: retried with backoff within
 	// RetryWindow, then recorded in ErrorGroup like any other.
-	CheckGroupWrite func(ctx context.Context, scope store.Scope, source, action, group, stream string) error
+	CheckGroupWrite func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error
 	// PageEvents bounds the events a follower reads at once (default 10,000).
 	PageEvents int
 	// Transformed returns the transformed versions of the events of the

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,8 +94,11 @@ type NATSConfig struct {
 	Stream  string `yaml:"stream"`
 }
 
-// LogGroupConfig appends the events to another log group of the filter's
-// account (created if missing), in a stream named after the source stream.
+// LogGroupConfig appends the events to a log group (created if missing), in
+// a stream named after the source stream, of the account and region the
+// sink's ARN names: the destination's owner, which for a cross-account
+// logs destination is not the filter's account (an ARN without an account
+// means the filter's).
 type LogGroupConfig struct {
 	Name string `yaml:"name"`
 }
@@ -149,7 +153,7 @@ func buildSink(arn string, c SinkConfig, st store.Store, check checkFunc) (Sink,
 		if c.LogGroup.Name == "" {
 			return nil, fmt.Errorf("sink for %s: log_group needs name", arn)
 		}
-		return &groupSink{name: c.LogGroup.Name, st: st, check: check}, nil
+		return &groupSink{name: c.LogGroup.Name, st: st, check: check, owner: arnScope(arn)}, nil
 	default:
 		if c.File.Path == "" {
 			return nil, fmt.Errorf("sink for %s: file needs path", arn)
@@ -528,16 +532,28 @@ func (s *natsSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 	return nil
 }
 
-// groupSink appends to another log group of the filter's account, as
-// CloudWatch Logs' subscription delivery (logs.amazonaws.com): each write
-// is first put to check (Config.CheckGroupWrite), when set.
+// groupSink appends to a log group of owner (the filter's account when
+// owner is empty), as CloudWatch Logs' subscription delivery
+// (logs.amazonaws.com): each write is first put to check
+// (Config.CheckGroupWrite), when set.
 type groupSink struct {
 	name  string
 	st    store.Store
 	check checkFunc
+	owner store.Scope
 }
 
-type checkFunc func(ctx context.Context, scope store.Scope, source, action, group, stream string) error
+type checkFunc func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error
+
+// arnScope is the account and region of an ARN (arn:PART:SERVICE:REGION:
+// ACCOUNT:…), empty when it names none.
+func arnScope(arn string) store.Scope {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" || parts[3] == "" || parts[4] == "" {
+		return store.Scope{}
+	}
+	return store.Scope{Account: parts[4], Region: parts[3]}
+}
 
 func (s *groupSink) Limits() Limits {
 	return Limits{RecordBytes: 1 << 20, BatchRecords: 100, BatchBytes: 16 << 20}
@@ -545,7 +561,11 @@ func (s *groupSink) Limits() Limits {
 func (s *groupSink) Size(r *Record) int { return len(r.JSON()) }
 func (s *groupSink) Close() error       { return nil }
 
-func (s *groupSink) Send(ctx context.Context, scope store.Scope, recs []*Record) error {
+func (s *groupSink) Send(ctx context.Context, source store.Scope, recs []*Record) error {
+	scope := source
+	if s.owner.Account != "" {
+		scope = s.owner
+	}
 	for i, r := range recs {
 		if r.Control || len(r.Events) == 0 {
 			continue
@@ -557,8 +577,8 @@ func (s *groupSink) Send(ctx context.Context, scope store.Scope, recs []*Record)
 		sort.SliceStable(evs, func(a, b int) bool { return evs[a].Timestamp < evs[b].Timestamp })
 		var allow func(action string) error
 		if s.check != nil {
-			source := r.Group
-			allow = func(action string) error { return s.check(ctx, scope, source, action, s.name, r.Stream) }
+			sourceGroup := r.Group
+			allow = func(action string) error { return s.check(ctx, scope, source, sourceGroup, action, s.name, r.Stream) }
 		}
 		err := appendChecked(ctx, s.st, scope, s.name, r.Stream, evs, allow)
 		if err != nil {

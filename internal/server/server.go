@@ -495,11 +495,16 @@ func startSyslog(cfg Config, engine store.Store, core *logs.Service, enforce *re
 	// The writer acts as AWS's syslog service principal, whose documented
 	// policy names the VPC endpoint as aws:sourceVpce.
 	var w ingest.Writer = core
+	var allowed func(ctx context.Context, scope store.Scope, group string) bool
 	if ep != nil {
-		w = enforce.Writer(core, resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal,
-			Keys: map[string]string{"aws:sourcevpce": ep.ID}})
+		p := resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
+		w = enforce.Writer(core, p)
+		allowed = func(ctx context.Context, scope store.Scope, group string) bool {
+			return enforce.Allowed(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*"))
+		}
 	}
-	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: w, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger})
+	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: w, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger,
+		Allowed: allowed})
 	if err != nil {
 		return "", err
 	}
@@ -516,45 +521,6 @@ func startSyslog(cfg Config, engine store.Store, core *logs.Service, enforce *re
 	*workers = append(*workers, l)
 	cfg.Logger.Info("syslog listening", "addr", l.Addr(), "vpcEndpointId", ep.ID, "account", ep.Scope.Account, "region", ep.Scope.Region)
 	return l.Addr(), nil
-}
-
-// auditRegion is the audit trail's home region (the audit writer's default).
-const auditRegion = "us-east-1"
-
-// auditPrincipal is the audit writer as a resource policy sees it:
-// CloudTrail, with the trail's ARN as aws:SourceArn.
-func auditPrincipal(account string) resourcepolicy.Principal {
-	return resourcepolicy.Principal{Writer: "audit", Service: resourcepolicy.AuditPrincipal,
-		SourceArn: resourcepolicy.AuditTrailARN(account, auditRegion)}
-}
-
-// ensureAuditPolicy gives the audit group the policy its writer needs when
-// nothing allows it yet and the group has no policy of its own: configuring
-// --audit-log-group is the operator's consent, as choosing CloudTrail's
-// default role (CloudTrail_CloudWatchLogs_Role, created with its policy by
-// the console) is on AWS. A user's later DeleteResourcePolicy is honoured
-// until the next start; a group policy of the user's is never replaced.
-func ensureAuditPolicy(enforce *resourcepolicy.Enforcer, cfg Config, ap resourcepolicy.Principal) {
-	scope := store.Scope{Account: cfg.AccountID, Region: auditRegion}
-	doc := resourcepolicy.WriterPolicy(scope, cfg.AuditLogGroup, ap, "CairnAuditTrailWrite")
-	added, err := enforce.Ensure(context.Background(), scope, cfg.AuditLogGroup, ap, doc)
-	switch {
-	case err != nil:
-		cfg.Logger.Warn("audit: could not add the audit log group's resource policy; records wait until one allows them", "group", cfg.AuditLogGroup, "err", err)
-	case added:
-		cfg.Logger.Info("audit: added a resource policy letting cloudtrail.amazonaws.com write the audit log group",
-			"group", cfg.AuditLogGroup, "sourceArn", ap.SourceArn)
-	}
-}
-
-// subscriptionCheck is delivery's CheckGroupWrite: the log_group sink writes
-// as CloudWatch Logs' subscription delivery, logs.amazonaws.com, with the
-// filter's log group as aws:SourceArn.
-func subscriptionCheck(enforce *resourcepolicy.Enforcer) func(ctx context.Context, scope store.Scope, source, action, group, stream string) error {
-	return func(ctx context.Context, scope store.Scope, source, action, group, stream string) error {
-		p := resourcepolicy.Principal{Writer: "subscription", Service: resourcepolicy.SubscriptionPrincipal, SourceArn: logs.GroupARN(scope, source)}
-		return enforce.Check(ctx, scope, p, action, logs.StreamARN(scope, group, stream))
-	}
 }
 
 // SyslogAddr is the syslog listener's address (TCP and UDP), or "".

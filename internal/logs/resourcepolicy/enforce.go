@@ -146,6 +146,12 @@ func (e *Enforcer) Check(ctx context.Context, scope store.Scope, p Principal, ac
 	return &RefusedError{Principal: p.Service, Action: action, Resource: resourceArn}
 }
 
+// Allowed reports, without counting or warning, whether p may perform
+// action on resourceArn now (for a configuration-time hint).
+func (e *Enforcer) Allowed(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) bool {
+	return e.svc.permits(ctx, scope, p, action, resourceArn)
+}
+
 // Refused is how many attempts of writer were refused so far.
 func (e *Enforcer) Refused(writer string) uint64 {
 	e.mu.Lock()

@@ -3,6 +3,7 @@ package resourcepolicy_test
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -301,12 +302,19 @@ func TestSubscriptionLogGroupNeedsPolicy(t *testing.T) {
 // counted; a policy for another endpoint does not allow it; with AWS's
 // documented policy it is written.
 func TestSyslogNeedsPolicy(t *testing.T) {
-	h := harness.Start(t, harness.Configure(func(c *server.Config) { c.SyslogListen = "127.0.0.1:0" }))
+	var logged harness.SyncBuffer
+	h := harness.Start(t, harness.Configure(func(c *server.Config) {
+		c.SyslogListen = "127.0.0.1:0"
+		c.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	}))
 	c := h.Client()
 	ctx := t.Context()
 	createGroup(t, c, "sys")
 	if _, err := c.PutSyslogConfiguration(ctx, &cwl.PutSyslogConfigurationInput{LogGroupIdentifier: aws.String("sys")}); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "syslog configured for a log group no resource policy lets syslog.logs.amazonaws.com write into") {
+		t.Fatalf("no hint at PutSyslogConfiguration:\n%s", logged.String())
 	}
 	send := func(msg string) {
 		conn, err := net.Dial("udp", h.SyslogAddr())
@@ -369,6 +377,11 @@ func TestSyslogNeedsPolicy(t *testing.T) {
 		if strings.Contains(m, "refused") || strings.Contains(m, "another endpoint") {
 			t.Fatalf("a refused message was written later: %s", m)
 		}
+	}
+	// Warned once for the group and writer however many refusals, and
+	// said once that writing resumes.
+	if out := logged.String(); strings.Count(out, "no resource policy allows Cairn's writer") != 1 || strings.Count(out, "writing resumes") != 1 {
+		t.Fatalf("warnings (%d refusals):\n%s", refused(t, h, "syslog"), out)
 	}
 	resp, err := http.Get(h.URL() + "/metrics")
 	if err != nil {
@@ -479,5 +492,100 @@ func TestVendedDeliveryAddsPolicy(t *testing.T) {
 	}
 	if p := groupPolicy(t, c, "mine"); p == nil || *p.PolicyDocument != mine {
 		t.Fatalf("the user's policy was replaced: %+v", p)
+	}
+}
+
+const twoAccounts = `
+accounts:
+  - id: "111111111111"
+    users:
+      - name: alice
+        accessKeys:
+          - id: AKIAALICE00000000001
+            secret: "alice-secret-0123456789"
+        policies:
+          - name: all
+            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
+  - id: "222222222222"
+    users:
+      - name: bob
+        accessKeys:
+          - id: AKIABOB0000000000001
+            secret: "bob-secret-0123456789"
+        policies:
+          - name: all
+            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
+`
+
+// TestCrossAccountDestinationNeedsPolicy: account 222222222222 subscribes to
+// account 111111111111's logs destination, whose target is a log group sink:
+// the events are written into the destination owner's group, under the
+// owner's resource policies, as logs.amazonaws.com with the sender's account
+// as aws:SourceAccount; a policy naming another source account does not let
+// them in, one naming the sender does.
+func TestCrossAccountDestinationNeedsPolicy(t *testing.T) {
+	const target = "arn:aws:kinesis:us-east-1:111111111111:stream/central"
+	h := harness.Start(t, harness.WithIAM(twoAccounts), harness.Configure(func(c *server.Config) {
+		c.Sinks = map[string]delivery.SinkConfig{target: {LogGroup: &delivery.LogGroupConfig{Name: "collected"}}}
+	}))
+	ctx := t.Context()
+	a := h.ClientAs(aws.Credentials{AccessKeyID: "AKIAALICE00000000001", SecretAccessKey: "alice-secret-0123456789"}, "us-east-1")
+	b := h.ClientAs(aws.Credentials{AccessKeyID: "AKIABOB0000000000001", SecretAccessKey: "bob-secret-0123456789"}, "us-east-1")
+	createGroup(t, a, "collected")
+	d, err := a.PutDestination(ctx, &cwl.PutDestinationInput{DestinationName: aws.String("central"), TargetArn: aws.String(target),
+		RoleArn: aws.String("arn:aws:iam::111111111111:role/CWLtoKinesis")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"logs:PutSubscriptionFilter","Resource":"` + *d.Destination.Arn + `"}]}`
+	if _, err := a.PutDestinationPolicy(ctx, &cwl.PutDestinationPolicyInput{DestinationName: aws.String("central"), AccessPolicy: aws.String(access)}); err != nil {
+		t.Fatal(err)
+	}
+	createGroup(t, b, "app")
+	if _, err := b.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PutSubscriptionFilter(ctx, &cwl.PutSubscriptionFilterInput{LogGroupName: aws.String("app"), FilterName: aws.String("out"),
+		FilterPattern: aws.String(""), DestinationArn: d.Destination.Arn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s"),
+		LogEvents: []types.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String("from bob")}}}); err != nil {
+		t.Fatal(err)
+	}
+	collected := func(c *cwl.Client) int {
+		out, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("collected")})
+		if err != nil {
+			return -1 // bob has no such group
+		}
+		return len(out.Events)
+	}
+	waitRefused(t, h, "subscription", 2)
+	arn := "arn:aws:logs:us-east-1:111111111111:log-group:collected"
+	doc := func(sourceAccount string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"logs.amazonaws.com"},` +
+			`"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"` + arn + `:*",` +
+			`"Condition":{"StringEquals":{"aws:SourceAccount":"` + sourceAccount + `"}}}]}`
+	}
+	out, err := a.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: aws.String(arn), PolicyDocument: aws.String(doc("111111111111"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRefused(t, h, "subscription", refused(t, h, "subscription")+2)
+	if n := collected(a); n != 0 {
+		t.Fatalf("%d events in with a policy for the owner's own account as source", n)
+	}
+	if _, err := a.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: aws.String(arn), ExpectedRevisionId: out.RevisionId,
+		PolicyDocument: aws.String(doc("222222222222"))}); err != nil {
+		t.Fatal(err)
+	}
+	harness.CheckFor(t, 40*time.Second, 20*time.Millisecond, func() error {
+		if n := collected(a); n != 1 {
+			return fmt.Errorf("%d events in the owner's group", n)
+		}
+		return nil
+	})
+	if n := collected(b); n != -1 {
+		t.Fatalf("the sender has a collected group with %d events", n)
 	}
 }

@@ -82,6 +82,10 @@ type Config struct {
 	Logger   *slog.Logger
 	// Queue bounds the messages waiting for the writer (0: 8192).
 	Queue int
+	// Allowed, when set, tells whether a resource policy lets the syslog
+	// principal write into group now: PutSyslogConfiguration warns in the
+	// server log when none does (the messages would be refused).
+	Allowed func(ctx context.Context, scope store.Scope, group string) bool
 }
 
 // Service implements the syslog operations and the writer.
@@ -209,6 +213,10 @@ func (s *Service) PutSyslogConfiguration(ctx context.Context, c caller.Caller, i
 	s.mu.Lock()
 	s.groups[group] = true
 	s.mu.Unlock()
+	if s.cfg.Allowed != nil && !s.cfg.Allowed(ctx, scope, group) {
+		s.cfg.Logger.Warn("syslog configured for a log group no resource policy lets syslog.logs.amazonaws.com write into; its messages are refused until one does (docs/ingest.md)",
+			"account", scope.Account, "region", scope.Region, "logGroup", group, "vpcEndpointId", id)
+	}
 	return nil, nil
 }
 
