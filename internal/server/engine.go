@@ -50,3 +50,13 @@ func redactURL(s string) string {
 	}
 	return s
 }
+
+// BlocksConfig is the PostgreSQL engine's object storage for old blocks;
+// the command line fills it through server, which alone picks the engine.
+type BlocksConfig = postgres.BlocksConfig
+
+// ParseBlocksURL checks an s3://bucket/prefix URL for BlocksConfig.
+func ParseBlocksURL(u string) error {
+	_, _, err := postgres.ParseBlocksURL(u)
+	return err
+}
