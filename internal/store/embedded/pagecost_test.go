@@ -49,8 +49,8 @@ func TestPageCostDoesNotGrow(t *testing.T) {
 		limit    int
 		budget   int64
 	}{
-		{"group forward", nil, false, nil, 2000, 0},
-		{"group backward", nil, true, nil, 2000, 0},
+		{"group forward", nil, false, nil, 4000, 0},
+		{"group backward", nil, true, nil, 4000, 0},
 		{"stream forward", []string{"s3"}, false, nil, 500, 0},
 		{"stream backward", []string{"s3"}, true, nil, 500, 0},
 		{"search forward", nil, false, nowhere("HTTP/1.1"), 10_000, 2 << 20},
