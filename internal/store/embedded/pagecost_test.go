@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -21,7 +22,8 @@ import (
 // last one stopped in, so it decompresses at most what page 1 did) and
 // without it (emptied before every page, as when a token is used much
 // later or after a restart: a page then reopens the blocks around its
-// resume point, about what page 1 opened around its start). Over the group
+// resume point, about what page 1 opened around its start, give or take
+// what the prefetcher had decoded ahead). Over the group
 // (FilterLogEvents), one stream (GetLogEvents), and a search that reads
 // every block and matches nothing (its pages end at the scan budget).
 func TestPageCostDoesNotGrow(t *testing.T) {
@@ -52,8 +54,8 @@ func TestPageCostDoesNotGrow(t *testing.T) {
 		limit    int
 		budget   int64
 	}{
-		{"group forward", nil, false, nil, 2000, 0},
-		{"group backward", nil, true, nil, 2000, 0},
+		{"group forward", nil, false, nil, 4000, 0},
+		{"group backward", nil, true, nil, 4000, 0},
 		{"stream forward", []string{"s3"}, false, nil, 500, 0},
 		{"stream backward", []string{"s3"}, true, nil, 500, 0},
 		{"search forward", nil, false, nowhere("HTTP/1.1"), 10_000, 2 << 20},
@@ -106,9 +108,14 @@ func TestPageCostDoesNotGrow(t *testing.T) {
 					t.Fatalf("%d events in %d pages, want %d in at least 5", events, pages, want)
 				}
 				// "About": a page may meet a few more overlapping blocks
-				// than page 1 did, and prefetch a few more ahead.
+				// than page 1 did, and its prefetcher may have run further
+				// ahead when the page filled (its queue, its job channel and
+				// a block in each worker's hands, all thrown away without
+				// the cache): a constant, whatever N is.
+				workers := runtime.GOMAXPROCS(0)
+				prefetched := int64(2*readAhead*workers + workers)
 				for i := 1; i < pages; i++ {
-					maxDecodes := decodes[0] + decodes[0]/2 + 2
+					maxDecodes := decodes[0] + decodes[0]/4 + prefetched
 					if cached && c.filter == nil {
 						// The blocks the last page stopped in come from the
 						// cache. (A search's pages keep no block that had no

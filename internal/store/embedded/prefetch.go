@@ -104,6 +104,13 @@ func (r *readState) advanceIter() {
 	}
 }
 
+// readAhead is how many items per worker the prefetcher's queue, and its
+// job channel, hold: how far it may decode ahead of the merge. (16 was
+// tried: workers waited less for work behind a slow head block, but paging
+// without the resume cache then threw away up to twice as many decoded
+// blocks a page.)
+const readAhead = 4
+
 // prefetcher decodes and filters upcoming blocks on every core while the
 // merge consumes them in order. It owns the read's iterator from its start
 // until stop returns.
@@ -125,7 +132,7 @@ type job struct {
 
 func (r *readState) startPrefetch() *prefetcher {
 	workers := runtime.GOMAXPROCS(0)
-	pf := &prefetcher{queue: make(chan *item, 4*workers), jobs: make(chan job, 4*workers), quit: make(chan struct{})}
+	pf := &prefetcher{queue: make(chan *item, readAhead*workers), jobs: make(chan job, readAhead*workers), quit: make(chan struct{})}
 	for w := 0; w < workers; w++ {
 		pf.wg.Add(1)
 		go func() {
