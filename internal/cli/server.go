@@ -21,7 +21,6 @@ import (
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/server"
-	"github.com/cairnlog/cairn/internal/store/postgres"
 )
 
 // DefaultListen is where `cairn server` listens unless told otherwise.
@@ -256,10 +255,10 @@ func blocksSettings(cfg *server.Config, env Env, file serverFile, url, endpoint,
 	if url == "" {
 		return nil
 	}
-	if _, _, err := postgres.ParseBlocksURL(url); err != nil {
+	if err := server.CheckBlocksURL(url); err != nil {
 		return err
 	}
-	b := &postgres.BlocksConfig{URL: url,
+	b := &server.BlocksConfig{URL: url,
 		Endpoint:        firstNonEmpty(endpoint, env.Getenv("CAIRN_BLOCKS_ENDPOINT"), f.Endpoint),
 		Region:          firstNonEmpty(region, env.Getenv("CAIRN_BLOCKS_REGION"), f.Region),
 		AccessKeyID:     firstNonEmpty(env.Getenv("CAIRN_BLOCKS_ACCESS_KEY_ID"), f.AccessKeyID),

@@ -56,7 +56,6 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
-	"github.com/cairnlog/cairn/internal/store/postgres"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -79,7 +78,7 @@ type Config struct {
 	Store string
 	// Blocks moves old blocks of the PostgreSQL engine to object storage
 	// (nil: they stay in PostgreSQL).
-	Blocks *postgres.BlocksConfig
+	Blocks *BlocksConfig
 	// Compression is the zstd level of stored blocks: "fastest" (default) or
 	// "default" (see embedded.Config).
 	Compression string
