@@ -3,7 +3,8 @@
 #
 #   scripts/bench-postgres.sh                 # 2 M events per run
 #   EVENTS=5000000 scripts/bench-postgres.sh
-#   PROFILE=/tmp/pg.pprof scripts/bench-postgres.sh   # the one-node server's CPU profile, first 20 s of ingest
+#   PROFILE=/tmp/pg.pprof scripts/bench-postgres.sh   # the one-node server's CPU profile during ingest (PostgreSQL's CPU then not counted)
+#   CONFIGS="2" CAIRN_BIN=/tmp/cairn-old scripts/bench-postgres.sh   # only configuration 2, with a given binary
 #
 # Builds cairn, initialises a PostgreSQL 15 cluster in a temporary directory
 # (Debian's postgresql-15; as the postgres user when run as root, default
@@ -41,7 +42,9 @@ as_pg() {
 	if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-go build -o "$work/cairn" ./cmd/cairn
+if [[ -n "${CAIRN_BIN:-}" ]]; then cp "$CAIRN_BIN" "$work/cairn"; else go build -o "$work/cairn" ./cmd/cairn; fi
+CONFIGS=${CONFIGS:-1 2 3}
+want() { [[ " $CONFIGS " == *" $1 "* ]]; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/pg" "$work/sock"
 if [[ $(id -u) == 0 ]]; then chown postgres "$work/pg" "$work/sock"; fi
@@ -71,8 +74,10 @@ report_pg() {
 echo "cairn $(git describe --always --dirty 2>/dev/null || echo '?'), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), $(nproc) cores, $(go version | awk '{print $3}'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 common=(--events "$EVENTS" --query)
 
+if want 1; then
 echo "== 1. embedded engine; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$work/cairn" bench --spawn "${common[@]}" 2>&1
+fi
 
 # start_node N URL [args...]: a `cairn server` on the database URL; sets $ep.
 start_node() {
@@ -91,20 +96,26 @@ start_node() {
 }
 bench_key=(--access-key AKIDBENCH --secret-key benchsecret)
 
+if want 2; then
 echo "== 2. one node on PostgreSQL; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 psql -d postgres -c "CREATE DATABASE one" >/dev/null
-start_node 0 "postgres://postgres@127.0.0.1:$port/one?sslmode=disable" --pprof --pprof-listen 127.0.0.1:0
+url="postgres://postgres@127.0.0.1:$port/one?sslmode=disable"
 if [[ -n "${PROFILE:-}" ]]; then
-	# The node's CPU profile over the first PROFILE_SECONDS (default 20) of ingest.
-	pp=$(grep -o 'pprof=[^ ]*' "$work/node0.log" | head -1)
-	curl -s -o "$PROFILE" "${pp#pprof=}profile?seconds=${PROFILE_SECONDS:-20}" &
-	pids+=($!)
+	# A profiling run: the bench spawns the node and profiles it over the
+	# ingest exactly. Its backends end with it, so PostgreSQL's CPU is not
+	# counted here.
+	"$work/cairn" bench --spawn --server-arg=--store="$url" --cpuprofile "$PROFILE" "${common[@]}" 2>&1
+	c0=0 c1=0
+else
+	start_node 0 "$url"
+	c0=$(pgcpu)
+	"$work/cairn" bench --endpoint "$ep" --server-pid "${pids[0]}" "${bench_key[@]}" "${common[@]}" 2>&1
+	c1=$(pgcpu)
 fi
-c0=$(pgcpu)
-"$work/cairn" bench --endpoint "$ep" --server-pid "${pids[0]}" "${bench_key[@]}" "${common[@]}" 2>&1
-c1=$(pgcpu)
 report_pg "$c0" "$c1" "$(dbbytes one)"
+fi
 
+if want 3; then
 echo "== 3. three nodes on PostgreSQL, writers spread over them; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 psql -d postgres -c "CREATE DATABASE three" >/dev/null
 eps=()
@@ -122,3 +133,4 @@ report_pg "$c0" "$c1" "$(dbbytes three)"
 for i in 1 2 3; do
 	awk -v c0="${cpu0[$i]}" -v i="$i" '{printf "node %d CPU during the run: %.1f s\n", i, ($14+$15-c0)/100}' "/proc/${pids[$((first+i-1))]}/stat"
 done
+fi

@@ -264,7 +264,7 @@ func blocksSettings(cfg *server.Config, env Env, file serverFile, url, endpoint,
 	if url == "" {
 		return nil
 	}
-	if err := server.ParseBlocksURL(url); err != nil {
+	if err := server.CheckBlocksURL(url); err != nil {
 		return err
 	}
 	b := &server.BlocksConfig{URL: url,

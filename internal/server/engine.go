@@ -16,6 +16,18 @@ type Engine interface {
 	DiskUsage() uint64
 }
 
+// BlocksConfig moves the PostgreSQL engine's old blocks to an S3-compatible
+// store (postgres.BlocksConfig; package cli fills it, and reaches the
+// engine only through this package).
+type BlocksConfig = postgres.BlocksConfig
+
+// CheckBlocksURL reports whether s is an s3://bucket/prefix URL --blocks
+// accepts.
+func CheckBlocksURL(s string) error {
+	_, _, err := postgres.ParseBlocksURL(s)
+	return err
+}
+
 // openEngine is the one place that picks the engine: Config.Store empty or
 // "embedded" opens the embedded engine in DataDir, a postgres:// (or
 // postgresql://) URL the PostgreSQL engine on that database.
@@ -49,14 +61,4 @@ func redactURL(s string) string {
 		return "…@" + s[at+1:]
 	}
 	return s
-}
-
-// BlocksConfig is the PostgreSQL engine's object storage for old blocks;
-// the command line fills it through server, which alone picks the engine.
-type BlocksConfig = postgres.BlocksConfig
-
-// ParseBlocksURL checks an s3://bucket/prefix URL for BlocksConfig.
-func ParseBlocksURL(u string) error {
-	_, _, err := postgres.ParseBlocksURL(u)
-	return err
 }

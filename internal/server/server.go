@@ -57,7 +57,6 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
-	"github.com/cairnlog/cairn/internal/store/postgres"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -80,7 +79,7 @@ type Config struct {
 	Store string
 	// Blocks moves old blocks of the PostgreSQL engine to object storage
 	// (nil: they stay in PostgreSQL).
-	Blocks *postgres.BlocksConfig
+	Blocks *BlocksConfig
 	// Compression is the codec of blocks as appended: "s2", or zstd at
 	// "fastest" or "default" (see embedded.Config).
 	Compression string

@@ -5,14 +5,20 @@
 // cairn_schema_version): cairn_groups (settings, stored bytes, the group's
 // last sequence and widest block), cairn_streams (statistics), cairn_blocks
 // (one row per Append: summary columns and the zstd payload, see block.go),
-// cairn_cursors and cairn_resources.
+// cairn_cursors and cairn_resources; cairn_leases, cairn_secrets,
+// cairn_objects (object-storage records, objects.go) and cairn_iam (the
+// cluster's IAM document, iam.go).
 //
 // Data flow: Append is one statement (one implicit transaction) that
 // updates the stream, takes the group's next sequence under its row lock,
-// inserts the block and queues a NOTIFY; it returns after COMMIT, then
-// tells this node's subscribers. Read merges blocks in (timestamp, seq,
-// index) order, opening them lazily from their summaries as embedded does;
-// Scan streams blocks in (min_ts, seq) order; ReadFeed reads by sequence in
+// inserts the block and queues a NOTIFY; appends to one group that arrive
+// while one is written go together in the next write (batch.go). Append
+// returns after COMMIT, then tells this node's subscribers. With
+// Config.Blocks, the lease holder moves old blocks' payloads to an
+// S3-compatible store, the rows keeping their summaries and the key;
+// reads fetch only the blocks they open (objects.go). Read merges blocks
+// in (timestamp, seq, index) order, opening them lazily from their
+// summaries as embedded does; Scan streams blocks in (min_ts, seq) order; ReadFeed reads by sequence in
 // one snapshot with the group's high-water mark. A listener connection
 // relays other nodes' NOTIFYs to this node's subscribers, reading each
 // notified block back from the table.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ type Config struct {
 	// (objects.go).
 	Blocks *BlocksConfig
 }
+
+// DefaultMaxConns is the pool's size unless the URL sets pool_max_conns.
+const DefaultMaxConns = 32
 
 // Engine is a store.Store on PostgreSQL.
 type Engine struct {
@@ -87,6 +91,13 @@ func Open(cfg Config) (*Engine, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(cfg.URL, "pool_max_conns") {
+		// pgxpool's default is max(4, cores): on a small node that is 4
+		// appends in flight, each holding its connection through COMMIT
+		// (a WAL flush), whatever the writers. The URL's pool_max_conns
+		// still decides when given.
+		pc.MaxConns = DefaultMaxConns
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
