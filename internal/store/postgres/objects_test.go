@@ -502,7 +502,13 @@ func TestServerOffload(t *testing.T) {
 	s3s := startS3(t)
 	cfg := s3s.config("node")
 	cfg.After, cfg.Interval, cfg.CacheBytes = time.Millisecond, 20*time.Millisecond, -1
-	srv := harness.Start(t, harness.WithStore(pg.NewDatabase(t)), harness.Configure(func(c *server.Config) { c.Blocks = cfg }))
+	db := pg.NewDatabase(t)
+	srv := harness.Start(t, harness.WithStore(db), harness.Configure(func(c *server.Config) { c.Blocks = cfg }))
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
 	cl := srv.Client()
 	ctx := context.Background()
 	if _, err := cl.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("app")}); err != nil {
@@ -530,6 +536,15 @@ func TestServerOffload(t *testing.T) {
 	harness.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
 		if n := len(s3s.keys(t, "node/blocks/")); n != 8 {
 			return fmt.Errorf("%d of 8 blocks moved", n)
+		}
+		// The object is written before its row points at it: wait for
+		// the rows too, or the read below is answered from PostgreSQL.
+		var pointing int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM cairn_blocks WHERE object IS NOT NULL AND payload IS NULL`).Scan(&pointing); err != nil {
+			return err
+		}
+		if pointing != 8 {
+			return fmt.Errorf("%d of 8 rows point at their object", pointing)
 		}
 		return nil
 	})
