@@ -315,7 +315,7 @@ func (e *Engine) getBuf() []byte {
 }
 
 func (e *Engine) putBuf(b []byte) {
-	if cap(b) > 4<<20 || cap(b) == 0 {
+	if cap(b) > 8<<20 || cap(b) == 0 { // a merged block's buffer is ~4 MB
 		return // do not pin huge buffers
 	}
 	b = b[:0]
