@@ -280,6 +280,12 @@ func (w *recompactor) pass(force bool) error {
 	return nil
 }
 
+func (e *Engine) atCrashPoint(stage string) {
+	if e.crashPoint != nil {
+		e.crashPoint(stage)
+	}
+}
+
 func (w *recompactor) stopping() bool {
 	select {
 	case <-w.e.stop:
@@ -488,6 +494,7 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	if err != nil {
 		return false, err
 	}
+	e.atCrashPoint("merge-read") // sources read, nothing written
 	sum := summary{minTs: sorted[0].Timestamp, maxTs: sorted[len(sorted)-1].Timestamp, seq: seq, sid: s.id,
 		count: len(sorted), ingestion: lastIngst, rawBytes: rawBytes, flags: flags | flagMerged}
 	value := w.x.encode(nil, sorted, sortedPos, sortedIngest, w.enc)
@@ -516,6 +523,7 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	if err := b.Commit(pebble.Sync); err != nil {
 		return false, fmt.Errorf("commit merge: %w", err)
 	}
+	e.atCrashPoint("merge-committed") // swapped; the sources' payloads still there
 	s.storedBytes.Add(after - before)
 	g.storedBytes.Add(after - before)
 	e.putBuf(buf)
@@ -570,6 +578,7 @@ func (w *recompactor) sweepGarbage() error {
 		if err != nil {
 			return err
 		}
+		e.atCrashPoint("swept")
 	}
 	w.garbage = kept
 	return nil
@@ -585,6 +594,7 @@ func (w *recompactor) compactDeleted() error {
 	}
 	defer e.exit()
 	for gid, r := range w.compact {
+		e.atCrashPoint("compacting")
 		for _, tag := range []byte{tagSummary, tagBlock, tagIndex, tagFeed} {
 			lo, hi := blockKey(tag, gid, r[0], 0), prefixEnd(blockKey(tag, gid, r[1], ^uint64(0)))
 			if tag == tagIndex || tag == tagFeed { // keyed by stream or seq, not time: the whole group
