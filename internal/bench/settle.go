@@ -24,16 +24,25 @@ type SettleReport struct {
 }
 
 // WaitSettled polls the Cairn server's /metrics until its re-compaction
-// reports the steady state, or timeout. pid, when known, gives the CPU.
+// reports the steady state from a pass that started after the call (one
+// before could have seen an empty engine), or timeout. pid, when known,
+// gives the CPU.
 func WaitSettled(ctx context.Context, endpoint string, pid int, timeout time.Duration) (*SettleReport, error) {
 	start, cpu0 := time.Now(), procCPU(pid)
 	deadline := start.Add(timeout)
+	url := strings.TrimRight(endpoint, "/") + "/metrics"
+	m, err := scrape(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	// The pass running now may have started before; the one after it did not.
+	after := m["cairn_store_recompact_passes_total"] + 2
 	for {
-		m, err := scrape(ctx, strings.TrimRight(endpoint, "/")+"/metrics")
+		m, err := scrape(ctx, url)
 		if err != nil {
 			return nil, err
 		}
-		if m["cairn_store_recompact_settled"] == 1 {
+		if m["cairn_store_recompact_settled"] == 1 && m["cairn_store_recompact_passes_total"] >= after {
 			return &SettleReport{Wait: time.Since(start), ServerCPU: procCPU(pid) - cpu0,
 				Merges: int64(m["cairn_store_recompact_merges_total"]), Events: int64(m["cairn_store_recompact_events_total"]),
 				BytesBefore: int64(m["cairn_store_recompact_bytes_before_total"]), BytesAfter: int64(m["cairn_store_recompact_bytes_after_total"])}, nil

@@ -108,6 +108,7 @@ func engineCollector(engine Engine) metrics.Collector {
 				settled = 1
 			}
 			one("cairn_store_recompact_settled", "1 when the last re-compaction pass found nothing to merge, now or later, and nothing to reclaim.", metrics.Gauge, settled)
+			one("cairn_store_recompact_passes_total", "Re-compaction passes finished since start.", metrics.Counter, float64(r.Passes))
 			one("cairn_store_recompact_merges_total", "Merged blocks the re-compaction worker wrote since start.", metrics.Counter, float64(r.Merges))
 			one("cairn_store_recompact_source_blocks_total", "Blocks merged away since start.", metrics.Counter, float64(r.SourceBlocks))
 			one("cairn_store_recompact_events_total", "Events rewritten by re-compaction since start.", metrics.Counter, float64(r.Events))

@@ -41,7 +41,8 @@ import (
 //	version=1 | sid uvarint | maxTs−minTs uvarint | count uvarint |
 //	ingestion varint | raw bytes uvarint | flags | filter (see grams.go)
 //
-// Index entry ('I' value): version=1 | maxTs−minTs | count | ingestion | raw bytes.
+// Index entry ('I' value): version=1 | maxTs−minTs | count | ingestion | raw bytes
+// [| flagMerged, for a merged block].
 
 const (
 	summaryVersion = 1
@@ -215,7 +216,13 @@ func encodeIndex(dst []byte, s *summary) []byte {
 	dst = binary.AppendUvarint(dst, uint64(s.maxTs-s.minTs))
 	dst = binary.AppendUvarint(dst, uint64(s.count))
 	dst = binary.AppendVarint(dst, s.ingestion)
-	return binary.AppendUvarint(dst, uint64(s.rawBytes))
+	dst = binary.AppendUvarint(dst, uint64(s.rawBytes))
+	if s.flags&flagMerged != 0 {
+		// A merged block's entry says so: its events keep their own seqs,
+		// so a read must not judge it by its key's (beforeResume).
+		dst = append(dst, flagMerged)
+	}
+	return dst
 }
 
 type reader struct {
@@ -287,6 +294,9 @@ func decodeIndex(key, val []byte, sid uint64) (summary, error) {
 	if r.err {
 		return s, fmt.Errorf("index %x: %w", key, errCorrupt)
 	}
+	if len(r.b) > 0 {
+		s.flags = r.b[0] & flagMerged // the only flag an index entry carries
+	}
 	return s, nil
 }
 
@@ -315,7 +325,7 @@ func (e *Engine) getBuf() []byte {
 }
 
 func (e *Engine) putBuf(b []byte) {
-	if cap(b) > 4<<20 || cap(b) == 0 {
+	if cap(b) > 8<<20 || cap(b) == 0 { // a merged block's buffer is ~4 MB
 		return // do not pin huge buffers
 	}
 	b = b[:0]

@@ -369,7 +369,9 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	}
 	// One buffer: the messages first (exactly raw bytes), the frames'
 	// decompressed columns after them.
-	if need := 3*int(raw) + 64<<10; cap(buf) < need {
+	// (The frames: templates at most about the messages' size, the other
+	// columns a few dozen bytes an event.)
+	if need := 2*int(raw) + 32*int(n) + 64<<10; cap(buf) < need {
 		buf = make([]byte, 0, need)
 	}
 	scratch := buf[raw:raw]

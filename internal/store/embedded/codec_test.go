@@ -129,6 +129,8 @@ func FuzzDecodeBlock(f *testing.F) {
 	enc, dec := testCoders(f)
 	seed, _ := EncodeBlock(nil, nil, []store.Event{{Timestamp: 10, Message: "x"}, {Timestamp: 12, Message: "y\nz"}}, enc)
 	f.Add(seed, int64(10))
+	s2seed, _ := EncodeBlockS2(nil, nil, []store.Event{{Timestamp: 10, Message: "x 12"}, {Timestamp: 12, Message: "y\nz"}})
+	f.Add(s2seed, int64(10))
 	raw := append([]byte{blockFormat2, 2, 1, 0, codecRaw, layoutLines}, "a\nb\n"...)
 	f.Add(raw, int64(0))
 	f.Add(enc.EncodeAll(encodePayload(nil, []store.Event{{Timestamp: 1, Message: "m"}}), nil), int64(1))

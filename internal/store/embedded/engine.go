@@ -153,9 +153,13 @@ type Engine struct {
 
 	// maint serialises the janitor's sweep and the worker's merges
 	// (recompact.go): retention never drops a range a merge writes into.
-	maint      sync.Mutex
-	pins       readerPins   // reads running, by epoch (recompact.go)
-	rc         *recompactor // the re-compaction worker's state
+	maint sync.Mutex
+	pins  readerPins   // reads running, by epoch (recompact.go)
+	rc    *recompactor // the re-compaction worker's state
+	// crashPoint, set only by tests, is called at each of the worker's
+	// crash-relevant steps (recompact.go) so a test can SIGKILL the process
+	// exactly there.
+	crashPoint func(stage string)
 	lastAppend atomic.Int64 // unix ns of the last Append's commit: the worker yields to ingest
 	rstats     struct {
 		mu sync.Mutex

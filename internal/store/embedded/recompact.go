@@ -158,7 +158,10 @@ func (e *Engine) newRecompactor() (*recompactor, error) {
 	// 1.9 µs/event of encoding CPU, against 16.1 at 3.6 for
 	// SpeedBestCompression and 19.1 at 1.8 for SpeedDefault (measured with
 	// EncodeBlock3; docs/benchmarks.md).
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
+	// A 2 MiB window covers a merged block's largest frame (its templates,
+	// ~1 MB of bench lines) and keeps the encoder's memory small.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false),
+		zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(2<<20), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +278,12 @@ func (w *recompactor) pass(force bool) error {
 		s.GarbagePending = len(w.garbage)
 	})
 	return nil
+}
+
+func (e *Engine) atCrashPoint(stage string) {
+	if e.crashPoint != nil {
+		e.crashPoint(stage)
+	}
 }
 
 func (w *recompactor) stopping() bool {
@@ -485,6 +494,7 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	if err != nil {
 		return false, err
 	}
+	e.atCrashPoint("merge-read") // sources read, nothing written
 	sum := summary{minTs: sorted[0].Timestamp, maxTs: sorted[len(sorted)-1].Timestamp, seq: seq, sid: s.id,
 		count: len(sorted), ingestion: lastIngst, rawBytes: rawBytes, flags: flags | flagMerged}
 	value := w.x.encode(nil, sorted, sortedPos, sortedIngest, w.enc)
@@ -513,6 +523,7 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	if err := b.Commit(pebble.Sync); err != nil {
 		return false, fmt.Errorf("commit merge: %w", err)
 	}
+	e.atCrashPoint("merge-committed") // swapped; the sources' payloads still there
 	s.storedBytes.Add(after - before)
 	g.storedBytes.Add(after - before)
 	e.putBuf(buf)
@@ -567,6 +578,7 @@ func (w *recompactor) sweepGarbage() error {
 		if err != nil {
 			return err
 		}
+		e.atCrashPoint("swept")
 	}
 	w.garbage = kept
 	return nil
@@ -582,6 +594,7 @@ func (w *recompactor) compactDeleted() error {
 	}
 	defer e.exit()
 	for gid, r := range w.compact {
+		e.atCrashPoint("compacting")
 		for _, tag := range []byte{tagSummary, tagBlock, tagIndex, tagFeed} {
 			lo, hi := blockKey(tag, gid, r[0], 0), prefixEnd(blockKey(tag, gid, r[1], ^uint64(0)))
 			if tag == tagIndex || tag == tagFeed { // keyed by stream or seq, not time: the whole group

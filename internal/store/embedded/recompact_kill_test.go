@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,21 @@ func TestRecompactChild(t *testing.T) {
 	e, err := Open(Config{Dir: dir, RecompactInterval: -1})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// CAIRN_RECOMPACT_CHILD_AT=stage:n: SIGKILL this process the n-th time
+	// the worker reaches that step.
+	if at := os.Getenv("CAIRN_RECOMPACT_CHILD_AT"); at != "" {
+		stage, nth, _ := strings.Cut(at, ":")
+		want, _ := strconv.Atoi(nth)
+		seen := 0
+		e.crashPoint = func(s string) {
+			if s == stage {
+				if seen++; seen == want {
+					_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+					select {} // the signal is on its way
+				}
+			}
+		}
 	}
 	fmt.Println("recompacting")
 	for {
@@ -112,16 +128,24 @@ func TestRecompactKilled(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill delays from seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	for round := 0; round < rounds; round++ {
+	// First at each crash-relevant step, then at random moments.
+	stages := []string{"merge-read:1", "merge-committed:1", "merge-committed:3", "swept:2", "compacting:1"}
+	for round := 0; round < len(stages)+rounds; round++ {
 		dir := filepath.Join(t.TempDir(), "data")
 		copyDir(t, src, dir)
-		delay := time.Duration(rng.IntN(400)) * time.Millisecond
-		settled := killDuring(t, dir, delay)
+		delay, at := time.Duration(rng.IntN(150))*time.Millisecond, ""
+		if round < len(stages) {
+			delay, at = time.Hour, stages[round] // it kills itself there
+		}
+		settled := killDuring(t, dir, at, delay)
 		e, err := Open(Config{Dir: dir, RecompactInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		what := fmt.Sprintf("round %d (killed %v after it started; it had settled: %v)", round, delay, settled)
+		what := fmt.Sprintf("round %d (killed at %q or %v after it started; it had settled: %v)", round, at, delay, settled)
+		if at != "" && settled {
+			t.Fatalf("%s: the child never reached %s", what, at)
+		}
 		check := func(stage string) {
 			got, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 5000, MaxBytes: 8 << 20})
 			sameEvents(t, what+stage+": read", asWant(got), want)
@@ -154,10 +178,10 @@ func TestRecompactKilled(t *testing.T) {
 
 // killDuring runs TestRecompactChild on dir and kills it with SIGKILL delay
 // after it says it started; it reports whether the child had finished.
-func killDuring(t *testing.T, dir string, delay time.Duration) bool {
+func killDuring(t *testing.T, dir, at string, delay time.Duration) bool {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRecompactChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "CAIRN_RECOMPACT_CHILD="+dir)
+	cmd.Env = append(os.Environ(), "CAIRN_RECOMPACT_CHILD="+dir, "CAIRN_RECOMPACT_CHILD_AT="+at)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +208,13 @@ func killDuring(t *testing.T, dir string, delay time.Duration) bool {
 		}
 		settledCh <- s
 	}()
+	if at != "" {
+		_ = cmd.Wait() // it kills itself at the step
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("the child was to kill itself at %s; it ended with %v", at, cmd.ProcessState)
+		}
+		return <-settledCh
+	}
 	time.Sleep(delay) // not synchronisation: the random moment of the kill
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
