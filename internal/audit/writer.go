@@ -185,42 +185,47 @@ func (w *Writer) flush() bool {
 		return false
 	}
 	byStream := map[string][]logs.InputLogEvent{}
-	items := map[string][]item{}
 	var order []string
 	for _, it := range q {
 		if _, ok := byStream[it.stream]; !ok {
 			order = append(order, it.stream)
 		}
 		byStream[it.stream] = append(byStream[it.stream], logs.InputLogEvent{Timestamp: it.ts, Message: it.msg})
-		items[it.stream] = append(items[it.stream], it)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var refused []item
 	for _, s := range order {
 		evs := byStream[s]
-		_, err := ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
+		// Put sorts evs in place and writes them batch by batch; res.Sent
+		// is the prefix of evs its answered batches held.
+		res, err := ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
 		if err != nil && awserr.Is(err, awserr.ResourceNotFound) {
 			// The group was deleted: CloudTrail would fail; Cairn
 			// recreates it, so the trail goes on.
 			if w.createGroup(ctx) == nil {
-				_, err = ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
+				var more ingest.Result
+				more, err = ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs[res.Sent:], true)
+				res.Sent += more.Sent
 			}
 		}
+		w.written.Add(uint64(res.Sent))
 		if resourcepolicy.IsRefused(err) {
-			// Counted and warned about by the check; the records wait.
-			// (ingest.Put writes a stream's batches in order and stops at
-			// the first refusal; a policy changing between two batches of
-			// one flush could write part of them twice, never lose any.)
-			refused = append(refused, items[s]...)
+			// Counted and warned about by the check; the records not
+			// written yet wait (a refusal after the first batch of a
+			// stream leaves the batches before it stored: they are not
+			// queued again, so none is written twice).
+			for _, e := range evs[res.Sent:] {
+				refused = append(refused, item{stream: s, ts: e.Timestamp, msg: e.Message})
+			}
 			continue
 		}
 		if err != nil {
-			w.failed.Add(uint64(len(evs)))
-			w.cfg.Logger.Warn("audit records not written", "group", w.cfg.Group, "stream", s, "records", len(evs), "err", err)
+			n := len(evs) - res.Sent
+			w.failed.Add(uint64(n))
+			w.cfg.Logger.Warn("audit records not written", "group", w.cfg.Group, "stream", s, "records", n, "err", err)
 			continue
 		}
-		w.written.Add(uint64(len(evs)))
 	}
 	if len(refused) == 0 {
 		return false

@@ -40,12 +40,18 @@ type Writer interface {
 // too new, expired by retention).
 type Result struct {
 	Accepted, TooOld, TooNew, Expired int
+	// Sent counts the events of the batches PutLogEvents answered (stored
+	// or rejected): a prefix of events as Put sorted them. After an error
+	// the events from Sent on were not written, so a caller that retries
+	// (a refused write) sends only those again.
+	Sent int
 }
 
 // Put writes events (in any order; messages non-empty and at most
 // MaxEventBytes: longer ones are cut) into group/stream as c, creating the
-// stream when it is missing and create says so. The first error stops it;
-// events of earlier batches stay stored.
+// stream when it is missing and create says so. It sorts events in place,
+// by timestamp. The first error stops it; events of earlier batches stay
+// stored (Result.Sent says how many).
 func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, events []logs.InputLogEvent, create bool) (Result, error) {
 	var res Result
 	slices.SortStableFunc(events, func(a, b logs.InputLogEvent) int {
@@ -103,6 +109,7 @@ func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, e
 		res.Expired += expired
 		res.TooNew += tooNew
 		res.Accepted += len(batch) - tooOld - expired - tooNew
+		res.Sent += len(batch)
 	}
 	return res, nil
 }

@@ -62,8 +62,10 @@ func (m *Manager) transformedView(ctx context.Context, q *query, add func(store.
 	var failed error
 	wrapped := func(b store.ScanBlock) bool {
 		if groups[b.Group] {
-			// A Scan block is one append; a page of readNewest may hold
-			// several.
+			// A block may hold events of several appends, interleaved
+			// (the engine's re-compaction merges appends sorted by
+			// time), as may a page of readNewest: substitute reads each
+			// append's versions once per block.
 			evs, err := substitute(ctx, tv, q.scope, b.Group, b.Events)
 			if err != nil {
 				failed = err
@@ -104,19 +106,24 @@ func (m *Manager) Transform(ctx context.Context, scope store.Scope, group string
 }
 
 // substitute returns a copy of evs with each event's transformed version,
-// where its append has one, as Message.
+// where its append has one, as Message. Each append's versions are read
+// once: evs may interleave several appends event by event (a re-compacted
+// block is sorted by time, not by append), and a read fetches and decodes
+// the whole append's record, so the versions are kept by seq for the call
+// (as many as evs has distinct seqs, dropped when it returns).
 func substitute(ctx context.Context, tv TransformedView, scope store.Scope, group string, evs []store.StoredEvent) ([]store.StoredEvent, error) {
 	out := make([]store.StoredEvent, len(evs))
 	copy(out, evs)
-	var tr []string
-	seq, have := uint64(0), false
+	bySeq := map[uint64][]string{}
 	for i := range out {
-		if !have || out[i].Pos.Seq != seq {
-			seq, have = out[i].Pos.Seq, true
+		seq := out[i].Pos.Seq
+		tr, ok := bySeq[seq]
+		if !ok {
 			var err error
 			if tr, err = tv.Transformed(ctx, scope, group, seq); err != nil {
 				return nil, err
 			}
+			bySeq[seq] = tr
 		}
 		if k := int(out[i].Pos.Index); k < len(tr) {
 			out[i].Message = tr[k]

@@ -155,10 +155,12 @@ func (s *Service) StartQuery(ctx context.Context, c caller.Caller, in *StartQuer
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
+	unm := s.unmasker(plan, scope)
 	exec := plan.Start(RunOptions{Start: start, End: end, Limit: limit, MaxMemory: s.maxMemory, Shared: s.shared, Now: s.now().UnixMilli(), Parallel: s.parallel,
 		Ptr:     func(group string, ev store.StoredEvent) string { return encodePointer(key, scope, group, ev) },
 		LogName: func(group string) string { return scope.Account + ":" + group },
-		Lookup:  s.lookupFunc(ctx, scope), Unmask: s.unmaskFunc(plan, scope)})
+		Lookup:  s.lookupFunc(ctx, scope), Unmask: unm.fn()})
+	exec = unm.wrap(exec)
 	id, err := s.runs.Start(run.Spec{Scope: scope, Owner: c.Identity.ARN, QueryString: rewritten(in, names, src != nil, start, end),
 		Language: langCWLI, Groups: names, Start: start, End: end, Filter: plan.Filter(), Streams: plan.Streams(), Exec: exec, Newest: plan.Newest(limit),
 		NoMessages: !plan.NeedMessage()})

@@ -227,28 +227,56 @@ func deref(s *string) string {
 // permissions through wildcards, a separate log group level policy would not
 // be created"). It answers whether it added one; the caller logs it.
 func (e *Enforcer) Ensure(ctx context.Context, scope store.Scope, group string, p Principal, doc string) (bool, error) {
-	if e.svc.permits(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*")) {
-		return false, nil
+	for {
+		added, changed, err := e.ensureOnce(ctx, scope, group, p, doc)
+		if !changed {
+			return added, err
+		}
+		// A policy was put or deleted while Ensure checked: check again
+		// (it may be the user's own policy for the group, never replaced).
 	}
-	key := e.svc.key(scope, "R/"+group)
-	if _, err := e.svc.get(ctx, key); err == nil {
-		return false, nil // the group's own policy is the user's: never replaced
+}
+
+// ensureOnce is one attempt of Ensure; changed reports that a policy was
+// written between its checks and its write, which it then did not make.
+func (e *Enforcer) ensureOnce(ctx context.Context, scope store.Scope, group string, p Principal, doc string) (added, changed bool, err error) {
+	svc := e.svc
+	svc.mu.Lock()
+	gen := svc.gen
+	svc.mu.Unlock()
+	if svc.permits(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*")) {
+		return false, false, nil
+	}
+	key := svc.key(scope, "R/"+group)
+	if _, err := svc.get(ctx, key); err == nil {
+		return false, false, nil // the group's own policy is the user's: never replaced
 	} else if !errors.Is(err, store.ErrResourceNotFound) {
-		return false, err
+		return false, false, err
 	}
-	if _, err := e.svc.st.GetGroup(ctx, scope, group); err != nil {
-		return false, logs.StoreError(err)
+	if _, err := svc.st.GetGroup(ctx, scope, group); err != nil {
+		return false, false, logs.StoreError(err)
 	}
 	norm, err := parseDocument(doc)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	rec := record{ResourcePolicy: ResourcePolicy{PolicyDocument: doc, LastUpdatedTime: e.svc.now().UnixMilli(), PolicyScope: "RESOURCE",
+	rec := record{ResourcePolicy: ResourcePolicy{PolicyDocument: doc, LastUpdatedTime: svc.now().UnixMilli(), PolicyScope: "RESOURCE",
 		ResourceArn: logs.GroupARN(scope, group), RevisionID: newRevision()}, Normalised: norm}
-	if err := e.svc.put(ctx, key, rec); err != nil {
-		return false, err
+	if svc.ensureHook != nil {
+		svc.ensureHook()
 	}
-	return true, nil
+	// The write is conditional: made only if no policy was written since
+	// the checks above (what they found still holds).
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if svc.gen != gen {
+		return false, true, nil
+	}
+	svc.gen++
+	if err := svc.put(ctx, key, rec); err != nil {
+		return false, false, err
+	}
+	return true, false, nil
 }
 
 // WriterPolicy is the group policy that lets p create streams in and write

@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -53,6 +54,18 @@ type Config struct {
 type Service struct {
 	st  store.Store
 	now func() time.Time
+
+	// mu serialises the writes of policies (PutResourcePolicy,
+	// DeleteResourcePolicy, Enforcer.Ensure), so that a write decided on
+	// what was read is not overtaken; gen, guarded by mu, counts them, so
+	// that Ensure, which checks without holding mu (a check reads every
+	// account policy), writes only if no policy changed since it checked.
+	mu  sync.Mutex
+	gen uint64
+
+	// ensureHook, set by tests only, runs in Enforcer.Ensure between its
+	// checks and its write (where a user's PutResourcePolicy may land).
+	ensureHook func()
 }
 
 // New returns a Service.
@@ -111,6 +124,9 @@ func (s *Service) PutResourcePolicy(ctx context.Context, c caller.Caller, in *Pu
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
 	now := s.now().UnixMilli()
 	if in.ResourceArn == "" {
 		if in.PolicyName == "" {
@@ -241,6 +257,9 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, c caller.Caller, in 
 	if err := c.Authorize("logs:DeleteResourcePolicy", s.resource(scope, in.ResourceArn)); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
 	if in.ResourceArn == "" {
 		if in.PolicyName == "" {
 			return nil, awserr.PolicyNameRequired()
