@@ -75,6 +75,14 @@ func TestSharedDeliveryOnce(t *testing.T) {
 		send([]*cwl.Client{ca, cb}[i%2], i*20, 20)
 	}
 	check()
+	// The receiver may see a page before its sender counts it (the count
+	// follows the acknowledgement): wait for the counts to add up.
+	harness.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := delivered(nodes[0]) + delivered(nodes[1]); n < 120 {
+			return fmt.Errorf("the nodes counted %d delivered events, want 120", n)
+		}
+		return nil
+	})
 	da, db := delivered(nodes[0]), delivered(nodes[1])
 	if !(da == 120 && db == 0 || da == 0 && db == 120) {
 		t.Fatalf("node a delivered %d events, node b %d: want 120 from exactly one", da, db)
@@ -88,6 +96,12 @@ func TestSharedDeliveryOnce(t *testing.T) {
 	send(survivor, 120, 30)
 	send(survivor, 150, 30)
 	check()
+	harness.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := delivered(nodes[other]); n < 60 {
+			return fmt.Errorf("the node that took over counted %d delivered events, want 60", n)
+		}
+		return nil
+	})
 	if n := delivered(nodes[other]); n != 60 {
 		t.Fatalf("the node that took over delivered %d events, want 60", n)
 	}
