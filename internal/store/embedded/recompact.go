@@ -368,7 +368,8 @@ func (w *recompactor) group(g *group, force bool) (merged, deferred int, err err
 // runsOf walks s's index entries in key order and cuts them into runs of at
 // least two consecutive blocks that together hold at most recompactTarget
 // events and span at most recompactMaxSpan. A block already that large
-// ends a run and starts none.
+// ends a run and starts none. Runs that would reopen merged blocks for too
+// few new events are cut down by affordable.
 func (w *recompactor) runsOf(g *group, s *stream) ([][]summary, error) {
 	var runs [][]summary
 	var cur []summary
@@ -397,7 +398,44 @@ func (w *recompactor) runsOf(g *group, s *stream) ([][]summary, error) {
 		return nil
 	})
 	flush()
-	return runs, err
+	var fit [][]summary
+	for _, run := range runs {
+		fit = affordable(fit, run)
+	}
+	return fit, err
+}
+
+// affordable appends to dst the parts of run worth merging: runs in which
+// the already-merged blocks hold at most twice the events of the blocks not
+// merged yet (fresh from Append). A merge then rewrites at most three times
+// the fresh events it takes in, and every event is fresh in one merge only,
+// so re-compaction rewrites at most 3 events per event appended, however a
+// stream's bursts come. Without it a stream quiet between small bursts had
+// its merged block rewritten whole at every burst (quadratic). A run that
+// fails is split at its largest merged block, which stays as it is until
+// enough fresh events follow it; the pieces are tried again, so small
+// bursts still merge among themselves (a stream's block count grows like a
+// counter's digits, not with its bursts).
+func affordable(dst [][]summary, run []summary) [][]summary {
+	if len(run) < 2 {
+		return dst
+	}
+	merged, fresh, big := 0, 0, -1
+	for i, b := range run {
+		if b.flags&flagMerged == 0 {
+			fresh += b.count
+			continue
+		}
+		merged += b.count
+		if big < 0 || b.count > run[big].count {
+			big = i
+		}
+	}
+	if merged <= 2*fresh {
+		return append(dst, run)
+	}
+	dst = affordable(dst, run[:big])
+	return affordable(dst, run[big+1:])
 }
 
 // merge rewrites run, blocks of stream s of g, as one format-3 block. ok is

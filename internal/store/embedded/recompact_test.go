@@ -365,3 +365,74 @@ func TestRecompactionRandomPaging(t *testing.T) {
 		}
 	}
 }
+
+// TestRecompactionBoundedRewrite: a stream that goes quiet between small
+// bursts (each burst followed by a pass, as RecompactSettle gives a real
+// server) must not have its merged block rewritten at every burst. Every
+// event appended is taken in fresh by one merge, and a merge may rewrite at
+// most 3 events per fresh event it takes in (the merged blocks it reopens
+// hold at most twice its fresh events), so the events rewritten stay under
+// 3 × the events appended. Before, each pass rewrote the whole merged block
+// again: 12,000 + 60 × ~12,000 events for 12,600 appended.
+func TestRecompactionBoundedRewrite(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.Close() }()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	gen := bench.NewLineGen(7)
+	ts, appended := int64(1_760_000_000_000), 0
+	var want []wantEvent
+	burst := func(n int) {
+		evs := make([]store.Event, n)
+		for i := range evs {
+			ts++
+			evs[i] = store.Event{Timestamp: ts, Message: gen.Line()}
+		}
+		res, err := e.Append(ctx, scope, "g", "s", evs, 1_770_000_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range evs {
+			want = append(want, wantEvent{"s", ev.Message, 1_770_000_000_000, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(i)}})
+		}
+		appended += n
+	}
+	pass := func() RecompactStats {
+		st, err := e.RecompactNow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	burst(6000)
+	burst(6000)
+	if st := pass(); st.Merges != 1 || st.Events != 12000 {
+		t.Fatalf("first pass %+v: want the two appends merged", st)
+	}
+	const rounds = 60
+	for r := 0; r < rounds; r++ {
+		burst(1 + r%10)
+		pass()
+	}
+	st := pass()
+	if st.Events > 3*int64(appended) {
+		t.Fatalf("%d events rewritten for %d appended (%d merges): more than 3 per event", st.Events, appended, st.Merges)
+	}
+	// Merging did not simply stop: left alone, every burst would be a
+	// block of its own (61 and the first).
+	blocks := countKeys(t, e, []byte{tagBlock})
+	if blocks > rounds/2 {
+		t.Fatalf("%d blocks after %d bursts: the bursts were not merged", blocks, rounds)
+	}
+	got, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 5000, MaxBytes: 8 << 20})
+	sameEvents(t, "after the bursts", asWant(got), want)
+	t.Logf("%d appended, %d rewritten in %d merges, %d blocks", appended, st.Events, st.Merges, blocks)
+}
