@@ -322,6 +322,7 @@ func (w *recompactor) group(g *group, force bool) (merged, deferred int, err err
 		if err != nil {
 			return merged, deferred, err
 		}
+		e.atCrashPoint("runs") // runs computed, not under maint: retention may drop their blocks now
 		quiet := force || now-s.lastIngest.Load() >= e.cfg.RecompactSettle.Milliseconds()
 		for _, run := range runs {
 			events := 0
@@ -439,7 +440,8 @@ func affordable(dst [][]summary, run []summary) [][]summary {
 }
 
 // merge rewrites run, blocks of stream s of g, as one format-3 block. ok is
-// false when the stream or group went meanwhile.
+// false when the stream or group went meanwhile, or a block of run did
+// (expired since runsOf).
 func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err error) {
 	e := w.e
 	e.maint.Lock()
@@ -469,6 +471,11 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	for _, src := range run {
 		sumKey := blockKey(tagSummary, g.id, src.minTs, src.seq)
 		sumVal, closer, err := e.db.Get(sumKey)
+		if errors.Is(err, pebble.ErrNotFound) {
+			// Retention dropped it after runsOf (which runs outside maint);
+			// nothing is written yet, so the run is skipped, not the pass.
+			return false, nil
+		}
 		if err != nil {
 			return false, fmt.Errorf("merge: summary %x: %w", sumKey, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -435,4 +436,57 @@ func TestRecompactionBoundedRewrite(t *testing.T) {
 	got, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 5000, MaxBytes: 8 << 20})
 	sameEvents(t, "after the bursts", asWant(got), want)
 	t.Logf("%d appended, %d rewritten in %d merges, %d blocks", appended, st.Events, st.Merges, blocks)
+}
+
+// TestRecompactionRunExpired: retention drops a run's blocks after the
+// worker cut its runs and before it merges them (runsOf runs outside the
+// janitor's lock). The run is skipped and the pass goes on: the other
+// stream still merges, and the pass reports no error.
+func TestRecompactionRunExpired(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UnixMilli()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1, JanitorInterval: time.Hour,
+		Now: func() time.Time { return time.UnixMilli(now) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.Close() }()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g", RetentionDays: 1}); err != nil {
+		t.Fatal(err)
+	}
+	old := now - 3*86_400_000
+	for _, s := range []string{"old", "new"} {
+		if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: s}); err != nil {
+			t.Fatal(err)
+		}
+		at := now
+		if s == "old" {
+			at = old
+		}
+		for i := int64(0); i < 2; i++ {
+			if _, err := e.Append(ctx, scope, "g", s, []store.Event{{Timestamp: at + i, Message: fmt.Sprint(s, i)}}, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	swept := 0
+	e.crashPoint = func(stage string) {
+		if stage == "runs" && swept == 0 {
+			swept++
+			if err := e.Sweep(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	st, err := e.RecompactNow()
+	if err != nil {
+		t.Fatalf("pass: %v", err)
+	}
+	if swept != 1 || st.Merges != 1 || st.Events != 2 {
+		t.Fatalf("stats %+v (swept %d): want the new stream's 2 events merged", st, swept)
+	}
+	got, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 10, MaxBytes: 1 << 20})
+	if len(got) != 2 || got[0].Message != "new0" || got[1].Message != "new1" {
+		t.Fatalf("read %v, want new0 and new1", got)
+	}
 }
