@@ -218,16 +218,20 @@ func (e *Engine) addStats(fn func(*RecompactStats)) {
 	e.rstats.mu.Unlock()
 }
 
-// collectGarbageRecords reads the garbage records a previous run left (a
-// crash or stop between a swap and its deletion). No read runs yet that
-// could hold their summaries, so they go at epoch 0, quiet at once.
+// collectGarbageRecords deletes the sources' payloads a previous run left
+// (a crash or stop between a swap and its sweep). No read can reach them:
+// reads only start once Open returns, and every summary they can find names
+// a merged block. So they go at once, not through the pins: a read started
+// after Open pins the oldest epoch as well, and on a busy server with no
+// new merges they would never have been swept.
 func (w *recompactor) collectGarbageRecords() error {
 	e := w.e
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer e.exit()
-	return e.scan([]byte{tagGarbage}, func(k, v []byte) error {
+	var left []garbage
+	err := e.scan([]byte{tagGarbage}, func(k, v []byte) error {
 		if len(k) != 17 {
 			return nil
 		}
@@ -237,9 +241,18 @@ func (w *recompactor) collectGarbageRecords() error {
 			minTs, seq := int64(r.uvarint()), r.uvarint()
 			gb.keys = append(gb.keys, blockKey(tagBlock, gb.gid, minTs, seq))
 		}
-		w.garbage = append(w.garbage, gb)
+		left = append(left, gb)
 		return nil
 	})
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	// The janitor runs already; maint keeps its sweep apart, as for
+	// sweepGarbage.
+	e.maint.Lock()
+	defer e.maint.Unlock()
+	w.garbage = left
+	return w.deleteGarbage(func(garbage) bool { return true })
 }
 
 // pass merges what is ready in every group, then deletes what is safe.
@@ -599,9 +612,16 @@ func (w *recompactor) sweepGarbage() error {
 	defer e.exit()
 	e.maint.Lock()
 	defer e.maint.Unlock()
+	return w.deleteGarbage(func(gb garbage) bool { return e.pins.quiet(gb.epoch) })
+}
+
+// deleteGarbage deletes the payloads of the garbage ready says may go, and
+// keeps the rest for a later sweep. The caller holds maint.
+func (w *recompactor) deleteGarbage(ready func(garbage) bool) error {
+	e := w.e
 	kept := w.garbage[:0]
 	for _, gb := range w.garbage {
-		if !e.pins.quiet(gb.epoch) {
+		if !ready(gb) {
 			kept = append(kept, gb)
 			continue
 		}
