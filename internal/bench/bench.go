@@ -90,6 +90,13 @@ type Config struct {
 	RecordSends bool
 	// Started, when set, is called just before the first request is sent.
 	Started func()
+	// Settled, when set with Query, is called after the read phase and
+	// returns once the server's background work reached its steady state
+	// (Cairn: WaitSettled); Run then measures the reads again
+	// (Report.QuerySettled). The first read phase runs before Cairn's
+	// re-compaction merged anything (it waits for quiet streams), so only
+	// the second shows how the merged blocks (format 3) read.
+	Settled func(ctx context.Context) (*SettleReport, error)
 
 	Out io.Writer // progress lines
 }
@@ -122,8 +129,11 @@ type Report struct {
 	SentAt   []int64
 	Workload *Workload
 	Query    *QueryReport
-	Insights *InsightsReport
-	Settle   *SettleReport // Cairn: background re-compaction until the steady state (the caller waits for it)
+	// QuerySettled is the read phase again once Config.Settled returned:
+	// on Cairn, the reads of the re-compacted (steady-state) blocks.
+	QuerySettled *QueryReport
+	Insights     *InsightsReport
+	Settle       *SettleReport // Cairn: background re-compaction until the steady state (the caller waits for it)
 	// PerEndpoint is the events each endpoint acknowledged, in the order
 	// of Config.Endpoint's list.
 	PerEndpoint []int64
@@ -360,14 +370,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := t.ready(ctx, rep.Events); err != nil {
 			return rep, err
 		}
-		q, err := t.queries(ctx, w, st, cfg.RangeEvents)
+		reads := func() (*QueryReport, error) {
+			q, err := t.queries(ctx, w, st, cfg.RangeEvents)
+			if err != nil {
+				return nil, err
+			}
+			q.CommonScanBytes = st.Group0Bytes
+			q.CommonGBPerSecond = float64(q.CommonScanBytes) / 1e9 / q.CommonScanTime.Seconds()
+			q.RareExpected = st.RareMatches
+			return q, nil
+		}
+		q, err := reads()
 		if err != nil {
 			return rep, err
 		}
-		q.CommonScanBytes = st.Group0Bytes
-		q.CommonGBPerSecond = float64(q.CommonScanBytes) / 1e9 / q.CommonScanTime.Seconds()
-		q.RareExpected = st.RareMatches
 		rep.Query = q
+		if cfg.Settled != nil {
+			fmt.Fprintln(cfg.Out, "waiting for the steady state, then reading again...")
+			if rep.Settle, err = cfg.Settled(ctx); err != nil {
+				return rep, fmt.Errorf("steady state: %w", err)
+			}
+			if rep.QuerySettled, err = reads(); err != nil {
+				return rep, err
+			}
+		}
 	}
 	if cfg.Insights {
 		if err := t.ready(ctx, rep.Events); err != nil {

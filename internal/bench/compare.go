@@ -126,6 +126,29 @@ var figureDefs = []struct {
 	}},
 }
 
+// settledPrefix names the reads measured again once Cairn's re-compaction
+// reached its steady state (Report.QuerySettled). The rows above it are
+// read right after ingest, before the worker merged anything (it waits for
+// quiet streams), so only these show how the merged blocks read (format 3
+// decodes slower than format 2, BenchmarkDecodeFormat). VictoriaLogs reads
+// once: its side repeats its one read phase.
+const settledPrefix = "after Cairn's re-compaction settled (VictoriaLogs: its one read phase): "
+
+// settled reads a read figure off the steady-state reads of Cairn's report
+// (Peer PeerNone), off the one read phase of the peer's.
+func settled(f func(*QueryReport) float64) func(r *Report) float64 {
+	return func(r *Report) float64 {
+		q := r.Query
+		if r.Peer == PeerNone {
+			q = r.QuerySettled
+		}
+		if q == nil {
+			return math.NaN()
+		}
+		return known(f(q))
+	}
+}
+
 // insightsFigure reads one CompareShape's time off a Report, in ms.
 func insightsFigure(name string) func(r *Report) float64 {
 	return func(r *Report) float64 {
@@ -144,6 +167,20 @@ func insightsFigure(name string) func(r *Report) float64 {
 const insightsPrefix = "Insights / LogsQL: "
 
 func init() {
+	for _, d := range []struct {
+		name, unit string
+		higher     bool
+		value      func(r *Report) float64
+	}{
+		{settledPrefix + "rare term (FilterLogEvents first page / LogsQL query)", "ms", false,
+			settled(func(q *QueryReport) float64 { return ms(q.RareFirstPage.Seconds()) })},
+		{settledPrefix + "full scan for a common term (lean clients)", "GB/s of message text", true,
+			settled(func(q *QueryReport) float64 { return q.CommonGBPerSecond })},
+		{settledPrefix + "time-range read (lean clients)", "ms", false,
+			settled(func(q *QueryReport) float64 { return ms(q.RangeTime.Seconds()) })},
+	} {
+		figureDefs = append(figureDefs, d)
+	}
 	for _, sh := range CompareShapes {
 		figureDefs = append(figureDefs, struct {
 			name, unit string
@@ -194,9 +231,11 @@ func (c *Comparison) Figures() []Figure {
 		}
 		out[i] = f
 	}
-	// the Insights figures of a run without --insights
+	// the Insights figures of a run without --insights, the steady-state
+	// reads of one without them
 	return slices.DeleteFunc(out, func(f Figure) bool {
-		return strings.HasPrefix(f.Name, insightsPrefix) && allNaN(f.Cairn) && allNaN(f.Peer)
+		return strings.HasPrefix(f.Name, insightsPrefix) && allNaN(f.Cairn) && allNaN(f.Peer) ||
+			strings.HasPrefix(f.Name, settledPrefix) && allNaN(f.Cairn)
 	})
 }
 

@@ -183,3 +183,33 @@ func TestComparisonInsights(t *testing.T) {
 		t.Errorf("Insights rows without --insights:\n%s", b.String())
 	}
 }
+
+// The steady-state reads have rows of their own: Cairn's second read phase
+// beside the peer's only one, while the first rows keep Cairn's reads
+// from before the re-compaction.
+func TestComparisonSettledReads(t *testing.T) {
+	cairn := &Report{Events: 10, Query: &QueryReport{RangeTime: 100 * time.Millisecond, CommonGBPerSecond: 2},
+		QuerySettled: &QueryReport{RangeTime: 300 * time.Millisecond, CommonGBPerSecond: 0.5}}
+	peer := &Report{Peer: PeerVictoriaLogs, Events: 10, Query: &QueryReport{RangeTime: 150 * time.Millisecond, CommonGBPerSecond: 1}}
+	c := &Comparison{Peer: "VL", Rounds: []Round{{Cairn: cairn, Peer: peer}}}
+	got := map[string][2]float64{}
+	for _, f := range c.Figures() {
+		got[f.Name] = [2]float64{f.Cairn[0], f.Peer[0]}
+	}
+	for name, want := range map[string][2]float64{
+		"time-range read, every event fetched, decoded and checked (lean clients)":             {100, 150},
+		"full scan for a common term, every match fetched, decoded and checked (lean clients)": {2, 1},
+		settledPrefix + "time-range read (lean clients)":                                       {300, 150},
+		settledPrefix + "full scan for a common term (lean clients)":                           {0.5, 1},
+	} {
+		if g, ok := got[name]; !ok || math.Abs(g[0]-want[0]) > 1e-9 || math.Abs(g[1]-want[1]) > 1e-9 {
+			t.Errorf("%s: %v (present %v), want %v", name, g, ok, want)
+		}
+	}
+	var b strings.Builder
+	c.WriteMarkdown(&b)
+	want := "| after Cairn's re-compaction settled (VictoriaLogs: its one read phase): time-range read (lean clients), ms | 300 | 150 | 2.00× | **2.00×** | lower | no |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("markdown lacks\n%s\nin\n%s", want, b.String())
+	}
+}

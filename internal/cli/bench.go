@@ -115,6 +115,9 @@ func runBench(env Env, args []string) int {
 		profDone = make(chan error, 1)
 		go func() { profDone <- fetchProfile(ctx, child.pprof, *cpuProfile) }()
 	}
+	if child != nil {
+		cfg.Settled = settledReads(child)
+	}
 	// Say what is about to happen: a bench run is minutes of load.
 	fmt.Fprintf(env.Stderr, "cairn bench: sending %d events to %s (--events N to change; Ctrl-C stops)\n", cfg.Events, cfg.Endpoint)
 	rep, err := bench.Run(ctx, cfg)
@@ -130,7 +133,9 @@ func runBench(env Env, args []string) int {
 		}
 	}
 	if child != nil {
-		settle(ctx, env, child, rep)
+		if rep.Settle == nil { // not waited for by the read phase
+			settle(ctx, env, child, rep)
+		}
 		// Stop the server cleanly (it flushes), then weigh what it left.
 		child.stop()
 		rep.DiskBytes = dirBytes(child.dir, "")
@@ -165,6 +170,15 @@ func settle(ctx context.Context, env Env, child *spawned, rep *bench.Report) {
 	rep.Settle = s
 }
 
+// settledReads has bench.Run wait, after its reads, for the spawned
+// server's steady state and read again: the first reads come before the
+// re-compaction merged anything, so they show format 1/2 blocks only.
+func settledReads(child *spawned) func(ctx context.Context) (*bench.SettleReport, error) {
+	return func(ctx context.Context) (*bench.SettleReport, error) {
+		return bench.WaitSettled(ctx, child.endpoint, child.cmd.Process.Pid, settleTimeout)
+	}
+}
+
 func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 	peer := "CloudWatch Logs API"
 	if cfg.Peer != "" {
@@ -196,17 +210,12 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 		fmt.Fprintf(w, "server RSS: max sampled %.0f MiB, peak (VmHWM) %.0f MiB after ingest, %.0f MiB at the end\n", float64(r.ServerRSS)/(1<<20),
 			float64(r.IngestPeakRSS)/(1<<20), float64(r.ServerPeakRSS)/(1<<20))
 	}
-	if q := r.Query; q != nil {
-		fmt.Fprintf(w, "filter %q: first page %s (median of 5), whole search %s, %d matches\n", q.RareTerm, q.RareFirstPage.Round(100*time.Microsecond), q.RareFullScan.Round(time.Millisecond), q.RareMatches)
-		fmt.Fprintf(w, "filter %q: full scan of %.0f MB of messages in %s (median of 3) = %.2f GB/s, %d matches, %d pages\n", q.CommonTerm,
-			float64(q.CommonScanBytes)/1e6, q.CommonScanTime.Round(time.Millisecond), q.CommonGBPerSecond, q.CommonMatches, q.Pages)
-		fmt.Fprintf(w, "time range of %d events (%d fetched, %d pages): %s (median of 3)\n", q.RangeExpected, q.RangeEvents, q.RangePages,
-			q.RangeTime.Round(100*time.Microsecond))
-		if q.CommonScanTimeSDK > 0 {
-			fmt.Fprintf(w, "through aws-sdk-go-v2: full scan %s = %.2f GB/s, time range %s (medians of 3; the figures above: lean client, every event decoded and checked)\n",
-				q.CommonScanTimeSDK.Round(time.Millisecond), float64(q.CommonScanBytes)/1e9/q.CommonScanTimeSDK.Seconds(), q.RangeTimeSDK.Round(100*time.Microsecond))
-		}
+	first := ""
+	if r.QuerySettled != nil {
+		first = "right after ingest (before the re-compaction merged anything): "
 	}
+	printReads(w, first, r.Query)
+	printReads(w, "after the re-compaction's steady state (format-3 blocks): ", r.QuerySettled)
 	if ir := r.Insights; ir != nil {
 		fmt.Fprintln(w, "Logs Insights (StartQuery to Complete, median of 3):")
 		for _, x := range ir.Results {
@@ -227,6 +236,22 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 		for _, x := range ir.Compare {
 			fmt.Fprintf(w, "  compared: %-32s %10s  %d rows, Σ n %s\n", x.Name, x.Time.Round(100*time.Microsecond), x.Rows, bench.FormatValue(x.Total))
 		}
+	}
+}
+
+// printReads prints a read phase's figures, each line led by label.
+func printReads(w io.Writer, label string, q *bench.QueryReport) {
+	if q == nil {
+		return
+	}
+	fmt.Fprintf(w, "%sfilter %q: first page %s (median of 5), whole search %s, %d matches\n", label, q.RareTerm, q.RareFirstPage.Round(100*time.Microsecond), q.RareFullScan.Round(time.Millisecond), q.RareMatches)
+	fmt.Fprintf(w, "%sfilter %q: full scan of %.0f MB of messages in %s (median of 3) = %.2f GB/s, %d matches, %d pages\n", label, q.CommonTerm,
+		float64(q.CommonScanBytes)/1e6, q.CommonScanTime.Round(time.Millisecond), q.CommonGBPerSecond, q.CommonMatches, q.Pages)
+	fmt.Fprintf(w, "%stime range of %d events (%d fetched, %d pages): %s (median of 3)\n", label, q.RangeExpected, q.RangeEvents, q.RangePages,
+		q.RangeTime.Round(100*time.Microsecond))
+	if q.CommonScanTimeSDK > 0 {
+		fmt.Fprintf(w, label+"through aws-sdk-go-v2: full scan %s = %.2f GB/s, time range %s (medians of 3; the figures above: lean client, every event decoded and checked)\n",
+			q.CommonScanTimeSDK.Round(time.Millisecond), float64(q.CommonScanBytes)/1e9/q.CommonScanTimeSDK.Seconds(), q.RangeTimeSDK.Round(100*time.Microsecond))
 	}
 }
 
@@ -414,11 +439,14 @@ func measureCairn(ctx context.Context, env Env, cfg bench.Config, serverArgs []s
 	if cfg.AccessKey, cfg.SecretKey, err = iam.ReadCredentials(filepath.Join(child.dir, "data", iam.CredentialsFileName)); err != nil {
 		return nil, err
 	}
+	cfg.Settled = settledReads(child)
 	rep, err := bench.Run(ctx, cfg)
 	if rep == nil {
 		return nil, err
 	}
-	settle(ctx, env, child, rep)
+	if rep.Settle == nil { // not waited for by the read phase
+		settle(ctx, env, child, rep)
+	}
 	child.stop()
 	rep.DiskBytes, rep.DataFileBytes = dirBytes(child.dir, ""), dirBytes(child.dir, ".sst")
 	printReport(env.Stderr, cfg, rep)

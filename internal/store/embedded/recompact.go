@@ -218,16 +218,20 @@ func (e *Engine) addStats(fn func(*RecompactStats)) {
 	e.rstats.mu.Unlock()
 }
 
-// collectGarbageRecords reads the garbage records a previous run left (a
-// crash or stop between a swap and its deletion). No read runs yet that
-// could hold their summaries, so they go at epoch 0, quiet at once.
+// collectGarbageRecords deletes the sources' payloads a previous run left
+// (a crash or stop between a swap and its sweep). No read can reach them:
+// reads only start once Open returns, and every summary they can find names
+// a merged block. So they go at once, not through the pins: a read started
+// after Open pins the oldest epoch as well, and on a busy server with no
+// new merges they would never have been swept.
 func (w *recompactor) collectGarbageRecords() error {
 	e := w.e
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer e.exit()
-	return e.scan([]byte{tagGarbage}, func(k, v []byte) error {
+	var left []garbage
+	err := e.scan([]byte{tagGarbage}, func(k, v []byte) error {
 		if len(k) != 17 {
 			return nil
 		}
@@ -237,9 +241,18 @@ func (w *recompactor) collectGarbageRecords() error {
 			minTs, seq := int64(r.uvarint()), r.uvarint()
 			gb.keys = append(gb.keys, blockKey(tagBlock, gb.gid, minTs, seq))
 		}
-		w.garbage = append(w.garbage, gb)
+		left = append(left, gb)
 		return nil
 	})
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	// The janitor runs already; maint keeps its sweep apart, as for
+	// sweepGarbage.
+	e.maint.Lock()
+	defer e.maint.Unlock()
+	w.garbage = left
+	return w.deleteGarbage(func(garbage) bool { return true })
 }
 
 // pass merges what is ready in every group, then deletes what is safe.
@@ -322,6 +335,7 @@ func (w *recompactor) group(g *group, force bool) (merged, deferred int, err err
 		if err != nil {
 			return merged, deferred, err
 		}
+		e.atCrashPoint("runs") // runs computed, not under maint: retention may drop their blocks now
 		quiet := force || now-s.lastIngest.Load() >= e.cfg.RecompactSettle.Milliseconds()
 		for _, run := range runs {
 			events := 0
@@ -368,7 +382,8 @@ func (w *recompactor) group(g *group, force bool) (merged, deferred int, err err
 // runsOf walks s's index entries in key order and cuts them into runs of at
 // least two consecutive blocks that together hold at most recompactTarget
 // events and span at most recompactMaxSpan. A block already that large
-// ends a run and starts none.
+// ends a run and starts none. Runs that would reopen merged blocks for too
+// few new events are cut down by affordable.
 func (w *recompactor) runsOf(g *group, s *stream) ([][]summary, error) {
 	var runs [][]summary
 	var cur []summary
@@ -397,11 +412,49 @@ func (w *recompactor) runsOf(g *group, s *stream) ([][]summary, error) {
 		return nil
 	})
 	flush()
-	return runs, err
+	var fit [][]summary
+	for _, run := range runs {
+		fit = affordable(fit, run)
+	}
+	return fit, err
+}
+
+// affordable appends to dst the parts of run worth merging: runs in which
+// the already-merged blocks hold at most twice the events of the blocks not
+// merged yet (fresh from Append). A merge then rewrites at most three times
+// the fresh events it takes in, and every event is fresh in one merge only,
+// so re-compaction rewrites at most 3 events per event appended, however a
+// stream's bursts come. Without it a stream quiet between small bursts had
+// its merged block rewritten whole at every burst (quadratic). A run that
+// fails is split at its largest merged block, which stays as it is until
+// enough fresh events follow it; the pieces are tried again, so small
+// bursts still merge among themselves (a stream's block count grows like a
+// counter's digits, not with its bursts).
+func affordable(dst [][]summary, run []summary) [][]summary {
+	if len(run) < 2 {
+		return dst
+	}
+	merged, fresh, big := 0, 0, -1
+	for i, b := range run {
+		if b.flags&flagMerged == 0 {
+			fresh += b.count
+			continue
+		}
+		merged += b.count
+		if big < 0 || b.count > run[big].count {
+			big = i
+		}
+	}
+	if merged <= 2*fresh {
+		return append(dst, run)
+	}
+	dst = affordable(dst, run[:big])
+	return affordable(dst, run[big+1:])
 }
 
 // merge rewrites run, blocks of stream s of g, as one format-3 block. ok is
-// false when the stream or group went meanwhile.
+// false when the stream or group went meanwhile, or a block of run did
+// (expired since runsOf).
 func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err error) {
 	e := w.e
 	e.maint.Lock()
@@ -431,6 +484,11 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	for _, src := range run {
 		sumKey := blockKey(tagSummary, g.id, src.minTs, src.seq)
 		sumVal, closer, err := e.db.Get(sumKey)
+		if errors.Is(err, pebble.ErrNotFound) {
+			// Retention dropped it after runsOf (which runs outside maint);
+			// nothing is written yet, so the run is skipped, not the pass.
+			return false, nil
+		}
 		if err != nil {
 			return false, fmt.Errorf("merge: summary %x: %w", sumKey, err)
 		}
@@ -554,9 +612,16 @@ func (w *recompactor) sweepGarbage() error {
 	defer e.exit()
 	e.maint.Lock()
 	defer e.maint.Unlock()
+	return w.deleteGarbage(func(gb garbage) bool { return e.pins.quiet(gb.epoch) })
+}
+
+// deleteGarbage deletes the payloads of the garbage ready says may go, and
+// keeps the rest for a later sweep. The caller holds maint.
+func (w *recompactor) deleteGarbage(ready func(garbage) bool) error {
+	e := w.e
 	kept := w.garbage[:0]
 	for _, gb := range w.garbage {
-		if !e.pins.quiet(gb.epoch) {
+		if !ready(gb) {
 			kept = append(kept, gb)
 			continue
 		}

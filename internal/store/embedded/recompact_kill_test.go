@@ -31,20 +31,21 @@ func TestRecompactChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every step the worker reaches is a line "step <stage>", so the parent
+	// can kill it after the k-th, in the middle of the work that follows.
 	// CAIRN_RECOMPACT_CHILD_AT=stage:n: SIGKILL this process the n-th time
 	// the worker reaches that step.
-	if at := os.Getenv("CAIRN_RECOMPACT_CHILD_AT"); at != "" {
-		stage, nth, _ := strings.Cut(at, ":")
-		want, _ := strconv.Atoi(nth)
-		seen := 0
-		e.crashPoint = func(s string) {
-			if s == stage {
-				if seen++; seen == want {
-					_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-					select {} // the signal is on its way
-				}
+	stage, nth, _ := strings.Cut(os.Getenv("CAIRN_RECOMPACT_CHILD_AT"), ":")
+	want, _ := strconv.Atoi(nth)
+	seen := 0
+	e.crashPoint = func(s string) {
+		if s == stage {
+			if seen++; seen == want {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {} // the signal is on its way
 			}
 		}
+		fmt.Println("step", s)
 	}
 	fmt.Println("recompacting")
 	for {
@@ -60,11 +61,13 @@ func TestRecompactChild(t *testing.T) {
 	e.Close()
 }
 
-// TestRecompactKilled: a re-compaction killed with SIGKILL at a random
-// moment (mid-merge, between a merge and the deletion of its sources'
-// payloads, mid-compaction) loses no event and duplicates none: on restart
-// every event reads back once with its position, through Read, Scan and the
-// feed, and a new pass finishes the work and leaves no garbage behind.
+// TestRecompactKilled: a re-compaction killed with SIGKILL at a step or
+// in the work after a random one (mid-merge, between a merge and the
+// deletion of its sources' payloads, mid-compaction) loses no event and
+// duplicates none: on restart every event reads back once with its
+// position, through Read, Scan and the feed, and a new pass finishes the
+// work and leaves no garbage behind. It fails if no random kill landed
+// before the child finished (such a round checks no crash).
 func TestRecompactKilled(t *testing.T) {
 	if os.Getenv("CAIRN_RECOMPACT_CHILD") != "" {
 		t.Skip("in the child")
@@ -125,24 +128,37 @@ func TestRecompactKilled(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("CAIRN_RECOMPACT_KILL_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
+	// A run left alone says how many steps the work has, so a kill after
+	// the k-th step line (k random, short of the last) lands in the work
+	// between two steps: mid-merge, mid-commit, mid-sweep, mid-compaction.
+	steps, settled := killDuring(t, copyDirTo(t, src), "", 0)
+	if !settled || steps < 2 {
+		t.Fatalf("a run left alone: %d steps, settled %v", steps, settled)
+	}
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("kill delays from seed %d", seed)
+	t.Logf("%d steps; kill points from seed %d", steps, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	// First at each crash-relevant step, then at random moments.
 	stages := []string{"merge-read:1", "merge-committed:1", "merge-committed:3", "swept:2", "compacting:1"}
+	cut := 0 // random rounds killed before the work was done
 	for round := 0; round < len(stages)+rounds; round++ {
-		dir := filepath.Join(t.TempDir(), "data")
-		copyDir(t, src, dir)
-		delay, at := time.Duration(rng.IntN(150))*time.Millisecond, ""
+		dir := copyDirTo(t, src)
+		k, at := 1+rng.IntN(steps-1), ""
 		if round < len(stages) {
-			delay, at = time.Hour, stages[round] // it kills itself there
+			k, at = 0, stages[round] // it kills itself there
 		}
-		settled := killDuring(t, dir, at, delay)
+		reached, settled := killDuring(t, dir, at, k)
+		what := fmt.Sprintf("round %d (killed itself at %s, after %d step lines; it had settled: %v)", round, at, reached, settled)
+		if at == "" {
+			what = fmt.Sprintf("round %d (killed after step line %d of %d, %d read; it had settled: %v)", round, k, steps, reached, settled)
+			if !settled {
+				cut++
+			}
+		}
 		e, err := Open(Config{Dir: dir, RecompactInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		what := fmt.Sprintf("round %d (killed at %q or %v after it started; it had settled: %v)", round, at, delay, settled)
 		if at != "" && settled {
 			t.Fatalf("%s: the child never reached %s", what, at)
 		}
@@ -174,11 +190,23 @@ func TestRecompactKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if cut == 0 {
+		t.Fatalf("none of the %d random kills landed before the child finished: the rounds checked no crash", rounds)
+	}
 }
 
-// killDuring runs TestRecompactChild on dir and kills it with SIGKILL delay
-// after it says it started; it reports whether the child had finished.
-func killDuring(t *testing.T, dir, at string, delay time.Duration) bool {
+func copyDirTo(t *testing.T, src string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	copyDir(t, src, dir)
+	return dir
+}
+
+// killDuring runs TestRecompactChild on dir: with at, it waits for the child
+// to kill itself there; otherwise it kills it with SIGKILL as soon as it
+// has read the child's k-th step line (k 0: it lets it finish). It reports
+// the step lines it read and whether the child had finished.
+func killDuring(t *testing.T, dir, at string, k int) (steps int, settled bool) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRecompactChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "CAIRN_RECOMPACT_CHILD="+dir, "CAIRN_RECOMPACT_CHILD_AT="+at)
@@ -200,23 +228,22 @@ func killDuring(t *testing.T, dir, at string, delay time.Duration) bool {
 		_ = cmd.Wait()
 		t.Fatal("the child did not start")
 	}
-	settledCh := make(chan bool, 1)
-	go func() {
-		s := false
-		for lines.Scan() {
-			s = s || lines.Text() == "settled"
+	for lines.Scan() {
+		if strings.HasPrefix(lines.Text(), "step ") {
+			if steps++; steps == k {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+			}
 		}
-		settledCh <- s
-	}()
-	if at != "" {
-		_ = cmd.Wait() // it kills itself at the step
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("the child was to kill itself at %s; it ended with %v", at, cmd.ProcessState)
-		}
-		return <-settledCh
+		settled = settled || lines.Text() == "settled"
 	}
-	time.Sleep(delay) // not synchronisation: the random moment of the kill
-	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
-	return <-settledCh
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	killed := ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+	switch {
+	case at != "" && !killed:
+		t.Fatalf("the child was to kill itself at %s; it ended with %v", at, cmd.ProcessState)
+	case k == 0 && at == "" && !cmd.ProcessState.Success():
+		t.Fatalf("the child left alone ended with %v", cmd.ProcessState)
+	}
+	return steps, settled
 }
