@@ -452,6 +452,10 @@ func bulkOutcome(body io.Reader) error {
 	return Permanent(errors.New("_bulk: some items were refused (4xx)"))
 }
 
+// natsAckTimeout bounds the wait for JetStream's acknowledgement of one
+// published record.
+const natsAckTimeout = 30 * time.Second
+
 // natsSink publishes records to a JetStream subject.
 type natsSink struct {
 	nc      *nats.Conn
@@ -471,7 +475,10 @@ func newNATS(arn string, c NATSConfig, gz *gzipPool) (Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sink for %s: %w", arn, err)
 	}
-	js, err := jetstream.New(nc)
+	// Without a timeout an acknowledgement that never comes (lost across a
+	// reconnect) would hold the follower forever; timed out, the batch is
+	// retried, and JetStream drops what it already stored by Nats-Msg-Id.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(natsAckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, err
