@@ -586,11 +586,19 @@ func appendCreating(ctx context.Context, st store.Store, scope store.Scope, grou
 	return errors.New("log group or stream vanished while appending")
 }
 
-// fileSink appends one JSON payload per line.
+// fileSink appends one JSON payload per line. Concurrent Sends (the
+// followers of every group that names this file) share fsyncs: a Send
+// returns once a sync that began after its write completed, and one sync
+// serves every write before it (group commit), so the file is synced a few
+// times a second however many followers write to it.
 type fileSink struct {
-	mu sync.Mutex
-	f  *os.File
-	w  *bufio.Writer
+	mu      sync.Mutex // guards f's writes, w, written
+	f       *os.File
+	w       *bufio.Writer
+	written uint64 // writes flushed to f so far
+
+	syncMu sync.Mutex // one fsync at a time; guards synced
+	synced uint64     // writes known durable
 }
 
 func newFileSink(path string) (Sink, error) {
@@ -616,14 +624,30 @@ func (s *fileSink) Close() error {
 
 func (s *fileSink) Send(ctx context.Context, scope store.Scope, recs []*Record) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, r := range recs {
 		s.w.Write(r.JSON())
 		s.w.WriteByte('\n')
 	}
 	if err := s.w.Flush(); err != nil {
 		s.w.Reset(s.f) // a failed writer stays failed; the records are written again
+		s.mu.Unlock()
 		return err
 	}
-	return s.f.Sync()
+	s.written++
+	mine := s.written
+	s.mu.Unlock()
+
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced >= mine {
+		return nil // a sync that began after this write made it durable
+	}
+	s.mu.Lock()
+	upTo := s.written
+	s.mu.Unlock()
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
+	s.synced = upTo
+	return nil
 }
