@@ -189,7 +189,9 @@ func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipeline
 			return ok, err
 		})
 		if err != nil {
-			res.err = fmt.Errorf("waiting for delivery or counting: %w", err)
+			d, _ := bench.Delivered(ctx, child.endpoint)
+			n, _ := bench.Counted(ctx, child.endpoint)
+			res.err = fmt.Errorf("waiting for delivery or counting (of %d events: delivered by filter %v, counted %d): %w", want, d, n, err)
 			return res
 		}
 		res.cpuTotal = bench.ProcCPU(cfg.ServerPID) - cpu0

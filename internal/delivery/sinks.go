@@ -456,6 +456,10 @@ func bulkOutcome(body io.Reader) error {
 	return Permanent(errors.New("_bulk: some items were refused (4xx)"))
 }
 
+// natsAckTimeout bounds the wait for JetStream's acknowledgement of one
+// published record.
+const natsAckTimeout = 30 * time.Second
+
 // natsSink publishes records to a JetStream subject.
 type natsSink struct {
 	nc      *nats.Conn
@@ -475,7 +479,10 @@ func newNATS(arn string, c NATSConfig, gz *gzipPool) (Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sink for %s: %w", arn, err)
 	}
-	js, err := jetstream.New(nc)
+	// Without a timeout an acknowledgement that never comes (lost across a
+	// reconnect) would hold the follower forever; timed out, the batch is
+	// retried, and JetStream drops what it already stored by Nats-Msg-Id.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(natsAckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -626,11 +633,19 @@ func appendChecked(ctx context.Context, st store.Store, scope store.Scope, group
 	return errors.New("log group or stream vanished while appending")
 }
 
-// fileSink appends one JSON payload per line.
+// fileSink appends one JSON payload per line. Concurrent Sends (the
+// followers of every group that names this file) share fsyncs: a Send
+// returns once a sync that began after its write completed, and one sync
+// serves every write before it (group commit), so the file is synced a few
+// times a second however many followers write to it.
 type fileSink struct {
-	mu sync.Mutex
-	f  *os.File
-	w  *bufio.Writer
+	mu      sync.Mutex // guards f's writes, w, written
+	f       *os.File
+	w       *bufio.Writer
+	written uint64 // writes flushed to f so far
+
+	syncMu sync.Mutex // one fsync at a time; guards synced
+	synced uint64     // writes known durable
 }
 
 func newFileSink(path string) (Sink, error) {
@@ -656,14 +671,30 @@ func (s *fileSink) Close() error {
 
 func (s *fileSink) Send(ctx context.Context, scope store.Scope, recs []*Record) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, r := range recs {
 		s.w.Write(r.JSON())
 		s.w.WriteByte('\n')
 	}
 	if err := s.w.Flush(); err != nil {
 		s.w.Reset(s.f) // a failed writer stays failed; the records are written again
+		s.mu.Unlock()
 		return err
 	}
-	return s.f.Sync()
+	s.written++
+	mine := s.written
+	s.mu.Unlock()
+
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced >= mine {
+		return nil // a sync that began after this write made it durable
+	}
+	s.mu.Lock()
+	upTo := s.written
+	s.mu.Unlock()
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
+	s.synced = upTo
+	return nil
 }

@@ -468,7 +468,10 @@ type Appended struct {
 	Scope  Scope
 	Group  string
 	Stream string
-	Events []StoredEvent // Pos.Seq is the append's feed position
+	// Events: Pos.Seq is the append's feed position. The slice is shared
+	// (with the other listeners, and the embedded engine's ReadFeed serves
+	// recent blocks from it): read it, never modify it.
+	Events []StoredEvent
 }
 
 // ResourceKey names a resource record. Kind and Name are free-form (no NUL

@@ -44,3 +44,29 @@ func TestPrefilterKeepsMatches(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPrefilter: whatever the pattern and the message, the prefilter never
+// turns away a message the pattern itself matches.
+func FuzzPrefilter(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{ $.level = "error" }`, `{"lev\u0065l":"error"}`}, {`{ $.a.b[0] = "x*" && $.n >= 1e3 }`, `{"a":{"b":["xy"]},"n":2000}`},
+		{`[ip, user, status=5*, bytes]`, `1.2.3.4 bob 503 12`}, {`[..., msg="*timeout*"]`, `a b "read timeout"`},
+		{`{ $.k NOT EXISTS }`, ` {"j":1}`}, {`{ $.s = %ab+c% }`, `{"s":"abbc"}`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, expr, msg string) {
+		p, err := pattern.Compile(expr)
+		if err != nil {
+			return
+		}
+		c, err := compileFilter(func(e string) (logs.Pattern, error) { return pattern.Compile(e) }, MetricFilter{FilterName: "f",
+			FilterPattern: expr, MetricTransformations: []MetricTransformation{{MetricName: "M", MetricNamespace: "N", MetricValue: "1"}}})
+		if err != nil {
+			return
+		}
+		if p.Match(msg) && !c.mayMatch(&eventDoc{msg: msg}) {
+			t.Fatalf("%q matches %q but the prefilter turns it away (required %q, unless escaped %q)", expr, msg, c.req, c.reqEsc)
+		}
+	})
+}
