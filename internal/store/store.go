@@ -342,8 +342,10 @@ type Store interface {
 	ReadFeed(ctx context.Context, r FeedRequest) (FeedPage, error)
 
 	// Subscribe registers fn to be told of every Append once it is durable,
-	// in the appending goroutine, with the group's high-water mark already
-	// past the append (a ReadFeed started once fn is called sees it). fn must
+	// with the group's high-water mark already past the append (a ReadFeed
+	// started once fn is called sees it): in the appending goroutine, or,
+	// when a lower sequence was still committing, in the goroutine of the
+	// append that moved the mark past it (before that Append returns). fn must
 	// not block. The returned function unregisters fn; fn is not called after
 	// it returns.
 	Subscribe(fn func(Appended)) (unsubscribe func())

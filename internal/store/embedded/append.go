@@ -38,8 +38,9 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 		return store.AppendResult{}, err
 	}
 	// Whatever happens from here (a failed commit, a storage panic), the
-	// sequence leaves the pending set, so the feed's mark moves on.
-	defer e.finishSeq(seq)
+	// sequence leaves the pending set, so the feed's mark moves on, and the
+	// notices of later appends it was holding back are told.
+	defer func() { e.announce(e.finishSeq(seq, nil)) }()
 
 	sum := summary{minTs: events[0].Timestamp, maxTs: events[len(events)-1].Timestamp, seq: seq, sid: s.id, count: len(events), ingestion: ingestion}
 	gb := e.grams.Get().(*gramBuilder)
@@ -82,6 +83,9 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
 	b.Set(feedKey(g.id, seq), encodeFeedEntry(&sum), nil)
 	e.space.written.Add(int64(b.Len()))
+	if h := e.beforeCommit; h != nil {
+		h(g.name, seq)
+	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return store.AppendResult{}, fmt.Errorf("commit block: %w", err)
 	}
@@ -105,8 +109,14 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 		}
 		e.tail.put(g.id, seq, kept) // before the mark passes seq, so a follower it wakes finds it
 	}
-	e.finishSeq(seq) // before notifying: a listener's ReadFeed must see this block
-	e.notify(scope, groupName, streamName, kept)
+	// Listeners are told once the mark has passed seq (a listener's ReadFeed
+	// must see this block): now, or when the lower append holding the mark
+	// back finishes (finishSeq).
+	var notice *store.Appended
+	if len(kept) > 0 {
+		notice = &store.Appended{Scope: scope, Group: groupName, Stream: streamName, Events: kept}
+	}
+	e.announce(e.finishSeq(seq, notice))
 	return store.AppendResult{Seq: seq}, nil
 }
 

@@ -140,12 +140,21 @@ type Engine struct {
 		// pending holds, ascending, the sequences of appends allocated but
 		// not yet committed (or failed).
 		pending []uint64
+		// held are the notices of appends that committed while a lower
+		// sequence was still pending, ascending: the mark has not passed
+		// them yet, so their listeners are told only once it has (seq.go).
+		held []store.Appended
 	}
 	// committed is the feed's high-water mark: every append with a sequence
 	// ≤ it has finished. Written under seq.mu, read without.
 	committed atomic.Uint64
 
 	subs subscribers // subscribe.go
+
+	// beforeCommit, set only by tests before any append, runs in Append just
+	// before its batch commits: a test holds an append there to order
+	// commits deterministically.
+	beforeCommit func(group string, seq uint64)
 
 	stop     chan struct{} // closed by Close: the janitor and the re-compaction worker return
 	stopOnce sync.Once
