@@ -309,30 +309,41 @@ type tplOp struct {
 	lit  []byte // literal text before the slot (or the tail when kind is 0)
 	kind byte   // tplNum, tplHex or 0 (no slot: the end)
 	w    byte   // hex width
-	col  int
+	col  int32
 }
 
-// decoder3 reads format-3 columns.
+// decoder3 reads format-3 columns. The columns are decompressed back to
+// back into colBuf; column c is read through the cursor cur[c] up to
+// end[c]: an int written back per variable, not a slice header.
 type decoder3 struct {
-	cols  [][]byte
-	colOf colTable
-	tpls  [][]tplOp
-	arena []tplOp // every template's ops, back to back
+	colBuf   []byte
+	cur, end []int
+	colOf    colTable
+	tpls     [][]tplOp
+	arena    []tplOp // every template's ops, back to back
 }
 
 var errFormat3 = errors.New("corrupt format 3 block")
 
-// readFrame decompresses the frame at the head of b into dst.
-func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err error) {
+// splitFrame returns the zstd frame at the head of b and what follows it.
+func splitFrame(b []byte) (frame, rest []byte, err error) {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)-k) {
 		return nil, nil, errFormat3
 	}
-	out, err = dec.DecodeAll(b[k:k+int(n)], dst)
+	return b[k : k+int(n)], b[k+int(n):], nil
+}
+
+// readFrame decompresses the frame at the head of b into dst.
+func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err error) {
+	frame, rest, err := splitFrame(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, b[k+int(n):], nil
+	if out, err = dec.DecodeAll(frame, dst); err != nil {
+		return nil, nil, err
+	}
+	return out, rest, nil
 }
 
 // decodeBlock3 reads a format-3 value. timesOnly stops after the timestamps
@@ -359,10 +370,11 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		if r.err || length == 0 || length > n-uint64(at) || first+length > math.MaxUint32 {
 			return nil, buf, errFormat3
 		}
-		for k := range int(length) {
-			d.seqs[at], d.idx[at], d.ingest[at] = seq, uint32(first)+uint32(k), ingest
-			at++
+		seqs, idx, ing := d.seqs[at:at+int(length)], d.idx[at:at+int(length)], d.ingest[at:at+int(length)]
+		for k := range seqs {
+			seqs[k], idx[k], ing[k] = seq, uint32(first)+uint32(k), ingest
 		}
+		at += int(length)
 	}
 	if at != int(n) {
 		return nil, buf, errFormat3
@@ -380,22 +392,28 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		return nil, buf, err
 	}
 	prev := minTs
-	for i := range d.ts {
-		v, k := binary.Uvarint(tsCol)
-		if k <= 0 || v > math.MaxInt64/4 {
-			return nil, buf, errFormat3
+	ts := d.ts
+	for i := range ts {
+		var v uint64
+		if len(tsCol) > 0 && tsCol[0] < 0x80 { // most deltas: one byte
+			v, tsCol = uint64(tsCol[0]), tsCol[1:]
+		} else {
+			var k int
+			if v, k = binary.Uvarint(tsCol); k <= 0 || v > math.MaxInt64/4 {
+				return nil, buf, errFormat3
+			}
+			tsCol = tsCol[k:]
 		}
-		tsCol = tsCol[k:]
 		if prev += int64(v); prev < 0 {
 			return nil, buf, errFormat3
 		}
-		d.ts[i] = prev
+		ts[i] = prev
 	}
 	if timesOnly {
 		return d, buf, nil
 	}
 	// Decompress the other frames one after another into one scratch; the
-	// messages are written after them.
+	// messages are written before them.
 	ids, rest, err := readFrame(rest, tsCol[:0], dec)
 	if err != nil {
 		return nil, buf, err
@@ -404,7 +422,6 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	if err != nil {
 		return nil, buf, err
 	}
-	all := tplBytes[len(tplBytes):]
 	r = reader{b: rest}
 	ncols := r.uvarint()
 	if r.err || ncols > 1<<16 {
@@ -413,43 +430,54 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	// Size the ops arena once: at most a slot per placeholder byte and an
 	// end per template (escaped bytes may overcount; never undercount).
 	nops := bytes.Count(tplBytes, []byte{tplNum}) + bytes.Count(tplBytes, []byte{tplHex}) + bytes.Count(tplBytes, []byte{'\n'}) + 1
-	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, nops)}
+	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, nops),
+		cur: make([]int, ncols), end: make([]int, ncols)}
+	// The columns are appended to one slice, so they stay back to back
+	// even when DecodeAll has to grow it.
+	cb := tplBytes[len(tplBytes):len(tplBytes)]
 	rest = r.b
-	for range ncols {
-		var col []byte
-		if col, rest, err = readFrame(rest, all, dec); err != nil {
+	for c := range int(ncols) {
+		var frame []byte
+		if frame, rest, err = splitFrame(rest); err != nil {
 			return nil, buf, err
 		}
-		x.cols = append(x.cols, col)
-		all = col[len(col):]
-	}
-	// The messages fill buf[:raw]; its capped capacity makes a corrupt
-	// block that renders more reallocate rather than overwrite the columns.
-	out := buf[:0:raw]
-	d.off = make([]uint32, n+1)
-	for i := range d.ts {
-		v, k := binary.Uvarint(ids)
-		if k <= 0 {
-			return nil, buf, errFormat3
+		x.cur[c] = len(cb)
+		if cb, err = dec.DecodeAll(frame, cb); err != nil {
+			return nil, buf, err
 		}
-		ids = ids[k:]
+		x.end[c] = len(cb)
+	}
+	x.colBuf = cb
+	// The messages fill buf[:raw] exactly; every write is checked against
+	// it, so a corrupt block that renders more fails rather than overwrite
+	// the columns.
+	out := buf[:raw]
+	p := 0
+	off := make([]uint32, n+1)
+	d.off = off
+	off = off[:n]
+	for i := range off {
+		var v uint64
+		if len(ids) > 0 && ids[0] < 0x80 {
+			v, ids = uint64(ids[0]), ids[1:]
+		} else {
+			var k int
+			if v, k = binary.Uvarint(ids); k <= 0 {
+				return nil, buf, errFormat3
+			}
+			ids = ids[k:]
+		}
+		off[i] = uint32(p)
 		var ops []tplOp
 		if v <= 1 {
-			j := 0
-			for j < len(tplBytes) && tplBytes[j] != '\n' {
-				if tplBytes[j] == tplEscape || tplBytes[j] == tplHex {
-					j++
-				}
-				j++
-			}
-			if j >= len(tplBytes) {
+			j := tplEnd(tplBytes)
+			if j < 0 {
 				return nil, buf, errFormat3
 			}
 			t := tplBytes[:j]
 			tplBytes = tplBytes[j+1:]
 			if v == 1 {
-				d.off[i] = uint32(len(out))
-				if out, err = x.renderText(out, t); err != nil {
+				if p, err = x.renderText(out, p, t); err != nil {
 					return nil, buf, err
 				}
 				continue
@@ -464,20 +492,40 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 			}
 			ops = x.tpls[v-2]
 		}
-		d.off[i] = uint32(len(out))
-		if out, err = x.render(out, ops); err != nil {
+		if p, err = x.render(out, p, ops); err != nil {
 			return nil, buf, err
 		}
-		if len(out) > math.MaxUint32 {
-			return nil, buf, errFormat3
-		}
 	}
-	if uint64(len(out)) != raw {
+	if p != len(out) {
 		return nil, buf, errFormat3
 	}
-	d.off[n] = uint32(len(out))
+	d.off[n] = uint32(p)
 	d.data = out
 	return d, buf, nil
+}
+
+// tplEnd is the index of the '\n' that ends the template at the head of b,
+// or -1. A '\n' is the end unless it is the operand of an escape or a hex
+// width: the first '\n' is, unless an operator precedes it (rare: walk).
+func tplEnd(b []byte) int {
+	j := bytes.IndexByte(b, '\n')
+	if j < 0 {
+		return -1
+	}
+	if j == 0 || b[j-1] != tplEscape && b[j-1] != tplHex {
+		return j
+	}
+	j = 0
+	for j < len(b) && b[j] != '\n' {
+		if b[j] == tplEscape || b[j] == tplHex {
+			j++
+		}
+		j++
+	}
+	if j >= len(b) {
+		return -1
+	}
+	return j
 }
 
 // compile parses one template into ops, assigning columns as the encoder did.
@@ -515,10 +563,10 @@ func (x *decoder3) compile(t []byte) ([]tplOp, error) {
 				op.w = t[i]
 			}
 			col := x.colOf.of(colSlot(c, class, ordinal))
-			if col >= len(x.cols) {
+			if col >= len(x.cur) {
 				return nil, errFormat3
 			}
-			op.col = col
+			op.col = int32(col)
 			x.arena = append(x.arena, op)
 			lit, escaped, litFrom = nil, false, i+1
 			ordinal++
@@ -537,28 +585,45 @@ func (x *decoder3) compile(t []byte) ([]tplOp, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// render appends one message: ops' literals and their variables, read off
-// the head of their columns.
-func (x *decoder3) render(out []byte, ops []tplOp) ([]byte, error) {
+// digitPairs holds "00" to "99": two decimal digits per division.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// zeros pads a number to its width in one copy.
+const zeros = "000000000000000000000000"
+
+// render writes one message at out[p:]: ops' literals and their variables,
+// read off the head of their columns. It returns the new end.
+func (x *decoder3) render(out []byte, p int, ops []tplOp) (int, error) {
 	var err error
-	for _, op := range ops {
-		out = append(out, op.lit...)
+	for i := range ops {
+		op := &ops[i]
+		if len(op.lit) > len(out)-p {
+			return 0, errFormat3
+		}
+		if len(op.lit) == 1 { // a separator: no copy call
+			out[p] = op.lit[0]
+			p++
+		} else {
+			p += copy(out[p:], op.lit)
+		}
 		switch op.kind {
 		case tplNum:
-			out, err = x.num(out, op.col)
+			p, err = x.num(out, p, int(op.col))
 		case tplHex:
-			out, err = x.hex(out, op.col, op.w)
+			p, err = x.hex(out, p, int(op.col), int(op.w))
+		default:
+			return p, nil
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
-	return out, nil
+	return p, nil
 }
 
-// renderText appends the message of a template used once, straight from
-// its text (the same walk as compile, without building ops).
-func (x *decoder3) renderText(out []byte, t []byte) ([]byte, error) {
+// renderText writes the message of a template used once, straight from its
+// text (the same walk as compile, without building ops).
+func (x *decoder3) renderText(out []byte, p int, t []byte) (int, error) {
 	class := tplClass(t)
 	ordinal := 0
 	var err error
@@ -567,97 +632,136 @@ func (x *decoder3) renderText(out []byte, t []byte) ([]byte, error) {
 		for j < len(t) && t[j] > tplEscape {
 			j++
 		}
-		out = append(out, t[i:j]...)
+		if j-i > len(out)-p {
+			return 0, errFormat3
+		}
+		p += copy(out[p:], t[i:j])
 		if j == len(t) {
 			break
 		}
 		switch t[j] {
 		case tplEscape:
-			if j+1 >= len(t) {
-				return nil, errFormat3
+			if j+1 >= len(t) || p >= len(out) {
+				return 0, errFormat3
 			}
-			out = append(out, t[j+1])
+			out[p] = t[j+1]
+			p++
 			i = j + 2
 			continue
 		case tplNum:
 			col := x.colOf.of(colSlot(tplNum, class, ordinal))
-			if col >= len(x.cols) {
-				return nil, errFormat3
+			if col >= len(x.cur) {
+				return 0, errFormat3
 			}
-			out, err = x.num(out, col)
+			p, err = x.num(out, p, col)
 			i = j + 1
 		default: // tplHex
 			if j+1 >= len(t) || t[j+1] < 8 || t[j+1] > 16 {
-				return nil, errFormat3
+				return 0, errFormat3
 			}
 			col := x.colOf.of(colSlot(tplHex, class, ordinal))
-			if col >= len(x.cols) {
-				return nil, errFormat3
+			if col >= len(x.cur) {
+				return 0, errFormat3
 			}
-			out, err = x.hex(out, col, t[j+1])
+			p, err = x.hex(out, p, col, int(t[j+1]))
 			i = j + 2
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		ordinal++
 	}
-	return out, nil
+	return p, nil
 }
 
-// num appends the decimal number at the head of column col.
-func (x *decoder3) num(out []byte, col int) ([]byte, error) {
-	c := x.cols[col]
-	var u uint64
-	if len(c) > 0 && c[0] < 0x80 { // most numbers: one byte
-		u, c = uint64(c[0]), c[1:]
-	} else {
-		var k int
-		if u, k = binary.Uvarint(c); k <= 0 {
-			return nil, errFormat3
+// decLen is the number of decimal digits of v.
+func decLen(v uint64) int {
+	n := 1
+	for v >= 100 {
+		v /= 100
+		n += 2
+	}
+	if v >= 10 {
+		n++
+	}
+	return n
+}
+
+// putDigits writes v in decimal into o, which is exactly decLen(v) long.
+func putDigits(o []byte, v uint64) {
+	i := len(o)
+	for v >= 100 && i >= 2 {
+		q := v / 100
+		r := (v - q*100) * 2
+		o[i-1], o[i-2] = digitPairs[r+1], digitPairs[r]
+		v = q
+		i -= 2
+	}
+	if v >= 10 && i >= 2 {
+		o[i-1], o[i-2] = digitPairs[v*2+1], digitPairs[v*2]
+	} else if i >= 1 {
+		o[i-1] = byte('0' + v)
+	}
+}
+
+// num writes the decimal number at the head of column col at out[p:].
+func (x *decoder3) num(out []byte, p, col int) (int, error) {
+	q, end := x.cur[col], x.end[col]
+	if q >= end {
+		return 0, errFormat3
+	}
+	u := uint64(x.colBuf[q])
+	q++
+	if u >= 0x80 {
+		v, k := binary.Uvarint(x.colBuf[q-1 : end])
+		if k <= 0 {
+			return 0, errFormat3
 		}
-		c = c[k:]
+		u, q = v, q-1+k
 	}
 	v := u >> 1
-	if u&1 == 0 {
-		x.cols[col] = c
-		if v < 10 {
-			return append(out, byte('0'+v)), nil
+	if u&1 == 0 && v < 10 && p < len(out) { // most numbers: one digit
+		out[p] = byte('0' + v)
+		x.cur[col] = q
+		return p + 1, nil
+	}
+	n := decLen(v)
+	w := n
+	if u&1 != 0 {
+		if q >= end {
+			return 0, errFormat3
 		}
-		return strconv.AppendUint(out, v, 10), nil
+		w = int(x.colBuf[q])
+		q++
+		if w > maxNumDigits || w < n {
+			return 0, errFormat3
+		}
 	}
-	if len(c) < 1 {
-		return nil, errFormat3
+	if w > len(out)-p {
+		return 0, errFormat3
 	}
-	w := int(c[0])
-	x.cols[col] = c[1:]
-	var tmp [24]byte
-	s := strconv.AppendUint(tmp[:0], v, 10)
-	if w > maxNumDigits || w < len(s) {
-		return nil, errFormat3
-	}
-	for range w - len(s) {
-		out = append(out, '0')
-	}
-	return append(out, s...), nil
+	x.cur[col] = q
+	o := out[p : p+w]
+	copy(o, zeros[:w-n])
+	putDigits(o[w-n:], v)
+	return p + w, nil
 }
 
-// hex appends the w-digit hex id at the head of column col.
-func (x *decoder3) hex(out []byte, col int, w byte) ([]byte, error) {
-	c := x.cols[col]
-	nb := (int(w) + 1) / 2
-	if len(c) < nb {
-		return nil, errFormat3
+// hex writes the w-digit hex id at the head of column col at out[p:]: its
+// ⌈w/2⌉ bytes are little-endian, so digit k from the right is nibble k.
+func (x *decoder3) hex(out []byte, p, col, w int) (int, error) {
+	q := x.cur[col]
+	nb := (w + 1) / 2
+	if nb > x.end[col]-q || w > len(out)-p {
+		return 0, errFormat3
 	}
-	var v uint64
-	for k := 0; k < nb; k++ {
-		v |= uint64(c[k]) << (8 * k)
+	c := x.colBuf[q : q+nb]
+	o := out[p : p+w]
+	for k := range o {
+		o[w-1-k] = hexDigits[c[k>>1]>>(4*(k&1))&15]
 	}
-	x.cols[col] = c[nb:]
-	for k := int(w) - 1; k >= 0; k-- {
-		out = append(out, hexDigits[(v>>(4*uint(k)))&15])
-	}
-	return out, nil
+	x.cur[col] = q + nb
+	return p + w, nil
 }
 
 // mergedSeqs lists the appends (seqs) whose events a format-3 value holds,
