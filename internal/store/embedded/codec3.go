@@ -427,10 +427,11 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	if r.err || ncols > 1<<16 {
 		return nil, buf, errFormat3
 	}
-	// Size the ops arena once: at most a slot per placeholder byte and an
-	// end per template (escaped bytes may overcount; never undercount).
-	nops := bytes.Count(tplBytes, []byte{tplNum}) + bytes.Count(tplBytes, []byte{tplHex}) + bytes.Count(tplBytes, []byte{'\n'}) + 1
-	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, nops),
+	// Only reused templates are compiled into the ops arena, and most
+	// templates of a varied stream are used once: sizing it for every
+	// template would allocate (and clear) megabytes that stay unused. It
+	// grows by append instead; ops already handed out keep the old array.
+	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, 1024),
 		cur: make([]int, ncols), end: make([]int, ncols)}
 	// The columns are appended to one slice, so they stay back to back
 	// even when DecodeAll has to grow it.
@@ -710,14 +711,19 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 	if q >= end {
 		return 0, errFormat3
 	}
-	u := uint64(x.colBuf[q])
-	q++
-	if u >= 0x80 {
-		v, k := binary.Uvarint(x.colBuf[q-1 : end])
+	b := x.colBuf[q:end]
+	var u uint64
+	switch { // numbers below 64 take a byte, below 8192 two
+	case b[0] < 0x80:
+		u, q = uint64(b[0]), q+1
+	case len(b) > 1 && b[1] < 0x80:
+		u, q = uint64(b[0]&0x7f)|uint64(b[1])<<7, q+2
+	default:
+		v, k := binary.Uvarint(b)
 		if k <= 0 {
 			return 0, errFormat3
 		}
-		u, q = v, q-1+k
+		u, q = v, q+k
 	}
 	v := u >> 1
 	if u&1 == 0 && v < 10 && p < len(out) { // most numbers: one digit
@@ -742,8 +748,19 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 	}
 	x.cur[col] = q
 	o := out[p : p+w]
-	copy(o, zeros[:w-n])
-	putDigits(o[w-n:], v)
+	if w > n {
+		copy(o, zeros[:w-n])
+		o = o[w-n:]
+	}
+	if v < 100 { // two digits (one is handled above unless padded)
+		if v >= 10 {
+			o[0], o[1] = digitPairs[v*2], digitPairs[v*2+1]
+		} else {
+			o[0] = byte('0' + v)
+		}
+		return p + w, nil
+	}
+	putDigits(o, v)
 	return p + w, nil
 }
 
