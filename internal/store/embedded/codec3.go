@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -589,8 +590,18 @@ const hexDigits = "0123456789abcdef"
 // digitPairs holds "00" to "99": two decimal digits per division.
 const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
-// zeros pads a number to its width in one copy.
-const zeros = "000000000000000000000000"
+// putLit writes s at out[p:], which the caller checked has room, and
+// returns the new end. Short text (most literals and numbers) goes as one
+// 8-byte word when both sides have the room, not a copy call: the bytes
+// past s land in out beyond the new end, where the next writes overwrite
+// them (every byte of out is written by the time the block is done).
+func putLit(out []byte, p int, s []byte) int {
+	if len(s) <= 8 && cap(s) >= 8 && len(out)-p >= 8 {
+		binary.LittleEndian.PutUint64(out[p:], binary.LittleEndian.Uint64(s[:8]))
+		return p + len(s)
+	}
+	return p + copy(out[p:], s)
+}
 
 // render writes one message at out[p:]: ops' literals and their variables,
 // read off the head of their columns. It returns the new end.
@@ -601,12 +612,7 @@ func (x *decoder3) render(out []byte, p int, ops []tplOp) (int, error) {
 		if len(op.lit) > len(out)-p {
 			return 0, errFormat3
 		}
-		if len(op.lit) == 1 { // a separator: no copy call
-			out[p] = op.lit[0]
-			p++
-		} else {
-			p += copy(out[p:], op.lit)
-		}
+		p = putLit(out, p, op.lit)
 		switch op.kind {
 		case tplNum:
 			p, err = x.num(out, p, int(op.col))
@@ -622,6 +628,26 @@ func (x *decoder3) render(out []byte, p int, ops []tplOp) (int, error) {
 	return p, nil
 }
 
+// litEnd is the index of the first operator byte (tplNum, tplHex,
+// tplEscape: below 4) of t at or after i, or len(t). Literal text is most
+// of a template: it is scanned 8 bytes a word.
+func litEnd(t []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(t); i += 8 {
+		w := binary.LittleEndian.Uint64(t[i:])
+		// A byte below 4 sets its high bit in (w - 4·lo) &^ w; bytes
+		// above a flagged one may be flagged falsely (the borrow), the
+		// lowest flagged byte never is.
+		if m := (w - 4*lo) &^ w & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(t) && t[i] > tplEscape {
+		i++
+	}
+	return i
+}
+
 // renderText writes the message of a template used once, straight from its
 // text (the same walk as compile, without building ops).
 func (x *decoder3) renderText(out []byte, p int, t []byte) (int, error) {
@@ -629,14 +655,11 @@ func (x *decoder3) renderText(out []byte, p int, t []byte) (int, error) {
 	ordinal := 0
 	var err error
 	for i := 0; i < len(t); {
-		j := i
-		for j < len(t) && t[j] > tplEscape {
-			j++
-		}
+		j := litEnd(t, i)
 		if j-i > len(out)-p {
 			return 0, errFormat3
 		}
-		p += copy(out[p:], t[i:j])
+		p = putLit(out, p, t[i:j])
 		if j == len(t) {
 			break
 		}
@@ -675,36 +698,6 @@ func (x *decoder3) renderText(out []byte, p int, t []byte) (int, error) {
 	return p, nil
 }
 
-// decLen is the number of decimal digits of v.
-func decLen(v uint64) int {
-	n := 1
-	for v >= 100 {
-		v /= 100
-		n += 2
-	}
-	if v >= 10 {
-		n++
-	}
-	return n
-}
-
-// putDigits writes v in decimal into o, which is exactly decLen(v) long.
-func putDigits(o []byte, v uint64) {
-	i := len(o)
-	for v >= 100 && i >= 2 {
-		q := v / 100
-		r := (v - q*100) * 2
-		o[i-1], o[i-2] = digitPairs[r+1], digitPairs[r]
-		v = q
-		i -= 2
-	}
-	if v >= 10 && i >= 2 {
-		o[i-1], o[i-2] = digitPairs[v*2+1], digitPairs[v*2]
-	} else if i >= 1 {
-		o[i-1] = byte('0' + v)
-	}
-}
-
 // num writes the decimal number at the head of column col at out[p:].
 func (x *decoder3) num(out []byte, p, col int) (int, error) {
 	q, end := x.cur[col], x.end[col]
@@ -731,7 +724,27 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 		x.cur[col] = q
 		return p + 1, nil
 	}
-	n := decLen(v)
+	// The digits, right to left, two per division, into tmp (ending at
+	// 48: room for the zero padding before and a word's read after): one
+	// pass finds their count and writes them.
+	var tmp [56]byte
+	const last = 48
+	i := last
+	for v >= 100 {
+		q := v / 100
+		r := (v - q*100) * 2
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[v*2], digitPairs[v*2+1]
+	} else {
+		i--
+		tmp[i] = byte('0' + v)
+	}
+	n := last - i
 	w := n
 	if u&1 != 0 {
 		if q >= end {
@@ -742,26 +755,18 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 		if w > maxNumDigits || w < n {
 			return 0, errFormat3
 		}
+		// Up to 17 zeros (i >= 30 here), three words of '0' without a loop.
+		const zeroWord = 0x3030303030303030
+		binary.LittleEndian.PutUint64(tmp[i-8:], zeroWord)
+		binary.LittleEndian.PutUint64(tmp[i-16:], zeroWord)
+		binary.LittleEndian.PutUint64(tmp[i-24:], zeroWord)
+		i = last - w
 	}
 	if w > len(out)-p {
 		return 0, errFormat3
 	}
 	x.cur[col] = q
-	o := out[p : p+w]
-	if w > n {
-		copy(o, zeros[:w-n])
-		o = o[w-n:]
-	}
-	if v < 100 { // two digits (one is handled above unless padded)
-		if v >= 10 {
-			o[0], o[1] = digitPairs[v*2], digitPairs[v*2+1]
-		} else {
-			o[0] = byte('0' + v)
-		}
-		return p + w, nil
-	}
-	putDigits(o, v)
-	return p + w, nil
+	return putLit(out, p, tmp[i:last]), nil
 }
 
 // hex writes the w-digit hex id at the head of column col at out[p:]: its
