@@ -590,6 +590,9 @@ const hexDigits = "0123456789abcdef"
 // digitPairs holds "00" to "99": two decimal digits per division.
 const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
+// zeroWord is eight '0's.
+const zeroWord = 0x3030303030303030
+
 // putLit writes s at out[p:], which the caller checked has room, and
 // returns the new end. Short text (most literals and numbers) goes as one
 // 8-byte word when both sides have the room, not a copy call: the bytes
@@ -724,9 +727,51 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 		x.cur[col] = q
 		return p + 1, nil
 	}
-	// The digits, right to left, two per division, into tmp (ending at
-	// 48: room for the zero padding before and a word's read after): one
-	// pass finds their count and writes them.
+	w := 0 // the padded width; 0: unpadded
+	if u&1 != 0 {
+		if q >= end {
+			return 0, errFormat3
+		}
+		w = int(x.colBuf[q])
+		q++
+		if w > maxNumDigits {
+			return 0, errFormat3
+		}
+	}
+	if v < 1e8 && w <= 8 && len(out)-p >= 8 {
+		// Up to 8 digits (with the padding) are built in a register and
+		// stored as one word: the first digit in the low byte. (Bytes
+		// written one by one and read back as a word would stall the
+		// store forwarding.)
+		var word uint64
+		n := 0
+		for v >= 100 {
+			q := v / 100
+			r := (v - q*100) * 2
+			word = word<<16 | uint64(digitPairs[r]) | uint64(digitPairs[r+1])<<8
+			v = q
+			n += 2
+		}
+		if v >= 10 {
+			word = word<<16 | uint64(digitPairs[v*2]) | uint64(digitPairs[v*2+1])<<8
+			n += 2
+		} else {
+			word = word<<8 | ('0' + v)
+			n++
+		}
+		if w == 0 {
+			w = n
+		} else if w < n {
+			return 0, errFormat3
+		} else if pad := uint(w - n); pad > 0 {
+			word = word<<(8*pad) | zeroWord>>(64-8*pad)
+		}
+		binary.LittleEndian.PutUint64(out[p:], word)
+		x.cur[col] = q
+		return p + w, nil
+	}
+	// Longer numbers: the digits, right to left, two per division, into
+	// tmp (ending at 48: room for the zero padding before).
 	var tmp [56]byte
 	const last = 48
 	i := last
@@ -745,18 +790,12 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 		tmp[i] = byte('0' + v)
 	}
 	n := last - i
-	w := n
-	if u&1 != 0 {
-		if q >= end {
-			return 0, errFormat3
-		}
-		w = int(x.colBuf[q])
-		q++
-		if w > maxNumDigits || w < n {
-			return 0, errFormat3
-		}
+	if w == 0 {
+		w = n
+	} else if w < n {
+		return 0, errFormat3
+	} else {
 		// Up to 17 zeros (i >= 30 here), three words of '0' without a loop.
-		const zeroWord = 0x3030303030303030
 		binary.LittleEndian.PutUint64(tmp[i-8:], zeroWord)
 		binary.LittleEndian.PutUint64(tmp[i-16:], zeroWord)
 		binary.LittleEndian.PutUint64(tmp[i-24:], zeroWord)
@@ -766,7 +805,7 @@ func (x *decoder3) num(out []byte, p, col int) (int, error) {
 		return 0, errFormat3
 	}
 	x.cur[col] = q
-	return putLit(out, p, tmp[i:last]), nil
+	return p + copy(out[p:], tmp[i:last]), nil
 }
 
 // hex writes the w-digit hex id at the head of column col at out[p:]: its
