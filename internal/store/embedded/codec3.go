@@ -632,8 +632,9 @@ func (x *decoder3) render(out []byte, p int, ops []tplOp) (int, error) {
 }
 
 // litEnd is the index of the first operator byte (tplNum, tplHex,
-// tplEscape: below 4) of t at or after i, or len(t). Literal text is most
-// of a template: it is scanned 8 bytes a word.
+// tplEscape: 1 to 3) of t at or after i, or len(t). A NUL is literal text
+// like any other byte. Literal text is most of a template: it is scanned
+// 8 bytes a word.
 func litEnd(t []byte, i int) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(t); i += 8 {
@@ -642,10 +643,14 @@ func litEnd(t []byte, i int) int {
 		// above a flagged one may be flagged falsely (the borrow), the
 		// lowest flagged byte never is.
 		if m := (w - 4*lo) &^ w & hi; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
+			j := i + bits.TrailingZeros64(m)/8
+			if t[j] != 0 {
+				return j
+			}
+			i = j + 1 - 8 // a NUL: scan on after it
 		}
 	}
-	for i < len(t) && t[i] > tplEscape {
+	for i < len(t) && (t[i] > tplEscape || t[i] == 0) {
 		i++
 	}
 	return i
