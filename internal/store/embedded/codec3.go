@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -309,30 +310,41 @@ type tplOp struct {
 	lit  []byte // literal text before the slot (or the tail when kind is 0)
 	kind byte   // tplNum, tplHex or 0 (no slot: the end)
 	w    byte   // hex width
-	col  int
+	col  int32
 }
 
-// decoder3 reads format-3 columns.
+// decoder3 reads format-3 columns. The columns are decompressed back to
+// back into colBuf; column c is read through the cursor cur[c] up to
+// end[c]: an int written back per variable, not a slice header.
 type decoder3 struct {
-	cols  [][]byte
-	colOf colTable
-	tpls  [][]tplOp
-	arena []tplOp // every template's ops, back to back
+	colBuf   []byte
+	cur, end []int
+	colOf    colTable
+	tpls     [][]tplOp
+	arena    []tplOp // every template's ops, back to back
 }
 
 var errFormat3 = errors.New("corrupt format 3 block")
 
-// readFrame decompresses the frame at the head of b into dst.
-func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err error) {
+// splitFrame returns the zstd frame at the head of b and what follows it.
+func splitFrame(b []byte) (frame, rest []byte, err error) {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)-k) {
 		return nil, nil, errFormat3
 	}
-	out, err = dec.DecodeAll(b[k:k+int(n)], dst)
+	return b[k : k+int(n)], b[k+int(n):], nil
+}
+
+// readFrame decompresses the frame at the head of b into dst.
+func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err error) {
+	frame, rest, err := splitFrame(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, b[k+int(n):], nil
+	if out, err = dec.DecodeAll(frame, dst); err != nil {
+		return nil, nil, err
+	}
+	return out, rest, nil
 }
 
 // decodeBlock3 reads a format-3 value. timesOnly stops after the timestamps
@@ -359,10 +371,11 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		if r.err || length == 0 || length > n-uint64(at) || first+length > math.MaxUint32 {
 			return nil, buf, errFormat3
 		}
-		for k := range int(length) {
-			d.seqs[at], d.idx[at], d.ingest[at] = seq, uint32(first)+uint32(k), ingest
-			at++
+		seqs, idx, ing := d.seqs[at:at+int(length)], d.idx[at:at+int(length)], d.ingest[at:at+int(length)]
+		for k := range seqs {
+			seqs[k], idx[k], ing[k] = seq, uint32(first)+uint32(k), ingest
 		}
+		at += int(length)
 	}
 	if at != int(n) {
 		return nil, buf, errFormat3
@@ -380,22 +393,28 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		return nil, buf, err
 	}
 	prev := minTs
-	for i := range d.ts {
-		v, k := binary.Uvarint(tsCol)
-		if k <= 0 || v > math.MaxInt64/4 {
-			return nil, buf, errFormat3
+	ts := d.ts
+	for i := range ts {
+		var v uint64
+		if len(tsCol) > 0 && tsCol[0] < 0x80 { // most deltas: one byte
+			v, tsCol = uint64(tsCol[0]), tsCol[1:]
+		} else {
+			var k int
+			if v, k = binary.Uvarint(tsCol); k <= 0 || v > math.MaxInt64/4 {
+				return nil, buf, errFormat3
+			}
+			tsCol = tsCol[k:]
 		}
-		tsCol = tsCol[k:]
 		if prev += int64(v); prev < 0 {
 			return nil, buf, errFormat3
 		}
-		d.ts[i] = prev
+		ts[i] = prev
 	}
 	if timesOnly {
 		return d, buf, nil
 	}
 	// Decompress the other frames one after another into one scratch; the
-	// messages are written after them.
+	// messages are written before them.
 	ids, rest, err := readFrame(rest, tsCol[:0], dec)
 	if err != nil {
 		return nil, buf, err
@@ -404,52 +423,63 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	if err != nil {
 		return nil, buf, err
 	}
-	all := tplBytes[len(tplBytes):]
 	r = reader{b: rest}
 	ncols := r.uvarint()
 	if r.err || ncols > 1<<16 {
 		return nil, buf, errFormat3
 	}
-	// Size the ops arena once: at most a slot per placeholder byte and an
-	// end per template (escaped bytes may overcount; never undercount).
-	nops := bytes.Count(tplBytes, []byte{tplNum}) + bytes.Count(tplBytes, []byte{tplHex}) + bytes.Count(tplBytes, []byte{'\n'}) + 1
-	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, nops)}
+	// Only reused templates are compiled into the ops arena, and most
+	// templates of a varied stream are used once: sizing it for every
+	// template would allocate (and clear) megabytes that stay unused. It
+	// grows by append instead; ops already handed out keep the old array.
+	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, 1024),
+		cur: make([]int, ncols), end: make([]int, ncols)}
+	// The columns are appended to one slice, so they stay back to back
+	// even when DecodeAll has to grow it.
+	cb := tplBytes[len(tplBytes):len(tplBytes)]
 	rest = r.b
-	for range ncols {
-		var col []byte
-		if col, rest, err = readFrame(rest, all, dec); err != nil {
+	for c := range int(ncols) {
+		var frame []byte
+		if frame, rest, err = splitFrame(rest); err != nil {
 			return nil, buf, err
 		}
-		x.cols = append(x.cols, col)
-		all = col[len(col):]
-	}
-	// The messages fill buf[:raw]; its capped capacity makes a corrupt
-	// block that renders more reallocate rather than overwrite the columns.
-	out := buf[:0:raw]
-	d.off = make([]uint32, n+1)
-	for i := range d.ts {
-		v, k := binary.Uvarint(ids)
-		if k <= 0 {
-			return nil, buf, errFormat3
+		x.cur[c] = len(cb)
+		if cb, err = dec.DecodeAll(frame, cb); err != nil {
+			return nil, buf, err
 		}
-		ids = ids[k:]
+		x.end[c] = len(cb)
+	}
+	x.colBuf = cb
+	// The messages fill buf[:raw] exactly; every write is checked against
+	// it, so a corrupt block that renders more fails rather than overwrite
+	// the columns.
+	out := buf[:raw]
+	p := 0
+	off := make([]uint32, n+1)
+	d.off = off
+	off = off[:n]
+	for i := range off {
+		var v uint64
+		if len(ids) > 0 && ids[0] < 0x80 {
+			v, ids = uint64(ids[0]), ids[1:]
+		} else {
+			var k int
+			if v, k = binary.Uvarint(ids); k <= 0 {
+				return nil, buf, errFormat3
+			}
+			ids = ids[k:]
+		}
+		off[i] = uint32(p)
 		var ops []tplOp
 		if v <= 1 {
-			j := 0
-			for j < len(tplBytes) && tplBytes[j] != '\n' {
-				if tplBytes[j] == tplEscape || tplBytes[j] == tplHex {
-					j++
-				}
-				j++
-			}
-			if j >= len(tplBytes) {
+			j := tplEnd(tplBytes)
+			if j < 0 {
 				return nil, buf, errFormat3
 			}
 			t := tplBytes[:j]
 			tplBytes = tplBytes[j+1:]
 			if v == 1 {
-				d.off[i] = uint32(len(out))
-				if out, err = x.renderText(out, t); err != nil {
+				if p, err = x.renderText(out, p, t); err != nil {
 					return nil, buf, err
 				}
 				continue
@@ -464,20 +494,40 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 			}
 			ops = x.tpls[v-2]
 		}
-		d.off[i] = uint32(len(out))
-		if out, err = x.render(out, ops); err != nil {
+		if p, err = x.render(out, p, ops); err != nil {
 			return nil, buf, err
 		}
-		if len(out) > math.MaxUint32 {
-			return nil, buf, errFormat3
-		}
 	}
-	if uint64(len(out)) != raw {
+	if p != len(out) {
 		return nil, buf, errFormat3
 	}
-	d.off[n] = uint32(len(out))
+	d.off[n] = uint32(p)
 	d.data = out
 	return d, buf, nil
+}
+
+// tplEnd is the index of the '\n' that ends the template at the head of b,
+// or -1. A '\n' is the end unless it is the operand of an escape or a hex
+// width: the first '\n' is, unless an operator precedes it (rare: walk).
+func tplEnd(b []byte) int {
+	j := bytes.IndexByte(b, '\n')
+	if j < 0 {
+		return -1
+	}
+	if j == 0 || b[j-1] != tplEscape && b[j-1] != tplHex {
+		return j
+	}
+	j = 0
+	for j < len(b) && b[j] != '\n' {
+		if b[j] == tplEscape || b[j] == tplHex {
+			j++
+		}
+		j++
+	}
+	if j >= len(b) {
+		return -1
+	}
+	return j
 }
 
 // compile parses one template into ops, assigning columns as the encoder did.
@@ -515,10 +565,10 @@ func (x *decoder3) compile(t []byte) ([]tplOp, error) {
 				op.w = t[i]
 			}
 			col := x.colOf.of(colSlot(c, class, ordinal))
-			if col >= len(x.cols) {
+			if col >= len(x.cur) {
 				return nil, errFormat3
 			}
-			op.col = col
+			op.col = int32(col)
 			x.arena = append(x.arena, op)
 			lit, escaped, litFrom = nil, false, i+1
 			ordinal++
@@ -537,127 +587,247 @@ func (x *decoder3) compile(t []byte) ([]tplOp, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// render appends one message: ops' literals and their variables, read off
-// the head of their columns.
-func (x *decoder3) render(out []byte, ops []tplOp) ([]byte, error) {
-	var err error
-	for _, op := range ops {
-		out = append(out, op.lit...)
-		switch op.kind {
-		case tplNum:
-			out, err = x.num(out, op.col)
-		case tplHex:
-			out, err = x.hex(out, op.col, op.w)
-		}
-		if err != nil {
-			return nil, err
-		}
+// digitPairs holds "00" to "99": two decimal digits per division.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// zeroWord is eight '0's.
+const zeroWord = 0x3030303030303030
+
+// putLit writes s at out[p:], which the caller checked has room, and
+// returns the new end. Short text (most literals and numbers) goes as one
+// 8-byte word when both sides have the room, not a copy call: the bytes
+// past s land in out beyond the new end, where the next writes overwrite
+// them (every byte of out is written by the time the block is done).
+func putLit(out []byte, p int, s []byte) int {
+	if len(s) <= 8 && cap(s) >= 8 && len(out)-p >= 8 {
+		binary.LittleEndian.PutUint64(out[p:], binary.LittleEndian.Uint64(s[:8]))
+		return p + len(s)
 	}
-	return out, nil
+	return p + copy(out[p:], s)
 }
 
-// renderText appends the message of a template used once, straight from
-// its text (the same walk as compile, without building ops).
-func (x *decoder3) renderText(out []byte, t []byte) ([]byte, error) {
+// render writes one message at out[p:]: ops' literals and their variables,
+// read off the head of their columns. It returns the new end.
+func (x *decoder3) render(out []byte, p int, ops []tplOp) (int, error) {
+	var err error
+	for i := range ops {
+		op := &ops[i]
+		if len(op.lit) > len(out)-p {
+			return 0, errFormat3
+		}
+		p = putLit(out, p, op.lit)
+		switch op.kind {
+		case tplNum:
+			p, err = x.num(out, p, int(op.col))
+		case tplHex:
+			p, err = x.hex(out, p, int(op.col), int(op.w))
+		default:
+			return p, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return p, nil
+}
+
+// litEnd is the index of the first operator byte (tplNum, tplHex,
+// tplEscape: 1 to 3) of t at or after i, or len(t). A NUL is literal text
+// like any other byte. Literal text is most of a template: it is scanned
+// 8 bytes a word.
+func litEnd(t []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(t); i += 8 {
+		w := binary.LittleEndian.Uint64(t[i:])
+		// A byte below 4 sets its high bit in (w - 4·lo) &^ w; bytes
+		// above a flagged one may be flagged falsely (the borrow), the
+		// lowest flagged byte never is.
+		if m := (w - 4*lo) &^ w & hi; m != 0 {
+			j := i + bits.TrailingZeros64(m)/8
+			if t[j] != 0 {
+				return j
+			}
+			i = j + 1 - 8 // a NUL: scan on after it
+		}
+	}
+	for i < len(t) && (t[i] > tplEscape || t[i] == 0) {
+		i++
+	}
+	return i
+}
+
+// renderText writes the message of a template used once, straight from its
+// text (the same walk as compile, without building ops).
+func (x *decoder3) renderText(out []byte, p int, t []byte) (int, error) {
 	class := tplClass(t)
 	ordinal := 0
 	var err error
 	for i := 0; i < len(t); {
-		j := i
-		for j < len(t) && t[j] > tplEscape {
-			j++
+		j := litEnd(t, i)
+		if j-i > len(out)-p {
+			return 0, errFormat3
 		}
-		out = append(out, t[i:j]...)
+		p = putLit(out, p, t[i:j])
 		if j == len(t) {
 			break
 		}
 		switch t[j] {
 		case tplEscape:
-			if j+1 >= len(t) {
-				return nil, errFormat3
+			if j+1 >= len(t) || p >= len(out) {
+				return 0, errFormat3
 			}
-			out = append(out, t[j+1])
+			out[p] = t[j+1]
+			p++
 			i = j + 2
 			continue
 		case tplNum:
 			col := x.colOf.of(colSlot(tplNum, class, ordinal))
-			if col >= len(x.cols) {
-				return nil, errFormat3
+			if col >= len(x.cur) {
+				return 0, errFormat3
 			}
-			out, err = x.num(out, col)
+			p, err = x.num(out, p, col)
 			i = j + 1
 		default: // tplHex
 			if j+1 >= len(t) || t[j+1] < 8 || t[j+1] > 16 {
-				return nil, errFormat3
+				return 0, errFormat3
 			}
 			col := x.colOf.of(colSlot(tplHex, class, ordinal))
-			if col >= len(x.cols) {
-				return nil, errFormat3
+			if col >= len(x.cur) {
+				return 0, errFormat3
 			}
-			out, err = x.hex(out, col, t[j+1])
+			p, err = x.hex(out, p, col, int(t[j+1]))
 			i = j + 2
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		ordinal++
 	}
-	return out, nil
+	return p, nil
 }
 
-// num appends the decimal number at the head of column col.
-func (x *decoder3) num(out []byte, col int) ([]byte, error) {
-	c := x.cols[col]
+// num writes the decimal number at the head of column col at out[p:].
+func (x *decoder3) num(out []byte, p, col int) (int, error) {
+	q, end := x.cur[col], x.end[col]
+	if q >= end {
+		return 0, errFormat3
+	}
+	b := x.colBuf[q:end]
 	var u uint64
-	if len(c) > 0 && c[0] < 0x80 { // most numbers: one byte
-		u, c = uint64(c[0]), c[1:]
-	} else {
-		var k int
-		if u, k = binary.Uvarint(c); k <= 0 {
-			return nil, errFormat3
+	switch { // numbers below 64 take a byte, below 8192 two
+	case b[0] < 0x80:
+		u, q = uint64(b[0]), q+1
+	case len(b) > 1 && b[1] < 0x80:
+		u, q = uint64(b[0]&0x7f)|uint64(b[1])<<7, q+2
+	default:
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return 0, errFormat3
 		}
-		c = c[k:]
+		u, q = v, q+k
 	}
 	v := u >> 1
-	if u&1 == 0 {
-		x.cols[col] = c
-		if v < 10 {
-			return append(out, byte('0'+v)), nil
+	if u&1 == 0 && v < 10 && p < len(out) { // most numbers: one digit
+		out[p] = byte('0' + v)
+		x.cur[col] = q
+		return p + 1, nil
+	}
+	w := 0 // the padded width; 0: unpadded
+	if u&1 != 0 {
+		if q >= end {
+			return 0, errFormat3
 		}
-		return strconv.AppendUint(out, v, 10), nil
+		w = int(x.colBuf[q])
+		q++
+		if w > maxNumDigits {
+			return 0, errFormat3
+		}
 	}
-	if len(c) < 1 {
-		return nil, errFormat3
+	if v < 1e8 && w <= 8 && len(out)-p >= 8 {
+		// Up to 8 digits (with the padding) are built in a register and
+		// stored as one word: the first digit in the low byte. (Bytes
+		// written one by one and read back as a word would stall the
+		// store forwarding.)
+		var word uint64
+		n := 0
+		for v >= 100 {
+			q := v / 100
+			r := (v - q*100) * 2
+			word = word<<16 | uint64(digitPairs[r]) | uint64(digitPairs[r+1])<<8
+			v = q
+			n += 2
+		}
+		if v >= 10 {
+			word = word<<16 | uint64(digitPairs[v*2]) | uint64(digitPairs[v*2+1])<<8
+			n += 2
+		} else {
+			word = word<<8 | ('0' + v)
+			n++
+		}
+		if w == 0 {
+			w = n
+		} else if w < n {
+			return 0, errFormat3
+		} else if pad := uint(w - n); pad > 0 {
+			word = word<<(8*pad) | zeroWord>>(64-8*pad)
+		}
+		binary.LittleEndian.PutUint64(out[p:], word)
+		x.cur[col] = q
+		return p + w, nil
 	}
-	w := int(c[0])
-	x.cols[col] = c[1:]
-	var tmp [24]byte
-	s := strconv.AppendUint(tmp[:0], v, 10)
-	if w > maxNumDigits || w < len(s) {
-		return nil, errFormat3
+	// Longer numbers: the digits, right to left, two per division, into
+	// tmp (ending at 48: room for the zero padding before).
+	var tmp [56]byte
+	const last = 48
+	i := last
+	for v >= 100 {
+		q := v / 100
+		r := (v - q*100) * 2
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
 	}
-	for range w - len(s) {
-		out = append(out, '0')
+	if v >= 10 {
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[v*2], digitPairs[v*2+1]
+	} else {
+		i--
+		tmp[i] = byte('0' + v)
 	}
-	return append(out, s...), nil
+	n := last - i
+	if w == 0 {
+		w = n
+	} else if w < n {
+		return 0, errFormat3
+	} else {
+		// Up to 17 zeros (i >= 30 here), three words of '0' without a loop.
+		binary.LittleEndian.PutUint64(tmp[i-8:], zeroWord)
+		binary.LittleEndian.PutUint64(tmp[i-16:], zeroWord)
+		binary.LittleEndian.PutUint64(tmp[i-24:], zeroWord)
+		i = last - w
+	}
+	if w > len(out)-p {
+		return 0, errFormat3
+	}
+	x.cur[col] = q
+	return p + copy(out[p:], tmp[i:last]), nil
 }
 
-// hex appends the w-digit hex id at the head of column col.
-func (x *decoder3) hex(out []byte, col int, w byte) ([]byte, error) {
-	c := x.cols[col]
-	nb := (int(w) + 1) / 2
-	if len(c) < nb {
-		return nil, errFormat3
+// hex writes the w-digit hex id at the head of column col at out[p:]: its
+// ⌈w/2⌉ bytes are little-endian, so digit k from the right is nibble k.
+func (x *decoder3) hex(out []byte, p, col, w int) (int, error) {
+	q := x.cur[col]
+	nb := (w + 1) / 2
+	if nb > x.end[col]-q || w > len(out)-p {
+		return 0, errFormat3
 	}
-	var v uint64
-	for k := 0; k < nb; k++ {
-		v |= uint64(c[k]) << (8 * k)
+	c := x.colBuf[q : q+nb]
+	o := out[p : p+w]
+	for k := range o {
+		o[w-1-k] = hexDigits[c[k>>1]>>(4*(k&1))&15]
 	}
-	x.cols[col] = c[nb:]
-	for k := int(w) - 1; k >= 0; k-- {
-		out = append(out, hexDigits[(v>>(4*uint(k)))&15])
-	}
-	return out, nil
+	x.cur[col] = q + nb
+	return p + w, nil
 }
 
 // mergedSeqs lists the appends (seqs) whose events a format-3 value holds,
