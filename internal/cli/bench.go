@@ -167,7 +167,7 @@ func settle(ctx context.Context, env Env, child *spawned, rep *bench.Report) {
 		fmt.Fprintln(env.Stderr, "cairn bench: steady state:", err)
 		return
 	}
-	rep.Settle = s
+	rep.Settle = s // nil when the server runs no re-compaction
 }
 
 // settledReads has bench.Run wait, after its reads, for the spawned

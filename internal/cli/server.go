@@ -95,8 +95,8 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	storeURL := fs.String("store", "", "storage engine: embedded (in --data), or a postgres://user:password@host:port/db URL (PostgreSQL 15+; the schema is created on start) [CAIRN_STORE] (default embedded)")
-	compression := fs.String("compression", "", "codec of blocks as appended: s2 (fastest ingest; re-compaction later shrinks them), or zstd at fastest or default [CAIRN_COMPRESSION] (default s2)")
-	recompact := fs.Duration("recompact-interval", 0, "how often the embedded engine merges small blocks into large, smaller ones; negative: never [CAIRN_RECOMPACT_INTERVAL] (default 10s)")
+	compression := fs.String("compression", "", "codec of blocks as appended: zstd at fastest or default, or s2 (faster ingest, about 45% more disk unless --recompact-interval rewrites them) [CAIRN_COMPRESSION] (default fastest)")
+	recompact := fs.Duration("recompact-interval", 0, "opt in to the embedded engine's background re-compaction: how often it merges each stream's small blocks into large field-aware ones (about 40% less disk; reads of merged data are several times slower today, see docs/benchmarks.md) [CAIRN_RECOMPACT_INTERVAL] (default: off)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
@@ -198,7 +198,15 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		}
 		cfg.RecompactInterval = d
 	}
-	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "s2")
+	// Off unless asked for: merged (format 3) blocks take about 40% less
+	// disk but, measured on the benchmark lines, make reads of them several
+	// times slower (a time-range read 0.09 s -> 1 s, a full scan 1.8 -> 0.4
+	// GB/s; docs/benchmarks.md, "Final figures, session 4"). Reads are the
+	// product; disk is the cheaper resource.
+	if cfg.RecompactInterval == 0 {
+		cfg.RecompactInterval = -1
+	}
+	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "fastest")
 	if cfg.Compression != "default" && cfg.Compression != "fastest" && cfg.Compression != "s2" {
 		return server.Config{}, "", fmt.Errorf("--compression must be s2, fastest or default, not %q", cfg.Compression)
 	}

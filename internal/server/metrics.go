@@ -101,7 +101,7 @@ func engineCollector(engine Engine) metrics.Collector {
 		one("cairn_store_wal_files", "Live write-ahead log files.", metrics.Gauge, float64(s.WALFiles))
 		one("cairn_store_wal_bytes", "Bytes of the live write-ahead log files on disk.", metrics.Gauge, float64(s.WALBytes))
 		one("cairn_store_wal_written_bytes_total", "Logical bytes written to the write-ahead log since start.", metrics.Counter, float64(s.WALBytesIn))
-		if rc, ok := engine.(recompactStats); ok {
+		if rc, ok := engine.(recompactStats); ok && !rc.RecompactStats().Disabled {
 			r := rc.RecompactStats()
 			settled := 0.0
 			if r.Settled {

@@ -78,6 +78,7 @@ type RecompactStats struct {
 	Busy           time.Duration
 	Settled        bool // the last pass found nothing to merge, now or later, and nothing left to reclaim
 	GarbagePending int  // merges whose sources' payloads wait for readers to end
+	Disabled       bool // no worker runs (Config.RecompactInterval < 0)
 }
 
 // readerPins lets the worker know when every read that started before a
@@ -207,6 +208,9 @@ func (w *recompactor) run(force bool) error {
 
 // RecompactStats reports the worker's totals.
 func (e *Engine) RecompactStats() RecompactStats {
+	if e.cfg.RecompactInterval < 0 {
+		return RecompactStats{Disabled: true}
+	}
 	e.rstats.mu.Lock()
 	defer e.rstats.mu.Unlock()
 	return e.rstats.RecompactStats
