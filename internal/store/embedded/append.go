@@ -101,13 +101,16 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	// One copy of the events as stored serves the feed's tail and the
 	// listeners (both read-only).
 	var kept []store.StoredEvent
-	if e.tail != nil || e.hasListeners() {
+	tailOn := e.tail.active()
+	if tailOn || e.hasListeners() {
 		kept = make([]store.StoredEvent, len(events))
 		for i, ev := range events {
 			kept[i] = store.StoredEvent{Stream: streamName, Timestamp: ev.Timestamp, IngestionTime: ingestion, Message: ev.Message,
 				Pos: store.Position{Time: ev.Timestamp, Seq: seq, Index: uint32(i)}}
 		}
-		e.tail.put(g.id, seq, kept) // before the mark passes seq, so a follower it wakes finds it
+		if tailOn {
+			e.tail.put(g.id, seq, kept) // before the mark passes seq, so a follower it wakes finds it
+		}
 	}
 	// Listeners are told once the mark has passed seq (a listener's ReadFeed
 	// must see this block): now, or when the lower append holding the mark

@@ -67,6 +67,7 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 	}
 	defer e.exit()
 	defer e.pin()() // the worker keeps replaced payloads while this runs (recompact.go)
+	e.tail.touch()
 	g, err := e.lookup(r.Scope, r.Group)
 	if err != nil {
 		return store.FeedPage{}, err

@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -20,12 +22,18 @@ import (
 // Entries are read-only and shared (with Subscribe's listeners too), bounded
 // in bytes, oldest out first. Retention forgets what it deletes.
 type feedTail struct {
-	mu    sync.Mutex
-	max   int
-	bytes int
-	byKey map[tailKey]tailEntry
-	order []tailKey // oldest first from head
-	head  int
+	// lastRead is when ReadFeed last ran (Unix ns): the tail fills only
+	// while someone follows the feed, so a server without subscriptions or
+	// metric filters holds none of it (it cost ~120 MiB of RSS under
+	// ingest, the tail's bytes and their garbage).
+	lastRead atomic.Int64
+	held     atomic.Bool // something may be in the tail
+	mu       sync.Mutex
+	max      int
+	bytes    int
+	byKey    map[tailKey]tailEntry
+	order    []tailKey // oldest first from head
+	head     int
 }
 
 type tailKey struct{ gid, seq uint64 }
@@ -38,6 +46,36 @@ type tailEntry struct {
 // DefaultFeedTailBytes holds about a second of appends at 300,000 events/s
 // of ~110-byte lines: followers within a second of the head never decode.
 const DefaultFeedTailBytes = 64 << 20
+
+// tailIdle is how long after the last ReadFeed the tail keeps filling:
+// followers poll at least every few seconds while they have work or wait
+// on Subscribe's wakeups, which lead them to ReadFeed at once.
+const tailIdle = 30 * time.Second
+
+// touch records that a follower read the feed.
+func (t *feedTail) touch() {
+	if t != nil {
+		t.lastRead.Store(time.Now().UnixNano())
+	}
+}
+
+// active reports whether appends should fill the tail; once no follower
+// has read for tailIdle it empties the tail, giving its memory back.
+func (t *feedTail) active() bool {
+	if t == nil {
+		return false
+	}
+	if time.Now().UnixNano()-t.lastRead.Load() < int64(tailIdle) {
+		return true
+	}
+	if t.held.Load() {
+		t.mu.Lock()
+		t.byKey, t.order, t.head, t.bytes = make(map[tailKey]tailEntry), nil, 0, 0
+		t.held.Store(false)
+		t.mu.Unlock()
+	}
+	return false
+}
 
 func newFeedTail(max int) *feedTail {
 	return &feedTail{max: max, byKey: make(map[tailKey]tailEntry)}
@@ -76,6 +114,7 @@ func (t *feedTail) put(gid, seq uint64, events []store.StoredEvent) {
 		t.order = append(t.order[:0], t.order[t.head:]...)
 		t.head = 0
 	}
+	t.held.Store(true)
 	t.byKey[k] = tailEntry{events: events, size: size}
 	t.order = append(t.order, k)
 	t.bytes += size

@@ -53,6 +53,10 @@ func TestFeedTail(t *testing.T) {
 			}
 			ctx := context.Background()
 			storetest.Setup(t, e, scope, "g", "a", "b", "gone")
+			// A follower is reading (the tail fills only then).
+			if _, err := e.ReadFeed(ctx, store.FeedRequest{Scope: scope, Group: "g", Limit: 1}); err != nil {
+				t.Fatal(err)
+			}
 			base := int64(1_760_000_000_000)
 			for i := 0; i < 40; i++ {
 				stream := []string{"a", "b", "gone"}[i%3]
@@ -94,5 +98,42 @@ func TestFeedTail(t *testing.T) {
 				t.Fatalf("the feed through the tail differs from the store's:\n got %d events %+v\nwant %d events %+v", len(got), got, len(want), want)
 			}
 		})
+	}
+}
+
+// TestFeedTailOnlyWhileFollowed: with nobody reading the feed, appends put
+// nothing in the tail (it costs memory only while it saves work); the
+// first ReadFeed turns it on for the appends after it.
+func TestFeedTailOnlyWhileFollowed(t *testing.T) {
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	storetest.Setup(t, e, scope, "g", "a")
+	held := func() int {
+		e.tail.mu.Lock()
+		defer e.tail.mu.Unlock()
+		return len(e.tail.byKey)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := e.Append(ctx, scope, "g", "a", []store.Event{{Timestamp: int64(1_760_000_000_000 + i), Message: "x"}}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := held(); n != 0 {
+		t.Fatalf("%d appends held in the tail with no follower, want 0", n)
+	}
+	if _, err := e.ReadFeed(ctx, store.FeedRequest{Scope: scope, Group: "g", Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := e.Append(ctx, scope, "g", "a", []store.Event{{Timestamp: int64(1_760_000_001_000 + i), Message: "y"}}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := held(); n != 3 {
+		t.Fatalf("%d appends held in the tail while followed, want 3", n)
 	}
 }
