@@ -8,55 +8,29 @@
 // embedded engine). Each family registers its operations on one
 // protocol.Table here. Requests that are not API calls (GET /health) are
 // served here.
+//
+// Start is the order of assembly; its steps live beside it: assembly.go
+// (the engine, security, listener and the Server made of them),
+// families.go (the API families without background work), workers.go (the
+// families with background work and every worker the server owns),
+// routes.go (the non-API routes, the protocol handler, the console).
 package server
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/cairnlog/cairn/internal/audit"
 	"github.com/cairnlog/cairn/internal/auth"
-	"github.com/cairnlog/cairn/internal/awsmodel"
-	"github.com/cairnlog/cairn/internal/console"
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/iamshare"
-	"github.com/cairnlog/cairn/internal/ingest"
-	"github.com/cairnlog/cairn/internal/ingest/otlp"
-	"github.com/cairnlog/cairn/internal/ingest/syslog"
-	"github.com/cairnlog/cairn/internal/insights/run"
-	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
-	"github.com/cairnlog/cairn/internal/logs/anomaly"
-	"github.com/cairnlog/cairn/internal/logs/bearer"
-	"github.com/cairnlog/cairn/internal/logs/dataprotection"
-	"github.com/cairnlog/cairn/internal/logs/datasource"
-	"github.com/cairnlog/cairn/internal/logs/expiry"
 	"github.com/cairnlog/cairn/internal/logs/export"
-	"github.com/cairnlog/cairn/internal/logs/importtask"
-	"github.com/cairnlog/cairn/internal/logs/insights"
-	"github.com/cairnlog/cairn/internal/logs/integration"
-	"github.com/cairnlog/cairn/internal/logs/livetail"
-	"github.com/cairnlog/cairn/internal/logs/lookuptable"
-	"github.com/cairnlog/cairn/internal/logs/metricfilter"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
-	"github.com/cairnlog/cairn/internal/logs/scheduledquery"
-	"github.com/cairnlog/cairn/internal/logs/storagetier"
-	"github.com/cairnlog/cairn/internal/logs/subscription"
-	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
-	"github.com/cairnlog/cairn/internal/logs/transformer"
-	"github.com/cairnlog/cairn/internal/logs/vended"
 	"github.com/cairnlog/cairn/internal/metrics"
-	"github.com/cairnlog/cairn/internal/pattern"
-	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
-	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/tail"
 )
 
@@ -186,341 +160,29 @@ func (s *Server) closeWorkers() (err error) {
 }
 
 // Start opens the data directory, binds the listener and serves in the
-// background until Close.
+// background until Close. It reads as the order of assembly; each step is
+// a method of assembly in the file named beside it, and a step that fails
+// closes what the earlier ones started (abort).
 func Start(cfg Config) (*Server, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.AccountID == "" {
-		cfg.AccountID = "000000000000"
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Auth == "" {
-		cfg.Auth = "sigv4"
-	}
-	// The transport first: a refused listen address fails the start before
-	// anything is written to the data directory.
-	tr, err := newTransport(cfg)
-	if err != nil {
-		return nil, err
-	}
-	model, err := awsmodel.Load()
-	if err != nil {
-		return nil, err
-	}
-	failed := make(chan error, 1)
-	// An engine that nodes share (PostgreSQL) opens before the security,
-	// which keeps the cluster's root key and STS key in it; the embedded
-	// one after, so that a refused configuration writes nothing.
-	var engine Engine
-	var shared auth.SharedSecrets
-	if isShared(cfg.Store) {
-		if engine, err = openEngine(cfg, func(err error) { failed <- err }); err != nil {
-			return nil, err
-		}
-		shared, _ = engine.(auth.SharedSecrets)
-	}
-	sec, err := auth.NewSecurity(auth.SecurityConfig{Mode: auth.Mode(cfg.Auth), Listen: cfg.Listen, DataDir: cfg.DataDir,
-		AccountID: cfg.AccountID, IAMFile: cfg.IAMFile, Now: cfg.Now, Shared: shared})
-	if err != nil {
-		if engine != nil {
-			engine.Close()
-		}
-		return nil, err
-	}
-	hub := tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
-	if engine == nil {
-		if engine, err = openEngine(cfg, func(err error) { failed <- err }); err != nil {
+	a := newAssembly(withDefaults(cfg))
+	for _, step := range []func() error{
+		a.open,             // assembly.go: transport, engine, security, Live Tail hub, metrics
+		a.registerFamilies, // families.go: the API families without background work
+		a.startWorkers,     // workers.go: the families with background work, and the workers
+		a.mountRoutes,      // routes.go: the non-API routes, the protocol handler, the console
+		a.listen,           // assembly.go: bind the listener
+	} {
+		if err := step(); err != nil {
+			a.abort()
 			return nil, err
 		}
 	}
-	engine.Subscribe(func(a store.Appended) { hub.Publish(a.Scope, a.Group, a.Stream, a.Events) }) // Live Tail; ends with the engine
-	// The Prometheus registry: the server's own metrics here, other
-	// packages register their collectors on it (metrics.Collector).
-	reg := metrics.NewRegistry()
-	sm := newServerMetrics(reg, engine, hub)
-	reg.Register(engineCollector(engine))
-	engine.Subscribe(sm.appended)
-	compile := func(expr string) (logs.Pattern, error) { return pattern.Compile(expr) }
-	ops := protocol.NewTable()
-	// Account policies of every type; the enforcing families look theirs up
-	// with accounts.Effective.
-	accounts := accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now,
-		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument}})
-	accounts.Register(ops)
-	// Transformers run first at ingest (before data protection); a group
-	// without its own transformer uses the account's TRANSFORMER_POLICY.
-	transformers := transformer.New(transformer.Config{Store: engine, Now: cfg.Now, AccountLevel: transformer.AccountLevel(accounts)})
-	transformers.Register(ops)
-	// Data protection masks at ingest (the last stage) and keeps the
-	// originals, encrypted with DataDir/unmask.key, for logs:Unmask.
-	unmaskKey, err := dataprotection.LoadKey(cfg.DataDir)
-	if err != nil {
-		engine.Close()
-		return nil, err
-	}
-	// Resource policies, and the check Cairn's own writers (audit, syslog,
-	// subscription log groups, findings) make as service principals.
-	policies := resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now})
-	enforce := resourcepolicy.NewEnforcer(policies, cfg.Logger)
-	reg.Register(enforce)
-	protect, err := dataprotection.New(dataprotection.Config{Store: engine, Accounts: accounts, Now: cfg.Now, Logger: cfg.Logger, Key: unmaskKey,
-		Enforcer: enforce})
-	if err != nil {
-		engine.Close()
-		return nil, err
-	}
-	protect.Register(ops)
-	core := logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: model,
-		Ingest: []logs.IngestStage{transformers.Stage(), protect}, Unmasker: protect})
-	core.Register(ops)
-	// Tags on the other families' taggable resources (their ARNs).
-	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds(),
-		lookuptable.TaggableKinds(), scheduledquery.TaggableKinds()} {
-		for arnType, kind := range kinds {
-			core.Taggable(arnType, kind)
-		}
-	}
-	livetail.New(livetail.Config{Store: engine, Hub: hub, Compile: compile, MaxSession: cfg.LiveTailMaxSession}).Register(ops)
-	policies.Register(ops)
-	vended.New(vended.Config{Store: engine, Enforcer: enforce}).Register(ops)
-	storagetier.New(storagetier.Config{Store: engine, Now: cfg.Now}).Register(ops)
-	integration.New(integration.Config{Store: engine}).Register(ops)
-	importtask.New().Register(ops)
-	datasource.New().Register(ops)
-	subs := subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now})
-	subs.Register(ops)
-	// Routes that are not API calls (health; metrics, OTLP, the console as
-	// they come) share the API's listener. Families add theirs to extra.
-	extra := extraHandler()
-	bt := bearer.New(engine)
-	bt.Register(ops)
-	sec.SetBearerCheck(bt.Enabled)
-	extra.Handle("/v1/logs", otlp.New(otlp.Config{Auth: sec, Logs: core, Now: cfg.Now, Logger: cfg.Logger}))
-	// Background work (delivery, followers of the feed, query runners,
-	// listeners) is started here, owned by the server, and closed by Close
-	// in reverse order, after the HTTP server stopped and before the engine:
-	// add each to workers as it starts, and on a failed start close what
-	// already runs (closeAll).
-	var workers []io.Closer
-	closeAll := func() error {
-		var err error
-		for i := len(workers) - 1; i >= 0; i-- {
-			err = errors.Join(err, workers[i].Close())
-		}
-		return err
-	}
-	// Per-append records (originals, transformed versions) expire with
-	// their events: swept every few minutes (the janitor's reclaim of
-	// expired blocks is what they follow).
-	// An IAM file on a shared store is the cluster's (internal/iamshare).
-	var iamSync *iamshare.Sync
-	if st, ok := engine.(iamshare.Store); ok && cfg.IAMFile != "" && cfg.Auth != "off" {
-		if iamSync, err = iamshare.Start(iamshare.Config{Store: st, File: cfg.IAMFile, Apply: sec.ReloadDocument, Logger: cfg.Logger}); err != nil {
-			engine.Close()
-			return nil, err
-		}
-		workers = append(workers, iamSync)
-	}
-	for _, sw := range []*expiry.Sweeper{protect.Expiry(), transformers.Expiry()} {
-		sw.Start(5 * time.Minute)
-		workers = append(workers, sw)
-	}
-	detectors := anomaly.New(anomaly.Config{Store: engine, Now: cfg.Now, Compile: compile, Logger: cfg.Logger})
-	detectors.Register(ops)
-	detectors.Start()
-	workers = append(workers, detectors)
-	counter, err := metricfilter.StartCounter(context.Background(), metricfilter.CounterConfig{Store: engine, Compile: compile,
-		Logger: cfg.Logger, SaveInterval: cfg.MetricFilterSaveInterval, Transformed: transformers.Transformed})
-	if err != nil {
-		closeAll()
-		engine.Close()
-		return nil, err
-	}
-	workers = append(workers, counter)
-	syslogAddr, err := startSyslog(cfg, engine, core, enforce, reg, ops, &workers)
-	if err != nil {
-		closeAll()
-		engine.Close()
-		return nil, err
-	}
-	// Subscription delivery: one follower per filter, told of changes by
-	// the family it reads them from.
-	deliver, err := delivery.New(delivery.Config{Store: engine, Sinks: cfg.Sinks, Logger: cfg.Logger, Now: cfg.Now,
-		Transformed: transformers.Transformed, CheckGroupWrite: subscriptionCheck(enforce)})
-	if err != nil {
-		closeAll()
-		engine.Close()
-		return nil, err
-	}
-	reg.Register(counter)
-	metricfilter.New(metricfilter.Config{Compile: compile, Store: engine, Now: cfg.Now, Counter: counter}).Register(ops)
-	sink, err := export.NewSink(cfg.Export)
-	if err != nil {
-		closeAll()
-		engine.Close()
-		return nil, err
-	}
-	exports := export.New(export.Config{Store: engine, Sink: sink, Now: cfg.Now})
-	exports.Register(ops)
-	workers = append(workers, exports.StartRunner(export.RunnerConfig{Logger: cfg.Logger, ChunkBytes: cfg.ExportChunkBytes}))
-	extra.Handle("GET /metrics", metrics.Handler(reg, metrics.Access{Token: cfg.MetricsToken}))
-	deliver.AddSource(subs)
-	subs.SetNotifier(deliver)
-	// Account-level subscription policies are a second source of filters.
-	policySubs := accounts.Subscriptions(subs.Target)
-	deliver.AddSource(policySubs)
-	policySubs.SetNotifier(deliver.Changed)
-	policySubs.Start()
-	workers = append(workers, policySubs)
-	deliver.Start()
-	workers = append(workers, deliver)
-	reg.Register(deliver)
-	extra.Handle("GET /cairn/subscriptions", deliver)
-	// The backup endpoint needs the Server; no request arrives before it
-	// is set (Serve starts after).
-	var self *Server
-	extra.HandleFunc("POST "+BackupPath, func(w http.ResponseWriter, r *http.Request) { self.serveBackup(w, r) })
-	var auditor protocol.Auditor
-	if cfg.AuditLogGroup != "" {
-		ap := auditPrincipal(cfg.AccountID)
-		aw, err := audit.Start(context.Background(), audit.Config{Logs: core, Writer: enforce.Writer(core, ap), Group: cfg.AuditLogGroup,
-			Account: cfg.AccountID, Region: auditRegion, DataEvents: cfg.AuditDataEvents, FlushInterval: cfg.AuditFlushInterval, Now: cfg.Now,
-			Logger: cfg.Logger})
-		if err != nil {
-			closeAll()
-			engine.Close()
-			return nil, fmt.Errorf("audit log group %q: %w", cfg.AuditLogGroup, err)
-		}
-		ensureAuditPolicy(enforce, cfg, ap)
-		// Appended last, closed first: records of the last calls are
-		// written while the engine is still open.
-		workers = append(workers, aw)
-		reg.Register(aw)
-		auditor = aw
-	}
-	queries := run.New(run.Config{Store: engine, Now: cfg.Now, Concurrent: cfg.InsightsConcurrentQueries, Transformed: transformers})
-	reg.Register(queryCollector(queries))
-	workers = append(workers, queries) // cancels running queries before the engine closes
-	tables := lookuptable.New(lookuptable.Config{Store: engine, Results: queries.Results, Now: cfg.Now})
-	tables.Register(ops)
-	iq := insights.New(insights.Config{Store: engine, Manager: queries, Now: cfg.Now, Lookup: tables.Load, Originals: protect.Originals})
-	iq.Register(ops)
-	sq := scheduledquery.New(scheduledquery.Config{Store: engine, Queries: iq, Results: queries.Results, Tables: tables, Sink: sink, Now: cfg.Now,
-		Tick: cfg.ScheduledQueryTick, Logger: cfg.Logger})
-	sq.Register(ops)
-	workers = append(workers, sq.Start()) // closed before the query manager: a run in progress ends first
-	handler := protocol.New(protocol.Config{
-		Model:              model,
-		Operations:         ops,
-		Auth:               sec,
-		Query:              sec,
-		Logger:             cfg.Logger,
-		BodyTimeout:        cfg.BodyTimeout,
-		BodyBudget:         cfg.BodyBudget,
-		StreamWriteTimeout: cfg.StreamWriteTimeout,
-		Extra:              extra,
-		Throttle:           throttle(cfg),
-		Observe:            sm.observe,
-		Audit:              auditor,
-	})
-	// The console (/console/, and / redirects there) calls the API through
-	// handler as its signed-in user.
-	console.New(console.Config{API: handler, Auth: sec, Now: cfg.Now, Logger: cfg.Logger}).Mount(extra)
-	ln, err := tr.listen(cfg)
-	if err != nil {
-		closeAll()
-		engine.Close()
-		return nil, err
-	}
-	s := &Server{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		engine:     engine,
-		ln:         ln,
-		done:       make(chan error, 1),
-		sec:        sec,
-		tr:         tr,
-		tail:       hub,
-		failed:     failed,
-		workers:    closeAll,
-		metrics:    reg,
-		delivery:   deliver,
-		syslogAddr: syslogAddr,
-		iamSync:    iamSync,
-		// Headers must arrive within 10 s (slowloris); the body's own
-		// deadline is set by protocol once the headers are read, and cleared
-		// when it has arrived. There is no ReadTimeout or WriteTimeout: both
-		// would cut Live Tail, a small request whose response streams for
-		// hours.
-		http: &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       5 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
-		},
-	}
-	self = s
-	go func() { s.done <- s.http.Serve(ln) }()
-	tr.servePprof(cfg.Logger)
-	return s, nil
+	return a.serve(), nil
 }
 
 // Delivery is the subscription delivery manager (its Stats feed
 // /cairn/subscriptions and the metrics).
 func (s *Server) Delivery() *delivery.Manager { return s.delivery }
-
-// startSyslog registers the syslog family and, when configured, starts its
-// writer and listener as workers (the listener closes first: it is appended
-// last). It answers the listener's address, or "".
-func startSyslog(cfg Config, engine store.Store, core *logs.Service, enforce *resourcepolicy.Enforcer, reg *metrics.Registry, ops *protocol.Table,
-	workers *[]io.Closer) (string, error) {
-	var ep *syslogconfig.Endpoint
-	if cfg.SyslogListen != "" {
-		if err := syslogconfig.CheckListen(cfg.SyslogListen, cfg.SyslogRemote); err != nil {
-			return "", err
-		}
-		ep = &syslogconfig.Endpoint{ID: cfg.SyslogEndpointID, Scope: store.Scope{Account: cfg.AccountID, Region: cfg.SyslogRegion}}
-		if ep.ID == "" {
-			ep.ID = syslogconfig.DefaultEndpointID
-		}
-		if ep.Scope.Region == "" {
-			ep.Scope.Region = "us-east-1"
-		}
-	}
-	// The writer acts as AWS's syslog service principal, whose documented
-	// policy names the VPC endpoint as aws:sourceVpce.
-	var w ingest.Writer = core
-	var allowed func(ctx context.Context, scope store.Scope, group string) bool
-	if ep != nil {
-		p := resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
-		w = enforce.Writer(core, p)
-		allowed = func(ctx context.Context, scope store.Scope, group string) bool {
-			return enforce.Allowed(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*"))
-		}
-	}
-	svc, err := syslogconfig.New(context.Background(), syslogconfig.Config{Store: engine, Logs: w, Endpoint: ep, Now: cfg.Now, Logger: cfg.Logger,
-		Allowed: allowed})
-	if err != nil {
-		return "", err
-	}
-	svc.Register(ops)
-	reg.Register(svc)
-	if ep == nil {
-		return "", nil
-	}
-	*workers = append(*workers, svc)
-	l, err := syslog.Listen(syslog.Config{Addr: cfg.SyslogListen, Handle: svc.Handle, Now: cfg.Now, Logger: cfg.Logger})
-	if err != nil {
-		return "", fmt.Errorf("syslog listener: %w", err)
-	}
-	*workers = append(*workers, l)
-	cfg.Logger.Info("syslog listening", "addr", l.Addr(), "vpcEndpointId", ep.ID, "account", ep.Scope.Account, "region", ep.Scope.Region)
-	return l.Addr(), nil
-}
 
 // SyslogAddr is the syslog listener's address (TCP and UDP), or "".
 func (s *Server) SyslogAddr() string { return s.syslogAddr }
@@ -568,19 +230,6 @@ func (s *Server) Close(ctx context.Context) error {
 	return errors.Join(err, s.tr.close(ctx), s.closeWorkers(), s.engine.Close())
 }
 
-// extraHandler serves what is not an API call: health. (The profiler has a
-// listener of its own: see transport.)
-func extraHandler() *http.ServeMux {
-	mux := http.NewServeMux()
-	health := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
-	}
-	mux.HandleFunc("GET /health", health)
-	mux.HandleFunc("GET /healthz", health)
-	return mux
-}
-
 // ReloadIdentities re-reads the IAM file (SIGHUP); on a shared store it
 // also publishes it to every node. On error the identities in force stay.
 func (s *Server) ReloadIdentities() error {
@@ -604,16 +253,4 @@ func (s *Server) IAMVersion() int64 {
 // start created it.
 func (s *Server) CredentialsFile() (path string, created bool) {
 	return s.sec.CredentialsFile()
-}
-
-// throttle is the protocol's quota check, or nil when quotas are off.
-func throttle(cfg Config) func(account, region, op string) error {
-	if cfg.Quotas == nil {
-		return nil
-	}
-	q := *cfg.Quotas
-	if q.Now == nil {
-		q.Now = cfg.Now
-	}
-	return quota.New(q).Allow
 }
