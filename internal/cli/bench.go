@@ -54,6 +54,7 @@ func runBench(env Env, args []string) int {
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the server, to report its CPU and RSS")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
 	cpuProfile := fs.String("cpuprofile", "", "with a spawned server: write its CPU profile during ingest to this file")
+	cpuProfileSeconds := fs.Int("cpuprofile-seconds", 10, "with --cpuprofile: seconds to record, from the first request")
 	var serverArgs multiFlag
 	fs.Var(&serverArgs, "server-arg", "extra argument for the spawned server (repeatable), e.g. --server-arg=--compression=fastest")
 	pipeline := fs.Bool("pipeline", false, "measure ingest with --subscription-filters and --metric-filters per group against none (fresh servers, --rounds rounds, alternating), and delivery to nats-server and a file (docs/benchmarks.md)")
@@ -111,9 +112,16 @@ func runBench(env Env, args []string) int {
 		}
 	}
 	var profDone chan error
+	profStarted := false // set by Started, which Run calls on this goroutine; unset when Run failed first
 	if *cpuProfile != "" && child != nil {
 		profDone = make(chan error, 1)
-		go func() { profDone <- fetchProfile(ctx, child.pprof, *cpuProfile) }()
+		// From the first request, not from the spawn: preparing the
+		// request bodies takes seconds (more under load), and a profile
+		// of an idle server says nothing.
+		cfg.Started = func() {
+			go func() { profDone <- fetchProfileFor(ctx, child.pprof, *cpuProfile, *cpuProfileSeconds) }()
+			profStarted = true
+		}
 	}
 	if child != nil {
 		cfg.Settled = settledReads(child)
@@ -121,7 +129,7 @@ func runBench(env Env, args []string) int {
 	// Say what is about to happen: a bench run is minutes of load.
 	fmt.Fprintf(env.Stderr, "cairn bench: sending %d events to %s (--events N to change; Ctrl-C stops)\n", cfg.Events, cfg.Endpoint)
 	rep, err := bench.Run(ctx, cfg)
-	if profDone != nil {
+	if profStarted {
 		if perr := <-profDone; perr != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench: cpu profile:", perr)
 		}
@@ -329,16 +337,6 @@ func dirBytes(dir, suffix string) int64 {
 		return nil
 	})
 	return n
-}
-
-// fetchProfile records the server's CPU for 10 seconds, from 2 s into the run.
-func fetchProfile(ctx context.Context, pprofURL, path string) error {
-	select {
-	case <-time.After(2 * time.Second):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return fetchProfileFor(ctx, pprofURL, path, 10)
 }
 
 // fetchProfileFor records the server's CPU for the next seconds.
