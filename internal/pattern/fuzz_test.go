@@ -77,6 +77,24 @@ func fuzzCheck(t *testing.T, p *Pattern, msg string) {
 	if ok != (vals != nil) {
 		t.Fatalf("%q on %q: Extract = %v with values %v", p, msg, ok, vals)
 	}
+	// ExtractValues' lookups agree with the map Extract builds (Get finds a
+	// key by its own comparison, not by building the key).
+	var v Values
+	if p.ExtractValues(msg, &v) != ok {
+		t.Fatalf("%q on %q: ExtractValues disagrees with Extract", p, msg)
+	}
+	for k, want := range vals {
+		if got, found := v.Get(k); !found || got != want {
+			t.Fatalf("%q on %q: Get(%q) = %q, %v; Extract has %q", p, msg, k, got, found, want)
+		}
+	}
+	for _, k := range []string{"$0", "$01", "$1", "$2", "$a", "$.a", "$.b", "a", ""} {
+		if _, in := vals[k]; !in {
+			if got, found := v.Get(k); found {
+				t.Fatalf("%q on %q: Get(%q) = %q, not in Extract's %v", p, msg, k, got, vals)
+			}
+		}
+	}
 	if p.MatchesAll() && !m {
 		t.Fatalf("%q: MatchesAll but not matching %q", p, msg)
 	}

@@ -32,27 +32,7 @@ type jsonEval struct {
 	pat *jsonPattern
 	s   string
 	sat bitset // conditions satisfied; for NOT EXISTS, the selector was found
-	ext *jsonExtract
-}
-
-// jsonExtract collects extracted values: for each selector, the first value
-// that satisfied one of its conditions, else the first scalar it reached.
-type jsonExtract struct {
-	vals map[string]string
-	good map[string]bool
-}
-
-func (x *jsonExtract) record(sel, text string, ok bool) {
-	if x.good[sel] {
-		return
-	}
-	if _, seen := x.vals[sel]; seen && !ok {
-		return
-	}
-	x.vals[sel] = text
-	if ok {
-		x.good[sel] = true
-	}
+	ext *Values
 }
 
 // match reports whether msg is a JSON object satisfying the pattern. It
@@ -62,7 +42,7 @@ func (x *jsonExtract) record(sel, text string, ok bool) {
 // A duplicate key is seen once per occurrence, so a condition holds if any
 // occurrence satisfies it (AWS's parser keeps the last; messages with
 // duplicate keys are rare and the difference is not worth a second pass).
-func (p *jsonPattern) match(msg string, ext *jsonExtract) bool {
+func (p *jsonPattern) match(msg string, ext *Values) bool {
 	e := jsonEval{pat: p, s: msg, ext: ext}
 	i := skipWS(msg, 0)
 	if i >= len(msg) || msg[i] != '{' {

@@ -121,24 +121,26 @@ func (p *Pattern) Match(message string) bool {
 //     current console shows them. Selectors of NOT EXISTS conditions and
 //     selectors that reached only objects or arrays are not reported.
 func (p *Pattern) Extract(message string) (ok bool, values map[string]string) {
+	var v Values
+	if !p.ExtractValues(message, &v) {
+		return false, nil
+	}
+	return true, v.Map()
+}
+
+// ExtractValues is Extract into v, which it resets first: the same values,
+// without a map, so a caller extracting from many messages (a metric
+// filter's counter) reuses v and allocates nothing per message beyond
+// decoded escapes.
+func (p *Pattern) ExtractValues(message string, v *Values) bool {
+	v.kv = v.kv[:0]
 	switch {
 	case p.terms != nil || p.spaced == nil && p.json == nil:
-		if !p.Match(message) {
-			return false, nil
-		}
-		return true, map[string]string{}
+		return p.Match(message)
 	case p.json != nil:
-		x := &jsonExtract{vals: map[string]string{}, good: map[string]bool{}}
-		if !p.json.match(message, x) {
-			return false, nil
-		}
-		return true, x.vals
+		return p.json.match(message, v)
 	default:
-		vals := map[string]string{}
-		if !p.spaced.match(message, vals) {
-			return false, nil
-		}
-		return true, vals
+		return p.spaced.match(message, v)
 	}
 }
 

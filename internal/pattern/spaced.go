@@ -1,7 +1,6 @@
 package pattern
 
 import (
-	"strconv"
 	"strings"
 )
 
@@ -236,7 +235,7 @@ func splitFields(s string, dst []field, limit int) []field {
 
 // match reports whether msg matches; when ext is not nil it also receives
 // the extracted values.
-func (sp *spacedPattern) match(msg string, ext map[string]string) bool {
+func (sp *spacedPattern) match(msg string, ext *Values) bool {
 	var buf [32]field
 	k := len(sp.elems)
 	if !sp.ellipsis {
@@ -294,8 +293,13 @@ func (sp *spacedPattern) match(msg string, ext map[string]string) bool {
 	}
 	// place[j] is the field index of element j, for the middle groups.
 	var place []int
+	var placeBuf [32]int
 	if ext != nil {
-		place = make([]int, k)
+		place = placeBuf[:0]
+		if k > len(placeBuf) {
+			place = make([]int, k)
+		}
+		place = place[:k]
 	}
 	pos, limit := headLen, n-tailLen
 	for e := first + 1; e < last; {
@@ -327,7 +331,12 @@ func (sp *spacedPattern) match(msg string, ext map[string]string) bool {
 		e = end
 	}
 	if ext != nil {
-		bound := make([]bool, n)
+		var boundBuf [64]bool
+		bound := boundBuf[:0]
+		if n > len(boundBuf) {
+			bound = make([]bool, n)
+		}
+		bound = bound[:n]
 		for j := 0; j < k; j++ {
 			if sp.elems[j].ellipsis {
 				continue
@@ -343,19 +352,19 @@ func (sp *spacedPattern) match(msg string, ext map[string]string) bool {
 		}
 		for f := 0; f < n; f++ {
 			if !bound[f] {
-				ext["$"+strconv.Itoa(f+1)] = val(f)
+				ext.set("", f+1, val(f))
 			}
 		}
 	}
 	return true
 }
 
-func (sp *spacedPattern) extract(ext map[string]string, elem, f int, v string) {
+func (sp *spacedPattern) extract(ext *Values, elem, f int, v string) {
 	if name := sp.elems[elem].name; name != "" {
-		ext["$"+name] = v
+		ext.set(name, 0, v)
 		return
 	}
-	ext["$"+strconv.Itoa(f+1)] = v
+	ext.set("", f+1, v)
 }
 
 // matchesAll reports whether match is true for every message.

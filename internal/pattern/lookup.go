@@ -1,0 +1,189 @@
+package pattern
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// LookupJSON returns the text of the scalar at path in the JSON document
+// msg, on the raw bytes: no decoding of the document into maps, and no
+// allocation unless the string value holds escapes or invalid UTF-8. path
+// holds object keys and "[N]" array indexes (a metric filter's $.a.b[0]).
+// Strings are decoded, numbers are their JSON text, booleans "true" and
+// "false"; null, objects, arrays, a missing step and a message that is not
+// valid JSON give ok false. A key that occurs twice in an object is taken
+// at its last occurrence, as a decoder into a map keeps it.
+//
+// It is what decoding msg into map[string]any (numbers kept as text) and
+// walking the path gives, which FuzzLookupJSON checks against
+// encoding/json.
+func LookupJSON(msg string, path []string) (string, bool) {
+	i := skipWS(msg, 0)
+	start, end, ok := lookupValue(msg, i, path, 0)
+	if !ok || skipWS(msg, end) != len(msg) || start < 0 {
+		return "", false
+	}
+	return scalarAt(msg, start, end)
+}
+
+// lookupValue validates the value at s[i] and returns where the value at
+// path inside it starts and ends (start -1: not there), and the value's own
+// end.
+func lookupValue(s string, i int, path []string, depth int) (start, end int, ok bool) {
+	if len(path) == 0 {
+		e, ok := skipValue(s, i, depth)
+		return i, e, ok
+	}
+	if i >= len(s) {
+		return -1, i, false
+	}
+	step := path[0]
+	switch {
+	case s[i] == '{' && !isIndexStep(step):
+		if depth+1 > MaxJSONDepth {
+			return -1, i, false
+		}
+		start = -1
+		var vend int
+		i = skipWS(s, i+1)
+		if i < len(s) && s[i] == '}' {
+			return -1, i + 1, true
+		}
+		for {
+			if i >= len(s) || s[i] != '"' {
+				return -1, i, false
+			}
+			kend, esc, ok := scanString(s, i)
+			if !ok {
+				return -1, kend, false
+			}
+			key := s[i+1 : kend-1]
+			match := key == step
+			if esc {
+				match = unescape(key) == step
+			}
+			i = skipWS(s, kend)
+			if i >= len(s) || s[i] != ':' {
+				return -1, i, false
+			}
+			i = skipWS(s, i+1)
+			if match {
+				// The last occurrence wins: a later duplicate replaces
+				// what an earlier one found, present or not.
+				var st int
+				if st, vend, ok = lookupValue(s, i, path[1:], depth+1); !ok {
+					return -1, vend, false
+				}
+				start, end = st, vend
+				i = vend
+			} else if i, ok = skipValue(s, i, depth+1); !ok {
+				return -1, i, false
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return -1, i, false
+			}
+			switch s[i] {
+			case ',':
+				i = skipWS(s, i+1)
+			case '}':
+				if start < 0 {
+					return -1, i + 1, true
+				}
+				return start, i + 1, true
+			default:
+				return -1, i, false
+			}
+		}
+	case s[i] == '[' && isIndexStep(step):
+		if depth+1 > MaxJSONDepth {
+			return -1, i, false
+		}
+		want, err := strconv.Atoi(step[1 : len(step)-1])
+		if err != nil {
+			want = -1
+		}
+		start = -1
+		i = skipWS(s, i+1)
+		if i < len(s) && s[i] == ']' {
+			return -1, i + 1, true
+		}
+		for n := 0; ; n++ {
+			var ok bool
+			if n == want {
+				var st int
+				if st, i, ok = lookupValue(s, i, path[1:], depth+1); !ok {
+					return -1, i, false
+				}
+				start = st
+			} else if i, ok = skipValue(s, i, depth+1); !ok {
+				return -1, i, false
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return -1, i, false
+			}
+			switch s[i] {
+			case ',':
+				i = skipWS(s, i+1)
+			case ']':
+				return start, i + 1, true
+			default:
+				return -1, i, false
+			}
+		}
+	}
+	// The step does not apply to this value (a key into an array, an index
+	// into an object, a step into a scalar): not there, but the value must
+	// still be valid.
+	e, ok := skipValue(s, i, depth)
+	return -1, e, ok
+}
+
+func isIndexStep(step string) bool {
+	return len(step) >= 2 && step[0] == '[' && step[len(step)-1] == ']'
+}
+
+// scalarAt is the text of the scalar value at s[start:] (its end found
+// again: lookupValue reports the end of the enclosing value).
+func scalarAt(s string, start, _ int) (string, bool) {
+	switch c := s[start]; {
+	case c == '"':
+		end, esc, _ := scanString(s, start)
+		text := s[start+1 : end-1]
+		if esc {
+			text = unescape(text)
+		}
+		if !utf8.ValidString(text) {
+			// A decoder replaces each invalid byte with U+FFFD.
+			text = replaceInvalid(text)
+		}
+		return text, true
+	case c == 't':
+		return "true", true
+	case c == 'f':
+		return "false", true
+	case c == '-' || c >= '0' && c <= '9':
+		end, _ := scanNumber(s, start)
+		return s[start:end], true
+	}
+	return "", false // null, an object or an array
+}
+
+// replaceInvalid replaces each byte of text that is not part of valid
+// UTF-8 with U+FFFD, as encoding/json's decoder does.
+func replaceInvalid(text string) string {
+	var b strings.Builder
+	b.Grow(len(text) + 8)
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(text[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
