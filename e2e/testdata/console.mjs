@@ -35,6 +35,23 @@ async function scrollUntil(page, toTop, text) {
     await page.waitForTimeout(100);
   }
 }
+// checkBins: the Insights table's bin() values and the chart's bar labels
+// are the same times, in the zone the UTC/local switch shows (fmt formats
+// them here, independently of the page): the 30 error events of web-1
+// (event i = 50, 150, ... at START + i s), one a minute bin.
+async function checkBins(page, fmt, zone) {
+  const want = [...new Set([...Array(30).keys()].map(k => Math.floor((start + (k * 100 + 50) * 1000) / 60000) * 60000))]
+    .sort((a, b) => a - b).map(fmt);
+  const table = await page.evaluate(() => {
+    const t = document.querySelector('[data-testid=results] table');
+    const k = [...t.querySelectorAll('thead th')].findIndex(th => th.textContent.startsWith('bin('));
+    return [...t.querySelectorAll('tbody tr')].map(tr => tr.children[k].textContent);
+  });
+  const bars = await page.$$eval('[data-testid=chart] svg.chart rect title', r => r.map(x => x.textContent.replace(/: \d+$/, '')));
+  table.sort(); bars.sort();
+  check(JSON.stringify(table) === JSON.stringify(want), `${zone}: the table's bin() values ${JSON.stringify(table.slice(0, 2))}…, want ${JSON.stringify(want.slice(0, 2))}…`);
+  check(JSON.stringify(bars) === JSON.stringify(want), `${zone}: the chart's bars are the same times ${JSON.stringify(bars.slice(0, 2))}…`);
+}
 const groupNames = p => p.$$eval('table.grid tbody tr td:first-child', r => r.map(x => x.textContent));
 async function waitGroups(p, want) {
   await p.waitForFunction(w => JSON.stringify([...document.querySelectorAll('table.grid tbody tr td:first-child')].map(x => x.textContent)) === w,
@@ -200,6 +217,21 @@ try {
   await page.keyboard.press('/');
   check(await page.evaluate(() => document.activeElement?.dataset.testid) === 'filter', '/ focuses the filter');
 
+  // With wrap on, rows are placed by their rendered heights (21 px each,
+  // the long line several lines), not by the fixed row height: j from the
+  // top down to the 120th event keeps the selected row wholly in view.
+  await page.goto(`${url}/console/#/events?group=app-a&streams=web-1&since=all&wrap=1`);
+  await page.waitForSelector('[data-testid=events] .ev >> text=request 0 ');
+  await page.focus('[data-testid=events]');
+  for (let i = 0; i < 120; i++) await page.keyboard.press('j');
+  await page.waitForSelector('[data-testid=events] .ev.selected >> text=request 119 ok');
+  const inView = await page.evaluate(() => {
+    const s = document.querySelector('[data-testid=events]').getBoundingClientRect();
+    const r = document.querySelector('[data-testid=events] .ev.selected').getBoundingClientRect();
+    return {above: Math.round(r.top - s.top), below: Math.round(s.bottom - r.bottom), height: r.height};
+  });
+  check(inView.above >= 0 && inView.below >= 0, `wrap on: j down to request 119 keeps it in view (${JSON.stringify(inView)})`);
+
   // A deep link into the middle of a filtered view scrolls both ways:
   // "ok" matches the 2,970 plain lines; the link is to request 1500.
   await page.goto(`${url}/console/#/events?group=app-a&streams=web-1&filter=ok&since=all&event=${encodeURIComponent('web-1|' + (start + 1500000))}`);
@@ -323,6 +355,7 @@ try {
   else {
     await page.waitForSelector('[data-testid=chart] svg.chart rect');
     check(true, 'Insights chart drawn');
+    await checkBins(page, localTime, 'local');
     // The histogram counts the 30 error events.
     await page.waitForSelector('[data-testid=histogram] svg.chart rect');
     const hs = await page.textContent('[data-testid=histogram-status]');
@@ -344,6 +377,18 @@ try {
   }
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'insights');
+  if (!qerr) {
+    // The same in UTC (the switch re-renders the page: run it again), then
+    // back to local time.
+    await page.click('[data-testid=tz]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=tz]')?.textContent === 'UTC');
+    await page.fill('[data-testid=query]', 'filter level = "error" | stats count(*) as n by bin(1m)');
+    await page.click('[data-testid=run]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=query-status]').dataset.status === 'Complete', null, {timeout: 30000});
+    await checkBins(page, utcTime, 'UTC');
+    await page.click('[data-testid=tz]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=tz]')?.textContent === 'Local time');
+  }
 
   // Keyboard: ? opens the help, g t goes to live tail.
   await page.goto(url + '/console/#/groups');

@@ -54,3 +54,46 @@ func TestBlocksSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigSecretsPrivate: a config file holding a secret key
+// (blocks.secret_access_key, export.s3.secret_access_key, a destination's)
+// is refused while
+// group or other users may access it, with the mode and the chmod to run
+// and never the key; private, or without a secret, it is accepted.
+func TestConfigSecretsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	const blocks = "store: postgres://u@db/cairn\nblocks:\n  url: s3://file-bucket\n  access_key_id: FK\n  secret_access_key: file-sekrit-0123\n"
+	const export = "export:\n  s3:\n    endpoint: http://127.0.0.1:9000\n    access_key_id: EK\n    secret_access_key: export-sekrit-0123\n"
+	for _, c := range []struct {
+		name, body string
+		mode       os.FileMode
+		refused    string // what the error names; "" when accepted
+	}{
+		{"blocks 0644", blocks, 0o644, "holds blocks.secret_access_key and is accessible by other users (mode 0644); run chmod 600 on it"},
+		{"blocks 0640", blocks, 0o640, "holds blocks.secret_access_key and is accessible by other users (mode 0640); run chmod 600 on it"},
+		{"export 0604", export, 0o604, "holds export.s3.secret_access_key and is accessible by other users (mode 0604); run chmod 600 on it"},
+		{"both 0660", blocks + export, 0o660, "holds blocks.secret_access_key and export.s3.secret_access_key and is accessible"},
+		{"blocks 0600", blocks, 0o600, ""},
+		{"export 0400", export, 0o400, ""},
+		{"destination 0644", "destinations:\n  \"arn:aws:kinesis:us-east-1:123456789012:stream/s\":\n    kinesis: {access_key_id: K, secret_access_key: dest-sekrit-0123}\n", 0o644,
+			`holds destinations["arn:aws:kinesis:us-east-1:123456789012:stream/s"].kinesis.secret_access_key and is accessible by other users (mode 0644)`},
+		{"no secret 0644", "listen: 127.0.0.1:0\n", 0o644, ""},
+	} {
+		file := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".yaml")
+		if err := os.WriteFile(file, []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(file, c.mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		_, _, err := serverSettings(envOf(map[string]string{"CAIRN_CONFIG": file}), nil)
+		switch {
+		case c.refused == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.refused)
+		case err != nil && strings.Contains(err.Error(), "sekrit"):
+			t.Errorf("%s: the error echoes the key: %v", c.name, err)
+		}
+	}
+}

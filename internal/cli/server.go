@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,6 +135,9 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 			return server.Config{}, "", fmt.Errorf("read config file: %w", err)
 		}
 		if err := decodeYAMLFile(p, raw, &file); err != nil {
+			return server.Config{}, "", err
+		}
+		if err := checkConfigSecrets(p, &file); err != nil {
 			return server.Config{}, "", err
 		}
 	}
@@ -304,6 +308,50 @@ func blocksSettings(cfg *server.Config, env Env, file serverFile, url, endpoint,
 		return errors.New("--blocks needs a postgres:// --store (the embedded engine keeps its blocks on local disk)")
 	}
 	cfg.Blocks = b
+	return nil
+}
+
+// checkConfigSecrets refuses a config file that holds a secret key
+// (blocks.secret_access_key, export.s3.secret_access_key, a destination's
+// secret_access_key) while group or
+// other users may access it, as the IAM file, the credentials file, the
+// STS key and the TLS key are refused: the key would be readable by every
+// user of the machine. A file without secrets may stay world-readable.
+func checkConfigSecrets(path string, f *serverFile) error {
+	var holds []string
+	if f.Blocks.SecretAccessKey != "" {
+		holds = append(holds, "blocks.secret_access_key")
+	}
+	if f.Export.S3 != nil && f.Export.S3.SecretAccessKey != "" {
+		holds = append(holds, "export.s3.secret_access_key")
+	}
+	arns := make([]string, 0, len(f.Destinations))
+	for arn := range f.Destinations {
+		arns = append(arns, arn)
+	}
+	slices.Sort(arns)
+	for _, arn := range arns {
+		d := f.Destinations[arn]
+		for _, k := range []struct {
+			name string
+			c    *delivery.AWSConfig
+		}{{"kinesis", d.Kinesis}, {"firehose", d.Firehose}, {"lambda", d.Lambda}} {
+			if k.c != nil && k.c.SecretAccessKey != "" {
+				holds = append(holds, fmt.Sprintf("destinations[%q].%s.secret_access_key", arn, k.name))
+			}
+		}
+	}
+	if len(holds) == 0 {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("config file %s holds %s and is accessible by other users (mode %04o); run chmod 600 on it",
+			path, strings.Join(holds, " and "), fi.Mode().Perm())
+	}
 	return nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,19 +22,9 @@ import (
 	"github.com/cairnlog/cairn/internal/harness"
 )
 
-// clock is the server's clock in these tests: real time at the start, moved
-// only by the test (sessions expire by it; the build log's hold-back uses it).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// The server's clock in these tests (harness.Clock) starts at real time
+// and is moved only by the test (sessions expire by it; the build log's
+// hold-back uses it).
 
 // browser is a console client: a cookie jar and the CSRF token, as the page
 // holds them.
@@ -119,7 +108,7 @@ func errType(t *testing.T, r reply) string {
 }
 
 func TestSignInSessionAndCSRF(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := harness.NewClock(time.Now())
 	s := harness.Start(t, harness.WithClock(clk.Now))
 	b := newBrowser(t, s)
 
@@ -247,42 +236,14 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 	}
 }
 
-const restrictedIAM = `
-accounts:
-  - id: "123456789012"
-    users:
-      - name: admin
-        accessKeys:
-          - id: AKIAADMINTEST0000001
-            secret: "admin-secret-0123456789"
-        policies:
-          - name: all
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-      - name: team-a
-        accessKeys:
-          - id: AKIATEAMATEST0000001
-            secret: "team-a-secret-0123456789"
-        policies:
-          - name: app-a-only
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:DescribeLogGroups"]
-                  Resource: "*"
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: ["arn:aws:logs:*:*:log-group:app-a", "arn:aws:logs:*:*:log-group:app-a:*"]
-`
+// teamA may list every group but do anything only in app-a.
+var teamA = harness.User{Name: "team-a", Key: aws.Credentials{AccessKeyID: "AKIATEAMATEST0000001", SecretAccessKey: "team-a-secret-0123456789"},
+	PolicyName: "app-a-only", Statements: []harness.Statement{harness.Allow([]string{"logs:DescribeLogGroups"}, "*"),
+		harness.Allow([]string{"logs:*"}, "arn:aws:logs:*:*:log-group:app-a", "arn:aws:logs:*:*:log-group:app-a:*")}}
 
 func TestRestrictedUser(t *testing.T) {
-	s := harness.Start(t, harness.WithIAM(restrictedIAM))
-	admin := s.ClientAs(aws.Credentials{AccessKeyID: "AKIAADMINTEST0000001", SecretAccessKey: "admin-secret-0123456789"}, "us-east-1")
+	s := harness.Start(t, harness.WithUsers("123456789012", harness.Admin(), teamA))
+	admin := s.ClientAs(harness.Admin().Creds(), "us-east-1")
 	ctx := context.Background()
 	now := time.Now().UnixMilli()
 	for _, g := range []string{"app-a", "app-b"} {
@@ -341,7 +302,7 @@ func jenkinsEvent(ts int64, msg, build, node string) types.InputLogEvent {
 }
 
 func TestProgressiveText(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := harness.NewClock(time.Now())
 	s := harness.Start(t, harness.WithClock(clk.Now))
 	c := s.Client()
 	ctx := context.Background()

@@ -8,7 +8,9 @@
 // Call, Sign and Do send the hand-made requests an SDK would never send.
 // Restart stops and starts it again on the same address and data. CheckFor
 // polls a condition with a deadline, so no test synchronises with
-// time.Sleep.
+// time.Sleep. fixtures.go holds the set-ups test packages share (IAM
+// documents of a few users, a group with streams, events by message, the
+// wait for a query, an exact AWS error, a clock tests move).
 //
 // Data flows one way: a test calls Start with options that adjust the
 // server.Config, talks to the server through the clients, and the server's

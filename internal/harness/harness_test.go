@@ -140,3 +140,31 @@ func TestOverBuffersBodies(t *testing.T) {
 		t.Fatalf("buffered requests through the given client: %q", seen)
 	}
 }
+
+// TestWithUsers: the IAM document WithUsers writes gives each user its key
+// and exactly its statements (admin may create; the reader, allowed
+// Describe* and denied CreateLogGroup, may list but not create), and the
+// account is the one named.
+func TestWithUsers(t *testing.T) {
+	reader := harness.User{Name: "reader", Key: aws.Credentials{AccessKeyID: "AKIAREADERHARNESS001", SecretAccessKey: "reader-secret-0123456789"},
+		PolicyName: "read", Statements: []harness.Statement{harness.Allow([]string{"logs:Describe*", "logs:CreateLogGroup"}, "*"),
+			harness.Deny([]string{"logs:CreateLogGroup"}, "*")}}
+	s := harness.Start(t, harness.WithUsers("123456789012", harness.Admin(), reader))
+	ctx := context.Background()
+	admin := s.ClientAs(harness.Admin().Creds(), "us-east-1")
+	harness.CreateGroup(t, admin, "g", "s")
+	harness.PutMessages(t, admin, "g", "s", "one", "two")
+	out, err := s.ClientAs(reader.Creds(), "us-east-1").DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	if err != nil || len(out.LogGroups) != 1 || *out.LogGroups[0].Arn != "arn:aws:logs:us-east-1:123456789012:log-group:g:*" {
+		t.Fatalf("reader's DescribeLogGroups: %+v %v", out, err)
+	}
+	_, err = s.ClientAs(reader.Creds(), "us-east-1").CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("h")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("reader's CreateLogGroup: %v", err)
+	}
+	ev, err := admin.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)})
+	if err != nil || len(ev.Events) != 2 || *ev.Events[0].Message != "one" || *ev.Events[1].Message != "two" {
+		t.Fatalf("events: %+v %v", ev, err)
+	}
+}

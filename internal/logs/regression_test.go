@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"github.com/cairnlog/cairn/internal/harness"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 )
@@ -18,12 +20,12 @@ func TestBackwardTokenOfEmptyRead(t *testing.T) {
 	s := startServer(t, 0)
 	c := s.client()
 	ctx := context.Background()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	first, err := c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	put(t, c, "g", "s", "one", "two")
+	harness.PutMessages(t, c, "g", "s", "one", "two")
 	out, err := c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), NextToken: first.NextBackwardToken})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ func TestSpanCountsExpiredEvents(t *testing.T) {
 	s := startServer(t, 0)
 	c := s.client()
 	ctx := context.Background()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	if _, err := c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -26,45 +26,17 @@ import (
 
 const account = "123456789012"
 
-// testIAM: admin may do everything; masked may do everything but
-// logs:Unmask (denied explicitly, as an operator would).
-const testIAM = `
-accounts:
-  - id: "123456789012"
-    users:
-      - name: admin
-        accessKeys:
-          - id: AKIAADMINTEST0000001
-            secret: "admin-secret-0123456789"
-        policies:
-          - name: all
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-      - name: masked
-        accessKeys:
-          - id: AKIAMASKEDTEST000001
-            secret: "masked-secret-0123456789"
-        policies:
-          - name: all-but-unmask
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-                - Effect: Deny
-                  Action: ["logs:Unmask"]
-                  Resource: "*"
-`
+// masked may do everything but logs:Unmask (denied explicitly, as an
+// operator would); harness.Admin may do everything.
+func maskedUser() harness.User {
+	return harness.User{Name: "masked", Key: aws.Credentials{AccessKeyID: "AKIAMASKEDTEST000001", SecretAccessKey: "masked-secret-0123456789"},
+		PolicyName: "all-but-unmask", Statements: []harness.Statement{harness.AllowAll(), harness.Deny([]string{"logs:Unmask"}, "*")}}
+}
 
 func clients(t *testing.T, opts ...harness.Option) (*harness.Server, *cwl.Client, *cwl.Client) {
-	s := harness.Start(t, append([]harness.Option{harness.WithIAM(testIAM)}, opts...)...)
-	admin := s.ClientAs(aws.Credentials{AccessKeyID: "AKIAADMINTEST0000001", SecretAccessKey: "admin-secret-0123456789"}, "us-east-1", awsclient.NoHostPrefix)
-	masked := s.ClientAs(aws.Credentials{AccessKeyID: "AKIAMASKEDTEST000001", SecretAccessKey: "masked-secret-0123456789"}, "us-east-1", awsclient.NoHostPrefix)
+	s := harness.Start(t, append([]harness.Option{harness.WithUsers(account, harness.Admin(), maskedUser())}, opts...)...)
+	admin := s.ClientAs(harness.Admin().Creds(), "us-east-1", awsclient.NoHostPrefix)
+	masked := s.ClientAs(maskedUser().Creds(), "us-east-1", awsclient.NoHostPrefix)
 	return s, admin, masked
 }
 
@@ -146,31 +118,6 @@ func (g golden) masked() string {
 	return g.before + strings.Repeat("*", len([]rune(g.secret))) + g.after
 }
 
-func setup(t *testing.T, c *cwl.Client, group string, streams ...string) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: &group}); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range streams {
-		if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: &group, LogStreamName: aws.String(s)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func put(t *testing.T, c *cwl.Client, group, stream string, msgs ...string) {
-	t.Helper()
-	now := time.Now().UnixMilli()
-	evs := make([]types.InputLogEvent, len(msgs))
-	for i, m := range msgs {
-		evs[i] = types.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(now)}
-	}
-	if _, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: evs}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func getAll(t *testing.T, c *cwl.Client, group, stream string, unmask bool) []string {
 	t.Helper()
 	out, err := c.GetLogEvents(context.Background(), &cwl.GetLogEventsInput{LogGroupName: &group, LogStreamName: &stream,
@@ -217,9 +164,9 @@ func wantCode(t *testing.T, err error, code, msg string) {
 func TestGolden(t *testing.T) {
 	_, admin, masked := clients(t)
 	ctx := context.Background()
-	setup(t, admin, "app", "s")
-	setup(t, admin, "audit")
-	put(t, admin, "app", "s", "before the policy: jane.doe@example.com")
+	harness.CreateGroup(t, admin, "app", "s")
+	harness.CreateGroup(t, admin, "audit")
+	harness.PutMessages(t, admin, "app", "s", "before the policy: jane.doe@example.com")
 
 	doc := policyDoc("audit", append(slices.Clone(allIdentifiers), "EmployeeId")...)
 	if _, err := admin.PutDataProtectionPolicy(ctx, &cwl.PutDataProtectionPolicyInput{LogGroupIdentifier: aws.String("app"), PolicyDocument: &doc}); err != nil {
@@ -250,7 +197,7 @@ func TestGolden(t *testing.T) {
 		want = append(want, g.masked())
 		orig = append(orig, g.input())
 	}
-	put(t, admin, "app", "s", batch...)
+	harness.PutMessages(t, admin, "app", "s", batch...)
 
 	check := func(what string, got, want []string) {
 		t.Helper()
@@ -332,7 +279,7 @@ func TestGolden(t *testing.T) {
 	if _, err := admin.DeleteDataProtectionPolicy(ctx, &cwl.DeleteDataProtectionPolicyInput{LogGroupIdentifier: aws.String("app")}); err != nil {
 		t.Fatal(err)
 	}
-	put(t, admin, "app", "s", "after: jane.doe@example.com")
+	harness.PutMessages(t, admin, "app", "s", "after: jane.doe@example.com")
 	check("after delete", getAll(t, masked, "app", "s", false), append(slices.Clone(want), "after: jane.doe@example.com"))
 	_, err = admin.DeleteDataProtectionPolicy(ctx, &cwl.DeleteDataProtectionPolicyInput{LogGroupIdentifier: aws.String("app")})
 	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not have a data protection policy.")
@@ -357,7 +304,7 @@ func TestSecretNowhere(t *testing.T) {
 		c.Logger = slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}))
 	ctx := context.Background()
-	setup(t, admin, "app", "s")
+	harness.CreateGroup(t, admin, "app", "s")
 	doc := policyDoc("", allIdentifiers...)
 	if _, err := admin.PutDataProtectionPolicy(ctx, &cwl.PutDataProtectionPolicyInput{LogGroupIdentifier: aws.String("app"), PolicyDocument: &doc}); err != nil {
 		t.Fatal(err)
@@ -376,9 +323,9 @@ func TestSecretNowhere(t *testing.T) {
 	for i := range 1000 {
 		msgs = append(msgs, "request "+strings.Repeat("x", i%7)+" aws_secret_access_key="+secret+" done")
 	}
-	put(t, admin, "app", "s", msgs[:500]...)
-	put(t, admin, "app", "s", msgs[500:]...)
-	put(t, admin, "app", "s", "canary "+canary)
+	harness.PutMessages(t, admin, "app", "s", msgs[:500]...)
+	harness.PutMessages(t, admin, "app", "s", msgs[500:]...)
+	harness.PutMessages(t, admin, "app", "s", "canary "+canary)
 
 	seen := 0
 	deadline := time.After(20 * time.Second)

@@ -1,27 +1,14 @@
 package datasource_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/harness"
 )
-
-func wantErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want %s %q, got %v", code, msg, err)
-	}
-	if ae.ErrorCode() != code || ae.ErrorMessage() != msg {
-		t.Fatalf("got %s %q\nwant %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
 
 // TestDataSources: groups written here carry no data source, so the
 // aggregate lists none (with groups present) and GetLogFields of any source
@@ -41,7 +28,7 @@ func TestDataSources(t *testing.T) {
 		t.Fatalf("aggregate: %v %+v", err, out)
 	}
 	_, err = c.GetLogFields(ctx, &cwl.GetLogFieldsInput{DataSourceName: aws.String("amazon_vpc"), DataSourceType: aws.String("flow")})
-	wantErr(t, err, "ResourceNotFoundException", "Data source with name amazon_vpc and type flow does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Data source with name amazon_vpc and type flow does not exist.")
 
 	cases := []struct{ op, body, code, msg string }{
 		{"ListAggregateLogGroupSummaries", `{}`, "ValidationException", "1 validation error detected: Value null at 'groupBy' failed to satisfy constraint: Member must not be null"},
@@ -65,5 +52,5 @@ func TestDataSources(t *testing.T) {
 	}
 	// Through the SDK: the stream never opens.
 	_, err = c.GetLogObject(ctx, &cwl.GetLogObjectInput{LogObjectPointer: aws.String("ptr-1")})
-	wantErr(t, err, "ResourceNotFoundException", "The specified log object does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "The specified log object does not exist.")
 }

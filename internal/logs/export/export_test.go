@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +25,6 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/harness"
 	"github.com/cairnlog/cairn/internal/logs/export"
@@ -87,14 +85,6 @@ func (g *gate) shut() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.open = make(chan struct{})
-}
-
-func wantErr(t testing.TB, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code || ae.ErrorMessage() != msg {
-		t.Fatalf("got %v\nwant %s %q", err, code, msg)
-	}
 }
 
 func status(t testing.TB, c *cwl.Client, id string) types.ExportTask {
@@ -176,15 +166,15 @@ func TestExportToS3(t *testing.T) {
 	bad := good
 	bad.LogGroupName = aws.String("/nope")
 	_, err := create(bad)
-	wantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 	bad = good
 	bad.Destination = aws.String("no-such-bucket")
 	_, err = create(bad)
-	wantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
+	harness.WantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
 	bad = good
 	bad.From, bad.To = aws.Int64(to), aws.Int64(from)
 	_, err = create(bad)
-	wantErr(t, err, "InvalidParameterException", "The from time must be less than or equal to the to time.")
+	harness.WantErr(t, err, "InvalidParameterException", "The from time must be less than or equal to the to time.")
 	if r := h.Call(t, "CreateExportTask", []byte(`{"logGroupName":"/app","from":1,"destination":"exports"}`)); r.Code != "InvalidParameterException" ||
 		r.Message != "1 validation error detected: Value null at 'to' failed to satisfy constraint: Member must not be null" {
 		t.Fatalf("missing to: %s", r)
@@ -197,7 +187,7 @@ func TestExportToS3(t *testing.T) {
 	}
 	<-g.held
 	_, err = create(good)
-	wantErr(t, err, "LimitExceededException", "Resource limit exceeded.")
+	harness.WantErr(t, err, "LimitExceededException", "Resource limit exceeded.")
 	running := waitStatus(t, c, first, types.ExportTaskStatusCodeRunning)
 	if *running.DestinationPrefix != "exportedlogs" || aws.ToString(running.Status.Message) != "Started Successfully" || running.TaskName != nil ||
 		*running.From != from || *running.To != to || *running.Destination != "exports" || *running.ExecutionInfo.CreationTime == 0 {
@@ -207,9 +197,9 @@ func TestExportToS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.CancelExportTask(ctx, &cwl.CancelExportTaskInput{TaskId: aws.String(first)})
-	wantErr(t, err, "InvalidOperationException", "The specified export task has already finished.")
+	harness.WantErr(t, err, "InvalidOperationException", "The specified export task has already finished.")
 	_, err = c.CancelExportTask(ctx, &cwl.CancelExportTaskInput{TaskId: aws.String("00000000-0000-4000-8000-000000000000")})
-	wantErr(t, err, "ResourceNotFoundException", "The specified export task does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "The specified export task does not exist.")
 	g.release()
 
 	id, err := create(good)
@@ -387,7 +377,7 @@ func TestExportToDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.CreateExportTask(ctx, &cwl.CreateExportTaskInput{LogGroupName: aws.String("g"), From: aws.Int64(0), To: aws.Int64(ts), Destination: aws.String("../etc")})
-	wantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
+	harness.WantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
 	out, err := c.CreateExportTask(ctx, &cwl.CreateExportTaskInput{LogGroupName: aws.String("g"), From: aws.Int64(0), To: aws.Int64(ts), Destination: aws.String("archive")})
 	if err != nil {
 		t.Fatal(err)
@@ -408,5 +398,5 @@ func TestExportToDirectory(t *testing.T) {
 	c2 := h2.Client()
 	c2.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")})
 	_, err = c2.CreateExportTask(ctx, &cwl.CreateExportTaskInput{LogGroupName: aws.String("g"), From: aws.Int64(0), To: aws.Int64(1), Destination: aws.String("archive")})
-	wantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
+	harness.WantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
 }

@@ -1,28 +1,15 @@
 package importtask_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/harness"
 )
-
-func wantErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want %s %q, got %v", code, msg, err)
-	}
-	if ae.ErrorCode() != code || ae.ErrorMessage() != msg {
-		t.Fatalf("got %s %q\nwant %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
 
 const (
 	eds  = "arn:aws:cloudtrail:us-east-1:000000000000:eventdatastore/f1d45bff-d0e3-4868-b5d9-2eb678aa32fb"
@@ -39,7 +26,7 @@ func TestImportTasks(t *testing.T) {
 	ctx := t.Context()
 	_, err := c.CreateImportTask(ctx, &cwl.CreateImportTaskInput{ImportSourceArn: aws.String(eds), ImportRoleArn: aws.String(role),
 		ImportFilter: &types.ImportFilter{StartEventTime: aws.Int64(1), EndEventTime: aws.Int64(2)}})
-	wantErr(t, err, "ResourceNotFoundException", "Event data store "+eds+" does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Event data store "+eds+" does not exist.")
 	out, err := c.DescribeImportTasks(ctx, &cwl.DescribeImportTasksInput{})
 	if err != nil || out.Imports == nil || len(out.Imports) != 0 || out.NextToken != nil {
 		t.Fatalf("describe: %v %+v", err, out)
@@ -49,9 +36,9 @@ func TestImportTasks(t *testing.T) {
 		t.Fatalf("describe filtered: %v %+v", err, out)
 	}
 	_, err = c.CancelImportTask(ctx, &cwl.CancelImportTaskInput{ImportId: aws.String("abc-1")})
-	wantErr(t, err, "ResourceNotFoundException", "Import task abc-1 does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Import task abc-1 does not exist.")
 	_, err = c.DescribeImportTaskBatches(ctx, &cwl.DescribeImportTaskBatchesInput{ImportId: aws.String("abc-1"), BatchImportStatus: []types.ImportStatus{types.ImportStatusFailed}})
-	wantErr(t, err, "ResourceNotFoundException", "Import task abc-1 does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Import task abc-1 does not exist.")
 
 	cases := []struct{ op, body, code, msg string }{
 		{"CreateImportTask", `{"importRoleArn":"` + role + `"}`, "ValidationException", "1 validation error detected: Value null at 'importSourceArn' failed to satisfy constraint: Member must not be null"},

@@ -77,28 +77,9 @@ func start(t testing.TB, c *cwl.Client, q string, groups ...string) string {
 	return *out.QueryId
 }
 
-// wait polls GetQueryResults until the query ends.
-func wait(t testing.TB, c *cwl.Client, id string) *cwl.GetQueryResultsOutput {
-	t.Helper()
-	var out *cwl.GetQueryResultsOutput
-	harness.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
-		var err error
-		out, err = c.GetQueryResults(context.Background(), &cwl.GetQueryResultsInput{QueryId: &id})
-		if err != nil {
-			return err
-		}
-		switch out.Status {
-		case types.QueryStatusComplete, types.QueryStatusFailed, types.QueryStatusCancelled, types.QueryStatusTimeout:
-			return nil
-		}
-		return fmt.Errorf("status %s", out.Status)
-	})
-	return out
-}
-
 func query(t testing.TB, c *cwl.Client, q string, groups ...string) *cwl.GetQueryResultsOutput {
 	t.Helper()
-	out := wait(t, c, start(t, c, q, groups...))
+	out := harness.WaitQuery(t, c, start(t, c, q, groups...))
 	if out.Status != types.QueryStatusComplete {
 		t.Fatalf("%q ended %s", q, out.Status)
 	}
@@ -170,7 +151,7 @@ func TestLifecycleAndRowShape(t *testing.T) {
 
 	// Finished: StopQuery is InvalidParameterException; results stay.
 	id := start(t, c, "stats count() as n", "app")
-	done := wait(t, c, id)
+	done := harness.WaitQuery(t, c, id)
 	if n, _ := field(done.Results[0], "n"); n != "30" {
 		t.Fatalf("count %q", n)
 	}
@@ -252,12 +233,12 @@ func TestStartQueryValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait(t, c, *out.QueryId)
+	harness.WaitQuery(t, c, *out.QueryId)
 	out, err = c.StartQuery(ctx, &cwl.StartQueryInput{QueryString: aws.String(`SOURCE logGroups(namePrefix: ['g']) | stats count()`), StartTime: st, EndTime: en})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait(t, c, *out.QueryId)
+	harness.WaitQuery(t, c, *out.QueryId)
 	lg, err := c.ListLogGroupsForQuery(ctx, &cwl.ListLogGroupsForQueryInput{QueryId: out.QueryId})
 	if err != nil || len(lg.LogGroupIdentifiers) != 2 {
 		t.Fatalf("SOURCE groups: %v %+v", err, lg)
@@ -275,5 +256,5 @@ func TestStartQueryValidation(t *testing.T) {
 	if err != nil {
 		apiErr(t, err, "LimitExceededException", "limit")
 	}
-	wait(t, c, *first.QueryId)
+	harness.WaitQuery(t, c, *first.QueryId)
 }

@@ -68,7 +68,7 @@ func TestGoldenFastPaths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := wait(t, c, *out.QueryId)
+		res := harness.WaitQuery(t, c, *out.QueryId)
 		if res.Status != types.QueryStatusComplete {
 			t.Fatalf("%s", res.Status)
 		}

@@ -17,58 +17,24 @@ import (
 	"github.com/cairnlog/cairn/internal/harness"
 )
 
-const testIAM = `
-accounts:
-  - id: "123456789012"
-    users:
-      - name: admin
-        accessKeys:
-          - id: AKIAADMINTEST0000001
-            secret: "admin-secret-0123456789"
-        policies:
-          - name: all
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-      - name: analyst
-        accessKeys:
-          - id: AKIAANALYSTTEST00001
-            secret: "analyst-secret-0123456789"
-        policies:
-          - name: public-only
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:StartQuery", "logs:GetQueryResults", "logs:GetLogRecord", "logs:StopQuery", "logs:DescribeQueries"]
-                  Resource: ["arn:aws:logs:us-east-1:123456789012:log-group:public:*", "arn:aws:logs:us-east-1:123456789012:log-group:public"]
-                - Effect: Allow
-                  Action: ["logs:GetQueryResults", "logs:DescribeQueries", "logs:StopQuery"]
-                  Resource: "*"
-  - id: "210987654321"
-    users:
-      - name: other
-        accessKeys:
-          - id: AKIAOTHERTEST0000001
-            secret: "other-secret-0123456789"
-        policies:
-          - name: all
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-`
+// analyst may query only the group "public" (and read or stop any query);
+// other is an administrator of another account.
+var (
+	analystUser = harness.User{Name: "analyst", Key: aws.Credentials{AccessKeyID: "AKIAANALYSTTEST00001", SecretAccessKey: "analyst-secret-0123456789"},
+		PolicyName: "public-only", Statements: []harness.Statement{
+			harness.Allow([]string{"logs:StartQuery", "logs:GetQueryResults", "logs:GetLogRecord", "logs:StopQuery", "logs:DescribeQueries"},
+				"arn:aws:logs:us-east-1:123456789012:log-group:public:*", "arn:aws:logs:us-east-1:123456789012:log-group:public"),
+			harness.Allow([]string{"logs:GetQueryResults", "logs:DescribeQueries", "logs:StopQuery"}, "*"),
+		}}
+	otherUser = harness.UserAllowedAll("other", "AKIAOTHERTEST0000001", "other-secret-0123456789")
+)
 
 func TestIAMAndAccounts(t *testing.T) {
-	s := harness.Start(t, harness.WithIAM(testIAM))
-	admin := s.ClientAs(aws.Credentials{AccessKeyID: "AKIAADMINTEST0000001", SecretAccessKey: "admin-secret-0123456789"}, "us-east-1")
-	analyst := s.ClientAs(aws.Credentials{AccessKeyID: "AKIAANALYSTTEST00001", SecretAccessKey: "analyst-secret-0123456789"}, "us-east-1")
-	other := s.ClientAs(aws.Credentials{AccessKeyID: "AKIAOTHERTEST0000001", SecretAccessKey: "other-secret-0123456789"}, "us-east-1")
+	s := harness.Start(t, harness.WithAccounts(harness.Account{ID: "123456789012", Users: []harness.User{harness.Admin(), analystUser}},
+		harness.Account{ID: "210987654321", Users: []harness.User{otherUser}}))
+	admin := s.ClientAs(harness.Admin().Creds(), "us-east-1")
+	analyst := s.ClientAs(analystUser.Creds(), "us-east-1")
+	other := s.ClientAs(otherUser.Creds(), "us-east-1")
 	ctx := context.Background()
 	group(t, admin, "public", "s")
 	group(t, admin, "secret", "s")
@@ -79,13 +45,13 @@ func TestIAMAndAccounts(t *testing.T) {
 		StartTime: aws.Int64(base.Unix()), EndTime: aws.Int64(base.Unix() + 60)})
 	apiErr(t, err, "AccessDeniedException", "logs:StartQuery")
 	id := start(t, analyst, "fields @message", "public")
-	out := wait(t, analyst, id)
+	out := harness.WaitQuery(t, analyst, id)
 	if len(out.Results) != 1 {
 		t.Fatalf("rows %+v", out.Results)
 	}
 	// The admin's pointer into the secret group: the analyst may not read it.
 	sid := start(t, admin, "fields @message", "secret")
-	sec := wait(t, admin, sid)
+	sec := harness.WaitQuery(t, admin, sid)
 	ptr, _ := field(sec.Results[0], "@ptr")
 	_, err = analyst.GetLogRecord(ctx, &cwl.GetLogRecordInput{LogRecordPointer: &ptr})
 	apiErr(t, err, "AccessDeniedException", "logs:GetLogRecord")
@@ -250,7 +216,7 @@ func TestGrafanaSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := wait(t, c, *out.QueryId)
+	res := harness.WaitQuery(t, c, *out.QueryId)
 	if res.Status != types.QueryStatusComplete || len(res.Results) != 10 {
 		t.Fatalf("%s, %d rows", res.Status, len(res.Results))
 	}
@@ -266,7 +232,7 @@ func TestGrafanaSequence(t *testing.T) {
 	if err != nil {
 		t.Fatalf("StartQuery with %s: %v", arn, err)
 	}
-	if r := wait(t, c, *x.QueryId); len(r.Results) != 10 {
+	if r := harness.WaitQuery(t, c, *x.QueryId); len(r.Results) != 10 {
 		t.Fatalf("cross-account form: %d rows", len(r.Results))
 	}
 	// Grafana's parsing (logsResultsToDataframes): a column is time when
@@ -447,7 +413,7 @@ func TestGolden(t *testing.T) {
 
 	// Pagination: 3,000 rows in pages of 1,000 by nextToken.
 	id := start(t, c, "fields @message | limit 3000", "access")
-	wait(t, c, id)
+	harness.WaitQuery(t, c, id)
 	var n, pages int
 	var tok *string
 	for {
@@ -640,7 +606,7 @@ func TestFieldFilterSkipsBlocks(t *testing.T) {
 		}
 	}
 	id := start(t, c, "stats count() as n", "idx")
-	wait(t, c, id)
+	harness.WaitQuery(t, c, id)
 	r := s.Call(t, "GetQueryResults", []byte(`{"queryId":"`+id+`"}`))
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"recordsScanned":`+strconv.Itoa(total)) || strings.Contains(string(r.Body), "Skipped") {
 		t.Fatalf("a full scan's statistics: %s", r.Body)

@@ -56,7 +56,7 @@ func TestSourceOptions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
-		res := wait(t, c, *out.QueryId)
+		res := harness.WaitQuery(t, c, *out.QueryId)
 		if res.Status != types.QueryStatusComplete || len(res.Results) != 1 {
 			t.Fatalf("%s: %s %v", q, res.Status, res.Results)
 		}

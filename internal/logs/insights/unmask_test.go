@@ -13,38 +13,9 @@ import (
 	"github.com/cairnlog/cairn/internal/harness"
 )
 
-const unmaskIAM = `
-accounts:
-  - id: "123456789012"
-    users:
-      - name: admin
-        accessKeys:
-          - id: AKIAADMINTEST0000001
-            secret: "admin-secret-0123456789"
-        policies:
-          - name: all
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-      - name: reader
-        accessKeys:
-          - id: AKIAREADERTEST000001
-            secret: "reader-secret-0123456789"
-        policies:
-          - name: no-unmask
-            document:
-              Version: "2012-10-17"
-              Statement:
-                - Effect: Allow
-                  Action: ["logs:*"]
-                  Resource: "*"
-                - Effect: Deny
-                  Action: ["logs:Unmask"]
-                  Resource: "*"
-`
+// unmaskReader may do everything but logs:Unmask.
+var unmaskReader = harness.User{Name: "reader", Key: aws.Credentials{AccessKeyID: "AKIAREADERTEST000001", SecretAccessKey: "reader-secret-0123456789"},
+	PolicyName: "no-unmask", Statements: []harness.Statement{harness.AllowAll(), harness.Deny([]string{"logs:Unmask"}, "*")}}
 
 // emailPolicy masks e-mail addresses in a group (AWS's document format).
 const emailPolicy = `{"Name":"p","Version":"2021-06-01","Statement":[` +
@@ -56,9 +27,9 @@ const emailPolicy = `{"Name":"p","Version":"2021-06-01","Statement":[` +
 // put, by hand) for a caller allowed logs:Unmask, AccessDenied for one
 // that is not, the masked text otherwise.
 func TestUnmask(t *testing.T) {
-	h := harness.Start(t, harness.WithIAM(unmaskIAM))
-	admin := h.ClientAs(aws.Credentials{AccessKeyID: "AKIAADMINTEST0000001", SecretAccessKey: "admin-secret-0123456789"}, "us-east-1")
-	reader := h.ClientAs(aws.Credentials{AccessKeyID: "AKIAREADERTEST000001", SecretAccessKey: "reader-secret-0123456789"}, "us-east-1")
+	h := harness.Start(t, harness.WithUsers("123456789012", harness.Admin(), unmaskReader))
+	admin := h.ClientAs(harness.Admin().Creds(), "us-east-1")
+	reader := h.ClientAs(unmaskReader.Creds(), "us-east-1")
 	ctx := context.Background()
 	group(t, admin, "pii", "s")
 	if _, err := admin.PutDataProtectionPolicy(ctx, &cwl.PutDataProtectionPolicyInput{LogGroupIdentifier: aws.String("pii"), PolicyDocument: aws.String(emailPolicy)}); err != nil {
@@ -77,7 +48,7 @@ func TestUnmask(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		res := wait(t, c, *out.QueryId)
+		res := harness.WaitQuery(t, c, *out.QueryId)
 		if res.Status != types.QueryStatusComplete {
 			t.Fatalf("%s: %s", q, res.Status)
 		}

@@ -1,28 +1,15 @@
 package integration_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/harness"
 )
-
-func wantErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want %s %q, got %v", code, msg, err)
-	}
-	if ae.ErrorCode() != code || ae.ErrorMessage() != msg {
-		t.Fatalf("got %s %q\nwant %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
 
 const role = "arn:aws:iam::000000000000:role/os-source"
 
@@ -78,7 +65,7 @@ func TestIntegrationLifecycle(t *testing.T) {
 	// cannot be modified either.
 	for _, name := range []string{"other", "my-os"} {
 		_, err = c.PutIntegration(ctx, &cwl.PutIntegrationInput{IntegrationName: aws.String(name), IntegrationType: types.IntegrationTypeOpensearch, ResourceConfig: openSearch(valid())})
-		wantErr(t, err, "LimitExceededException", "Resource limit exceeded: an account can have only 1 integration.")
+		harness.WantErr(t, err, "LimitExceededException", "Resource limit exceeded: an account can have only 1 integration.")
 	}
 
 	list := func(in *cwl.ListIntegrationsInput) []string {
@@ -119,7 +106,7 @@ func TestIntegrationLifecycle(t *testing.T) {
 		t.Fatalf("delete again: %s", r)
 	}
 	_, err = c.GetIntegration(ctx, &cwl.GetIntegrationInput{IntegrationName: aws.String("my-os")})
-	wantErr(t, err, "ResourceNotFoundException", "Integration my-os does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Integration my-os does not exist.")
 	if n := list(&cwl.ListIntegrationsInput{}); len(n) != 0 {
 		t.Fatalf("list after delete %v", n)
 	}
@@ -188,11 +175,11 @@ func TestS3TableIntegrations(t *testing.T) {
 	arn := "arn:aws:observabilityadmin:us-east-1:000000000000:s3tableintegration/abc-123"
 	_, err := c.AssociateSourceToS3TableIntegration(ctx, &cwl.AssociateSourceToS3TableIntegrationInput{IntegrationArn: aws.String(arn),
 		DataSource: &types.DataSource{Name: aws.String("amazon_vpc"), Type: aws.String("flow")}})
-	wantErr(t, err, "ResourceNotFoundException", "S3 Table integration "+arn+" does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "S3 Table integration "+arn+" does not exist.")
 	_, err = c.ListSourcesForS3TableIntegration(ctx, &cwl.ListSourcesForS3TableIntegrationInput{IntegrationArn: aws.String(arn), MaxResults: aws.Int32(10)})
-	wantErr(t, err, "ResourceNotFoundException", "S3 Table integration "+arn+" does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "S3 Table integration "+arn+" does not exist.")
 	_, err = c.DisassociateSourceFromS3TableIntegration(ctx, &cwl.DisassociateSourceFromS3TableIntegrationInput{Identifier: aws.String("src-1")})
-	wantErr(t, err, "ResourceNotFoundException", "S3 Table integration source src-1 does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "S3 Table integration source src-1 does not exist.")
 	cases := []struct{ op, body, code, msg string }{
 		{"AssociateSourceToS3TableIntegration", `{"integrationArn":"arn:aws:s3:::b","dataSource":{"name":"x"}}`, "ValidationException", "Invalid integrationArn: arn:aws:s3:::b. It must be the ARN of an S3 Table integration."},
 		{"AssociateSourceToS3TableIntegration", `{"integrationArn":"` + arn + `"}`, "ValidationException", "1 validation error detected: Value null at 'dataSource' failed to satisfy constraint: Member must not be null"},

@@ -31,7 +31,7 @@ const (
 func TestLiveTailSessionQuota(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
-	setup(t, c, "app", "s")
+	harness.CreateGroup(t, c, "app", "s")
 	in := &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}}
 	var open []*tailer
 	for range awsSessionQuota {
@@ -45,7 +45,7 @@ func TestLiveTailSessionQuota(t *testing.T) {
 	}
 	open[0].stream.Close()
 	tl := startAfterSlot(t, c, in)
-	put(t, c, "app", "s", "after the quota freed up")
+	harness.PutMessages(t, c, "app", "s", "after the quota freed up")
 	tl.waitFor("the event", has("after the quota freed up"))
 }
 
@@ -73,7 +73,7 @@ func TestLiveTailIdleClientIsBounded(t *testing.T) {
 	}}}
 	t.Cleanup(small.CloseIdleConnections)
 	w := s.Client()
-	setup(t, w, "busy", "s")
+	harness.CreateGroup(t, w, "busy", "s")
 	tl := startTail(t, s.Client(harness.Over(small)), &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"busy"}})
 
 	// 1 MB a call of events the client does not read, until the session's
@@ -91,7 +91,7 @@ func TestLiveTailIdleClientIsBounded(t *testing.T) {
 		if i == maxPuts {
 			t.Fatalf("%d MB sent and the session's buffer never filled: its writer never blocked", maxPuts)
 		}
-		put(t, w, "busy", "s", batch...)
+		harness.PutMessages(t, w, "busy", "s", batch...)
 		sessions, n, bytes := s.TailStats()
 		if sessions != 1 {
 			t.Fatalf("after %d MB, %d sessions: the idle client's session ended (client: %v)", i+1, sessions, tl.stream.Err())

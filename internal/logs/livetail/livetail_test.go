@@ -34,30 +34,6 @@ const account = "000000000000"
 
 func groupARN(name string) string { return "arn:aws:logs:us-east-1:" + account + ":log-group:" + name }
 
-func setup(t testing.TB, c *cwl.Client, group string, streams ...string) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: &group}); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range streams {
-		if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: &group, LogStreamName: aws.String(s)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func put(t testing.TB, c *cwl.Client, group, stream string, msgs ...string) {
-	t.Helper()
-	evs := make([]types.InputLogEvent, len(msgs))
-	for i, m := range msgs {
-		evs[i] = types.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(time.Now().UnixMilli())}
-	}
-	if _, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: evs}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // startAfterSlot starts a session once the account has a free slot, polling
 // while the server refuses with LimitExceededException: with a quota of
 // one, its success shows through the API that no other session is open.
@@ -161,9 +137,9 @@ func has(msg string) func([]types.LiveTailSessionLogEvent) bool {
 func TestLiveTailSDK(t *testing.T) {
 	s := harness.Start(t, oneSession())
 	c := s.Client()
-	setup(t, c, "app", "web-1", "web-2", "db")
-	setup(t, c, "other", "x")
-	put(t, c, "app", "web-1", "before the session")
+	harness.CreateGroup(t, c, "app", "web-1", "web-2", "db")
+	harness.CreateGroup(t, c, "other", "x")
+	harness.PutMessages(t, c, "app", "web-1", "before the session")
 
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{groupARN("app"), "other"}})
 	if aws.ToString(tl.start.SessionId) == "" || aws.ToString(tl.start.RequestId) == "" ||
@@ -173,8 +149,8 @@ func TestLiveTailSDK(t *testing.T) {
 	// An idle session still gets (empty) updates.
 	tl.waitFor("an empty update", func([]types.LiveTailSessionLogEvent) bool { return tl.updates > 0 })
 	before := time.Now().UnixMilli()
-	put(t, c, "app", "web-2", "hello live tail")
-	put(t, c, "other", "x", "from the other group")
+	harness.PutMessages(t, c, "app", "web-2", "hello live tail")
+	harness.PutMessages(t, c, "other", "x", "from the other group")
 	tl.waitFor("both events", func(evs []types.LiveTailSessionLogEvent) bool {
 		return has("hello live tail")(evs) && has("from the other group")(evs)
 	})
@@ -200,7 +176,7 @@ func TestLiveTailSDK(t *testing.T) {
 func TestLiveTailFilters(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
-	setup(t, c, "app", "web-1", "web-2", "db")
+	harness.CreateGroup(t, c, "app", "web-1", "web-2", "db")
 
 	// One client per concurrent session: smithy-go v1.28.8 shares one
 	// event-stream codec buffer between a client's streams (a data race).
@@ -211,9 +187,9 @@ func TestLiveTailFilters(t *testing.T) {
 		!slices.Equal(byPrefix.start.LogStreamNamePrefixes, []string{"web"}) {
 		t.Fatalf("sessionStart echoes: %+v %+v %+v", byPattern.start, byName.start, byPrefix.start)
 	}
-	put(t, c, "app", "web-1", "INFO a", "ERROR b", "ERROR ignored c")
-	put(t, c, "app", "db", "ERROR d", "INFO e")
-	put(t, c, "app", "web-2", "INFO last")
+	harness.PutMessages(t, c, "app", "web-1", "INFO a", "ERROR b", "ERROR ignored c")
+	harness.PutMessages(t, c, "app", "db", "ERROR d", "INFO e")
+	harness.PutMessages(t, c, "app", "web-2", "INFO last")
 
 	byPattern.waitFor("ERROR d", has("ERROR d"))
 	if got := msgs(byPattern.seen); got != "web-1:ERROR b db:ERROR d" {
@@ -232,8 +208,8 @@ func TestLiveTailFilters(t *testing.T) {
 func TestLiveTailErrors(t *testing.T) {
 	s := harness.Start(t, oneSession())
 	c := s.Client()
-	setup(t, c, "app", "s")
-	setup(t, c, "b")
+	harness.CreateGroup(t, c, "app", "s")
+	harness.CreateGroup(t, c, "b")
 	f := func(in *cwl.StartLiveTailInput, code, msg string) {
 		t.Helper()
 		out, err := c.StartLiveTail(context.Background(), in)
@@ -265,7 +241,7 @@ func TestLiveTailErrors(t *testing.T) {
 func TestLiveTailTimeoutAndShutdown(t *testing.T) {
 	s := harness.Start(t, harness.Configure(func(c *server.Config) { c.LiveTailMaxSession = 300 * time.Millisecond }))
 	c := s.Client()
-	setup(t, c, "app", "s")
+	harness.CreateGroup(t, c, "app", "s")
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 	for range tl.stream.Events() {
 	}
@@ -276,7 +252,7 @@ func TestLiveTailTimeoutAndShutdown(t *testing.T) {
 
 	s2 := harness.Start(t)
 	c2 := s2.Client()
-	setup(t, c2, "app", "s")
+	harness.CreateGroup(t, c2, "app", "s")
 	tl2 := startTail(t, c2, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
 	s2.Stop() // returns once the session's stream has ended
 	for range tl2.stream.Events() {
@@ -306,9 +282,9 @@ func TestLiveTailHostPrefix(t *testing.T) {
 	// As the SDK comes: ClientAs keeps the host prefix.
 	c := s.ClientAs(s.Creds, harness.DefaultRegion, harness.Over(&http.Client{Transport: transport}),
 		func(o *cwl.Options) { o.BaseEndpoint = aws.String("http://cairn.localhost:" + port) })
-	setup(t, c, "app", "s")
+	harness.CreateGroup(t, c, "app", "s")
 	tl := startTail(t, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"app"}})
-	put(t, c, "app", "s", "via prefixed host")
+	harness.PutMessages(t, c, "app", "s", "via prefixed host")
 	tl.waitFor("the event", has("via prefixed host"))
 	mu.Lock()
 	defer mu.Unlock()
@@ -321,7 +297,7 @@ func TestLiveTailHostPrefix(t *testing.T) {
 func TestLiveTailFrames(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
-	setup(t, c, "app", "s")
+	harness.CreateGroup(t, c, "app", "s")
 	body := []byte(`{"logGroupIdentifiers":["app"]}`)
 	req := s.Request(t, "StartLiveTail", body) // ends with the test
 	harness.Sign(t, req, s.Creds, body, time.Now())
@@ -358,7 +334,7 @@ func TestLiveTailFrames(t *testing.T) {
 	if m := next("sessionUpdate"); string(m.Payload) != `{"sessionMetadata":{"sampled":false},"sessionResults":[]}` {
 		t.Fatalf("idle update %s", m.Payload)
 	}
-	put(t, c, "app", "s", "line \"one\"\n")
+	harness.PutMessages(t, c, "app", "s", "line \"one\"\n")
 	var up struct {
 		SessionMetadata struct{ Sampled bool }
 		SessionResults  []map[string]any
@@ -383,7 +359,7 @@ func TestLiveTailFrames(t *testing.T) {
 func BenchmarkLiveTailLatency(b *testing.B) {
 	s := harness.Start(b)
 	c := s.Client()
-	setup(b, c, "bench", "s")
+	harness.CreateGroup(b, c, "bench", "s")
 	tl := startTail(b, c, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"bench"}})
 	var fromPut, fromAck []time.Duration
 	i := 0
@@ -391,7 +367,7 @@ func BenchmarkLiveTailLatency(b *testing.B) {
 		msg := fmt.Sprintf("latency %d", i)
 		i++
 		t0 := time.Now()
-		put(b, c, "bench", "s", msg)
+		harness.PutMessages(b, c, "bench", "s", msg)
 		t1 := time.Now()
 		tl.waitFor(msg, has(msg))
 		t2 := time.Now()

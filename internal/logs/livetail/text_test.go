@@ -26,7 +26,7 @@ func rawCall(t *testing.T, s *harness.Server, op, body string) (int, string, str
 func TestInvalidTextRefused(t *testing.T) {
 	s := harness.Start(t, oneSession())
 	c := s.Client()
-	setup(t, c, "app", "ok")
+	harness.CreateGroup(t, c, "app", "ok")
 
 	refused := []struct{ what, op, body string }{
 		{"0xff in a stream name", "CreateLogStream", "{\"logGroupName\":\"app\",\"logStreamName\":\"s\xff\"}"},

@@ -85,7 +85,7 @@ func TestLookupJoin(t *testing.T) {
 
 	// a table made from a finished query's rows (@ptr left out)
 	qid := startQ(t, c, g, "lookup users_1 id as uid OUTPUT name | filter ispresent(name) | sort @timestamp asc | display uid, name", base)
-	if st := wait(t, c, qid).Status; st != types.QueryStatusComplete {
+	if st := harness.WaitQuery(t, c, qid).Status; st != types.QueryStatusComplete {
 		t.Fatalf("query ended %s", st)
 	}
 	fromQ, err := c.CreateLookupTable(ctx, &cwl.CreateLookupTableInput{LookupTableName: aws.String("from_query"), QueryId: &qid})
@@ -132,7 +132,7 @@ func TestLookupJoin(t *testing.T) {
 	_, err = c.GetLookupTable(ctx, &cwl.GetLookupTableInput{LookupTableArn: arn})
 	apiErr(t, err, "ResourceNotFoundException", "users_1")
 	// a query over a deleted table fails
-	if st := wait(t, c, startQ(t, c, g, "lookup users_1 id as uid OUTPUT team", base)).Status; st != types.QueryStatusFailed {
+	if st := harness.WaitQuery(t, c, startQ(t, c, g, "lookup users_1 id as uid OUTPUT team", base)).Status; st != types.QueryStatusFailed {
 		t.Fatalf("query over a deleted table ended %s", st)
 	}
 }
@@ -175,28 +175,10 @@ func startQ(t *testing.T, c *cwl.Client, g, q string, base time.Time) string {
 	return *out.QueryId
 }
 
-func wait(t *testing.T, c *cwl.Client, id string) *cwl.GetQueryResultsOutput {
-	t.Helper()
-	var out *cwl.GetQueryResultsOutput
-	harness.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
-		var err error
-		out, err = c.GetQueryResults(context.Background(), &cwl.GetQueryResultsInput{QueryId: &id})
-		if err != nil {
-			return err
-		}
-		switch out.Status {
-		case types.QueryStatusComplete, types.QueryStatusFailed, types.QueryStatusCancelled, types.QueryStatusTimeout:
-			return nil
-		}
-		return fmt.Errorf("status %s", out.Status)
-	})
-	return out
-}
-
 // run returns each row as "f=v f=v" in the row's field order, @ptr left out.
 func run(t *testing.T, c *cwl.Client, g, q string, base time.Time) []string {
 	t.Helper()
-	out := wait(t, c, startQ(t, c, g, q, base))
+	out := harness.WaitQuery(t, c, startQ(t, c, g, q, base))
 	if out.Status != types.QueryStatusComplete {
 		t.Fatalf("%q ended %s", q, out.Status)
 	}

@@ -495,27 +495,11 @@ func TestVendedDeliveryAddsPolicy(t *testing.T) {
 	}
 }
 
-const twoAccounts = `
-accounts:
-  - id: "111111111111"
-    users:
-      - name: alice
-        accessKeys:
-          - id: AKIAALICE00000000001
-            secret: "alice-secret-0123456789"
-        policies:
-          - name: all
-            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
-  - id: "222222222222"
-    users:
-      - name: bob
-        accessKeys:
-          - id: AKIABOB0000000000001
-            secret: "bob-secret-0123456789"
-        policies:
-          - name: all
-            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
-`
+// alice and bob administer accounts 111111111111 and 222222222222.
+var (
+	alice = harness.UserAllowedAll("alice", "AKIAALICE00000000001", "alice-secret-0123456789")
+	bob   = harness.UserAllowedAll("bob", "AKIABOB0000000000001", "bob-secret-0123456789")
+)
 
 // TestCrossAccountDestinationNeedsPolicy: account 222222222222 subscribes to
 // account 111111111111's logs destination, whose target is a log group sink:
@@ -525,12 +509,13 @@ accounts:
 // them in, one naming the sender does.
 func TestCrossAccountDestinationNeedsPolicy(t *testing.T) {
 	const target = "arn:aws:kinesis:us-east-1:111111111111:stream/central"
-	h := harness.Start(t, harness.WithIAM(twoAccounts), harness.Configure(func(c *server.Config) {
+	h := harness.Start(t, harness.WithAccounts(harness.Account{ID: "111111111111", Users: []harness.User{alice}},
+		harness.Account{ID: "222222222222", Users: []harness.User{bob}}), harness.Configure(func(c *server.Config) {
 		c.Sinks = map[string]delivery.SinkConfig{target: {LogGroup: &delivery.LogGroupConfig{Name: "collected"}}}
 	}))
 	ctx := t.Context()
-	a := h.ClientAs(aws.Credentials{AccessKeyID: "AKIAALICE00000000001", SecretAccessKey: "alice-secret-0123456789"}, "us-east-1")
-	b := h.ClientAs(aws.Credentials{AccessKeyID: "AKIABOB0000000000001", SecretAccessKey: "bob-secret-0123456789"}, "us-east-1")
+	a := h.ClientAs(alice.Creds(), "us-east-1")
+	b := h.ClientAs(bob.Creds(), "us-east-1")
 	createGroup(t, a, "collected")
 	d, err := a.PutDestination(ctx, &cwl.PutDestinationInput{DestinationName: aws.String("central"), TargetArn: aws.String(target),
 		RoleArn: aws.String("arn:aws:iam::111111111111:role/CWLtoKinesis")})

@@ -2,7 +2,6 @@ package resourcepolicy_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/harness"
@@ -20,17 +18,6 @@ import (
 )
 
 const route53 = `{"Version":"2012-10-17","Statement":[{"Sid":"Route53LogsToCloudWatchLogs","Effect":"Allow","Principal":{"Service":["route53.amazonaws.com"]},"Action":"logs:PutLogEvents","Resource":"arn:aws:logs:us-east-1:111111111111:log-group:/aws/route53/*"}]}`
-
-func wantErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want %s %q, got %v", code, msg, err)
-	}
-	if ae.ErrorCode() != code || ae.ErrorMessage() != msg {
-		t.Fatalf("got %s %q\nwant %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
 
 // TestAccountPolicies: Put echoes the document verbatim, Describe answers it
 // normalised (hand-written from AWS's recorded form), the eleventh new name is
@@ -63,7 +50,7 @@ func TestAccountPolicies(t *testing.T) {
 		}
 	}
 	_, err = c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{PolicyName: aws.String("p11"), PolicyDocument: aws.String(route53)})
-	wantErr(t, err, "LimitExceededException", "Resource limit exceeded.")
+	harness.WantErr(t, err, "LimitExceededException", "Resource limit exceeded.")
 	if _, err := c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{PolicyName: aws.String("p05"), PolicyDocument: aws.String(route53)}); err != nil {
 		t.Fatalf("replacing at the limit: %v", err)
 	}
@@ -85,12 +72,12 @@ func TestAccountPolicies(t *testing.T) {
 		t.Fatalf("paged %d policies, want 10", n)
 	}
 	_, err = c.DeleteResourcePolicy(ctx, &cwl.DeleteResourcePolicyInput{PolicyName: aws.String("non-existent")})
-	wantErr(t, err, "ResourceNotFoundException", "Policy with name [non-existent] does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Policy with name [non-existent] does not exist.")
 	if _, err := c.DeleteResourcePolicy(ctx, &cwl.DeleteResourcePolicyInput{PolicyName: aws.String("p05")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.DescribeResourcePolicies(ctx, &cwl.DescribeResourcePoliciesInput{NextToken: aws.String("bogus")})
-	wantErr(t, err, "InvalidParameterException", "The specified nextToken is invalid.")
+	harness.WantErr(t, err, "InvalidParameterException", "The specified nextToken is invalid.")
 }
 
 // TestValidation: the document's checks and the model's, with AWS's texts.
@@ -103,21 +90,21 @@ func TestValidation(t *testing.T) {
 		return err
 	}
 	const notPersistable = "Could not convert to persistable policy."
-	wantErr(t, put("a", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"delivery.logs.amazonaws.com"},"Action":"logs:PutLogEvents","Resource":"*"}]}`), "InvalidParameterException", notPersistable)
-	wantErr(t, put("a", `not json`), "InvalidParameterException", notPersistable)
-	wantErr(t, put("a", `["x"]`), "InvalidParameterException", notPersistable)
-	wantErr(t, put("a", `{"Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}`), "InvalidParameterException", notPersistable)
-	wantErr(t, put("a", `{"Statement":[{"Effect":"Maybe","Principal":"*","Action":"logs:PutLogEvents"}]}`), "InvalidParameterException", notPersistable)
-	wantErr(t, put("a", `{"Statement":[{"Effect":"Allow","Principal":{"Service":"*"},"Action":"logs:PutLogEvents"}]}`), "InvalidParameterException", notPersistable)
+	harness.WantErr(t, put("a", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"delivery.logs.amazonaws.com"},"Action":"logs:PutLogEvents","Resource":"*"}]}`), "InvalidParameterException", notPersistable)
+	harness.WantErr(t, put("a", `not json`), "InvalidParameterException", notPersistable)
+	harness.WantErr(t, put("a", `["x"]`), "InvalidParameterException", notPersistable)
+	harness.WantErr(t, put("a", `{"Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}`), "InvalidParameterException", notPersistable)
+	harness.WantErr(t, put("a", `{"Statement":[{"Effect":"Maybe","Principal":"*","Action":"logs:PutLogEvents"}]}`), "InvalidParameterException", notPersistable)
+	harness.WantErr(t, put("a", `{"Statement":[{"Effect":"Allow","Principal":{"Service":"*"},"Action":"logs:PutLogEvents"}]}`), "InvalidParameterException", notPersistable)
 	big := `{"Statement":[{"Sid":"` + strings.Repeat("x", 5100) + `","Effect":"Allow","Principal":"*","Action":"logs:PutLogEvents"}]}`
-	wantErr(t, put("a", big), "InvalidParameterException", "Policy document length breaking Cloudwatch Logs Constraints, either < 1 or > 5120")
-	wantErr(t, put("a", ""), "InvalidParameterException", "1 validation error detected: Value '' at 'policyDocument' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	harness.WantErr(t, put("a", big), "InvalidParameterException", "Policy document length breaking Cloudwatch Logs Constraints, either < 1 or > 5120")
+	harness.WantErr(t, put("a", ""), "InvalidParameterException", "1 validation error detected: Value '' at 'policyDocument' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	_, err := c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{PolicyName: aws.String("a")})
-	wantErr(t, err, "InvalidParameterException", "1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
+	harness.WantErr(t, err, "InvalidParameterException", "1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
 	_, err = c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{PolicyDocument: aws.String(route53)})
-	wantErr(t, err, "InvalidParameterException", "policyName is required when resourceArn is not specified.")
+	harness.WantErr(t, err, "InvalidParameterException", "policyName is required when resourceArn is not specified.")
 	_, err = c.DescribeResourcePolicies(ctx, &cwl.DescribeResourcePoliciesInput{Limit: aws.Int32(51)})
-	wantErr(t, err, "InvalidParameterException", "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50")
+	harness.WantErr(t, err, "InvalidParameterException", "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50")
 	r := h.Call(t, "DescribeResourcePolicies", []byte(`{"policyScope":"GROUP"}`))
 	if r.Code != "InvalidParameterException" || r.Message != "1 validation error detected: Value 'GROUP' at 'policyScope' failed to satisfy constraint: Member must satisfy enum value set: [ACCOUNT, RESOURCE]" {
 		t.Fatalf("enum: %s", r)
@@ -151,9 +138,9 @@ func TestResourceScope(t *testing.T) {
 		t.Fatalf("put %+v", out.ResourcePolicy)
 	}
 	_, err = c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: arn, PolicyDocument: aws.String(doc)})
-	wantErr(t, err, "OperationAbortedException", "The expectedRevisionId does not match the current revision of the resource policy.")
+	harness.WantErr(t, err, "OperationAbortedException", "The expectedRevisionId does not match the current revision of the resource policy.")
 	_, err = c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: arn, PolicyDocument: aws.String(doc), ExpectedRevisionId: aws.String("stale")})
-	wantErr(t, err, "OperationAbortedException", "The expectedRevisionId does not match the current revision of the resource policy.")
+	harness.WantErr(t, err, "OperationAbortedException", "The expectedRevisionId does not match the current revision of the resource policy.")
 	out2, err := c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: arn, PolicyDocument: aws.String(doc), ExpectedRevisionId: out.RevisionId})
 	if err != nil || *out2.RevisionId == *out.RevisionId {
 		t.Fatalf("update: %v", err)
@@ -166,16 +153,16 @@ func TestResourceScope(t *testing.T) {
 		t.Fatalf("account scope lists the group's policy: %+v", d.ResourcePolicies)
 	}
 	_, err = c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:000000000000:log-group:missing"), PolicyDocument: aws.String(doc)})
-	wantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 	_, err = c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: aws.String("arn:aws:s3:::bucket"), PolicyDocument: aws.String(doc)})
-	wantErr(t, err, "InvalidParameterException", "Invalid resourceArn: arn:aws:s3:::bucket. Only log group ARNs are supported.")
+	harness.WantErr(t, err, "InvalidParameterException", "Invalid resourceArn: arn:aws:s3:::bucket. Only log group ARNs are supported.")
 	_, err = c.DeleteResourcePolicy(ctx, &cwl.DeleteResourcePolicyInput{ResourceArn: arn, ExpectedRevisionId: out.RevisionId})
-	wantErr(t, err, "OperationAbortedException", "The expectedRevisionId does not match the current revision of the resource policy.")
+	harness.WantErr(t, err, "OperationAbortedException", "The expectedRevisionId does not match the current revision of the resource policy.")
 	if _, err := c.DeleteResourcePolicy(ctx, &cwl.DeleteResourcePolicyInput{ResourceArn: arn, ExpectedRevisionId: out2.RevisionId}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.DeleteResourcePolicy(ctx, &cwl.DeleteResourcePolicyInput{ResourceArn: arn, ExpectedRevisionId: out2.RevisionId})
-	wantErr(t, err, "ResourceNotFoundException", "Policy for resource ["+*arn+"] does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Policy for resource ["+*arn+"] does not exist.")
 }
 
 // TestAllows: the enforcement check, on a real engine: the service named in

@@ -34,8 +34,8 @@ func TestScheduledToS3(t *testing.T) {
 	// stays within a minute of the real one
 	t0 := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
 	fire := t0.Add(30 * time.Second) // the next minute
-	clk := &clock{t: t0}
-	h := harness.Start(t, harness.WithClock(clk.now), harness.Configure(func(c *server.Config) {
+	clk := harness.NewClock(t0)
+	h := harness.Start(t, harness.WithClock(clk.Now), harness.Configure(func(c *server.Config) {
 		c.ScheduledQueryTick = 10 * time.Millisecond
 		c.Export = export.SinkConfig{S3: &export.S3Config{Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test", PathStyle: true}}
 	}))
@@ -74,7 +74,7 @@ func TestScheduledToS3(t *testing.T) {
 		}
 		return out.TriggerHistory
 	}
-	clk.add(30 * time.Second)
+	clk.Add(30 * time.Second)
 	var runs []types.TriggerHistoryRecord
 	for _, name := range []string{"web", "nobucket"} {
 		harness.CheckFor(t, 20*time.Second, 10*time.Millisecond, func() error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,18 +19,6 @@ import (
 
 const role = "arn:aws:iam::000000000000:role/sq"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func apiErr(t testing.TB, err error, code, contains string) {
 	t.Helper()
 	var ae smithy.APIError
@@ -43,9 +30,9 @@ func apiErr(t testing.TB, err error, code, contains string) {
 	}
 }
 
-func start(t *testing.T) (*harness.Server, *clock) {
-	clk := &clock{t: time.Now().Truncate(time.Minute)}
-	h := harness.Start(t, harness.WithClock(clk.now), harness.Configure(func(c *server.Config) { c.ScheduledQueryTick = 10 * time.Millisecond }))
+func start(t *testing.T) (*harness.Server, *harness.Clock) {
+	clk := harness.NewClock(time.Now().Truncate(time.Minute))
+	h := harness.Start(t, harness.WithClock(clk.Now), harness.Configure(func(c *server.Config) { c.ScheduledQueryTick = 10 * time.Millisecond }))
 	return h, clk
 }
 
@@ -63,7 +50,7 @@ func TestScheduledRun(t *testing.T) {
 	if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: &g, LogStreamName: aws.String("s")}); err != nil {
 		t.Fatal(err)
 	}
-	t0 := clk.now()
+	t0 := clk.Now()
 	var evs []types.InputLogEvent
 	for i, lv := range []string{"error", "info", "error", "info", "error"} {
 		evs = append(evs, types.InputLogEvent{Message: aws.String(`{"level":"` + lv + `"}`),
@@ -93,7 +80,7 @@ func TestScheduledRun(t *testing.T) {
 	}
 	history := func(name string) []types.TriggerHistoryRecord {
 		out, err := c.GetScheduledQueryHistory(ctx, &cwl.GetScheduledQueryHistoryInput{Identifier: aws.String(name),
-			StartTime: aws.Int64(0), EndTime: aws.Int64(clk.now().Add(time.Hour).UnixMilli())})
+			StartTime: aws.Int64(0), EndTime: aws.Int64(clk.Now().Add(time.Hour).UnixMilli())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +89,7 @@ func TestScheduledRun(t *testing.T) {
 	if n := len(history("levels")); n != 0 {
 		t.Fatalf("%d runs before the schedule's time", n)
 	}
-	clk.add(5*time.Minute + time.Second)
+	clk.Add(5*time.Minute + time.Second)
 	var runs []types.TriggerHistoryRecord
 	harness.CheckFor(t, 20*time.Second, 10*time.Millisecond, func() error {
 		if runs = history("levels"); len(runs) == 0 {

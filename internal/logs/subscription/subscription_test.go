@@ -14,36 +14,14 @@ import (
 	"github.com/cairnlog/cairn/internal/harness"
 )
 
-const twoAccounts = `
-accounts:
-  - id: "111111111111"
-    users:
-      - name: alice
-        accessKeys:
-          - id: AKIAALICE00000000001
-            secret: "alice-secret-0123456789"
-        policies:
-          - name: all
-            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
-  - id: "222222222222"
-    users:
-      - name: bob
-        accessKeys:
-          - id: AKIABOB0000000000001
-            secret: "bob-secret-0123456789"
-        policies:
-          - name: all
-            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
-  - id: "333333333333"
-    users:
-      - name: carol
-        accessKeys:
-          - id: AKIACAROL00000000001
-            secret: "carol-secret-0123456789"
-        policies:
-          - name: all
-            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
-`
+// alice, bob and carol administer accounts 111111111111, 222222222222 and
+// 333333333333.
+func threeAccounts() harness.Option {
+	return harness.WithAccounts(
+		harness.Account{ID: "111111111111", Users: []harness.User{harness.UserAllowedAll("alice", alice.AccessKeyID, alice.SecretAccessKey)}},
+		harness.Account{ID: "222222222222", Users: []harness.User{harness.UserAllowedAll("bob", bob.AccessKeyID, bob.SecretAccessKey)}},
+		harness.Account{ID: "333333333333", Users: []harness.User{harness.UserAllowedAll("carol", carol.AccessKeyID, carol.SecretAccessKey)}})
+}
 
 var (
 	alice = aws.Credentials{AccessKeyID: "AKIAALICE00000000001", SecretAccessKey: "alice-secret-0123456789"}
@@ -69,7 +47,7 @@ const roleARN = "arn:aws:iam::111111111111:role/CWLtoKinesis"
 // TestFilterRules: AWS's checks, in its order, with its texts (reference
 // pipeline-and-control-plane.md §2.1–§2.2).
 func TestFilterRules(t *testing.T) {
-	h := harness.Start(t, harness.WithIAM(twoAccounts))
+	h := harness.Start(t, threeAccounts())
 	c := h.ClientAs(alice, "us-east-1")
 	ctx := context.Background()
 	put := func(group, name, dest, role string) error {
@@ -167,7 +145,7 @@ func TestFilterRules(t *testing.T) {
 // TestDestinations: create-or-update, describe (capital-D prefix member),
 // the access policy, and its enforcement on another account's filter.
 func TestDestinations(t *testing.T) {
-	h := harness.Start(t, harness.WithIAM(twoAccounts))
+	h := harness.Start(t, threeAccounts())
 	ctx := context.Background()
 	a := h.ClientAs(alice, "us-east-1")
 	b := h.ClientAs(bob, "us-east-1")
@@ -259,7 +237,7 @@ func TestDestinations(t *testing.T) {
 // exact name, update = Put again, delete = Delete (not-found tolerated),
 // and the read after delete finds nothing.
 func TestTerraformSequence(t *testing.T) {
-	h := harness.Start(t, harness.WithIAM(twoAccounts))
+	h := harness.Start(t, threeAccounts())
 	c := h.ClientAs(alice, "us-east-1")
 	ctx := context.Background()
 	group, name := "/aws/lambda/example", "test_lambdafunction_logfilter"

@@ -474,10 +474,13 @@ func (s *Service) write(batch []item) {
 	for _, g := range groups {
 		for _, name := range order {
 			evs := slices.Clone(streams[name])
-			if _, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true); resourcepolicy.IsRefused(err) {
-				s.refused.Add(uint64(len(evs))) // the enforcer warned, once per group
+			// Put stops at the first batch that fails; the batches before it
+			// are stored (res.Sent), so only the rest is refused or dropped.
+			res, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true)
+			if resourcepolicy.IsRefused(err) {
+				s.refused.Add(uint64(len(evs) - res.Sent)) // the enforcer warned, once per group
 			} else if err != nil {
-				s.cfg.Logger.Warn("syslog: write failed; messages dropped", "group", g, "stream", name, "events", len(evs), "err", err)
+				s.cfg.Logger.Warn("syslog: write failed; messages dropped", "group", g, "stream", name, "events", len(evs)-res.Sent, "err", err)
 			}
 		}
 	}

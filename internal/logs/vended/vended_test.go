@@ -1,28 +1,15 @@
 package vended_test
 
 import (
-	"errors"
 	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/cairnlog/cairn/internal/harness"
 )
-
-func wantErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want %s %q, got %v", code, msg, err)
-	}
-	if ae.ErrorCode() != code || ae.ErrorMessage() != msg {
-		t.Fatalf("got %s %q\nwant %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
 
 const cf = "arn:aws:cloudfront::000000000000:distribution/E1Q5F5862X9VJ5"
 
@@ -45,11 +32,11 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatalf("get source: %v %+v", err, got)
 	}
 	_, err = c.GetDeliverySource(ctx, &cwl.GetDeliverySourceInput{Name: aws.String("nope")})
-	wantErr(t, err, "ResourceNotFoundException", "Requested Delivery Source does not exist in this account.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Requested Delivery Source does not exist in this account.")
 	_, err = c.PutDeliverySource(ctx, &cwl.PutDeliverySourceInput{Name: aws.String("s3"), ResourceArn: aws.String("arn:aws:s3:::my-bucket"), LogType: aws.String("ACCESS_LOGS")})
-	wantErr(t, err, "ResourceNotFoundException", "Cannot access provided service.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Cannot access provided service.")
 	_, err = c.PutDeliverySource(ctx, &cwl.PutDeliverySourceInput{Name: aws.String("x"), ResourceArn: aws.String(cf), LogType: aws.String("EVENT_LOGS")})
-	wantErr(t, err, "ValidationException", "Log type EVENT_LOGS is not supported by service cloudfront. Supported log types: [ACCESS_LOGS]")
+	harness.WantErr(t, err, "ValidationException", "Log type EVENT_LOGS is not supported by service cloudfront. Supported log types: [ACCESS_LOGS]")
 
 	dest, err := c.PutDeliveryDestination(ctx, &cwl.PutDeliveryDestinationInput{Name: aws.String("s3-dest"), OutputFormat: types.OutputFormatJson,
 		DeliveryDestinationConfiguration: &types.DeliveryDestinationConfiguration{DestinationResourceArn: aws.String("arn:aws:s3:::my-log-bucket")}})
@@ -67,10 +54,10 @@ func TestDeliveryLifecycle(t *testing.T) {
 	}
 	_, err = c.PutDeliveryDestination(ctx, &cwl.PutDeliveryDestinationInput{Name: aws.String("s3-dest"),
 		DeliveryDestinationConfiguration: &types.DeliveryDestinationConfiguration{DestinationResourceArn: aws.String("arn:aws:firehose:us-east-1:000000000000:deliverystream/x")}})
-	wantErr(t, err, "ConflictException", "Delivery destination s3-dest already exists with destination type S3.")
+	harness.WantErr(t, err, "ConflictException", "Delivery destination s3-dest already exists with destination type S3.")
 	_, err = c.PutDeliveryDestination(ctx, &cwl.PutDeliveryDestinationInput{Name: aws.String("cwl"),
 		DeliveryDestinationConfiguration: &types.DeliveryDestinationConfiguration{DestinationResourceArn: aws.String("arn:aws:logs:us-east-1:000000000000:log-group:missing")}})
-	wantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 	r := h.Call(t, "PutDeliveryDestination", []byte(`{"name":"d","outputFormat":"foobar"}`))
 	if r.Code != "ValidationException" || r.Message != "1 validation error detected: Value 'foobar' at 'outputFormat' failed to satisfy constraint: Member must satisfy enum value set: [json, plain, w3c, raw, parquet]" {
 		t.Fatalf("enum: %s", r)
@@ -80,7 +67,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatalf("pattern: %s", r)
 	}
 	_, err = c.GetDeliveryDestination(ctx, &cwl.GetDeliveryDestinationInput{Name: aws.String("nope")})
-	wantErr(t, err, "ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
 
 	pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"logs:CreateDelivery","Resource":"*"}]}`
 	p, err := c.PutDeliveryDestinationPolicy(ctx, &cwl.PutDeliveryDestinationPolicyInput{DeliveryDestinationName: aws.String("s3-dest"), DeliveryDestinationPolicy: aws.String(pol)})
@@ -106,15 +93,15 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatalf("delivery defaults %+v", dl)
 	}
 	_, err = c.CreateDelivery(ctx, &cwl.CreateDeliveryInput{DeliverySourceName: aws.String("cf-src"), DeliveryDestinationArn: dest.DeliveryDestination.Arn})
-	wantErr(t, err, "ConflictException", "A delivery already exists between delivery source cf-src and delivery destination s3-dest.")
+	harness.WantErr(t, err, "ConflictException", "A delivery already exists between delivery source cf-src and delivery destination s3-dest.")
 	_, err = c.DeleteDeliverySource(ctx, &cwl.DeleteDeliverySourceInput{Name: aws.String("cf-src")})
-	wantErr(t, err, "ConflictException", "Delivery source cf-src is used by a delivery; delete the delivery first.")
+	harness.WantErr(t, err, "ConflictException", "Delivery source cf-src is used by a delivery; delete the delivery first.")
 	_, err = c.UpdateDeliveryConfiguration(ctx, &cwl.UpdateDeliveryConfigurationInput{Id: dl.Id, RecordFields: []string{"date", "bogus"}})
-	wantErr(t, err, "ValidationException", "Record field bogus is not allowed for cloudfront ACCESS_LOGS.")
+	harness.WantErr(t, err, "ValidationException", "Record field bogus is not allowed for cloudfront ACCESS_LOGS.")
 	_, err = c.UpdateDeliveryConfiguration(ctx, &cwl.UpdateDeliveryConfigurationInput{Id: dl.Id, FieldDelimiter: aws.String(";")})
-	wantErr(t, err, "ValidationException", "Field delimiter ; is not allowed. Allowed delimiters: [,, \\t,  , |]")
+	harness.WantErr(t, err, "ValidationException", "Field delimiter ; is not allowed. Allowed delimiters: [,, \\t,  , |]")
 	_, err = c.UpdateDeliveryConfiguration(ctx, &cwl.UpdateDeliveryConfigurationInput{Id: dl.Id, S3DeliveryConfiguration: &types.S3DeliveryConfiguration{SuffixPath: aws.String("x/{nope}/")}})
-	wantErr(t, err, "ValidationException", "Suffix path field {nope} is not allowed. Allowed fields: [{account-id}, {DistributionId}, {yyyy}, {MM}, {dd}, {HH}]")
+	harness.WantErr(t, err, "ValidationException", "Suffix path field {nope} is not allowed. Allowed fields: [{account-id}, {DistributionId}, {yyyy}, {MM}, {dd}, {HH}]")
 	if _, err := c.UpdateDeliveryConfiguration(ctx, &cwl.UpdateDeliveryConfigurationInput{Id: dl.Id, RecordFields: []string{"date"}, FieldDelimiter: aws.String(",")}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +117,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetDelivery(ctx, &cwl.GetDeliveryInput{Id: dl.Id})
-	wantErr(t, err, "ResourceNotFoundException", "Requested Delivery does not exist in this account.")
+	harness.WantErr(t, err, "ResourceNotFoundException", "Requested Delivery does not exist in this account.")
 	if _, err := c.DeleteDeliverySource(ctx, &cwl.DeleteDeliverySourceInput{Name: aws.String("cf-src")}); err != nil {
 		t.Fatal(err)
 	}

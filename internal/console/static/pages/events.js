@@ -8,8 +8,13 @@
 //
 // Rendering is built to keep every frame short while scrolling fast
 // (docs/benchmarks.md has the profile): rows have one fixed height unless
-// lines wrap, so the row at any scroll offset is found by arithmetic and
-// nothing is measured; the row elements are recycled (a row leaving the
+// lines wrap or an event is expanded, so the row at any scroll offset is
+// found by arithmetic and nothing is measured; with wrap on (or a row
+// expanded) each rendered row's height is read at the start of the next
+// frame, before any write, and kept (a Fenwick tree of the differences
+// from ROW), so rows are placed, and the row at a scroll offset found, by
+// their measured heights (rows never rendered count ROW); the row elements
+// are recycled (a row leaving the
 // viewport is refilled with the event entering it: a few textContent writes,
 // no new elements, no listeners, since one delegated listener serves them
 // all); rows that stay in view are not touched or moved, so the browser
@@ -108,7 +113,8 @@ export default async function events(main, params) {
   const form = h('form.toolbar', streamsIn, filterIn, rel, abs,
     h('label.row', wrapBox, 'Wrap'), h('button.primary', {type: 'submit'}, 'Apply'), info);
   form.addEventListener('submit', e => { e.preventDefault(); apply(); });
-  wrapBox.addEventListener('change', () => { state.wrap = wrapBox.checked; scroller.classList.toggle('wrap', state.wrap); record(); render(); });
+  // Wrapping changes every row's height: the measured ones are measured again.
+  wrapBox.addEventListener('change', () => { state.wrap = wrapBox.checked; scroller.classList.toggle('wrap', state.wrap); clearExtra(); record(); render(); });
   scroller.classList.toggle('wrap', state.wrap);
   main.append(h('h1', linkTo('groups', {}, 'Log groups'), ' / ', linkTo('streams', {group}, group), ' / events'), form, err, scroller);
 
@@ -138,6 +144,46 @@ export default async function events(main, params) {
   const expanded = new Map(); // key → {context}
   let terms = [];
   let count = 0;         // events loaded or evicted: the sum of the chunks' counts
+  // Measured rows: extra.get(i) is row i's rendered height minus ROW (only
+  // rows that differ), summed by a Fenwick tree (fen, over cap indices) so
+  // that a row's offset and the row at an offset take O(log n). Empty
+  // while every row is ROW high: offsets are then i * ROW.
+  let extra = new Map(), fen = null, cap = 0;
+  function fenAdd(i, d) { for (i++; i <= cap; i += i & -i) fen[i] += d; }
+  function rebuild(size) {
+    cap = 1;
+    while (cap < size) cap *= 2;
+    fen = new Float64Array(cap + 1);
+    for (const [i, d] of extra) fenAdd(i, d);
+  }
+  function setExtra(i, d) {
+    const old = extra.get(i) || 0;
+    if (d === old) return;
+    if (d) extra.set(i, d); else extra.delete(i);
+    if (i >= cap) rebuild(Math.max(i + 1, count)); else fenAdd(i, d - old);
+  }
+  function clearExtra() { extra = new Map(); fen = null; cap = 0; }
+  // offsetOf is the top of row i (i = count: the list's height).
+  function offsetOf(i) {
+    let y = i * ROW;
+    if (!extra.size) return y;
+    for (let j = Math.min(i, cap); j > 0; j -= j & -j) y += fen[j];
+    return y;
+  }
+  // rowAt is the row whose span holds offset y (the last row whose top is
+  // at or above y); rowAfter the first row whose top is at or below y.
+  function rowAt(y) {
+    if (!extra.size) return Math.max(0, Math.min(count, Math.floor(y / ROW)));
+    let lo = 0, hi = count;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (offsetOf(mid) <= y) lo = mid; else hi = mid - 1; }
+    return lo;
+  }
+  function rowAfter(y) {
+    if (!extra.size) return Math.max(0, Math.min(count, Math.ceil(y / ROW)));
+    let lo = 0, hi = count;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (offsetOf(mid) >= y) hi = mid; else lo = mid + 1; }
+    return lo;
+  }
   let linked = false;    // a deep link's event is still to be found and expanded
 
   // findLinked expands the deep link's event once its page has come.
@@ -196,7 +242,7 @@ export default async function events(main, params) {
 
   async function reset() {
     gen++;
-    chunks = []; count = 0; selected = null; expanded.clear();
+    chunks = []; count = 0; selected = null; expanded.clear(); clearExtra();
     terms = matchTerms(state.filter);
     err.textContent = '';
     [fwd, back] = requests();
@@ -225,7 +271,7 @@ export default async function events(main, params) {
     try {
       let guard = 0;
       while (g === gen && guard++ < 50) {
-        const viewTop = scroller.scrollTop / ROW, viewBottom = (scroller.scrollTop + scroller.clientHeight) / ROW;
+        const viewTop = rowAt(scroller.scrollTop), viewBottom = rowAfter(scroller.scrollTop + scroller.clientHeight);
         if (fwd && count - viewBottom < AHEAD) {
           const req = fwd;
           const t0 = performance.now();
@@ -248,6 +294,12 @@ export default async function events(main, params) {
             chunks.unshift({events: p.events, count: p.events.length, req, back: true});
             count += p.events.length;
             shift += p.events.length;
+            if (extra.size) { // the measured rows moved down by the new rows
+              const moved = new Map();
+              for (const [i, d] of extra) moved.set(i + p.events.length, d);
+              extra = moved;
+              rebuild(count);
+            }
             findLinked(p.events);
             // The rows above the view grew: keep the same events in view.
             // The list is made taller first, or the new scrollTop would be
@@ -276,7 +328,7 @@ export default async function events(main, params) {
     c.loading = true;
     try {
       const p = await fetchPage(c.req);
-      if (g === gen) { c.events = p.events.slice(0, c.count); if (c.events.length && c.events.length !== c.count) { count += c.events.length - c.count; c.count = c.events.length; } }
+      if (g === gen) { c.events = p.events.slice(0, c.count); if (c.events.length && c.events.length !== c.count) { count += c.events.length - c.count; c.count = c.events.length; clearExtra(); } }
     } catch (x) { err.textContent = x.message; }
     c.loading = false;
     render();
@@ -302,14 +354,18 @@ export default async function events(main, params) {
 
   function draw() {
     const n = count;
-    const top0 = scroller.scrollTop, height = scroller.clientHeight; // every read before any write
-    const first = Math.max(0, Math.min(n, Math.floor(top0 / ROW) - OVERSCAN));
-    const last = Math.min(n, Math.ceil((top0 + height) / ROW) + OVERSCAN);
     if (shift) {
       const moved = new Map();
       for (const [i, el] of live) moved.set(i + shift, el);
       live = moved; lo += shift; hi += shift; shift = 0;
     }
+    // Every read before any write: the scroll position, and the heights of
+    // the rows the last frame rendered when they may differ from ROW (the
+    // layout is clean here, so reading them costs no layout of its own).
+    const top0 = scroller.scrollTop, height = scroller.clientHeight;
+    measure();
+    const first = Math.max(0, Math.min(n, rowAt(top0) - OVERSCAN));
+    const last = Math.min(n, rowAfter(top0 + height) + OVERSCAN);
     // Evict far pages; find the events of [first, last).
     const want = new Array(last - first);
     let base = 0;
@@ -347,11 +403,18 @@ export default async function events(main, params) {
       if (after) after.after(el); else rowsEl.prepend(el);
     }
     lo = first; hi = last;
-    top.style.height = first * ROW + 'px';
-    bottom.style.height = Math.max(0, n - last) * ROW + 'px';
+    top.style.height = offsetOf(first) + 'px';
+    bottom.style.height = Math.max(0, offsetOf(n) - offsetOf(last)) + 'px';
     const tail = busy ? 'Loading…' : (fwd ? '' : (n ? 'End of events in this range.' : 'No events in this range.'));
     if (tailEl.textContent !== tail) tailEl.textContent = tail;
     if (back) top.title = 'Scroll up for earlier events';
+  }
+
+  // measure records the rendered rows' heights when they may differ from
+  // ROW (lines wrap, an event is expanded, or rows were measured taller).
+  function measure() {
+    if (!state.wrap && !expanded.size && !extra.size) return;
+    for (const [i, el] of live) if (el.isConnected && i < count) setExtra(i, el.offsetHeight - ROW);
   }
 
   // stateOf is what, besides the event, a row shows: selected, expanded.
@@ -465,8 +528,8 @@ export default async function events(main, params) {
   scroller.addEventListener('keydown', e => {
     let i = selected ? indexOf(selected) : -1;
     const cur = i >= 0 ? eventAt(i) : null;
-    if (e.key === 'j' || e.key === 'ArrowDown') i = i < 0 ? Math.floor(scroller.scrollTop / ROW) : Math.min(count - 1, i + 1);
-    else if (e.key === 'k' || e.key === 'ArrowUp') i = i < 0 ? Math.floor(scroller.scrollTop / ROW) : Math.max(0, i - 1);
+    if (e.key === 'j' || e.key === 'ArrowDown') i = i < 0 ? rowAt(scroller.scrollTop) : Math.min(count - 1, i + 1);
+    else if (e.key === 'k' || e.key === 'ArrowUp') i = i < 0 ? rowAt(scroller.scrollTop) : Math.max(0, i - 1);
     else if (e.key === 'Enter' && cur) { toggle(cur); e.preventDefault(); return; }
     else if (e.key === 'c' && cur) { copyText(cur.message); return; }
     else return;
@@ -474,9 +537,10 @@ export default async function events(main, params) {
     const next = eventAt(i);
     if (!next) return;
     selected = keyOf(next);
-    const y = i * ROW;
+    if (!shift) measure(); // the row's place by the rows as they are now (a key is rare: a layout here is cheap)
+    const y = offsetOf(i), y1 = offsetOf(i + 1);
     if (y < scroller.scrollTop) scroller.scrollTop = y;
-    if (y + ROW > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = y + ROW - scroller.clientHeight;
+    if (y1 > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = y1 - scroller.clientHeight;
     render();
   });
   record();

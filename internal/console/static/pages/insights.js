@@ -85,12 +85,25 @@ export function binFor(rangeSeconds) {
   return (SPANS.find(([s]) => s >= want) || SPANS[SPANS.length - 1])[1];
 }
 
+// resultTime parses a time value of a query's results to epoch ms (NaN
+// when it is not one): AWS writes bin() and @timestamp values in UTC with
+// no zone ("2024-01-02 03:04:05.678"); a value with a zone keeps it.
+export function resultTime(s) {
+  const v = String(s);
+  return Date.parse(v.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? '' : 'Z'));
+}
+
+// timeColumn tells the result columns that hold times: bin() and the
+// event's own times. The table shows them in the zone the UTC/local switch
+// chooses, as the chart labels the same bins.
+export const timeColumn = c => /^bin\(/.test(c) || c === '@timestamp' || c === '@ingestionTime';
+
 // chart draws rows' numeric column against their time column as bars or a
 // line, in an SVG the page's CSS colours.
 // span, when given ({start, end, bin} in ms), fixes the time axis to the
 // query's range and each bar's width to one bin.
 export function chart(rows, timeKey, valueKey, kind, span) {
-  const pts = rows.map(r => [Date.parse(String(r[timeKey]).replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(r[timeKey]) ? '' : 'Z')), Number(r[valueKey])])
+  const pts = rows.map(r => [resultTime(r[timeKey]), Number(r[valueKey])])
     .filter(([t, v]) => !isNaN(t) && !isNaN(v)).sort((a, b) => a[0] - b[0]);
   const W = 800, H = 180, P = 28;
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -319,7 +332,9 @@ export default async function insights(main, params) {
 
   function showResults(rows) {
     const cols = [...new Set(rows.flatMap(r => Object.keys(r)))];
-    clear(table).append(rows.length ? sortableTable(cols.map(c => ({key: c, label: c, sortValue: r => (isNaN(Number(r[c])) ? r[c] : Number(r[c]))})), rows)
+    const shown = c => r => { const t = resultTime(r[c]); return isNaN(t) ? r[c] : fmtTime(t); };
+    clear(table).append(rows.length ? sortableTable(cols.map(c => ({key: c, label: c, sortValue: r => (isNaN(Number(r[c])) ? r[c] : Number(r[c])),
+      fmt: timeColumn(c) ? shown(c) : undefined})), rows)
       : h('p.muted', 'No results.'));
     const binCol = cols.find(c => /^bin\(/.test(c));
     clear(chartBox);
