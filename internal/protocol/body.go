@@ -126,6 +126,7 @@ type bodyMem struct {
 	h      *Handler
 	held   int64
 	chunks []*[]byte
+	bigs   []*[]byte // grown buffers, for Handler.bigs
 }
 
 func (m *bodyMem) release() {
@@ -133,6 +134,13 @@ func (m *bodyMem) release() {
 		m.h.chunks.Put(c)
 	}
 	m.chunks = m.chunks[:0]
+	for _, b := range m.bigs {
+		select {
+		case m.h.bigs <- b:
+		default: // enough kept
+		}
+	}
+	m.bigs = m.bigs[:0]
 	m.h.budget.release(m.held)
 	m.held = 0
 }
@@ -150,9 +158,13 @@ func (m *bodyMem) readAll(ctx context.Context, src io.Reader, hint, max int64) (
 	}
 	pooled := m.h.chunks.Get().(*[]byte) // the chunk buf is in, until it grows
 	buf := (*pooled)[:firstChunk]
+	var big *[]byte // the kept buffer buf is in, once it grew into one
 	defer func() {
 		if pooled != nil {
 			m.chunks = append(m.chunks, pooled)
+		}
+		if big != nil {
+			m.bigs = append(m.bigs, big)
 		}
 	}()
 	n := 0
@@ -165,14 +177,22 @@ func (m *bodyMem) readAll(ctx context.Context, src io.Reader, hint, max int64) (
 			if err := m.acquire(ctx, size); err != nil {
 				return nil, err
 			}
-			nb := make([]byte, size)
-			copy(nb, buf)
-			if pooled != nil {
-				m.h.chunks.Put(pooled)
-				pooled = nil
+			switch {
+			case big != nil && int64(cap(*big)) >= size:
+				buf = (*big)[:size] // grows in place: the bytes read stay where they are
+			default:
+				nb, nbig := m.h.bigBuffer(size)
+				copy(nb, buf)
+				if pooled != nil {
+					m.h.chunks.Put(pooled)
+					pooled = nil
+				}
+				if big != nil {
+					m.bigs = append(m.bigs, big)
+				}
+				buf, big = nb, nbig
 			}
-			m.giveBack(int64(len(buf)))
-			buf = nb
+			m.giveBack(int64(n))
 		}
 		k, err := src.Read(buf[n:])
 		n += k
@@ -187,6 +207,28 @@ func (m *bodyMem) readAll(ctx context.Context, src io.Reader, hint, max int64) (
 		return nil, tooLarge(max)
 	}
 	return buf[:n], nil
+}
+
+// bigBuffer returns size bytes for a growing body: a kept buffer when one is
+// large enough, else a new one (kept on release when it is at most
+// maxPooledBody; its capacity is rounded up so that the next body of about
+// the same size fits). Budget is paid by the caller for size bytes, what
+// the body may fill; a kept buffer's spare capacity is never read.
+func (h *Handler) bigBuffer(size int64) ([]byte, *[]byte) {
+	select {
+	case b := <-h.bigs:
+		if int64(cap(*b)) >= size {
+			return (*b)[:size], b
+		}
+		// Too small for this body: dropped, and a larger one kept instead.
+	default:
+	}
+	if size > maxPooledBody {
+		return make([]byte, size), nil
+	}
+	const round = 64 << 10
+	b := make([]byte, size, min((size+round-1)/round*round, maxPooledBody))
+	return b, &b
 }
 
 func (m *bodyMem) acquire(ctx context.Context, n int64) error {

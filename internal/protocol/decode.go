@@ -79,7 +79,16 @@ func (c *Call) Decode(v any) error {
 // DecodeUnchecked decodes the body into v without model validation; hot paths
 // (PutLogEvents) validate the members of v themselves with Model().CheckValue,
 // so what they validate is what they use. Names match as in Decode.
+//
+// An input that implements FastDecoder is offered the body first; when it
+// declines, the generic decoder below decodes it from scratch.
 func (c *Call) DecodeUnchecked(v any) error {
+	if fd, ok := v.(FastDecoder); ok {
+		if fd.DecodeFast(c.Body) {
+			return nil
+		}
+		fd.ResetFast() // what the declined fast pass left behind
+	}
 	if err := checkText(c.Body); err != nil {
 		return err
 	}
@@ -87,6 +96,21 @@ func (c *Call) DecodeUnchecked(v any) error {
 		return serializationError(err)
 	}
 	return nil
+}
+
+// FastDecoder is an input with a hand-written decoder for the shape clients
+// send (PutLogEvents: a profile put the generic decoder at 15-19% of the
+// server's ingest CPU). DecodeFast either decodes body into the receiver
+// exactly as checkText followed by the generic decoder would, and reports
+// true, or reports false for anything it does not handle the same way (an
+// unknown or duplicate member, an escaped name, null, a number it does not
+// parse, malformed JSON...), and the generic decoder then runs on its own,
+// so every error, and every accepted oddity, is the generic one. The
+// receiver must also have a ResetFast method that restores its zero value.
+// A fuzz test of each implementation compares the two decoders.
+type FastDecoder interface {
+	DecodeFast(body []byte) bool
+	ResetFast()
 }
 
 // Model is the API model, for members validated by hand.

@@ -166,7 +166,20 @@ type Handler struct {
 	// through 1 MB pages causes one every few pages, so each page paid for
 	// a fresh 1–3 MB buffer, zeroed (~6 % of a time-range read's CPU).
 	out chan *[]byte
+	// bigs keeps a few grown body buffers (at most maxPooledBody bytes
+	// each) for the bodies that outgrow their first chunk, for the same
+	// reason: a 1,000-event PutLogEvents body (~120 KB) grew through two
+	// fresh zeroed allocations and a copy per request.
+	bigs chan *[]byte
 }
+
+// pooledBodies is how many grown body buffers bigs keeps: the bench's and a
+// typical agent fleet's concurrent writers.
+const pooledBodies = 8
+
+// maxPooledBody bounds a kept body buffer: a full PutLogEvents batch (1 MiB
+// of messages, plus its JSON) fits.
+const maxPooledBody = 2 << 20
 
 // pooledResponses is how many response buffers out keeps (each at most
 // maxPooledResponse): one per core is what can be encoding at once.
@@ -190,7 +203,7 @@ func New(cfg Config) *Handler {
 		cfg.BodyWait = DefaultBodyWait
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, target: cfg.Model.TargetPrefix + ".", budget: newBudget(cfg.BodyBudget, cfg.BodyWait),
-		out: make(chan *[]byte, pooledResponses())}
+		out: make(chan *[]byte, pooledResponses()), bigs: make(chan *[]byte, pooledBodies)}
 	h.chunks.New = func() any { b := make([]byte, firstChunk); return &b }
 	return h
 }

@@ -39,23 +39,43 @@ const (
 	scratchLog2 = 18 // scratch filter: 2^18 bits (32 KiB, cache-resident); folded down to size
 )
 
-// Byte classes for gram extraction.
+// Byte codes for gram extraction: two bits a byte.
 const (
-	classOther = 0
-	classWord  = 1 // letters, '_', bytes ≥ 0x80
-	classDigit = 2
+	codeOther = 0
+	codeWord  = 1 // letters, '_', bytes ≥ 0x80
+	codeDigit = 2
 )
 
-// byteClasses maps a byte to its class; computed, never written after.
-func byteClasses() *[256]uint8 {
+// byteCodes maps a byte to its code; computed, never written after.
+func byteCodes() *[256]uint8 {
 	var t [256]uint8
 	for c := 0; c < 256; c++ {
 		switch {
 		case c >= '0' && c <= '9':
-			t[c] = classDigit
+			t[c] = codeDigit
 		case c >= 0x80 || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'):
-			t[c] = classWord
+			t[c] = codeWord
 		}
+	}
+	return &t
+}
+
+// gramEnds maps the codes of the last four bytes (2 bits each, the newest
+// lowest) to whether those bytes are a gram to index: all four word bytes,
+// not all four digits. Computed, never written after.
+func gramEnds() *[256]bool {
+	var t [256]bool
+	for s := 0; s < 256; s++ {
+		words, digits := 0, 0
+		for k := 0; k < 4; k++ {
+			switch (s >> (2 * k)) & 3 {
+			case codeWord:
+				words++
+			case codeDigit:
+				digits++
+			}
+		}
+		t[s] = words+digits == 4 && digits < 4
 	}
 	return &t
 }
@@ -68,39 +88,38 @@ func slot(g uint32) uint32 { return (g * 0x9E3779B1) >> (32 - scratchLog2) }
 // folds it to a size matched to the number of distinct grams. Folding works
 // because bit positions are taken modulo a power of two.
 type gramBuilder struct {
-	classes *[256]uint8
-	scratch []uint64 // 2^scratchLog2 bits
+	codes   *[256]uint8
+	ends    *[256]bool
+	scratch *[scratchWords]uint64 // 2^scratchLog2 bits; an array, so indexing it by a hash needs no bounds check
 }
+
+const scratchWords = 1 << scratchLog2 / 64
 
 func newGramBuilder() *gramBuilder {
-	return &gramBuilder{classes: byteClasses(), scratch: make([]uint64, (1<<scratchLog2)/64)}
+	return &gramBuilder{codes: byteCodes(), ends: gramEnds(), scratch: new([scratchWords]uint64)}
 }
 
-func (b *gramBuilder) reset() { clear(b.scratch) }
+func (b *gramBuilder) reset() { clear(b.scratch[:]) }
 
 // add indexes one message: every 4 bytes inside a run of word bytes, unless
 // all four are digits. It is the one definition of which grams exist: a
 // query's grams are found by the same loop (newGramQuery), so the two cannot
-// drift apart. (The loop runs over every ingested byte: it sets the bit
-// itself rather than calling a function per gram.)
+// drift apart; TestGramBuilderMatchesDefinition holds it to the definition
+// above, bit for bit.
+//
+// The loop runs over every ingested byte: the codes of the last four bytes,
+// kept in one byte of state, index gramEnds, which replaces the run and digit
+// counters (and their branches) the loop had before: 200 -> 170 CPU-ns per
+// bench event (BenchmarkGramAdd, -cpu 1, load 11). A branch-free version
+// (OR a zero mask when no gram ends) was slower, 212 ns: it writes the
+// filter on every byte.
 func (b *gramBuilder) add(msg []byte) {
-	classes, scratch := b.classes, b.scratch
-	var g uint32
-	run, digits := 0, 0
+	codes, ends, scratch := b.codes, b.ends, b.scratch
+	var g, state uint32
 	for _, c := range msg {
-		cl := classes[c]
-		if cl == classOther {
-			run, digits = 0, 0
-			continue
-		}
+		state = (state<<2 | uint32(codes[c])) & 0xff
 		g = g<<8 | uint32(c)
-		run++
-		if cl == classDigit {
-			digits++
-		} else {
-			digits = 0
-		}
-		if run >= 4 && digits < 4 {
+		if ends[state] {
 			h := slot(g)
 			scratch[h>>6] |= 1 << (h & 63)
 		}
