@@ -235,34 +235,6 @@ func parsePath(s string) ([]string, bool) {
 	return path, len(path) > 0
 }
 
-// lookupJSON walks path through a decoded JSON document (numbers as
-// json.Number-like strings: see event.go) and returns a scalar's text.
-func lookupJSON(doc any, path []string) (string, bool) {
-	cur := doc
-	for _, step := range path {
-		if strings.HasPrefix(step, "[") {
-			arr, ok := cur.([]any)
-			if !ok {
-				return "", false
-			}
-			n, _ := strconv.Atoi(step[1 : len(step)-1])
-			if n >= len(arr) {
-				return "", false
-			}
-			cur = arr[n]
-			continue
-		}
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		if cur, ok = obj[step]; !ok {
-			return "", false
-		}
-	}
-	return scalarText(cur)
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // formatDouble prints a double as Java does in messages (0 → 0.0).
