@@ -85,6 +85,7 @@ type groupRun struct {
 	mu       sync.Mutex // guards the fields below (Collect reads them)
 	loaded   bool
 	filters  []*compiled
+	nlits    int // distinct prefilter literals of filters (assignLiterals)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -456,6 +457,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
+	r.nlits = assignLiterals(fs)
 	r.filters = fs
 	return len(fs), nil
 }
@@ -512,6 +514,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 	}
 	matched := make([]bool, len(r.filters))
 	var sc scratch
+	sc.seen[0], sc.seen[1] = make([]int8, r.nlits), make([]int8, r.nlits)
 	var key []byte
 	for i, bi := 0, 0; i < len(events); bi++ {
 		j := blockEnd(events, i)
@@ -524,7 +527,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		clear(matched)
 		for ei := range block {
 			e := &block[ei]
-			plain := eventDoc{msg: e.Message}
+			clear(sc.seen[0])
+			plain := eventDoc{msg: e.Message, seen: sc.seen[0]}
 			var tr eventDoc
 			haveTr := false
 			for fi, f := range r.filters {
@@ -534,7 +538,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				ev := &plain
 				if f.transformed && int(e.Pos.Index) < len(alt) {
 					if !haveTr {
-						tr, haveTr = eventDoc{msg: alt[e.Pos.Index]}, true
+						clear(sc.seen[1])
+						tr, haveTr = eventDoc{msg: alt[e.Pos.Index], seen: sc.seen[1]}, true
 					}
 					ev = &tr
 				}

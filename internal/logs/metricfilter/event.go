@@ -37,6 +37,24 @@ const maxDimensionValue = 255
 type eventDoc struct {
 	msg   string
 	slash int8 // 0: not looked yet; 1: no backslash in msg; 2: one
+	// seen memoises the group's prefilter literals (by rareLiteral.id):
+	// 0 not looked for yet, 1 absent, 2 present. nil: not memoised.
+	seen []int8
+}
+
+// has reports whether the event's message contains l, looking at most once
+// per event for each literal of the group.
+func (e *eventDoc) has(l *rareLiteral) bool {
+	if l.id < 0 || l.id >= len(e.seen) {
+		return l.in(e.msg)
+	}
+	if e.seen[l.id] == 0 {
+		e.seen[l.id] = 1
+		if l.in(e.msg) {
+			e.seen[l.id] = 2
+		}
+	}
+	return e.seen[l.id] == 2
 }
 
 // scratch is what applying filters to events reuses from one event to the
@@ -46,6 +64,7 @@ type eventDoc struct {
 type scratch struct {
 	vals pattern.Values
 	dims []string
+	seen [2][]int8 // eventDoc.seen of the stored and the transformed message
 }
 
 // valuesExtractor is a pattern that extracts into a reusable Values
@@ -81,14 +100,14 @@ func (c *compiled) mayMatch(ev *eventDoc) bool {
 			return false
 		}
 	}
-	for _, l := range c.req {
-		if !strings.Contains(ev.msg, l) {
+	for i := range c.pre {
+		if !ev.has(&c.pre[i]) {
 			return false
 		}
 	}
-	if len(c.reqEsc) > 0 && !ev.hasBackslash() {
-		for _, l := range c.reqEsc {
-			if !strings.Contains(ev.msg, l) {
+	if len(c.preEsc) > 0 && !ev.hasBackslash() {
+		for i := range c.preEsc {
+			if !ev.has(&c.preEsc[i]) {
 				return false
 			}
 		}
@@ -111,14 +130,13 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 	}
 	var mvals map[string]string
 	if c.extract {
-		// Match first: most events do not match, and Match records no
-		// values.
-		if !c.pattern.Match(msg) {
-			return false, dp, false
-		}
 		if x, isX := c.pattern.(valuesExtractor); isX {
+			// One pass: extracting into the scratch costs what matching
+			// does.
 			matched = x.ExtractValues(msg, &sc.vals)
-		} else {
+		} else if c.pattern.Match(msg) {
+			// Match first: most events do not match, and Extract builds a
+			// map for every message it looks at.
 			matched, mvals = c.pattern.Extract(msg)
 		}
 	} else {
