@@ -300,6 +300,40 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		ends[i] = len(idBuf)
 	}
 	ids := string(idBuf)
+	// With every event delivered as stored, a group's other follower may
+	// have encoded these blocks already, or will want them.
+	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	var shared []*encodedBlock // per event of keep, its block's encoding
+	if share {
+		shared = make([]*encodedBlock, len(keep))
+		idOf := func(i int) string {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
+			return ids[start:ends[i]]
+		}
+		for i := 0; i < len(keep); {
+			j := i + 1
+			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
+				j++
+			}
+			k := sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}
+			blk := fl.m.shared.get(k)
+			if blk == nil && keep[i].Pos.Index == 0 && int(keep[j-1].Pos.Index) == j-i-1 {
+				blkIDs := make([]string, j-i)
+				for x := range blkIDs {
+					blkIDs[x] = idOf(i + x)
+				}
+				blk = encodeBlock(keep[i:j], blkIDs)
+				fl.m.shared.put(k, blk)
+			}
+			for x := i; x < j; x++ {
+				shared[x] = blk
+			}
+			i = j
+		}
+	}
 	open := map[string]*Record{}
 	size := map[*Record]int{}
 	var recs []*Record
@@ -310,6 +344,9 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		end := ends[i]
 		ev := Event{ID: ids[off:end], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
 		off = end
+		if share && shared[i] != nil {
+			ev.encoded, _ = shared[i].event(e.Pos.Index)
+		}
 		n := eventJSONSize(&ev)
 		r := last
 		if r == nil || r.Stream != e.Stream {

@@ -3,7 +3,6 @@ package delivery
 import (
 	"bytes"
 	"encoding/base64"
-	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -19,6 +18,9 @@ type Event struct {
 	// Ingestion is when the event was stored (ms): the 24-hour retry window
 	// and the lag are measured from it. Not part of the payload.
 	Ingestion int64
+	// encoded is the event's logEvents element when another follower of
+	// the group encoded it already (sharedBlocks); nil: encode it here.
+	encoded []byte
 }
 
 // Record is one payload: the events of one log stream (DATA_MESSAGE), or a
@@ -107,13 +109,11 @@ func (r *Record) JSON() []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"id":"`...)
-		b = append(b, e.ID...)
-		b = append(b, `","timestamp":`...)
-		b = strconv.AppendInt(b, e.Timestamp, 10)
-		b = append(b, `,"message":`...)
-		b = protocol.AppendJSONString(b, e.Message)
-		b = append(b, '}')
+		if e.encoded != nil {
+			b = append(b, e.encoded...)
+		} else {
+			b = appendEvent(b, e.ID, e.Timestamp, e.Message)
+		}
 	}
 	b = append(b, "]}"...)
 	r.json = b
