@@ -36,6 +36,11 @@ type follower struct {
 	failedRecords    atomic.Uint64
 	oldestPending    atomic.Int64 // ingestion ms of the oldest event in hand; 0: caught up
 
+	// The payload buffers (JSON, gzip) of acknowledged records, for the
+	// next records to reuse; only the follower's own goroutine uses them.
+	spareJSON, spareGz [][]byte
+	spareBytes         int
+
 	errMu   sync.Mutex
 	lastErr string
 }
@@ -158,8 +163,11 @@ func (fl *follower) follow(ctx context.Context) {
 				}
 				continue
 			}
-			if recs := fl.build(events); len(recs) > 0 && !fl.deliver(ctx, recs, false) {
-				return
+			if recs := fl.build(events); len(recs) > 0 {
+				if !fl.deliver(ctx, recs, false) {
+					return
+				}
+				fl.release(recs)
 			}
 		}
 		if page.Next != pos {
@@ -185,6 +193,41 @@ func (fl *follower) follow(ctx context.Context) {
 		case <-fl.wake:
 		}
 	}
+}
+
+// maxSpareBytes bounds the buffers a follower keeps between pages (a
+// page of 10,000 events is ~2.5 MB of payload).
+const maxSpareBytes = 4 << 20
+
+// release keeps the buffers of recs, acknowledged (every sink's Send has
+// returned, and with it the sink's last use of the payload), for the next
+// records.
+func (fl *follower) release(recs []*Record) {
+	for _, r := range recs {
+		fl.spareJSON = fl.keep(fl.spareJSON, r.json)
+		fl.spareGz = fl.keep(fl.spareGz, r.gz)
+		r.json, r.gz = nil, nil
+	}
+}
+
+func (fl *follower) keep(list [][]byte, b []byte) [][]byte {
+	if cap(b) == 0 || fl.spareBytes+cap(b) > maxSpareBytes {
+		return list
+	}
+	fl.spareBytes += cap(b)
+	return append(list, b[:0])
+}
+
+// spare takes a released buffer from list, or nil.
+func (fl *follower) spare(list *[][]byte) []byte {
+	n := len(*list)
+	if n == 0 {
+		return nil
+	}
+	b := (*list)[n-1]
+	*list = (*list)[:n-1]
+	fl.spareBytes -= cap(b)
+	return b
 }
 
 func (fl *follower) sinkARNOr() string {
@@ -257,6 +300,40 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		ends[i] = len(idBuf)
 	}
 	ids := string(idBuf)
+	// With every event delivered as stored, a group's other follower may
+	// have encoded these blocks already, or will want them.
+	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	var shared []*encodedBlock // per event of keep, its block's encoding
+	if share {
+		shared = make([]*encodedBlock, len(keep))
+		idOf := func(i int) string {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
+			return ids[start:ends[i]]
+		}
+		for i := 0; i < len(keep); {
+			j := i + 1
+			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
+				j++
+			}
+			k := sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}
+			blk := fl.m.shared.get(k)
+			if blk == nil && keep[i].Pos.Index == 0 && int(keep[j-1].Pos.Index) == j-i-1 {
+				blkIDs := make([]string, j-i)
+				for x := range blkIDs {
+					blkIDs[x] = idOf(i + x)
+				}
+				blk = encodeBlock(keep[i:j], blkIDs)
+				fl.m.shared.put(k, blk)
+			}
+			for x := i; x < j; x++ {
+				shared[x] = blk
+			}
+			i = j
+		}
+	}
 	open := map[string]*Record{}
 	size := map[*Record]int{}
 	var recs []*Record
@@ -267,6 +344,9 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		end := ends[i]
 		ev := Event{ID: ids[off:end], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
 		off = end
+		if share && shared[i] != nil {
+			ev.encoded, _ = shared[i].event(e.Pos.Index)
+		}
 		n := eventJSONSize(&ev)
 		r := last
 		if r == nil || r.Stream != e.Stream {
@@ -274,7 +354,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		}
 		if r == nil || (size[r]+n > budget && len(r.Events) > 0) {
 			r = &Record{Owner: f.Scope.Account, Group: f.Group, Stream: e.Stream, Filters: []string{f.Name},
-				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream)}
+				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream), spareJSON: fl.spare(&fl.spareJSON), spareGz: fl.spare(&fl.spareGz)}
 			open[e.Stream] = r
 			size[r] = 200 + len(f.Group) + len(e.Stream)
 			recs = append(recs, r)
@@ -359,6 +439,7 @@ func (fl *follower) split(ctx context.Context, r *Record, lim Limits, out []*Rec
 	a, b := *r, *r
 	a.Events, b.Events = r.Events[:h:h], r.Events[h:]
 	a.json, a.gz, b.json, b.gz = nil, nil, nil, nil
+	a.spareJSON, a.spareGz, b.spareJSON, b.spareGz = nil, nil, nil, nil // r's own, not to be shared
 	out = fl.split(ctx, &a, lim, out)
 	return fl.split(ctx, &b, lim, out)
 }

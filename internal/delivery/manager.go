@@ -66,6 +66,8 @@ type Manager struct {
 	sinks   map[string]Sink
 	sources []Source
 
+	shared sharedBlocks // blocks encoded by one follower of a group for the other
+
 	mu        sync.RWMutex
 	followers map[key]*follower
 	byGroup   map[groupKey][]*follower
@@ -410,4 +412,11 @@ func StartPosition(ctx context.Context, st store.Store, scope store.Scope, group
 		}
 		pos = p.Next
 	}
+}
+
+// groupFollowers is how many filters of the group are followed here.
+func (m *Manager) groupFollowers(scope store.Scope, group string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.byGroup[groupKey{scope, group}])
 }

@@ -3,7 +3,6 @@ package delivery
 import (
 	"bytes"
 	"encoding/base64"
-	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -19,6 +18,9 @@ type Event struct {
 	// Ingestion is when the event was stored (ms): the 24-hour retry window
 	// and the lag are measured from it. Not part of the payload.
 	Ingestion int64
+	// encoded is the event's logEvents element when another follower of
+	// the group encoded it already (sharedBlocks); nil: encode it here.
+	encoded []byte
 }
 
 // Record is one payload: the events of one log stream (DATA_MESSAGE), or a
@@ -36,6 +38,10 @@ type Record struct {
 	PartitionKey string
 
 	json, gz []byte
+	// spare are buffers of an earlier record, acknowledged and released,
+	// for json and gz to reuse (follower.release): a record of 1,000
+	// events is ~220 KB of JSON, which allocating afresh zeroes every time.
+	spareJSON, spareGz []byte
 }
 
 // controlText is what a CONTROL_MESSAGE says for each vendor (reference
@@ -64,11 +70,17 @@ func (r *Record) JSON() []byte {
 	if r.json != nil {
 		return r.json
 	}
+	// Room for the escapes a message may need (JSON lines quote their
+	// keys, each quote escaped), so the buffer is not grown and copied.
 	n := 200 + len(r.Group) + len(r.Stream)
 	for i := range r.Events {
-		n += 100 + len(r.Events[i].Message)
+		n += 64 + len(r.Events[i].ID) + len(r.Events[i].Message)*9/8
 	}
-	b := make([]byte, 0, n)
+	b := r.spareJSON[:0]
+	if cap(b) < n {
+		b = make([]byte, 0, n)
+	}
+	r.spareJSON = nil
 	if r.Control {
 		b = append(b, `{"messageType":"CONTROL_MESSAGE","owner":`...)
 	} else {
@@ -97,13 +109,11 @@ func (r *Record) JSON() []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"id":"`...)
-		b = append(b, e.ID...)
-		b = append(b, `","timestamp":`...)
-		b = strconv.AppendInt(b, e.Timestamp, 10)
-		b = append(b, `,"message":`...)
-		b = protocol.AppendJSONString(b, e.Message)
-		b = append(b, '}')
+		if e.encoded != nil {
+			b = append(b, e.encoded...)
+		} else {
+			b = appendEvent(b, e.ID, e.Timestamp, e.Message)
+		}
 	}
 	b = append(b, "]}"...)
 	r.json = b
@@ -124,15 +134,17 @@ func (r *Record) gzip(pool *gzipPool) []byte {
 	if r.gz != nil {
 		return r.gz
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(r.JSON())/4 + 64)
+	js := r.JSON()
+	buf := bytes.NewBuffer(r.spareGz[:0])
+	r.spareGz = nil
+	buf.Grow(len(js)/4 + 64)
 	w, _ := pool.p.Get().(*gzip.Writer)
 	if w == nil {
-		w, _ = gzip.NewWriterLevel(&buf, pool.level)
+		w, _ = gzip.NewWriterLevel(buf, pool.level)
 	} else {
-		w.Reset(&buf)
+		w.Reset(buf)
 	}
-	w.Write(r.JSON())
+	w.Write(js)
 	w.Close()
 	pool.p.Put(w)
 	r.gz = buf.Bytes()

@@ -85,6 +85,7 @@ type groupRun struct {
 	mu       sync.Mutex // guards the fields below (Collect reads them)
 	loaded   bool
 	filters  []*compiled
+	nlits    int // distinct prefilter literals of filters (assignLiterals)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -109,23 +110,24 @@ type seriesCount struct {
 	Count float64  `json:"count"`
 }
 
-func (f *filterCounts) series(dims []string) *seriesCount {
+// series is the series of dims, whose key (dims joined by 0xff) is key;
+// dims is copied when the series is new (the caller reuses it).
+func (f *filterCounts) series(key []byte, dims []string) *seriesCount {
 	if f.index == nil {
 		f.index = make(map[string]*seriesCount, len(f.Series))
 		for _, s := range f.Series {
 			f.index[strings.Join(s.Dims, "\xff")] = s
 		}
 	}
-	k := strings.Join(dims, "\xff")
-	if s := f.index[k]; s != nil {
+	if s := f.index[string(key)]; s != nil {
 		return s
 	}
 	if len(f.Series) >= MaxSeriesPerFilter {
 		return nil
 	}
-	s := &seriesCount{Dims: dims}
+	s := &seriesCount{Dims: slices.Clone(dims)}
 	f.Series = append(f.Series, s)
-	f.index[k] = s
+	f.index[string(key)] = s
 	return s
 }
 
@@ -455,6 +457,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
+	r.nlits = assignLiterals(fs)
 	r.filters = fs
 	return len(fs), nil
 }
@@ -484,73 +487,105 @@ func (c *Counter) forget(ctx context.Context, k gkey, r *groupRun) {
 }
 
 // count applies every filter to a page of whole blocks: each event once,
-// through every filter, so that its JSON decoding is shared. Counts go to
-// the state only when the whole page was read (an error leaves them as
-// they were).
+// through every filter, so that what one filter learns of it (a
+// backslash) serves the others. Counts go to the state only when the whole
+// page was read: the transformed versions, the only reads that can fail,
+// are all fetched before anything is counted. Counting itself allocates
+// nothing per event: values are extracted into a reused scratch, series
+// are found by a key built in a reused buffer, and a datapoint's dimension
+// values are copied only when it starts a new series.
 func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store.StoredEvent) error {
 	needAlt := c.transformed != nil && slices.ContainsFunc(r.filters, func(f *compiled) bool { return f.transformed })
-	type pending struct {
-		fc *filterCounts
-		dp datapoint
-	}
-	var out []pending
-	matched := make([]bool, len(r.filters))
-	for i := 0; i < len(events); {
-		j := i + 1
-		for j < len(events) && events[j].Pos.Seq == events[i].Pos.Seq {
-			j++
+	var alts [][]string // per block of the page, in order
+	if needAlt {
+		for i := 0; i < len(events); {
+			j := blockEnd(events, i)
+			alt, err := c.transformed(ctx, k.scope, k.group, events[i].Pos.Seq)
+			if err != nil {
+				return err
+			}
+			alts = append(alts, alt)
+			i = j
 		}
+	}
+	counts := make([]*filterCounts, len(r.filters))
+	for fi, f := range r.filters {
+		counts[fi] = r.state.Filters[f.name]
+	}
+	matched := make([]bool, len(r.filters))
+	var sc scratch
+	sc.seen[0], sc.seen[1] = make([]int8, r.nlits), make([]int8, r.nlits)
+	var key []byte
+	for i, bi := 0, 0; i < len(events); bi++ {
+		j := blockEnd(events, i)
 		block := events[i:j]
 		i = j
 		var alt []string
 		if needAlt {
-			var err error
-			if alt, err = c.transformed(ctx, k.scope, k.group, block[0].Pos.Seq); err != nil {
-				return err
-			}
+			alt = alts[bi]
 		}
 		clear(matched)
-		for _, e := range block {
-			plain := eventDoc{msg: e.Message}
-			var tr *eventDoc
+		for ei := range block {
+			e := &block[ei]
+			clear(sc.seen[0])
+			plain := eventDoc{msg: e.Message, seen: sc.seen[0]}
+			var tr eventDoc
+			haveTr := false
 			for fi, f := range r.filters {
 				if block[0].IngestionTime < f.creation {
 					continue
 				}
 				ev := &plain
 				if f.transformed && int(e.Pos.Index) < len(alt) {
-					if tr == nil {
-						tr = &eventDoc{msg: alt[e.Pos.Index]}
+					if !haveTr {
+						clear(sc.seen[1])
+						tr, haveTr = eventDoc{msg: alt[e.Pos.Index], seen: sc.seen[1]}, true
 					}
-					ev = tr
+					ev = &tr
 				}
-				m, dp, ok := f.applyDoc(ev, k.scope)
+				m, dp, ok := f.applyDoc(ev, k.scope, &sc)
 				matched[fi] = matched[fi] || m
 				if ok {
-					out = append(out, pending{r.state.Filters[f.name], dp})
+					key = c.add(counts[fi], dp, key)
 				}
 			}
 		}
 		for fi, f := range r.filters {
 			if !matched[fi] && f.defaultValue != nil && block[0].IngestionTime >= f.creation {
-				out = append(out, pending{r.state.Filters[f.name], datapoint{value: *f.defaultValue}})
+				key = c.add(counts[fi], datapoint{value: *f.defaultValue}, key)
 			}
 		}
-	}
-	for _, p := range out {
-		c.add(p.fc, p.dp)
 	}
 	return nil
 }
 
-func (c *Counter) add(fc *filterCounts, dp datapoint) {
-	s := fc.series(dp.dims)
+// blockEnd is the end of the block (one append) starting at events[i].
+func blockEnd(events []store.StoredEvent, i int) int {
+	j := i + 1
+	for j < len(events) && events[j].Pos.Seq == events[i].Pos.Seq {
+		j++
+	}
+	return j
+}
+
+// add counts dp in fc; key is the caller's buffer for the series key,
+// returned for reuse.
+func (c *Counter) add(fc *filterCounts, dp datapoint, key []byte) []byte {
+	key = key[:0]
+	for i, d := range dp.dims {
+		if i > 0 {
+			key = append(key, '\xff')
+		}
+		key = append(key, d...)
+	}
+	s := fc.series(key, dp.dims)
 	if s == nil {
 		c.dropped.Add(1)
-		return
+		return key
 	}
 	s.Sum += dp.value
 	s.Count++
+	return key
 }
 
 func (c *Counter) save(ctx context.Context, k gkey, r *groupRun) error {

@@ -5,8 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	json "github.com/goccy/go-json"
-
+	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -33,14 +32,46 @@ type datapoint struct {
 // DimensionsValue bound), so a series key stays small.
 const maxDimensionValue = 255
 
-// eventDoc is one message and its JSON decoding, made at most once however
-// many filters need a JSON field of it (ten filters on a group decode each
-// event once, not ten times).
+// eventDoc is one message, and what the group's filters learned of it
+// that the others can reuse (whether it has a backslash).
 type eventDoc struct {
-	msg     string
-	decoded bool
-	doc     any
-	slash   int8 // 0: not looked yet; 1: no backslash in msg; 2: one
+	msg   string
+	slash int8 // 0: not looked yet; 1: no backslash in msg; 2: one
+	// seen memoises the group's prefilter literals (by rareLiteral.id):
+	// 0 not looked for yet, 1 absent, 2 present. nil: not memoised.
+	seen []int8
+}
+
+// has reports whether the event's message contains l, looking at most once
+// per event for each literal of the group.
+func (e *eventDoc) has(l *rareLiteral) bool {
+	if l.id < 0 || l.id >= len(e.seen) {
+		return l.in(e.msg)
+	}
+	if e.seen[l.id] == 0 {
+		e.seen[l.id] = 1
+		if l.in(e.msg) {
+			e.seen[l.id] = 2
+		}
+	}
+	return e.seen[l.id] == 2
+}
+
+// scratch is what applying filters to events reuses from one event to the
+// next (one per Counter.count call, never shared between goroutines): the
+// extracted values and the dimension values of the last datapoint, so
+// counting allocates nothing per event.
+type scratch struct {
+	vals pattern.Values
+	dims []string
+	seen [2][]int8 // eventDoc.seen of the stored and the transformed message
+}
+
+// valuesExtractor is a pattern that extracts into a reusable Values
+// (*pattern.Pattern); other logs.Pattern implementations go through the
+// map of Extract.
+type valuesExtractor interface {
+	ExtractValues(message string, v *pattern.Values) bool
 }
 
 func (e *eventDoc) hasBackslash() bool {
@@ -69,14 +100,14 @@ func (c *compiled) mayMatch(ev *eventDoc) bool {
 			return false
 		}
 	}
-	for _, l := range c.req {
-		if !strings.Contains(ev.msg, l) {
+	for i := range c.pre {
+		if !ev.has(&c.pre[i]) {
 			return false
 		}
 	}
-	if len(c.reqEsc) > 0 && !ev.hasBackslash() {
-		for _, l := range c.reqEsc {
-			if !strings.Contains(ev.msg, l) {
+	if len(c.preEsc) > 0 && !ev.hasBackslash() {
+		for i := range c.preEsc {
+			if !ev.has(&c.preEsc[i]) {
 				return false
 			}
 		}
@@ -84,42 +115,42 @@ func (c *compiled) mayMatch(ev *eventDoc) bool {
 	return true
 }
 
-func (e *eventDoc) json() any {
-	if !e.decoded {
-		e.decoded = true
-		d := json.NewDecoder(strings.NewReader(e.msg))
-		d.UseNumber()
-		if d.Decode(&e.doc) != nil {
-			e.doc = nil
-		}
-	}
-	return e.doc
-}
-
-// apply runs the filter on one message.
+// apply runs the filter on one message (a fresh scratch: dp.dims stays
+// valid).
 func (c *compiled) apply(msg string, scope store.Scope) (matched bool, dp datapoint, ok bool) {
-	return c.applyDoc(&eventDoc{msg: msg}, scope)
+	return c.applyDoc(&eventDoc{msg: msg}, scope, &scratch{})
 }
 
-// applyDoc runs the filter on one event, sharing its JSON decoding.
-func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope) (matched bool, dp datapoint, ok bool) {
+// applyDoc runs the filter on one event. dp.dims is sc's and valid until
+// the next call with sc.
+func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (matched bool, dp datapoint, ok bool) {
 	msg := ev.msg
 	if !c.mayMatch(ev) {
 		return false, dp, false
 	}
-	var vals map[string]string
+	var mvals map[string]string
 	if c.extract {
-		// Match first: most events do not match, and Match builds no maps
-		// (Extract allocates its values for every message it looks at).
-		if !c.pattern.Match(msg) {
-			return false, dp, false
+		if x, isX := c.pattern.(valuesExtractor); isX {
+			// One pass: extracting into the scratch costs what matching
+			// does.
+			matched = x.ExtractValues(msg, &sc.vals)
+		} else if c.pattern.Match(msg) {
+			// Match first: most events do not match, and Extract builds a
+			// map for every message it looks at.
+			matched, mvals = c.pattern.Extract(msg)
 		}
-		matched, vals = c.pattern.Extract(msg)
 	} else {
 		matched = c.pattern.Match(msg)
 	}
 	if !matched {
 		return false, dp, false
+	}
+	get := func(key string) (string, bool) {
+		if mvals != nil {
+			v, ok := mvals[key]
+			return v, ok
+		}
+		return sc.vals.Get(key)
 	}
 	field := func(s selector) (string, bool) {
 		switch s.kind {
@@ -129,17 +160,14 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope) (matched bool, dp d
 			}
 			return scope.Region, true
 		case selField:
-			v, ok := vals[s.raw]
-			return v, ok
+			return get(s.raw)
 		}
-		if v, ok := vals[s.raw]; ok {
+		if v, ok := get(s.raw); ok {
 			return v, true
 		}
-		doc := ev.json()
-		if doc == nil {
-			return "", false
-		}
-		return lookupJSON(doc, s.path)
+		// A JSON field the pattern does not test: read on the message's
+		// bytes (the pattern matched, so the message is a JSON object).
+		return pattern.LookupJSON(msg, s.path)
 	}
 	if c.value.kind == selConstant {
 		dp.value = c.value.num
@@ -155,28 +183,15 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope) (matched bool, dp d
 		dp.value = v
 	}
 	if len(c.dims) > 0 {
-		dp.dims = make([]string, len(c.dims))
-		for i, d := range c.dims {
+		sc.dims = sc.dims[:0]
+		for _, d := range c.dims {
 			v, ok := field(d.sel)
 			if !ok || v == "" || len(v) > maxDimensionValue {
 				return true, dp, false
 			}
-			dp.dims[i] = v
+			sc.dims = append(sc.dims, v)
 		}
+		dp.dims = sc.dims
 	}
 	return true, dp, true
-}
-
-// scalarText is a JSON scalar's text: strings decoded, numbers as written,
-// booleans; null, objects and arrays are not values.
-func scalarText(x any) (string, bool) {
-	switch v := x.(type) {
-	case string:
-		return v, true
-	case json.Number:
-		return v.String(), true
-	case bool:
-		return strconv.FormatBool(v), true
-	}
-	return "", false
 }

@@ -38,7 +38,7 @@ func TestPrefilterKeepsMatches(t *testing.T) {
 		}
 		ev := eventDoc{msg: c.msg}
 		rejected := !f.mayMatch(&ev)
-		matched, _, _ := f.applyDoc(&eventDoc{msg: c.msg}, scopeForFuzz)
+		matched, _, _ := f.applyDoc(&eventDoc{msg: c.msg}, scopeForFuzz, &scratch{})
 		if matched != c.match || rejected != c.rejected {
 			t.Errorf("%s on %q: matched %v, rejected by the prefilter %v; want %v, %v", c.pattern, c.msg, matched, rejected, c.match, c.rejected)
 		}

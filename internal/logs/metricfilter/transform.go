@@ -32,6 +32,83 @@ type compiled struct {
 	// message starting with '{' can match.
 	req, reqEsc []string
 	isJSON      bool
+	// pre and preEsc are req and reqEsc as found by their rarest byte,
+	// with their index in the group's literal table (assignLiterals).
+	pre, preEsc []rareLiteral
+}
+
+// rareLiteral is a literal a prefilter looks for: strings.Contains jumps
+// to the literal's first byte, which in log text is often a common one
+// ('l' of "level"), stopping every few bytes; this jumps
+// (strings.IndexByte, vectorised) to its rarest byte by the ranking of
+// how often bytes occur in log lines, and compares around it.
+type rareLiteral struct {
+	s    string
+	rare int // index in s of its rarest byte
+	id   int // index in the group's literal table; -1: none (not memoised)
+}
+
+// byteCommonness lists bytes from the most to the least common in log text
+// (the ranking internal/store/embedded's block prematch uses); bytes it
+// does not list are rarer than all it does.
+const byteCommonness = " e0t1a2o3i4n5s6r7l8h9d.c:u-m/p\"g,f=yTbESAIRNOwv_kCLDP[]{}MxUHGFq()jzBKWVYJQXZ"
+
+func newRareLiteral(s string) rareLiteral {
+	rank := func(c byte) int {
+		if i := strings.IndexByte(byteCommonness, c); i >= 0 {
+			return i
+		}
+		return len(byteCommonness)
+	}
+	l := rareLiteral{s: s, id: -1}
+	for i := 0; i < len(s); i++ {
+		if rank(s[i]) > rank(s[l.rare]) {
+			l.rare = i
+		}
+	}
+	return l
+}
+
+// in is strings.Contains(msg, l.s).
+func (l *rareLiteral) in(msg string) bool {
+	n, r := len(l.s), l.rare
+	if n == 0 {
+		return true
+	}
+	c := l.s[r]
+	// The rare byte of a match starting at k sits at k+r, k+n <= len(msg).
+	for i := r; i+n-r <= len(msg); {
+		j := strings.IndexByte(msg[i:len(msg)-(n-r-1)], c)
+		if j < 0 {
+			return false
+		}
+		k := i + j - r
+		if msg[k:k+n] == l.s {
+			return true
+		}
+		i += j + 1
+	}
+	return false
+}
+
+// assignLiterals numbers the distinct prefilter literals of a group's
+// filters, so that each is looked for at most once per event however many
+// filters require it (eventDoc.seen); it returns how many there are.
+func assignLiterals(fs []*compiled) int {
+	ids := map[string]int{}
+	for _, f := range fs {
+		for _, list := range [][]rareLiteral{f.pre, f.preEsc} {
+			for i := range list {
+				id, ok := ids[list[i].s]
+				if !ok {
+					id = len(ids)
+					ids[list[i].s] = id
+				}
+				list[i].id = id
+			}
+		}
+	}
+	return len(ids)
 }
 
 type dimension struct {
@@ -82,10 +159,18 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	kind := patternKind(f.FilterPattern)
 	c := &compiled{name: f.FilterName, creation: f.CreationTime, pattern: p, namespace: t.MetricNamespace,
 		metric: t.MetricName, unit: t.Unit, defaultValue: t.DefaultValue, transformed: f.ApplyOnTransformedLogs}
-	if kind != 't' {
-		// Term patterns are substring tests already: a prefilter would
-		// only repeat them.
-		c.req, c.reqEsc, c.isJSON = p.Required(), p.RequiredUnlessEscaped(), kind == 'j'
+	// Term patterns are substring tests already, but a group's filters
+	// often share their literals, which the prefilter looks for once an
+	// event (and by their rarest byte).
+	c.req, c.reqEsc, c.isJSON = p.Required(), p.RequiredUnlessEscaped(), kind == 'j'
+	if kind == 't' {
+		c.reqEsc = nil // no JSON escapes in a term match
+	}
+	for _, l := range c.req {
+		c.pre = append(c.pre, newRareLiteral(l))
+	}
+	for _, l := range c.reqEsc {
+		c.preEsc = append(c.preEsc, newRareLiteral(l))
 	}
 	if c.value, err = parseSelector(t.MetricValue, true); err != nil {
 		return nil, awserr.InvalidMetricValue(t.MetricValue)
@@ -233,34 +318,6 @@ func parsePath(s string) ([]string, bool) {
 		}
 	}
 	return path, len(path) > 0
-}
-
-// lookupJSON walks path through a decoded JSON document (numbers as
-// json.Number-like strings: see event.go) and returns a scalar's text.
-func lookupJSON(doc any, path []string) (string, bool) {
-	cur := doc
-	for _, step := range path {
-		if strings.HasPrefix(step, "[") {
-			arr, ok := cur.([]any)
-			if !ok {
-				return "", false
-			}
-			n, _ := strconv.Atoi(step[1 : len(step)-1])
-			if n >= len(arr) {
-				return "", false
-			}
-			cur = arr[n]
-			continue
-		}
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		if cur, ok = obj[step]; !ok {
-			return "", false
-		}
-	}
-	return scalarText(cur)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

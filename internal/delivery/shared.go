@@ -1,0 +1,106 @@
+package delivery
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// A group may have two subscription filters (AWS's limit), and when both
+// deliver every event of the group's stored messages, the logEvents of
+// their records are the same bytes: each event's {"id","timestamp",
+// "message"} object. The first follower to read a block encodes its
+// events once into a sharedBlocks entry; the other copies them from there
+// instead of escaping every message again. Entries are immutable once
+// published (a block's events never change: re-compaction keeps ids and
+// messages), and the cache keeps the most recent blocks up to a byte
+// bound, so a follower far behind the other encodes for itself.
+
+// maxSharedBytes bounds the encoded blocks kept for a group's other
+// follower (~40 blocks of 1,000 events).
+const maxSharedBytes = 8 << 20
+
+type sharedKey struct {
+	scope store.Scope
+	group string
+	seq   uint64
+}
+
+// encodedBlock is one block's events, encoded: event i's object is
+// buf[ends[i-1]:ends[i]] (ends[-1] = 0), by Pos.Index.
+type encodedBlock struct {
+	buf  []byte
+	ends []int
+}
+
+func (b *encodedBlock) event(i uint32) ([]byte, bool) {
+	if int(i) >= len(b.ends) {
+		return nil, false
+	}
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.buf[start:b.ends[i]:b.ends[i]], true
+}
+
+type sharedBlocks struct {
+	mu    sync.Mutex
+	m     map[sharedKey]*encodedBlock
+	order []sharedKey // oldest first
+	bytes int
+}
+
+func (s *sharedBlocks) get(k sharedKey) *encodedBlock {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[k]
+}
+
+func (s *sharedBlocks) put(k sharedKey, b *encodedBlock) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[sharedKey]*encodedBlock{}
+	}
+	if _, ok := s.m[k]; ok {
+		return
+	}
+	s.m[k] = b
+	s.order = append(s.order, k)
+	s.bytes += len(b.buf)
+	for s.bytes > maxSharedBytes && len(s.order) > 1 {
+		old := s.order[0]
+		s.order = s.order[1:]
+		s.bytes -= len(s.m[old].buf)
+		delete(s.m, old)
+	}
+}
+
+// encodeBlock encodes the events of one block (events, all of one append,
+// in Pos.Index order from 0) with their ids (ids[i] is event i's).
+func encodeBlock(events []store.StoredEvent, ids []string) *encodedBlock {
+	n := 0
+	for i := range events {
+		n += 64 + len(ids[i]) + len(events[i].Message)*9/8
+	}
+	b := &encodedBlock{buf: make([]byte, 0, n), ends: make([]int, len(events))}
+	for i := range events {
+		b.buf = appendEvent(b.buf, ids[i], events[i].Timestamp, events[i].Message)
+		b.ends[i] = len(b.buf)
+	}
+	return b
+}
+
+// appendEvent is one element of a payload's logEvents.
+func appendEvent(b []byte, id string, ts int64, msg string) []byte {
+	b = append(b, `{"id":"`...)
+	b = append(b, id...)
+	b = append(b, `","timestamp":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, `,"message":`...)
+	b = protocol.AppendJSONString(b, msg)
+	return append(b, '}')
+}

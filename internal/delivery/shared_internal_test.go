@@ -1,0 +1,64 @@
+package delivery
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// TestSharedEncodingSameBytes: a record whose events come encoded from a
+// sharedBlocks entry is byte for byte the record encoded event by event,
+// and both decode (encoding/json, independent of the encoder) to the
+// events themselves; a block evicted past the bound is gone.
+func TestSharedEncodingSameBytes(t *testing.T) {
+	msgs := []string{`{"level":"info","msg":"a \"quoted\" word"}`, "tab\there", "ünïcödé \u2028 line", "\x00\x1f ctl", `back\slash`, ""}
+	var evs []store.StoredEvent
+	var ids []string
+	for i, m := range msgs {
+		p := store.Position{Time: 1700000000000 + int64(i), Seq: 42, Index: uint32(i)}
+		evs = append(evs, store.StoredEvent{Stream: "s", Timestamp: p.Time, Message: m, Pos: p})
+		ids = append(ids, string(p.AppendID(nil)))
+	}
+	blk := encodeBlock(evs, ids)
+	plain := &Record{Owner: "1", Group: "g", Stream: "s", Filters: []string{"f"}}
+	sharedRec := &Record{Owner: "1", Group: "g", Stream: "s", Filters: []string{"f"}}
+	for i, e := range evs {
+		plain.Events = append(plain.Events, Event{ID: ids[i], Timestamp: e.Timestamp, Message: e.Message})
+		enc, ok := blk.event(e.Pos.Index)
+		if !ok {
+			t.Fatalf("event %d not in the block", i)
+		}
+		sharedRec.Events = append(sharedRec.Events, Event{ID: ids[i], Timestamp: e.Timestamp, Message: e.Message, encoded: enc})
+	}
+	if !bytes.Equal(plain.JSON(), sharedRec.JSON()) {
+		t.Fatalf("shared encoding differs:\n%s\n%s", plain.JSON(), sharedRec.JSON())
+	}
+	var p struct {
+		LogEvents []struct {
+			ID        string `json:"id"`
+			Timestamp int64  `json:"timestamp"`
+			Message   string `json:"message"`
+		} `json:"logEvents"`
+	}
+	if err := json.Unmarshal(sharedRec.JSON(), &p); err != nil || len(p.LogEvents) != len(msgs) {
+		t.Fatalf("decoded %d events (%v)", len(p.LogEvents), err)
+	}
+	for i, e := range p.LogEvents {
+		if e.ID != ids[i] || e.Timestamp != evs[i].Timestamp || e.Message != msgs[i] {
+			t.Fatalf("event %d decoded as %+v", i, e)
+		}
+	}
+	if _, ok := blk.event(uint32(len(msgs))); ok {
+		t.Fatal("an index past the block found an event")
+	}
+
+	var s sharedBlocks
+	big := &encodedBlock{buf: make([]byte, maxSharedBytes/2+1), ends: []int{maxSharedBytes/2 + 1}}
+	s.put(sharedKey{group: "g", seq: 1}, big)
+	s.put(sharedKey{group: "g", seq: 2}, big)
+	if s.get(sharedKey{group: "g", seq: 1}) != nil || s.get(sharedKey{group: "g", seq: 2}) == nil {
+		t.Fatal("the oldest block was not evicted past the bound, or the newest was")
+	}
+}
