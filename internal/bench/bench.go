@@ -412,7 +412,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			ir, err = t.insights(ctx, w, cfg.ServerPID)
 		case *vlClient:
 			fmt.Fprintln(cfg.Out, "running the LogsQL equivalents of the Insights queries...")
-			ir, err = t.insights(ctx)
+			ir, err = t.insights(ctx, cfg.ServerPID)
 		default:
 			err = errors.New("--insights measures a CloudWatch Logs API server or VictoriaLogs only")
 		}

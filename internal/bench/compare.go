@@ -166,6 +166,21 @@ func insightsFigure(name string) func(r *Report) float64 {
 
 const insightsPrefix = "Insights / LogsQL: "
 
+// insightsCPU reads one CompareShape's server CPU a run off a Report, in ms.
+func insightsCPU(name string) func(r *Report) float64 {
+	return func(r *Report) float64 {
+		if r.Insights == nil {
+			return math.NaN()
+		}
+		for _, c := range r.Insights.Compare {
+			if c.Name == name {
+				return known(ms(c.ServerCPU.Seconds()))
+			}
+		}
+		return math.NaN()
+	}
+}
+
 func init() {
 	for _, d := range []struct {
 		name, unit string
@@ -187,6 +202,13 @@ func init() {
 			higher     bool
 			value      func(r *Report) float64
 		}{insightsPrefix + sh.Name, "ms", false, insightsFigure(sh.Name)})
+	}
+	for _, sh := range CompareShapes {
+		figureDefs = append(figureDefs, struct {
+			name, unit string
+			higher     bool
+			value      func(r *Report) float64
+		}{insightsPrefix + sh.Name + ", server CPU a run", "ms", false, insightsCPU(sh.Name)})
 	}
 }
 

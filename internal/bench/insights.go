@@ -87,6 +87,11 @@ type CompareResult struct {
 	Time  time.Duration // median of 3
 	Rows  int
 	Total float64 // Σ n over the rows (NaN for a shape without n)
+	// ServerCPU is the server's user+system CPU time a run (the mean of
+	// the 3; 0 when unknown): on a loaded machine it is steadier than
+	// Time, and the ratio of the two systems' CPU is what an idle machine
+	// with as many cores would show at most.
+	ServerCPU time.Duration
 }
 
 type queryResults struct {
@@ -153,6 +158,7 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 		for _, sh := range CompareShapes {
 			var times []time.Duration
 			var last *queryResults
+			cpu0 := procCPU(serverPID)
 			for i := 0; i < 3; i++ {
 				d, r, err := c.runQuery(ctx, groups, sh.Insights, fromS, toS)
 				if err != nil {
@@ -160,7 +166,8 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 				}
 				times, last = append(times, d), r
 			}
-			cr := CompareResult{Name: sh.Name, Time: medianDuration(times), Rows: len(last.Results), Total: math.NaN()}
+			cr := CompareResult{Name: sh.Name, Time: medianDuration(times), Rows: len(last.Results), Total: math.NaN(),
+				ServerCPU: (procCPU(serverPID) - cpu0) / 3}
 			for _, row := range last.Results {
 				for _, f := range row {
 					if f.Field == "n" {
@@ -210,12 +217,13 @@ func nanAdd(a, b float64) float64 {
 // insights asks VictoriaLogs the CompareShapes in LogsQL over every group of
 // the run, each three times, timed from the request to the last line of the
 // answer.
-func (c *vlClient) insights(ctx context.Context) (*InsightsReport, error) {
+func (c *vlClient) insights(ctx context.Context, serverPID int) (*InsightsReport, error) {
 	sel := `_stream:{group=~` + strconv.Quote(regexpQuote(c.prefix)+"-g.*") + `} `
 	rep := &InsightsReport{}
 	for _, sh := range CompareShapes {
 		var times []time.Duration
 		cr := CompareResult{Name: sh.Name}
+		cpu0 := procCPU(serverPID)
 		for i := 0; i < 3; i++ {
 			total := math.NaN()
 			n, d, err := c.query(ctx, sel+sh.LogsQL, func(line []byte) error {
@@ -235,6 +243,7 @@ func (c *vlClient) insights(ctx context.Context) (*InsightsReport, error) {
 			times, cr.Rows, cr.Total = append(times, d), n, total
 		}
 		cr.Time = medianDuration(times)
+		cr.ServerCPU = (procCPU(serverPID) - cpu0) / 3
 		rep.Compare = append(rep.Compare, cr)
 	}
 	return rep, nil

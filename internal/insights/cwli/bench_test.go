@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cairnlog/cairn/internal/bench"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -181,4 +182,34 @@ func BenchmarkStatsMillionKeys(b *testing.B) {
 			b.Fatal(err, len(res.Rows))
 		}
 	}
+}
+
+// benchLines is n lines of the bench generator (cairn bench's corpus: 40%
+// access lines, 35% app lines, 25% JSON objects) in 1,000-event blocks.
+func benchLines(n int) []store.ScanBlock {
+	gen := bench.NewLineGen(42)
+	var blocks []store.ScanBlock
+	for i := 0; i < n; i += 1000 {
+		evs := make([]store.StoredEvent, 0, 1000)
+		for j := i; j < min(i+1000, n); j++ {
+			ts := int64(1_700_000_000_000 + j)
+			evs = append(evs, store.StoredEvent{Stream: "s", Timestamp: ts, IngestionTime: ts, Message: gen.Line(),
+				Pos: store.Position{Time: ts, Seq: uint64(len(blocks)), Index: uint32(len(evs))}})
+		}
+		blocks = append(blocks, store.ScanBlock{Group: "g", Events: evs})
+	}
+	return blocks
+}
+
+// BenchmarkBenchJSON is cairn bench's JSON shape over its corpus, the
+// pushdown filter applied as the store's decode workers apply it: the
+// executor's and the filter's CPU without the store's decoding. Run with
+// -cpu=1.
+func BenchmarkBenchJSON(b *testing.B) {
+	benchQuery(b, `filter ispresent(latency_ms) | stats avg(latency_ms) as a by user`, benchLines(benchN), true)
+}
+
+// BenchmarkBenchERROR is cairn bench's substring count over its corpus.
+func BenchmarkBenchERROR(b *testing.B) {
+	benchQuery(b, `filter @message like "ERROR" | stats count() as n`, benchLines(benchN), true)
 }

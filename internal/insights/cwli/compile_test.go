@@ -170,7 +170,11 @@ func TestPushdown(t *testing.T) {
 	f(`fields user as u, @message as m | stats count() by bin(1m)`, false, "", "", nil, 0, 0)
 	f(`filter @type = "REPORT" | stats avg(@duration)`, true, "", "", nil, 0, 0)
 	f(`filter @message like /ERROR/ | stats count() by bin(1h)`, true, "an ERROR x", "fine", []string{"ERROR"}, 0, 0)
-	f(`filter @message like /timeout \d+/ and user = "x"`, true, "timeout 5 x", "timeout 5", []string{"timeout "}, -1, 0)
+	// user is a JSON field: only a JSON object can pass (a plain line has
+	// no JSON fields, so the store rules it out at its first byte)
+	f(`filter @message like /timeout \d+/ and user = "x"`, true, `{"m":"timeout 5","user":"x"}`, "timeout 5 x", []string{"timeout "}, -1, 0)
+	f(`filter @message like /timeout \d+/ and user = "x"`, true, `{"m":"timeout 5","user":"x"}`, `{"m":"timeout 5"}`, []string{"timeout "}, -1, 0)
+	f(`filter ispresent(latency_ms) | stats avg(latency_ms) by user`, true, ` {"latency_ms":1}`, `latency_ms=1 "latency_ms"`, nil, 0, 0)
 	f(`filter user = "carol" | stats count()`, true, `{"user":"carol"}`, `{"user":"bob"}`, nil, 0, 0)
 	if cq, _ := Compile(`filter user = "carol"`); strings.Join(cq.Pushdown().Filter.RequiredUnlessEscaped(), ",") != "carol" {
 		t.Errorf("json equality: required unless escaped %q", cq.Pushdown().Filter.RequiredUnlessEscaped())

@@ -31,6 +31,9 @@ type env struct {
 	now    int64   // ms, for now()
 	pbuf   []byte  // JSON path scratch
 	walker jsonWalker
+	// fullWalk: extract always walks the whole tree (tests compare the
+	// top-level scanner with it)
+	fullWalk bool
 }
 
 type expr interface {

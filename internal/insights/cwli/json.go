@@ -29,6 +29,9 @@ func (x *env) extract(r *row) {
 	if i >= len(msg) || msg[i] != '{' {
 		return
 	}
+	if !x.q.jsonDotted && !x.fullWalk && extractTop(msg, i, x.q, r.js) {
+		return
+	}
 	w := &x.walker
 	w.src, w.path, w.ids, w.names, w.out, w.lens = msg, x.pbuf[:0], x.q.jsonIDs, x.q.jsonNames, r.js, &x.q.jsonLens
 	w.leaf, w.leaves, w.bad, w.found = nil, 0, false, 0

@@ -13,9 +13,10 @@ type msgMatcher struct {
 }
 
 type mnode struct {
-	op   byte // 'l' like, '&', '|', '!', 't' true (unknown)
+	op   byte // 'l' like, '&', '|', '!', 't' true (unknown), 'j' a JSON field's literal
 	m    *textMatcher
 	kids []mnode
+	lit  finder // 'j': the literal
 }
 
 func (m *msgMatcher) Match(msg string) bool           { return m.root.match(msg) }
@@ -33,9 +34,15 @@ func (n *mnode) match(s string) bool {
 	case '!':
 		return !n.kids[0].match(s)
 	case 'j':
-		// a JSON field equal to the literal: the message holds it, unless
-		// the JSON escaped some of its characters
-		return strings.Contains(s, n.m.sub) || strings.IndexByte(s, '\\') >= 0
+		// a JSON field equal to the literal, or present: only a message
+		// that is a JSON object has JSON fields (env.extract), and its text
+		// holds the literal, unless the JSON escaped some of its
+		// characters. Most lines of a mixed group are not JSON: they are
+		// ruled out at their first byte.
+		if i := skipWS(s, 0); i >= len(s) || s[i] != '{' {
+			return false
+		}
+		return n.lit.in(s) || strings.IndexByte(s, '\\') >= 0
 	}
 	return true
 }
@@ -83,11 +90,11 @@ func toMnode(q *pushCtx, e expr) (mnode, bool) {
 		}
 	case cmpE:
 		if lit, ok := jsonEquality(e); ok {
-			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
+			return mnode{op: 'j', lit: newFinder(lit)}, false
 		}
 	case callE:
 		if lit, ok := jsonPresence(q.q, e); ok {
-			return mnode{op: 'j', m: &textMatcher{sub: lit, isSub: true}}, false
+			return mnode{op: 'j', lit: newFinder(lit)}, false
 		}
 		if lits := q.parsedPresence(e); lits != nil {
 			n := mnode{op: 'l', m: &textMatcher{sub: lits[0], isSub: true}}

@@ -63,12 +63,15 @@ type outCol struct {
 
 // Query is a compiled query; safe for concurrent Runs.
 type Query struct {
-	src         string
-	stages      []*stage
-	nslots      int
-	jsonNames   []string
-	jsonIDs     map[string]int
-	jsonLens    [65]bool
+	src       string
+	stages    []*stage
+	nslots    int
+	jsonNames []string
+	jsonIDs   map[string]int
+	jsonLens  [65]bool
+	// jsonDotted: some JSON name holds a dot, so it may be a nested path
+	// and extraction walks every level (env.extract)
+	jsonDotted  bool
 	out         []outCol
 	statsRows   bool // the output rows are stats rows (no @ptr)
 	nstats      int
@@ -90,6 +93,7 @@ func (q *Query) jsonID(name string) int {
 	}
 	id := len(q.jsonNames)
 	q.jsonLens[min(len(name), 64)] = true
+	q.jsonDotted = q.jsonDotted || strings.Contains(name, ".")
 	q.jsonNames = append(q.jsonNames, name)
 	q.jsonIDs[name] = id
 	return id

@@ -146,7 +146,7 @@ func (pl *planner) aggCall(n *node, a *aggDef) (expr, *CompileError) {
 type statsState struct {
 	sp    *statsPlan
 	seed  maphash.Seed
-	slots []int32 // group index + 1; 0: empty; len a power of two, at most 3/4 used
+	slots []uint64 // hash's high half << 32 | group index + 1; 0: empty; len a power of two, at most 3/4 used
 	arena []byte
 	koff  []uint32 // len(groups)+1
 	first []int64  // seq of each group's first event: the output order
@@ -168,16 +168,16 @@ type statsState struct {
 
 // perGroup is what a new group costs beyond its key: its offset, first,
 // its table slots (the table is kept at most three quarters full: 1.33 to
-// 2.67 slots of 4 bytes a group), and the aggregates.
+// 2.67 slots of 8 bytes a group), and the aggregates.
 func (s *statsState) perGroup() int64 {
 	if s.flat {
-		n := 4 + 8 + 6 + int64(s.na)*8
+		n := 4 + 8 + 12 + int64(s.na)*8
 		if s.sums {
 			n += int64(s.na) * 8
 		}
 		return n
 	}
-	return 4 + 8 + 8 + 24 + int64(s.na)*64
+	return 4 + 8 + 12 + 24 + int64(s.na)*64
 }
 
 func newStatsState(sp *statsPlan) *statsState {
@@ -202,19 +202,26 @@ func (s *statsState) len() int { return len(s.first) }
 func (s *statsState) keyOf(g int32) []byte { return s.arena[s.koff[g]:s.koff[g+1]] }
 
 // find returns the group of key, or -1, and the slot where it is or would go.
+// A slot holds the group's index and the high half of its key's hash, so a
+// probe past another key is ruled out there, without reading that group's
+// key (a cache miss each in a table of many groups).
 func (s *statsState) find(key []byte) (int32, int) {
 	if len(s.slots) == 0 {
 		return -1, -1
 	}
 	mask := len(s.slots) - 1
-	i := int(maphash.Bytes(s.seed, key)) & mask
+	h := maphash.Bytes(s.seed, key)
+	tag := h >> 32 << 32
+	i := int(h) & mask
 	for {
-		g := s.slots[i] - 1
-		if g < 0 {
+		e := s.slots[i]
+		if e == 0 {
 			return -1, i
 		}
-		if string(s.keyOf(g)) == string(key) {
-			return g, i
+		if e&^0xffffffff == tag {
+			if g := int32(uint32(e)) - 1; string(s.keyOf(g)) == string(key) {
+				return g, i
+			}
 		}
 		i = (i + 1) & mask
 	}
@@ -228,7 +235,7 @@ func (s *statsState) insert(key []byte, seq int64, by []Value) (int32, int64) {
 	}
 	_, at := s.find(key)
 	g := int32(s.len())
-	s.slots[at] = g + 1
+	s.slots[at] = slotOf(maphash.Bytes(s.seed, key), g)
 	s.arena = append(s.arena, key...)
 	s.koff = append(s.koff, uint32(len(s.arena)))
 	s.first = append(s.first, seq)
@@ -268,16 +275,21 @@ func (s *statsState) insert(key []byte, seq int64, by []Value) (int32, int64) {
 
 func (s *statsState) grow() {
 	n := max(64, 2*len(s.slots))
-	s.slots = make([]int32, n)
+	s.slots = make([]uint64, n)
 	mask := n - 1
 	for g := range int32(s.len()) {
-		i := int(maphash.Bytes(s.seed, s.keyOf(g))) & mask
+		h := maphash.Bytes(s.seed, s.keyOf(g))
+		i := int(h) & mask
 		for s.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		s.slots[i] = g + 1
+		s.slots[i] = slotOf(h, g)
 	}
 }
+
+// slotOf is a table slot for group g whose key hashes to h: the high half
+// of h, then g+1 (never 0: 0 is an empty slot).
+func slotOf(h uint64, g int32) uint64 { return h>>32<<32 | uint64(uint32(g+1)) }
 
 // add folds r into its group and returns the memory it grew by.
 func (s *statsState) add(r *row, x *env) int64 {

@@ -292,9 +292,9 @@ func (m *Manager) run(ctx context.Context, q *query) {
 			took := time.Since(now)
 			last = time.Now()
 			// A snapshot of a large sort or many groups costs; keep
-			// them under a tenth of the run.
-			if every < 10*took {
-				every = 10 * took
+			// them under a twentieth of the run (at most one every 100 ms).
+			if every < 20*took {
+				every = 20 * took
 			}
 			m.mu.Lock()
 			q.result = snap
