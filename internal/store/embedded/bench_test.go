@@ -46,7 +46,7 @@ func fill(b testing.TB, e *Engine, n, streams int) (rawBytes int64) {
 // openFilled opens an in-memory engine holding 300,000 events in 64 streams
 // and sets b's bytes per op to their raw size.
 func openFilled(b *testing.B) *Engine {
-	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem()})
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,12 +54,47 @@ func openFilled(b *testing.B) *Engine {
 	return e
 }
 
+// openMerged is openFilled with the events in 16 streams (18,750 each, as
+// the compare's 2 M events in 64 streams hold 31,250) merged by the
+// re-compaction into format-3 blocks: what reads see at its steady state.
+func openMerged(b *testing.B) *Engine {
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fill(b, e, 300_000, 16))
+	for {
+		st, err := e.RecompactNow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Settled {
+			break
+		}
+	}
+	return e
+}
+
+// layouts runs fn on both layouts: blocks as appended (format 2) and merged.
+func layouts(b *testing.B, fn func(b *testing.B, e *Engine)) {
+	for _, l := range []struct {
+		name string
+		open func(*testing.B) *Engine
+	}{{"appended", openFilled}, {"merged", openMerged}} {
+		b.Run(l.name, func(b *testing.B) {
+			e := l.open(b)
+			defer e.Close()
+			b.ResetTimer()
+			fn(b, e)
+		})
+	}
+}
+
 // BenchmarkScan is a full scan of a group for a term that every block may
 // hold but few events match: decompression and matching, no block skipping.
-func BenchmarkScan(b *testing.B) {
-	e := openFilled(b)
-	defer e.Close()
-	b.ResetTimer()
+func BenchmarkScan(b *testing.B) { layouts(b, benchScan) }
+
+func benchScan(b *testing.B, e *Engine) {
 	defer reportCPU(b, cpuTime())
 	for i := 0; i < b.N; i++ {
 		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
@@ -194,10 +229,9 @@ func BenchmarkRareSearch(b *testing.B) {
 
 // BenchmarkScanStream is BenchmarkScan's search through Scan: the same
 // blocks decoded and matched on every core, delivered block by block.
-func BenchmarkScanStream(b *testing.B) {
-	e := openFilled(b)
-	defer e.Close()
-	b.ResetTimer()
+func BenchmarkScanStream(b *testing.B) { layouts(b, benchScanStream) }
+
+func benchScanStream(b *testing.B, e *Engine) {
 	defer reportCPU(b, cpuTime())
 	for i := 0; i < b.N; i++ {
 		n := 0
@@ -221,9 +255,9 @@ func reportCPU(b *testing.B, start time.Duration) {
 // BenchmarkTimeRange reads the 100,000 events in the middle of a 300,000-event
 // group through every page (10,000 events, 1 MB), as FilterLogEvents with a
 // startTime and endTime does; bytes per op are the group's raw size.
-func BenchmarkTimeRange(b *testing.B) {
-	e := openFilled(b)
-	defer e.Close()
+func BenchmarkTimeRange(b *testing.B) { layouts(b, benchTimeRange) }
+
+func benchTimeRange(b *testing.B, e *Engine) {
 	// fill spreads 300 blocks over 300×30+ ms; the middle third by time.
 	all := readRange(b, e, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20})
 	from, to := all[100_000], all[200_000]

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unsafe"
@@ -111,6 +112,45 @@ type DecodedBlock struct {
 	seqs   []uint64
 	idx    []uint32
 	ingest []int64
+
+	// A merged block decoded in part (decodeWant) rendered only the
+	// messages of events [from, to) whose template holds tpl (every one
+	// when tpl is ""); the others read back empty. sized holds every
+	// message's offset as if all were rendered (rawBytes).
+	partial  bool
+	from, to int
+	tpl      string
+	sized    []uint32
+}
+
+// covers reports whether d holds every message a reader of events [lo, hi)
+// with template literal tpl (nil: none) may need.
+func (d *DecodedBlock) covers(lo, hi int, tpl *literal) bool {
+	if !d.partial {
+		return true
+	}
+	return d.from <= lo && hi <= d.to && (d.tpl == "" || tpl != nil && d.tpl == string(tpl.b))
+}
+
+// coversTimes is covers for the events in [start, end).
+func (d *DecodedBlock) coversTimes(start, end int64, tpl *literal) bool {
+	if !d.partial {
+		return true
+	}
+	lo, _ := slices.BinarySearch(d.ts, start)
+	hi, _ := slices.BinarySearch(d.ts, end)
+	if end == math.MaxInt64 {
+		hi = len(d.ts)
+	}
+	return lo >= hi || d.covers(lo, hi, tpl)
+}
+
+// rawBytes is the message bytes of events [lo, hi), rendered or not.
+func (d *DecodedBlock) rawBytes(lo, hi int) int64 {
+	if d.sized != nil {
+		return int64(d.sized[hi] - d.sized[lo])
+	}
+	return int64(d.off[hi]-d.off[lo]) - int64(d.sep)*int64(hi-lo)
 }
 
 // pos is event i's position; seq is the block key's.
@@ -339,13 +379,16 @@ func (e *Engine) putBuf(b []byte) {
 // A format-2 block none of whose events lies in [start, end) comes back
 // with its timestamps only (no messages, buf nil): nothing was decompressed.
 func (e *Engine) openBlock(gid uint64, minTs int64, seq uint64, start, end int64) (blk *DecodedBlock, buf []byte, ok bool, err error) {
-	return e.openBlockOf(gid, minTs, seq, start, end, false)
+	return e.openBlockOf(gid, minTs, seq, decodeWant{start: start, end: end})
 }
 
-// openBlockOf is openBlock; timesOnly returns a format-2 block's timestamps
-// without decompressing its messages (its Message calls are then invalid;
-// format-1 blocks are whole zstd frames and decode in full).
-func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, start, end int64, timesOnly bool) (blk *DecodedBlock, buf []byte, ok bool, err error) {
+// openBlockOf is openBlock for what want asks: timesOnly returns a
+// format-2 or 3 block's timestamps without decompressing its messages (its
+// Message calls are then invalid; format-1 blocks are whole zstd frames and
+// decode in full); a merged block renders only the messages want's time
+// range and template literal need (decodeWant).
+func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, want decodeWant) (blk *DecodedBlock, buf []byte, ok bool, err error) {
+	start, end, timesOnly := want.start, want.end, want.timesOnly
 	key := blockKey(tagBlock, gid, minTs, seq)
 	value, closer, err := e.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -357,27 +400,19 @@ func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, start, end int
 	defer closer.Close()
 	if len(value) > 0 && value[0] == blockFormat3 {
 		// A merged block's timestamps sit in a small frame of their own:
-		// read them first, and decode the rest only when one is in range.
-		if !timesOnly {
-			times, _, err := decodeBlock3(value, minTs, nil, e.dec, true)
-			if err != nil {
-				return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
-			}
-			if !anyInRange(times.ts, start, end) {
-				return times, nil, true, nil
-			}
-		}
+		// decodeBlock3Of reads them first, and the rest only when one is
+		// in range.
 		buf = e.getBuf()
-		e.decodes.Add(1)
-		blk, buf, err = decodeBlock3(value, minTs, buf, e.dec, timesOnly)
+		blk, buf, err = decodeBlock3Of(value, minTs, buf, e.dec, want)
 		if err != nil {
 			e.putBuf(buf)
 			return nil, nil, false, fmt.Errorf("block %x: %w", key, err)
 		}
-		if timesOnly {
+		if blk.off == nil { // timestamps only
 			e.putBuf(buf)
-			buf = nil
+			return blk, nil, true, nil
 		}
+		e.decodes.Add(1)
 		return blk, buf, true, nil
 	}
 	ts, rest, err := DecodeBlockTimes(value, minTs, nil)

@@ -322,6 +322,7 @@ type decoder3 struct {
 	colOf    colTable
 	tpls     [][]tplOp
 	arena    []tplOp // every template's ops, back to back
+	holds    []bool  // with decodeWant.tpl: whether tpls[i]'s text holds it
 }
 
 var errFormat3 = errors.New("corrupt format 3 block")
@@ -347,9 +348,62 @@ func readFrame(b []byte, dst []byte, dec *zstd.Decoder) (out, rest []byte, err e
 	return out, rest, nil
 }
 
-// decodeBlock3 reads a format-3 value. timesOnly stops after the timestamps
-// and positions (no messages). Messages alias the returned buffer.
+// decodeBlock3 reads a format-3 value whole. timesOnly stops after the
+// timestamps and positions (no messages). Messages alias the returned buffer.
 func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, timesOnly bool) (*DecodedBlock, []byte, error) {
+	return decodeBlock3Of(value, minTs, buf, dec, decodeWant{timesOnly: timesOnly, start: math.MinInt64, end: math.MaxInt64})
+}
+
+// decodeWant says which messages of a merged block a reader needs. A merged
+// block holds up to recompactTarget events, and rendering a message is most
+// of its decoding (the profile in docs/benchmarks.md, disk10: the number
+// and literal writers ~70%, zstd ~17%), while a page or a search usually
+// needs few of them: the events of a time range, or those that may hold a
+// search's literal. The others are skipped: their variables' column
+// cursors advance (a varint or a few bytes each) and nothing is written;
+// they read back as empty messages, so the block is only good for a reader
+// whose wants it covers (DecodedBlock.covers).
+type decodeWant struct {
+	timesOnly  bool
+	start, end int64 // render the events in [start, end)
+	// tpl, when set, renders only events whose template holds it:
+	// templateLiteral of the search's literal, which every matching
+	// message's template text must contain.
+	tpl *literal
+}
+
+// templateLiteral returns what a template must contain for its messages to
+// hold l: the longest run of l's bytes outside [0-9a-f]. Variables render
+// only digits and lowercase hex digits, so such bytes of a message always
+// come from its template's literal text, and a run of them (no variable can
+// sit between adjacent bytes) lies in one literal stretch of it. nil when
+// there is no such run of 3 bytes or more, or l holds a byte a template
+// writes as an operator or escape (≤ 0x10: its bytes in the template text
+// would not be contiguous).
+func templateLiteral(l []byte) *literal {
+	var best []byte
+	from := 0
+	for i := 0; i <= len(l); i++ {
+		if i < len(l) && l[i] <= 0x10 {
+			return nil
+		}
+		if i == len(l) || isLowerHex(l[i]) {
+			if i-from > len(best) {
+				best = l[from:i]
+			}
+			from = i + 1
+		}
+	}
+	if len(best) < 3 {
+		return nil
+	}
+	return newLiteral(append([]byte(nil), best...))
+}
+
+// decodeBlock3Of reads a format-3 value, rendering the messages want asks
+// for. When no event lies in want's time range it stops after the
+// timestamps (off nil, buf untouched).
+func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, want decodeWant) (*DecodedBlock, []byte, error) {
 	r := reader{b: value[1:]}
 	n := r.uvarint()
 	raw := r.uvarint()
@@ -410,8 +464,24 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 		}
 		ts[i] = prev
 	}
-	if timesOnly {
+	if want.timesOnly {
 		return d, buf, nil
+	}
+	// The events to render: [lo, hi) by time, and by template when tpl.
+	lo, _ := slices.BinarySearch(d.ts, want.start)
+	hi, _ := slices.BinarySearch(d.ts, want.end)
+	if want.end == math.MaxInt64 {
+		hi = int(n) // a timestamp of MaxInt64 is in range too
+	}
+	if lo >= hi {
+		return d, buf, nil
+	}
+	partial := lo > 0 || hi < int(n) || want.tpl != nil
+	if partial {
+		d.partial, d.from, d.to = true, lo, hi
+		if want.tpl != nil {
+			d.tpl = string(want.tpl.b)
+		}
 	}
 	// Decompress the other frames one after another into one scratch; the
 	// messages are written before them.
@@ -458,6 +528,15 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 	off := make([]uint32, n+1)
 	d.off = off
 	off = off[:n]
+	// sized counts every message's length, rendered or not, when some are
+	// skipped: what a reader examined (its scan budget) does not depend on
+	// how much of the block it rendered.
+	var sized []uint32
+	if partial {
+		sized = make([]uint32, n+1)
+		d.sized = sized
+	}
+	size := 0
 	for i := range off {
 		var v uint64
 		if len(ids) > 0 && ids[0] < 0x80 {
@@ -470,7 +549,12 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 			ids = ids[k:]
 		}
 		off[i] = uint32(p)
+		if partial {
+			sized[i] = uint32(size)
+		}
+		render := i >= lo && i < hi
 		var ops []tplOp
+		var id int // a reused template's
 		if v <= 1 {
 			j := tplEnd(tplBytes)
 			if j < 0 {
@@ -479,30 +563,58 @@ func decodeBlock3(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, time
 			t := tplBytes[:j]
 			tplBytes = tplBytes[j+1:]
 			if v == 1 {
-				if p, err = x.renderText(out, p, t); err != nil {
-					return nil, buf, err
+				if render && (want.tpl == nil || want.tpl.index(t) >= 0) {
+					q := p
+					if p, err = x.renderText(out, p, t); err != nil {
+						return nil, buf, err
+					}
+					size += p - q
+				} else {
+					var k int
+					if k, err = x.skipText(t); err != nil {
+						return nil, buf, err
+					}
+					size += k
 				}
 				continue
 			}
 			if ops, err = x.compile(t); err != nil {
 				return nil, buf, err
 			}
+			id = len(x.tpls)
 			x.tpls = append(x.tpls, ops)
+			if want.tpl != nil {
+				x.holds = append(x.holds, want.tpl.index(t) >= 0)
+			}
 		} else {
 			if v-2 >= uint64(len(x.tpls)) {
 				return nil, buf, errFormat3
 			}
-			ops = x.tpls[v-2]
+			id = int(v - 2)
+			ops = x.tpls[id]
 		}
-		if p, err = x.render(out, p, ops); err != nil {
-			return nil, buf, err
+		if render && (want.tpl == nil || x.holds[id]) {
+			q := p
+			if p, err = x.render(out, p, ops); err != nil {
+				return nil, buf, err
+			}
+			size += p - q
+		} else {
+			var k int
+			if k, err = x.skip(ops); err != nil {
+				return nil, buf, err
+			}
+			size += k
 		}
 	}
-	if p != len(out) {
+	if size != int(raw) || !partial && p != len(out) {
 		return nil, buf, errFormat3
 	}
 	d.off[n] = uint32(p)
-	d.data = out
+	if partial {
+		sized[n] = uint32(size)
+	}
+	d.data = out[:p]
 	return d, buf, nil
 }
 
@@ -828,6 +940,138 @@ func (x *decoder3) hex(out []byte, p, col, w int) (int, error) {
 	}
 	x.cur[col] = q + nb
 	return p + w, nil
+}
+
+// numLen is the number of decimal digits of v: log10 from its bit length
+// (1233/4096 ≈ log10 2), corrected by one comparison; no division.
+func numLen(v uint64) int {
+	n := (bits.Len64(v|1)*1233)>>12 + 1
+	if n > 1 && n <= len(pow10) && v < pow10[n-1] {
+		n--
+	}
+	return n
+}
+
+// pow10[i] is 10^i.
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// skipNum advances column col past one number and returns the length its
+// rendering would have had (num, without writing it).
+func (x *decoder3) skipNum(col int) (int, error) {
+	q, end := x.cur[col], x.end[col]
+	if q >= end {
+		return 0, errFormat3
+	}
+	var u uint64
+	if b := x.colBuf[q]; b < 0x80 {
+		u, q = uint64(b), q+1
+	} else if q+1 < end && x.colBuf[q+1] < 0x80 {
+		u, q = uint64(b&0x7f)|uint64(x.colBuf[q+1])<<7, q+2
+	} else {
+		v, k := binary.Uvarint(x.colBuf[q:end])
+		if k <= 0 {
+			return 0, errFormat3
+		}
+		u, q = v, q+k
+	}
+	n := numLen(u >> 1)
+	if u&1 != 0 {
+		if q >= end {
+			return 0, errFormat3
+		}
+		w := int(x.colBuf[q])
+		q++
+		if w > maxNumDigits || w < n {
+			return 0, errFormat3
+		}
+		n = w
+	}
+	x.cur[col] = q
+	return n, nil
+}
+
+// skipHex advances column col past one w-digit hex id.
+func (x *decoder3) skipHex(col, w int) error {
+	nb := (w + 1) / 2
+	if nb > x.end[col]-x.cur[col] {
+		return errFormat3
+	}
+	x.cur[col] += nb
+	return nil
+}
+
+// skip is render without writing: the columns advance past one message of
+// ops, and its length is returned.
+func (x *decoder3) skip(ops []tplOp) (int, error) {
+	n := 0
+	for i := range ops {
+		op := &ops[i]
+		n += len(op.lit)
+		switch op.kind {
+		case tplNum:
+			k, err := x.skipNum(int(op.col))
+			if err != nil {
+				return 0, err
+			}
+			n += k
+		case tplHex:
+			if err := x.skipHex(int(op.col), int(op.w)); err != nil {
+				return 0, err
+			}
+			n += int(op.w)
+		default:
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// skipText is renderText without writing.
+func (x *decoder3) skipText(t []byte) (int, error) {
+	class := tplClass(t)
+	ordinal, n := 0, 0
+	for i := 0; i < len(t); {
+		j := litEnd(t, i)
+		n += j - i
+		if j == len(t) {
+			break
+		}
+		switch t[j] {
+		case tplEscape:
+			if j+1 >= len(t) {
+				return 0, errFormat3
+			}
+			n++
+			i = j + 2
+			continue
+		case tplNum:
+			col := x.colOf.of(colSlot(tplNum, class, ordinal))
+			if col >= len(x.cur) {
+				return 0, errFormat3
+			}
+			k, err := x.skipNum(col)
+			if err != nil {
+				return 0, err
+			}
+			n += k
+			i = j + 1
+		default: // tplHex
+			if j+1 >= len(t) || t[j+1] < 8 || t[j+1] > 16 {
+				return 0, errFormat3
+			}
+			col := x.colOf.of(colSlot(tplHex, class, ordinal))
+			if col >= len(x.cur) {
+				return 0, errFormat3
+			}
+			if err := x.skipHex(col, int(t[j+1])); err != nil {
+				return 0, err
+			}
+			n += int(t[j+1])
+			i = j + 2
+		}
+		ordinal++
+	}
+	return n, nil
 }
 
 // mergedSeqs lists the appends (seqs) whose events a format-3 value holds,

@@ -1,6 +1,8 @@
 package embedded
 
 import (
+	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"syscall"
@@ -173,17 +175,31 @@ func BenchmarkDecodeFormat(b *testing.B) {
 	pos, ing := positionsOf(evs, 1000)
 	v2, _ := EncodeBlock(nil, nil, evs, fast)
 	v3 := EncodeBlock3(nil, evs, pos, ing, strong)
+	// format3-search renders only the messages whose template may hold
+	// the full scan's term (decodeWant.tpl); format3-range only the tenth
+	// of the events a time range in the block's middle selects.
+	mid := evs[len(evs)/2].Timestamp
 	for _, c := range []struct {
 		name string
 		v    []byte
-	}{{"format2", v2}, {"format3", v3}} {
+		want *decodeWant
+	}{{"format2", v2, nil}, {"format3", v3, nil},
+		{"format3-search", v3, &decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: prematch(substr(bench.CommonTerm)).tpl}},
+		{"format3-range", v3, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(raw))
 			b.ReportMetric(float64(len(c.v))/float64(len(evs)), "stored-B/event")
 			var buf []byte
 			cpu0 := processCPU()
 			for b.Loop() {
-				blk, nbuf, err := DecodeBlock(c.v, evs[0].Timestamp, buf, dec)
+				var blk *DecodedBlock
+				var nbuf []byte
+				var err error
+				if c.want != nil {
+					blk, nbuf, err = decodeBlock3Of(c.v, evs[0].Timestamp, buf, dec, *c.want)
+				} else {
+					blk, nbuf, err = DecodeBlock(c.v, evs[0].Timestamp, buf, dec)
+				}
 				if err != nil || blk.Len() != len(evs) {
 					b.Fatal(err)
 				}
@@ -201,4 +217,100 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestTemplateLiteral: what a template must hold for a message to hold a
+// literal is its longest run of bytes outside [0-9a-f] (variables render
+// only those), when that is 3 bytes or more.
+func TestTemplateLiteral(t *testing.T) {
+	for _, c := range []struct{ lit, want string }{
+		{"checkout_timeout", "kout_tim"}, // c h e c k…: "e" and "c" are hex digits
+		{"zqxneedle7", "zqxn"},
+		{"ERROR", "ERROR"},
+		{"deadbeef", ""},       // may be a hex id entirely
+		{"status=500", "tus="}, // "st" is shorter
+		{"a1b2c3", ""},
+		{"xy", ""},
+		{"tab\there", ""}, // a byte a template escapes or uses as a width
+	} {
+		got := ""
+		if l := templateLiteral([]byte(c.lit)); l != nil {
+			got = string(l.b)
+		}
+		if got != c.want {
+			t.Errorf("templateLiteral(%q) = %q, want %q", c.lit, got, c.want)
+		}
+	}
+}
+
+// TestDecodeBlock3Partial: a merged block decoded for a time range and a
+// search's literal renders, byte for byte, every event in the range whose
+// message holds the literal (the rest may read back empty), and counts
+// every message's size as if all were rendered.
+func TestDecodeBlock3Partial(t *testing.T) {
+	enc := strongEncoder(t)
+	_, dec := testCoders(t)
+	gen := bench.NewLineGen(11)
+	rng := rand.New(rand.NewPCG(5, 6))
+	evs := make([]store.Event, 3000)
+	ts := int64(1_760_000_000_000)
+	odd := []string{"", "0042 x", "\x01\x02\x03\n0", "id deadbeef00 ok", "tiger", "checkout_timeout 7"}
+	for i := range evs {
+		ts += int64(rng.IntN(3))
+		m := gen.Line()
+		if rng.IntN(10) == 0 {
+			m = odd[rng.IntN(len(odd))]
+		}
+		evs[i] = store.Event{Timestamp: ts, Message: m}
+	}
+	pos, ing := positionsOf(evs, 100)
+	v := EncodeBlock3(nil, evs, pos, ing, enc)
+	first, last := evs[0].Timestamp, evs[len(evs)-1].Timestamp
+	for round := 0; round < 40; round++ {
+		start := first + rng.Int64N(last-first+2) - 1
+		end := start + rng.Int64N(last-first+2)
+		if round%5 == 0 {
+			start, end = math.MinInt64, math.MaxInt64
+		}
+		lit := []string{"", bench.CommonTerm, "zqx", "GET /api", "level", "tiger", "0042", "deadbeef"}[round%8]
+		want := decodeWant{start: start, end: end}
+		if lit != "" {
+			want.tpl = prematch(substr(lit)).tpl
+		}
+		blk, _, err := decodeBlock3Of(v, first, nil, dec, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if blk.Len() != len(evs) {
+			t.Fatalf("%d events, want %d", blk.Len(), len(evs))
+		}
+		lo, hi := -1, -1
+		for i, e := range evs {
+			if e.Timestamp >= start && e.Timestamp < end {
+				if lo < 0 {
+					lo = i
+				}
+				hi = i + 1
+			}
+		}
+		if lo < 0 {
+			if blk.off != nil {
+				t.Fatalf("round %d: no event in range, messages decoded", round)
+			}
+			continue
+		}
+		var size int64
+		for i := lo; i < hi; i++ {
+			size += int64(len(evs[i].Message))
+			if (lit == "" || strings.Contains(evs[i].Message, lit)) && string(blk.message(i)) != evs[i].Message {
+				t.Fatalf("round %d (%q in [%d, %d)): event %d is %q, want %q", round, lit, start, end, i, blk.message(i), evs[i].Message)
+			}
+		}
+		if got := blk.rawBytes(lo, hi); got != size {
+			t.Fatalf("round %d: rawBytes %d, want %d", round, got, size)
+		}
+		if !blk.covers(lo, hi, want.tpl) {
+			t.Fatalf("round %d: the block does not cover what it was decoded for", round)
+		}
+	}
 }

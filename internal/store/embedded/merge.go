@@ -110,10 +110,14 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 		return nil, nil
 	}
 	var c *cursor
-	if blk := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil {
+	var tpl *literal
+	if r.lit != nil {
+		tpl = r.lit.tpl
+	}
+	if blk := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil && blk.coversTimes(r.start, r.end, tpl) {
 		c = &cursor{blk: blk} // the cache's: never pooled
 	} else {
-		blk, raw, ok, err := r.e.openBlock(r.g.id, s.minTs, s.seq, r.start, r.end)
+		blk, raw, ok, err := r.e.openBlockOf(r.g.id, s.minTs, s.seq, decodeWant{start: r.start, end: r.end, tpl: tpl})
 		if !ok || err != nil {
 			return nil, err // !ok: reclaimed between summary and payload
 		}
@@ -151,7 +155,7 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 		eachMatch(blk, lo, hi, f, r.lit, func(i int) { c.sel = append(c.sel, uint32(i)) })
 	}
 	it.scannedEvents += int64(hi - lo)
-	it.scannedBytes += int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
+	it.scannedBytes += blk.rawBytes(lo, hi)
 	if len(c.sel) == 0 {
 		r.release(c)
 		return nil, nil
@@ -185,6 +189,13 @@ func (r *readState) park(c *cursor) {
 	if r.page.Next == nil {
 		r.release(c)
 		return
+	}
+	if c.buf != nil && cap(c.blk.data) > 2*len(c.blk.data)+64<<10 {
+		// A merged block's buffer holds its decompressed columns after
+		// the messages, and a partly rendered block uses little of it:
+		// the cache keeps a copy of the messages, the buffer goes back.
+		c.blk.data = append([]byte(nil), c.blk.data...)
+		r.e.putBuf(c.buf)
 	}
 	c.buf = nil // the cache owns blk.data now
 	r.e.resume.put(resumeKey{r.g.id, c.sum.minTs, c.sum.seq}, c.blk)

@@ -29,7 +29,9 @@ func prematch(f store.Matcher) *literal {
 	if len(best) < 3 { // a byte or two is everywhere: no saving
 		return nil
 	}
-	return newLiteral([]byte(best))
+	l := newLiteral([]byte(best))
+	l.tpl = templateLiteral(l.b)
+	return l
 }
 
 // literal finds one byte string in a message column. bytes.Index looks for
@@ -42,6 +44,9 @@ func prematch(f store.Matcher) *literal {
 type literal struct {
 	b    []byte
 	rare int // index in b of its rarest byte
+	// tpl is what a merged block's template must hold for its messages to
+	// hold b (templateLiteral, codec3.go); nil: any template may.
+	tpl *literal
 }
 
 // byteCommonness lists bytes from the most to the least common in log text

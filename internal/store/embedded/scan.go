@@ -228,7 +228,11 @@ func (sc *scanner) countable(sg *selection, s summary) bool {
 func (sc *scanner) load(it *scanItem) {
 	s, sg := it.sum, it.sg
 	timesOnly := sc.r.NoMessages && sc.r.Filter == nil
-	blk, buf, ok, err := sc.e.openBlockOf(sg.g.id, s.minTs, s.seq, sg.start, sg.end, timesOnly)
+	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly}
+	if sc.lit != nil {
+		want.tpl = sc.lit.tpl
+	}
+	blk, buf, ok, err := sc.e.openBlockOf(sg.g.id, s.minTs, s.seq, want)
 	if !ok || err != nil {
 		it.err = err
 		return
@@ -254,7 +258,7 @@ func (sc *scanner) load(it *scanItem) {
 		it.block.Group = sg.g.name
 		return
 	case hi > lo:
-		it.scannedBytes = int64(blk.off[hi]-blk.off[lo]) - int64(blk.sep)*int64(hi-lo)
+		it.scannedBytes = blk.rawBytes(lo, hi)
 	}
 	var msgs arena
 	keep := func(i int) {
