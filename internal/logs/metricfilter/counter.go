@@ -30,7 +30,7 @@ type CounterConfig struct {
 	// transformed (the transformer family's Transformed). Filters created
 	// with applyOnTransformedLogs count through it; nil: they count the
 	// stored events.
-	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(store.StoredEvent) (string, bool), error)
 }
 
 // MaxSeriesPerFilter bounds the distinct dimension-value combinations one
@@ -51,7 +51,7 @@ type Counter struct {
 	compile     func(string) (logs.Pattern, error)
 	log         *slog.Logger
 	saveEvery   time.Duration
-	transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+	transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(store.StoredEvent) (string, bool), error)
 
 	// Lock order: Counter.mu before groupRun.mu.
 	mu     sync.Mutex
@@ -502,7 +502,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		}
 		block := events[i:j]
 		i = j
-		var alt []string
+		var alt func(store.StoredEvent) (string, bool)
 		if needAlt {
 			var err error
 			if alt, err = c.transformed(ctx, k.scope, k.group, block[0].Pos.Seq); err != nil {
@@ -518,9 +518,13 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 					continue
 				}
 				ev := &plain
-				if f.transformed && int(e.Pos.Index) < len(alt) {
+				if f.transformed && alt != nil {
 					if tr == nil {
-						tr = &eventDoc{msg: alt[e.Pos.Index]}
+						v, ok := alt(e)
+						if !ok {
+							v = e.Message
+						}
+						tr = &eventDoc{msg: v}
 					}
 					ev = tr
 				}
