@@ -5,6 +5,8 @@
 #   scripts/ingest-cost.sh                    # 1 M events a setup and round, 3 rounds
 #   EVENTS=2000000 ROUNDS=5 scripts/ingest-cost.sh
 #   CAIRN_BIN=/path/to/cairn scripts/ingest-cost.sh   # measure that binary instead of building this tree
+#   PROFILE=/tmp/prof ROUNDS=1 scripts/ingest-cost.sh # also a server CPU profile of each setup's ingest
+#                                                     # (PROFILE_SECONDS, default 10): DIR/SETUP-ROUND.prof
 #
 # Each round starts a fresh `cairn server` (SigV4, its generated root key, a
 # temporary data directory) for each of three setups, in an order rotated
@@ -53,7 +55,9 @@ tr_doc='{"transformerConfig":[{"grok":{"match":"%{NOTSPACE:first} %{NOTSPACE:sec
 run() {
 	local setup=$1 dir=$work/$1-$2 url="" key secret
 	mkdir -p "$dir"
-	"$work/cairn" server --listen 127.0.0.1:0 --data "$dir/data" >"$dir/server.log" 2>&1 &
+	local prof=()
+	[[ -n "${PROFILE:-}" ]] && prof=(--pprof --pprof-listen 127.0.0.1:0)
+	"$work/cairn" server --listen 127.0.0.1:0 --data "$dir/data" "${prof[@]}" >"$dir/server.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 600); do
 		url=$(grep -o 'endpoint=[^ ]*' "$dir/server.log" | head -1 | cut -d= -f2) || true
@@ -75,8 +79,17 @@ import sys, boto3
 boto3.client("logs", endpoint_url=sys.argv[1], region_name="us-east-1").put_account_policy(
     policyName="bench", policyType=sys.argv[2], policyDocument=sys.argv[3], scope="ALL")' "$url" "$policy_type" "$doc"
 	fi
+	local profpid=
+	if [[ -n "${PROFILE:-}" ]]; then
+		mkdir -p "$PROFILE"
+		local purl
+		purl=$(grep -o 'pprof=[^ ]*' "$dir/server.log" | head -1 | cut -d= -f2)
+		curl -sf -o "$PROFILE/$setup-$2.prof" "${purl}profile?seconds=${PROFILE_SECONDS:-10}" &
+		profpid=$!
+	fi
 	"$work/cairn" bench --endpoint "$url" --access-key "$key" --secret-key "$secret" --server-pid "$pid" \
 		--data-dir "$dir/data" --events "$EVENTS" >"$dir/bench.txt" 2>&1 || { cat "$dir/bench.txt" >&2; exit 1; }
+	if [[ -n "$profpid" ]]; then wait "$profpid" || echo "profile of $setup failed" >&2; fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=

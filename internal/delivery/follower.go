@@ -257,7 +257,7 @@ func (fl *follower) view(ctx context.Context, events []store.StoredEvent) ([]sto
 	out := make([]store.StoredEvent, len(events))
 	copy(out, events)
 	var seq uint64
-	var tr []string
+	var tr func(store.StoredEvent) (string, bool)
 	for i := range out {
 		e := &out[i]
 		if i == 0 || e.Pos.Seq != seq {
@@ -267,8 +267,11 @@ func (fl *follower) view(ctx context.Context, events []store.StoredEvent) ([]sto
 				return nil, err
 			}
 		}
-		if int(e.Pos.Index) < len(tr) {
-			e.Message = tr[e.Pos.Index]
+		if tr == nil {
+			continue
+		}
+		if v, ok := tr(*e); ok {
+			e.Message = v
 		}
 	}
 	return out, nil

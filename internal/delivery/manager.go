@@ -56,7 +56,7 @@ type Config struct {
 	// append at feed sequence seq, by Pos.Index, or nil when it was not
 	// transformed (the transformer family's Transformed). Filters with
 	// Transformed set read through it; nil: they see the stored events.
-	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(store.StoredEvent) (string, bool), error)
 }
 
 // Manager runs one follower per filter of its sources.

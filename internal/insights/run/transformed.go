@@ -30,8 +30,9 @@ type TransformedView interface {
 	// a transformer that may write some while the query runs).
 	Transforms(ctx context.Context, scope store.Scope, group string) (bool, error)
 	// Transformed returns the transformed versions of the events of the
-	// append seq, by Pos.Index, or nil when it was not transformed.
-	Transformed(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+	// append seq (the version of an event of it, and whether it has one),
+	// or nil when it was not transformed.
+	Transformed(ctx context.Context, scope store.Scope, group string, seq uint64) (func(store.StoredEvent) (string, bool), error)
 }
 
 // transformedView wraps add so that blocks of q's groups with transformed
@@ -114,7 +115,7 @@ func (m *Manager) Transform(ctx context.Context, scope store.Scope, group string
 func substitute(ctx context.Context, tv TransformedView, scope store.Scope, group string, evs []store.StoredEvent) ([]store.StoredEvent, error) {
 	out := make([]store.StoredEvent, len(evs))
 	copy(out, evs)
-	bySeq := map[uint64][]string{}
+	bySeq := map[uint64]func(store.StoredEvent) (string, bool){}
 	for i := range out {
 		seq := out[i].Pos.Seq
 		tr, ok := bySeq[seq]
@@ -125,8 +126,11 @@ func substitute(ctx context.Context, tv TransformedView, scope store.Scope, grou
 			}
 			bySeq[seq] = tr
 		}
-		if k := int(out[i].Pos.Index); k < len(tr) {
-			out[i].Message = tr[k]
+		if tr == nil {
+			continue
+		}
+		if v, ok := tr(out[i]); ok {
+			out[i].Message = v
 		}
 	}
 	return out, nil

@@ -22,11 +22,20 @@ func (v *countingView) Transforms(context.Context, store.Scope, string) (bool, e
 	return true, nil
 }
 
-func (v *countingView) Transformed(_ context.Context, _ store.Scope, _ string, seq uint64) ([]string, error) {
+func (v *countingView) Transformed(_ context.Context, _ store.Scope, _ string, seq uint64) (func(store.StoredEvent) (string, bool), error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.calls[seq]++
-	return v.versions[seq], nil
+	tr := v.versions[seq]
+	if tr == nil {
+		return nil, nil
+	}
+	return func(ev store.StoredEvent) (string, bool) {
+		if k := int(ev.Pos.Index); k < len(tr) {
+			return tr[k], true
+		}
+		return "", false
+	}, nil
 }
 
 // A re-compacted block holds several appends' events sorted by time, so

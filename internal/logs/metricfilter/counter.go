@@ -30,7 +30,7 @@ type CounterConfig struct {
 	// transformed (the transformer family's Transformed). Filters created
 	// with applyOnTransformedLogs count through it; nil: they count the
 	// stored events.
-	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+	Transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(store.StoredEvent) (string, bool), error)
 }
 
 // MaxSeriesPerFilter bounds the distinct dimension-value combinations one
@@ -51,7 +51,7 @@ type Counter struct {
 	compile     func(string) (logs.Pattern, error)
 	log         *slog.Logger
 	saveEvery   time.Duration
-	transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error)
+	transformed func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(store.StoredEvent) (string, bool), error)
 
 	// Lock order: Counter.mu before groupRun.mu.
 	mu     sync.Mutex
@@ -496,7 +496,7 @@ func (c *Counter) forget(ctx context.Context, k gkey, r *groupRun) {
 // values are copied only when it starts a new series.
 func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store.StoredEvent) error {
 	needAlt := c.transformed != nil && slices.ContainsFunc(r.filters, func(f *compiled) bool { return f.transformed })
-	var alts [][]string // per block of the page, in order
+	var alts []func(store.StoredEvent) (string, bool) // per block of the page, in order
 	if needAlt {
 		for i := 0; i < len(events); {
 			j := blockEnd(events, i)
@@ -520,7 +520,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		j := blockEnd(events, i)
 		block := events[i:j]
 		i = j
-		var alt []string
+		var alt func(store.StoredEvent) (string, bool)
 		if needAlt {
 			alt = alts[bi]
 		}
@@ -536,10 +536,14 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 					continue
 				}
 				ev := &plain
-				if f.transformed && int(e.Pos.Index) < len(alt) {
+				if f.transformed && alt != nil {
 					if !haveTr {
+						v, ok := alt(*e)
+						if !ok {
+							v = e.Message
+						}
 						clear(sc.seen[1])
-						tr, haveTr = eventDoc{msg: alt[e.Pos.Index], seen: sc.seen[1]}, true
+						tr, haveTr = eventDoc{msg: v, seen: sc.seen[1]}, true
 					}
 					ev = &tr
 				}

@@ -16,19 +16,22 @@
 // return only the original versions of the log events, before they were
 // transformed"; Insights, field indexes, and metric and subscription filters
 // created with applyOnTransformedLogs read the transformed version). So the
-// batch's events are stored unchanged, and the transformed versions are kept
-// beside them once the append is durable (AfterStore), as one resource
-// record of the group per append (kind "transformed", named by the append's
-// feed sequence). Transformed returns them by sequence for the consumers
-// that want the transformed view (Insights, applyOnTransformedLogs filters),
-// which read blocks by sequence anyway (Scan, ReadFeed); Transforms tells
-// Insights which groups to read that way. Live Tail, like GetLogEvents and
+// batch's events are stored unchanged, and once the append is durable
+// (AfterStore) one resource record of the group per append (kind
+// "transformed", named by the append's feed sequence) names the
+// configuration that applied to it. Transformed returns the versions by
+// sequence for the consumers that want the transformed view (Insights,
+// applyOnTransformedLogs filters), which read blocks by sequence anyway
+// (Scan, ReadFeed), computing each from the stored message when asked
+// (lazyRecord says why); Transforms tells Insights which groups to read
+// that way. Live Tail, like GetLogEvents and
 // FilterLogEvents, shows the original: AWS documents the transformed
 // versions only for queries and the applyOnTransformedLogs filters.
 package transformer
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,7 +72,7 @@ type Service struct {
 	accountLevel func(ctx context.Context, scope store.Scope, group string) ([]transform.Processor, error)
 
 	mu    sync.Mutex
-	cache map[string]*transform.Transformer // by configuration JSON
+	cache map[string]compiled // by configuration JSON (the stored record, or the processors)
 
 	// In-flight appends whose transformed record is not written yet (see
 	// Transformed): by ticket, the group; changed is closed and replaced
@@ -97,7 +100,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, now: cfg.Now, accountLevel: cfg.AccountLevel, cache: map[string]*transform.Transformer{},
+	return &Service{st: cfg.Store, now: cfg.Now, accountLevel: cfg.AccountLevel, cache: map[string]compiled{},
 		pending: map[uint64]pendingKey{}, changed: make(chan struct{}), expiry: expiry.New(cfg.Store, kindTransformed, nil)}
 }
 
@@ -287,93 +290,147 @@ func (s *Service) TestTransformer(ctx context.Context, c caller.Caller, in *Test
 // Effective returns the compiled transformer that applies to group, or nil:
 // the group's own, else the account-level one.
 func (s *Service) Effective(ctx context.Context, scope store.Scope, group string) (*transform.Transformer, error) {
+	t, _, err := s.effective(ctx, scope, group)
+	return t, err
+}
+
+// compiled is a cache entry: the transformer and its configuration as the
+// JSON of its processors (what a transformed record names).
+type compiled struct {
+	t     *transform.Transformer
+	procs string
+}
+
+// effective is Effective with the configuration's processors as JSON.
+func (s *Service) effective(ctx context.Context, scope store.Scope, group string) (*transform.Transformer, string, error) {
 	var procs []transform.Processor
 	raw, err := s.st.GetResource(ctx, key(scope, group))
 	switch {
 	case err == nil:
-		if t := s.cached(string(raw)); t != nil {
-			return t, nil
+		if c, ok := s.cached(string(raw)); ok {
+			return c.t, c.procs, nil
 		}
 		var rec record
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		procs = rec.Config
 	case errors.Is(err, store.ErrResourceNotFound):
 		if s.accountLevel == nil {
-			return nil, nil
+			return nil, "", nil
 		}
 		if procs, err = s.accountLevel(ctx, scope, group); err != nil || procs == nil {
-			return nil, err
+			return nil, "", err
 		}
 		b, _ := json.Marshal(procs)
 		raw = b
-		if t := s.cached(string(raw)); t != nil {
-			return t, nil
+		if c, ok := s.cached(string(raw)); ok {
+			return c.t, c.procs, nil
 		}
 	default:
-		return nil, err
+		return nil, "", err
 	}
 	t, err := transform.Compile(procs)
 	if err != nil {
-		return nil, err // stored configurations were checked when put
+		return nil, "", err // stored configurations were checked when put
+	}
+	b, err := json.Marshal(procs)
+	if err != nil {
+		return nil, "", err
+	}
+	c := compiled{t: t, procs: string(b)}
+	s.mu.Lock()
+	if len(s.cache) >= maxCached {
+		clear(s.cache)
+	}
+	s.cache[string(raw)] = c
+	s.cache[c.procs] = c // what Transformed looks up
+	s.mu.Unlock()
+	return t, c.procs, nil
+}
+
+func (s *Service) cached(k string) (compiled, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.cache[k]
+	return c, ok
+}
+
+// compiledFor returns the compiled transformer of a transformed record's
+// configuration (the JSON of its processors).
+func (s *Service) compiledFor(procs string) (*transform.Transformer, error) {
+	if c, ok := s.cached(procs); ok {
+		return c.t, nil
+	}
+	var ps []transform.Processor
+	if err := json.Unmarshal([]byte(procs), &ps); err != nil {
+		return nil, err
+	}
+	t, err := transform.Compile(ps)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if len(s.cache) >= maxCached {
 		clear(s.cache)
 	}
-	s.cache[string(raw)] = t
+	s.cache[procs] = compiled{t: t, procs: procs}
 	s.mu.Unlock()
 	return t, nil
 }
 
-func (s *Service) cached(k string) *transform.Transformer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cache[k]
-}
-
-// Stage is the ingest stage: it transforms each event of a batch for a group
-// with an effective transformer and keeps the transformed versions beside the
-// stored (unchanged) events. Wire it in logs.Config.Ingest before data
-// protection. The transformation itself runs once the batch is durable, on
-// what was stored, so a message data protection masked is transformed
-// masked: the transformed versions (read by applyOnTransformedLogs filters,
-// which deliver and count them) never hold what masking removed.
+// Stage is the ingest stage: for a batch of a group with an effective
+// transformer it records, once the batch is durable, which configuration
+// transforms the append's (unchanged, stored) events. Wire it in
+// logs.Config.Ingest before data protection. The transformation itself
+// runs on what was stored (Transformed), so a message data protection
+// masked is transformed masked: the transformed versions (read by
+// applyOnTransformedLogs filters, which deliver and count them) never hold
+// what masking removed.
 func (s *Service) Stage() logs.IngestStage {
 	return logs.IngestFunc(func(ctx context.Context, c caller.Caller, b *logs.IngestBatch) error {
 		if b.Group.Class != "" && b.Group.Class != "STANDARD" {
 			return nil // transformation is for the Standard class only
 		}
-		t, err := s.Effective(ctx, b.Scope, b.Group.Name)
+		t, procs, err := s.effective(ctx, b.Scope, b.Group.Name)
 		if err != nil || t == nil {
 			return err
 		}
 		scope, group := b.Scope, b.Group.Name
 		ticket := s.begin(scope, group)
 		b.Finally(func() { s.end(ticket) })
+		n := len(b.Events)
 		b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
-			meta := transform.Metadata{LogGroupName: group, LogStreamName: b.Stream, AccountID: scope.Account, Region: scope.Region}
-			// One record per append: [len msg]... lengths as uvarints.
-			// The transformed versions are about twice the messages' size
-			// (parsed copies beside the keys), so that is the first guess.
-			n := 0
-			for _, e := range b.Events {
-				n += len(e.Message)
-			}
-			buf, tmp := make([]byte, 0, 2*n+16*len(b.Events)), []byte(nil)
-			for _, e := range b.Events {
-				tmp, _ = t.AppendApply(tmp[:0], e.Message, meta)
-				buf = appendUvarint(buf, uint64(len(tmp)))
-				buf = append(buf, tmp...)
-			}
 			if err := s.expiry.Note(ctx, scope, group); err != nil {
 				return err
 			}
-			return s.st.PutResource(ctx, transformedKey(scope, group, res.Seq), buf)
+			return s.st.PutResource(ctx, transformedKey(scope, group, res.Seq), lazyRecord(n, procs))
 		})
 		return nil
 	})
+}
+
+// The transformed record of an append. A transformed version is a
+// function of the stored message, the event's metadata (group, stream,
+// account, region) and the configuration, and of nothing else (no
+// processor reads a clock or a random source): so rather than the versions
+// themselves, about twice the messages' size, written (and compacted) at
+// ingest, the record names the configuration that applied when the append
+// was ingested, and Transformed computes each version from the stored
+// message when a reader asks. What readers see is the same; ingest no
+// longer pays for the transformation (a change of the group's transformer
+// later does not change the versions of appends already stored, as the
+// record keeps the configuration).
+//
+// Formats: lazy (this one): a 0 byte, the append's event count (uvarint),
+// the JSON of the processors. Eager (what earlier versions wrote, still
+// read): for each event, uvarint length and the transformed JSON; its
+// first byte is never 0 (a JSON object is at least two bytes).
+func lazyRecord(n int, procs string) []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(procs))
+	b = append(b, 0)
+	b = appendUvarint(b, uint64(n))
+	return append(b, procs...)
 }
 
 // begin announces an append of group whose transformed record is coming.
@@ -411,9 +468,15 @@ func transformedKey(scope store.Scope, group string, seq uint64) store.ResourceK
 	return store.ResourceKey{Scope: scope, Group: group, Kind: kindTransformed, Name: fmt.Sprintf("%020d", seq)}
 }
 
+// Versions gives the transformed version of an event of one append (an
+// event of that append: its Pos.Seq is the append's), and false when the
+// event has none. It is for one goroutine: a lazy record's versions are
+// computed in a buffer it reuses.
+type Versions = func(ev store.StoredEvent) (string, bool)
+
 // Transformed returns the transformed versions of the events of the
-// append with feed sequence seq (StoredEvent.Pos.Seq), in the order of the
-// append's events (Pos.Index), or nil when that append was not transformed.
+// append with feed sequence seq (StoredEvent.Pos.Seq), or nil when that
+// append was not transformed.
 //
 // A follower of the feed can see an append before its transformed record is
 // written (the record is written once the append is durable, and the feed
@@ -422,14 +485,14 @@ func transformedKey(scope store.Scope, group string, seq uint64) store.ResourceK
 // (each is one resource write away), then looks again. An append whose
 // server was killed between the two writes has no record: its events are
 // read untransformed.
-func (s *Service) Transformed(ctx context.Context, scope store.Scope, group string, seq uint64) ([]string, error) {
+func (s *Service) Transformed(ctx context.Context, scope store.Scope, group string, seq uint64) (Versions, error) {
 	s.pmu.Lock()
 	hi := s.ticket
 	s.pmu.Unlock()
 	for {
 		b, err := s.st.GetResource(ctx, transformedKey(scope, group, seq))
 		if err == nil {
-			return decodeTransformed(b, group, seq)
+			return s.versions(b, scope, group, seq)
 		}
 		if !errors.Is(err, store.ErrResourceNotFound) {
 			return nil, err
@@ -445,7 +508,7 @@ func (s *Service) Transformed(ctx context.Context, scope store.Scope, group stri
 			if err != nil {
 				return nil, err
 			}
-			return decodeTransformed(b, group, seq)
+			return s.versions(b, scope, group, seq)
 		}
 		select {
 		case <-ctx.Done():
@@ -453,6 +516,40 @@ func (s *Service) Transformed(ctx context.Context, scope store.Scope, group stri
 		case <-changed:
 		}
 	}
+}
+
+// versions decodes a transformed record (lazyRecord says its formats).
+func (s *Service) versions(b []byte, scope store.Scope, group string, seq uint64) (Versions, error) {
+	if len(b) == 0 || b[0] != 0 {
+		out, err := decodeTransformed(b, group, seq)
+		if err != nil {
+			return nil, err
+		}
+		return func(ev store.StoredEvent) (string, bool) {
+			if k := int(ev.Pos.Index); k < len(out) {
+				return out[k], true
+			}
+			return "", false
+		}, nil
+	}
+	n, w := uvarint(b[1:])
+	if w <= 0 {
+		return nil, fmt.Errorf("transformed record %d of %s is corrupt", seq, group)
+	}
+	t, err := s.compiledFor(string(b[1+w:]))
+	if err != nil {
+		return nil, fmt.Errorf("transformed record %d of %s: %w", seq, group, err)
+	}
+	meta := transform.Metadata{LogGroupName: group, AccountID: scope.Account, Region: scope.Region}
+	var buf []byte
+	return func(ev store.StoredEvent) (string, bool) {
+		if uint64(ev.Pos.Index) >= n {
+			return "", false
+		}
+		meta.LogStreamName = ev.Stream
+		buf, _ = t.AppendApply(buf[:0], ev.Message, meta)
+		return string(buf), true
+	}, nil
 }
 
 // Transforms reports whether group has transformed versions kept, or an
