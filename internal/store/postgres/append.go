@@ -38,9 +38,9 @@ const appendSQL = `WITH s AS (
 ), b AS (
 	INSERT INTO cairn_blocks (gid, seq, sid, min_ts, max_ts, count, ingestion, raw_bytes, flags, grams, payload)
 	SELECT g.gid, g.last_seq, s.sid, $5, $6, $9, $7, $10, $11, $12, $13 FROM g, s
-	RETURNING gid, seq
+	RETURNING gid, seq, max_ts
 )
-SELECT b.seq, pg_notify('` + notifyChannel + `', $14 || ' ' || b.gid || ' ' || b.seq)::text FROM b`
+SELECT b.seq, pg_notify('` + notifyChannel + `', $14 || ' ' || b.gid || ' ' || b.seq || ' ' || b.max_ts)::text FROM b`
 
 // Append implements store.Store; it returns once PostgreSQL committed.
 // Appends to one group that arrive together are written together

@@ -132,14 +132,14 @@ const batchSQL = `WITH r AS (
 	INSERT INTO cairn_blocks (gid, seq, sid, min_ts, max_ts, count, ingestion, raw_bytes, flags, grams, payload)
 	SELECT (SELECT gid FROM grp), seqs.seq, seqs.sid, r.min_ts, r.max_ts, r.count, r.ingestion, r.raw, r.flags, r.grams, r.payload
 	FROM seqs JOIN r USING (ord)
-	RETURNING gid, seq
+	RETURNING gid, seq, max_ts
 ), g AS (
 	UPDATE cairn_groups SET last_seq = greatest(last_seq, (SELECT max(seq) FROM b)),
 		stored_bytes = stored_bytes + (SELECT coalesce(sum(r.stored), 0) FROM r JOIN seqs USING (ord)),
 		max_span = greatest(max_span, (SELECT coalesce(max(r.max_ts - r.min_ts), 0) FROM r JOIN seqs USING (ord)))
 	WHERE gid = (SELECT gid FROM grp)
 )
-SELECT seqs.ord, b.seq, pg_notify('` + notifyChannel + `', $14 || ' ' || b.gid || ' ' || b.seq)::text
+SELECT seqs.ord, b.seq, pg_notify('` + notifyChannel + `', $14 || ' ' || b.gid || ' ' || b.seq || ' ' || b.max_ts)::text
 FROM seqs JOIN b ON b.seq = seqs.seq ORDER BY seqs.ord`
 
 // streamSQL updates one stream's statistics for a batch (its blocks'
@@ -157,11 +157,17 @@ WHERE gid = (SELECT gid FROM cairn_groups WHERE account = $1 AND region = $2 AND
 func (e *Engine) writeBatch(scope store.Scope, group string, batch []*pendingAppend) {
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
+	maxTs := make([]int64, len(batch))
+	for i, p := range batch {
+		maxTs[i] = p.maxTs
+	}
 	if len(batch) == 1 {
 		p := batch[0]
-		var ignored string
-		err := e.pool.QueryRow(ctx, appendSQL, scope.Account, scope.Region, []byte(group), []byte(p.stream),
-			p.minTs, p.maxTs, p.ingest, p.stored, p.count, p.raw, p.flags, p.grams, p.payload, e.node).Scan(&p.seq, &ignored)
+		err := e.withPartitions(ctx, maxTs, func() error {
+			var ignored string
+			return e.pool.QueryRow(ctx, appendSQL, scope.Account, scope.Region, []byte(group), []byte(p.stream),
+				p.minTs, p.maxTs, p.ingest, p.stored, p.count, p.raw, p.flags, p.grams, p.payload, e.node).Scan(&p.seq, &ignored)
+		})
 		e.settle(ctx, scope, group, batch, err)
 		return
 	}
@@ -182,25 +188,27 @@ func (e *Engine) writeBatch(scope store.Scope, group string, batch []*pendingApp
 	slices.Sort(names)
 	// One implicit transaction (pgx sends the batch with one Sync): the
 	// stream updates, the group row's lock, the blocks; one round trip.
-	b := &pgx.Batch{}
-	for _, n := range names {
-		a := aggs[n]
-		b.Queue(streamSQL, scope.Account, scope.Region, []byte(group), []byte(n), a.minTs, a.maxTs, a.ingest, a.stored)
-	}
-	b.Queue(`SELECT gid FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3 FOR UPDATE`, scope.Account, scope.Region, []byte(group))
 	cols := make([][]any, 10)
 	for _, p := range batch {
 		for i, v := range []any{[]byte(p.stream), p.minTs, p.maxTs, p.ingest, p.stored, int32(p.count), p.raw, p.flags, p.grams, p.payload} {
 			cols[i] = append(cols[i], v)
 		}
 	}
-	b.Queue(batchSQL, scope.Account, scope.Region, []byte(group), typed[[]byte](cols[0]), typed[int64](cols[1]), typed[int64](cols[2]),
-		typed[int64](cols[3]), typed[int64](cols[4]), typed[int32](cols[5]), typed[int64](cols[6]), typed[int16](cols[7]),
-		typed[[]byte](cols[8]), typed[[]byte](cols[9]), e.node)
-	for _, p := range batch {
-		p.err = errUnwritten
-	}
-	err := func() error {
+	err := e.withPartitions(ctx, maxTs, func() error {
+		// A batch is built afresh for each try: pgx's statement cache
+		// entries of a failed batch are gone with it.
+		b := &pgx.Batch{}
+		for _, n := range names {
+			a := aggs[n]
+			b.Queue(streamSQL, scope.Account, scope.Region, []byte(group), []byte(n), a.minTs, a.maxTs, a.ingest, a.stored)
+		}
+		b.Queue(`SELECT gid FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3 FOR UPDATE`, scope.Account, scope.Region, []byte(group))
+		b.Queue(batchSQL, scope.Account, scope.Region, []byte(group), typed[[]byte](cols[0]), typed[int64](cols[1]), typed[int64](cols[2]),
+			typed[int64](cols[3]), typed[int64](cols[4]), typed[int32](cols[5]), typed[int64](cols[6]), typed[int16](cols[7]),
+			typed[[]byte](cols[8]), typed[[]byte](cols[9]), e.node)
+		for _, p := range batch {
+			p.err = errUnwritten
+		}
 		br := e.pool.SendBatch(ctx, b)
 		defer br.Close()
 		for range names {
@@ -231,7 +239,7 @@ func (e *Engine) writeBatch(scope store.Scope, group string, batch []*pendingApp
 			return err
 		}
 		return br.Close() // the implicit transaction's COMMIT is answered here
-	}()
+	})
 	e.settle(ctx, scope, group, batch, err)
 }
 

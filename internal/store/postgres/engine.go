@@ -109,6 +109,10 @@ func Open(cfg Config) (*Engine, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := (&Engine{cfg: cfg, pool: pool}).ensureAhead(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: creating partitions: %w", err)
+	}
 	if objects != nil {
 		if err := objects.check(ctx); err != nil {
 			pool.Close()
@@ -297,11 +301,19 @@ var schema = []string{
 		version bigint NOT NULL,
 		doc bytea NOT NULL
 	);`,
+	// 6: cairn_blocks partitioned by a UTC day of max_ts (partitions.go
+	// says why that key and width). The existing rows are copied into one
+	// partition per day they cover, in this migration's transaction.
+	partitionSchema,
 }
 
 // migrate brings the schema to len(schema), under an advisory lock so that
 // nodes starting together migrate once.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+func migrate(ctx context.Context, pool *pgxpool.Pool) error { return migrateTo(ctx, pool, len(schema)) }
+
+// migrateTo brings the schema to version target (tests start from an
+// older one).
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, target int) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -328,7 +340,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if version > len(schema) {
 		return fmt.Errorf("postgres: the database's schema is version %d, newer than this Cairn's %d", version, len(schema))
 	}
-	for v := version; v < len(schema); v++ {
+	for v := version; v < target; v++ {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, schema[v]); err != nil {
 				return err

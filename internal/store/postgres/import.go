@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -51,8 +52,12 @@ func (e *Engine) Import(ctx context.Context, scope store.Scope, group, stream st
 		minTs, maxTs = min(minTs, ev.Timestamp), max(maxTs, ev.Timestamp)
 	}
 	stored := int64(len(payload) + len(grams) + rowOverhead)
-	tag, err := e.pool.Exec(ctx, importSQL, scope.Account, scope.Region, []byte(group), []byte(stream),
-		minTs, maxTs, ingestionTime, stored, len(events), raw, flags, grams, payload, int64(seq))
+	var tag pgconn.CommandTag
+	err := e.withPartitions(ctx, []int64{maxTs}, func() (err error) {
+		tag, err = e.pool.Exec(ctx, importSQL, scope.Account, scope.Region, []byte(group), []byte(stream),
+			minTs, maxTs, ingestionTime, stored, len(events), raw, flags, grams, payload, int64(seq))
+		return err
+	})
 	if err != nil {
 		return wrap(err)
 	}

@@ -143,14 +143,18 @@ func (s *summaries) fetch(ctx context.Context) error {
 	var q string
 	if s.backward {
 		q = `SELECT ` + cols + ` FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
-			WHERE b.gid = $1 AND b.max_ts >= $5 AND b.min_ts < $6 AND (b.max_ts, b.seq) < ($7, $8)` + streamCond + `
+			WHERE b.gid = $1 AND b.max_ts >= $5 AND b.min_ts < $6 AND (b.max_ts, b.seq) < ($7, $8) AND b.max_ts <= $7 AND b.max_ts < $10` + streamCond + `
 			ORDER BY b.max_ts DESC, b.seq DESC LIMIT $9`
 	} else {
 		q = `SELECT ` + cols + ` FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid
-			WHERE b.gid = $1 AND b.max_ts >= $5 AND b.min_ts < $6 AND (b.min_ts, b.seq) > ($7, $8)` + streamCond + `
+			WHERE b.gid = $1 AND b.max_ts >= $5 AND b.min_ts < $6 AND (b.min_ts, b.seq) > ($7, $8) AND b.max_ts >= $7 AND b.max_ts < $10` + streamCond + `
 			ORDER BY b.min_ts, b.seq LIMIT $9`
 	}
-	rows, err := s.e.pool.Query(ctx, q, sel.gid, sel.names, []byte(sel.prefix), prefixEnd(sel.prefix), sel.start, sel.end, s.kTs, s.kSeq, s.page)
+	// The max_ts bounds are implied by the others (max_ts ≤ min_ts +
+	// max_span; the keyset) and stated for the planner: they name the
+	// partitions the read can touch (partitions.go).
+	rows, err := s.e.pool.Query(ctx, q, sel.gid, sel.names, []byte(sel.prefix), prefixEnd(sel.prefix), sel.start, sel.end, s.kTs, s.kSeq, s.page,
+		addSat(sel.end, sel.maxSpan))
 	if err != nil {
 		return wrap(err)
 	}
@@ -201,8 +205,8 @@ const payloadBatch = 16
 
 func (s *summaries) load(ctx context.Context) error {
 	var (
-		seqs  []int64
-		moved []*blockRow
+		seqs, maxTs []int64
+		moved       []*blockRow
 	)
 	idx := map[int64]*blockRow{}
 	for _, b := range s.buf {
@@ -214,12 +218,12 @@ func (s *summaries) load(ctx context.Context) error {
 		case b.object != "":
 			moved = append(moved, b)
 		default:
-			seqs = append(seqs, int64(b.seq))
+			seqs, maxTs = append(seqs, int64(b.seq)), append(maxTs, b.maxTs)
 			idx[int64(b.seq)] = b
 		}
 	}
 	if len(seqs) > 0 {
-		rows, err := s.e.pool.Query(ctx, `SELECT seq, payload, object FROM cairn_blocks WHERE gid = $1 AND seq = ANY($2)`, s.sel.gid, seqs)
+		rows, err := s.e.pool.Query(ctx, `SELECT seq, payload, object FROM cairn_blocks WHERE gid = $1 AND seq = ANY($2) AND max_ts = ANY($3)`, s.sel.gid, seqs, maxTs)
 		if err != nil {
 			return wrap(err)
 		}

@@ -41,14 +41,20 @@ const expireSQL = `WITH gone AS (
 SELECT count(*) FROM gone`
 
 // Expire deletes every block wholly past its group's retention, by the
-// engine's clock, and reports how many it deleted. The janitor runs it on
+// engine's clock (dropping the partitions whose blocks all are), and
+// reports how many it deleted. The janitor runs it on
 // the node holding the "retention" lease; tests call it directly.
 func (e *Engine) Expire(ctx context.Context) (int64, error) {
 	if err := e.enter(); err != nil {
 		return 0, err
 	}
 	defer e.exit()
-	var total int64
+	// Whole partitions first (partitions.go); then the expired rows of
+	// partitions kept for a group with a longer retention.
+	total, err := e.dropPartitions(ctx)
+	if err != nil {
+		return total, wrap(err)
+	}
 	for {
 		var n int64
 		if err := e.pool.QueryRow(ctx, expireSQL, e.cfg.Now().UnixMilli(), rowOverhead, expireBatch).Scan(&n); err != nil {
@@ -77,6 +83,9 @@ func (e *Engine) janitor(ctx context.Context) {
 		}
 		if !lease.Held() {
 			continue
+		}
+		if err := e.ensureAhead(ctx); err != nil && ctx.Err() == nil {
+			e.cfg.Logger.Warn("retention: creating the next days' partitions failed", "err", err)
 		}
 		if n, err := e.Expire(ctx); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Warn("retention: deleting expired blocks failed", "err", err)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -106,17 +105,17 @@ func (e *Engine) relay(ctx context.Context, conn *pgx.Conn) error {
 			e.iamChanged()
 			continue
 		}
-		node, gid, seq, ok := parseNotice(n.Payload)
+		node, gid, seq, maxTs, hasTs, ok := parseNotice(n.Payload)
 		if !ok || node == e.node || !e.hasSubscribers() {
 			continue
 		}
-		if err := e.relayOne(ctx, gid, seq); err != nil && ctx.Err() == nil {
+		if err := e.relayOne(ctx, gid, seq, maxTs, hasTs); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Warn("postgres: reading a notified block", "gid", gid, "seq", seq, "err", err)
 		}
 	}
 }
 
-func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
+func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64, maxTs int64, hasTs bool) error {
 	if err := e.enter(); err != nil {
 		return nil
 	}
@@ -129,9 +128,15 @@ func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
 		payload          []byte
 		object           *string
 	)
-	err := e.pool.QueryRow(ctx, `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload, b.object
+	q := `SELECT g.account, g.region, g.name, s.name, b.min_ts, b.count, b.ingestion, b.payload, b.object
 		FROM cairn_blocks b JOIN cairn_streams s ON s.sid = b.sid JOIN cairn_groups g ON g.gid = b.gid
-		WHERE b.gid = $1 AND b.seq = $2`, gid, int64(seq)).Scan(&a.Scope.Account, &a.Scope.Region, &group, &stream, &minTs, &count, &ingestion, &payload, &object)
+		WHERE b.gid = $1 AND b.seq = $2`
+	args := []any{gid, int64(seq)}
+	if hasTs {
+		q += ` AND b.max_ts = $3`
+		args = append(args, maxTs)
+	}
+	err := e.pool.QueryRow(ctx, q, args...).Scan(&a.Scope.Account, &a.Scope.Region, &group, &stream, &minTs, &count, &ingestion, &payload, &object)
 	if err == pgx.ErrNoRows {
 		return nil // deleted since
 	}
@@ -157,16 +162,22 @@ func (e *Engine) relayOne(ctx context.Context, gid int64, seq uint64) error {
 	return nil
 }
 
-func notice(node string, gid int64, seq uint64) string {
-	return fmt.Sprintf("%s %d %d", node, gid, seq)
-}
-
-func parseNotice(s string) (node string, gid int64, seq uint64, ok bool) {
+// parseNotice reads "node gid seq max_ts"; max_ts (the block's partition
+// key, partitions.go, so the relay reads one partition) is absent from the
+// notices of a node of an older Cairn: then hasTs is false.
+func parseNotice(s string) (node string, gid int64, seq uint64, maxTs int64, hasTs, ok bool) {
 	f := strings.Fields(s)
-	if len(f) != 3 {
-		return "", 0, 0, false
+	if len(f) != 3 && len(f) != 4 {
+		return "", 0, 0, 0, false, false
 	}
 	g, err1 := strconv.ParseInt(f[1], 10, 64)
 	q, err2 := strconv.ParseUint(f[2], 10, 64)
-	return f[0], g, q, err1 == nil && err2 == nil
+	if len(f) == 4 {
+		t, err := strconv.ParseInt(f[3], 10, 64)
+		if err != nil {
+			return "", 0, 0, 0, false, false
+		}
+		maxTs, hasTs = t, true
+	}
+	return f[0], g, q, maxTs, hasTs, err1 == nil && err2 == nil
 }
