@@ -78,7 +78,9 @@ try {
   // figures above: run without it for those).
   const tracing = !!process.env.CAIRN_CONSOLE_TRACE;
   if (tracing) await browser.startTracing(page, {categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink.user_timing']});
-  const r = await page.evaluate(() => new Promise(resolve => {
+  // scroll moves the list 100 rows of rowPx a frame until 100,000 have
+  // passed, and answers the frame times.
+  const scroll = rowPx => page.evaluate(rowPx => new Promise(resolve => {
     const el = document.querySelector('[data-testid=events]');
     const frames = [];
     let last = performance.now();
@@ -86,10 +88,10 @@ try {
     function step(now) {
       frames.push(now - last);
       last = now;
-      el.scrollTop += 2000; // 100 rows a frame
-      if (el.scrollTop / 20 >= 100000 || now - t0 > 120000) {
+      el.scrollTop += 100 * rowPx; // 100 rows a frame
+      if (el.scrollTop / rowPx >= 100000 || now - t0 > 120000) {
         frames.sort((a, b) => a - b);
-        resolve({rows: Math.round(el.scrollTop / 20), ms: Math.round(now - t0), frames: frames.length,
+        resolve({rows: Math.round(el.scrollTop / rowPx), ms: Math.round(now - t0), frames: frames.length,
           p50: frames[frames.length >> 1].toFixed(1), p99: frames[Math.floor(frames.length * 0.99)].toFixed(1), max: frames[frames.length - 1].toFixed(1),
           over50: frames.filter(f => f > 50).length, dom: el.querySelectorAll('.ev').length});
         return;
@@ -97,9 +99,17 @@ try {
       requestAnimationFrame(step);
     }
     requestAnimationFrame(step);
-  }));
+  }), rowPx);
+  const r = await scroll(20);
   if (tracing) summariseTrace(JSON.parse((await browser.stopTracing()).toString()));
   console.log(`scrolled ${r.rows} rows in ${r.ms} ms: ${r.frames} frames, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.over50} over 50 ms, ${r.dom} rows in the DOM`);
+  // The same distance (2,000,000 px, 2,000 px a frame) with wrap on: every
+  // rendered row is measured (21 px here: one line and its border) and
+  // placed by its height; rows jumped over count 20 px until rendered.
+  await page.goto(link + '&wrap=1');
+  await page.waitForSelector('[data-testid=events] .ev .msg');
+  const w = await scroll(20);
+  console.log(`wrap on: scrolled ${w.rows * 20} px in ${w.ms} ms: ${w.frames} frames, p50 ${w.p50} ms, p99 ${w.p99} ms, max ${w.max} ms, ${w.over50} over 50 ms, ${w.dom} rows in the DOM`);
 
   // Live tail under load: the Go side puts about 5,000 events/s for 10 s
   // while the page tails; the frames the page draws meanwhile.

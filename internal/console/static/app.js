@@ -1,9 +1,10 @@
-// The console's shell: sign-in, the header, the theme, keyboard shortcuts and
-// the router. Every view's state is in the URL's hash (#/page?k=v...), so
-// each view, and each event, has a deep link.
+// The console's shell: sign-in, the header, the theme, keyboard shortcuts,
+// and the page the URL's hash names (lib/route.js reads and writes the
+// hash; the pages import it, never this file).
 import {h, clear} from './lib/dom.js';
 import {session, loadSession, signIn, signOut} from './api.js';
 import {isUTC, setUTC} from './lib/time.js';
+import {route, navigate} from './lib/route.js';
 import groups from './pages/groups.js';
 import streams from './pages/streams.js';
 import events from './pages/events.js';
@@ -15,24 +16,6 @@ import insights from './pages/insights.js';
 const pages = {groups, streams, events, tail, filters, builds, insights};
 const nav = [['groups', 'Log groups', 'l'], ['tail', 'Live tail', 't'], ['insights', 'Insights', 'i'],
   ['filters', 'Metric filters & subscriptions', 'm'], ['builds', 'Builds', 'b']];
-
-export function route() {
-  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
-  return {page: path || 'groups', params: Object.fromEntries(new URLSearchParams(query || ''))};
-}
-
-function hashOf(page, params) {
-  const q = new URLSearchParams(Object.entries(params || {}).filter(([, v]) => v != null && v !== ''));
-  return '#/' + page + (q.size ? '?' + q : '');
-}
-
-// navigate opens a view; setParams records the current view's state without
-// reloading it (replace: no history entry per keystroke).
-export function navigate(page, params) { location.hash = hashOf(page, params); }
-export function setParams(params) {
-  history.replaceState(null, '', hashOf(route().page, params));
-}
-export function linkTo(page, params, text) { return h('a', {href: hashOf(page, params)}, text); }
 
 function applyTheme() {
   const t = localStorage.getItem('cairn.theme') || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');

@@ -7,8 +7,8 @@
 import {h, clear, sortableTable} from '../lib/dom.js';
 import {allPages, get} from '../api.js';
 import {fmtTime} from '../lib/time.js';
-import {linkTo, navigate} from '../app.js';
-import {masked} from './events.js';
+import {linkTo, navigate} from '../lib/route.js';
+import {masked} from '../lib/highlight.js';
 import {stepTree} from '../lib/steps.js';
 
 const POLL = 1000;

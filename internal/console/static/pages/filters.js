@@ -5,7 +5,7 @@
 import {h, clear, fmtBytes, confirmDialog, formDialog, sortableTable} from '../lib/dom.js';
 import {call, allPages, get} from '../api.js';
 import {fmtTime} from '../lib/time.js';
-import {setParams} from '../app.js';
+import {setParams} from '../lib/route.js';
 
 export default async function filters(main, params) {
   const groupSel = h('select', {'aria-label': 'Log group', 'data-search': true});

@@ -4,7 +4,7 @@
 import {h, clear, fmtBytes, confirmDialog, formDialog, sortableTable} from '../lib/dom.js';
 import {call, readable} from '../api.js';
 import {fmtTime} from '../lib/time.js';
-import {linkTo, navigate, setParams} from '../app.js';
+import {linkTo, navigate, setParams} from '../lib/route.js';
 
 export const RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 

@@ -8,7 +8,7 @@
 import {h, clear, sortableTable, formDialog, confirmDialog} from '../lib/dom.js';
 import {call, allPages} from '../api.js';
 import {fmtTime, RELATIVE, resolveRange} from '../lib/time.js';
-import {setParams} from '../app.js';
+import {setParams} from '../lib/route.js';
 
 export const COMMANDS = ['fields', 'display', 'filter', 'filterIndex', 'stats', 'sort', 'limit', 'parse', 'dedup', 'unmask', 'pattern', 'diff', 'anomaly', 'source', 'unnest', 'lookup'];
 export const FUNCTIONS = ['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'pct', 'stddev', 'earliest', 'latest', 'sortsFirst', 'sortsLast',

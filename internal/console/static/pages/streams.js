@@ -3,7 +3,7 @@
 import {h, clear, fmtBytes, sortableTable} from '../lib/dom.js';
 import {call} from '../api.js';
 import {fmtTime} from '../lib/time.js';
-import {linkTo, navigate, setParams} from '../app.js';
+import {linkTo, navigate, setParams} from '../lib/route.js';
 
 export default async function streams(main, params) {
   const group = params.group;

@@ -5,8 +5,8 @@
 import {h, clear, append} from '../lib/dom.js';
 import {call, stream} from '../api.js';
 import {fmtTime} from '../lib/time.js';
-import {highlight, matchTerms} from './events.js';
-import {setParams} from '../app.js';
+import {highlight, matchTerms} from '../lib/highlight.js';
+import {setParams} from '../lib/route.js';
 
 // At most MAX_DOM rows are kept and at most PER_FRAME drawn per frame: past
 // that rate no one reads the lines, so only the latest are drawn and the
