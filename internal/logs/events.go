@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
@@ -177,10 +178,11 @@ func (s *Service) PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogE
 		out.NextSequenceToken = sequenceToken(uint64(now))
 		return out, nil
 	}
-	batch := make([]store.Event, len(valid))
-	for i, e := range valid {
-		batch[i] = store.Event{Timestamp: e.Timestamp, Message: e.Message}
-	}
+	// The decoded events are the batch: InputLogEvent is store.Event with
+	// JSON tags (the conversion below does not compile otherwise), so the
+	// slice is reinterpreted rather than copied, 24 KB a 1,000-event request.
+	_ = store.Event(InputLogEvent{})
+	batch := unsafe.Slice((*store.Event)(unsafe.Pointer(&valid[0])), len(valid))
 	res, err := s.ingest(ctx, c, scope, g, stream, batch, now)
 	if err != nil {
 		return nil, storeErr(err)

@@ -106,3 +106,24 @@ func BenchmarkGramAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*len(lines)), "cpu-ns/event")
 }
+
+// BenchmarkGramAddByteLoop is BenchmarkGramAdd through the byte loop only
+// (what add was before it went eight bytes at a time).
+func BenchmarkGramAddByteLoop(b *testing.B) {
+	gen := bench.NewLineGen(9)
+	lines := make([][]byte, 1000)
+	for i := range lines {
+		lines[i] = []byte(gen.Line())
+	}
+	gb := newGramBuilder()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for i := 0; i < b.N; i++ {
+		gb.reset()
+		for _, l := range lines {
+			gb.addTail(l, 0)
+		}
+		gb.finish(nil)
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*len(lines)), "cpu-ns/event")
+}
