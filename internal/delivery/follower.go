@@ -296,7 +296,19 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	idBuf := make([]byte, 0, 56*len(keep))
 	ends := make([]int, len(keep))
 	for i := range keep {
-		idBuf = keep[i].Pos.AppendID(idBuf)
+		p := keep[i].Pos
+		if q := prevPos(keep, i); i > 0 && p.Time >= 0 && p.Time == q.Time && p.Seq == q.Seq {
+			// The same timestamp and append as the event before (most of
+			// a block): its first 39 digits, then this index's 17.
+			start := len(idBuf)
+			idBuf = append(idBuf, idBuf[ends[i-1]-56:ends[i-1]-17]...)
+			idBuf = appendIndexDigits(idBuf, p.Index)
+			if len(idBuf)-start != 56 { // an index past 17 digits: cannot be, but spell it as AppendID does
+				idBuf = p.AppendID(idBuf[:start])
+			}
+		} else {
+			idBuf = p.AppendID(idBuf)
+		}
 		ends[i] = len(idBuf)
 	}
 	ids := string(idBuf)
@@ -605,4 +617,22 @@ func failureMessage(f *Filter, r *Record, evs []Event, cause error) string {
 		b = append(b, '}')
 	}
 	return string(append(b, "]}"...))
+}
+
+func prevPos(evs []store.StoredEvent, i int) store.Position {
+	if i == 0 {
+		return store.Position{}
+	}
+	return evs[i-1].Pos
+}
+
+// appendIndexDigits appends the 17 zero-padded digits of an event ID's
+// index part (store.Position.AppendID's last field).
+func appendIndexDigits(dst []byte, v uint32) []byte {
+	var b [17]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, b[:]...)
 }
