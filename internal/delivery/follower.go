@@ -367,6 +367,14 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		if r == nil || (size[r]+n > budget && len(r.Events) > 0) {
 			r = &Record{Owner: f.Scope.Account, Group: f.Group, Stream: e.Stream, Filters: []string{f.Name},
 				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream), spareJSON: fl.spare(&fl.spareJSON), spareGz: fl.spare(&fl.spareGz)}
+			// Room for the run of this stream's events from here (a page is
+			// whole blocks of one stream each), so appending does not grow
+			// and copy the events.
+			run := 1
+			for run < len(keep)-i && keep[i+run].Stream == e.Stream {
+				run++
+			}
+			r.Events = make([]Event, 0, min(run, max(1, budget/n)))
 			open[e.Stream] = r
 			size[r] = 200 + len(f.Group) + len(e.Stream)
 			recs = append(recs, r)
