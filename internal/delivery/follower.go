@@ -299,7 +299,19 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	idBuf := make([]byte, 0, 56*len(keep))
 	ends := make([]int, len(keep))
 	for i := range keep {
-		idBuf = keep[i].Pos.AppendID(idBuf)
+		p := keep[i].Pos
+		if q := prevPos(keep, i); i > 0 && p.Time >= 0 && p.Time == q.Time && p.Seq == q.Seq {
+			// The same timestamp and append as the event before (most of
+			// a block): its first 39 digits, then this index's 17.
+			start := len(idBuf)
+			idBuf = append(idBuf, idBuf[ends[i-1]-56:ends[i-1]-17]...)
+			idBuf = appendIndexDigits(idBuf, p.Index)
+			if len(idBuf)-start != 56 { // an index past 17 digits: cannot be, but spell it as AppendID does
+				idBuf = p.AppendID(idBuf[:start])
+			}
+		} else {
+			idBuf = p.AppendID(idBuf)
+		}
 		ends[i] = len(idBuf)
 	}
 	ids := string(idBuf)
@@ -358,6 +370,14 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		if r == nil || (size[r]+n > budget && len(r.Events) > 0) {
 			r = &Record{Owner: f.Scope.Account, Group: f.Group, Stream: e.Stream, Filters: []string{f.Name},
 				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream), spareJSON: fl.spare(&fl.spareJSON), spareGz: fl.spare(&fl.spareGz)}
+			// Room for the run of this stream's events from here (a page is
+			// whole blocks of one stream each), so appending does not grow
+			// and copy the events.
+			run := 1
+			for run < len(keep)-i && keep[i+run].Stream == e.Stream {
+				run++
+			}
+			r.Events = make([]Event, 0, min(run, max(1, budget/n)))
 			open[e.Stream] = r
 			size[r] = 200 + len(f.Group) + len(e.Stream)
 			recs = append(recs, r)
@@ -608,4 +628,22 @@ func failureMessage(f *Filter, r *Record, evs []Event, cause error) string {
 		b = append(b, '}')
 	}
 	return string(append(b, "]}"...))
+}
+
+func prevPos(evs []store.StoredEvent, i int) store.Position {
+	if i == 0 {
+		return store.Position{}
+	}
+	return evs[i-1].Pos
+}
+
+// appendIndexDigits appends the 17 zero-padded digits of an event ID's
+// index part (store.Position.AppendID's last field).
+func appendIndexDigits(dst []byte, v uint32) []byte {
+	var b [17]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, b[:]...)
 }

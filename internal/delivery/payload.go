@@ -137,7 +137,11 @@ func (r *Record) gzip(pool *gzipPool) []byte {
 	js := r.JSON()
 	buf := bytes.NewBuffer(r.spareGz[:0])
 	r.spareGz = nil
-	buf.Grow(len(js)/4 + 64)
+	if pool.level == 0 {
+		buf.Grow(len(js) + len(js)/16000*5 + 64) // stored blocks: the JSON and 5 bytes a block
+	} else {
+		buf.Grow(len(js)/4 + 64)
+	}
 	w, _ := pool.p.Get().(*gzip.Writer)
 	if w == nil {
 		w, _ = gzip.NewWriterLevel(buf, pool.level)

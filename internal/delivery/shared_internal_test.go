@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -60,5 +61,31 @@ func TestSharedEncodingSameBytes(t *testing.T) {
 	s.put(sharedKey{group: "g", seq: 2}, big)
 	if s.get(sharedKey{group: "g", seq: 1}) != nil || s.get(sharedKey{group: "g", seq: 2}) == nil {
 		t.Fatal("the oldest block was not evicted past the bound, or the newest was")
+	}
+}
+
+// TestBuildIDs: the ids build gives events are store.Position.ID's, for
+// runs of one timestamp and append (where build reuses the digits before)
+// and across changes of either.
+func TestBuildIDs(t *testing.T) {
+	var evs []store.StoredEvent
+	for i := 0; i < 50; i++ {
+		p := store.Position{Time: 1700000000000 + int64(i/7), Seq: uint64(3 + i/20), Index: uint32(i * 977)}
+		evs = append(evs, store.StoredEvent{Stream: "s", Timestamp: p.Time, Message: "m", Pos: p})
+	}
+	fl := &follower{m: &Manager{}, f: Filter{Name: "f", Group: "g"}}
+	var got []string
+	for _, r := range fl.build(evs) {
+		for _, e := range r.Events {
+			got = append(got, e.ID)
+		}
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("%d events built of %d", len(got), len(evs))
+	}
+	for i, e := range evs {
+		if want := fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index); got[i] != want {
+			t.Fatalf("event %d: id %s, want %s", i, got[i], want)
+		}
 	}
 }

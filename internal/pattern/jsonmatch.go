@@ -1,9 +1,12 @@
 package pattern
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // nodeSet holds the trie nodes a position in the message is selected by.
@@ -368,6 +371,18 @@ func skipValue(s string, i int, depth int) (int, bool) {
 func scanString(s string, i int) (end int, esc bool, ok bool) {
 	j := i + 1
 	for j < len(s) {
+		// Eight bytes at a time up to the next byte that may end the
+		// string, start an escape or be a control character.
+		for j+8 <= len(s) {
+			if m := stringStops(load64(s, j)); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(s) {
+			break
+		}
 		c := s[j]
 		switch {
 		case c == '"':
@@ -499,4 +514,23 @@ func hexVal(h string) int {
 		}
 	}
 	return v
+}
+
+// load64 is the eight bytes of s from i, the first lowest.
+func load64(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// stringStops has the high bit set of the lowest byte of w that is '"',
+// '\\' or below 0x20, if any (bits above the lowest may be false: a
+// borrow spreads upwards, so callers use only the lowest).
+func stringStops(w uint64) uint64 {
+	q := w ^ '"'*ones
+	b := w ^ '\\'*ones
+	return ((w-0x20*ones)&^w | (q-ones)&^q | (b-ones)&^b) & highs
 }

@@ -264,6 +264,31 @@ func (sp *spacedPattern) match(msg string, ext *Values) bool {
 		return true
 	}
 
+	if k >= 2 && sp.elems[k-1].ellipsis && ext == nil {
+		// A trailing "..." takes any number of fields: when it is the
+		// only ellipsis, matching needs only the head's fields, not a
+		// split of the whole line (extraction reports every field, so it
+		// takes the full path below).
+		head := k - 1
+		for j := 0; j < head; j++ {
+			if sp.elems[j].ellipsis {
+				head = -1
+				break
+			}
+		}
+		if head > 0 {
+			fields := splitFields(msg, buf[:0], head)
+			if len(fields) < head {
+				return false
+			}
+			for j := 0; j < head; j++ {
+				if !sp.elems[j].match(msg[fields[j].vs:fields[j].ve]) {
+					return false
+				}
+			}
+			return true
+		}
+	}
 	fields := splitFields(msg, buf[:0], -1)
 	n := len(fields)
 	val := func(f int) string { return msg[fields[f].vs:fields[f].ve] }

@@ -131,8 +131,13 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 	var mvals map[string]string
 	if c.extract {
 		if x, isX := c.pattern.(valuesExtractor); isX {
-			// One pass: extracting into the scratch costs what matching
-			// does.
+			// Extracting into the scratch allocates nothing, but a
+			// space-delimited pattern extracts every field of the line, and
+			// matching splits only what the pattern tests: match first
+			// there, and extract in the same pass elsewhere.
+			if c.spaced && !c.pattern.Match(msg) {
+				return false, dp, false
+			}
 			matched = x.ExtractValues(msg, &sc.vals)
 		} else if c.pattern.Match(msg) {
 			// Match first: most events do not match, and Extract builds a

@@ -32,6 +32,7 @@ type compiled struct {
 	// message starting with '{' can match.
 	req, reqEsc []string
 	isJSON      bool
+	spaced      bool // a space-delimited pattern
 	// pre and preEsc are req and reqEsc as found by their rarest byte,
 	// with their index in the group's literal table (assignLiterals).
 	pre, preEsc []rareLiteral
@@ -162,7 +163,7 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	// Term patterns are substring tests already, but a group's filters
 	// often share their literals, which the prefilter looks for once an
 	// event (and by their rarest byte).
-	c.req, c.reqEsc, c.isJSON = p.Required(), p.RequiredUnlessEscaped(), kind == 'j'
+	c.req, c.reqEsc, c.isJSON, c.spaced = p.Required(), p.RequiredUnlessEscaped(), kind == 'j', kind == 's'
 	if kind == 't' {
 		c.reqEsc = nil // no JSON escapes in a term match
 	}
