@@ -52,6 +52,8 @@ type command struct {
 	multi   bool
 	format  string // parse logfmt / csv
 	aliases []string
+	// fillmissing: with value for field, ...
+	fills []fillArg
 	// dedup, unnest, pattern
 	names []string
 	into  string
@@ -181,7 +183,9 @@ func (p *parser) command() (*command, *CompileError) {
 				return nil, errAt(p.src, e.pos, e.end, "unmask takes no field or @message")
 			}
 		}
-	case "diff", "anomaly", "join", "autoregress", "logcompare", "filldown", "fillmissing", "cidrlookup",
+	case "fillmissing":
+		c.fills, err = p.fillArgs()
+	case "diff", "anomaly", "join", "autoregress", "logcompare", "filldown", "cidrlookup",
 		"outlier", "accum", "appendcols", "sessionize", "countfrequent", "addtotals", "relevantfields", "estimate":
 		return nil, errAt(p.src, t.pos, t.end, fmt.Sprintf("the %s command is not supported by this server", t.s))
 	default:
@@ -195,6 +199,67 @@ func (p *parser) command() (*command, *CompileError) {
 		return nil, p.fail(t)
 	}
 	return c, nil
+}
+
+// fillArg is one "with value for field" of fillmissing.
+type fillArg struct {
+	val   *node // a literal
+	field string
+	pos   int
+	end   int
+}
+
+// fillArgs reads fillmissing's optional "with value for field [, value for
+// field ...]" (CWL_QuerySyntax-Fillmissing: a constant value for a field
+// of the inserted rows). A value is a number or a string literal.
+func (p *parser) fillArgs() ([]fillArg, *CompileError) {
+	if p.peek().k == tEOF || p.isOp("|") {
+		return nil, nil
+	}
+	if !p.isKw("with") {
+		return nil, p.fail(p.peek())
+	}
+	p.next()
+	var out []fillArg
+	for {
+		t := p.peek()
+		neg := false
+		if t.k == tOp && t.s == "-" {
+			p.next()
+			neg, t = true, p.peek()
+		}
+		if t.k != tNumber && (t.k != tString || neg) {
+			return nil, p.fail(t)
+		}
+		p.next()
+		lit := &node{op: "lit", pos: t.pos, end: t.end}
+		if t.k == tNumber {
+			f, ok := parseNumber(t.s)
+			if !ok {
+				return nil, p.fail(t)
+			}
+			if neg {
+				f = -f
+			}
+			lit.lit = num(f)
+		} else {
+			lit.lit = str(t.s)
+		}
+		if !p.isKw("for") {
+			return nil, p.fail(p.peek())
+		}
+		p.next()
+		ft := p.peek()
+		name, err := p.ident()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fillArg{val: lit, field: name, pos: t.pos, end: ft.end})
+		if !p.isOp(",") {
+			return out, nil
+		}
+		p.next()
+	}
 }
 
 func (p *parser) ident() (string, *CompileError) {
