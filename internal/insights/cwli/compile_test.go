@@ -196,7 +196,7 @@ func FuzzCompile(f *testing.F) {
 		"SOURCE logGroups(namePrefix: ['a', 'b'], class: ['INFREQUENT_ACCESS'], accountIdentifiers: ['123456789012']) START=-3600s END=0s | stats count()",
 		"SOURCE \"g\" START=1700000000000 END=1700000000999 | fields @message", "unmask | filter @message like /x/ | fields unmask(@message) as o",
 		"unmask @message | stats count() by user", "stats count() as n, avg(x) as a by bin(1m) | fillmissing with 0 for n, \"none\" for a",
-		"stats count() by bin(5m) | fillmissing | sort @timestamp desc"} {
+		"stats count() by bin(5m) | fillmissing | sort @timestamp desc", "fields method, status | countFrequent method, status | limit 3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

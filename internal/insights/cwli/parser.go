@@ -110,7 +110,11 @@ func parseQuery(src string) ([]*command, *CompileError) {
 		if err != nil {
 			return nil, err
 		}
-		cmds = append(cmds, c)
+		if c.name == "countfrequent" {
+			cmds = append(cmds, countFrequent(c)...)
+		} else {
+			cmds = append(cmds, c)
+		}
 		if p.peek().k == tEOF {
 			return cmds, nil
 		}
@@ -185,8 +189,17 @@ func (p *parser) command() (*command, *CompileError) {
 		}
 	case "fillmissing":
 		c.fills, err = p.fillArgs()
+	case "countfrequent", "count_frequent":
+		c.name = "countfrequent"
+		if c.by, err = p.projs(false); err == nil {
+			for _, b := range c.by {
+				if b.e.op != "field" {
+					return nil, errAt(p.src, b.e.pos, b.e.end, "countFrequent takes field names")
+				}
+			}
+		}
 	case "diff", "anomaly", "join", "autoregress", "logcompare", "filldown", "cidrlookup",
-		"outlier", "accum", "appendcols", "sessionize", "countfrequent", "addtotals", "relevantfields", "estimate":
+		"outlier", "accum", "appendcols", "sessionize", "addtotals", "relevantfields", "estimate":
 		return nil, errAt(p.src, t.pos, t.end, fmt.Sprintf("the %s command is not supported by this server", t.s))
 	default:
 		return nil, p.fail(t)
@@ -199,6 +212,21 @@ func (p *parser) command() (*command, *CompileError) {
 		return nil, p.fail(t)
 	}
 	return c, nil
+}
+
+// countFrequent is "countFrequent f1, f2" (CWL_QuerySyntax-CountFrequent:
+// "compute an approximate count of each unique field-value combination,
+// sorted in descending order. The command emits an _approxcount field"): a
+// stats count() as _approxcount by the fields, sorted by it, descending.
+// Cairn's counts are exact (no approximation is needed at Insights'
+// limits: the stats' memory bound applies); rows with equal counts keep
+// the order in which their first event came.
+func countFrequent(c *command) []*command {
+	count := &node{op: "call", name: "count", pos: c.pos, end: c.pos}
+	st := &command{name: "stats", pos: c.pos, end: c.end, by: c.by,
+		projs: []proj{{e: count, alias: "_approxcount", text: "count()"}}}
+	so := &command{name: "sort", pos: c.pos, end: c.end, keys: []sortKey{{name: "_approxcount", desc: true, pos: c.pos, end: c.end}}}
+	return []*command{st, so}
 }
 
 // fillArg is one "with value for field" of fillmissing.
