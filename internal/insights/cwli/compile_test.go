@@ -195,7 +195,8 @@ func FuzzCompile(f *testing.F) {
 		"stats pct(x, 50) as p by y | filter p > 1 | stats count()", "parse /(?<a>\\d+)/ multi | unnest split(a, \",\") into z | dedup z",
 		"SOURCE logGroups(namePrefix: ['a', 'b'], class: ['INFREQUENT_ACCESS'], accountIdentifiers: ['123456789012']) START=-3600s END=0s | stats count()",
 		"SOURCE \"g\" START=1700000000000 END=1700000000999 | fields @message", "unmask | filter @message like /x/ | fields unmask(@message) as o",
-		"unmask @message | stats count() by user"} {
+		"unmask @message | stats count() by user", "stats count() as n, avg(x) as a by bin(1m) | fillmissing with 0 for n, \"none\" for a",
+		"stats count() by bin(5m) | fillmissing | sort @timestamp desc", "fields method, status | countFrequent method, status | limit 3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -217,7 +218,8 @@ func FuzzRun(f *testing.F) {
 	for _, s := range []string{"fields @timestamp, @message", "stats count() by bin(5m)", "filter user = \"bob\" | fields tags.0",
 		"fields jsonParse(@message) as j | unnest j.tags into t | stats count_distinct(t), pct(latency, 90) by user",
 		"parse @message \"* *\" as a, b | sort a desc | dedup b", "pattern", "stats count() as c by user | stats sum(c)",
-		"unmask | fields user, unmask(@message) as o | stats count() by user"} {
+		"unmask | fields user, unmask(@message) as o | stats count() by user",
+		"stats count() as n by bin(1ms) | fillmissing with -1 for n", "stats avg(latency) as a by bin(1s) as t | fillmissing with \"x\" for a | sort t desc | limit 3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -846,6 +846,11 @@ func (x *Exec) runRest(rows []*row, from int) ([]*row, error) {
 			}
 		case sDedup:
 			rows = dedupRows(x, rows, st.dedup)
+		case sFillMissing:
+			var err error
+			if rows, err = x.fillRows(rows, st.fill); err != nil {
+				return nil, err
+			}
 		case sPattern:
 			var err error
 			if rows, err = x.patternRows(st.pat, rows); err != nil {

@@ -52,6 +52,8 @@ type command struct {
 	multi   bool
 	format  string // parse logfmt / csv
 	aliases []string
+	// fillmissing: with value for field, ...
+	fills []fillArg
 	// dedup, unnest, pattern
 	names []string
 	into  string
@@ -108,7 +110,11 @@ func parseQuery(src string) ([]*command, *CompileError) {
 		if err != nil {
 			return nil, err
 		}
-		cmds = append(cmds, c)
+		if c.name == "countfrequent" {
+			cmds = append(cmds, countFrequent(c)...)
+		} else {
+			cmds = append(cmds, c)
+		}
 		if p.peek().k == tEOF {
 			return cmds, nil
 		}
@@ -181,8 +187,19 @@ func (p *parser) command() (*command, *CompileError) {
 				return nil, errAt(p.src, e.pos, e.end, "unmask takes no field or @message")
 			}
 		}
-	case "diff", "anomaly", "join", "autoregress", "logcompare", "filldown", "fillmissing", "cidrlookup",
-		"outlier", "accum", "appendcols", "sessionize", "countfrequent", "addtotals", "relevantfields", "estimate":
+	case "fillmissing":
+		c.fills, err = p.fillArgs()
+	case "countfrequent", "count_frequent":
+		c.name = "countfrequent"
+		if c.by, err = p.projs(false); err == nil {
+			for _, b := range c.by {
+				if b.e.op != "field" {
+					return nil, errAt(p.src, b.e.pos, b.e.end, "countFrequent takes field names")
+				}
+			}
+		}
+	case "diff", "anomaly", "join", "autoregress", "logcompare", "filldown", "cidrlookup",
+		"outlier", "accum", "appendcols", "sessionize", "addtotals", "relevantfields", "estimate":
 		return nil, errAt(p.src, t.pos, t.end, fmt.Sprintf("the %s command is not supported by this server", t.s))
 	default:
 		return nil, p.fail(t)
@@ -195,6 +212,82 @@ func (p *parser) command() (*command, *CompileError) {
 		return nil, p.fail(t)
 	}
 	return c, nil
+}
+
+// countFrequent is "countFrequent f1, f2" (CWL_QuerySyntax-CountFrequent:
+// "compute an approximate count of each unique field-value combination,
+// sorted in descending order. The command emits an _approxcount field"): a
+// stats count() as _approxcount by the fields, sorted by it, descending.
+// Cairn's counts are exact (no approximation is needed at Insights'
+// limits: the stats' memory bound applies); rows with equal counts keep
+// the order in which their first event came.
+func countFrequent(c *command) []*command {
+	count := &node{op: "call", name: "count", pos: c.pos, end: c.pos}
+	st := &command{name: "stats", pos: c.pos, end: c.end, by: c.by,
+		projs: []proj{{e: count, alias: "_approxcount", text: "count()"}}}
+	so := &command{name: "sort", pos: c.pos, end: c.end, keys: []sortKey{{name: "_approxcount", desc: true, pos: c.pos, end: c.end}}}
+	return []*command{st, so}
+}
+
+// fillArg is one "with value for field" of fillmissing.
+type fillArg struct {
+	val   *node // a literal
+	field string
+	pos   int
+	end   int
+}
+
+// fillArgs reads fillmissing's optional "with value for field [, value for
+// field ...]" (CWL_QuerySyntax-Fillmissing: a constant value for a field
+// of the inserted rows). A value is a number or a string literal.
+func (p *parser) fillArgs() ([]fillArg, *CompileError) {
+	if p.peek().k == tEOF || p.isOp("|") {
+		return nil, nil
+	}
+	if !p.isKw("with") {
+		return nil, p.fail(p.peek())
+	}
+	p.next()
+	var out []fillArg
+	for {
+		t := p.peek()
+		neg := false
+		if t.k == tOp && t.s == "-" {
+			p.next()
+			neg, t = true, p.peek()
+		}
+		if t.k != tNumber && (t.k != tString || neg) {
+			return nil, p.fail(t)
+		}
+		p.next()
+		lit := &node{op: "lit", pos: t.pos, end: t.end}
+		if t.k == tNumber {
+			f, ok := parseNumber(t.s)
+			if !ok {
+				return nil, p.fail(t)
+			}
+			if neg {
+				f = -f
+			}
+			lit.lit = num(f)
+		} else {
+			lit.lit = str(t.s)
+		}
+		if !p.isKw("for") {
+			return nil, p.fail(p.peek())
+		}
+		p.next()
+		ft := p.peek()
+		name, err := p.ident()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fillArg{val: lit, field: name, pos: t.pos, end: ft.end})
+		if !p.isOp(",") {
+			return out, nil
+		}
+		p.next()
+	}
 }
 
 func (p *parser) ident() (string, *CompileError) {

@@ -22,10 +22,11 @@ const (
 	sPattern
 	sFilterIndex
 	sUnmask // the event's message replaced by its original (unmask.go)
+	sFillMissing
 )
 
 func (k stageKind) blocking() bool {
-	return k == sStats || k == sSort || k == sLimit || k == sDedup || k == sPattern
+	return k == sStats || k == sSort || k == sLimit || k == sDedup || k == sPattern || k == sFillMissing
 }
 
 type slotSet struct {
@@ -54,6 +55,7 @@ type stage struct {
 	dedup []expr
 	pat   *patternPlan
 	look  *lookupPlan
+	fill  *fillPlan
 }
 
 type outCol struct {
@@ -213,6 +215,12 @@ func compile(text string) (*Query, *CompileError) {
 			q.stages = append(q.stages, &stage{kind: sStats, stats: sp})
 			statsCols, fieldsCols, display = cols, nil, nil
 			q.statsRows = true
+		case "fillmissing":
+			fp, err := pl.fillCmd(c, q.stages)
+			if err != nil {
+				return nil, err
+			}
+			q.stages = append(q.stages, &stage{kind: sFillMissing, fill: fp})
 		case "sort":
 			st := &stage{kind: sSort}
 			for _, k := range c.keys {
