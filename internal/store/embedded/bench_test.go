@@ -292,3 +292,66 @@ func readRange(b *testing.B, e *Engine, q store.ReadRequest) []int64 {
 		q.After = p.Next
 	}
 }
+
+// BenchmarkRareSearchMerged is the compare's rare-term search on both
+// layouts: 300,000 events in 16 streams, the token in 2 of them, the whole
+// search (its first page is all of it) with block skipping.
+func BenchmarkRareSearchMerged(b *testing.B) {
+	for _, merged := range []bool{false, true} {
+		name := map[bool]string{false: "appended", true: "merged"}[merged]
+		b.Run(name, func(b *testing.B) {
+			e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			ctx := context.Background()
+			if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < 16; i++ {
+				if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: fmt.Sprintf("s%d", i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			gen := bench.NewLineGen(3)
+			ts := time.Now().UnixMilli() - 3_600_000
+			for i := 0; i < 300; i++ {
+				evs := make([]store.Event, 1000)
+				t := ts + int64(i)*30
+				for j := range evs {
+					t += int64(j % 3)
+					msg := gen.Line()
+					if (i*1000+j)%150_000 == 75_000 {
+						msg += " zqxneedle7"
+					}
+					evs[j] = store.Event{Timestamp: t, Message: msg}
+				}
+				if _, err := e.Append(ctx, scope, "g", fmt.Sprintf("s%d", i%16), evs, ts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for merged {
+				st, err := e.RecompactNow()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st.Settled {
+					break
+				}
+			}
+			b.ResetTimer()
+			cpu := cpuTime()
+			for i := 0; i < b.N; i++ {
+				p, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, Filter: substr("zqxneedle7")})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Events) != 2 || p.Next != nil {
+					b.Fatalf("%d events, next %v", len(p.Events), p.Next)
+				}
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}

@@ -537,7 +537,11 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 		d.sized = sized
 	}
 	size := 0
-	for i := range off {
+	stop := int(n) // events past the last one rendered need no walk
+	if partial {
+		stop = hi
+	}
+	for i := range off[:stop] {
 		var v uint64
 		if len(ids) > 0 && ids[0] < 0x80 {
 			v, ids = uint64(ids[0]), ids[1:]
@@ -607,7 +611,13 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 			size += k
 		}
 	}
-	if size != int(raw) || !partial && p != len(out) {
+	if stop < int(n) {
+		// Not walked: their messages read back empty and count as
+		// nothing, and no reader of this block asks for them (covers).
+		for i := stop; i < int(n); i++ {
+			off[i], sized[i] = uint32(p), uint32(size)
+		}
+	} else if size != int(raw) || !partial && p != len(out) {
 		return nil, buf, errFormat3
 	}
 	d.off[n] = uint32(p)

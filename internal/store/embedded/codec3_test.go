@@ -156,7 +156,7 @@ func FuzzBlockCodec3(f *testing.F) {
 	})
 }
 
-// BenchmarkDecodeFormat compares decoding one block of 16,384 bench lines
+// BenchmarkDecodeFormat compares decoding one block of recompactTarget bench lines
 // in format 2 (as Append writes it, zstd fastest) and format 3 (as the
 // worker writes it). SetBytes is the raw message bytes: MB/s is the decode
 // speed in message text.

@@ -34,7 +34,7 @@
 //
 // Re-compaction (recompact.go) is a second background goroutine the Engine
 // owns: it merges each stream's runs of small blocks into blocks of up to
-// 16,384 events in format 3 (codec3.go: templates and typed variable
+// 4,096 events in format 3 (codec3.go: templates and typed variable
 // columns at a strong zstd level), keeping every event's position (so
 // eventIds, tokens and feed cursors do not move), in one synced batch per
 // merge; the replaced payloads go once no read that started before the swap

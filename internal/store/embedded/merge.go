@@ -160,6 +160,7 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 		r.release(c)
 		return nil, nil
 	}
+	r.compact(c)
 	if r.backward {
 		c.k = len(c.sel) - 1
 	}
@@ -190,15 +191,22 @@ func (r *readState) park(c *cursor) {
 		r.release(c)
 		return
 	}
-	if c.buf != nil && cap(c.blk.data) > 2*len(c.blk.data)+64<<10 {
-		// A merged block's buffer holds its decompressed columns after
-		// the messages, and a partly rendered block uses little of it:
-		// the cache keeps a copy of the messages, the buffer goes back.
-		c.blk.data = append([]byte(nil), c.blk.data...)
-		r.e.putBuf(c.buf)
-	}
+	r.compact(c)
 	c.buf = nil // the cache owns blk.data now
 	r.e.resume.put(resumeKey{r.g.id, c.sum.minTs, c.sum.seq}, c.blk)
+}
+
+// compact gives c's buffer back when its messages use little of it: a
+// merged block's buffer holds its decompressed columns after the messages,
+// and a block rendered in part (decodeWant) uses less still, while a
+// cursor lives as long as the page (a search's heap holds one per stream,
+// a prefetcher a few more per core). The messages are copied out.
+func (r *readState) compact(c *cursor) {
+	if c.buf != nil && cap(c.buf) > 2*len(c.blk.data)+64<<10 {
+		c.blk.data = append([]byte(nil), c.blk.data...)
+		r.e.putBuf(c.buf)
+		c.buf = nil
+	}
 }
 
 func (r *readState) release(c *cursor) {

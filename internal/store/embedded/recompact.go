@@ -57,10 +57,15 @@ import (
 // stream still being written is not merged again and again.
 
 const (
-	// recompactTarget is the most events a merged block holds: 16,384
-	// bench lines are ~1.6 MB raw (the decode buffers stay pooled under
-	// putBuf's 4 MiB) and code in ~16 bytes each (codec3_test.go).
-	recompactTarget = 16384
+	// recompactTarget is the most events a merged block holds. A reader
+	// decompresses a merged block's frames whole and walks its columns up
+	// to the last event it needs, whatever it renders (decodeWant), so the
+	// block's size is what a read that needs a few of its events pays:
+	// the newest events of a group (a backward read opens the last block
+	// of every stream), a rare term's first page. 4,096 bench lines code
+	// in ~17.1 bytes each plus ~1.0 of gram filter, against 16.1 + 0.7 at
+	// 16,384, for a quarter of that cost (docs/benchmarks.md, disk10).
+	recompactTarget = 4096
 	// recompactMaxSpan bounds a merged block's time span: reads seek back
 	// by the group's widest span, so wide blocks make every read start
 	// earlier.

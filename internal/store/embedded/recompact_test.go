@@ -456,9 +456,10 @@ func TestRecompactionBoundedRewrite(t *testing.T) {
 		}
 		return st
 	}
-	burst(6000)
-	burst(6000)
-	if st := pass(); st.Merges != 1 || st.Events != 12000 {
+	big := recompactTarget * 3 / 8 // two of them make one merged block
+	burst(big)
+	burst(big)
+	if st := pass(); st.Merges != 1 || st.Events != int64(2*big) {
 		t.Fatalf("first pass %+v: want the two appends merged", st)
 	}
 	const rounds = 60
