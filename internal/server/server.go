@@ -24,6 +24,7 @@ import (
 	"github.com/cairnlog/cairn/internal/audit"
 	"github.com/cairnlog/cairn/internal/auth"
 	"github.com/cairnlog/cairn/internal/awsmodel"
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/console"
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/iamshare"
@@ -247,8 +248,15 @@ func Start(cfg Config) (*Server, error) {
 	ops := protocol.NewTable()
 	// Account policies of every type; the enforcing families look theirs up
 	// with accounts.Effective.
+	// protect (data protection, made below once the enforcer exists) adds
+	// the findings destination's resource policy when an account policy
+	// is stored; no request is served before it is set.
+	var protect *dataprotection.Service
 	accounts := accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now,
-		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument}})
+		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument},
+		Stored: map[string]func(context.Context, caller.Caller, string){accountpolicy.DataProtection: func(ctx context.Context, c caller.Caller, doc string) {
+			protect.AccountPolicyStored(ctx, c, doc)
+		}}})
 	accounts.Register(ops)
 	// Transformers run first at ingest (before data protection); a group
 	// without its own transformer uses the account's TRANSFORMER_POLICY.
@@ -266,7 +274,7 @@ func Start(cfg Config) (*Server, error) {
 	policies := resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now})
 	enforce := resourcepolicy.NewEnforcer(policies, cfg.Logger)
 	reg.Register(enforce)
-	protect, err := dataprotection.New(dataprotection.Config{Store: engine, Accounts: accounts, Now: cfg.Now, Logger: cfg.Logger, Key: unmaskKey,
+	protect, err = dataprotection.New(dataprotection.Config{Store: engine, Accounts: accounts, Now: cfg.Now, Logger: cfg.Logger, Key: unmaskKey,
 		Enforcer: enforce})
 	if err != nil {
 		engine.Close()

@@ -267,6 +267,17 @@ func (s *Service) audit(ctx context.Context, scope store.Scope, group string, po
 	return nil
 }
 
+// AccountPolicyStored is what PutAccountPolicy runs once a
+// DATA_PROTECTION_POLICY is stored (accountpolicy.Config.Stored): the
+// findings destination's resource policy is added as for a group's policy
+// (PutDataProtectionPolicy), so that the findings of every group the
+// account policy covers can be written.
+func (s *Service) AccountPolicyStored(ctx context.Context, c caller.Caller, doc string) {
+	if p, err := dataprotect.Parse(doc); err == nil && p.FindingsLogGroup != "" {
+		s.ensureFindingsPolicy(ctx, c, p.FindingsLogGroup)
+	}
+}
+
 // ensureFindingsPolicy adds the findings destination's resource policy at
 // configuration time, as AWS's delivery infrastructure does (Config.Enforcer).
 func (s *Service) ensureFindingsPolicy(ctx context.Context, c caller.Caller, group string) {
