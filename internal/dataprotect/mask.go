@@ -90,6 +90,9 @@ func regexFinder(re *regexp.Regexp) finder {
 	}
 }
 
+// stars are what a masked occurrence is written with, a piece at a time.
+const stars = "****************************************************************"
+
 // Mask returns msg with every detected occurrence replaced by as many
 // asterisks as it has characters (so offsets and lengths stay what they
 // were), and the detections. With nothing found it returns msg itself and
@@ -110,12 +113,18 @@ func (m *Masker) Mask(msg string) (string, []Detection) {
 	if len(fs) == 0 {
 		return msg, nil
 	}
-	slices.SortStableFunc(fs, func(a, b found) int { return a.key - b.key })
+	// Sorting is skipped when the order is already right (one finding, the
+	// common case, always is).
+	if !slices.IsSortedFunc(fs, func(a, b found) int { return a.key - b.key }) {
+		slices.SortStableFunc(fs, func(a, b found) int { return a.key - b.key })
+	}
 	dets := make([]Detection, len(fs))
 	for i, f := range fs {
 		dets[i] = Detection{Identifier: m.names[f.key/2], Start: f.start, End: f.end}
 	}
-	slices.SortFunc(fs, func(a, b found) int { return a.start - b.start })
+	if !slices.IsSortedFunc(fs, func(a, b found) int { return a.start - b.start }) {
+		slices.SortFunc(fs, func(a, b found) int { return a.start - b.start })
+	}
 	var b strings.Builder
 	b.Grow(len(msg))
 	pos := 0
@@ -125,8 +134,8 @@ func (m *Masker) Mask(msg string) (string, []Detection) {
 		}
 		start := max(sp.start, pos)
 		b.WriteString(msg[pos:start])
-		for range utf8.RuneCountInString(msg[start:sp.end]) {
-			b.WriteByte('*')
+		for n := utf8.RuneCountInString(msg[start:sp.end]); n > 0; n -= len(stars) {
+			b.WriteString(stars[:min(n, len(stars))])
 		}
 		pos = sp.end
 	}
@@ -138,4 +147,57 @@ func (m *Masker) Mask(msg string) (string, []Detection) {
 		dets[i].End = dets[i].Start + utf8.RuneCountInString(msg[bs:be])
 	}
 	return b.String(), dets
+}
+
+// Scratch is working memory AppendMasked reuses from one message to the
+// next (one goroutine's: an ingest batch's).
+type Scratch struct{ fs []found }
+
+// AppendMasked is Mask for a batch of messages: when something is found in
+// msg it appends the masked message to dst and reports true (and the
+// detections when detections is set); otherwise dst is returned as it was.
+// The masked messages of a batch thus share one buffer, and a message with
+// findings costs no allocation of its own.
+func (m *Masker) AppendMasked(dst []byte, sc *Scratch, msg string, detections bool) ([]byte, bool, []Detection) {
+	if m.Empty() {
+		return dst, false, nil
+	}
+	fs := m.scan(msg, sc.fs[:0])
+	for i, f := range m.custom {
+		for _, x := range f(msg, nil) {
+			fs = append(fs, found{key: m.customOrder[i] * 2, span: x})
+		}
+	}
+	sc.fs = fs
+	if len(fs) == 0 {
+		return dst, false, nil
+	}
+	var dets []Detection
+	if detections {
+		if !slices.IsSortedFunc(fs, func(a, b found) int { return a.key - b.key }) {
+			slices.SortStableFunc(fs, func(a, b found) int { return a.key - b.key })
+		}
+		dets = make([]Detection, len(fs))
+		for i, f := range fs {
+			bs, be := f.start, f.end
+			start := utf8.RuneCountInString(msg[:bs])
+			dets[i] = Detection{Identifier: m.names[f.key/2], Start: start, End: start + utf8.RuneCountInString(msg[bs:be])}
+		}
+	}
+	if !slices.IsSortedFunc(fs, func(a, b found) int { return a.start - b.start }) {
+		slices.SortFunc(fs, func(a, b found) int { return a.start - b.start })
+	}
+	pos := 0
+	for _, sp := range fs {
+		if sp.end <= pos {
+			continue
+		}
+		start := max(sp.start, pos)
+		dst = append(dst, msg[pos:start]...)
+		for n := utf8.RuneCountInString(msg[start:sp.end]); n > 0; n -= len(stars) {
+			dst = append(dst, stars[:min(n, len(stars))]...)
+		}
+		pos = sp.end
+	}
+	return append(dst, msg[pos:]...), true, dets
 }

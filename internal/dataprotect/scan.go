@@ -127,7 +127,7 @@ func (m *Masker) scan(s string, out []found) []found {
 			for q < len(s) && isDigit(s[q]) {
 				q++
 			}
-			if p >= sc.next[idCreditCardNumber] && cardCandidate(s, p, q) {
+			if s[p] >= '2' && s[p] <= '6' && p >= sc.next[idCreditCardNumber] && cardCandidate(s, p, q) {
 				sc.card(p, q)
 			}
 			p = q - 1
@@ -157,7 +157,9 @@ func (m *Masker) scan(s string, out []found) []found {
 			if p >= sc.next[idEmailAddress] {
 				sc.email(p)
 			}
-		case c&(tA|tJ|tP|tSecret) != 0:
+		case c&(tA|tJ|tP) != 0 || c&tSecret != 0 && p+1 < len(s) && s[p+1]|0x20 == 'r':
+			// Both keywords an AWS secret key wants nearby have a "cr"
+			// ("secret", "credential").
 			sc.letter(p, c)
 		}
 	}

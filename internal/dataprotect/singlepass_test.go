@@ -88,3 +88,46 @@ func FuzzSinglePass(f *testing.F) {
 		samePass(t, policyFrom(bits, rot), msg)
 	})
 }
+
+// TestAppendMasked: AppendMasked masks and reports exactly what Mask does,
+// with one Scratch and one buffer shared by the messages of a batch, and
+// leaves the buffer as it was when nothing is found.
+func TestAppendMasked(t *testing.T) {
+	g := bench.NewLineGen(7)
+	msgs := slices.Clone(singlePassCases)
+	for range 500 {
+		msgs = append(msgs, g.Line())
+	}
+	for _, p := range []*Policy{policyFrom(1<<numManaged-1, 0), policyFrom(1<<numManaged-1|1<<15, 3), policyFrom(1<<idIPAddress|1<<idEmailAddress, 1)} {
+		m := Compile(p)
+		var sc Scratch
+		buf := []byte("batch:")
+		for _, msg := range msgs {
+			want, wantDets := m.Mask(msg)
+			for _, withDets := range []bool{true, false} {
+				before := len(buf)
+				var ok bool
+				var dets []Detection
+				buf, ok, dets = m.AppendMasked(buf, &sc, msg, withDets)
+				if ok != (wantDets != nil) {
+					t.Fatalf("%q: found %v, Mask found %v", msg, ok, wantDets)
+				}
+				if !ok {
+					if len(buf) != before {
+						t.Fatalf("%q: nothing found but the buffer grew", msg)
+					}
+					continue
+				}
+				if got := string(buf[before:]); got != want {
+					t.Fatalf("%q: masked %q, Mask %q", msg, got, want)
+				}
+				if withDets && !slices.Equal(dets, wantDets) || !withDets && dets != nil {
+					t.Fatalf("%q (detections %v): %v, Mask %v", msg, withDets, dets, wantDets)
+				}
+			}
+		}
+		if string(buf[:6]) != "batch:" {
+			t.Fatalf("the buffer's start changed: %q", buf[:6])
+		}
+	}
+}

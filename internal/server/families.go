@@ -1,6 +1,9 @@
 package server
 
 import (
+	"context"
+
+	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
@@ -28,8 +31,14 @@ func (a *assembly) registerFamilies() error {
 	cfg, engine, ops, compile := a.cfg, a.engine, a.ops, a.compile
 	// Account policies of every type; the enforcing families look theirs up
 	// with accounts.Effective.
+	// a.protect (made below, once the enforcer exists) adds the findings
+	// destination's resource policy when a DATA_PROTECTION_POLICY account
+	// policy is stored; no request is served before it is set.
 	a.accounts = accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now,
-		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument}})
+		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument},
+		Stored: map[string]func(context.Context, caller.Caller, string){accountpolicy.DataProtection: func(ctx context.Context, c caller.Caller, doc string) {
+			a.protect.AccountPolicyStored(ctx, c, doc)
+		}}})
 	a.accounts.Register(ops)
 	// Transformers run first at ingest (before data protection); a group
 	// without its own transformer uses the account's TRANSFORMER_POLICY.

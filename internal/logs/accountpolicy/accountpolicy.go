@@ -95,6 +95,10 @@ type Config struct {
 	// own (e.g. the transformer family's processor validation for
 	// TRANSFORMER_POLICY). It returns the AWS error a client gets.
 	Documents map[string]func(doc string) error
+	// Stored adds what a type's enforcing family does once a policy of it
+	// is stored, as the caller (e.g. data protection adding the findings
+	// destination's resource policy, as for PutDataProtectionPolicy).
+	Stored map[string]func(ctx context.Context, c caller.Caller, doc string)
 }
 
 // Service implements the account-policy operations.
@@ -103,6 +107,7 @@ type Service struct {
 	compile func(string) (logs.Pattern, error)
 	now     func() time.Time
 	docs    map[string]func(string) error
+	stored  map[string]func(context.Context, caller.Caller, string)
 	// mu serialises Puts so that the count and overlap limits, which read
 	// the other policies, hold under concurrent Puts.
 	mu sync.Mutex
@@ -115,7 +120,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, docs: cfg.Documents}
+	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, docs: cfg.Documents, stored: cfg.Stored}
 }
 
 // Register adds the family's operations to t.
@@ -199,6 +204,9 @@ func (s *Service) PutAccountPolicy(ctx context.Context, c caller.Caller, in *Put
 		if err := s.subscriptionPut(ctx, scope); err != nil {
 			return nil, err
 		}
+	}
+	if f := s.stored[in.PolicyType]; f != nil {
+		f(ctx, c, in.PolicyDocument)
 	}
 	return &PutAccountPolicyOutput{AccountPolicy: p}, nil
 }

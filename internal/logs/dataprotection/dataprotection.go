@@ -113,6 +113,8 @@ type Service struct {
 type compiled struct {
 	masker   *dataprotect.Masker
 	policies []*dataprotect.Policy
+	// audits: a policy writes findings to a log group.
+	audits bool
 }
 
 // New returns a Service; the key must be 32 bytes.
@@ -371,6 +373,7 @@ func (s *Service) effective(ctx context.Context, scope store.Scope, group string
 			continue
 		}
 		cp.policies = append(cp.policies, p)
+		cp.audits = cp.audits || p.FindingsLogGroup != ""
 	}
 	cp.masker = dataprotect.Compile(cp.policies...)
 	s.mu.Lock()

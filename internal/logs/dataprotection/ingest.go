@@ -26,12 +26,16 @@ type originals struct {
 	Msg   []string
 }
 
-func (o originals) encode() []byte {
+// size bounds the encoding's length.
+func (o originals) size() int {
 	n := 0
 	for _, m := range o.Msg {
 		n += len(m) + 2*binary.MaxVarintLen32
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+func (o originals) appendTo(b []byte) []byte {
 	for i, m := range o.Msg {
 		b = binary.AppendUvarint(b, uint64(o.Index[i]))
 		b = binary.AppendUvarint(b, uint64(len(m)))
@@ -67,25 +71,53 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 	if err != nil || cp == nil || cp.masker.Empty() {
 		return err
 	}
+	// The masked messages are written one after another into one buffer
+	// (made one string at the end, which they slice): a batch costs a few
+	// allocations, not three a masked event. Detections are worked out
+	// only for a policy that writes findings (audit reads nothing else).
 	var orig originals
 	var dets [][]dataprotect.Detection
+	var sc dataprotect.Scratch
+	var buf []byte
+	var ends []int
 	for i := range b.Events {
-		masked, d := cp.masker.Mask(b.Events[i].Message)
-		if d == nil {
+		msg := b.Events[i].Message
+		if buf == nil {
+			// A first guess of the masked messages' size: half the
+			// batch's (grown as needed).
+			n := 0
+			for _, e := range b.Events[i:] {
+				n += len(e.Message)
+			}
+			buf = make([]byte, 0, n/2+len(msg))
+		}
+		var ok bool
+		var d []dataprotect.Detection
+		if buf, ok, d = cp.masker.AppendMasked(buf, &sc, msg, cp.audits); !ok {
 			continue
 		}
 		orig.Index = append(orig.Index, uint32(i))
-		orig.Msg = append(orig.Msg, b.Events[i].Message)
-		dets = append(dets, d)
-		b.Events[i].Message = masked
+		orig.Msg = append(orig.Msg, msg)
+		ends = append(ends, len(buf))
+		if cp.audits {
+			dets = append(dets, d)
+		}
 	}
 	if len(orig.Index) == 0 {
 		return nil
+	}
+	all, start := string(buf), 0
+	for k, i := range orig.Index {
+		b.Events[i].Message = all[start:ends[k]]
+		start = ends[k]
 	}
 	scope, group := b.Scope, b.Group.Name
 	b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
 		if err := s.keep(ctx, scope, group, res.Seq, orig); err != nil {
 			return err
+		}
+		if !cp.audits {
+			return nil
 		}
 		return s.audit(ctx, scope, group, cp.policies, dets)
 	})
@@ -103,13 +135,16 @@ func aad(scope store.Scope, group string, seq uint64) []byte {
 }
 
 func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq uint64, o originals) error {
-	plain := o.encode()
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	// The plaintext is encoded right after the nonce and sealed in place
+	// (the ciphertext starts exactly where the plaintext does, which Seal
+	// allows), so the originals are copied once.
+	ns := s.aead.NonceSize()
+	buf := o.appendTo(make([]byte, ns, ns+o.size()+s.aead.Overhead()))
+	nonce := buf[:ns]
 	if _, err := rand.Read(nonce); err != nil {
 		return err
 	}
-	sealed := s.aead.Seal(nonce, nonce, plain, aad(scope, group, seq))
-	clear(plain)
+	sealed := s.aead.Seal(nonce, nonce, buf[ns:], aad(scope, group, seq))
 	if err := s.expiry.Note(ctx, scope, group); err != nil {
 		return err
 	}
@@ -230,6 +265,17 @@ func (s *Service) audit(ctx context.Context, scope store.Scope, group string, po
 		}
 	}
 	return nil
+}
+
+// AccountPolicyStored is what PutAccountPolicy runs once a
+// DATA_PROTECTION_POLICY is stored (accountpolicy.Config.Stored): the
+// findings destination's resource policy is added as for a group's policy
+// (PutDataProtectionPolicy), so that the findings of every group the
+// account policy covers can be written.
+func (s *Service) AccountPolicyStored(ctx context.Context, c caller.Caller, doc string) {
+	if p, err := dataprotect.Parse(doc); err == nil && p.FindingsLogGroup != "" {
+		s.ensureFindingsPolicy(ctx, c, p.FindingsLogGroup)
+	}
 }
 
 // ensureFindingsPolicy adds the findings destination's resource policy at

@@ -455,6 +455,51 @@ func TestFindingsNeedPolicy(t *testing.T) {
 	}
 }
 
+// TestAccountFindingsPolicy: a DATA_PROTECTION_POLICY account policy with a
+// CloudWatch Logs findings destination adds the destination's policy too
+// (it did not: only PutDataProtectionPolicy did, so an account-level
+// policy's findings were refused until the user added it), and the
+// findings of a group it covers arrive.
+func TestAccountFindingsPolicy(t *testing.T) {
+	h := harness.Start(t)
+	c := h.Client()
+	ctx := t.Context()
+	createGroup(t, c, "app")
+	createGroup(t, c, "acct-findings")
+	if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	const email = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+	doc := `{"Name":"acct","Version":"2021-06-01","Statement":[` +
+		`{"Sid":"audit","DataIdentifier":["` + email + `"],"Operation":{"Audit":{"FindingsDestination":{"CloudWatchLogs":{"LogGroup":"acct-findings"}}}}},` +
+		`{"Sid":"redact","DataIdentifier":["` + email + `"],"Operation":{"Deidentify":{"MaskConfig":{}}}}]}`
+	if p := groupPolicy(t, c, "acct-findings"); p != nil {
+		t.Fatalf("a policy before any was put: %+v", p)
+	}
+	if _, err := c.PutAccountPolicy(ctx, &cwl.PutAccountPolicyInput{PolicyName: aws.String("acct"), PolicyType: types.PolicyTypeDataProtectionPolicy,
+		PolicyDocument: aws.String(doc), Scope: types.ScopeAll}); err != nil {
+		t.Fatal(err)
+	}
+	p := groupPolicy(t, c, "acct-findings")
+	if p == nil || !strings.Contains(*p.PolicyDocument, `"Service":"delivery.logs.amazonaws.com"`) {
+		t.Fatalf("the findings group's policy: %+v", p)
+	}
+	if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s"),
+		LogEvents: []types.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String("mail alice@example.com")}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("acct-findings")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 || !strings.Contains(aws.ToString(out.Events[0].Message), `"name":"EmailAddress"`) {
+		t.Fatalf("findings %+v", out.Events)
+	}
+	if n := refused(t, h, "findings"); n != 0 {
+		t.Fatalf("%d findings writes refused, want 0", n)
+	}
+}
+
 // TestVendedDeliveryAddsPolicy: CreateDelivery into a CWL destination gives
 // the group AWS's delivery policy when it has none (AWS's documented
 // AWSLogDeliveryWrite20150319 statement, checked member by member), and
