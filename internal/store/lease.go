@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -25,6 +26,45 @@ type Leaser interface {
 	LeaseTTL() time.Duration
 }
 
+// EpochLeaser is a Leaser whose leases carry a fencing token: TryLeaseEpoch
+// is TryLease that also returns the holding's epoch, which grows every time
+// the lease is taken anew (by another node, or by this one after it let it
+// expire). The engine checks a Fence against it in the writes a job makes.
+type EpochLeaser interface {
+	Leaser
+	TryLeaseEpoch(ctx context.Context, name string, ttl time.Duration) (epoch int64, ok bool, err error)
+}
+
+// Fence names a lease holding. A context carrying one (WithFence) makes
+// the engine's job writes (SetCursor, PutResource, DeleteResource) conditional
+// on that holding still being current: a node that was paused past its
+// lease's expiry and resumes cannot move a cursor or a task's state
+// after another node took the job over; the write fails with ErrFenced.
+type Fence struct {
+	Lease string
+	Epoch int64
+}
+
+// ErrFenced: the write's lease holding is no longer current.
+var ErrFenced = errors.New("store: the lease holding this write belongs to has ended (another node runs the job)")
+
+type fenceKey struct{}
+
+// WithFence returns ctx carrying f; a zero Fence (no epoch: an engine
+// without fencing, or no holding) leaves ctx as it is.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	if f.Epoch == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceFrom returns the fence ctx carries.
+func FenceFrom(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
+}
+
 // Lease is one job's lease as seen by this node: Held says whether the job
 // may run here now. NewLease starts a goroutine that takes and renews it;
 // Close stops it and releases the lease.
@@ -40,6 +80,7 @@ type Lease struct {
 	mu       sync.Mutex
 	held     bool
 	gen      uint64        // incremented each time the lease is taken
+	epoch    int64         // the holding's fencing token (0 without EpochLeaser)
 	acquired chan struct{} // closed while held
 	lost     chan struct{} // closed when the current holding ended
 
@@ -83,16 +124,28 @@ func (le *Lease) Gen() uint64 {
 	return le.gen
 }
 
+// Fence is the current holding's fence (zero when not held, or when the
+// engine has no fencing).
+func (le *Lease) Fence() Fence {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	if !le.held {
+		return Fence{}
+	}
+	return Fence{Lease: le.name, Epoch: le.epoch}
+}
+
 // Wait blocks until this node holds the lease (false when ctx ended or the
 // lease was closed first) and returns a context that ends when ctx does or
-// when this holding ends; call cancel when done with it.
+// when this holding ends, carrying the holding's Fence; call cancel when
+// done with it.
 func (le *Lease) Wait(ctx context.Context) (context.Context, context.CancelFunc, bool) {
 	for {
 		le.mu.Lock()
-		acquired, lost, held := le.acquired, le.lost, le.held
+		acquired, lost, held, fence := le.acquired, le.lost, le.held, Fence{Lease: le.name, Epoch: le.epoch}
 		le.mu.Unlock()
 		if held {
-			hctx, cancel := context.WithCancel(ctx)
+			hctx, cancel := context.WithCancel(WithFence(ctx, fence))
 			go func() {
 				select {
 				case <-lost:
@@ -140,7 +193,7 @@ func (le *Lease) run() {
 		select {
 		case <-le.stop:
 			t.Stop()
-			le.setHeld(false)
+			le.setHeld(false, 0)
 			// Released on a fresh context: the loop's is cancelled.
 			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
 			le.l.ReleaseLease(rctx, le.name)
@@ -152,9 +205,24 @@ func (le *Lease) run() {
 		// that did not answer in time counts as lost, so this node stops
 		// before another may start.
 		actx, acancel := context.WithTimeout(ctx, le.ttl/3)
-		ok, err := le.l.TryLease(actx, le.name, le.ttl)
+		var (
+			ok    bool
+			err   error
+			epoch int64
+		)
+		if el, fenced := le.l.(EpochLeaser); fenced {
+			epoch, ok, err = el.TryLeaseEpoch(actx, le.name, le.ttl)
+		} else {
+			ok, err = le.l.TryLease(actx, le.name, le.ttl)
+		}
 		acancel()
-		le.setHeld(ok && err == nil)
+		if le.Held() && ok && err == nil && epoch != le.currentEpoch() {
+			// Renewed, but as a new holding (this node let it expire, and
+			// the engine moved the epoch on): the old holding's writes are
+			// fenced off, so its job must end and start again.
+			le.setHeld(false, 0)
+		}
+		le.setHeld(ok && err == nil, epoch)
 		if le.Held() {
 			wait = le.ttl / 3
 		} else {
@@ -163,10 +231,17 @@ func (le *Lease) run() {
 	}
 }
 
-func (le *Lease) setHeld(held bool) {
+func (le *Lease) currentEpoch() int64 {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.epoch
+}
+
+func (le *Lease) setHeld(held bool, epoch int64) {
 	le.mu.Lock()
 	was := le.held
 	le.held = held
+	le.epoch = epoch
 	switch {
 	case held && !was:
 		le.gen++

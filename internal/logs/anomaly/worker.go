@@ -120,7 +120,10 @@ func (s *Service) run() {
 		if !s.lease.Held() {
 			continue // another node of a shared engine detects
 		}
-		if err := s.Step(ctx); err != nil && ctx.Err() == nil {
+		// The step's writes (cursors, anomalies) carry the holding's fence:
+		// refused if this node was paused past the lease and another took
+		// over (store.Fence).
+		if err := s.Step(store.WithFence(ctx, s.lease.Fence())); err != nil && ctx.Err() == nil {
 			s.log.Warn("anomaly detection", "err", err)
 		}
 	}

@@ -143,11 +143,16 @@ func (r *Runner) next() bool {
 
 // transition moves a task to code unless it was cancelled meanwhile; it
 // reports whether the task is still the runner's.
-func (r *Runner) transition(scope store.Scope, id, code, msg string) bool {
+//
+// The write carries the runner's lease holding (store.Fence): a runner
+// paused past its lease's expiry, resumed while another node runs the
+// task, cannot record a status over the new holder's.
+func (r *Runner) transition(fence store.Fence, scope store.Scope, id, code, msg string) bool {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.getTask(context.Background(), scope, id)
+	ctx := store.WithFence(context.Background(), fence)
+	t, err := s.getTask(ctx, scope, id)
 	if err != nil || t.Status.Code != Pending && t.Status.Code != Running {
 		return false
 	}
@@ -156,12 +161,12 @@ func (r *Runner) transition(scope store.Scope, id, code, msg string) bool {
 	if final {
 		t.ExecutionInfo.CompletionTime = s.now().UnixMilli()
 	}
-	if err := s.putTask(context.Background(), scope, t); err != nil {
+	if err := s.putTask(ctx, scope, t); err != nil {
 		r.log.Warn("export: recording a task's status failed", "task", id, "err", err)
 		return false
 	}
 	if final {
-		_ = s.st.DeleteResource(context.Background(), store.ResourceKey{Kind: indexKind, Name: indexName(scope, id)})
+		_ = s.st.DeleteResource(ctx, store.ResourceKey{Kind: indexKind, Name: indexName(scope, id)})
 	}
 	return true
 }
@@ -173,7 +178,8 @@ func (r *Runner) cancelled(scope store.Scope, id string) bool {
 
 func (r *Runner) runTask(scope store.Scope, t ExportTask) {
 	// AWS's RUNNING message (reference §5.2).
-	if !r.transition(scope, t.TaskID, Running, "Started Successfully") {
+	fence := r.lease.Fence()
+	if !r.transition(fence, scope, t.TaskID, Running, "Started Successfully") {
 		return
 	}
 	err := r.write(scope, t)
@@ -185,9 +191,9 @@ func (r *Runner) runTask(scope store.Scope, t ExportTask) {
 	case err != nil:
 		r.log.Warn("export task failed", "task", t.TaskID, "err", err)
 		msg := "FAILED: " + failureReason(err)
-		r.transition(scope, t.TaskID, Failed, msg)
+		r.transition(fence, scope, t.TaskID, Failed, msg)
 	default:
-		r.transition(scope, t.TaskID, Completed, "Completed successfully")
+		r.transition(fence, scope, t.TaskID, Completed, "Completed successfully")
 	}
 }
 

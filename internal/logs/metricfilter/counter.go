@@ -620,10 +620,13 @@ func (c *Counter) saveAll(force bool) {
 	if !c.lease.Held() {
 		return // the holder's state is the one stored
 	}
+	// Fenced (store.Fence): a node paused past the lease, resumed while
+	// another counts, cannot store its stale counts over the holder's.
+	ctx := store.WithFence(context.Background(), c.lease.Fence())
 	for k, r := range runs {
 		r.mu.Lock()
 		if r.loaded && r.unsaved && (force || time.Since(r.lastSave) >= c.saveEvery) {
-			if err := c.save(context.Background(), k, r); err != nil {
+			if err := c.save(ctx, k, r); err != nil {
 				c.log.Warn("metric filters: saving counters failed", "group", k.group, "err", err)
 			}
 		}

@@ -71,6 +71,7 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, group, stream st
 		return store.AppendResult{}, err
 	}
 	if e.hasSubscribers() {
+		e.toldOwn(uint64(seq))
 		a := store.Appended{Scope: scope, Group: group, Stream: stream, Events: make([]store.StoredEvent, len(events))}
 		for i, ev := range events {
 			a.Events[i] = store.StoredEvent{Stream: stream, Timestamp: ev.Timestamp, IngestionTime: ingestionTime, Message: ev.Message,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,14 @@ type Engine struct {
 	pool  *pgxpool.Pool
 	codec *codec
 	node  string // this process's id in NOTIFY payloads (its own are not replayed)
+
+	// ownUnheard: this node's appends told to its listeners whose NOTIFY
+	// the listener has not heard yet (subscribe.go listen).
+	ownMu      sync.Mutex
+	ownUnheard map[uint64]time.Time // seq → when told
+	// beforeRelisten, when set (tests), runs before the listener LISTENs
+	// again after losing its connection.
+	beforeRelisten atomic.Pointer[func()]
 
 	subMu   sync.Mutex
 	subs    map[int]func(store.Appended)
@@ -126,7 +135,7 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	var id [8]byte
 	rand.Read(id[:])
-	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}),
+	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}), ownUnheard: map[uint64]time.Time{},
 		objects: objects, coalesce: coalescer{queues: map[groupKey]*groupQueue{}}}
 	lctx, stop := context.WithCancel(context.Background())
 	e.stop = stop
@@ -305,6 +314,9 @@ var schema = []string{
 	// says why that key and width). The existing rows are copied into one
 	// partition per day they cover, in this migration's transaction.
 	partitionSchema,
+	// 7: leases' fencing tokens (lease.go): epoch grows each time a lease
+	// is taken anew, and job writes check it.
+	`ALTER TABLE cairn_leases ADD COLUMN epoch bigint NOT NULL DEFAULT 1;`,
 }
 
 // migrate brings the schema to len(schema), under an advisory lock so that

@@ -26,7 +26,7 @@ func wrap(err error) error {
 		return nil
 	}
 	for _, s := range []error{store.ErrGroupNotFound, store.ErrStreamNotFound, store.ErrGroupExists, store.ErrStreamExists,
-		store.ErrCursorNotFound, store.ErrResourceNotFound, store.ErrClosed, context.Canceled, context.DeadlineExceeded} {
+		store.ErrCursorNotFound, store.ErrResourceNotFound, store.ErrClosed, store.ErrFenced, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, s) {
 			return err
 		}

@@ -141,3 +141,72 @@ func TestNoticeAboveHeldAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeAcrossReconnect: node A's listener loses its connection
+// (terminated by the server), and while it is away node B appends to g
+// and A appends to h. A follower on A caught up and asleep must still be
+// told of B's append once A listens again (its NOTIFY went to no one: a
+// lost wakeup, the follower asleep with a block at its cursor), readable
+// when told; A's own append is told once, when it committed, not again.
+func TestNoticeAcrossReconnect(t *testing.T) {
+	pg := pgtest.Start(t)
+	url := pg.NewDatabase(t)
+	a, err := Open(Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
+	storetest.Setup(t, a, scope, "g", "s")
+	storetest.Setup(t, a, scope, "h", "s")
+	gotA, stopA := recordNotices(t, a)
+	defer stopA()
+	now := time.Now().UnixMilli()
+	// One append heard normally first.
+	first, err := b.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "before"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A to hear of B's first append", func() bool { return len(gotA()) == 1 })
+
+	away := make(chan struct{})
+	back := make(chan struct{})
+	hook := func() {
+		close(away)
+		<-back
+	}
+	a.beforeRelisten.Store(&hook)
+	var n int
+	if err := a.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		"cairn listener "+a.node).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("terminating A's listener: %d sessions (%v)", n, err)
+	}
+	<-away // A's listener is reconnected but not listening
+	during, err := b.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "during"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := a.Append(ctx, scope, "h", "s", []store.Event{{Timestamp: now, Message: "own"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(back)
+	want := []told{{"g", first.Seq, true}, {"h", own.Seq, true}, {"g", during.Seq, true}}
+	waitFor(t, "A to hear of B's append made while it was away", func() bool { return len(gotA()) >= len(want) })
+	// And after it, a fresh one, so a duplicate of anything would be here.
+	after, err := b.Append(ctx, scope, "g", "s", []store.Event{{Timestamp: now, Message: "after"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, told{"g", after.Seq, true})
+	waitFor(t, "A to hear of B's last append", func() bool { return slices.Contains(gotA(), want[len(want)-1]) })
+	if got := gotA(); !slices.Equal(got, want) {
+		t.Fatalf("A's listeners heard %+v, want %+v", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -35,14 +36,16 @@ func (e *Engine) SetCursor(ctx context.Context, scope store.Scope, group, name s
 		return err
 	}
 	defer e.exit()
-	tag, err := e.pool.Exec(ctx, `INSERT INTO cairn_cursors (gid, name, pos)
-		SELECT gid, $4, $5 FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3
-		ON CONFLICT (gid, name) DO UPDATE SET pos = excluded.pos`,
-		scope.Account, scope.Region, []byte(group), []byte(name), int64(pos))
-	if err == nil && tag.RowsAffected() == 0 {
-		return store.ErrGroupNotFound
-	}
-	return wrap(err)
+	return wrap(e.fenced(ctx, func(q execer) error {
+		tag, err := q.Exec(ctx, `INSERT INTO cairn_cursors (gid, name, pos)
+			SELECT gid, $4, $5 FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3
+			ON CONFLICT (gid, name) DO UPDATE SET pos = excluded.pos`,
+			scope.Account, scope.Region, []byte(group), []byte(name), int64(pos))
+		if err == nil && tag.RowsAffected() == 0 {
+			return store.ErrGroupNotFound
+		}
+		return err
+	}))
 }
 
 func (e *Engine) DeleteCursor(ctx context.Context, scope store.Scope, group, name string) error {
@@ -78,23 +81,24 @@ func (e *Engine) PutResource(ctx context.Context, k store.ResourceKey, value []b
 	if value == nil {
 		value = []byte{}
 	}
-	var err error
-	if k.Group == "" {
-		_, err = e.pool.Exec(ctx, `INSERT INTO cairn_resources (account, region, gid, kind, name, value) VALUES ($1, $2, 0, $3, $4, $5)
+	return wrap(e.fenced(ctx, func(q execer) error {
+		if k.Group == "" {
+			_, err := q.Exec(ctx, `INSERT INTO cairn_resources (account, region, gid, kind, name, value) VALUES ($1, $2, 0, $3, $4, $5)
+				ON CONFLICT (account, region, gid, kind, name) DO UPDATE SET value = excluded.value`,
+				k.Scope.Account, k.Scope.Region, []byte(k.Kind), []byte(k.Name), value)
+			return err
+		}
+		// The group lookup and the insert in one statement: a group deleted in
+		// between cannot be left with an orphan record.
+		tag, err := q.Exec(ctx, `INSERT INTO cairn_resources (account, region, gid, kind, name, value)
+			SELECT account, region, gid, $4, $5, $6 FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3 FOR SHARE
 			ON CONFLICT (account, region, gid, kind, name) DO UPDATE SET value = excluded.value`,
-			k.Scope.Account, k.Scope.Region, []byte(k.Kind), []byte(k.Name), value)
-		return wrap(err)
-	}
-	// The group lookup and the insert in one statement: a group deleted in
-	// between cannot be left with an orphan record.
-	tag, err := e.pool.Exec(ctx, `INSERT INTO cairn_resources (account, region, gid, kind, name, value)
-		SELECT account, region, gid, $4, $5, $6 FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3 FOR SHARE
-		ON CONFLICT (account, region, gid, kind, name) DO UPDATE SET value = excluded.value`,
-		k.Scope.Account, k.Scope.Region, []byte(k.Group), []byte(k.Kind), []byte(k.Name), value)
-	if err == nil && tag.RowsAffected() == 0 {
-		return store.ErrGroupNotFound
-	}
-	return wrap(err)
+			k.Scope.Account, k.Scope.Region, []byte(k.Group), []byte(k.Kind), []byte(k.Name), value)
+		if err == nil && tag.RowsAffected() == 0 {
+			return store.ErrGroupNotFound
+		}
+		return err
+	}))
 }
 
 func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) ([]byte, error) {
@@ -124,8 +128,12 @@ func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error 
 	if err != nil {
 		return wrap(err)
 	}
-	tag, err := e.pool.Exec(ctx, `DELETE FROM cairn_resources WHERE account = $1 AND region = $2 AND gid = $3 AND kind = $4 AND name = $5`,
-		k.Scope.Account, k.Scope.Region, gid, []byte(k.Kind), []byte(k.Name))
+	var tag pgconn.CommandTag
+	err = e.fenced(ctx, func(q execer) (err error) {
+		tag, err = q.Exec(ctx, `DELETE FROM cairn_resources WHERE account = $1 AND region = $2 AND gid = $3 AND kind = $4 AND name = $5`,
+			k.Scope.Account, k.Scope.Region, gid, []byte(k.Kind), []byte(k.Name))
+		return err
+	})
 	if err == nil && tag.RowsAffected() == 0 {
 		return store.ErrResourceNotFound
 	}
