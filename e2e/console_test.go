@@ -45,6 +45,32 @@ const consoleIAM = `accounts:
                 - {Effect: Allow, Action: ["logs:*"], Resource: ["arn:aws:logs:*:*:log-group:app-a", "arn:aws:logs:*:*:log-group:app-a:*"]}
 `
 
+// playwrightDir is where scripts/test.sh installs playwright-core
+// (CAIRN_PLAYWRIGHT, or its cache).
+func playwrightDir() string {
+	if pw := os.Getenv("CAIRN_PLAYWRIGHT"); pw != "" {
+		return pw
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "cairn-e2e", "playwright")
+}
+
+// consoleServer starts the real binary on consoleIAM, and a client signed
+// with its root key.
+func consoleServer(t *testing.T) (*server, *cloudwatchlogs.Client) {
+	t.Helper()
+	dir := t.TempDir()
+	iamPath := filepath.Join(dir, "iam.yaml")
+	if err := os.WriteFile(iamPath, []byte(consoleIAM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerArgs(t, filepath.Join(dir, "data"), "--iam", iamPath)
+	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: defaultRegion,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "")},
+		func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.url) }, awsclient.NoHostPrefix)
+	return s, c
+}
+
 // TestConsoleInBrowser drives the console in Debian's chromium with
 // playwright-core (e2e/testdata/console.mjs) against the real binary: sign-in
 // refused with a wrong secret, groups created and deleted through the
@@ -55,11 +81,7 @@ const consoleIAM = `accounts:
 // navigation, sign-out, and a user restricted to one group. Screenshots go to
 // CAIRN_CONSOLE_SHOTS (docs/console/ when regenerating them).
 func TestConsoleInBrowser(t *testing.T) {
-	pw := os.Getenv("CAIRN_PLAYWRIGHT")
-	if pw == "" {
-		home, _ := os.UserHomeDir()
-		pw = filepath.Join(home, ".cache", "cairn-e2e", "playwright")
-	}
+	pw := playwrightDir()
 	if _, err := os.Stat(filepath.Join(pw, "node_modules", "playwright-core")); err != nil {
 		t.Fatalf("playwright-core is not installed in %s (scripts/test.sh installs it): %v", pw, err)
 	}
@@ -70,15 +92,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node is not installed: %v", err)
 	}
-	dir := t.TempDir()
-	iamPath := filepath.Join(dir, "iam.yaml")
-	if err := os.WriteFile(iamPath, []byte(consoleIAM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServerArgs(t, filepath.Join(dir, "data"), "--iam", iamPath)
-	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: defaultRegion,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "")},
-		func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.url) }, awsclient.NoHostPrefix)
+	s, c := consoleServer(t)
 	// A browser session of some 30 pages: longer than ctx's minute on a
 	// loaded machine.
 	cx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -264,24 +278,12 @@ func TestConsoleBenchmark(t *testing.T) {
 	if os.Getenv("CAIRN_CONSOLE_BENCH") == "" {
 		t.Skip("set CAIRN_CONSOLE_BENCH=1 to run the console benchmark")
 	}
-	pw := os.Getenv("CAIRN_PLAYWRIGHT")
-	if pw == "" {
-		home, _ := os.UserHomeDir()
-		pw = filepath.Join(home, ".cache", "cairn-e2e", "playwright")
-	}
+	pw := playwrightDir()
 	n := 1_000_000
 	if v := os.Getenv("CAIRN_CONSOLE_BENCH_EVENTS"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	dir := t.TempDir()
-	iamPath := filepath.Join(dir, "iam.yaml")
-	if err := os.WriteFile(iamPath, []byte(consoleIAM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServerArgs(t, filepath.Join(dir, "data"), "--iam", iamPath)
-	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: defaultRegion,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "")},
-		func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.url) }, awsclient.NoHostPrefix)
+	s, c := consoleServer(t)
 	cx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
 	if _, err := c.CreateLogGroup(cx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("bench")}); err != nil {
@@ -368,20 +370,8 @@ func TestConsoleInsightsBenchmark(t *testing.T) {
 	if err != nil || n <= 0 {
 		t.Fatalf("CAIRN_CONSOLE_BENCH_INSIGHTS=%q: want a number of events", v)
 	}
-	pw := os.Getenv("CAIRN_PLAYWRIGHT")
-	if pw == "" {
-		home, _ := os.UserHomeDir()
-		pw = filepath.Join(home, ".cache", "cairn-e2e", "playwright")
-	}
-	dir := t.TempDir()
-	iamPath := filepath.Join(dir, "iam.yaml")
-	if err := os.WriteFile(iamPath, []byte(consoleIAM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServerArgs(t, filepath.Join(dir, "data"), "--iam", iamPath)
-	c := cloudwatchlogs.NewFromConfig(aws.Config{Region: defaultRegion,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAROOTCONSOLE00001", "root-console-secret-0123456789", "")},
-		func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.url) }, awsclient.NoHostPrefix)
+	pw := playwrightDir()
+	s, c := consoleServer(t)
 	cx, cancel := context.WithTimeout(t.Context(), 40*time.Minute)
 	defer cancel()
 	const group, streams, batch = "ins", 16, 10_000

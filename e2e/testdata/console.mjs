@@ -382,6 +382,9 @@ try {
     // back to local time.
     await page.click('[data-testid=tz]');
     await page.waitForFunction(() => document.querySelector('[data-testid=tz]')?.textContent === 'UTC');
+    // The page is ready to run once its groups are listed (Run is wired in
+    // the same step).
+    await page.waitForSelector('input[aria-label="app-a"]:checked');
     await page.fill('[data-testid=query]', 'filter level = "error" | stats count(*) as n by bin(1m)');
     await page.click('[data-testid=run]');
     await page.waitForFunction(() => document.querySelector('[data-testid=query-status]').dataset.status === 'Complete', null, {timeout: 30000});

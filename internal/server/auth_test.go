@@ -135,7 +135,7 @@ func TestLeastPrivilege(t *testing.T) {
 	ctx := context.Background()
 	jenkins := creds("AKIAJENKINSTEST00001", "jenkins-secret-0123456789")
 	controller := s.ClientAs(jenkins, "us-east-1")
-	setup(t, controller, "jenkins", "folder/job@master", "folder/job@agent1", "folder/job@agent2")
+	harness.CreateGroup(t, controller, "jenkins", "folder/job@master", "folder/job@agent1", "folder/job@agent2")
 	_, err := controller.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("jenkins")})
 	wantErr(t, err, "AccessDeniedException",
 		"User: arn:aws:iam::123456789012:user/jenkins is not authorized to perform: logs:DeleteLogGroup on resource: arn:aws:logs:us-east-1:123456789012:log-group:jenkins:log-stream: with an explicit deny in an identity-based policy")

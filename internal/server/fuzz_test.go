@@ -13,7 +13,7 @@ import (
 // error with __type and message: never a 5xx, never a hung connection.
 func FuzzOperations(f *testing.F) {
 	s := harness.Start(f)
-	setup(f, s.Client(), "g", "s")
+	harness.CreateGroup(f, s.Client(), "g", "s")
 	ops := []string{"PutLogEvents", "GetLogEvents", "FilterLogEvents", "DescribeLogGroups", "DescribeLogStreams",
 		"CreateLogGroup", "CreateLogStream", "TestMetricFilter", "TagResource", "PutRetentionPolicy", "StartLiveTail"}
 	seeds := []string{

@@ -17,7 +17,7 @@ import (
 func TestLiveTailThroughServer(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client() // without the "stream-" host prefix: a loopback IP has no such name
-	setup(t, c, "app", "web")
+	harness.CreateGroup(t, c, "app", "web")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := c.StartLiveTail(ctx, &cwl.StartLiveTailInput{LogGroupIdentifiers: []string{"arn:aws:logs:us-east-1:000000000000:log-group:app"},

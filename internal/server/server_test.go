@@ -61,15 +61,6 @@ func ev(ts int64, msg string) types.InputLogEvent {
 	return types.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(msg)}
 }
 
-func setup(t testing.TB, c *cwl.Client, group string, streams ...string) {
-	t.Helper()
-	ctx := context.Background()
-	must[*cwl.CreateLogGroupOutput](t)(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: &group}))
-	for _, s := range streams {
-		must[*cwl.CreateLogStreamOutput](t)(c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: &group, LogStreamName: aws.String(s)}))
-	}
-}
-
 func TestGroupsAndStreams(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
@@ -214,8 +205,8 @@ func TestRegionsAreSeparate(t *testing.T) {
 	s := harness.Start(t)
 	ctx := context.Background()
 	east, west := s.Client(), s.ClientAs(s.Creds, "eu-west-1")
-	setup(t, east, "g", "s")
-	setup(t, west, "g", "s") // same name, other region: no conflict
+	harness.CreateGroup(t, east, "g", "s")
+	harness.CreateGroup(t, west, "g", "s") // same name, other region: no conflict
 	put(t, east, "g", "s", ev(now(), "east"))
 	put(t, west, "g", "s", ev(now(), "west"))
 	for _, c := range []struct {
@@ -240,7 +231,7 @@ func TestPutLogEventsRules(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
 	ctx := context.Background()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	n := now()
 	p := func(events ...types.InputLogEvent) (*cwl.PutLogEventsOutput, error) {
 		return c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), LogEvents: events,
@@ -322,7 +313,7 @@ func TestGetLogEventsPaging(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
 	ctx := context.Background()
-	setup(t, c, "g", "s", "empty")
+	harness.CreateGroup(t, c, "g", "s", "empty")
 	base := now() - 100_000
 	var batch []types.InputLogEvent
 	for i := 0; i < 25; i++ {
@@ -405,7 +396,7 @@ func TestFilterLogEventsOrderAndTokens(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
 	ctx := context.Background()
-	setup(t, c, "g", "a", "b", "c", "other")
+	harness.CreateGroup(t, c, "g", "a", "b", "c", "other")
 	base := now() - 1_000_000
 	// Interleaved, overlapping batches across streams, with equal timestamps.
 	type want struct {
@@ -520,7 +511,7 @@ func TestPatternConformance(t *testing.T) {
 	base := now() - 10_000
 	for _, row := range rows {
 		group := "conf-" + row.ID
-		setup(t, c, group, "s")
+		harness.CreateGroup(t, c, group, "s")
 		var batch []types.InputLogEvent
 		for i, m := range row.Events {
 			if m == "" {
@@ -584,7 +575,7 @@ func TestRetentionAndTags(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
 	ctx := context.Background()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	n := now()
 	put(t, c, "g", "s", ev(n-3*86400_000, "three days old"), ev(n-3*86400_000+1, "three days old 2"))
 	put(t, c, "g", "s", ev(n, "fresh"))
@@ -652,7 +643,7 @@ func TestRestartPersistence(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
 	ctx := context.Background()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	must[*cwl.PutRetentionPolicyOutput](t)(c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(30)}))
 	must[*cwl.TagLogGroupOutput](t)(c.TagLogGroup(ctx, &cwl.TagLogGroupInput{LogGroupName: aws.String("g"), Tags: map[string]string{"k": "v"}}))
 	n := now()
@@ -694,7 +685,7 @@ func raw(t testing.TB, s *harness.Server, target string, body []byte, header ...
 func TestWireAndBadInput(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	f := func(target, body string, status int, typ, msg string) {
 		t.Helper()
 		r := raw(t, s, target, []byte(body))
@@ -762,7 +753,7 @@ func TestConcurrentWriters(t *testing.T) {
 	s := harness.Start(t)
 	c := s.Client()
 	ctx := context.Background()
-	setup(t, c, "g", "s")
+	harness.CreateGroup(t, c, "g", "s")
 	base := now() - 60_000
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
