@@ -335,7 +335,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			}
 			k := sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}
 			blk := fl.m.shared.get(k)
-			if blk == nil && keep[i].Pos.Index == 0 && int(keep[j-1].Pos.Index) == j-i-1 {
+			if blk == nil && wholeBlock(keep[i:j]) {
 				blkIDs := make([]string, j-i)
 				for x := range blkIDs {
 					blkIDs[x] = idOf(i + x)
@@ -646,4 +646,15 @@ func appendIndexDigits(dst []byte, v uint32) []byte {
 		v /= 10
 	}
 	return append(dst, b[:]...)
+}
+
+// wholeBlock reports whether events are all of one block's, each at its
+// own index (encodedBlock finds an event by Pos.Index).
+func wholeBlock(events []store.StoredEvent) bool {
+	for x := range events {
+		if events[x].Pos.Index != uint32(x) {
+			return false
+		}
+	}
+	return true
 }

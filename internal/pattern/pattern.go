@@ -6,9 +6,13 @@
 //
 // Data enters as the pattern text (Compile) and as event messages (Match,
 // Extract). It leaves as a yes/no answer, the values TestMetricFilter
-// reports (Extract), literals the store can use to skip blocks that cannot
-// match (Required, RequiredUnlessEscaped), and, for a bad pattern, a
-// *SyntaxError whose text is the InvalidParameterException message.
+// reports (Extract, or ExtractValues into a reusable Values for a caller
+// that extracts from every event, as the metric-filter counter does),
+// literals the store can use to skip blocks that cannot match (Required,
+// RequiredUnlessEscaped), and, for a bad pattern, a *SyntaxError whose
+// text is the InvalidParameterException message. LookupJSON reads one
+// scalar of a JSON message at a path, on the raw bytes (a metric filter's
+// metricValue or dimension the pattern itself does not test).
 //
 // The language has three kinds of pattern, chosen by the first character:
 //
