@@ -297,7 +297,7 @@ func (m *Manager) run(ctx context.Context, q *query) {
 			took := time.Since(now)
 			last = time.Now()
 			// A snapshot of a large sort or many groups costs; keep
-			// them under a twentieth of the run (at most one every 100 ms).
+			// them under a twentieth of the run (and 100 ms apart at least).
 			if every < 20*took {
 				every = 20 * took
 			}
