@@ -205,7 +205,7 @@ type query struct {
 	stopped  bool // StopQuery asked (the scan's end is then Cancelled)
 	result   Result
 	gen      uint64 // bumped with each new result
-	bytes    int64 // of result.Rows once finished
+	bytes    int64  // of result.Rows once finished
 	finished time.Time
 	release  func()
 }
