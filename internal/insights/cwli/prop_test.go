@@ -225,15 +225,25 @@ func TestParallelMatchesSerial(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		r := rand.New(rand.NewPCG(seed, 11))
 		_, blocks := genProp(r, 2000+r.IntN(3000))
-		// blocks big enough to be split among lanes
-		var big []store.ScanBlock
-		for i := 0; i < len(blocks); i += 20 {
-			var evs []store.StoredEvent
-			for _, b := range blocks[i:min(i+20, len(blocks))] {
-				evs = append(evs, b.Events...)
+		// blocks big enough to be split among lanes, then blocks of a few
+		// hundred events (as the store's filter leaves them), split unevenly
+		for _, per := range []int{20, 8} {
+			var big []store.ScanBlock
+			for i := 0; i < len(blocks); i += per {
+				var evs []store.StoredEvent
+				for _, b := range blocks[i:min(i+per, len(blocks))] {
+					evs = append(evs, b.Events...)
+				}
+				big = append(big, store.ScanBlock{Group: "g", Events: evs})
 			}
-			big = append(big, store.ScanBlock{Group: "g", Events: evs})
+			parallelMatchesSerial(t, queries, big)
 		}
+	}
+}
+
+func parallelMatchesSerial(t *testing.T, queries []string, big []store.ScanBlock) {
+	t.Helper()
+	{
 		for _, q := range queries {
 			serial := runBlocks(t, q, big, Options{})
 			for _, lanes := range []int{2, 3, -2} {
@@ -263,7 +273,7 @@ func TestParallelMatchesSerial(t *testing.T) {
 					got = append(got, strings.Join(parts, " "))
 				}
 				if !sameRows(got, serial) {
-					t.Fatalf("seed %d lanes %d %q:\n got %v\nwant %v", seed, lanes, q, got, serial)
+					t.Fatalf("%d-event first block, lanes %d %q:\n got %v\nwant %v", len(big[0].Events), lanes, q, got, serial)
 				}
 				if s.RecordsMatched != res.RecordsMatched || res.RecordsScanned == 0 {
 					t.Errorf("statistics: snapshot %+v final %+v", s, res)

@@ -129,6 +129,10 @@ type Info struct {
 type Snapshot struct {
 	Info
 	Result Result
+	// Generation changes whenever Result's rows may have (a new partial
+	// snapshot, the final result): a reader may keep what it made of the
+	// rows (GetQueryResults keeps the encoded page) while it is the same.
+	Generation uint64
 }
 
 // Config configures a Manager.
@@ -200,7 +204,8 @@ type query struct {
 	cancel   context.CancelFunc
 	stopped  bool // StopQuery asked (the scan's end is then Cancelled)
 	result   Result
-	bytes    int64 // of result.Rows once finished
+	gen      uint64 // bumped with each new result
+	bytes    int64  // of result.Rows once finished
 	finished time.Time
 	release  func()
 }
@@ -292,12 +297,13 @@ func (m *Manager) run(ctx context.Context, q *query) {
 			took := time.Since(now)
 			last = time.Now()
 			// A snapshot of a large sort or many groups costs; keep
-			// them under a twentieth of the run (at most one every 100 ms).
+			// them under a twentieth of the run (and 100 ms apart at least).
 			if every < 20*took {
 				every = 20 * took
 			}
 			m.mu.Lock()
 			q.result = snap
+			q.gen++
 			m.mu.Unlock()
 		}
 		return more
@@ -360,6 +366,7 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	q.Status = status
 	m.ended[status]++
 	q.result = res
+	q.gen++
 	q.exec = nil // the executor's state (groups, sort buffers) is no longer needed
 	q.Duration = time.Since(began)
 	q.Bytes = res.BytesScanned
@@ -476,7 +483,7 @@ func (m *Manager) Results(scope store.Scope, id string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{Info: q.Info, Result: q.result}, nil
+	return Snapshot{Info: q.Info, Result: q.result, Generation: q.gen}, nil
 }
 
 // Stop cancels a Scheduled or Running query; a finished one answers

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/cairnlog/cairn/internal/protocol"
 )
@@ -20,7 +21,7 @@ func (o *GetQueryResultsOutput) AppendJSON(dst []byte) []byte {
 	if o == nil {
 		return append(dst, "null"...)
 	}
-	size := 256
+	size := 256 + len(o.results)
 	for _, r := range o.Results {
 		for _, f := range r {
 			size += len(f.Field) + len(f.Value) + 24
@@ -30,32 +31,10 @@ func (o *GetQueryResultsOutput) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"queryLanguage":`...)
 	dst = protocol.AppendJSONString(dst, o.QueryLanguage)
 	dst = append(dst, `,"results":`...)
-	if o.Results == nil {
-		dst = append(dst, "null"...)
+	if o.results != nil {
+		dst = append(dst, o.results...)
 	} else {
-		dst = append(dst, '[')
-		for i, r := range o.Results {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if r == nil {
-				dst = append(dst, "null"...)
-				continue
-			}
-			dst = append(dst, '[')
-			for j, f := range r {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				dst = append(dst, `{"field":`...)
-				dst = protocol.AppendJSONString(dst, f.Field)
-				dst = append(dst, `,"value":`...)
-				dst = protocol.AppendJSONString(dst, f.Value)
-				dst = append(dst, '}')
-			}
-			dst = append(dst, ']')
-		}
-		dst = append(dst, ']')
+		dst = appendResults(dst, o.Results)
 	}
 	s := &o.Statistics
 	dst = append(dst, `,"statistics":{"recordsMatched":`...)
@@ -83,6 +62,71 @@ func (o *GetQueryResultsOutput) AppendJSON(dst []byte) []byte {
 		dst = protocol.AppendJSONString(dst, *o.NextToken)
 	}
 	return append(dst, '}')
+}
+
+// appendResults writes rows as json.Marshal writes [][]ResultField.
+func appendResults(dst []byte, rows [][]ResultField) []byte {
+	if rows == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, r := range rows {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if r == nil {
+			dst = append(dst, "null"...)
+			continue
+		}
+		dst = append(dst, '[')
+		for j, f := range r {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"field":`...)
+			dst = protocol.AppendJSONString(dst, f.Field)
+			dst = append(dst, `,"value":`...)
+			dst = protocol.AppendJSONString(dst, f.Value)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, ']')
+}
+
+// pageKey names one encoded page: a query's rows [from, to) of one
+// generation of its result.
+type pageKey struct {
+	id       string
+	gen      uint64
+	from, to int
+}
+
+// pageCache keeps the last page GetQueryResults encoded: a client polling
+// one query gets the same bytes until a new snapshot. One entry (at most
+// one page of up to 10,000 rows) bounds its memory; polls of several
+// queries in turn only miss. Safe for concurrent use.
+type pageCache struct {
+	mu   sync.Mutex
+	key  pageKey
+	body []byte
+}
+
+func (c *pageCache) get(k pageKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.body == nil || c.key != k {
+		return nil, false
+	}
+	return c.body, true
+}
+
+// put keeps body for k; body is never written to afterwards (readers
+// append it to their responses).
+func (c *pageCache) put(k pageKey, body []byte) {
+	c.mu.Lock()
+	c.key, c.body = k, body
+	c.mu.Unlock()
 }
 
 // appendFloat writes f as encoding/json does: the shortest text that reads

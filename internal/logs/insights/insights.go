@@ -151,6 +151,8 @@ type Service struct {
 
 	keysMu sync.Mutex
 	keys   map[store.Scope][]byte // pointer keys by scope, loaded once (pointer.go)
+
+	page pageCache // the last GetQueryResults page encoded (encode.go)
 }
 
 // New returns a Service.
