@@ -121,6 +121,7 @@ type DecodedBlock struct {
 	from, to int
 	tpl      string
 	sized    []uint32
+	walked   int // events whose sized entries are exact; past them, see rawBytes
 }
 
 // covers reports whether d holds every message a reader of events [lo, hi)
@@ -148,7 +149,20 @@ func (d *DecodedBlock) coversTimes(start, end int64, tpl *literal) bool {
 // rawBytes is the message bytes of events [lo, hi), rendered or not.
 func (d *DecodedBlock) rawBytes(lo, hi int) int64 {
 	if d.sized != nil {
-		return int64(d.sized[hi] - d.sized[lo])
+		n, w := len(d.ts), d.walked
+		if hi <= w {
+			return int64(d.sized[hi] - d.sized[lo])
+		}
+		// A search's block walked only up to its last candidate
+		// (decodeBlock3Of): the events after it share the rest of the
+		// raw bytes, pro rata (exact for a reader to the block's end from
+		// before that point, an estimate for a page resumed past it).
+		exact, from := int64(0), lo
+		if lo < w {
+			exact, from = int64(d.sized[w]-d.sized[lo]), w
+		}
+		rest := int64(d.sized[n] - d.sized[w])
+		return exact + rest*int64(hi-from)/int64(n-w)
 	}
 	return int64(d.off[hi]-d.off[lo]) - int64(d.sep)*int64(hi-lo)
 }

@@ -541,6 +541,17 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	if partial {
 		stop = hi
 	}
+	if want.tpl != nil && hi == int(n) {
+		// A search renders few events: find the last one first (the ids
+		// and the templates' text tell, no column is read), so the walk
+		// ends there; a block none of whose templates holds the literal
+		// (a gram filter's false positive) is not walked at all. The
+		// events after it then count the rest of the block's raw bytes
+		// (rawBytes), known from its header.
+		if stop, err = lastCandidate(ids, tplBytes, lo, hi, want.tpl); err != nil {
+			return nil, buf, err
+		}
+	}
 	for i := range off[:stop] {
 		var v uint64
 		if len(ids) > 0 && ids[0] < 0x80 {
@@ -621,11 +632,51 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 		return nil, buf, errFormat3
 	}
 	d.off[n] = uint32(p)
+	d.walked = stop
 	if partial {
 		sized[n] = uint32(size)
+		if stop < int(n) && hi == int(n) {
+			sized[n] = uint32(raw) // the events not walked hold the rest
+		}
 	}
 	d.data = out[:p]
 	return d, buf, nil
+}
+
+// lastCandidate returns one past the last event in [lo, hi) whose template
+// holds tpl, or lo when none does, reading the ids and templates frames
+// only.
+func lastCandidate(ids, tplBytes []byte, lo, hi int, tpl *literal) (int, error) {
+	var holds []bool // reused templates, by id
+	last := lo
+	for i := 0; i < hi; i++ {
+		v, k := binary.Uvarint(ids)
+		if k <= 0 {
+			return 0, errFormat3
+		}
+		ids = ids[k:]
+		var h bool
+		if v <= 1 {
+			j := tplEnd(tplBytes)
+			if j < 0 {
+				return 0, errFormat3
+			}
+			h = tpl.index(tplBytes[:j]) >= 0
+			tplBytes = tplBytes[j+1:]
+			if v == 0 {
+				holds = append(holds, h)
+			}
+		} else {
+			if v-2 >= uint64(len(holds)) {
+				return 0, errFormat3
+			}
+			h = holds[v-2]
+		}
+		if h && i >= lo {
+			last = i + 1
+		}
+	}
+	return last, nil
 }
 
 // tplEnd is the index of the '\n' that ends the template at the head of b,

@@ -573,3 +573,50 @@ func TestRecompactionGarbageAtOpen(t *testing.T) {
 	got, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 97, MaxBytes: 1 << 20})
 	sameEvents(t, "after the restart", asWant(got), want)
 }
+
+// TestRecompactionKeepsWindows: a busy stream's blocks on either side of
+// a 5-minute boundary (epoch-aligned, as Insights' bins are) are not
+// merged into one, so a count by bin can still take each merged block from
+// its summary; blocks inside one window are; a sparse stream's small
+// blocks merge across the boundary.
+func TestRecompactionKeepsWindows(t *testing.T) {
+	for _, c := range []struct {
+		per             int // events an append
+		merges, sources int64
+	}{{recompactTarget / 4 * 3 / 5, 2, 4}, {100, 1, 4}} {
+		recompactWindows(t, c.per, c.merges, c.sources)
+	}
+}
+
+func recompactWindows(t *testing.T, per int, merges, sources int64) {
+	ctx := context.Background()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	const boundary = int64(1_760_000_100_000) // a multiple of 300,000 ms
+	// Two appends before the boundary, two after.
+	for _, start := range []int64{boundary - 20_000, boundary - 10_000, boundary, boundary + 10_000} {
+		evs := make([]store.Event, per)
+		for i := range evs {
+			evs[i] = store.Event{Timestamp: start + int64(i), Message: fmt.Sprintf("line %d", i)}
+		}
+		if _, err := e.Append(ctx, scope, "g", "s", evs, start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := e.RecompactNow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Merges != merges || st.SourceBlocks != sources {
+		t.Fatalf("%d-event appends: %+v: want %d merges of %d blocks", per, st, merges, sources)
+	}
+}
