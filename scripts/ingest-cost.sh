@@ -6,7 +6,7 @@
 #   EVENTS=2000000 ROUNDS=5 scripts/ingest-cost.sh
 #   CAIRN_BIN=/path/to/cairn scripts/ingest-cost.sh   # measure that binary instead of building this tree
 #   PROFILE=/tmp/prof ROUNDS=1 scripts/ingest-cost.sh # also a server CPU profile of each setup's ingest
-#                                                     # (PROFILE_SECONDS, default 10): DIR/SETUP-ROUND.prof
+#                                                     # (PROFILE_SECONDS, default 10, from the first request): DIR/SETUP-ROUND.prof
 #
 # Each round starts a fresh `cairn server` (SigV4, its generated root key, a
 # temporary data directory) for each of three setups, in an order rotated
@@ -79,17 +79,19 @@ import sys, boto3
 boto3.client("logs", endpoint_url=sys.argv[1], region_name="us-east-1").put_account_policy(
     policyName="bench", policyType=sys.argv[2], policyDocument=sys.argv[3], scope="ALL")' "$url" "$policy_type" "$doc"
 	fi
-	local profpid=
+	"$work/cairn" bench --endpoint "$url" --access-key "$key" --secret-key "$secret" --server-pid "$pid" \
+		--data-dir "$dir/data" --events "$EVENTS" >"$dir/bench.txt" 2>&1 &
+	local benchpid=$!
 	if [[ -n "${PROFILE:-}" ]]; then
+		# From the first request on (preparing the bodies takes a while on a
+		# loaded machine, and the server is idle meanwhile).
 		mkdir -p "$PROFILE"
 		local purl
 		purl=$(grep -o 'pprof=[^ ]*' "$dir/server.log" | head -1 | cut -d= -f2)
-		curl -sf -o "$PROFILE/$setup-$2.prof" "${purl}profile?seconds=${PROFILE_SECONDS:-10}" &
-		profpid=$!
+		while kill -0 "$benchpid" 2>/dev/null && ! grep -q '^ingesting' "$dir/bench.txt"; do sleep 0.05; done
+		curl -sf -o "$PROFILE/$setup-$2.prof" "${purl}profile?seconds=${PROFILE_SECONDS:-10}" || echo "profile of $setup failed" >&2
 	fi
-	"$work/cairn" bench --endpoint "$url" --access-key "$key" --secret-key "$secret" --server-pid "$pid" \
-		--data-dir "$dir/data" --events "$EVENTS" >"$dir/bench.txt" 2>&1 || { cat "$dir/bench.txt" >&2; exit 1; }
-	if [[ -n "$profpid" ]]; then wait "$profpid" || echo "profile of $setup failed" >&2; fi
+	wait "$benchpid" || { cat "$dir/bench.txt" >&2; exit 1; }
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
