@@ -4,8 +4,11 @@
 // Tables (schema created and migrated by Open, versioned in
 // cairn_schema_version): cairn_groups (settings, stored bytes, the group's
 // last sequence and widest block), cairn_streams (statistics), cairn_blocks
-// (one row per Append: summary columns and the zstd payload, see block.go),
-// cairn_cursors and cairn_resources; cairn_leases, cairn_secrets,
+// (one row per Append: summary columns and the zstd payload, see block.go;
+// partitioned by a UTC day of max_ts, created ahead and on demand and
+// dropped whole by retention, see partitions.go),
+// cairn_cursors and cairn_resources; cairn_leases (with an epoch, the
+// fencing token job writes are checked against: lease.go), cairn_secrets,
 // cairn_objects (object-storage records, objects.go) and cairn_iam (the
 // cluster's IAM document, iam.go).
 //

@@ -105,6 +105,11 @@ type summaries struct {
 
 const summaryPage = 256
 
+// filteredPage is a filtered read's page of summaries: most rows are
+// ruled out in SQL and cost a few columns each; the admitted ones bring
+// no payload (load fetches those payloadBatch at a time).
+const filteredPage = 1024
+
 // slotArray is a gram query as the SQL function's int[] argument.
 func slotArray(q gramQuery) []int32 {
 	out := make([]int32, len(q))
@@ -119,9 +124,10 @@ func newSummaries(e *Engine, sel *selection, backward bool, f store.Matcher) *su
 	s.inline = len(s.grams.need) == 0 && len(s.grams.needUnlessEscaped) == 0
 	if !s.inline {
 		// A block the filter rules out costs its summary's few columns:
-		// whole pages from the start (a rare term walks every block of
-		// the range; 16, 64, 256, ... was one round trip per step).
-		s.page = summaryPage
+		// large pages from the start (a rare term walks every block of
+		// the range; 16, 64, 256, ... was one round trip, one planning and
+		// one scan of the rest of the range per step).
+		s.page = filteredPage
 	}
 	if backward {
 		s.kTs, s.kSeq = addSat(sel.end, sel.maxSpan), 0
@@ -236,7 +242,7 @@ func (s *summaries) fetch(ctx context.Context) error {
 	if n < s.page {
 		s.done = true
 	}
-	s.page = min(4*s.page, summaryPage)
+	s.page = max(s.page, min(4*s.page, summaryPage))
 	return nil
 }
 

@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/pattern"
+	"github.com/cairnlog/cairn/internal/pgtest"
+	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/storetest"
+)
+
+// TestRareTermCPU measures the CPU a rare-term read costs, on both sides:
+// this process (the node's engine) and the database's backends serving
+// it (utime+stime from /proc), over 200 reads of one group of 500 blocks
+// of 1000 bench lines (the rare token in two). CPU, not wall time: on a
+// loaded machine a PostgreSQL round trip waits for a core, the embedded
+// engine's lookup does not. Only e.Read is used, so the same test runs on
+// an older commit. A measurement, not a check: CAIRN_PG_EXPLAIN=1 runs it.
+func TestRareTermCPU(t *testing.T) {
+	if os.Getenv("CAIRN_PG_EXPLAIN") == "" {
+		t.Skip("CAIRN_PG_EXPLAIN=1 runs it")
+	}
+	pg := pgtest.Start(t)
+	e, err := Open(Config{URL: pg.NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
+	var streams []string
+	for i := range 16 {
+		streams = append(streams, fmt.Sprintf("s%d", i))
+	}
+	storetest.Setup(t, e, scope, "g", streams...)
+	gen := bench.NewLineGen(1)
+	now := time.Now().UnixMilli() - 3_600_000
+	for b := range 500 {
+		evs := make([]store.Event, 1000)
+		for i := range evs {
+			msg := gen.Line()
+			if (b == 100 || b == 400) && i == 500 {
+				msg += " " + bench.RareToken
+			}
+			evs[i] = store.Event{Timestamp: now + int64(b*1000+i), Message: msg}
+		}
+		if _, err := e.Append(ctx, scope, "g", streams[b%16], evs, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := pattern.Compile(bench.RareToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() {
+		page, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: f})
+		if err != nil || len(page.Events) != 2 {
+			t.Fatalf("%d events (%v)", len(page.Events), err)
+		}
+	}
+	for range 10 {
+		read() // warm: connections open, statements prepared
+	}
+	backends := func() map[int]int64 {
+		rows, err := e.pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[int]int64{}
+		for rows.Next() {
+			var pid int
+			if err := rows.Scan(&pid); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue
+			}
+			f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			out[pid] = u + s
+		}
+		return out
+	}
+	self := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	const n = 200
+	b0, s0, w0 := backends(), self(), time.Now()
+	for range n {
+		read()
+	}
+	wall, node, b1 := time.Since(w0), self()-s0, backends()
+	var ticks int64
+	for pid, c := range b1 {
+		ticks += c - b0[pid]
+	}
+	pgCPU := time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("%d rare-term reads: node CPU %v/read, PostgreSQL CPU %v/read (%d backends), wall %v/read; load %s",
+		n, node/n, pgCPU/n, len(b1), wall/n, strings.Join(strings.Fields(string(load))[:3], " "))
+}
