@@ -16,8 +16,12 @@ import (
 func TestLeases(t *testing.T) {
 	pg := pgtest.Start(t)
 	url := pg.NewDatabase(t)
+	const ttl = 4 * time.Second
 	open := func() *Engine {
-		e, err := Open(Config{URL: url, LeaseTTL: 1500 * time.Millisecond})
+		// A 4 s TTL: long enough that a renewal is not missed on a loaded
+		// 2-core machine (1.5 s failed once at load 25), short enough for
+		// the sampling below to span two TTLs in seconds.
+		e, err := Open(Config{URL: url, LeaseTTL: ttl})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +66,7 @@ func TestLeases(t *testing.T) {
 	eventually(t, la.Held)
 	lb := store.NewLease(b, "gate", nil)
 	defer lb.Close()
-	deadline := time.Now().Add(3 * time.Second) // two TTLs: renewals must have happened
+	deadline := time.Now().Add(2 * ttl) // two TTLs: renewals must have happened
 	for time.Now().Before(deadline) {
 		if lb.Held() || !la.Held() {
 			t.Fatalf("a holds: %v, b holds: %v; want only a", la.Held(), lb.Held())
