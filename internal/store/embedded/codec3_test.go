@@ -147,11 +147,35 @@ func FuzzBlockCodec3(f *testing.F) {
 			t.Fatal(err)
 		}
 		checkBlock3(t, evs, pos, ing, blk)
+		// Decoded in part (decodeWant): every event in range holding the
+		// literal comes back whole; junk is an error or events, never a
+		// panic.
+		lit := "|"
+		if len(msgs) > 1 && len(msgs[1]) >= 3 {
+			lit = msgs[1][:3]
+		}
+		want := decodeWant{start: 1000 + int64(len(evs)/3), end: 1000 + int64(len(evs)), tpl: templateLiteral([]byte(lit))}
+		part, _, err := decodeBlock3Of(v, 1000, nil, dec, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range evs {
+			if e.Timestamp >= want.start && strings.Contains(e.Message, lit) && string(part.message(i)) != e.Message {
+				t.Fatalf("part: event %d is %q, want %q", i, part.message(i), e.Message)
+			}
+		}
 		bad := append([]byte{blockFormat3}, junk...)
 		if blk, _, err := DecodeBlock(bad, 0, nil, dec); err == nil {
 			for i := range blk.ts {
 				_ = blk.message(i)
 			}
+		}
+		if blk, _, err := decodeBlock3Of(bad, 0, nil, dec, decodeWant{start: 1, end: 1 << 40, tpl: templateLiteral([]byte("xyz"))}); err == nil && blk.off != nil {
+			lo, _ := slices.BinarySearch(blk.ts, 1)
+			for i := lo; i < len(blk.ts); i++ {
+				_ = blk.message(i)
+			}
+			_ = blk.rawBytes(lo, len(blk.ts))
 		}
 	})
 }

@@ -40,7 +40,10 @@
 // merge; the replaced payloads go once no read that started before the swap
 // is still running (reads pin an epoch), and a garbage record makes that
 // deletion survive a crash. It is throttled to about half a core, less while
-// appends arrive, and serialised with the janitor.
+// appends arrive, and serialised with the janitor. A reader decodes a
+// merged block only in part: the events of its time range and, for a
+// search, those whose template may hold its literal (codec3.go,
+// decodeWant).
 //
 // Read and Scan share what a block's summary alone rules out (skip.go): the
 // selected streams, the time range narrowed by retention, and the filter's
