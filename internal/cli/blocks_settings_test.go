@@ -78,6 +78,16 @@ func TestConfigSecretsPrivate(t *testing.T) {
 		{"destination 0644", "destinations:\n  \"arn:aws:kinesis:us-east-1:123456789012:stream/s\":\n    kinesis: {access_key_id: K, secret_access_key: dest-sekrit-0123}\n", 0o644,
 			`holds destinations["arn:aws:kinesis:us-east-1:123456789012:stream/s"].kinesis.secret_access_key and is accessible by other users (mode 0644)`},
 		{"no secret 0644", "listen: 127.0.0.1:0\n", 0o644, ""},
+		// A PostgreSQL password is a secret as much as an S3 key (README
+		// documents store: postgres://user:password@host:port/db).
+		{"store password 0644", "store: postgres://u:db-sekrit-0123@db/cairn\n", 0o644,
+			"holds store (a password in its URL) and is accessible by other users (mode 0644)"},
+		{"store password 0600", "store: postgres://u:db-sekrit-0123@db/cairn\n", 0o600, ""},
+		{"store without password 0644", "store: postgres://u@db/cairn\n", 0o644, ""},
+		{"destination url password 0644", "destinations:\n  \"arn:aws:lambda:us-east-1:123456789012:function:f\":\n    http: {url: \"https://u:http-sekrit-0123@h/x\"}\n", 0o644,
+			`holds destinations["arn:aws:lambda:us-east-1:123456789012:function:f"].http.url (a password in its URL) and is accessible`},
+		{"destination authorization header 0644", "destinations:\n  \"arn:aws:lambda:us-east-1:123456789012:function:f\":\n    bulk: {url: \"http://h/_bulk\", index: i, headers: {Authorization: \"Basic hdr-sekrit-0123\"}}\n", 0o644,
+			`holds destinations["arn:aws:lambda:us-east-1:123456789012:function:f"].bulk.headers.Authorization and is accessible`},
 	} {
 		file := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".yaml")
 		if err := os.WriteFile(file, []byte(c.body), 0o600); err != nil {

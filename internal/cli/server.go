@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -344,6 +345,33 @@ func checkConfigSecrets(path string, f *serverFile) error {
 			}
 		}
 	}
+	// A password in a URL (the PostgreSQL store's, as README documents
+	// it, or a destination's) and a credential header of an HTTP or bulk
+	// destination are secrets as much as an S3 key.
+	if urlHasPassword(f.Store) {
+		holds = append(holds, "store (a password in its URL)")
+	}
+	for _, arn := range arns {
+		d := f.Destinations[arn]
+		name := func(s string) string { return fmt.Sprintf("destinations[%q].%s", arn, s) }
+		urls := []struct{ name, url string }{}
+		if d.HTTP != nil {
+			urls = append(urls, struct{ name, url string }{"http.url", d.HTTP.URL})
+			holds = append(holds, secretHeaders(name("http.headers"), d.HTTP.Headers)...)
+		}
+		if d.Bulk != nil {
+			urls = append(urls, struct{ name, url string }{"bulk.url", d.Bulk.URL})
+			holds = append(holds, secretHeaders(name("bulk.headers"), d.Bulk.Headers)...)
+		}
+		if d.NATS != nil {
+			urls = append(urls, struct{ name, url string }{"nats.url", d.NATS.URL})
+		}
+		for _, u := range urls {
+			if urlHasPassword(u.url) {
+				holds = append(holds, name(u.name)+" (a password in its URL)")
+			}
+		}
+	}
 	if len(holds) == 0 {
 		return nil
 	}
@@ -356,6 +384,34 @@ func checkConfigSecrets(path string, f *serverFile) error {
 			path, strings.Join(holds, " and "), fi.Mode().Perm())
 	}
 	return nil
+}
+
+// urlHasPassword reports whether s is a URL with a password in its user
+// information (nats:// URLs may list several servers: each is looked at).
+func urlHasPassword(s string) bool {
+	for _, one := range strings.Split(s, ",") {
+		if u, err := url.Parse(strings.TrimSpace(one)); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// secretHeaders names the headers that carry a credential: Authorization
+// and Proxy-Authorization, and any whose name says key, token, secret or
+// auth (X-Api-Key, X-Auth-Token...).
+func secretHeaders(prefix string, h map[string]string) []string {
+	var out []string
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if v != "" && (strings.Contains(lk, "auth") || strings.Contains(lk, "key") || strings.Contains(lk, "token") || strings.Contains(lk, "secret")) {
+			out = append(out, prefix+"."+k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func runServer(env Env, args []string) int {

@@ -29,6 +29,9 @@ type IngestBatch struct {
 	IngestionTime int64 // ms since epoch; the same for every event
 	// Events are chronological. A stage may change messages; it must keep
 	// timestamps and the order (the store's order and eventIds rest on them).
+	// Events may be the caller's own slice (PutLogEvents passes its input's
+	// events without a copy), so a stage that changes messages writes them
+	// into a copy it assigns to Events, never into the slice it was given.
 	Events []store.Event
 
 	after   []func(context.Context, store.AppendResult) error

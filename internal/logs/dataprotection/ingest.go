@@ -106,6 +106,12 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 	if len(orig.Index) == 0 {
 		return nil
 	}
+	// b.Events may be the caller's own slice (PutLogEvents stores its
+	// decoded input without a copy), which a caller may send again: the
+	// masked messages go into a copy, or a retry (ingest.Put's, after it
+	// created a missing stream) would bring the masked text as its
+	// "originals".
+	b.Events = slices.Clone(b.Events)
 	all, start := string(buf), 0
 	for k, i := range orig.Index {
 		b.Events[i].Message = all[start:ends[k]]
