@@ -117,7 +117,7 @@ func FuzzLookupJSON(f *testing.F) {
 // lookupViaView is LookupView on a view reused after another message (so
 // a stale member would show).
 func lookupViaView(msg string, path []string) (string, bool) {
-	var v JSONView
+	var v View
 	v.Reset(`{"a":{"b":[0,{"c":"stale"}]},"level":"stale"}`)
 	v.parse()
 	v.Reset(msg)

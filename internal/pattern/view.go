@@ -1,17 +1,20 @@
 package pattern
 
-// JSONView is one message's top-level JSON structure, parsed once and
-// shared by every JSON pattern a caller matches against the message (a
-// log group's metric filters): whether the message is a JSON object, and
-// the key and value offsets of each top-level member. A pattern matched
-// through the view walks only the values its selectors name instead of
-// validating and walking the whole message again. A view is reused from
+// View is one message's structure, parsed lazily once and shared by every
+// pattern a caller matches against the message (a log group's metric
+// filters): whether the message is a JSON object and the key and value
+// offsets of each top-level member, and the message's space-delimited
+// fields as far as a pattern needed them. A JSON pattern matched through
+// the view walks only the values its selectors name instead of validating
+// and walking the whole message again; a space-delimited one reads the
+// fields another split, splitting further only when it needs more. A view is reused from
 // one message to the next (Reset) and allocates nothing once its slice
 // has grown to the widest message; it is not safe for concurrent use.
-type JSONView struct {
+type View struct {
 	msg    string
 	state  int8 // 0: not parsed yet; 1: not a JSON object; 2: parsed
 	fields []viewField
+	split  fieldSplit // the space-delimited fields split so far
 }
 
 // viewField is one top-level member: the raw key (between its quotes,
@@ -23,14 +26,15 @@ type viewField struct {
 }
 
 // Reset points v at msg; the message is parsed on first use.
-func (v *JSONView) Reset(msg string) {
+func (v *View) Reset(msg string) {
 	v.msg, v.state, v.fields = msg, 0, v.fields[:0]
+	v.split.fields, v.split.next = v.split.fields[:0], 0
 }
 
 // parse validates the message as a JSON object exactly as jsonPattern.match
 // does (the same scanners, the same depth rule: top-level values at depth
 // 1) and records each member.
-func (v *JSONView) parse() bool {
+func (v *View) parse() bool {
 	if v.state != 0 {
 		return v.state == 2
 	}
@@ -86,28 +90,38 @@ func (v *JSONView) parse() bool {
 }
 
 // MatchView is Match for a message held in view (view.Reset(message)):
-// the same answer, with a JSON pattern reading the view's members instead
-// of walking the message itself. Other patterns match the message.
-func (p *Pattern) MatchView(view *JSONView) bool {
-	if p.json == nil || p.all {
-		return p.Match(view.msg)
+// the same answer, with a JSON pattern reading the view's members and a
+// space-delimited one its fields instead of parsing the message itself.
+// Term patterns match the message.
+func (p *Pattern) MatchView(view *View) bool {
+	switch {
+	case p.all:
+		return true
+	case p.json != nil:
+		return p.json.matchView(view, nil)
+	case p.spaced != nil:
+		return p.spaced.matchSplit(view.msg, nil, &view.split)
 	}
-	return p.json.matchView(view, nil)
+	return p.Match(view.msg)
 }
 
 // ExtractValuesView is ExtractValues for a message held in view.
-func (p *Pattern) ExtractValuesView(view *JSONView, v *Values) bool {
-	if p.json == nil {
-		return p.ExtractValues(view.msg, v)
+func (p *Pattern) ExtractValuesView(view *View, v *Values) bool {
+	switch {
+	case p.json != nil:
+		v.kv = v.kv[:0]
+		return p.json.matchView(view, v)
+	case p.spaced != nil:
+		v.kv = v.kv[:0]
+		return p.spaced.matchSplit(view.msg, v, &view.split)
 	}
-	v.kv = v.kv[:0]
-	return p.json.matchView(view, v)
+	return p.ExtractValues(view.msg, v)
 }
 
 // matchView is match on a parsed view: for each top-level member, in the
 // message's order (duplicates included, as match sees them), the value is
 // evaluated only when a selector names its key.
-func (p *jsonPattern) matchView(view *JSONView, ext *Values) bool {
+func (p *jsonPattern) matchView(view *View, ext *Values) bool {
 	if !view.parse() {
 		return false
 	}
@@ -150,7 +164,7 @@ func (p *jsonPattern) matchView(view *JSONView, ext *Values) bool {
 // walking the message. A message that is not a JSON object has no
 // members, and a path into an array at the top finds nothing in an
 // object; those go to LookupJSON, which decides them as it always has.
-func LookupView(view *JSONView, path []string) (string, bool) {
+func LookupView(view *View, path []string) (string, bool) {
 	if len(path) == 0 || isIndexStep(path[0]) || !view.parse() {
 		return LookupJSON(view.msg, path)
 	}

@@ -44,7 +44,7 @@ type eventDoc struct {
 	// view is msg's top-level JSON members, parsed by the first JSON
 	// filter that needs them and read by the others (one JSON pass per
 	// event instead of one per filter). nil: each filter walks msg.
-	view *pattern.JSONView
+	view *pattern.View
 }
 
 // has reports whether the event's message contains l, looking at most once
@@ -69,15 +69,15 @@ func (e *eventDoc) has(l *rareLiteral) bool {
 type scratch struct {
 	vals pattern.Values
 	dims []string
-	seen [2][]int8           // eventDoc.seen of the stored and the transformed message
-	view [2]pattern.JSONView // eventDoc.view of the stored and the transformed message
+	seen [2][]int8       // eventDoc.seen of the stored and the transformed message
+	view [2]pattern.View // eventDoc.view of the stored and the transformed message
 }
 
-// viewMatcher is a pattern that matches through a shared JSONView
+// viewMatcher is a pattern that matches through a shared View
 // (*pattern.Pattern).
 type viewMatcher interface {
-	MatchView(view *pattern.JSONView) bool
-	ExtractValuesView(view *pattern.JSONView, v *pattern.Values) bool
+	MatchView(view *pattern.View) bool
+	ExtractValuesView(view *pattern.View, v *pattern.Values) bool
 }
 
 // valuesExtractor is a pattern that extracts into a reusable Values
@@ -143,12 +143,18 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 	}
 	var mvals map[string]string
 	vm, viaView := c.pattern.(viewMatcher)
-	viaView = viaView && c.isJSON && ev.view != nil
+	viaView = viaView && (c.isJSON || c.spaced) && ev.view != nil
 	if viaView {
-		// One JSON pass per event for all of the group's JSON filters: the
-		// view holds the message's members; each filter walks only the
-		// values its selectors name (the same answers and values:
-		// pattern's TestViewAgrees, FuzzMatch).
+		// One JSON pass and one field split per event for all of the
+		// group's filters: the view holds the message's members and fields;
+		// each JSON filter walks only the values its selectors name, each
+		// space-delimited one reads the fields split so far (the same
+		// answers and values: pattern's TestViewAgrees, TestViewShared,
+		// FuzzMatch; TestSharedViewAgrees here).
+		if c.spaced && c.extract && !vm.MatchView(ev.view) {
+			// As below: matching splits only the fields the pattern tests.
+			return false, dp, false
+		}
 		if c.extract {
 			matched = vm.ExtractValuesView(ev.view, &sc.vals)
 		} else {

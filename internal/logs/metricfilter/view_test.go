@@ -25,6 +25,7 @@ func viewFilters(tb testing.TB) []*compiled {
 		{`{ $.a.b[1].c = "x" }`, "$.n", map[string]string{"B": "$.a.b[0]"}}, {`{ $.* = 5 }`, "$.k", nil},
 		{`{ $.k NOT EXISTS }`, "1", map[string]string{"L": "$.level"}}, {`{ $.level = "info" || $.n < 0 }`, "$.n", nil},
 		{"[ip, id, user, ts, request, status=5*, bytes, ...]", "$bytes", nil}, {"", "1", nil},
+		{"[ip, id, user=bob, ...]", "1", map[string]string{"U": "$user"}}, {"[..., last]", "$last", nil}, {"[a, b]", "1", map[string]string{"B": "$b"}},
 	}
 	var fs []*compiled
 	for i, s := range specs {
