@@ -95,6 +95,7 @@ func fuzzCheck(t *testing.T, p *Pattern, msg string) {
 			}
 		}
 	}
+	checkView(t, p, msg, m, &v)
 	if p.MatchesAll() && !m {
 		t.Fatalf("%q: MatchesAll but not matching %q", p, msg)
 	}

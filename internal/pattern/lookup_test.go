@@ -77,6 +77,9 @@ func TestLookupJSON(t *testing.T) {
 		if got != c.want || ok != c.ok {
 			t.Errorf("LookupJSON(%q, %q) = %q, %v; want %q, %v", c.msg, c.path, got, ok, c.want, c.ok)
 		}
+		if vg, vok := lookupViaView(c.msg, path); vg != c.want || vok != c.ok {
+			t.Errorf("LookupView(%q, %q) = %q, %v; want %q, %v", c.msg, c.path, vg, vok, c.want, c.ok)
+		}
 		if og, ook := oracleLookup(c.msg, path); og != c.want || ook != c.ok {
 			t.Errorf("oracle(%q, %q) = %q, %v; the hand-written case says %q, %v", c.msg, c.path, og, ook, c.want, c.ok)
 		}
@@ -105,5 +108,18 @@ func FuzzLookupJSON(f *testing.F) {
 		if got != want || ok != wok {
 			t.Fatalf("LookupJSON(%q, %q) = %q, %v; encoding/json says %q, %v", msg, path, got, ok, want, wok)
 		}
+		if vg, vok := lookupViaView(msg, path); vg != want || vok != wok {
+			t.Fatalf("LookupView(%q, %q) = %q, %v; encoding/json says %q, %v", msg, path, vg, vok, want, wok)
+		}
 	})
+}
+
+// lookupViaView is LookupView on a view reused after another message (so
+// a stale member would show).
+func lookupViaView(msg string, path []string) (string, bool) {
+	var v View
+	v.Reset(`{"a":{"b":[0,{"c":"stale"}]},"level":"stale"}`)
+	v.parse()
+	v.Reset(msg)
+	return LookupView(&v, path)
 }

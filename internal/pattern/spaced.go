@@ -196,13 +196,21 @@ func isFieldSpace(c byte) bool { return c == ' ' || c == '\t' }
 // splitFields appends the fields of s to dst, at most limit of them when
 // limit >= 0.
 func splitFields(s string, dst []field, limit int) []field {
-	i := 0
+	dst, _ = splitFrom(s, 0, dst, limit)
+	return dst
+}
+
+// splitFrom is splitFields from s[i], which is a field's start or the
+// space before one; it also returns where the split stopped (len(s): the
+// line is split to its end), so a split can be resumed for more fields
+// with the same result as splitting anew.
+func splitFrom(s string, i int, dst []field, limit int) ([]field, int) {
 	for {
 		for i < len(s) && isFieldSpace(s[i]) {
 			i++
 		}
 		if i >= len(s) || limit >= 0 && len(dst) >= limit {
-			return dst
+			return dst, i
 		}
 		f := field{start: i, vs: -1}
 		switch s[i] {
@@ -233,13 +241,40 @@ func splitFields(s string, dst []field, limit int) []field {
 	}
 }
 
+// fieldSplit is a message's fields split as far as a pattern needed them
+// so far: the next pattern asking for more resumes the split instead of
+// redoing it (View shares one among a group's space-delimited filters).
+type fieldSplit struct {
+	fields []field
+	next   int // where the split stopped
+}
+
+// get returns the first limit fields of msg (all of them when limit < 0),
+// as splitFields(msg, nil, limit) does.
+func (fs *fieldSplit) get(msg string, limit int) []field {
+	if fs.next < len(msg) && (limit < 0 || len(fs.fields) < limit) {
+		fs.fields, fs.next = splitFrom(msg, fs.next, fs.fields, limit)
+	}
+	if limit >= 0 && len(fs.fields) > limit {
+		return fs.fields[:limit]
+	}
+	return fs.fields
+}
+
 // match reports whether msg matches; when ext is not nil it also receives
 // the extracted values.
 func (sp *spacedPattern) match(msg string, ext *Values) bool {
 	var buf [32]field
+	fs := fieldSplit{fields: buf[:0]}
+	return sp.matchSplit(msg, ext, &fs)
+}
+
+// matchSplit is match on the fields of msg in fs (split further as
+// needed).
+func (sp *spacedPattern) matchSplit(msg string, ext *Values, fs *fieldSplit) bool {
 	k := len(sp.elems)
 	if !sp.ellipsis {
-		fields := splitFields(msg, buf[:0], k+1)
+		fields := fs.get(msg, k+1)
 		if len(fields) < k {
 			return false
 		}
@@ -277,7 +312,7 @@ func (sp *spacedPattern) match(msg string, ext *Values) bool {
 			}
 		}
 		if head > 0 {
-			fields := splitFields(msg, buf[:0], head)
+			fields := fs.get(msg, head)
 			if len(fields) < head {
 				return false
 			}
@@ -289,7 +324,7 @@ func (sp *spacedPattern) match(msg string, ext *Values) bool {
 			return true
 		}
 	}
-	fields := splitFields(msg, buf[:0], -1)
+	fields := fs.get(msg, -1)
 	n := len(fields)
 	val := func(f int) string { return msg[fields[f].vs:fields[f].ve] }
 	// segs are the runs of elements between ellipses.

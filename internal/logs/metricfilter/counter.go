@@ -528,7 +528,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		for ei := range block {
 			e := &block[ei]
 			clear(sc.seen[0])
-			plain := eventDoc{msg: e.Message, seen: sc.seen[0]}
+			sc.view[0].Reset(e.Message)
+			plain := eventDoc{msg: e.Message, seen: sc.seen[0], view: &sc.view[0]}
 			var tr eventDoc
 			haveTr := false
 			for fi, f := range r.filters {
@@ -543,7 +544,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 							v = e.Message
 						}
 						clear(sc.seen[1])
-						tr, haveTr = eventDoc{msg: v, seen: sc.seen[1]}, true
+						sc.view[1].Reset(v)
+						tr, haveTr = eventDoc{msg: v, seen: sc.seen[1], view: &sc.view[1]}, true
 					}
 					ev = &tr
 				}

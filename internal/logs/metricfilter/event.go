@@ -33,13 +33,18 @@ type datapoint struct {
 const maxDimensionValue = 255
 
 // eventDoc is one message, and what the group's filters learned of it
-// that the others can reuse (whether it has a backslash).
+// that the others can reuse (whether it has a backslash, its top-level
+// JSON members).
 type eventDoc struct {
 	msg   string
 	slash int8 // 0: not looked yet; 1: no backslash in msg; 2: one
 	// seen memoises the group's prefilter literals (by rareLiteral.id):
 	// 0 not looked for yet, 1 absent, 2 present. nil: not memoised.
 	seen []int8
+	// view is msg's top-level JSON members, parsed by the first JSON
+	// filter that needs them and read by the others (one JSON pass per
+	// event instead of one per filter). nil: each filter walks msg.
+	view *pattern.View
 }
 
 // has reports whether the event's message contains l, looking at most once
@@ -64,7 +69,15 @@ func (e *eventDoc) has(l *rareLiteral) bool {
 type scratch struct {
 	vals pattern.Values
 	dims []string
-	seen [2][]int8 // eventDoc.seen of the stored and the transformed message
+	seen [2][]int8       // eventDoc.seen of the stored and the transformed message
+	view [2]pattern.View // eventDoc.view of the stored and the transformed message
+}
+
+// viewMatcher is a pattern that matches through a shared View
+// (*pattern.Pattern).
+type viewMatcher interface {
+	MatchView(view *pattern.View) bool
+	ExtractValuesView(view *pattern.View, v *pattern.Values) bool
 }
 
 // valuesExtractor is a pattern that extracts into a reusable Values
@@ -129,7 +142,25 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 		return false, dp, false
 	}
 	var mvals map[string]string
-	if c.extract {
+	vm, viaView := c.pattern.(viewMatcher)
+	viaView = viaView && (c.isJSON || c.spaced) && ev.view != nil
+	if viaView {
+		// One JSON pass and one field split per event for all of the
+		// group's filters: the view holds the message's members and fields;
+		// each JSON filter walks only the values its selectors name, each
+		// space-delimited one reads the fields split so far (the same
+		// answers and values: pattern's TestViewAgrees, TestViewShared,
+		// FuzzMatch; TestSharedViewAgrees here).
+		if c.spaced && c.extract && !vm.MatchView(ev.view) {
+			// As below: matching splits only the fields the pattern tests.
+			return false, dp, false
+		}
+		if c.extract {
+			matched = vm.ExtractValuesView(ev.view, &sc.vals)
+		} else {
+			matched = vm.MatchView(ev.view)
+		}
+	} else if c.extract {
 		if x, isX := c.pattern.(valuesExtractor); isX {
 			// Extracting into the scratch allocates nothing, but a
 			// space-delimited pattern extracts every field of the line, and
@@ -172,6 +203,9 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 		}
 		// A JSON field the pattern does not test: read on the message's
 		// bytes (the pattern matched, so the message is a JSON object).
+		if ev.view != nil {
+			return pattern.LookupView(ev.view, s.path)
+		}
 		return pattern.LookupJSON(msg, s.path)
 	}
 	if c.value.kind == selConstant {

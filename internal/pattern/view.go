@@ -1,0 +1,186 @@
+package pattern
+
+// View is one message's structure, parsed lazily once and shared by every
+// pattern a caller matches against the message (a log group's metric
+// filters): whether the message is a JSON object and the key and value
+// offsets of each top-level member, and the message's space-delimited
+// fields as far as a pattern needed them. A JSON pattern matched through
+// the view walks only the values its selectors name instead of validating
+// and walking the whole message again; a space-delimited one reads the
+// fields another split, splitting further only when it needs more. A view is reused from
+// one message to the next (Reset) and allocates nothing once its slice
+// has grown to the widest message; it is not safe for concurrent use.
+type View struct {
+	msg    string
+	state  int8 // 0: not parsed yet; 1: not a JSON object; 2: parsed
+	fields []viewField
+	split  fieldSplit // the space-delimited fields split so far
+}
+
+// viewField is one top-level member: the raw key (between its quotes,
+// escapes undecoded) and the value's offsets in the message.
+type viewField struct {
+	key        string
+	esc        bool
+	start, end int
+}
+
+// Reset points v at msg; the message is parsed on first use.
+func (v *View) Reset(msg string) {
+	v.msg, v.state, v.fields = msg, 0, v.fields[:0]
+	v.split.fields, v.split.next = v.split.fields[:0], 0
+}
+
+// parse validates the message as a JSON object exactly as jsonPattern.match
+// does (the same scanners, the same depth rule: top-level values at depth
+// 1) and records each member.
+func (v *View) parse() bool {
+	if v.state != 0 {
+		return v.state == 2
+	}
+	v.state = 1
+	s := v.msg
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(s) || s[i] != '"' {
+				return false
+			}
+			kend, kesc, ok := scanString(s, i)
+			if !ok {
+				return false
+			}
+			key := s[i+1 : kend-1]
+			i = skipWS(s, kend)
+			if i >= len(s) || s[i] != ':' {
+				return false
+			}
+			i = skipWS(s, i+1)
+			start := i
+			if i, ok = skipValue(s, i, 1); !ok {
+				return false
+			}
+			v.fields = append(v.fields, viewField{key: key, esc: kesc, start: start, end: i})
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return false
+			}
+			if s[i] == ',' {
+				i = skipWS(s, i+1)
+				continue
+			}
+			if s[i] != '}' {
+				return false
+			}
+			i++
+			break
+		}
+	}
+	if skipWS(s, i) != len(s) {
+		return false
+	}
+	v.state = 2
+	return true
+}
+
+// MatchView is Match for a message held in view (view.Reset(message)):
+// the same answer, with a JSON pattern reading the view's members and a
+// space-delimited one its fields instead of parsing the message itself.
+// Term patterns match the message.
+func (p *Pattern) MatchView(view *View) bool {
+	switch {
+	case p.all:
+		return true
+	case p.json != nil:
+		return p.json.matchView(view, nil)
+	case p.spaced != nil:
+		return p.spaced.matchSplit(view.msg, nil, &view.split)
+	}
+	return p.Match(view.msg)
+}
+
+// ExtractValuesView is ExtractValues for a message held in view.
+func (p *Pattern) ExtractValuesView(view *View, v *Values) bool {
+	switch {
+	case p.json != nil:
+		v.kv = v.kv[:0]
+		return p.json.matchView(view, v)
+	case p.spaced != nil:
+		v.kv = v.kv[:0]
+		return p.spaced.matchSplit(view.msg, v, &view.split)
+	}
+	return p.ExtractValues(view.msg, v)
+}
+
+// matchView is match on a parsed view: for each top-level member, in the
+// message's order (duplicates included, as match sees them), the value is
+// evaluated only when a selector names its key.
+func (p *jsonPattern) matchView(view *View, ext *Values) bool {
+	if !view.parse() {
+		return false
+	}
+	e := jsonEval{pat: p, s: view.msg, ext: ext}
+	root := p.root
+	var child nodeSet
+	for fi := range view.fields {
+		f := &view.fields[fi]
+		if len(root.fields) == 0 && root.anyField == nil {
+			break
+		}
+		key := f.key
+		if f.esc {
+			key = unescape(key)
+		}
+		child.n = 0
+		for j := range root.fields {
+			if root.fields[j].key == key {
+				child.add(root.fields[j].node)
+				break
+			}
+		}
+		if root.anyField != nil {
+			child.add(root.anyField)
+		}
+		if child.n == 0 {
+			continue
+		}
+		if end, ok := e.value(f.start, &child, 1); !ok || end != f.end {
+			// Cannot happen: parse validated this value with the same
+			// scanners. Refusing keeps the answer match's.
+			return false
+		}
+	}
+	return e.eval(p.expr)
+}
+
+// LookupView is LookupJSON for a message held in view: the same answer,
+// with the path's first key found among the view's members instead of by
+// walking the message. A message that is not a JSON object has no
+// members, and a path into an array at the top finds nothing in an
+// object; those go to LookupJSON, which decides them as it always has.
+func LookupView(view *View, path []string) (string, bool) {
+	if len(path) == 0 || isIndexStep(path[0]) || !view.parse() {
+		return LookupJSON(view.msg, path)
+	}
+	found := -1
+	for fi := range view.fields {
+		f := &view.fields[fi]
+		if f.key == path[0] || f.esc && unescape(f.key) == path[0] {
+			found = fi // the last occurrence wins, as in LookupJSON
+		}
+	}
+	if found < 0 {
+		return "", false
+	}
+	start, _, ok := lookupValue(view.msg, view.fields[found].start, path[1:], 1)
+	if !ok || start < 0 {
+		return "", false
+	}
+	return scalarAt(view.msg, start, 0)
+}
