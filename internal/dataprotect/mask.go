@@ -151,7 +151,17 @@ func (m *Masker) Mask(msg string) (string, []Detection) {
 
 // Scratch is working memory AppendMasked reuses from one message to the
 // next (one goroutine's: an ingest batch's).
-type Scratch struct{ fs []found }
+type Scratch struct {
+	fs   []found
+	segs [][2]int
+}
+
+// Masked returns the byte ranges of the message AppendMasked last masked
+// that were replaced by asterisks, in order and disjoint (overlapping
+// findings merged): what the ingest stage keeps to give the original back
+// (each range became as many asterisks as it has runes). The slice is
+// reused by the next call.
+func (sc *Scratch) Masked() [][2]int { return sc.segs }
 
 // AppendMasked is Mask for a batch of messages: when something is found in
 // msg it appends the masked message to dst and reports true (and the
@@ -169,6 +179,7 @@ func (m *Masker) AppendMasked(dst []byte, sc *Scratch, msg string, detections bo
 		}
 	}
 	sc.fs = fs
+	sc.segs = sc.segs[:0]
 	if len(fs) == 0 {
 		return dst, false, nil
 	}
@@ -193,6 +204,7 @@ func (m *Masker) AppendMasked(dst []byte, sc *Scratch, msg string, detections bo
 			continue
 		}
 		start := max(sp.start, pos)
+		sc.segs = append(sc.segs, [2]int{start, sp.end})
 		dst = append(dst, msg[pos:start]...)
 		for n := utf8.RuneCountInString(msg[start:sp.end]); n > 0; n -= len(stars) {
 			dst = append(dst, stars[:min(n, len(stars))]...)

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/dataprotect"
@@ -17,50 +19,165 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
-// originals is the plaintext of one originals record: the indexes (within
-// the append) of the events that were masked and their original messages.
-// It is encoded as a sequence of (uvarint index, uvarint length, bytes),
-// which costs far less at ingest than JSON's escaping.
+// originals is the plaintext of one originals record. Format 2 (written
+// since session 5) keeps only what was masked: after the two bytes
+// formatSpans, for each masked event (uvarint index within the append,
+// uvarint count of masked ranges, then per range: uvarint bytes of
+// unmasked text since the previous range, uvarint length, the original
+// bytes). The stored message holds as many asterisks as each range has
+// runes, so the original is rebuilt byte for byte from it (spliceOriginal).
+// Format 1 (earlier records, still read) is a sequence of (uvarint index,
+// uvarint length, the whole original message). Format 1 never starts with
+// formatSpans: its encoder wrote canonical uvarints, and 0x80 0x00 is a
+// non-canonical encoding of 0.
 type originals struct {
-	Index []uint32
-	Msg   []string
+	n   int    // masked events
+	enc []byte // the events' entries of format 2
 }
 
-// size bounds the encoding's length.
-func (o originals) size() int {
-	n := 0
-	for _, m := range o.Msg {
-		n += len(m) + 2*binary.MaxVarintLen32
+const formatSpans = "\x80\x00"
+
+// add appends the entry of the event at index i of the append, whose
+// message msg had the ranges segs masked.
+func (o *originals) add(i int, msg string, segs [][2]int) {
+	o.n++
+	o.enc = binary.AppendUvarint(o.enc, uint64(i))
+	o.enc = binary.AppendUvarint(o.enc, uint64(len(segs)))
+	pos := 0
+	for _, g := range segs {
+		o.enc = binary.AppendUvarint(o.enc, uint64(g[0]-pos))
+		o.enc = binary.AppendUvarint(o.enc, uint64(g[1]-g[0]))
+		o.enc = append(o.enc, msg[g[0]:g[1]]...)
+		pos = g[1]
 	}
-	return n
 }
 
-func (o originals) appendTo(b []byte) []byte {
-	for i, m := range o.Msg {
-		b = binary.AppendUvarint(b, uint64(o.Index[i]))
-		b = binary.AppendUvarint(b, uint64(len(m)))
-		b = append(b, m...)
+// kept is one append's decoded originals: by event index, the whole
+// original (format 1) or the event's ranges as encoded (format 2).
+type kept struct {
+	spans bool
+	m     map[uint32]string
+}
+
+// original returns the original of the event at index i whose stored
+// (masked) message is masked, false when it has none kept.
+func (k kept) original(i uint32, masked string) (string, bool) {
+	v, ok := k.m[i]
+	if !ok || !k.spans {
+		return v, ok
 	}
-	return b
+	orig, err := spliceOriginal(masked, v)
+	if err != nil {
+		return "", false
+	}
+	return orig, true
 }
 
-func decodeOriginals(b []byte) (map[uint32]string, error) {
-	m := map[uint32]string{}
+var errMalformed = errors.New("dataprotection: originals record is malformed")
+
+// spliceOriginal rebuilds an original from its stored message and its
+// format-2 ranges (after the index): each range's asterisks replaced by the
+// original bytes.
+func spliceOriginal(masked, b string) (string, error) {
+	nseg, n := uvarintString(b)
+	if n <= 0 || nseg > uint64(len(b)) {
+		return "", errMalformed
+	}
+	b = b[n:]
+	out := make([]byte, 0, len(masked)+len(b))
+	pos := 0
+	for range nseg {
+		gap, n := uvarintString(b)
+		if n <= 0 || gap > uint64(len(masked)-pos) {
+			return "", errMalformed
+		}
+		b = b[n:]
+		l, n := uvarintString(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return "", errMalformed
+		}
+		orig := b[n : n+int(l)]
+		b = b[n+int(l):]
+		out = append(out, masked[pos:pos+int(gap)]...)
+		pos += int(gap)
+		stars := utf8.RuneCountInString(orig)
+		if stars > len(masked)-pos || strings.Count(masked[pos:pos+stars], "*") != stars {
+			return "", errMalformed // not the message this record was kept for
+		}
+		out = append(out, orig...)
+		pos += stars
+	}
+	if len(b) != 0 {
+		return "", errMalformed
+	}
+	return string(append(out, masked[pos:]...)), nil
+}
+
+func uvarintString(s string) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -1
+			}
+			return x | uint64(c)<<(7*i), i + 1
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+	}
+	return 0, 0
+}
+
+// decodeOriginals reads a record's plaintext of either format.
+func decodeOriginals(b []byte) (kept, error) {
+	k := kept{m: map[uint32]string{}}
+	if len(b) >= len(formatSpans) && string(b[:len(formatSpans)]) == formatSpans {
+		k.spans = true
+		s := string(b[len(formatSpans):])
+		for len(s) > 0 {
+			idx, n := uvarintString(s)
+			if n <= 0 || idx > 1<<32-1 {
+				return kept{}, errMalformed
+			}
+			s = s[n:]
+			// The entry's length: walk its ranges.
+			nseg, n := uvarintString(s)
+			if n <= 0 || nseg > uint64(len(s)) {
+				return kept{}, errMalformed
+			}
+			e := n
+			for range nseg {
+				_, n := uvarintString(s[e:])
+				if n <= 0 {
+					return kept{}, errMalformed
+				}
+				e += n
+				l, n := uvarintString(s[e:])
+				if n <= 0 || l > uint64(len(s)-e-n) {
+					return kept{}, errMalformed
+				}
+				e += n + int(l)
+			}
+			k.m[uint32(idx)] = s[:e]
+			s = s[e:]
+		}
+		return k, nil
+	}
 	for len(b) > 0 {
 		idx, n := binary.Uvarint(b)
 		if n <= 0 || idx > 1<<32-1 {
-			return nil, errors.New("dataprotection: originals record is malformed")
+			return kept{}, errMalformed
 		}
 		b = b[n:]
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
-			return nil, errors.New("dataprotection: originals record is malformed")
+			return kept{}, errMalformed
 		}
 		b = b[n:]
-		m[uint32(idx)] = string(b[:l])
+		k.m[uint32(idx)] = string(b[:l])
 		b = b[l:]
 	}
-	return m, nil
+	return k, nil
 }
 
 // Ingest masks the batch in place (logs.IngestStage). Run it last among the
@@ -76,6 +193,7 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 	// allocations, not three a masked event. Detections are worked out
 	// only for a policy that writes findings (audit reads nothing else).
 	var orig originals
+	var idx []int
 	var dets [][]dataprotect.Detection
 	var sc dataprotect.Scratch
 	var buf []byte
@@ -96,14 +214,14 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 		if buf, ok, d = cp.masker.AppendMasked(buf, &sc, msg, cp.audits); !ok {
 			continue
 		}
-		orig.Index = append(orig.Index, uint32(i))
-		orig.Msg = append(orig.Msg, msg)
+		orig.add(i, msg, sc.Masked())
+		idx = append(idx, i)
 		ends = append(ends, len(buf))
 		if cp.audits {
 			dets = append(dets, d)
 		}
 	}
-	if len(orig.Index) == 0 {
+	if orig.n == 0 {
 		return nil
 	}
 	// b.Events may be the caller's own slice (PutLogEvents stores its
@@ -113,7 +231,7 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 	// "originals".
 	b.Events = slices.Clone(b.Events)
 	all, start := string(buf), 0
-	for k, i := range orig.Index {
+	for k, i := range idx {
 		b.Events[i].Message = all[start:ends[k]]
 		start = ends[k]
 	}
@@ -145,7 +263,8 @@ func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq
 	// (the ciphertext starts exactly where the plaintext does, which Seal
 	// allows), so the originals are copied once.
 	ns := s.aead.NonceSize()
-	buf := o.appendTo(make([]byte, ns, ns+o.size()+s.aead.Overhead()))
+	buf := make([]byte, ns, ns+len(formatSpans)+len(o.enc)+s.aead.Overhead())
+	buf = append(append(buf, formatSpans...), o.enc...)
 	nonce := buf[:ns]
 	if _, err := rand.Read(nonce); err != nil {
 		return err
@@ -161,7 +280,7 @@ func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq
 // Insights' unmask() calls it too). The caller has been allowed
 // logs:Unmask; events without a kept original are left as they are.
 func (s *Service) Unmask(ctx context.Context, scope store.Scope, group string, events []store.StoredEvent) error {
-	bySeq := map[uint64]map[uint32]string{}
+	bySeq := map[uint64]kept{}
 	for i := range events {
 		seq := events[i].Pos.Seq
 		m, seen := bySeq[seq]
@@ -172,7 +291,7 @@ func (s *Service) Unmask(ctx context.Context, scope store.Scope, group string, e
 			}
 			bySeq[seq] = m
 		}
-		if orig, ok := m[events[i].Pos.Index]; ok {
+		if orig, ok := m.original(events[i].Pos.Index, events[i].Message); ok {
 			events[i].Message = orig
 		}
 	}
@@ -180,31 +299,36 @@ func (s *Service) Unmask(ctx context.Context, scope store.Scope, group string, e
 }
 
 // Originals reads and decrypts the originals of the masked events of the
-// append at feed sequence seq of group, by Pos.Index (nil when it has
-// none): Insights' unmask reads them (insights.Config.Originals). The
-// caller has been allowed logs:Unmask.
-func (s *Service) Originals(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error) {
-	return s.load(ctx, scope, group, seq)
-}
-
-// load reads and decrypts one append's originals (nil when it has none).
-func (s *Service) load(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error) {
-	v, err := s.st.GetResource(ctx, originalsKey(scope, group, seq))
-	if errors.Is(err, store.ErrResourceNotFound) || errors.Is(err, store.ErrGroupNotFound) {
-		return nil, nil
-	}
+// append at feed sequence seq of group, and returns what gives an event's
+// original from its Pos.Index and stored message (false: none kept):
+// Insights' unmask reads them (insights.Config.Originals). The caller has
+// been allowed logs:Unmask.
+func (s *Service) Originals(ctx context.Context, scope store.Scope, group string, seq uint64) (func(index uint32, stored string) (string, bool), error) {
+	k, err := s.load(ctx, scope, group, seq)
 	if err != nil {
 		return nil, err
 	}
+	return k.original, nil
+}
+
+// load reads and decrypts one append's originals (none when it has none).
+func (s *Service) load(ctx context.Context, scope store.Scope, group string, seq uint64) (kept, error) {
+	v, err := s.st.GetResource(ctx, originalsKey(scope, group, seq))
+	if errors.Is(err, store.ErrResourceNotFound) || errors.Is(err, store.ErrGroupNotFound) {
+		return kept{}, nil
+	}
+	if err != nil {
+		return kept{}, err
+	}
 	n := s.aead.NonceSize()
 	if len(v) < n {
-		return nil, errors.New("dataprotection: originals record too short")
+		return kept{}, errors.New("dataprotection: originals record too short")
 	}
 	plain, err := s.aead.Open(nil, v[:n], v[n:], aad(scope, group, seq))
 	if err != nil {
 		// Another key (a data directory restored without its unmask.key):
 		// the originals are lost; the masked events remain.
-		return nil, errors.New("dataprotection: originals record does not decrypt with this server's key")
+		return kept{}, errors.New("dataprotection: originals record does not decrypt with this server's key")
 	}
 	return decodeOriginals(plain)
 }

@@ -134,7 +134,7 @@ type Config struct {
 	// events of one append (by Pos.Index; nil when none), for the unmask
 	// command and function (package logs/dataprotection's Originals); nil:
 	// nothing is ever masked, so unmask shows events as stored.
-	Originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error)
+	Originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(index uint32, stored string) (string, bool), error)
 }
 
 // Service implements the Insights operations.
@@ -147,7 +147,7 @@ type Service struct {
 	shared    *cwli.Budget
 	parallel  int
 	lookup    func(ctx context.Context, scope store.Scope, name string) (*cwli.LookupTable, error)
-	originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error)
+	originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(index uint32, stored string) (string, bool), error)
 
 	keysMu sync.Mutex
 	keys   map[store.Scope][]byte // pointer keys by scope, loaded once (pointer.go)

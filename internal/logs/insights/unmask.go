@@ -22,11 +22,11 @@ const unmaskCacheSize = 64
 // for every append the block holds, keeping those it already has.
 type unmasker struct {
 	scope     store.Scope
-	originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (map[uint32]string, error)
+	originals func(ctx context.Context, scope store.Scope, group string, seq uint64) (func(index uint32, stored string) (string, bool), error)
 
 	mu    sync.Mutex
-	cache map[unmaskKey]map[uint32]string // guarded by mu
-	limit int                             // entries cache may hold; guarded by mu
+	cache map[unmaskKey]func(uint32, string) (string, bool) // guarded by mu
+	limit int                                               // entries cache may hold; guarded by mu
 }
 
 type unmaskKey struct {
@@ -40,7 +40,7 @@ func (s *Service) unmasker(plan Plan, scope store.Scope) *unmasker {
 	if !plan.Unmask() || s.originals == nil {
 		return nil
 	}
-	return &unmasker{scope: scope, originals: s.originals, cache: map[unmaskKey]map[uint32]string{}, limit: unmaskCacheSize}
+	return &unmasker{scope: scope, originals: s.originals, cache: map[unmaskKey]func(uint32, string) (string, bool){}, limit: unmaskCacheSize}
 }
 
 // fn is the executor's Unmask (nil for a nil unmasker). It may be called
@@ -73,8 +73,12 @@ func (u *unmasker) unmask(group string, ev store.StoredEvent) (string, bool) {
 		u.cache[k] = m
 		u.mu.Unlock()
 	}
-	orig, ok := m[ev.Pos.Index]
-	return orig, ok
+	if m == nil {
+		return "", false
+	}
+	// The kept original is rebuilt from the stored message (data
+	// protection keeps only what was masked).
+	return m(ev.Pos.Index, ev.Message)
 }
 
 // block makes room in the cache for every append of evs (of group), so that

@@ -17,7 +17,7 @@ func TestUnmaskReadsEachAppendOncePerBlock(t *testing.T) {
 	const appends, perAppend = 100, 3
 	var mu sync.Mutex
 	reads := map[uint64]int{}
-	originals := func(_ context.Context, _ store.Scope, _ string, seq uint64) (map[uint32]string, error) {
+	originals := func(_ context.Context, _ store.Scope, _ string, seq uint64) (func(uint32, string) (string, bool), error) {
 		mu.Lock()
 		reads[seq]++
 		mu.Unlock()
@@ -25,10 +25,10 @@ func TestUnmaskReadsEachAppendOncePerBlock(t *testing.T) {
 		for i := uint32(0); i < perAppend; i++ {
 			m[i] = fmt.Sprintf("orig %d.%d", seq, i)
 		}
-		return m, nil
+		return func(i uint32, _ string) (string, bool) { o, ok := m[i]; return o, ok }, nil
 	}
 	u := &unmasker{scope: store.Scope{Account: "123456789012", Region: "us-east-1"}, originals: originals,
-		cache: map[unmaskKey]map[uint32]string{}, limit: unmaskCacheSize}
+		cache: map[unmaskKey]func(uint32, string) (string, bool){}, limit: unmaskCacheSize}
 	q, err := cwli.Compile(`fields unmask(@message) as o`)
 	if err != nil {
 		t.Fatal(err)
