@@ -12,7 +12,11 @@
 // RequiredUnlessEscaped), and, for a bad pattern, a *SyntaxError whose
 // text is the InvalidParameterException message. LookupJSON reads one
 // scalar of a JSON message at a path, on the raw bytes (a metric filter's
-// metricValue or dimension the pattern itself does not test).
+// metricValue or dimension the pattern itself does not test). A View holds
+// one message's top-level JSON members and space-delimited fields, parsed
+// once and read by every pattern matched against it (MatchView,
+// ExtractValuesView, LookupView: a log group's metric filters share one
+// per event).
 //
 // The language has three kinds of pattern, chosen by the first character:
 //
