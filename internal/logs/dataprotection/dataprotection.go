@@ -14,7 +14,9 @@
 //   - the originals: one group resource record per append, Kind
 //     "dataProtectionOriginals", Name the append's feed sequence (20 digits),
 //     value nonce ‖ AES-256-GCM ciphertext of the masked events' (index in
-//     the append, original message) pairs, the additional data binding it to its
+//     the append, masked ranges with their original bytes) entries (format
+//     2; format 1, whole original messages, still read: ingest.go's
+//     originals), the additional data binding it to its
 //     account, region, group and sequence. The key is DATA_DIR/unmask.key
 //     (32 random bytes, 0600, made on first start by LoadKey); only the
 //     encrypted form reaches the engine's files. The records live and die
