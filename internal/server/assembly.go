@@ -114,7 +114,7 @@ func (a *assembly) open() error {
 	// one after, so that a refused configuration writes nothing.
 	var shared auth.SharedSecrets
 	if isShared(cfg.Store) {
-		if a.engine, err = openEngine(cfg, func(err error) { a.failed <- err }); err != nil {
+		if err = a.openEngine(); err != nil {
 			return err
 		}
 		shared, _ = a.engine.(auth.SharedSecrets)
@@ -126,7 +126,7 @@ func (a *assembly) open() error {
 	}
 	a.hub = tail.New(tail.Config{MaxSessionsPerAccount: cfg.LiveTailMaxSessions})
 	if a.engine == nil {
-		if a.engine, err = openEngine(cfg, func(err error) { a.failed <- err }); err != nil {
+		if err = a.openEngine(); err != nil {
 			return err
 		}
 	}
@@ -138,6 +138,18 @@ func (a *assembly) open() error {
 	a.sm = newServerMetrics(a.reg, a.engine, a.hub)
 	a.reg.Register(engineCollector(a.engine))
 	a.engine.Subscribe(a.sm.appended)
+	return nil
+}
+
+// openEngine opens the configured engine into a.engine only when it opened:
+// a failed Open returns a typed nil pointer, which in the Engine interface
+// would not compare equal to nil, and abort would then close it.
+func (a *assembly) openEngine() error {
+	e, err := openEngine(a.cfg, func(err error) { a.failed <- err })
+	if err != nil {
+		return err
+	}
+	a.engine = e
 	return nil
 }
 
