@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,9 +11,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/bench"
 	"github.com/cairnlog/cairn/internal/pattern"
-	"github.com/cairnlog/cairn/internal/pgtest"
 	"github.com/cairnlog/cairn/internal/store"
-	"github.com/cairnlog/cairn/internal/store/storetest"
 )
 
 // TestRareTermCPU measures the CPU a rare-term read costs, on both sides:
@@ -28,34 +25,7 @@ func TestRareTermCPU(t *testing.T) {
 	if os.Getenv("CAIRN_PG_EXPLAIN") == "" {
 		t.Skip("CAIRN_PG_EXPLAIN=1 runs it")
 	}
-	pg := pgtest.Start(t)
-	e, err := Open(Config{URL: pg.NewDatabase(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx := context.Background()
-	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
-	var streams []string
-	for i := range 16 {
-		streams = append(streams, fmt.Sprintf("s%d", i))
-	}
-	storetest.Setup(t, e, scope, "g", streams...)
-	gen := bench.NewLineGen(1)
-	now := time.Now().UnixMilli() - 3_600_000
-	for b := range 500 {
-		evs := make([]store.Event, 1000)
-		for i := range evs {
-			msg := gen.Line()
-			if (b == 100 || b == 400) && i == 500 {
-				msg += " " + bench.RareToken
-			}
-			evs[i] = store.Event{Timestamp: now + int64(b*1000+i), Message: msg}
-		}
-		if _, err := e.Append(ctx, scope, "g", streams[b%16], evs, now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, ctx, scope := rareTermCorpus(t)
 	f, err := pattern.Compile(bench.RareToken)
 	if err != nil {
 		t.Fatal(err)

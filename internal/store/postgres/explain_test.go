@@ -24,34 +24,7 @@ func TestExplainRareTerm(t *testing.T) {
 	if os.Getenv("CAIRN_PG_EXPLAIN") == "" {
 		t.Skip("CAIRN_PG_EXPLAIN=1 runs it")
 	}
-	pg := pgtest.Start(t)
-	e, err := Open(Config{URL: pg.NewDatabase(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx := context.Background()
-	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
-	var streams []string
-	for i := range 16 {
-		streams = append(streams, fmt.Sprintf("s%d", i))
-	}
-	storetest.Setup(t, e, scope, "g", streams...)
-	gen := bench.NewLineGen(1)
-	now := time.Now().UnixMilli() - 3_600_000
-	for b := range 500 {
-		evs := make([]store.Event, 1000)
-		for i := range evs {
-			msg := gen.Line()
-			if (b == 100 || b == 400) && i == 500 {
-				msg += " " + bench.RareToken
-			}
-			evs[i] = store.Event{Timestamp: now + int64(b*1000+i), Message: msg}
-		}
-		if _, err := e.Append(ctx, scope, "g", streams[b%16], evs, now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, ctx, scope := rareTermCorpus(t)
 	if _, err := e.pool.Exec(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
@@ -113,4 +86,40 @@ func TestExplainRareTerm(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("the first summaries query (%d rows asked):\n%s", s.page, strings.Join(plan, "\n"))
+}
+
+// rareTermCorpus opens an engine on a fresh database holding the bench's
+// shape of one group "g": 500 blocks of 1000 bench lines in 16 streams, the
+// rare token in two of them. The engine closes with the test.
+func rareTermCorpus(t *testing.T) (*Engine, context.Context, store.Scope) {
+	t.Helper()
+	pg := pgtest.Start(t)
+	e, err := Open(Config{URL: pg.NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	ctx := context.Background()
+	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
+	var streams []string
+	for i := range 16 {
+		streams = append(streams, fmt.Sprintf("s%d", i))
+	}
+	storetest.Setup(t, e, scope, "g", streams...)
+	gen := bench.NewLineGen(1)
+	now := time.Now().UnixMilli() - 3_600_000
+	for b := range 500 {
+		evs := make([]store.Event, 1000)
+		for i := range evs {
+			msg := gen.Line()
+			if (b == 100 || b == 400) && i == 500 {
+				msg += " " + bench.RareToken
+			}
+			evs[i] = store.Event{Timestamp: now + int64(b*1000+i), Message: msg}
+		}
+		if _, err := e.Append(ctx, scope, "g", streams[b%16], evs, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, ctx, scope
 }
