@@ -11,7 +11,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/protocol"
 )
@@ -27,7 +27,7 @@ type Config struct {
 	Logs Logs
 	// Writer is what records are written through (default Logs): the
 	// server gives Logs gated by the resource-policy check Cairn makes as
-	// cloudtrail.amazonaws.com (resourcepolicy.Enforcer.Writer). A write it
+	// cloudtrail.amazonaws.com (policygate.Enforcer.Writer). A write it
 	// refuses keeps its records queued (within QueueBytes) and is tried
 	// again every FlushInterval, so a policy restored in time loses
 	// nothing; what no longer fits is dropped and counted, as for a full
@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Writer, error) {
 		// The writer's own calls run as its account's system caller; what
 		// lets it write is the resource policy cfg.Writer checks, as for a
 		// service principal (cloudtrail.amazonaws.com; see
-		// resourcepolicy.AuditPrincipal and docs/control-plane.md).
+		// policygate.AuditPrincipal and docs/control-plane.md).
 		as: caller.System(cfg.Account, cfg.Region, "audit", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")}
 	if err := w.createGroup(ctx); err != nil {
 		return nil, err
@@ -210,7 +210,7 @@ func (w *Writer) flush() bool {
 			}
 		}
 		w.written.Add(uint64(res.Sent))
-		if resourcepolicy.IsRefused(err) {
+		if policygate.IsRefused(err) {
 			// Counted and warned about by the check; the records not
 			// written yet wait (a refusal after the first batch of a
 			// stream leaves the batches before it stored: they are not

@@ -10,7 +10,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 )
@@ -30,7 +30,7 @@ func (r *refuseSecond) PutLogEvents(ctx context.Context, c caller.Caller, in *lo
 	defer r.mu.Unlock()
 	if r.stored == 1 && r.refused == 0 {
 		r.refused++
-		return nil, &resourcepolicy.RefusedError{Principal: resourcepolicy.AuditPrincipal, Action: "logs:PutLogEvents", Resource: *in.LogStreamName}
+		return nil, &policygate.RefusedError{Principal: policygate.AuditPrincipal, Action: "logs:PutLogEvents", Resource: *in.LogStreamName}
 	}
 	out, err := r.Writer.PutLogEvents(ctx, c, in)
 	if err == nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/logs/export"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/logs/subscription"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/metrics"
@@ -51,7 +51,7 @@ type assembly struct {
 	// Families other steps build on.
 	accounts     *accountpolicy.Service
 	transformers *transformer.Service
-	enforce      *resourcepolicy.Enforcer
+	enforce      *policygate.Enforcer
 	protect      *dataprotection.Service
 	core         *logs.Service
 	subs         *subscription.Service

@@ -14,6 +14,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/integration"
 	"github.com/cairnlog/cairn/internal/logs/livetail"
 	"github.com/cairnlog/cairn/internal/logs/lookuptable"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/logs/scheduledquery"
 	"github.com/cairnlog/cairn/internal/logs/storagetier"
@@ -53,7 +54,7 @@ func (a *assembly) registerFamilies() error {
 	// Resource policies, and the check Cairn's own writers (audit, syslog,
 	// subscription log groups, findings) make as service principals.
 	policies := resourcepolicy.New(resourcepolicy.Config{Store: engine, Now: cfg.Now})
-	a.enforce = resourcepolicy.NewEnforcer(policies, cfg.Logger)
+	a.enforce = policygate.New(policies, cfg.Logger)
 	a.reg.Register(a.enforce)
 	a.protect, err = dataprotection.New(dataprotection.Config{Store: engine, Accounts: a.accounts, Now: cfg.Now, Logger: cfg.Logger,
 		Key: unmaskKey, Enforcer: a.enforce})

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -17,9 +18,9 @@ const auditRegion = "us-east-1"
 
 // auditPrincipal is the audit writer as a resource policy sees it:
 // CloudTrail, with the trail's ARN as aws:SourceArn.
-func auditPrincipal(account string) resourcepolicy.Principal {
-	return resourcepolicy.Principal{Writer: "audit", Service: resourcepolicy.AuditPrincipal,
-		SourceArn: resourcepolicy.AuditTrailARN(account, auditRegion)}
+func auditPrincipal(account string) policygate.Principal {
+	return policygate.Principal{Writer: "audit", Service: policygate.AuditPrincipal,
+		SourceArn: policygate.AuditTrailARN(account, auditRegion)}
 }
 
 // ensureAuditPolicy gives the audit group the policy its writer needs when
@@ -28,7 +29,7 @@ func auditPrincipal(account string) resourcepolicy.Principal {
 // default role (CloudTrail_CloudWatchLogs_Role, created with its policy by
 // the console) is on AWS. A user's later DeleteResourcePolicy is honoured
 // until the next start; a group policy of the user's is never replaced.
-func ensureAuditPolicy(enforce *resourcepolicy.Enforcer, cfg Config, ap resourcepolicy.Principal) {
+func ensureAuditPolicy(enforce *policygate.Enforcer, cfg Config, ap policygate.Principal) {
 	scope := store.Scope{Account: cfg.AccountID, Region: auditRegion}
 	doc := resourcepolicy.WriterPolicy(scope, cfg.AuditLogGroup, ap, "CairnAuditTrailWrite")
 	added, err := enforce.Ensure(context.Background(), scope, cfg.AuditLogGroup, ap, doc)
@@ -46,9 +47,9 @@ func ensureAuditPolicy(enforce *resourcepolicy.Enforcer, cfg Config, ap resource
 // filter's log group as aws:SourceArn and its account as aws:SourceAccount
 // (another account's, through a cross-account destination), judged by the
 // target account's policies.
-func subscriptionCheck(enforce *resourcepolicy.Enforcer) func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error {
+func subscriptionCheck(enforce *policygate.Enforcer) func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error {
 	return func(ctx context.Context, target, source store.Scope, sourceGroup, action, group, stream string) error {
-		p := resourcepolicy.Principal{Writer: "subscription", Service: resourcepolicy.SubscriptionPrincipal, SourceArn: logs.GroupARN(source, sourceGroup),
+		p := policygate.Principal{Writer: "subscription", Service: policygate.SubscriptionPrincipal, SourceArn: logs.GroupARN(source, sourceGroup),
 			Keys: map[string]string{"aws:sourceaccount": source.Account}}
 		return enforce.Check(ctx, target, p, action, logs.StreamARN(target, group, stream))
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/insights"
 	"github.com/cairnlog/cairn/internal/logs/lookuptable"
 	"github.com/cairnlog/cairn/internal/logs/metricfilter"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/logs/scheduledquery"
 	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
 	"github.com/cairnlog/cairn/internal/store"
@@ -122,7 +122,7 @@ func (a *assembly) startSyslog() error {
 	var w ingest.Writer = core
 	var allowed func(ctx context.Context, scope store.Scope, group string) bool
 	if ep != nil {
-		p := resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
+		p := policygate.Principal{Writer: "syslog", Service: policygate.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
 		w = enforce.Writer(core, p)
 		allowed = func(ctx context.Context, scope store.Scope, group string) bool {
 			return enforce.Allowed(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*"))

@@ -55,7 +55,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/logs/expiry"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -82,7 +82,7 @@ type Config struct {
 	// Key is the 32-byte AES key of the originals (LoadKey).
 	Key []byte
 	// Enforcer, when set, checks each findings write as AWS's log delivery
-	// principal (delivery.logs.amazonaws.com, resourcepolicy.
+	// principal (delivery.logs.amazonaws.com, policygate.
 	// DeliveryPrincipal): findings no resource policy allows are dropped,
 	// counted and warned about by it (they are a by-product of an ingest
 	// that already succeeded; failing that request would not bring them
@@ -91,7 +91,7 @@ type Config struct {
 	// infrastructure does at configuration time (AWS asks the caller for
 	// logs:PutResourcePolicy, logs:DescribeResourcePolicies and
 	// logs:DescribeLogGroups there: "data-protection-policy-permissions").
-	Enforcer *resourcepolicy.Enforcer
+	Enforcer *policygate.Enforcer
 }
 
 // Service implements the data-protection operations, the ingest stage and
@@ -103,7 +103,7 @@ type Service struct {
 	log      *slog.Logger
 	aead     cipher.AEAD
 
-	enforce *resourcepolicy.Enforcer
+	enforce *policygate.Enforcer
 
 	mu    sync.Mutex
 	cache map[string]*compiled

@@ -15,7 +15,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/dataprotect"
 	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -419,7 +419,7 @@ func (s *Service) ensureFindingsPolicy(ctx context.Context, c caller.Caller, gro
 // writeFindings writes the findings of events of source into group.
 func (s *Service) writeFindings(ctx context.Context, scope store.Scope, source, group string, evs []store.Event, now int64) error {
 	if s.enforce != nil {
-		p := resourcepolicy.DeliveryWriter(scope, "findings")
+		p := policygate.DeliveryWriter(scope, "findings")
 		p.SourceArn = logs.GroupARN(scope, source)
 		// Both actions every time: the stream is created (or found) on
 		// each write, as the documented policy grants both.

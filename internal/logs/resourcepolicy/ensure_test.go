@@ -25,8 +25,7 @@ func TestEnsureKeepsPolicyPutMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := New(Config{Store: e})
-	enf := NewEnforcer(svc, nil)
-	p := DeliveryWriter(scope, "test")
+	p := Principal{Writer: "test", Service: "delivery.logs.amazonaws.com", SourceArn: "arn:aws:logs:us-east-1:123456789012:*"}
 
 	// The user's own policy: it lets another service write, not p.
 	const userDoc = `{"Version":"2012-10-17","Statement":[{"Sid":"Mine","Effect":"Allow","Principal":{"Service":"es.amazonaws.com"},` +
@@ -39,7 +38,7 @@ func TestEnsureKeepsPolicyPutMeanwhile(t *testing.T) {
 		_, putErr = svc.PutResourcePolicy(ctx, user, &PutResourcePolicyInput{PolicyName: "mine", PolicyDocument: &doc,
 			ResourceArn: logs.GroupARN(scope, "g")})
 	}
-	added, err := enf.Ensure(ctx, scope, "g", p, WriterPolicy(scope, "g", p, "AWSLogDeliveryWrite20150319"))
+	added, err := svc.Ensure(ctx, scope, "g", p, WriterPolicy(scope, "g", p, "AWSLogDeliveryWrite20150319"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package resourcepolicy is the family of CloudWatch Logs resource policies:
 // PutResourcePolicy, DescribeResourcePolicies and DeleteResourcePolicy, and
-// Allows, the check Cairn's own writers make before they act as an AWS
-// service principal.
+// the judgement of a service principal's request by them (Permits, Allows)
+// with the one write Cairn makes on its own (Ensure, a group policy for a
+// writer that nothing allows yet, as AWS's vended-log infrastructure does).
 //
 // A policy is a store resource record of the account and region (kind
 // "resourcePolicy"): account-scoped policies under "A/"+policyName, at most
@@ -10,15 +11,15 @@
 // Delete must quote. Put validates the document (document.go) and stores it
 // verbatim with its normalised form, which Describe answers as AWS does.
 //
-// Enforcement: AWS enforces resource policies only for AWS service
-// principals, and so does Cairn, for the work it does itself as one
-// (enforce.go): the audit trail, the syslog writer, subscription delivery
-// into a log group and data protection findings each check Enforcer.Check
-// (Service.Allows with the writer's aws:SourceArn and other condition keys)
-// before they write into a group, and write only when a policy of the
-// account or of that group allows it (an explicit Deny wins). A refusal is
-// counted and warned about, never silent. Callers that are IAM identities
-// are never judged by these policies (AWS: "will not be enforced").
+// Data flows: API calls → Put/Delete (serialised by Service.mu) → store
+// records; Permits reads every account policy and the group's, and package
+// iam evaluates each against the request (principal, action, ARN,
+// aws:SourceAccount, aws:SourceArn and other keys). AWS enforces resource
+// policies only for AWS service principals, and so does Cairn, for the work
+// it does itself as one: package logs/policygate holds the Enforcer that
+// Cairn's own writers pass through, which asks Permits. Callers that are IAM
+// identities are never judged by these policies (AWS: "will not be
+// enforced").
 package resourcepolicy
 
 import (
@@ -56,14 +57,14 @@ type Service struct {
 	now func() time.Time
 
 	// mu serialises the writes of policies (PutResourcePolicy,
-	// DeleteResourcePolicy, Enforcer.Ensure), so that a write decided on
+	// DeleteResourcePolicy, Ensure), so that a write decided on
 	// what was read is not overtaken; gen, guarded by mu, counts them, so
 	// that Ensure, which checks without holding mu (a check reads every
 	// account policy), writes only if no policy changed since it checked.
 	mu  sync.Mutex
 	gen uint64
 
-	// ensureHook, set by tests only, runs in Enforcer.Ensure between its
+	// ensureHook, set by tests only, runs in Ensure between its
 	// checks and its write (where a user's PutResourcePolicy may land).
 	ensureHook func()
 }
@@ -296,12 +297,25 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, c caller.Caller, in 
 // aws:SourceAccount is scope's account, the only source Cairn's own work has.
 // A store failure allows nothing.
 func (s *Service) Allows(ctx context.Context, scope store.Scope, servicePrincipal, action, resourceArn string) bool {
-	return s.permits(ctx, scope, Principal{Service: servicePrincipal}, action, resourceArn)
+	return s.Permits(ctx, scope, Principal{Service: servicePrincipal}, action, resourceArn)
 }
 
-// permits is Allows for p, whose aws:SourceArn and other keys are the
+// Principal is one of Cairn's own writers as a resource policy sees it.
+type Principal struct {
+	// Writer names the writer in metrics and the server log ("audit").
+	Writer string
+	// Service is the service principal ("cloudtrail.amazonaws.com").
+	Service string
+	// SourceArn is aws:SourceArn ("" leaves the key out of the request).
+	SourceArn string
+	// Keys are other condition keys of the request, by lower-case name
+	// ("aws:sourcevpce").
+	Keys map[string]string
+}
+
+// Permits is Allows for p, whose aws:SourceArn and other keys are the
 // request's condition keys beside aws:SourceAccount.
-func (s *Service) permits(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) bool {
+func (s *Service) Permits(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) bool {
 	keys := map[string][]string{"aws:sourceaccount": {scope.Account}}
 	if p.SourceArn != "" {
 		keys["aws:sourcearn"] = []string{p.SourceArn}
@@ -334,7 +348,7 @@ func (s *Service) permits(ctx context.Context, scope store.Scope, p Principal, a
 	if err != nil {
 		return false
 	}
-	if group, ok := groupOf(scope, resourceArn); ok {
+	if group, ok := GroupOf(scope, resourceArn); ok {
 		rec, err := s.get(ctx, s.key(scope, "R/"+group))
 		if err == nil {
 			judge(rec.PolicyDocument)
@@ -345,8 +359,8 @@ func (s *Service) permits(ctx context.Context, scope store.Scope, p Principal, a
 	return allowed && !denied
 }
 
-// groupOf is the group a log group or stream ARN of scope names.
-func groupOf(scope store.Scope, arn string) (string, bool) {
+// GroupOf is the group a log group or stream ARN of scope names.
+func GroupOf(scope store.Scope, arn string) (string, bool) {
 	prefix := logs.GroupARN(scope, "")
 	if !strings.HasPrefix(arn, prefix) {
 		return "", false

@@ -13,6 +13,7 @@ import (
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/store"
@@ -54,7 +55,7 @@ func TestRefusedCountsOnlyWhatWasRefused(t *testing.T) {
 		"logs:DeleteResourcePolicy", "logs:PutSyslogConfiguration", "logs:GetLogEvents")
 	core := logs.New(logs.Config{Store: st})
 	policies := resourcepolicy.New(resourcepolicy.Config{Store: st})
-	enforce := resourcepolicy.NewEnforcer(policies, nil)
+	enforce := policygate.New(policies, nil)
 
 	const group = "sys"
 	arn := "arn:aws:logs:us-east-1:000000000000:log-group:" + group
@@ -68,7 +69,7 @@ func TestRefusedCountsOnlyWhatWasRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := resourcepolicy.Principal{Writer: "syslog", Service: resourcepolicy.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
+	p := policygate.Principal{Writer: "syslog", Service: policygate.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}
 	w := &revokeAfterFirst{Writer: enforce.Writer(core, p), revoke: func() {
 		if _, err := policies.DeleteResourcePolicy(ctx, admin, &resourcepolicy.DeleteResourcePolicyInput{ResourceArn: arn,
 			ExpectedRevisionID: put.ResourcePolicy.RevisionID}); err != nil {

@@ -24,7 +24,7 @@
 // puts on the group before PutSyslogConfiguration: a resource policy
 // allowing that principal logs:CreateLogStream and logs:PutLogEvents, with
 // aws:sourceVpce the endpoint's ID (the server gives Config.Logs gated by
-// resourcepolicy.Enforcer). AWS does not add that policy itself, and neither
+// policygate.Enforcer). AWS does not add that policy itself, and neither
 // does Cairn. A batch no policy allows is refused at the source: its
 // messages are dropped and counted (cairn_syslog_messages_refused_total),
 // the enforcer warns once per group. Syslog has no acknowledgement to hold
@@ -52,7 +52,7 @@ import (
 	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
@@ -477,7 +477,7 @@ func (s *Service) write(batch []item) {
 			// Put stops at the first batch that fails; the batches before it
 			// are stored (res.Sent), so only the rest is refused or dropped.
 			res, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true)
-			if resourcepolicy.IsRefused(err) {
+			if policygate.IsRefused(err) {
 				s.refused.Add(uint64(len(evs) - res.Sent)) // the enforcer warned, once per group
 			} else if err != nil {
 				s.cfg.Logger.Warn("syslog: write failed; messages dropped", "group", g, "stream", name, "events", len(evs)-res.Sent, "err", err)

@@ -28,7 +28,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
-	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
+	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -49,13 +49,13 @@ type Config struct {
 	// policy … AWS automatically creates the following policy"). No vended
 	// source sends anything to Cairn, so nothing is written under it; the
 	// policy is there for clients that read it back.
-	Enforcer *resourcepolicy.Enforcer
+	Enforcer *policygate.Enforcer
 }
 
 // Service implements the delivery operations.
 type Service struct {
 	st      store.Store
-	enforce *resourcepolicy.Enforcer
+	enforce *policygate.Enforcer
 }
 
 // New returns a Service.

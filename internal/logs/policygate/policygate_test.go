@@ -1,4 +1,4 @@
-package resourcepolicy_test
+package policygate_test
 
 import (
 	"bufio"

@@ -1,4 +1,19 @@
-package resourcepolicy
+// Package policygate is the gate Cairn's own writers pass before they write
+// into a log group as an AWS service principal: the Enforcer, which asks the
+// resource policies (package logs/resourcepolicy) whether they allow the
+// write, counts and warns about each refusal, and wraps a writer so that
+// every PutLogEvents and CreateLogStream it makes is checked first.
+//
+// Data flows: a writer (the audit trail, the syslog writer, subscription
+// delivery into a log group, data protection findings, vended logs) →
+// Enforcer.Check or Enforcer.Writer (its Principal: service, aws:SourceArn,
+// other condition keys) → resourcepolicy.Service.Permits → allowed: the
+// write goes on to the core logs service; refused: a *RefusedError to the
+// writer (each writer's package says what it then does),
+// cairn_resource_policy_refused_writes_total counts it, and the server log
+// warns once per group and writer until a write is allowed again. A policy
+// is never judged for IAM callers: only for these writes, as on AWS.
+package policygate
 
 import (
 	"context"
@@ -11,8 +26,8 @@ import (
 
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/ingest"
-	"github.com/cairnlog/cairn/internal/jsonenc"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -60,18 +75,9 @@ func partitionOf(region string) string {
 	return strings.SplitN(arn, ":", 3)[1]
 }
 
-// Principal is one of Cairn's own writers as a resource policy sees it.
-type Principal struct {
-	// Writer names the writer in metrics and the server log ("audit").
-	Writer string
-	// Service is the service principal ("cloudtrail.amazonaws.com").
-	Service string
-	// SourceArn is aws:SourceArn ("" leaves the key out of the request).
-	SourceArn string
-	// Keys are other condition keys of the request, by lower-case name
-	// ("aws:sourcevpce").
-	Keys map[string]string
-}
+// Principal is one of Cairn's own writers as a resource policy sees it
+// (the policies judge it; it is defined beside them).
+type Principal = resourcepolicy.Principal
 
 // RefusedError is a write no resource policy allows. It is not permanent:
 // the write succeeds once a policy allows it.
@@ -95,7 +101,7 @@ func IsRefused(err error) bool {
 // principal) and warns in the server log once per group and writer until a
 // write is allowed again (then it says so, once).
 type Enforcer struct {
-	svc *Service
+	svc *resourcepolicy.Service
 	log *slog.Logger
 
 	mu      sync.Mutex
@@ -108,8 +114,8 @@ type warnKey struct {
 	group, writer string
 }
 
-// NewEnforcer returns an Enforcer over svc's policies.
-func NewEnforcer(svc *Service, log *slog.Logger) *Enforcer {
+// New returns an Enforcer over svc's policies.
+func New(svc *resourcepolicy.Service, log *slog.Logger) *Enforcer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -120,9 +126,9 @@ func NewEnforcer(svc *Service, log *slog.Logger) *Enforcer {
 // resourceArn (a log group or stream ARN of scope), else a *RefusedError,
 // counted and warned about.
 func (e *Enforcer) Check(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) error {
-	group, _ := groupOf(scope, resourceArn)
+	group, _ := resourcepolicy.GroupOf(scope, resourceArn)
 	k := warnKey{scope: scope, group: group, writer: p.Writer}
-	if e.svc.permits(ctx, scope, p, action, resourceArn) {
+	if e.svc.Permits(ctx, scope, p, action, resourceArn) {
 		e.mu.Lock()
 		was := e.warned[k]
 		delete(e.warned, k)
@@ -149,7 +155,7 @@ func (e *Enforcer) Check(ctx context.Context, scope store.Scope, p Principal, ac
 // Allowed reports, without counting or warning, whether p may perform
 // action on resourceArn now (for a configuration-time hint).
 func (e *Enforcer) Allowed(ctx context.Context, scope store.Scope, p Principal, action, resourceArn string) bool {
-	return e.svc.permits(ctx, scope, p, action, resourceArn)
+	return e.svc.Permits(ctx, scope, p, action, resourceArn)
 }
 
 // Refused is how many attempts of writer were refused so far.
@@ -219,82 +225,11 @@ func deref(s *string) string {
 	return *s
 }
 
-// Ensure gives group (of scope) the resource policy doc when nothing allows
-// p's PutLogEvents there yet and the group has no policy of its own, as AWS
-// does for the vended-log infrastructure ("If the log group currently does
-// not have a resource policy … AWS automatically creates the following
-// policy … If an existing account-level resource policy already grants
-// permissions through wildcards, a separate log group level policy would not
-// be created"). It answers whether it added one; the caller logs it.
+// Ensure gives group the policy doc when nothing allows p there yet and the
+// group has no policy of its own (resourcepolicy.Service.Ensure).
 func (e *Enforcer) Ensure(ctx context.Context, scope store.Scope, group string, p Principal, doc string) (bool, error) {
-	for {
-		added, changed, err := e.ensureOnce(ctx, scope, group, p, doc)
-		if !changed {
-			return added, err
-		}
-		// A policy was put or deleted while Ensure checked: check again
-		// (it may be the user's own policy for the group, never replaced).
-	}
+	return e.svc.Ensure(ctx, scope, group, p, doc)
 }
-
-// ensureOnce is one attempt of Ensure; changed reports that a policy was
-// written between its checks and its write, which it then did not make.
-func (e *Enforcer) ensureOnce(ctx context.Context, scope store.Scope, group string, p Principal, doc string) (added, changed bool, err error) {
-	svc := e.svc
-	svc.mu.Lock()
-	gen := svc.gen
-	svc.mu.Unlock()
-	if svc.permits(ctx, scope, p, "logs:PutLogEvents", logs.StreamARN(scope, group, "*")) {
-		return false, false, nil
-	}
-	key := svc.key(scope, "R/"+group)
-	if _, err := svc.get(ctx, key); err == nil {
-		return false, false, nil // the group's own policy is the user's: never replaced
-	} else if !errors.Is(err, store.ErrResourceNotFound) {
-		return false, false, err
-	}
-	if _, err := svc.st.GetGroup(ctx, scope, group); err != nil {
-		return false, false, logs.StoreError(err)
-	}
-	norm, err := parseDocument(doc)
-	if err != nil {
-		return false, false, err
-	}
-	rec := record{ResourcePolicy: ResourcePolicy{PolicyDocument: doc, LastUpdatedTime: svc.now().UnixMilli(), PolicyScope: "RESOURCE",
-		ResourceArn: logs.GroupARN(scope, group), RevisionID: newRevision()}, Normalised: norm}
-	if svc.ensureHook != nil {
-		svc.ensureHook()
-	}
-	// The write is conditional: made only if no policy was written since
-	// the checks above (what they found still holds).
-	svc.mu.Lock()
-	defer svc.mu.Unlock()
-	if svc.gen != gen {
-		return false, true, nil
-	}
-	svc.gen++
-	if err := svc.put(ctx, key, rec); err != nil {
-		return false, false, err
-	}
-	return true, false, nil
-}
-
-// WriterPolicy is the group policy that lets p create streams in and write
-// to group of scope, in the form AWS's documented policies have: the
-// service principal, both actions on the group's streams, aws:SourceAccount
-// the account and, when p has one, aws:SourceArn.
-func WriterPolicy(scope store.Scope, group string, p Principal, sid string) string {
-	cond := `{"StringEquals":{"aws:SourceAccount":` + jsonString(scope.Account) + `}`
-	if p.SourceArn != "" {
-		cond += `,"ArnLike":{"aws:SourceArn":` + jsonString(p.SourceArn) + `}`
-	}
-	cond += `}`
-	return `{"Version":"2012-10-17","Statement":[{"Sid":` + jsonString(sid) + `,"Effect":"Allow","Principal":{"Service":` + jsonString(p.Service) +
-		`},"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":` + jsonString(logs.GroupARN(scope, group)+":log-stream:*") +
-		`,"Condition":` + cond + `}]}`
-}
-
-func jsonString(s string) string { return string(jsonenc.AppendString(nil, s)) }
 
 // AccountSourceArn is "arn:aws:logs:REGION:ACCOUNT:*", the aws:SourceArn
 // AWS's log delivery policies allow (any source of the account).
@@ -324,7 +259,7 @@ func (e *Enforcer) EnsureDelivery(ctx context.Context, c caller.Caller, group, w
 		}
 	}
 	p := DeliveryWriter(scope, writer)
-	added, err := e.Ensure(ctx, scope, group, p, WriterPolicy(scope, group, p, "AWSLogDeliveryWrite20150319"))
+	added, err := e.Ensure(ctx, scope, group, p, resourcepolicy.WriterPolicy(scope, group, p, "AWSLogDeliveryWrite20150319"))
 	switch {
 	case err != nil:
 		e.log.Warn("could not add the log group's resource policy for delivery.logs.amazonaws.com", "writer", writer,

@@ -1,0 +1,12 @@
+package policygate_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(leakcheck.Main(m, "github.com/cairnlog/cairn/"))
+}
