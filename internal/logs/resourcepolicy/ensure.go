@@ -84,4 +84,3 @@ func WriterPolicy(scope store.Scope, group string, p Principal, sid string) stri
 }
 
 func jsonString(s string) string { return string(jsonenc.AppendString(nil, s)) }
-
