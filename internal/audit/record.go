@@ -6,7 +6,7 @@
 // Data flows: protocol.Handler → Writer.Audit (on the request's goroutine:
 // build the record, drop what must not be kept, encode, enqueue; never
 // blocks) → a bounded queue → the Writer's goroutine, which batches records
-// and stores them with ingest.Put through the core logs service as a system
+// and stores them with logs.Put through the core logs service as a system
 // caller. Those writes do not pass through protocol.Handler, so they are
 // never audited themselves: no feedback loop.
 package audit

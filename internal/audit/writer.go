@@ -9,7 +9,6 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/metrics"
@@ -18,7 +17,7 @@ import (
 
 // Logs is the core logs service as the writer needs it.
 type Logs interface {
-	ingest.Writer
+	logs.Writer
 	CreateLogGroup(ctx context.Context, c caller.Caller, in *logs.CreateLogGroupInput) (*struct{}, error)
 }
 
@@ -32,7 +31,7 @@ type Config struct {
 	// again every FlushInterval, so a policy restored in time loses
 	// nothing; what no longer fits is dropped and counted, as for a full
 	// queue.
-	Writer ingest.Writer
+	Writer logs.Writer
 	// Group is the audit log group, in Account and Region (the server's
 	// account; Region defaults to us-east-1). It is created when missing.
 	Group, Account, Region string
@@ -174,7 +173,7 @@ func (w *Writer) run() {
 	}
 }
 
-// flush writes what is queued, one ingest.Put per stream, and reports
+// flush writes what is queued, one logs.Put per stream, and reports
 // whether records a resource policy refused wait in the queue again.
 func (w *Writer) flush() bool {
 	w.mu.Lock()
@@ -199,13 +198,13 @@ func (w *Writer) flush() bool {
 		evs := byStream[s]
 		// Put sorts evs in place and writes them batch by batch; res.Sent
 		// is the prefix of evs its answered batches held.
-		res, err := ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
+		res, err := logs.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs, true)
 		if err != nil && awserr.Is(err, awserr.ResourceNotFound) {
 			// The group was deleted: CloudTrail would fail; Cairn
 			// recreates it, so the trail goes on.
 			if w.createGroup(ctx) == nil {
-				var more ingest.Result
-				more, err = ingest.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs[res.Sent:], true)
+				var more logs.PutResult
+				more, err = logs.Put(ctx, w.cfg.Writer, w.as, w.cfg.Group, s, evs[res.Sent:], true)
 				res.Sent += more.Sent
 			}
 		}

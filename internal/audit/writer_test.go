@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/store"
@@ -20,7 +19,7 @@ import (
 // would (as if the policy had been removed between two batches of one
 // flush), then lets every later call through (as if it had been restored).
 type refuseSecond struct {
-	ingest.Writer
+	logs.Writer
 	mu              sync.Mutex
 	stored, refused int
 }

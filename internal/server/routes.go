@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/cairnlog/cairn/internal/console"
-	"github.com/cairnlog/cairn/internal/ingest/otlp"
 	"github.com/cairnlog/cairn/internal/metrics"
+	"github.com/cairnlog/cairn/internal/otlp"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/quota"
 )

@@ -8,8 +8,6 @@ import (
 	"github.com/cairnlog/cairn/internal/audit"
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/iamshare"
-	"github.com/cairnlog/cairn/internal/ingest"
-	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/insights/run"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/anomaly"
@@ -22,6 +20,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/scheduledquery"
 	"github.com/cairnlog/cairn/internal/logs/syslogconfig"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/syslog"
 )
 
 // startWorkers starts the background work (delivery, followers of the feed,
@@ -119,7 +118,7 @@ func (a *assembly) startSyslog() error {
 	}
 	// The writer acts as AWS's syslog service principal, whose documented
 	// policy names the VPC endpoint as aws:sourceVpce.
-	var w ingest.Writer = core
+	var w logs.Writer = core
 	var allowed func(ctx context.Context, scope store.Scope, group string) bool
 	if ep != nil {
 		p := policygate.Principal{Writer: "syslog", Service: policygate.SyslogPrincipal, Keys: map[string]string{"aws:sourcevpce": ep.ID}}

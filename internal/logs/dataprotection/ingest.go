@@ -226,7 +226,7 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 	}
 	// b.Events may be the caller's own slice (PutLogEvents stores its
 	// decoded input without a copy), which a caller may send again: the
-	// masked messages go into a copy, or a retry (ingest.Put's, after it
+	// masked messages go into a copy, or a retry (logs.Put's, after it
 	// created a missing stream) would bring the masked text as its
 	// "originals".
 	b.Events = slices.Clone(b.Events)

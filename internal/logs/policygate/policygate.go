@@ -25,7 +25,6 @@ import (
 	"sync"
 
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/metrics"
@@ -192,12 +191,12 @@ func (e *Enforcer) Collect(emit func(metrics.Family)) {
 // Writer wraps w so that its writes are checked as p: PutLogEvents for
 // logs:PutLogEvents and CreateLogStream for logs:CreateLogStream, on the
 // stream's ARN in the caller's scope.
-func (e *Enforcer) Writer(w ingest.Writer, p Principal) ingest.Writer {
+func (e *Enforcer) Writer(w logs.Writer, p Principal) logs.Writer {
 	return &gated{w: w, e: e, p: p}
 }
 
 type gated struct {
-	w ingest.Writer
+	w logs.Writer
 	e *Enforcer
 	p Principal
 }

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
-	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/logs/resourcepolicy"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/store/embedded"
+	"github.com/cairnlog/cairn/internal/syslog"
 )
 
 // revokeAfterFirst is the real writer (the enforcer over the core) with one
@@ -25,7 +24,7 @@ import (
 // is deleted, so the enforcer refuses the stream's later batches. It times
 // the policy change; the refusal itself is the enforcer's.
 type revokeAfterFirst struct {
-	ingest.Writer
+	logs.Writer
 	revoke func()
 	once   sync.Once
 }

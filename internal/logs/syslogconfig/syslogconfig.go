@@ -5,7 +5,7 @@
 //
 // On AWS a syslog configuration ties a log group to a VPC endpoint that
 // receives syslog. Here the endpoint is the server's syslog listener (package
-// ingest/syslog, bound on the address the server's configuration names, never
+// syslog, bound on the address the server's configuration names, never
 // one an API call chooses): it has one VPC endpoint ID and belongs to one
 // account and region, as a VPC endpoint does. A configuration is a resource
 // record per account and region (kind "syslogConfiguration", named by the
@@ -16,7 +16,7 @@
 // queued, turns each message into a JSON event (syslog.Message.JSON) stamped
 // with the message's time, groups them by the configured groups and by
 // sending host (one stream per host: the HOSTNAME field, else the sender's
-// address), and writes each batch with ingest.Put, through PutLogEvents, as
+// address), and writes each batch with logs.Put, through PutLogEvents, as
 // the system caller "syslog".
 //
 // The writes are those of AWS's syslog service principal,
@@ -49,13 +49,12 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
-	"github.com/cairnlog/cairn/internal/ingest/syslog"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/policygate"
 	"github.com/cairnlog/cairn/internal/metrics"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/syslog"
 )
 
 const kind = "syslogConfiguration"
@@ -73,7 +72,7 @@ type Endpoint struct {
 // Config configures a Service.
 type Config struct {
 	Store store.Store
-	Logs  ingest.Writer
+	Logs  logs.Writer
 	// Endpoint is nil when the server runs no syslog listener: every Put is
 	// then refused (no VPC endpoint), so no configuration promises ingestion
 	// that cannot happen.
@@ -462,7 +461,7 @@ func (s *Service) write(batch []item) {
 		if host == "" {
 			host = from
 		}
-		name := ingest.StreamName(host, fallback)
+		name := logs.MakeStreamName(host, fallback)
 		if _, ok := streams[name]; !ok {
 			order = append(order, name)
 		}
@@ -476,7 +475,7 @@ func (s *Service) write(batch []item) {
 			evs := slices.Clone(streams[name])
 			// Put stops at the first batch that fails; the batches before it
 			// are stored (res.Sent), so only the rest is refused or dropped.
-			res, err := ingest.Put(ctx, s.cfg.Logs, c, g, name, evs, true)
+			res, err := logs.Put(ctx, s.cfg.Logs, c, g, name, evs, true)
 			if policygate.IsRefused(err) {
 				s.refused.Add(uint64(len(evs) - res.Sent)) // the enforcer warned, once per group
 			} else if err != nil {

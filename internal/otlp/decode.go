@@ -6,7 +6,7 @@
 // Config.MaxDecoded after gunzip) → authentication of the body as sent
 // (SigV4 for "logs", or a bearer API key: Config.Auth) → Decode (an
 // ExportLogsServiceRequest) → Events (one JSON event per log record, with
-// its resource and scope) → ingest.Put into the group and stream the
+// its resource and scope) → logs.Put into the group and stream the
 // x-aws-log-group / x-aws-log-stream headers name, through PutLogEvents as
 // the authenticated caller → the OTLP response ({} or partialSuccess).
 package otlp

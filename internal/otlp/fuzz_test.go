@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/cairnlog/cairn/internal/ingest/otlp"
+	"github.com/cairnlog/cairn/internal/otlp"
 )
 
 func fuzzDecode(t *testing.T, b []byte, kind string) {

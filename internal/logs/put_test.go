@@ -1,23 +1,18 @@
-package ingest_test
+package logs_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
-	"github.com/cairnlog/cairn/internal/leakcheck"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/logs/dataprotection"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 )
 
-func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m, "cairnlog/cairn/internal/")) }
-
-// TestPutNewStreamKeepsOriginals: ingest.Put into a stream that does not
+// TestPutNewStreamKeepsOriginals: logs.Put into a stream that does not
 // exist yet (syslog and the audit writer create streams this way) fails
 // the first PutLogEvents after the ingest stages ran, creates the stream
 // and sends the same input again. Data protection masks the batch's
@@ -55,7 +50,7 @@ func TestPutNewStreamKeepsOriginals(t *testing.T) {
 	}
 	const msg = "contact jane.doe@example.com please"
 	evs := []logs.InputLogEvent{{Timestamp: time.Now().UnixMilli(), Message: msg}}
-	if _, err := ingest.Put(ctx, core, admin, group, "new-stream", evs, true); err != nil {
+	if _, err := logs.Put(ctx, core, admin, group, "new-stream", evs, true); err != nil {
 		t.Fatal(err)
 	}
 	out, err := core.GetLogEvents(ctx, admin, &logs.GetLogEventsInput{LogGroupName: group, LogStreamName: "new-stream", Unmask: true})

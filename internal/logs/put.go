@@ -1,14 +1,15 @@
-// Package ingest holds what Cairn's non-API doors for logs share (syslog in
-// package ingest/syslog with its family logs/syslogconfig, OTLP in package
-// ingest/otlp): Put, which writes a door's events into a log group through the
-// very PutLogEvents operation clients call, so every door gets the same
+package logs
+
+// Put is the one way Cairn's in-process writers store events (the doors
+// besides the API: syslog, OTLP; the audit trail): through the very
+// PutLogEvents operation clients call, so every writer gets the same
 // validation, ingest stages, limits and authorization.
 //
-// Data flows: a door's events (any order, any size) → Put sorts them, cuts
-// them into batches that fit PutLogEvents (10,000 events, 1 MiB, 24 hours) →
-// logs.Service.PutLogEvents as the given caller, creating the stream first
-// when it does not exist yet.
-package ingest
+// Data flows: a writer's events (any order, any size) → Put sorts them and
+// cuts them into batches that fit PutLogEvents (10,000 events, 1 MiB, 24
+// hours) → Writer.PutLogEvents as the given caller (the core Service, or the
+// Service wrapped by policygate's resource-policy check), creating the
+// stream first when it does not exist yet.
 
 import (
 	"context"
@@ -17,28 +18,23 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/logs"
 )
 
-// PutLogEvents' bounds (shared/reference/cloudwatch-logs-api.md §3).
-const (
-	maxEvents     = 10_000
-	maxBatchBytes = 1_048_576
-	eventOverhead = 26
-	maxSpan       = 24*3_600_000 - 1
-	// MaxEventBytes is the largest message PutLogEvents takes.
-	MaxEventBytes = 1_048_576 - eventOverhead
-)
+// MaxPutMessage is the longest message Put stores whole: PutLogEvents'
+// limit of one event (events.go) less the event's overhead.
+const MaxPutMessage = maxEventBytes - eventOverhead
 
-// Writer is the logs service as the doors need it.
+// Writer is the core service as Cairn's in-process writers need it:
+// *Service is one; policygate.Enforcer.Writer wraps one with the
+// resource-policy check of a service principal.
 type Writer interface {
-	PutLogEvents(ctx context.Context, c caller.Caller, in *logs.PutLogEventsInput) (*logs.PutLogEventsOutput, error)
-	CreateLogStream(ctx context.Context, c caller.Caller, in *logs.CreateLogStreamInput) (*struct{}, error)
+	PutLogEvents(ctx context.Context, c caller.Caller, in *PutLogEventsInput) (*PutLogEventsOutput, error)
+	CreateLogStream(ctx context.Context, c caller.Caller, in *CreateLogStreamInput) (*struct{}, error)
 }
 
-// Result counts what Put stored and what PutLogEvents rejected (too old,
+// PutResult counts what Put stored and what PutLogEvents rejected (too old,
 // too new, expired by retention).
-type Result struct {
+type PutResult struct {
 	Accepted, TooOld, TooNew, Expired int
 	// Sent counts the events of the batches PutLogEvents answered (stored
 	// or rejected): a prefix of events as Put sorted them. After an error
@@ -48,13 +44,13 @@ type Result struct {
 }
 
 // Put writes events (in any order; messages non-empty and at most
-// MaxEventBytes: longer ones are cut) into group/stream as c, creating the
+// MaxPutMessage bytes: longer ones are cut) into group/stream as c, creating the
 // stream when it is missing and create says so. It sorts events in place,
 // by timestamp. The first error stops it; events of earlier batches stay
 // stored (Result.Sent says how many).
-func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, events []logs.InputLogEvent, create bool) (Result, error) {
-	var res Result
-	slices.SortStableFunc(events, func(a, b logs.InputLogEvent) int {
+func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, events []InputLogEvent, create bool) (PutResult, error) {
+	var res PutResult
+	slices.SortStableFunc(events, func(a, b InputLogEvent) int {
 		switch {
 		case a.Timestamp < b.Timestamp:
 			return -1
@@ -66,12 +62,14 @@ func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, e
 	created := !create
 	for len(events) > 0 {
 		n, size := 0, 0
-		for n < len(events) && n < maxEvents {
+		for n < len(events) && n < maxEventsLimit {
 			e := &events[n]
-			if len(e.Message) > MaxEventBytes {
-				e.Message = Truncate(e.Message, MaxEventBytes)
+			if len(e.Message) > MaxPutMessage {
+				e.Message = TruncateUTF8(e.Message, MaxPutMessage)
 			}
-			if size+len(e.Message)+eventOverhead > maxBatchBytes || e.Timestamp-events[0].Timestamp > maxSpan {
+			// A batch spans less than 24 hours (PutLogEvents takes 24 h
+			// exactly; Put keeps the margin it always had).
+			if size+len(e.Message)+eventOverhead > maxBatchBytes || e.Timestamp-events[0].Timestamp >= maxBatchSpan {
 				break
 			}
 			size += len(e.Message) + eventOverhead
@@ -79,10 +77,10 @@ func Put(ctx context.Context, w Writer, c caller.Caller, group, stream string, e
 		}
 		batch := events[:n]
 		events = events[n:]
-		in := &logs.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: batch}
+		in := &PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: batch}
 		out, err := w.PutLogEvents(ctx, c, in)
 		if err != nil && !created && isStreamMissing(err) {
-			if _, cerr := w.CreateLogStream(ctx, c, &logs.CreateLogStreamInput{LogGroupName: group, LogStreamName: stream}); cerr != nil && !awserr.Is(cerr, awserr.ResourceAlreadyExists) {
+			if _, cerr := w.CreateLogStream(ctx, c, &CreateLogStreamInput{LogGroupName: group, LogStreamName: stream}); cerr != nil && !awserr.Is(cerr, awserr.ResourceAlreadyExists) {
 				return res, cerr
 			}
 			created = true
@@ -119,8 +117,8 @@ func isStreamMissing(err error) bool {
 	return ok && e.Code == awserr.ResourceNotFound && e.Message == awserr.StreamNotFound().Message
 }
 
-// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func Truncate(s string, n int) string {
+// TruncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
+func TruncateUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -130,17 +128,17 @@ func Truncate(s string, n int) string {
 	return s[:n]
 }
 
-// StreamName makes a log stream name of s: the characters a stream name
+// MakeStreamName makes a log stream name of s: the characters a stream name
 // cannot hold (':' and '*') become '_', it is cut to 512 bytes, and an
 // empty one becomes fallback.
-func StreamName(s, fallback string) string {
+func MakeStreamName(s, fallback string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == ':' || r == '*' {
 			return '_'
 		}
 		return r
 	}, s)
-	s = Truncate(s, 512)
+	s = TruncateUTF8(s, 512)
 	if s == "" {
 		return fallback
 	}

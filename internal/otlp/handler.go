@@ -16,7 +16,6 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
-	"github.com/cairnlog/cairn/internal/ingest"
 	"github.com/cairnlog/cairn/internal/logs"
 )
 
@@ -40,7 +39,7 @@ type Authenticator interface {
 // Config configures a Handler.
 type Config struct {
 	Auth       Authenticator
-	Logs       ingest.Writer
+	Logs       logs.Writer
 	Now        func() time.Time
 	Logger     *slog.Logger
 	MaxBody    int64
@@ -152,7 +151,7 @@ func (h *Handler) serve(r *http.Request, kind string, w http.ResponseWriter) *fa
 	}
 	now := h.cfg.Now().UnixMilli()
 	evs := Events(req, now)
-	var res ingest.Result
+	var res logs.PutResult
 	if len(evs) > 0 {
 		in := make([]logs.InputLogEvent, len(evs))
 		for i, e := range evs {
@@ -160,7 +159,7 @@ func (h *Handler) serve(r *http.Request, kind string, w http.ResponseWriter) *fa
 		}
 		// AWS's endpoint writes to "an existing LogGroup and LogStream":
 		// no stream is created here.
-		if res, err = ingest.Put(r.Context(), h.cfg.Logs, c, group, stream, in, false); err != nil {
+		if res, err = logs.Put(r.Context(), h.cfg.Logs, c, group, stream, in, false); err != nil {
 			return awsFailure(err)
 		}
 	}
@@ -212,7 +211,7 @@ func gunzip(b []byte, limit int64) ([]byte, error) {
 
 // writeSuccess answers ExportLogsServiceResponse: {} when every record was
 // stored, else partialSuccess with AWS's counts in errorMessage.
-func writeSuccess(w http.ResponseWriter, kind string, res ingest.Result) {
+func writeSuccess(w http.ResponseWriter, kind string, res logs.PutResult) {
 	rejected := res.TooOld + res.TooNew + res.Expired
 	msg := ""
 	if rejected > 0 {
