@@ -13,8 +13,10 @@
 // request (Auth.KeyCaller) and runs the operation through the protocol
 // layer (API.Invoke), so IAM authorizes the console exactly as it authorizes
 // a signed call. Live Tail's event stream is relayed as newline-delimited
-// JSON (tail.go); a CI build's log is read progressively, Jenkins style
-// (build.go), by the page and by other CI systems.
+// JSON (tail.go); a CI build's log is read progressively, Jenkins style, by
+// the page and by other CI systems: package buildlog serves those routes in
+// the console's mux, as the session's caller or one of HTTP Basic
+// credentials (requestCaller).
 package console
 
 import (
@@ -28,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/buildlog"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -104,8 +107,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("POST /console/api/signout", c.signOut)
 	m.HandleFunc("GET /console/api/session", c.session)
 	m.HandleFunc("POST /console/api/call/{op}", c.call)
-	m.HandleFunc("GET /console/api/builds/progressiveText", c.progressive)
-	m.HandleFunc("GET /console/api/builds/list", c.listBuilds)
+	buildlog.New(buildlog.Config{API: cfg.API, Caller: c.requestCaller, Now: cfg.Now}).Mount(m)
 	m.HandleFunc("POST /console/api/readable", c.readable)
 	c.mux = m
 	return c
@@ -286,6 +288,38 @@ func sameOrigin(r *http.Request) bool {
 		scheme = "https://"
 	}
 	return origin == scheme+r.Host
+}
+
+// requestCaller is the caller of a build-log GET (package buildlog): the
+// console session's, or, for other CI systems, HTTP Basic credentials
+// (access key id and secret, as at sign-in).
+func (c *Console) requestCaller(w http.ResponseWriter, r *http.Request) (caller.Caller, bool) {
+	if key, secret, ok := r.BasicAuth(); ok {
+		region := r.URL.Query().Get("region")
+		if region == "" {
+			region = "us-east-1"
+		}
+		if !validRegion(region) {
+			writeError(w, http.StatusBadRequest, "BadRequest", "The region is not valid.")
+			return caller.Caller{}, false
+		}
+		if _, err := c.cfg.Auth.SignIn(key, secret); err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="cairn"`)
+			writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
+			return caller.Caller{}, false
+		}
+		cl, err := c.cfg.Auth.KeyCaller(r, key, region)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
+			return caller.Caller{}, false
+		}
+		return cl, true
+	}
+	s, ok := c.authenticated(w, r, false)
+	if !ok {
+		return caller.Caller{}, false
+	}
+	return c.callerFor(w, r, s)
 }
 
 func isJSON(r *http.Request) bool {

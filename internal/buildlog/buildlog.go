@@ -1,7 +1,19 @@
-package console
+// Package buildlog serves CI build logs, the Jenkins model
+// (pipeline-cloudwatch-logs-plugin), under the console's routes
+// GET /console/api/builds/progressiveText and GET /console/api/builds/list,
+// for the console's build page and for CI systems (docs/console.md).
+//
+// Data flows: a GET → Config.Caller (the console's signed-in session, or
+// HTTP Basic credentials of another CI system) → FilterLogEvents through the
+// protocol layer as that caller (Config.API, so IAM applies) over the job's
+// streams with a filter pattern on the build (and step) → the events of the
+// build, ordered so that byte offsets never move → the text after the
+// client's offset, or the job's build list.
+package buildlog
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +27,7 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 )
 
-// CI build logs, the Jenkins model (pipeline-cloudwatch-logs-plugin): one
+// The Jenkins model (pipeline-cloudwatch-logs-plugin): one
 // group; a job's streams are "<JOB>@master", "<JOB>@agentN"; each event's
 // message is JSON {message, annotations, build, node}. A build's log is
 // every event of its job's streams whose build matches; a step's log, those
@@ -30,6 +42,41 @@ import (
 // ingested earlier may still be committing. Each poll re-reads the build's
 // events from the store (FilterLogEvents as the caller, so IAM applies);
 // what the client downloads is only the new text.
+
+// API runs operations as a caller: the protocol handler (protocol.Handler).
+type API interface {
+	Invoke(ctx context.Context, c caller.Caller, op string, body []byte) (any, error)
+	WriteResult(w http.ResponseWriter, r *http.Request, op string, out any, err error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	API API
+	// Caller is the caller of a request; when there is none it has written
+	// the answer (401) and reports false.
+	Caller func(w http.ResponseWriter, r *http.Request) (caller.Caller, bool)
+	// Now is the clock of the hold-back; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the build-log routes.
+type Handler struct {
+	cfg Config
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{cfg: cfg}
+}
+
+// Mount adds the build-log routes to m.
+func (h *Handler) Mount(m *http.ServeMux) {
+	m.HandleFunc("GET /console/api/builds/progressiveText", h.progressive)
+	m.HandleFunc("GET /console/api/builds/list", h.listBuilds)
+}
 
 // holdBack is how long after ingestion an event waits before it enters a
 // build's text: longer than a PutLogEvents takes to commit, so no event
@@ -86,55 +133,23 @@ type buildLine struct {
 	id          string
 }
 
-// requestCaller is the caller of a GET: the console session's, or, for
-// other CI systems, HTTP Basic credentials (access key id and secret, as at
-// sign-in).
-func (c *Console) requestCaller(w http.ResponseWriter, r *http.Request) (caller.Caller, bool) {
-	if key, secret, ok := r.BasicAuth(); ok {
-		region := r.URL.Query().Get("region")
-		if region == "" {
-			region = "us-east-1"
-		}
-		if !validRegion(region) {
-			writeError(w, http.StatusBadRequest, "BadRequest", "The region is not valid.")
-			return caller.Caller{}, false
-		}
-		if _, err := c.cfg.Auth.SignIn(key, secret); err != nil {
-			w.Header().Set("WWW-Authenticate", `Basic realm="cairn"`)
-			writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
-			return caller.Caller{}, false
-		}
-		cl, err := c.cfg.Auth.KeyCaller(r, key, region)
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "SignInFailed", "The access key id or secret is not valid.")
-			return caller.Caller{}, false
-		}
-		return cl, true
-	}
-	s, ok := c.authenticated(w, r, false)
-	if !ok {
-		return caller.Caller{}, false
-	}
-	return c.callerFor(w, r, s)
-}
-
-// apiError is an API error as the console relays it.
+// apiError is an API error as the build log relays it.
 type apiError struct {
 	status int
 	code   string
 	msg    string
 }
 
-func (c *Console) invokeJSON(r *http.Request, cl caller.Caller, op string, in, out any) *apiError {
+func (bl *Handler) invokeJSON(r *http.Request, cl caller.Caller, op string, in, out any) *apiError {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return &apiError{http.StatusInternalServerError, "InternalError", err.Error()}
 	}
-	res, err := c.cfg.API.Invoke(r.Context(), cl, op, body)
+	res, err := bl.cfg.API.Invoke(r.Context(), cl, op, body)
 	if err != nil {
 		// The API's own error, written the API's way.
 		rec := &errorRecorder{header: http.Header{}}
-		c.cfg.API.WriteResult(rec, r, op, nil, err)
+		bl.cfg.API.WriteResult(rec, r, op, nil, err)
 		var e struct {
 			Type    string `json:"__type"`
 			Message string `json:"message"`
@@ -169,19 +184,19 @@ func (e *errorRecorder) Write(p []byte) (int, error) {
 
 // readBuild reads every line of one build (or one of its steps), in the
 // order that keeps offsets fixed, and whether more may come.
-func (c *Console) readBuild(r *http.Request, cl caller.Caller, group, job, build, node string) ([]buildLine, bool, *apiError) {
+func (bl *Handler) readBuild(r *http.Request, cl caller.Caller, group, job, build, node string) ([]buildLine, bool, *apiError) {
 	pattern := fmt.Sprintf(`{$.build = "%s"}`, build)
 	if node != "" {
 		pattern = fmt.Sprintf(`{$.build = "%s" && $.node = "%s"}`, build, node)
 	}
 	in := map[string]any{"logGroupName": group, "logStreamNamePrefix": job + "@", "filterPattern": pattern}
-	cutoff := c.cfg.Now().Add(-holdBack).UnixMilli()
+	cutoff := bl.cfg.Now().Add(-holdBack).UnixMilli()
 	var lines []buildLine
 	held, finished := false, false
 	size := int64(0)
 	for {
 		var page filterPage
-		if e := c.invokeJSON(r, cl, "FilterLogEvents", in, &page); e != nil {
+		if e := bl.invokeJSON(r, cl, "FilterLogEvents", in, &page); e != nil {
 			return nil, false, e
 		}
 		for _, ev := range page.Events {
@@ -211,7 +226,7 @@ func (c *Console) readBuild(r *http.Request, cl caller.Caller, group, job, build
 	// A step's log is complete when its build is: the finished line has no
 	// node, so for a step it is asked for separately.
 	if node != "" && !held && !finished {
-		_, more, e := c.readBuild(r, cl, group, job, build, "")
+		_, more, e := bl.readBuild(r, cl, group, job, build, "")
 		if e != nil {
 			return nil, false, e
 		}
@@ -234,7 +249,7 @@ func finish(lines []buildLine) []buildLine {
 
 // progressive serves GET /console/api/builds/progressiveText: a build's (or
 // a step's) log text from byte offset start (docs/console.md).
-func (c *Console) progressive(w http.ResponseWriter, r *http.Request) {
+func (bl *Handler) progressive(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	group, job, build, node := q.Get("group"), q.Get("job"), q.Get("build"), q.Get("node")
 	if group == "" || job == "" || !buildID.MatchString(build) || (node != "" && !buildID.MatchString(node)) {
@@ -250,11 +265,11 @@ func (c *Console) progressive(w http.ResponseWriter, r *http.Request) {
 		}
 		start = n
 	}
-	cl, ok := c.requestCaller(w, r)
+	cl, ok := bl.cfg.Caller(w, r)
 	if !ok {
 		return
 	}
-	lines, more, e := c.readBuild(r, cl, group, job, build, node)
+	lines, more, e := bl.readBuild(r, cl, group, job, build, node)
 	if e != nil {
 		writeError(w, e.status, e.code, e.msg)
 		return
@@ -322,14 +337,14 @@ const maxListEvents = 500_000
 
 // listBuilds serves GET /console/api/builds/list?group=G&job=J: the job's
 // builds, newest first.
-func (c *Console) listBuilds(w http.ResponseWriter, r *http.Request) {
+func (bl *Handler) listBuilds(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	group, job := q.Get("group"), q.Get("job")
 	if group == "" || job == "" {
 		writeError(w, http.StatusBadRequest, "BadRequest", "group and job are required.")
 		return
 	}
-	cl, ok := c.requestCaller(w, r)
+	cl, ok := bl.cfg.Caller(w, r)
 	if !ok {
 		return
 	}
@@ -339,7 +354,7 @@ func (c *Console) listBuilds(w http.ResponseWriter, r *http.Request) {
 	read, partial := 0, false
 	for {
 		var page filterPage
-		if e := c.invokeJSON(r, cl, "FilterLogEvents", in, &page); e != nil {
+		if e := bl.invokeJSON(r, cl, "FilterLogEvents", in, &page); e != nil {
 			writeError(w, e.status, e.code, e.msg)
 			return
 		}
@@ -389,4 +404,18 @@ func (c *Console) listBuilds(w http.ResponseWriter, r *http.Request) {
 		Builds  []buildSummary `json:"builds"`
 		Partial bool           `json:"partial"`
 	}{out, partial})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers an error of the build log's own (not an API call's:
+// those are relayed as the API wrote them) in the API's shape, as the
+// console's endpoints do: BadRequest.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
 }
