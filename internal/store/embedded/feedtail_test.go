@@ -31,10 +31,11 @@ func readWholeFeed(t *testing.T, e *Engine, limit int) []store.StoredEvent {
 }
 
 // TestFeedTail: a caught-up follower reads recent appends from memory (no
-// block is decompressed) and gets exactly what the store returns without
-// the tail (the same engine reopened, its tail empty); a tail too small for
-// all of them falls back to the store for the evicted blocks, and a
-// deleted stream's blocks stay out of the feed either way.
+// block is decompressed) and gets exactly the events written, in commit
+// order, less the deleted stream's (kept by the test as it writes them,
+// with the sequence each Append answered); a tail too small for all of them
+// falls back to the store for the evicted blocks. The same engine reopened
+// without a tail must read the same events from the store.
 func TestFeedTail(t *testing.T) {
 	for _, c := range []struct {
 		name       string
@@ -58,14 +59,26 @@ func TestFeedTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			base := int64(1_760_000_000_000)
+			// want is the feed as written: every append's events in the
+			// order they were appended, at the sequence Append answered;
+			// the deleted stream's are left out.
+			var want []store.StoredEvent
 			for i := 0; i < 40; i++ {
 				stream := []string{"a", "b", "gone"}[i%3]
 				evs := make([]store.Event, 1+i%7)
 				for j := range evs {
 					evs[j] = store.Event{Timestamp: base + int64(i*10+j), Message: fmt.Sprintf("event %d.%d of %s", i, j, stream)}
 				}
-				if _, err := e.Append(ctx, scope, "g", stream, evs, base+int64(i)); err != nil {
+				res, err := e.Append(ctx, scope, "g", stream, evs, base+int64(i))
+				if err != nil {
 					t.Fatal(err)
+				}
+				if stream == "gone" {
+					continue
+				}
+				for j, ev := range evs {
+					want = append(want, store.StoredEvent{Stream: stream, Timestamp: ev.Timestamp, IngestionTime: base + int64(i), Message: ev.Message,
+						Pos: store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(j)}})
 				}
 			}
 			if err := e.DeleteStream(ctx, scope, "g", "gone"); err != nil {
@@ -77,6 +90,9 @@ func TestFeedTail(t *testing.T) {
 			if decodes > c.maxDecodes || decodes < c.minDecodes {
 				t.Errorf("%d blocks decompressed reading the feed; want %d to %d", decodes, c.minDecodes, c.maxDecodes)
 			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("the feed through the tail differs from the events written:\n got %d events %+v\nwant %d events %+v", len(got), got, len(want), want)
+			}
 			if err := e.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -85,17 +101,9 @@ func TestFeedTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer e.Close()
-			want := readWholeFeed(t, e, 5)
-			if len(want) == 0 {
-				t.Fatal("the feed read from the store is empty")
-			}
-			for _, ev := range want {
-				if ev.Stream == "gone" {
-					t.Fatalf("a deleted stream's event in the feed: %+v", ev)
-				}
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("the feed through the tail differs from the store's:\n got %d events %+v\nwant %d events %+v", len(got), got, len(want), want)
+			if fromStore := readWholeFeed(t, e, 5); !reflect.DeepEqual(fromStore, want) {
+				t.Fatalf("the feed read from the store (no tail) differs from the events written:\n got %d events %+v\nwant %d events %+v",
+					len(fromStore), fromStore, len(want), want)
 			}
 		})
 	}
