@@ -152,3 +152,35 @@ func (tp *termPattern) required() []string {
 	}
 	return out
 }
+
+// LiteralTerms returns the terms of a term pattern made of literals only
+// (no %regex%): Match is then true exactly when every must literal occurs
+// in the message, no not literal does, and any is empty or one of its
+// literals occurs (the empty literal occurs in every message). ok is false
+// for JSON and space-delimited patterns and for term patterns with a
+// regex. A caller testing many patterns against one message (a log
+// group's metric filters) looks for each distinct literal once and
+// decides these patterns from the answers.
+func (p *Pattern) LiteralTerms() (must, not, any []string, ok bool) {
+	if p.terms == nil {
+		return nil, nil, nil, false
+	}
+	lits := func(ts []term) ([]string, bool) {
+		var out []string
+		for _, t := range ts {
+			if t.re != nil {
+				return nil, false
+			}
+			out = append(out, t.lit)
+		}
+		return out, true
+	}
+	var okm, okn, oka bool
+	must, okm = lits(p.terms.must)
+	not, okn = lits(p.terms.not)
+	any, oka = lits(p.terms.any)
+	if !okm || !okn || !oka {
+		return nil, nil, nil, false
+	}
+	return must, not, any, true
+}

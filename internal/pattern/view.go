@@ -28,7 +28,7 @@ type viewField struct {
 // Reset points v at msg; the message is parsed on first use.
 func (v *View) Reset(msg string) {
 	v.msg, v.state, v.fields = msg, 0, v.fields[:0]
-	v.split.fields, v.split.next = v.split.fields[:0], 0
+	v.split.fields, v.split.next, v.split.tabs = v.split.fields[:0], 0, 0
 }
 
 // parse validates the message as a JSON object exactly as jsonPattern.match

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -85,7 +86,6 @@ type groupRun struct {
 	mu       sync.Mutex // guards the fields below (Collect reads them)
 	loaded   bool
 	filters  []*compiled
-	nlits    int // distinct prefilter literals of filters (assignLiterals)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -102,6 +102,7 @@ type filterCounts struct {
 	Version int64          `json:"version"` // the filter's creationTime
 	Series  []*seriesCount `json:"series"`
 	index   map[string]*seriesCount
+	plain   *seriesCount // the series without dimensions, once it exists (noDims)
 }
 
 type seriesCount struct {
@@ -129,6 +130,15 @@ func (f *filterCounts) series(key []byte, dims []string) *seriesCount {
 	f.Series = append(f.Series, s)
 	f.index[string(key)] = s
 	return s
+}
+
+// noDims is the series without dimensions (key ""), created on its first
+// datapoint; nil past MaxSeriesPerFilter.
+func (f *filterCounts) noDims() *seriesCount {
+	if f.plain == nil {
+		f.plain = f.series(nil, nil)
+	}
+	return f.plain
 }
 
 // StartCounter loads the groups that have filters and starts following
@@ -457,7 +467,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
-	r.nlits = assignLiterals(fs)
+	assignLiterals(fs)
 	r.filters = fs
 	return len(fs), nil
 }
@@ -487,13 +497,17 @@ func (c *Counter) forget(ctx context.Context, k gkey, r *groupRun) {
 }
 
 // count applies every filter to a page of whole blocks: each event once,
-// through every filter, so that what one filter learns of it (a
-// backslash) serves the others. Counts go to the state only when the whole
-// page was read: the transformed versions, the only reads that can fail,
-// are all fetched before anything is counted. Counting itself allocates
-// nothing per event: values are extracted into a reused scratch, series
-// are found by a key built in a reused buffer, and a datapoint's dimension
-// values are copied only when it starts a new series.
+// through every filter, so that what one filter learns of it (a literal's
+// presence, a backslash, its JSON members, its fields) serves the others.
+// Counts go to the state only when the whole page was read: the
+// transformed versions, the only reads that can fail, are all fetched
+// before anything is counted. Counting itself allocates nothing per event:
+// values are extracted into a reused scratch, series are found by a key
+// built in a reused buffer (or, without dimensions, held by the filter's
+// counts), and a datapoint's dimension values are copied only when it
+// starts a new series. A filter matching every event with a constant
+// value counts a block at once (addN); a literal-only term filter is
+// decided from the group's literal answers (termsMatch).
 func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store.StoredEvent) error {
 	needAlt := c.transformed != nil && slices.ContainsFunc(r.filters, func(f *compiled) bool { return f.transformed })
 	var alts []func(store.StoredEvent) (string, bool) // per block of the page, in order
@@ -513,8 +527,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		counts[fi] = r.state.Filters[f.name]
 	}
 	matched := make([]bool, len(r.filters))
+	active := make([]int, 0, len(r.filters)) // the block's filters that look at each event
 	var sc scratch
-	sc.seen[0], sc.seen[1] = make([]int8, r.nlits), make([]int8, r.nlits)
 	var key []byte
 	for i, bi := 0, 0; i < len(events); bi++ {
 		j := blockEnd(events, i)
@@ -525,17 +539,28 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			alt = alts[bi]
 		}
 		clear(matched)
+		active = active[:0]
+		for fi, f := range r.filters {
+			switch {
+			case block[0].IngestionTime < f.creation:
+			case f.all:
+				c.addN(counts[fi], f.value.num, len(block))
+				matched[fi] = true
+			default:
+				active = append(active, fi)
+			}
+		}
 		for ei := range block {
+			if len(active) == 0 {
+				break
+			}
 			e := &block[ei]
-			clear(sc.seen[0])
 			sc.view[0].Reset(e.Message)
-			plain := eventDoc{msg: e.Message, seen: sc.seen[0], view: &sc.view[0]}
+			plain := eventDoc{msg: e.Message, memo: true, view: &sc.view[0]}
 			var tr eventDoc
 			haveTr := false
-			for fi, f := range r.filters {
-				if block[0].IngestionTime < f.creation {
-					continue
-				}
+			for _, fi := range active {
+				f := r.filters[fi]
 				ev := &plain
 				if f.transformed && alt != nil {
 					if !haveTr {
@@ -543,11 +568,17 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 						if !ok {
 							v = e.Message
 						}
-						clear(sc.seen[1])
 						sc.view[1].Reset(v)
-						tr, haveTr = eventDoc{msg: v, seen: sc.seen[1], view: &sc.view[1]}, true
+						tr, haveTr = eventDoc{msg: v, memo: true, view: &sc.view[1]}, true
 					}
 					ev = &tr
+				}
+				if f.terms {
+					if f.termsMatch(ev) {
+						matched[fi] = true
+						c.addN(counts[fi], f.value.num, 1)
+					}
+					continue
 				}
 				m, dp, ok := f.applyDoc(ev, k.scope, &sc)
 				matched[fi] = matched[fi] || m
@@ -577,6 +608,10 @@ func blockEnd(events []store.StoredEvent, i int) int {
 // add counts dp in fc; key is the caller's buffer for the series key,
 // returned for reuse.
 func (c *Counter) add(fc *filterCounts, dp datapoint, key []byte) []byte {
+	if len(dp.dims) == 0 {
+		c.addN(fc, dp.value, 1)
+		return key
+	}
 	key = key[:0]
 	for i, d := range dp.dims {
 		if i > 0 {
@@ -592,6 +627,31 @@ func (c *Counter) add(fc *filterCounts, dp datapoint, key []byte) []byte {
 	s.Sum += dp.value
 	s.Count++
 	return key
+}
+
+// exactInts bounds the integers a float64 holds exactly (2^53).
+const exactInts = 1 << 53
+
+// addN counts n datapoints of value v without dimensions in fc, with the
+// sum that adding v n times one by one gives: at once when every partial
+// sum is an integer a float64 holds exactly (the usual constant "1"), one
+// by one otherwise (where the order of float additions shows).
+func (c *Counter) addN(fc *filterCounts, v float64, n int) {
+	s := fc.noDims()
+	if s == nil {
+		c.dropped.Add(uint64(n))
+		return
+	}
+	fn := float64(n)
+	if v == math.Trunc(v) && s.Sum == math.Trunc(s.Sum) && math.Abs(s.Sum)+fn*math.Abs(v) < exactInts && s.Count+fn < exactInts {
+		s.Sum += fn * v
+		s.Count += fn
+		return
+	}
+	for range n {
+		s.Sum += v
+		s.Count++
+	}
 }
 
 func (c *Counter) save(ctx context.Context, k gkey, r *groupRun) error {

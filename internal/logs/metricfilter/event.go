@@ -33,14 +33,17 @@ type datapoint struct {
 const maxDimensionValue = 255
 
 // eventDoc is one message, and what the group's filters learned of it
-// that the others can reuse (whether it has a backslash, its top-level
-// JSON members).
+// that the others can reuse (whether it has a backslash, which of the
+// group's literals it contains, its top-level JSON members).
 type eventDoc struct {
 	msg   string
 	slash int8 // 0: not looked yet; 1: no backslash in msg; 2: one
-	// seen memoises the group's prefilter literals (by rareLiteral.id):
-	// 0 not looked for yet, 1 absent, 2 present. nil: not memoised.
-	seen []int8
+	obj   int8 // 0: not looked yet; 1: msg does not start with '{' (after white space); 2: it does
+	// memo: the answers of has are kept, by rareLiteral.id, in looked and
+	// present (a literal of id 64 or more is looked for at each ask).
+	// false: nothing is memoised (apply, the per-filter path).
+	memo            bool
+	looked, present uint64
 	// view is msg's top-level JSON members, parsed by the first JSON
 	// filter that needs them and read by the others (one JSON pass per
 	// event instead of one per filter). nil: each filter walks msg.
@@ -50,16 +53,61 @@ type eventDoc struct {
 // has reports whether the event's message contains l, looking at most once
 // per event for each literal of the group.
 func (e *eventDoc) has(l *rareLiteral) bool {
-	if l.id < 0 || l.id >= len(e.seen) {
+	if !e.memo || l.id < 0 || l.id >= 64 {
 		return l.in(e.msg)
 	}
-	if e.seen[l.id] == 0 {
-		e.seen[l.id] = 1
+	bit := uint64(1) << l.id
+	if e.looked&bit == 0 {
+		e.looked |= bit
 		if l.in(e.msg) {
-			e.seen[l.id] = 2
+			e.present |= bit
 		}
 	}
-	return e.seen[l.id] == 2
+	return e.present&bit != 0
+}
+
+// object reports whether msg starts with '{' after JSON white space (only
+// such a message can match a JSON pattern).
+func (e *eventDoc) object() bool {
+	if e.obj == 0 {
+		i := 0
+		for i < len(e.msg) && (e.msg[i] == ' ' || e.msg[i] == '\t' || e.msg[i] == '\n' || e.msg[i] == '\r') {
+			i++
+		}
+		e.obj = 1
+		if i < len(e.msg) && e.msg[i] == '{' {
+			e.obj = 2
+		}
+	}
+	return e.obj == 2
+}
+
+// termsMatch is Match for a filter whose pattern is literal terms only
+// (c.terms): decided from the group's literal answers, so a literal two
+// filters share ("ERROR" of `ERROR` and of `?ERROR ?FATAL`) is looked for
+// once an event and a filter's prefilter literal is not searched again by
+// its own pattern (pattern.LiteralTerms; TestGroupCountAgrees and
+// FuzzGroupCount compare with the pattern's own Match).
+func (c *compiled) termsMatch(ev *eventDoc) bool {
+	for i := range c.must {
+		if !ev.has(&c.must[i]) {
+			return false
+		}
+	}
+	for i := range c.not {
+		if ev.has(&c.not[i]) {
+			return false
+		}
+	}
+	if len(c.any) == 0 {
+		return true
+	}
+	for i := range c.any {
+		if ev.has(&c.any[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // scratch is what applying filters to events reuses from one event to the
@@ -69,7 +117,6 @@ func (e *eventDoc) has(l *rareLiteral) bool {
 type scratch struct {
 	vals pattern.Values
 	dims []string
-	seen [2][]int8       // eventDoc.seen of the stored and the transformed message
 	view [2]pattern.View // eventDoc.view of the stored and the transformed message
 }
 
@@ -104,14 +151,8 @@ func (e *eventDoc) hasBackslash() bool {
 // split) runs. The literals are the pattern's Required and
 // RequiredUnlessEscaped, the ones the store skips blocks with.
 func (c *compiled) mayMatch(ev *eventDoc) bool {
-	if c.isJSON {
-		i := 0
-		for i < len(ev.msg) && (ev.msg[i] == ' ' || ev.msg[i] == '\t' || ev.msg[i] == '\n' || ev.msg[i] == '\r') {
-			i++
-		}
-		if i == len(ev.msg) || ev.msg[i] != '{' {
-			return false
-		}
+	if c.isJSON && !ev.object() {
+		return false
 	}
 	for i := range c.pre {
 		if !ev.has(&c.pre[i]) {
@@ -142,8 +183,8 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 		return false, dp, false
 	}
 	var mvals map[string]string
-	vm, viaView := c.pattern.(viewMatcher)
-	viaView = viaView && (c.isJSON || c.spaced) && ev.view != nil
+	vm := c.vm
+	viaView := vm != nil && (c.isJSON || c.spaced) && ev.view != nil
 	if viaView {
 		// One JSON pass and one field split per event for all of the
 		// group's filters: the view holds the message's members and fields;
@@ -161,7 +202,7 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 			matched = vm.MatchView(ev.view)
 		}
 	} else if c.extract {
-		if x, isX := c.pattern.(valuesExtractor); isX {
+		if x := c.vx; x != nil {
 			// Extracting into the scratch allocates nothing, but a
 			// space-delimited pattern extracts every field of the line, and
 			// matching splits only what the pattern tests: match first

@@ -36,6 +36,19 @@ type compiled struct {
 	// pre and preEsc are req and reqEsc as found by their rarest byte,
 	// with their index in the group's literal table (assignLiterals).
 	pre, preEsc []rareLiteral
+	// terms: the pattern is literal terms only (pattern.LiteralTerms), which
+	// termsMatch decides from must, not and any; the value is then a
+	// constant and there are no dimensions (PutMetricFilter refuses them
+	// for term patterns).
+	terms          bool
+	must, not, any []rareLiteral
+	// all: every event matches and publishes the constant value, with no
+	// dimensions: Counter.count counts a block's events at once.
+	all bool
+	// vm and vx are the pattern as a viewMatcher and a valuesExtractor,
+	// nil when it is not one (asserted once here, not at each event).
+	vm viewMatcher
+	vx valuesExtractor
 }
 
 // rareLiteral is a literal a prefilter looks for: strings.Contains jumps
@@ -92,13 +105,14 @@ func (l *rareLiteral) in(msg string) bool {
 	return false
 }
 
-// assignLiterals numbers the distinct prefilter literals of a group's
-// filters, so that each is looked for at most once per event however many
-// filters require it (eventDoc.seen); it returns how many there are.
+// assignLiterals numbers the distinct prefilter and term literals of a
+// group's filters, so that each is looked for at most once per event
+// however many filters require it (eventDoc.has memoises the first 64); it
+// returns how many there are.
 func assignLiterals(fs []*compiled) int {
 	ids := map[string]int{}
 	for _, f := range fs {
-		for _, list := range [][]rareLiteral{f.pre, f.preEsc} {
+		for _, list := range [][]rareLiteral{f.pre, f.preEsc, f.must, f.not, f.any} {
 			for i := range list {
 				id, ok := ids[list[i].s]
 				if !ok {
@@ -110,6 +124,12 @@ func assignLiterals(fs []*compiled) int {
 		}
 	}
 	return len(ids)
+}
+
+// literalTerms is a pattern that offers its literal-only terms
+// (*pattern.Pattern).
+type literalTerms interface {
+	LiteralTerms() (must, not, any []string, ok bool)
 }
 
 type dimension struct {
@@ -208,6 +228,23 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	}
 	slices.SortFunc(c.dims, func(a, b dimension) int { return strings.Compare(a.name, b.name) })
 	c.extract = c.value.kind != selConstant || slices.ContainsFunc(c.dims, func(d dimension) bool { return d.sel.kind != selSystem })
+	c.vm, _ = p.(viewMatcher)
+	c.vx, _ = p.(valuesExtractor)
+	c.all = p.MatchesAll() && !c.extract && len(c.dims) == 0
+	if lt, ok := p.(literalTerms); ok && kind == 't' && !c.all {
+		if must, not, any, ok := lt.LiteralTerms(); ok {
+			c.terms = true
+			for _, l := range must {
+				c.must = append(c.must, newRareLiteral(l))
+			}
+			for _, l := range not {
+				c.not = append(c.not, newRareLiteral(l))
+			}
+			for _, l := range any {
+				c.any = append(c.any, newRareLiteral(l))
+			}
+		}
+	}
 	return c, nil
 }
 

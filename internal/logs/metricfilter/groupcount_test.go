@@ -1,0 +1,189 @@
+package metricfilter
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/pattern"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// groupFilters are viewFilters plus the kinds Counter.count decides
+// without the pattern's own Match: literal-only term patterns sharing
+// literals (with exclusions, alternatives, the empty phrase), match-all
+// patterns counted per block (with an integer and a fractional constant,
+// and "[...]" with a field dimension, which is not), a regex term pattern
+// (not literal-only), default values, and a filter created after the first
+// blocks were ingested.
+func groupFilters(tb testing.TB) []*compiled {
+	tb.Helper()
+	fs := viewFilters(tb)
+	compile := func(e string) (logs.Pattern, error) { return pattern.Compile(e) }
+	one := 1.0
+	frac := 0.25
+	specs := []struct {
+		p, v     string
+		d        map[string]string
+		def      *float64
+		creation int64
+	}{
+		{"?ERROR ?FATAL", "1", nil, nil, 0}, {"ERROR -DEBUG", "2.5", nil, &frac, 0}, {`"cache miss"`, "1", nil, &one, 0},
+		{"?WARN ?timeout -GET", "0.1", nil, nil, 0}, {`-" "`, "1", nil, &one, 0}, {`?"" ?x`, "3", nil, nil, 0},
+		{"", "0.1", nil, nil, 0}, {"", "7", nil, nil, 0}, {" ", "1", nil, nil, 3}, {"[...]", "1", map[string]string{"F": "$1"}, nil, 0},
+		{"%ERR.R%", "1", nil, &one, 0}, {"timeout", "1e15", nil, nil, 0}, {"WARN", "1", nil, nil, 2},
+	}
+	for i, s := range specs {
+		c, err := compileFilter(compile, MetricFilter{FilterName: fmt.Sprint("g", i), FilterPattern: s.p, CreationTime: s.creation,
+			MetricTransformations: []MetricTransformation{{MetricName: "M", MetricNamespace: "N", MetricValue: s.v, Dimensions: s.d, DefaultValue: s.def}}})
+		if err != nil {
+			tb.Fatal(s.p, err)
+		}
+		fs = append(fs, c)
+	}
+	assignLiterals(fs)
+	return fs
+}
+
+// refCount counts events filter by filter through apply (each filter
+// alone on the message, its own prefilter unmemoised, its pattern's own
+// Match or Extract), series by series in a map, adding datapoints one by
+// one in the feed's order (a new series past MaxSeriesPerFilter dropped):
+// the counting before the shared per-event
+// pass, the reference Counter.count is compared with.
+func refCount(fs []*compiled, events []store.StoredEvent) map[string]map[string][2]float64 {
+	out := map[string]map[string][2]float64{}
+	addTo := func(f *compiled, dims []string, v float64) {
+		m := out[f.name]
+		if m == nil {
+			m = map[string][2]float64{}
+			out[f.name] = m
+		}
+		k := strings.Join(dims, "\xff")
+		s, ok := m[k]
+		if !ok && len(m) >= MaxSeriesPerFilter {
+			return // a new series past the bound is dropped
+		}
+		s[0] += v
+		s[1]++
+		m[k] = s
+	}
+	for i := 0; i < len(events); {
+		j := blockEnd(events, i)
+		block := events[i:j]
+		i = j
+		for _, f := range fs {
+			if block[0].IngestionTime < f.creation {
+				continue
+			}
+			any := false
+			for _, e := range block {
+				m, dp, ok := f.apply(e.Message, scopeForFuzz)
+				any = any || m
+				if ok {
+					addTo(f, dp.dims, dp.value)
+				}
+			}
+			if !any && f.defaultValue != nil {
+				addTo(f, nil, *f.defaultValue)
+			}
+		}
+	}
+	return out
+}
+
+// checkGroupCount counts events with Counter.count, in pages as the feed
+// hands them, and compares every filter's series, sums (bit for bit) and
+// counts with refCount's.
+func checkGroupCount(t *testing.T, fs []*compiled, events []store.StoredEvent, page int) {
+	t.Helper()
+	r := &groupRun{loaded: true, filters: fs, state: groupState{Filters: map[string]*filterCounts{}}}
+	for _, f := range fs {
+		r.state.Filters[f.name] = &filterCounts{}
+	}
+	c := &Counter{}
+	k := gkey{scope: scopeForFuzz, group: "g"}
+	for i := 0; i < len(events); {
+		j := min(i+page, len(events))
+		for j < len(events) && events[j].Pos.Seq == events[j-1].Pos.Seq {
+			j++ // pages end at a block's end, as ReadFeed's do
+		}
+		if err := c.count(context.Background(), k, r, events[i:j]); err != nil {
+			t.Fatal(err)
+		}
+		i = j
+	}
+	want := refCount(fs, events)
+	for _, f := range fs {
+		got := map[string][2]float64{}
+		for _, s := range r.state.Filters[f.name].Series {
+			got[strings.Join(s.Dims, "\xff")] = [2]float64{s.Sum, s.Count}
+		}
+		w := want[f.name]
+		if w == nil {
+			w = map[string][2]float64{}
+		}
+		if len(got) != len(w) {
+			t.Fatalf("%s: %d series counted, %d by the reference", f.name, len(got), len(w))
+		}
+		for key, ws := range w {
+			gs, ok := got[key]
+			if !ok || math.Float64bits(gs[0]) != math.Float64bits(ws[0]) || gs[1] != ws[1] {
+				t.Fatalf("%s series %q: counted sum %v count %v; reference %v %v", f.name, key, gs[0], gs[1], ws[0], ws[1])
+			}
+		}
+	}
+}
+
+// groupEvents makes blocks of msgs: block b holds the next sizes[b%len]
+// messages, ingested at time b (so a filter created at 3 sees blocks from
+// the fourth on).
+func groupEvents(msgs []string, sizes []int) []store.StoredEvent {
+	var evs []store.StoredEvent
+	for i, b := 0, 0; i < len(msgs); b++ {
+		n := min(sizes[b%len(sizes)], len(msgs)-i)
+		for x := 0; x < n; x++ {
+			evs = append(evs, store.StoredEvent{Stream: "s", Message: msgs[i+x], IngestionTime: int64(b),
+				Pos: store.Position{Seq: uint64(b + 1), Index: uint32(x)}})
+		}
+		i += n
+	}
+	return evs
+}
+
+// TestGroupCountAgrees: Counter.count gives the reference's counts on the
+// pipeline benchmark's lines and on hand-written ones (blocks where
+// nothing matches, so default values show), in pages of several sizes.
+func TestGroupCountAgrees(t *testing.T) {
+	fs := groupFilters(t)
+	msgs := []string{``, ` `, `ERROR DEBUG`, `FATAL x`, `x cache miss`, `WARN timeout GET`, `{"level":"error","latency_ms":1500}`,
+		`{"level":"info","latency_ms":150}`, `10.0.0.1 7 bob [ts] "GET /" 503 1234 x`, `ERROR`, `ERRXR`, "a\tb \"c\\\" d\" [e f]"}
+	g := bench.NewLineGen(42)
+	for i := 0; i < 3000; i++ {
+		msgs = append(msgs, g.Line())
+	}
+	for _, page := range []int{1, 7, 4096} {
+		checkGroupCount(t, fs, groupEvents(msgs, []int{1, 3, 1000, 2, 50}), page)
+	}
+	// A filter matching every event, one event per block and millions of
+	// blocks' worth in one: the at-once sum stays the one-by-one sum.
+	many := make([]string, 5000)
+	checkGroupCount(t, fs, groupEvents(many, []int{5000}), 4096)
+}
+
+// FuzzGroupCount: the same for any messages (split on newlines into
+// blocks of the given sizes).
+func FuzzGroupCount(f *testing.F) {
+	f.Add("ERROR DEBUG\nFATAL x\n{\"level\":\"info\",\"latency_ms\":150}\n10.0.0.1 7 bob [ts] \"GET /\" 503 1234 x", uint8(2), uint8(1))
+	f.Add("x cache miss\n\nWARN timeout\n{\"lev\\u0065l\":\"error\"}", uint8(1), uint8(3))
+	fs := groupFilters(f)
+	f.Fuzz(func(t *testing.T, text string, a, b uint8) {
+		msgs := strings.Split(text, "\n")
+		sizes := []int{int(a%8) + 1, int(b%8) + 1}
+		checkGroupCount(t, fs, groupEvents(msgs, sizes), int(a%5)+1)
+	})
+}
