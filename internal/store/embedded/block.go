@@ -412,7 +412,7 @@ func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, want decodeWan
 		return nil, nil, false, fmt.Errorf("read block: %w", err)
 	}
 	defer closer.Close()
-	if len(value) > 0 && value[0] == blockFormat3 {
+	if isMerged(value) {
 		// A merged block's timestamps sit in a small frame of their own:
 		// decodeBlock3Of reads them first, and the rest only when one is
 		// in range.

@@ -214,7 +214,7 @@ var ErrFormat1 = errors.New("format 1 block")
 // whole, format 2's messages after its timestamps. Messages alias buf (the
 // decompression buffer, returned grown) or, uncompressed, value.
 func DecodeBlock(value []byte, minTs int64, buf []byte, dec *zstd.Decoder) (*DecodedBlock, []byte, error) {
-	if len(value) > 0 && value[0] == blockFormat3 {
+	if isMerged(value) {
 		return decodeBlock3(value, minTs, buf, dec, false)
 	}
 	ts, rest, err := DecodeBlockTimes(value, minTs, nil)

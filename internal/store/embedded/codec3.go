@@ -57,9 +57,20 @@ import (
 // A variable's column is chosen by its kind, its ordinal in the message and
 // a hash of the template's first four bytes (colSlot), in order of first
 // use, so the decoder derives the same assignment from the templates alone.
+//
+// Format 4 (0x04, what the worker writes since merge10) is format 3 with
+// one more frame after the columns: a seek index (encoder3.seekIndex), the
+// walk's state every seekEvery events. A merged block's frames decompress
+// whole, but its columns can only be read by walking every event before
+// the one wanted (a skipped event cost ~3/4 of a rendered one); with the
+// index a search walks from the checkpoint before each candidate and a time
+// range from the one before its first event. Format 3 blocks stay readable
+// (walked from the start; testdata/blocks-v3) and are rewritten as format 4
+// when a merge takes them in.
 
 const (
 	blockFormat3 = 0x03
+	blockFormat4 = 0x04 // format 3 and a seek index (below)
 
 	tplNum    = 0x01
 	tplHex    = 0x02
@@ -121,7 +132,23 @@ type encoder3 struct {
 	evTpl         []string       // each event's template
 	tpl           []byte
 	vars          []variable
+	// The seek index's checkpoints (format 4), every seekEvery events:
+	// raw bytes before, and the columns' lengths then (ckCols[ckAt[k]:
+	// ckAt[k+1]], columns made later are empty), from the first pass;
+	// the ids' and templates' lengths and the reused templates so far,
+	// from the second.
+	ckRaw, ckIds, ckTpls, ckReused []int
+	ckCols, ckAt                   []int
+	format3                        bool // tests: write format 3, no index
 }
+
+// seekEvery is the seek index's spacing (format 4): a reader that needs
+// a few events of a merged block starts walking at the checkpoint before
+// each, so it walks at most this many events it does not need per event
+// it renders, instead of every event before it. Measured on the bench's
+// lines (docs/benchmarks.md, merge10): the index costs ~0.3 bytes/event
+// (21.48 → 21.77 in BenchmarkScan's store), the full scan's CPU halves.
+const seekEvery = 128
 
 // EncodeBlock3 appends a format-3 value of events to dst. events are sorted
 // by (timestamp, seq, index) and pos[i] is event i's original position (its
@@ -143,8 +170,14 @@ func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position
 	x.tplID = make(map[string]int)
 	x.uses = make(map[string]int)
 	x.evTpl = x.evTpl[:0]
+	x.ckRaw, x.ckIds, x.ckTpls, x.ckReused = x.ckRaw[:0], x.ckIds[:0], x.ckTpls[:0], x.ckReused[:0]
+	x.ckCols, x.ckAt = x.ckCols[:0], append(x.ckAt[:0], 0)
 
-	dst = append(dst, blockFormat3)
+	if x.format3 {
+		dst = append(dst, blockFormat3)
+	} else {
+		dst = append(dst, blockFormat4)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(events)))
 	var raw uint64
 	for _, e := range events {
@@ -173,7 +206,16 @@ func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position
 	dst = append(dst, runs...)
 
 	prev := events[0].Timestamp
-	for _, e := range events {
+	raw = 0
+	for i, e := range events {
+		if i > 0 && i%seekEvery == 0 {
+			x.ckRaw = append(x.ckRaw, int(raw))
+			for _, c := range x.cols {
+				x.ckCols = append(x.ckCols, len(c))
+			}
+			x.ckAt = append(x.ckAt, len(x.ckCols))
+		}
+		raw += uint64(len(e.Message))
 		x.ts = binary.AppendUvarint(x.ts, uint64(e.Timestamp-prev))
 		prev = e.Timestamp
 		x.tokenize(e.Message)
@@ -183,7 +225,10 @@ func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position
 	}
 	// Templates used once are rendered straight from their text; the
 	// others are compiled once and referred to by id.
-	for _, t := range x.evTpl {
+	for i, t := range x.evTpl {
+		if i > 0 && i%seekEvery == 0 {
+			x.ckIds, x.ckTpls, x.ckReused = append(x.ckIds, len(x.ids)), append(x.ckTpls, len(x.tpls)), append(x.ckReused, len(x.tplID))
+		}
 		if id, ok := x.tplID[t]; ok {
 			x.ids = binary.AppendUvarint(x.ids, uint64(id)+2)
 			continue
@@ -204,7 +249,54 @@ func (x *encoder3) encode(dst []byte, events []store.Event, pos []store.Position
 	for _, c := range x.cols {
 		dst = appendFrame(dst, c, enc)
 	}
-	return dst
+	if x.format3 {
+		return dst
+	}
+	return appendFrame(dst, x.seekIndex(), enc)
+}
+
+// seekIndex is format 4's last frame:
+//
+//	seekEvery uvarint | columns uvarint | columns × slot uvarint
+//	| (count-1)/seekEvery × checkpoint
+//
+// checkpoint = ids offset | templates offset | reused templates | raw bytes
+// | columns × column offset, each a uvarint delta from the checkpoint
+// before (the first from 0): where the walk stands before event k ×
+// seekEvery. The slots name each column (colSlot), so a reader that starts
+// at a checkpoint knows the columns of templates it has not walked.
+func (x *encoder3) seekIndex() []byte {
+	ncols := len(x.cols)
+	slots := make([]int, ncols)
+	for slot, c := range x.colOf.col {
+		if c > 0 {
+			slots[c-1] = slot
+		}
+	}
+	b := binary.AppendUvarint(nil, seekEvery)
+	b = binary.AppendUvarint(b, uint64(ncols))
+	for _, s := range slots {
+		b = binary.AppendUvarint(b, uint64(s))
+	}
+	prevCol := make([]int, ncols)
+	prev := [4]int{}
+	for k := range x.ckRaw {
+		cur := [4]int{x.ckIds[k], x.ckTpls[k], x.ckReused[k], x.ckRaw[k]}
+		for j := range cur {
+			b = binary.AppendUvarint(b, uint64(cur[j]-prev[j]))
+		}
+		prev = cur
+		cols := x.ckCols[x.ckAt[k]:x.ckAt[k+1]]
+		for c := range prevCol {
+			n := 0
+			if c < len(cols) {
+				n = cols[c]
+			}
+			b = binary.AppendUvarint(b, uint64(n-prevCol[c]))
+			prevCol[c] = n
+		}
+	}
+	return b
 }
 
 func appendFrame(dst, raw []byte, enc *zstd.Encoder) []byte {
@@ -322,10 +414,14 @@ type decoder3 struct {
 	colOf    colTable
 	tpls     [][]tplOp
 	arena    []tplOp // every template's ops, back to back
-	holds    []bool  // with decodeWant.tpl: whether tpls[i]'s text holds it
 }
 
 var errFormat3 = errors.New("corrupt format 3 block")
+
+// isMerged says whether value is a merged block (format 3 or 4).
+func isMerged(value []byte) bool {
+	return len(value) > 0 && (value[0] == blockFormat3 || value[0] == blockFormat4)
+}
 
 // splitFrame returns the zstd frame at the head of b and what follows it.
 func splitFrame(b []byte) (frame, rest []byte, err error) {
@@ -519,24 +615,45 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 		}
 		x.end[c] = len(cb)
 	}
+	var ix *seekIndex3
+	if value[0] == blockFormat4 {
+		var frame []byte
+		if frame, _, err = splitFrame(rest); err != nil {
+			return nil, buf, err
+		}
+		at := len(cb)
+		if cb, err = dec.DecodeAll(frame, cb); err != nil {
+			return nil, buf, err
+		}
+		if ix, err = parseSeekIndex(cb[at:], &x, int(n)); err != nil {
+			return nil, buf, err
+		}
+	}
 	x.colBuf = cb
 	// The messages fill buf[:raw] exactly; every write is checked against
 	// it, so a corrupt block that renders more fails rather than overwrite
 	// the columns.
 	out := buf[:raw]
-	p := 0
 	off := make([]uint32, n+1)
 	d.off = off
-	off = off[:n]
+	w := walker{x: &x, out: out, ids: ids, tpls: tplBytes, off: off, tpl: want.tpl}
 	// sized counts every message's length, rendered or not, when some are
 	// skipped: what a reader examined (its scan budget) does not depend on
 	// how much of the block it rendered.
-	var sized []uint32
 	if partial {
-		sized = make([]uint32, n+1)
-		d.sized = sized
+		w.sized = make([]uint32, n+1)
+		d.sized = w.sized
 	}
-	size := 0
+	if partial && ix != nil {
+		if err := w.seekWalk(ix, tplBytes, lo, hi, int(n), int(raw)); err != nil {
+			return nil, buf, err
+		}
+		w.sized[n] = uint32(raw)
+		d.off[n] = uint32(w.p)
+		d.walked = int(n)
+		d.data = out[:w.p]
+		return d, buf, nil
+	}
 	stop := int(n) // events past the last one rendered need no walk
 	if partial {
 		stop = hi
@@ -552,81 +669,17 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 			return nil, buf, err
 		}
 	}
-	for i := range off[:stop] {
-		var v uint64
-		if len(ids) > 0 && ids[0] < 0x80 {
-			v, ids = uint64(ids[0]), ids[1:]
-		} else {
-			var k int
-			if v, k = binary.Uvarint(ids); k <= 0 {
-				return nil, buf, errFormat3
-			}
-			ids = ids[k:]
-		}
-		off[i] = uint32(p)
-		if partial {
-			sized[i] = uint32(size)
-		}
-		render := i >= lo && i < hi
-		var ops []tplOp
-		var id int // a reused template's
-		if v <= 1 {
-			j := tplEnd(tplBytes)
-			if j < 0 {
-				return nil, buf, errFormat3
-			}
-			t := tplBytes[:j]
-			tplBytes = tplBytes[j+1:]
-			if v == 1 {
-				if render && (want.tpl == nil || want.tpl.index(t) >= 0) {
-					q := p
-					if p, err = x.renderText(out, p, t); err != nil {
-						return nil, buf, err
-					}
-					size += p - q
-				} else {
-					var k int
-					if k, err = x.skipText(t); err != nil {
-						return nil, buf, err
-					}
-					size += k
-				}
-				continue
-			}
-			if ops, err = x.compile(t); err != nil {
-				return nil, buf, err
-			}
-			id = len(x.tpls)
-			x.tpls = append(x.tpls, ops)
-			if want.tpl != nil {
-				x.holds = append(x.holds, want.tpl.index(t) >= 0)
-			}
-		} else {
-			if v-2 >= uint64(len(x.tpls)) {
-				return nil, buf, errFormat3
-			}
-			id = int(v - 2)
-			ops = x.tpls[id]
-		}
-		if render && (want.tpl == nil || x.holds[id]) {
-			q := p
-			if p, err = x.render(out, p, ops); err != nil {
-				return nil, buf, err
-			}
-			size += p - q
-		} else {
-			var k int
-			if k, err = x.skip(ops); err != nil {
-				return nil, buf, err
-			}
-			size += k
+	for i := range stop {
+		if err := w.event(i, i >= lo && i < hi); err != nil {
+			return nil, buf, err
 		}
 	}
+	p, size := w.p, w.size
 	if stop < int(n) {
 		// Not walked: their messages read back empty and count as
 		// nothing, and no reader of this block asks for them (covers).
 		for i := stop; i < int(n); i++ {
-			off[i], sized[i] = uint32(p), uint32(size)
+			off[i], w.sized[i] = uint32(p), uint32(size)
 		}
 	} else if size != int(raw) || !partial && p != len(out) {
 		return nil, buf, errFormat3
@@ -634,13 +687,273 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	d.off[n] = uint32(p)
 	d.walked = stop
 	if partial {
-		sized[n] = uint32(size)
+		w.sized[n] = uint32(size)
 		if stop < int(n) && hi == int(n) {
-			sized[n] = uint32(raw) // the events not walked hold the rest
+			w.sized[n] = uint32(raw) // the events not walked hold the rest
 		}
 	}
 	d.data = out[:p]
 	return d, buf, nil
+}
+
+// seekIndex3 is a format-4 block's seek index (encoder3.seekIndex), as
+// positions in the decoded frames: checkpoint k stands before event
+// k × every (checkpoint 0 is the start).
+type seekIndex3 struct {
+	every                  int
+	ids, tpls, reused, raw []int
+	cols                   []int // checkpoint k's column cursors: cols[k*ncols:(k+1)*ncols]
+}
+
+// parseSeekIndex reads the index b of a block of n events whose columns x
+// holds (cursors at their starts), and sets x's column table from it.
+func parseSeekIndex(b []byte, x *decoder3, n int) (*seekIndex3, error) {
+	r := reader{b: b}
+	every := r.uvarint()
+	ncols := r.uvarint()
+	if r.err || every == 0 || every > maxBlockEvents || ncols != uint64(len(x.cur)) {
+		return nil, errFormat3
+	}
+	for c := range int(ncols) {
+		slot := r.uvarint()
+		if r.err || slot >= colSlots || x.colOf.col[slot] != 0 {
+			return nil, errFormat3
+		}
+		x.colOf.col[slot] = int32(c + 1)
+	}
+	x.colOf.n = int(ncols)
+	nck := (n-1)/int(every) + 1
+	ix := &seekIndex3{every: int(every), ids: make([]int, nck), tpls: make([]int, nck), reused: make([]int, nck),
+		raw: make([]int, nck), cols: make([]int, nck*int(ncols))}
+	copy(ix.cols, x.cur)
+	for k := 1; k < nck; k++ {
+		for _, f := range [][]int{ix.ids, ix.tpls, ix.reused, ix.raw} {
+			d := r.uvarint()
+			if d > math.MaxUint32 {
+				r.err = true
+			}
+			f[k] = f[k-1] + int(d)
+		}
+		c0, c1 := ix.cols[(k-1)*int(ncols):k*int(ncols)], ix.cols[k*int(ncols):(k+1)*int(ncols)]
+		for c := range c1 {
+			d := r.uvarint()
+			if c1[c] = c0[c] + int(d); d > math.MaxUint32 || c1[c] > x.end[c] {
+				r.err = true
+			}
+		}
+		if r.err {
+			return nil, errFormat3
+		}
+	}
+	return ix, nil
+}
+
+// walker walks a merged block's events in order, rendering or skipping
+// each (decodeBlock3Of); the seek walk may move it to a checkpoint.
+type walker struct {
+	x         *decoder3
+	out       []byte
+	p, size   int    // the messages' end; the sizes of the events walked
+	ids, tpls []byte // the heads of the ids and templates frames
+	off       []uint32
+	sized     []uint32 // nil: every event is walked
+	tpl       *literal
+	nreused   int
+	// The seek walk: each reused template's text in the templates frame,
+	// by id, compiled when first needed (nil: compiled as met).
+	tplAt  []int
+	tplAll []byte
+	holds  []bool // with tpl: whether reused template id holds it
+}
+
+// event walks event i, rendering it when render and, with a literal, its
+// template holds it.
+func (w *walker) event(i int, render bool) error {
+	x := w.x
+	var v uint64
+	if len(w.ids) > 0 && w.ids[0] < 0x80 {
+		v, w.ids = uint64(w.ids[0]), w.ids[1:]
+	} else {
+		var k int
+		if v, k = binary.Uvarint(w.ids); k <= 0 {
+			return errFormat3
+		}
+		w.ids = w.ids[k:]
+	}
+	w.off[i] = uint32(w.p)
+	if w.sized != nil {
+		w.sized[i] = uint32(w.size)
+	}
+	var err error
+	var id int // a reused template's
+	if v <= 1 {
+		j := tplEnd(w.tpls)
+		if j < 0 {
+			return errFormat3
+		}
+		t := w.tpls[:j]
+		w.tpls = w.tpls[j+1:]
+		if v == 1 {
+			if render && (w.tpl == nil || w.tpl.index(t) >= 0) {
+				q := w.p
+				if w.p, err = x.renderText(w.out, w.p, t); err != nil {
+					return err
+				}
+				w.size += w.p - q
+			} else {
+				k, err := x.skipText(t)
+				if err != nil {
+					return err
+				}
+				w.size += k
+			}
+			return nil
+		}
+		id = w.nreused
+		w.nreused++
+		if w.tplAt == nil {
+			ops, err := x.compile(t)
+			if err != nil {
+				return err
+			}
+			x.tpls = append(x.tpls, ops)
+			if w.tpl != nil {
+				w.holds = append(w.holds, w.tpl.index(t) >= 0)
+			}
+		} else if id >= len(w.tplAt) {
+			return errFormat3
+		}
+	} else {
+		if v-2 >= uint64(w.nreused) {
+			return errFormat3
+		}
+		id = int(v - 2)
+	}
+	ops := x.tpls[id]
+	if ops == nil { // the seek walk: compiled when first needed
+		t := w.tplAll[w.tplAt[id]:]
+		j := tplEnd(t)
+		if j < 0 {
+			return errFormat3
+		}
+		if ops, err = x.compile(t[:j]); err != nil {
+			return err
+		}
+		x.tpls[id] = ops
+	}
+	if render && (w.tpl == nil || w.holds[id]) {
+		q := w.p
+		if w.p, err = x.render(w.out, w.p, ops); err != nil {
+			return err
+		}
+		w.size += w.p - q
+	} else {
+		k, err := x.skip(ops)
+		if err != nil {
+			return err
+		}
+		w.size += k
+	}
+	return nil
+}
+
+// seekWalk renders the events of [lo, hi) a partial decode wants, walking
+// from the checkpoint before each (a time range: before lo; a search:
+// before each event whose template holds the literal) instead of from the
+// block's start. It walks lo and hi-1 too, so the sizes of [lo, hi) are
+// exact; the events it jumps over read back empty, their sizes spread
+// evenly between the checkpoints' exact ones.
+func (w *walker) seekWalk(ix *seekIndex3, tplAll []byte, lo, hi, n, raw int) error {
+	// The templates up to hi: where each reused one's text is and,
+	// with a literal, which events may hold it (the ids and templates
+	// frames only, no column is read).
+	var cands []int
+	ids, tpls := w.ids, tplAll
+	for i := 0; i < hi; i++ {
+		v, k := binary.Uvarint(ids)
+		if k <= 0 {
+			return errFormat3
+		}
+		ids = ids[k:]
+		h := true
+		if v <= 1 {
+			j := tplEnd(tpls)
+			if j < 0 {
+				return errFormat3
+			}
+			if w.tpl != nil {
+				h = w.tpl.index(tpls[:j]) >= 0
+			}
+			if v == 0 {
+				w.tplAt = append(w.tplAt, len(tplAll)-len(tpls))
+				w.holds = append(w.holds, h)
+			}
+			tpls = tpls[j+1:]
+		} else {
+			if v-2 >= uint64(len(w.holds)) {
+				return errFormat3
+			}
+			h = w.holds[v-2]
+		}
+		if w.tpl != nil && h && i >= lo {
+			cands = append(cands, i)
+		}
+	}
+	w.x.tpls = make([][]tplOp, len(w.tplAt))
+	w.tplAll = tplAll
+	ids0 := w.ids
+	pos := 0 // the next event the walker stands before
+	// goTo walks up to event t (rendering what is in range), jumping to
+	// t's checkpoint first when that is ahead and jump allows.
+	goTo := func(t int, jump bool) error {
+		if k := t / ix.every; jump && k*ix.every > pos {
+			to := k * ix.every
+			if ix.raw[k] < w.size || ix.ids[k] > len(ids0) || ix.tpls[k] > len(tplAll) || ix.reused[k] > len(w.tplAt) {
+				return errFormat3
+			}
+			w.spread(pos, to, ix.raw[k])
+			w.ids, w.tpls, w.nreused, w.size = ids0[ix.ids[k]:], tplAll[ix.tpls[k]:], ix.reused[k], ix.raw[k]
+			copy(w.x.cur, ix.cols[k*len(w.x.cur):])
+			pos = to
+		}
+		for ; pos <= t; pos++ {
+			if err := w.event(pos, pos >= lo && pos < hi); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if w.tpl == nil {
+		// Every event of the range: jump to lo, walk on to hi.
+		if err := goTo(lo, true); err != nil {
+			return err
+		}
+		if err := goTo(hi-1, false); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range append(append([]int{lo}, cands...), hi-1) {
+			if t >= pos {
+				if err := goTo(t, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if w.size > raw {
+		return errFormat3
+	}
+	w.spread(pos, n, raw)
+	return nil
+}
+
+// spread fills events [a, b) the seek walk jumps over: empty messages,
+// sizes evenly between the walker's (exact, at a) and end's (at b).
+func (w *walker) spread(a, b, end int) {
+	for i := a; i < b; i++ {
+		w.off[i] = uint32(w.p)
+		w.sized[i] = uint32(w.size + (end-w.size)*(i-a)/(b-a))
+	}
 }
 
 // lastCandidate returns one past the last event in [lo, hi) whose template
@@ -1139,7 +1452,7 @@ func (x *decoder3) skipText(t []byte) (int, error) {
 // from its runs alone: retention and stream reclamation delete their feed
 // entries with the block.
 func mergedSeqs(value []byte) []uint64 {
-	if len(value) == 0 || value[0] != blockFormat3 {
+	if !isMerged(value) {
 		return nil
 	}
 	r := reader{b: value[1:]}

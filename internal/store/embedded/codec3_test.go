@@ -76,9 +76,18 @@ func TestBlockCodec3(t *testing.T) {
 	}
 	pos, ing := positionsOf(evs, 4)
 	v := EncodeBlock3(nil, evs, pos, ing, enc)
-	if v[0] != blockFormat3 {
+	if v[0] != blockFormat4 {
 		t.Fatalf("leading byte %x", v[0])
 	}
+	v3 := encodeFormat3(evs, pos, ing, enc)
+	if v3[0] != blockFormat3 {
+		t.Fatalf("format 3: leading byte %x", v3[0])
+	}
+	blk3, _, err := DecodeBlock(v3, evs[0].Timestamp, nil, dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBlock3(t, evs, pos, ing, blk3)
 	blk, _, err := DecodeBlock(v, evs[0].Timestamp, nil, dec)
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +103,13 @@ func TestBlockCodec3(t *testing.T) {
 			t.Fatalf("a %d-byte prefix of %d decoded", n, len(v))
 		}
 	}
+}
+
+// encodeFormat3 is EncodeBlock3 as it was before the seek index: format 3,
+// which merged blocks written before format 4 hold.
+func encodeFormat3(events []store.Event, pos []store.Position, ingest []int64, enc *zstd.Encoder) []byte {
+	x := encoder3{format3: true}
+	return x.encode(nil, events, pos, ingest, enc)
 }
 
 // TestBlockCodec3BenchLines: the bench's lines (internal/bench LineGen) in
@@ -164,25 +180,29 @@ func FuzzBlockCodec3(f *testing.F) {
 				t.Fatalf("part: event %d is %q, want %q", i, part.message(i), e.Message)
 			}
 		}
-		bad := append([]byte{blockFormat3}, junk...)
-		if blk, _, err := DecodeBlock(bad, 0, nil, dec); err == nil {
-			for i := range blk.ts {
-				_ = blk.message(i)
+		for _, format := range []byte{blockFormat3, blockFormat4} {
+			bad := append([]byte{format}, junk...)
+			if blk, _, err := DecodeBlock(bad, 0, nil, dec); err == nil {
+				for i := range blk.ts {
+					_ = blk.message(i)
+				}
 			}
-		}
-		if blk, _, err := decodeBlock3Of(bad, 0, nil, dec, decodeWant{start: 1, end: 1 << 40, tpl: templateLiteral([]byte("xyz"))}); err == nil && blk.off != nil {
-			lo, _ := slices.BinarySearch(blk.ts, 1)
-			for i := lo; i < len(blk.ts); i++ {
-				_ = blk.message(i)
+			for _, lit := range []string{"xyz", ""} {
+				if blk, _, err := decodeBlock3Of(bad, 0, nil, dec, decodeWant{start: 1, end: 1 << 40, tpl: templateLiteral([]byte(lit))}); err == nil && blk.off != nil {
+					lo, _ := slices.BinarySearch(blk.ts, 1)
+					for i := lo; i < len(blk.ts); i++ {
+						_ = blk.message(i)
+					}
+					_ = blk.rawBytes(lo, len(blk.ts))
+				}
 			}
-			_ = blk.rawBytes(lo, len(blk.ts))
 		}
 	})
 }
 
 // BenchmarkDecodeFormat compares decoding one block of recompactTarget bench lines
-// in format 2 (as Append writes it, zstd fastest) and format 3 (as the
-// worker writes it). SetBytes is the raw message bytes: MB/s is the decode
+// in format 2 (as Append writes it, zstd fastest), format 3 (as the worker
+// wrote it before the seek index) and format 4 (as it writes it now). SetBytes is the raw message bytes: MB/s is the decode
 // speed in message text.
 func BenchmarkDecodeFormat(b *testing.B) {
 	fast, dec := testCoders(b)
@@ -198,7 +218,8 @@ func BenchmarkDecodeFormat(b *testing.B) {
 	}
 	pos, ing := positionsOf(evs, 1000)
 	v2, _ := EncodeBlock(nil, nil, evs, fast)
-	v3 := EncodeBlock3(nil, evs, pos, ing, strong)
+	v4 := EncodeBlock3(nil, evs, pos, ing, strong)
+	v3 := encodeFormat3(evs, pos, ing, strong)
 	// format3-search renders only the messages whose template may hold
 	// the full scan's term (decodeWant.tpl); format3-range only the tenth
 	// of the events a time range in the block's middle selects.
@@ -209,7 +230,10 @@ func BenchmarkDecodeFormat(b *testing.B) {
 		want *decodeWant
 	}{{"format2", v2, nil}, {"format3", v3, nil},
 		{"format3-search", v3, &decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: prematch(substr(bench.CommonTerm)).tpl}},
-		{"format3-range", v3, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}}} {
+		{"format3-range", v3, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}},
+		{"format4", v4, nil},
+		{"format4-search", v4, &decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: prematch(substr(bench.CommonTerm)).tpl}},
+		{"format4-range", v4, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(raw))
 			b.ReportMetric(float64(len(c.v))/float64(len(evs)), "stored-B/event")
@@ -273,7 +297,6 @@ func TestTemplateLiteral(t *testing.T) {
 // every message's size as if all were rendered.
 func TestDecodeBlock3Partial(t *testing.T) {
 	enc := strongEncoder(t)
-	_, dec := testCoders(t)
 	gen := bench.NewLineGen(11)
 	rng := rand.New(rand.NewPCG(5, 6))
 	evs := make([]store.Event, 3000)
@@ -288,7 +311,15 @@ func TestDecodeBlock3Partial(t *testing.T) {
 		evs[i] = store.Event{Timestamp: ts, Message: m}
 	}
 	pos, ing := positionsOf(evs, 100)
-	v := EncodeBlock3(nil, evs, pos, ing, enc)
+	// Format 4 walks from the seek index's checkpoints, format 3 from the
+	// block's start: both give the same.
+	for _, v := range [][]byte{EncodeBlock3(nil, evs, pos, ing, enc), encodeFormat3(evs, pos, ing, enc)} {
+		testDecodePartial(t, v, evs, rng)
+	}
+}
+
+func testDecodePartial(t *testing.T, v []byte, evs []store.Event, rng *rand.Rand) {
+	_, dec := testCoders(t)
 	first, last := evs[0].Timestamp, evs[len(evs)-1].Timestamp
 	for round := 0; round < 40; round++ {
 		start := first + rng.Int64N(last-first+2) - 1
