@@ -80,6 +80,8 @@ func (e *Engine) resourceOp(k store.ResourceKey, write bool, fn func(prefix []by
 // PutResource implements store.Store.
 func (e *Engine) PutResource(ctx context.Context, k store.ResourceKey, value []byte) error {
 	return e.resourceOp(k, true, func(p []byte) error {
+		e.res.begin()
+		defer e.res.end()
 		if err := e.db.Set(append(p, k.Name...), value, pebble.Sync); err != nil {
 			return fmt.Errorf("put resource: %w", err)
 		}
@@ -90,14 +92,26 @@ func (e *Engine) PutResource(ctx context.Context, k store.ResourceKey, value []b
 // GetResource implements store.Store.
 func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) (value []byte, err error) {
 	err = e.resourceOp(k, false, func(p []byte) error {
-		v, closer, err := e.db.Get(append(p, k.Name...))
+		key := append(p, k.Name...)
+		ck := "g" + string(key)
+		gen, c, ok := e.res.load(ck)
+		if ok {
+			if !c.found {
+				return store.ErrResourceNotFound
+			}
+			value = append([]byte(nil), c.value...)
+			return nil
+		}
+		v, closer, err := e.db.Get(key)
 		if errors.Is(err, pebble.ErrNotFound) {
+			e.res.store(gen, ck, resEntry{})
 			return store.ErrResourceNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("get resource: %w", err)
 		}
 		value = append([]byte(nil), v...)
+		e.res.store(gen, ck, resEntry{value: append([]byte(nil), v...), found: true})
 		return closer.Close()
 	})
 	return value, err
@@ -106,6 +120,8 @@ func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) (value []
 // DeleteResource implements store.Store.
 func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error {
 	return e.resourceOp(k, true, func(p []byte) error {
+		e.res.begin()
+		defer e.res.end()
 		return e.deleteExisting(append(p, k.Name...), store.ErrResourceNotFound)
 	})
 }
@@ -113,6 +129,31 @@ func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error 
 // ListResources implements store.Store.
 func (e *Engine) ListResources(ctx context.Context, k store.ResourceKey, prefix, after string, fn func(name string, value []byte) bool) error {
 	return e.resourceOp(k, false, func(p []byte) error {
+		if after == "" {
+			// A whole short list is kept (the account's policies are listed
+			// on every PutLogEvents); fn is given copies, in key order.
+			ck := "l" + string(p) + prefix
+			gen, c, ok := e.res.load(ck)
+			if !ok {
+				var whole bool
+				var err error
+				if c, whole, err = e.readResources(ctx, p, prefix); err != nil {
+					return err
+				}
+				if whole {
+					e.res.store(gen, ck, c)
+					ok = true
+				}
+			}
+			if ok {
+				for i, name := range c.names {
+					if !fn(name, append([]byte(nil), c.vals[i]...)) {
+						break
+					}
+				}
+				return nil
+			}
+		}
 		lower := append(append([]byte(nil), p...), prefix...)
 		if a := append(append([]byte(nil), p...), after...); after != "" && string(a) >= string(lower) {
 			lower = append(a, 0) // the smallest key after `after`
@@ -133,4 +174,28 @@ func (e *Engine) ListResources(ctx context.Context, k store.ResourceKey, prefix,
 		}
 		return it.Error()
 	})
+}
+
+// readResources reads the records under p+prefix into an entry, unless there
+// are more than resListMax of them (whole is false: the caller lists them
+// from Pebble as they come).
+func (e *Engine) readResources(ctx context.Context, p []byte, prefix string) (c resEntry, whole bool, err error) {
+	lower := append(append([]byte(nil), p...), prefix...)
+	it, err := e.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(append([]byte(nil), lower...))})
+	if err != nil {
+		return resEntry{}, false, err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		if len(c.names) == resListMax {
+			return resEntry{}, false, it.Error()
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return resEntry{}, false, err
+		}
+		c.names = append(c.names, string(it.Key()[len(p):]))
+		c.vals = append(c.vals, append([]byte(nil), v...))
+	}
+	return c, true, it.Error()
 }
