@@ -3,6 +3,7 @@ package postgres
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,7 +20,8 @@ import (
 // it (utime+stime from /proc), over 200 reads of one group of 500 blocks
 // of 1000 bench lines (the rare token in two). CPU, not wall time: on a
 // loaded machine a PostgreSQL round trip waits for a core, the embedded
-// engine's lookup does not. Only e.Read is used, so the same test runs on
+// engine's lookup does not. CAIRN_PG_CPUPROFILE=FILE writes the node's CPU
+// profile of the measured reads. Only e.Read is used, so the same test runs on
 // an older commit. A measurement, not a check: CAIRN_PG_EXPLAIN=1 runs it.
 func TestRareTermCPU(t *testing.T) {
 	if os.Getenv("CAIRN_PG_EXPLAIN") == "" {
@@ -68,6 +70,19 @@ func TestRareTermCPU(t *testing.T) {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	const n = 200
+	if path := os.Getenv("CAIRN_PG_CPUPROFILE"); path != "" {
+		// The node's side of the measured reads only (the corpus's
+		// appends are not in it).
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	b0, s0, w0 := backends(), self(), time.Now()
 	for range n {
 		read()

@@ -34,6 +34,10 @@ type Config struct {
 	// Blocks, when set, moves old blocks to an S3-compatible object store
 	// (objects.go).
 	Blocks *BlocksConfig
+	// SummaryCacheBytes bounds the node's cache of block summaries that
+	// filtered reads test here instead of in SQL (sumcache.go); 0 means
+	// DefaultSummaryCacheBytes, negative turns the cache off.
+	SummaryCacheBytes int64
 }
 
 // DefaultMaxConns is the pool's size unless the URL sets pool_max_conns.
@@ -68,6 +72,8 @@ type Engine struct {
 	janitorDone chan struct{}
 
 	coalesce coalescer // group commit of appends (batch.go)
+
+	sums *sumCache // nil when off
 
 	objects   *objectStore // nil without object storage
 	stopMover context.CancelFunc
@@ -137,6 +143,12 @@ func Open(cfg Config) (*Engine, error) {
 	rand.Read(id[:])
 	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}), ownUnheard: map[uint64]time.Time{},
 		objects: objects, coalesce: coalescer{queues: map[groupKey]*groupQueue{}}}
+	switch {
+	case cfg.SummaryCacheBytes == 0:
+		e.sums = newSumCache(DefaultSummaryCacheBytes, time.Now)
+	case cfg.SummaryCacheBytes > 0:
+		e.sums = newSumCache(cfg.SummaryCacheBytes, time.Now)
+	}
 	lctx, stop := context.WithCancel(context.Background())
 	e.stop = stop
 	ready := make(chan error, 1)

@@ -92,8 +92,9 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 		return err
 	}
 	defer e.exit()
+	var gid int64
+	defer func() { e.sums.drop(gid) }() // its entries name deleted blocks
 	return wrap(pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		var gid int64
 		err := tx.QueryRow(ctx, `SELECT gid FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3 FOR UPDATE`,
 			scope.Account, scope.Region, []byte(name)).Scan(&gid)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -35,14 +35,15 @@ type selection struct {
 	start, end int64 // [start, end)
 	names      [][]byte
 	prefix     string
+	lastSeq    int64 // the group's high-water mark when looked up (sumcache.go)
 }
 
 // selectIn looks the group up; nil when the selection is empty.
 func (e *Engine) selectIn(ctx context.Context, scope store.Scope, group string, streams []string, prefix string, start, end int64) (*selection, error) {
 	sel := &selection{prefix: prefix, start: start, end: end}
 	var days int32
-	err := e.pool.QueryRow(ctx, `SELECT gid, max_span, retention_days FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3`,
-		scope.Account, scope.Region, []byte(group)).Scan(&sel.gid, &sel.maxSpan, &days)
+	err := e.pool.QueryRow(ctx, `SELECT gid, max_span, retention_days, last_seq FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3`,
+		scope.Account, scope.Region, []byte(group)).Scan(&sel.gid, &sel.maxSpan, &days, &sel.lastSeq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrGroupNotFound
 	}
@@ -101,6 +102,12 @@ type summaries struct {
 
 	skipped int64
 	gets    int // moved blocks fetched from the object store
+
+	// A filtered read walks the node's cached summaries when the group is
+	// cached (sumcache.go): snap, from index at (−1: not started).
+	cacheTried bool
+	snap       *sumSnap
+	at         int
 }
 
 const summaryPage = 256
@@ -120,7 +127,7 @@ func slotArray(q gramQuery) []int32 {
 }
 
 func newSummaries(e *Engine, sel *selection, backward bool, f store.Matcher) *summaries {
-	s := &summaries{e: e, sel: sel, backward: backward, grams: newGramFilter(f), page: 16}
+	s := &summaries{e: e, sel: sel, backward: backward, grams: newGramFilter(f), page: 16, at: -1}
 	s.inline = len(s.grams.need) == 0 && len(s.grams.needUnlessEscaped) == 0
 	if !s.inline {
 		// A block the filter rules out costs its summary's few columns:
@@ -204,6 +211,18 @@ func (s *summaries) query() (string, []any) {
 }
 
 func (s *summaries) fetch(ctx context.Context) error {
+	if !s.inline && !s.cacheTried && s.e.sums != nil {
+		s.cacheTried = true
+		snap, err := s.e.sums.get(ctx, s.e, s.sel)
+		if err != nil {
+			return err
+		}
+		s.snap = snap
+	}
+	if s.snap != nil {
+		s.fetchCached()
+		return nil
+	}
 	q, args := s.query()
 	rows, err := s.e.pool.Query(ctx, q, args...)
 	if err != nil {

@@ -43,9 +43,11 @@ func (e *Engine) DeleteStream(ctx context.Context, scope store.Scope, group, str
 		return err
 	}
 	defer e.exit()
+	var gid int64
+	defer func() { e.sums.drop(gid) }() // its entries name deleted blocks
 	return wrap(pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		gid, err := e.gid(ctx, tx, scope, group)
-		if err != nil {
+		var err error
+		if gid, err = e.gid(ctx, tx, scope, group); err != nil {
 			return err
 		}
 		var sid, bytes int64
