@@ -371,6 +371,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	}
 	open := map[string]*Record{}
 	size := map[*Record]int{}
+	pieceless := map[*Record]bool{}
 	var recs []*Record
 	var last *Record // the record of the previous event: pages are whole blocks, each of one stream
 	off := 0
@@ -405,6 +406,20 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		r.Events = append(r.Events, ev)
 		size[r] += n
 		last = r
+		if share {
+			// The record's runs of shared blocks (Record.pieces), while
+			// every event of it has one.
+			if blk := shared[i]; blk != nil && !pieceless[r] {
+				idx := int(e.Pos.Index)
+				if k := len(r.pieces) - 1; k >= 0 && r.pieces[k].blk == blk && r.pieces[k].to == idx {
+					r.pieces[k].to++
+				} else {
+					r.pieces = append(r.pieces, piece{blk, idx, idx + 1})
+				}
+			} else {
+				pieceless[r] = true
+			}
+		}
 	}
 	for _, r := range recs {
 		// Blocks of one stream come in commit order, each chronological;
@@ -412,6 +427,10 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		less := func(a, b Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) }
 		if !slices.IsSortedFunc(r.Events, less) {
 			slices.SortStableFunc(r.Events, less)
+			pieceless[r] = true // the runs no longer follow the events
+		}
+		if pieceless[r] {
+			r.pieces = nil
 		}
 	}
 	return recs
@@ -482,6 +501,7 @@ func (fl *follower) split(ctx context.Context, r *Record, lim Limits, out []*Rec
 	a, b := *r, *r
 	a.Events, b.Events = r.Events[:h:h], r.Events[h:]
 	a.json, a.gz, b.json, b.gz = nil, nil, nil, nil
+	a.pieces, b.pieces = nil, nil                                       // the halves are encoded event by event
 	a.spareJSON, a.spareGz, b.spareJSON, b.spareGz = nil, nil, nil, nil // r's own, not to be shared
 	out = fl.split(ctx, &a, lim, out)
 	return fl.split(ctx, &b, lim, out)

@@ -37,11 +37,23 @@ type Record struct {
 	// Random: random).
 	PartitionKey string
 
+	// pieces, when set, are the record's events as runs of shared encoded
+	// blocks, in order (build sets them; split and a re-sort drop them):
+	// the JSON copies each run at once, and the gzip joins the runs'
+	// segments deflated once for the group (gzipjoin.go).
+	pieces []piece
+
 	json, gz []byte
 	// spare are buffers of an earlier record, acknowledged and released,
 	// for json and gz to reuse (follower.release): a record of 1,000
 	// events is ~220 KB of JSON, which allocating afresh zeroes every time.
 	spareJSON, spareGz []byte
+}
+
+// piece is the run of a record's events from..to-1 of an encoded block.
+type piece struct {
+	blk      *encodedBlock
+	from, to int
 }
 
 // controlText is what a CONTROL_MESSAGE says for each vendor (reference
@@ -81,6 +93,35 @@ func (r *Record) JSON() []byte {
 		b = make([]byte, 0, n)
 	}
 	r.spareJSON = nil
+	b = r.appendHead(b)
+	if r.pieces != nil {
+		for i, p := range r.pieces {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, p.blk.span(p.from, p.to)...)
+		}
+	} else {
+		for i := range r.Events {
+			e := &r.Events[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if e.encoded != nil {
+				b = append(b, e.encoded...)
+			} else {
+				b = appendEvent(b, e.ID, e.Timestamp, e.Message)
+			}
+		}
+	}
+	b = append(b, "]}"...)
+	r.json = b
+	return b
+}
+
+// appendHead is the payload up to its first event: every key but the
+// events' own, in AWS's order, and the opening of logEvents.
+func (r *Record) appendHead(b []byte) []byte {
 	if r.Control {
 		b = append(b, `{"messageType":"CONTROL_MESSAGE","owner":`...)
 	} else {
@@ -103,28 +144,15 @@ func (r *Record) JSON() []byte {
 		b = append(b, `,"policyLevel":`...)
 		b = protocol.AppendJSONString(b, r.PolicyLevel)
 	}
-	b = append(b, `,"logEvents":[`...)
-	for i := range r.Events {
-		e := &r.Events[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if e.encoded != nil {
-			b = append(b, e.encoded...)
-		} else {
-			b = appendEvent(b, e.ID, e.Timestamp, e.Message)
-		}
-	}
-	b = append(b, "]}"...)
-	r.json = b
-	return b
+	return append(b, `,"logEvents":[`...)
 }
 
 // gzipPool keeps compressors of one level between records; each sink has
 // its own.
 type gzipPool struct {
 	level int
-	p     sync.Pool
+	p     sync.Pool // *gzip.Writer
+	fp    sync.Pool // *flate.Writer, for segments (gzipjoin.go)
 }
 
 // Gzip is the payload as every AWS target receives it: gzip of JSON, at the
@@ -132,6 +160,10 @@ type gzipPool struct {
 // with the GZIP format", not a level).
 func (r *Record) gzip(pool *gzipPool) []byte {
 	if r.gz != nil {
+		return r.gz
+	}
+	if r.pieces != nil && pool.level >= 0 && pool.level <= 9 { // the levels a sink may have (gzip_level)
+		r.gz = r.gzipJoined(pool)
 		return r.gz
 	}
 	js := r.JSON()

@@ -28,22 +28,41 @@ type sharedKey struct {
 	seq   uint64
 }
 
-// encodedBlock is one block's events, encoded: event i's object is
-// buf[ends[i-1]:ends[i]] (ends[-1] = 0), by Pos.Index.
+// encodedBlock is one block's events, encoded and separated by commas, as
+// they stand in a record's logEvents: event i's object is
+// buf[start(i):ends[i]] (start(0) = 0, start(i) = ends[i-1]+1), by
+// Pos.Index, so a run of consecutive events is one contiguous span.
 type encodedBlock struct {
 	buf  []byte
 	ends []int
+
+	// seg holds the whole block's span deflated, once per level a gzip
+	// sink of the group asked for (deflateSegment): the group's other
+	// gzip follower joins the same bytes into its own record instead of
+	// compressing the block again. segMu is held while one is made, so
+	// two followers do not compress the same block side by side.
+	segMu sync.Mutex
+	seg   []*deflateSegment
+}
+
+func (b *encodedBlock) start(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return b.ends[i-1] + 1
 }
 
 func (b *encodedBlock) event(i uint32) ([]byte, bool) {
 	if int(i) >= len(b.ends) {
 		return nil, false
 	}
-	start := 0
-	if i > 0 {
-		start = b.ends[i-1]
-	}
-	return b.buf[start:b.ends[i]:b.ends[i]], true
+	end := b.ends[i]
+	return b.buf[b.start(int(i)):end:end], true
+}
+
+// span is events from..to-1 with their separating commas.
+func (b *encodedBlock) span(from, to int) []byte {
+	return b.buf[b.start(from):b.ends[to-1]]
 }
 
 type sharedBlocks struct {
@@ -88,6 +107,9 @@ func encodeBlock(events []store.StoredEvent, ids []string) *encodedBlock {
 	}
 	b := &encodedBlock{buf: make([]byte, 0, n), ends: make([]int, len(events))}
 	for i := range events {
+		if i > 0 {
+			b.buf = append(b.buf, ',')
+		}
 		b.buf = appendEvent(b.buf, ids[i], events[i].Timestamp, events[i].Message)
 		b.ends[i] = len(b.buf)
 	}
