@@ -13,10 +13,8 @@ package audit
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +23,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/sts"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // Record is one CloudTrail event (CloudTrail record contents, "Management,
@@ -155,7 +154,7 @@ func Build(c *protocol.AuditCall, now time.Time) *Record {
 		SourceIPAddress:    sourceIP(c.Caller),
 		UserAgent:          truncate(c.UserAgent, 1024),
 		RequestID:          c.Caller.RequestID,
-		EventID:            uuid(),
+		EventID:            uuid.New(),
 		EventType:          "AwsApiCall",
 		ManagementEvent:    true,
 		RecipientAccountID: c.Caller.Account,
@@ -434,12 +433,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-func uuid() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

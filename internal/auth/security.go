@@ -19,6 +19,7 @@ import (
 	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/sts"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // SecurityConfig is what a server's security is built from (package server
@@ -252,7 +253,7 @@ func (s *Security) Precheck(r *http.Request) error { return s.authn.Precheck(r) 
 // already authenticated by SigV4.
 func (s *Security) ServeQuery(w http.ResponseWriter, r *http.Request, c caller.Caller, body []byte) {
 	if c.Identity.STS == nil {
-		s.WriteError(w, sts.NewRequestID(), fmt.Errorf("BUG: STS call without a principal"))
+		s.WriteError(w, uuid.New(), fmt.Errorf("BUG: STS call without a principal"))
 		return
 	}
 	r2 := r.WithContext(sts.WithCaller(r.Context(), c.Identity.STS))

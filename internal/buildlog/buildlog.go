@@ -55,6 +55,10 @@ type Config struct {
 	// Caller is the caller of a request; when there is none it has written
 	// the answer (401) and reports false.
 	Caller func(w http.ResponseWriter, r *http.Request) (caller.Caller, bool)
+	// WriteError answers an error of the build log's own (BadRequest) and an
+	// API error it relays, in the shape of the console's endpoints (the
+	// console's writer: the routes are the console's).
+	WriteError func(w http.ResponseWriter, status int, code, msg string)
 	// Now is the clock of the hold-back; nil means time.Now.
 	Now func() time.Time
 }
@@ -66,6 +70,9 @@ type Handler struct {
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
+	if cfg.API == nil || cfg.Caller == nil || cfg.WriteError == nil {
+		panic("BUG: buildlog.Config needs API, Caller and WriteError")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -253,14 +260,14 @@ func (bl *Handler) progressive(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	group, job, build, node := q.Get("group"), q.Get("job"), q.Get("build"), q.Get("node")
 	if group == "" || job == "" || !buildID.MatchString(build) || (node != "" && !buildID.MatchString(node)) {
-		writeError(w, http.StatusBadRequest, "BadRequest", "group, job and build are required; build and node are letters, digits, '.', '_' or '-'.")
+		bl.cfg.WriteError(w, http.StatusBadRequest, "BadRequest", "group, job and build are required; build and node are letters, digits, '.', '_' or '-'.")
 		return
 	}
 	start := int64(0)
 	if s := q.Get("start"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "BadRequest", "start must be a byte offset (a non-negative integer).")
+			bl.cfg.WriteError(w, http.StatusBadRequest, "BadRequest", "start must be a byte offset (a non-negative integer).")
 			return
 		}
 		start = n
@@ -271,7 +278,7 @@ func (bl *Handler) progressive(w http.ResponseWriter, r *http.Request) {
 	}
 	lines, more, e := bl.readBuild(r, cl, group, job, build, node)
 	if e != nil {
-		writeError(w, e.status, e.code, e.msg)
+		bl.cfg.WriteError(w, e.status, e.code, e.msg)
 		return
 	}
 	total := int64(0)
@@ -341,7 +348,7 @@ func (bl *Handler) listBuilds(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	group, job := q.Get("group"), q.Get("job")
 	if group == "" || job == "" {
-		writeError(w, http.StatusBadRequest, "BadRequest", "group and job are required.")
+		bl.cfg.WriteError(w, http.StatusBadRequest, "BadRequest", "group and job are required.")
 		return
 	}
 	cl, ok := bl.cfg.Caller(w, r)
@@ -355,7 +362,7 @@ func (bl *Handler) listBuilds(w http.ResponseWriter, r *http.Request) {
 	for {
 		var page filterPage
 		if e := bl.invokeJSON(r, cl, "FilterLogEvents", in, &page); e != nil {
-			writeError(w, e.status, e.code, e.msg)
+			bl.cfg.WriteError(w, e.status, e.code, e.msg)
 			return
 		}
 		for _, ev := range page.Events {
@@ -409,13 +416,4 @@ func (bl *Handler) listBuilds(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// writeError answers an error of the build log's own (not an API call's:
-// those are relayed as the API wrote them) in the API's shape, as the
-// console's endpoints do: BadRequest.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
 }

@@ -1,7 +1,18 @@
 // Package cli is Cairn's command line: it parses arguments, environment
 // variables and the config file, builds the components a subcommand needs,
 // and runs it. It is the only package besides cmd/ that reads flags or the
-// environment; everything it builds takes a Config struct.
+// environment (a lint test holds it so); everything it builds takes a Config
+// struct.
+//
+// Data flows: cmd/cairn's main → Main (the process's stdin, stdout, stderr
+// and environment as an Env, so tests run commands without a process) → Run
+// picks the subcommand (commands) → its run function parses its flags (over
+// the environment and, for the server and the agent, a YAML config file:
+// yamlfile.go, checked strictly) → a Config of the package that does the
+// work (server.Config in server.go, the agent in agent.go, logscli in
+// logs.go, runcmd in run.go, bench in bench.go and benchpipe.go; backup and
+// creds in ops.go; migrate, api-key, env, completion and version in files of
+// their own) → the exit status.
 package cli
 
 import (

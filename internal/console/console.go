@@ -107,7 +107,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("POST /console/api/signout", c.signOut)
 	m.HandleFunc("GET /console/api/session", c.session)
 	m.HandleFunc("POST /console/api/call/{op}", c.call)
-	buildlog.New(buildlog.Config{API: cfg.API, Caller: c.requestCaller, Now: cfg.Now}).Mount(m)
+	buildlog.New(buildlog.Config{API: cfg.API, Caller: c.requestCaller, WriteError: writeError, Now: cfg.Now}).Mount(m)
 	m.HandleFunc("POST /console/api/readable", c.readable)
 	c.mux = m
 	return c

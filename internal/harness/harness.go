@@ -8,9 +8,15 @@
 // Call, Sign and Do send the hand-made requests an SDK would never send.
 // Restart stops and starts it again on the same address and data. CheckFor
 // polls a condition with a deadline, so no test synchronises with
-// time.Sleep. fixtures.go holds the set-ups test packages share (IAM
-// documents of a few users, a group with streams, events by message, the
-// wait for a query, an exact AWS error, a clock tests move).
+// time.Sleep. Options adjust the server: WithIAM/WithIAMFile, WithClock,
+// InDir, WithStore (PostgreSQL), AuthOff, Configure for any other
+// server.Config field. fixtures.go holds the set-ups test packages share
+// (IAM documents of a few users and accounts: WithUsers, WithAccounts; a
+// group with streams: CreateGroup; events by message: PutMessages; the wait
+// for a query: WaitQuery; an exact AWS error: WantErr; a clock tests move:
+// Clock). StartMoto runs moto's server (the S3-compatible store the export
+// and scheduled-query tests write to), and SyncBuffer is a log sink a test reads
+// while the server writes to it.
 //
 // Data flows one way: a test calls Start with options that adjust the
 // server.Config, talks to the server through the clients, and the server's

@@ -84,6 +84,10 @@ func TestLayering(t *testing.T) {
 				"internal/migrate"}}, // migrate moves data from one engine to the other
 		{why: "tests' helpers are for tests",
 			from: any, to: is("internal/harness", "internal/leakcheck"), allowed: []string{"internal/harness"}},
+		{why: "the doors that write through the logs service (OTLP, the audit trail, the console and its build log) stand above it: no family imports them",
+			from: is("internal/logs"), to: is("internal/otlp", "internal/audit", "internal/console", "internal/buildlog")},
+		{why: "syslog parsing and listening knows no log group: logs/syslogconfig turns its messages into events",
+			from: is("internal/syslog"), to: is("internal/logs", "internal/store", "internal/server")},
 		{why: "the wire layer does not know the services behind it",
 			from: is("internal/protocol", "internal/awserr", "internal/awsmodel", "internal/sigv4"),
 			to:   is("internal/logs", "internal/server", "internal/auth", "internal/store")},

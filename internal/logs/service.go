@@ -1,10 +1,13 @@
 // Package logs is the CloudWatch Logs service's core family of operations:
 // log groups, streams, events, tags, retention, KMS keys and deletion
 // protection, independent of HTTP and of the storage engine. The other
-// families (logs/livetail, logs/metricfilter, and later Insights queries,
-// subscriptions, deliveries...) are packages of their own that share what
-// this one exports in family.go: the group ARNs, name resolution, the store
-// error mapping and the pattern compiler.
+// families (Live Tail, Insights, metric filters, subscriptions, policies,
+// deliveries...) are packages of their own under logs/ that share what this
+// one exports in family.go: the group ARNs, name resolution, the store error
+// mapping and the pattern compiler. Cairn's in-process writers (syslog,
+// OTLP, the audit trail) store events with Put (put.go), which cuts them
+// into PutLogEvents batches and sends them through a Writer: this Service,
+// or one gated by package logs/policygate.
 //
 // Every operation is a typed function, func(ctx, caller.Caller, *In) (*Out,
 // error). Clients reach it through package protocol, which builds the Caller

@@ -1,19 +1,28 @@
 // Package server assembles a running Cairn server and does nothing else: the
 // security (auth.Security), the storage engine, the families of operations,
-// the wire protocol and the HTTP listener, stopped in reverse order.
+// their background workers, the wire protocol and the HTTP listener, stopped
+// in reverse order.
 //
-// A request flows: net/http → protocol.Handler (framing, auth → a
-// caller.Caller, errors) → the operation's family (logs for the core,
-// logs/livetail, logs/metricfilter; CloudWatch semantics) → store.Store (the
-// embedded engine). Each family registers its operations on one
-// protocol.Table here. Requests that are not API calls (GET /health) are
-// served here.
+// A request flows: net/http → the protocol handler (framing, auth → a
+// caller.Caller, quotas, errors) → the operation's family (logs for the
+// core, one package per family under logs/; CloudWatch semantics) →
+// store.Store (the embedded engine, or PostgreSQL when Config.Store names
+// one). Every family registers its operations on one protocol.Table here.
+// Requests that are not API calls go to the extra mux: /health and
+// /healthz, /metrics, /v1/logs (package otlp), the delivery stats, the
+// backup endpoint, and the console (with its build-log routes). Cairn's own
+// writers (the audit trail, syslog, subscription delivery into a log group,
+// findings) store through the core service, gated as the AWS service
+// principal each acts as (policygate.Enforcer; servicewriters.go).
 //
 // Start is the order of assembly; its steps live beside it: assembly.go
-// (the engine, security, listener and the Server made of them),
-// families.go (the API families without background work), workers.go (the
-// families with background work and every worker the server owns),
-// routes.go (the non-API routes, the protocol handler, the console).
+// (the engine, security, listener and the Server made of them), engine.go
+// (which engine Config.Store opens), families.go (the API families without
+// background work), workers.go (the families with background work and every
+// worker the server owns), routes.go (the non-API routes, the protocol
+// handler, the console), transport.go (TLS and the profiler's own loopback
+// listener), metrics.go (the server's own /metrics families), backup.go (the
+// online snapshot behind `cairn backup`).
 package server
 
 import (

@@ -20,7 +20,6 @@ package sts
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/iam"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // Namespace is the STS XML namespace; APIVersion the only version served.
@@ -107,7 +107,7 @@ func NewHandler(cfg Config) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := NewRequestID()
+	reqID := uuid.New()
 	caller, ok := CallerFrom(r.Context())
 	if !ok {
 		WriteError(w, reqID, awserr.MissingToken())
@@ -455,13 +455,4 @@ func WriteError(w http.ResponseWriter, reqID string, err error) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.WriteHeader(status)
 	w.Write([]byte(b.String()))
-}
-
-// NewRequestID returns a random UUID-shaped request id.
-func NewRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

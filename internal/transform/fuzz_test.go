@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzConfig: any configuration JSON either is refused with a ConfigError or
@@ -61,13 +62,21 @@ func FuzzGrok(f *testing.F) {
 	})
 }
 
-// FuzzParseJSON: the event parser agrees with encoding/json on validity.
+// FuzzParseJSON: the event parser agrees with encoding/json on validity,
+// and on the value of a document that is one string of valid UTF-8 (the
+// escapes, surrogate pairs and lone surrogates).
 func FuzzParseJSON(f *testing.F) {
 	f.Add(`{"a":[1,2,{"b":"\u00e9"}]}`)
+	f.Add(`"\ud800\u0041"`)
+	f.Add(`"\ud83d\ude00 \udc00\ud800"`)
 	f.Fuzz(func(t *testing.T, s string) {
-		_, err := parseJSON(s)
+		v, err := parseJSON(s)
 		if (err == nil) != json.Valid([]byte(s)) {
 			t.Fatalf("parseJSON %v, encoding/json valid %v on %q", err, json.Valid([]byte(s)), s)
+		}
+		var want string
+		if err == nil && utf8.ValidString(s) && json.Unmarshal([]byte(s), &want) == nil && v != want {
+			t.Fatalf("parseJSON(%q) = %q, encoding/json %q", s, v, want)
 		}
 	})
 }

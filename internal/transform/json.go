@@ -308,14 +308,20 @@ func (p *jsonParser) str() (string, error) {
 					return "", errSyntax
 				}
 				if utf16.IsSurrogate(r) {
+					// A high surrogate and a low one are one rune; anything
+					// else is U+FFFD and the escape after it stands alone
+					// (encoding/json's decoding: "\ud800\u0041" is "\ufffdA").
 					r2 := rune(utf8.RuneError)
 					if p.i+1 < len(p.s) && p.s[p.i] == '\\' && p.s[p.i+1] == 'u' {
+						save := p.i
 						p.i += 2
 						lo, ok := p.hex4()
 						if !ok {
 							return "", errSyntax
 						}
-						r2 = utf16.DecodeRune(r, lo)
+						if r2 = utf16.DecodeRune(r, lo); r2 == utf8.RuneError {
+							p.i = save
+						}
 					}
 					r = r2
 				}

@@ -23,8 +23,6 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"sort"
@@ -35,6 +33,7 @@ import (
 	"github.com/cairnlog/cairn/internal/insights/cwli"
 	"github.com/cairnlog/cairn/internal/quota"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // Query states, the model's QueryStatus enum. Unknown is never reported:
@@ -253,7 +252,7 @@ func (m *Manager) Start(spec Spec) (string, error) {
 		group = spec.Groups[0]
 	}
 	q := &query{
-		Info: Info{ID: newID(), QueryString: spec.QueryString, Language: spec.Language, Status: Scheduled,
+		Info: Info{ID: uuid.New(), QueryString: spec.QueryString, Language: spec.Language, Status: Scheduled,
 			CreateTime: m.cfg.Now().UnixMilli(), Group: group, Groups: spec.Groups, Owner: spec.Owner},
 		scope: spec.Scope, start: spec.Start, end: spec.End, filter: spec.Filter, streams: spec.Streams, newest: spec.Newest, noMsgs: spec.NoMessages, exec: spec.Exec,
 		cancel: cancel, release: release,
@@ -562,14 +561,4 @@ func (m *Manager) Close() error {
 	m.cancel()
 	m.wg.Wait()
 	return nil
-}
-
-// newID returns a random UUID, the form of AWS's query ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -28,7 +28,6 @@ package anomaly
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -44,6 +43,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 const (
@@ -180,15 +180,6 @@ func detectorID(scope store.Scope, arn string) (string, bool) {
 	return arn[len(prefix):], true
 }
 
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 type CreateInput struct {
 	LogGroupArnList       []string          `json:"logGroupArnList"`
 	DetectorName          string            `json:"detectorName"`
@@ -237,7 +228,7 @@ func (s *Service) checkPattern(p *string) error {
 // CreateLogAnomalyDetector creates a detector for one log group.
 func (s *Service) CreateLogAnomalyDetector(ctx context.Context, c caller.Caller, in *CreateInput) (*CreateOutput, error) {
 	scope := logs.Scope(c)
-	id := newUUID()
+	id := uuid.New()
 	if err := c.Authorize("logs:CreateLogAnomalyDetector", detectorARN(scope, id)); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cairnlog/cairn/internal/drain"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // Anomaly is AWS's Anomaly shape (the stored record too).
@@ -328,7 +329,7 @@ func (s *Service) report(ctx context.Context, scope store.Scope, id string, d *D
 		existing.LogSamples = w.samples
 		return s.putAnomaly(ctx, scope, id, existing)
 	}
-	a := &Anomaly{AnomalyID: newUUID(), PatternID: pid, AnomalyDetectorArn: d.AnomalyDetectorArn, PatternString: tmpl.String(),
+	a := &Anomaly{AnomalyID: uuid.New(), PatternID: pid, AnomalyDetectorArn: d.AnomalyDetectorArn, PatternString: tmpl.String(),
 		PatternRegex: regexOf(tmpl), Priority: priority, FirstSeen: ms, LastSeen: ms, Description: description, Active: true,
 		State: "Active", Histogram: map[string]int64{strconv.FormatInt(ms, 10): w.count}, LogSamples: w.samples,
 		PatternTokens: tokensOf(tmpl, w), LogGroupArnList: d.LogGroupArnList}

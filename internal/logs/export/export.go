@@ -25,11 +25,9 @@ package export
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +39,7 @@ import (
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 const (
@@ -176,7 +175,7 @@ func (s *Service) CreateExportTask(ctx context.Context, c caller.Caller, in *Cre
 	if active {
 		return nil, awserr.ResourceLimitExceeded()
 	}
-	t := ExportTask{TaskID: newUUID(), TaskName: in.TaskName, LogGroupName: in.LogGroupName, From: in.From, To: in.To,
+	t := ExportTask{TaskID: uuid.New(), TaskName: in.TaskName, LogGroupName: in.LogGroupName, From: in.From, To: in.To,
 		Destination: in.Destination, DestinationPrefix: prefix, Status: TaskStatus{Code: Pending},
 		ExecutionInfo: ExecutionInfo{CreationTime: s.now().UnixMilli()}}
 	if in.LogStreamNamePrefix != "" {
@@ -339,13 +338,4 @@ func (s *Service) CancelExportTask(ctx context.Context, c caller.Caller, in *Can
 	}
 	_ = s.st.DeleteResource(ctx, store.ResourceKey{Kind: indexKind, Name: indexName(scope, t.TaskID)})
 	return nil, nil
-}
-
-// newUUID returns a random (version 4) UUID, the form AWS's task ids have.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

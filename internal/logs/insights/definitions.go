@@ -13,6 +13,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // Query definitions are saved queries, one store resource record each
@@ -99,7 +100,7 @@ func definitionKey(scope store.Scope, id string) store.ResourceKey {
 }
 
 // newDefinitionID is a UUID, the form of AWS's definition ids.
-func newDefinitionID() string { return newUUID() }
+func newDefinitionID() string { return uuid.New() }
 
 type DescribeQueryDefinitionsInput struct {
 	QueryLanguage             *string `json:"queryLanguage"`

@@ -13,8 +13,6 @@ package livetail
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +27,7 @@ import (
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/tail"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 // Live Tail cadence and framing.
@@ -177,7 +176,7 @@ func (s *Service) StartLiveTail(ctx context.Context, c caller.Caller, in *StartL
 	}
 	start := LiveTailSessionStart{
 		RequestID:             c.RequestID,
-		SessionID:             newSessionID(),
+		SessionID:             uuid.New(),
 		LogGroupIdentifiers:   in.LogGroupIdentifiers,
 		LogStreamNames:        in.LogStreamNames,
 		LogStreamNamePrefixes: in.LogStreamNamePrefixes,
@@ -328,16 +327,6 @@ func (l *liveTailStream) timeout() error {
 	err = l.out.Exception("SessionTimeoutException", payload)
 	l.out.Flush()
 	return err
-}
-
-// newSessionID returns a random UUID, the form of AWS's session IDs.
-func newSessionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 var _ protocol.Streamer = (*liveTailStream)(nil)

@@ -5,14 +5,16 @@
 // every PutLogEvents and CreateLogStream it makes is checked first.
 //
 // Data flows: a writer (the audit trail, the syslog writer, subscription
-// delivery into a log group, data protection findings, vended logs) →
-// Enforcer.Check or Enforcer.Writer (its Principal: service, aws:SourceArn,
-// other condition keys) → resourcepolicy.Service.Permits → allowed: the
-// write goes on to the core logs service; refused: a *RefusedError to the
-// writer (each writer's package says what it then does),
-// cairn_resource_policy_refused_writes_total counts it, and the server log
-// warns once per group and writer until a write is allowed again. A policy
-// is never judged for IAM callers: only for these writes, as on AWS.
+// delivery into a log group, data protection findings) → Enforcer.Check or
+// Enforcer.Writer (its Principal: service, aws:SourceArn, other condition
+// keys) → resourcepolicy.Service.Permits → allowed: the write goes on to the
+// core logs service; refused: a *RefusedError to the writer (each writer's
+// package says what it then does), cairn_resource_policy_refused_writes_total
+// counts it, and the server log warns once per group and writer until a
+// write is allowed again. At configuration time (a vended-log delivery, a
+// findings destination, the audit group) Ensure and EnsureDelivery add the
+// group policy AWS's infrastructure adds (resourcepolicy.Service.Ensure). A
+// policy is never judged for IAM callers: only for these writes, as on AWS.
 package policygate
 
 import (
