@@ -96,7 +96,7 @@ func BenchmarkPipelineCount(b *testing.B) {
 		r.filters = append(r.filters, c)
 		r.state.Filters[c.name] = &filterCounts{}
 	}
-	assignLiterals(r.filters)
+	r.eager = assignLiterals(r.filters)
 	g := bench.NewLineGen(42)
 	events := make([]store.StoredEvent, 4096)
 	for i := range events {

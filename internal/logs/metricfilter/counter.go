@@ -86,6 +86,7 @@ type groupRun struct {
 	mu       sync.Mutex // guards the fields below (Collect reads them)
 	loaded   bool
 	filters  []*compiled
+	eager    []rareLiteral // literals searched a block at once (assignLiterals)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -467,7 +468,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
-	assignLiterals(fs)
+	r.eager = assignLiterals(fs)
 	r.filters = fs
 	return len(fs), nil
 }
@@ -550,6 +551,10 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				active = append(active, fi)
 			}
 		}
+		var looked uint64
+		if len(active) > 0 && len(r.eager) > 0 {
+			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, sc.buf, sc.starts, sc.present)
+		}
 		for ei := range block {
 			if len(active) == 0 {
 				break
@@ -557,6 +562,9 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			e := &block[ei]
 			sc.view[0].Reset(e.Message)
 			plain := eventDoc{msg: e.Message, memo: true, view: &sc.view[0]}
+			if looked != 0 {
+				plain.looked, plain.present = looked, sc.present[ei]
+			}
 			var tr eventDoc
 			haveTr := false
 			for _, fi := range active {
@@ -579,6 +587,9 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 						c.addN(counts[fi], f.value.num, 1)
 					}
 					continue
+				}
+				if f.isJSON && !ev.object() {
+					continue // most events of a mixed group are no JSON object: no call
 				}
 				m, dp, ok := f.applyDoc(ev, k.scope, &sc)
 				matched[fi] = matched[fi] || m
