@@ -67,6 +67,13 @@ type Counter struct {
 
 	dropped atomic.Uint64
 
+	// sc is count's scratch, kept from one page (and group) to the next so
+	// counting allocates nothing per page: one per Counter, not per group,
+	// since blockScan's copy of a block's messages is as large as the
+	// largest block (1 MB). Only the worker goroutine counts (run → drain →
+	// process → count).
+	sc scratch
+
 	// lease: the Counter counts only on the node holding it (on a shared
 	// engine; always on a one-node one), so each event is counted once.
 	lease *store.Lease
@@ -529,7 +536,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 	}
 	matched := make([]bool, len(r.filters))
 	active := make([]int, 0, len(r.filters)) // the block's filters that look at each event
-	var sc scratch
+	sc := &c.sc
 	var key []byte
 	for i, bi := 0, 0; i < len(events); bi++ {
 		j := blockEnd(events, i)
@@ -591,7 +598,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				if f.isJSON && !ev.object() {
 					continue // most events of a mixed group are no JSON object: no call
 				}
-				m, dp, ok := f.applyDoc(ev, k.scope, &sc)
+				m, dp, ok := f.applyDoc(ev, k.scope, sc)
 				matched[fi] = matched[fi] || m
 				if ok {
 					key = c.add(counts[fi], dp, key)
