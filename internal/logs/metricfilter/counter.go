@@ -94,6 +94,7 @@ type groupRun struct {
 	loaded   bool
 	filters  []*compiled
 	eager    []rareLiteral // literals searched a block at once (assignLiterals)
+	tuned    bool          // eager's bytes re-picked by the group's messages (tuneRare)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -475,7 +476,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
-	r.eager = assignLiterals(fs)
+	r.eager, r.tuned = assignLiterals(fs), false
 	r.filters = fs
 	return len(fs), nil
 }
@@ -560,7 +561,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		}
 		var looked uint64
 		if len(active) > 0 && len(r.eager) > 0 {
-			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, sc.buf, sc.starts, sc.present)
+			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, !r.tuned, sc.buf, sc.starts, sc.present)
+			r.tuned = true
 		}
 		for ei := range block {
 			if len(active) == 0 {

@@ -200,13 +200,33 @@ func TestBlockScanAgrees(t *testing.T) {
 	checkBlockScan(t, lits, msgs)
 }
 
+// TestTuneRare: the byte searched for is the literal's least frequent in
+// the group's messages, not the static ranking's.
+func TestTuneRare(t *testing.T) {
+	lits := []rareLiteral{newRareLiteral("timeout"), newRareLiteral("cache miss")}
+	if lits[0].s[lits[0].rare] != 'm' || lits[1].s[lits[1].rare] != 'm' {
+		t.Fatalf("the ranking picks %q and %q; this test expects 'm' for both", lits[0].s[lits[0].rare], lits[1].s[lits[1].rare])
+	}
+	tuneRare(lits, []byte("read in 12ms; retry in 40ms; cache hit in 3ms; timeout"))
+	if got0, got1 := lits[0].s[lits[0].rare], lits[1].s[lits[1].rare]; got0 == 'm' || got1 == 'm' {
+		t.Fatalf("after tuning: %q and %q, want a byte rarer than 'm' in the text", got0, got1)
+	}
+}
+
 func checkBlockScan(t *testing.T, lits []rareLiteral, msgs []string) {
 	t.Helper()
 	var block []store.StoredEvent
 	for _, m := range msgs {
 		block = append(block, store.StoredEvent{Message: m})
 	}
-	_, _, present, looked := blockScan(block, lits, nil, nil, nil)
+	for _, tune := range []bool{false, true} {
+		_, _, present, looked := blockScan(block, lits, tune, nil, nil, nil)
+		checkPresent(t, lits, msgs, present, looked)
+	}
+}
+
+func checkPresent(t *testing.T, lits []rareLiteral, msgs []string, present []uint64, looked uint64) {
+	t.Helper()
 	for i, m := range msgs {
 		for _, l := range lits {
 			bit := uint64(1) << l.id

@@ -140,6 +140,27 @@ func assignLiterals(fs []*compiled) []rareLiteral {
 	return eager
 }
 
+// tuneRare re-picks, for each literal of lits, the byte blockScan searches
+// for: the one least frequent in text (a group's own messages, where the
+// static byteCommonness ranking may be wrong: 'm' of "timeout" is in every
+// "in 12ms"), ties going to the ranking's choice. Any byte of a literal
+// finds all its occurrences, so this changes the cost only. At most the
+// first 64 KB of text are counted.
+func tuneRare(lits []rareLiteral, text []byte) {
+	var freq [256]int
+	for _, c := range text[:min(len(text), 64<<10)] {
+		freq[c]++
+	}
+	for li := range lits {
+		l := &lits[li]
+		for i := 0; i < len(l.s); i++ {
+			if freq[l.s[i]] < freq[l.s[l.rare]] {
+				l.rare = i
+			}
+		}
+	}
+}
+
 // blockScan finds every literal of lits in the messages of block at once
 // and returns, per event, the bits (by rareLiteral.id) of those its
 // message contains, and the bits looked for. The messages are laid end to
@@ -150,13 +171,19 @@ func assignLiterals(fs []*compiled) []rareLiteral {
 // is no occurrence), and once a message has the literal the search jumps
 // to the next message. TestBlockScanAgrees and FuzzGroupCount compare it
 // with strings.Contains.
-func blockScan(block []store.StoredEvent, lits []rareLiteral, buf []byte, starts []int, present []uint64) ([]byte, []int, []uint64, uint64) {
+//
+// tune: first re-pick the literals' bytes by this block's text (tuneRare);
+// lits is then changed in place.
+func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []byte, starts []int, present []uint64) ([]byte, []int, []uint64, uint64) {
 	buf, starts = buf[:0], starts[:0]
 	for i := range block {
 		starts = append(starts, len(buf))
 		buf = append(buf, block[i].Message...)
 	}
 	starts = append(starts, len(buf))
+	if tune {
+		tuneRare(lits, buf)
+	}
 	present = append(present[:0], make([]uint64, len(block))...)
 	var looked uint64
 	text := unsafeString(buf)
