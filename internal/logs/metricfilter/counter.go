@@ -67,6 +67,13 @@ type Counter struct {
 
 	dropped atomic.Uint64
 
+	// sc is count's scratch, kept from one page (and group) to the next so
+	// counting allocates nothing per page: one per Counter, not per group,
+	// since blockScan's copy of a block's messages is as large as the
+	// largest block (1 MB). Only the worker goroutine counts (run → drain →
+	// process → count).
+	sc scratch
+
 	// lease: the Counter counts only on the node holding it (on a shared
 	// engine; always on a one-node one), so each event is counted once.
 	lease *store.Lease
@@ -86,6 +93,8 @@ type groupRun struct {
 	mu       sync.Mutex // guards the fields below (Collect reads them)
 	loaded   bool
 	filters  []*compiled
+	eager    []rareLiteral // literals searched a block at once (assignLiterals)
+	tuned    bool          // eager's bytes re-picked by the group's messages (tuneRare)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -467,7 +476,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
-	assignLiterals(fs)
+	r.eager, r.tuned = assignLiterals(fs), false
 	r.filters = fs
 	return len(fs), nil
 }
@@ -528,7 +537,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 	}
 	matched := make([]bool, len(r.filters))
 	active := make([]int, 0, len(r.filters)) // the block's filters that look at each event
-	var sc scratch
+	sc := &c.sc
 	var key []byte
 	for i, bi := 0, 0; i < len(events); bi++ {
 		j := blockEnd(events, i)
@@ -550,6 +559,11 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				active = append(active, fi)
 			}
 		}
+		var looked uint64
+		if len(active) > 0 && len(r.eager) > 0 {
+			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, !r.tuned, sc.buf, sc.starts, sc.present)
+			r.tuned = true
+		}
 		for ei := range block {
 			if len(active) == 0 {
 				break
@@ -557,6 +571,9 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			e := &block[ei]
 			sc.view[0].Reset(e.Message)
 			plain := eventDoc{msg: e.Message, memo: true, view: &sc.view[0]}
+			if looked != 0 {
+				plain.looked, plain.present = looked, sc.present[ei]
+			}
 			var tr eventDoc
 			haveTr := false
 			for _, fi := range active {
@@ -580,7 +597,10 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 					}
 					continue
 				}
-				m, dp, ok := f.applyDoc(ev, k.scope, &sc)
+				if f.isJSON && !ev.object() {
+					continue // most events of a mixed group are no JSON object: no call
+				}
+				m, dp, ok := f.applyDoc(ev, k.scope, sc)
 				matched[fi] = matched[fi] || m
 				if ok {
 					key = c.add(counts[fi], dp, key)

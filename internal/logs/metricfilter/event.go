@@ -118,6 +118,11 @@ type scratch struct {
 	vals pattern.Values
 	dims []string
 	view [2]pattern.View // eventDoc.view of the stored and the transformed message
+	// blockScan's buffers: the block's messages end to end, where each
+	// starts, and each event's literal bits.
+	buf     []byte
+	starts  []int
+	present []uint64
 }
 
 // viewMatcher is a pattern that matches through a shared View

@@ -101,7 +101,7 @@ func refCount(fs []*compiled, events []store.StoredEvent) map[string]map[string]
 // counts with refCount's.
 func checkGroupCount(t *testing.T, fs []*compiled, events []store.StoredEvent, page int) {
 	t.Helper()
-	r := &groupRun{loaded: true, filters: fs, state: groupState{Filters: map[string]*filterCounts{}}}
+	r := &groupRun{loaded: true, filters: fs, eager: assignLiterals(fs), state: groupState{Filters: map[string]*filterCounts{}}}
 	for _, f := range fs {
 		r.state.Filters[f.name] = &filterCounts{}
 	}
@@ -185,5 +185,67 @@ func FuzzGroupCount(f *testing.F) {
 		msgs := strings.Split(text, "\n")
 		sizes := []int{int(a%8) + 1, int(b%8) + 1}
 		checkGroupCount(t, fs, groupEvents(msgs, sizes), int(a%5)+1)
+	})
+}
+
+// TestBlockScanAgrees: blockScan's answers are strings.Contains' for every
+// message of a block: literals at a message's start and end, straddling
+// two messages, repeated, empty, in empty messages.
+func TestBlockScanAgrees(t *testing.T) {
+	lits := []rareLiteral{newRareLiteral("ab"), newRareLiteral("b"), newRareLiteral("xyz"), newRareLiteral(""), newRareLiteral("aab")}
+	for i := range lits {
+		lits[i].id = i * 7
+	}
+	msgs := []string{"a", "b", "", "ab", "xy", "z", "aab", "xyzxyz", "bab", "", "a", "ab"}
+	checkBlockScan(t, lits, msgs)
+}
+
+// TestTuneRare: the byte searched for is the literal's least frequent in
+// the group's messages, not the static ranking's.
+func TestTuneRare(t *testing.T) {
+	lits := []rareLiteral{newRareLiteral("timeout"), newRareLiteral("cache miss")}
+	if lits[0].s[lits[0].rare] != 'm' || lits[1].s[lits[1].rare] != 'm' {
+		t.Fatalf("the ranking picks %q and %q; this test expects 'm' for both", lits[0].s[lits[0].rare], lits[1].s[lits[1].rare])
+	}
+	tuneRare(lits, []byte("read in 12ms; retry in 40ms; cache hit in 3ms; timeout"))
+	if got0, got1 := lits[0].s[lits[0].rare], lits[1].s[lits[1].rare]; got0 == 'm' || got1 == 'm' {
+		t.Fatalf("after tuning: %q and %q, want a byte rarer than 'm' in the text", got0, got1)
+	}
+}
+
+func checkBlockScan(t *testing.T, lits []rareLiteral, msgs []string) {
+	t.Helper()
+	var block []store.StoredEvent
+	for _, m := range msgs {
+		block = append(block, store.StoredEvent{Message: m})
+	}
+	for _, tune := range []bool{false, true} {
+		_, _, present, looked := blockScan(block, lits, tune, nil, nil, nil)
+		checkPresent(t, lits, msgs, present, looked)
+	}
+}
+
+func checkPresent(t *testing.T, lits []rareLiteral, msgs []string, present []uint64, looked uint64) {
+	t.Helper()
+	for i, m := range msgs {
+		for _, l := range lits {
+			bit := uint64(1) << l.id
+			if looked&bit == 0 {
+				t.Fatalf("%q not looked for", l.s)
+			}
+			if got, want := present[i]&bit != 0, strings.Contains(m, l.s); got != want {
+				t.Fatalf("%q in message %d %q: block scan %v, strings.Contains %v", l.s, i, m, got, want)
+			}
+		}
+	}
+}
+
+// FuzzBlockScan: the same for any messages and literals.
+func FuzzBlockScan(f *testing.F) {
+	f.Add("a\nab\n\nxab", "ab", "b")
+	f.Fuzz(func(t *testing.T, text, a, b string) {
+		lits := []rareLiteral{newRareLiteral(a), newRareLiteral(b)}
+		lits[0].id, lits[1].id = 0, 63
+		checkBlockScan(t, lits, strings.Split(text, "\n"))
 	})
 }

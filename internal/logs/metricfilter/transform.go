@@ -5,10 +5,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/store"
 )
+
+// unsafeString is b as a string without a copy, for searching b with the
+// strings package; b must not change while the string is in use (blockScan
+// searches its buffer and drops the string before the buffer is reused).
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // A compiled filter: what the Counter applies to each event.
 type compiled struct {
@@ -107,12 +114,16 @@ func (l *rareLiteral) in(msg string) bool {
 
 // assignLiterals numbers the distinct prefilter and term literals of a
 // group's filters, so that each is looked for at most once per event
-// however many filters require it (eventDoc.has memoises the first 64); it
-// returns how many there are.
-func assignLiterals(fs []*compiled) int {
+// however many filters require it (eventDoc.has memoises the first 64). It
+// returns the literals a block's events are searched for at once
+// (blockScan): those of term and space-delimited filters, which every
+// event needs answered, among the first 64; a JSON filter's literals are
+// looked for only in the events that are JSON objects, one by one.
+func assignLiterals(fs []*compiled) []rareLiteral {
 	ids := map[string]int{}
+	var eager []rareLiteral
 	for _, f := range fs {
-		for _, list := range [][]rareLiteral{f.pre, f.preEsc, f.must, f.not, f.any} {
+		for li, list := range [][]rareLiteral{f.pre, f.preEsc, f.must, f.not, f.any} {
 			for i := range list {
 				id, ok := ids[list[i].s]
 				if !ok {
@@ -120,10 +131,95 @@ func assignLiterals(fs []*compiled) int {
 					ids[list[i].s] = id
 				}
 				list[i].id = id
+				if !f.isJSON && id < 64 && li != 1 && !slices.ContainsFunc(eager, func(l rareLiteral) bool { return l.id == id }) {
+					eager = append(eager, list[i])
+				}
 			}
 		}
 	}
-	return len(ids)
+	return eager
+}
+
+// tuneRare re-picks, for each literal of lits, the byte blockScan searches
+// for: the one least frequent in text (a group's own messages, where the
+// static byteCommonness ranking may be wrong: 'm' of "timeout" is in every
+// "in 12ms"), ties going to the ranking's choice. Any byte of a literal
+// finds all its occurrences, so this changes the cost only. At most the
+// first 64 KB of text are counted.
+func tuneRare(lits []rareLiteral, text []byte) {
+	var freq [256]int
+	for _, c := range text[:min(len(text), 64<<10)] {
+		freq[c]++
+	}
+	for li := range lits {
+		l := &lits[li]
+		for i := 0; i < len(l.s); i++ {
+			if freq[l.s[i]] < freq[l.s[l.rare]] {
+				l.rare = i
+			}
+		}
+	}
+}
+
+// blockScan finds every literal of lits in the messages of block at once
+// and returns, per event, the bits (by rareLiteral.id) of those its
+// message contains, and the bits looked for. The messages are laid end to
+// end in buf (the caller's, returned for reuse) and each literal's rarest
+// byte found by strings.IndexByte over the whole block, so a literal costs
+// one search per occurrence of that byte instead of one or more per event;
+// an occurrence counts only within one message (a literal straddling two
+// is no occurrence), and once a message has the literal the search jumps
+// to the next message. TestBlockScanAgrees and FuzzGroupCount compare it
+// with strings.Contains.
+//
+// tune: first re-pick the literals' bytes by this block's text (tuneRare);
+// lits is then changed in place.
+func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []byte, starts []int, present []uint64) ([]byte, []int, []uint64, uint64) {
+	buf, starts = buf[:0], starts[:0]
+	for i := range block {
+		starts = append(starts, len(buf))
+		buf = append(buf, block[i].Message...)
+	}
+	starts = append(starts, len(buf))
+	if tune {
+		tuneRare(lits, buf)
+	}
+	present = append(present[:0], make([]uint64, len(block))...)
+	var looked uint64
+	text := unsafeString(buf)
+	for li := range lits {
+		l := &lits[li]
+		bit := uint64(1) << l.id
+		looked |= bit
+		n, r := len(l.s), l.rare
+		if n == 0 {
+			for ev := range present {
+				present[ev] |= bit
+			}
+			continue
+		}
+		c := l.s[r]
+		ev := 0
+		for pos := r; pos < len(text); {
+			j := strings.IndexByte(text[pos:], c)
+			if j < 0 {
+				break
+			}
+			h := pos + j
+			k := h - r // where a match with its rare byte at h starts
+			for starts[ev+1] <= k {
+				ev++
+			}
+			end := starts[ev+1]
+			if k+n <= end && text[k:k+n] == l.s {
+				present[ev] |= bit
+				pos = end + r // the next message
+				continue
+			}
+			pos = h + 1
+		}
+	}
+	return buf, starts, present, looked
 }
 
 // literalTerms is a pattern that offers its literal-only terms
