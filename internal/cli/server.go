@@ -98,8 +98,8 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	storeURL := fs.String("store", "", "storage engine: embedded (in --data), or a postgres://user:password@host:port/db URL (PostgreSQL 15+; the schema is created on start) [CAIRN_STORE] (default embedded)")
-	compression := fs.String("compression", "", "codec of blocks as appended: zstd at fastest or default, or s2 (faster ingest, about 45% more disk until the re-compaction (--recompact-interval) rewrites them) [CAIRN_COMPRESSION] (default fastest)")
-	recompact := fs.Duration("recompact-interval", 0, "how often the embedded engine's background re-compaction merges each stream's small blocks into field-aware ones of up to 4,096 events with a seek index (about a third less disk; see docs/benchmarks.md, merge10); a negative value (-1s) turns it off [CAIRN_RECOMPACT_INTERVAL] (default 10s)")
+	compression := fs.String("compression", "", "codec of blocks as appended: zstd at fastest or default, or s2 (faster ingest, about 45% more disk unless --recompact-interval rewrites them) [CAIRN_COMPRESSION] (default fastest)")
+	recompact := fs.Duration("recompact-interval", 0, "opt in to the embedded engine's background re-compaction: how often it merges each stream's small blocks into field-aware ones of up to 4,096 events (about a third less disk; reads of merged data still take about twice the CPU, four times for a rare term's search, see docs/benchmarks.md, disk10) [CAIRN_RECOMPACT_INTERVAL] (default: off)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
@@ -204,13 +204,15 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		}
 		cfg.RecompactInterval = d
 	}
-	// On by default since merged blocks carry a seek index (format 4,
-	// branch merge10): on the benchmark lines the disk goal (<= 20
-	// bytes/event) is met only with it, and its merged reads cost about
-	// half the CPU they did with format 3 (docs/benchmarks.md, merge10).
-	// Negative: off.
+	// Off unless asked for: merged (format 3) blocks take about a third
+	// less disk but, measured on the benchmark lines, reads of them cost
+	// more CPU than of appended blocks: since they are decoded in part
+	// (branch disk10) about 2x for a time range or a full scan and 4x for
+	// a rare term's search, which keeps the idle read goals out of reach
+	// (docs/benchmarks.md, disk10; 4-12x before, "Final figures, session
+	// 4"). Reads are the product; disk is the cheaper resource.
 	if cfg.RecompactInterval == 0 {
-		cfg.RecompactInterval = 10 * time.Second
+		cfg.RecompactInterval = -1
 	}
 	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "fastest")
 	if cfg.Compression != "default" && cfg.Compression != "fastest" && cfg.Compression != "s2" {
