@@ -723,6 +723,9 @@ func parseSeekIndex(b []byte, x *decoder3, n int) (*seekIndex3, error) {
 	}
 	x.colOf.n = int(ncols)
 	nck := (n-1)/int(every) + 1
+	if (nck-1)*(4+int(ncols)) > len(r.b) { // a byte a varint at least: no huge table for a corrupt block
+		return nil, errFormat3
+	}
 	ix := &seekIndex3{every: int(every), ids: make([]int, nck), tpls: make([]int, nck), reused: make([]int, nck),
 		raw: make([]int, nck), cols: make([]int, nck*int(ncols))}
 	copy(ix.cols, x.cur)

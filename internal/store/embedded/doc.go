@@ -34,8 +34,9 @@
 //
 // Re-compaction (recompact.go) is a second background goroutine the Engine
 // owns: it merges each stream's runs of small blocks into blocks of up to
-// 4,096 events in format 3 (codec3.go: templates and typed variable
-// columns at a strong zstd level), keeping every event's position (so
+// 4,096 events in format 4 (codec3.go: templates and typed variable
+// columns at a strong zstd level, and a seek index every 128 events so a
+// reader walks only from the checkpoint before what it needs), keeping every event's position (so
 // eventIds, tokens and feed cursors do not move), in one synced batch per
 // merge; the replaced payloads go once no read that started before the swap
 // is still running (reads pin an epoch), and a garbage record makes that

@@ -18,9 +18,9 @@ import (
 // Re-compaction. Append writes one block per request at zstd's fastest
 // level, which keeps ingest cheap but leaves ~29 bytes/event on the bench's
 // lines. A background worker, owned by the Engine, later merges each
-// stream's runs of small blocks into large ones of format 3 (codec3.go:
-// templates and typed variable columns at a strong zstd level), about 40%
-// smaller.
+// stream's runs of small blocks into large ones of format 4 (codec3.go:
+// templates and typed variable columns at a strong zstd level, with a seek
+// index), about 40% smaller.
 //
 // What stays stable. An event's identity is its store.Position (timestamp,
 // the seq of the append that stored it, its index in that append): eventIds,
@@ -485,7 +485,7 @@ func affordable(dst [][]summary, run []summary) [][]summary {
 	return affordable(dst, run[big+1:])
 }
 
-// merge rewrites run, blocks of stream s of g, as one format-3 block. ok is
+// merge rewrites run, blocks of stream s of g, as one format-4 block. ok is
 // false when the stream or group went meanwhile, or a block of run did
 // (expired since runsOf).
 func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err error) {
