@@ -58,12 +58,14 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	filter := gb.finish(nil)
 	e.grams.Put(gb)
 
-	scratch := e.getBuf()
-	var compressed []byte
+	// Both the message column and the encoded value live in pooled buffers:
+	// the batch's Set copies the value, so it is free again once set (a fresh
+	// ~30 KiB value a batch was a large allocation, zeroed, and garbage).
+	scratch, compressed := e.getBuf(), e.getBuf()
 	if e.cfg.Compression == "s2" {
-		compressed, scratch = EncodeBlockS2(make([]byte, 0, raw/2+int64(len(events))/2+64), scratch, events)
+		compressed, scratch = EncodeBlockS2(compressed, scratch, events)
 	} else {
-		compressed, scratch = EncodeBlock(make([]byte, 0, raw/3+int64(len(events))/2+64), scratch, events, e.enc)
+		compressed, scratch = EncodeBlock(compressed, scratch, events, e.enc)
 	}
 	e.putBuf(scratch)
 	sumVal := encodeSummary(nil, &sum, filter)
@@ -77,7 +79,8 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	b := e.db.NewBatchWithSize(len(compressed) + len(sumVal) + len(idxVal) + 256)
 	defer b.Close()
 	b.Set(blockKey(tagSummary, g.id, sum.minTs, seq), sumVal, nil)
-	b.Set(blockKey(tagBlock, g.id, sum.minTs, seq), compressed, nil)
+	b.Set(blockKey(tagBlock, g.id, sum.minTs, seq), compressed, nil) // copies compressed
+	e.putBuf(compressed)
 	b.Set(indexKey(g.id, s.id, sum.minTs, seq), idxVal, nil)
 	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
 	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
