@@ -13,6 +13,7 @@ import (
 	"github.com/cairnlog/cairn/internal/bench"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/store"
+	"github.com/cairnlog/cairn/internal/store/embedded"
 )
 
 // TestRareTermCPU measures the CPU a rare-term read costs, on both sides:
@@ -20,7 +21,8 @@ import (
 // it (utime+stime from /proc), over 200 reads of one group of 500 blocks
 // of 1000 bench lines (the rare token in two). CPU, not wall time: on a
 // loaded machine a PostgreSQL round trip waits for a core, the embedded
-// engine's lookup does not. CAIRN_PG_CPUPROFILE=FILE writes the node's CPU
+// engine's lookup does not. Then the embedded engine's CPU per read of the
+// same corpus, and the ratio. CAIRN_PG_CPUPROFILE=FILE writes the node's CPU
 // profile of the measured reads. Only e.Read is used, so the same test runs on
 // an older commit. A measurement, not a check: CAIRN_PG_EXPLAIN=1 runs it.
 func TestRareTermCPU(t *testing.T) {
@@ -81,13 +83,13 @@ func TestRareTermCPU(t *testing.T) {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			t.Fatal(err)
 		}
-		defer pprof.StopCPUProfile()
 	}
 	b0, s0, w0 := backends(), self(), time.Now()
 	for range n {
 		read()
 	}
 	wall, node, b1 := time.Since(w0), self()-s0, backends()
+	pprof.StopCPUProfile() // (nothing when not started)
 	var ticks int64
 	for pid, c := range b1 {
 		ticks += c - b0[pid]
@@ -96,4 +98,30 @@ func TestRareTermCPU(t *testing.T) {
 	load, _ := os.ReadFile("/proc/loadavg")
 	t.Logf("%d rare-term reads: node CPU %v/read, PostgreSQL CPU %v/read (%d backends), wall %v/read; load %s",
 		n, node/n, pgCPU/n, len(b1), wall/n, strings.Join(strings.Fields(string(load))[:3], " "))
+
+	// The embedded engine on the same corpus, measured right after: its
+	// whole cost is this process's CPU.
+	emb, err := embedded.Open(embedded.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	fillRareTerm(t, emb)
+	readEmb := func() {
+		page, err := emb.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: f})
+		if err != nil || len(page.Events) != 2 {
+			t.Fatalf("embedded: %d events (%v)", len(page.Events), err)
+		}
+	}
+	for range 10 {
+		readEmb()
+	}
+	s0, w0 = self(), time.Now()
+	for range n {
+		readEmb()
+	}
+	embWall, embCPU := time.Since(w0), self()-s0
+	load, _ = os.ReadFile("/proc/loadavg")
+	t.Logf("embedded, same corpus: CPU %v/read, wall %v/read; load %s; PostgreSQL (node + database) / embedded CPU = %.2f",
+		embCPU/n, embWall/n, strings.Join(strings.Fields(string(load))[:3], " "), float64(node+pgCPU)/float64(embCPU))
 }

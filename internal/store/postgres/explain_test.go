@@ -99,13 +99,19 @@ func rareTermCorpus(t *testing.T) (*Engine, context.Context, store.Scope) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
+	return e, context.Background(), fillRareTerm(t, e)
+}
+
+// fillRareTerm writes rareTermCorpus's group "g" into s.
+func fillRareTerm(t *testing.T, s store.Store) store.Scope {
+	t.Helper()
 	ctx := context.Background()
 	scope := store.Scope{Account: "000000000000", Region: "us-east-1"}
 	var streams []string
 	for i := range 16 {
 		streams = append(streams, fmt.Sprintf("s%d", i))
 	}
-	storetest.Setup(t, e, scope, "g", streams...)
+	storetest.Setup(t, s, scope, "g", streams...)
 	gen := bench.NewLineGen(1)
 	now := time.Now().UnixMilli() - 3_600_000
 	for b := range 500 {
@@ -117,9 +123,9 @@ func rareTermCorpus(t *testing.T) (*Engine, context.Context, store.Scope) {
 			}
 			evs[i] = store.Event{Timestamp: now + int64(b*1000+i), Message: msg}
 		}
-		if _, err := e.Append(ctx, scope, "g", streams[b%16], evs, now); err != nil {
+		if _, err := s.Append(ctx, scope, "g", streams[b%16], evs, now); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return e, ctx, scope
+	return scope
 }
