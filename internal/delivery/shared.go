@@ -19,7 +19,9 @@ import (
 // bound, so a follower far behind the other encodes for itself.
 
 // maxSharedBytes bounds the encoded blocks kept for a group's other
-// follower (~28 blocks of 1,000 standard lines with their ids).
+// follower (~28 blocks of 1,000 standard lines with their ids). A block's
+// deflated segments (gzipjoin.go: ~a fifth of its encoding at level 1, one
+// per gzip level the group's sinks use) come on top, not counted.
 const maxSharedBytes = 8 << 20
 
 type sharedKey struct {
