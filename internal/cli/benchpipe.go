@@ -40,6 +40,7 @@ type pipelineResult struct {
 	rep                 *bench.Report
 	cpuTotal            time.Duration // server CPU from the first request until everything was delivered or counted
 	caughtUp            time.Duration // after the last request returned
+	natsCPU             time.Duration // nats-server's CPU over the same span as cpuTotal (it shares the cores)
 	nats, file          *bench.DeliveryReport
 	loadBefore, loadEnd string
 	err                 error
@@ -59,7 +60,7 @@ func runPipeline(ctx context.Context, env Env, base bench.Config, s pipelineSett
 			return 1
 		}
 	}
-	natsURL := ""
+	natsURL, natsPID := "", 0
 	if s.subs > 0 {
 		n, err := startNATSServer(s.natsBin)
 		if err != nil {
@@ -67,7 +68,7 @@ func runPipeline(ctx context.Context, env Env, base bench.Config, s pipelineSett
 			return 1
 		}
 		defer n.stop()
-		natsURL = n.url
+		natsURL, natsPID = n.url, n.cmd.Process.Pid
 		fmt.Fprintf(env.Stderr, "spawned nats-server pid %d at %s (JetStream in %s)\n", n.cmd.Process.Pid, n.url, n.dir)
 	}
 	modes := []pipelineMode{{"none", 0, 0}}
@@ -95,7 +96,7 @@ func runPipeline(ctx context.Context, env Env, base bench.Config, s pipelineSett
 			if s.profileDir != "" && round == 0 {
 				profile = filepath.Join(s.profileDir, "cpu-"+strings.ReplaceAll(m.name, " ", "-")+".prof")
 			}
-			r := runPipelineMode(ctx, env, base, s, m, natsURL, round, profile)
+			r := runPipelineMode(ctx, env, base, s, m, natsURL, natsPID, round, profile)
 			results[round][slices.Index(modes, m)] = r
 			printPipelineResult(env, m, r)
 			failed = failed || r.err != nil
@@ -108,7 +109,7 @@ func runPipeline(ctx context.Context, env Env, base bench.Config, s pipelineSett
 	return 0
 }
 
-func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipelineSettings, m pipelineMode, natsURL string, round int, profile string) (res pipelineResult) {
+func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipelineSettings, m pipelineMode, natsURL string, natsPID, round int, profile string) (res pipelineResult) {
 	res.loadBefore = bench.LoadAvg()
 	dir, err := os.MkdirTemp("", "cairn-bench-pipe-")
 	if err != nil {
@@ -169,7 +170,7 @@ func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipeline
 			}
 		}()
 	}
-	cpu0 := bench.ProcCPU(cfg.ServerPID)
+	cpu0, natsCPU0 := bench.ProcCPU(cfg.ServerPID), bench.ProcCPU(natsPID)
 	rep, err := bench.Run(ctx, cfg)
 	res.rep = rep
 	if err != nil {
@@ -195,6 +196,9 @@ func runPipelineMode(ctx context.Context, env Env, base bench.Config, s pipeline
 			return res
 		}
 		res.cpuTotal = bench.ProcCPU(cfg.ServerPID) - cpu0
+		if m.subs > 0 {
+			res.natsCPU = bench.ProcCPU(natsPID) - natsCPU0
+		}
 		res.caughtUp = at.Sub(ingestEnd)
 	} else {
 		res.cpuTotal = bench.ProcCPU(cfg.ServerPID) - cpu0
@@ -237,6 +241,10 @@ func printPipelineResult(env Env, m pipelineMode, r pipelineResult) {
 		}
 		if m.subs > 0 || m.metrics > 0 {
 			fmt.Fprintf(w, "caught up %s after the last PutLogEvents returned\n", r.caughtUp.Round(time.Millisecond))
+		}
+		if m.subs > 0 && rep.Events > 0 {
+			fmt.Fprintf(w, "nats-server CPU (same cores, not in Cairn's figures): %.2f µs/event over the same span (%.1f s)\n",
+				float64(r.natsCPU.Nanoseconds())/1e3/float64(rep.Events), r.natsCPU.Seconds())
 		}
 	}
 	for _, d := range []*bench.DeliveryReport{r.nats, r.file} {

@@ -16,6 +16,11 @@
 // for non-retryable failures, the batch is recorded in an error log group
 // and counted, and the cursor moves on.
 //
+// A group's match-all followers share their work: the first to read a
+// block encodes its events (shared.go), and the first gzip sink of a level
+// deflates that encoding once; every record joins those bytes under its own
+// head into one gzip member (gzipjoin.go).
+//
 // Sinks are named only by the server's configuration (Config.Sinks: an ARN
 // to a sink): an API caller picks among configured ARNs and can never make
 // Cairn connect anywhere else.

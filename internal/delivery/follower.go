@@ -304,9 +304,6 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	f := &fl.f
 	matchAll := f.Pattern == nil || f.Pattern.MatchesAll()
 	budget := fl.limits().RecordBytes * 3 / 4
-	// The matching events' IDs are written into one buffer and made one
-	// string, which the events' IDs slice (two allocations a page, not two
-	// an event).
 	keep := events
 	if !matchAll {
 		keep = make([]store.StoredEvent, 0, len(events))
@@ -316,11 +313,39 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			}
 		}
 	}
+	// With every event delivered as stored, a group's other follower may
+	// have encoded these blocks already (their events' ids too), or will
+	// want them.
+	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	var shared []*encodedBlock // per event of keep, its block's encoding
+	idOf := make([]string, len(keep))
+	if share {
+		shared = make([]*encodedBlock, len(keep))
+		for i := 0; i < len(keep); {
+			j := i + 1
+			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
+				j++
+			}
+			if blk := fl.m.shared.get(sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}); blk != nil {
+				for x := i; x < j; x++ {
+					shared[x] = blk
+					idOf[x], _ = blk.id(keep[x].Pos.Index)
+				}
+			}
+			i = j
+		}
+	}
+	// The other IDs are written into one buffer and made one string, which
+	// the events' IDs slice (two allocations a page, not two an event).
 	idBuf := make([]byte, 0, 56*len(keep))
-	ends := make([]int, len(keep))
+	begins, ends := make([]int, len(keep)), make([]int, len(keep))
 	for i := range keep {
+		if idOf[i] != "" {
+			continue
+		}
 		p := keep[i].Pos
-		if q := prevPos(keep, i); i > 0 && p.Time >= 0 && p.Time == q.Time && p.Seq == q.Seq {
+		begins[i] = len(idBuf)
+		if q := prevPos(keep, i); i > 0 && idOf[i-1] == "" && p.Time >= 0 && p.Time == q.Time && p.Seq == q.Seq {
 			// The same timestamp and append as the event before (most of
 			// a block): its first 39 digits, then this index's 17.
 			start := len(idBuf)
@@ -335,36 +360,23 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		ends[i] = len(idBuf)
 	}
 	ids := string(idBuf)
-	// With every event delivered as stored, a group's other follower may
-	// have encoded these blocks already, or will want them.
-	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
-	var shared []*encodedBlock // per event of keep, its block's encoding
-	if share {
-		shared = make([]*encodedBlock, len(keep))
-		idOf := func(i int) string {
-			start := 0
-			if i > 0 {
-				start = ends[i-1]
-			}
-			return ids[start:ends[i]]
+	for i := range keep {
+		if idOf[i] == "" {
+			idOf[i] = ids[begins[i]:ends[i]]
 		}
+	}
+	if share {
 		for i := 0; i < len(keep); {
 			j := i + 1
 			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
 				j++
 			}
-			k := sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}
-			blk := fl.m.shared.get(k)
-			if blk == nil && wholeBlock(keep[i:j]) {
-				blkIDs := make([]string, j-i)
-				for x := range blkIDs {
-					blkIDs[x] = idOf(i + x)
+			if shared[i] == nil && wholeBlock(keep[i:j]) {
+				blk := encodeBlock(keep[i:j], idOf[i:j:j])
+				fl.m.shared.put(sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}, blk)
+				for x := i; x < j; x++ {
+					shared[x] = blk
 				}
-				blk = encodeBlock(keep[i:j], blkIDs)
-				fl.m.shared.put(k, blk)
-			}
-			for x := i; x < j; x++ {
-				shared[x] = blk
 			}
 			i = j
 		}
@@ -374,12 +386,9 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	pieceless := map[*Record]bool{}
 	var recs []*Record
 	var last *Record // the record of the previous event: pages are whole blocks, each of one stream
-	off := 0
 	for i := range keep {
 		e := &keep[i]
-		end := ends[i]
-		ev := Event{ID: ids[off:end], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
-		off = end
+		ev := Event{ID: idOf[i], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
 		if share && shared[i] != nil {
 			ev.encoded, _ = shared[i].event(e.Pos.Index)
 		}
@@ -409,8 +418,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		if share {
 			// The record's runs of shared blocks (Record.pieces), while
 			// every event of it has one.
-			if blk := shared[i]; blk != nil && !pieceless[r] {
-				idx := int(e.Pos.Index)
+			if blk, idx := shared[i], int(e.Pos.Index); blk != nil && idx < len(blk.ends) && !pieceless[r] {
 				if k := len(r.pieces) - 1; k >= 0 && r.pieces[k].blk == blk && r.pieces[k].to == idx {
 					r.pieces[k].to++
 				} else {

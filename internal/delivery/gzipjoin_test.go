@@ -225,21 +225,33 @@ func FuzzJoinedGzip(f *testing.F) {
 	f.Add([]byte(`{"a":1}`), []byte{3, 9, 200})
 	f.Add(bytes.Repeat([]byte("abcabcabc "), 9000), []byte{0, 1, 255, 128, 64, 7})
 	f.Add([]byte{}, []byte{})
+	var pools [10]gzipPool // kept between inputs, as a sink keeps them
+	for lvl := range pools {
+		pools[lvl].level = lvl
+	}
 	f.Fuzz(func(t *testing.T, plain, cuts []byte) {
+		// Past the stored blocks' 65,535, and up to 64 parts (each a
+		// compressor's reset): more only slows the search.
+		if len(plain) > 100_000 || len(cuts) > 64 {
+			return
+		}
 		j := gzipJoiner{dst: []byte(gzipHeader)}
 		rest := plain
 		for i, c := range cuts {
 			if len(rest) == 0 {
 				break
 			}
-			n := min(len(rest), int(c)*int(c)*4+int(c)) // lengths up to ~260 KB
+			n := min(len(rest), int(c)*16) // up to 4 KB, and past a stored block's 65,535 at 255
+			if c == 255 {
+				n = min(len(rest), 70000)
+			}
 			part := rest[:n]
 			rest = rest[n:]
 			switch lvl := int(c)%11 - 1; {
 			case lvl == -1 || i%5 == 4:
 				j.stored(part)
 			default:
-				j.segment(deflateSpan(&gzipPool{level: lvl}, part, nil))
+				j.segment(deflateSpan(&pools[lvl], part, nil))
 			}
 		}
 		gz := j.finish(rest)

@@ -19,7 +19,9 @@ import (
 // bound, so a follower far behind the other encodes for itself.
 
 // maxSharedBytes bounds the encoded blocks kept for a group's other
-// follower (~40 blocks of 1,000 events).
+// follower (~28 blocks of 1,000 standard lines with their ids). A block's
+// deflated segments (gzipjoin.go: ~a fifth of its encoding at level 1, one
+// per gzip level the group's sinks use) come on top, not counted.
 const maxSharedBytes = 8 << 20
 
 type sharedKey struct {
@@ -35,6 +37,7 @@ type sharedKey struct {
 type encodedBlock struct {
 	buf  []byte
 	ends []int
+	ids  []string // event i's id, for the other follower's records
 
 	// seg holds the whole block's span deflated, once per level a gzip
 	// sink of the group asked for (deflateSegment): the group's other
@@ -58,6 +61,13 @@ func (b *encodedBlock) event(i uint32) ([]byte, bool) {
 	}
 	end := b.ends[i]
 	return b.buf[b.start(int(i)):end:end], true
+}
+
+func (b *encodedBlock) id(i uint32) (string, bool) {
+	if int(i) >= len(b.ids) {
+		return "", false
+	}
+	return b.ids[i], true
 }
 
 // span is events from..to-1 with their separating commas.
@@ -89,14 +99,18 @@ func (s *sharedBlocks) put(k sharedKey, b *encodedBlock) {
 	}
 	s.m[k] = b
 	s.order = append(s.order, k)
-	s.bytes += len(b.buf)
+	s.bytes += b.size()
 	for s.bytes > maxSharedBytes && len(s.order) > 1 {
 		old := s.order[0]
 		s.order = s.order[1:]
-		s.bytes -= len(s.m[old].buf)
+		s.bytes -= s.m[old].size()
 		delete(s.m, old)
 	}
 }
+
+// size is what the block holds alive: its encoding, and its ids (they
+// share the string of the page that made them, 56 bytes an event).
+func (b *encodedBlock) size() int { return len(b.buf) + len(b.ids)*(56+16) }
 
 // encodeBlock encodes the events of one block (events, all of one append,
 // in Pos.Index order from 0) with their ids (ids[i] is event i's).
@@ -105,7 +119,7 @@ func encodeBlock(events []store.StoredEvent, ids []string) *encodedBlock {
 	for i := range events {
 		n += 64 + len(ids[i]) + len(events[i].Message)*9/8
 	}
-	b := &encodedBlock{buf: make([]byte, 0, n), ends: make([]int, len(events))}
+	b := &encodedBlock{buf: make([]byte, 0, n), ends: make([]int, len(events)), ids: ids}
 	for i := range events {
 		if i > 0 {
 			b.buf = append(b.buf, ',')

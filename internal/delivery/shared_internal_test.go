@@ -73,19 +73,41 @@ func TestBuildIDs(t *testing.T) {
 		p := store.Position{Time: 1700000000000 + int64(i/7), Seq: uint64(3 + i/20), Index: uint32(i * 977)}
 		evs = append(evs, store.StoredEvent{Stream: "s", Timestamp: p.Time, Message: "m", Pos: p})
 	}
-	fl := &follower{m: &Manager{}, f: Filter{Name: "f", Group: "g"}}
-	var got []string
-	for _, r := range fl.build(evs) {
-		for _, e := range r.Events {
-			got = append(got, e.ID)
-		}
-	}
-	if len(got) != len(evs) {
-		t.Fatalf("%d events built of %d", len(got), len(evs))
-	}
+	// Alone, and as a group's two match-all followers, the second taking
+	// the ids of the blocks the first encoded (whole blocks: indices from
+	// 0) and building the others' itself.
+	whole := make([]store.StoredEvent, len(evs))
 	for i, e := range evs {
-		if want := fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index); got[i] != want {
-			t.Fatalf("event %d: id %s, want %s", i, got[i], want)
+		e.Pos.Index = uint32(i % 20)
+		whole[i] = e
+	}
+	m := &Manager{byGroup: map[groupKey][]*follower{}}
+	first := &follower{m: m, f: Filter{Name: "f", Group: "g"}}
+	second := &follower{m: m, f: Filter{Name: "f2", Group: "g"}}
+	m.byGroup[groupKey{group: "g"}] = []*follower{first, second}
+	for _, c := range []struct {
+		fl  *follower
+		evs []store.StoredEvent
+	}{
+		{&follower{m: &Manager{}, f: Filter{Name: "f", Group: "g"}}, evs},
+		{first, whole[:30]}, {second, whole}, {second, evs},
+	} {
+		var got []string
+		for _, r := range c.fl.build(c.evs) {
+			if !bytes.Equal(r.JSON(), eventJSON(r)) {
+				t.Fatalf("the record's JSON differs from its events':\n%s\n%s", r.JSON(), eventJSON(r))
+			}
+			for _, e := range r.Events {
+				got = append(got, e.ID)
+			}
+		}
+		if len(got) != len(c.evs) {
+			t.Fatalf("%d events built of %d", len(got), len(c.evs))
+		}
+		for i, e := range c.evs {
+			if want := fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index); got[i] != want {
+				t.Fatalf("event %d: id %s, want %s", i, got[i], want)
+			}
 		}
 	}
 }
