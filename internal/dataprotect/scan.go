@@ -107,8 +107,10 @@ func (m *Masker) scan(s string, out []found) []found {
 	p := 0
 	for ; p+8 <= len(s); p += 8 {
 		x := load64(s, p)
+		t := x & low7
+		dash := eqMask(t, '-')
 		if card && !cardRun {
-			c := chainMask(x)
+			c := chainMask(t, dash) &^ x & highs
 			switch {
 			case c == highs:
 				run += 8
@@ -125,7 +127,7 @@ func (m *Masker) scan(s string, out []found) []found {
 			}
 			cardRun = run >= minCardBytes
 		}
-		for tm := triggerMask(x); tm != 0; tm &= tm - 1 {
+		for tm := triggerMask(x, t, dash); tm != 0; tm &= tm - 1 {
 			sc.trigger(p + bits.TrailingZeros64(tm)>>3)
 		}
 	}
@@ -238,18 +240,19 @@ func eqMask(t, b uint64) uint64 { return ^((t ^ b*ones) + low7) }
 // next byte (t>>8; the word's last byte always) may be an 'r' or 'R'. It
 // may hold a byte trigger then refuses (a 'c' before a byte of 0x80 and
 // above whose low seven bits are an 'r'), never lack one it would take.
-func triggerMask(x uint64) uint64 {
-	t := x & low7
-	return (eqMask(t, '.') | eqMask(t, ':') | eqMask(t, '-') | eqMask(t, '@') | eqMask(t, 'A') | eqMask(t, 'J') |
+// t is x with each byte's top bit cleared, dash eqMask(t, '-').
+func triggerMask(x, t, dash uint64) uint64 {
+	return (eqMask(t, '.') | eqMask(t, ':') | dash | eqMask(t, '@') | eqMask(t, 'A') | eqMask(t, 'J') |
 		eqMask(t, 'P') | eqMask(t|0x20*ones, 'c')&(eqMask(t>>8|0x20*ones, 'r')|0x80<<56)) &^ x & highs
 }
 
-// chainMask: digits, ' ' and '-', the bytes of a card number.
-func chainMask(x uint64) uint64 {
-	t := x & low7
+// chainMask: digits, ' ' and '-', the bytes of a card number (t is the
+// word with each byte's top bit cleared, dash eqMask(t, '-'); the caller
+// applies &^ x & highs).
+func chainMask(t, dash uint64) uint64 {
 	ge := t + (0x80-'0')*ones // top bit set where t >= '0'
 	le := (0x80+'9')*ones - t // top bit set where t <= '9'
-	return (ge&le | eqMask(t, ' ') | eqMask(t, '-')) &^ x & highs
+	return ge&le | eqMask(t, ' ') | dash
 }
 
 // load64 reads s[i:i+8] as a little-endian word (the compiler makes it one
