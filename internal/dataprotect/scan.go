@@ -163,8 +163,10 @@ func (sc *scanner) trigger(p int) {
 	case '.':
 		// A refused dot moves the cursor only to the byte after it,
 		// where the next dot lies anyway: ask ipv4 only about a dot
-		// between two digits.
-		if m.on(idIPAddress) && p >= sc.next[idIPAddress] && p > 0 && p+1 < len(s) && isDigit(s[p-1]) && isDigit(s[p+1]) {
+		// between two digits whose next octet, of one to three digits, is
+		// followed by a dot (an address's first dot is; a version's or a
+		// decimal's "1.1" or "0.057" is not).
+		if m.on(idIPAddress) && p >= sc.next[idIPAddress] && p > 0 && p+1 < len(s) && isDigit(s[p-1]) && isDigit(s[p+1]) && octetThenDot(s, p+2) {
 			sc.ipv4(p)
 		}
 	case ':':
@@ -351,6 +353,21 @@ func (sc *scanner) ipv4(dot int) {
 		sc.add(idIPAddress, 0, start, end)
 		sc.next[idIPAddress] = end
 	}
+}
+
+// octetThenDot reports whether a '.' follows at i after at most two more
+// digits: the rest of an octet that started at i-1, and the dot after it,
+// without which parseIPv4 refuses (an address has four octets).
+func octetThenDot(s string, i int) bool {
+	for end := min(i+3, len(s)); i < end; i++ {
+		if s[i] == '.' {
+			return true
+		}
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return false
 }
 
 // inV6 reports whether c can be part of an IPv6 address's run: a hex digit,
