@@ -25,11 +25,8 @@ type Masker struct {
 	// (managed ones once, custom ones per policy); detections are reported
 	// in this order.
 	names []string
-	// order is each enabled managed identifier's place in names (-1: off);
-	// want the trigger classes the enabled ones need (scan.go).
+	// order is each enabled managed identifier's place in names (-1: off).
 	order [numManaged]int
-	want  uint16
-	class [256]uint16 // byteClass & want
 	// custom are the custom identifiers' finders and their places in names.
 	custom      []finder
 	customOrder []int
@@ -58,12 +55,8 @@ func Compile(policies ...*Policy) *Masker {
 				continue
 			}
 			m.order[k] = len(m.names)
-			m.want |= triggers[k]
 			m.names = append(m.names, id)
 		}
-	}
-	for c := range m.class {
-		m.class[c] = byteClass[c] & m.want
 	}
 	return m
 }

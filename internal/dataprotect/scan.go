@@ -1,21 +1,25 @@
 package dataprotect
 
 import (
+	"math/bits"
 	"net/netip"
 	"strings"
 )
 
 // The single-pass detector. Every managed identifier is found around a
 // trigger byte its matches always contain ('@' for an e-mail address, '.'
-// and ':' for IP addresses, a digit for a card number, '-' for an SSN or a
-// key block...). Rather than one scan of the message per identifier, scan
-// walks the message once, looks each byte up in byteClass, and hands a
-// position whose class some enabled identifier wants to that identifier's
-// validator (Luhn, octet ranges, netip...). Each validator keeps the cursor
-// its stand-alone finder kept (the position before which it looks no
-// further, after a match or a rejected candidate), so the single pass finds
-// exactly what the per-identifier finders find (oracle_test.go keeps them;
-// FuzzSinglePass compares the two).
+// and ':' for IP addresses, '-' for an SSN or a key block...). Rather than
+// one scan of the message per identifier, scan walks the message once,
+// eight bytes at a time, finds the trigger bytes of all identifiers in
+// each eight at once (triggerMask), and hands each to the validator of
+// the identifier it can start (Luhn, octet ranges, netip...); card
+// numbers, whose trigger is a digit, are looked for only in a message
+// with a run of bytes long enough to hold one (chainMask). Each validator
+// keeps the cursor its stand-alone finder kept (the position before which
+// it looks no further, after a match or a rejected candidate), so the
+// single pass finds exactly what the per-identifier finders find
+// (oracle_test.go keeps them; FuzzSinglePass and FuzzPlanted compare the
+// two).
 
 // ident is one managed identifier Cairn detects.
 type ident int
@@ -51,35 +55,6 @@ func managedIndex(name string) ident {
 	return -1
 }
 
-// Trigger classes of a byte.
-const (
-	tAt     = 1 << iota // '@': e-mail addresses
-	tDot                // '.': IPv4
-	tColon              // ':': IPv6
-	tDigit              // card numbers
-	tDash               // '-': SSNs, "-----BEGIN " key blocks
-	tA                  // 'A': access key ids
-	tJ                  // 'J': the "eyJ" a JWT starts with ('e' is far more common)
-	tP                  // 'P': "PuTTY-User-Key-File-"
-	tSecret             // 'c', 'C': the "secret"/"credential" AwsSecretKey wants nearby ('s' and 'e' are more common)
-)
-
-// triggers are the classes each identifier wants, by ident.
-var triggers = [numManaged]uint16{
-	idAwsSecretKey: tSecret, idAwsAccessKeyID: tA, idEmailAddress: tAt, idCreditCardNumber: tDigit, idIPAddress: tDot | tColon,
-	idSsnUS: tDash, idJSONWebToken: tJ, idOpenSSHPrivateKey: tDash, idPgpPrivateKey: tDash, idPkcsPrivateKey: tDash, idPuttyPrivateKey: tP,
-}
-
-// byteClass is each byte's trigger classes. It is computed once and never
-// written.
-var byteClass = func() (t [256]uint16) {
-	t['@'], t['.'], t[':'], t['-'], t['A'], t['J'], t['P'], t['c'], t['C'] = tAt, tDot, tColon, tDash, tA, tJ, tP, tSecret, tSecret
-	for c := '0'; c <= '9'; c++ {
-		t[c] = tDigit
-	}
-	return t
-}()
-
 // found is one match of a scan: the identifier's place in the Masker's
 // names (key, with IPv6 after IPv4 within IpAddress, which is the order
 // the per-identifier finder reported them in) and the byte range.
@@ -108,60 +83,68 @@ func (sc *scanner) add(id ident, sub int, start, end int) {
 
 // scan runs the enabled managed identifiers over s once and appends what
 // they find to out.
+//
+// The pass looks at the message eight bytes at a time and stops only at
+// the bytes some identifier's match starts or turns on: '.', ':' and '-'
+// (IP addresses, SSNs, "-----BEGIN " key blocks), '@' (e-mail), 'A'
+// ("AKIA"/"ASIA"), 'J' (the "eyJ" of a JWT), 'P' ("PuTTY-User-Key-File-")
+// and 'c'/'C' (the "cr" of "secret" and "credential"), found all at once
+// with word-wide masks (triggerMask); each is handed to its validator
+// only when its neighbours allow a match. Digits, the commonest bytes of
+// a log line, stop nothing: on the way the pass measures the longest run
+// of bytes a card number can be made of (chainMask), and card numbers are
+// looked for (digit run by digit run, as findCardNumbers does) only in a
+// message with a run of 13 such bytes, which most lines have not (dates,
+// times, status codes and sizes are shorter chains).
+//
+// Each identifier keeps its own cursor (the position before which it looks
+// no further), which no other identifier's finding moves, so looking for
+// card numbers after the rest finds what findCardNumbers finds.
 func (m *Masker) scan(s string, out []found) []found {
 	sc := scanner{s: s, m: m, out: out}
-	class := &m.class
-	for p := 0; p < len(s); p++ {
-		c := class[s[p]]
-		if c == 0 {
-			continue
+	card := m.on(idCreditCardNumber)
+	cardRun, run := false, 0
+	p := 0
+	for ; p+8 <= len(s); p += 8 {
+		x := load64(s, p)
+		t := x & low7
+		dash := eqMask(t, '-')
+		if card && !cardRun {
+			c := chainMask(t, dash) &^ x & highs
+			switch {
+			case c == highs:
+				run += 8
+			case c == 0:
+				run = 0
+			default:
+				// The run so far ends at the word's first byte outside
+				// the set; the word's last bytes start the next one (a
+				// run inside the word is at most six bytes).
+				run += bits.TrailingZeros64(^c&highs) >> 3
+				if run < minCardBytes {
+					run = bits.LeadingZeros64(^c&highs) >> 3
+				}
+			}
+			cardRun = run >= minCardBytes
 		}
-		switch {
-		case c&tDigit != 0:
-			// The rest of the run of digits triggers nothing (a digit is
-			// only a card's trigger, and one after a digit starts none):
-			// go on after it. Most runs cannot start a card (cardCandidate);
-			// a refused run needs no cursor move, as the next candidate
-			// lies past it.
-			q := p + 1
-			for q < len(s) && isDigit(s[q]) {
-				q++
-			}
-			if s[p] >= '2' && s[p] <= '6' && p >= sc.next[idCreditCardNumber] && cardCandidate(s, p, q) {
-				sc.card(p, q)
-			}
-			p = q - 1
-		case c&tDot != 0:
-			// A refused dot moves the cursor only to the byte after it,
-			// where the next dot lies anyway: ask ipv4 only about a dot
-			// between two digits.
-			if p >= sc.next[idIPAddress] && p > 0 && p+1 < len(s) && isDigit(s[p-1]) && isDigit(s[p+1]) {
-				sc.ipv4(p)
-			}
-		case c&tColon != 0:
-			// A colon with neither neighbour in an address's alphabet (a
-			// JSON key's ":") is a run of one colon, refused with the
-			// cursor moved past it: nothing to ask ipv6.
-			if p >= sc.next[ipv6] && (p > 0 && inV6(s[p-1]) || p+1 < len(s) && inV6(s[p+1])) {
-				sc.ipv6(p)
-			}
-		case c&tDash != 0:
-			// Most dashes are a date's or a separator's: an SSN's first
-			// hyphen has a digit before it and a hyphen three bytes on, a
-			// key block starts "--". A refused SSN moves its cursor only
-			// to the byte after this one.
-			if p > 0 && isDigit(s[p-1]) && p+3 < len(s) && s[p+3] == '-' || p+1 < len(s) && s[p+1] == '-' {
-				sc.dash(p)
-			}
-		case c&tAt != 0:
-			if p >= sc.next[idEmailAddress] {
-				sc.email(p)
-			}
-		case c&(tA|tJ|tP) != 0 || c&tSecret != 0 && p+1 < len(s) && s[p+1]|0x20 == 'r':
-			// Both keywords an AWS secret key wants nearby have a "cr"
-			// ("secret", "credential").
-			sc.letter(p, c)
+		for tm := triggerMask(x, t, dash); tm != 0; tm &= tm - 1 {
+			sc.trigger(p + bits.TrailingZeros64(tm)>>3)
 		}
+	}
+	for ; p < len(s); p++ {
+		switch s[p] {
+		case '.', ':', '-', '@', 'A', 'J', 'P', 'c', 'C':
+			sc.trigger(p)
+		}
+		if isDigit(s[p]) || s[p] == ' ' || s[p] == '-' {
+			run++
+			cardRun = cardRun || run >= minCardBytes
+		} else {
+			run = 0
+		}
+	}
+	if card && cardRun {
+		sc.cards()
 	}
 	if sc.secret {
 		var sp [4]span
@@ -172,21 +155,140 @@ func (m *Masker) scan(s string, out []found) []found {
 	return sc.out
 }
 
-// letter handles the letters of an access key id, a JWT, a PuTTY key and a
-// secret-key keyword.
-func (sc *scanner) letter(p int, c uint16) {
+// trigger hands the trigger byte at p to the validators that want it and
+// whose identifiers are enabled.
+func (sc *scanner) trigger(p int) {
+	s, m := sc.s, sc.m
+	switch s[p] {
+	case '.':
+		// A refused dot moves the cursor only to the byte after it,
+		// where the next dot lies anyway: ask ipv4 only about a dot
+		// between two digits whose next octet, of one to three digits, is
+		// followed by a dot (an address's first dot is; a version's or a
+		// decimal's "1.1" or "0.057" is not).
+		if m.on(idIPAddress) && p >= sc.next[idIPAddress] && p > 0 && p+1 < len(s) && isDigit(s[p-1]) && isDigit(s[p+1]) && octetThenDot(s, p+2) {
+			sc.ipv4(p)
+		}
+	case ':':
+		// A colon with neither neighbour in an address's alphabet (a
+		// JSON key's ":") is a run of one colon, refused with the
+		// cursor moved past it: nothing to ask ipv6.
+		if m.on(idIPAddress) && p >= sc.next[ipv6] && (p > 0 && inV6(s[p-1]) || p+1 < len(s) && inV6(s[p+1])) {
+			sc.ipv6(p)
+		}
+	case '-':
+		// Most dashes are a date's or a separator's: an SSN's first
+		// hyphen has a digit before it and a hyphen three bytes on (a
+		// refused SSN moves its cursor only to the byte after this one,
+		// where the next candidate lies anyway), a key block starts
+		// "-----BEGIN ".
+		if m.on(idSsnUS) && p > 0 && isDigit(s[p-1]) && p+3 < len(s) && s[p+3] == '-' && p >= sc.next[idSsnUS] {
+			sc.ssn(p)
+		}
+		if p+1 < len(s) && s[p+1] == '-' && strings.HasPrefix(s[p:], "-----BEGIN ") {
+			for _, id := range [...]ident{idOpenSSHPrivateKey, idPgpPrivateKey, idPkcsPrivateKey} {
+				if m.on(id) && p >= sc.next[id] {
+					sc.pem(id, p)
+				}
+			}
+		}
+	case '@':
+		if m.on(idEmailAddress) && p >= sc.next[idEmailAddress] {
+			sc.email(p)
+		}
+	case 'A':
+		if m.on(idAwsAccessKeyID) && p >= sc.next[idAwsAccessKeyID] {
+			sc.accessKey(p)
+		}
+	case 'J':
+		if m.on(idJSONWebToken) && p >= 2 && p-2 >= sc.next[idJSONWebToken] && s[p-2] == 'e' && s[p-1] == 'y' {
+			sc.jwt(p - 2)
+		}
+	case 'P':
+		if m.on(idPuttyPrivateKey) && p >= sc.next[idPuttyPrivateKey] && strings.HasPrefix(s[p:], "PuTTY-User-Key-File-") {
+			sc.putty(p)
+		}
+	default: // 'c', 'C'
+		// Both keywords an AWS secret key wants nearby have a "cr"
+		// ("secret", "credential"): findAWSSecretKeys runs once, at the
+		// end, when one is in the message.
+		if m.on(idAwsSecretKey) && !sc.secret && p+1 < len(s) && s[p+1]|0x20 == 'r' &&
+			(p >= 2 && hasFoldPrefix(s[p-2:], "secret") || hasFoldPrefix(s[p:], "credential")) {
+			sc.secret = true
+		}
+	}
+}
+
+// Eight-byte words for the masks below: each byte of the word set to b.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	low7  = 0x7f7f7f7f7f7f7f7f
+)
+
+// The masks of eight bytes x of a message (the first in the lowest byte)
+// have the top bit of each byte set where the byte is of their set, and
+// no other bit. The top bit of each byte is cleared before the additions,
+// so no carry or borrow crosses from one byte into the next, and bytes of
+// 0x80 and above are excluded by &^ x: eqMask and chainMask are exact.
+
+// eqMask: the bytes of t (top bits cleared) equal to b (b < 0x80), in the
+// top bits (the bits below them are left to the caller's & highs): t^b is
+// at most 0x7F in each byte, and adding 0x7F sets the top bit exactly
+// where it is not zero.
+func eqMask(t, b uint64) uint64 { return ^((t ^ b*ones) + low7) }
+
+// triggerMask: the trigger bytes of scan, with a 'c' or 'C' only where the
+// next byte (t>>8; the word's last byte always) may be an 'r' or 'R'. It
+// may hold a byte trigger then refuses (a 'c' before a byte of 0x80 and
+// above whose low seven bits are an 'r'), never lack one it would take.
+// t is x with each byte's top bit cleared, dash eqMask(t, '-').
+func triggerMask(x, t, dash uint64) uint64 {
+	return (eqMask(t, '.') | eqMask(t, ':') | dash | eqMask(t, '@') | eqMask(t, 'A') | eqMask(t, 'J') |
+		eqMask(t, 'P') | eqMask(t|0x20*ones, 'c')&(eqMask(t>>8|0x20*ones, 'r')|0x80<<56)) &^ x & highs
+}
+
+// chainMask: digits, ' ' and '-', the bytes of a card number (t is the
+// word with each byte's top bit cleared, dash eqMask(t, '-'); the caller
+// applies &^ x & highs).
+func chainMask(t, dash uint64) uint64 {
+	ge := t + (0x80-'0')*ones // top bit set where t >= '0'
+	le := (0x80+'9')*ones - t // top bit set where t <= '9'
+	return ge&le | eqMask(t, ' ') | dash
+}
+
+// load64 reads s[i:i+8] as a little-endian word (the compiler makes it one
+// load).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// minCardBytes: a card number is 13 digits or more, with single spaces or
+// dashes between them, so it takes 13 bytes or more that are all digits,
+// spaces or dashes in a row.
+const minCardBytes = 13
+
+// cards is findCardNumbers over the message: each run of digits that can
+// start a card (cardCandidate) is handed to card.
+func (sc *scanner) cards() {
 	s := sc.s
-	if c&tA != 0 && sc.m.on(idAwsAccessKeyID) && p >= sc.next[idAwsAccessKeyID] {
-		sc.accessKey(p)
-	}
-	if c&tJ != 0 && sc.m.on(idJSONWebToken) && p >= 2 && p-2 >= sc.next[idJSONWebToken] && s[p-2] == 'e' && s[p-1] == 'y' {
-		sc.jwt(p - 2)
-	}
-	if c&tP != 0 && sc.m.on(idPuttyPrivateKey) && p >= sc.next[idPuttyPrivateKey] && strings.HasPrefix(s[p:], "PuTTY-User-Key-File-") {
-		sc.putty(p)
-	}
-	if c&tSecret != 0 && sc.m.on(idAwsSecretKey) && !sc.secret && (p >= 2 && hasFoldPrefix(s[p-2:], "secret") || hasFoldPrefix(s[p:], "credential")) {
-		sc.secret = true
+	for p := 0; p < len(s); p++ {
+		if !isDigit(s[p]) {
+			continue
+		}
+		// The rest of the run of digits starts no card (one after a
+		// digit is inside a word): go on after it. A refused run needs
+		// no cursor move, as the next candidate lies past it.
+		q := p + 1
+		for q < len(s) && isDigit(s[q]) {
+			q++
+		}
+		if s[p] >= '2' && s[p] <= '6' && p >= sc.next[idCreditCardNumber] && cardCandidate(s, p, q) {
+			sc.card(p, q)
+		}
+		p = q - 1
 	}
 }
 
@@ -251,6 +353,21 @@ func (sc *scanner) ipv4(dot int) {
 		sc.add(idIPAddress, 0, start, end)
 		sc.next[idIPAddress] = end
 	}
+}
+
+// octetThenDot reports whether a '.' follows at i after at most two more
+// digits: the rest of an octet that started at i-1, and the dot after it,
+// without which parseIPv4 refuses (an address has four octets).
+func octetThenDot(s string, i int) bool {
+	for end := min(i+3, len(s)); i < end; i++ {
+		if s[i] == '.' {
+			return true
+		}
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return false
 }
 
 // inV6 reports whether c can be part of an IPv6 address's run: a hex digit,
@@ -347,20 +464,6 @@ func (sc *scanner) card(i, run int) {
 		return
 	}
 	sc.next[idCreditCardNumber] = run
-}
-
-// dash is the '-' of an SSN and of a key block's "-----BEGIN ".
-func (sc *scanner) dash(h int) {
-	if sc.m.on(idSsnUS) && h >= sc.next[idSsnUS] {
-		sc.ssn(h)
-	}
-	if strings.HasPrefix(sc.s[h:], "-----BEGIN ") {
-		for _, id := range [...]ident{idOpenSSHPrivateKey, idPgpPrivateKey, idPkcsPrivateKey} {
-			if sc.m.on(id) && h >= sc.next[id] {
-				sc.pem(id, h)
-			}
-		}
-	}
 }
 
 // ssn is findSSNs at the '-' h.

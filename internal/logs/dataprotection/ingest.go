@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/dataprotect"
@@ -230,7 +231,9 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 	// created a missing stream) would bring the masked text as its
 	// "originals".
 	b.Events = slices.Clone(b.Events)
-	all, start := string(buf), 0
+	// buf is never written again: the events' messages slice it without
+	// a copy of the batch's masked text.
+	all, start := unsafe.String(unsafe.SliceData(buf), len(buf)), 0
 	for k, i := range idx {
 		b.Events[i].Message = all[start:ends[k]]
 		start = ends[k]
