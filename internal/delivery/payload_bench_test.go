@@ -132,3 +132,47 @@ func BenchmarkJoinedGzip(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGroupPage: the CPU per event of what cairn bench --pipeline's
+// two followers do with a feed page in process (10 blocks of 1,000
+// standard lines, one stream each): the NATS follower builds its records
+// and gzips them at level 1, the file follower builds its records and
+// their JSON, both release them. The sinks' sends, the feed read and the
+// cursor saves are not in it. Run with -cpu 1.
+func BenchmarkGroupPage(b *testing.B) {
+	g := bench.NewLineGen(42)
+	var page []store.StoredEvent
+	seq := uint64(100)
+	next := func() {
+		page = page[:0]
+		for blk := 0; blk < 10; blk++ {
+			seq++
+			for i := 0; i < 1000; i++ {
+				p := store.Position{Time: 1764600000000 + int64(seq*1000+uint64(i))/7, Seq: seq, Index: uint32(i)}
+				page = append(page, store.StoredEvent{Stream: fmt.Sprint("s-", blk), Timestamp: p.Time, IngestionTime: p.Time, Message: g.Line(), Pos: p})
+			}
+		}
+	}
+	m := &Manager{byGroup: map[groupKey][]*follower{}}
+	nats := &follower{m: m, f: Filter{Name: "to-nats", Group: "g"}}
+	file := &follower{m: m, f: Filter{Name: "to-file", Group: "g"}}
+	m.byGroup[groupKey{group: "g"}] = []*follower{nats, file}
+	pool := &gzipPool{level: 1}
+	var cpu int64
+	for i := 0; i < b.N; i++ {
+		next() // fresh blocks each page, as the feed brings them
+		cpu0 := processCPU()
+		recs := nats.build(page)
+		for _, r := range recs {
+			r.gzip(pool)
+		}
+		nats.release(recs)
+		recs = file.build(page)
+		for _, r := range recs {
+			r.JSON()
+		}
+		file.release(recs)
+		cpu += processCPU() - cpu0
+	}
+	b.ReportMetric(float64(cpu)/float64(b.N*len(page)), "cpu-ns/event")
+}
