@@ -99,7 +99,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	storeURL := fs.String("store", "", "storage engine: embedded (in --data), or a postgres://user:password@host:port/db URL (PostgreSQL 15+; the schema is created on start) [CAIRN_STORE] (default embedded)")
 	compression := fs.String("compression", "", "codec of blocks as appended: zstd at fastest or default, or s2 (faster ingest, about 45% more disk unless --recompact-interval rewrites them) [CAIRN_COMPRESSION] (default fastest)")
-	recompact := fs.Duration("recompact-interval", 0, "opt in to the embedded engine's background re-compaction: how often it merges each stream's small blocks into field-aware ones of up to 4,096 events (about a third less disk; reads of merged data still take about twice the CPU, four times for a rare term's search, see docs/benchmarks.md, disk10) [CAIRN_RECOMPACT_INTERVAL] (default: off)")
+	recompact := fs.Duration("recompact-interval", 0, "opt in to the embedded engine's background re-compaction: how often it merges each stream's small blocks into field-aware ones of up to 4,096 events with a seek index (about a third less disk; a full scan of merged data takes about 1.5 times the CPU, a time range 1.7 times, Insights queries that read every message about twice, see docs/benchmarks.md, merge10) [CAIRN_RECOMPACT_INTERVAL] (default: off)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
@@ -204,13 +204,15 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		}
 		cfg.RecompactInterval = d
 	}
-	// Off unless asked for: merged (format 3) blocks take about a third
-	// less disk but, measured on the benchmark lines, reads of them cost
-	// more CPU than of appended blocks: since they are decoded in part
-	// (branch disk10) about 2x for a time range or a full scan and 4x for
-	// a rare term's search, which keeps the idle read goals out of reach
-	// (docs/benchmarks.md, disk10; 4-12x before, "Final figures, session
-	// 4"). Reads are the product; disk is the cheaper resource.
+	// Off unless asked for: merged blocks take about a third less disk
+	// but, measured on the benchmark lines, reads of them cost more CPU
+	// than of appended blocks. With format 4's seek index (branch merge10)
+	// a full scan takes ~1.5x and a time range ~1.7x, but Insights queries
+	// that render every message ~2x (a merged block renders at ~3x format
+	// 2's cost per event), which would undo the Insights issue's lead over
+	// VictoriaLogs, and peak RSS rose to 268 MiB (goal < 256); see
+	// docs/benchmarks.md, merge10. Reads are the product; disk is the
+	// cheaper resource.
 	if cfg.RecompactInterval == 0 {
 		cfg.RecompactInterval = -1
 	}
