@@ -58,7 +58,9 @@
 // in name order, and streams by last event time walk an in-memory B-tree
 // that Append keeps current (streams.go says what each costs). Cursors (cursors.go) and resource records (resources.go) are
 // small synced keys; a group's share its id prefix and go with its range
-// deletion. Deleting a group drops its key ranges with range tombstones;
+// deletion. Resource records read since the last resource write are served
+// from memory (rescache.go: exact, since this process is their only writer).
+// Deleting a group drops its key ranges with range tombstones;
 // deleting a stream hides it at once, and the janitor (janitor.go), a
 // goroutine the Engine owns, reclaims its blocks and drops blocks past the
 // group's retention. keys.go lays out every key.
