@@ -21,7 +21,9 @@
 // S3-compatible store, the rows keeping their summaries and the key;
 // reads fetch only the blocks they open (objects.go). Read merges blocks
 // in (timestamp, seq, index) order, opening them lazily from their
-// summaries as embedded does; Scan streams blocks in (min_ts, seq) order; ReadFeed reads by sequence in
+// summaries as embedded does (a filtered read or scan tests the gram filter
+// on the node's cached summaries, kept current from the group row's last_seq
+// each read fetches: sumcache.go); Scan streams blocks in (min_ts, seq) order; ReadFeed reads by sequence in
 // one snapshot with the group's high-water mark. A listener connection
 // relays other nodes' NOTIFYs to this node's subscribers, reading each
 // notified block back from the table.

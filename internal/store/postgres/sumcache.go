@@ -51,6 +51,10 @@ const DefaultSummaryCacheBytes = 64 << 20
 // fills them again from scratch, dropping deleted blocks' entries.
 const sumRefresh = 10 * time.Minute
 
+// maxEmptyGroups is how many groups the cache may know before it forgets
+// those it holds no summaries of.
+const maxEmptyGroups = 4096
+
 // sumOverhead is what an entry costs besides its gram filter.
 const sumOverhead = 120
 
@@ -239,6 +243,17 @@ func (c *sumCache) put(gid int64, g *groupSums, snap *sumSnap) {
 	g.snap.Store(snap)
 	if snap != nil {
 		c.bytes += snap.bytes
+	}
+	if len(c.groups) > maxEmptyGroups {
+		// Entries without summaries (groups refused as too large, or
+		// being filled) are small but one per group ever read: forget
+		// them now and then (a refused group is then tried again).
+		for id, o := range c.groups {
+			if o != g && o.snap.Load() == nil && o.mu.TryLock() {
+				delete(c.groups, id)
+				o.mu.Unlock()
+			}
+		}
 	}
 	for c.bytes > c.limit {
 		var victim int64
