@@ -173,7 +173,19 @@ func (sc *scanner) trigger(p int) {
 		// A colon with neither neighbour in an address's alphabet (a
 		// JSON key's ":") is a run of one colon, refused with the
 		// cursor moved past it: nothing to ask ipv6.
-		if m.on(idIPAddress) && p >= sc.next[ipv6] && (p > 0 && inV6(s[p-1]) || p+1 < len(s) && inV6(s[p+1])) {
+		//
+		// And a colon with no second colon in the five bytes after it,
+		// across hex digits only, is left to the run's next colon: an
+		// address starts its run, so the run's first colon is the
+		// address's, and the address's second colon follows it within
+		// five bytes (a group is at most four hex digits; "::" is two
+		// colons). ipv6 asked at a later colon of the same run walks back
+		// to the same start (the cursor lies before the run) and counts
+		// fewer colons, so it finds an address only where the first colon
+		// would have found it, and the first colon finds none where it is
+		// skipped. "user":99423 and a colon ending a clause reach no
+		// validator.
+		if m.on(idIPAddress) && p >= sc.next[ipv6] && (p > 0 && inV6(s[p-1]) || p+1 < len(s) && inV6(s[p+1])) && colonNear(s, p+1) {
 			sc.ipv6(p)
 		}
 	case '-':
@@ -364,6 +376,20 @@ func octetThenDot(s string, i int) bool {
 			return true
 		}
 		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return false
+}
+
+// colonNear reports whether a ':' lies in s[i:i+5] with only hex digits
+// before it there.
+func colonNear(s string, i int) bool {
+	for end := min(i+5, len(s)); i < end; i++ {
+		if s[i] == ':' {
+			return true
+		}
+		if !isHex(s[i]) {
 			return false
 		}
 	}

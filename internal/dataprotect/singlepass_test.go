@@ -145,6 +145,13 @@ var plantedSecrets = []string{
 	"-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----",
 	"PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-MAC: 0a1b2c", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 	"Credentials: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "1700000000000",
+	// Around the colon shortcut (colonNear): full forms whose colons are
+	// five bytes apart, compressions, a zone, IPv4-mapped and IPv4-tailed
+	// forms, and the near misses: times of day, a port, a JSON number,
+	// a group too long, versions.
+	"2001:0db8:85a3:0000:0000:8a2e:0370:7334", "abcd:ef01:2345:6789:abcd:ef01:2345:6789", "::1", "fe80::1%eth0",
+	"::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "fe80::1:", "12:34:56", "05:09:14.002", "10.0.0.1:8080", "\"user\":99423",
+	"12345:1::2", "abcd:ef012::1", "v1.2.3", "1.2.3.4.5", "a:b",
 }
 
 // plant puts secret into line at byte k (modulo the line's length + 1).
@@ -168,7 +175,7 @@ func TestPlanted(t *testing.T) {
 		samePass(t, all, msg)
 		samePass(t, policyFrom(1<<numManaged-1|1<<15, uint8(i)), msg)
 		samePass(t, policyFrom(uint16(i*2654435761>>7), uint8(i)), msg)
-		if secret == "a.b@example.com" || secret == "10.1.2.3" {
+		if secret == "a.b@example.com" || secret == "10.1.2.3" || secret == "2001:0db8:85a3:0000:0000:8a2e:0370:7334" {
 			if got, _ := m.Mask(line + " " + secret + " "); strings.Contains(got, secret) {
 				t.Fatalf("%q not masked in %q", secret, got)
 			}
