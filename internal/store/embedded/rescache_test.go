@@ -165,3 +165,43 @@ func TestResourceCacheConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestResourceCacheBytesBounded: the cache's bound is on the bytes it
+// holds, not only on its entries: 600 records of 32 KiB each (a data
+// protection policy may be 30 KiB, one per group read on every
+// PutLogEvents) read once each must not all stay in memory (19 MiB; 4,096
+// of them would be 128 MiB). The bound is 16 MiB (resCacheBytes).
+func TestResourceCacheBytesBounded(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t, vfs.NewMem())
+	defer e.Close()
+	value := make([]byte, 32<<10)
+	for i := range 600 {
+		k := store.ResourceKey{Scope: scope, Kind: "dataProtectionPolicy", Name: strconv.Itoa(i)}
+		if err := e.PutResource(ctx, k, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 600 {
+		k := store.ResourceKey{Scope: scope, Kind: "dataProtectionPolicy", Name: strconv.Itoa(i)}
+		if v, err := e.GetResource(ctx, k); err != nil || len(v) != len(value) {
+			t.Fatalf("record %d: %d bytes, %v", i, len(v), err)
+		}
+	}
+	e.res.mu.Lock()
+	held := 0
+	for k, en := range e.res.entries {
+		held += len(k) + len(en.value)
+		for j := range en.names {
+			held += len(en.names[j]) + len(en.vals[j])
+		}
+	}
+	n := len(e.res.entries)
+	e.res.mu.Unlock()
+	if held > 16<<20 {
+		t.Fatalf("the resource cache holds %d bytes in %d entries; want at most %d", held, n, 16<<20)
+	}
+	if n == 0 {
+		t.Fatal("nothing cached: the bound must not turn the cache off")
+	}
+}
