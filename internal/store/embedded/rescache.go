@@ -27,6 +27,7 @@ type resCache struct {
 	mu      sync.Mutex
 	at      uint64 // the gen the entries were read under
 	entries map[string]resEntry
+	bytes   int // what entries hold (resEntry.size, keys included)
 }
 
 // resEntry is one cached answer: a record (or its absence) for a Get, or a
@@ -42,6 +43,22 @@ type resEntry struct {
 // it the cache starts over, so memory does not grow with the number of
 // groups read.
 const resCacheMax = 4096
+
+// resCacheBytes bounds what the entries hold: a record may be tens of KiB
+// (a data protection policy document, a list of 64 metric filters), so the
+// count alone would let 4,096 of them keep 100 MiB or more. Past it the
+// cache starts over, as past resCacheMax; an entry larger than a
+// sixteenth of it is not kept (read from Pebble each time).
+const resCacheBytes = 16 << 20
+
+// size is about what e keeps alive (its bytes and slice headers).
+func (e *resEntry) size() int {
+	n := len(e.value) + 64
+	for i := range e.names {
+		n += len(e.names[i]) + len(e.vals[i]) + 40
+	}
+	return n
+}
 
 // resListMax is the longest list kept; a longer one is read from Pebble
 // every time (no ingest lookup lists that many).
@@ -84,9 +101,19 @@ func (c *resCache) store(gen uint64, key string, e resEntry) {
 	if c.writing.Load() > 0 || c.gen.Load() != gen {
 		return
 	}
-	if c.at != gen || len(c.entries) >= resCacheMax {
+	size := len(key) + e.size()
+	if size > resCacheBytes/16 {
+		return
+	}
+	if old, ok := c.entries[key]; ok && c.at == gen {
+		c.bytes -= len(key) + old.size()
+		delete(c.entries, key)
+	}
+	if c.at != gen || len(c.entries) >= resCacheMax || c.bytes+size > resCacheBytes {
 		clear(c.entries)
+		c.bytes = 0
 		c.at = gen
 	}
 	c.entries[key] = e
+	c.bytes += size
 }
