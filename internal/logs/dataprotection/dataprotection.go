@@ -6,10 +6,12 @@
 // Data flows at ingest (Service.Ingest, a logs.IngestStage): the group's
 // policy (a resource record) and the account's DATA_PROTECTION_POLICY
 // (accountpolicy.Effective) are compiled, cumulatively, into a
-// dataprotect.Masker (cached by document text); every message of the batch
-// is masked in place, so the store, its index, Live Tail, subscription and
-// metric-filter followers only ever see the masked text. For the events that
-// changed, an AfterStore function, once the batch is durable, writes
+// dataprotect.Masker (cached by the group record's bytes and the account
+// documents; the record is read per batch, decoded on a miss); every
+// message of the batch is masked in place, so the store, its index, Live
+// Tail, subscription and metric-filter followers only ever see the masked
+// text. For the events that changed, an AfterStore function, once the
+// batch is durable, writes
 //
 //   - the originals: one group resource record per append, Kind
 //     "dataProtectionOriginals", Name the append's feed sequence (20 digits),
