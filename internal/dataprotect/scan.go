@@ -72,6 +72,10 @@ type scanner struct {
 	next [numManaged + 1]int // by ident; numManaged is IPv6's
 	// secret: a "secret" or "credential" keyword was seen.
 	secret bool
+	// v6refused, when it equals the IPv6 cursor, says the cursor is the
+	// byte after a colon of a run already refused for the letter or digit
+	// before its start (ipv6).
+	v6refused int
 }
 
 // ipv6 is the cursor slot of IPv6 (IPv4 uses idIPAddress's).
@@ -408,6 +412,17 @@ func (sc *scanner) ipv6(k int) {
 	start, i := k, k
 	for start > off && inV6(s[start-1]) {
 		start--
+	}
+	// A run after a letter or a digit (the "T" of 2026-11-22T05:09:14) is
+	// refused whatever follows, so it is refused here, before the walk to
+	// its end: the cursor goes to the byte after this colon only, and
+	// v6refused marks it, so that the run's next colon, whose walk back
+	// stops at the cursor, is refused with it (each byte is walked back
+	// over once). Its end then needs no walk: the run's colons after a
+	// time of day's last one ("14.002Z", "14Z") pass no colonNear.
+	if start == off && off > 0 && sc.v6refused == off || start > 0 && isAlnum(s[start-1]) {
+		sc.next[ipv6], sc.v6refused = k+1, k+1
+		return
 	}
 	colons, hex := 0, false
 	for i < len(s) && inV6(s[i]) {

@@ -59,6 +59,7 @@ var singlePassCases = []string{
 	"Credentials: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY=", "ſecret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 	"ord-123 at 10.0.0.1 by a@b.co ord-12", "é@ex.com 1.2.3.4é ünïcödé 4111 1111 1111 1111 ✓",
 	"\xff\xfe1.2.3.4\xff a@b.c\x80om",
+	"2026-11-22T05:09:14 ::1 and T05:09:14.002Z fe80::1, x::1 T1:2:3:4:5:6:7:8 g1:2::3 1:2::3 T05:09:14:: ::",
 }
 
 // TestSinglePassGolden: the hand-written cases and the standard benchmark
@@ -152,6 +153,8 @@ var plantedSecrets = []string{
 	"2001:0db8:85a3:0000:0000:8a2e:0370:7334", "abcd:ef01:2345:6789:abcd:ef01:2345:6789", "::1", "fe80::1%eth0",
 	"::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "fe80::1:", "12:34:56", "05:09:14.002", "10.0.0.1:8080", "\"user\":99423",
 	"12345:1::2", "abcd:ef012::1", "v1.2.3", "1.2.3.4.5", "a:b",
+	// Around the refusal of a run after a letter (ipv6's v6refused).
+	"T05:09:14 ::1", "x::1", "T1:2:3:4:5:6:7:8", "05:09:14.002Z fe80::1", "g1:2::3 1:2::3",
 }
 
 // plant puts secret into line at byte k (modulo the line's length + 1).

@@ -6,10 +6,12 @@
 // Data flows at ingest (Service.Ingest, a logs.IngestStage): the group's
 // policy (a resource record) and the account's DATA_PROTECTION_POLICY
 // (accountpolicy.Effective) are compiled, cumulatively, into a
-// dataprotect.Masker (cached by document text); every message of the batch
-// is masked in place, so the store, its index, Live Tail, subscription and
-// metric-filter followers only ever see the masked text. For the events that
-// changed, an AfterStore function, once the batch is durable, writes
+// dataprotect.Masker (cached by the group record's bytes and the account
+// documents; the record is read per batch, decoded on a miss); every
+// message of the batch is masked in place, so the store, its index, Live
+// Tail, subscription and metric-filter followers only ever see the masked
+// text. For the events that changed, an AfterStore function, once the
+// batch is durable, writes
 //
 //   - the originals: one group resource record per append, Kind
 //     "dataProtectionOriginals", Name the append's feed sequence (20 digits),
@@ -313,6 +315,16 @@ func policyKey(scope store.Scope, group string) store.ResourceKey {
 // policy reads a group's policy record: nil when the group has none,
 // ResourceNotFoundException when the group does not exist.
 func (s *Service) policy(ctx context.Context, scope store.Scope, group string) (*record, error) {
+	v, err := s.policyRecord(ctx, scope, group)
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return decodeRecord(v)
+}
+
+// policyRecord reads the group's policy record as stored: nil when the
+// group has none (an error when the group does not exist).
+func (s *Service) policyRecord(ctx context.Context, scope store.Scope, group string) ([]byte, error) {
 	v, err := s.st.GetResource(ctx, policyKey(scope, group))
 	if errors.Is(err, store.ErrResourceNotFound) {
 		if _, err := s.st.GetGroup(ctx, scope, group); err != nil {
@@ -323,6 +335,10 @@ func (s *Service) policy(ctx context.Context, scope store.Scope, group string) (
 	if err != nil {
 		return nil, logs.StoreError(err)
 	}
+	return v, nil
+}
+
+func decodeRecord(v []byte) (*record, error) {
 	var rec record
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, err
@@ -333,13 +349,14 @@ func (s *Service) policy(ctx context.Context, scope store.Scope, group string) (
 // effective compiles the group's policy and the account's, cumulatively.
 // nil means no policy applies.
 func (s *Service) effective(ctx context.Context, scope store.Scope, group string) (*compiled, error) {
+	// The group's record is still read for every batch (a policy put on
+	// one node applies to the next batch on any node), but decoded only
+	// when the compiled cache has not seen its bytes: the cache key holds
+	// the record as stored, which fixes its document.
 	var docs []string
-	rec, err := s.policy(ctx, scope, group)
+	raw, err := s.policyRecord(ctx, scope, group)
 	if err != nil {
 		return nil, err
-	}
-	if rec != nil {
-		docs = append(docs, rec.Document)
 	}
 	if s.accounts != nil {
 		aps, err := s.accounts.Effective(ctx, scope, accountpolicy.DataProtection, group)
@@ -350,10 +367,10 @@ func (s *Service) effective(ctx context.Context, scope store.Scope, group string
 			docs = append(docs, ap.PolicyDocument)
 		}
 	}
-	if len(docs) == 0 {
+	if raw == nil && len(docs) == 0 {
 		return nil, nil
 	}
-	ck := ""
+	ck := strconv.Itoa(len(raw)) + ":" + string(raw)
 	for _, d := range docs {
 		ck += strconv.Itoa(len(d)) + ":" + d
 	}
@@ -362,6 +379,13 @@ func (s *Service) effective(ctx context.Context, scope store.Scope, group string
 	s.mu.Unlock()
 	if ok {
 		return cp, nil
+	}
+	if raw != nil {
+		rec, err := decodeRecord(raw)
+		if err != nil {
+			return nil, err
+		}
+		docs = append([]string{rec.Document}, docs...)
 	}
 	cp = &compiled{}
 	for _, d := range docs {

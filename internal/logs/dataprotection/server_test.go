@@ -394,3 +394,37 @@ func TestSecretNowhere(t *testing.T) {
 		t.Fatal("the debug log recorded no request: the log check proves nothing")
 	}
 }
+
+// TestPolicyReplaced: the compiled policy is cached by the stored record,
+// so a policy put again (other identifiers) or deleted applies to the very
+// next batch, on the same group, and each batch keeps what was applied to
+// it.
+func TestPolicyReplaced(t *testing.T) {
+	_, admin, masked := clients(t)
+	ctx := context.Background()
+	harness.CreateGroup(t, admin, "app", "s")
+	harness.CreateGroup(t, admin, "audit")
+	const msg = "from 10.1.2.3 by jane.doe@example.com"
+	put := func(ids ...string) {
+		t.Helper()
+		doc := policyDoc("audit", ids...)
+		if _, err := admin.PutDataProtectionPolicy(ctx, &cwl.PutDataProtectionPolicyInput{LogGroupIdentifier: aws.String("app"), PolicyDocument: &doc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("EmailAddress")
+	harness.PutMessages(t, admin, "app", "s", msg)
+	put("IpAddress")
+	harness.PutMessages(t, admin, "app", "s", msg)
+	put("IpAddress", "EmailAddress")
+	harness.PutMessages(t, admin, "app", "s", msg)
+	if _, err := admin.DeleteDataProtectionPolicy(ctx, &cwl.DeleteDataProtectionPolicyInput{LogGroupIdentifier: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	harness.PutMessages(t, admin, "app", "s", msg)
+	want := []string{"from 10.1.2.3 by ********************", "from ******** by jane.doe@example.com",
+		"from ******** by ********************", msg}
+	if got := getAll(t, masked, "app", "s", false); !slices.Equal(got, want) {
+		t.Fatalf("GetLogEvents:\n got  %q\n want %q", got, want)
+	}
+}
