@@ -223,7 +223,7 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 		first = "right after ingest (before the re-compaction merged anything): "
 	}
 	printReads(w, first, r.Query)
-	printReads(w, "after the re-compaction's steady state (format-3 blocks): ", r.QuerySettled)
+	printReads(w, "after the re-compaction's steady state (merged blocks): ", r.QuerySettled)
 	if ir := r.Insights; ir != nil {
 		fmt.Fprintln(w, "Logs Insights (StartQuery to Complete, median of 3):")
 		for _, x := range ir.Results {

@@ -56,7 +56,7 @@ func openFilled(b *testing.B) *Engine {
 
 // openMerged is openFilled with the events in 16 streams (18,750 each, as
 // the compare's 2 M events in 64 streams hold 31,250) merged by the
-// re-compaction into format-3 blocks: what reads see at its steady state.
+// re-compaction into merged blocks (format 4): what reads see at its steady state.
 func openMerged(b *testing.B) *Engine {
 	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
 	if err != nil {
