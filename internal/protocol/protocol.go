@@ -23,8 +23,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,6 +41,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/uuid"
 )
 
 const contentType = "application/x-amz-json-1.1"
@@ -223,7 +222,7 @@ type Call struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
+	reqID := uuid.New()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	target := r.Header.Get("X-Amz-Target")
 	if !isAPICall(r, target) {
@@ -583,24 +582,6 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID, op string, err error)
 	h.writeJSON(w, ae.Code.Status(), body)
 }
 
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
-
 // sourceIP is the TCP peer's address (aws:SourceIp); a proxy's
 // X-Forwarded-For is not trusted.
 func sourceIP(r *http.Request) netip.Addr {
@@ -624,7 +605,7 @@ func sourceIP(r *http.Request) netip.Addr {
 // with WriteResult, or a Streamer.
 func (h *Handler) Invoke(ctx context.Context, c caller.Caller, op string, body []byte) (any, error) {
 	if c.RequestID == "" {
-		c.RequestID = newRequestID()
+		c.RequestID = uuid.New()
 	}
 	fn := h.cfg.Operations.lookup(op)
 	if fn == nil {
@@ -662,7 +643,7 @@ func (h *Handler) Invoke(ctx context.Context, c caller.Caller, op string, body [
 // {"__type","message"} with its status.
 func (h *Handler) WriteResult(w http.ResponseWriter, r *http.Request, op string, out any, err error) {
 	if w.Header().Get("x-amzn-RequestId") == "" {
-		w.Header().Set("x-amzn-RequestId", newRequestID())
+		w.Header().Set("x-amzn-RequestId", uuid.New())
 	}
 	if err != nil {
 		h.writeError(w, w.Header().Get("x-amzn-RequestId"), op, err)
