@@ -105,6 +105,14 @@ func (sc *scanner) add(id ident, sub int, start, end int) {
 // no further), which no other identifier's finding moves, so looking for
 // card numbers after the rest finds what findCardNumbers finds.
 func (m *Masker) scan(s string, out []found) []found {
+	if haveAVX2 {
+		return m.scanChunks(s, out, true)
+	}
+	return m.scanWords(s, out)
+}
+
+// scanWords is scan eight bytes at a time, in portable Go.
+func (m *Masker) scanWords(s string, out []found) []found {
 	sc := scanner{s: s, m: m, out: out}
 	card := m.on(idCreditCardNumber)
 	cardRun, run := false, 0
@@ -147,12 +155,19 @@ func (m *Masker) scan(s string, out []found) []found {
 			run = 0
 		}
 	}
-	if card && cardRun {
+	return sc.finish(card && cardRun)
+}
+
+// finish looks for card numbers when cards (a run of bytes long enough to
+// hold one was seen) and for AWS secret keys when a keyword was, after the
+// pass, and returns what the scan found.
+func (sc *scanner) finish(cards bool) []found {
+	if cards {
 		sc.cards()
 	}
 	if sc.secret {
 		var sp [4]span
-		for _, x := range findAWSSecretKeys(s, sp[:0]) {
+		for _, x := range findAWSSecretKeys(sc.s, sp[:0]) {
 			sc.add(idAwsSecretKey, 0, x.start, x.end)
 		}
 	}

@@ -18,6 +18,7 @@ func samePass(t testing.TB, p *Policy, msg string) {
 	if got != want || !slices.Equal(gotDets, wantDets) {
 		t.Fatalf("identifiers %v on %q:\nsingle pass %q %v\noracle      %q %v", p.Identifiers, msg, got, gotDets, want, wantDets)
 	}
+	samePaths(t, Compile(p), msg)
 }
 
 // policyFrom picks identifiers from bits, in an order rotated by rot, and a

@@ -80,6 +80,13 @@ func TestSplitAgrees(t *testing.T) {
 		``, ` `, "\t", `a`, `a b`, "a\tb  c", ` a  b `, `"x y" z`, `"x\"y" z`, `"x\\" y"`, `"x`, `"x\`, `"x\" y`, `[a b] c`, `[a b c`,
 		`a"b c"d`, `"ab"cd ef`, `[a]b c`, "\"a\tb\" c\td", `10.1.2.3 - - [22/Nov/2026:05:09:14 +0000] "GET /a HTTP/1.1" 503 12 0.5 "curl/8"`,
 		`{"level":"info","msg":"a b c"}`, "x \"\\\\\" y", `"" [] x`, `" [ ]" ] [ "`,
+		// fieldEnd's paths: a field ending inside the first, the second
+		// word, past 16 bytes (strings.IndexByte), at a tab past 16 bytes
+		// (the byte walk), a tab in the line after a long field, fields of
+		// exactly 8 and 16 bytes, a short tail.
+		`abcdefg h`, `abcdefghijklm n`, `abcdefghijklmnopqrstuvwxyz 1`, "abcdefghijklmnopqrstu\tv w", "abcdefghijklmnopqrstu v\tw",
+		`abcdefgh ijklmnop qrstuvwxyz0123456 x`, "abcdefghijklmnopqrstuvwxyz", "a\tbcdefghijklmnopqrstuvwxyz01234 c",
+		"abcdefghijklmnopq\t", "12345678\t", "1234567\t8 9",
 	} {
 		checkSplit(t, s)
 	}

@@ -52,9 +52,6 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 		gb.add(unsafeBytes(m))
 	}
 	sum.rawBytes = raw
-	if hasBackslash(events) {
-		sum.flags |= flagBackslash
-	}
 	filter := gb.finish(nil)
 	e.grams.Put(gb)
 
@@ -66,6 +63,9 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 		compressed, scratch = EncodeBlockS2(compressed, scratch, events)
 	} else {
 		compressed, scratch = EncodeBlock(compressed, scratch, events, e.enc)
+	}
+	if columnHasBackslash(scratch, events) {
+		sum.flags |= flagBackslash
 	}
 	e.putBuf(scratch)
 	sumVal := encodeSummary(nil, &sum, filter)

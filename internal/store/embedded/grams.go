@@ -182,9 +182,16 @@ func (b *gramBuilder) finish(dst []byte) []byte {
 		set += bits.OnesCount64(w)
 	}
 	words := max(1, min(len(b.scratch), (set*gramBits+63)/64))
+	// Word i lands on word i mod words; the index wraps by hand because a
+	// division per word (4,096 of them a block) was ~30 CPU-ns per event,
+	// a tenth of the filter's cost (BenchmarkGramFinish).
 	folded := make([]uint64, words)
-	for i, w := range b.scratch {
-		folded[i%words] |= w
+	j := 0
+	for _, w := range b.scratch {
+		folded[j] |= w
+		if j++; j == words {
+			j = 0
+		}
 	}
 	dst = binary.AppendUvarint(dst, uint64(words))
 	for _, w := range folded {
