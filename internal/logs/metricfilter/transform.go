@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/rarebyte"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -62,33 +63,15 @@ type compiled struct {
 // to the literal's first byte, which in log text is often a common one
 // ('l' of "level"), stopping every few bytes; this jumps
 // (strings.IndexByte, vectorised) to its rarest byte by the ranking of
-// how often bytes occur in log lines, and compares around it.
+// how often bytes occur in log lines (internal/rarebyte), and compares
+// around it.
 type rareLiteral struct {
 	s    string
 	rare int // index in s of its rarest byte
 	id   int // index in the group's literal table; -1: none (not memoised)
 }
 
-// byteCommonness lists bytes from the most to the least common in log text
-// (the ranking internal/store/embedded's block prematch uses); bytes it
-// does not list are rarer than all it does.
-const byteCommonness = " e0t1a2o3i4n5s6r7l8h9d.c:u-m/p\"g,f=yTbESAIRNOwv_kCLDP[]{}MxUHGFq()jzBKWVYJQXZ"
-
-func newRareLiteral(s string) rareLiteral {
-	rank := func(c byte) int {
-		if i := strings.IndexByte(byteCommonness, c); i >= 0 {
-			return i
-		}
-		return len(byteCommonness)
-	}
-	l := rareLiteral{s: s, id: -1}
-	for i := 0; i < len(s); i++ {
-		if rank(s[i]) > rank(s[l.rare]) {
-			l.rare = i
-		}
-	}
-	return l
-}
+func newRareLiteral(s string) rareLiteral { return rareLiteral{s: s, rare: rarebyte.Rarest(s), id: -1} }
 
 // in is strings.Contains(msg, l.s).
 func (l *rareLiteral) in(msg string) bool {
@@ -142,7 +125,7 @@ func assignLiterals(fs []*compiled) []rareLiteral {
 
 // tuneRare re-picks, for each literal of lits, the byte blockScan searches
 // for: the one least frequent in text (a group's own messages, where the
-// static byteCommonness ranking may be wrong: 'm' of "timeout" is in every
+// static rarebyte ranking may be wrong: 'm' of "timeout" is in every
 // "in 12ms"), ties going to the ranking's choice. Any byte of a literal
 // finds all its occurrences, so this changes the cost only. At most the
 // first 64 KB of text are counted.

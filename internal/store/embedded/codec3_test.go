@@ -367,5 +367,30 @@ func testDecodePartial(t *testing.T, v []byte, evs []store.Event, rng *rand.Rand
 		if !blk.covers(lo, hi, want.tpl) {
 			t.Fatalf("round %d: the block does not cover what it was decoded for", round)
 		}
+		// A page resumed inside the block starts right after the last
+		// event the previous page returned, a match (merge.go's
+		// loadCursor: rawBytes(after, hi)). What it reports as scanned
+		// must be exact there too, not the seek walk's spread estimate
+		// (the reviewer's suspicion, review6).
+		// A page the scan budget stopped resumes at a match (the heap's
+		// top, read.go's frontier), and a backward page ends at one.
+		rest, before := size, int64(0)
+		for i := lo; i < hi; i++ {
+			m := int64(len(evs[i].Message))
+			rest -= m
+			before += m
+			if lit != "" && !strings.Contains(evs[i].Message, lit) {
+				continue
+			}
+			if got := blk.rawBytes(i+1, hi); got != rest {
+				t.Fatalf("round %d (%q): resumed after match %d, rawBytes %d, want %d", round, lit, i, got, rest)
+			}
+			if got := blk.rawBytes(i, hi); got != rest+m {
+				t.Fatalf("round %d (%q): resumed at match %d, rawBytes %d, want %d", round, lit, i, got, rest+m)
+			}
+			if got := blk.rawBytes(lo, i+1); got != before {
+				t.Fatalf("round %d (%q): backward page ending at match %d, rawBytes %d, want %d", round, lit, i, got, before)
+			}
+		}
 	}
 }

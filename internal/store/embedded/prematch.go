@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 
+	"github.com/cairnlog/cairn/internal/rarebyte"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -49,28 +50,9 @@ type literal struct {
 	tpl *literal
 }
 
-// byteCommonness lists bytes from the most to the least common in log text
-// (English words, numbers, punctuation of access logs and JSON lines);
-// bytes it does not list are rarer than all it does.
-const byteCommonness = " e0t1a2o3i4n5s6r7l8h9d.c:u-m/p\"g,f=yTbESAIRNOwv_kCLDP[]{}MxUHGFq()jzBKWVYJQXZ"
-
-func newLiteral(b []byte) *literal {
-	rank := func(c byte) int {
-		for i := 0; i < len(byteCommonness); i++ {
-			if byteCommonness[i] == c {
-				return i
-			}
-		}
-		return len(byteCommonness)
-	}
-	l := &literal{b: b}
-	for i := range b {
-		if rank(b[i]) > rank(b[l.rare]) {
-			l.rare = i
-		}
-	}
-	return l
-}
+// newLiteral finds b by its rarest byte in log text (rarebyte's ranking,
+// shared with the metric-filter counter).
+func newLiteral(b []byte) *literal { return &literal{b: b, rare: rarebyte.Rarest(b)} }
 
 // index is bytes.Index(s, l.b).
 func (l *literal) index(s []byte) int {
