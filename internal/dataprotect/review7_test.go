@@ -58,3 +58,38 @@ func TestScanPathsRandom(t *testing.T) {
 		samePaths(t, m, string(b))
 	}
 }
+
+// TestHasRun13: hasRun13 against counting the longest run bit by bit, on
+// words dense enough to hold runs around 13 long, and on every run of one
+// length at one place.
+func TestHasRun13(t *testing.T) {
+	longest := func(x uint64) int {
+		best, run := 0, 0
+		for i := range 64 {
+			if x>>i&1 != 0 {
+				run++
+				best = max(best, run)
+			} else {
+				run = 0
+			}
+		}
+		return best
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	check := func(x uint64) {
+		if got, want := hasRun13(x), longest(x) >= minCardBytes; got != want {
+			t.Fatalf("hasRun13(%064b) = %v, want %v", x, got, want)
+		}
+	}
+	for n := 0; n <= 64; n++ {
+		for at := 0; at+n <= 64; at++ {
+			check((uint64(1)<<n - 1) << at)
+			if n == 64 {
+				check(^uint64(0))
+			}
+		}
+	}
+	for range 200000 {
+		check(r.Uint64() | r.Uint64() | r.Uint64())
+	}
+}
