@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"unsafe"
+
+	"github.com/cairnlog/cairn/internal/bench"
 )
 
 // TestScanPageEnd: messages of every length up to 200 that end on the last
@@ -56,6 +58,18 @@ func TestScanPathsRandom(t *testing.T) {
 		}
 		m := Compile(policyFrom(uint16(r.Uint32()), uint8(round)))
 		samePaths(t, m, string(b))
+	}
+	// Long messages (many chunks): the standard lines joined, a few KB,
+	// held to the per-identifier oracle as well.
+	g := bench.NewLineGen(8)
+	all := policyFrom(1<<numManaged-1, 0)
+	for range 300 {
+		var b []byte
+		for want := 500 + r.IntN(4000); len(b) < want; {
+			b = append(b, g.Line()...)
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		samePass(t, all, string(b))
 	}
 }
 
