@@ -73,10 +73,11 @@ func TestMasks64AVX2(t *testing.T) {
 }
 
 // TestChunkEdges: triggers and card runs on either side of and across the
-// 64-byte edges, with their neighbours in the other chunk.
+// 64-byte edges, with their neighbours in the other chunk (4222222222222 is
+// a card of 13 digits, the shortest run that can hold one).
 func TestChunkEdges(t *testing.T) {
 	all := Compile(policyFrom(1<<numManaged-1, 0))
-	pieces := []string{"10.1.2.3", "fe80::1", "::1", "123-45-6789", "4111 1111 1111 1111", "4111111111111111",
+	pieces := []string{"10.1.2.3", "fe80::1", "::1", "123-45-6789", "4111 1111 1111 1111", "4111111111111111", "4222222222222",
 		"a@b.co", "AKIAIOSFODNN7EXAMPLE", "eyJa.eyJb.c", "-----BEGIN PRIVATE KEY-----", "secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 		"credential", "PuTTY-User-Key-File-3", "12:34:56", "1.2", "-", ":", ".", "c", "r"}
 	for _, piece := range pieces {
@@ -90,6 +91,11 @@ func TestChunkEdges(t *testing.T) {
 				samePaths(t, all, msg)
 				samePaths(t, all, pad+piece)
 				samePaths(t, all, msg[:k+len(piece)/2])
+				if piece == "4222222222222" && filler == "." {
+					if got, _ := all.Mask(msg); got == msg {
+						t.Fatalf("card not masked in %q", msg)
+					}
+				}
 			}
 		}
 	}

@@ -113,6 +113,10 @@ type Service struct {
 	mu sync.Mutex
 	// subs is the subscription-policy delivery source, told of changes.
 	subs atomic.Pointer[Subscriptions]
+	// cached holds, by scope and type, the policies last listed and the
+	// generation read before they were (generation.go).
+	cacheMu sync.Mutex
+	cached  map[genCacheKey]genCached
 }
 
 // New returns a Service.
@@ -200,6 +204,9 @@ func (s *Service) PutAccountPolicy(ctx context.Context, c caller.Caller, in *Put
 	if err := s.st.PutResource(ctx, key(scope, in.PolicyType, in.PolicyName), v); err != nil {
 		return nil, logs.StoreError(err)
 	}
+	if err := s.bump(ctx, scope, in.PolicyType); err != nil {
+		return nil, err
+	}
 	if in.PolicyType == SubscriptionFilter {
 		if err := s.subscriptionPut(ctx, scope); err != nil {
 			return nil, err
@@ -279,6 +286,9 @@ func (s *Service) DeleteAccountPolicy(ctx context.Context, c caller.Caller, in *
 	if err := s.st.DeleteResource(ctx, k); err != nil {
 		return nil, logs.StoreError(err)
 	}
+	if err := s.bump(ctx, k.Scope, in.PolicyType); err != nil {
+		return nil, err
+	}
 	if in.PolicyType == SubscriptionFilter {
 		if err := s.subscriptionDeleted(ctx, k.Scope, in.PolicyName); err != nil {
 			return nil, err
@@ -292,10 +302,12 @@ func (s *Service) DeleteAccountPolicy(ctx context.Context, c caller.Caller, in *
 // exact names (LogGroupName IN), then prefixes (longest first), then
 // exclusions (NOT IN), then the unscoped policy. Data-source-scoped field
 // index policies select no group by name and are not returned (List has
-// them). Enforcing families call this on their hot path: it is one store
-// listing of the type's records (at most 41).
+// them). Enforcing families call this on their hot path: it reads the
+// type's generation record, and lists and decodes the type's records (at
+// most 41) only when another Put or Delete has been made since the last
+// listing, on any node (generation.go).
 func (s *Service) Effective(ctx context.Context, scope store.Scope, policyType, group string) ([]Policy, error) {
-	all, err := s.list(ctx, scope, policyType)
+	all, err := s.listCached(ctx, scope, policyType)
 	if err != nil {
 		return nil, err
 	}

@@ -69,3 +69,65 @@ func FuzzSelection(f *testing.F) {
 		}
 	})
 }
+
+// TestEffectiveAcrossNodes: two services on one store (two nodes of a
+// cluster, each with its own cache): a Put, a replacement and a Delete on
+// one apply to the other's next lookup, and a lookup repeated with no
+// change returns the same policies.
+func TestEffectiveAcrossNodes(t *testing.T) {
+	st, err := embedded.Open(embedded.Config{Dir: filepath.Join(t.TempDir(), "d")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, b := New(Config{Store: st}), New(Config{Store: st})
+	c := caller.System("123456789012", "us-east-1", "test", "logs:PutAccountPolicy", "logs:PutTransformer",
+		"logs:DeleteAccountPolicy", "logs:DeleteTransformer")
+	ctx := context.Background()
+	scope := store.Scope{Account: "123456789012", Region: "us-east-1"}
+	docs := func(s *Service) []string {
+		t.Helper()
+		ps, err := s.Effective(ctx, scope, Transformer, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.PolicyName+"="+p.PolicyDocument)
+		}
+		return out
+	}
+	put := func(s *Service, name, doc string) {
+		t.Helper()
+		if _, err := s.PutAccountPolicy(ctx, c, &PutAccountPolicyInput{PolicyName: name, PolicyType: Transformer, PolicyDocument: doc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one := `{"transformerConfig":[{"parseJSON":{}}]}`
+	two := `{"transformerConfig":[{"lowerCaseString":{"withKeys":["a"]}}]}`
+	for _, s := range []*Service{a, b, b} {
+		if got := docs(s); len(got) != 0 {
+			t.Fatalf("before any Put: %v", got)
+		}
+	}
+	put(a, "p", one)
+	for _, s := range []*Service{b, a, b} {
+		if got := docs(s); !slices.Equal(got, []string{"p=" + one}) {
+			t.Fatalf("after the Put on the other node: %v", got)
+		}
+	}
+	put(b, "p", two)
+	for _, s := range []*Service{a, b, a} {
+		if got := docs(s); !slices.Equal(got, []string{"p=" + two}) {
+			t.Fatalf("after the replacement: %v", got)
+		}
+	}
+	if _, err := a.DeleteAccountPolicy(ctx, c, &DeleteAccountPolicyInput{PolicyName: "p", PolicyType: Transformer}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Service{b, a} {
+		if got := docs(s); len(got) != 0 {
+			t.Fatalf("after the Delete on the other node: %v", got)
+		}
+	}
+}
