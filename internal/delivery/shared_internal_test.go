@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -109,5 +110,45 @@ func TestBuildIDs(t *testing.T) {
 				t.Fatalf("event %d: id %s, want %s", i, got[i], want)
 			}
 		}
+	}
+}
+
+// TestSharedBoundCountsSegments: a shared block's deflated segments count
+// in the sharing bound. Blocks whose encodings alone fit under it, each
+// given a segment as a gzip follower would (incompressible bytes, so a
+// segment is as large as its block), must push the oldest out; and the
+// bytes the cache counts are what its entries hold.
+func TestSharedBoundCountsSegments(t *testing.T) {
+	var s sharedBlocks
+	pool := &gzipPool{level: 1}
+	rnd := make([]byte, maxSharedBytes/3)
+	rand.NewChaCha8([32]byte{1}).Read(rnd) // random: deflate cannot shrink it
+	for seq := uint64(1); seq <= 2; seq++ {
+		b := &encodedBlock{buf: append([]byte(nil), rnd...), ends: []int{len(rnd)}}
+		k := sharedKey{group: "g", seq: seq}
+		s.put(k, b)
+		if seg := b.segment(pool, 0, 1); len(seg.data) < len(rnd)/2 {
+			t.Fatalf("the test's bytes deflated to %d of %d: not a bound test", len(seg.data), len(rnd))
+		}
+	}
+	held := 0
+	for seq := uint64(1); seq <= 2; seq++ {
+		if b := s.get(sharedKey{group: "g", seq: seq}); b != nil {
+			held += b.size()
+			for _, sg := range b.seg {
+				if sg != nil {
+					held += cap(sg.data)
+				}
+			}
+		}
+	}
+	if held > maxSharedBytes {
+		t.Fatalf("the cache holds %d bytes of blocks and segments, over the %d bound", held, maxSharedBytes)
+	}
+	if s.get(sharedKey{group: "g", seq: 1}) != nil || s.get(sharedKey{group: "g", seq: 2}) == nil {
+		t.Fatal("the oldest block was not evicted once segments passed the bound, or the newest was")
+	}
+	if s.bytes != held {
+		t.Fatalf("the cache counts %d bytes, its entries hold %d", s.bytes, held)
 	}
 }
