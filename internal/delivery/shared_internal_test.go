@@ -1,10 +1,13 @@
 package delivery
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -150,5 +153,44 @@ func TestSharedBoundCountsSegments(t *testing.T) {
 	}
 	if s.bytes != held {
 		t.Fatalf("the cache counts %d bytes, its entries hold %d", s.bytes, held)
+	}
+}
+
+// TestWriteJSONFromPieces: what the file sink writes from a record's
+// pieces, and the size it reports, are the record's JSON encoded event by
+// event, for records of whole blocks, of parts of blocks (a split), with a
+// head longer than writeJSON's stack buffer, and without pieces.
+func TestWriteJSONFromPieces(t *testing.T) {
+	recs := sharedPage(t, 6, 2)
+	long := *recs[1]
+	long.Group = strings.Repeat(`g"\`, 200)
+	long.Stream = strings.Repeat("s\u2028", 100)
+	recs = append(recs, &long)
+	var fl follower
+	for _, r := range recs[:1] {
+		recs = fl.split(context.Background(), r, Limits{RecordBytes: len(eventJSON(r)) / 3}, recs)
+	}
+	plain := *recs[0]
+	plain.pieces = nil
+	recs = append(recs, &plain)
+	pieced := 0
+	for i, r := range recs {
+		if r.pieces != nil {
+			pieced++
+		}
+		want := eventJSON(r)
+		if n := r.jsonSize(); n != len(want) {
+			t.Fatalf("record %d: size %d, its JSON is %d bytes", i, n, len(want))
+		}
+		var out bytes.Buffer
+		w := bufio.NewWriter(&out)
+		r.writeJSON(w)
+		w.Flush()
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Fatalf("record %d: wrote\n%.300s\nwant\n%.300s", i, out.Bytes(), want)
+		}
+	}
+	if pieced < 3 {
+		t.Fatalf("only %d records had pieces: the test does not test the direct path", pieced)
 	}
 }
