@@ -194,3 +194,47 @@ func TestWriteJSONFromPieces(t *testing.T) {
 		t.Fatalf("only %d records had pieces: the test does not test the direct path", pieced)
 	}
 }
+
+// FuzzWriteJSON: for any messages, stream and group names, cut into blocks
+// anywhere, the file sink's direct write and size of each record built by
+// a group's second follower (records of shared pieces) are the record's
+// JSON encoded event by event.
+func FuzzWriteJSON(f *testing.F) {
+	f.Add("g", "s", []byte("a\x00b \"q\"\x00\x00\\ \u2028 c"), []byte{1, 2, 0, 5})
+	f.Add(strings.Repeat("é", 300), "x", []byte("one"), []byte{})
+	f.Fuzz(func(t *testing.T, group, stream string, msgs, cuts []byte) {
+		if len(msgs) > 50_000 || len(cuts) > 64 {
+			return
+		}
+		parts := bytes.Split(msgs, []byte{0})
+		var page []store.StoredEvent
+		seq, idx, c := uint64(7), uint32(0), 0
+		for i, m := range parts {
+			if c < len(cuts) && int(cuts[c]) == i%256 {
+				seq, idx = seq+1, 0 // a new block
+				c++
+			}
+			p := store.Position{Time: 1764600000000 + int64(i/3), Seq: seq, Index: idx}
+			idx++
+			page = append(page, store.StoredEvent{Stream: stream, Timestamp: p.Time, IngestionTime: p.Time, Message: string(m), Pos: p})
+		}
+		m := &Manager{byGroup: map[groupKey][]*follower{}}
+		first := &follower{m: m, f: Filter{Name: "a", Group: group}}
+		second := &follower{m: m, f: Filter{Name: "b", Group: group}}
+		m.byGroup[groupKey{group: group}] = []*follower{first, second}
+		first.build(page)
+		for _, r := range second.build(page) {
+			want := eventJSON(r)
+			if n := r.jsonSize(); n != len(want) {
+				t.Fatalf("size %d, the JSON is %d bytes", n, len(want))
+			}
+			var out bytes.Buffer
+			w := bufio.NewWriter(&out)
+			r.writeJSON(w)
+			w.Flush()
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Fatalf("wrote\n%q\nwant\n%q", out.Bytes(), want)
+			}
+		}
+	})
+}
