@@ -509,6 +509,7 @@ func (fl *follower) split(ctx context.Context, r *Record, lim Limits, out []*Rec
 	a, b := *r, *r
 	a.Events, b.Events = r.Events[:h:h], r.Events[h:]
 	a.json, a.gz, b.json, b.gz = nil, nil, nil, nil
+	a.jsonN, b.jsonN = 0, 0
 	a.pieces, b.pieces = nil, nil                                       // the halves are encoded event by event
 	a.spareJSON, a.spareGz, b.spareJSON, b.spareGz = nil, nil, nil, nil // r's own, not to be shared
 	out = fl.split(ctx, &a, lim, out)

@@ -100,14 +100,21 @@ func (b *encodedBlock) segment(pool *gzipPool, from, to int) *deflateSegment {
 	}
 	slot := pool.level - 1 // levels 1 … 9
 	b.segMu.Lock()
-	defer b.segMu.Unlock()
 	if b.seg == nil {
 		b.seg = make([]*deflateSegment, 9)
 	}
-	if b.seg[slot] == nil {
-		b.seg[slot] = deflateSpan(pool, b.span(from, to), nil)
+	seg, made := b.seg[slot], false
+	if seg == nil {
+		seg = deflateSpan(pool, b.span(from, to), nil)
+		b.seg[slot], made = seg, true
 	}
-	return b.seg[slot]
+	b.segMu.Unlock()
+	if made && b.cache != nil {
+		// Counted in the sharing bound (outside segMu: the cache's lock
+		// is never taken inside a block's).
+		b.cache.grew(b, cap(seg.data))
+	}
+	return seg
 }
 
 // gzipJoined is the record's payload made of its head, its pieces'

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"sync"
@@ -44,6 +45,9 @@ type Record struct {
 	pieces []piece
 
 	json, gz []byte
+	// jsonN is the JSON's length once jsonSize measured it from the
+	// pieces without building it (0: not measured).
+	jsonN int
 	// spare are buffers of an earlier record, acknowledged and released,
 	// for json and gz to reuse (follower.release): a record of 1,000
 	// events is ~220 KB of JSON, which allocating afresh zeroes every time.
@@ -117,6 +121,45 @@ func (r *Record) JSON() []byte {
 	b = append(b, "]}"...)
 	r.json = b
 	return b
+}
+
+// jsonSize is len(r.JSON()), measured from the record's pieces when it
+// has them, so a sink that writes the pieces where they stand
+// (writeJSON) does not build the JSON to learn its size.
+func (r *Record) jsonSize() int {
+	if r.json != nil || r.pieces == nil {
+		return len(r.JSON())
+	}
+	if r.jsonN == 0 {
+		var head [512]byte
+		n := len(r.appendHead(head[:0])) + len("]}")
+		for i, p := range r.pieces {
+			if i > 0 {
+				n++ // the comma between runs
+			}
+			n += p.blk.ends[p.to-1] - p.blk.start(p.from)
+		}
+		r.jsonN = n
+	}
+	return r.jsonN
+}
+
+// writeJSON writes r.JSON() to w: from the pieces where they stand (the
+// shared blocks' bytes, no copy into a record's buffer), or the JSON.
+func (r *Record) writeJSON(w *bufio.Writer) {
+	if r.json != nil || r.pieces == nil {
+		w.Write(r.JSON())
+		return
+	}
+	var head [512]byte
+	w.Write(r.appendHead(head[:0]))
+	for i, p := range r.pieces {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.Write(p.blk.span(p.from, p.to))
+	}
+	w.WriteString("]}")
 }
 
 // appendHead is the payload up to its first event: every key but the

@@ -19,9 +19,10 @@ import (
 // bound, so a follower far behind the other encodes for itself.
 
 // maxSharedBytes bounds the encoded blocks kept for a group's other
-// follower (~28 blocks of 1,000 standard lines with their ids). A block's
-// deflated segments (gzipjoin.go: ~a fifth of its encoding at level 1, one
-// per gzip level the group's sinks use) come on top, not counted.
+// follower (~28 blocks of 1,000 standard lines with their ids), with
+// their deflated segments (gzipjoin.go: ~a fifth of a block's encoding at
+// level 1, one per gzip level the group's sinks use), counted as each is
+// made (sharedBlocks.grew).
 const maxSharedBytes = 8 << 20
 
 type sharedKey struct {
@@ -46,6 +47,13 @@ type encodedBlock struct {
 	// two followers do not compress the same block side by side.
 	segMu sync.Mutex
 	seg   []*deflateSegment
+
+	// cache and key are where the block is shared (set by put under the
+	// cache's lock, before any other follower can get the block; never
+	// changed after), so a segment made later is counted in the cache's
+	// bound; nil: a block of one follower's records alone.
+	cache *sharedBlocks
+	key   sharedKey
 }
 
 func (b *encodedBlock) start(i int) int {
@@ -77,33 +85,63 @@ func (b *encodedBlock) span(from, to int) []byte {
 
 type sharedBlocks struct {
 	mu    sync.Mutex
-	m     map[sharedKey]*encodedBlock
+	m     map[sharedKey]sharedEntry
 	order []sharedKey // oldest first
-	bytes int
+	bytes int         // the sum of the entries' sizes
+}
+
+// sharedEntry is a cached block and the bytes counted for it: its size
+// when put, and each segment's as it was made.
+type sharedEntry struct {
+	blk  *encodedBlock
+	size int
 }
 
 func (s *sharedBlocks) get(k sharedKey) *encodedBlock {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.m[k]
+	return s.m[k].blk
 }
 
 func (s *sharedBlocks) put(k sharedKey, b *encodedBlock) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[sharedKey]*encodedBlock{}
+		s.m = map[sharedKey]sharedEntry{}
 	}
 	if _, ok := s.m[k]; ok {
 		return
 	}
-	s.m[k] = b
+	b.cache, b.key = s, k
+	n := b.size()
+	s.m[k] = sharedEntry{b, n}
 	s.order = append(s.order, k)
-	s.bytes += b.size()
+	s.bytes += n
+	s.evict()
+}
+
+// grew counts n more bytes (a segment just made) for b, while b is still
+// the entry of its key (an evicted block's segment is its records' alone).
+func (s *sharedBlocks) grew(b *encodedBlock, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[b.key]
+	if !ok || e.blk != b {
+		return
+	}
+	e.size += n
+	s.m[b.key] = e
+	s.bytes += n
+	s.evict()
+}
+
+// evict drops the oldest entries while the bound is passed (the newest
+// stays: the follower that made it is about to use it).
+func (s *sharedBlocks) evict() {
 	for s.bytes > maxSharedBytes && len(s.order) > 1 {
 		old := s.order[0]
 		s.order = s.order[1:]
-		s.bytes -= s.m[old].size()
+		s.bytes -= s.m[old].size
 		delete(s.m, old)
 	}
 }

@@ -1,9 +1,13 @@
 package delivery
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/store"
@@ -110,4 +114,127 @@ func TestBuildIDs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSharedBoundCountsSegments: a shared block's deflated segments count
+// in the sharing bound. Blocks whose encodings alone fit under it, each
+// given a segment as a gzip follower would (incompressible bytes, so a
+// segment is as large as its block), must push the oldest out; and the
+// bytes the cache counts are what its entries hold.
+func TestSharedBoundCountsSegments(t *testing.T) {
+	var s sharedBlocks
+	pool := &gzipPool{level: 1}
+	rnd := make([]byte, maxSharedBytes/3)
+	rand.NewChaCha8([32]byte{1}).Read(rnd) // random: deflate cannot shrink it
+	for seq := uint64(1); seq <= 2; seq++ {
+		b := &encodedBlock{buf: append([]byte(nil), rnd...), ends: []int{len(rnd)}}
+		k := sharedKey{group: "g", seq: seq}
+		s.put(k, b)
+		if seg := b.segment(pool, 0, 1); len(seg.data) < len(rnd)/2 {
+			t.Fatalf("the test's bytes deflated to %d of %d: not a bound test", len(seg.data), len(rnd))
+		}
+	}
+	held := 0
+	for seq := uint64(1); seq <= 2; seq++ {
+		if b := s.get(sharedKey{group: "g", seq: seq}); b != nil {
+			held += b.size()
+			for _, sg := range b.seg {
+				if sg != nil {
+					held += cap(sg.data)
+				}
+			}
+		}
+	}
+	if held > maxSharedBytes {
+		t.Fatalf("the cache holds %d bytes of blocks and segments, over the %d bound", held, maxSharedBytes)
+	}
+	if s.get(sharedKey{group: "g", seq: 1}) != nil || s.get(sharedKey{group: "g", seq: 2}) == nil {
+		t.Fatal("the oldest block was not evicted once segments passed the bound, or the newest was")
+	}
+	if s.bytes != held {
+		t.Fatalf("the cache counts %d bytes, its entries hold %d", s.bytes, held)
+	}
+}
+
+// TestWriteJSONFromPieces: what the file sink writes from a record's
+// pieces, and the size it reports, are the record's JSON encoded event by
+// event, for records of whole blocks, of parts of blocks (a split), with a
+// head longer than writeJSON's stack buffer, and without pieces.
+func TestWriteJSONFromPieces(t *testing.T) {
+	recs := sharedPage(t, 6, 2)
+	long := *recs[1]
+	long.Group = strings.Repeat(`g"\`, 200)
+	long.Stream = strings.Repeat("s\u2028", 100)
+	recs = append(recs, &long)
+	var fl follower
+	for _, r := range recs[:1] {
+		recs = fl.split(context.Background(), r, Limits{RecordBytes: len(eventJSON(r)) / 3}, recs)
+	}
+	plain := *recs[0]
+	plain.pieces = nil
+	recs = append(recs, &plain)
+	pieced := 0
+	for i, r := range recs {
+		if r.pieces != nil {
+			pieced++
+		}
+		want := eventJSON(r)
+		if n := r.jsonSize(); n != len(want) {
+			t.Fatalf("record %d: size %d, its JSON is %d bytes", i, n, len(want))
+		}
+		var out bytes.Buffer
+		w := bufio.NewWriter(&out)
+		r.writeJSON(w)
+		w.Flush()
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Fatalf("record %d: wrote\n%.300s\nwant\n%.300s", i, out.Bytes(), want)
+		}
+	}
+	if pieced < 3 {
+		t.Fatalf("only %d records had pieces: the test does not test the direct path", pieced)
+	}
+}
+
+// FuzzWriteJSON: for any messages, stream and group names, cut into blocks
+// anywhere, the file sink's direct write and size of each record built by
+// a group's second follower (records of shared pieces) are the record's
+// JSON encoded event by event.
+func FuzzWriteJSON(f *testing.F) {
+	f.Add("g", "s", []byte("a\x00b \"q\"\x00\x00\\ \u2028 c"), []byte{1, 2, 0, 5})
+	f.Add(strings.Repeat("é", 300), "x", []byte("one"), []byte{})
+	f.Fuzz(func(t *testing.T, group, stream string, msgs, cuts []byte) {
+		if len(msgs) > 50_000 || len(cuts) > 64 {
+			return
+		}
+		parts := bytes.Split(msgs, []byte{0})
+		var page []store.StoredEvent
+		seq, idx, c := uint64(7), uint32(0), 0
+		for i, m := range parts {
+			if c < len(cuts) && int(cuts[c]) == i%256 {
+				seq, idx = seq+1, 0 // a new block
+				c++
+			}
+			p := store.Position{Time: 1764600000000 + int64(i/3), Seq: seq, Index: idx}
+			idx++
+			page = append(page, store.StoredEvent{Stream: stream, Timestamp: p.Time, IngestionTime: p.Time, Message: string(m), Pos: p})
+		}
+		m := &Manager{byGroup: map[groupKey][]*follower{}}
+		first := &follower{m: m, f: Filter{Name: "a", Group: group}}
+		second := &follower{m: m, f: Filter{Name: "b", Group: group}}
+		m.byGroup[groupKey{group: group}] = []*follower{first, second}
+		first.build(page)
+		for _, r := range second.build(page) {
+			want := eventJSON(r)
+			if n := r.jsonSize(); n != len(want) {
+				t.Fatalf("size %d, the JSON is %d bytes", n, len(want))
+			}
+			var out bytes.Buffer
+			w := bufio.NewWriter(&out)
+			r.writeJSON(w)
+			w.Flush()
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Fatalf("wrote\n%q\nwant\n%q", out.Bytes(), want)
+			}
+		}
+	})
 }
