@@ -95,6 +95,7 @@ type groupRun struct {
 	filters  []*compiled
 	eager    []rareLiteral // literals searched a block at once (assignLiterals)
 	tuned    bool          // eager's bytes re-picked by the group's messages (tuneRare)
+	pruned   bool          // common prefilter literals dropped (pruneCommon)
 	state    groupState
 	unsaved  bool
 	lastSave time.Time
@@ -476,7 +477,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
-	r.eager, r.tuned = assignLiterals(fs), false
+	r.eager, r.tuned, r.pruned = assignLiterals(fs), false, false
 	r.filters = fs
 	return len(fs), nil
 }
@@ -563,6 +564,9 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		if len(active) > 0 && len(r.eager) > 0 {
 			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, !r.tuned, sc.buf, sc.starts, sc.present)
 			r.tuned = true
+			if !r.pruned && len(block) >= pruneSample {
+				r.eager, r.pruned = pruneCommon(r.filters, r.eager, sc.present), true
+			}
 		}
 		for ei := range block {
 			if len(active) == 0 {

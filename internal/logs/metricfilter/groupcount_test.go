@@ -180,10 +180,18 @@ func TestGroupCountAgrees(t *testing.T) {
 func FuzzGroupCount(f *testing.F) {
 	f.Add("ERROR DEBUG\nFATAL x\n{\"level\":\"info\",\"latency_ms\":150}\n10.0.0.1 7 bob [ts] \"GET /\" 503 1234 x", uint8(2), uint8(1))
 	f.Add("x cache miss\n\nWARN timeout\n{\"lev\\u0065l\":\"error\"}", uint8(1), uint8(3))
+	f.Add("5 ERROR 503 x\n10.0.0.1 7 bob [ts] \"GET /\" 503 1234 x\n{\"latency_ms\":5}", uint8(0x85), uint8(2))
 	fs := groupFilters(f)
 	f.Fuzz(func(t *testing.T, text string, a, b uint8) {
 		msgs := strings.Split(text, "\n")
 		sizes := []int{int(a%8) + 1, int(b%8) + 1}
+		if a&0x80 != 0 {
+			// A first block large enough for pruneCommon to judge.
+			sizes[0] = pruneSample + int(a&0x3f)
+			for len(msgs) < sizes[0] {
+				msgs = append(msgs, msgs...)
+			}
+		}
 		checkGroupCount(t, fs, groupEvents(msgs, sizes), int(a%5)+1)
 	})
 }
@@ -248,4 +256,32 @@ func FuzzBlockScan(f *testing.F) {
 		lits[0].id, lits[1].id = 0, 63
 		checkBlockScan(t, lits, strings.Split(text, "\n"))
 	})
+}
+
+// TestPruneCommon: on the pipeline benchmark's filters and lines the
+// space-delimited filter's prefilter literal "5" (in nearly every line)
+// is dropped from the block search and the prefilter, the term filters'
+// literals stay, and the counts still equal the reference's
+// (checkGroupCount on fresh filters, whose first block prunes).
+func TestPruneCommon(t *testing.T) {
+	r := pipelineRun(t)
+	c := &Counter{}
+	if err := c.count(context.Background(), gkey{scope: scopeForFuzz, group: "g"}, r, pipelineEvents()); err != nil {
+		t.Fatal(err)
+	}
+	if !r.pruned {
+		t.Fatal("not pruned")
+	}
+	var left []string
+	for _, l := range r.eager {
+		left = append(left, l.s)
+	}
+	if strings.Join(left, ",") != "ERROR,WARN,timeout,FATAL,cache miss" {
+		t.Fatalf("searched after pruning: %q", left)
+	}
+	if f := r.filters[7]; len(f.pre) != 0 {
+		t.Fatalf("the space-delimited filter's prefilter kept %v", f.pre)
+	}
+	checkGroupCount(t, pipelineRun(t).filters, pipelineEvents(), 4096)
+	checkGroupCount(t, groupFilters(t), groupEvents(append(strings.Split(strings.Repeat("5 ERROR 503 x\n", 99), "\n"), `10.0.0.1 7 bob [ts] "GET /" 503 1234 x`), []int{100, 3}), 4096)
 }
