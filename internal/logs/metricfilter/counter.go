@@ -176,7 +176,11 @@ func StartCounter(ctx context.Context, cfg CounterConfig) (*Counter, error) {
 	}
 	c.lease = store.NewLease(c.st, "metricfilter/counter", c.acquired)
 	c.unsub = c.st.Subscribe(c.appended)
-	c.wake <- struct{}{}
+	// The first pass. Not a blocking send: the lease's acquired callback and
+	// the first append notification may already have signalled (wake holds
+	// one), and a blocking send then waited forever for run, which only
+	// starts below (a three-node test on PostgreSQL hung here in CI).
+	c.signal()
 	go c.run()
 	return c, nil
 }
