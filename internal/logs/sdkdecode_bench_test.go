@@ -3,7 +3,6 @@ package logs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-
-	"github.com/cairnlog/cairn/internal/bench"
-	"github.com/cairnlog/cairn/internal/store"
 )
 
 // BenchmarkPageClientSide measures what a reader pays on its side for one
@@ -25,14 +21,7 @@ import (
 // encoding of the page. It says where the compare's "through aws-sdk-go-v2"
 // time goes: run with -cpu=1 and compare the ns/op of the three.
 func BenchmarkPageClientSide(b *testing.B) {
-	gen := bench.NewLineGen(1)
-	evs := make([]store.StoredEvent, 7700)
-	size := 0
-	for i := range evs {
-		p := store.Position{Time: 1_764_600_000_000 + int64(i/3), Seq: uint64(1000 + i/1000), Index: uint32(i % 1000)}
-		evs[i] = store.StoredEvent{Stream: fmt.Sprintf("s%d", i/1000), Timestamp: p.Time, IngestionTime: 1_764_600_100_000, Message: gen.Line(), Pos: p}
-		size += len(evs[i].Message)
-	}
+	evs, size := benchPageEvents()
 	page := func() *FilterLogEventsOutput {
 		out := &FilterLogEventsOutput{Events: make([]FilteredLogEvent, len(evs)), SearchedLogStreams: []SearchedLogStream{}, NextToken: "f/1764600000000/1/2"}
 		ids := eventIDs(evs)
