@@ -41,6 +41,11 @@ import (
 //
 // on that commit; its manifest is blocks-v2's (re-compaction keeps every
 // eventId). TestOpenBlocksV3 reads it back.
+//
+// testdata/blocks-v4 is the same, made with the same command
+// (CAIRN_WRITE_BLOCKSV3=$PWD/.../testdata/blocks-v4) on commit 6581029,
+// whose worker wrote format 4 (the seek index, before format 5's literal
+// numbers). TestOpenBlocksV4 reads it back.
 
 // TestWriteBlocksV3 writes the directory (only when asked to).
 func TestWriteBlocksV3(t *testing.T) {
@@ -187,6 +192,9 @@ func TestOpenBlocksV2(t *testing.T) { testOpenBlocks(t, "blocks-v2", blockFormat
 // TestOpenBlocksV3 is TestOpenBlocksV1 on merged blocks of format 3.
 func TestOpenBlocksV3(t *testing.T) { testOpenBlocks(t, "blocks-v3", blockFormat3) }
 
+// TestOpenBlocksV4 is TestOpenBlocksV1 on merged blocks of format 4.
+func TestOpenBlocksV4(t *testing.T) { testOpenBlocks(t, "blocks-v4", blockFormat4) }
+
 func testOpenBlocks(t *testing.T, name string, format byte) {
 	src := filepath.Join("testdata", name)
 	b, err := os.ReadFile(filepath.Join(src, "manifest.json"))
@@ -214,10 +222,10 @@ func testOpenBlocks(t *testing.T, name string, format byte) {
 	// Re-compacted into format 4, every event reads back the same, and
 	// again after a restart.
 	st, err := e.RecompactNow()
-	if err != nil || st.Merges == 0 && format != blockFormat3 { // merged blocks are merged already
+	if err != nil || st.Merges == 0 && !mergedFormat(format) { // merged blocks are merged already
 		t.Fatalf("recompaction: %+v %v", st, err)
 	}
-	if got := firstByteOfBlocks(t, e); !got[blockFormat4] && !(format == blockFormat3 && got[blockFormat3]) {
+	if got := firstByteOfBlocks(t, e); !got[blockFormat4] && !(mergedFormat(format) && got[format]) {
 		t.Fatalf("after recompaction: formats %v", got)
 	}
 	checkBlocksV1(t, e, want)
@@ -240,6 +248,8 @@ func testOpenBlocks(t *testing.T, name string, format byte) {
 		t.Fatalf("after an append: %d events", len(got))
 	}
 }
+
+func mergedFormat(f byte) bool { return f == blockFormat3 || f == blockFormat4 }
 
 func checkBlocksV1(t *testing.T, e *Engine, want blocksManifest) {
 	t.Helper()
