@@ -44,8 +44,9 @@ import (
 //
 // testdata/blocks-v4 is the same, made with the same command
 // (CAIRN_WRITE_BLOCKSV3=$PWD/.../testdata/blocks-v4) on commit 6581029,
-// whose worker wrote format 4 (the seek index, before format 5's literal
-// numbers). TestOpenBlocksV4 reads it back.
+// whose worker wrote format 4 (format 3 and the seek index; what it still
+// writes), so a later format cannot lose it. TestOpenBlocksV4 reads it
+// back.
 
 // TestWriteBlocksV3 writes the directory (only when asked to).
 func TestWriteBlocksV3(t *testing.T) {

@@ -203,7 +203,12 @@ func FuzzBlockCodec3(f *testing.F) {
 // BenchmarkDecodeFormat compares decoding one block of recompactTarget bench lines
 // in format 2 (as Append writes it, zstd fastest), format 3 (as the worker
 // wrote it before the seek index) and format 4 (as it writes it now). SetBytes is the raw message bytes: MB/s is the decode
-// speed in message text.
+// speed in message text. Two cases split a merged block's full decode in
+// parts: format4-frames only decompresses its zstd frames (the floor of
+// any render of this format), format3-walk walks every event without
+// writing it (a time range holding only the block's last events: format
+// 3 walks from the start) — so the full decode is frames + walk + the
+// writes (docs/benchmarks.md, fmt10).
 func BenchmarkDecodeFormat(b *testing.B) {
 	fast, dec := testCoders(b)
 	strong := strongEncoder(b)
@@ -233,7 +238,9 @@ func BenchmarkDecodeFormat(b *testing.B) {
 		{"format3-range", v3, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}},
 		{"format4", v4, nil},
 		{"format4-search", v4, &decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: prematch(substr(bench.CommonTerm)).tpl}},
-		{"format4-range", v4, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}}} {
+		{"format4-range", v4, &decodeWant{start: mid, end: mid + (evs[len(evs)-1].Timestamp-evs[0].Timestamp)/10}},
+		{"format3-walk", v3, &decodeWant{start: evs[len(evs)-1].Timestamp, end: math.MaxInt64}},
+		{"format4-frames", v4, nil}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(raw))
 			b.ReportMetric(float64(len(c.v))/float64(len(evs)), "stored-B/event")
@@ -243,6 +250,12 @@ func BenchmarkDecodeFormat(b *testing.B) {
 				var blk *DecodedBlock
 				var nbuf []byte
 				var err error
+				if c.name == "format4-frames" {
+					if buf, err = decodeFrames3(c.v, buf, dec); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
 				if c.want != nil {
 					blk, nbuf, err = decodeBlock3Of(c.v, evs[0].Timestamp, buf, dec, *c.want)
 				} else {
@@ -258,6 +271,51 @@ func BenchmarkDecodeFormat(b *testing.B) {
 			b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N)/float64(len(evs)), "cpu-ns/event")
 		})
 	}
+}
+
+// decodeFrames3 decompresses every zstd frame of merged block v (ts, ids,
+// templates, the columns, the seek index) into buf, back to back, and
+// nothing else: what any render of the format pays first.
+func decodeFrames3(v, buf []byte, dec *zstd.Decoder) ([]byte, error) {
+	r := reader{b: v[1:]}
+	r.uvarint() // count
+	r.uvarint() // message bytes
+	nruns := r.uvarint()
+	for range nruns {
+		r.varint()
+		r.uvarint()
+		r.uvarint()
+		r.varint()
+	}
+	if r.err {
+		return buf, errFormat3
+	}
+	buf = buf[:0]
+	rest := r.b
+	var err error
+	for k := 0; k < 3; k++ {
+		if buf, rest, err = appendFrame3(rest, buf, dec); err != nil {
+			return buf, err
+		}
+	}
+	r = reader{b: rest}
+	ncols := r.uvarint()
+	rest = r.b
+	for k := 0; k <= int(ncols); k++ { // the columns and the seek index
+		if buf, rest, err = appendFrame3(rest, buf, dec); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+func appendFrame3(b, buf []byte, dec *zstd.Decoder) ([]byte, []byte, error) {
+	frame, rest, err := splitFrame(b)
+	if err != nil {
+		return buf, nil, err
+	}
+	buf, err = dec.DecodeAll(frame, buf)
+	return buf, rest, err
 }
 
 // processCPU is this process's user+system CPU time.
