@@ -10,7 +10,7 @@ package jsonenc
 
 import (
 	"bytes"
-	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -86,25 +86,39 @@ type Text interface{ string | []byte }
 // surrogate is U+FFFD and the escape after it stands alone ("\ud800\u0041"
 // is "\ufffdA"). Other bytes are copied as they are: invalid UTF-8 stays
 // (encoding/json would replace each such byte with U+FFFD). Runs between
-// escapes are found and checked a word at a time (IndexByte, HasControl).
+// escapes are found eight bytes a step, in one pass (stop).
 func AppendUnescaped[T Text](dst []byte, s T) (out []byte, n int, ok bool) {
+	return unescape(dst, s, false)
+}
+
+// AppendUnescapedBody decodes a whole string body (what stands between a
+// literal's quotes, as a scanner that checked the literal cut it out),
+// appending it to dst as AppendUnescaped does; ok is false when the body is
+// malformed (a bare quote, a control character, a bad escape).
+func AppendUnescapedBody[T Text](dst []byte, body T) (out []byte, ok bool) {
+	out, n, ok := unescape(dst, body, true)
+	return out, ok && n == len(body)
+}
+
+// unescape is AppendUnescaped, or with body the end of s stands for the
+// closing quote (and a quote in s is malformed).
+func unescape[T Text](dst []byte, s T, body bool) (out []byte, n int, ok bool) {
 	i := 0
 	for {
-		q := indexByte(s[i:], '"')
-		if q < 0 {
-			return dst, i, false
+		j := stop(s, i)
+		dst = append(dst, s[i:j]...)
+		i = j
+		if i == len(s) {
+			return dst, i, body
 		}
-		run := s[i : i+q]
-		if bs := indexByte(run, '\\'); bs >= 0 {
-			run = run[:bs]
-		}
-		if HasControl(run) {
-			return dst, i, false
-		}
-		dst = append(dst, run...)
-		i += len(run)
-		if s[i] == '"' {
+		switch c := s[i]; {
+		case c == '"':
+			if body {
+				return dst, i, false
+			}
 			return dst, i + 1, true
+		case c < 0x20:
+			return dst, i, false
 		}
 		if i+1 >= len(s) {
 			return dst, i, false
@@ -150,22 +164,68 @@ func AppendUnescaped[T Text](dst []byte, s T) (out []byte, n int, ok bool) {
 	}
 }
 
+// SWAR constants: a test of eight bytes at once.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// controls has the top bit set in the bytes of w below 0x20 (subtracting
+// 0x20 from such a byte borrows into a top bit that was clear); the lowest
+// set bit marks the first such byte exactly (a borrow can only mark a byte
+// above a true one).
+func controls(w uint64) uint64 { return (w - ones*0x20) &^ w & highs }
+
+// stops is controls for the bytes that end a run of a string's body: '"',
+// '\\' and control characters.
+func stops(w uint64) uint64 {
+	q, b := w^(ones*'"'), w^(ones*'\\')
+	return ((q-ones)&^q | (b-ones)&^b | (w-ones*0x20)&^w) & highs
+}
+
+// stop is the index of the first '"', '\\' or control byte of s from i on,
+// or len(s). The first 32 bytes are tested eight a step, in one pass and
+// without a call (the runs between escapes are short in JSON within JSON);
+// a longer run is found with IndexByte (vectorised) and checked for
+// control characters a word at a time.
+func stop[T Text](s T, i int) int {
+	for k := 0; k < 4 && i+8 <= len(s); k, i = k+1, i+8 {
+		if m := stops(load64(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	if len(s)-i > 32 {
+		end := len(s)
+		if q := indexByte(s[i:], '"'); q >= 0 {
+			end = i + q
+		}
+		if bs := indexByte(s[i:end], '\\'); bs >= 0 {
+			end = i + bs
+		}
+		if !HasControl(s[i:end]) {
+			return end
+		}
+		// A control character (malformed): found below, eight a step.
+	}
+	for ; i+8 <= len(s); i += 8 {
+		if m := stops(load64(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}
+
 // HasControl reports whether s holds a byte below 0x20 (which a JSON
-// string must escape): a word has one when subtracting 0x20 from each of
-// its bytes borrows into a byte whose top bit was clear.
+// string must escape), eight bytes a step.
 func HasControl[T Text](s T) bool {
-	b, isBytes := any(s).([]byte)
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		var x uint64
-		if isBytes {
-			x = binary.LittleEndian.Uint64(b[i:])
-		} else {
-			_ = s[i+7]
-			x = uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		}
-		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+		if controls(load64(s, i)) != 0 {
 			return true
 		}
 	}
@@ -182,6 +242,14 @@ func indexByte[T Text](s T, c byte) int {
 		return bytes.IndexByte(b, c)
 	}
 	return strings.IndexByte(string(s), c)
+}
+
+// load64 is the eight bytes of s from i, the first lowest (one load: the
+// compiler combines the byte loads, as in binary.LittleEndian.Uint64).
+func load64[T Text](s T, i int) uint64 {
+	w := s[i : i+8] // one bounds check
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // hex4 reads the four hex digits at s[i:].

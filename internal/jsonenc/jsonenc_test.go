@@ -54,6 +54,14 @@ func checkUnescaped(t *testing.T, s string) {
 	if !strings.HasPrefix(string(out), "pre") {
 		t.Fatalf("%q: dst's text lost: %q", s, out)
 	}
+	// s as a whole body is what s with a closing quote is as a literal.
+	lit, ln, lok := AppendUnescaped(nil, s+`"`)
+	lok = lok && ln == len(s)+1
+	body, bok := AppendUnescapedBody(nil, s)
+	bodyB, bokB := AppendUnescapedBody(nil, []byte(s))
+	if bok != lok || bokB != lok || lok && (string(body) != string(lit) || string(bodyB) != string(lit)) {
+		t.Fatalf("%q as a body: %q %v ([]byte form %q %v); as a literal %q %v", s, body, bok, bodyB, bokB, lit, lok)
+	}
 	dec := json.NewDecoder(strings.NewReader(`"` + s))
 	var want string
 	err := dec.Decode(&want)
@@ -74,7 +82,8 @@ func checkUnescaped(t *testing.T, s string) {
 func TestAppendUnescaped(t *testing.T) {
 	for _, s := range []string{`"`, `plain" tail`, `a\"b\\c\/d\b\f\n\r\t"`, `\u00e9\u65E5 \ud83d\ude00"`, `\ud800\u0041"`, `\udc00\ud800"`,
 		`\ud83d"`, `\ud83d\n"`, `long run with no escape at all, then one \u0041 and more"`, "bad \xff utf8\"",
-		``, `no end`, `\`, `\q"`, `\u12"`, `\u12g4"`, `\ud800\u12"`, "ctl \x01\"", "a word with one \x1f control\"", "ctl after escape \\n\x1f\"", `ends in \u0041`} {
+		``, `no end`, `\`, `\q"`, `\u12"`, `\u12g4"`, `\ud800\u12"`, "ctl \x01\"", "a word with one \x1f control\"", "ctl after escape \\n\x1f\"", `ends in \u0041`,
+		strings.Repeat("x", 70) + "\x01\"", strings.Repeat("x", 70) + `\n` + strings.Repeat("y", 50) + `"`, strings.Repeat("z", 80)} {
 		checkUnescaped(t, s)
 	}
 	dst := make([]byte, 0, 64)
