@@ -2,12 +2,11 @@ package bench
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"strconv"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/cairnlog/cairn/internal/jsonenc"
 )
 
 // The lean readers decode every event of a read answer — Cairn's
@@ -87,127 +86,24 @@ func (s *jsonScanner) str(k int) ([]byte, error) {
 		s.i += bs
 		return s.unescape(k, start)
 	}
-	if hasControl(seg) {
+	if jsonenc.HasControl(seg) {
 		return nil, errJSON
 	}
 	s.i += q + 1
 	return seg, nil
 }
 
-// hasControl reports whether b holds a byte below 0x20 (which a JSON
-// string must escape): a word has one when subtracting 0x20 from each byte
-// borrows into a byte whose top bit was clear.
-func hasControl(b []byte) bool {
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
-			return true
-		}
-	}
-	for ; i < len(b); i++ {
-		if b[i] < 0x20 {
-			return true
-		}
-	}
-	return false
-}
-
+// unescape decodes the string whose body started at start and whose first
+// escape is at s.i into scratch slot k (jsonenc.AppendUnescaped, the
+// decoder the transformer's parser shares).
 func (s *jsonScanner) unescape(k, start int) ([]byte, error) {
-	out := append(s.scratch[k][:0], s.b[start:s.i]...)
-	for s.i < len(s.b) {
-		// Copy the run up to the next quote or backslash at once.
-		rest := s.b[s.i:]
-		q := bytes.IndexByte(rest, '"')
-		if q < 0 {
-			return nil, errJSON
-		}
-		run := rest[:q]
-		if bs := bytes.IndexByte(run, '\\'); bs >= 0 {
-			run = run[:bs]
-		}
-		if hasControl(run) {
-			return nil, errJSON
-		}
-		out = append(out, run...)
-		s.i += len(run)
-		if s.b[s.i] == '"' {
-			s.i++
-			s.scratch[k] = out
-			return out, nil
-		}
-		if s.i+1 >= len(s.b) {
-			return nil, errJSON
-		}
-		e := s.b[s.i+1]
-		s.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				return nil, errJSON
-			}
-			if utf16.IsSurrogate(r) {
-				// A high surrogate followed by \uDC00–DFFF is one rune;
-				// anything else is U+FFFD, as encoding/json decodes it.
-				r2 := rune(-1)
-				if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
-					save := s.i
-					s.i += 2
-					var ok2 bool
-					if r2, ok2 = s.hex4(); !ok2 {
-						return nil, errJSON
-					}
-					if utf16.DecodeRune(r, r2) == utf8.RuneError {
-						s.i, r2 = save, -1
-					}
-				}
-				if r2 < 0 {
-					r = utf8.RuneError
-				} else {
-					r = utf16.DecodeRune(r, r2)
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return nil, errJSON
-		}
+	out, n, ok := jsonenc.AppendUnescaped(append(s.scratch[k][:0], s.b[start:s.i]...), s.b[s.i:])
+	if !ok {
+		return nil, errJSON
 	}
-	return nil, errJSON
-}
-
-func (s *jsonScanner) hex4() (rune, bool) {
-	if s.i+4 > len(s.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s.b[s.i : s.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	s.i += 4
-	return r, true
+	s.i += n
+	s.scratch[k] = out
+	return out, nil
 }
 
 // int reads an integer (the members the readers need are integers).

@@ -317,13 +317,20 @@ func (s *spawned) stop() {
 		return
 	}
 	s.stopped = true
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	stopProcess(s.cmd, 60*time.Second)
+}
+
+// stopProcess stops a child the bench started: SIGTERM, so that it shuts
+// down cleanly (a server flushes its sinks), then SIGKILL if it has not
+// exited within grace; it returns once the child is reaped.
+func stopProcess(cmd *exec.Cmd, grace time.Duration) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
 		<-done
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/bench"
@@ -338,14 +337,6 @@ func startNATSServer(bin string) (*natsServer, error) {
 }
 
 func (n *natsServer) stop() {
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = n.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-done
-	}
+	stopProcess(n.cmd, 10*time.Second)
 	os.RemoveAll(n.dir)
 }

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
+
+	"github.com/cairnlog/cairn/internal/jsonenc"
 )
 
 // nodeSet holds the trie nodes a position in the message is selected by.
@@ -454,66 +454,12 @@ func scanNumber(s string, i int) (int, bool) {
 	return j, true
 }
 
-// unescape decodes the body of a JSON string already checked by scanString.
+// unescape decodes the body of a JSON string already checked by scanString
+// (jsonenc's decoder, which the transformer's parser and the bench's
+// readers share).
 func unescape(raw string) string {
-	b := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			b = append(b, c)
-			i++
-			continue
-		}
-		switch raw[i+1] {
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r := rune(hexVal(raw[i+2 : i+6]))
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					if r2 := rune(hexVal(raw[i+2 : i+6])); utf16.DecodeRune(r, r2) != utf8.RuneError {
-						r = utf16.DecodeRune(r, r2)
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			b = utf8.AppendRune(b, r)
-			continue
-		default: // '"', '\\', '/'
-			b = append(b, raw[i+1])
-		}
-		i += 2
-	}
+	b, _ := jsonenc.AppendUnescapedBody(make([]byte, 0, len(raw)), raw)
 	return string(b)
-}
-
-func hexVal(h string) int {
-	v := 0
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case c >= '0' && c <= '9':
-			v = v*16 + int(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v*16 + int(c-'a'+10)
-		default:
-			v = v*16 + int(c-'A'+10)
-		}
-	}
-	return v
 }
 
 // load64 is the eight bytes of s from i, the first lowest.

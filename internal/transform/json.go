@@ -2,11 +2,10 @@ package transform
 
 import (
 	"errors"
-	"github.com/cairnlog/cairn/internal/jsonenc"
 	"math"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/cairnlog/cairn/internal/jsonenc"
 )
 
 // The event a transformer builds is a JSON object whose key order is kept
@@ -274,79 +273,13 @@ func (p *jsonParser) str() (string, error) {
 		}
 		p.i++
 	}
-	buf := []byte(p.s[start:p.i])
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return string(buf), nil
-		case c < 0x20:
-			return "", errSyntax
-		case c == '\\':
-			if p.i+1 >= len(p.s) {
-				return "", errSyntax
-			}
-			e := p.s[p.i+1]
-			p.i += 2
-			switch e {
-			case '"', '\\', '/':
-				buf = append(buf, e)
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
-			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return "", errSyntax
-				}
-				if utf16.IsSurrogate(r) {
-					// A high surrogate and a low one are one rune; anything
-					// else is U+FFFD and the escape after it stands alone
-					// (encoding/json's decoding: "\ud800\u0041" is "\ufffdA").
-					r2 := rune(utf8.RuneError)
-					if p.i+1 < len(p.s) && p.s[p.i] == '\\' && p.s[p.i+1] == 'u' {
-						save := p.i
-						p.i += 2
-						lo, ok := p.hex4()
-						if !ok {
-							return "", errSyntax
-						}
-						if r2 = utf16.DecodeRune(r, lo); r2 == utf8.RuneError {
-							p.i = save
-						}
-					}
-					r = r2
-				}
-				buf = utf8.AppendRune(buf, r)
-			default:
-				return "", errSyntax
-			}
-		default:
-			buf = append(buf, c)
-			p.i++
-		}
+	// An escape (or a control character, which AppendUnescaped refuses).
+	buf, n, ok := jsonenc.AppendUnescaped([]byte(p.s[start:p.i]), p.s[p.i:])
+	if !ok {
+		return "", errSyntax
 	}
-	return "", errSyntax
-}
-
-func (p *jsonParser) hex4() (rune, bool) {
-	if len(p.s)-p.i < 4 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(p.s[p.i:p.i+4], 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	p.i += 4
-	return rune(n), true
+	p.i += n
+	return string(buf), nil
 }
 
 // appendJSON encodes v.
