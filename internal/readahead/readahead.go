@@ -174,20 +174,22 @@ func (c *Cache[V]) Take(ctx context.Context, key string) (V, bool) {
 	case <-ctx.Done():
 		return zero, false
 	}
+	// The entry is out of the map and done: no one else touches it. The
+	// check (the engine's stamp) runs without the Cache's lock.
+	ok := e.state == ready && e.err == nil
+	fresh := ok && e.check()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.state != ready || e.err != nil {
+	switch {
+	case !ok:
 		c.stats.Misses++
 		return zero, false
-	}
-	if !e.check() {
+	case !fresh:
 		c.stats.Stale++
 		return zero, false
 	}
 	c.stats.Hits++
-	v := e.val
-	e.val = zero
-	return v, true
+	return e.val, true
 }
 
 // Stats returns the counters so far.
