@@ -103,6 +103,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
+	noReadAhead := fs.Bool("no-read-ahead", false, "do not prepare FilterLogEvents' next page while the client reads the current one [CAIRN_NO_READ_AHEAD=1]")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
 	pprofListen := fs.String("pprof-listen", "", "loopback address of the profiler [CAIRN_PPROF_LISTEN] (default "+server.DefaultPprofListen+")")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); re-read on SIGHUP [CAIRN_TLS_CERT]")
@@ -170,6 +171,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		return server.Config{}, "", err
 	}
 	cfg.Pprof = *pprofOn || env.Getenv("CAIRN_PPROF") == "1"
+	cfg.NoReadAhead = *noReadAhead || env.Getenv("CAIRN_NO_READ_AHEAD") == "1"
 	cfg.PprofListen = firstNonEmpty(*pprofListen, env.Getenv("CAIRN_PPROF_LISTEN"), file.PprofListen)
 	cfg.TLSCertFile = firstNonEmpty(*tlsCert, env.Getenv("CAIRN_TLS_CERT"), file.TLSCert)
 	cfg.TLSKeyFile = firstNonEmpty(*tlsKey, env.Getenv("CAIRN_TLS_KEY"), file.TLSKey)

@@ -440,15 +440,41 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 			q.Filter = p
 		}
 	}
+	// Read-ahead (readahead.go) never serves unmasked pages: their text
+	// depends on more than the stored events.
+	ahead := s.ahead != nil && !in.Unmask
+	if ahead {
+		if out, ok := s.ahead.Take(ctx, readAheadKey(q, in.FilterPattern)); ok {
+			s.readAhead(q, in.FilterPattern, out)
+			return out, nil
+		}
+	}
+	var unmask func([]store.StoredEvent) error
+	if in.Unmask {
+		// The filter pattern matched the stored (masked) text; unmask swaps
+		// the originals into the page it selected, as AWS's unmask changes
+		// what is shown, not what is searched.
+		unmask = func(evs []store.StoredEvent) error { return s.unmask(ctx, c, scope, group, evs) }
+	}
+	out, err := s.filterPage(ctx, q, unmask)
+	if err != nil {
+		return nil, err
+	}
+	if ahead {
+		s.readAhead(q, in.FilterPattern, out)
+	}
+	return out, nil
+}
+
+// filterPage reads q's page and builds FilterLogEvents' answer.
+// unmask, when set, changes the page's events first.
+func (s *Service) filterPage(ctx context.Context, q store.ReadRequest, unmask func([]store.StoredEvent) error) (*FilterLogEventsOutput, error) {
 	page, err := s.st.Read(ctx, q)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	// The filter pattern matched the stored (masked) text; unmask swaps the
-	// originals into the page it selected, as AWS's unmask changes what is
-	// shown, not what is searched.
-	if in.Unmask {
-		if err := s.unmask(ctx, c, scope, group, page.Events); err != nil {
+	if unmask != nil {
+		if err := unmask(page.Events); err != nil {
 			return nil, storeErr(err)
 		}
 	}

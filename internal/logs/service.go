@@ -31,6 +31,7 @@ import (
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/readahead"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	// Unmasker returns the originals of masked events to callers allowed
 	// logs:Unmask (ingest.go); nil: nothing is ever masked.
 	Unmasker Unmasker
+	// ReadAhead, when set and the Store implements store.ReadVersioner,
+	// prepares FilterLogEvents' next page while the client reads the
+	// current one (readahead.go). The caller owns it (and Closes it).
+	ReadAhead *readahead.Cache[*FilterLogEventsOutput]
 }
 
 // Service implements the CloudWatch Logs operations.
@@ -73,6 +78,8 @@ type Service struct {
 	stages  []IngestStage
 
 	unmasker Unmasker
+	ahead    *readahead.Cache[*FilterLogEventsOutput] // nil: no read-ahead
+	versions store.ReadVersioner                      // the Store's, with ahead
 
 	// taggable maps the ARN resource types of other families' taggable
 	// records to their store kinds (Taggable, tags.go); tagMu serialises
@@ -100,7 +107,11 @@ func New(cfg Config) *Service {
 		}
 		cfg.Model = m
 	}
-	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model, stages: cfg.Ingest, unmasker: cfg.Unmasker}
+	s := &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, log: cfg.Logger, budget: cfg.ScanBudget, model: cfg.Model, stages: cfg.Ingest, unmasker: cfg.Unmasker}
+	if v, ok := cfg.Store.(store.ReadVersioner); ok && cfg.ReadAhead != nil {
+		s.ahead, s.versions = cfg.ReadAhead, v
+	}
+	return s
 }
 
 // Register adds the core operations (log groups, streams, events, tags,

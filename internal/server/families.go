@@ -21,6 +21,8 @@ import (
 	"github.com/cairnlog/cairn/internal/logs/subscription"
 	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/logs/vended"
+	"github.com/cairnlog/cairn/internal/readahead"
+	"github.com/cairnlog/cairn/internal/store"
 )
 
 // registerFamilies registers the API families that have no background work of
@@ -62,8 +64,16 @@ func (a *assembly) registerFamilies() error {
 		return err
 	}
 	a.protect.Register(ops)
+	// FilterLogEvents prepares the next page on a worker of its own while
+	// the client reads the current one (the embedded engine only: it needs
+	// the engine's read stamps); stopped with the other workers.
+	var ahead *readahead.Cache[*logs.FilterLogEventsOutput]
+	if _, ok := engine.(store.ReadVersioner); ok && !cfg.NoReadAhead {
+		ahead = readahead.New[*logs.FilterLogEventsOutput](readahead.Config{})
+		a.workers = append(a.workers, ahead)
+	}
 	a.core = logs.New(logs.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger, Model: a.model,
-		Ingest: []logs.IngestStage{a.transformers.Stage(), a.protect}, Unmasker: a.protect})
+		Ingest: []logs.IngestStage{a.transformers.Stage(), a.protect}, Unmasker: a.protect, ReadAhead: ahead})
 	a.core.Register(ops)
 	// Tags on the other families' taggable resources (their ARNs).
 	for _, kinds := range []map[string]string{vended.TaggableKinds(), subscription.TaggableKinds(), anomaly.TaggableKinds(),

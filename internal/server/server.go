@@ -69,6 +69,9 @@ type Config struct {
 	// RecompactInterval is how often the embedded engine's re-compaction
 	// worker runs (embedded.Config; 0: its default, negative: never).
 	RecompactInterval time.Duration
+	// NoReadAhead turns off FilterLogEvents' read-ahead of the next page
+	// (package readahead; embedded engine only).
+	NoReadAhead bool
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration

@@ -485,3 +485,23 @@ type ResourceKey struct {
 	Kind  string
 	Name  string
 }
+
+// ReadStamp is what ReadVersioner answers: equal stamps from the same
+// engine mean the group's readable events did not change between them.
+type ReadStamp [2]uint64
+
+// ReadVersioner is an optional interface of engines that can tell when a
+// Read's answer has not changed, so that a page prepared ahead of its
+// request (package readahead) may be served instead of reading again.
+//
+// ReadVersion(q) returns ok only when no change to q's group is in flight
+// and q's answer does not depend on the clock (the group's retention does
+// not narrow q's range). If ReadVersion(q) returned (s, true), then Read(q)
+// ran, and a later ReadVersion(q) returns (s, true) again, every Read(q)
+// started between the two calls returns the same page: an Append, a
+// DeleteStream, a DeleteGroup, a retention change, an expiry or a
+// re-compaction of the group begun or finished between them changes the
+// stamp. Engines shared by several processes (PostgreSQL) do not implement it.
+type ReadVersioner interface {
+	ReadVersion(q ReadRequest) (ReadStamp, bool)
+}

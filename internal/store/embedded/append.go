@@ -18,6 +18,7 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 		return store.AppendResult{}, errors.New("BUG: append of no events")
 	}
 	err = e.groupOp(scope, groupName, true, writeData, func(g *group) (err error) {
+		defer e.changing(g)()
 		res, err = e.appendBlock(g, scope, groupName, streamName, events, ingestion)
 		return err
 	})

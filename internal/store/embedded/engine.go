@@ -124,6 +124,8 @@ type Engine struct {
 	tail    *feedTail    // recent appends for ReadFeed (feedtail.go); nil: none
 	decodes atomic.Int64 // blocks decompressed, for tests
 
+	readGens readGens // read stamps for store.ReadVersioner (readstamp.go)
+
 	// life is held for reading by every operation and for writing by Close,
 	// so the database is never closed under a running operation.
 	life   sync.RWMutex

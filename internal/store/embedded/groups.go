@@ -206,6 +206,7 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	// gets ErrGroupExists, as it would just before.
 	var gone *group
 	err := e.groupOpOn(scope, name, false, writeAll, false, func(g *group) error {
+		defer e.changing(g)()
 		e.res.begin() // the range deletion takes the group's resource records
 		defer e.res.end()
 		b := e.db.NewBatch()
@@ -255,6 +256,7 @@ func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (
 // UpdateGroup implements store.Store.
 func (e *Engine) UpdateGroup(ctx context.Context, scope store.Scope, name string, fn func(*store.Group) error) error {
 	return e.groupOpOn(scope, name, false, writeSettings, false, func(g *group) error {
+		defer e.changing(g)() // the retention narrows reads
 		info := g.info
 		info.Tags = cloneTags(g.info.Tags)
 		if err := fn(&info); err != nil {

@@ -226,6 +226,7 @@ func (e *Engine) dropExpired(g *group, chunk []expiredBlock, end []byte, st *swe
 	// here, and its bytes come off here, or gone, and DeleteStream took them.
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	defer e.changing(g)()
 	freed := map[*stream]int64{}
 	var total int64
 	for _, blk := range chunk {

@@ -594,6 +594,7 @@ func (w *recompactor) merge(g *group, s *stream, run []summary) (ok bool, err er
 	span := sum.maxTs - sum.minTs
 	storeMax(&g.maxSpan, span) // before the commit, as Append does (see Read)
 
+	defer e.changing(g)() // the same answers by design; a read stamped across it reads again all the same
 	b := e.db.NewBatch()
 	defer b.Close()
 	for _, k := range srcKeys {

@@ -299,6 +299,7 @@ func (e *Engine) DeleteStream(ctx context.Context, scope store.Scope, groupName,
 		if s == nil {
 			return store.ErrStreamNotFound
 		}
+		defer e.changing(g)()
 		b := e.db.NewBatch()
 		defer b.Close()
 		b.Delete(streamKey(g.id, name), nil)
