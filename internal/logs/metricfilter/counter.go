@@ -581,10 +581,10 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		}
 		var looked uint64
 		if len(active) > 0 && len(r.eager) > 0 {
-			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, !r.tuned, sc.buf, sc.starts, sc.present)
+			looked = blockScan(block, r.eager, !r.tuned, &sc.block, haveAVX2)
 			r.tuned = true
 			if !r.pruned && len(block) >= pruneSample {
-				r.eager, r.pruned = pruneCommon(r.filters, r.eager, sc.present), true
+				r.eager, r.pruned = pruneCommon(r.filters, r.eager, sc.block.present), true
 			}
 			// Term filters whose literals the block search answered are
 			// decided for the whole block at once (termsBlock), out of
@@ -596,7 +596,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 					kept = append(kept, fi)
 					continue
 				}
-				if n := f.termsBlock(sc.present); n > 0 {
+				if n := f.termsBlock(sc.block.present); n > 0 {
 					matched[fi] = true
 					c.addN(counts[fi], f.value.num, n)
 				}
@@ -611,7 +611,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			sc.view[0].Reset(e.Message)
 			plain := eventDoc{msg: e.Message, memo: true, view: &sc.view[0]}
 			if looked != 0 {
-				plain.looked, plain.present = looked, sc.present[ei]
+				plain.looked, plain.present = looked, sc.block.present[ei]
 			}
 			var tr eventDoc
 			haveTr := false

@@ -234,8 +234,11 @@ func checkBlockScan(t *testing.T, lits []rareLiteral, msgs []string) {
 		block = append(block, store.StoredEvent{Message: m})
 	}
 	for _, tune := range []bool{false, true} {
-		_, _, present, looked := blockScan(block, lits, tune, nil, nil, nil)
-		checkPresent(t, lits, msgs, present, looked)
+		for _, masks := range []bool{false, true} {
+			var bs blockScratch
+			looked := blockScan(block, lits, tune, &bs, masks) // masks without AVX2: eqMasks
+			checkPresent(t, lits, msgs, bs.present, looked)
+		}
 	}
 }
 

@@ -79,11 +79,15 @@ type compiled struct {
 type rareLiteral struct {
 	s     string
 	rare  int  // index in s of its rarest byte
+	rare2 int  // the second byte maskScan tests (secondRare)
 	id    int  // index in the group's literal table; -1: none (not memoised)
 	start bool // only at a field start
 }
 
-func newRareLiteral(s string) rareLiteral { return rareLiteral{s: s, rare: rarebyte.Rarest(s), id: -1} }
+func newRareLiteral(s string) rareLiteral {
+	r := rarebyte.Rarest(s)
+	return rareLiteral{s: s, rare: r, rare2: secondRare(s, r, nil), id: -1}
+}
 
 // in is strings.Contains(msg, l.s), with the occurrence at a field start
 // when l.start.
@@ -242,39 +246,75 @@ func tuneRare(lits []rareLiteral, text []byte) {
 				l.rare = i
 			}
 		}
+		l.rare2 = secondRare(l.s, l.rare, &freq)
 	}
 }
 
-// blockScan finds every literal of lits in the messages of block at once
-// and returns, per event, the bits (by rareLiteral.id) of those its
-// message contains, and the bits looked for. The messages are laid end to
-// end in buf (the caller's, returned for reuse) and each literal's rarest
-// byte found by strings.IndexByte over the whole block, so a literal costs
-// one search per occurrence of that byte instead of one or more per event;
-// an occurrence counts only within one message (a literal straddling two
-// is no occurrence), and once a message has the literal the search jumps
-// to the next message. TestBlockScanAgrees and FuzzGroupCount compare it
-// with strings.Contains.
+// blockScratch is blockScan's buffers, reused from one block to the next:
+// the block's messages end to end (and maskScan's padding), where each
+// starts, each event's literal bits (the answers), and maskScan's masks,
+// rows and literal plan.
+type blockScratch struct {
+	buf     []byte
+	starts  []int
+	present []uint64
+	ms      maskScratch
+	ml      []maskLit
+	rows    [maskRows][32]byte
+}
+
+// blockScan finds every literal of lits in the messages of block at once:
+// it leaves in bs.present, per event, the bits (by rareLiteral.id) of
+// those its message contains, and returns the bits looked for. The
+// messages are laid end to end in bs.buf. With masks (the CPU has AVX2:
+// haveAVX2) every literal is found in one pass over the text by maskScan;
+// otherwise, or when the literals need more bytes than maskScan tests,
+// each literal's rarest byte is found by strings.IndexByte over the whole
+// block, so a literal costs one search per occurrence of that byte instead
+// of one or more per event. Either way an occurrence counts only within one
+// message (a literal straddling two is no occurrence), and once a message
+// has the literal the search goes on at the next message.
+// TestBlockScanAgrees, TestMaskScanAgrees, FuzzBlockScan and FuzzGroupCount
+// compare both with strings.Contains.
 //
 // tune: first re-pick the literals' bytes by this block's text (tuneRare);
 // lits is then changed in place.
-func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []byte, starts []int, present []uint64) ([]byte, []int, []uint64, uint64) {
-	buf, starts = buf[:0], starts[:0]
+func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, bs *blockScratch, masks bool) uint64 {
+	buf, starts := bs.buf[:0], bs.starts[:0]
 	for i := range block {
 		starts = append(starts, len(buf))
 		buf = append(buf, block[i].Message...)
 	}
-	starts = append(starts, len(buf))
+	tlen := len(buf)
+	starts = append(starts, tlen)
 	if tune {
 		tuneRare(lits, buf)
 	}
-	present = append(present[:0], make([]uint64, len(block))...)
+	present := append(bs.present[:0], make([]uint64, len(block))...)
 	var looked uint64
+	for li := range lits {
+		looked |= uint64(1) << lits[li].id
+	}
+	var n int
+	ok := false
+	if masks && tlen > 0 {
+		bs.ml, n, ok = maskPlan(lits, &bs.rows, bs.ml)
+	}
+	if ok {
+		// Zeros to the end of the chunk after the last (the masks of a
+		// chunk's last positions look into the next one).
+		pad := ((tlen+63)/64+1)*64 - tlen
+		for range pad {
+			buf = append(buf, 0)
+		}
+		maskScan(buf, tlen, starts, lits, bs.ml, &bs.rows, n, present, &bs.ms, haveAVX2)
+		bs.buf, bs.starts, bs.present = buf, starts, present
+		return looked
+	}
 	text := unsafeString(buf)
 	for li := range lits {
 		l := &lits[li]
 		bit := uint64(1) << l.id
-		looked |= bit
 		n, r := len(l.s), l.rare
 		if n == 0 {
 			for ev := range present {
@@ -303,7 +343,8 @@ func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []b
 			pos = h + 1
 		}
 	}
-	return buf, starts, present, looked
+	bs.buf, bs.starts, bs.present = buf, starts, present
+	return looked
 }
 
 // pruneSample is the fewest events of a block pruneCommon judges by.
