@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,11 +66,35 @@ func TestConformance(t *testing.T) {
 }
 
 // checkRequired fails if msg, which matches p, lacks a required literal.
+// containsAtFieldStart is the reference for RequiredAtFieldStart's
+// promise: every occurrence of l in msg tried, by strings.Index.
+func containsAtFieldStart(msg, l string) bool {
+	for off := 0; off <= len(msg); off++ {
+		i := strings.Index(msg[off:], l)
+		if i < 0 {
+			return false
+		}
+		if AtFieldStart(msg, off+i) {
+			return true
+		}
+		off += i
+	}
+	return false
+}
+
 func checkRequired(tb testing.TB, p *Pattern, msg string) {
 	tb.Helper()
 	for _, l := range p.Required() {
 		if !strings.Contains(msg, l) {
 			tb.Errorf("%q matches %q but lacks required literal %q", p, msg, l)
+		}
+	}
+	for _, l := range p.RequiredAtFieldStart() {
+		if !containsAtFieldStart(msg, l) {
+			tb.Errorf("%q matches %q but lacks literal %q at a field start", p, msg, l)
+		}
+		if !slices.Contains(p.Required(), l) {
+			tb.Errorf("%q: %q is required at a field start but not in Required %q", p, l, p.Required())
 		}
 	}
 	if strings.Contains(msg, `\`) {

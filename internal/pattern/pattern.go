@@ -163,6 +163,37 @@ func (p *Pattern) Required() []string { return p.required }
 // (\u0041, \/). Literals in Required are not repeated here.
 func (p *Pattern) RequiredUnlessEscaped() []string { return p.requiredEsc }
 
+// RequiredAtFieldStart returns literals that every matching message
+// contains at the start of a space-delimited field: an occurrence that is
+// at the message's start or follows one of the bytes AtFieldStart lists.
+// They come from space-delimited patterns whose element requires its field
+// to start with a literal (status=5*, level=ERROR); a caller searching for
+// such a literal may skip occurrences elsewhere (the "5" of "12.5ms"). Each
+// is also in Required. nil for other patterns.
+func (p *Pattern) RequiredAtFieldStart() []string {
+	if p.spaced == nil || p.all {
+		return nil
+	}
+	return dedupe(p.spaced.requiredAtStart())
+}
+
+// AtFieldStart reports whether an occurrence at msg[k:] is where a
+// space-delimited field, or its value, may start: the message's start, or
+// after white space (a field's start), '"' or '[' (a quoted or bracketed
+// field's value), ']' or '"' (a field following a bracketed or quoted one
+// without white space). Every field the split makes, and every value it
+// strips, starts at such a place (TestRequiredAtFieldStart, FuzzMatch).
+func AtFieldStart(msg string, k int) bool {
+	if k == 0 {
+		return true
+	}
+	switch msg[k-1] {
+	case ' ', '\t', '"', '[', ']':
+		return true
+	}
+	return false
+}
+
 func dedupe(lits []string) []string {
 	var out []string
 	for _, l := range lits {

@@ -159,3 +159,40 @@ func (x *spExpr) required() []string {
 	}
 	return nil
 }
+
+// requiredAtStart: literals a field's value (or, for the last element of
+// a pattern without "...", the raw rest of the line from the field's
+// start) starts with, for every match: an element's = condition on a
+// string whose only wildcard is a trailing one (status=5*, level=ERROR).
+// A regex, a leading '*', != and numbers require no start.
+func (sp *spacedPattern) requiredAtStart() []string {
+	var out []string
+	for _, e := range sp.elems {
+		if e.expr != nil {
+			out = union(out, e.expr.requiredAtStart())
+		}
+	}
+	return out
+}
+
+func (x *spExpr) requiredAtStart() []string {
+	switch x.op {
+	case '&':
+		var out []string
+		for _, k := range x.kids {
+			out = union(out, k.requiredAtStart())
+		}
+		return out
+	case '|':
+		out := x.kids[0].requiredAtStart()
+		for _, k := range x.kids[1:] {
+			out = intersect(out, k.requiredAtStart())
+		}
+		return out
+	}
+	c := &x.c
+	if c.op == opEq && c.kind == rhsString && !c.glob.lead && c.glob.lit != "" {
+		return []string{c.glob.lit}
+	}
+	return nil
+}

@@ -94,6 +94,7 @@ func pipelineRun(tb testing.TB, which ...int) *groupRun {
 		}
 	}
 	r := &groupRun{loaded: true, state: groupState{Filters: map[string]*filterCounts{}}}
+	var fs []*compiled
 	for _, i := range which {
 		s := pipelineSpecs[i]
 		c, err := compileFilter(compile, MetricFilter{FilterName: fmt.Sprint("f", i), FilterPattern: s.p,
@@ -101,10 +102,10 @@ func pipelineRun(tb testing.TB, which ...int) *groupRun {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		r.filters = append(r.filters, c)
+		fs = append(fs, c)
 		r.state.Filters[c.name] = &filterCounts{}
 	}
-	r.eager = assignLiterals(r.filters)
+	r.setFilters(fs)
 	return r
 }
 

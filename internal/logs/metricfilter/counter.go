@@ -90,15 +90,22 @@ type groupRun struct {
 	reload  bool   // guarded by Counter.mu: the filters changed
 	gen     uint64 // guarded by mu: the lease holding the state was loaded in
 
-	mu       sync.Mutex // guards the fields below (Collect reads them)
-	loaded   bool
-	filters  []*compiled
-	eager    []rareLiteral // literals searched a block at once (assignLiterals)
-	tuned    bool          // eager's bytes re-picked by the group's messages (tuneRare)
-	pruned   bool          // common prefilter literals dropped (pruneCommon)
-	state    groupState
-	unsaved  bool
-	lastSave time.Time
+	mu      sync.Mutex // guards the fields below (Collect reads them)
+	loaded  bool
+	filters []*compiled
+	eager   []rareLiteral // literals searched a block at once (assignLiterals)
+	tuned   bool          // eager's bytes re-picked by the group's messages (tuneRare)
+	pruned  bool          // common prefilter literals dropped (pruneCommon)
+	// pruneJSON's sample: the JSON filters' literals judged (jsonCands),
+	// the JSON objects sampled, and how many had each literal (by id);
+	// jsonPruned once judged.
+	jsonCands   []rareLiteral
+	jsonSeen    int
+	jsonPresent [64]int
+	jsonPruned  bool
+	state       groupState
+	unsaved     bool
+	lastSave    time.Time
 }
 
 // groupState is the persisted record: counters and the feed position
@@ -481,9 +488,17 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			r.unsaved = true
 		}
 	}
-	r.eager, r.tuned, r.pruned = assignLiterals(fs), false, false
-	r.filters = fs
+	r.setFilters(fs)
 	return len(fs), nil
+}
+
+// setFilters makes fs the group's filters, with their literal table and
+// nothing tuned or pruned yet.
+func (r *groupRun) setFilters(fs []*compiled) {
+	r.filters = fs
+	r.eager, r.tuned, r.pruned = assignLiterals(fs), false, false
+	r.jsonCands, r.jsonSeen, r.jsonPresent = jsonCommonLiterals(fs, r.eager), 0, [64]int{}
+	r.jsonPruned = len(r.jsonCands) == 0
 }
 
 // forget stops following a group that has no filters (or is gone) and
@@ -566,11 +581,27 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 		}
 		var looked uint64
 		if len(active) > 0 && len(r.eager) > 0 {
-			sc.buf, sc.starts, sc.present, looked = blockScan(block, r.eager, !r.tuned, sc.buf, sc.starts, sc.present)
+			looked = blockScan(block, r.eager, !r.tuned, &sc.block, haveAVX2)
 			r.tuned = true
 			if !r.pruned && len(block) >= pruneSample {
-				r.eager, r.pruned = pruneCommon(r.filters, r.eager, sc.present), true
+				r.eager, r.pruned = pruneCommon(r.filters, r.eager, sc.block.present), true
 			}
+			// Term filters whose literals the block search answered are
+			// decided for the whole block at once (termsBlock), out of
+			// the per-event loop.
+			kept := active[:0]
+			for _, fi := range active {
+				f := r.filters[fi]
+				if !f.terms || !f.termBits || f.transformed && alt != nil || looked&(f.mustBits|f.notBits|f.anyBits) != f.mustBits|f.notBits|f.anyBits {
+					kept = append(kept, fi)
+					continue
+				}
+				if n := f.termsBlock(sc.block.present); n > 0 {
+					matched[fi] = true
+					c.addN(counts[fi], f.value.num, n)
+				}
+			}
+			active = kept
 		}
 		for ei := range block {
 			if len(active) == 0 {
@@ -580,7 +611,7 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			sc.view[0].Reset(e.Message)
 			plain := eventDoc{msg: e.Message, memo: true, view: &sc.view[0]}
 			if looked != 0 {
-				plain.looked, plain.present = looked, sc.present[ei]
+				plain.looked, plain.present = looked, sc.block.present[ei]
 			}
 			var tr eventDoc
 			haveTr := false
@@ -612,6 +643,18 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				matched[fi] = matched[fi] || m
 				if ok {
 					key = c.add(counts[fi], dp, key)
+				}
+			}
+			if !r.jsonPruned && plain.object() {
+				// pruneJSON's sample: the stored message's literals.
+				for i := range r.jsonCands {
+					if plain.has(&r.jsonCands[i]) {
+						r.jsonPresent[r.jsonCands[i].id]++
+					}
+				}
+				if r.jsonSeen++; r.jsonSeen >= pruneSample {
+					pruneJSON(r.filters, r.jsonCands, r.jsonSeen, &r.jsonPresent)
+					r.jsonPruned = true
 				}
 			}
 		}

@@ -115,14 +115,10 @@ func (c *compiled) termsMatch(ev *eventDoc) bool {
 // extracted values and the dimension values of the last datapoint, so
 // counting allocates nothing per event.
 type scratch struct {
-	vals pattern.Values
-	dims []string
-	view [2]pattern.View // eventDoc.view of the stored and the transformed message
-	// blockScan's buffers: the block's messages end to end, where each
-	// starts, and each event's literal bits.
-	buf     []byte
-	starts  []int
-	present []uint64
+	vals  pattern.Values
+	dims  []string
+	view  [2]pattern.View // eventDoc.view of the stored and the transformed message
+	block blockScratch    // blockScan's buffers and answers
 }
 
 // viewMatcher is a pattern that matches through a shared View

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,9 +81,13 @@ func refCount(fs []*compiled, events []store.StoredEvent) map[string]map[string]
 			if block[0].IngestionTime < f.creation {
 				continue
 			}
+			// The pattern alone: no prefilter (its literals, pruned or
+			// not, at a field start or not, decide nothing here).
+			alone := *f
+			alone.pre, alone.preEsc = nil, nil
 			any := false
 			for _, e := range block {
-				m, dp, ok := f.apply(e.Message, scopeForFuzz)
+				m, dp, ok := alone.apply(e.Message, scopeForFuzz)
 				any = any || m
 				if ok {
 					addTo(f, dp.dims, dp.value)
@@ -101,7 +106,8 @@ func refCount(fs []*compiled, events []store.StoredEvent) map[string]map[string]
 // counts with refCount's.
 func checkGroupCount(t *testing.T, fs []*compiled, events []store.StoredEvent, page int) {
 	t.Helper()
-	r := &groupRun{loaded: true, filters: fs, eager: assignLiterals(fs), state: groupState{Filters: map[string]*filterCounts{}}}
+	r := &groupRun{loaded: true, state: groupState{Filters: map[string]*filterCounts{}}}
+	r.setFilters(fs)
 	for _, f := range fs {
 		r.state.Filters[f.name] = &filterCounts{}
 	}
@@ -228,8 +234,11 @@ func checkBlockScan(t *testing.T, lits []rareLiteral, msgs []string) {
 		block = append(block, store.StoredEvent{Message: m})
 	}
 	for _, tune := range []bool{false, true} {
-		_, _, present, looked := blockScan(block, lits, tune, nil, nil, nil)
-		checkPresent(t, lits, msgs, present, looked)
+		for _, masks := range []bool{false, true} {
+			var bs blockScratch
+			looked := blockScan(block, lits, tune, &bs, masks) // masks without AVX2: eqMasks
+			checkPresent(t, lits, msgs, bs.present, looked)
+		}
 	}
 }
 
@@ -241,27 +250,96 @@ func checkPresent(t *testing.T, lits []rareLiteral, msgs []string, present []uin
 			if looked&bit == 0 {
 				t.Fatalf("%q not looked for", l.s)
 			}
-			if got, want := present[i]&bit != 0, strings.Contains(m, l.s); got != want {
-				t.Fatalf("%q in message %d %q: block scan %v, strings.Contains %v", l.s, i, m, got, want)
+			if got, want := present[i]&bit != 0, refContains(m, l); got != want {
+				t.Fatalf("%q (at a field start: %v) in message %d %q: block scan %v, reference %v", l.s, l.start, i, m, got, want)
 			}
 		}
 	}
 }
 
-// FuzzBlockScan: the same for any messages and literals.
+// refContains is strings.Contains(m, l.s), and for a literal only at a
+// field start, every occurrence tried by strings.Index with the byte
+// before it tested here (the bytes pattern.AtFieldStart documents).
+func refContains(m string, l rareLiteral) bool {
+	if !l.start {
+		return strings.Contains(m, l.s)
+	}
+	for off := 0; off <= len(m); off++ {
+		i := strings.Index(m[off:], l.s)
+		if i < 0 {
+			return false
+		}
+		if k := off + i; k == 0 || strings.IndexByte(" \t\"[]", m[k-1]) >= 0 {
+			return true
+		}
+		off += i
+	}
+	return false
+}
+
+// TestBlockScanAtFieldStart: a literal only at a field start is found at
+// a message's start, after white space, quotes and brackets, and not
+// inside a field or across two messages.
+func TestBlockScanAtFieldStart(t *testing.T) {
+	lits := []rareLiteral{newRareLiteral("5"), newRareLiteral("50"), newRareLiteral("5")}
+	lits[0].start, lits[1].start = true, true
+	for i := range lits {
+		lits[i].id = i
+	}
+	checkBlockScan(t, lits, []string{"5", "x5", "x 5", "x\t5", `x "5"`, "x [5]", "[x]5", `"x"5`, "15 25 x5", "a 4", "5x", "x 150", "x-50 a", "x 50", ""})
+	for _, m := range []string{"x5", "15 25 x5", "x 150"} {
+		if refContains(m, lits[0]) {
+			t.Fatalf("the reference finds a field start in %q", m)
+		}
+	}
+}
+
+// FuzzBlockScan: the same for any messages and literals (the second only
+// at a field start when start is odd).
 func FuzzBlockScan(f *testing.F) {
-	f.Add("a\nab\n\nxab", "ab", "b")
-	f.Fuzz(func(t *testing.T, text, a, b string) {
+	f.Add("a\nab\n\nxab", "ab", "b", uint8(0))
+	f.Add("x 5\n15\n[5]\n\"x\"5 y", "5", "5", uint8(1))
+	f.Fuzz(func(t *testing.T, text, a, b string, start uint8) {
 		lits := []rareLiteral{newRareLiteral(a), newRareLiteral(b)}
 		lits[0].id, lits[1].id = 0, 63
+		lits[1].start = start&1 != 0
 		checkBlockScan(t, lits, strings.Split(text, "\n"))
 	})
 }
 
-// TestPruneCommon: on the pipeline benchmark's filters and lines the
-// space-delimited filter's prefilter literal "5" (in nearly every line)
-// is dropped from the block search and the prefilter, the term filters'
-// literals stay, and the counts still equal the reference's
+// TestPruneJSON: on the pipeline benchmark's lines the member names every
+// JSON object has ("level", "latency_ms") leave the JSON filters'
+// prefilters, the values that few have ("error", "info") stay, and the
+// counts equal the reference's.
+func TestPruneJSON(t *testing.T) {
+	r := pipelineRun(t)
+	c := &Counter{}
+	if err := c.count(context.Background(), gkey{scope: scopeForFuzz, group: "g"}, r, pipelineEvents()); err != nil {
+		t.Fatal(err)
+	}
+	if !r.jsonPruned {
+		t.Fatal("not judged")
+	}
+	var left []string
+	for _, f := range r.filters {
+		if f.isJSON {
+			for _, l := range append(slices.Clone(f.pre), f.preEsc...) {
+				left = append(left, l.s)
+			}
+		}
+	}
+	if strings.Join(left, ",") != "error,info" {
+		t.Fatalf("the JSON filters' prefilters after pruning: %q", left)
+	}
+	checkGroupCount(t, pipelineRun(t).filters, pipelineEvents(), 4096)
+}
+
+// TestPruneCommon: on the pipeline benchmark's filters and lines nothing
+// is pruned any more (the space-delimited filter's "5" is looked for at a
+// field start, where few lines have it), and with the same filter's
+// condition written status=*5* (a "5" anywhere: in nearly every line) the
+// literal is dropped from the block search and the prefilter, the term
+// filters' literals stay, and the counts still equal the reference's
 // (checkGroupCount on fresh filters, whose first block prunes).
 func TestPruneCommon(t *testing.T) {
 	r := pipelineRun(t)
@@ -276,6 +354,34 @@ func TestPruneCommon(t *testing.T) {
 	for _, l := range r.eager {
 		left = append(left, l.s)
 	}
+	if strings.Join(left, ",") != "ERROR,WARN,timeout,5,FATAL,cache miss" {
+		t.Fatalf("searched after pruning: %q", left)
+	}
+	if f := r.filters[7]; len(f.pre) != 1 || !f.pre[0].start {
+		t.Fatalf("the space-delimited filter's prefilter: %+v, want \"5\" at a field start", f.pre)
+	}
+
+	anywhere := func() *groupRun {
+		r := pipelineRun(t)
+		f, err := compileFilter(func(e string) (logs.Pattern, error) { return pattern.Compile(e) }, MetricFilter{FilterName: "f7",
+			FilterPattern:         "[ip, id, user, ts, request, status=*5*, bytes, ...]",
+			MetricTransformations: []MetricTransformation{{MetricName: "M", MetricNamespace: "B", MetricValue: "$bytes"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := slices.Clone(r.filters)
+		fs[7] = f
+		r.setFilters(fs)
+		return r
+	}
+	r = anywhere()
+	if err := c.count(context.Background(), gkey{scope: scopeForFuzz, group: "g"}, r, pipelineEvents()); err != nil {
+		t.Fatal(err)
+	}
+	left = left[:0]
+	for _, l := range r.eager {
+		left = append(left, l.s)
+	}
 	if strings.Join(left, ",") != "ERROR,WARN,timeout,FATAL,cache miss" {
 		t.Fatalf("searched after pruning: %q", left)
 	}
@@ -283,5 +389,6 @@ func TestPruneCommon(t *testing.T) {
 		t.Fatalf("the space-delimited filter's prefilter kept %v", f.pre)
 	}
 	checkGroupCount(t, pipelineRun(t).filters, pipelineEvents(), 4096)
+	checkGroupCount(t, anywhere().filters, pipelineEvents(), 4096)
 	checkGroupCount(t, groupFilters(t), groupEvents(append(strings.Split(strings.Repeat("5 ERROR 503 x\n", 99), "\n"), `10.0.0.1 7 bob [ts] "GET /" 503 1234 x`), []int{100, 3}), 4096)
 }

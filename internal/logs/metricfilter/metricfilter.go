@@ -15,7 +15,12 @@
 //     in-memory counters. It persists a group's counters together with the
 //     feed position they include in one resource record, so after a restart
 //     it resumes from exactly what the counters hold: nothing is lost or
-//     counted twice.
+//     counted twice. A block (one append) is counted in one pass where it
+//     can: the literals of the group's term and space-delimited filters
+//     are found in all of the block's messages at once (blockScan; by AVX2
+//     byte masks, maskscan.go), literal-only term filters are decided from
+//     those answers a block at once, and the other filters run per event
+//     on one shared view of the message (one JSON parse, one field split).
 //   - Its Collect (collect.go) serves the counters to Prometheus through
 //     package metrics (GET /metrics), one family per CloudWatch metric name.
 //

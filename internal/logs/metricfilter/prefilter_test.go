@@ -28,7 +28,10 @@ func TestPrefilterKeepsMatches(t *testing.T) {
 		{`{ $.latency_ms > 100 }`, `{"latency":101}`, false, true},
 		{`[ip, user, status=5*, bytes]`, `10.0.0.1 bob 503 12`, true, false},
 		{`[ip, user, status=5*, bytes]`, `10.0.0.1 bob 404 12`, false, true},
-		{`[ip, user, status=5*, bytes]`, `10.0.0.1 bob 404 15`, false, false},
+		{`[ip, user, status=5*, bytes]`, `10.0.0.1 bob 404 15`, false, true}, // "5", but at no field's start
+		{`[ip, user, status=5*, bytes]`, `10.0.0.1 bob 404 x 5`, false, false},
+		{`[ip, user, status=5*, bytes]`, `10.0.0.1 bob "503" 12`, true, false},
+		{`[ip, user, status=5*, bytes]`, `10.0.0.1 [bob]503 12`, true, false},
 	}
 	for _, c := range cases {
 		f, err := compileFilter(compile, MetricFilter{FilterName: "f", FilterPattern: c.pattern,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/rarebyte"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -50,6 +51,12 @@ type compiled struct {
 	// for term patterns).
 	terms          bool
 	must, not, any []rareLiteral
+	// termBits: every literal of must, not and any has an id below 64;
+	// mustBits, notBits and anyBits are their ids' bits (assignLiterals),
+	// with which Counter.count decides the filter for a whole block from
+	// blockScan's answers (termsBlock).
+	termBits                   bool
+	mustBits, notBits, anyBits uint64
 	// all: every event matches and publishes the constant value, with no
 	// dimensions: Counter.count counts a block's events at once.
 	all bool
@@ -65,15 +72,25 @@ type compiled struct {
 // (strings.IndexByte, vectorised) to its rarest byte by the ranking of
 // how often bytes occur in log lines (internal/rarebyte), and compares
 // around it.
+//
+// start: only an occurrence at a space-delimited field's start counts
+// (pattern.AtFieldStart; the pattern's RequiredAtFieldStart): the "5" of
+// status=5* is in nearly every line, at a field's start in few.
 type rareLiteral struct {
-	s    string
-	rare int // index in s of its rarest byte
-	id   int // index in the group's literal table; -1: none (not memoised)
+	s     string
+	rare  int  // index in s of its rarest byte
+	rare2 int  // the second byte maskScan tests (secondRare)
+	id    int  // index in the group's literal table; -1: none (not memoised)
+	start bool // only at a field start
 }
 
-func newRareLiteral(s string) rareLiteral { return rareLiteral{s: s, rare: rarebyte.Rarest(s), id: -1} }
+func newRareLiteral(s string) rareLiteral {
+	r := rarebyte.Rarest(s)
+	return rareLiteral{s: s, rare: r, rare2: secondRare(s, r, nil), id: -1}
+}
 
-// in is strings.Contains(msg, l.s).
+// in is strings.Contains(msg, l.s), with the occurrence at a field start
+// when l.start.
 func (l *rareLiteral) in(msg string) bool {
 	n, r := len(l.s), l.rare
 	if n == 0 {
@@ -87,7 +104,7 @@ func (l *rareLiteral) in(msg string) bool {
 			return false
 		}
 		k := i + j - r
-		if msg[k:k+n] == l.s {
+		if msg[k:k+n] == l.s && (!l.start || pattern.AtFieldStart(msg, k)) {
 			return true
 		}
 		i += j + 1
@@ -103,15 +120,20 @@ func (l *rareLiteral) in(msg string) bool {
 // event needs answered, among the first 64; a JSON filter's literals are
 // looked for only in the events that are JSON objects, one by one.
 func assignLiterals(fs []*compiled) []rareLiteral {
-	ids := map[string]int{}
+	type key struct {
+		s     string
+		start bool
+	}
+	ids := map[key]int{}
 	var eager []rareLiteral
 	for _, f := range fs {
 		for li, list := range [][]rareLiteral{f.pre, f.preEsc, f.must, f.not, f.any} {
 			for i := range list {
-				id, ok := ids[list[i].s]
+				k := key{list[i].s, list[i].start}
+				id, ok := ids[k]
 				if !ok {
 					id = len(ids)
-					ids[list[i].s] = id
+					ids[k] = id
 				}
 				list[i].id = id
 				if !f.isJSON && id < 64 && li != 1 && !slices.ContainsFunc(eager, func(l rareLiteral) bool { return l.id == id }) {
@@ -119,8 +141,91 @@ func assignLiterals(fs []*compiled) []rareLiteral {
 				}
 			}
 		}
+		f.termBits, f.mustBits, f.notBits, f.anyBits = false, 0, 0, 0
+		if f.terms {
+			f.termBits = true
+			for _, x := range []struct {
+				list []rareLiteral
+				bits *uint64
+			}{{f.must, &f.mustBits}, {f.not, &f.notBits}, {f.any, &f.anyBits}} {
+				for _, l := range x.list {
+					if l.id < 0 || l.id >= 64 {
+						f.termBits = false
+						continue
+					}
+					*x.bits |= 1 << l.id
+				}
+			}
+		}
 	}
 	return eager
+}
+
+// termsBlock is termsMatch for each event of a block, from blockScan's
+// answers (present, by event; looked must hold every bit of the filter's
+// literals): the number of events that match. Most events have none of a
+// group's term literals; an event's decision is three mask tests.
+func (c *compiled) termsBlock(present []uint64) int {
+	must, not, any := c.mustBits, c.notBits, c.anyBits
+	n := 0
+	for _, p := range present {
+		if p&must == must && p&not == 0 && (any == 0 || p&any != 0) {
+			n++
+		}
+	}
+	return n
+}
+
+// jsonCommonLiterals: the literals of the group's JSON filters'
+// prefilters that pruneJSON may drop (ids below 64, none a term filter's
+// or searched a block at once: those are judged by pruneCommon).
+func jsonCommonLiterals(fs []*compiled, eager []rareLiteral) []rareLiteral {
+	var keep uint64
+	for _, l := range eager {
+		keep |= 1 << l.id
+	}
+	for _, f := range fs {
+		keep |= f.mustBits | f.notBits | f.anyBits
+	}
+	var out []rareLiteral
+	for _, f := range fs {
+		if !f.isJSON {
+			continue
+		}
+		for _, list := range [][]rareLiteral{f.pre, f.preEsc} {
+			for _, l := range list {
+				if l.id >= 0 && l.id < 64 && keep&(1<<l.id) == 0 && !slices.ContainsFunc(out, func(o rareLiteral) bool { return o.id == l.id }) {
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// pruneJSON drops, from the JSON filters' prefilters, each literal of
+// cands that at least 9 in 10 of the sampled JSON objects contained
+// (seen: how many were sampled; present: by literal id, how many had it):
+// a member name every object has ("latency_ms") spares no evaluation and
+// costs a search in each object. As pruneCommon: the cost changes, never
+// an answer.
+func pruneJSON(fs []*compiled, cands []rareLiteral, seen int, present *[64]int) {
+	var common uint64
+	for _, l := range cands {
+		if present[l.id]*10 >= seen*9 {
+			common |= 1 << l.id
+		}
+	}
+	if common == 0 {
+		return
+	}
+	drop := func(l rareLiteral) bool { return l.id >= 0 && l.id < 64 && common&(1<<l.id) != 0 }
+	for _, f := range fs {
+		if f.isJSON {
+			f.pre = slices.DeleteFunc(f.pre, drop)
+			f.preEsc = slices.DeleteFunc(f.preEsc, drop)
+		}
+	}
 }
 
 // tuneRare re-picks, for each literal of lits, the byte blockScan searches
@@ -141,39 +246,75 @@ func tuneRare(lits []rareLiteral, text []byte) {
 				l.rare = i
 			}
 		}
+		l.rare2 = secondRare(l.s, l.rare, &freq)
 	}
 }
 
-// blockScan finds every literal of lits in the messages of block at once
-// and returns, per event, the bits (by rareLiteral.id) of those its
-// message contains, and the bits looked for. The messages are laid end to
-// end in buf (the caller's, returned for reuse) and each literal's rarest
-// byte found by strings.IndexByte over the whole block, so a literal costs
-// one search per occurrence of that byte instead of one or more per event;
-// an occurrence counts only within one message (a literal straddling two
-// is no occurrence), and once a message has the literal the search jumps
-// to the next message. TestBlockScanAgrees and FuzzGroupCount compare it
-// with strings.Contains.
+// blockScratch is blockScan's buffers, reused from one block to the next:
+// the block's messages end to end (and maskScan's padding), where each
+// starts, each event's literal bits (the answers), and maskScan's masks,
+// rows and literal plan.
+type blockScratch struct {
+	buf     []byte
+	starts  []int
+	present []uint64
+	ms      maskScratch
+	ml      []maskLit
+	rows    [maskRows][32]byte
+}
+
+// blockScan finds every literal of lits in the messages of block at once:
+// it leaves in bs.present, per event, the bits (by rareLiteral.id) of
+// those its message contains, and returns the bits looked for. The
+// messages are laid end to end in bs.buf. With masks (the CPU has AVX2:
+// haveAVX2) every literal is found in one pass over the text by maskScan;
+// otherwise, or when the literals need more bytes than maskScan tests,
+// each literal's rarest byte is found by strings.IndexByte over the whole
+// block, so a literal costs one search per occurrence of that byte instead
+// of one or more per event. Either way an occurrence counts only within one
+// message (a literal straddling two is no occurrence), and once a message
+// has the literal the search goes on at the next message.
+// TestBlockScanAgrees, TestMaskScanAgrees, FuzzBlockScan and FuzzGroupCount
+// compare both with strings.Contains.
 //
 // tune: first re-pick the literals' bytes by this block's text (tuneRare);
 // lits is then changed in place.
-func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []byte, starts []int, present []uint64) ([]byte, []int, []uint64, uint64) {
-	buf, starts = buf[:0], starts[:0]
+func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, bs *blockScratch, masks bool) uint64 {
+	buf, starts := bs.buf[:0], bs.starts[:0]
 	for i := range block {
 		starts = append(starts, len(buf))
 		buf = append(buf, block[i].Message...)
 	}
-	starts = append(starts, len(buf))
+	tlen := len(buf)
+	starts = append(starts, tlen)
 	if tune {
 		tuneRare(lits, buf)
 	}
-	present = append(present[:0], make([]uint64, len(block))...)
+	present := append(bs.present[:0], make([]uint64, len(block))...)
 	var looked uint64
+	for li := range lits {
+		looked |= uint64(1) << lits[li].id
+	}
+	var n int
+	ok := false
+	if masks && tlen > 0 {
+		bs.ml, n, ok = maskPlan(lits, &bs.rows, bs.ml)
+	}
+	if ok {
+		// Zeros to the end of the chunk after the last (the masks of a
+		// chunk's last positions look into the next one).
+		pad := ((tlen+63)/64+1)*64 - tlen
+		for range pad {
+			buf = append(buf, 0)
+		}
+		maskScan(buf, tlen, starts, lits, bs.ml, &bs.rows, n, present, &bs.ms, haveAVX2)
+		bs.buf, bs.starts, bs.present = buf, starts, present
+		return looked
+	}
 	text := unsafeString(buf)
 	for li := range lits {
 		l := &lits[li]
 		bit := uint64(1) << l.id
-		looked |= bit
 		n, r := len(l.s), l.rare
 		if n == 0 {
 			for ev := range present {
@@ -194,7 +335,7 @@ func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []b
 				ev++
 			}
 			end := starts[ev+1]
-			if k+n <= end && text[k:k+n] == l.s {
+			if k+n <= end && text[k:k+n] == l.s && (!l.start || k == starts[ev] || pattern.AtFieldStart(text, k)) {
 				present[ev] |= bit
 				pos = end + r // the next message
 				continue
@@ -202,7 +343,8 @@ func blockScan(block []store.StoredEvent, lits []rareLiteral, tune bool, buf []b
 			pos = h + 1
 		}
 	}
-	return buf, starts, present, looked
+	bs.buf, bs.starts, bs.present = buf, starts, present
+	return looked
 }
 
 // pruneSample is the fewest events of a block pruneCommon judges by.
@@ -254,6 +396,12 @@ func pruneCommon(fs []*compiled, eager []rareLiteral, present []uint64) []rareLi
 		f.preEsc = slices.DeleteFunc(f.preEsc, drop)
 	}
 	return slices.DeleteFunc(eager, drop)
+}
+
+// fieldStarts is a pattern that tells which of its required literals every
+// match has at a space-delimited field's start (*pattern.Pattern).
+type fieldStarts interface {
+	RequiredAtFieldStart() []string
 }
 
 // literalTerms is a pattern that offers its literal-only terms
@@ -317,8 +465,14 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	if kind == 't' {
 		c.reqEsc = nil // no JSON escapes in a term match
 	}
+	var atStart []string
+	if fs, ok := p.(fieldStarts); ok && kind == 's' {
+		atStart = fs.RequiredAtFieldStart()
+	}
 	for _, l := range c.req {
-		c.pre = append(c.pre, newRareLiteral(l))
+		rl := newRareLiteral(l)
+		rl.start = slices.Contains(atStart, l)
+		c.pre = append(c.pre, rl)
 	}
 	for _, l := range c.reqEsc {
 		c.preEsc = append(c.preEsc, newRareLiteral(l))
