@@ -206,8 +206,8 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	// gets ErrGroupExists, as it would just before.
 	var gone *group
 	err := e.groupOpOn(scope, name, false, writeAll, false, func(g *group) error {
-		e.res.begin() // the range deletion takes the group's resource records
-		defer e.res.end()
+		e.res.beginAll() // the range deletion takes the group's resource records
+		defer e.res.endAll()
 		b := e.db.NewBatch()
 		defer b.Close()
 		b.Delete(groupKey(scope.Account, scope.Region, name), nil)
