@@ -496,3 +496,71 @@ func TestResourceCacheStamps(t *testing.T) {
 		t.Fatalf("nothing served after the writes: %v %q", ok, e.value)
 	}
 }
+
+// TestAppendWith: the records AppendWith is given go into the append's
+// commit: readable after it (also where the resource cache had the key's
+// absence), keyed as the caller chose from the append's sequence; an error
+// from records, or a record of another group, fails the append and stores
+// nothing of it.
+func TestAppendWith(t *testing.T) {
+	ctx := context.Background()
+	e := openMem(t, vfs.NewMem())
+	defer e.Close()
+	storetest.Setup(t, e, scope, "g", "s")
+	storetest.Setup(t, e, scope, "h", "s")
+	key := func(seq uint64) store.ResourceKey {
+		return store.ResourceKey{Scope: scope, Group: "g", Kind: "dataProtectionOriginals", Name: fmt.Sprintf("%020d", seq)}
+	}
+	evs := []store.Event{{Timestamp: 1000, Message: "a"}, {Timestamp: 1001, Message: "b"}}
+	var seen uint64
+	res, err := e.AppendWith(ctx, scope, "g", "s", evs, 2000, func(seq uint64) ([]store.ResourceRecord, error) {
+		seen = seq
+		if _, err := e.GetResource(ctx, key(seq)); !errors.Is(err, store.ErrResourceNotFound) { // cached: absent
+			t.Errorf("before the commit: %v", err)
+		}
+		return []store.ResourceRecord{{Key: key(seq), Value: []byte("sealed")}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != res.Seq {
+		t.Fatalf("records was given seq %d, the append has %d", seen, res.Seq)
+	}
+	if v, err := e.GetResource(ctx, key(res.Seq)); err != nil || string(v) != "sealed" {
+		t.Fatalf("record after AppendWith: %q, %v", v, err)
+	}
+	count := func() int {
+		t.Helper()
+		page, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Streams: []string{"s"}, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Events)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d events after AppendWith, want 2", n)
+	}
+	boom := errors.New("boom")
+	if _, err := e.AppendWith(ctx, scope, "g", "s", evs, 2000, func(seq uint64) ([]store.ResourceRecord, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("records' error: %v, want boom", err)
+	}
+	other := store.ResourceKey{Scope: scope, Group: "h", Kind: "dataProtectionOriginals", Name: "x"}
+	if _, err := e.AppendWith(ctx, scope, "g", "s", evs, 2000, func(seq uint64) ([]store.ResourceRecord, error) {
+		return []store.ResourceRecord{{Key: key(seq), Value: []byte("v")}, {Key: other, Value: []byte("v")}}, nil
+	}); err == nil {
+		t.Fatal("a record of another group was accepted")
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d events after two failed appends, want 2", n)
+	}
+	if _, err := e.GetResource(ctx, other); !errors.Is(err, store.ErrResourceNotFound) {
+		t.Fatalf("the other group's record: %v, want not found", err)
+	}
+	var names []string
+	if err := e.ListResources(ctx, key(0), "", "", func(n string, _ []byte) bool { names = append(names, n); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 {
+		t.Fatalf("originals records %q, want the first append's only", names)
+	}
+}
