@@ -16,9 +16,13 @@ import (
 // request with an AWS error; what it leaves in Events is what is stored,
 // indexed, tailed, delivered and counted. A stage that must keep something
 // beside the stored events (a data protection policy's unmasked originals)
-// registers AfterStore, which runs once the append is durable, with its feed
-// sequence; an error there fails the request (the client retries, and the
-// events may then be stored twice, as on any failed PutLogEvents).
+// registers WithRecords, whose resource records (keyed by the append's feed
+// sequence) are written in the append's own commit where the engine can
+// (store.RecordAppender), by PutResource right after it elsewhere; and a
+// stage registers AfterStore for what runs once the append is durable, with
+// its feed sequence. An error in either fails the request (the client
+// retries, and the events may then be stored twice, as on any failed
+// PutLogEvents).
 
 // IngestBatch is one PutLogEvents request's accepted events for one stream,
 // on their way to the store.
@@ -34,8 +38,17 @@ type IngestBatch struct {
 	// into a copy it assigns to Events, never into the slice it was given.
 	Events []store.Event
 
+	records []func(seq uint64) ([]store.ResourceRecord, error)
 	after   []func(context.Context, store.AppendResult) error
 	finally []func()
+}
+
+// WithRecords registers fn, which returns resource records of the batch's
+// group to store with the batch, given its feed sequence: in the same commit
+// as the events on an engine that can (store.RecordAppender), else by
+// PutResource once they are durable, before the AfterStore functions.
+func (b *IngestBatch) WithRecords(fn func(seq uint64) ([]store.ResourceRecord, error)) {
+	b.records = append(b.records, fn)
 }
 
 // Finally registers fn to run when the request's handling of the batch ends,
@@ -77,12 +90,47 @@ func (s *Service) ingest(ctx context.Context, c caller.Caller, scope store.Scope
 			return store.AppendResult{}, err
 		}
 	}
-	res, err := s.st.Append(ctx, scope, g.Name, stream, b.Events, now)
+	res, err := s.appendBatch(ctx, b, now)
 	if err != nil {
 		return res, err
 	}
 	for _, fn := range b.after {
 		if err := fn(ctx, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// appendBatch appends b's events and the records its stages registered.
+func (s *Service) appendBatch(ctx context.Context, b *IngestBatch, now int64) (store.AppendResult, error) {
+	if len(b.records) == 0 {
+		return s.st.Append(ctx, b.Scope, b.Group.Name, b.Stream, b.Events, now)
+	}
+	all := func(seq uint64) ([]store.ResourceRecord, error) {
+		var recs []store.ResourceRecord
+		for _, fn := range b.records {
+			r, err := fn(seq)
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, r...)
+		}
+		return recs, nil
+	}
+	if ra, ok := s.st.(store.RecordAppender); ok {
+		return ra.AppendWith(ctx, b.Scope, b.Group.Name, b.Stream, b.Events, now, all)
+	}
+	res, err := s.st.Append(ctx, b.Scope, b.Group.Name, b.Stream, b.Events, now)
+	if err != nil {
+		return res, err
+	}
+	recs, err := all(res.Seq)
+	if err != nil {
+		return res, err
+	}
+	for _, r := range recs {
+		if err := s.st.PutResource(ctx, r.Key, r.Value); err != nil {
 			return res, err
 		}
 	}

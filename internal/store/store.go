@@ -296,6 +296,28 @@ type AppendResult struct {
 	Seq uint64 // the arrival sequence of this request's events
 }
 
+// ResourceRecord is one resource record for RecordAppender.AppendWith.
+type ResourceRecord struct {
+	Key   ResourceKey
+	Value []byte
+}
+
+// RecordAppender is an engine that can write resource records of the group
+// appended to in the same durable commit as an Append (the embedded engine):
+// one fsync and one write-ahead-log record a batch where an Append and a
+// PutResource after it cost two, and the records become visible with the
+// events, never after them. An engine without it is given the records
+// after the Append, by PutResource (logs.IngestBatch.WithRecords).
+type RecordAppender interface {
+	// AppendWith is Append, and also stores what records returns, called
+	// once with the append's feed sequence (AppendResult.Seq) before the
+	// commit: each record's Key is of the group appended to (its Scope and
+	// Group those of the append). An error from records fails the append,
+	// and nothing of it is stored.
+	AppendWith(ctx context.Context, scope Scope, group, stream string, events []Event, ingestionTime int64,
+		records func(seq uint64) ([]ResourceRecord, error)) (AppendResult, error)
+}
+
 // Store is what the logs service needs from an engine. All methods are safe for
 // concurrent use. Append returns only after the events are durable.
 type Store interface {

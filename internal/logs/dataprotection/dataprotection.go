@@ -10,10 +10,11 @@
 // documents; the record is read per batch, decoded on a miss); every
 // message of the batch is masked in place, so the store, its index, Live
 // Tail, subscription and metric-filter followers only ever see the masked
-// text. For the events that changed, an AfterStore function, once the
-// batch is durable, writes
+// text. For the events that changed it stores
 //
-//   - the originals: one group resource record per append, Kind
+//   - the originals (IngestBatch.WithRecords: in the append's own commit on
+//     the embedded engine, store.RecordAppender; by PutResource once the
+//     append is durable on PostgreSQL): one group resource record per append, Kind
 //     "dataProtectionOriginals", Name the append's feed sequence (20 digits),
 //     value nonce ‖ AES-256-GCM ciphertext of the masked events' (index in
 //     the append, masked ranges with their original bytes) entries (format
@@ -23,7 +24,8 @@
 //     (32 random bytes, 0600, made on first start by LoadKey); only the
 //     encrypted form reaches the engine's files. The records live and die
 //     with the group;
-//   - the audit findings, one JSON record per event with findings, to each
+//   - the audit findings (an AfterStore function, once the batch is
+//     durable), one JSON record per event with findings, to each
 //     policy's FindingsDestination.CloudWatchLogs.LogGroup, stream
 //     FindingsStream, in AWS's findings format.
 //

@@ -239,15 +239,25 @@ func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBat
 		start = ends[k]
 	}
 	scope, group := b.Scope, b.Group.Name
-	b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
-		if err := s.keep(ctx, scope, group, res.Seq, orig); err != nil {
-			return err
+	// The expiry sweeper is told of the group before its first originals
+	// are stored (once a process: a no-op after), so none outlives its
+	// events unswept; the originals go with the events, in the same commit
+	// where the engine can.
+	if err := s.expiry.Note(ctx, scope, group); err != nil {
+		return err
+	}
+	b.WithRecords(func(seq uint64) ([]store.ResourceRecord, error) {
+		sealed, err := s.seal(scope, group, seq, orig)
+		if err != nil {
+			return nil, err
 		}
-		if !cp.audits {
-			return nil
-		}
-		return s.audit(ctx, scope, group, cp.policies, dets)
+		return []store.ResourceRecord{{Key: originalsKey(scope, group, seq), Value: sealed}}, nil
 	})
+	if cp.audits {
+		b.AfterStore(func(ctx context.Context, res store.AppendResult) error {
+			return s.audit(ctx, scope, group, cp.policies, dets)
+		})
+	}
 	return nil
 }
 
@@ -261,7 +271,9 @@ func aad(scope store.Scope, group string, seq uint64) []byte {
 	return fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", scope.Account, scope.Region, group, seq)
 }
 
-func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq uint64, o originals) error {
+// seal returns the originals record of the append at seq: nonce ‖
+// AES-256-GCM of the format-2 plaintext, bound to its place by aad.
+func (s *Service) seal(scope store.Scope, group string, seq uint64, o originals) ([]byte, error) {
 	// The plaintext is encoded right after the nonce and sealed in place
 	// (the ciphertext starts exactly where the plaintext does, which Seal
 	// allows), so the originals are copied once.
@@ -270,13 +282,9 @@ func (s *Service) keep(ctx context.Context, scope store.Scope, group string, seq
 	buf = append(append(buf, formatSpans...), o.enc...)
 	nonce := buf[:ns]
 	if _, err := rand.Read(nonce); err != nil {
-		return err
+		return nil, err
 	}
-	sealed := s.aead.Seal(nonce, nonce, buf[ns:], aad(scope, group, seq))
-	if err := s.expiry.Note(ctx, scope, group); err != nil {
-		return err
-	}
-	return s.st.PutResource(ctx, originalsKey(scope, group, seq), sealed)
+	return s.aead.Seal(nonce, nonce, buf[ns:], aad(scope, group, seq)), nil
 }
 
 // Unmask swaps the kept originals into events of group (logs.Unmasker;

@@ -19,7 +19,22 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 	}
 	err = e.groupOp(scope, groupName, true, writeData, func(g *group) (err error) {
 		defer e.changing(g)()
-		res, err = e.appendBlock(g, scope, groupName, streamName, events, ingestion)
+		res, err = e.appendBlock(g, scope, groupName, streamName, events, ingestion, nil)
+		return err
+	})
+	return res, err
+}
+
+// AppendWith implements store.RecordAppender: the records go into the
+// append's Pebble batch, committed (and synced) with the block.
+func (e *Engine) AppendWith(ctx context.Context, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64,
+	records func(seq uint64) ([]store.ResourceRecord, error)) (res store.AppendResult, err error) {
+	if len(events) == 0 {
+		return store.AppendResult{}, errors.New("BUG: append of no events")
+	}
+	err = e.groupOp(scope, groupName, true, writeData, func(g *group) (err error) {
+		defer e.changing(g)()
+		res, err = e.appendBlock(g, scope, groupName, streamName, events, ingestion, records)
 		return err
 	})
 	return res, err
@@ -27,7 +42,11 @@ func (e *Engine) Append(ctx context.Context, scope store.Scope, groupName, strea
 
 // appendBlock writes events as one block of g's stream streamName; it runs
 // as a groupOp that holds g.commit for reading.
-func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64) (store.AppendResult, error) {
+//
+// records, when not nil, gives resource records of g (AppendWith) to set in
+// the same batch.
+func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName string, events []store.Event, ingestion int64,
+	records func(seq uint64) ([]store.ResourceRecord, error)) (store.AppendResult, error) {
 	g.mu.RLock()
 	s := g.streams[streamName]
 	g.mu.RUnlock()
@@ -86,6 +105,26 @@ func (e *Engine) appendBlock(g *group, scope store.Scope, groupName, streamName 
 	b.Merge(streamKey(g.id, streamName), streamRecord{first: sum.minTs, last: sum.maxTs, lastIngest: ingestion, storedBytes: stored}.encode(), nil)
 	b.Merge(groupStatsKey(g.id), groupStats{storedBytes: stored, maxSpan: sum.maxTs - sum.minTs}.encode(), nil)
 	b.Set(feedKey(g.id, seq), encodeFeedEntry(&sum), nil)
+	if records != nil {
+		recs, err := records(seq)
+		if err != nil {
+			return store.AppendResult{}, err
+		}
+		for _, r := range recs {
+			if r.Key.Scope != scope || r.Key.Group != groupName {
+				return store.AppendResult{}, fmt.Errorf("BUG: AppendWith's record %v is not of group %q", r.Key, groupName)
+			}
+			p, err := resourcePrefix(r.Key, g)
+			if err != nil {
+				return store.AppendResult{}, err
+			}
+			// As PutResource: the resource cache forgets the record's
+			// kind from before the commit to after it.
+			e.res.begin(p)
+			defer e.res.end(p)
+			b.Set(append(p, r.Key.Name...), r.Value, nil)
+		}
+	}
 	e.space.written.Add(int64(b.Len()))
 	if h := e.beforeCommit; h != nil {
 		h(g.name, seq)

@@ -207,8 +207,8 @@ func (e *Engine) DeleteGroup(ctx context.Context, scope store.Scope, name string
 	var gone *group
 	err := e.groupOpOn(scope, name, false, writeAll, false, func(g *group) error {
 		defer e.changing(g)()
-		e.res.begin() // the range deletion takes the group's resource records
-		defer e.res.end()
+		e.res.beginAll() // the range deletion takes the group's resource records
+		defer e.res.endAll()
 		b := e.db.NewBatch()
 		defer b.Close()
 		b.Delete(groupKey(scope.Account, scope.Region, name), nil)

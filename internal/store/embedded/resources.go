@@ -80,8 +80,8 @@ func (e *Engine) resourceOp(k store.ResourceKey, write bool, fn func(prefix []by
 // PutResource implements store.Store.
 func (e *Engine) PutResource(ctx context.Context, k store.ResourceKey, value []byte) error {
 	return e.resourceOp(k, true, func(p []byte) error {
-		e.res.begin()
-		defer e.res.end()
+		e.res.begin(p)
+		defer e.res.end(p)
 		if err := e.db.Set(append(p, k.Name...), value, pebble.Sync); err != nil {
 			return fmt.Errorf("put resource: %w", err)
 		}
@@ -94,7 +94,7 @@ func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) (value []
 	err = e.resourceOp(k, false, func(p []byte) error {
 		key := append(p, k.Name...)
 		ck := "g" + string(key)
-		gen, c, ok := e.res.load(ck)
+		gen, c, ok := e.res.load(p, ck)
 		if ok {
 			if !c.found {
 				return store.ErrResourceNotFound
@@ -104,14 +104,14 @@ func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) (value []
 		}
 		v, closer, err := e.db.Get(key)
 		if errors.Is(err, pebble.ErrNotFound) {
-			e.res.store(gen, ck, resEntry{})
+			e.res.store(p, gen, ck, resEntry{})
 			return store.ErrResourceNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("get resource: %w", err)
 		}
 		value = append([]byte(nil), v...)
-		e.res.store(gen, ck, resEntry{value: append([]byte(nil), v...), found: true})
+		e.res.store(p, gen, ck, resEntry{value: append([]byte(nil), v...), found: true})
 		return closer.Close()
 	})
 	return value, err
@@ -120,8 +120,8 @@ func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) (value []
 // DeleteResource implements store.Store.
 func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error {
 	return e.resourceOp(k, true, func(p []byte) error {
-		e.res.begin()
-		defer e.res.end()
+		e.res.begin(p)
+		defer e.res.end(p)
 		return e.deleteExisting(append(p, k.Name...), store.ErrResourceNotFound)
 	})
 }
@@ -133,7 +133,7 @@ func (e *Engine) ListResources(ctx context.Context, k store.ResourceKey, prefix,
 			// A whole short list is kept (the account's policies are listed
 			// on every PutLogEvents); fn is given copies, in key order.
 			ck := "l" + string(p) + prefix
-			gen, c, ok := e.res.load(ck)
+			gen, c, ok := e.res.load(p, ck)
 			if !ok {
 				var whole bool
 				var err error
@@ -141,7 +141,7 @@ func (e *Engine) ListResources(ctx context.Context, k store.ResourceKey, prefix,
 					return err
 				}
 				if whole {
-					e.res.store(gen, ck, c)
+					e.res.store(p, gen, ck, c)
 					ok = true
 				}
 			}
