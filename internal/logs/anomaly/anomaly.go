@@ -50,6 +50,7 @@ const (
 	kindDetector = "anomalyDetector"
 	kindAnomaly  = "anomaly"
 	kindIndex    = "anomalyDetectorIndex"
+	kindState    = "anomalyDetectorState"
 	// defaultVisibility is anomalyVisibilityTime when the caller sets none
 	// (AWS computes one; 21 days is what a public report shows, reference §4.1).
 	defaultVisibility = 21
@@ -87,6 +88,9 @@ type Service struct {
 	log     *slog.Logger
 	poll    time.Duration
 
+	// detMu serialises a detector record's read-modify-writes between
+	// UpdateLogAnomalyDetector and the worker (on this node).
+	detMu  sync.Mutex
 	mu     sync.Mutex
 	states map[string]*state // by detector id
 
@@ -138,14 +142,17 @@ type Detector struct {
 	LastModifiedTimeStamp int64             `json:"lastModifiedTimeStamp"`
 	AnomalyVisibilityTime int64             `json:"anomalyVisibilityTime"`
 	Tags                  map[string]string `json:"tags,omitempty"`
-	// Cairn's own: whether training completed, when it evaluates next.
+	// Cairn's own: whether training completed, when it evaluates next, how
+	// many evaluations this record has seen (behind the state record's
+	// count after a crash between the two writes: the worker completes it).
 	Trained  bool  `json:"cairnTrained,omitempty"`
 	NextEval int64 `json:"cairnNextEval,omitempty"`
+	Evals    int64 `json:"cairnEvals,omitempty"`
 }
 
 func (d *Detector) wire(withArn bool) *Detector {
 	w := *d
-	w.Tags, w.Trained, w.NextEval = nil, false, 0
+	w.Tags, w.Trained, w.NextEval, w.Evals = nil, false, 0, 0
 	if !withArn {
 		w.AnomalyDetectorArn = ""
 	}
@@ -375,6 +382,8 @@ type UpdateDetectorInput struct {
 // UpdateLogAnomalyDetector changes a detector; enabled false pauses it
 // (PAUSED), true resumes it (TRAINING until it has trained, then ANALYZING).
 func (s *Service) UpdateLogAnomalyDetector(ctx context.Context, c caller.Caller, in *UpdateDetectorInput) (*struct{}, error) {
+	s.detMu.Lock()
+	defer s.detMu.Unlock()
 	scope, id, d, err := s.resolve(ctx, c, "logs:UpdateLogAnomalyDetector", in.AnomalyDetectorArn)
 	if err != nil {
 		return nil, err
@@ -406,7 +415,7 @@ func (s *Service) UpdateLogAnomalyDetector(ctx context.Context, c caller.Caller,
 		return nil, err
 	}
 	s.mu.Lock()
-	delete(s.states, id) // the filter may have changed: re-read the state
+	delete(s.states, id) // the filter or visibility may have changed: load the state again
 	s.mu.Unlock()
 	return &struct{}{}, nil
 }
@@ -433,6 +442,9 @@ func (s *Service) DeleteLogAnomalyDetector(ctx context.Context, c caller.Caller,
 		if name, err := logs.ResolveGroup(scope, "", g, nil); err == nil {
 			s.st.DeleteCursor(ctx, scope, name, cursorName(id)) // the group may be gone, and the cursor with it
 		}
+	}
+	if err := s.st.DeleteResource(ctx, stateKey(scope, id)); err != nil && !errors.Is(err, store.ErrResourceNotFound) {
+		return nil, logs.StoreError(err)
 	}
 	if err := s.st.DeleteResource(ctx, detectorKey(scope, id)); err != nil {
 		return nil, logs.StoreError(err)
