@@ -19,10 +19,13 @@
 // its running mean, and at least 10 events more) as anomalies in AWS's
 // Anomaly shape, and fold the window into the baseline.
 //
-// The clustering state is memory (bounded by drain's cluster cap per
-// detector); after a restart a detector trains again from where its cursor
-// stands, which reports nothing it had not learnt (a restart costs one
-// evaluation period of detection).
+// Learning survives a restart: each evaluation ends by writing the
+// detector's state record (kind "anomalyDetectorState", state.go: the drain
+// clusters, the baselines, training, the feed position), which a restarted
+// worker, or a node taking over the lease, restores before it reads the feed
+// again from that position; the order of an evaluation's writes is
+// explained at advance. An anomaly is baselined automatically once
+// anomalyVisibilityTime has passed since it was first seen (sweep).
 package anomaly
 
 import (

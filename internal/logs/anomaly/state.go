@@ -314,3 +314,5 @@ func (r *reader) string() string {
 	r.b = r.b[n:]
 	return s
 }
+
+func crc32Castagnoli(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
