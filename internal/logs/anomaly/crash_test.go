@@ -117,13 +117,15 @@ func TestKilledMidEvaluation(t *testing.T) {
 }
 
 // TestUnreadableState: a state record that is damaged, or of an unknown
-// version, is ignored with a warning: the server starts, the detector
+// version, is ignored (and a missing one is missing) with a warning: the server starts, the detector
 // trains again (TRAINING, then ANALYZING after one evaluation that reports
 // nothing) instead of reporting every pattern as new.
 func TestUnreadableState(t *testing.T) {
 	future := []byte("CADS\x63")
 	future = binary.BigEndian.AppendUint32(future, crc32.Checksum(future, crc32.MakeTable(crc32.Castagnoli)))
-	for name, record := range map[string][]byte{"damaged": []byte("CADS\x01\x05garbage!"), "version 99": future} {
+	// "absent": data of a Cairn that kept learning in memory (a trained
+	// detector record, no state record).
+	for name, record := range map[string][]byte{"damaged": []byte("CADS\x01\x05garbage!"), "version 99": future, "absent": nil} {
 		t.Run(name, func(t *testing.T) {
 			clk := &clock{t: time.Now()}
 			h := harness.Start(t, harness.AuthOff(), harness.WithClock(clk.now))
@@ -135,7 +137,11 @@ func TestUnreadableState(t *testing.T) {
 			h.Stop()
 			stateKey, _ := detectorKeys(detector)
 			records(t, h.Dir, func(st store.Store) {
-				if err := st.PutResource(t.Context(), stateKey, record); err != nil {
+				err := st.PutResource(t.Context(), stateKey, record)
+				if record == nil {
+					err = st.DeleteResource(t.Context(), stateKey)
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 			})
