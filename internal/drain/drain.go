@@ -19,6 +19,7 @@
 package drain
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -74,6 +75,7 @@ type cluster struct {
 	sample  string
 	touched uint64
 	leaf    *node
+	path    []string // the tree keys from the root to leaf (State, Restore)
 }
 
 type node struct {
@@ -116,7 +118,7 @@ const wildcard = "<*>"
 func (m *Miner) Add(message string) int {
 	m.clock++
 	toks := Tokenize(message, m.cfg.MaxTokens)
-	leaf := m.leaf(toks)
+	leaf, path := m.leaf(toks)
 	var best *cluster
 	bestSim := -1.0
 	for _, c := range leaf.clusters {
@@ -138,7 +140,7 @@ func (m *Miner) Add(message string) int {
 		m.evict()
 	}
 	m.nextID++
-	c := &cluster{id: m.nextID, tokens: toks, count: 1, sample: message, touched: m.clock, leaf: leaf}
+	c := &cluster{id: m.nextID, tokens: toks, count: 1, sample: message, touched: m.clock, leaf: leaf, path: path}
 	leaf.clusters = append(leaf.clusters, c)
 	m.clusters[c.id] = c
 	return c.id
@@ -167,9 +169,10 @@ func (m *Miner) evict() {
 
 // leaf walks (and grows) the tree: the number of tokens, then the first
 // Depth-2 word tokens (a token with a digit, or one past MaxChildren, goes
-// under <*>).
-func (m *Miner) leaf(toks []Token) *node {
-	n := m.child(m.root, itoa(len(toks)))
+// under <*>), and the keys it took.
+func (m *Miner) leaf(toks []Token) (*node, []string) {
+	path := []string{itoa(len(toks))}
+	n := m.child(m.root, path[0])
 	depth := 0
 	for _, t := range toks {
 		if depth >= m.cfg.Depth-2 {
@@ -186,9 +189,10 @@ func (m *Miner) leaf(toks []Token) *node {
 			k = wildcard
 		}
 		n = m.child(n, k)
+		path = append(path, k)
 		depth++
 	}
-	return n
+	return n, path
 }
 
 func (m *Miner) child(n *node, k string) *node {
@@ -437,3 +441,87 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// State is a Miner's learning, for a user that keeps it (the anomaly
+// detectors persist it): the clusters with the tree path each was filed
+// under, the next cluster ID and the recency clock. The tree's inner nodes
+// are not kept: Restore rebuilds them from the paths, so a node that only
+// held evicted clusters is gone (its key no longer counts against
+// MaxChildren).
+type State struct {
+	NextID   int
+	Clock    uint64
+	Clusters []ClusterState // any order
+}
+
+// ClusterState is one cluster of a State.
+type ClusterState struct {
+	ID      int
+	Tokens  []Token
+	Count   int64
+	Sample  string
+	Touched uint64
+	Path    []string
+}
+
+// State returns the Miner's learning, clusters most recently matched first
+// (a user bounding what it keeps drops from the end).
+func (m *Miner) State() State {
+	s := State{NextID: m.nextID, Clock: m.clock, Clusters: make([]ClusterState, 0, len(m.clusters))}
+	for _, c := range m.clusters {
+		s.Clusters = append(s.Clusters, ClusterState{ID: c.id, Tokens: append([]Token(nil), c.tokens...), Count: c.count,
+			Sample: c.sample, Touched: c.touched, Path: append([]string(nil), c.path...)})
+	}
+	sort.Slice(s.Clusters, func(i, j int) bool { return s.Clusters[i].Touched > s.Clusters[j].Touched })
+	return s
+}
+
+// Restore returns a Miner with cfg and the learning of s. It trusts nothing
+// in s (a decoded record): clusters with an ID outside 1..NextID or
+// repeated, no tokens, more tokens than MaxTokens or a path longer than the
+// tree's depth are dropped, and past MaxClusters the least recently matched
+// ones are. A dynamic token's text is always <*>.
+func Restore(cfg Config, s State) *Miner {
+	m := New(cfg)
+	if s.NextID > 0 {
+		m.nextID = s.NextID
+	}
+	m.clock = s.Clock
+	cs := append([]ClusterState(nil), s.Clusters...)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Touched > cs[j].Touched })
+	for _, c := range cs {
+		if len(m.clusters) >= m.cfg.MaxClusters {
+			break
+		}
+		if c.ID <= 0 || c.ID > m.nextID || m.clusters[c.ID] != nil || len(c.Tokens) == 0 || len(c.Tokens) > m.cfg.MaxTokens ||
+			len(c.Path) == 0 || len(c.Path) > m.cfg.Depth-1 {
+			continue
+		}
+		n := m.root
+		for _, k := range c.Path {
+			n = m.child(n, k)
+		}
+		toks := append([]Token(nil), c.Tokens...)
+		for i := range toks {
+			if toks[i].Dynamic {
+				toks[i].Text = wildcard
+			}
+		}
+		cl := &cluster{id: c.ID, tokens: toks, count: c.Count, sample: c.Sample, touched: c.Touched, leaf: n,
+			path: append([]string(nil), c.Path...)}
+		if cl.touched > m.clock {
+			m.clock = cl.touched
+		}
+		n.clusters = append(n.clusters, cl)
+		m.clusters[cl.id] = cl
+	}
+	// Candidates of a leaf in creation order, as Add appended them.
+	for _, c := range m.clusters {
+		l := c.leaf
+		sort.Slice(l.clusters, func(i, j int) bool { return l.clusters[i].id < l.clusters[j].id })
+	}
+	return m
+}
+
+// Config returns the Miner's configuration with the defaults filled in.
+func (m *Miner) Config() Config { return m.cfg }

@@ -2,6 +2,7 @@ package drain
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -77,4 +78,33 @@ func FuzzAdd(f *testing.F) {
 		}
 		m.Add(s)
 	})
+}
+
+// TestRestore: a Miner restored from State clusters what follows as the
+// original does (same IDs, same templates), evictions included.
+func TestRestore(t *testing.T) {
+	cfg := Config{MaxClusters: 20}
+	msg := func(i int) string {
+		return fmt.Sprintf("svc%d request %d took %dms from 10.0.%d.1", i%37, i, i%50, i%9)
+	}
+	a := New(cfg)
+	for i := 0; i < 500; i++ {
+		a.Add(msg(i))
+	}
+	b := Restore(cfg, a.State())
+	for i := 500; i < 1500; i++ {
+		if x, y := a.Add(msg(i*7)), b.Add(msg(i*7)); x != y {
+			t.Fatalf("message %d: cluster %d, restored %d", i, x, y)
+		}
+	}
+	if !reflect.DeepEqual(a.Templates(), b.Templates()) {
+		t.Fatal("templates differ")
+	}
+	// Untrusted input: repeated and out-of-range IDs, empty paths are dropped.
+	bad := State{NextID: 2, Clusters: []ClusterState{{ID: 1, Tokens: []Token{{Text: "a"}}, Path: []string{"1"}},
+		{ID: 1, Tokens: []Token{{Text: "b"}}, Path: []string{"1"}}, {ID: 3, Tokens: []Token{{Text: "c"}}, Path: []string{"1"}},
+		{ID: 2, Tokens: []Token{{Text: "d"}}}}}
+	if n := len(Restore(Config{}, bad).Templates()); n != 1 {
+		t.Fatalf("%d clusters restored", n)
+	}
 }

@@ -19,10 +19,13 @@
 // its running mean, and at least 10 events more) as anomalies in AWS's
 // Anomaly shape, and fold the window into the baseline.
 //
-// The clustering state is memory (bounded by drain's cluster cap per
-// detector); after a restart a detector trains again from where its cursor
-// stands, which reports nothing it had not learnt (a restart costs one
-// evaluation period of detection).
+// Learning survives a restart: each evaluation ends by writing the
+// detector's state record (kind "anomalyDetectorState", state.go: the drain
+// clusters, the baselines, training, the feed position), which a restarted
+// worker, or a node taking over the lease, restores before it reads the feed
+// again from that position; the order of an evaluation's writes is
+// explained at advance. An anomaly is baselined automatically once
+// anomalyVisibilityTime has passed since it was first seen (sweep).
 package anomaly
 
 import (
@@ -50,6 +53,7 @@ const (
 	kindDetector = "anomalyDetector"
 	kindAnomaly  = "anomaly"
 	kindIndex    = "anomalyDetectorIndex"
+	kindState    = "anomalyDetectorState"
 	// defaultVisibility is anomalyVisibilityTime when the caller sets none
 	// (AWS computes one; 21 days is what a public report shows, reference §4.1).
 	defaultVisibility = 21
@@ -87,6 +91,9 @@ type Service struct {
 	log     *slog.Logger
 	poll    time.Duration
 
+	// detMu serialises a detector record's read-modify-writes between
+	// UpdateLogAnomalyDetector and the worker (on this node).
+	detMu  sync.Mutex
 	mu     sync.Mutex
 	states map[string]*state // by detector id
 
@@ -138,14 +145,17 @@ type Detector struct {
 	LastModifiedTimeStamp int64             `json:"lastModifiedTimeStamp"`
 	AnomalyVisibilityTime int64             `json:"anomalyVisibilityTime"`
 	Tags                  map[string]string `json:"tags,omitempty"`
-	// Cairn's own: whether training completed, when it evaluates next.
+	// Cairn's own: whether training completed, when it evaluates next, how
+	// many evaluations this record has seen (behind the state record's
+	// count after a crash between the two writes: the worker completes it).
 	Trained  bool  `json:"cairnTrained,omitempty"`
 	NextEval int64 `json:"cairnNextEval,omitempty"`
+	Evals    int64 `json:"cairnEvals,omitempty"`
 }
 
 func (d *Detector) wire(withArn bool) *Detector {
 	w := *d
-	w.Tags, w.Trained, w.NextEval = nil, false, 0
+	w.Tags, w.Trained, w.NextEval, w.Evals = nil, false, 0, 0
 	if !withArn {
 		w.AnomalyDetectorArn = ""
 	}
@@ -375,6 +385,8 @@ type UpdateDetectorInput struct {
 // UpdateLogAnomalyDetector changes a detector; enabled false pauses it
 // (PAUSED), true resumes it (TRAINING until it has trained, then ANALYZING).
 func (s *Service) UpdateLogAnomalyDetector(ctx context.Context, c caller.Caller, in *UpdateDetectorInput) (*struct{}, error) {
+	s.detMu.Lock()
+	defer s.detMu.Unlock()
 	scope, id, d, err := s.resolve(ctx, c, "logs:UpdateLogAnomalyDetector", in.AnomalyDetectorArn)
 	if err != nil {
 		return nil, err
@@ -406,7 +418,7 @@ func (s *Service) UpdateLogAnomalyDetector(ctx context.Context, c caller.Caller,
 		return nil, err
 	}
 	s.mu.Lock()
-	delete(s.states, id) // the filter may have changed: re-read the state
+	delete(s.states, id) // the filter or visibility may have changed: load the state again
 	s.mu.Unlock()
 	return &struct{}{}, nil
 }
@@ -433,6 +445,9 @@ func (s *Service) DeleteLogAnomalyDetector(ctx context.Context, c caller.Caller,
 		if name, err := logs.ResolveGroup(scope, "", g, nil); err == nil {
 			s.st.DeleteCursor(ctx, scope, name, cursorName(id)) // the group may be gone, and the cursor with it
 		}
+	}
+	if err := s.st.DeleteResource(ctx, stateKey(scope, id)); err != nil && !errors.Is(err, store.ErrResourceNotFound) {
+		return nil, logs.StoreError(err)
 	}
 	if err := s.st.DeleteResource(ctx, detectorKey(scope, id)); err != nil {
 		return nil, logs.StoreError(err)

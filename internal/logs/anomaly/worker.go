@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -39,6 +41,10 @@ type Anomaly struct {
 	SuppressedDate            int64            `json:"suppressedDate"`
 	SuppressedUntil           int64            `json:"suppressedUntil"`
 	IsPatternLevelSuppression bool             `json:"isPatternLevelSuppression"`
+	// Cairn's own, not on the wire: the number of the evaluation that last
+	// wrote the anomaly (an evaluation run again after a crash skips what
+	// it had written).
+	Eval int64 `json:"cairnEval,omitempty"`
 }
 
 type LogEvent struct {
@@ -56,12 +62,23 @@ type PatternToken struct {
 
 const maxSamples = 10
 
-// state is a detector's learning, in memory.
+// state is a detector's learning, in memory. Everything but window and
+// sweepAt is also the detector's state record (saved), written with each
+// evaluation; window is rebuilt after a restart by reading the feed again
+// from the record's position.
 type state struct {
 	miner    *drain.Miner
 	baseline map[int]*stat // cluster → running count statistics
 	window   map[int]*windowStat
 	filter   logs.Pattern
+	pos      uint64 // feed position observed up to
+	evals    int64  // evaluations done
+	evalAt   int64  // when the last one ran (ms)
+	trained  bool
+	// sweepAt is when the next anomaly reaches its visibility time (ms; 0:
+	// not known yet, read the anomalies; math.MaxInt64: none will). Atomic:
+	// UpdateAnomaly clears it.
+	sweepAt atomic.Int64
 }
 
 type stat struct {
@@ -119,7 +136,13 @@ func (s *Service) run() {
 		case <-s.wake:
 		}
 		if !s.lease.Held() {
-			continue // another node of a shared engine detects
+			// Another node of a shared engine detects; what this one
+			// learnt goes stale, and is loaded again from the state
+			// records if the lease comes back.
+			s.mu.Lock()
+			clear(s.states)
+			s.mu.Unlock()
+			continue
 		}
 		// The step's writes (cursors, anomalies) carry the holding's fence:
 		// refused if this node was paused past the lease and another took
@@ -150,6 +173,77 @@ func (s *Service) Step(ctx context.Context) error {
 	return errs
 }
 
+func stateKey(scope store.Scope, id string) store.ResourceKey {
+	return store.ResourceKey{Scope: scope, Kind: kindState, Name: id}
+}
+
+// newState is an untrained detector's state, at feed position pos.
+func (s *Service) newState(d *Detector, pos uint64) *state {
+	st := &state{miner: drain.New(drain.Config{}), baseline: map[int]*stat{}, window: map[int]*windowStat{}, pos: pos}
+	if d.FilterPattern != nil && *d.FilterPattern != "" && s.compile != nil {
+		st.filter, _ = s.compile(*d.FilterPattern)
+	}
+	return st
+}
+
+// loadState reads a detector's state record. Without one (a new detector,
+// or data of a Cairn that kept learning in memory) the detector trains from
+// its old feed cursor, if any; a record that does not decode (damaged, or of
+// a newer Cairn) is logged and the detector trains again from there too,
+// never reporting every pattern as new.
+func (s *Service) loadState(ctx context.Context, scope store.Scope, group, id string, d *Detector) (*state, error) {
+	b, err := s.st.GetResource(ctx, stateKey(scope, id))
+	switch {
+	case errors.Is(err, store.ErrResourceNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		sv, derr := decodeState(b)
+		if derr == nil {
+			st := s.newState(d, sv.Pos)
+			st.miner = drain.Restore(drain.Config{}, sv.Drain)
+			for cid, b := range sv.Baseline {
+				st.baseline[cid] = &stat{mean: b.mean, windows: b.windows}
+			}
+			st.evals, st.evalAt, st.trained = sv.Evals, sv.EvalAt, sv.Trained
+			return st, nil
+		}
+		s.log.Warn("anomaly detector state ignored: the detector trains again", "detector", d.AnomalyDetectorArn, "err", derr)
+	}
+	pos, err := s.st.GetCursor(ctx, scope, group, cursorName(id))
+	if errors.Is(err, store.ErrCursorNotFound) {
+		pos, err = 0, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := s.newState(d, pos)
+	st.evals = d.Evals
+	return st, nil
+}
+
+// saveState writes st's learning as the detector's state record.
+func (s *Service) saveState(ctx context.Context, scope store.Scope, id string, d *Detector, st *state) error {
+	sv := &saved{Evals: st.evals, EvalAt: st.evalAt, Pos: st.pos, Trained: st.trained, Drain: st.miner.State(), Baseline: map[int]stat{}}
+	for _, c := range sv.Drain.Clusters {
+		if b := st.baseline[c.ID]; b != nil {
+			sv.Baseline[c.ID] = *b
+		}
+	}
+	// Baselines of evicted clusters are of no use (IDs are never reused).
+	for cid := range st.baseline {
+		if _, ok := st.miner.Template(cid); !ok {
+			delete(st.baseline, cid)
+		}
+	}
+	b, dropped := encodeState(sv)
+	if dropped > 0 {
+		s.log.Warn("anomaly detector state over its size budget: least recently seen patterns not kept", "detector", d.AnomalyDetectorArn,
+			"dropped", dropped)
+	}
+	return s.st.PutResource(ctx, stateKey(scope, id), b)
+}
+
 func (s *Service) stepOne(ctx context.Context, scope store.Scope, id string) error {
 	d, err := s.load(ctx, scope, id)
 	if err != nil {
@@ -167,27 +261,98 @@ func (s *Service) stepOne(ctx context.Context, scope store.Scope, id string) err
 	}
 	s.mu.Lock()
 	st := s.states[id]
-	if st == nil {
-		st = &state{miner: drain.New(drain.Config{}), baseline: map[int]*stat{}, window: map[int]*windowStat{}}
-		if d.FilterPattern != nil && *d.FilterPattern != "" && s.compile != nil {
-			st.filter, _ = s.compile(*d.FilterPattern)
-		}
-		s.states[id] = st
-	}
 	s.mu.Unlock()
-	// Learn from the feed.
-	pos, err := s.st.GetCursor(ctx, scope, group, cursorName(id))
-	if errors.Is(err, store.ErrCursorNotFound) {
-		pos, err = 0, nil
+	if st == nil {
+		if st, err = s.loadState(ctx, scope, group, id, d); err != nil {
+			if errors.Is(err, store.ErrGroupNotFound) {
+				return nil
+			}
+			return err
+		}
+		if err := s.reconcile(ctx, scope, id, d, st); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.states[id] = st
+		s.mu.Unlock()
 	}
-	if errors.Is(err, store.ErrGroupNotFound) {
-		return nil
-	}
-	if err != nil {
+	// Any failure past here leaves st ahead of its record or half
+	// evaluated: forget it, and the next step loads the record again.
+	if err := s.advance(ctx, scope, group, id, d, st); err != nil {
+		s.mu.Lock()
+		if s.states[id] == st {
+			delete(s.states, id)
+		}
+		s.mu.Unlock()
+		if errors.Is(err, store.ErrGroupNotFound) {
+			return nil
+		}
 		return err
 	}
+	return nil
+}
+
+// reconcile brings the detector record in line with a state just loaded:
+// the record may lag one evaluation (a crash between the state record's
+// write and its own), or the state may be untrained again (no record, or
+// one ignored).
+func (s *Service) reconcile(ctx context.Context, scope store.Scope, id string, d *Detector, st *state) error {
+	changed := false
+	if st.evals > d.Evals {
+		d.Evals, d.NextEval, changed = st.evals, time.UnixMilli(st.evalAt).Add(d.frequency()).UnixMilli(), true
+	}
+	if d.Trained != st.trained {
+		d.Trained, changed = st.trained, true
+		if d.AnomalyDetectorStatus != "PAUSED" {
+			d.AnomalyDetectorStatus = map[bool]string{true: "ANALYZING", false: "TRAINING"}[st.trained]
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return s.progress(ctx, scope, id, func(r *Detector) {
+		r.Evals, r.NextEval, r.Trained, r.AnomalyDetectorStatus = d.Evals, d.NextEval, d.Trained, d.AnomalyDetectorStatus
+	})
+}
+
+// progress writes the worker's fields of a detector record: fn changes the
+// record as it is now (not the copy the step began with, which an
+// UpdateLogAnomalyDetector may have changed since).
+func (s *Service) progress(ctx context.Context, scope store.Scope, id string, fn func(*Detector)) error {
+	s.detMu.Lock()
+	defer s.detMu.Unlock()
+	r, err := s.load(ctx, scope, id)
+	if err != nil {
+		if awserr.Is(err, awserr.ResourceNotFound) {
+			return nil // deleted meanwhile
+		}
+		return err
+	}
+	paused := r.AnomalyDetectorStatus == "PAUSED"
+	fn(r)
+	if paused {
+		r.AnomalyDetectorStatus = "PAUSED"
+	}
+	return s.save(ctx, scope, id, r)
+}
+
+// advance learns from the feed, baselines anomalies past their visibility
+// time and evaluates when due.
+//
+// The order of an evaluation's writes: the anomalies first (each tagged
+// with the evaluation's number), then the state record (learning and feed
+// position together, one write), then the detector record. A kill -9 before
+// the state record leaves the previous one: after the restart the detector
+// reads the same events again from its position and runs the same
+// evaluation again (same number, the same cluster IDs from the same
+// restored miner), and skips the anomalies already tagged with that number,
+// so nothing is reported twice and nothing is lost. Writing the state first
+// would lose the anomalies of an evaluation killed after it. A kill -9
+// before the detector record leaves that record one evaluation behind,
+// which reconcile completes from the state record.
+func (s *Service) advance(ctx context.Context, scope store.Scope, group, id string, d *Detector, st *state) error {
 	for {
-		page, err := s.st.ReadFeed(ctx, store.FeedRequest{Scope: scope, Group: group, After: pos, Limit: 5000})
+		page, err := s.st.ReadFeed(ctx, store.FeedRequest{Scope: scope, Group: group, After: st.pos, Limit: 5000})
 		if err != nil {
 			return err
 		}
@@ -197,28 +362,89 @@ func (s *Service) stepOne(ctx context.Context, scope store.Scope, id string) err
 			}
 			st.observe(e)
 		}
-		if page.Next == pos || len(page.Events) == 0 {
-			pos = page.Next
+		done := page.Next == st.pos || len(page.Events) == 0
+		st.pos = page.Next
+		if done {
 			break
 		}
-		pos = page.Next
-	}
-	if err := s.st.SetCursor(ctx, scope, group, cursorName(id), pos); err != nil {
-		return err
 	}
 	now := s.now()
+	if err := s.sweep(ctx, scope, id, d, st, now); err != nil {
+		return err
+	}
 	if now.UnixMilli() < d.NextEval {
 		return nil
 	}
-	if err := s.evaluate(ctx, scope, id, d, st, now); err != nil {
+	if err := s.evaluate(ctx, scope, id, d, st, now, st.evals+1); err != nil {
 		return err
 	}
-	d.NextEval = now.Add(d.frequency()).UnixMilli()
-	if !d.Trained {
-		d.Trained = true
-		d.AnomalyDetectorStatus = "ANALYZING"
+	st.evals++
+	st.evalAt = now.UnixMilli()
+	st.trained = true
+	if err := s.saveState(ctx, scope, id, d, st); err != nil {
+		return err
 	}
-	return s.save(ctx, scope, id, d)
+	return s.progress(ctx, scope, id, func(r *Detector) {
+		r.NextEval, r.Evals, r.Trained, r.AnomalyDetectorStatus = now.Add(r.frequency()).UnixMilli(), st.evals, true, "ANALYZING"
+	})
+}
+
+// sweep baselines the detector's anomalies whose anomalyVisibilityTime has
+// passed since they were first seen (AWS: "After this time period has
+// elapsed for an anomaly, it will be automatically baselined and the anomaly
+// detector will treat new occurrences of a similar anomaly as normal"): the
+// state Baseline, which report then leaves alone. A suppressed anomaly is
+// left to its suppression: an infinite one is never baselined, a limited one
+// once both its suppression and its visibility time are over. It reads the
+// anomalies only when one is due (st.sweepAt).
+func (s *Service) sweep(ctx context.Context, scope store.Scope, id string, d *Detector, st *state, now time.Time) error {
+	ms := now.UnixMilli()
+	if at := st.sweepAt.Load(); at != 0 && ms < at {
+		return nil
+	}
+	visibility := time.Duration(d.AnomalyVisibilityTime) * 24 * time.Hour
+	var due []*Anomaly
+	next := int64(math.MaxInt64)
+	var bad error
+	err := s.st.ListResources(ctx, store.ResourceKey{Scope: scope, Kind: kindAnomaly}, id+"/", "", func(_ string, v []byte) bool {
+		var a Anomaly
+		if bad = json.Unmarshal(v, &a); bad != nil {
+			return false
+		}
+		at, ok := baselineAt(&a, visibility)
+		switch {
+		case !ok:
+		case at <= ms:
+			due = append(due, &a)
+		case at < next:
+			next = at
+		}
+		return true
+	})
+	if err = errors.Join(err, bad); err != nil {
+		return err
+	}
+	for _, a := range due {
+		a.State, a.Suppressed, a.SuppressedUntil, a.IsPatternLevelSuppression = "Baseline", false, 0, false
+		if err := s.putAnomaly(ctx, scope, id, a); err != nil {
+			return err
+		}
+	}
+	st.sweepAt.Store(next)
+	return nil
+}
+
+// baselineAt is when a is baselined automatically (false: never, or
+// already).
+func baselineAt(a *Anomaly, visibility time.Duration) (int64, bool) {
+	if a.State == "Baseline" || a.Suppressed && a.SuppressedUntil == 0 {
+		return 0, false
+	}
+	at := a.FirstSeen + visibility.Milliseconds()
+	if a.Suppressed && a.SuppressedUntil > at {
+		at = a.SuppressedUntil
+	}
+	return at, true
 }
 
 func (st *state) observe(e store.StoredEvent) {
@@ -253,13 +479,14 @@ func (st *state) observe(e store.StoredEvent) {
 }
 
 // evaluate closes the window: training, or anomalies.
-func (s *Service) evaluate(ctx context.Context, scope store.Scope, id string, d *Detector, st *state, now time.Time) error {
+// Anomalies it writes carry the evaluation's number, eval.
+func (s *Service) evaluate(ctx context.Context, scope store.Scope, id string, d *Detector, st *state, now time.Time, eval int64) error {
 	defer func() { st.window = map[int]*windowStat{} }()
 	for cid, w := range st.window {
 		b := st.baseline[cid]
 		var description, priority string
 		switch {
-		case !d.Trained:
+		case !st.trained:
 		case b == nil:
 			description = "New pattern detected."
 			priority = "MEDIUM"
@@ -283,7 +510,7 @@ func (s *Service) evaluate(ctx context.Context, scope store.Scope, id string, d 
 		if severe(tmpl.String()) {
 			priority = "HIGH"
 		}
-		if err := s.report(ctx, scope, id, d, cid, tmpl, w, description, priority, now); err != nil {
+		if err := s.report(ctx, scope, id, d, st, cid, tmpl, w, description, priority, now, eval); err != nil {
 			return err
 		}
 	}
@@ -297,8 +524,8 @@ func severe(s string) bool {
 
 // report creates the pattern's anomaly or updates its active one (unless it
 // is suppressed or baselined).
-func (s *Service) report(ctx context.Context, scope store.Scope, id string, d *Detector, cid int, tmpl drain.Template, w *windowStat,
-	description, priority string, now time.Time) error {
+func (s *Service) report(ctx context.Context, scope store.Scope, id string, d *Detector, st *state, cid int, tmpl drain.Template, w *windowStat,
+	description, priority string, now time.Time, eval int64) error {
 	pid := patternID(d.AnomalyDetectorArn, cid)
 	var existing *Anomaly
 	var bad error
@@ -317,7 +544,11 @@ func (s *Service) report(ctx context.Context, scope store.Scope, id string, d *D
 		return err
 	}
 	ms := now.UnixMilli()
+	visibility := time.Duration(d.AnomalyVisibilityTime) * 24 * time.Hour
 	if existing != nil {
+		if existing.Eval >= eval { // written by this evaluation before a restart
+			return nil
+		}
 		if existing.Suppressed && (existing.SuppressedUntil == 0 || existing.SuppressedUntil > ms) || existing.State == "Baseline" {
 			return nil
 		}
@@ -327,13 +558,25 @@ func (s *Service) report(ctx context.Context, scope store.Scope, id string, d *D
 		existing.LastSeen, existing.Active, existing.Description = ms, true, description
 		existing.Histogram[strconv.FormatInt(ms, 10)] = w.count
 		existing.LogSamples = w.samples
+		existing.Eval = eval
+		st.dueAt(existing, visibility)
 		return s.putAnomaly(ctx, scope, id, existing)
 	}
 	a := &Anomaly{AnomalyID: uuid.New(), PatternID: pid, AnomalyDetectorArn: d.AnomalyDetectorArn, PatternString: tmpl.String(),
 		PatternRegex: regexOf(tmpl), Priority: priority, FirstSeen: ms, LastSeen: ms, Description: description, Active: true,
 		State: "Active", Histogram: map[string]int64{strconv.FormatInt(ms, 10): w.count}, LogSamples: w.samples,
-		PatternTokens: tokensOf(tmpl, w), LogGroupArnList: d.LogGroupArnList}
+		PatternTokens: tokensOf(tmpl, w), LogGroupArnList: d.LogGroupArnList, Eval: eval}
+	st.dueAt(a, visibility)
 	return s.putAnomaly(ctx, scope, id, a)
+}
+
+// dueAt moves st.sweepAt to a's visibility time if that is sooner.
+func (st *state) dueAt(a *Anomaly, visibility time.Duration) {
+	if at, ok := baselineAt(a, visibility); ok {
+		if cur := st.sweepAt.Load(); cur != 0 && at < cur {
+			st.sweepAt.CompareAndSwap(cur, at)
+		}
+	}
 }
 
 func (s *Service) putAnomaly(ctx context.Context, scope store.Scope, detector string, a *Anomaly) error {
@@ -432,6 +675,7 @@ func (s *Service) ListAnomalies(ctx context.Context, c caller.Caller, in *ListAn
 			out.NextToken = last
 			return false
 		}
+		a.Eval = 0
 		out.Anomalies = append(out.Anomalies, &a)
 		last = name
 		return true
@@ -502,6 +746,11 @@ func (s *Service) UpdateAnomaly(ctx context.Context, c caller.Caller, in *Update
 	if len(hits) == 0 {
 		return nil, awserr.AnomalyNotFound()
 	}
+	s.mu.Lock()
+	if st := s.states[id]; st != nil {
+		st.sweepAt.Store(0) // a suppression changed: read the visibility times again
+	}
+	s.mu.Unlock()
 	for _, a := range hits {
 		switch {
 		case in.SuppressionType != "":
