@@ -454,6 +454,11 @@ type FeedRequest struct {
 	// Limit bounds the page in events. Pages hold whole blocks: at least one
 	// when any is ready, and no more once Limit events are in.
 	Limit int
+	// Buf, when its capacity is not 0, is an earlier page's Events the
+	// caller no longer reads: the page is written into its array (from
+	// Buf[:0]) instead of a new one, so a reader that follows the feed
+	// does not allocate and grow a page each time. An engine may ignore it.
+	Buf []StoredEvent
 }
 
 // FeedPage is one page of a group's feed.
