@@ -179,9 +179,11 @@ func (fl *follower) follow(ctx context.Context) {
 			}
 		}
 		// Nothing holds the page's events now (records copied what they
-		// deliver): the next page is read into the same array.
+		// deliver): the next page is read into the same array, cleared so
+		// a follower that goes idle does not keep the page's messages.
 		fl.pageBuf = nil
 		if cap(page.Events) <= maxPageBufEvents {
+			clear(page.Events)
 			fl.pageBuf = page.Events[:0]
 		}
 		if page.Next != pos {
@@ -251,6 +253,7 @@ func (fl *follower) release(recs []*Record) {
 		fl.spareGz = fl.keep(fl.spareGz, r.gz)
 		r.json, r.gz = nil, nil
 		if cap(r.Events) > 0 && cap(r.Events) <= maxPageBufEvents && len(fl.spareEvents) < maxSpareEvents {
+			clear(r.Events) // kept without the messages and shared blocks they name
 			fl.spareEvents = append(fl.spareEvents, r.Events[:0])
 		}
 		r.Events = nil

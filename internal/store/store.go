@@ -463,7 +463,10 @@ type FeedRequest struct {
 
 // FeedPage is one page of a group's feed.
 type FeedPage struct {
-	Events []StoredEvent // in commit order; Pos.Seq ascending
+	// Events, in commit order, Pos.Seq ascending, are the caller's: an
+	// array of its own (Buf's, or a new one), never the engine's memory,
+	// so it may reuse or clear them.
+	Events []StoredEvent
 	// Next is the feed position to resume from: the Seq of the last block
 	// returned, or, when the page reached the high-water mark, the mark
 	// itself (nothing at or below it remains to be read).
