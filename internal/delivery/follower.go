@@ -40,6 +40,14 @@ type follower struct {
 	// next records to reuse; only the follower's own goroutine uses them.
 	spareJSON, spareGz [][]byte
 	spareBytes         int
+	// spareEvents are the Events slices of acknowledged records, for
+	// build's next records (the Event values are copied over).
+	spareEvents [][]Event
+	// pageBuf is the last feed page's array, given back to ReadFeed
+	// (FeedRequest.Buf) to fill the next page into; scratch is build's
+	// per-page working memory. Both only the follower's goroutine uses.
+	pageBuf []store.StoredEvent
+	scratch buildScratch
 
 	errMu   sync.Mutex
 	lastErr string
@@ -143,7 +151,7 @@ func (fl *follower) follow(ctx context.Context) {
 				return
 			}
 		}
-		page, err := m.cfg.Store.ReadFeed(ctx, store.FeedRequest{Scope: f.Scope, Group: f.Group, After: pos, Limit: m.cfg.PageEvents})
+		page, err := m.cfg.Store.ReadFeed(ctx, store.FeedRequest{Scope: f.Scope, Group: f.Group, After: pos, Limit: m.cfg.PageEvents, Buf: fl.pageBuf})
 		if errors.Is(err, store.ErrGroupNotFound) {
 			return
 		}
@@ -169,6 +177,14 @@ func (fl *follower) follow(ctx context.Context) {
 				}
 				fl.release(recs)
 			}
+		}
+		// Nothing holds the page's events now (records copied what they
+		// deliver): the next page is read into the same array, cleared so
+		// a follower that goes idle does not keep the page's messages.
+		fl.pageBuf = nil
+		if cap(page.Events) <= maxPageBufEvents {
+			clear(page.Events)
+			fl.pageBuf = page.Events[:0]
 		}
 		if page.Next != pos {
 			if !fl.saveCursor(ctx, page.Next, pause) {
@@ -219,6 +235,15 @@ const saveCursorTimeout = 10 * time.Second
 // page of 10,000 events is ~2.5 MB of payload).
 const maxSpareBytes = 4 << 20
 
+// maxPageBufEvents bounds the feed page array a follower keeps between
+// pages (FeedRequest.Buf): 14,563 events of 72 bytes, 1 MiB; a larger
+// page's array is left to the collector.
+const maxPageBufEvents = (1 << 20) / 72
+
+// maxSpareEvents bounds the Events slices a follower keeps (a page's
+// records: one per stream with events in it).
+const maxSpareEvents = 64
+
 // release keeps the buffers of recs, acknowledged (every sink's Send has
 // returned, and with it the sink's last use of the payload), for the next
 // records.
@@ -227,7 +252,27 @@ func (fl *follower) release(recs []*Record) {
 		fl.spareJSON = fl.keep(fl.spareJSON, r.json)
 		fl.spareGz = fl.keep(fl.spareGz, r.gz)
 		r.json, r.gz = nil, nil
+		if cap(r.Events) > 0 && cap(r.Events) <= maxPageBufEvents && len(fl.spareEvents) < maxSpareEvents {
+			clear(r.Events) // kept without the messages and shared blocks they name
+			fl.spareEvents = append(fl.spareEvents, r.Events[:0])
+		}
+		r.Events = nil
 	}
+}
+
+// events is an Events slice for a record of up to n events: a released
+// one when one is large enough, else a new one.
+func (fl *follower) events(n int) []Event {
+	for k := len(fl.spareEvents) - 1; k >= 0; k-- {
+		if ev := fl.spareEvents[k]; cap(ev) >= n {
+			last := len(fl.spareEvents) - 1
+			fl.spareEvents[k] = fl.spareEvents[last]
+			fl.spareEvents[last] = nil
+			fl.spareEvents = fl.spareEvents[:last]
+			return ev
+		}
+	}
+	return make([]Event, 0, n)
 }
 
 func (fl *follower) keep(list [][]byte, b []byte) [][]byte {
@@ -317,10 +362,12 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	// have encoded these blocks already (their events' ids too), or will
 	// want them.
 	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	sc := &fl.scratch
+	defer sc.reset()
 	var shared []*encodedBlock // per event of keep, its block's encoding
-	idOf := make([]string, len(keep))
+	idOf := grown(&sc.idOf, len(keep))
 	if share {
-		shared = make([]*encodedBlock, len(keep))
+		shared = grown(&sc.shared, len(keep))
 		for i := 0; i < len(keep); {
 			j := i + 1
 			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
@@ -337,8 +384,11 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	}
 	// The other IDs are written into one buffer and made one string, which
 	// the events' IDs slice (two allocations a page, not two an event).
-	idBuf := make([]byte, 0, 56*len(keep))
-	begins, ends := make([]int, len(keep)), make([]int, len(keep))
+	idBuf := sc.idBuf[:0]
+	if cap(idBuf) < 56*len(keep) {
+		idBuf = make([]byte, 0, 56*len(keep))
+	}
+	begins, ends := grown(&sc.begins, len(keep)), grown(&sc.ends, len(keep))
 	for i := range keep {
 		if idOf[i] != "" {
 			continue
@@ -360,6 +410,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		ends[i] = len(idBuf)
 	}
 	ids := string(idBuf)
+	sc.idBuf = idBuf[:0]
 	for i := range keep {
 		if idOf[i] == "" {
 			idOf[i] = ids[begins[i]:ends[i]]
@@ -372,7 +423,9 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 				j++
 			}
 			if shared[i] == nil && wholeBlock(keep[i:j]) {
-				blk := encodeBlock(keep[i:j], idOf[i:j:j])
+				// The block keeps its ids for the other follower: a copy,
+				// not the scratch's (the next page writes over those).
+				blk := encodeBlock(keep[i:j], slices.Clone(idOf[i:j]))
 				fl.m.shared.put(sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}, blk)
 				for x := i; x < j; x++ {
 					shared[x] = blk
@@ -381,9 +434,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			i = j
 		}
 	}
-	open := map[string]*Record{}
-	size := map[*Record]int{}
-	pieceless := map[*Record]bool{}
+	open, size, pieceless := sc.maps()
 	var recs []*Record
 	var last *Record // the record of the previous event: pages are whole blocks, each of one stream
 	for i := range keep {
@@ -407,7 +458,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			for run < len(keep)-i && keep[i+run].Stream == e.Stream {
 				run++
 			}
-			r.Events = make([]Event, 0, min(run, max(1, budget/n)))
+			r.Events = fl.events(min(run, max(1, budget/n)))
 			open[e.Stream] = r
 			size[r] = 200 + len(f.Group) + len(e.Stream)
 			recs = append(recs, r)
@@ -442,6 +493,54 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		}
 	}
 	return recs
+}
+
+// buildScratch is build's working memory, kept by the follower between
+// pages (a page of 10,000 events needs ~1.5 MB of it: allocating it afresh
+// zeroed it every time and gave the collector as much to reclaim).
+type buildScratch struct {
+	idOf         []string
+	shared       []*encodedBlock
+	begins, ends []int
+	idBuf        []byte
+	open         map[string]*Record
+	size         map[*Record]int
+	pieceless    map[*Record]bool
+}
+
+// grown is *s resized to n elements, the array kept when it is large
+// enough. Elements a page used are zero again after its reset (idOf's and
+// shared's: build reads them before writing); begins' and ends' are
+// written before they are read.
+func grown[T any](s *[]T, n int) []T {
+	if cap(*s) < n {
+		*s = make([]T, n)
+	} else {
+		*s = (*s)[:n]
+	}
+	return *s
+}
+
+// maps are build's per-record maps, empty.
+func (sc *buildScratch) maps() (map[string]*Record, map[*Record]int, map[*Record]bool) {
+	if sc.open == nil {
+		sc.open, sc.size, sc.pieceless = map[string]*Record{}, map[*Record]int{}, map[*Record]bool{}
+	}
+	return sc.open, sc.size, sc.pieceless
+}
+
+// reset ends a page: nothing of it stays reachable from the scratch (ids,
+// blocks and records are the records' and the cache's alone), and an
+// array grown past a page's worth is let go.
+func (sc *buildScratch) reset() {
+	clear(sc.idOf)
+	clear(sc.shared)
+	clear(sc.open)
+	clear(sc.size)
+	clear(sc.pieceless)
+	if cap(sc.idOf) > maxPageBufEvents {
+		*sc = buildScratch{}
+	}
 }
 
 // partitionKey: ByLogStream keeps a stream on one shard (its name, hashed

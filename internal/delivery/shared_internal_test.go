@@ -94,7 +94,9 @@ func TestBuildIDs(t *testing.T) {
 		evs []store.StoredEvent
 	}{
 		{&follower{m: &Manager{}, f: Filter{Name: "f", Group: "g"}}, evs},
-		{first, whole[:30]}, {second, whole}, {second, evs},
+		// first's second page writes over the scratch its first page's
+		// ids were built in: the blocks it shared must keep their own.
+		{first, whole[:30]}, {first, whole[40:]}, {second, whole}, {second, evs},
 	} {
 		var got []string
 		for _, r := range c.fl.build(c.evs) {
@@ -111,6 +113,17 @@ func TestBuildIDs(t *testing.T) {
 		for i, e := range c.evs {
 			if want := fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index); got[i] != want {
 				t.Fatalf("event %d: id %s, want %s", i, got[i], want)
+			}
+		}
+		// The shared blocks keep their events' ids whatever a follower
+		// builds next (the other follower reads them at any time).
+		for _, e := range whole {
+			blk := m.shared.get(sharedKey{group: "g", seq: e.Pos.Seq})
+			if blk == nil {
+				continue
+			}
+			if id, ok := blk.id(e.Pos.Index); ok && id != fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index) {
+				t.Fatalf("shared block %d, event %d: id %q", e.Pos.Seq, e.Pos.Index, id)
 			}
 		}
 	}

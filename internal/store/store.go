@@ -476,11 +476,19 @@ type FeedRequest struct {
 	// Limit bounds the page in events. Pages hold whole blocks: at least one
 	// when any is ready, and no more once Limit events are in.
 	Limit int
+	// Buf, when its capacity is not 0, is an earlier page's Events the
+	// caller no longer reads: the page is written into its array (from
+	// Buf[:0]) instead of a new one, so a reader that follows the feed
+	// does not allocate and grow a page each time. An engine may ignore it.
+	Buf []StoredEvent
 }
 
 // FeedPage is one page of a group's feed.
 type FeedPage struct {
-	Events []StoredEvent // in commit order; Pos.Seq ascending
+	// Events, in commit order, Pos.Seq ascending, are the caller's: an
+	// array of its own (Buf's, or a new one), never the engine's memory,
+	// so it may reuse or clear them.
+	Events []StoredEvent
 	// Next is the feed position to resume from: the Seq of the last block
 	// returned, or, when the page reached the high-water mark, the mark
 	// itself (nothing at or below it remains to be read).

@@ -355,3 +355,47 @@ func BenchmarkRareSearchMerged(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadFeed: the CPU per event of a caught-up follower's feed
+// read (pages of 10 appends of 1,000 lines, served from the feed tail),
+// into a new page each time ("fresh") and into the follower's kept page
+// array (FeedRequest.Buf, "buf"). Run with -cpu 1.
+func BenchmarkReadFeed(b *testing.B) {
+	e, err := Open(Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	storetest.Setup(b, e, scope, "g", "s")
+	ts := time.Now().UnixMilli()
+	batches, _ := lineBatches(ts, 10, 1000)
+	var after uint64
+	// A follower's read first: the tail fills only while one reads.
+	if _, err := e.ReadFeed(ctx, store.FeedRequest{Scope: scope, Group: "g", Limit: 1}); err != nil {
+		b.Fatal(err)
+	}
+	for _, evs := range batches {
+		if _, err := e.Append(ctx, scope, "g", "s", evs, ts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, keep := range []bool{false, true} {
+		b.Run(map[bool]string{false: "fresh", true: "buf"}[keep], func(b *testing.B) {
+			var buf []store.StoredEvent
+			n := 0
+			cpu0 := processCPU()
+			for i := 0; i < b.N; i++ {
+				p, err := e.ReadFeed(ctx, store.FeedRequest{Scope: scope, Group: "g", After: after, Limit: 10_000, Buf: buf})
+				if err != nil || len(p.Events) != 10_000 {
+					b.Fatalf("%d events (%v)", len(p.Events), err)
+				}
+				n += len(p.Events)
+				if keep {
+					buf = p.Events
+				}
+			}
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(n), "cpu-ns/event")
+		})
+	}
+}

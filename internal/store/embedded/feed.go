@@ -79,6 +79,7 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (page store.
 	// committed before, so the iterator sees it.
 	hwm := e.committed.Load()
 	page.Next = r.After
+	page.Events = r.Buf[:0]
 	if r.After >= hwm {
 		return page, nil
 	}

@@ -103,7 +103,7 @@ func (e *Engine) ReadFeed(ctx context.Context, r store.FeedRequest) (store.FeedP
 	limit := min(max(r.Limit, 1), maxFeedBlocks)
 	var page store.FeedPage
 	err := pgx.BeginTxFunc(ctx, e.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		page = store.FeedPage{}
+		page = store.FeedPage{Events: r.Buf[:0]}
 		var gid, hwm int64
 		err := tx.QueryRow(ctx, `SELECT gid, last_seq FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3`,
 			r.Scope.Account, r.Scope.Region, []byte(r.Group)).Scan(&gid, &hwm)

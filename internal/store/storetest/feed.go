@@ -17,11 +17,32 @@ import (
 func readFeedAll(t *testing.T, s store.Store, group string, after uint64, limit int) ([]store.StoredEvent, uint64) {
 	t.Helper()
 	var out []store.StoredEvent
+	// A page buffer a follower keeps (FeedRequest.Buf), holding an
+	// earlier page's stale events: the page read into it must be the page
+	// read afresh, nothing of the old one left.
+	buf := make([]store.StoredEvent, 0, 8)
 	for pages := 0; ; pages++ {
 		p, err := s.ReadFeed(context.Background(), store.FeedRequest{Scope: scope, Group: group, After: after, Limit: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
+		buf = buf[:cap(buf)]
+		for i := range buf {
+			buf[i] = store.StoredEvent{Stream: "stale", Message: "stale", Pos: store.Position{Seq: 1 << 62}}
+		}
+		q, err := s.ReadFeed(context.Background(), store.FeedRequest{Scope: scope, Group: group, After: after, Limit: limit, Buf: buf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Next != p.Next || len(q.Events) != len(p.Events) {
+			t.Fatalf("page into a kept buffer: %d events, next %d; afresh %d, next %d", len(q.Events), q.Next, len(p.Events), p.Next)
+		}
+		for i := range p.Events {
+			if q.Events[i] != p.Events[i] {
+				t.Fatalf("page into a kept buffer, event %d: %+v; afresh %+v", i, q.Events[i], p.Events[i])
+			}
+		}
+		buf = q.Events
 		if p.Next < after {
 			t.Fatalf("feed went back from %d to %d", after, p.Next)
 		}
