@@ -72,6 +72,10 @@ type Config struct {
 	// NoReadAhead turns off FilterLogEvents' read-ahead of the next page
 	// (package readahead; embedded engine only).
 	NoReadAhead bool
+	// MemoryLimitMiB is the Go soft memory limit the command sets for the
+	// process before Start (0: its default); the server itself does not
+	// read it.
+	MemoryLimitMiB int
 	// LiveTailMaxSession ends Live Tail sessions after this long with
 	// SessionTimeoutException (AWS: 3 h); 0 means never.
 	LiveTailMaxSession time.Duration
