@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -34,8 +35,18 @@ func TestServerSettings(t *testing.T) {
 		check(cfg)
 	}
 	f(nil, nil, func(c server.Config) {
-		if c.Listen != DefaultListen || c.DataDir != "cairn-data" || c.AccountID != "000000000000" || c.Auth != "sigv4" || c.Compression != "fastest" || c.RecompactInterval >= 0 {
+		if c.Listen != DefaultListen || c.DataDir != "cairn-data" || c.AccountID != "000000000000" || c.Auth != "sigv4" || c.Compression != "fastest" || c.RecompactInterval != 0 || c.RecompactAge != 0 {
 			t.Fatalf("defaults: %+v", c)
+		}
+	})
+	f(nil, []string{"--recompact-age", "30m", "--recompact-interval", "-1s"}, func(c server.Config) {
+		if c.RecompactAge != 30*time.Minute || c.RecompactInterval != -time.Second {
+			t.Fatalf("re-compaction flags: %+v", c)
+		}
+	})
+	f(map[string]string{"CAIRN_RECOMPACT_AGE": "-1s", "CAIRN_RECOMPACT_INTERVAL": "1m"}, nil, func(c server.Config) {
+		if c.RecompactAge != -time.Second || c.RecompactInterval != time.Minute {
+			t.Fatalf("re-compaction variables: %+v", c)
 		}
 	})
 	f(map[string]string{"CAIRN_CONFIG": file}, nil, func(c server.Config) {

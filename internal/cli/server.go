@@ -98,8 +98,9 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	auth := fs.String("auth", "", "authentication: sigv4, or off (accept any credentials; loopback only) [CAIRN_AUTH] (default sigv4)")
 	iamFile := fs.String("iam", "", "IAM file (YAML or JSON) with accounts, users, keys, roles, policies; re-read on SIGHUP [CAIRN_IAM] (default: a root key generated in DATA/credentials)")
 	storeURL := fs.String("store", "", "storage engine: embedded (in --data), or a postgres://user:password@host:port/db URL (PostgreSQL 15+; the schema is created on start) [CAIRN_STORE] (default embedded)")
-	compression := fs.String("compression", "", "codec of blocks as appended: zstd at fastest or default, or s2 (faster ingest, about 45% more disk unless --recompact-interval rewrites them) [CAIRN_COMPRESSION] (default fastest)")
-	recompact := fs.Duration("recompact-interval", 0, "opt in to the embedded engine's background re-compaction: how often it merges each stream's small blocks into field-aware ones of up to 4,096 events with a seek index (about a third less disk; a full scan of merged data takes about 1.5 times the CPU, a time range 1.7 times, Insights queries that read every message about twice, see docs/benchmarks.md, merge10) [CAIRN_RECOMPACT_INTERVAL] (default: off)")
+	compression := fs.String("compression", "", "codec of blocks as appended: zstd at fastest or default, or s2 (faster ingest, about 45% more disk until re-compaction rewrites them) [CAIRN_COMPRESSION] (default fastest)")
+	recompact := fs.Duration("recompact-interval", 0, "how often the embedded engine's background re-compaction merges each stream's small blocks that are older than --recompact-age into field-aware ones of up to 4,096 events with a seek index (about a third less disk; reads of merged data take more CPU, see docs/benchmarks.md, merge10 and disk10); negative: off [CAIRN_RECOMPACT_INTERVAL] (default 10s)")
+	recompactAge := fs.Duration("recompact-age", 0, "how long after they arrived blocks stay as appended (cheaper to read) before re-compaction may merge them; negative: no wait [CAIRN_RECOMPACT_AGE] (default 1h)")
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
@@ -207,17 +208,20 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		}
 		cfg.RecompactInterval = d
 	}
-	// Off unless asked for: merged blocks take about a third less disk
-	// but, measured on the benchmark lines, reads of them cost more CPU
-	// than of appended blocks. With format 4's seek index (branch merge10)
-	// a full scan takes ~1.5x and a time range ~1.7x, but Insights queries
-	// that render every message ~2x (a merged block renders at ~3x format
-	// 2's cost per event), which would undo the Insights issue's lead over
-	// VictoriaLogs, and peak RSS rose to 268 MiB (goal < 256); see
-	// docs/benchmarks.md, merge10. Reads are the product; disk is the
-	// cheaper resource.
-	if cfg.RecompactInterval == 0 {
-		cfg.RecompactInterval = -1
+	// On by default since the age policy (embedded.DefaultRecompactAge):
+	// merged blocks take about a third less disk but cost more CPU to read
+	// (a full scan ~1.5x, a time range ~1.7x, Insights ~2x; docs/
+	// benchmarks.md, merge10), so only data older than --recompact-age is
+	// merged and the recent data that live tails, CI builds and the
+	// console's last hour read stays in Append's cheaper format. 0 leaves
+	// the engine's defaults (every 10 s, an hour's age).
+	cfg.RecompactAge = *recompactAge
+	if v := env.Getenv("CAIRN_RECOMPACT_AGE"); v != "" && *recompactAge == 0 {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return server.Config{}, "", fmt.Errorf("CAIRN_RECOMPACT_AGE: %w", err)
+		}
+		cfg.RecompactAge = d
 	}
 	cfg.Compression = firstNonEmpty(*compression, env.Getenv("CAIRN_COMPRESSION"), file.Compression, "fastest")
 	if cfg.Compression != "default" && cfg.Compression != "fastest" && cfg.Compression != "s2" {

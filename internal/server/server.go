@@ -69,6 +69,10 @@ type Config struct {
 	// RecompactInterval is how often the embedded engine's re-compaction
 	// worker runs (embedded.Config; 0: its default, negative: never).
 	RecompactInterval time.Duration
+	// RecompactAge is how long blocks stay as appended before that worker
+	// may merge them (embedded.Config; 0: its default, an hour; negative:
+	// no wait).
+	RecompactAge time.Duration
 	// NoReadAhead turns off FilterLogEvents' read-ahead of the next page
 	// (package readahead; embedded engine only).
 	NoReadAhead bool

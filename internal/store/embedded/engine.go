@@ -50,7 +50,11 @@ type Config struct {
 	// RecompactSettle is how long a stream must go without appends before
 	// its last, short run of small blocks is merged (default 10 s).
 	RecompactSettle time.Duration
-	Logger          *slog.Logger
+	// RecompactAge is how long after it arrived a block stays as appended
+	// before the worker may merge it (recompact.go, fresh; default
+	// DefaultRecompactAge; negative: no wait). RecompactNow ignores it.
+	RecompactAge time.Duration
+	Logger       *slog.Logger
 	// OnFatal, when set, is called once when the database fails (a write or
 	// sync the WAL cannot complete). The engine then refuses every operation;
 	// the process should exit so that a restart recovers from the WAL.
@@ -205,6 +209,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.RecompactSettle == 0 {
 		cfg.RecompactSettle = 10 * time.Second
+	}
+	if cfg.RecompactAge == 0 {
+		cfg.RecompactAge = DefaultRecompactAge
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

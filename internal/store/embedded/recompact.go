@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -53,8 +54,19 @@ import (
 // Throttle. After each merge the worker waits as long as the merge took
 // (at most half of one core while it has work), and between passes it
 // sleeps RecompactInterval. A run waits until it holds recompactTarget
-// events, or until its stream has been quiet for RecompactSettle, so a
-// stream still being written is not merged again and again.
+// events, until a later block of its stream closed it (nothing but a late
+// event can join it then), or until its stream has been quiet for
+// RecompactSettle, so a stream still being written is not merged again and
+// again.
+//
+// Age. Only blocks that arrived RecompactAge ago or more are merged (fresh
+// data stays in Append's format 2): reads of merged blocks cost more CPU
+// than of appended ones (a full scan ~1.5x, a time range ~1.7x, Insights
+// ~2x on the bench lines, docs/benchmarks.md merge10), and the reads that
+// must be fastest are of recent data: a live tail's catch-up, a CI build's
+// log read while it runs and just after, the console's and Insights'
+// default last hour. Older data is read far less often and is most of the
+// disk, so it is where merging pays.
 
 const (
 	// recompactTarget is the most events a merged block holds. A reader
@@ -83,6 +95,17 @@ const (
 	// one block per append.
 	recompactWindow = 5 * 60 * 1000
 )
+
+// DefaultRecompactAge is Config.RecompactAge's default: an hour. It covers
+// the reads that follow data closely — a live tail (served from the feed
+// tail in memory, then from blocks on a catch-up), a CI build's log read
+// while the build runs and in the minutes after (most builds end within
+// the hour), the console's and Logs Insights' default time range (the last
+// hour) — so those stay on format 2's cheaper decode. The price is the
+// disk of one hour of ingest at Append's ~29 instead of ~20 bytes/event on
+// the bench lines: with any retention of days, a fraction of a percent of
+// the data directory at steady state.
+const DefaultRecompactAge = time.Hour
 
 // window is the recompactWindow holding t.
 func window(t int64) int64 {
@@ -361,19 +384,29 @@ func (w *recompactor) group(g *group, force bool) (merged, deferred int, err err
 	}
 	g.mu.RUnlock()
 	now := e.cfg.Now().UnixMilli()
+	// fresh: blocks that arrived after this stay as appended (the age
+	// policy above); RecompactNow merges everything.
+	fresh := int64(math.MaxInt64)
+	if !force && e.cfg.RecompactAge > 0 {
+		fresh = now - e.cfg.RecompactAge.Milliseconds()
+	}
 	for _, s := range streams {
-		runs, err := w.runsOf(g, s)
+		runs, young, err := w.runsOf(g, s, fresh)
 		if err != nil {
 			return merged, deferred, err
 		}
+		if young {
+			deferred++ // merged once they are old enough: not settled yet
+		}
 		e.atCrashPoint("runs") // runs computed, not under maint: retention may drop their blocks now
 		quiet := force || now-s.lastIngest.Load() >= e.cfg.RecompactSettle.Milliseconds()
-		for _, run := range runs {
+		for _, r := range runs {
+			run := r.blocks
 			events := 0
 			for _, b := range run {
 				events += b.count
 			}
-			if events < recompactTarget*3/4 && !quiet {
+			if events < recompactTarget*3/4 && !quiet && !r.closed {
 				deferred++
 				continue
 			}
@@ -410,49 +443,65 @@ func (w *recompactor) group(g *group, force bool) (merged, deferred int, err err
 	return merged, deferred, nil
 }
 
+// run is a run of blocks of one stream to merge. closed: a later block of
+// the stream (too many events, too wide, another window, or a block already
+// full) cut it, so nothing but a late event can join it and it need not
+// wait for its stream to go quiet.
+type run struct {
+	blocks []summary
+	closed bool
+}
+
 // runsOf walks s's index entries in key order and cuts them into runs of at
 // least two consecutive blocks that together hold at most recompactTarget
 // events and span at most recompactMaxSpan (and, past a quarter of the
-// target, one recompactWindow). A block already that large
-// ends a run and starts none. Runs that would reopen merged blocks for too
-// few new events are cut down by affordable.
-func (w *recompactor) runsOf(g *group, s *stream) ([][]summary, error) {
-	var runs [][]summary
+// target, one recompactWindow). A block already that large, or one that
+// arrived after fresh (too young to merge: its ingestion time), ends a run
+// and starts none; young reports whether s holds such young blocks. Runs
+// that would reopen merged blocks for too few new events are cut down by
+// affordable.
+func (w *recompactor) runsOf(g *group, s *stream, fresh int64) (runs []run, young bool, err error) {
 	var cur []summary
 	curEvents := 0
-	flush := func() {
+	flush := func(closed bool) {
 		if len(cur) >= 2 {
-			runs = append(runs, cur)
+			runs = append(runs, run{cur, closed})
 		}
 		cur, curEvents = nil, 0
 	}
 	prefix := u64key(tagIndex, g.id, s.id)
-	err := w.e.scan(prefix, func(k, v []byte) error {
+	err = w.e.scan(prefix, func(k, v []byte) error {
 		sum, err := decodeIndex(k, v, s.id)
 		if err != nil {
 			return err
 		}
 		if sum.count >= recompactTarget {
-			flush()
+			flush(true)
+			return nil
+		}
+		if sum.ingestion > fresh {
+			// The young block may join this run once it is old enough.
+			young = true
+			flush(false)
 			return nil
 		}
 		if len(cur) > 0 && (curEvents+sum.count > recompactTarget || sum.maxTs-cur[0].minTs > recompactMaxSpan ||
 			curEvents >= recompactTarget/4 && window(sum.maxTs) != window(cur[0].minTs)) {
-			flush()
+			flush(true)
 		}
 		cur = append(cur, sum)
 		curEvents += sum.count
 		return nil
 	})
-	flush()
-	var fit [][]summary
-	for _, run := range runs {
-		fit = affordable(fit, run)
+	flush(false)
+	var fit []run
+	for _, r := range runs {
+		fit = affordable(fit, r.blocks, r.closed)
 	}
-	return fit, err
+	return fit, young, err
 }
 
-// affordable appends to dst the parts of run worth merging: runs in which
+// affordable appends to dst the parts of blocks worth merging: runs in which
 // the already-merged blocks hold at most twice the events of the blocks not
 // merged yet (fresh from Append). A merge then rewrites at most three times
 // the fresh events it takes in, and every event is fresh in one merge only,
@@ -462,27 +511,28 @@ func (w *recompactor) runsOf(g *group, s *stream) ([][]summary, error) {
 // fails is split at its largest merged block, which stays as it is until
 // enough fresh events follow it; the pieces are tried again, so small
 // bursts still merge among themselves (a stream's block count grows like a
-// counter's digits, not with its bursts).
-func affordable(dst [][]summary, run []summary) [][]summary {
-	if len(run) < 2 {
+// counter's digits, not with its bursts). The piece before the split is
+// closed (the merged block cuts it); the one after is as closed as blocks.
+func affordable(dst []run, blocks []summary, closed bool) []run {
+	if len(blocks) < 2 {
 		return dst
 	}
 	merged, fresh, big := 0, 0, -1
-	for i, b := range run {
+	for i, b := range blocks {
 		if b.flags&flagMerged == 0 {
 			fresh += b.count
 			continue
 		}
 		merged += b.count
-		if big < 0 || b.count > run[big].count {
+		if big < 0 || b.count > blocks[big].count {
 			big = i
 		}
 	}
 	if merged <= 2*fresh {
-		return append(dst, run)
+		return append(dst, run{blocks, closed})
 	}
-	dst = affordable(dst, run[:big])
-	return affordable(dst, run[big+1:])
+	dst = affordable(dst, blocks[:big], true)
+	return affordable(dst, blocks[big+1:], closed)
 }
 
 // merge rewrites run, blocks of stream s of g, as one format-4 block. ok is

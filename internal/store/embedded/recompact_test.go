@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -618,5 +619,129 @@ func recompactWindows(t *testing.T, per int, merges, sources int64) {
 	}
 	if st.Merges != merges || st.SourceBlocks != sources {
 		t.Fatalf("%d-event appends: %+v: want %d merges of %d blocks", per, st, merges, sources)
+	}
+}
+
+// TestRecompactionAge: the worker's own passes (not RecompactNow) merge only
+// blocks that arrived RecompactAge ago or more. A stream's old blocks merge
+// while its young ones stay as appended (and the worker does not call
+// itself settled); once the clock passes their age, they merge too. Every
+// event reads the same throughout.
+func TestRecompactionAge(t *testing.T) {
+	ctx := context.Background()
+	t0 := int64(1_770_000_000_000)
+	var now atomic.Int64
+	now.Store(t0)
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1, JanitorInterval: time.Hour,
+		Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.Close() }()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	gen := bench.NewLineGen(3)
+	ts := t0 - 10*60_000
+	var want []wantEvent
+	appendAt := func(n int, ingestion int64) {
+		evs := make([]store.Event, n)
+		for i := range evs {
+			ts++
+			evs[i] = store.Event{Timestamp: ts, Message: gen.Line()}
+		}
+		res, err := e.Append(ctx, scope, "g", "s", evs, ingestion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range evs {
+			want = append(want, wantEvent{"s", ev.Message, ingestion, store.Position{Time: ev.Timestamp, Seq: res.Seq, Index: uint32(i)}})
+		}
+	}
+	pass := func(what string, merges int64, settled bool) {
+		t.Helper()
+		if err := e.rc.run(false); err != nil {
+			t.Fatal(err)
+		}
+		st := e.RecompactStats()
+		if st.Merges != merges || st.Settled != settled {
+			t.Fatalf("%s: %+v, want %d merges in all, settled %v", what, st, merges, settled)
+		}
+		got, _ := readAll(t, e, store.ReadRequest{Group: scope, Name: "g", Limit: 3000, MaxBytes: 8 << 20})
+		sameEvents(t, what, asWant(got), want)
+	}
+	for range 4 {
+		appendAt(300, t0) // old once the clock moves an hour on
+	}
+	now.Store(t0 + 30*60_000)
+	pass("half an hour on", 0, false)
+	for range 3 {
+		appendAt(300, t0+50*60_000) // young
+	}
+	now.Store(t0 + DefaultRecompactAge.Milliseconds() + 60_000)
+	pass("the first four an hour old", 1, false)
+	if n := countKeys(t, e, []byte{tagBlock}); n != 1+3 {
+		t.Fatalf("%d blocks, want the merged one and the 3 young ones", n)
+	}
+	now.Store(t0 + 50*60_000 + DefaultRecompactAge.Milliseconds() + 60_000)
+	pass("all an hour old", 2, false) // the garbage of the last merge is swept at the next pass
+	pass("settled", 2, true)
+	if n := countKeys(t, e, []byte{tagBlock}); n != 1 {
+		t.Fatalf("%d blocks, want one merged block", n)
+	}
+}
+
+// TestRecompactionClosedRun: a stream still being written (never quiet for
+// RecompactSettle) has its short runs merged once a later block closed them
+// (here: the next 5-minute window), while its last run, which new appends
+// may still join, waits.
+func TestRecompactionClosedRun(t *testing.T) {
+	ctx := context.Background()
+	t0 := int64(1_770_000_000_000) // a multiple of 5 minutes
+	var now atomic.Int64
+	now.Store(t0)
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1, RecompactAge: -1, JanitorInterval: time.Hour,
+		Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.Close() }()
+	if err := e.CreateGroup(ctx, store.Group{Scope: scope, Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CreateStream(ctx, scope, "g", store.Stream{Name: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	gen := bench.NewLineGen(4)
+	appendAt := func(ts int64) {
+		evs := make([]store.Event, 400)
+		for i := range evs {
+			evs[i] = store.Event{Timestamp: ts + int64(i), Message: gen.Line()}
+		}
+		if _, err := e.Append(ctx, scope, "g", "s", evs, now.Load()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 { // 1,200 events in the first window: more than a quarter of the target
+		appendAt(t0 + int64(i)*1000)
+	}
+	appendAt(t0 + recompactWindow) // the next window: closes the run before it
+	appendAt(t0 + recompactWindow + 1000)
+	if err := e.rc.run(false); err != nil {
+		t.Fatal(err)
+	}
+	st := e.RecompactStats()
+	if st.Merges != 1 || st.Events != 1200 || st.Settled {
+		t.Fatalf("%+v: want the closed run's 1,200 events merged and the last run waiting", st)
+	}
+	now.Add(e.cfg.RecompactSettle.Milliseconds()) // the stream went quiet
+	if err := e.rc.run(false); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.RecompactStats(); st.Merges != 2 || st.Events != 2000 {
+		t.Fatalf("%+v: want the last run merged once the stream is quiet", st)
 	}
 }
