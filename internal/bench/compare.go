@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Round is one round of a side-by-side comparison: both systems measured
@@ -22,6 +23,7 @@ type Round struct {
 type Comparison struct {
 	Peer   string // display name of the peer, e.g. "VictoriaLogs"
 	Rounds []Round
+	Notes  []string // printed under the table, e.g. how the settled state was reached
 }
 
 // Figure is one compared measure, per round.
@@ -128,11 +130,13 @@ var figureDefs = []struct {
 
 // settledPrefix names the reads measured again once Cairn's re-compaction
 // reached its steady state (Report.QuerySettled). The rows above it are
-// read right after ingest, before the worker merged anything (it waits for
-// quiet streams), so only these show how the merged blocks read (format 3
-// decodes slower than format 2, BenchmarkDecodeFormat). VictoriaLogs reads
-// once: its side repeats its one read phase.
-const settledPrefix = "after Cairn's re-compaction settled (VictoriaLogs: its one read phase): "
+// read right after ingest, while the blocks are as appended (format 2: the
+// worker merges only blocks older than --recompact-age, which the bench
+// sets short, --settle-age, so that the steady state comes within the
+// round), so only these show how the merged blocks read (format 4 decodes
+// slower than format 2, BenchmarkDecodeFormat). VictoriaLogs reads once:
+// its side repeats its one read phase.
+const settledPrefix = "settled data, after Cairn's re-compaction (VictoriaLogs: its one read phase): "
 
 // settled reads a read figure off the steady-state reads of Cairn's report
 // (Peer PeerNone), off the one read phase of the peer's.
@@ -193,6 +197,20 @@ func init() {
 			settled(func(q *QueryReport) float64 { return q.CommonGBPerSecond })},
 		{settledPrefix + "time-range read (lean clients)", "ms", false,
 			settled(func(q *QueryReport) float64 { return ms(q.RangeTime.Seconds()) })},
+		{settledPrefix + "full scan, Cairn through aws-sdk-go-v2 (VictoriaLogs: lean)", "GB/s of message text", true,
+			settled(func(q *QueryReport) float64 {
+				if q.CommonScanTimeSDK == 0 {
+					return q.CommonGBPerSecond
+				}
+				return float64(q.CommonScanBytes) / 1e9 / q.CommonScanTimeSDK.Seconds()
+			})},
+		{settledPrefix + "time range, Cairn through aws-sdk-go-v2 (VictoriaLogs: lean)", "ms", false,
+			settled(func(q *QueryReport) float64 {
+				if q.RangeTimeSDK == 0 {
+					return ms(q.RangeTime.Seconds())
+				}
+				return ms(q.RangeTimeSDK.Seconds())
+			})},
 	} {
 		figureDefs = append(figureDefs, d)
 	}
@@ -341,13 +359,16 @@ func (c *Comparison) WriteMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, " **%s** | %s | %s |\n", FormatRatio(Median(f.Ratios())), better, ahead)
 	}
-	fmt.Fprintf(w, "\n| Round | Order | Load average at start | Events (Cairn / %s) | Rare matches | Common-term matches | Time-range events (expected) |\n|---|---|---|---|---|---|---|\n", peer)
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "\n%s\n", n)
+	}
+	fmt.Fprintf(w, "\n| Round | Order | Load average at start | Events (Cairn / %s) | Rare matches | Common-term matches | Time-range events (expected) | Cairn's re-compaction: merges before the settled reads (0: the first reads saw appended blocks only), wait, rewritten |\n|---|---|---|---|---|---|---|---|\n", peer)
 	for i, r := range c.Rounds {
-		fmt.Fprintf(w, "| %d | %s | %s | %s / %s | %s | %s | %s |\n", i+1, strings.Join(r.Order, " → "), r.LoadAvg,
+		fmt.Fprintf(w, "| %d | %s | %s | %s / %s | %s | %s | %s | %s |\n", i+1, strings.Join(r.Order, " → "), r.LoadAvg,
 			events(r.Cairn), events(r.Peer),
 			pair(r, func(q *QueryReport) int { return q.RareMatches }),
 			pair(r, func(q *QueryReport) int { return q.CommonMatches }),
-			pair(r, func(q *QueryReport) int { return q.RangeEvents })+expected(r))
+			pair(r, func(q *QueryReport) int { return q.RangeEvents })+expected(r), settleCell(r.Cairn))
 	}
 	c.writeInsightsChecks(w)
 }
@@ -405,4 +426,16 @@ func expected(r Round) string {
 		}
 	}
 	return ""
+}
+
+// settleCell says what Cairn's re-compaction did in a round: the merges it
+// had done before the first read phase ended, how long the steady state
+// took, and the bytes rewritten.
+func settleCell(r *Report) string {
+	if r == nil || r.Settle == nil {
+		return "–"
+	}
+	s := r.Settle
+	return fmt.Sprintf("%d, %s, %d merges, %.1f → %.1f MB", s.MergesAtStart, s.Wait.Round(time.Second), s.Merges,
+		float64(s.BytesBefore)/1e6, float64(s.BytesAfter)/1e6)
 }

@@ -208,7 +208,7 @@ func TestComparisonSettledReads(t *testing.T) {
 	}
 	var b strings.Builder
 	c.WriteMarkdown(&b)
-	want := "| after Cairn's re-compaction settled (VictoriaLogs: its one read phase): time-range read (lean clients), ms | 300 | 150 | 2.00× | **2.00×** | lower | no |"
+	want := "| settled data, after Cairn's re-compaction (VictoriaLogs: its one read phase): time-range read (lean clients), ms | 300 | 150 | 2.00× | **2.00×** | lower | no |"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("markdown lacks\n%s\nin\n%s", want, b.String())
 	}

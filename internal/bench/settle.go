@@ -15,12 +15,16 @@ import (
 // /metrics): how long that took, the server's CPU meanwhile (the worker's,
 // with the idle server's little beside it), and what was rewritten.
 type SettleReport struct {
-	Wait        time.Duration
-	ServerCPU   time.Duration
-	Merges      int64
-	Events      int64
-	BytesBefore int64
-	BytesAfter  int64
+	// MergesAtStart is the merges the worker had done when the wait began,
+	// after the first read phase: 0 means those reads found only blocks as
+	// appended (the age policy kept the worker off them).
+	MergesAtStart int64
+	Wait          time.Duration
+	ServerCPU     time.Duration
+	Merges        int64
+	Events        int64
+	BytesBefore   int64
+	BytesAfter    int64
 }
 
 // WaitSettled polls the Cairn server's /metrics until its re-compaction
@@ -35,20 +39,21 @@ func WaitSettled(ctx context.Context, endpoint string, pid int, timeout time.Dur
 	if err != nil {
 		return nil, err
 	}
-	// A server that runs no re-compaction (the default; opt in with
-	// --recompact-interval) exports none of its figures: nothing to wait for.
+	// A server that runs no re-compaction (--recompact-interval negative)
+	// exports none of its figures: nothing to wait for.
 	if _, ok := m["cairn_store_recompact_passes_total"]; !ok {
 		return nil, nil
 	}
 	// The pass running now may have started before; the one after it did not.
 	after := m["cairn_store_recompact_passes_total"] + 2
+	atStart := int64(m["cairn_store_recompact_merges_total"])
 	for {
 		m, err := scrape(ctx, url)
 		if err != nil {
 			return nil, err
 		}
 		if m["cairn_store_recompact_settled"] == 1 && m["cairn_store_recompact_passes_total"] >= after {
-			return &SettleReport{Wait: time.Since(start), ServerCPU: procCPU(pid) - cpu0,
+			return &SettleReport{MergesAtStart: atStart, Wait: time.Since(start), ServerCPU: procCPU(pid) - cpu0,
 				Merges: int64(m["cairn_store_recompact_merges_total"]), Events: int64(m["cairn_store_recompact_events_total"]),
 				BytesBefore: int64(m["cairn_store_recompact_bytes_before_total"]), BytesAfter: int64(m["cairn_store_recompact_bytes_after_total"])}, nil
 		}

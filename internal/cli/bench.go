@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/bench"
 	"github.com/cairnlog/cairn/internal/iam"
+	"github.com/cairnlog/cairn/internal/server"
 )
 
 func runBench(env Env, args []string) int {
@@ -55,6 +56,7 @@ func runBench(env Env, args []string) int {
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "server data directory, to report disk bytes per event")
 	cpuProfile := fs.String("cpuprofile", "", "with a spawned server: write its CPU profile during ingest to this file")
 	cpuProfileSeconds := fs.Int("cpuprofile-seconds", 10, "with --cpuprofile: seconds to record, from the first request")
+	settleAge := fs.Duration("settle-age", defaultSettleAge, "the --recompact-age given to the Cairn servers the bench spawns, ahead of any --server-arg (which may override it): the reads right after ingest find the blocks as appended, and the bench then waits that long for the re-compaction's steady state and reads the merged blocks again (the server's own default is 1h; 0: leave it)")
 	var serverArgs multiFlag
 	fs.Var(&serverArgs, "server-arg", "extra argument for the spawned server (repeatable), e.g. --server-arg=--compression=fastest")
 	pipeline := fs.Bool("pipeline", false, "measure ingest with --subscription-filters and --metric-filters per group against none (fresh servers, --rounds rounds, alternating), and delivery to nats-server and a file (docs/benchmarks.md)")
@@ -74,6 +76,11 @@ func runBench(env Env, args []string) int {
 		return 2
 	}
 	cfg.Prefix = fmt.Sprintf("bench-%d", time.Now().Unix())
+	spawnArgs := []string(serverArgs)
+	if *settleAge != 0 {
+		spawnArgs = append([]string{"--recompact-age=" + settleAge.String()}, serverArgs...)
+	}
+	wait := settleTimeout(*settleAge)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -90,7 +97,7 @@ func runBench(env Env, args []string) int {
 			fmt.Fprintln(env.Stderr, "cairn bench: --rounds must be at least 1")
 			return 2
 		}
-		return runCompare(ctx, env, cfg, compareSettings{vlBin: *vlBin, rounds: *rounds, serverArgs: serverArgs})
+		return runCompare(ctx, env, cfg, compareSettings{vlBin: *vlBin, rounds: *rounds, serverArgs: spawnArgs, settleAge: *settleAge, settleWait: wait})
 	case cfg.Peer != "" && cfg.Endpoint == "":
 		fmt.Fprintln(env.Stderr, "cairn bench: --peer needs the peer's --endpoint (or use --compare to spawn it)")
 		return 2
@@ -99,7 +106,7 @@ func runBench(env Env, args []string) int {
 	var child *spawned
 	if cfg.Peer == "" && (cfg.Endpoint == "" || *spawn) {
 		var err error
-		if child, err = spawnServer(env.Stderr, serverArgs); err != nil {
+		if child, err = spawnServer(env.Stderr, spawnArgs); err != nil {
 			fmt.Fprintln(env.Stderr, "cairn bench:", err)
 			return 1
 		}
@@ -124,7 +131,7 @@ func runBench(env Env, args []string) int {
 		}
 	}
 	if child != nil {
-		cfg.Settled = settledReads(child)
+		cfg.Settled = settledReads(child, wait)
 	}
 	// Say what is about to happen: a bench run is minutes of load.
 	fmt.Fprintf(env.Stderr, "cairn bench: sending %d events to %s (--events N to change; Ctrl-C stops)\n", cfg.Events, cfg.Endpoint)
@@ -142,7 +149,7 @@ func runBench(env Env, args []string) int {
 	}
 	if child != nil {
 		if rep.Settle == nil { // not waited for by the read phase
-			settle(ctx, env, child, rep)
+			settle(ctx, env, child, rep, wait)
 		}
 		// Stop the server cleanly (it flushes), then weigh what it left.
 		child.stop()
@@ -161,16 +168,24 @@ func runBench(env Env, args []string) int {
 	return 0
 }
 
-// settleTimeout bounds the wait for the steady state: the worker's first
-// pass comes after its interval (10 s), a stream's short tail waits 10 s of
-// quiet, and then come the deletion and Pebble's compaction.
-const settleTimeout = 5 * time.Minute
+// defaultSettleAge is the --recompact-age the bench gives the servers it
+// spawns: long enough that ingest and the first reads (well under a minute
+// for 2 M events on an idle 2-core machine) finish before any block is old
+// enough to merge — SettleReport.MergesAtStart tells when they did not —,
+// short enough that a round waits minutes, not the server's hour.
+const defaultSettleAge = 2 * time.Minute
+
+// settleTimeout bounds the wait for the steady state: the blocks must grow
+// older than age, the worker's passes come every 10 s, a stream's short
+// tail waits 10 s of quiet, and then come the merges (a minute or two for
+// 2 M events on a loaded machine), the deletion and Pebble's compaction.
+func settleTimeout(age time.Duration) time.Duration { return max(age, 0) + 5*time.Minute }
 
 // settle waits, before the disk is weighed, for the spawned server's
 // background re-compaction to reach its steady state (the disk goal is a
 // steady-state figure), and records what that cost.
-func settle(ctx context.Context, env Env, child *spawned, rep *bench.Report) {
-	s, err := bench.WaitSettled(ctx, child.endpoint, child.cmd.Process.Pid, settleTimeout)
+func settle(ctx context.Context, env Env, child *spawned, rep *bench.Report, timeout time.Duration) {
+	s, err := bench.WaitSettled(ctx, child.endpoint, child.cmd.Process.Pid, timeout)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "cairn bench: steady state:", err)
 		return
@@ -180,10 +195,11 @@ func settle(ctx context.Context, env Env, child *spawned, rep *bench.Report) {
 
 // settledReads has bench.Run wait, after its reads, for the spawned
 // server's steady state and read again: the first reads come before the
-// re-compaction merged anything, so they show format 1/2 blocks only.
-func settledReads(child *spawned) func(ctx context.Context) (*bench.SettleReport, error) {
+// re-compaction merged anything (its --recompact-age keeps it off the
+// fresh blocks), so they show Append's blocks only.
+func settledReads(child *spawned, timeout time.Duration) func(ctx context.Context) (*bench.SettleReport, error) {
 	return func(ctx context.Context) (*bench.SettleReport, error) {
-		return bench.WaitSettled(ctx, child.endpoint, child.cmd.Process.Pid, settleTimeout)
+		return bench.WaitSettled(ctx, child.endpoint, child.cmd.Process.Pid, timeout)
 	}
 }
 
@@ -208,6 +224,9 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 	if r.ServerCPU > 0 && r.Events > 0 {
 		fmt.Fprintf(w, "CPU during ingest: server %.1f s (%.2f µs/event, %.2f cores), load generator %.1f s\n", r.ServerCPU.Seconds(),
 			float64(r.ServerCPU.Microseconds())/float64(r.Events), r.ServerCPU.Seconds()/r.Elapsed.Seconds(), r.GeneratorCPU.Seconds())
+	}
+	if s := r.Settle; s != nil && s.MergesAtStart > 0 {
+		fmt.Fprintf(w, "note: the re-compaction had merged %d blocks before the first reads ended: they read a mix of appended and merged blocks (raise --settle-age)\n", s.MergesAtStart)
 	}
 	if s := r.Settle; s != nil {
 		fmt.Fprintf(w, "re-compaction to the steady state: %s, server CPU %.1f s (%.2f µs per event rewritten), %d merges of %d events, %.1f → %.1f MB\n",
@@ -381,6 +400,8 @@ type compareSettings struct {
 	vlBin      string
 	rounds     int
 	serverArgs []string
+	settleAge  time.Duration // the --recompact-age in serverArgs (0: the server's default)
+	settleWait time.Duration
 }
 
 // runCompare measures Cairn and VictoriaLogs side by side: each round starts
@@ -398,6 +419,12 @@ func runCompare(ctx context.Context, env Env, base bench.Config, s compareSettin
 	base.Query = true
 	base.Compare = base.Insights // with --insights: the CompareShapes on both sides
 	cmp := &bench.Comparison{Peer: "VictoriaLogs"}
+	if s.settleAge != 0 {
+		cmp.Notes = append(cmp.Notes, fmt.Sprintf("Read rows without a prefix: fresh data, right after ingest (Cairn's blocks as appended). "+
+			"\"Settled data\" rows: after Cairn's re-compaction merged every block, forced within the round by the bench's "+
+			"--recompact-age=%s (--settle-age; the server's default is %s). Disk and peak RSS are at the end, after the settled reads.",
+			s.settleAge, server.DefaultRecompactAge))
+	}
 	for r := 0; r < s.rounds; r++ {
 		order := []string{"cairn", bench.PeerVictoriaLogs}
 		if r%2 == 1 {
@@ -410,7 +437,7 @@ func runCompare(ctx context.Context, env Env, base bench.Config, s compareSettin
 			cfg.Prefix = fmt.Sprintf("bench-%d-r%d", time.Now().Unix(), r+1)
 			var rep *bench.Report
 			if who == "cairn" {
-				rep, err = measureCairn(ctx, env, cfg, s.serverArgs)
+				rep, err = measureCairn(ctx, env, cfg, s.serverArgs, s.settleWait)
 				round.Cairn = rep
 			} else {
 				rep, err = measureVictoriaLogs(ctx, env, cfg, bin)
@@ -432,7 +459,7 @@ func runCompare(ctx context.Context, env Env, base bench.Config, s compareSettin
 // measureCairn runs one workload against a freshly spawned Cairn (SigV4 on,
 // durable) and weighs its data directory after a clean stop: everything, and
 // the sstables alone as its data files.
-func measureCairn(ctx context.Context, env Env, cfg bench.Config, serverArgs []string) (*bench.Report, error) {
+func measureCairn(ctx context.Context, env Env, cfg bench.Config, serverArgs []string, wait time.Duration) (*bench.Report, error) {
 	child, err := spawnServer(env.Stderr, serverArgs)
 	if err != nil {
 		return nil, err
@@ -444,13 +471,13 @@ func measureCairn(ctx context.Context, env Env, cfg bench.Config, serverArgs []s
 	if cfg.AccessKey, cfg.SecretKey, err = iam.ReadCredentials(filepath.Join(child.dir, "data", iam.CredentialsFileName)); err != nil {
 		return nil, err
 	}
-	cfg.Settled = settledReads(child)
+	cfg.Settled = settledReads(child, wait)
 	rep, err := bench.Run(ctx, cfg)
 	if rep == nil {
 		return nil, err
 	}
 	if rep.Settle == nil { // not waited for by the read phase
-		settle(ctx, env, child, rep)
+		settle(ctx, env, child, rep, wait)
 	}
 	child.stop()
 	rep.DiskBytes, rep.DataFileBytes = dirBytes(child.dir, ""), dirBytes(child.dir, ".sst")

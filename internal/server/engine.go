@@ -28,6 +28,9 @@ func CheckBlocksURL(s string) error {
 	return err
 }
 
+// DefaultRecompactAge is the embedded engine's Config.RecompactAge default.
+const DefaultRecompactAge = embedded.DefaultRecompactAge
+
 // openEngine is the one place that picks the engine: Config.Store empty or
 // "embedded" opens the embedded engine in DataDir, a postgres:// (or
 // postgresql://) URL the PostgreSQL engine on that database.

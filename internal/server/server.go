@@ -70,7 +70,7 @@ type Config struct {
 	// worker runs (embedded.Config; 0: its default, negative: never).
 	RecompactInterval time.Duration
 	// RecompactAge is how long blocks stay as appended before that worker
-	// may merge them (embedded.Config; 0: its default, an hour; negative:
+	// may merge them (embedded.Config; 0: DefaultRecompactAge; negative:
 	// no wait).
 	RecompactAge time.Duration
 	// NoReadAhead turns off FilterLogEvents' read-ahead of the next page
