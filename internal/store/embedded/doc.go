@@ -33,7 +33,9 @@
 //     the high-water mark, which never passes an append still committing.
 //
 // Re-compaction (recompact.go) is a second background goroutine the Engine
-// owns: it merges each stream's runs of small blocks into blocks of up to
+// owns: once blocks are older than Config.RecompactAge (an hour by default:
+// recent data, which live tails and CI builds read, stays in the cheaper
+// format 2), it merges each stream's runs of small blocks into blocks of up to
 // 4,096 events in format 4 (codec3.go: templates and typed variable
 // columns at a strong zstd level, and a seek index every 128 events so a
 // reader walks only from the checkpoint before what it needs), keeping every event's position (so
