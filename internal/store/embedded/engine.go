@@ -123,6 +123,10 @@ type Engine struct {
 	res     *resCache    // resource records read since the last resource write (rescache.go)
 	tail    *feedTail    // recent appends for ReadFeed (feedtail.go); nil: none
 	decodes atomic.Int64 // blocks decompressed, for tests
+	// splitAll makes Scan split every block (no unsplit reads): the
+	// reference TestScanUnsplitReference holds the unsplit path to. Set
+	// by tests only, before any read.
+	splitAll bool
 
 	readGens readGens // read stamps for store.ReadVersioner (readstamp.go)
 
@@ -185,6 +189,10 @@ type Engine struct {
 	bgLog   rateLimit     // Pebble's background errors (disk.go)
 	closing chan struct{} // closed when Close starts closing Pebble
 }
+
+// CacheSize is the block cache's capacity in bytes (Config.CacheSize, its
+// default filled in).
+func (e *Engine) CacheSize() int64 { return e.cfg.CacheSize }
 
 // Open opens or creates the engine's database in cfg.Dir and loads metadata.
 func Open(cfg Config) (*Engine, error) {
