@@ -104,7 +104,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
 	memLimit := fs.Int("memory-limit-mib", 0, "Go's soft memory limit for the server, MiB: from there the collector runs as often as it must rather than let the heap grow (GOMEMLIMIT, if set, wins) [CAIRN_MEMORY_LIMIT_MIB] (default 320)")
-	cacheMiB := fs.Int("cache-mib", 0, "the embedded engine's block cache, MiB: decompressed blocks of Pebble's files kept in memory (the operating system's page cache holds the files besides) [CAIRN_CACHE_MIB] (default 64)")
+	cacheMiB := fs.Int("cache-mib", 0, "the embedded engine's block cache, MiB: decompressed blocks of Pebble's files kept in memory (the operating system's page cache holds the files besides) [CAIRN_CACHE_MIB] (default 16)")
 	noReadAhead := fs.Bool("no-read-ahead", false, "do not prepare FilterLogEvents' next page while the client reads the current one [CAIRN_NO_READ_AHEAD=1]")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
 	pprofListen := fs.String("pprof-listen", "", "loopback address of the profiler [CAIRN_PPROF_LISTEN] (default "+server.DefaultPprofListen+")")

@@ -12,7 +12,7 @@ func TestEngineCacheMiB(t *testing.T) {
 	for _, c := range []struct {
 		mib  int
 		want int64
-	}{{0, 64 << 20}, {16, 16 << 20}} {
+	}{{0, 16 << 20}, {48, 48 << 20}} {
 		eng, err := openEngine(Config{DataDir: t.TempDir(), CacheMiB: c.mib}, func(error) {})
 		if err != nil {
 			t.Fatal(err)
