@@ -105,6 +105,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
 	memLimit := fs.Int("memory-limit-mib", 0, "Go's soft memory limit for the server, MiB: from there the collector runs as often as it must rather than let the heap grow (GOMEMLIMIT, if set, wins) [CAIRN_MEMORY_LIMIT_MIB] (default 320)")
+	cacheMiB := fs.Int("cache-mib", 0, "the embedded engine's block cache, MiB: decompressed blocks of Pebble's files kept in memory (the operating system's page cache holds the files besides) [CAIRN_CACHE_MIB] (default 16)")
 	noReadAhead := fs.Bool("no-read-ahead", false, "do not prepare FilterLogEvents' next page while the client reads the current one [CAIRN_NO_READ_AHEAD=1]")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
 	pprofListen := fs.String("pprof-listen", "", "loopback address of the profiler [CAIRN_PPROF_LISTEN] (default "+server.DefaultPprofListen+")")
@@ -234,38 +235,17 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 		}
 		cfg.LiveTailMaxSession = d
 	}
-	cfg.LiveTailMaxSessions = *liveTailSessions
-	if v := env.Getenv("CAIRN_LIVE_TAIL_MAX_SESSIONS"); v != "" && *liveTailSessions == 0 {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return server.Config{}, "", fmt.Errorf("CAIRN_LIVE_TAIL_MAX_SESSIONS: %w", err)
-		}
-		cfg.LiveTailMaxSessions = n
+	if cfg.LiveTailMaxSessions, err = countSetting(*liveTailSessions, env, "CAIRN_LIVE_TAIL_MAX_SESSIONS", "live-tail-max-sessions"); err != nil {
+		return server.Config{}, "", err
 	}
-	if cfg.LiveTailMaxSessions < 0 {
-		return server.Config{}, "", fmt.Errorf("--live-tail-max-sessions must be at least 1, not %d", cfg.LiveTailMaxSessions)
+	if cfg.InsightsConcurrentQueries, err = countSetting(*insightsQueries, env, "CAIRN_INSIGHTS_MAX_QUERIES", "insights-max-queries"); err != nil {
+		return server.Config{}, "", err
 	}
-	cfg.InsightsConcurrentQueries = *insightsQueries
-	if v := env.Getenv("CAIRN_INSIGHTS_MAX_QUERIES"); v != "" && *insightsQueries == 0 {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return server.Config{}, "", fmt.Errorf("CAIRN_INSIGHTS_MAX_QUERIES: %w", err)
-		}
-		cfg.InsightsConcurrentQueries = n
+	if cfg.MemoryLimitMiB, err = countSetting(*memLimit, env, "CAIRN_MEMORY_LIMIT_MIB", "memory-limit-mib"); err != nil {
+		return server.Config{}, "", err
 	}
-	cfg.MemoryLimitMiB = *memLimit
-	if v := env.Getenv("CAIRN_MEMORY_LIMIT_MIB"); v != "" && *memLimit == 0 {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return server.Config{}, "", fmt.Errorf("CAIRN_MEMORY_LIMIT_MIB: %w", err)
-		}
-		cfg.MemoryLimitMiB = n
-	}
-	if cfg.MemoryLimitMiB < 0 {
-		return server.Config{}, "", fmt.Errorf("--memory-limit-mib must be at least 1, not %d", cfg.MemoryLimitMiB)
-	}
-	if cfg.InsightsConcurrentQueries < 0 {
-		return server.Config{}, "", fmt.Errorf("--insights-max-queries must be at least 1, not %d", cfg.InsightsConcurrentQueries)
+	if cfg.CacheMiB, err = countSetting(*cacheMiB, env, "CAIRN_CACHE_MIB", "cache-mib"); err != nil {
+		return server.Config{}, "", err
 	}
 	if cfg.Auth != "sigv4" && cfg.Auth != "off" {
 		return server.Config{}, "", fmt.Errorf("--auth must be sigv4 or off, not %q", cfg.Auth)
@@ -584,6 +564,23 @@ func boolSetting(fs *flag.FlagSet, name string, flagVal bool, env Env, envName s
 		return b, nil
 	}
 	return fileVal, nil
+}
+
+// countSetting is a setting of at least 1 given by --flagName (flagVal; 0:
+// not given) or else by the environment's envName; 0 when neither gives it
+// (the server's default applies).
+func countSetting(flagVal int, env Env, envName, flagName string) (int, error) {
+	n := flagVal
+	if v := env.Getenv(envName); v != "" && flagVal == 0 {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			return 0, fmt.Errorf("%s: %w", envName, err)
+		}
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("--%s must be at least 1, not %d", flagName, n)
+	}
+	return n, nil
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -41,7 +41,8 @@ func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
 			return nil, fmt.Errorf("--blocks needs a postgres:// --store")
 		}
 		return embedded.Open(embedded.Config{Dir: cfg.DataDir, Now: cfg.Now, Logger: cfg.Logger, Compression: cfg.Compression, OnFatal: onFatal,
-			RecompactInterval: cfg.RecompactInterval, RecompactAge: cfg.RecompactAge})
+			RecompactInterval: cfg.RecompactInterval, RecompactAge: cfg.RecompactAge,
+			CacheSize: int64(cfg.CacheMiB) << 20})
 	case isShared(s):
 		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger, Blocks: cfg.Blocks})
 	default:

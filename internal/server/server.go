@@ -76,6 +76,9 @@ type Config struct {
 	// NoReadAhead turns off FilterLogEvents' read-ahead of the next page
 	// (package readahead; embedded engine only).
 	NoReadAhead bool
+	// CacheMiB is the embedded engine's block cache (embedded.Config's
+	// CacheSize) in MiB; 0: its default.
+	CacheMiB int
 	// MemoryLimitMiB is the Go soft memory limit the command sets for the
 	// process before Start (0: its default); the server itself does not
 	// read it.

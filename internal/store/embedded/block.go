@@ -122,6 +122,12 @@ type DecodedBlock struct {
 	tpl      string
 	sized    []uint32
 	walked   int // events whose sized entries are exact; past them, see rawBytes
+
+	// unsplit: a format-2 lines-layout block decoded for a filtered scan
+	// of all its events (decodeWant.unsplit): data is the column's body
+	// (each message followed by '\n'), off is nil and not yet checked;
+	// only eachMatchLines reads it.
+	unsplit bool
 }
 
 // covers reports whether d holds every message a reader of events [lo, hi)
@@ -457,7 +463,10 @@ func (e *Engine) openBlockOf(gid uint64, minTs int64, seq uint64, want decodeWan
 		rest = buf
 	}
 	e.decodes.Add(1)
-	blk, buf, err = decodeMessages(ts, rest, buf, e.dec)
+	// A filtered scan of a block wholly in range needs only the messages
+	// around its literal's hits (eachMatchLines): the column stays unsplit.
+	unsplit := want.unsplit && ts[0] >= start && ts[len(ts)-1] < end
+	blk, buf, err = decodeMessages(ts, rest, buf, e.dec, unsplit)
 	if err != nil {
 		e.putBuf(buf)
 		return nil, nil, false, fmt.Errorf("block %x: %w", key, err)

@@ -247,12 +247,14 @@ func DecodeBlock(value []byte, minTs int64, buf []byte, dec *zstd.Decoder) (*Dec
 	if err != nil {
 		return nil, buf, err
 	}
-	return decodeMessages(ts, rest, buf, dec)
+	return decodeMessages(ts, rest, buf, dec, false)
 }
 
 // decodeMessages reads format 2's codec byte and message column for the
-// events whose timestamps are ts.
-func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder) (*DecodedBlock, []byte, error) {
+// events whose timestamps are ts. unsplit leaves a lines-layout column
+// unsplit (DecodedBlock.unsplit: for eachMatchLines alone, which also checks
+// it); a lengths-layout column is split all the same.
+func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder, unsplit bool) (*DecodedBlock, []byte, error) {
 	var col []byte
 	switch rest[0] {
 	case codecRaw:
@@ -277,6 +279,9 @@ func decodeMessages(ts []int64, rest, buf []byte, dec *zstd.Decoder) (*DecodedBl
 		buf = col
 	default:
 		return nil, buf, errCorrupt
+	}
+	if unsplit && len(col) >= 1 && col[0] == layoutLines && len(col) <= math.MaxUint32 {
+		return &DecodedBlock{ts: ts, sep: 1, data: col[1:], unsplit: true}, buf, nil
 	}
 	d := &DecodedBlock{ts: ts, off: make([]uint32, len(ts)+1)}
 	if err := d.splitMessages(col); err != nil {

@@ -466,6 +466,10 @@ type decodeWant struct {
 	// templateLiteral of the search's literal, which every matching
 	// message's template text must contain.
 	tpl *literal
+	// unsplit: the caller reads a format-2 block whose events all lie in
+	// [start, end) with eachMatchLines only, so a lines-layout column may
+	// come back unsplit (DecodedBlock.unsplit). Formats 1 and 3 ignore it.
+	unsplit bool
 }
 
 // templateLiteral returns what a template must contain for its messages to

@@ -106,3 +106,42 @@ func eachMatch(blk *DecodedBlock, lo, hi int, f store.Matcher, lit *literal, fn 
 		pos = int(blk.off[i])
 	}
 }
+
+// eachMatchLines is eachMatch over every event of an unsplit block
+// (DecodedBlock.unsplit), which has no message offsets: it searches the
+// column for lit, and finds a hit's event by counting the newlines since the
+// last hit (bytes.Count, vectorised) and its message by the newlines around
+// the hit, so a block's messages are split out only where lit occurs rather
+// than one bytes.IndexByte call a message. fn gets the event and its
+// message. It also checks what splitMessages would have (exactly one '\n'
+// an event, the last byte one): errCorrupt otherwise, possibly after some
+// calls of fn. The candidates, the order and the events fn sees are
+// eachMatch's over [0, Len()) (TestEachMatchLinesReference).
+func eachMatchLines(blk *DecodedBlock, f store.Matcher, lit *literal, fn func(i int, msg []byte)) error {
+	data, n := blk.data, len(blk.ts)
+	i, pos := 0, 0 // message i starts at pos
+	for pos < len(data) {
+		j := lit.index(data[pos:])
+		if j < 0 {
+			break
+		}
+		at := pos + j
+		gap := data[pos:at]
+		i += bytes.Count(gap, newline) // the event holding offset at
+		start := pos + bytes.LastIndexByte(gap, '\n') + 1
+		e := bytes.IndexByte(data[at:], '\n')
+		if i >= n || e < 0 {
+			return errCorrupt
+		}
+		end := at + e
+		if msg := data[start:end]; f.Match(unsafeString(msg)) {
+			fn(i, msg)
+		}
+		i, pos = i+1, end+1
+	}
+	i += bytes.Count(data[pos:], newline)
+	if i != n || len(data) > 0 && data[len(data)-1] != '\n' {
+		return errCorrupt
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sort"
 	"sync"
@@ -231,6 +232,7 @@ func (sc *scanner) load(it *scanItem) {
 	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly}
 	if sc.lit != nil {
 		want.tpl = sc.lit.tpl
+		want.unsplit = !sc.e.splitAll // eachMatchLines reads a block wholly in range
 	}
 	blk, buf, ok, err := sc.e.openBlockOf(sg.g.id, s.minTs, s.seq, want)
 	if !ok || err != nil {
@@ -257,21 +259,32 @@ func (sc *scanner) load(it *scanItem) {
 		}
 		it.block.Group = sg.g.name
 		return
+	case blk.unsplit:
+		// Every event is in range (openBlockOf): the message bytes are
+		// the column's less one separator an event, as rawBytes(0, n).
 	case hi > lo:
 		it.scannedBytes = blk.rawBytes(lo, hi)
 	}
 	var msgs arena
-	keep := func(i int) {
+	keepMsg := func(i int, msg []byte) {
 		it.block.Events = append(it.block.Events, store.StoredEvent{
-			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(i, s.ingestion), Message: msgs.str(blk.message(i)),
+			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(i, s.ingestion), Message: msgs.str(msg),
 			Pos: blk.pos(i, s.seq),
 		})
 	}
-	if f == nil {
+	keep := func(i int) { keepMsg(i, blk.message(i)) }
+	switch {
+	case blk.unsplit:
+		if err := eachMatchLines(blk, f, sc.lit, keepMsg); err != nil {
+			it.block.Events, it.err = nil, fmt.Errorf("block %x: %w", blockKey(tagBlock, sg.g.id, s.minTs, s.seq), err)
+			return
+		}
+		it.scannedBytes = int64(len(blk.data)) - int64(n)
+	case f == nil:
 		for i := lo; i < hi; i++ {
 			keep(i)
 		}
-		return
+	default:
+		eachMatch(blk, lo, hi, f, sc.lit, keep)
 	}
-	eachMatch(blk, lo, hi, f, sc.lit, keep)
 }
