@@ -387,7 +387,7 @@ func (s *bulkSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 		if r.Control {
 			continue // a health check, not a document
 		}
-		for _, e := range r.Events {
+		for _, e := range r.events() {
 			b = append(b, `{"index":{"_index":`...)
 			b = protocol.AppendJSONString(b, s.cfg.Index)
 			b = append(b, `,"_id":"`...)
@@ -512,9 +512,10 @@ func (s *natsSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 	for i, r := range recs {
 		m := nats.NewMsg(s.subject)
 		m.Data = r.gzip(s.gz)
-		if !r.Control && len(r.Events) > 0 {
+		if !r.Control && r.count() > 0 {
 			// Same events, same id: JetStream drops a redelivery.
-			m.Header.Set(jetstream.MsgIDHeader, r.Filters[0]+"/"+r.Events[0].ID+"/"+r.Events[len(r.Events)-1].ID)
+			first, last := r.edgeIDs()
+			m.Header.Set(jetstream.MsgIDHeader, r.Filters[0]+"/"+first+"/"+last)
 		}
 		f, err := s.js.PublishMsgAsync(m)
 		if err != nil {
@@ -574,11 +575,11 @@ func (s *groupSink) Send(ctx context.Context, source store.Scope, recs []*Record
 		scope = s.owner
 	}
 	for i, r := range recs {
-		if r.Control || len(r.Events) == 0 {
+		if r.Control || r.count() == 0 {
 			continue
 		}
-		evs := make([]store.Event, len(r.Events))
-		for j, e := range r.Events {
+		evs := make([]store.Event, r.count())
+		for j, e := range r.events() {
 			evs[j] = store.Event{Timestamp: e.Timestamp, Message: e.Message}
 		}
 		sort.SliceStable(evs, func(a, b int) bool { return evs[a].Timestamp < evs[b].Timestamp })
