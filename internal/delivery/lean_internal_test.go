@@ -36,9 +36,9 @@ func leanPage() []store.StoredEvent {
 	add("a", 10, 0, 900, 1764600000000)
 	add("b", 11, 0, 700, 1764600000000)
 	add("a", 12, 0, 900, 1764600001000)
-	add("c", 13, 5, 300, 1764600000000)  // a partial block
-	add("d", 14, 0, 400, 1764600005000)  // d's blocks out of order:
-	add("d", 15, 0, 400, 1764600000000)  // the second is older
+	add("c", 13, 5, 300, 1764600000000) // a partial block
+	add("d", 14, 0, 400, 1764600005000) // d's blocks out of order:
+	add("d", 15, 0, 400, 1764600000000) // the second is older
 	add("b", 16, 0, 2000, 1764600002000)
 	return page
 }
