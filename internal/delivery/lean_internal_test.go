@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -125,5 +126,53 @@ func compareRecords(t *testing.T, what string, r, e *Record, pool *gzipPool) {
 		if ev.ID != w.ID || ev.Timestamp != w.Timestamp || ev.Message != w.Message || ev.Ingestion != w.Ingestion {
 			t.Fatalf("%s: event %d is %+v, want %+v", what, x, ev, w)
 		}
+	}
+}
+
+// TestFileSinkLines: the file sink's lines are the records' JSON, in
+// order, whether written from shared blocks (large spans go straight to
+// the file, after the buffered head before them), from a record's own
+// JSON, or a control record's; across two Sends into one file.
+func TestFileSinkLines(t *testing.T) {
+	path := t.TempDir() + "/out.ndjson"
+	s, err := newFileSink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, ls := groupOf(s, &natsSink{})
+	ls.build(leanPage()) // the other follower made the shared blocks
+	recs := lf.build(leanPage())
+	recs = append(recs, newControl("file", 1764600000000))
+	direct := 0
+	for _, r := range recs {
+		for _, p := range r.pieces {
+			if len(p.blk.span(p.from, p.to)) >= directBytes {
+				direct++
+			}
+		}
+	}
+	if direct < 2 {
+		t.Fatalf("%d spans of %d bytes or more: the test does not test the direct write", direct, directBytes)
+	}
+	var want []byte
+	for _, r := range recs {
+		want = append(append(want, eventJSON(r)...), '\n')
+	}
+	ctx := context.Background()
+	if err := s.Send(ctx, store.Scope{}, recs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, store.Scope{}, recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the file holds %d bytes, want %d:\n%.400s\nwant\n%.400s", len(got), len(want), got, want)
 	}
 }

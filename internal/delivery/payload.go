@@ -1,9 +1,9 @@
 package delivery
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
+	"io"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -270,22 +270,35 @@ func (r *Record) jsonSize() int {
 }
 
 // writeJSON writes r.JSON() to w: from the pieces where they stand (the
-// shared blocks' bytes, no copy into a record's buffer), or the JSON.
-func (r *Record) writeJSON(w *bufio.Writer) {
+// shared blocks' bytes, no copy into a record's buffer), or the JSON. The
+// first error ends it.
+func (r *Record) writeJSON(w io.Writer) error {
 	if r.json != nil || r.pieces == nil {
-		w.Write(r.JSON())
-		return
+		_, err := w.Write(r.JSON())
+		return err
 	}
 	var head [512]byte
-	w.Write(r.appendHead(head[:0]))
+	if _, err := w.Write(r.appendHead(head[:0])); err != nil {
+		return err
+	}
 	for i, p := range r.pieces {
 		if i > 0 {
-			w.WriteByte(',')
+			if _, err := w.Write(comma); err != nil {
+				return err
+			}
 		}
-		w.Write(p.blk.span(p.from, p.to))
+		if _, err := w.Write(p.blk.span(p.from, p.to)); err != nil {
+			return err
+		}
 	}
-	w.WriteString("]}")
+	_, err := w.Write(closing)
+	return err
 }
+
+var (
+	comma   = []byte(",")
+	closing = []byte("]}")
+)
 
 // appendHead is the payload up to its first event: every key but the
 // events' own, in AWS's order, and the opening of logEvents.
