@@ -256,7 +256,7 @@ func (fl *follower) release(recs []*Record) {
 			clear(r.Events) // kept without the messages and shared blocks they name
 			fl.spareEvents = append(fl.spareEvents, r.Events[:0])
 		}
-		r.Events = nil
+		r.Events, r.page, r.runs = nil, nil, nil
 	}
 }
 
@@ -345,6 +345,13 @@ func (fl *follower) view(ctx context.Context, events []store.StoredEvent) ([]sto
 // build groups the matching events into one record per log stream, each
 // cut to a share of the sink's record limit (the exact size is checked
 // before sending).
+//
+// When a group's match-all followers share the blocks' encodings, a
+// record for a sink that sends the payload alone (payloadOnly) is lean:
+// its runs of the page and of the shared blocks, its count, oldest
+// ingestion and first and last ids, without an Event per event (those
+// were a quarter of delivery's CPU besides the deflate). Every other
+// record gets its Events, as any sink may read them.
 func (fl *follower) build(events []store.StoredEvent) []*Record {
 	f := &fl.f
 	matchAll := f.Pattern == nil || f.Pattern.MatchesAll()
@@ -359,13 +366,12 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 		}
 	}
 	// With every event delivered as stored, a group's other follower may
-	// have encoded these blocks already (their events' ids too), or will
-	// want them.
+	// have encoded these blocks already, or will want them.
 	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	lean := share && payloadOnly(fl.sink)
 	sc := &fl.scratch
 	defer sc.reset()
 	var shared []*encodedBlock // per event of keep, its block's encoding
-	idOf := grown(&sc.idOf, len(keep))
 	if share {
 		shared = grown(&sc.shared, len(keep))
 		for i := 0; i < len(keep); {
@@ -373,60 +379,13 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
 				j++
 			}
-			if blk := fl.m.shared.get(sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}); blk != nil {
-				for x := i; x < j; x++ {
-					shared[x] = blk
-					idOf[x], _ = blk.id(keep[x].Pos.Index)
-				}
+			k := sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}
+			blk := fl.m.shared.get(k)
+			if blk == nil && wholeBlock(keep[i:j]) {
+				blk = encodeBlock(keep[i:j])
+				fl.m.shared.put(k, blk)
 			}
-			i = j
-		}
-	}
-	// The other IDs are written into one buffer and made one string, which
-	// the events' IDs slice (two allocations a page, not two an event).
-	idBuf := sc.idBuf[:0]
-	if cap(idBuf) < 56*len(keep) {
-		idBuf = make([]byte, 0, 56*len(keep))
-	}
-	begins, ends := grown(&sc.begins, len(keep)), grown(&sc.ends, len(keep))
-	for i := range keep {
-		if idOf[i] != "" {
-			continue
-		}
-		p := keep[i].Pos
-		begins[i] = len(idBuf)
-		if q := prevPos(keep, i); i > 0 && idOf[i-1] == "" && p.Time >= 0 && p.Time == q.Time && p.Seq == q.Seq {
-			// The same timestamp and append as the event before (most of
-			// a block): its first 39 digits, then this index's 17.
-			start := len(idBuf)
-			idBuf = append(idBuf, idBuf[ends[i-1]-56:ends[i-1]-17]...)
-			idBuf = appendIndexDigits(idBuf, p.Index)
-			if len(idBuf)-start != 56 { // an index past 17 digits: cannot be, but spell it as AppendID does
-				idBuf = p.AppendID(idBuf[:start])
-			}
-		} else {
-			idBuf = p.AppendID(idBuf)
-		}
-		ends[i] = len(idBuf)
-	}
-	ids := string(idBuf)
-	sc.idBuf = idBuf[:0]
-	for i := range keep {
-		if idOf[i] == "" {
-			idOf[i] = ids[begins[i]:ends[i]]
-		}
-	}
-	if share {
-		for i := 0; i < len(keep); {
-			j := i + 1
-			for j < len(keep) && keep[j].Pos.Seq == keep[i].Pos.Seq {
-				j++
-			}
-			if shared[i] == nil && wholeBlock(keep[i:j]) {
-				// The block keeps its ids for the other follower: a copy,
-				// not the scratch's (the next page writes over those).
-				blk := encodeBlock(keep[i:j], slices.Clone(idOf[i:j]))
-				fl.m.shared.put(sharedKey{f.Scope, f.Group, keep[i].Pos.Seq}, blk)
+			if blk != nil {
 				for x := i; x < j; x++ {
 					shared[x] = blk
 				}
@@ -434,84 +393,96 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			i = j
 		}
 	}
-	open, size, pieceless := sc.maps()
+	open := sc.openMap()
 	var recs []*Record
 	var last *Record // the record of the previous event: pages are whole blocks, each of one stream
 	for i := range keep {
 		e := &keep[i]
-		ev := Event{ID: idOf[i], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
-		if share && shared[i] != nil {
-			ev.encoded, _ = shared[i].event(e.Pos.Index)
-		}
-		n := eventJSONSize(&ev)
+		n := eventSize(idLen, len(e.Message))
 		r := last
 		if r == nil || r.Stream != e.Stream {
 			r = open[e.Stream]
 		}
-		if r == nil || (size[r]+n > budget && len(r.Events) > 0) {
+		if r == nil || (r.bsize+n > budget && r.n > 0) {
 			r = &Record{Owner: f.Scope.Account, Group: f.Group, Stream: e.Stream, Filters: []string{f.Name},
-				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream), spareJSON: fl.spare(&fl.spareJSON), spareGz: fl.spare(&fl.spareGz)}
-			// Room for the run of this stream's events from here (a page is
-			// whole blocks of one stream each), so appending does not grow
-			// and copy the events.
-			run := 1
-			for run < len(keep)-i && keep[i+run].Stream == e.Stream {
-				run++
-			}
-			r.Events = fl.events(min(run, max(1, budget/n)))
+				PolicyLevel: f.PolicyLevel, PartitionKey: fl.partitionKey(e.Stream), spareJSON: fl.spare(&fl.spareJSON), spareGz: fl.spare(&fl.spareGz),
+				page: keep, bsize: 200 + len(f.Group) + len(e.Stream), oldest: e.IngestionTime}
 			open[e.Stream] = r
-			size[r] = 200 + len(f.Group) + len(e.Stream)
 			recs = append(recs, r)
 		}
-		r.Events = append(r.Events, ev)
-		size[r] += n
+		if r.n > 0 && e.Timestamp < r.lastTS {
+			r.unsorted = true
+		}
+		r.lastTS = e.Timestamp
+		r.n++
+		r.bsize += n
+		r.oldest = min(r.oldest, e.IngestionTime)
+		if k := len(r.runs) - 1; k >= 0 && r.runs[k].to == i {
+			r.runs[k].to++
+		} else {
+			r.runs = append(r.runs, pageRun{i, i + 1})
+		}
 		last = r
 		if share {
 			// The record's runs of shared blocks (Record.pieces), while
 			// every event of it has one.
-			if blk, idx := shared[i], int(e.Pos.Index); blk != nil && idx < len(blk.ends) && !pieceless[r] {
+			if blk, idx := shared[i], int(e.Pos.Index); blk != nil && idx < len(blk.ends) && !r.pieceless {
 				if k := len(r.pieces) - 1; k >= 0 && r.pieces[k].blk == blk && r.pieces[k].to == idx {
 					r.pieces[k].to++
 				} else {
 					r.pieces = append(r.pieces, piece{blk, idx, idx + 1})
 				}
 			} else {
-				pieceless[r] = true
+				r.pieceless = true
 			}
 		}
 	}
 	for _, r := range recs {
-		// Blocks of one stream come in commit order, each chronological;
-		// AWS's records are in timestamp order.
-		less := func(a, b Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) }
-		if !slices.IsSortedFunc(r.Events, less) {
-			slices.SortStableFunc(r.Events, less)
-			pieceless[r] = true // the runs no longer follow the events
+		if r.pieceless || r.unsorted {
+			r.pieces = nil // the runs no longer follow the events
 		}
-		if pieceless[r] {
-			r.pieces = nil
+		if lean && r.pieces != nil {
+			// Sorted: the first and last in the page are the first and
+			// last by timestamp.
+			first, end := keep[r.runs[0].from].Pos, keep[r.runs[len(r.runs)-1].to-1].Pos
+			r.firstID, r.lastID = first.ID(), end.ID()
+			continue
+		}
+		r.Events = appendPageEvents(fl.events(r.n), keep, r.runs, shared)
+		r.page, r.runs, r.n = nil, nil, 0
+		if r.unsorted {
+			// Blocks of one stream come in commit order, each
+			// chronological; AWS's records are in timestamp order.
+			slices.SortStableFunc(r.Events, func(a, b Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 		}
 	}
 	return recs
+}
+
+// payloadOnly reports whether s sends a record's payload (its JSON or
+// gzip) and reads nothing of its events but their count and first and
+// last ids: such a sink's records may be lean (build). Every other sink,
+// Cairn's own that index or append the events one by one and any other
+// (a test's), gets Events.
+func payloadOnly(s Sink) bool {
+	switch s.(type) {
+	case *kinesisSink, *firehoseSink, *lambdaSink, *httpSink, *natsSink, *fileSink:
+		return true
+	}
+	return false
 }
 
 // buildScratch is build's working memory, kept by the follower between
 // pages (a page of 10,000 events needs ~1.5 MB of it: allocating it afresh
 // zeroed it every time and gave the collector as much to reclaim).
 type buildScratch struct {
-	idOf         []string
-	shared       []*encodedBlock
-	begins, ends []int
-	idBuf        []byte
-	open         map[string]*Record
-	size         map[*Record]int
-	pieceless    map[*Record]bool
+	shared []*encodedBlock
+	open   map[string]*Record
 }
 
 // grown is *s resized to n elements, the array kept when it is large
-// enough. Elements a page used are zero again after its reset (idOf's and
-// shared's: build reads them before writing); begins' and ends' are
-// written before they are read.
+// enough. Elements a page used are zero again after its reset (build
+// reads shared's before writing them).
 func grown[T any](s *[]T, n int) []T {
 	if cap(*s) < n {
 		*s = make([]T, n)
@@ -521,24 +492,21 @@ func grown[T any](s *[]T, n int) []T {
 	return *s
 }
 
-// maps are build's per-record maps, empty.
-func (sc *buildScratch) maps() (map[string]*Record, map[*Record]int, map[*Record]bool) {
+// openMap is build's map of each stream's open record, empty.
+func (sc *buildScratch) openMap() map[string]*Record {
 	if sc.open == nil {
-		sc.open, sc.size, sc.pieceless = map[string]*Record{}, map[*Record]int{}, map[*Record]bool{}
+		sc.open = map[string]*Record{}
 	}
-	return sc.open, sc.size, sc.pieceless
+	return sc.open
 }
 
-// reset ends a page: nothing of it stays reachable from the scratch (ids,
-// blocks and records are the records' and the cache's alone), and an
+// reset ends a page: nothing of it stays reachable from the scratch
+// (blocks and records are the records' and the cache's alone), and an
 // array grown past a page's worth is let go.
 func (sc *buildScratch) reset() {
-	clear(sc.idOf)
 	clear(sc.shared)
 	clear(sc.open)
-	clear(sc.size)
-	clear(sc.pieceless)
-	if cap(sc.idOf) > maxPageBufEvents {
+	if cap(sc.shared) > maxPageBufEvents {
 		*sc = buildScratch{}
 	}
 }
@@ -600,15 +568,17 @@ func (fl *follower) split(ctx context.Context, r *Record, lim Limits, out []*Rec
 	if fl.size(r) <= lim.RecordBytes {
 		return append(out, r)
 	}
-	if len(r.Events) <= 1 {
+	if r.count() <= 1 {
 		fl.fail(ctx, []*Record{r}, Permanent(errors.New("the event does not fit in one record of the destination")))
 		return out
 	}
-	h := len(r.Events) / 2
+	evs := r.events()
+	h := len(evs) / 2
 	a, b := *r, *r
-	a.Events, b.Events = r.Events[:h:h], r.Events[h:]
+	a.Events, b.Events = evs[:h:h], evs[h:]
 	a.json, a.gz, b.json, b.gz = nil, nil, nil, nil
 	a.jsonN, b.jsonN = 0, 0
+	a.page, a.runs, b.page, b.runs = nil, nil, nil, nil
 	a.pieces, b.pieces = nil, nil                                       // the halves are encoded event by event
 	a.spareJSON, a.spareGz, b.spareJSON, b.spareGz = nil, nil, nil, nil // r's own, not to be shared
 	out = fl.split(ctx, &a, lim, out)
@@ -622,10 +592,8 @@ func (fl *follower) sendBatch(ctx context.Context, batch []*Record, control bool
 	pending := batch
 	oldest := int64(0)
 	for _, r := range batch {
-		for _, e := range r.Events {
-			if oldest == 0 || e.Ingestion < oldest {
-				oldest = e.Ingestion
-			}
+		if o := r.oldestIngestion(); o != 0 && (oldest == 0 || o < oldest) {
+			oldest = o
 		}
 	}
 	deadline := time.UnixMilli(oldest).Add(m.cfg.RetryWindow)
@@ -696,7 +664,7 @@ func (fl *follower) acked(recs []*Record) {
 			continue
 		}
 		fl.deliveredRecords.Add(1)
-		fl.deliveredEvents.Add(uint64(len(r.Events)))
+		fl.deliveredEvents.Add(uint64(r.count()))
 		fl.deliveredBytes.Add(uint64(fl.size(r)))
 	}
 }
@@ -709,7 +677,7 @@ func (fl *follower) fail(ctx context.Context, recs []*Record, cause error) {
 	m := fl.m
 	for _, r := range recs {
 		fl.failedRecords.Add(1)
-		fl.failedEvents.Add(uint64(len(r.Events)))
+		fl.failedEvents.Add(uint64(r.count()))
 	}
 	fl.setErr(cause)
 	m.log.Error("subscription delivery failed; events recorded in the error log group", "logGroup", fl.f.Group,
@@ -717,7 +685,7 @@ func (fl *follower) fail(ctx context.Context, recs []*Record, cause error) {
 	var evs []store.Event
 	now := m.cfg.Now().UnixMilli()
 	for _, r := range recs {
-		for chunk := r.Events; len(chunk) > 0; {
+		for chunk := r.events(); len(chunk) > 0; {
 			n, size := 0, 0
 			for n < len(chunk) && (n == 0 || size+eventJSONSize(&chunk[n]) < 200_000) {
 				size += eventJSONSize(&chunk[n])

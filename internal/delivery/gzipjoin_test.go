@@ -80,7 +80,7 @@ func sharedPage(t testing.TB, blocks, streams int) []*Record {
 func eventJSON(r *Record) []byte {
 	c := *r
 	c.pieces, c.json, c.spareJSON = nil, nil, nil
-	c.Events = append([]Event(nil), r.Events...)
+	c.Events = append([]Event(nil), c.events()...) // a lean record's made from its page (on the copy)
 	for i := range c.Events {
 		c.Events[i].encoded = nil
 	}

@@ -1,14 +1,15 @@
 package delivery
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
+	"io"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/cairnlog/cairn/internal/protocol"
+	"github.com/cairnlog/cairn/internal/store"
 )
 
 // Event is one delivered log event.
@@ -38,6 +39,25 @@ type Record struct {
 	// Random: random).
 	PartitionKey string
 
+	// A lean record (build, for a sink that sends the payload alone:
+	// payloadOnly) has no Events: n events, the oldest ingested at oldest,
+	// the first and last with ids firstID and lastID, all of them in page
+	// (the feed page's events it was built from, valid while the follower
+	// delivers it) at runs, and its payload in pieces. events() makes its
+	// Events from the page when a slower path needs them (a split, a
+	// failure).
+	n               int
+	oldest          int64
+	firstID, lastID string
+	page            []store.StoredEvent
+	runs            []pageRun
+	// What build tracks of a record while it adds events: its estimated
+	// size, the last event's timestamp, whether one came before an
+	// earlier's, whether one had no shared block.
+	bsize               int
+	lastTS              int64
+	unsorted, pieceless bool
+
 	// pieces, when set, are the record's events as runs of shared encoded
 	// blocks, in order (build sets them; split and a re-sort drop them):
 	// the JSON copies each run at once, and the gzip joins the runs'
@@ -52,6 +72,107 @@ type Record struct {
 	// for json and gz to reuse (follower.release): a record of 1,000
 	// events is ~220 KB of JSON, which allocating afresh zeroes every time.
 	spareJSON, spareGz []byte
+}
+
+// pageRun is the run of a lean record's events from..to-1 of its page.
+type pageRun struct{ from, to int }
+
+// count is the number of the record's events.
+func (r *Record) count() int {
+	if r.Events == nil {
+		return r.n
+	}
+	return len(r.Events)
+}
+
+// events are the record's events: Events, made first from the page for a
+// lean record.
+func (r *Record) events() []Event {
+	if r.Events == nil && r.n > 0 {
+		r.Events = make([]Event, 0, r.n)
+		r.Events = appendPageEvents(r.Events, r.page, r.runs, nil)
+	}
+	return r.Events
+}
+
+// oldestIngestion is the earliest ingestion time of the record's events.
+func (r *Record) oldestIngestion() int64 {
+	if r.Events == nil {
+		return r.oldest
+	}
+	oldest := int64(0)
+	for _, e := range r.Events {
+		if oldest == 0 || e.Ingestion < oldest {
+			oldest = e.Ingestion
+		}
+	}
+	return oldest
+}
+
+// edgeIDs are the ids of the record's first and last events.
+func (r *Record) edgeIDs() (string, string) {
+	if r.Events == nil {
+		return r.firstID, r.lastID
+	}
+	if len(r.Events) == 0 {
+		return "", ""
+	}
+	return r.Events[0].ID, r.Events[len(r.Events)-1].ID
+}
+
+// appendPageEvents appends the Event of each page event in runs, in
+// order, with its id (one string for them all) and, where shared (by page
+// index; nil: none) has its block, its encoding there.
+func appendPageEvents(dst []Event, page []store.StoredEvent, runs []pageRun, shared []*encodedBlock) []Event {
+	n := 0
+	for _, ru := range runs {
+		n += ru.to - ru.from
+	}
+	buf := make([]byte, 0, n*idLen)
+	for _, ru := range runs {
+		for i := ru.from; i < ru.to; i++ {
+			at := len(buf)
+			var q store.Position
+			var prev []byte
+			if i > ru.from {
+				q, prev = page[i-1].Pos, buf[at-idLen:at]
+			}
+			buf = appendID(buf, page[i].Pos, q, prev, i > ru.from)
+			if len(buf)-at != idLen { // cannot be (idLen), but keep every id its own length
+				buf = buf[:at]
+				return appendPageEventsEach(dst, page, runs, shared)
+			}
+		}
+	}
+	ids := string(buf)
+	off := 0
+	for _, ru := range runs {
+		for i := ru.from; i < ru.to; i++ {
+			e := &page[i]
+			ev := Event{ID: ids[off : off+idLen], Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
+			off += idLen
+			if shared != nil && shared[i] != nil {
+				ev.encoded, _ = shared[i].event(e.Pos.Index)
+			}
+			dst = append(dst, ev)
+		}
+	}
+	return dst
+}
+
+// appendPageEventsEach is appendPageEvents with a string per id.
+func appendPageEventsEach(dst []Event, page []store.StoredEvent, runs []pageRun, shared []*encodedBlock) []Event {
+	for _, ru := range runs {
+		for i := ru.from; i < ru.to; i++ {
+			e := &page[i]
+			ev := Event{ID: string(e.Pos.AppendID(nil)), Timestamp: e.Timestamp, Message: e.Message, Ingestion: e.IngestionTime}
+			if shared != nil && shared[i] != nil {
+				ev.encoded, _ = shared[i].event(e.Pos.Index)
+			}
+			dst = append(dst, ev)
+		}
+	}
+	return dst
 }
 
 // piece is the run of a record's events from..to-1 of an encoded block.
@@ -89,8 +210,12 @@ func (r *Record) JSON() []byte {
 	// Room for the escapes a message may need (JSON lines quote their
 	// keys, each quote escaped), so the buffer is not grown and copied.
 	n := 200 + len(r.Group) + len(r.Stream)
-	for i := range r.Events {
-		n += 64 + len(r.Events[i].ID) + len(r.Events[i].Message)*9/8
+	if r.pieces != nil {
+		n = r.jsonSize()
+	} else {
+		for i := range r.Events {
+			n += 64 + len(r.Events[i].ID) + len(r.Events[i].Message)*9/8
+		}
 	}
 	b := r.spareJSON[:0]
 	if cap(b) < n {
@@ -145,22 +270,35 @@ func (r *Record) jsonSize() int {
 }
 
 // writeJSON writes r.JSON() to w: from the pieces where they stand (the
-// shared blocks' bytes, no copy into a record's buffer), or the JSON.
-func (r *Record) writeJSON(w *bufio.Writer) {
+// shared blocks' bytes, no copy into a record's buffer), or the JSON. The
+// first error ends it.
+func (r *Record) writeJSON(w io.Writer) error {
 	if r.json != nil || r.pieces == nil {
-		w.Write(r.JSON())
-		return
+		_, err := w.Write(r.JSON())
+		return err
 	}
 	var head [512]byte
-	w.Write(r.appendHead(head[:0]))
+	if _, err := w.Write(r.appendHead(head[:0])); err != nil {
+		return err
+	}
 	for i, p := range r.pieces {
 		if i > 0 {
-			w.WriteByte(',')
+			if _, err := w.Write(comma); err != nil {
+				return err
+			}
 		}
-		w.Write(p.blk.span(p.from, p.to))
+		if _, err := w.Write(p.blk.span(p.from, p.to)); err != nil {
+			return err
+		}
 	}
-	w.WriteString("]}")
+	_, err := w.Write(closing)
+	return err
 }
+
+var (
+	comma   = []byte(",")
+	closing = []byte("]}")
+)
 
 // appendHead is the payload up to its first event: every key but the
 // events' own, in AWS's order, and the opening of logEvents.
@@ -238,6 +376,9 @@ func lambdaEvent(gz []byte) []byte {
 	return append(b, `"}}`...)
 }
 
-// jsonSize estimates a record's JSON size for one more event (its share of
-// the payload), so records are cut before the target's limit.
-func eventJSONSize(e *Event) int { return 60 + len(e.ID) + len(e.Message)*6/5 }
+// eventJSONSize estimates a record's JSON size for one more event (its
+// share of the payload), so records are cut before the target's limit.
+func eventJSONSize(e *Event) int { return eventSize(len(e.ID), len(e.Message)) }
+
+// eventSize is eventJSONSize of an event of an id and message so long.
+func eventSize(idN, msgN int) int { return 60 + idN + msgN*6/5 }

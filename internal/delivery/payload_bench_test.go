@@ -64,7 +64,8 @@ func BenchmarkRecordGzip(b *testing.B) {
 // of 1,000 standard lines, one stream each) into records and their JSON,
 // for one filter alone ("alone") and for the second of a group's two
 // match-all filters, which finds the blocks encoded by the first
-// ("second"). Run with -cpu 1.
+// ("second"; "second-lean" with a sink that sends the payload alone, whose
+// records have no Events). Run with -cpu 1.
 func BenchmarkBuildPage(b *testing.B) {
 	g := bench.NewLineGen(42)
 	var page []store.StoredEvent
@@ -74,9 +75,9 @@ func BenchmarkBuildPage(b *testing.B) {
 			page = append(page, store.StoredEvent{Stream: fmt.Sprint("s-", blk), Timestamp: p.Time, IngestionTime: p.Time, Message: g.Line(), Pos: p})
 		}
 	}
-	run := func(b *testing.B, second bool) {
+	run := func(b *testing.B, second bool, sink Sink) {
 		m := &Manager{byGroup: map[groupKey][]*follower{}}
-		fl := &follower{m: m, f: Filter{Name: "f", Group: "g"}}
+		fl := &follower{m: m, f: Filter{Name: "f", Group: "g"}, sink: sink}
 		if second {
 			m.byGroup[groupKey{group: "g"}] = []*follower{fl, {}}
 			fl.build(page) // the first follower's encoding, kept in m.shared
@@ -91,8 +92,10 @@ func BenchmarkBuildPage(b *testing.B) {
 		}
 		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*len(page)), "cpu-ns/event")
 	}
-	b.Run("alone", func(b *testing.B) { run(b, false) })
-	b.Run("second", func(b *testing.B) { run(b, true) })
+	b.Run("alone", func(b *testing.B) { run(b, false, nil) })
+	b.Run("second", func(b *testing.B) { run(b, true, nil) })
+	// The second, to a sink that sends the payload alone: lean records.
+	b.Run("second-lean", func(b *testing.B) { run(b, true, &fileSink{}) })
 }
 
 // processCPU is the process's user+system CPU time in ns.
@@ -154,8 +157,9 @@ func BenchmarkGroupPage(b *testing.B) {
 		}
 	}
 	m := &Manager{byGroup: map[groupKey][]*follower{}}
-	nats := &follower{m: m, f: Filter{Name: "to-nats", Group: "g"}}
-	file := &follower{m: m, f: Filter{Name: "to-file", Group: "g"}}
+	// Their sinks' types (payloadOnly: lean records), not their sends.
+	nats := &follower{m: m, f: Filter{Name: "to-nats", Group: "g"}, sink: &natsSink{}}
+	file := &follower{m: m, f: Filter{Name: "to-file", Group: "g"}, sink: &fileSink{}}
 	m.byGroup[groupKey{group: "g"}] = []*follower{nats, file}
 	pool := &gzipPool{level: 1}
 	var cpu int64

@@ -38,7 +38,6 @@ type sharedKey struct {
 type encodedBlock struct {
 	buf  []byte
 	ends []int
-	ids  []string // event i's id, for the other follower's records
 
 	// seg holds the whole block's span deflated, once per level a gzip
 	// sink of the group asked for (deflateSegment): the group's other
@@ -69,13 +68,6 @@ func (b *encodedBlock) event(i uint32) ([]byte, bool) {
 	}
 	end := b.ends[i]
 	return b.buf[b.start(int(i)):end:end], true
-}
-
-func (b *encodedBlock) id(i uint32) (string, bool) {
-	if int(i) >= len(b.ids) {
-		return "", false
-	}
-	return b.ids[i], true
 }
 
 // span is events from..to-1 with their separating commas.
@@ -146,32 +138,68 @@ func (s *sharedBlocks) evict() {
 	}
 }
 
-// size is what the block holds alive: its encoding, and its ids (they
-// share the string of the page that made them, 56 bytes an event).
-func (b *encodedBlock) size() int { return len(b.buf) + len(b.ids)*(56+16) }
+// size is what the block holds alive: its encoding and its events' ends.
+func (b *encodedBlock) size() int { return cap(b.buf) + cap(b.ends)*8 }
 
 // encodeBlock encodes the events of one block (events, all of one append,
-// in Pos.Index order from 0) with their ids (ids[i] is event i's).
-func encodeBlock(events []store.StoredEvent, ids []string) *encodedBlock {
+// in Pos.Index order from 0), each with the id its position spells
+// (store.Position.AppendID), written straight into the block's bytes.
+func encodeBlock(events []store.StoredEvent) *encodedBlock {
 	n := 0
 	for i := range events {
-		n += 64 + len(ids[i]) + len(events[i].Message)*9/8
+		n += 64 + idLen + len(events[i].Message)*9/8
 	}
-	b := &encodedBlock{buf: make([]byte, 0, n), ends: make([]int, len(events)), ids: ids}
+	b := &encodedBlock{buf: make([]byte, 0, n), ends: make([]int, len(events))}
+	var prev []byte // the id of the event before, where it stands in buf
 	for i := range events {
 		if i > 0 {
 			b.buf = append(b.buf, ',')
 		}
-		b.buf = appendEvent(b.buf, ids[i], events[i].Timestamp, events[i].Message)
+		b.buf = append(b.buf, `{"id":"`...)
+		at := len(b.buf)
+		var q store.Position
+		if i > 0 {
+			q = events[i-1].Pos
+		}
+		b.buf = appendID(b.buf, events[i].Pos, q, prev, i > 0)
+		prev = b.buf[at:]
+		b.buf = appendEventRest(b.buf, events[i].Timestamp, events[i].Message)
 		b.ends[i] = len(b.buf)
 	}
 	return b
+}
+
+// idLen is the length of every event id (store.Position.AppendID: 19
+// digits of the time, or a sign and 18, 20 of the sequence and 17 of the
+// index, none of which a value of its type can pass).
+const idLen = 56
+
+// appendID appends p's id (store.Position.AppendID); prev, when ok, is
+// the id of the position q before: with the same time and append (most of
+// a block) its first 39 digits are p's, and only the index's 17 are
+// spelt.
+func appendID(dst []byte, p, q store.Position, prev []byte, ok bool) []byte {
+	if ok && p.Time >= 0 && p.Time == q.Time && p.Seq == q.Seq && len(prev) >= idLen {
+		start := len(dst)
+		dst = append(dst, prev[:idLen-17]...)
+		dst = appendIndexDigits(dst, p.Index)
+		if len(dst)-start == idLen {
+			return dst
+		}
+		dst = dst[:start] // an index past 17 digits: cannot be, but spell it as AppendID does
+	}
+	return p.AppendID(dst)
 }
 
 // appendEvent is one element of a payload's logEvents.
 func appendEvent(b []byte, id string, ts int64, msg string) []byte {
 	b = append(b, `{"id":"`...)
 	b = append(b, id...)
+	return appendEventRest(b, ts, msg)
+}
+
+// appendEventRest is an element of logEvents after its id.
+func appendEventRest(b []byte, ts int64, msg string) []byte {
 	b = append(b, `","timestamp":`...)
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, `,"message":`...)

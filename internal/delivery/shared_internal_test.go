@@ -26,7 +26,7 @@ func TestSharedEncodingSameBytes(t *testing.T) {
 		evs = append(evs, store.StoredEvent{Stream: "s", Timestamp: p.Time, Message: m, Pos: p})
 		ids = append(ids, string(p.AppendID(nil)))
 	}
-	blk := encodeBlock(evs, ids)
+	blk := encodeBlock(evs)
 	plain := &Record{Owner: "1", Group: "g", Stream: "s", Filters: []string{"f"}}
 	sharedRec := &Record{Owner: "1", Group: "g", Stream: "s", Filters: []string{"f"}}
 	for i, e := range evs {
@@ -122,8 +122,13 @@ func TestBuildIDs(t *testing.T) {
 			if blk == nil {
 				continue
 			}
-			if id, ok := blk.id(e.Pos.Index); ok && id != fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index) {
-				t.Fatalf("shared block %d, event %d: id %q", e.Pos.Seq, e.Pos.Index, id)
+			enc, ok := blk.event(e.Pos.Index)
+			if !ok {
+				continue
+			}
+			var got struct{ ID string }
+			if err := json.Unmarshal(enc, &got); err != nil || got.ID != fmt.Sprintf("%019d%020d%017d", e.Pos.Time, e.Pos.Seq, e.Pos.Index) {
+				t.Fatalf("shared block %d, event %d: id %q (%v)", e.Pos.Seq, e.Pos.Index, got.ID, err)
 			}
 		}
 	}

@@ -387,7 +387,7 @@ func (s *bulkSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 		if r.Control {
 			continue // a health check, not a document
 		}
-		for _, e := range r.Events {
+		for _, e := range r.events() {
 			b = append(b, `{"index":{"_index":`...)
 			b = protocol.AppendJSONString(b, s.cfg.Index)
 			b = append(b, `,"_id":"`...)
@@ -512,9 +512,10 @@ func (s *natsSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 	for i, r := range recs {
 		m := nats.NewMsg(s.subject)
 		m.Data = r.gzip(s.gz)
-		if !r.Control && len(r.Events) > 0 {
+		if !r.Control && r.count() > 0 {
 			// Same events, same id: JetStream drops a redelivery.
-			m.Header.Set(jetstream.MsgIDHeader, r.Filters[0]+"/"+r.Events[0].ID+"/"+r.Events[len(r.Events)-1].ID)
+			first, last := r.edgeIDs()
+			m.Header.Set(jetstream.MsgIDHeader, r.Filters[0]+"/"+first+"/"+last)
 		}
 		f, err := s.js.PublishMsgAsync(m)
 		if err != nil {
@@ -574,11 +575,11 @@ func (s *groupSink) Send(ctx context.Context, source store.Scope, recs []*Record
 		scope = s.owner
 	}
 	for i, r := range recs {
-		if r.Control || len(r.Events) == 0 {
+		if r.Control || r.count() == 0 {
 			continue
 		}
-		evs := make([]store.Event, len(r.Events))
-		for j, e := range r.Events {
+		evs := make([]store.Event, r.count())
+		for j, e := range r.events() {
 			evs[j] = store.Event{Timestamp: e.Timestamp, Message: e.Message}
 		}
 		sort.SliceStable(evs, func(a, b int) bool { return evs[a].Timestamp < evs[b].Timestamp })
@@ -641,7 +642,7 @@ func appendChecked(ctx context.Context, st store.Store, scope store.Scope, group
 type fileSink struct {
 	mu      sync.Mutex // guards f's writes, w, written
 	f       *os.File
-	w       *bufio.Writer
+	w       fileWriter
 	written uint64 // writes flushed to f so far
 
 	syncMu sync.Mutex // one fsync at a time; guards synced
@@ -656,7 +657,29 @@ func newFileSink(path string) (Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fileSink{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &fileSink{f: f, w: fileWriter{b: bufio.NewWriterSize(f, 1<<20), f: f}}, nil
+}
+
+// fileWriter gathers a file's small writes (a record's head, its commas,
+// its end, small records) in b, and writes a large one (a shared block's
+// events, ~220 KB) straight to f, after what b holds, instead of copying
+// it into b first: the copy was a fifth of the file sink's CPU.
+type fileWriter struct {
+	b *bufio.Writer
+	f io.Writer
+}
+
+// directBytes is the size from which fileWriter writes past its buffer.
+const directBytes = 32 << 10
+
+func (w fileWriter) Write(p []byte) (int, error) {
+	if len(p) < directBytes {
+		return w.b.Write(p)
+	}
+	if err := w.b.Flush(); err != nil {
+		return 0, err
+	}
+	return w.f.Write(p)
 }
 
 func (s *fileSink) Limits() Limits {
@@ -666,17 +689,27 @@ func (s *fileSink) Size(r *Record) int { return r.jsonSize() + 1 }
 func (s *fileSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return errors.Join(s.w.Flush(), s.f.Close())
+	return errors.Join(s.w.b.Flush(), s.f.Close())
 }
 
 func (s *fileSink) Send(ctx context.Context, scope store.Scope, recs []*Record) error {
 	s.mu.Lock()
+	var err error
 	for _, r := range recs {
-		r.writeJSON(s.w) // from the shared blocks where it can: the line is not built apart first
-		s.w.WriteByte('\n')
+		// From the shared blocks where it can: the line is not built
+		// apart first.
+		if err = r.writeJSON(s.w); err == nil {
+			err = s.w.b.WriteByte('\n')
+		}
+		if err != nil {
+			break
+		}
 	}
-	if err := s.w.Flush(); err != nil {
-		s.w.Reset(s.f) // a failed writer stays failed; the records are written again
+	if err == nil {
+		err = s.w.b.Flush()
+	}
+	if err != nil {
+		s.w.b.Reset(s.f) // a failed writer stays failed; the records are written again
 		s.mu.Unlock()
 		return err
 	}
