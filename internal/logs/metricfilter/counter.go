@@ -499,6 +499,7 @@ func (r *groupRun) setFilters(fs []*compiled) {
 	r.eager, r.tuned, r.pruned = assignLiterals(fs), false, false
 	r.jsonCands, r.jsonSeen, r.jsonPresent = jsonCommonLiterals(fs, r.eager), 0, [64]int{}
 	r.jsonPruned = len(r.jsonCands) == 0
+	planMembers(fs)
 }
 
 // forget stops following a group that has no filters (or is gone) and
@@ -638,6 +639,15 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				}
 				if f.isJSON && !ev.object() {
 					continue // most events of a mixed group are no JSON object: no call
+				}
+				if f.members != nil && ev == &plain {
+					if m, dp, ok, done := f.applyMembers(ev, k.scope, sc); done {
+						matched[fi] = matched[fi] || m
+						if ok {
+							key = c.add(counts[fi], dp, key)
+						}
+						continue
+					}
 				}
 				m, dp, ok := f.applyDoc(ev, k.scope, sc)
 				matched[fi] = matched[fi] || m
