@@ -133,10 +133,7 @@ func (c *valueCond) matchScalar(kind byte, text string) bool {
 		switch kind {
 		case kindNumber:
 			d, ok := parseDecimal(text)
-			if !ok {
-				return false
-			}
-			return c.op.test(cmpDecimal(d, c.num))
+			return c.matchDecimal(d, ok)
 		case kindString:
 			if c.op.relational() {
 				return false
@@ -151,6 +148,16 @@ func (c *valueCond) matchScalar(kind byte, text string) bool {
 		return c.re.MatchString(text) == (c.op == opEq)
 	}
 	return false
+}
+
+// matchDecimal is matchScalar of a JSON number (c.kind rhsNumber) already
+// parsed: d, ok are parseDecimal's answer for its text (the member table
+// parses a number once for all of a group's conditions on it).
+func (c *valueCond) matchDecimal(d decimal, ok bool) bool {
+	if !ok {
+		return false
+	}
+	return c.op.test(cmpDecimal(d, c.num))
 }
 
 // matchField tests a field of a space-delimited event. A number on the

@@ -44,6 +44,12 @@ const MaxSeriesPerFilter = 1000
 // feedPage is how many events one ReadFeed returns at most.
 const feedPage = 4096
 
+// maxPageBuf bounds the page array the Counter keeps between reads
+// (Counter.pageBuf): a page holds whole blocks, so it may pass feedPage by
+// up to a block (10,000 events); a larger array, 64 bytes an event, is
+// left to the collector.
+const maxPageBuf = 16384
+
 // Counter follows the feed of every log group that has metric filters and
 // counts their datapoints. It is the server's background worker (Close
 // stops it); its Collect serves the counts.
@@ -73,6 +79,11 @@ type Counter struct {
 	// largest block (1 MB). Only the worker goroutine counts (run → drain →
 	// process → count).
 	sc scratch
+	// pageBuf is the last feed page's array, cleared, given back to
+	// ReadFeed (FeedRequest.Buf) for the next page, so following a busy
+	// group does not allocate (and collect) a page array each read. Only
+	// the worker goroutine reads the feed.
+	pageBuf []store.StoredEvent
 
 	// lease: the Counter counts only on the node holding it (on a shared
 	// engine; always on a one-node one), so each event is counted once.
@@ -404,7 +415,8 @@ func (c *Counter) process(k gkey) error {
 		}
 	}
 	for !c.stopped() {
-		page, err := c.st.ReadFeed(ctx, store.FeedRequest{Scope: k.scope, Group: k.group, After: r.state.Seq, Limit: feedPage})
+		page, err := c.st.ReadFeed(ctx, store.FeedRequest{Scope: k.scope, Group: k.group, After: r.state.Seq, Limit: feedPage, Buf: c.pageBuf})
+		c.pageBuf = nil
 		if errors.Is(err, store.ErrGroupNotFound) {
 			c.forget(ctx, k, r)
 			return nil
@@ -412,10 +424,18 @@ func (c *Counter) process(k gkey) error {
 		if err != nil {
 			return err
 		}
+		if page.Next != r.state.Seq {
+			err = c.count(ctx, k, r, page.Events)
+		}
+		if cap(page.Events) <= maxPageBuf {
+			// Cleared, so an idle Counter keeps no messages alive.
+			clear(page.Events)
+			c.pageBuf = page.Events[:0]
+		}
 		if page.Next == r.state.Seq {
 			break
 		}
-		if err := c.count(ctx, k, r, page.Events); err != nil {
+		if err != nil {
 			return err // nothing of the page was counted; read again
 		}
 		r.state.Seq = page.Next
@@ -499,6 +519,7 @@ func (r *groupRun) setFilters(fs []*compiled) {
 	r.eager, r.tuned, r.pruned = assignLiterals(fs), false, false
 	r.jsonCands, r.jsonSeen, r.jsonPresent = jsonCommonLiterals(fs, r.eager), 0, [64]int{}
 	r.jsonPruned = len(r.jsonCands) == 0
+	planMembers(fs)
 }
 
 // forget stops following a group that has no filters (or is gone) and
@@ -638,6 +659,15 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				}
 				if f.isJSON && !ev.object() {
 					continue // most events of a mixed group are no JSON object: no call
+				}
+				if f.members != nil && ev == &plain {
+					if m, dp, ok, done := f.applyMembers(ev, k.scope, sc); done {
+						matched[fi] = matched[fi] || m
+						if ok {
+							key = c.add(counts[fi], dp, key)
+						}
+						continue
+					}
 				}
 				m, dp, ok := f.applyDoc(ev, k.scope, sc)
 				matched[fi] = matched[fi] || m

@@ -2,6 +2,7 @@ package metricfilter
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,9 @@ type eventDoc struct {
 	// filter that needs them and read by the others (one JSON pass per
 	// event instead of one per filter). nil: each filter walks msg.
 	view *pattern.View
+	// members: 0, the group's member table (scratch.members) not loaded
+	// with this event yet; else 1 + what pattern.Members.Load made of it.
+	members int8
 }
 
 // has reports whether the event's message contains l, looking at most once
@@ -119,6 +123,18 @@ type scratch struct {
 	dims  []string
 	view  [2]pattern.View // eventDoc.view of the stored and the transformed message
 	block blockScratch    // blockScan's buffers and answers
+	// members is the group's member table loaded with the event's stored
+	// message (eventDoc.members says whether it is), nums its members'
+	// values parsed as metric values, by slot.
+	members pattern.Members
+	nums    []numMemo
+}
+
+// numMemo is one member's value as a metric value: parsed once an event
+// for every filter publishing it.
+type numMemo struct {
+	done, ok bool
+	v        float64
 }
 
 // viewMatcher is a pattern that matches through a shared View
@@ -233,10 +249,7 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 	field := func(s selector) (string, bool) {
 		switch s.kind {
 		case selSystem:
-			if s.raw == "@aws.account" {
-				return scope.Account, true
-			}
-			return scope.Region, true
+			return systemField(s, scope), true
 		case selField:
 			return get(s.raw)
 		}
@@ -257,8 +270,8 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 		if !ok {
 			return true, dp, false
 		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		v, ok := metricValue(text)
+		if !ok {
 			return true, dp, false
 		}
 		dp.value = v
@@ -275,4 +288,169 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 		dp.dims = sc.dims
 	}
 	return true, dp, true
+}
+
+// systemField is a system field dimension's value: the caller's account
+// or region.
+func systemField(s selector, scope store.Scope) string {
+	if s.raw == "@aws.account" {
+		return scope.Account
+	}
+	return scope.Region
+}
+
+// metricValue is an extracted value as a datapoint's value: a number,
+// white space around it allowed, finite.
+func metricValue(text string) (float64, bool) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}
+
+// memberFilter is a JSON filter matched on the group's member table
+// (planMembers): its pattern's plan, and where its value and dimensions
+// are read.
+type memberFilter struct {
+	set   *pattern.MemberSet
+	plan  *pattern.MemberPlan
+	value memberSel   // a JSON value selector's
+	dims  []memberSel // by c.dims; a system field's unused
+}
+
+// memberSel is a one-key JSON selector on the member table: its member's
+// slot, and whether the pattern extracts the selector (recorded: its value
+// is the extracted one, Members.Text) or the value is looked up in the
+// message (Members.Lookup), as applyDoc's field does.
+type memberSel struct {
+	slot     int
+	recorded bool
+}
+
+func (s memberSel) text(m *pattern.Members) (string, bool) {
+	if s.recorded {
+		return m.Text(s.slot)
+	}
+	return m.Lookup(s.slot)
+}
+
+// memberPlanner is a pattern that can be matched on a member table
+// (*pattern.Pattern).
+type memberPlanner interface {
+	PlanMembers(set *pattern.MemberSet) (*pattern.MemberPlan, bool)
+}
+
+// planMembers gives each of the group's JSON filters whose pattern,
+// value and dimensions read only top-level members by one key
+// (pattern.PlanMembers; "$.key" selectors) a plan on one member table
+// shared by them all, so that per event each member they name is found
+// once, each number parsed once, each value selector read once; the other
+// filters' members stay nil (applyDoc).
+func planMembers(fs []*compiled) {
+	set := &pattern.MemberSet{}
+	oneKey := func(s selector) bool {
+		return s.kind != selJSON || len(s.path) == 1 && !strings.HasPrefix(s.path[0], "[")
+	}
+	for _, f := range fs {
+		f.members = nil
+		mp, ok := f.pattern.(memberPlanner)
+		if !f.isJSON || !ok || f.value.kind != selConstant && f.value.kind != selJSON || !oneKey(f.value) ||
+			slices.ContainsFunc(f.dims, func(d dimension) bool { return d.sel.kind != selSystem && d.sel.kind != selJSON || !oneKey(d.sel) }) {
+			continue
+		}
+		plan, ok := mp.PlanMembers(set)
+		if !ok {
+			continue
+		}
+		sel := func(s selector) memberSel {
+			if slot, ok := plan.Recorded(s.raw); ok {
+				return memberSel{slot: slot, recorded: true}
+			}
+			return memberSel{slot: set.Slot(s.path[0])}
+		}
+		mf := &memberFilter{set: set, plan: plan}
+		if f.value.kind == selJSON {
+			mf.value = sel(f.value)
+		}
+		for _, d := range f.dims {
+			var ms memberSel
+			if d.sel.kind == selJSON {
+				ms = sel(d.sel)
+			}
+			mf.dims = append(mf.dims, ms)
+		}
+		f.members = mf
+	}
+}
+
+// applyMembers is applyDoc on the group's member table, for a filter
+// with a plan (c.members) and an event whose stored message is a JSON
+// object (ev.object()): the same answer (TestMembersAgree, FuzzMembers).
+// done false: the table cannot hold this event (a key it names occurs
+// twice, or a key has escapes); applyDoc decides it.
+//
+// The first planned filter to look at an event loads the table (one
+// parse of the message, shared with MatchView); its prefilter runs
+// before, so that an event none of whose literals are there is not
+// parsed. The filters after it skip their prefilters: a literal search
+// costs more than the member test it would spare.
+func (c *compiled) applyMembers(ev *eventDoc, scope store.Scope, sc *scratch) (matched bool, dp datapoint, ok, done bool) {
+	mf := c.members
+	if ev.members == 0 {
+		if len(c.pre)+len(c.preEsc) > 0 && !c.mayMatch(ev) {
+			return false, dp, false, true
+		}
+		ev.members = 1 + int8(sc.members.Load(mf.set, ev.view))
+		if n := mf.set.Len(); cap(sc.nums) < n {
+			sc.nums = make([]numMemo, n)
+		} else {
+			sc.nums = sc.nums[:n]
+			clear(sc.nums)
+		}
+	}
+	switch pattern.LoadState(ev.members - 1) {
+	case pattern.NotObject:
+		return false, dp, false, true
+	case pattern.Unshared:
+		return false, dp, false, false
+	}
+	if !mf.plan.Match(&sc.members) {
+		return false, dp, false, true
+	}
+	if c.value.kind == selConstant {
+		dp.value = c.value.num
+	} else {
+		n := &sc.nums[mf.value.slot]
+		if !n.done {
+			// Text and Lookup differ only in a string's invalid UTF-8 and
+			// in null, neither of which is a number: one memo per slot.
+			n.done = true
+			if text, ok := mf.value.text(&sc.members); ok {
+				n.v, n.ok = metricValue(text)
+			}
+		}
+		if !n.ok {
+			return true, dp, false, true
+		}
+		dp.value = n.v
+	}
+	if len(c.dims) > 0 {
+		sc.dims = sc.dims[:0]
+		for i, d := range c.dims {
+			var v string
+			ok := true
+			if d.sel.kind == selSystem {
+				v = systemField(d.sel, scope)
+			} else {
+				v, ok = mf.dims[i].text(&sc.members)
+			}
+			if !ok || v == "" || len(v) > maxDimensionValue {
+				return true, dp, false, true
+			}
+			sc.dims = append(sc.dims, v)
+		}
+		dp.dims = sc.dims
+	}
+	return true, dp, true, true
 }

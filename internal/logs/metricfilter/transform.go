@@ -64,6 +64,9 @@ type compiled struct {
 	// nil when it is not one (asserted once here, not at each event).
 	vm viewMatcher
 	vx valuesExtractor
+	// members: the filter is matched on the group's member table
+	// (planMembers); nil: applyDoc.
+	members *memberFilter
 }
 
 // rareLiteral is a literal a prefilter looks for: strings.Contains jumps
