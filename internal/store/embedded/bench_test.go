@@ -54,6 +54,17 @@ func openFilled(b *testing.B) *Engine {
 	return e
 }
 
+// openFilledS2 is openFilled with S2 appended blocks: what reads of fresh
+// data see with --compression s2.
+func openFilledS2(b *testing.B) *Engine {
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1, Compression: "s2"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fill(b, e, 300_000, 64))
+	return e
+}
+
 // openMerged is openFilled with the events in 16 streams (18,750 each, as
 // the compare's 2 M events in 64 streams hold 31,250) merged by the
 // re-compaction into merged blocks (format 4): what reads see at its steady state.
@@ -75,12 +86,12 @@ func openMerged(b *testing.B) *Engine {
 	return e
 }
 
-// layouts runs fn on both layouts: blocks as appended (format 2) and merged.
+// layouts runs fn on each layout: blocks as appended (format 2, zstd and S2) and merged.
 func layouts(b *testing.B, fn func(b *testing.B, e *Engine)) {
 	for _, l := range []struct {
 		name string
 		open func(*testing.B) *Engine
-	}{{"appended", openFilled}, {"merged", openMerged}} {
+	}{{"appended", openFilled}, {"appended-s2", openFilledS2}, {"merged", openMerged}} {
 		b.Run(l.name, func(b *testing.B) {
 			e := l.open(b)
 			defer e.Close()
