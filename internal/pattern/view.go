@@ -169,9 +169,10 @@ func LookupView(view *View, path []string) (string, bool) {
 		return LookupJSON(view.msg, path)
 	}
 	found := -1
+	names := stepNamesOf(path[0])
 	for fi := range view.fields {
 		f := &view.fields[fi]
-		if f.key == path[0] || f.esc && unescape(f.key) == path[0] {
+		if names.match(f.key, f.esc, path[0]) {
 			found = fi // the last occurrence wins, as in LookupJSON
 		}
 	}
