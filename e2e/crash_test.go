@@ -25,10 +25,10 @@ const (
 	// run's figures).
 	crashCycles  = 10
 	crashWriters = 8
-	// maxStartup is far above what a restart should take (tens of
-	// milliseconds); it only catches a recovery that replays or rebuilds
-	// everything.
-	maxStartup = 10 * time.Second
+	// maxPages bounds a read-back's pagination, so that a token that never
+	// ends fails the test with what was read instead of spinning until go
+	// test's timeout: far above any run's need (10,000 events a page).
+	maxPages = 1000
 )
 
 // envInt reads a positive integer setting of a long test run.
@@ -107,25 +107,28 @@ func TestCrashRecovery(t *testing.T) {
 	acked := map[string]crashEvent{} // every acknowledged event so far
 	seen := map[string]bool{}        // every event read back after a restart
 	lost, dups := 0, 0
+	var slowest time.Duration
 	for cycle := range cycles {
 		n := ingestUntil(t, srv, cycle, writers, targets, acked, srv.kill)
 		srv = startServerOn(t, dir)
+		// How long the restart took is reported, not asserted (no timing
+		// assertions: on a loaded shared machine any bound is either
+		// spurious or meaningless); docs/reliability.md records the
+		// slowest restart of its runs.
 		startup, err := time.ParseDuration(srv.startup)
 		if err != nil {
 			t.Fatalf("cycle %d: server logged startup=%q: %v", cycle, srv.startup, err)
 		}
+		slowest = max(slowest, startup)
 		t.Logf("cycle %d: %d events acknowledged before SIGKILL (%d in all); restart took startup=%s", cycle, n, len(acked), srv.startup)
-		if startup > maxStartup {
-			t.Errorf("cycle %d: restart after a crash took %v (startup=%s), want under %v", cycle, startup, srv.startup, maxStartup)
-		}
 		d, l := verifyAfterCrash(t, srv, cycle, groups, targets, acked, seen)
 		dups, lost = dups+d, lost+l
 		if t.Failed() {
 			break
 		}
 	}
-	t.Logf("kill -9 loop: %d cycles, %d writers, %d events acknowledged, %d lost, %d duplicated, %v",
-		cycles, writers, len(acked), lost, dups, time.Since(began).Round(time.Second))
+	t.Logf("kill -9 loop: %d cycles, %d writers, %d events acknowledged, %d lost, %d duplicated, %v, slowest restart %v",
+		cycles, writers, len(acked), lost, dups, time.Since(began).Round(time.Second), slowest)
 }
 
 // ingestUntil runs writers against srv, ends srv with halt (srv.kill or
@@ -239,6 +242,9 @@ func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, tar
 			if out.NextToken == nil {
 				break
 			}
+			if page >= maxPages {
+				t.Fatalf("cycle %d: FilterLogEvents %s: no end after %d pages (%d distinct events read so far)", cycle, g, page+1, len(count))
+			}
 			in.NextToken = out.NextToken
 		}
 	}
@@ -286,8 +292,8 @@ func verifyAfterCrash(t testing.TB, srv *server, cycle int, groups []string, tar
 			if out.NextForwardToken == nil || aws.ToString(out.NextForwardToken) == aws.ToString(token) {
 				break
 			}
-			if page > 1000 {
-				t.Fatalf("cycle %d: GetLogEvents %s/%s: no end after %d pages", cycle, tg.group, tg.stream, page)
+			if page >= maxPages {
+				t.Fatalf("cycle %d: GetLogEvents %s/%s: no end after %d pages (%d events)", cycle, tg.group, tg.stream, page+1, n)
 			}
 			token = out.NextForwardToken
 		}

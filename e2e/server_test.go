@@ -137,7 +137,15 @@ func startServerArgs(tb testing.TB, dir string, authArgs ...string) *server {
 	if !strings.HasPrefix(s.url, "http://127.0.0.1:") && !strings.HasPrefix(s.url, "https://127.0.0.1:") {
 		tb.Fatalf("cairn logged endpoint %q, want http://127.0.0.1:PORT", s.url)
 	}
-	resp, err := s.httpClient().Get(s.url + "/health")
+	// Bounded like the wait for the endpoint: a server that accepts the
+	// connection and never answers fails the test instead of hanging it.
+	hctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(hctx, http.MethodGet, s.url+"/health", nil)
+	if err != nil {
+		tb.Fatalf("GET /health: %v", err)
+	}
+	resp, err := s.httpClient().Do(req)
 	if err != nil {
 		tb.Fatalf("GET /health: %v", err)
 	}

@@ -46,6 +46,7 @@ func lookupValue(s string, i int, path []string, depth int) (start, end int, ok 
 		}
 		start = -1
 		var vend int
+		names := stepNamesOf(step)
 		i = skipWS(s, i+1)
 		if i < len(s) && s[i] == '}' {
 			return -1, i + 1, true
@@ -58,11 +59,7 @@ func lookupValue(s string, i int, path []string, depth int) (start, end int, ok 
 			if !ok {
 				return -1, kend, false
 			}
-			key := s[i+1 : kend-1]
-			match := key == step
-			if esc {
-				match = unescape(key) == step
-			}
+			match := names.match(s[i+1:kend-1], esc, step)
 			i = skipWS(s, kend)
 			if i >= len(s) || s[i] != ':' {
 				return -1, i, false
@@ -139,6 +136,54 @@ func lookupValue(s string, i int, path []string, depth int) (start, end int, ok 
 	// still be valid.
 	e, ok := skipValue(s, i, depth)
 	return -1, e, ok
+}
+
+// Member names decode as string values do: escapes decoded, and each byte
+// that is not part of valid UTF-8 read as U+FFFD, as encoding/json (the
+// oracle FuzzLookupJSON checks against) decodes them. RFC 8259 §8.1 makes
+// JSON text UTF-8, AWS's JSON front end refuses a body that is not
+// (protocol.checkText does the same), and AWS says nothing of a message
+// that holds such bytes, so Cairn reads them as the decoder does and as
+// scalarAt reads values: a name holding the byte 0xff is the name "\uFFFD",
+// and a path step that is itself not UTF-8 names no member at all (no
+// decoded name holds an invalid byte). Matching the raw bytes instead would
+// give a path step an answer no decoder of the same message gives.
+//
+// stepNames is what a path step can match: nothing if the step is not
+// UTF-8; names with invalid bytes only if the step holds U+FFFD (the only
+// way such a name, decoded, can equal it). It is computed once per object,
+// so that the common name (no escape, valid) is one comparison.
+type stepNames uint8
+
+const (
+	stepNone    stepNames = iota // the step is not UTF-8: no name matches
+	stepPlain                    // valid UTF-8 without U+FFFD
+	stepReplace                  // holds U+FFFD: a name's invalid bytes may decode to it
+)
+
+func stepNamesOf(step string) stepNames {
+	switch {
+	case !utf8.ValidString(step):
+		return stepNone
+	case strings.Contains(step, "\uFFFD"):
+		return stepReplace
+	}
+	return stepPlain
+}
+
+// match reports whether the raw member name key (between its quotes; esc:
+// it holds escapes) decodes to step.
+func (n stepNames) match(key string, esc bool, step string) bool {
+	if n == stepNone {
+		return false
+	}
+	if esc {
+		key = unescape(key)
+	}
+	if n == stepReplace && !utf8.ValidString(key) {
+		key = replaceInvalid(key)
+	}
+	return key == step
 }
 
 func isIndexStep(step string) bool {

@@ -70,6 +70,14 @@ func TestLookupJSON(t *testing.T) {
 		{` {"a" : "b" } `, "a", "b", true},
 		{`[1,2]`, "[1]", "2", true},
 		{"{\"a\":\"\xff\"}", "a", "\uFFFD", true},
+		// A member name decodes as a value does: its invalid byte is U+FFFD,
+		// so a step of the raw byte names nothing and "\uFFFD" names it.
+		{"{\"\xff\":0}", "\xff", "", false},
+		{"{\"\xff\":0}", "\uFFFD", "0", true},
+		{"{\"\\u0061\xff\":0}", "a\uFFFD", "0", true},
+		{"{\"\\u0061\xff\":0}", "a\xff", "", false},
+		{"{\"x\":{\"\xfe\":\"v\"}}", "x.\uFFFD", "v", true},
+		{"{\"\uFFFD\":1,\"\xff\":2}", "\uFFFD", "2", true},
 	}
 	for _, c := range cases {
 		path := strings.Split(c.path, ".")

@@ -139,17 +139,24 @@ func (p *Pattern) Extract(message string) (ok bool, values map[string]string) {
 // ExtractValues is Extract into v, which it resets first: the same values,
 // without a map, so a caller extracting from many messages (a metric
 // filter's counter) reuses v and allocates nothing per message beyond
-// decoded escapes.
+// decoded escapes. When it returns false v holds nothing, as Extract's map
+// is then nil (a JSON pattern records the values it met on the way and may
+// fail after; FuzzCompile found Get answering from such a failed match).
 func (p *Pattern) ExtractValues(message string, v *Values) bool {
 	v.kv = v.kv[:0]
+	var ok bool
 	switch {
 	case p.terms != nil || p.spaced == nil && p.json == nil:
 		return p.Match(message)
 	case p.json != nil:
-		return p.json.match(message, v)
+		ok = p.json.match(message, v)
 	default:
-		return p.spaced.match(message, v)
+		ok = p.spaced.match(message, v)
 	}
+	if !ok {
+		v.kv = v.kv[:0]
+	}
+	return ok
 }
 
 // Required returns literals that every matching message contains,

@@ -107,15 +107,21 @@ func (p *Pattern) MatchView(view *View) bool {
 
 // ExtractValuesView is ExtractValues for a message held in view.
 func (p *Pattern) ExtractValuesView(view *View, v *Values) bool {
+	var ok bool
 	switch {
 	case p.json != nil:
 		v.kv = v.kv[:0]
-		return p.json.matchView(view, v)
+		ok = p.json.matchView(view, v)
 	case p.spaced != nil:
 		v.kv = v.kv[:0]
-		return p.spaced.matchSplit(view.msg, v, &view.split)
+		ok = p.spaced.matchSplit(view.msg, v, &view.split)
+	default:
+		return p.ExtractValues(view.msg, v)
 	}
-	return p.ExtractValues(view.msg, v)
+	if !ok {
+		v.kv = v.kv[:0] // as ExtractValues: nothing on false
+	}
+	return ok
 }
 
 // matchView is match on a parsed view: for each top-level member, in the
@@ -169,9 +175,10 @@ func LookupView(view *View, path []string) (string, bool) {
 		return LookupJSON(view.msg, path)
 	}
 	found := -1
+	names := stepNamesOf(path[0])
 	for fi := range view.fields {
 		f := &view.fields[fi]
-		if f.key == path[0] || f.esc && unescape(f.key) == path[0] {
+		if names.match(f.key, f.esc, path[0]) {
 			found = fi // the last occurrence wins, as in LookupJSON
 		}
 	}

@@ -23,7 +23,10 @@ func checkView(t *testing.T, p *Pattern, msg string, m bool, want *Values) {
 		t.Fatalf("%q on %q: ExtractValuesView = %v, Match = %v", p, msg, got, m)
 	}
 	if !m {
-		return // values after a failed match are unspecified (Extract reports none)
+		if len(v.kv) != 0 {
+			t.Fatalf("%q on %q: no match, but ExtractValuesView holds %v (Extract reports none)", p, msg, v.kv)
+		}
+		return
 	}
 	if len(v.kv) != len(want.kv) {
 		t.Fatalf("%q on %q: ExtractValuesView has %v, ExtractValues %v", p, msg, v.kv, want.kv)

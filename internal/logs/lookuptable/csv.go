@@ -73,14 +73,28 @@ func Parse(body string) (*cwli.LookupTable, error) {
 }
 
 // Format writes a table as CSV (the body of a table made from query
-// results).
+// results). A row of one empty field is written `""`: encoding/csv writes
+// it as an empty line, which every CSV reader (Parse too) skips, so a
+// one-column result's empty values would vanish from the table
+// (FuzzParse found it).
 func Format(cols []string, rows [][]string) (string, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	if err := w.Write(cols); err != nil {
 		return "", err
 	}
-	if err := w.WriteAll(rows); err != nil {
+	for _, r := range rows {
+		if len(r) == 1 && r[0] == "" {
+			w.Flush()
+			b.WriteString("\"\"\n")
+			continue
+		}
+		if err := w.Write(r); err != nil {
+			return "", err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -1,6 +1,7 @@
 package lookuptable
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -30,8 +31,16 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Format's output %q does not parse: %v", out, err)
 		}
+		if !reflect.DeepEqual(tb2.Columns, tb.Columns) {
+			t.Fatalf("round trip through %q: columns %q, want %q", out, tb2.Columns, tb.Columns)
+		}
 		if len(tb2.Rows) != len(tb.Rows) {
-			t.Fatalf("round trip: %d rows, want %d", len(tb2.Rows), len(tb.Rows))
+			t.Fatalf("round trip through %q: %d rows, want %d", out, len(tb2.Rows), len(tb.Rows))
+		}
+		for i := range tb.Rows {
+			if !reflect.DeepEqual(tb2.Rows[i], tb.Rows[i]) {
+				t.Fatalf("round trip through %q: row %d %q, want %q", out, i, tb2.Rows[i], tb.Rows[i])
+			}
 		}
 	})
 }
