@@ -73,23 +73,7 @@ func BenchmarkTimeRangeRead(b *testing.B) {
 	from := start + 10_000
 	b.Run("FilterLogEvents", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			n, token := 0, ""
-			for {
-				in := map[string]any{"logGroupName": "g", "startTime": from, "endTime": from + 12_500 - 1}
-				if token != "" {
-					in["nextToken"] = token
-				}
-				body, _ := json.Marshal(in)
-				k, next := page(b, s.Call(b, "FilterLogEvents", body), "nextToken")
-				n += k
-				if next == "" {
-					break
-				}
-				token = next
-			}
-			if n != 100_000 {
-				b.Fatalf("read %d events", n)
-			}
+			readRange(b, s, from)
 		}
 	})
 	b.Run("GetLogEvents", func(b *testing.B) {
@@ -143,22 +127,28 @@ func BenchmarkTimeRangeReadMerged(b *testing.B) {
 	from := start + 10_000
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		n, token := 0, ""
-		for {
-			in := map[string]any{"logGroupName": "g", "startTime": from, "endTime": from + 12_500 - 1}
-			if token != "" {
-				in["nextToken"] = token
-			}
-			body, _ := json.Marshal(in)
-			k, next := page(b, s.Call(b, "FilterLogEvents", body), "nextToken")
-			n += k
-			if next == "" {
-				break
-			}
-			token = next
+		readRange(b, s, from)
+	}
+}
+
+// readRange pages FilterLogEvents through the 100,000 events of
+// [from, from+12.5 s) and fails unless it read every one.
+func readRange(b *testing.B, s *harness.Server, from int64) {
+	n, token := 0, ""
+	for {
+		in := map[string]any{"logGroupName": "g", "startTime": from, "endTime": from + 12_500 - 1}
+		if token != "" {
+			in["nextToken"] = token
 		}
-		if n != 100_000 {
-			b.Fatalf("read %d events", n)
+		body, _ := json.Marshal(in)
+		k, next := page(b, s.Call(b, "FilterLogEvents", body), "nextToken")
+		n += k
+		if next == "" {
+			break
 		}
+		token = next
+	}
+	if n != 100_000 {
+		b.Fatalf("read %d events", n)
 	}
 }
