@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -120,11 +122,45 @@ func ParseBlocksURL(s string) (bucket, prefix string, err error) {
 	if err != nil || u.Scheme != "s3" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(s, "@") {
 		return "", "", fmt.Errorf("--blocks must be s3://bucket/prefix, not %q", redactAt(s))
 	}
-	prefix = strings.Trim(u.Path, "/")
+	if !validBucket(u.Host) {
+		return "", "", fmt.Errorf("--blocks bucket %q is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)", u.Host)
+	}
+	// Runs of slashes collapse: S3 would store "a//b/" as a key with an
+	// empty path segment, which nobody means in a prefix.
+	var parts []string
+	for _, p := range strings.Split(u.Path, "/") {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	prefix = strings.Join(parts, "/")
+	if !utf8.ValidString(prefix) || strings.ContainsFunc(prefix, unicode.IsControl) {
+		return "", "", fmt.Errorf("--blocks prefix %q holds a control character or invalid UTF-8", prefix)
+	}
 	if prefix != "" {
 		prefix += "/"
 	}
 	return u.Host, prefix, nil
+}
+
+// validBucket applies S3's naming rules for general-purpose buckets
+// (docs: "Bucket naming rules"), which S3-compatible stores share. The
+// legacy us-east-1 names with capitals or underscores are not accepted:
+// a virtual-hosted request cannot address them.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '.' || c == '-') && i > 0 && i < len(b)-1:
+		default:
+			return false
+		}
+	}
+	return !strings.Contains(b, "..")
 }
 
 // redactAt keeps what may be a key before an @ out of an error.

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -23,21 +24,22 @@ func FuzzParseBlocksURL(f *testing.F) {
 		if prefix != "" && (!strings.HasSuffix(prefix, "/") || strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "//")) {
 			t.Fatalf("%q: prefix %q", s, prefix)
 		}
-		b2, p2, err := ParseBlocksURL("s3://" + bucket + "/" + prefix)
+		again := (&url.URL{Scheme: "s3", Host: bucket, Path: "/" + prefix}).String()
+		b2, p2, err := ParseBlocksURL(again)
 		if err != nil || b2 != bucket || p2 != prefix {
-			t.Fatalf("%q: s3://%s/%s parses to %q %q %v", s, bucket, prefix, b2, p2, err)
+			t.Fatalf("%q: %s parses to %q %q %v", s, again, b2, p2, err)
 		}
 	})
 }
 
 func TestParseBlocksURL(t *testing.T) {
-	for in, want := range map[string][2]string{"s3://logs": {"logs", ""}, "s3://logs/cairn": {"logs", "cairn/"}, "s3://logs/a/b/": {"logs", "a/b/"}} {
+	for in, want := range map[string][2]string{"s3://logs": {"logs", ""}, "s3://logs/cairn": {"logs", "cairn/"}, "s3://logs/a/b/": {"logs", "a/b/"}, "s3://my.logs-1//a//b": {"my.logs-1", "a/b/"}, "s3://logs/caf%C3%A9": {"logs", "café/"}} {
 		b, p, err := ParseBlocksURL(in)
 		if err != nil || b != want[0] || p != want[1] {
 			t.Errorf("%s: %q %q %v", in, b, p, err)
 		}
 	}
-	for _, bad := range []string{"", "logs", "http://logs/x", "s3://", "s3://k:s@logs/x", "s3://logs/x?region=y"} {
+	for _, bad := range []string{"", "logs", "http://logs/x", "s3://", "s3://k:s@logs/x", "s3://logs/x?region=y", "s3://0/%00", "s3://ab/x", "s3://Logs/x", "s3://lo..gs", "s3://-logs", "s3://logs:9000/x", "s3://logs/%7f"} {
 		if _, _, err := ParseBlocksURL(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
