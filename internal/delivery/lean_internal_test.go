@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -174,5 +175,39 @@ func TestFileSinkLines(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the file holds %d bytes, want %d:\n%.400s\nwant\n%.400s", len(got), len(want), got, want)
+	}
+}
+
+// TestFileSinkCutsTornLine: a file a crash left ending in part of a line
+// (a Send in flight, never acknowledged) is cut back to its last whole
+// line when the sink opens it, so the records sent again start a line of
+// their own instead of gluing onto the fragment, where no reader could
+// parse them (the subscription kill test lost the batch in flight so).
+func TestFileSinkCutsTornLine(t *testing.T) {
+	for _, before := range []string{"", `{"whole":1}` + "\n", `{"whole":1}` + "\n" + `{"messageType":"DATA_MES`, `{"messageTy`} {
+		path := t.TempDir() + "/out.ndjson"
+		if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := newFileSink(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := []*Record{newControl("file", 1764600000000)}
+		if err := s.Send(context.Background(), store.Scope{}, recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := before[:strings.LastIndexByte(before, '\n')+1]
+		want := kept + string(eventJSON(recs[0])) + "\n"
+		if string(got) != want {
+			t.Fatalf("file began %q; after a Send it holds\n%q\nwant\n%q", before, got, want)
+		}
 	}
 }

@@ -639,11 +639,22 @@ func appendChecked(ctx context.Context, st store.Store, scope store.Scope, group
 // returns once a sync that began after its write completed, and one sync
 // serves every write before it (group commit), so the file is synced a few
 // times a second however many followers write to it.
+//
+// The file only ever holds whole lines. A write that failed part way, or
+// one a crash cut short, left a partial line that nothing acknowledged;
+// the records are sent again, and appended after the fragment they would
+// have joined it into one line no reader can parse, losing them (the
+// subscription kill test found exactly that: the batch in flight at the
+// kill, redelivered after the restart, glued to its own torn first
+// attempt). So the sink cuts the file back to its last whole line when it
+// opens the file and after a failed write.
 type fileSink struct {
-	mu      sync.Mutex // guards f's writes, w, written
+	mu      sync.Mutex // guards f's writes, w, written, whole, torn
 	f       *os.File
 	w       fileWriter
 	written uint64 // writes flushed to f so far
+	whole   int64  // the file's size at the end of its last whole line
+	torn    bool   // a failed write may have left a partial line past whole
 
 	syncMu sync.Mutex // one fsync at a time; guards synced
 	synced uint64     // writes known durable
@@ -653,11 +664,60 @@ func newFileSink(path string) (Sink, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &fileSink{f: f, w: fileWriter{b: bufio.NewWriterSize(f, 1<<20), f: f}}, nil
+	whole, err := lastWholeLine(f)
+	if err == nil {
+		err = cutTo(f, whole)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("file sink %s: %w", path, err)
+	}
+	return &fileSink{f: f, w: fileWriter{b: bufio.NewWriterSize(f, 1<<20), f: f}, whole: whole}, nil
+}
+
+// lastWholeLine returns the offset just past f's last newline (0 when it
+// has none), reading back from the end a block at a time.
+func lastWholeLine(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	end := fi.Size()
+	buf := make([]byte, 64<<10)
+	for end > 0 {
+		n := int64(len(buf))
+		if n > end {
+			n = end
+		}
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return end - n + int64(i) + 1, nil
+		}
+		end -= n
+	}
+	return 0, nil
+}
+
+// cutTo truncates f to size when it is longer, and syncs the cut: a
+// fragment that came back after a second crash would glue the next line.
+func cutTo(f *os.File, size int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() == size {
+		return nil
+	}
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // fileWriter gathers a file's small writes (a record's head, its commas,
@@ -694,6 +754,13 @@ func (s *fileSink) Close() error {
 
 func (s *fileSink) Send(ctx context.Context, scope store.Scope, recs []*Record) error {
 	s.mu.Lock()
+	if s.torn { // the cut after the last failure failed too: no line may follow the fragment
+		if err := cutTo(s.f, s.whole); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("cut the partial line a failed write left: %w", err)
+		}
+		s.torn = false
+	}
 	var err error
 	for _, r := range recs {
 		// From the shared blocks where it can: the line is not built
@@ -709,10 +776,22 @@ func (s *fileSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 		err = s.w.b.Flush()
 	}
 	if err != nil {
-		s.w.b.Reset(s.f) // a failed writer stays failed; the records are written again
+		// A failed writer stays failed, and what reached the file is a
+		// partial line: both go, and the records are written again.
+		s.w.b.Reset(s.f)
+		s.torn = true
+		if cerr := cutTo(s.f, s.whole); cerr == nil {
+			s.torn = false
+		}
 		s.mu.Unlock()
 		return err
 	}
+	fi, err := s.f.Stat()
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.whole = fi.Size()
 	s.written++
 	mine := s.written
 	s.mu.Unlock()
