@@ -247,6 +247,18 @@ type Matcher interface {
 	RequiredUnlessEscaped() []string
 }
 
+// LiteralMatcher is a Matcher that can say it matches exactly the
+// messages containing one literal, byte for byte: an engine may then decide
+// a match from what it knows of a message without rendering it (the
+// embedded engine's merged blocks, from the literal text of the message's
+// template).
+type LiteralMatcher interface {
+	Matcher
+	// Literal returns the literal; ok is false when the matcher is more
+	// than a search for it.
+	Literal() (lit string, ok bool)
+}
+
 // ReadRequest asks Read for one page of a log group's events in global order.
 type ReadRequest struct {
 	Group Scope
@@ -417,9 +429,12 @@ type ScanRequest struct {
 
 	// NoMessages asks for timestamps, streams and positions only: events
 	// come with an empty Message, and an engine may skip decompressing
-	// messages (Insights' stats count() by bin(5m) reads no message). Only
-	// meaningful with Filter nil (a filter reads messages); engines may
-	// ignore it and deliver messages all the same.
+	// messages (Insights' stats count() by bin(5m) reads no message).
+	// With a Filter, the engine still delivers only the matching events,
+	// without their messages: a query whose only use of the message is a
+	// filter the store applies exactly (filter @message like "ERROR" |
+	// stats count()). Engines may ignore it and deliver messages all the
+	// same.
 	NoMessages bool
 
 	// Counted, with NoMessages and Filter nil, lets the caller take whole

@@ -273,3 +273,47 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestExactLead: which queries may leave their leading filters to the
+// store and scan without messages (Pushdown.ExactFilter, Exec.
+// SkipPushedFilter), and which literal the pushed matcher says it is
+// exactly (store.LiteralMatcher).
+func TestExactLead(t *testing.T) {
+	for _, c := range []struct {
+		q    string
+		lead int
+		lit  string // "": the matcher is more than one literal
+	}{
+		{`filter @message like "ERROR" | stats count()`, 1, "ERROR"},
+		{`filter @message like /ERROR/ | stats count() by bin(5m)`, 1, "ERROR"},
+		{`filter @message like /(?i)error/ | stats count()`, 1, ""},
+		{`filter @message like /ERR(OR)?/ | stats count()`, 1, ""},
+		{`filter @message like "ERROR" | filter @message not like "x" | stats count() by @logStream`, 2, ""},
+		{`filter @message like "ERROR" or @message like "WARN" | stats count()`, 1, ""},
+		{`filter @message like "ERROR" | fields @timestamp | sort @timestamp desc | limit 5`, 1, "ERROR"},
+		{`filter @message like "ERROR"`, 0, "ERROR"},                                     // shows @message
+		{`filter @message like "ERROR" | stats count() by strlen(@message)`, 0, "ERROR"}, // reads it after
+		{`filter @message like "ERROR" | parse @message "* *" as a, b | stats count() by a`, 0, "ERROR"},
+		{`filter @message like "ERROR" and @logStream = "s" | stats count()`, 0, "ERROR"},  // not on the message alone
+		{`filter @message like "ERROR" | filter status = 500 | stats count()`, 0, "ERROR"}, // a JSON field
+		{`stats count() by bin(5m)`, 0, ""},
+	} {
+		q, err := Compile(c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := q.Pushdown()
+		if q.exactLead != c.lead || p.ExactFilter != (c.lead > 0) {
+			t.Errorf("%s: exactLead %d (ExactFilter %v), want %d", c.q, q.exactLead, p.ExactFilter, c.lead)
+		}
+		lit := ""
+		if lm, ok := p.Filter.(store.LiteralMatcher); ok {
+			if l, ok := lm.Literal(); ok {
+				lit = l
+			}
+		}
+		if lit != c.lit {
+			t.Errorf("%s: the matcher is exactly %q, want %q", c.q, lit, c.lit)
+		}
+	}
+}

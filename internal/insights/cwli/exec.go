@@ -213,6 +213,31 @@ type Exec struct {
 	collapseAt int
 	released   bool // the memory went back to Options.Shared
 	keyBuf     []Value
+	// from is the first stage events run through: Query.exactLead once
+	// SkipPushedFilter said the store applies those filters, else 0.
+	from int
+}
+
+// SkipPushedFilter tells the run that the store applies Pushdown.Filter to
+// every event it delivers, without messages (the runner scans with
+// store.ScanRequest.NoMessages): the leading filter stages it decides
+// exactly are not run again, and would fail on the missing messages. It
+// reports false, changing nothing, when the query has no such stages
+// (Pushdown.ExactFilter) or a block was already fed.
+func (x *Exec) SkipPushedFilter() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.q.exactLead == 0 || x.seq != 0 || x.from != 0 {
+		return false
+	}
+	x.from = x.q.exactLead
+	for _, l := range x.lanes {
+		l.from = x.from
+	}
+	if x.m.kind == mainStats && x.m.at == x.from && x.stats.countsOnly() {
+		x.lanes = nil // counting a block's events needs no lanes (AddBlock)
+	}
+	return true
 }
 
 // Run starts a run of q.
@@ -236,7 +261,7 @@ func (q *Query) Run(opts Options) *Exec {
 		x.sink = x.addCollect
 	}
 	x.loadLookups()
-	if opts.Parallel > 1 && x.m.kind == mainStats && !(x.m.at == 0 && x.stats.countsOnly()) && x.err == nil {
+	if opts.Parallel > 1 && x.m.kind == mainStats && !(x.m.at == x.from && x.stats.countsOnly()) && x.err == nil {
 		for i := 0; i < min(opts.Parallel, 16); i++ {
 			x.lanes = append(x.lanes, x.newLane())
 		}
@@ -342,7 +367,7 @@ func (x *Exec) feed(group string, evs []store.StoredEvent, base int64) {
 		r.ev = evs[i]
 		r.jsOK = false
 		r.seq = base + int64(i)
-		x.push(0, x.m.at, r, x.sink)
+		x.push(x.from, x.m.at, r, x.sink)
 		if x.err != nil {
 			return
 		}
@@ -422,17 +447,17 @@ func (x *Exec) AddBlock(group string, b store.ScanBlock) (more bool) {
 	}
 	if x.lanes != nil {
 		x.feedLanes(group, evs)
-	} else if x.m.kind == mainStats && x.m.at == 0 && x.stats.countsOnly() {
+	} else if x.m.kind == mainStats && x.m.at == x.from && x.stats.countsOnly() {
 		x.matched += int64(len(evs))
 		x.charge(x.stats.countBins(evs))
-	} else if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.m.at) {
+	} else if x.m.kind == mainTop && x.m.topTs != 0 && x.q.keepsAll(x.from, x.m.at) {
 		x.addOrdered(evs)
 	} else {
 		for i := range evs {
 			r.ev = evs[i]
 			r.jsOK = false
 			r.seq = x.seq + int64(i)
-			x.push(0, x.m.at, r, x.sink)
+			x.push(x.from, x.m.at, r, x.sink)
 			if x.done || x.err != nil {
 				break
 			}
@@ -487,17 +512,18 @@ func (x *Exec) addOrdered(evs []store.StoredEvent) {
 		r.ev = evs[i]
 		r.jsOK = false
 		r.seq = x.seq + int64(i)
-		x.push(0, x.m.at, r, x.sink)
+		x.push(x.from, x.m.at, r, x.sink)
 		if x.err != nil {
 			return
 		}
 	}
 }
 
-// keepsAll reports whether every event reaches stage end (no filter, no
-// fan-out before it), so events can be counted without being run.
-func (q *Query) keepsAll(end int) bool {
-	for _, s := range q.stages[:end] {
+// keepsAll reports whether every event reaches stage end from stage from
+// (no filter, no fan-out between), so events can be counted without being
+// run.
+func (q *Query) keepsAll(from, end int) bool {
+	for _, s := range q.stages[from:end] {
 		switch {
 		case s.kind == sFilter, s.kind == sUnnest, s.kind == sParse && s.parse.multi:
 			return false

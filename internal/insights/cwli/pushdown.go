@@ -23,6 +23,23 @@ func (m *msgMatcher) Match(msg string) bool           { return m.root.match(msg)
 func (m *msgMatcher) Required() []string              { return m.req }
 func (m *msgMatcher) RequiredUnlessEscaped() []string { return m.esc }
 
+// Literal implements store.LiteralMatcher: the matcher is one
+// case-sensitive substring test (like "ERROR", or a regex that is a plain
+// literal, like /ERROR/).
+func (m *msgMatcher) Literal() (string, bool) {
+	if m.root.op != 'l' || m.root.m == nil {
+		return "", false
+	}
+	t := m.root.m
+	switch {
+	case t.isSub:
+		return t.sub, true
+	case t.lit != "" && !t.fold:
+		return t.lit, true
+	}
+	return "", false
+}
+
 func (n *mnode) match(s string) bool {
 	switch n.op {
 	case 'l':

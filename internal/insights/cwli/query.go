@@ -79,6 +79,7 @@ type Query struct {
 	nstats      int
 	hasLimit    bool
 	usesMsg     bool
+	exactLead   int // exactLead(q)
 	source      *SourceSpec
 	filterIndex bool
 	lookups     []string
@@ -326,7 +327,40 @@ func compile(text string) (*Query, *CompileError) {
 	dropDeadFields(q)
 	q.usesMsg = q.usesMsg || usesMessage(q)
 	q.filter = pushFilter(q)
+	q.exactLead = exactLead(q)
 	return q, nil
+}
+
+// exactLead is how many of the query's first stages are filters the pushed
+// matcher decides exactly (toMnode's exact: conditions on @message alone),
+// when without them the query reads no message: a runner whose store
+// applies the matcher may then skip those stages and ask for no message
+// (Exec.SkipPushedFilter). 0 otherwise.
+func exactLead(q *Query) int {
+	if q.filter == nil || q.unmask || q.unmaskAll {
+		return 0
+	}
+	k := 0
+	pc := &pushCtx{q: q, parsed: map[int][]string{}}
+	for _, s := range q.stages {
+		if s.kind != sFilter {
+			break
+		}
+		n, exact := toMnode(pc, s.cond)
+		if !exact || n.op == 't' {
+			break
+		}
+		k++
+	}
+	if k == 0 {
+		return 0
+	}
+	rest := *q
+	rest.stages = q.stages[k:]
+	if usesMessage(&rest) {
+		return 0
+	}
+	return k
 }
 
 func addCol(cols []outCol, c outCol) []outCol {
@@ -527,6 +561,12 @@ type Pushdown struct {
 	// NeedMessage is false when the query reads only timestamps, streams
 	// and groups (e.g. stats count() by bin(5m)).
 	NeedMessage bool
+	// ExactFilter: Filter is exactly the query's leading filter stages,
+	// and without them the query reads no message (filter @message like
+	// "ERROR" | stats count() by bin(5m)). A runner whose store applies
+	// Filter to every event may call Exec.SkipPushedFilter and scan
+	// without messages.
+	ExactFilter bool
 	// Sources are the SOURCE names given in the query; a trailing * is a
 	// prefix. Source is the whole SOURCE command (nil without one).
 	Sources []string
@@ -651,7 +691,7 @@ func indexTerms(e expr) []IndexTerm {
 
 // Pushdown reports what the scan can do for the query.
 func (q *Query) Pushdown() Pushdown {
-	p := Pushdown{NeedMessage: q.usesMsg, Source: q.source, Lookups: q.lookups, Unmask: q.unmask}
+	p := Pushdown{NeedMessage: q.usesMsg, ExactFilter: q.exactLead > 0, Source: q.source, Lookups: q.lookups, Unmask: q.unmask}
 	if q.source != nil {
 		p.Sources = append(p.Sources, q.source.Names...)
 		for _, n := range q.source.NamePrefixes {

@@ -76,6 +76,13 @@ type Exec interface {
 	Finish() (Result, error)
 }
 
+// filterSkipper is an Exec that can leave the query's leading filters to
+// the store (cwli.Exec.SkipPushedFilter): true means it did, and the scan
+// may then deliver matching events without their messages.
+type filterSkipper interface {
+	SkipPushedFilter() bool
+}
+
 // counter is an Exec that can count whole blocks from their summaries
 // (store.ScanRequest.Counted; nil: it cannot for this query).
 type counter interface {
@@ -318,6 +325,14 @@ func (m *Manager) run(ctx context.Context, q *query) {
 	default:
 		req := store.ScanRequest{Scope: q.scope, Groups: q.Groups, Streams: q.streams, Start: q.start, End: end,
 			Filter: filter, NoMessages: q.noMsgs}
+		if s, ok := q.exec.(filterSkipper); ok && !q.noMsgs && filter != nil && s.SkipPushedFilter() {
+			// The store applies the query's only use of the message, its
+			// leading filters, to every event: it delivers the matches
+			// without their messages (the embedded engine decides a merged
+			// block's matches from its templates, rendering none). Not
+			// when a view of transformed events filters (filter nil here).
+			req.NoMessages = true
+		}
 		if c, ok := q.exec.(counter); ok && q.noMsgs && filter == nil {
 			req.Counted = c.Counted()
 		}

@@ -128,6 +128,14 @@ type DecodedBlock struct {
 	// (each message followed by '\n'), off is nil and not yet checked;
 	// only eachMatchLines reads it.
 	unsplit bool
+
+	// hitsOnly: a merged block read for a filter its templates decide
+	// (decodeWant.hitsOnly): only ts, seqs, idx and ingest are set, hits
+	// are the matching events (ascending) and raw is the messages' total
+	// size. No message can be read.
+	hitsOnly bool
+	hits     []int32
+	raw      int64
 }
 
 // covers reports whether d holds every message a reader of events [lo, hi)

@@ -470,6 +470,24 @@ type decodeWant struct {
 	// [start, end) with eachMatchLines only, so a lines-layout column may
 	// come back unsplit (DecodedBlock.unsplit). Formats 1 and 3 ignore it.
 	unsplit bool
+	// hitsOnly, with tpl: the caller's filter matches exactly the messages
+	// that hold tpl (tplExact) and it needs no message, only which events
+	// match. A merged block wholly in [start, end) then decompresses its
+	// timestamps, template ids and templates, not its columns, and walks
+	// no event (DecodedBlock.hits).
+	hitsOnly bool
+}
+
+// tplExact reports whether a merged block's templates decide lit exactly:
+// its template literal is the whole of it, so a message holds lit exactly
+// when its template's text does. Every byte of such a literal is neither a
+// lowercase hex digit nor a byte ≤ 0x10, so no byte of an occurrence in a
+// message can come from a variable (digits and lowercase hex only) or an
+// escape (bytes ≤ 0x10), and a variable between two of them would render
+// at least one byte: an occurrence lies in one literal stretch of the
+// template, and every stretch renders verbatim.
+func tplExact(lit *literal) bool {
+	return lit != nil && lit.tpl != nil && string(lit.tpl.b) == string(lit.b)
 }
 
 // templateLiteral returns what a template must contain for its messages to
@@ -574,6 +592,21 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 		hi = int(n) // a timestamp of MaxInt64 is in range too
 	}
 	if lo >= hi {
+		return d, buf, nil
+	}
+	if want.hitsOnly && want.tpl != nil && lo == 0 && hi == int(n) {
+		ids, rest, err := readFrame(rest, tsCol[:0], dec)
+		if err != nil {
+			return nil, buf, err
+		}
+		tplBytes, _, err := readFrame(rest, ids[len(ids):], dec)
+		if err != nil {
+			return nil, buf, err
+		}
+		if d.hits, err = templateHits(ids, tplBytes, int(n), want.tpl); err != nil {
+			return nil, buf, err
+		}
+		d.hitsOnly, d.raw = true, int64(raw)
 		return d, buf, nil
 	}
 	partial := lo > 0 || hi < int(n) || want.tpl != nil
@@ -961,6 +994,45 @@ func (w *walker) spread(a, b, end int) {
 		w.off[i] = uint32(w.p)
 		w.sized[i] = uint32(w.size + (end-w.size)*(i-a)/(b-a))
 	}
+}
+
+// templateHits lists the events of a block of n whose template holds
+// tpl, from the ids and templates frames alone; every id and template must
+// be used up exactly.
+func templateHits(ids, tplBytes []byte, n int, tpl *literal) ([]int32, error) {
+	var holds []bool // reused templates, by id
+	hits := []int32{}
+	for i := range n {
+		v, k := binary.Uvarint(ids)
+		if k <= 0 {
+			return nil, errFormat3
+		}
+		ids = ids[k:]
+		var h bool
+		if v <= 1 {
+			j := tplEnd(tplBytes)
+			if j < 0 {
+				return nil, errFormat3
+			}
+			h = tpl.index(tplBytes[:j]) >= 0
+			tplBytes = tplBytes[j+1:]
+			if v == 0 {
+				holds = append(holds, h)
+			}
+		} else {
+			if v-2 >= uint64(len(holds)) {
+				return nil, errFormat3
+			}
+			h = holds[v-2]
+		}
+		if h {
+			hits = append(hits, int32(i))
+		}
+	}
+	if len(ids) != 0 || len(tplBytes) != 0 {
+		return nil, errFormat3
+	}
+	return hits, nil
 }
 
 // lastCandidate returns one past the last event in [lo, hi) whose template

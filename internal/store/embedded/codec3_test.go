@@ -452,3 +452,75 @@ func testDecodePartial(t *testing.T, v []byte, evs []store.Event, rng *rand.Rand
 		}
 	}
 }
+
+// TestTemplateHits holds the hits-only decode (decodeWant.hitsOnly: which
+// events match, from the template ids and texts alone) to strings.Contains
+// on every message, for literals the templates decide (tplExact) over the
+// bench's lines and messages built to trip it: occurrences next to numbers
+// and hex ids, around escaped bytes and newlines, split by a variable, and
+// uppercase hex (text, not a variable). Formats 3 and 4 alike; a time
+// range that cuts the block falls back to the rendering decode.
+func TestTemplateHits(t *testing.T) {
+	enc := strongEncoder(t)
+	_, dec := testCoders(t)
+	gen := bench.NewLineGen(12)
+	rng := rand.New(rand.NewPCG(7, 8))
+	parts := []string{"ERROR", "ERR", "OR", " ", "42", "0007", "deadbeef01", "DEADBEEF01", "\x01", "\x03", "\n", "WARN", "=", "x", "E"}
+	evs := make([]store.Event, 4000)
+	ts := int64(1_760_000_000_000)
+	for i := range evs {
+		ts += int64(rng.IntN(3))
+		m := gen.Line()
+		if rng.IntN(3) == 0 {
+			var b strings.Builder
+			for range rng.IntN(8) {
+				b.WriteString(parts[rng.IntN(len(parts))])
+			}
+			m = b.String()
+		}
+		evs[i] = store.Event{Timestamp: ts, Message: m}
+	}
+	pos, ing := positionsOf(evs, 250)
+	lits := []string{"ERROR", "ERR", "RROR", "WARN", "E E", "OR ERR", "DEADBEEF", "ERROR 4", "ERROR=", "GET /"}
+	for fi, v := range [][]byte{EncodeBlock3(nil, evs, pos, ing, enc), encodeFormat3(evs, pos, ing, enc)} {
+		for _, l := range lits {
+			lit := prematch(substr(l))
+			exact := tplExact(lit)
+			if want := !strings.ContainsAny(l, "0123456789abcdef"); exact != want {
+				t.Fatalf("tplExact(%q) = %v, want %v", l, exact, want)
+			}
+			if !exact {
+				continue
+			}
+			blk, _, err := decodeBlock3Of(v, evs[0].Timestamp, nil, dec, decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: lit.tpl, hitsOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int32
+			var raw int64
+			for i, e := range evs {
+				raw += int64(len(e.Message))
+				if strings.Contains(e.Message, l) {
+					want = append(want, int32(i))
+				}
+			}
+			if !blk.hitsOnly || !slices.Equal(blk.hits, want) || blk.raw != raw {
+				t.Fatalf("format %d, %q: hits-only %v, %d hits, raw %d; want %d hits, raw %d", 4-fi, l, blk.hitsOnly, len(blk.hits), blk.raw, len(want), raw)
+			}
+			if len(want) == 0 && l == "ERROR" {
+				t.Fatal("no event holds ERROR: the test does not test")
+			}
+			for _, i := range want[:min(len(want), 50)] {
+				if blk.pos(int(i), 0) != pos[i] || blk.ingestion(int(i), -1) != ing[i] || blk.ts[i] != evs[i].Timestamp {
+					t.Fatalf("format %d, %q: event %d's position, ingestion or time differ", 4-fi, l, i)
+				}
+			}
+			// A range that cuts the block renders (the sizes of a cut
+			// range are not known without walking).
+			cut, _, err := decodeBlock3Of(v, evs[0].Timestamp, nil, dec, decodeWant{start: evs[10].Timestamp + 1, end: math.MaxInt64, tpl: lit.tpl, hitsOnly: true})
+			if err != nil || cut.hitsOnly {
+				t.Fatalf("a cut range: hits-only %v, %v", cut.hitsOnly, err)
+			}
+		}
+	}
+}

@@ -31,6 +31,12 @@ func (s substr) Match(m string) bool             { return strings.Contains(m, st
 func (s substr) Required() []string              { return []string{string(s)} }
 func (s substr) RequiredUnlessEscaped() []string { return nil }
 
+// exactSubstr is substr that says it is exactly a search for its literal
+// (store.LiteralMatcher).
+type exactSubstr struct{ substr }
+
+func (s exactSubstr) Literal() (string, bool) { return string(s.substr), true }
+
 // TestRestart: after reopening the same files, every event is there with the
 // same position, and stream statistics survive (the conformance suite in
 // storetest checks ordering and paging on a fresh store).

@@ -389,4 +389,184 @@ func BenchmarkScanLiteral(b *testing.B) {
 			}
 		})
 	}
+	// The same scan over the steady state: the events merged (format 4),
+	// where only the events whose template holds the literal render; and
+	// the count's scan (no message wanted, the filter exactly a search for
+	// its literal), which the templates alone answer.
+	m := openMerged(b)
+	defer m.Close()
+	for _, hits := range []bool{false, true} {
+		b.Run(map[bool]string{false: "merged", true: "merged-hits"}[hits], func(b *testing.B) {
+			req := store.ScanRequest{Scope: scope, Groups: []string{"g"}, Filter: substr("ERROR")}
+			if hits {
+				req.Filter, req.NoMessages = exactSubstr{"ERROR"}, true
+			}
+			defer reportCPU(b, cpuTime())
+			for b.Loop() {
+				n := 0
+				_, err := m.Scan(context.Background(), req, func(blk store.ScanBlock) bool { n += len(blk.Events); return true })
+				if err != nil || n == 0 {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
+}
+
+// TestScanHitsOnlyReference: a scan that wants no message, with a filter
+// that is exactly a search for a literal (store.LiteralMatcher), over
+// merged blocks (answered from their templates) and appended ones, returns
+// the events a brute force over what was appended finds, with the same
+// positions and ingestion times and the same ScanStats as the scan that
+// renders and matches every message.
+func TestScanHitsOnlyReference(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(11, 12))
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	storetest.Setup(t, e, scope, "g", "s1", "s2", "s3")
+	now := time.Now().UnixMilli()
+	type ev struct {
+		stream string
+		ts     int64
+		msg    string
+	}
+	var all []ev
+	gen := bench.NewLineGen(5)
+	ts := now - 3_600_000
+	appendSome := func(blocks int) {
+		for b := 0; b < blocks; b++ {
+			stream := []string{"s1", "s2", "s3"}[rng.IntN(3)]
+			var msgs []string
+			if b%2 == 0 {
+				for range 1 + rng.IntN(400) {
+					msgs = append(msgs, gen.Line())
+				}
+			} else {
+				msgs = litMessages(rng, 1+rng.IntN(80), "ERROR", b%4 == 1, b%5 == 2)
+			}
+			evs := make([]store.Event, len(msgs))
+			for i, m := range msgs {
+				ts += int64(rng.IntN(3))
+				evs[i] = store.Event{Timestamp: ts, Message: m}
+				all = append(all, ev{stream, ts, m})
+			}
+			if _, err := e.Append(ctx, scope, "g", stream, evs, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendSome(90)
+	for {
+		st, err := e.RecompactNow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Settled {
+			break
+		}
+	}
+	appendSome(20) // fresh blocks beside the merged ones
+	first, last := all[0].ts, all[len(all)-1].ts
+	for round := 0; round < 120; round++ {
+		start, end := int64(0), int64(0)
+		if round%3 != 0 {
+			start = first + rng.Int64N(last-first+1) - 5
+			end = start + rng.Int64N(last-first+10)
+		}
+		lit := []string{"ERROR", "RROR E", "WARN", "level=ERROR"}[round%4]
+		want := map[string]bool{}
+		for _, x := range all {
+			if x.ts >= start && (end == 0 || x.ts < end) && strings.Contains(x.msg, lit) {
+				want[fmt.Sprintf("%s %d %q", x.stream, x.ts, x.msg)] = true
+			}
+		}
+		type hit struct {
+			stream     string
+			ts, ingest int64
+			pos        store.Position
+		}
+		scan := func(req store.ScanRequest) ([]hit, []string, store.ScanStats) {
+			var got []hit
+			var msgs []string
+			st, err := e.Scan(ctx, req, func(b store.ScanBlock) bool {
+				for _, x := range b.Events {
+					got = append(got, hit{x.Stream, x.Timestamp, x.IngestionTime, x.Pos})
+					msgs = append(msgs, fmt.Sprintf("%s %d %q", x.Stream, x.Timestamp, x.Message))
+				}
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got, msgs, st
+		}
+		base := store.ScanRequest{Scope: scope, Groups: []string{"g"}, Start: start, End: end}
+		full := base
+		full.Filter = substr(lit)
+		hits := base
+		hits.Filter, hits.NoMessages = exactSubstr{substr(lit)}, true
+		ref, refMsgs, refSt := scan(full)
+		got, gotMsgs, st := scan(hits)
+		for _, m := range refMsgs {
+			if !want[m] {
+				t.Fatalf("round %d: the rendering scan returned %q, which does not match", round, m)
+			}
+		}
+		if len(refMsgs) != len(want) {
+			t.Fatalf("round %d (%q in [%d, %d)): the rendering scan found %d, want %d", round, lit, start, end, len(refMsgs), len(want))
+		}
+		if !slices.Equal(got, ref) || st != refSt {
+			t.Fatalf("round %d (%q in [%d, %d)): %d hits, %+v; the rendering scan %d, %+v", round, lit, start, end, len(got), st, len(ref), refSt)
+		}
+		for _, m := range gotMsgs {
+			if !strings.HasSuffix(m, ` ""`) {
+				t.Fatalf("round %d: %q came with its message", round, m)
+			}
+		}
+	}
+}
+
+// TestScanMergedGap: a filtered scan whose range falls in a gap between a
+// merged block's events (its summary's span overlaps the range, no event
+// lies in it) finds nothing. It used to index the messages the decode had
+// rightly not rendered, and the worker's panic ended the process.
+func TestScanMergedGap(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	storetest.Setup(t, e, scope, "g", "s")
+	t0 := time.Now().UnixMilli() - 3_600_000
+	for b := range 4 { // appends 10 s apart, merged into one block
+		evs := make([]store.Event, 50)
+		for i := range evs {
+			evs[i] = store.Event{Timestamp: t0 + int64(b)*10_000 + int64(i), Message: fmt.Sprintf("ERROR %d", i)}
+		}
+		if _, err := e.Append(ctx, scope, "g", "s", evs, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		st, err := e.RecompactNow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Settled {
+			break
+		}
+	}
+	for _, f := range []store.Matcher{substr("ERROR"), substr("ERR 9")} {
+		n := 0
+		_, err := e.Scan(ctx, store.ScanRequest{Scope: scope, Groups: []string{"g"}, Start: t0 + 1000, End: t0 + 2000, Filter: f},
+			func(b store.ScanBlock) bool { n += len(b.Events); return true })
+		if err != nil || n != 0 {
+			t.Fatalf("%v: %d events in the gap, %v", f, n, err)
+		}
+	}
 }

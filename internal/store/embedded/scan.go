@@ -49,6 +49,22 @@ type scanner struct {
 	r     store.ScanRequest
 	grams gramFilter
 	lit   *literal // prematch(r.Filter)
+	// hitsOnly: the request wants no message and its filter is exactly a
+	// search for lit, which merged blocks decide from their templates
+	// (decodeWant.hitsOnly).
+	hitsOnly bool
+}
+
+// decidesByTemplate reports whether merged blocks can answer r's filter
+// without rendering a message: it wants no message, and the filter is
+// exactly a search for a literal its templates decide (tplExact).
+func decidesByTemplate(r store.ScanRequest, lit *literal) bool {
+	lm, ok := r.Filter.(store.LiteralMatcher)
+	if !ok || !r.NoMessages || !tplExact(lit) {
+		return false
+	}
+	l, ok := lm.Literal()
+	return ok && l == string(lit.b)
 }
 
 // Scan implements store.Store.
@@ -62,6 +78,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		return st, errors.New("BUG: scan of no groups")
 	}
 	sc := &scanner{e: e, r: r, grams: newGramFilter(r.Filter), lit: prematch(r.Filter)}
+	sc.hitsOnly = decidesByTemplate(r, sc.lit)
 	var groups []*selection
 	for _, name := range r.Groups {
 		g, err := e.lookup(r.Scope, name)
@@ -233,6 +250,7 @@ func (sc *scanner) load(it *scanItem) {
 	if sc.lit != nil {
 		want.tpl = sc.lit.tpl
 		want.unsplit = !sc.e.splitAll // eachMatchLines reads a block wholly in range
+		want.hitsOnly = sc.hitsOnly && !sc.e.splitAll
 	}
 	blk, buf, ok, err := sc.e.openBlockOf(sg.g.id, s.minTs, s.seq, want)
 	if !ok || err != nil {
@@ -246,6 +264,22 @@ func (sc *scanner) load(it *scanItem) {
 	it.scannedEvents = int64(hi - lo)
 	f := sc.r.Filter
 	it.block.Group = sg.g.name
+	if hi <= lo {
+		// The summary's span overlaps the range but no event lies in
+		// it (a merged block's gap): a merged block then comes back with
+		// timestamps only, no message to match.
+		return
+	}
+	if blk.hitsOnly {
+		// Every event is in range and examined (what AWS's scanned
+		// figures count); the templates said which match.
+		it.scannedBytes = blk.raw
+		for _, i := range blk.hits {
+			it.block.Events = append(it.block.Events, store.StoredEvent{Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(int(i), s.ingestion),
+				Pos: blk.pos(int(i), s.seq)})
+		}
+		return
+	}
 	switch {
 	case timesOnly && blk.off == nil:
 		// Messages left compressed: the summary's raw size, pro rata, is
@@ -266,11 +300,13 @@ func (sc *scanner) load(it *scanItem) {
 		it.scannedBytes = blk.rawBytes(lo, hi)
 	}
 	var msgs arena
+	noMsgs := sc.r.NoMessages // a filter's matches, wanted without their messages
 	keepMsg := func(i int, msg []byte) {
-		it.block.Events = append(it.block.Events, store.StoredEvent{
-			Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(i, s.ingestion), Message: msgs.str(msg),
-			Pos: blk.pos(i, s.seq),
-		})
+		ev := store.StoredEvent{Stream: it.name, Timestamp: blk.ts[i], IngestionTime: blk.ingestion(i, s.ingestion), Pos: blk.pos(i, s.seq)}
+		if !noMsgs {
+			ev.Message = msgs.str(msg)
+		}
+		it.block.Events = append(it.block.Events, ev)
 	}
 	keep := func(i int) { keepMsg(i, blk.message(i)) }
 	switch {
