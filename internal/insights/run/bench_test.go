@@ -20,12 +20,19 @@ import (
 // the embedded engine (no HTTP): CAIRN_BENCH_EVENTS events (default
 // 1,000,000) of bench.LineGen lines in 1,000-event blocks over 16 streams.
 // Run with -cpuprofile to see where a query spends its time.
+// CAIRN_BENCH_MERGED=1 queries the steady state instead: the blocks merged
+// by re-compaction (format 4), as data older than an hour is.
 func BenchmarkShapes(b *testing.B) {
 	n := 1_000_000
 	if v := os.Getenv("CAIRN_BENCH_EVENTS"); v != "" {
 		n, _ = strconv.Atoi(v)
 	}
-	e, err := embedded.Open(embedded.Config{Dir: b.TempDir()})
+	merged := os.Getenv("CAIRN_BENCH_MERGED") == "1"
+	cfg := embedded.Config{Dir: b.TempDir()}
+	if merged {
+		cfg.RecompactInterval = -1 // merged below, at once
+	}
+	e, err := embedded.Open(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,6 +55,13 @@ func BenchmarkShapes(b *testing.B) {
 		if _, err := e.Append(ctx, scope, "g", "s"+strconv.Itoa(i/1000%16), evs, t0+int64(i)); err != nil {
 			b.Fatal(err)
 		}
+	}
+	for merged {
+		st, err := e.RecompactNow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		merged = !st.Settled
 	}
 	m := run.New(run.Config{Store: e})
 	defer m.Close()

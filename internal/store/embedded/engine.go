@@ -169,6 +169,9 @@ type Engine struct {
 	// before its batch commits: a test holds an append there to order
 	// commits deterministically.
 	beforeCommit func(group string, seq uint64)
+	// beforeDecode, set only by tests, runs as a read's or a scan's worker
+	// takes a block: a test panics there (workerPanic).
+	beforeDecode func()
 
 	stop     chan struct{} // closed by Close: the janitor and the re-compaction worker return
 	stopOnce sync.Once

@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 // fatalError is what Pebble's Fatalf raises: a storage failure after which
@@ -36,6 +37,21 @@ func recoverFatal(err *error) {
 		}
 		*err = fmt.Errorf("%w: %s", errFailed, f.msg)
 	}
+}
+
+// workerPanic is what a panic in one of the engine's own worker goroutines
+// (a scan's or a read's block decoders) becomes for the call that owns the
+// worker: a storage failure as recoverFatal makes it, anything else a BUG,
+// logged with its stack. No recover of the caller's can see a panic on
+// another goroutine, so without this one bad block would end the process
+// (as a merged block's gap did, TestScanMergedGap) instead of failing one
+// request.
+func (e *Engine) workerPanic(p any) error {
+	if f, ok := p.(*fatalError); ok {
+		return fmt.Errorf("%w: %s", errFailed, f.msg)
+	}
+	e.log.Error("BUG: a block decoder panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return fmt.Errorf("BUG: decoding a block failed: %v", p)
 }
 
 // pebbleLogger routes Pebble's log to slog. Pebble calls Fatalf when the

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -568,5 +569,45 @@ func TestScanMergedGap(t *testing.T) {
 		if err != nil || n != 0 {
 			t.Fatalf("%v: %d events in the gap, %v", f, n, err)
 		}
+	}
+}
+
+// TestWorkerPanicFailsTheCall: a panic in a scan's or a read's block
+// decoder (their own goroutines, where no caller's recover reaches) fails
+// that one call with a BUG error instead of ending the process, and the
+// engine goes on serving.
+func TestWorkerPanicFailsTheCall(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(Config{Dir: "/db", FS: vfs.NewMem(), RecompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	storetest.Setup(t, e, scope, "g", "s")
+	t0 := time.Now().UnixMilli() - 60_000
+	for b := range 40 { // past sequentialLoads: the read prefetches
+		evs := []store.Event{{Timestamp: t0 + int64(b), Message: fmt.Sprintf("ERROR %d", b)}}
+		if _, err := e.Append(ctx, scope, "g", "s", evs, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls atomic.Int32
+	e.beforeDecode = func() {
+		if calls.Add(1) == 30 {
+			panic("injected")
+		}
+	}
+	_, scanErr := e.Scan(ctx, store.ScanRequest{Scope: scope, Groups: []string{"g"}, Filter: substr("ERROR")}, func(store.ScanBlock) bool { return true })
+	calls.Store(0)
+	_, readErr := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, Filter: substr("ERROR")})
+	for what, err := range map[string]error{"scan": scanErr, "read": readErr} {
+		if err == nil || !strings.Contains(err.Error(), "BUG") || !strings.Contains(err.Error(), "injected") {
+			t.Errorf("%s: %v, want the worker's panic as an error", what, err)
+		}
+	}
+	e.beforeDecode = nil
+	p, err := e.Read(ctx, store.ReadRequest{Group: scope, Name: "g", Limit: 10000, Filter: substr("ERROR")})
+	if err != nil || len(p.Events) != 40 {
+		t.Fatalf("after the panics: %d events, %v", len(p.Events), err)
 	}
 }

@@ -102,6 +102,9 @@ func (r *readState) openEligible(ctx context.Context) error {
 // load decompresses a block and positions a cursor on its first event in
 // range; nil when it has none.
 func (r *readState) load(s summary, stream string, it *item) {
+	if h := r.e.beforeDecode; h != nil {
+		h()
+	}
 	it.c, it.err = r.loadCursor(s, stream, it)
 }
 

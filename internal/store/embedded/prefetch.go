@@ -138,7 +138,14 @@ func (r *readState) startPrefetch() *prefetcher {
 		go func() {
 			defer pf.wg.Done()
 			for j := range pf.jobs {
-				r.load(j.s, j.name, j.it)
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							j.it.c, j.it.err = nil, r.e.workerPanic(p)
+						}
+					}()
+					r.load(j.s, j.name, j.it)
+				}()
 				close(j.it.done)
 			}
 		}()

@@ -110,7 +110,14 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 			defer wg.Done()
 			for it := range jobs {
 				if ctx.Err() == nil {
-					sc.load(it)
+					func() {
+						defer func() {
+							if p := recover(); p != nil {
+								it.block, it.err = store.ScanBlock{}, e.workerPanic(p)
+							}
+						}()
+						sc.load(it)
+					}()
 				}
 				close(it.done)
 			}
@@ -244,6 +251,9 @@ func (sc *scanner) countable(sg *selection, s summary) bool {
 
 // load decodes it's block and keeps the events in range that match.
 func (sc *scanner) load(it *scanItem) {
+	if h := sc.e.beforeDecode; h != nil {
+		h()
+	}
 	s, sg := it.sum, it.sg
 	timesOnly := sc.r.NoMessages && sc.r.Filter == nil
 	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly}
