@@ -479,26 +479,25 @@ type decodeWant struct {
 }
 
 // tplExact reports whether a merged block's templates decide lit exactly:
-// its template literal is the whole of it, so a message holds lit exactly
-// when its template's text does. Every byte of such a literal is neither a
-// lowercase hex digit nor a byte ≤ 0x10, so no byte of an occurrence in a
-// message can come from a variable (digits and lowercase hex only) or an
-// escape (bytes ≤ 0x10), and a variable between two of them would render
-// at least one byte: an occurrence lies in one literal stretch of the
-// template, and every stretch renders verbatim.
+// its template literal is the whole of it (templateLiteral, verbatim), so a
+// message holds lit exactly when its template's text does.
 func tplExact(lit *literal) bool {
 	return lit != nil && lit.tpl != nil && string(lit.tpl.b) == string(lit.b)
 }
 
 // templateLiteral returns what a template must contain for its messages to
-// hold l: the longest run of l's bytes outside [0-9a-f]. Variables render
-// only digits and lowercase hex digits, so such bytes of a message always
-// come from its template's literal text, and a run of them (no variable can
-// sit between adjacent bytes) lies in one literal stretch of it. nil when
-// there is no such run of 3 bytes or more, or l holds a byte a template
-// writes as an operator or escape (≤ 0x10: its bytes in the template text
-// would not be contiguous).
+// hold l: l itself when no byte of an occurrence can come from a variable
+// (verbatim), else the longest run of l's bytes outside [0-9a-f].
+// Variables render only digits and lowercase hex digits, so such bytes of a
+// message always come from its template's literal text, and a run of them
+// (no variable can sit between adjacent bytes) lies in one literal stretch
+// of it. nil when there is no such run of 3 bytes or more, or l holds a
+// byte a template writes as an operator or escape (≤ 0x10: its bytes in
+// the template text would not be contiguous).
 func templateLiteral(l []byte) *literal {
+	if verbatim(l) {
+		return newLiteral(append([]byte(nil), l...))
+	}
 	var best []byte
 	from := 0
 	for i := 0; i <= len(l); i++ {
@@ -516,6 +515,53 @@ func templateLiteral(l []byte) *literal {
 		return nil
 	}
 	return newLiteral(append([]byte(nil), best...))
+}
+
+// verbatim reports whether every occurrence of l in a message lies in one
+// literal stretch of its template, so that the template's text holds l
+// exactly when the message does. The tokenizer (tokenize) makes a variable
+// of every digit and of a hex id, a maximal alphanumeric run of 8 to 16
+// lowercase hex digits; a byte ≤ 0x10 may be an operator, a width or an
+// escape. So l qualifies when it has none of those bytes, no digit, and
+// each maximal run of [0-9A-Za-z] in it cannot be (part of) a hex id:
+//
+//   - a run holding a byte outside [0-9a-f] (g–z, any uppercase letter):
+//     the message's run around it holds that byte too, so is no hex id;
+//   - a run of a–f bounded inside l on both sides (by bytes that are not
+//     alphanumeric) whose length is not 8 to 16: it is the message's whole
+//     run, too short or too long to be an id.
+//
+// A run of a–f at either end of l may continue in the message into an id
+// ("beef" in "deadbeef"), so such an l does not qualify. "ERROR", "error",
+// "Exception", "checkout_timeout" and "user login" are verbatim; "deadbeef",
+// "id=abc", "status=500" and "0x1f" are not.
+func verbatim(l []byte) bool {
+	if len(l) == 0 {
+		return false
+	}
+	for i := 0; i < len(l); {
+		c := l[i]
+		if c <= 0x10 || isDigit(c) {
+			return false
+		}
+		if !isAlnum(c) {
+			i++
+			continue
+		}
+		j, hexOnly := i, true
+		for j < len(l) && isAlnum(l[j]) {
+			if isDigit(l[j]) {
+				return false
+			}
+			hexOnly = hexOnly && isLowerHex(l[j])
+			j++
+		}
+		if hexOnly && (i == 0 || j == len(l) || j-i >= 8 && j-i <= 16) {
+			return false
+		}
+		i = j
+	}
+	return true
 }
 
 // decodeBlock3Of reads a format-3 value, rendering the messages want asks

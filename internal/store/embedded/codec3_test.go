@@ -326,17 +326,25 @@ func processCPU() time.Duration {
 }
 
 // TestTemplateLiteral: what a template must hold for a message to hold a
-// literal is its longest run of bytes outside [0-9a-f] (variables render
-// only those), when that is 3 bytes or more.
+// literal is the literal itself when no byte of it can come from a variable
+// (verbatim), else its longest run of bytes outside [0-9a-f] (variables
+// render only those), when that is 3 bytes or more.
 func TestTemplateLiteral(t *testing.T) {
 	for _, c := range []struct{ lit, want string }{
-		{"checkout_timeout", "kout_tim"}, // c h e c k…: "e" and "c" are hex digits
-		{"zqxneedle7", "zqxn"},
+		{"checkout_timeout", "checkout_timeout"}, // every word holds a letter past f
+		{"zqxneedle7", "zqxn"},                   // a digit is a variable
 		{"ERROR", "ERROR"},
+		{"error", "error"},
+		{"OR", "OR"},
 		{"deadbeef", ""},       // may be a hex id entirely
 		{"status=500", "tus="}, // "st" is shorter
 		{"a1b2c3", ""},
-		{"xy", ""},
+		{"xy", "xy"},
+		{"id=abc", ""},                 // "abc" may begin an id ("id=abcdef12"), and no 3 bytes lie outside hex
+		{"x abc y", "x abc y"},         // "abc" is a whole word, too short for an id
+		{"x deadbeef y", ""},           // a whole word that is an id
+		{"x deadbeefdeadbeef12 y", ""}, // digits are variables
+		{"x aaaaaaaaaaaaaaaaa y", "x aaaaaaaaaaaaaaaaa y"}, // 17 letters a–f: too long for an id
 		{"tab\there", ""}, // a byte a template escapes or uses as a width
 	} {
 		got := ""
@@ -465,7 +473,8 @@ func TestTemplateHits(t *testing.T) {
 	_, dec := testCoders(t)
 	gen := bench.NewLineGen(12)
 	rng := rand.New(rand.NewPCG(7, 8))
-	parts := []string{"ERROR", "ERR", "OR", " ", "42", "0007", "deadbeef01", "DEADBEEF01", "\x01", "\x03", "\n", "WARN", "=", "x", "E"}
+	parts := []string{"ERROR", "ERR", "OR", " ", "42", "0007", "deadbeef01", "DEADBEEF01", "\x01", "\x03", "\n", "WARN", "=", "x", "E",
+		"error", "cafe", "babe", "f", "-", "cafebabe"}
 	evs := make([]store.Event, 4000)
 	ts := int64(1_760_000_000_000)
 	for i := range evs {
@@ -481,12 +490,13 @@ func TestTemplateHits(t *testing.T) {
 		evs[i] = store.Event{Timestamp: ts, Message: m}
 	}
 	pos, ing := positionsOf(evs, 250)
-	lits := []string{"ERROR", "ERR", "RROR", "WARN", "E E", "OR ERR", "DEADBEEF", "ERROR 4", "ERROR=", "GET /"}
+	lits := []string{"ERROR", "ERR", "RROR", "WARN", "E E", "OR ERR", "DEADBEEF", "ERROR 4", "ERROR=", "GET /",
+		"error", "rror", "timeout", "connection", "x cafe x", "-cafe-", "cafe"}
 	for fi, v := range [][]byte{EncodeBlock3(nil, evs, pos, ing, enc), encodeFormat3(evs, pos, ing, enc)} {
 		for _, l := range lits {
 			lit := prematch(substr(l))
 			exact := tplExact(lit)
-			if want := !strings.ContainsAny(l, "0123456789abcdef"); exact != want {
+			if want := !strings.ContainsAny(l, "0123456789") && l != "cafe"; exact != want {
 				t.Fatalf("tplExact(%q) = %v, want %v", l, exact, want)
 			}
 			if !exact {
@@ -523,4 +533,94 @@ func TestTemplateHits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestVerbatimRandom holds tplExact's literals to strings.Contains over
+// random messages and literals of an alphabet built to make hex ids and
+// numbers appear, touch and overlap them: every literal the templates are
+// said to decide must get exactly the events whose message holds it, in
+// formats 3 and 4.
+func TestVerbatimRandom(t *testing.T) {
+	enc := strongEncoder(t)
+	_, dec := testCoders(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alpha = "abcdefxyzAB0 -=_\x03"
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	exact := 0
+	for round := range 40 {
+		evs := make([]store.Event, 600)
+		for i := range evs {
+			var b strings.Builder
+			for range 1 + rng.IntN(6) {
+				if rng.IntN(3) == 0 {
+					b.WriteString(strings.Repeat("abcdef"[rng.IntN(6):][:1], 4+rng.IntN(14)))
+				} else {
+					b.WriteString(word(1 + rng.IntN(10)))
+				}
+			}
+			evs[i] = store.Event{Timestamp: 1000 + int64(i), Message: b.String()}
+		}
+		pos, ing := positionsOf(evs, 100)
+		blocks := [][]byte{EncodeBlock3(nil, evs, pos, ing, enc), encodeFormat3(evs, pos, ing, enc)}
+		for range 30 {
+			var l string
+			if w := boundedHexWord(evs[rng.IntN(len(evs))].Message); w != "" && rng.IntN(3) == 0 {
+				l = w // a word of a–f with its bounds: an id when 8 to 16 long
+			} else if rng.IntN(2) == 0 { // a piece of a message: it occurs
+				m := evs[rng.IntN(len(evs))].Message
+				i := rng.IntN(len(m))
+				l = m[i : i+1+rng.IntN(min(len(m)-i, 12))]
+			} else {
+				l = word(1 + rng.IntN(6))
+			}
+			lit := prematch(substr(l))
+			if !tplExact(lit) {
+				continue
+			}
+			exact++
+			var want []int32
+			for i, e := range evs {
+				if strings.Contains(e.Message, l) {
+					want = append(want, int32(i))
+				}
+			}
+			for fi, v := range blocks {
+				blk, _, err := decodeBlock3Of(v, evs[0].Timestamp, nil, dec, decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: lit.tpl, hitsOnly: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !blk.hitsOnly || !slices.Equal(blk.hits, want) {
+					t.Fatalf("round %d, format %d, %q: %d hits, want %d", round, 4-fi, l, len(blk.hits), len(want))
+				}
+			}
+		}
+	}
+	if exact < 200 {
+		t.Fatalf("only %d literals were verbatim: the test does not test", exact)
+	}
+}
+
+// boundedHexWord is m's first maximal run of a–f with a byte that is not
+// alphanumeric on either side, those bytes included; "" when none.
+func boundedHexWord(m string) string {
+	for i := 1; i < len(m); i++ {
+		if isAlnum(m[i-1]) || m[i] < 'a' || m[i] > 'f' {
+			continue
+		}
+		j := i
+		for j < len(m) && m[j] >= 'a' && m[j] <= 'f' {
+			j++
+		}
+		if j < len(m) && !isAlnum(m[j]) {
+			return m[i-1 : j+1]
+		}
+		i = j
+	}
+	return ""
 }
