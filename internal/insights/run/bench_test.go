@@ -56,12 +56,10 @@ func BenchmarkShapes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for merged {
-		st, err := e.RecompactNow()
-		if err != nil {
+	if merged {
+		if _, err := e.RecompactSettled(); err != nil {
 			b.Fatal(err)
 		}
-		merged = !st.Settled
 	}
 	m := run.New(run.Config{Store: e})
 	defer m.Close()

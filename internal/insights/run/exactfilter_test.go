@@ -85,14 +85,8 @@ func TestExactFilterFromStore(t *testing.T) {
 		}
 	}
 	appendSome(60)
-	for {
-		st, err := e.RecompactNow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Settled {
-			break
-		}
+	if _, err := e.RecompactSettled(); err != nil {
+		t.Fatal(err)
 	}
 	appendSome(10)
 	m := run.New(run.Config{Store: e})

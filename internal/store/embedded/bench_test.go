@@ -74,14 +74,8 @@ func openMerged(b *testing.B) *Engine {
 		b.Fatal(err)
 	}
 	b.SetBytes(fill(b, e, 300_000, 16))
-	for {
-		st, err := e.RecompactNow()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if st.Settled {
-			break
-		}
+	if _, err := e.RecompactSettled(); err != nil {
+		b.Fatal(err)
 	}
 	return e
 }
@@ -342,13 +336,9 @@ func BenchmarkRareSearchMerged(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			for merged {
-				st, err := e.RecompactNow()
-				if err != nil {
+			if merged {
+				if _, err := e.RecompactSettled(); err != nil {
 					b.Fatal(err)
-				}
-				if st.Settled {
-					break
 				}
 			}
 			b.ResetTimer()

@@ -60,14 +60,8 @@ func TestWriteBlocksV3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		st, err := e.RecompactNow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Settled {
-			break
-		}
+	if _, err := e.RecompactSettled(); err != nil {
+		t.Fatal(err)
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)

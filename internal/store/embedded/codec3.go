@@ -640,15 +640,18 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	if lo >= hi {
 		return d, buf, nil
 	}
+	// Decompress the other frames one after another into one scratch; the
+	// messages are written before them. The template ids and texts first:
+	// a hits-only read needs nothing else.
+	ids, rest, err := readFrame(rest, tsCol[:0], dec)
+	if err != nil {
+		return nil, buf, err
+	}
+	tplBytes, rest, err := readFrame(rest, ids[len(ids):], dec)
+	if err != nil {
+		return nil, buf, err
+	}
 	if want.hitsOnly && want.tpl != nil && lo == 0 && hi == int(n) {
-		ids, rest, err := readFrame(rest, tsCol[:0], dec)
-		if err != nil {
-			return nil, buf, err
-		}
-		tplBytes, _, err := readFrame(rest, ids[len(ids):], dec)
-		if err != nil {
-			return nil, buf, err
-		}
 		if d.hits, err = templateHits(ids, tplBytes, int(n), want.tpl); err != nil {
 			return nil, buf, err
 		}
@@ -661,16 +664,6 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 		if want.tpl != nil {
 			d.tpl = string(want.tpl.b)
 		}
-	}
-	// Decompress the other frames one after another into one scratch; the
-	// messages are written before them.
-	ids, rest, err := readFrame(rest, tsCol[:0], dec)
-	if err != nil {
-		return nil, buf, err
-	}
-	tplBytes, rest, err := readFrame(rest, ids[len(ids):], dec)
-	if err != nil {
-		return nil, buf, err
 	}
 	r = reader{b: rest}
 	ncols := r.uvarint()
@@ -954,37 +947,20 @@ func (w *walker) seekWalk(ix *seekIndex3, tplAll []byte, lo, hi, n, raw int) err
 	// with a literal, which events may hold it (the ids and templates
 	// frames only, no column is read).
 	var cands []int
-	ids, tpls := w.ids, tplAll
+	ts := tplScan{ids: w.ids, tpls: tplAll, all: tplAll, tpl: w.tpl}
 	for i := 0; i < hi; i++ {
-		v, k := binary.Uvarint(ids)
-		if k <= 0 {
-			return errFormat3
+		h, at, err := ts.next()
+		if err != nil {
+			return err
 		}
-		ids = ids[k:]
-		h := true
-		if v <= 1 {
-			j := tplEnd(tpls)
-			if j < 0 {
-				return errFormat3
-			}
-			if w.tpl != nil {
-				h = w.tpl.index(tpls[:j]) >= 0
-			}
-			if v == 0 {
-				w.tplAt = append(w.tplAt, len(tplAll)-len(tpls))
-				w.holds = append(w.holds, h)
-			}
-			tpls = tpls[j+1:]
-		} else {
-			if v-2 >= uint64(len(w.holds)) {
-				return errFormat3
-			}
-			h = w.holds[v-2]
+		if at >= 0 {
+			w.tplAt = append(w.tplAt, at)
 		}
 		if w.tpl != nil && h && i >= lo {
 			cands = append(cands, i)
 		}
 	}
+	w.holds = ts.holds
 	w.x.tpls = make([][]tplOp, len(w.tplAt))
 	w.tplAll = tplAll
 	ids0 := w.ids
@@ -1042,40 +1018,60 @@ func (w *walker) spread(a, b, end int) {
 	}
 }
 
+// tplScan reads a merged block's ids and templates frames event by event,
+// no column: which events' templates hold a literal, and where each
+// reused template's text is.
+type tplScan struct {
+	ids, tpls []byte // what is left of the frames
+	all       []byte // the templates frame, whole
+	tpl       *literal
+	holds     []bool // by reused template id: whether it holds tpl
+}
+
+// next reads the next event's template id: h, whether its template holds
+// tpl (true when there is none), and at, the offset in all of the text of
+// a template it is the first to use and later events reuse (else -1).
+func (s *tplScan) next() (h bool, at int, err error) {
+	v, k := binary.Uvarint(s.ids)
+	if k <= 0 {
+		return false, -1, errFormat3
+	}
+	s.ids = s.ids[k:]
+	if v >= 2 {
+		if v-2 >= uint64(len(s.holds)) {
+			return false, -1, errFormat3
+		}
+		return s.holds[v-2], -1, nil
+	}
+	j := tplEnd(s.tpls)
+	if j < 0 {
+		return false, -1, errFormat3
+	}
+	h, at = s.tpl == nil || s.tpl.index(s.tpls[:j]) >= 0, -1
+	if v == 0 {
+		at = len(s.all) - len(s.tpls)
+		s.holds = append(s.holds, h)
+	}
+	s.tpls = s.tpls[j+1:]
+	return h, at, nil
+}
+
 // templateHits lists the events of a block of n whose template holds
 // tpl, from the ids and templates frames alone; every id and template must
 // be used up exactly.
 func templateHits(ids, tplBytes []byte, n int, tpl *literal) ([]int32, error) {
-	var holds []bool // reused templates, by id
+	s := tplScan{ids: ids, tpls: tplBytes, all: tplBytes, tpl: tpl}
 	hits := []int32{}
 	for i := range n {
-		v, k := binary.Uvarint(ids)
-		if k <= 0 {
-			return nil, errFormat3
-		}
-		ids = ids[k:]
-		var h bool
-		if v <= 1 {
-			j := tplEnd(tplBytes)
-			if j < 0 {
-				return nil, errFormat3
-			}
-			h = tpl.index(tplBytes[:j]) >= 0
-			tplBytes = tplBytes[j+1:]
-			if v == 0 {
-				holds = append(holds, h)
-			}
-		} else {
-			if v-2 >= uint64(len(holds)) {
-				return nil, errFormat3
-			}
-			h = holds[v-2]
+		h, _, err := s.next()
+		if err != nil {
+			return nil, err
 		}
 		if h {
 			hits = append(hits, int32(i))
 		}
 	}
-	if len(ids) != 0 || len(tplBytes) != 0 {
+	if len(s.ids) != 0 || len(s.tpls) != 0 {
 		return nil, errFormat3
 	}
 	return hits, nil
@@ -1085,30 +1081,12 @@ func templateHits(ids, tplBytes []byte, n int, tpl *literal) ([]int32, error) {
 // holds tpl, or lo when none does, reading the ids and templates frames
 // only.
 func lastCandidate(ids, tplBytes []byte, lo, hi int, tpl *literal) (int, error) {
-	var holds []bool // reused templates, by id
+	s := tplScan{ids: ids, tpls: tplBytes, all: tplBytes, tpl: tpl}
 	last := lo
 	for i := 0; i < hi; i++ {
-		v, k := binary.Uvarint(ids)
-		if k <= 0 {
-			return 0, errFormat3
-		}
-		ids = ids[k:]
-		var h bool
-		if v <= 1 {
-			j := tplEnd(tplBytes)
-			if j < 0 {
-				return 0, errFormat3
-			}
-			h = tpl.index(tplBytes[:j]) >= 0
-			tplBytes = tplBytes[j+1:]
-			if v == 0 {
-				holds = append(holds, h)
-			}
-		} else {
-			if v-2 >= uint64(len(holds)) {
-				return 0, errFormat3
-			}
-			h = holds[v-2]
+		h, _, err := s.next()
+		if err != nil {
+			return 0, err
 		}
 		if h && i >= lo {
 			last = i + 1

@@ -467,14 +467,8 @@ func TestScanHitsOnlyReference(t *testing.T) {
 		}
 	}
 	appendSome(90)
-	for {
-		st, err := e.RecompactNow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Settled {
-			break
-		}
+	if _, err := e.RecompactSettled(); err != nil {
+		t.Fatal(err)
 	}
 	appendSome(20) // fresh blocks beside the merged ones
 	first, last := all[0].ts, all[len(all)-1].ts
@@ -559,14 +553,8 @@ func TestScanMergedGap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for {
-		st, err := e.RecompactNow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Settled {
-			break
-		}
+	if _, err := e.RecompactSettled(); err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range []store.Matcher{substr("ERROR"), substr("ERR 9")} {
 		n := 0

@@ -249,6 +249,19 @@ func (e *Engine) RecompactNow() (RecompactStats, error) {
 	return e.RecompactStats(), err
 }
 
+// RecompactSettled runs passes of RecompactNow until the steady state
+// (RecompactStats.Settled: nothing left to merge) and reports the totals;
+// an error when a pass fails or 10,000 passes have not settled it.
+func (e *Engine) RecompactSettled() (RecompactStats, error) {
+	for range 10_000 {
+		st, err := e.RecompactNow()
+		if err != nil || st.Settled {
+			return st, err
+		}
+	}
+	return e.RecompactStats(), errors.New("the re-compaction did not settle in 10,000 passes")
+}
+
 func (w *recompactor) run(force bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

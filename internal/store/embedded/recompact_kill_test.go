@@ -48,14 +48,8 @@ func TestRecompactChild(t *testing.T) {
 		fmt.Println("step", s)
 	}
 	fmt.Println("recompacting")
-	for {
-		st, err := e.RecompactNow()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Settled {
-			break
-		}
+	if _, err := e.RecompactSettled(); err != nil {
+		t.Fatal(err)
 	}
 	fmt.Println("settled")
 	e.Close()
@@ -169,14 +163,8 @@ func TestRecompactKilled(t *testing.T) {
 			sameEvents(t, what+stage+": feed", asWant(feedAll(t, e, 0)), wantFeed)
 		}
 		check("")
-		for {
-			st, err := e.RecompactNow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Settled {
-				break
-			}
+		if _, err := e.RecompactSettled(); err != nil {
+			t.Fatal(err)
 		}
 		check(", then finished")
 		if n := countKeys(t, e, []byte{tagGarbage}); n != 0 {
