@@ -104,7 +104,7 @@ func serverSettings(env Env, args []string) (server.Config, string, error) {
 	liveTailMax := fs.Duration("live-tail-max-session", 0, "end Live Tail sessions after this long (AWS: 3h) [CAIRN_LIVE_TAIL_MAX_SESSION] (default: never)")
 	insightsQueries := fs.Int("insights-max-queries", 0, "concurrent Logs Insights queries per account (AWS's quota: 100) [CAIRN_INSIGHTS_MAX_QUERIES] (default 100)")
 	liveTailSessions := fs.Int("live-tail-max-sessions", 0, "concurrent Live Tail sessions per account (AWS's quota: 15) [CAIRN_LIVE_TAIL_MAX_SESSIONS] (default 15)")
-	memLimit := fs.Int("memory-limit-mib", 0, "Go's soft memory limit for the server, MiB: from there the collector runs as often as it must rather than let the heap grow (GOMEMLIMIT, if set, wins) [CAIRN_MEMORY_LIMIT_MIB] (default 320)")
+	memLimit := fs.Int("memory-limit-mib", 0, "Go's soft memory limit for the server, MiB: from there the collector runs as often as it must rather than let the heap grow (GOMEMLIMIT, if set, wins) [CAIRN_MEMORY_LIMIT_MIB] (default 224)")
 	cacheMiB := fs.Int("cache-mib", 0, "the embedded engine's block cache, MiB: decompressed blocks of Pebble's files kept in memory (the operating system's page cache holds the files besides) [CAIRN_CACHE_MIB] (default 16)")
 	noReadAhead := fs.Bool("no-read-ahead", false, "do not prepare FilterLogEvents' next page while the client reads the current one [CAIRN_NO_READ_AHEAD=1]")
 	pprofOn := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --pprof-listen [CAIRN_PPROF=1]")
@@ -646,10 +646,19 @@ func logHandler(format string, w io.Writer, lvl slog.Level) slog.Handler {
 // 10 M events ten queries at once took 1.5x as long (13.7 -> 20-22 s; not
 // profiled, presumably the live heap near the limit, collecting often); 192
 // MiB: 308 MiB and 1.1x; 224 MiB changed nothing at 2 M. So the default
-// stays; a server short of memory can trade concurrent queries' time for it.
+// stayed; a server short of memory can trade concurrent queries' time for it.
+// Session 12 (docs/benchmarks.md) found the peak of `cairn bench --query
+// --insights` at 2 M events (402-406 MiB, VictoriaLogs ~325-347) to be
+// slack, not live data: a heap profile taken with a forced collection in
+// the middle of ten queries at once held 91 MiB; the rest was the heap
+// growing to three times that under GOGC=200, what Pebble allocates with
+// cgo (its cache and memtables, ~48 MiB) and the binary's pages (~37 MiB).
+// At 224 MiB the peak fell to 317-319 MiB, ten queries at once took 4.0 and
+// 4.5 s against 4.0 and 3.2 s (about 10% more in all), single queries and
+// ingest did not change beyond noise. 224 is the default since.
 const (
 	serverGCPercent      = 200
-	serverMemoryLimitMiB = 320
+	serverMemoryLimitMiB = 224
 )
 
 func tuneGC(env Env, limitMiB int) {
