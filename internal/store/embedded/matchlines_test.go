@@ -453,7 +453,10 @@ func TestScanHitsOnlyReference(t *testing.T) {
 					msgs = append(msgs, gen.Line())
 				}
 			} else {
-				msgs = litMessages(rng, 1+rng.IntN(80), "ERROR", b%4 == 1, b%5 == 2)
+				msgs = litMessages(rng, 1+rng.IntN(80), []string{"ERROR", "timeout", "-cafe-"}[b%3], b%4 == 1, b%5 == 2)
+				if b%3 == 2 { // hex ids that hold "cafe": variables, not template text
+					msgs = append(msgs, "id cafebabe -cafe-", fmt.Sprintf("req=%08x%s", rng.Uint32(), "cafe"))
+				}
 			}
 			evs := make([]store.Event, len(msgs))
 			for i, m := range msgs {
@@ -478,7 +481,13 @@ func TestScanHitsOnlyReference(t *testing.T) {
 			start = first + rng.Int64N(last-first+1) - 5
 			end = start + rng.Int64N(last-first+10)
 		}
-		lit := []string{"ERROR", "RROR E", "WARN", "level=ERROR"}[round%4]
+		// Literals the templates decide (verbatim), the lowercase ones
+		// among messages full of a-f runs that make hex ids.
+		lits := []string{"ERROR", "RROR E", "WARN", "level=ERROR", "timeout", "out ti", "-cafe-"}
+		lit := lits[round%len(lits)]
+		if !tplExact(prematch(substr(lit))) {
+			t.Fatalf("%q: not decided by the templates", lit)
+		}
 		want := map[string]bool{}
 		for _, x := range all {
 			if x.ts >= start && (end == 0 || x.ts < end) && strings.Contains(x.msg, lit) {
