@@ -332,6 +332,8 @@ func hexRun(m string, i int) int {
 }
 
 // tokenize sets x.tpl to m's template and appends its variables to columns.
+// verbatim (which literals the templates decide exactly) and templateLiteral
+// rest on what it makes a variable: change them with it (TestVerbatimRandom).
 func (x *encoder3) tokenize(m string) {
 	t := x.tpl[:0]
 	vars := x.vars[:0]
