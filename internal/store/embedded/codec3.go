@@ -949,7 +949,7 @@ func (w *walker) seekWalk(ix *seekIndex3, tplAll []byte, lo, hi, n, raw int) err
 	// with a literal, which events may hold it (the ids and templates
 	// frames only, no column is read).
 	var cands []int
-	ts := tplScan{ids: w.ids, tpls: tplAll, all: tplAll, tpl: w.tpl}
+	ts := tplScan{ids: w.ids, tpls: tplAll, tpl: w.tpl}
 	for i := 0; i < hi; i++ {
 		h, at, err := ts.next()
 		if err != nil {
@@ -1024,14 +1024,15 @@ func (w *walker) spread(a, b, end int) {
 // no column: which events' templates hold a literal, and where each
 // reused template's text is.
 type tplScan struct {
-	ids, tpls []byte // what is left of the frames
-	all       []byte // the templates frame, whole
-	tpl       *literal
-	holds     []bool // by reused template id: whether it holds tpl
+	ids   []byte // what is left of the ids frame
+	tpls  []byte // the templates frame
+	at    int    // where in tpls the next new template starts
+	tpl   *literal
+	holds []bool // by reused template id: whether it holds tpl
 }
 
 // next reads the next event's template id: h, whether its template holds
-// tpl (true when there is none), and at, the offset in all of the text of
+// tpl (true when there is none), and at, the offset in tpls of the text of
 // a template it is the first to use and later events reuse (else -1).
 func (s *tplScan) next() (h bool, at int, err error) {
 	v, k := binary.Uvarint(s.ids)
@@ -1045,16 +1046,17 @@ func (s *tplScan) next() (h bool, at int, err error) {
 		}
 		return s.holds[v-2], -1, nil
 	}
-	j := tplEnd(s.tpls)
+	t := s.tpls[s.at:]
+	j := tplEnd(t)
 	if j < 0 {
 		return false, -1, errFormat3
 	}
-	h, at = s.tpl == nil || s.tpl.index(s.tpls[:j]) >= 0, -1
+	h, at = s.tpl == nil || s.tpl.index(t[:j]) >= 0, -1
 	if v == 0 {
-		at = len(s.all) - len(s.tpls)
+		at = s.at
 		s.holds = append(s.holds, h)
 	}
-	s.tpls = s.tpls[j+1:]
+	s.at += j + 1
 	return h, at, nil
 }
 
@@ -1062,7 +1064,7 @@ func (s *tplScan) next() (h bool, at int, err error) {
 // tpl, from the ids and templates frames alone; every id and template must
 // be used up exactly.
 func templateHits(ids, tplBytes []byte, n int, tpl *literal) ([]int32, error) {
-	s := tplScan{ids: ids, tpls: tplBytes, all: tplBytes, tpl: tpl}
+	s := tplScan{ids: ids, tpls: tplBytes, tpl: tpl}
 	hits := []int32{}
 	for i := range n {
 		h, _, err := s.next()
@@ -1073,7 +1075,7 @@ func templateHits(ids, tplBytes []byte, n int, tpl *literal) ([]int32, error) {
 			hits = append(hits, int32(i))
 		}
 	}
-	if len(s.ids) != 0 || len(s.tpls) != 0 {
+	if len(s.ids) != 0 || s.at != len(s.tpls) {
 		return nil, errFormat3
 	}
 	return hits, nil
@@ -1083,7 +1085,7 @@ func templateHits(ids, tplBytes []byte, n int, tpl *literal) ([]int32, error) {
 // holds tpl, or lo when none does, reading the ids and templates frames
 // only.
 func lastCandidate(ids, tplBytes []byte, lo, hi int, tpl *literal) (int, error) {
-	s := tplScan{ids: ids, tpls: tplBytes, all: tplBytes, tpl: tpl}
+	s := tplScan{ids: ids, tpls: tplBytes, tpl: tpl}
 	last := lo
 	for i := 0; i < hi; i++ {
 		h, _, err := s.next()

@@ -180,8 +180,32 @@ func FuzzBlockCodec3(f *testing.F) {
 				t.Fatalf("part: event %d is %q, want %q", i, part.message(i), e.Message)
 			}
 		}
+		// Hits only (a literal the templates decide): exactly the events
+		// that hold it.
+		if l := prematch(substr(lit)); tplExact(l) {
+			hb, _, err := decodeBlock3Of(v, 1000, nil, dec, decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: l.tpl, hitsOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int32
+			for i, e := range evs {
+				if strings.Contains(e.Message, lit) {
+					want = append(want, int32(i))
+				}
+			}
+			if !hb.hitsOnly || !slices.Equal(hb.hits, want) {
+				t.Fatalf("hits only, %q: %v, want %v", lit, hb.hits, want)
+			}
+		}
 		for _, format := range []byte{blockFormat3, blockFormat4} {
 			bad := append([]byte{format}, junk...)
+			if blk, _, err := decodeBlock3Of(bad, 0, nil, dec, decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: templateLiteral([]byte("xyz")), hitsOnly: true}); err == nil {
+				for _, h := range blk.hits {
+					if h < 0 || int(h) >= len(blk.ts) {
+						t.Fatalf("hit %d of a block of %d", h, len(blk.ts))
+					}
+				}
+			}
 			if blk, _, err := DecodeBlock(bad, 0, nil, dec); err == nil {
 				for i := range blk.ts {
 					_ = blk.message(i)
