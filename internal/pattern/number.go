@@ -10,7 +10,16 @@ type decimal struct {
 	intp string // integer digits without leading zeros
 	frac string // fraction digits without trailing zeros
 	exp  int64  // decimal exponent from an e/E suffix, clamped
+	// small: the number is an integer of at most smallDigits digits
+	// (no fraction digits left, no exponent), whose value with its sign
+	// is val: cmpDecimal compares two such as integers, the usual case
+	// of a JSON member against a pattern's constant.
+	small bool
+	val   int64
 }
+
+// smallDigits is the most digits a decimal's val holds (10^18 < 2^63).
+const smallDigits = 18
 
 const maxExp = 1 << 40 // far beyond any digit count, small enough not to overflow
 
@@ -76,6 +85,16 @@ func parseDecimal(s string) (decimal, bool) {
 	for len(d.frac) > 0 && d.frac[len(d.frac)-1] == '0' {
 		d.frac = d.frac[:len(d.frac)-1]
 	}
+	if d.frac == "" && d.exp == 0 && len(d.intp) <= smallDigits {
+		var v int64
+		for i := 0; i < len(d.intp); i++ {
+			v = v*10 + int64(d.intp[i]-'0')
+		}
+		if d.neg {
+			v = -v
+		}
+		d.small, d.val = true, v
+	}
 	return d, true
 }
 
@@ -99,6 +118,16 @@ func (d decimal) norm() (hi, lo string, point int64) {
 
 // cmpDecimal returns -1, 0 or +1 as a is less than, equal to or greater than b.
 func cmpDecimal(a, b decimal) int {
+	if a.small && b.small {
+		// -0 is 0 here as below: its val is 0.
+		switch {
+		case a.val < b.val:
+			return -1
+		case a.val > b.val:
+			return 1
+		}
+		return 0
+	}
 	az, bz := a.isZero(), b.isZero()
 	switch {
 	case az && bz:

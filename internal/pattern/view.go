@@ -191,3 +191,51 @@ func LookupView(view *View, path []string) (string, bool) {
 	}
 	return scalarAt(view.msg, start, 0)
 }
+
+// HeadField is, for a space-delimited pattern whose only ellipsis is its
+// last element ([ip, user, status=5*, bytes, ...]), the index of the
+// field whose value ExtractValues records under key ("$bytes", or "$2"
+// for an unnamed second element): such a pattern is matched through a
+// View by splitting only the fields before its ellipsis, and the value of
+// each of them is that field's text, so a caller that needs a few values
+// reads them with FieldValue instead of extracting every field of the
+// line. ok is false for any other pattern or key (a key the trailing
+// fields would answer, a name that is also a number): extract then.
+func (p *Pattern) HeadField(key string) (int, bool) {
+	sp := p.spaced
+	if sp == nil || len(key) < 2 || key[0] != '$' {
+		return 0, false
+	}
+	k := len(sp.elems)
+	if k < 2 || !sp.elems[k-1].ellipsis {
+		return 0, false
+	}
+	for j := 0; j < k-1; j++ {
+		if sp.elems[j].ellipsis {
+			return 0, false
+		}
+	}
+	name := key[1:]
+	pos := canonicalInt(name)
+	at := -1
+	for j := 0; j < k-1; j++ {
+		switch n := sp.elems[j].name; {
+		case n == name && pos >= 0:
+			return 0, false // "$7" naming an element called 7: Get's two readings
+		case n == name:
+			at = j // a name set twice keeps its last value (Values.Get)
+		case n == "" && j+1 == pos:
+			at = j
+		}
+	}
+	return at, at >= 0
+}
+
+// FieldValue is the text of the message's field i (0-based) as a
+// space-delimited pattern's values hold it (quotes and brackets off); it
+// is valid only after MatchView(view) returned true for a pattern whose
+// HeadField gave i (the fields are then split at least that far).
+func (v *View) FieldValue(i int) string {
+	f := v.split.fields[i]
+	return v.msg[f.vs:f.ve]
+}

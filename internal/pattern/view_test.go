@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -28,6 +29,7 @@ func checkView(t *testing.T, p *Pattern, msg string, m bool, want *Values) {
 		}
 		return
 	}
+	checkHeadField(t, p, msg, want)
 	if len(v.kv) != len(want.kv) {
 		t.Fatalf("%q on %q: ExtractValuesView has %v, ExtractValues %v", p, msg, v.kv, want.kv)
 	}
@@ -54,6 +56,7 @@ func TestViewAgrees(t *testing.T) {
 		`{ $.a[*].b = %x{1,3}% && ($.c NOT EXISTS || $.d IS TRUE) }`, `{ $.e IS NULL }`, `{ $.n < 0 }`,
 		`{ $.level = "error" && $.latency > 100 }`, `{ $.status >= 500 || $.path = "/x" }`, `{ $.*.b[0].c = 1 }`,
 		`[a, b, ...]`, `[a, b=1*, c]`, `[..., x]`, `[a, ..., b, ..., c]`, `[]`, `[a, b]`, `[ip, id, user, ts, request, status=5*, bytes, ...]`,
+		`[a, , ...]`, `[, b, , ...]`, `[a, b, a, ...]`, `[, , , , , , bytes, ...]`,
 	}
 	for _, r := range loadConformance(t) {
 		if _, err := Compile(r.Pattern); err != nil {
@@ -122,4 +125,37 @@ func deep(n int) string {
 		s = "[" + s + "]"
 	}
 	return s
+}
+
+// checkHeadField: for a pattern that matched msg, each key HeadField
+// resolves reads, through FieldValue on a view MatchView matched, the
+// value ExtractValues recorded under it. The keys are every element's
+// name and the positions 1 to k+2, and their digit forms with a leading
+// zero.
+func checkHeadField(t *testing.T, p *Pattern, msg string, want *Values) {
+	t.Helper()
+	var keys []string
+	if sp := p.spaced; sp != nil {
+		for _, e := range sp.elems {
+			keys = append(keys, "$"+e.name)
+		}
+		for i := 0; i <= len(sp.elems)+2; i++ {
+			keys = append(keys, "$"+strconv.Itoa(i), "$0"+strconv.Itoa(i))
+		}
+	}
+	for _, k := range keys {
+		i, ok := p.HeadField(k)
+		if !ok {
+			continue
+		}
+		var view View
+		view.Reset(msg)
+		if !p.MatchView(&view) {
+			t.Fatalf("%q on %q: MatchView false for a matching message", p, msg)
+		}
+		w, found := want.Get(k)
+		if got := view.FieldValue(i); !found || got != w {
+			t.Fatalf("%q on %q: HeadField(%q) = %d, FieldValue %q; ExtractValues has %q, %v", p, msg, k, i, got, w, found)
+		}
+	}
 }

@@ -578,6 +578,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 	}
 	matched := make([]bool, len(r.filters))
 	active := make([]int, 0, len(r.filters)) // the block's filters that look at each event
+	objs := make([]int, 0, len(r.filters))   // of them, the JSON filters of the stored message
+	rest := make([]int, 0, len(r.filters))   // and the others
 	sc := &c.sc
 	var key []byte
 	for i, bi := 0, 0; i < len(events); bi++ {
@@ -624,6 +626,23 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			}
 			active = kept
 		}
+		// The JSON filters reading the stored message (objs) are asked
+		// only of the events that are JSON objects, the others (rest) of
+		// every event (the order among filters changes no answer: each
+		// has its own counts, and what they share is memoised per event).
+		objs, rest = objs[:0], rest[:0]
+		sc.loadsAnyway = false
+		for _, fi := range active {
+			f := r.filters[fi]
+			if f.isJSON && !(f.transformed && alt != nil) {
+				objs = append(objs, fi)
+				if f.members != nil && len(f.pre)+len(f.preEsc) == 0 {
+					sc.loadsAnyway = true
+				}
+			} else {
+				rest = append(rest, fi)
+			}
+		}
 		for ei := range block {
 			if len(active) == 0 {
 				break
@@ -634,9 +653,28 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 			if looked != 0 {
 				plain.looked, plain.present = looked, sc.block.present[ei]
 			}
+			if len(objs) > 0 && plain.object() {
+				for _, fi := range objs {
+					f := r.filters[fi]
+					if f.members != nil {
+						if m, dp, ok, done := f.applyMembers(&plain, k.scope, sc); done {
+							matched[fi] = matched[fi] || m
+							if ok {
+								key = c.add(counts[fi], dp, key)
+							}
+							continue
+						}
+					}
+					m, dp, ok := f.applyDoc(&plain, k.scope, sc)
+					matched[fi] = matched[fi] || m
+					if ok {
+						key = c.add(counts[fi], dp, key)
+					}
+				}
+			}
 			var tr eventDoc
 			haveTr := false
-			for _, fi := range active {
+			for _, fi := range rest {
 				f := r.filters[fi]
 				ev := &plain
 				if f.transformed && alt != nil {
@@ -660,15 +698,8 @@ func (c *Counter) count(ctx context.Context, k gkey, r *groupRun, events []store
 				if f.isJSON && !ev.object() {
 					continue // most events of a mixed group are no JSON object: no call
 				}
-				if f.members != nil && ev == &plain {
-					if m, dp, ok, done := f.applyMembers(ev, k.scope, sc); done {
-						matched[fi] = matched[fi] || m
-						if ok {
-							key = c.add(counts[fi], dp, key)
-						}
-						continue
-					}
-				}
+				// (A JSON filter here reads the transformed message: the
+				// member table holds the stored one's, so applyDoc.)
 				m, dp, ok := f.applyDoc(ev, k.scope, sc)
 				matched[fi] = matched[fi] || m
 				if ok {

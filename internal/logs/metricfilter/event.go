@@ -128,6 +128,11 @@ type scratch struct {
 	// values parsed as metric values, by slot.
 	members pattern.Members
 	nums    []numMemo
+	// loadsAnyway: some member-table filter the block's events go to
+	// has no prefilter, so the table is loaded for every JSON event and
+	// applyMembers runs no prefilter before loading it (set by
+	// Counter.count for each block).
+	loadsAnyway bool
 }
 
 // numMemo is one member's value as a metric value: parsed once an event
@@ -213,9 +218,13 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 			// As below: matching splits only the fields the pattern tests.
 			return false, dp, false
 		}
-		if c.extract {
+		switch {
+		case c.headOnly:
+			// Matched above; its fields are read from the view (field).
+			matched = true
+		case c.extract:
 			matched = vm.ExtractValuesView(ev.view, &sc.vals)
-		} else {
+		default:
 			matched = vm.MatchView(ev.view)
 		}
 	} else if c.extract {
@@ -251,6 +260,9 @@ func (c *compiled) applyDoc(ev *eventDoc, scope store.Scope, sc *scratch) (match
 		case selSystem:
 			return systemField(s, scope), true
 		case selField:
+			if viaView && s.head > 0 {
+				return ev.view.FieldValue(s.head - 1), true
+			}
 			return get(s.raw)
 		}
 		if v, ok := get(s.raw); ok {
@@ -302,6 +314,24 @@ func systemField(s selector, scope store.Scope) string {
 // metricValue is an extracted value as a datapoint's value: a number,
 // white space around it allowed, finite.
 func metricValue(text string) (float64, bool) {
+	// The usual value, a JSON member's or a field's unsigned integer of
+	// at most 15 digits, exactly as ParseFloat reads it (below 2^53 every
+	// integer is a float64); anything else (a sign, white space, a point,
+	// an exponent) through ParseFloat.
+	if n := len(text); n > 0 && n <= 15 {
+		var u uint64
+		i := 0
+		for ; i < n; i++ {
+			c := text[i] - '0'
+			if c > 9 {
+				break
+			}
+			u = u*10 + uint64(c)
+		}
+		if i == n {
+			return float64(u), true
+		}
+	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false
@@ -393,12 +423,14 @@ func planMembers(fs []*compiled) {
 // The first planned filter to look at an event loads the table (one
 // parse of the message, shared with MatchView); its prefilter runs
 // before, so that an event none of whose literals are there is not
-// parsed. The filters after it skip their prefilters: a literal search
-// costs more than the member test it would spare.
+// parsed, unless another planned filter has no prefilter and will load
+// the table anyway (sc.loadsAnyway: then the search would spare nothing
+// but the member test, which costs less). The filters after it skip their
+// prefilters for the same reason.
 func (c *compiled) applyMembers(ev *eventDoc, scope store.Scope, sc *scratch) (matched bool, dp datapoint, ok, done bool) {
 	mf := c.members
 	if ev.members == 0 {
-		if len(c.pre)+len(c.preEsc) > 0 && !c.mayMatch(ev) {
+		if !sc.loadsAnyway && len(c.pre)+len(c.preEsc) > 0 && !c.mayMatch(ev) {
 			return false, dp, false, true
 		}
 		ev.members = 1 + int8(sc.members.Load(mf.set, ev.view))

@@ -140,6 +140,7 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 	}
 	text := unsafeString(buf[:tlen])
 	var carry uint64 // the last delimiter bit of the chunk before
+	var fsb [maskBatch]uint64
 	for c0 := 0; c0 < chunks; c0 += maskBatch {
 		nb := min(maskBatch, chunks-c0)
 		masks := ms.masks[:(nb+1)*n]
@@ -148,33 +149,40 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 		} else {
 			eqMasks(buf[c0*64:], nb+1, rows, n, masks)
 		}
-		for b := 0; b < nb; b++ {
-			ch := c0 + b
-			cur, next := masks[b*n:(b+1)*n], masks[(b+1)*n:(b+2)*n]
-			var fs uint64
-			if delim >= 0 {
-				row := cur[delim : delim+len(fieldStartBytes)]
+		if delim >= 0 {
+			// fsb[b]: where a field may start in the batch's chunk b.
+			for b := 0; b < nb; b++ {
+				row := masks[b*n+delim : b*n+delim+len(fieldStartBytes)]
 				d := row[0] | row[1] | row[2] | row[3] | row[4]
-				fs = ms.fs[ch] | d<<1 | carry
+				fsb[b] = ms.fs[c0+b] | d<<1 | carry
 				carry = d >> 63
 			}
-			base := ch * 64
-			for li := range lits {
-				m := &ml[li]
-				// Candidate starts j: the literal's byte oa at j+oa and ob
-				// at j+ob, past the chunk's end in the next chunk's masks
-				// (a shift by 64 is 0 in Go: offset 0 takes the chunk's
-				// alone).
-				oa, ob := uint(m.oa)&63, uint(m.ob)&63
-				cand := (cur[m.ra]>>oa | next[m.ra]<<(64-oa)) & (cur[m.rb]>>ob | next[m.rb]<<(64-ob))
+		}
+		// Literal by literal over the batch's chunks: a literal's rows,
+		// offsets and search state stay in registers, and each chunk's
+		// masks are loaded once, as the next chunk of the one before.
+		for li := range lits {
+			m := &ml[li]
+			l := &lits[li]
+			ra, rb := m.ra, m.rb
+			// Candidate starts j: the literal's byte oa at j+oa and ob at
+			// j+ob, past the chunk's end in the next chunk's masks (a
+			// shift by 64 is 0 in Go: offset 0 takes the chunk's alone).
+			oa, ob := uint(m.oa)&63, uint(m.ob)&63
+			atStart := l.start && delim >= 0
+			a0, b0 := masks[ra], masks[rb]
+			ev, skip := ms.ev[li], ms.skip[li]
+			for b := 0; b < nb; b++ {
+				a1, b1 := masks[(b+1)*n+ra], masks[(b+1)*n+rb]
+				cand := (a0>>oa | a1<<(64-oa)) & (b0>>ob | b1<<(64-ob))
+				a0, b0 = a1, b1
 				if cand == 0 {
 					continue
 				}
-				l := &lits[li]
-				if l.start && delim >= 0 {
-					cand &= fs
+				if atStart {
+					cand &= fsb[b]
 				}
-				ev, skip := ms.ev[li], ms.skip[li]
+				base := (c0 + b) * 64
 				for cand != 0 {
 					k := base + bits.TrailingZeros64(cand)
 					cand &= cand - 1
@@ -193,8 +201,8 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 						skip = end // the next message
 					}
 				}
-				ms.ev[li], ms.skip[li] = ev, skip
 			}
+			ms.ev[li], ms.skip[li] = ev, skip
 		}
 	}
 }

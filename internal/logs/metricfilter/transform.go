@@ -67,6 +67,44 @@ type compiled struct {
 	// members: the filter is matched on the group's member table
 	// (planMembers); nil: applyDoc.
 	members *memberFilter
+	// headOnly: a space-delimited filter whose value and dimension fields
+	// are all before its pattern's trailing "..." (selector.head set):
+	// matched through the event's View, it reads them from the fields the
+	// match split instead of extracting every field of the line.
+	headOnly bool
+}
+
+// headFielder is a space-delimited pattern that says which field holds
+// a value (*pattern.Pattern).
+type headFielder interface {
+	HeadField(key string) (int, bool)
+}
+
+// headFields sets the head of the value selector and of each dimension's
+// that reads a field, when the pattern resolves every one of them
+// (pattern.HeadField), and reports whether it did; otherwise it leaves
+// them unset.
+func headFields(hf headFielder, value *selector, dims []dimension) bool {
+	sels := []*selector{value}
+	for i := range dims {
+		sels = append(sels, &dims[i].sel)
+	}
+	var heads []int
+	for _, s := range sels {
+		h := 0
+		if s.kind == selField {
+			i, ok := hf.HeadField(s.raw)
+			if !ok {
+				return false
+			}
+			h = i + 1
+		}
+		heads = append(heads, h)
+	}
+	for i, s := range sels {
+		s.head = heads[i]
+	}
+	return true
 }
 
 // rareLiteral is a literal a prefilter looks for: strings.Contains jumps
@@ -432,6 +470,7 @@ type selector struct {
 	raw  string   // as written: the key Extract reports
 	num  float64  // selConstant
 	path []string // selJSON: object keys, or "[N]" array indexes
+	head int      // selField of a headOnly filter: 1 + the field's index
 }
 
 // patternKind is how a filter pattern is written: JSON ({...}),
@@ -518,6 +557,9 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	c.vm, _ = p.(viewMatcher)
 	c.vx, _ = p.(valuesExtractor)
 	c.all = p.MatchesAll() && !c.extract && len(c.dims) == 0
+	if hf, ok := p.(headFielder); ok && kind == 's' && c.extract {
+		c.headOnly = headFields(hf, &c.value, c.dims)
+	}
 	if lt, ok := p.(literalTerms); ok && kind == 't' && !c.all {
 		if must, not, any, ok := lt.LiteralTerms(); ok {
 			c.terms = true
