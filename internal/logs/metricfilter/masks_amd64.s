@@ -4,8 +4,9 @@
 //
 // For each of chunks 64-byte chunks at p and each of the first n rows (a
 // byte repeated 32 times), the mask of the chunk's bytes equal to the
-// row's byte (bit i for byte i), at out[chunk*n+row]: two 32-byte vectors
-// compared (VPCMPEQB) and their top bits gathered (VPMOVMSKB).
+// row's byte (bit i for byte i), at out[row*chunks+chunk] (row by row, so
+// that a literal's reader walks its two rows in order): two 32-byte
+// vectors compared (VPCMPEQB) and their top bits gathered (VPMOVMSKB).
 TEXT ·eqMasksAVX2(SB), NOSPLIT, $0-40
 	MOVQ p+0(FP), SI
 	MOVQ chunks+8(FP), DX
@@ -16,12 +17,15 @@ TEXT ·eqMasksAVX2(SB), NOSPLIT, $0-40
 	JZ done
 	TESTQ R9, R9
 	JZ done
+	MOVQ DX, R13
+	SHLQ $3, R13 // a row's stride in out: chunks*8 bytes
 
 chunk:
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
 	MOVQ R8, R10
 	MOVQ R9, CX
+	MOVQ DI, R12 // the chunk's mask in row 0
 
 row:
 	VMOVDQU (R10), Y4
@@ -31,13 +35,14 @@ row:
 	VPMOVMSKB Y3, BX
 	SHLQ $32, BX
 	ORQ BX, AX
-	MOVQ AX, (DI)
+	MOVQ AX, (R12)
 	ADDQ $32, R10
-	ADDQ $8, DI
+	ADDQ R13, R12
 	DECQ CX
 	JNZ row
 
 	ADDQ $64, SI
+	ADDQ $8, DI
 	DECQ DX
 	JNZ chunk
 

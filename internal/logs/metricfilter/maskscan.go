@@ -32,7 +32,7 @@ type maskLit struct {
 }
 
 // eqMasks is the byte-by-byte definition of eqMasksAVX2 (its reference):
-// out[ch*n+r] has bit i set when text[ch*64+i] is rows[r]'s byte.
+// out[r*chunks+ch] has bit i set when text[ch*64+i] is rows[r]'s byte.
 func eqMasks(text []byte, chunks int, rows *[maskRows][32]byte, n int, out []uint64) {
 	for ch := 0; ch < chunks; ch++ {
 		for r := 0; r < n; r++ {
@@ -42,7 +42,7 @@ func eqMasks(text []byte, chunks int, rows *[maskRows][32]byte, n int, out []uin
 					m |= 1 << i
 				}
 			}
-			out[ch*n+r] = m
+			out[r*chunks+ch] = m
 		}
 	}
 }
@@ -149,18 +149,24 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 		} else {
 			eqMasks(buf[c0*64:], nb+1, rows, n, masks)
 		}
+		stride := nb + 1 // a row's masks: masks[r*stride+b] is chunk c0+b's
 		if delim >= 0 {
 			// fsb[b]: where a field may start in the batch's chunk b.
+			d0 := masks[delim*stride : (delim+1)*stride]
+			d1 := masks[(delim+1)*stride : (delim+2)*stride]
+			d2 := masks[(delim+2)*stride : (delim+3)*stride]
+			d3 := masks[(delim+3)*stride : (delim+4)*stride]
+			d4 := masks[(delim+4)*stride : (delim+5)*stride]
 			for b := 0; b < nb; b++ {
-				row := masks[b*n+delim : b*n+delim+len(fieldStartBytes)]
-				d := row[0] | row[1] | row[2] | row[3] | row[4]
+				d := d0[b] | d1[b] | d2[b] | d3[b] | d4[b]
 				fsb[b] = ms.fs[c0+b] | d<<1 | carry
 				carry = d >> 63
 			}
 		}
 		// Literal by literal over the batch's chunks: a literal's rows,
-		// offsets and search state stay in registers, and each chunk's
-		// masks are loaded once, as the next chunk of the one before.
+		// offsets and search state stay in registers, its two rows are
+		// read in order, and each chunk's masks are loaded once, as the
+		// next chunk of the one before.
 		for li := range lits {
 			m := &ml[li]
 			l := &lits[li]
@@ -170,10 +176,12 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 			// shift by 64 is 0 in Go: offset 0 takes the chunk's alone).
 			oa, ob := uint(m.oa)&63, uint(m.ob)&63
 			atStart := l.start && delim >= 0
-			a0, b0 := masks[ra], masks[rb]
+			rowA := masks[ra*stride : (ra+1)*stride]
+			rowB := masks[rb*stride : (rb+1)*stride]
+			a0, b0 := rowA[0], rowB[0]
 			ev, skip := ms.ev[li], ms.skip[li]
 			for b := 0; b < nb; b++ {
-				a1, b1 := masks[(b+1)*n+ra], masks[(b+1)*n+rb]
+				a1, b1 := rowA[b+1], rowB[b+1]
 				cand := (a0>>oa | a1<<(64-oa)) & (b0>>ob | b1<<(64-ob))
 				a0, b0 = a1, b1
 				if cand == 0 {
