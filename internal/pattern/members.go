@@ -72,6 +72,11 @@ func (s *MemberSet) find(key string) int {
 type MemberPlan struct {
 	p     *jsonPattern
 	slots []int // by p.root.fields index
+	// one: the pattern is one condition on one member ({ $.status >= 500 }),
+	// the usual metric filter: Match tests it without the evaluation's
+	// bitset and expression walk. cond is the condition's index.
+	one  bool
+	cond int
 }
 
 // PlanMembers returns p's plan on set, adding p's keys to it; ok is false
@@ -92,6 +97,11 @@ func (p *Pattern) PlanMembers(set *MemberSet) (*MemberPlan, bool) {
 	pl := &MemberPlan{p: j}
 	for _, f := range j.root.fields {
 		pl.slots = append(pl.slots, set.Slot(f.key))
+	}
+	if x := j.expr; len(j.root.fields) == 1 && x.op == 'c' && !j.conds[x.cond].notExists {
+		if n := j.root.fields[0].node; len(n.exists) == 0 && len(n.conds) == 1 && n.conds[0] == x.cond {
+			pl.one, pl.cond = true, x.cond
+		}
 	}
 	return pl, true
 }
@@ -235,6 +245,13 @@ func (m *Members) Lookup(slot int) (string, bool) {
 // same answer, each condition evaluated on its member's value.
 func (pl *MemberPlan) Match(m *Members) bool {
 	p := pl.p
+	if pl.one {
+		mb, scalar := m.scalar(pl.slots[0])
+		if !scalar {
+			return false
+		}
+		return m.test(mb, &p.conds[pl.cond].v)
+	}
 	e := jsonEval{pat: p}
 	for fi := range p.root.fields {
 		n := p.root.fields[fi].node
@@ -252,21 +269,23 @@ func (pl *MemberPlan) Match(m *Members) bool {
 			if e.sat.has(id) {
 				continue
 			}
-			c := &p.conds[id].v
-			var ok bool
-			if c.kind == rhsNumber && mb.kind == kindNumber {
-				if !mb.decDone {
-					mb.decDone = true
-					mb.dec, mb.decOK = parseDecimal(mb.text)
-				}
-				ok = c.matchDecimal(mb.dec, mb.decOK)
-			} else {
-				ok = c.matchScalar(mb.kind, mb.text)
-			}
-			if ok {
+			if m.test(mb, &p.conds[id].v) {
 				e.sat.set(id)
 			}
 		}
 	}
 	return e.eval(p.expr)
+}
+
+// test is condition c on the scalar member mb (its number parsed once
+// for every condition that compares it).
+func (m *Members) test(mb *member, c *valueCond) bool {
+	if c.kind == rhsNumber && mb.kind == kindNumber {
+		if !mb.decDone {
+			mb.decDone = true
+			mb.dec, mb.decOK = parseDecimal(mb.text)
+		}
+		return c.matchDecimal(mb.dec, mb.decOK)
+	}
+	return c.matchScalar(mb.kind, mb.text)
 }
