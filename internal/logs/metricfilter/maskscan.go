@@ -172,9 +172,12 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 			l := &lits[li]
 			ra, rb := m.ra, m.rb
 			// Candidate starts j: the literal's byte oa at j+oa and ob at
-			// j+ob, past the chunk's end in the next chunk's masks (a
-			// shift by 64 is 0 in Go: offset 0 takes the chunk's alone).
+			// j+ob, past the chunk's end in the next chunk's masks. The
+			// next chunk's part is x<<(64-o), written x<<1<<(63-o) so that
+			// every shift count is known to be below 64 (one instruction,
+			// no test for 64) and offset 0 takes the chunk's alone.
 			oa, ob := uint(m.oa)&63, uint(m.ob)&63
+			sa, sb := (63-oa)&63, (63-ob)&63
 			atStart := l.start && delim >= 0
 			rowA := masks[ra*stride : (ra+1)*stride]
 			rowB := masks[rb*stride : (rb+1)*stride]
@@ -182,7 +185,7 @@ func maskScan(buf []byte, tlen int, starts []int, lits []rareLiteral, ml []maskL
 			ev, skip := ms.ev[li], ms.skip[li]
 			for b := 0; b < nb; b++ {
 				a1, b1 := rowA[b+1], rowB[b+1]
-				cand := (a0>>oa | a1<<(64-oa)) & (b0>>ob | b1<<(64-ob))
+				cand := (a0>>oa | a1<<1<<sa) & (b0>>ob | b1<<1<<sb)
 				a0, b0 = a1, b1
 				if cand == 0 {
 					continue
