@@ -131,12 +131,16 @@ type filterCounts struct {
 	Series  []*seriesCount `json:"series"`
 	index   map[string]*seriesCount
 	plain   *seriesCount // the series without dimensions, once it exists (noDims)
+	// last is the series series returned last: consecutive datapoints
+	// of a filter often name the same one.
+	last *seriesCount
 }
 
 type seriesCount struct {
 	Dims  []string `json:"dims,omitempty"`
 	Sum   float64  `json:"sum"`
 	Count float64  `json:"count"`
+	key   string   // Dims joined by 0xff (filterCounts.index's key)
 }
 
 // series is the series of dims, whose key (dims joined by 0xff) is key;
@@ -145,18 +149,24 @@ func (f *filterCounts) series(key []byte, dims []string) *seriesCount {
 	if f.index == nil {
 		f.index = make(map[string]*seriesCount, len(f.Series))
 		for _, s := range f.Series {
-			f.index[strings.Join(s.Dims, "\xff")] = s
+			s.key = strings.Join(s.Dims, "\xff")
+			f.index[s.key] = s
 		}
 	}
+	if f.last != nil && string(key) == f.last.key {
+		return f.last
+	}
 	if s := f.index[string(key)]; s != nil {
+		f.last = s
 		return s
 	}
 	if len(f.Series) >= MaxSeriesPerFilter {
 		return nil
 	}
-	s := &seriesCount{Dims: slices.Clone(dims)}
+	s := &seriesCount{Dims: slices.Clone(dims), key: string(key)}
 	f.Series = append(f.Series, s)
-	f.index[string(key)] = s
+	f.index[s.key] = s
+	f.last = s
 	return s
 }
 
