@@ -117,7 +117,8 @@ func New(cfg Config) *Service {
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
-	t.Add("CreateExportTask", protocol.Decoded(s.CreateExportTask))
+	// An over-long logGroupName gets AWS's own text (logs.GroupNameFirst).
+	t.Add("CreateExportTask", logs.GroupNameFirst(protocol.Decoded(s.CreateExportTask)))
 	t.Add("DescribeExportTasks", protocol.Decoded(s.DescribeExportTasks))
 	t.Add("CancelExportTask", protocol.Decoded(s.CancelExportTask))
 }

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/caller"
@@ -106,7 +104,7 @@ func (s *Service) putOperation() protocol.Operation {
 }
 
 func validatePut(m *awsmodel.Model, in *PutMetricFilterInput) error {
-	if in.LogGroupName != nil && len(*in.LogGroupName) > 512 {
+	if in.LogGroupName != nil && logs.GroupNameTooLong(*in.LogGroupName) {
 		return awserr.GroupOrStreamNameTooLong()
 	}
 	var vs []awserr.Violation
@@ -210,7 +208,7 @@ func (s *Service) describeOperation() protocol.Operation {
 		if err := c.DecodeUnchecked(in); err != nil {
 			return nil, err
 		}
-		if len(in.LogGroupName) > 512 {
+		if logs.GroupNameTooLong(in.LogGroupName) {
 			return nil, awserr.GroupOrStreamNameTooLong()
 		}
 		m := c.Model()
@@ -248,23 +246,6 @@ func (s *Service) describeOperation() protocol.Operation {
 			return nil, awserr.InvalidParameters(vs...)
 		}
 		return s.DescribeMetricFilters(ctx, c.Caller, in)
-	}
-}
-
-// groupNameFirst answers an over-long logGroupName with AWS's own text
-// (reference §1: "Invalid LogGroup or LogStream, ..." on DeleteMetricFilter)
-// before the model's generic one.
-func groupNameFirst(op protocol.Operation) protocol.Operation {
-	return func(ctx context.Context, c *protocol.Call) (any, error) {
-		var peek struct {
-			LogGroupName any `json:"logGroupName"`
-		}
-		if gojson.Unmarshal(c.Body, &peek) == nil {
-			if s, ok := peek.LogGroupName.(string); ok && len(s) > 512 {
-				return nil, awserr.GroupOrStreamNameTooLong()
-			}
-		}
-		return op(ctx, c)
 	}
 }
 

@@ -91,9 +91,10 @@ func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
-	t.Add("PutSubscriptionFilter", protocol.Decoded(s.PutSubscriptionFilter))
-	t.Add("DescribeSubscriptionFilters", protocol.Decoded(s.DescribeSubscriptionFilters))
-	t.Add("DeleteSubscriptionFilter", protocol.Decoded(s.DeleteSubscriptionFilter))
+	// An over-long logGroupName gets AWS's own text (logs.GroupNameFirst).
+	t.Add("PutSubscriptionFilter", logs.GroupNameFirst(protocol.Decoded(s.PutSubscriptionFilter)))
+	t.Add("DescribeSubscriptionFilters", logs.GroupNameFirst(protocol.Decoded(s.DescribeSubscriptionFilters)))
+	t.Add("DeleteSubscriptionFilter", logs.GroupNameFirst(protocol.Decoded(s.DeleteSubscriptionFilter)))
 	t.Add("PutDestination", protocol.Decoded(s.PutDestination))
 	t.Add("DescribeDestinations", protocol.Decoded(s.DescribeDestinations))
 	t.Add("DeleteDestination", protocol.Decoded(s.DeleteDestination))

@@ -290,3 +290,25 @@ func TestTerraformSequence(t *testing.T) {
 		t.Fatalf("second delete text: %v", err)
 	}
 }
+
+// TestLongGroupName: a logGroupName over 512 characters is answered with
+// AWS's own text (recorded for CreateLogGroup and DeleteMetricFilter,
+// reference §1), not the model's generic length violation, by every
+// operation of the family that takes one.
+func TestLongGroupName(t *testing.T) {
+	h := harness.Start(t, threeAccounts())
+	c := h.ClientAs(alice, "us-east-1")
+	ctx := context.Background()
+	long := aws.String(strings.Repeat("X", 513))
+	const msg = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+	_, err := c.PutSubscriptionFilter(ctx, &cwl.PutSubscriptionFilterInput{LogGroupName: long, FilterName: aws.String("f"),
+		FilterPattern: aws.String(""), DestinationArn: aws.String(kinesisARN), RoleArn: aws.String(roleARN)})
+	wantErr(t, err, "InvalidParameterException", msg)
+	_, err = c.DescribeSubscriptionFilters(ctx, &cwl.DescribeSubscriptionFiltersInput{LogGroupName: long})
+	wantErr(t, err, "InvalidParameterException", msg)
+	_, err = c.DeleteSubscriptionFilter(ctx, &cwl.DeleteSubscriptionFilterInput{LogGroupName: long, FilterName: aws.String("f")})
+	wantErr(t, err, "InvalidParameterException", msg)
+	// 512 is a valid length: the group just does not exist.
+	_, err = c.DescribeSubscriptionFilters(ctx, &cwl.DescribeSubscriptionFiltersInput{LogGroupName: aws.String(strings.Repeat("X", 512))})
+	wantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+}
