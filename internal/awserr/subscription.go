@@ -51,10 +51,18 @@ func OrgPolicyNeedsRole() *Error {
 	return newError(InvalidParameter, "Role ARN is required when creating subscription filter against destination with Organization access policy")
 }
 
-// InvalidDestinationARN: a destinationArn or targetArn that is not one of the
-// ARNs a subscription can deliver to (Cairn's text: AWS's is unrecorded).
-func InvalidDestinationARN(member, arn string) *Error {
-	return newError(InvalidParameter, "Invalid %s: %s. It must be a Kinesis stream, Firehose delivery stream, Lambda function or CloudWatch Logs destination ARN.", member, arn)
+// InvalidDestinationARN: a destinationArn that is not one of the ARNs a
+// subscription filter can deliver to (Cairn's text: AWS's is unrecorded).
+func InvalidDestinationARN(arn string) *Error {
+	return newError(InvalidParameter, "Invalid destinationArn: %s. It must be a Kinesis stream, Firehose delivery stream, Lambda function or CloudWatch Logs destination ARN.", arn)
+}
+
+// InvalidTargetARN: a PutDestination targetArn that is not a Kinesis stream
+// or Firehose delivery stream, the only targets a destination has (Cairn's
+// text: AWS's is unrecorded; it names what a destination accepts, which is
+// less than what a subscription filter accepts).
+func InvalidTargetARN(arn string) *Error {
+	return newError(InvalidParameter, "Invalid targetArn: %s. It must be a Kinesis stream or Firehose delivery stream ARN.", arn)
 }
 
 // InvalidAccessPolicy: an accessPolicy that is not a JSON policy document

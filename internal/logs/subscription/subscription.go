@@ -260,7 +260,7 @@ func (s *Service) checkDestination(ctx context.Context, c caller.Caller, arn, ro
 		}
 		return d.TargetArn, nil
 	}
-	return "", awserr.InvalidDestinationARN("destinationArn", arn)
+	return "", awserr.InvalidDestinationARN(arn)
 }
 
 // policyAllows evaluates a destination's access policy for a caller of

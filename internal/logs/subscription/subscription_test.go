@@ -312,3 +312,15 @@ func TestLongGroupName(t *testing.T) {
 	_, err = c.DescribeSubscriptionFilters(ctx, &cwl.DescribeSubscriptionFiltersInput{LogGroupName: aws.String(strings.Repeat("X", 512))})
 	wantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 }
+
+// TestDestinationTargetText: PutDestination's refusal of a target names
+// what a destination takes (a Kinesis or Firehose stream), not the longer
+// list a subscription filter's destinationArn takes.
+func TestDestinationTargetText(t *testing.T) {
+	h := harness.Start(t, threeAccounts())
+	c := h.ClientAs(alice, "us-east-1")
+	fn := "arn:aws:lambda:us-east-1:111111111111:function:fwd"
+	_, err := c.PutDestination(context.Background(), &cwl.PutDestinationInput{DestinationName: aws.String("d"),
+		TargetArn: aws.String(fn), RoleArn: aws.String(roleARN)})
+	wantErr(t, err, "InvalidParameterException", "Invalid targetArn: "+fn+". It must be a Kinesis stream or Firehose delivery stream ARN.")
+}
