@@ -44,7 +44,7 @@ type MetricTransformation struct {
 	MetricName      string            `json:"metricName"`
 	MetricNamespace string            `json:"metricNamespace"`
 	MetricValue     string            `json:"metricValue"`
-	DefaultValue    *float64          `json:"defaultValue,omitempty"`
+	DefaultValue    *Double           `json:"defaultValue,omitempty"`
 	Dimensions      map[string]string `json:"dimensions,omitempty"`
 	Unit            string            `json:"unit,omitempty"`
 }
@@ -270,7 +270,7 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 		FilterPattern: deref(in.FilterPattern),
 		MetricTransformations: []MetricTransformation{{
 			MetricName: deref(t.MetricName), MetricNamespace: deref(t.MetricNamespace), MetricValue: deref(t.MetricValue),
-			DefaultValue: t.DefaultValue, Dimensions: t.Dimensions, Unit: deref(t.Unit),
+			DefaultValue: (*Double)(t.DefaultValue), Dimensions: t.Dimensions, Unit: deref(t.Unit),
 		}},
 		CreationTime:              s.now().UnixMilli(),
 		LogGroupName:              group,
