@@ -20,9 +20,12 @@ func MetricFilterNotFound() *Error {
 }
 
 // MetricNameWithoutNamespace: DescribeMetricFilters with metricName or
-// metricNamespace alone; the documentation says they go together.
+// metricNamespace alone; the documentation says they go together [3p: AWS's
+// answer quoted in turbot/steampipe-plugin-aws#2215, "InvalidParameterException:
+// Describe Metric Filters request must contain both MetricName and
+// MetricNamespace"].
 func MetricNameWithoutNamespace() *Error {
-	return newError(InvalidParameter, "metricName and metricNamespace must be specified together.")
+	return newError(InvalidParameter, "Describe Metric Filters request must contain both MetricName and MetricNamespace")
 }
 
 // DimensionsWithDefaultValue: a transformation with both [3p: CloudFormation

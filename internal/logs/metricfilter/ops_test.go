@@ -216,7 +216,11 @@ func TestDescribeAndDeleteMetricFilters(t *testing.T) {
 	wantErr(t, func() error {
 		_, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricName: aws.String("m")})
 		return err
-	}(), "InvalidParameterException", "metricName and metricNamespace must be specified together.")
+	}(), "InvalidParameterException", "Describe Metric Filters request must contain both MetricName and MetricNamespace")
+	wantErr(t, func() error {
+		_, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricNamespace: aws.String("App")})
+		return err
+	}(), "InvalidParameterException", "Describe Metric Filters request must contain both MetricName and MetricNamespace")
 	wantErr(t, func() error {
 		_, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{LogGroupName: aws.String("nope")})
 		return err
