@@ -259,6 +259,15 @@ func (s *Service) checkDestination(ctx context.Context, c caller.Caller, arn, ro
 			return "", awserr.DestinationDenied(c.Account, arn)
 		}
 		return d.TargetArn, nil
+	case vendor != "" && vendor != "lambda" && vendor != "logs":
+		// An ARN of another vendor (or a Kinesis or Firehose ARN that names
+		// no stream): AWS asks for a roleArn first and, given one, refuses
+		// the vendor, both recorded for a CloudFormation ARN
+		// (aws-samples/aws-centralize-logs-using-cdk#2).
+		if role == "" {
+			return "", awserr.VendorNeedsRole(vendor)
+		}
+		return "", awserr.VendorUnsupported(vendor)
 	}
 	return "", awserr.InvalidDestinationARN(arn)
 }

@@ -324,3 +324,30 @@ func TestDestinationTargetText(t *testing.T) {
 		TargetArn: aws.String(fn), RoleArn: aws.String(roleARN)})
 	wantErr(t, err, "InvalidParameterException", "Invalid targetArn: "+fn+". It must be a Kinesis stream or Firehose delivery stream ARN.")
 }
+
+// TestOtherVendor: an ARN of a vendor subscriptions cannot deliver to is
+// first refused for its missing roleArn, then, with one, for its vendor
+// (AWS's texts for a CloudFormation ARN, aws-samples/aws-centralize-logs-using-cdk#2),
+// before the log group is looked up.
+func TestOtherVendor(t *testing.T) {
+	h := harness.Start(t, threeAccounts())
+	c := h.ClientAs(alice, "us-east-1")
+	put := func(dest, role string) error {
+		in := &cwl.PutSubscriptionFilterInput{LogGroupName: aws.String("/missing"), FilterName: aws.String("f"),
+			FilterPattern: aws.String(""), DestinationArn: aws.String(dest)}
+		if role != "" {
+			in.RoleArn = aws.String(role)
+		}
+		_, err := c.PutSubscriptionFilter(context.Background(), in)
+		return err
+	}
+	stack := "arn:aws:cloudformation:us-east-1:111111111111:stack/logs/0a1b2c3d"
+	wantErr(t, put(stack, ""), "InvalidParameterException", "destinationArn for vendor cloudformation cannot be used without roleArn")
+	wantErr(t, put(stack, roleARN), "InvalidParameterException", "PutSubscriptionFilter operation cannot work with destinationArn for vendor cloudformation")
+	wantErr(t, put("arn:aws:sns:us-east-1:111111111111:topic", roleARN), "InvalidParameterException",
+		"PutSubscriptionFilter operation cannot work with destinationArn for vendor sns")
+	wantErr(t, put("arn:aws:kinesis:us-east-1:111111111111:table/t", roleARN), "InvalidParameterException",
+		"PutSubscriptionFilter operation cannot work with destinationArn for vendor kinesis")
+	// A stream of a supported vendor passes these checks: the group is next.
+	wantErr(t, put(kinesisARN, roleARN), "ResourceNotFoundException", "The specified log group does not exist.")
+}
