@@ -20,9 +20,12 @@ func MetricFilterNotFound() *Error {
 }
 
 // MetricNameWithoutNamespace: DescribeMetricFilters with metricName or
-// metricNamespace alone; the documentation says they go together.
+// metricNamespace alone; the documentation says they go together [3p: AWS's
+// answer quoted in turbot/steampipe-plugin-aws#2215, "InvalidParameterException:
+// Describe Metric Filters request must contain both MetricName and
+// MetricNamespace"].
 func MetricNameWithoutNamespace() *Error {
-	return newError(InvalidParameter, "metricName and metricNamespace must be specified together.")
+	return newError(InvalidParameter, "Describe Metric Filters request must contain both MetricName and MetricNamespace")
 }
 
 // DimensionsWithDefaultValue: a transformation with both [3p: CloudFormation
@@ -90,7 +93,12 @@ func BucketDoesNotExist() *Error {
 	return newError(InvalidParameter, "The given bucket does not exist. Please make sure the bucket is valid.")
 }
 
-// ExportTimeRange: CreateExportTask with from after to.
-func ExportTimeRange() *Error {
-	return newError(InvalidParameter, "The from time must be less than or equal to the to time.")
+// ExportTimeRange: CreateExportTask with from after to. The second sentence
+// is AWS's [3p: an export job built on @aws-sdk/client-cloudwatch-logs
+// matches e.message against exactly "Please make sure the values are within
+// the retention period of the log groups and from value is lesser than the
+// to value"]; the first, naming the two values, is the form users report
+// the whole message in, and no source at hand records it verbatim.
+func ExportTimeRange(from, to int64) *Error {
+	return newError(InvalidParameter, "Specified time range of '%d' and '%d' is not valid. Please make sure the values are within the retention period of the log groups and from value is lesser than the to value", from, to)
 }

@@ -16,10 +16,19 @@ func DestinationNotFound() *Error {
 	return newError(ResourceNotFound, "The specified destination does not exist.")
 }
 
-// VendorNeedsRole: a Kinesis (recorded) or Firehose (by analogy) destination
-// without roleArn.
+// VendorNeedsRole: a Kinesis (recorded), Firehose (by analogy) or other
+// non-Lambda vendor's destination (recorded for CloudFormation, see
+// VendorUnsupported) without roleArn.
 func VendorNeedsRole(vendor string) *Error {
 	return newError(InvalidParameter, "destinationArn for vendor %s cannot be used without roleArn", vendor)
+}
+
+// VendorUnsupported: a destinationArn of a vendor a subscription cannot
+// deliver to, given with a roleArn (without one AWS answers VendorNeedsRole
+// first) [3p: both quoted from CloudFormation for a CloudFormation ARN,
+// aws-samples/aws-centralize-logs-using-cdk#2].
+func VendorUnsupported(vendor string) *Error {
+	return newError(InvalidParameter, "PutSubscriptionFilter operation cannot work with destinationArn for vendor %s", vendor)
 }
 
 // VendorRefusesRole: a Lambda destination with a roleArn (troposphere#413).
@@ -51,10 +60,19 @@ func OrgPolicyNeedsRole() *Error {
 	return newError(InvalidParameter, "Role ARN is required when creating subscription filter against destination with Organization access policy")
 }
 
-// InvalidDestinationARN: a destinationArn or targetArn that is not one of the
-// ARNs a subscription can deliver to (Cairn's text: AWS's is unrecorded).
-func InvalidDestinationARN(member, arn string) *Error {
-	return newError(InvalidParameter, "Invalid %s: %s. It must be a Kinesis stream, Firehose delivery stream, Lambda function or CloudWatch Logs destination ARN.", member, arn)
+// InvalidDestinationARN: a destinationArn that is not an ARN, or a Lambda or
+// logs ARN that names no function or destination (Cairn's text: AWS's is
+// unrecorded).
+func InvalidDestinationARN(arn string) *Error {
+	return newError(InvalidParameter, "Invalid destinationArn: %s. It must be a Kinesis stream, Firehose delivery stream, Lambda function or CloudWatch Logs destination ARN.", arn)
+}
+
+// InvalidTargetARN: a PutDestination targetArn that is not a Kinesis stream
+// or Firehose delivery stream, the only targets a destination has (Cairn's
+// text: AWS's is unrecorded; it names what a destination accepts, which is
+// less than what a subscription filter accepts).
+func InvalidTargetARN(arn string) *Error {
+	return newError(InvalidParameter, "Invalid targetArn: %s. It must be a Kinesis stream or Firehose delivery stream ARN.", arn)
 }
 
 // InvalidAccessPolicy: an accessPolicy that is not a JSON policy document

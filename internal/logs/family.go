@@ -1,8 +1,13 @@
 package logs
 
 import (
+	"context"
+	"encoding/json"
+	"unicode/utf8"
+
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
+	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -21,6 +26,32 @@ func GroupResource(s store.Scope, name string) string { return groupResource(s, 
 // name in scope (see resolveGroup); both builds the answer when both are set.
 func ResolveGroup(s store.Scope, name, identifier string, both func() *awserr.Error) (string, error) {
 	return resolveGroup(s, name, identifier, both)
+}
+
+// GroupNameTooLong reports whether a logGroupName is over AWS's 512
+// characters, which AWS answers with awserr.GroupOrStreamNameTooLong rather
+// than the model's generic length violation.
+func GroupNameTooLong(name string) bool { return utf8.RuneCountInString(name) > 512 }
+
+// GroupNameFirst answers a request whose logGroupName is over 512
+// characters with AWS's own text, "Invalid LogGroup or LogStream, both must
+// have length less than or equal to 512.", before the model's validation
+// runs. AWS's answer is recorded for CreateLogGroup and DeleteMetricFilter
+// (shared/reference/pipeline-and-control-plane.md §1, LocalStack's
+// AWS-validated snapshots); the reference says to use it for every
+// operation of the pipeline families that takes a logGroupName, so the
+// families wrap those operations (the subscription filters, the metric
+// filters, CreateExportTask) with it.
+func GroupNameFirst(op protocol.Operation) protocol.Operation {
+	return func(ctx context.Context, c *protocol.Call) (any, error) {
+		var peek map[string]any
+		if json.Unmarshal(c.Body, &peek) == nil {
+			if s, ok := peek["logGroupName"].(string); ok && GroupNameTooLong(s) {
+				return nil, awserr.GroupOrStreamNameTooLong()
+			}
+		}
+		return op(ctx, c)
+	}
 }
 
 // StoreError maps an engine error to the AWS error a client gets.

@@ -165,7 +165,11 @@ func (s *Service) PutAccountPolicy(ctx context.Context, c caller.Caller, in *Put
 		return nil, awserr.AccountPolicyReservedName()
 	}
 	if in.PolicyName == "" {
-		return nil, awserr.InvalidPolicyDocument("policyName must not be empty")
+		// The model gives PolicyName no length bounds; an empty name is
+		// refused in the classic operations' Coral wording for a member
+		// under its minimum length (reference §1), not as a policy document
+		// fault, which it is not.
+		return nil, awserr.Constraint("", "policyName", "Member must have length greater than or equal to 1")
 	}
 	if n := len([]rune(in.PolicyDocument)); n > dataprotect.MaxDocumentChars {
 		return nil, awserr.InvalidPolicyDocument("the policy document must be at most 30720 characters")

@@ -164,3 +164,13 @@ func TestTypes(t *testing.T) {
 }
 
 func timeNow() int64 { return time.Now().UnixMilli() }
+
+// TestEmptyPolicyName: an empty policyName is a member under its minimum
+// length, in the classic operations' validation wording, not a fault of the
+// policy document.
+func TestEmptyPolicyName(t *testing.T) {
+	c := harness.Start(t).Client()
+	_, err := put(c, "", types.PolicyTypeSubscriptionFilterPolicy, `{"DestinationArn":"arn:aws:lambda:us-east-1:000000000000:function:f"}`, "")
+	wantCode(t, err, "InvalidParameterException",
+		"1 validation error detected: Value '' at 'policyName' failed to satisfy constraint: Member must have length greater than or equal to 1")
+}

@@ -174,7 +174,20 @@ func TestExportToS3(t *testing.T) {
 	bad = good
 	bad.From, bad.To = aws.Int64(to), aws.Int64(from)
 	_, err = create(bad)
-	harness.WantErr(t, err, "InvalidParameterException", "The from time must be less than or equal to the to time.")
+	harness.WantErr(t, err, "InvalidParameterException", fmt.Sprintf("Specified time range of '%d' and '%d' is not valid. "+
+		"Please make sure the values are within the retention period of the log groups and from value is lesser than the to value", to, from))
+	// The range is checked after the group and the bucket (docs/export.md).
+	bad.LogGroupName = aws.String("/nope")
+	_, err = create(bad)
+	harness.WantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	bad.LogGroupName, bad.Destination = good.LogGroupName, aws.String("no-such-bucket")
+	_, err = create(bad)
+	harness.WantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
+	// An over-long group name gets AWS's own text, not the model's.
+	bad = good
+	bad.LogGroupName = aws.String(strings.Repeat("X", 513))
+	_, err = create(bad)
+	harness.WantErr(t, err, "InvalidParameterException", "Invalid LogGroup or LogStream, both must have length less than or equal to 512.")
 	if r := h.Call(t, "CreateExportTask", []byte(`{"logGroupName":"/app","from":1,"destination":"exports"}`)); r.Code != "InvalidParameterException" ||
 		r.Message != "1 validation error detected: Value null at 'to' failed to satisfy constraint: Member must not be null" {
 		t.Fatalf("missing to: %s", r)

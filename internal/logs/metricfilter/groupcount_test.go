@@ -40,7 +40,7 @@ func groupFilters(tb testing.TB) []*compiled {
 	}
 	for i, s := range specs {
 		c, err := compileFilter(compile, MetricFilter{FilterName: fmt.Sprint("g", i), FilterPattern: s.p, CreationTime: s.creation,
-			MetricTransformations: []MetricTransformation{{MetricName: "M", MetricNamespace: "N", MetricValue: s.v, Dimensions: s.d, DefaultValue: s.def}}})
+			MetricTransformations: []MetricTransformation{{MetricName: "M", MetricNamespace: "N", MetricValue: s.v, Dimensions: s.d, DefaultValue: (*Double)(s.def)}}})
 		if err != nil {
 			tb.Fatal(s.p, err)
 		}

@@ -83,7 +83,7 @@ func (s *Service) Register(t *protocol.Table) {
 	}
 	t.Add("PutMetricFilter", s.putOperation())
 	t.Add("DescribeMetricFilters", s.describeOperation())
-	t.Add("DeleteMetricFilter", groupNameFirst(protocol.Decoded(s.DeleteMetricFilter)))
+	t.Add("DeleteMetricFilter", logs.GroupNameFirst(protocol.Decoded(s.DeleteMetricFilter)))
 }
 
 type TestMetricFilterInput struct {

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/caller"
@@ -46,7 +44,7 @@ type MetricTransformation struct {
 	MetricName      string            `json:"metricName"`
 	MetricNamespace string            `json:"metricNamespace"`
 	MetricValue     string            `json:"metricValue"`
-	DefaultValue    *float64          `json:"defaultValue,omitempty"`
+	DefaultValue    *Double           `json:"defaultValue,omitempty"`
 	Dimensions      map[string]string `json:"dimensions,omitempty"`
 	Unit            string            `json:"unit,omitempty"`
 }
@@ -106,7 +104,7 @@ func (s *Service) putOperation() protocol.Operation {
 }
 
 func validatePut(m *awsmodel.Model, in *PutMetricFilterInput) error {
-	if in.LogGroupName != nil && len(*in.LogGroupName) > 512 {
+	if in.LogGroupName != nil && logs.GroupNameTooLong(*in.LogGroupName) {
 		return awserr.GroupOrStreamNameTooLong()
 	}
 	var vs []awserr.Violation
@@ -210,7 +208,7 @@ func (s *Service) describeOperation() protocol.Operation {
 		if err := c.DecodeUnchecked(in); err != nil {
 			return nil, err
 		}
-		if len(in.LogGroupName) > 512 {
+		if logs.GroupNameTooLong(in.LogGroupName) {
 			return nil, awserr.GroupOrStreamNameTooLong()
 		}
 		m := c.Model()
@@ -251,23 +249,6 @@ func (s *Service) describeOperation() protocol.Operation {
 	}
 }
 
-// groupNameFirst answers an over-long logGroupName with AWS's own text
-// (reference §1: "Invalid LogGroup or LogStream, ..." on DeleteMetricFilter)
-// before the model's generic one.
-func groupNameFirst(op protocol.Operation) protocol.Operation {
-	return func(ctx context.Context, c *protocol.Call) (any, error) {
-		var peek struct {
-			LogGroupName any `json:"logGroupName"`
-		}
-		if gojson.Unmarshal(c.Body, &peek) == nil {
-			if s, ok := peek.LogGroupName.(string); ok && len(s) > 512 {
-				return nil, awserr.GroupOrStreamNameTooLong()
-			}
-		}
-		return op(ctx, c)
-	}
-}
-
 // PutMetricFilter creates or replaces a filter (validated already by the
 // model's rules: putOperation). A new name past MaxFiltersPerGroup is
 // LimitExceededException; a replacement at the limit is not (reference §1).
@@ -289,7 +270,7 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 		FilterPattern: deref(in.FilterPattern),
 		MetricTransformations: []MetricTransformation{{
 			MetricName: deref(t.MetricName), MetricNamespace: deref(t.MetricNamespace), MetricValue: deref(t.MetricValue),
-			DefaultValue: t.DefaultValue, Dimensions: t.Dimensions, Unit: deref(t.Unit),
+			DefaultValue: (*Double)(t.DefaultValue), Dimensions: t.Dimensions, Unit: deref(t.Unit),
 		}},
 		CreationTime:              s.now().UnixMilli(),
 		LogGroupName:              group,

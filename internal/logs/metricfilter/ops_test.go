@@ -216,7 +216,11 @@ func TestDescribeAndDeleteMetricFilters(t *testing.T) {
 	wantErr(t, func() error {
 		_, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricName: aws.String("m")})
 		return err
-	}(), "InvalidParameterException", "metricName and metricNamespace must be specified together.")
+	}(), "InvalidParameterException", "Describe Metric Filters request must contain both MetricName and MetricNamespace")
+	wantErr(t, func() error {
+		_, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricNamespace: aws.String("App")})
+		return err
+	}(), "InvalidParameterException", "Describe Metric Filters request must contain both MetricName and MetricNamespace")
 	wantErr(t, func() error {
 		_, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{LogGroupName: aws.String("nope")})
 		return err
@@ -255,5 +259,43 @@ func TestDescribeAndDeleteMetricFilters(t *testing.T) {
 	out, err = c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{})
 	if err != nil || names(out.MetricFilters) != "a/x-0" {
 		t.Fatalf("after deletes: %s %v", names(out.MetricFilters), err)
+	}
+}
+
+// TestDefaultValueOnTheWire: defaultValue is a double, and AWS's Java
+// service writes one with a fractional digit: a filter put with 0 reads
+// back "defaultValue": 0.0 (recorded, reference §4.2), which boto3 and the
+// AWS CLI show as 0.0, not the integer 0. Java's scientific notation from
+// 10^7 on is kept too; the message that renders two transformations (Java's
+// toString) uses the same form.
+func TestDefaultValueOnTheWire(t *testing.T) {
+	h := harness.Start(t)
+	c := h.Client()
+	createGroup(t, c, "g")
+	f := func(def, want string) {
+		t.Helper()
+		body := `{"logGroupName":"g","filterName":"f","filterPattern":" ","metricTransformations":[{"metricName":"m","metricNamespace":"n","metricValue":"1","defaultValue":` + def + `}]}`
+		if r := h.Call(t, "PutMetricFilter", []byte(body)); r.Status != 200 {
+			t.Fatalf("put %s: %s", def, r.Body)
+		}
+		r := h.Call(t, "DescribeMetricFilters", []byte(`{"logGroupName":"g"}`))
+		if !strings.Contains(string(r.Body), `"defaultValue":`+want+`}`) {
+			t.Fatalf("defaultValue %s: got %s, want %s", def, r.Body, want)
+		}
+	}
+	f("0", "0.0")
+	f("2", "2.0")
+	f("2.5", "2.5")
+	f("-1", "-1.0")
+	f("10000000", "1.0E7")
+	f("0.0001", "1.0E-4")
+	f("123456.789", "123456.789")
+
+	r := h.Call(t, "PutMetricFilter", []byte(`{"logGroupName":"g","filterName":"f","filterPattern":" ","metricTransformations":[`+
+		`{"metricName":"a","metricNamespace":"n","metricValue":"1","defaultValue":3},{"metricName":"b","metricNamespace":"n","metricValue":"1"}]}`))
+	if want := "1 validation error detected: Value '[MetricTransformation(metricName=a, metricNamespace=n, metricValue=1, defaultValue=3.0, unit=null, dimensions=null), " +
+		"MetricTransformation(metricName=b, metricNamespace=n, metricValue=1, defaultValue=null, unit=null, dimensions=null)]' at 'metricTransformations' " +
+		"failed to satisfy constraint: Member must have length less than or equal to 1"; r.Message != want {
+		t.Fatalf("got %q\nwant %q", r.Message, want)
 	}
 }

@@ -499,7 +499,7 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	t := f.MetricTransformations[0]
 	kind := patternKind(f.FilterPattern)
 	c := &compiled{name: f.FilterName, creation: f.CreationTime, pattern: p, namespace: t.MetricNamespace,
-		metric: t.MetricName, unit: t.Unit, defaultValue: t.DefaultValue, transformed: f.ApplyOnTransformedLogs}
+		metric: t.MetricName, unit: t.Unit, defaultValue: (*float64)(t.DefaultValue), transformed: f.ApplyOnTransformedLogs}
 	// Term patterns are substring tests already, but a group's filters
 	// often share their literals, which the prefilter looks for once an
 	// event (and by their rarest byte).
@@ -689,11 +689,35 @@ func parsePath(s string) ([]string, bool) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// formatDouble prints a double as Java does in messages (0 → 0.0).
+// formatDouble prints a double as Java's Double.toString does, which is how
+// AWS's service writes one both in messages (Java's toString of a request)
+// and on the wire (Jackson): at least one fractional digit (0 → 0.0,
+// 2 → 2.0), and from 10^7 up or below 10^-3 computerized scientific
+// notation (1.0E7, 1.5E-4). The digits are the shortest that read back as
+// v, as in Java since JDK 19.
 func formatDouble(v float64) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".eE") {
-		s += ".0"
+	if a := math.Abs(v); a == 0 || a >= 1e-3 && a < 1e7 || math.IsNaN(v) || math.IsInf(v, 0) {
+		s := strconv.FormatFloat(v, 'f', -1, 64)
+		if !strings.ContainsAny(s, ".IN") { // not NaN or ±Inf (which no JSON request carries)
+			s += ".0"
+		}
+		return s
 	}
-	return s
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(v, 'E', -1, 64), "E") // "1E+07", "1.5E-04"
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(e)
 }
+
+// Double is an API double (a transformation's defaultValue) that goes on the
+// wire as AWS writes it, formatDouble's way: DescribeMetricFilters answered
+// "defaultValue": 0.0 for a filter put with 0 (recorded, reference §4.2),
+// where encoding/json writes 0, which boto3 and the AWS CLI then show as
+// the integer 0.
+type Double float64
+
+// MarshalJSON writes d as formatDouble does; every form it writes is a JSON
+// number that any decoder reads back as d.
+func (d Double) MarshalJSON() ([]byte, error) { return []byte(formatDouble(float64(d))), nil }

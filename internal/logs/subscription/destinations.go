@@ -74,7 +74,7 @@ func (s *Service) PutDestination(ctx context.Context, c caller.Caller, in *PutDe
 	switch v, res := delivery.Vendor(in.TargetArn), delivery.ARNResource(in.TargetArn); {
 	case v == "kinesis" && strings.HasPrefix(res, "stream/"), v == "firehose" && strings.HasPrefix(res, "deliverystream/"):
 	default:
-		return nil, awserr.InvalidDestinationARN("targetArn", in.TargetArn)
+		return nil, awserr.InvalidTargetARN(in.TargetArn)
 	}
 	if len(in.Tags) > 50 {
 		return nil, awserr.TagLimit(50, in.DestinationName)

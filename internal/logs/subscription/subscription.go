@@ -91,9 +91,10 @@ func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 
 // Register adds the family's operations to t.
 func (s *Service) Register(t *protocol.Table) {
-	t.Add("PutSubscriptionFilter", protocol.Decoded(s.PutSubscriptionFilter))
-	t.Add("DescribeSubscriptionFilters", protocol.Decoded(s.DescribeSubscriptionFilters))
-	t.Add("DeleteSubscriptionFilter", protocol.Decoded(s.DeleteSubscriptionFilter))
+	// An over-long logGroupName gets AWS's own text (logs.GroupNameFirst).
+	t.Add("PutSubscriptionFilter", logs.GroupNameFirst(protocol.Decoded(s.PutSubscriptionFilter)))
+	t.Add("DescribeSubscriptionFilters", logs.GroupNameFirst(protocol.Decoded(s.DescribeSubscriptionFilters)))
+	t.Add("DeleteSubscriptionFilter", logs.GroupNameFirst(protocol.Decoded(s.DeleteSubscriptionFilter)))
 	t.Add("PutDestination", protocol.Decoded(s.PutDestination))
 	t.Add("DescribeDestinations", protocol.Decoded(s.DescribeDestinations))
 	t.Add("DeleteDestination", protocol.Decoded(s.DeleteDestination))
@@ -258,8 +259,17 @@ func (s *Service) checkDestination(ctx context.Context, c caller.Caller, arn, ro
 			return "", awserr.DestinationDenied(c.Account, arn)
 		}
 		return d.TargetArn, nil
+	case vendor != "" && vendor != "lambda" && vendor != "logs":
+		// An ARN of another vendor (or a Kinesis or Firehose ARN that names
+		// no stream): AWS asks for a roleArn first and, given one, refuses
+		// the vendor, both recorded for a CloudFormation ARN
+		// (aws-samples/aws-centralize-logs-using-cdk#2).
+		if role == "" {
+			return "", awserr.VendorNeedsRole(vendor)
+		}
+		return "", awserr.VendorUnsupported(vendor)
 	}
-	return "", awserr.InvalidDestinationARN("destinationArn", arn)
+	return "", awserr.InvalidDestinationARN(arn)
 }
 
 // policyAllows evaluates a destination's access policy for a caller of

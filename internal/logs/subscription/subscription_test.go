@@ -290,3 +290,64 @@ func TestTerraformSequence(t *testing.T) {
 		t.Fatalf("second delete text: %v", err)
 	}
 }
+
+// TestLongGroupName: a logGroupName over 512 characters is answered with
+// AWS's own text (recorded for CreateLogGroup and DeleteMetricFilter,
+// reference §1), not the model's generic length violation, by every
+// operation of the family that takes one.
+func TestLongGroupName(t *testing.T) {
+	h := harness.Start(t, threeAccounts())
+	c := h.ClientAs(alice, "us-east-1")
+	ctx := context.Background()
+	long := aws.String(strings.Repeat("X", 513))
+	const msg = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+	_, err := c.PutSubscriptionFilter(ctx, &cwl.PutSubscriptionFilterInput{LogGroupName: long, FilterName: aws.String("f"),
+		FilterPattern: aws.String(""), DestinationArn: aws.String(kinesisARN), RoleArn: aws.String(roleARN)})
+	wantErr(t, err, "InvalidParameterException", msg)
+	_, err = c.DescribeSubscriptionFilters(ctx, &cwl.DescribeSubscriptionFiltersInput{LogGroupName: long})
+	wantErr(t, err, "InvalidParameterException", msg)
+	_, err = c.DeleteSubscriptionFilter(ctx, &cwl.DeleteSubscriptionFilterInput{LogGroupName: long, FilterName: aws.String("f")})
+	wantErr(t, err, "InvalidParameterException", msg)
+	// 512 is a valid length: the group just does not exist.
+	_, err = c.DescribeSubscriptionFilters(ctx, &cwl.DescribeSubscriptionFiltersInput{LogGroupName: aws.String(strings.Repeat("X", 512))})
+	wantErr(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+}
+
+// TestDestinationTargetText: PutDestination's refusal of a target names
+// what a destination takes (a Kinesis or Firehose stream), not the longer
+// list a subscription filter's destinationArn takes.
+func TestDestinationTargetText(t *testing.T) {
+	h := harness.Start(t, threeAccounts())
+	c := h.ClientAs(alice, "us-east-1")
+	fn := "arn:aws:lambda:us-east-1:111111111111:function:fwd"
+	_, err := c.PutDestination(context.Background(), &cwl.PutDestinationInput{DestinationName: aws.String("d"),
+		TargetArn: aws.String(fn), RoleArn: aws.String(roleARN)})
+	wantErr(t, err, "InvalidParameterException", "Invalid targetArn: "+fn+". It must be a Kinesis stream or Firehose delivery stream ARN.")
+}
+
+// TestOtherVendor: an ARN of a vendor subscriptions cannot deliver to is
+// first refused for its missing roleArn, then, with one, for its vendor
+// (AWS's texts for a CloudFormation ARN, aws-samples/aws-centralize-logs-using-cdk#2),
+// before the log group is looked up.
+func TestOtherVendor(t *testing.T) {
+	h := harness.Start(t, threeAccounts())
+	c := h.ClientAs(alice, "us-east-1")
+	put := func(dest, role string) error {
+		in := &cwl.PutSubscriptionFilterInput{LogGroupName: aws.String("/missing"), FilterName: aws.String("f"),
+			FilterPattern: aws.String(""), DestinationArn: aws.String(dest)}
+		if role != "" {
+			in.RoleArn = aws.String(role)
+		}
+		_, err := c.PutSubscriptionFilter(context.Background(), in)
+		return err
+	}
+	stack := "arn:aws:cloudformation:us-east-1:111111111111:stack/logs/0a1b2c3d"
+	wantErr(t, put(stack, ""), "InvalidParameterException", "destinationArn for vendor cloudformation cannot be used without roleArn")
+	wantErr(t, put(stack, roleARN), "InvalidParameterException", "PutSubscriptionFilter operation cannot work with destinationArn for vendor cloudformation")
+	wantErr(t, put("arn:aws:sns:us-east-1:111111111111:topic", roleARN), "InvalidParameterException",
+		"PutSubscriptionFilter operation cannot work with destinationArn for vendor sns")
+	wantErr(t, put("arn:aws:kinesis:us-east-1:111111111111:table/t", roleARN), "InvalidParameterException",
+		"PutSubscriptionFilter operation cannot work with destinationArn for vendor kinesis")
+	// A stream of a supported vendor passes these checks: the group is next.
+	wantErr(t, put(kinesisARN, roleARN), "ResourceNotFoundException", "The specified log group does not exist.")
+}
