@@ -248,7 +248,12 @@ func (s *Service) Filters(ctx context.Context) ([]delivery.Filter, error) {
 		}
 		p, err := s.compile(rec.FilterPattern)
 		if err != nil {
-			return nil, fmt.Errorf("stored filter %s of %s: %w", r.filter, r.group, err)
+			// Stored filters compiled when put; one that no longer does
+			// (a later build bounds what it accepts, as MaxRegexProgram
+			// did) is skipped, not an error that stops every account's
+			// delivery (the manager's reload fails as a whole).
+			s.log.Warn("subscription filters: a stored filter does not compile; skipped", "group", r.group, "filter", r.filter, "err", err)
+			continue
 		}
 		out = append(out, s.deliveryFilter(r.scope, rec, p))
 	}
