@@ -40,7 +40,7 @@ import (
 
 // Resource kinds and the cursor prefix this family owns.
 const (
-	kindFilter      = "subscriptionFilter"
+	kindFilter      = logs.SubscriptionFilterKind
 	kindIndex       = "subscriptionFilterIndex"
 	kindDestination = "destination"
 	cursorPrefix    = "subscription:"
@@ -177,7 +177,11 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 			return nil, awserr.ResourceLimitExceeded()
 		}
 	}
-	if _, err := logs.CompilePattern(s.compile, in.FilterPattern); err != nil {
+	pat, err := logs.CompilePattern(s.compile, in.FilterPattern)
+	if err != nil {
+		return nil, err
+	}
+	if err := logs.CheckRegexFilters(ctx, s.store, s.compile, scope, in.LogGroupName, kindFilter, in.FilterName, pat); err != nil {
 		return nil, err
 	}
 	rec := filterRecord{
