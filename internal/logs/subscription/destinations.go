@@ -197,7 +197,8 @@ func (s *Service) PutDestinationPolicy(ctx context.Context, c caller.Caller, in 
 		return nil, err
 	}
 	var doc map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(in.AccessPolicy), &doc); err != nil {
+	// "null" decodes without error into a nil map: not an object either.
+	if err := json.Unmarshal([]byte(in.AccessPolicy), &doc); err != nil || doc == nil {
 		return nil, awserr.InvalidAccessPolicy("it is not a JSON object")
 	}
 	s.mu.Lock()
