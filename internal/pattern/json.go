@@ -16,12 +16,13 @@ type jsonPattern struct {
 
 // jnode is one step of the selector trie.
 type jnode struct {
-	fields   []jfield // children by object key
-	elems    []jelem  // children by array index
-	anyField *jnode   // .* child
-	anyElem  *jnode   // [*] child
-	conds    []int    // conditions tested against scalars at this node
-	exists   []int    // NOT EXISTS conditions of this node
+	fields   []jfield          // children by object key
+	index    map[string]*jnode // fields by key, when there are more than smallSet
+	elems    []jelem           // children by array index
+	anyField *jnode            // .* child
+	anyElem  *jnode            // [*] child
+	conds    []int             // conditions tested against scalars at this node
+	exists   []int             // NOT EXISTS conditions of this node
 }
 
 type jfield struct {
@@ -112,7 +113,47 @@ func (c *compiler) parseJSON(start int) (*jsonPattern, error) {
 		return nil, p.errf(end, "unexpected %s after the closing '}'", describe(p.src, end))
 	}
 	p.pat.expr = e
+	p.pat.root.indexFields()
 	return p.pat, nil
+}
+
+// indexFields gives every node of the trie with more than smallSet keyed
+// children a map of them: a message's member is looked up once instead of
+// compared with each key, which made a group of 100 filters of 72 keys
+// cost 0.46 s of CPU on one 250 KB event of 20,000 members (escaped, so
+// past the member table).
+func (n *jnode) indexFields() {
+	if len(n.fields) > smallSet {
+		n.index = make(map[string]*jnode, len(n.fields))
+		for _, f := range n.fields {
+			n.index[f.key] = f.node
+		}
+	}
+	for _, f := range n.fields {
+		f.node.indexFields()
+	}
+	for _, e := range n.elems {
+		e.node.indexFields()
+	}
+	if n.anyField != nil {
+		n.anyField.indexFields()
+	}
+	if n.anyElem != nil {
+		n.anyElem.indexFields()
+	}
+}
+
+// field is the child of n for the object key key, or nil.
+func (n *jnode) field(key string) *jnode {
+	if n.index != nil {
+		return n.index[key]
+	}
+	for j := range n.fields {
+		if n.fields[j].key == key {
+			return n.fields[j].node
+		}
+	}
+	return nil
 }
 
 func (p *jparser) unexpected() error {

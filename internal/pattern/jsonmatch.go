@@ -203,11 +203,8 @@ func (e *jsonEval) object(i int, set *nodeSet, depth int) (int, bool) {
 		}
 		for k := 0; k < set.n; k++ {
 			n := set.a[k]
-			for j := range n.fields {
-				if n.fields[j].key == key {
-					child.add(n.fields[j].node)
-					break
-				}
+			if c := n.field(key); c != nil {
+				child.add(c)
 			}
 			if n.anyField != nil {
 				child.add(n.anyField)

@@ -11,6 +11,11 @@ const (
 	MaxLength = 1024
 	// MaxRegexes is the most %regex% terms one pattern may hold.
 	MaxRegexes = 2
+	// MaxRegexProgram is the largest RE2 program (instructions) one
+	// %regex% may compile to: its matching cost per message byte grows
+	// with it (compileRegex). ".{0,250}" is about 500 instructions, a
+	// literal one per character.
+	MaxRegexProgram = 512
 	// MaxJSONWildcards is the most wildcard selectors ($.* or [*]) one JSON
 	// pattern may hold; each selector may hold at most one.
 	MaxJSONWildcards = 3

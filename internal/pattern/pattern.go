@@ -45,6 +45,7 @@ type Pattern struct {
 	spaced *spacedPattern
 
 	required, requiredEsc []string
+	regexes               int // %regex% terms
 }
 
 // Compile parses a filter pattern. An invalid pattern returns a *SyntaxError.
@@ -70,6 +71,7 @@ func Compile(expr string) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.regexes = c.regexes
 	switch {
 	case p.terms != nil:
 		p.all = p.terms.matchesAll()
@@ -82,6 +84,10 @@ func Compile(expr string) (*Pattern, error) {
 	}
 	return p, nil
 }
+
+// HasRegex reports whether the pattern holds a %regex% (AWS's quota of
+// such filters per log group counts them).
+func (p *Pattern) HasRegex() bool { return p.regexes > 0 }
 
 // String returns the source text of the pattern.
 func (p *Pattern) String() string { return p.src }

@@ -62,6 +62,8 @@ func TestTerms(t *testing.T) {
 	f(`%\d{3}$%`, "status 200", true)
 	f(`%\d{3}$%`, "status 200 ", false)
 	f(`%a{,2}c%`, "ac", true)
+	f(`%x.{0,250}y%`, "x"+strings.Repeat("-", 250)+"y", true) // within MaxRegexProgram
+	f(`%x.{0,250}y%`, "x"+strings.Repeat("-", 251)+"y", false)
 	f(`%^a{,2}c$%`, "aaac", false)
 	f(`%\x41B%`, "xAB", true)
 	f(`%[^0-9]x%`, "1x", false)
@@ -346,6 +348,12 @@ func TestSyntaxErrors(t *testing.T) {
 	f(`%\q%`, 1, `unsupported escape \q`)
 	f(`%\x4%`, 1, `two hex digits`)
 	f(`%a{2000}%`, 0, "invalid repeat count")
+	// RE2's cost per byte grows with the program: 50 of these took 49 s
+	// on one 10 KB message before the bound.
+	f(`%.{0,1000}%`, 0, "regular expression is too complex")
+	f(`x %`+strings.Repeat(`.{0,100}`, 3)+`z%`, 2, "too complex")
+	f(`{ $.a = %`+strings.Repeat(`a?`, 300)+`% }`, 8, "too complex")
+	f(`[a = %[a-z]{600}%, b]`, 5, "too complex")
 	f(`%a% %b% %c%`, 8, "too many regular expressions")
 	f(`{ $.a = %a% || $.b = %b% || $.c = %c% }`, 34, "too many regular expressions")
 	f(strings.Repeat("a", 1025), 1024, "longer than 1024 characters")

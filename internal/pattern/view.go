@@ -23,6 +23,10 @@ type viewField struct {
 	key        string
 	esc        bool
 	start, end int
+	// dkey is key decoded, when esc and decoded (once for all the
+	// patterns matched through the view).
+	dkey    string
+	decoded bool
 }
 
 // Reset points v at msg; the message is parsed on first use.
@@ -141,14 +145,14 @@ func (p *jsonPattern) matchView(view *View, ext *Values) bool {
 		}
 		key := f.key
 		if f.esc {
-			key = unescape(key)
+			if !f.decoded {
+				f.dkey, f.decoded = unescape(key), true
+			}
+			key = f.dkey
 		}
 		child.n = 0
-		for j := range root.fields {
-			if root.fields[j].key == key {
-				child.add(root.fields[j].node)
-				break
-			}
+		if c := root.field(key); c != nil {
+			child.add(c)
 		}
 		if root.anyField != nil {
 			child.add(root.anyField)

@@ -37,7 +37,7 @@ func (a *assembly) registerFamilies() error {
 	// a.protect (made below, once the enforcer exists) adds the findings
 	// destination's resource policy when a DATA_PROTECTION_POLICY account
 	// policy is stored; no request is served before it is set.
-	a.accounts = accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now,
+	a.accounts = accountpolicy.New(accountpolicy.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger,
 		Documents: map[string]func(string) error{accountpolicy.Transformer: transformer.CheckAccountDocument},
 		Stored: map[string]func(context.Context, caller.Caller, string){accountpolicy.DataProtection: func(ctx context.Context, c caller.Caller, doc string) {
 			a.protect.AccountPolicyStored(ctx, c, doc)
@@ -89,7 +89,7 @@ func (a *assembly) registerFamilies() error {
 	integration.New(integration.Config{Store: engine}).Register(ops)
 	importtask.New().Register(ops)
 	datasource.New().Register(ops)
-	a.subs = subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now})
+	a.subs = subscription.New(subscription.Config{Store: engine, Compile: compile, Now: cfg.Now, Logger: cfg.Logger})
 	a.subs.Register(ops)
 	bt := bearer.New(engine)
 	bt.Register(ops)

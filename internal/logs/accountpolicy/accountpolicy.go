@@ -44,6 +44,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -99,6 +100,9 @@ type Config struct {
 	// is stored, as the caller (e.g. data protection adding the findings
 	// destination's resource policy, as for PutDataProtectionPolicy).
 	Stored map[string]func(ctx context.Context, c caller.Caller, doc string)
+	// Logger reports stored subscription policies that no longer compile;
+	// nil: none.
+	Logger *slog.Logger
 }
 
 // Service implements the account-policy operations.
@@ -108,6 +112,7 @@ type Service struct {
 	now     func() time.Time
 	docs    map[string]func(string) error
 	stored  map[string]func(context.Context, caller.Caller, string)
+	log     *slog.Logger
 	// mu serialises Puts so that the count and overlap limits, which read
 	// the other policies, hold under concurrent Puts.
 	mu sync.Mutex
@@ -124,7 +129,10 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, docs: cfg.Documents, stored: cfg.Stored}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: cfg.Store, compile: cfg.Compile, now: cfg.Now, docs: cfg.Documents, stored: cfg.Stored, log: cfg.Logger}
 }
 
 // Register adds the family's operations to t.

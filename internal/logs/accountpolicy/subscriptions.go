@@ -144,6 +144,14 @@ func (x *Subscriptions) Filters(ctx context.Context) ([]delivery.Filter, error) 
 		}
 		for _, p := range ps {
 			fs, err := x.policyFilters(ctx, scope, p, seen)
+			if errors.Is(err, errStoredPattern) {
+				// Stored policies compiled when put; one that no longer
+				// does (a later build bounds what it accepts, as
+				// pattern.MaxRegexProgram did) is skipped, not an error that
+				// stops every account's delivery.
+				x.s.log.Warn("subscription policies: a stored policy's filter pattern does not compile; skipped", "policy", p.PolicyName, "err", err)
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -156,6 +164,10 @@ func (x *Subscriptions) Filters(ctx context.Context) ([]delivery.Filter, error) 
 	return out, nil
 }
 
+// errStoredPattern marks a stored policy whose filter pattern does not
+// compile (any more).
+var errStoredPattern = errors.New("filter pattern does not compile")
+
 // policyFilters is one policy's filters: one per group it selects.
 func (x *Subscriptions) policyFilters(ctx context.Context, scope store.Scope, p Policy, seen map[groupKey]bool) ([]delivery.Filter, error) {
 	var d subscriptionDoc
@@ -165,7 +177,7 @@ func (x *Subscriptions) policyFilters(ctx context.Context, scope store.Scope, p 
 	text := deref(d.FilterPattern)
 	pat, err := x.s.compile(text)
 	if err != nil {
-		return nil, fmt.Errorf("stored subscription policy %s: %w", p.PolicyName, err)
+		return nil, fmt.Errorf("stored subscription policy %s: %w: %w", p.PolicyName, errStoredPattern, err)
 	}
 	dist := deref(d.Distribution)
 	if dist == "" {

@@ -97,13 +97,27 @@ func (s s3Sink) Put(ctx context.Context, bucket, key string, body []byte) error 
 type dirSink struct{ root string }
 
 // path maps a bucket and key under root, refusing any that would leave it.
+// A key is a name, not a path: S3 keeps "p/t/../000000.gz" as written, so
+// a "." or ".." segment (from a log stream named "..", or
+// "../<task>/<stream>") is written as "%2E" or "%2E%2E" rather than let
+// filepath.Join resolve it onto another object of the bucket (another
+// task's export, overwritten).
 func (d dirSink) path(bucket, key string) (string, bool) {
 	if bucket == "" || strings.ContainsAny(bucket, `/\`) || bucket == "." || bucket == ".." {
 		return "", false
 	}
-	p := filepath.Join(d.root, bucket, filepath.FromSlash(key))
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		switch seg {
+		case ".":
+			segs[i] = "%2E"
+		case "..":
+			segs[i] = "%2E%2E"
+		}
+	}
+	p := filepath.Join(d.root, bucket, filepath.FromSlash(strings.Join(segs, "/")))
 	rel, err := filepath.Rel(filepath.Join(d.root, bucket), p)
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", false
 	}
 	return p, true

@@ -280,7 +280,8 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 	if len(f.MetricTransformations[0].Dimensions) == 0 {
 		f.MetricTransformations[0].Dimensions = nil
 	}
-	if _, err := compileFilter(s.compile, f); err != nil {
+	cf, err := compileFilter(s.compile, f)
+	if err != nil {
 		return nil, err
 	}
 	val, err := json.Marshal(f)
@@ -301,6 +302,9 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 	}
 	if !exists && n >= MaxFiltersPerGroup {
 		return nil, awserr.ResourceLimitExceeded()
+	}
+	if err := logs.CheckRegexFilters(ctx, s.st, s.compile, scope, group, logs.MetricFilterKind, name, cf.pattern); err != nil {
+		return nil, err
 	}
 	// The index first: a crash between the two leaves an index entry the
 	// Counter drops, never a filter it does not know of.

@@ -197,7 +197,8 @@ func (s *Service) PutDestinationPolicy(ctx context.Context, c caller.Caller, in 
 		return nil, err
 	}
 	var doc map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(in.AccessPolicy), &doc); err != nil {
+	// "null" decodes without error into a nil map: not an object either.
+	if err := json.Unmarshal([]byte(in.AccessPolicy), &doc); err != nil || doc == nil {
 		return nil, awserr.InvalidAccessPolicy("it is not a JSON object")
 	}
 	s.mu.Lock()
@@ -248,7 +249,12 @@ func (s *Service) Filters(ctx context.Context) ([]delivery.Filter, error) {
 		}
 		p, err := s.compile(rec.FilterPattern)
 		if err != nil {
-			return nil, fmt.Errorf("stored filter %s of %s: %w", r.filter, r.group, err)
+			// Stored filters compiled when put; one that no longer does
+			// (a later build bounds what it accepts, as MaxRegexProgram
+			// did) is skipped, not an error that stops every account's
+			// delivery (the manager's reload fails as a whole).
+			s.log.Warn("subscription filters: a stored filter does not compile; skipped", "group", r.group, "filter", r.filter, "err", err)
+			continue
 		}
 		out = append(out, s.deliveryFilter(r.scope, rec, p))
 	}

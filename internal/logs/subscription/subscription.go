@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ import (
 
 // Resource kinds and the cursor prefix this family owns.
 const (
-	kindFilter      = "subscriptionFilter"
+	kindFilter      = logs.SubscriptionFilterKind
 	kindIndex       = "subscriptionFilterIndex"
 	kindDestination = "destination"
 	cursorPrefix    = "subscription:"
@@ -64,6 +65,8 @@ type Config struct {
 	Compile func(expr string) (logs.Pattern, error)
 	Now     func() time.Time
 	Notify  Notifier
+	// Logger reports stored filters that no longer compile; nil: none.
+	Logger *slog.Logger
 }
 
 // Service implements the family.
@@ -72,6 +75,7 @@ type Service struct {
 	compile func(string) (logs.Pattern, error)
 	now     func() time.Time
 	notify  Notifier
+	log     *slog.Logger
 	// mu serialises changes to filters, so that two concurrent Puts of new
 	// names cannot both pass the 2-per-group limit.
 	mu sync.Mutex
@@ -82,7 +86,10 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: cfg.Store, compile: cfg.Compile, now: cfg.Now, notify: cfg.Notify}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: cfg.Store, compile: cfg.Compile, now: cfg.Now, notify: cfg.Notify, log: cfg.Logger}
 }
 
 // SetNotifier sets who is told of changes (the delivery manager is built
@@ -171,7 +178,11 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 			return nil, awserr.ResourceLimitExceeded()
 		}
 	}
-	if _, err := logs.CompilePattern(s.compile, in.FilterPattern); err != nil {
+	pat, err := logs.CompilePattern(s.compile, in.FilterPattern)
+	if err != nil {
+		return nil, err
+	}
+	if err := logs.CheckRegexFilters(ctx, s.store, s.compile, scope, in.LogGroupName, kindFilter, in.FilterName, pat); err != nil {
 		return nil, err
 	}
 	rec := filterRecord{

@@ -168,6 +168,10 @@ func TestDestinations(t *testing.T) {
 	wantErr(t, err, "ResourceNotFoundException", "The specified destination does not exist.")
 	_, err = a.PutDestinationPolicy(ctx, &cwl.PutDestinationPolicyInput{DestinationName: aws.String("central"), AccessPolicy: aws.String(`not json`)})
 	wantErr(t, err, "InvalidParameterException", "")
+	for _, doc := range []string{`null`, ` null `, `[]`, `"x"`} {
+		_, err = a.PutDestinationPolicy(ctx, &cwl.PutDestinationPolicyInput{DestinationName: aws.String("central"), AccessPolicy: aws.String(doc)})
+		wantErr(t, err, "InvalidParameterException", "Invalid accessPolicy: it is not a JSON object")
+	}
 
 	if _, err := b.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/b/app")}); err != nil {
 		t.Fatal(err)

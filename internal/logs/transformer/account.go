@@ -2,10 +2,12 @@ package transformer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	json "github.com/goccy/go-json"
 
+	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/transform"
@@ -38,11 +40,19 @@ func AccountLevel(a *accountpolicy.Service) func(ctx context.Context, scope stor
 // CheckAccountDocument is accountpolicy's deep check of a
 // TRANSFORMER_POLICY document: it must compile as PutTransformer's
 // configuration would (AWS's validation texts).
+//
+// Every refusal is InvalidParameterException: a plain error here was
+// answered as an internal one (ServiceUnavailableException), as for a
+// grok match of %{DATA:a} six times or a processor of the wrong shape.
 func CheckAccountDocument(doc string) error {
 	var d accountDocument
 	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return fmt.Errorf("Invalid policy document: %v", err)
+		return awserr.InvalidPolicyDocument("transformerConfig is not a list of processors of PutTransformer's form")
 	}
 	_, err := transform.Compile(d.TransformerConfig)
+	var ce *transform.ConfigError
+	if errors.As(err, &ce) {
+		return awserr.InvalidPolicyDocument(ce.Message)
+	}
 	return err
 }
