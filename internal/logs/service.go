@@ -116,20 +116,23 @@ func New(cfg Config) *Service {
 
 // Register adds the core operations (log groups, streams, events, tags,
 // retention, KMS keys, deletion protection) to t. PutLogEvents is registered
-// unchecked: it validates its members itself (events.go).
+// unchecked: it validates its members itself (events.go). The control-plane
+// operations of groups and streams answer an over-long logGroupName with
+// AWS's own text (GroupNameFirst, recorded for CreateLogGroup); the event
+// operations are left without the extra decode of their bodies.
 func (s *Service) Register(t *protocol.Table) {
-	t.Add("CreateLogGroup", protocol.Decoded(s.CreateLogGroup))
-	t.Add("DeleteLogGroup", protocol.Decoded(s.DeleteLogGroup))
+	t.Add("CreateLogGroup", GroupNameFirst(protocol.Decoded(s.CreateLogGroup)))
+	t.Add("DeleteLogGroup", GroupNameFirst(protocol.Decoded(s.DeleteLogGroup)))
 	t.Add("DescribeLogGroups", protocol.Decoded(s.DescribeLogGroups))
 	t.Add("ListLogGroups", protocol.Decoded(s.ListLogGroups))
-	t.Add("CreateLogStream", protocol.Decoded(s.CreateLogStream))
-	t.Add("DeleteLogStream", protocol.Decoded(s.DeleteLogStream))
-	t.Add("DescribeLogStreams", protocol.Decoded(s.DescribeLogStreams))
+	t.Add("CreateLogStream", GroupNameFirst(protocol.Decoded(s.CreateLogStream)))
+	t.Add("DeleteLogStream", GroupNameFirst(protocol.Decoded(s.DeleteLogStream)))
+	t.Add("DescribeLogStreams", GroupNameFirst(protocol.Decoded(s.DescribeLogStreams)))
 	t.Add("PutLogEvents", protocol.Unchecked(s.PutLogEvents))
 	t.Add("GetLogEvents", protocol.Decoded(s.GetLogEvents))
 	t.Add("FilterLogEvents", protocol.Decoded(s.FilterLogEvents))
-	t.Add("PutRetentionPolicy", protocol.Decoded(s.PutRetentionPolicy))
-	t.Add("DeleteRetentionPolicy", protocol.Decoded(s.DeleteRetentionPolicy))
+	t.Add("PutRetentionPolicy", GroupNameFirst(protocol.Decoded(s.PutRetentionPolicy)))
+	t.Add("DeleteRetentionPolicy", GroupNameFirst(protocol.Decoded(s.DeleteRetentionPolicy)))
 	t.Add("TagResource", protocol.Decoded(s.TagResource))
 	t.Add("UntagResource", protocol.Decoded(s.UntagResource))
 	t.Add("ListTagsForResource", protocol.Decoded(s.ListTagsForResource))

@@ -708,7 +708,10 @@ func TestWireAndBadInput(t *testing.T) {
 		"2 validation errors detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null; Value '-1' at 'logEvents.1.member.timestamp' failed to satisfy constraint: Member must have value greater than or equal to 0")
 	f("Logs_20140328.CreateLogStream", `{"logGroupName": "g", "logStreamName": "a:b"}`, 400, "InvalidParameterException",
 		"1 validation error detected: Value 'a:b' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*")
-	f("Logs_20140328.CreateLogGroup", `{"logGroupName": "`+strings.Repeat("a", 513)+`"}`, 400, "InvalidParameterException", "")
+	for _, op := range []string{"CreateLogGroup", "DeleteLogGroup", "CreateLogStream", "DescribeLogStreams", "PutRetentionPolicy"} {
+		f("Logs_20140328."+op, `{"logGroupName": "`+strings.Repeat("a", 513)+`", "logStreamName": "s", "retentionInDays": 1}`, 400, "InvalidParameterException",
+			"Invalid LogGroup or LogStream, both must have length less than or equal to 512.")
+	}
 	f("Logs_20140328.NoSuchThing", `{}`, 400, "UnknownOperationException", "")
 	f("Bogus.CreateLogGroup", `{}`, 400, "UnknownOperationException", "")
 	f("Logs_20140328.GetScheduledQuery", `{"identifier":"q"}`, 400, "ResourceNotFoundException", "") // a routed model operation
