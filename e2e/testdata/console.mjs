@@ -225,6 +225,14 @@ try {
   await page.focus('[data-testid=events]');
   for (let i = 0; i < 120; i++) await page.keyboard.press('j');
   await page.waitForSelector('[data-testid=events] .ev.selected >> text=request 119 ok');
+  // The list re-places rows once their heights are measured (a frame
+  // later on a loaded machine): wait up to 5 s for the selected row to be
+  // wholly in view, then check where it is.
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid=events]').getBoundingClientRect();
+    const r = document.querySelector('[data-testid=events] .ev.selected').getBoundingClientRect();
+    return r.top >= s.top - 0.5 && r.bottom <= s.bottom + 0.5;
+  }, null, {timeout: 5000}).catch(() => {});
   const inView = await page.evaluate(() => {
     const s = document.querySelector('[data-testid=events]').getBoundingClientRect();
     const r = document.querySelector('[data-testid=events] .ev.selected').getBoundingClientRect();
