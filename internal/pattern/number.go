@@ -1,5 +1,7 @@
 package pattern
 
+import "cmp"
+
 // decimal is an exactly comparable view of a decimal number written in text,
 // such as "-12.50" or "1e400". It never allocates: the digit runs are
 // substrings of the original text. Comparing numbers this way instead of
@@ -119,14 +121,7 @@ func (d decimal) norm() (hi, lo string, point int64) {
 // cmpDecimal returns -1, 0 or +1 as a is less than, equal to or greater than b.
 func cmpDecimal(a, b decimal) int {
 	if a.small && b.small {
-		// -0 is 0 here as below: its val is 0.
-		switch {
-		case a.val < b.val:
-			return -1
-		case a.val > b.val:
-			return 1
-		}
-		return 0
+		return cmp.Compare(a.val, b.val) // -0 is 0 here as below: its val is 0
 	}
 	az, bz := a.isZero(), b.isZero()
 	switch {
