@@ -120,6 +120,7 @@ type DecodedBlock struct {
 	partial  bool
 	from, to int
 	tpl      string
+	tplEsc   bool // and every event whose template holds a backslash (literal.orBackslash)
 	sized    []uint32
 	walked   int // events whose sized entries are exact; past them, see rawBytes
 
@@ -144,7 +145,7 @@ func (d *DecodedBlock) covers(lo, hi int, tpl *literal) bool {
 	if !d.partial {
 		return true
 	}
-	return d.from <= lo && hi <= d.to && (d.tpl == "" || tpl != nil && d.tpl == string(tpl.b))
+	return d.from <= lo && hi <= d.to && (d.tpl == "" || tpl != nil && d.tpl == string(tpl.b) && d.tplEsc == tpl.orBackslash)
 }
 
 // coversTimes is covers for the events in [start, end).

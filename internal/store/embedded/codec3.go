@@ -478,6 +478,13 @@ type decodeWant struct {
 	// timestamps, template ids and templates, not its columns, and walks
 	// no event (DecodedBlock.hits).
 	hitsOnly bool
+	// approxSizes: the reader of a block wholly in [start, end) counts
+	// what it examined for the whole block only (rawBytes(0, n), as a
+	// scan does), never from an event within it, so with tpl the events
+	// it skips need not be sized (walker.lazy). A page that may resume
+	// inside the block (FilterLogEvents) needs exact sizes at every
+	// match and leaves it unset.
+	approxSizes bool
 }
 
 // tplExact reports whether a merged block's templates decide lit exactly:
@@ -664,7 +671,7 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	if partial {
 		d.partial, d.from, d.to = true, lo, hi
 		if want.tpl != nil {
-			d.tpl = string(want.tpl.b)
+			d.tpl, d.tplEsc = string(want.tpl.b), want.tpl.orBackslash
 		}
 	}
 	r = reader{b: rest}
@@ -723,12 +730,17 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 		d.sized = w.sized
 	}
 	if partial && ix != nil {
+		w.lazy = want.approxSizes && want.tpl != nil && lo == 0 && hi == int(n)
 		if err := w.seekWalk(ix, tplBytes, lo, hi, int(n), int(raw)); err != nil {
 			return nil, buf, err
 		}
 		w.sized[n] = uint32(raw)
 		d.off[n] = uint32(w.p)
 		d.walked = int(n)
+		if w.lazy {
+			// Only the block's ends are exact: rawBytes(0, n) is raw.
+			w.sized[0], d.walked = 0, 0
+		}
 		d.data = out[:w.p]
 		return d, buf, nil
 	}
@@ -845,6 +857,17 @@ type walker struct {
 	tplAt  []int
 	tplAll []byte
 	holds  []bool // with tpl: whether reused template id holds it
+	// lazy (the seek walk of a block wholly in range, with a literal, for
+	// a reader that needs no message size but the block's total:
+	// decodeWant.approxSizes): a skipped event whose template's class is
+	// not live (no candidate's template has that class) leaves the
+	// columns as they are. A column belongs to one class (colSlot), so
+	// no rendered event reads what such an event would have advanced
+	// past; its size is not counted (the sizes are the checkpoints',
+	// spread). cls is each reused template's class, by id.
+	lazy bool
+	live [colClasses]bool
+	cls  []uint8
 }
 
 // event walks event i, rendering it when render and, with a literal, its
@@ -875,13 +898,13 @@ func (w *walker) event(i int, render bool) error {
 		t := w.tpls[:j]
 		w.tpls = w.tpls[j+1:]
 		if v == 1 {
-			if render && (w.tpl == nil || w.tpl.index(t) >= 0) {
+			if render && (w.tpl == nil || w.tpl.inTemplate(t)) {
 				q := w.p
 				if w.p, err = x.renderText(w.out, w.p, t); err != nil {
 					return err
 				}
 				w.size += w.p - q
-			} else {
+			} else if !w.lazy || w.live[tplClass(t)] {
 				k, err := x.skipText(t)
 				if err != nil {
 					return err
@@ -899,7 +922,7 @@ func (w *walker) event(i int, render bool) error {
 			}
 			x.tpls = append(x.tpls, ops)
 			if w.tpl != nil {
-				w.holds = append(w.holds, w.tpl.index(t) >= 0)
+				w.holds = append(w.holds, w.tpl.inTemplate(t))
 			}
 		} else if id >= len(w.tplAt) {
 			return errFormat3
@@ -909,6 +932,10 @@ func (w *walker) event(i int, render bool) error {
 			return errFormat3
 		}
 		id = int(v - 2)
+	}
+	rendered := render && (w.tpl == nil || w.holds[id])
+	if !rendered && w.lazy && !w.live[w.cls[id]] {
+		return nil // its columns are no rendered event's: left as they are
 	}
 	ops := x.tpls[id]
 	if ops == nil { // the seek walk: compiled when first needed
@@ -922,7 +949,7 @@ func (w *walker) event(i int, render bool) error {
 		}
 		x.tpls[id] = ops
 	}
-	if render && (w.tpl == nil || w.holds[id]) {
+	if rendered {
 		q := w.p
 		if w.p, err = x.render(w.out, w.p, ops); err != nil {
 			return err
@@ -949,7 +976,7 @@ func (w *walker) seekWalk(ix *seekIndex3, tplAll []byte, lo, hi, n, raw int) err
 	// with a literal, which events may hold it (the ids and templates
 	// frames only, no column is read).
 	var cands []int
-	ts := tplScan{ids: w.ids, tpls: tplAll, tpl: w.tpl}
+	ts := tplScan{ids: w.ids, tpls: tplAll, tpl: w.tpl, classes: w.lazy}
 	for i := 0; i < hi; i++ {
 		h, at, err := ts.next()
 		if err != nil {
@@ -960,9 +987,12 @@ func (w *walker) seekWalk(ix *seekIndex3, tplAll []byte, lo, hi, n, raw int) err
 		}
 		if w.tpl != nil && h && i >= lo {
 			cands = append(cands, i)
+			if w.lazy {
+				w.live[ts.class] = true
+			}
 		}
 	}
-	w.holds = ts.holds
+	w.holds, w.cls = ts.holds, ts.cls
 	w.x.tpls = make([][]tplOp, len(w.tplAt))
 	w.tplAll = tplAll
 	ids0 := w.ids
@@ -1029,6 +1059,11 @@ type tplScan struct {
 	at    int    // where in tpls the next new template starts
 	tpl   *literal
 	holds []bool // by reused template id: whether it holds tpl
+	// With classes: each reused template's class (tplClass) by id, and
+	// the class of the template next read last.
+	classes bool
+	cls     []uint8
+	class   int
 }
 
 // next reads the next event's template id: h, whether its template holds
@@ -1044,6 +1079,9 @@ func (s *tplScan) next() (h bool, at int, err error) {
 		if v-2 >= uint64(len(s.holds)) {
 			return false, -1, errFormat3
 		}
+		if s.classes {
+			s.class = int(s.cls[v-2])
+		}
 		return s.holds[v-2], -1, nil
 	}
 	t := s.tpls[s.at:]
@@ -1051,10 +1089,16 @@ func (s *tplScan) next() (h bool, at int, err error) {
 	if j < 0 {
 		return false, -1, errFormat3
 	}
-	h, at = s.tpl == nil || s.tpl.index(t[:j]) >= 0, -1
+	h, at = s.tpl == nil || s.tpl.inTemplate(t[:j]), -1
+	if s.classes {
+		s.class = tplClass(t[:j])
+	}
 	if v == 0 {
 		at = s.at
 		s.holds = append(s.holds, h)
+		if s.classes {
+			s.cls = append(s.cls, uint8(s.class))
+		}
 	}
 	s.at += j + 1
 	return h, at, nil

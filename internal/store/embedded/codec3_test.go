@@ -180,6 +180,28 @@ func FuzzBlockCodec3(f *testing.F) {
 				t.Fatalf("part: event %d is %q, want %q", i, part.message(i), e.Message)
 			}
 		}
+		// As a scan reads it (approxSizes: the lazy walk of the whole
+		// block), the literal or, escaped, a backslash: those events come
+		// back whole, and the block's size is the messages' total.
+		if tl := templateLiteral([]byte(lit)); tl != nil {
+			for _, esc := range []bool{false, true} {
+				tl.orBackslash = esc
+				lz, _, err := decodeBlock3Of(v, 1000, nil, dec, decodeWant{start: math.MinInt64, end: math.MaxInt64, tpl: tl, approxSizes: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var size int64
+				for i, e := range evs {
+					size += int64(len(e.Message))
+					if (strings.Contains(e.Message, lit) || esc && strings.Contains(e.Message, "\\")) && string(lz.message(i)) != e.Message {
+						t.Fatalf("lazy (esc %v): event %d is %q, want %q", esc, i, lz.message(i), e.Message)
+					}
+				}
+				if got := lz.rawBytes(0, len(evs)); got != size {
+					t.Fatalf("lazy (esc %v): rawBytes %d, want %d", esc, got, size)
+				}
+			}
+		}
 		// Hits only (a literal the templates decide): exactly the events
 		// that hold it.
 		if l := prematch(substr(lit)); tplExact(l) {
@@ -391,7 +413,7 @@ func TestDecodeBlock3Partial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	evs := make([]store.Event, 3000)
 	ts := int64(1_760_000_000_000)
-	odd := []string{"", "0042 x", "\x01\x02\x03\n0", "id deadbeef00 ok", "tiger", "checkout_timeout 7"}
+	odd := []string{"", "0042 x", "\x01\x02\x03\n0", "id deadbeef00 ok", "tiger", "checkout_timeout 7", `{"lev\u0065l":"x","n":12}`, `a\b 77 \\`}
 	for i := range evs {
 		ts += int64(rng.IntN(3))
 		m := gen.Line()
@@ -421,6 +443,23 @@ func testDecodePartial(t *testing.T, v []byte, evs []store.Event, rng *rand.Rand
 		want := decodeWant{start: start, end: end}
 		if lit != "" {
 			want.tpl = prematch(substr(lit)).tpl
+		}
+		// Each round also as a scan reads it (approxSizes) and, with a
+		// literal, as a JSON field's search (templateEscaped: a message
+		// with a backslash may match too).
+		for _, esc := range []bool{false, true} {
+			if esc && lit == "" {
+				continue
+			}
+			w := want
+			if esc {
+				w.tpl = templateLiteral([]byte(lit))
+				if w.tpl == nil {
+					continue
+				}
+				w.tpl.orBackslash = true
+			}
+			testDecodeApprox(t, v, evs, dec, w, lit, esc, round)
 		}
 		blk, _, err := decodeBlock3Of(v, first, nil, dec, want)
 		if err != nil {
@@ -647,4 +686,45 @@ func boundedHexWord(m string) string {
 		i = j
 	}
 	return ""
+}
+
+// testDecodeApprox decodes v as a scan does (decodeWant.approxSizes, the
+// lazy seek walk when the block is wholly in range): every event in range
+// whose message holds lit (with esc, or a backslash) renders byte for
+// byte, and what the whole range examined is the messages' total size.
+func testDecodeApprox(t *testing.T, v []byte, evs []store.Event, dec *zstd.Decoder, want decodeWant, lit string, esc bool, round int) {
+	t.Helper()
+	want.approxSizes = true
+	blk, _, err := decodeBlock3Of(v, evs[0].Timestamp, nil, dec, want)
+	if err != nil {
+		t.Fatalf("round %d (%q, esc %v): %v", round, lit, esc, err)
+	}
+	lo, hi := -1, -1
+	for i, e := range evs {
+		if e.Timestamp >= want.start && e.Timestamp < want.end {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i + 1
+		}
+	}
+	if lo < 0 {
+		return
+	}
+	var size int64
+	for i := lo; i < hi; i++ {
+		m := evs[i].Message
+		size += int64(len(m))
+		if lit == "" || strings.Contains(m, lit) || esc && strings.Contains(m, "\\") {
+			if string(blk.message(i)) != m {
+				t.Fatalf("round %d (%q, esc %v, approx): event %d is %q, want %q", round, lit, esc, i, blk.message(i), m)
+			}
+		}
+	}
+	if got := blk.rawBytes(lo, hi); got != size {
+		t.Fatalf("round %d (%q, esc %v, approx): rawBytes %d, want %d", round, lit, esc, got, size)
+	}
+	if !blk.covers(lo, hi, want.tpl) {
+		t.Fatalf("round %d: the block does not cover what it was decoded for", round)
+	}
 }

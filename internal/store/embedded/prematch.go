@@ -48,6 +48,48 @@ type literal struct {
 	// tpl is what a merged block's template must hold for its messages to
 	// hold b (templateLiteral, codec3.go); nil: any template may.
 	tpl *literal
+	// orBackslash, on a template literal: a template that holds a
+	// backslash may hold a match too (templateEscaped).
+	orBackslash bool
+}
+
+// inTemplate reports whether a merged block's template text t may render
+// a message the literal's search wants: t holds l, or, with orBackslash,
+// a backslash. A template keeps every byte of its message but digits and
+// hex ids as it is, except the few it escapes (tokenize: the operator
+// bytes ≤ 0x10 and '\n'), so a message's backslash is one of its
+// template's; an operator's width byte (8–16) is never one.
+func (l *literal) inTemplate(t []byte) bool {
+	return l.index(t) >= 0 || l.orBackslash && bytes.IndexByte(t, '\\') >= 0
+}
+
+// templateEscaped returns, for a filter whose matches must hold a literal
+// only when they have no backslash (store.Matcher.RequiredUnlessEscaped:
+// a JSON field's name or value, which the JSON may spell with escapes),
+// what a merged block's template must hold for its events to be worth
+// rendering: the literal's template literal, or a backslash. nil when
+// there is no such literal of 3 bytes or more. Only merged blocks use it:
+// a fresh block's messages are not searched for it (eachMatch would miss
+// the escaped ones), every one in range is tested.
+func templateEscaped(f store.Matcher) *literal {
+	if f == nil {
+		return nil
+	}
+	var best string
+	for _, l := range f.RequiredUnlessEscaped() {
+		if len(l) > len(best) {
+			best = l
+		}
+	}
+	if len(best) < 3 {
+		return nil
+	}
+	t := templateLiteral([]byte(best))
+	if t == nil {
+		return nil
+	}
+	t.orBackslash = true
+	return t
 }
 
 // newLiteral finds b by its rarest byte in log text (rarebyte's ranking,

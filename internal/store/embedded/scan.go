@@ -49,6 +49,10 @@ type scanner struct {
 	r     store.ScanRequest
 	grams gramFilter
 	lit   *literal // prematch(r.Filter)
+	// escTpl, when lit is nil: the templates of merged blocks whose events
+	// may match (templateEscaped); the events of the others are skipped,
+	// not rendered, and read back empty, which no such filter matches.
+	escTpl *literal
 	// hitsOnly: the request wants no message and its filter is exactly a
 	// search for lit, which merged blocks decide from their templates
 	// (decodeWant.hitsOnly).
@@ -79,6 +83,9 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 	}
 	sc := &scanner{e: e, r: r, grams: newGramFilter(r.Filter), lit: prematch(r.Filter)}
 	sc.hitsOnly = decidesByTemplate(r, sc.lit)
+	if sc.lit == nil {
+		sc.escTpl = templateEscaped(r.Filter)
+	}
 	var groups []*selection
 	for _, name := range r.Groups {
 		g, err := e.lookup(r.Scope, name)
@@ -256,11 +263,15 @@ func (sc *scanner) load(it *scanItem) {
 	}
 	s, sg := it.sum, it.sg
 	timesOnly := sc.r.NoMessages && sc.r.Filter == nil
-	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly}
+	// A scan counts what it examined block by block (scannedBytes
+	// below): a block's skipped events need no size of their own.
+	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly, approxSizes: true}
 	if sc.lit != nil {
 		want.tpl = sc.lit.tpl
 		want.unsplit = !sc.e.splitAll // eachMatchLines reads a block wholly in range
 		want.hitsOnly = sc.hitsOnly && !sc.e.splitAll
+	} else if sc.escTpl != nil {
+		want.tpl = sc.escTpl
 	}
 	blk, buf, ok, err := sc.e.openBlockOf(sg.g.id, s.minTs, s.seq, want)
 	if !ok || err != nil {
