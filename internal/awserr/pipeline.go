@@ -69,11 +69,12 @@ func UnsupportedSystemField(f string) *Error {
 	return newError(InvalidParameter, "Invalid system field: %s. Supported values are @aws.account and @aws.region.", f)
 }
 
-// FieldSelectionUnsupported: fieldSelectionCriteria, which selects events
-// by system fields Cairn's events do not carry; refused rather than stored
-// and ignored.
-func FieldSelectionUnsupported() *Error {
-	return newError(InvalidParameter, "fieldSelectionCriteria is not supported by Cairn.")
+// InvalidFieldSelection: a metric or subscription filter's
+// fieldSelectionCriteria outside the selection-criteria language (package
+// logs/fieldselect); reason says where. AWS's text is unrecorded; this is
+// Cairn's, in the style of InvalidSelectionCriteria.
+func InvalidFieldSelection(reason string) *Error {
+	return newError(InvalidParameter, "Invalid fieldSelectionCriteria: %s", reason)
 }
 
 // ExportTaskNotFound: CancelExportTask of an unknown id [AWS].
