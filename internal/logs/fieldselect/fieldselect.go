@@ -24,9 +24,11 @@
 //   - AND binds tighter than OR, as in SQL and in the Logs Insights
 //     language; parentheses group, so an expression can be written either
 //     way without relying on precedence.
-//   - A field is one of the system fields the operation documents (Parse's
-//     fields); any other is refused, since no event carries it and a
-//     comparison with it could never be true.
+//   - A field is @aws.account or @aws.region (Fields), the "source account
+//     and source region" both operations' documentation says the criteria
+//     are based on and name in every example. Any other is refused, since a
+//     comparison with it could never be decided: @source.log, which
+//     PutSubscriptionFilter may emit, has no documented value to compare.
 package fieldselect
 
 import (
@@ -35,6 +37,25 @@ import (
 	"slices"
 	"strings"
 )
+
+// Fields are the system fields criteria may name.
+var Fields = []string{"@aws.account", "@aws.region"}
+
+// Group answers the system fields of a Cairn log group's events: every
+// event of a group was ingested into it by the group's own account and
+// region (Cairn has no cross-account centralization), so they are the
+// group's, and a filter's criteria select all of a group's events or none.
+func Group(account, region string) func(string) string {
+	return func(name string) string {
+		switch name {
+		case "@aws.account":
+			return account
+		case "@aws.region":
+			return region
+		}
+		return ""
+	}
+}
 
 // Criteria is a parsed fieldSelectionCriteria. A nil *Criteria (no
 // criteria) selects every event.
@@ -74,13 +95,13 @@ func (c *Criteria) Selects(field func(name string) string) bool {
 const maxDepth = 32
 
 // Parse parses text; "" (or only white space) is no criteria, a nil
-// *Criteria. fields are the field names the operation accepts. The error's
-// text says what is wrong, for the operation's InvalidParameterException.
-func Parse(text string, fields []string) (*Criteria, error) {
+// *Criteria. The error's text says what is wrong, for the operation's
+// InvalidParameterException.
+func Parse(text string) (*Criteria, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	p := &parser{fields: fields}
+	p := &parser{fields: Fields}
 	if err := p.lex(text); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -481,7 +482,7 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			c.log.Warn("metric filters: a stored filter does not compile; skipped", "group", k.group, "filter", f.FilterName, "err", err)
 			return true
 		}
-		if !cf.criteria.Selects(fieldsOf(k.scope)) {
+		if !cf.criteria.Selects(fieldselect.Group(k.scope.Account, k.scope.Region)) {
 			// Its fieldSelectionCriteria selects none of the group's
 			// events: it processes none, so it counts (and defaults) none.
 			return true

@@ -20,25 +20,10 @@ import (
 // searches its buffer and drops the string before the buffer is reused).
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// SystemFields are a metric filter's system fields, the values the model
-// documents for emitSystemFieldDimensions ("Valid values are @aws.account
-// and @aws.region"), and so the fields its fieldSelectionCriteria may name.
+// SystemFields are the values the model documents for
+// emitSystemFieldDimensions ("Valid values are @aws.account and
+// @aws.region").
 var SystemFields = []string{"@aws.account", "@aws.region"}
-
-// fieldsOf answers a group's system fields for fieldselect: every event of
-// a Cairn log group was ingested into it by its own account and region
-// (Cairn has no cross-account centralization), so these are the group's.
-func fieldsOf(scope store.Scope) func(string) string {
-	return func(name string) string {
-		switch name {
-		case "@aws.account":
-			return scope.Account
-		case "@aws.region":
-			return scope.Region
-		}
-		return ""
-	}
-}
 
 // A compiled filter: what the Counter applies to each event.
 type compiled struct {
@@ -47,7 +32,7 @@ type compiled struct {
 	revision int64  // MetricFilter.revision: the counters' version
 	// criteria is the filter's fieldSelectionCriteria (nil: none); the
 	// Counter asks it once per group, whose events share their system
-	// fields (fieldsOf).
+	// fields (fieldselect.Group).
 	criteria *fieldselect.Criteria
 	pattern  logs.Pattern
 	// namespace, metric and unit name the CloudWatch metric.
@@ -522,7 +507,7 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	if err != nil {
 		return nil, err
 	}
-	crit, err := fieldselect.Parse(f.FieldSelectionCriteria, SystemFields)
+	crit, err := fieldselect.Parse(f.FieldSelectionCriteria)
 	if err != nil {
 		return nil, awserr.InvalidFieldSelection(err.Error())
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -272,9 +273,23 @@ func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pat
 	if p != nil {
 		f.Pattern = p
 	}
+	// Criteria that select none of the group's events (fieldselect.Group)
+	// let the filter process none: its follower still advances, delivering
+	// nothing. PatternText says so, so that a change of criteria is a
+	// changed filter to the delivery manager.
+	if crit, err := fieldselect.Parse(rec.FieldSelectionCriteria); err == nil && !crit.Selects(fieldselect.Group(scope.Account, scope.Region)) {
+		f.Pattern, f.PatternText = selectsNothing{}, rec.FilterPattern+"\x00fieldSelectionCriteria selects nothing"
+	}
 	f.TargetARN = s.Target(context.Background(), rec.DestinationArn)
 	return f
 }
+
+// selectsNothing is the Matcher of a filter whose fieldSelectionCriteria
+// select none of its group's events.
+type selectsNothing struct{}
+
+func (selectsNothing) Match(string) bool { return false }
+func (selectsNothing) MatchesAll() bool  { return false }
 
 // TaggableKinds are the ARN resource types of the family's records that
 // TagResource, UntagResource and ListTagsForResource reach, with their store

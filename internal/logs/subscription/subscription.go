@@ -34,6 +34,7 @@ import (
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -153,6 +154,11 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 			return nil, awserr.InvalidSystemField(strings.Join(in.EmitSystemFields, ", "))
 		}
 	}
+	// The same language and rules as PutMetricFilter's (package
+	// logs/fieldselect), which the two operations document alike.
+	if _, err := fieldselect.Parse(in.FieldSelectionCriteria); err != nil {
+		return nil, awserr.InvalidFieldSelection(err.Error())
+	}
 	target, err := s.checkDestination(ctx, c, in.DestinationArn, in.RoleArn)
 	if err != nil {
 		return nil, err
@@ -206,7 +212,7 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 			return nil, logs.StoreError(err)
 		}
 	} else {
-		rec.CreationTime = old.CreationTime // reference §2.1: keep it
+		rec.CreationTime = old.CreationTime // reference §2.1: unverified, keep it (PutMetricFilter does too)
 	}
 	raw, _ := json.Marshal(rec)
 	if err := s.store.PutResource(ctx, fk, raw); err != nil {
