@@ -114,7 +114,8 @@ type DescribeDestinationsOutput struct {
 }
 
 // DescribeDestinations lists the account's destinations in ASCII order;
-// nextToken is the last name answered.
+// nextToken is a logs.EncodePageToken of the last name answered, and any
+// other token is refused as DescribeSubscriptionFilters refuses it.
 func (s *Service) DescribeDestinations(ctx context.Context, c caller.Caller, in *DescribeDestinationsInput) (*DescribeDestinationsOutput, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:DescribeDestinations", "*"); err != nil {
@@ -124,11 +125,15 @@ func (s *Service) DescribeDestinations(ctx context.Context, c caller.Caller, in 
 	if limit == 0 {
 		limit = 50
 	}
+	after, err := logs.DecodePageToken(in.NextToken)
+	if err != nil {
+		return nil, err
+	}
 	out := &DescribeDestinationsOutput{Destinations: []Destination{}}
 	var last string
 	more := false
 	var bad error
-	err := s.store.ListResources(ctx, store.ResourceKey{Scope: scope, Kind: kindDestination}, in.DestinationNamePrefix, in.NextToken,
+	err = s.store.ListResources(ctx, store.ResourceKey{Scope: scope, Kind: kindDestination}, in.DestinationNamePrefix, after,
 		func(name string, v []byte) bool {
 			if len(out.Destinations) == limit {
 				more = true
@@ -147,7 +152,7 @@ func (s *Service) DescribeDestinations(ctx context.Context, c caller.Caller, in 
 		return nil, logs.StoreError(err)
 	}
 	if more {
-		out.NextToken = last
+		out.NextToken = logs.EncodePageToken(last)
 	}
 	return out, nil
 }

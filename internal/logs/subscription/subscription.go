@@ -319,8 +319,11 @@ type DescribeSubscriptionFiltersOutput struct {
 }
 
 // DescribeSubscriptionFilters lists a group's filters in ASCII order of name.
-// nextToken is the last name answered (at most two filters per group: a
-// token carries nothing worth hiding).
+// nextToken resumes after the last name answered, in the self-checking form
+// of every other listing (logs.EncodePageToken): a token this server did not
+// issue is InvalidParameterException "The specified nextToken is invalid.",
+// AWS's answer to a bad token (cloudwatch-logs-api.md §2.2), as Cairn's other Describe*
+// operations answer it, where a bare name would have been taken silently.
 func (s *Service) DescribeSubscriptionFilters(ctx context.Context, c caller.Caller, in *DescribeSubscriptionFiltersInput) (*DescribeSubscriptionFiltersOutput, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:DescribeSubscriptionFilters", logs.GroupResource(scope, in.LogGroupName)); err != nil {
@@ -333,11 +336,15 @@ func (s *Service) DescribeSubscriptionFilters(ctx context.Context, c caller.Call
 	if limit == 0 {
 		limit = 50
 	}
+	after, err := logs.DecodePageToken(in.NextToken)
+	if err != nil {
+		return nil, err
+	}
 	out := &DescribeSubscriptionFiltersOutput{SubscriptionFilters: []json.RawMessage{}}
 	k := store.ResourceKey{Scope: scope, Group: in.LogGroupName, Kind: kindFilter}
 	var last string
 	more := false
-	err := s.store.ListResources(ctx, k, in.FilterNamePrefix, in.NextToken, func(name string, v []byte) bool {
+	err = s.store.ListResources(ctx, k, in.FilterNamePrefix, after, func(name string, v []byte) bool {
 		if len(out.SubscriptionFilters) == limit {
 			more = true
 			return false
@@ -350,7 +357,7 @@ func (s *Service) DescribeSubscriptionFilters(ctx context.Context, c caller.Call
 		return nil, logs.StoreError(err)
 	}
 	if more {
-		out.NextToken = last
+		out.NextToken = logs.EncodePageToken(last)
 	}
 	return out, nil
 }
