@@ -192,15 +192,29 @@ type PutDestinationPolicyInput struct {
 	ForceUpdate     bool   `json:"forceUpdate"`
 }
 
+// maxAccessPolicyBytes is accessPolicy's documented limit: "This can be up
+// to 5120 bytes" (the model's documentation of the member; the model itself
+// gives only min 1). AWS enforces a limit — a destination policy that listed
+// 315 accounts one by one hit it (aws-samples/aws-secure-environment-accelerator
+// #899) — but its text is unrecorded, so the refusal is Cairn's, and the
+// count is in UTF-8 bytes, as the documentation says.
+const maxAccessPolicyBytes = 5120
+
 // PutDestinationPolicy stores the access policy verbatim (Terraform compares
 // by JSON equivalence; AWS's normalisation is unrecorded). The document must
-// be a JSON object; AWS accepted a principal Cairn's IAM engine cannot
-// evaluate, so that is not checked here, and such a policy allows nobody.
-// It is enforced by PutSubscriptionFilter of other accounts.
+// be a JSON object of at most 5120 bytes. Its statements are not checked:
+// AWS accepted a principal Cairn's IAM engine cannot evaluate (reference
+// §3), which says AWS does not run IAM's grammar here, so a document it may
+// take ("{}" included, no source refusing it) is not refused; such a policy
+// allows nobody (policyAllows fails closed). It is enforced by
+// PutSubscriptionFilter of other accounts.
 func (s *Service) PutDestinationPolicy(ctx context.Context, c caller.Caller, in *PutDestinationPolicyInput) (*struct{}, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:PutDestinationPolicy", destinationARN(scope, in.DestinationName)); err != nil {
 		return nil, err
+	}
+	if len(in.AccessPolicy) > maxAccessPolicyBytes {
+		return nil, awserr.InvalidAccessPolicy(fmt.Sprintf("it is %d bytes long; it can be up to %d bytes", len(in.AccessPolicy), maxAccessPolicyBytes))
 	}
 	var doc map[string]json.RawMessage
 	// "null" decodes without error into a nil map: not an object either.
