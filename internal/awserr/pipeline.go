@@ -94,7 +94,7 @@ func BucketDoesNotExist() *Error {
 	return newError(InvalidParameter, "The given bucket does not exist. Please make sure the bucket is valid.")
 }
 
-// ExportTimeRange: CreateExportTask with from after to. The second sentence
+// ExportTimeRange: CreateExportTask with from not before to. The second sentence
 // is AWS's [3p: an export job built on @aws-sdk/client-cloudwatch-logs
 // matches e.message against exactly "Please make sure the values are within
 // the retention period of the log groups and from value is lesser than the
