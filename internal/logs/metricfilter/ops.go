@@ -237,6 +237,20 @@ func (s *Service) describeOperation() protocol.Operation {
 		if err := c.DecodeUnchecked(in); err != nil {
 			return nil, err
 		}
+		// Which members were sent, empty or not: the model's minimum length
+		// of 1 refuses a member sent as "" (AWS answers {"nextToken":""}
+		// with "Value '' at 'nextToken' failed to satisfy constraint: Member
+		// must have length greater than or equal to 1", fluent-plugin-
+		// cloudwatch-logs#116), which the strings of in cannot tell from an
+		// absent one.
+		var sent struct {
+			LogGroupName     *string `json:"logGroupName"`
+			FilterNamePrefix *string `json:"filterNamePrefix"`
+			NextToken        *string `json:"nextToken"`
+		}
+		if err := c.DecodeUnchecked(&sent); err != nil {
+			return nil, err
+		}
 		if logs.GroupNameTooLong(in.LogGroupName) {
 			return nil, awserr.GroupOrStreamNameTooLong()
 		}
@@ -248,13 +262,13 @@ func (s *Service) describeOperation() protocol.Operation {
 				vs, err = m.AppendViolations(vs, shape, path, v)
 			}
 		}
-		if in.LogGroupName != "" {
+		if sent.LogGroupName != nil {
 			check("LogGroupName", "logGroupName", in.LogGroupName)
 		}
-		if in.FilterNamePrefix != "" {
+		if sent.FilterNamePrefix != nil {
 			check("FilterName", "filterNamePrefix", in.FilterNamePrefix)
 		}
-		if in.NextToken != "" {
+		if sent.NextToken != nil {
 			check("NextToken", "nextToken", in.NextToken)
 		}
 		if in.Limit != nil {
