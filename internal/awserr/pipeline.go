@@ -63,12 +63,6 @@ func SelectorNotInPattern(sel string) *Error {
 	return newError(InvalidParameter, "Invalid metric transformation: %s is not a field of the filter pattern.", sel)
 }
 
-// UnsupportedSystemField: emitSystemFieldDimensions other than @aws.account
-// and @aws.region, the two the model documents.
-func UnsupportedSystemField(f string) *Error {
-	return newError(InvalidParameter, "Invalid system field: %s. Supported values are @aws.account and @aws.region.", f)
-}
-
 // InvalidFieldSelection: a metric or subscription filter's
 // fieldSelectionCriteria outside the selection-criteria language (package
 // logs/fieldselect); reason says where. AWS's text is unrecorded; this is

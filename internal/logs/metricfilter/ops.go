@@ -301,6 +301,15 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 	if err := c.Authorize("logs:PutMetricFilter", logs.GroupResource(scope, group)); err != nil {
 		return nil, err
 	}
+	// Checked first, as PutSubscriptionFilter checks its emitSystemFields:
+	// a value outside the member's documented set is a fault of the value,
+	// before any rule that combines members (dimensions with defaultValue,
+	// dimensions with a term pattern, at most 3 of them: compileFilter).
+	for _, sf := range in.EmitSystemFieldDimensions {
+		if !slices.Contains(SystemFields, sf) {
+			return nil, awserr.InvalidSystemField("emitSystemFieldDimensions", in.EmitSystemFieldDimensions, SystemFields)
+		}
+	}
 	if len(in.MetricTransformations) != 1 {
 		return nil, awserr.InvalidParameters(awserr.Violation{Value: "null", Member: "metricTransformations", Constraint: "Member must not be null"})
 	}

@@ -563,7 +563,7 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	}
 	for _, sf := range f.EmitSystemFieldDimensions {
 		if !slices.Contains(SystemFields, sf) {
-			return nil, awserr.UnsupportedSystemField(sf)
+			return nil, awserr.InvalidSystemField("emitSystemFieldDimensions", f.EmitSystemFieldDimensions, SystemFields)
 		}
 		c.dims = append(c.dims, dimension{name: sf, sel: selector{kind: selSystem, raw: sf}})
 	}

@@ -151,7 +151,7 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 	}
 	for _, f := range in.EmitSystemFields {
 		if !slices.Contains(systemFields, f) {
-			return nil, awserr.InvalidSystemField(strings.Join(in.EmitSystemFields, ", "))
+			return nil, awserr.InvalidSystemField("emitSystemFields", in.EmitSystemFields, systemFields)
 		}
 	}
 	// The same language and rules as PutMetricFilter's (package
