@@ -295,7 +295,9 @@ func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pat
 	// Criteria that select none of the group's events (fieldselect.Group)
 	// let the filter process none: its follower still advances, delivering
 	// nothing. PatternText says so, so that a change of criteria is a
-	// changed filter to the delivery manager.
+	// changed filter to the delivery manager. Criteria that do not parse
+	// can only be a filter's put before PutSubscriptionFilter checked
+	// them; it keeps delivering as it did then.
 	if crit, err := fieldselect.Parse(rec.FieldSelectionCriteria); err == nil && !crit.Selects(fieldselect.Group(scope.Account, scope.Region)) {
 		f.Pattern, f.PatternText = selectsNothing{}, rec.FilterPattern+"\x00fieldSelectionCriteria selects nothing"
 	}
