@@ -63,17 +63,12 @@ func SelectorNotInPattern(sel string) *Error {
 	return newError(InvalidParameter, "Invalid metric transformation: %s is not a field of the filter pattern.", sel)
 }
 
-// UnsupportedSystemField: emitSystemFieldDimensions other than @aws.account
-// and @aws.region, the two the model documents.
-func UnsupportedSystemField(f string) *Error {
-	return newError(InvalidParameter, "Invalid system field: %s. Supported values are @aws.account and @aws.region.", f)
-}
-
-// FieldSelectionUnsupported: fieldSelectionCriteria, which selects events
-// by system fields Cairn's events do not carry; refused rather than stored
-// and ignored.
-func FieldSelectionUnsupported() *Error {
-	return newError(InvalidParameter, "fieldSelectionCriteria is not supported by Cairn.")
+// InvalidFieldSelection: a metric or subscription filter's
+// fieldSelectionCriteria outside the selection-criteria language (package
+// logs/fieldselect); reason says where. AWS's text is unrecorded; this is
+// Cairn's, in the style of InvalidSelectionCriteria.
+func InvalidFieldSelection(reason string) *Error {
+	return newError(InvalidParameter, "Invalid fieldSelectionCriteria: %s", reason)
 }
 
 // ExportTaskNotFound: CancelExportTask of an unknown id [AWS].
@@ -93,7 +88,7 @@ func BucketDoesNotExist() *Error {
 	return newError(InvalidParameter, "The given bucket does not exist. Please make sure the bucket is valid.")
 }
 
-// ExportTimeRange: CreateExportTask with from after to. The second sentence
+// ExportTimeRange: CreateExportTask with from not before to. The second sentence
 // is AWS's [3p: an export job built on @aws-sdk/client-cloudwatch-logs
 // matches e.message against exactly "Please make sure the values are within
 // the retention period of the log groups and from value is lesser than the

@@ -1,5 +1,7 @@
 package awserr
 
+import "strings"
+
 // The subscription-filter and destination errors (package
 // logs/subscription). Texts are quoted from
 // shared/reference/pipeline-and-control-plane.md §2–§3 with the grade the
@@ -81,9 +83,13 @@ func InvalidAccessPolicy(reason string) *Error {
 	return newError(InvalidParameter, "Invalid accessPolicy: %s", reason)
 }
 
-// InvalidSystemField: an emitSystemFields value outside the three the model's
-// documentation lists (the model gives no enum; the text is in the Coral
-// style of the classic operations, reference §1).
-func InvalidSystemField(values string) *Error {
-	return newError(InvalidParameter, "1 validation error detected: Value '[%s]' at 'emitSystemFields' failed to satisfy constraint: Member must satisfy enum value set: [@aws.account, @aws.region, @source.log]", values)
+// InvalidSystemField: an emitSystemFields (PutSubscriptionFilter) or
+// emitSystemFieldDimensions (PutMetricFilter) value outside those the
+// model's documentation lists for the member. The model gives no enum, so
+// AWS checks these past its model, in a text no source records; Cairn's is
+// the Coral enum wording of the classic operations (reference §1), the same
+// for both operations.
+func InvalidSystemField(member string, values, allowed []string) *Error {
+	return newError(InvalidParameter, "1 validation error detected: Value '[%s]' at '%s' failed to satisfy constraint: Member must satisfy enum value set: [%s]",
+		strings.Join(values, ", "), member, strings.Join(allowed, ", "))
 }

@@ -367,6 +367,12 @@ func (v *validation) length(s *Shape, path, rendered string, n float64) {
 	}
 }
 
+// Length is a string's length as the model's bounds count it (utf16Len), for
+// members of documents a model shape does not reach (an account policy's
+// FilterPattern) that must be bounded as the model bounds the same member
+// of an operation.
+func Length(s string) int { return utf16Len(s) }
+
 // utf16Len is the length of s in UTF-16 code units, the unit of the model's
 // string bounds (Java's String.length), counted without converting s: a
 // character outside the BMP is two units, and each invalid byte one, as

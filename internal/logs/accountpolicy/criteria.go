@@ -87,7 +87,13 @@ func parseSelection(text string) (Selection, string) {
 	if err := json.Unmarshal([]byte(r), &sel.Values); err != nil {
 		return Selection{}, "expected a list of double-quoted strings"
 	}
-	if len(sel.Values) == 0 {
+	// "LogGroupName NOT IN []" is the very form the model's documentation
+	// gives for SUBSCRIPTION_FILTER_POLICY ("the only supported
+	// selectionCriteria filter is LogGroupName NOT IN []"), so an empty NOT IN
+	// list is taken: it excludes no group, and the policy applies to all of
+	// them. An empty IN list would select none; no documentation writes
+	// one, and a policy that applies nowhere is a mistake worth an error.
+	if len(sel.Values) == 0 && !sel.Not {
 		return Selection{}, "the list must not be empty"
 	}
 	for _, v := range sel.Values {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/awsmodel"
 	"github.com/cairnlog/cairn/internal/dataprotect"
 	"github.com/cairnlog/cairn/internal/logs"
 )
@@ -199,7 +200,10 @@ func (s *Service) checkSubscription(doc string) error {
 		return awserr.InvalidPolicyDocument("Distribution must be Random or ByLogStream")
 	}
 	if d.FilterPattern != nil && *d.FilterPattern != "" {
-		if len(*d.FilterPattern) > 1024 {
+		// Counted as PutSubscriptionFilter's model check counts its own
+		// filterPattern (max 1024, in characters: awsmodel.Length), not in
+		// UTF-8 bytes, so a pattern one operation takes the other takes too.
+		if awsmodel.Length(*d.FilterPattern) > 1024 {
 			return awserr.InvalidPolicyDocument("FilterPattern must be at most 1024 characters")
 		}
 		if _, err := logs.CompilePattern(s.compile, *d.FilterPattern); err != nil {

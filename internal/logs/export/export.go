@@ -144,7 +144,10 @@ func indexName(s store.Scope, id string) string { return s.Account + "/" + s.Reg
 // checked after the bucket, as docs/export.md states: AWS's message for it
 // speaks of the log group's retention period, so AWS reads the group first;
 // where it stands against the bucket check no source says. from == to is
-// accepted (a range of one millisecond), as before.
+// refused with the same error: no recorded answer covers it, and AWS's own
+// text for a bad range states the rule as "from value is lesser than the to
+// value", strictly, so Cairn follows the words AWS answers with rather than
+// the documentation's inclusive bounds, which do not speak to the case.
 func (s *Service) CreateExportTask(ctx context.Context, c caller.Caller, in *CreateExportTaskInput) (*CreateExportTaskOutput, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:CreateExportTask", logs.GroupResource(scope, in.LogGroupName)); err != nil {
@@ -156,7 +159,7 @@ func (s *Service) CreateExportTask(ctx context.Context, c caller.Caller, in *Cre
 	if s.sink == nil || !s.sink.Writable(ctx, in.Destination) {
 		return nil, awserr.BucketDoesNotExist()
 	}
-	if in.From > in.To {
+	if in.From >= in.To {
 		return nil, awserr.ExportTimeRange(in.From, in.To)
 	}
 	prefix := in.DestinationPrefix

@@ -391,6 +391,11 @@ func TestExportToDirectory(t *testing.T) {
 	}
 	_, err := c.CreateExportTask(ctx, &cwl.CreateExportTaskInput{LogGroupName: aws.String("g"), From: aws.Int64(0), To: aws.Int64(ts), Destination: aws.String("../etc")})
 	harness.WantErr(t, err, "InvalidParameterException", "The given bucket does not exist. Please make sure the bucket is valid.")
+	// from == to is refused as from > to is: AWS's own words ask that "from
+	// value is lesser than the to value" (export.go).
+	_, err = c.CreateExportTask(ctx, &cwl.CreateExportTaskInput{LogGroupName: aws.String("g"), From: aws.Int64(ts), To: aws.Int64(ts), Destination: aws.String("archive")})
+	harness.WantErr(t, err, "InvalidParameterException", fmt.Sprintf("Specified time range of '%d' and '%d' is not valid. "+
+		"Please make sure the values are within the retention period of the log groups and from value is lesser than the to value", ts, ts))
 	out, err := c.CreateExportTask(ctx, &cwl.CreateExportTaskInput{LogGroupName: aws.String("g"), From: aws.Int64(0), To: aws.Int64(ts), Destination: aws.String("archive")})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -127,7 +128,7 @@ type groupState struct {
 }
 
 type filterCounts struct {
-	Version int64          `json:"version"` // the filter's creationTime
+	Version int64          `json:"version"` // the filter's revision (MetricFilter.revision)
 	Series  []*seriesCount `json:"series"`
 	index   map[string]*seriesCount
 	plain   *seriesCount // the series without dimensions, once it exists (noDims)
@@ -481,6 +482,11 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 			c.log.Warn("metric filters: a stored filter does not compile; skipped", "group", k.group, "filter", f.FilterName, "err", err)
 			return true
 		}
+		if !cf.criteria.Selects(fieldselect.Group(k.scope.Account, k.scope.Region)) {
+			// Its fieldSelectionCriteria selects none of the group's
+			// events: it processes none, so it counts (and defaults) none.
+			return true
+		}
 		fs = append(fs, cf)
 		return true
 	})
@@ -507,8 +513,8 @@ func (c *Counter) load(ctx context.Context, k gkey, r *groupRun) (int, error) {
 	keep := make(map[string]bool, len(fs))
 	for _, f := range fs {
 		keep[f.name] = true
-		if fc := r.state.Filters[f.name]; fc == nil || fc.Version != f.creation {
-			r.state.Filters[f.name] = &filterCounts{Version: f.creation}
+		if fc := r.state.Filters[f.name]; fc == nil || fc.Version != f.revision {
+			r.state.Filters[f.name] = &filterCounts{Version: f.revision}
 			r.unsaved = true
 		}
 	}

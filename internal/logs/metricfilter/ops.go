@@ -58,7 +58,36 @@ type MetricFilter struct {
 	CreationTime              int64                  `json:"creationTime"`
 	LogGroupName              string                 `json:"logGroupName"`
 	ApplyOnTransformedLogs    bool                   `json:"applyOnTransformedLogs"`
+	FieldSelectionCriteria    string                 `json:"fieldSelectionCriteria,omitempty"`
 	EmitSystemFieldDimensions []string               `json:"emitSystemFieldDimensions,omitempty"`
+	// Stored is kept in the record and never sent (Describe clears it).
+	Stored *storedFilter `json:"stored,omitempty"`
+}
+
+// storedFilter is what the Counter needs of a filter beyond its wire shape,
+// because a replacement keeps creationTime (PutMetricFilter): Since is when
+// the current definition was put (ms; events ingested before it are not
+// counted by it), and Revision tells one definition from the next (the
+// Counter's counters start again when it changes). A record without it
+// (put before it existed) has both equal to its creationTime, as before.
+type storedFilter struct {
+	Since    int64 `json:"since"`
+	Revision int64 `json:"revision"`
+}
+
+// since and revision read Stored, or creationTime for a record without it.
+func (f MetricFilter) since() int64 {
+	if f.Stored != nil {
+		return f.Stored.Since
+	}
+	return f.CreationTime
+}
+
+func (f MetricFilter) revision() int64 {
+	if f.Stored != nil {
+		return f.Stored.Revision
+	}
+	return f.CreationTime
 }
 
 // PutMetricFilterInput: required members are pointers so that a missing one
@@ -208,6 +237,20 @@ func (s *Service) describeOperation() protocol.Operation {
 		if err := c.DecodeUnchecked(in); err != nil {
 			return nil, err
 		}
+		// Which members were sent, empty or not: the model's minimum length
+		// of 1 refuses a member sent as "" (AWS answers {"nextToken":""}
+		// with "Value '' at 'nextToken' failed to satisfy constraint: Member
+		// must have length greater than or equal to 1", fluent-plugin-
+		// cloudwatch-logs#116), which the strings of in cannot tell from an
+		// absent one.
+		var sent struct {
+			LogGroupName     *string `json:"logGroupName"`
+			FilterNamePrefix *string `json:"filterNamePrefix"`
+			NextToken        *string `json:"nextToken"`
+		}
+		if err := c.DecodeUnchecked(&sent); err != nil {
+			return nil, err
+		}
 		if logs.GroupNameTooLong(in.LogGroupName) {
 			return nil, awserr.GroupOrStreamNameTooLong()
 		}
@@ -219,13 +262,13 @@ func (s *Service) describeOperation() protocol.Operation {
 				vs, err = m.AppendViolations(vs, shape, path, v)
 			}
 		}
-		if in.LogGroupName != "" {
+		if sent.LogGroupName != nil {
 			check("LogGroupName", "logGroupName", in.LogGroupName)
 		}
-		if in.FilterNamePrefix != "" {
+		if sent.FilterNamePrefix != nil {
 			check("FilterName", "filterNamePrefix", in.FilterNamePrefix)
 		}
-		if in.NextToken != "" {
+		if sent.NextToken != nil {
 			check("NextToken", "nextToken", in.NextToken)
 		}
 		if in.Limit != nil {
@@ -258,13 +301,20 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 	if err := c.Authorize("logs:PutMetricFilter", logs.GroupResource(scope, group)); err != nil {
 		return nil, err
 	}
-	if in.FieldSelectionCriteria != nil && *in.FieldSelectionCriteria != "" {
-		return nil, awserr.FieldSelectionUnsupported()
+	// Checked first, as PutSubscriptionFilter checks its emitSystemFields:
+	// a value outside the member's documented set is a fault of the value,
+	// before any rule that combines members (dimensions with defaultValue,
+	// dimensions with a term pattern, at most 3 of them: compileFilter).
+	for _, sf := range in.EmitSystemFieldDimensions {
+		if !slices.Contains(SystemFields, sf) {
+			return nil, awserr.InvalidSystemField("emitSystemFieldDimensions", in.EmitSystemFieldDimensions, SystemFields)
+		}
 	}
 	if len(in.MetricTransformations) != 1 {
 		return nil, awserr.InvalidParameters(awserr.Violation{Value: "null", Member: "metricTransformations", Constraint: "Member must not be null"})
 	}
 	t := in.MetricTransformations[0]
+	now := s.now().UnixMilli()
 	f := MetricFilter{
 		FilterName:    name,
 		FilterPattern: deref(in.FilterPattern),
@@ -272,19 +322,17 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 			MetricName: deref(t.MetricName), MetricNamespace: deref(t.MetricNamespace), MetricValue: deref(t.MetricValue),
 			DefaultValue: (*Double)(t.DefaultValue), Dimensions: t.Dimensions, Unit: deref(t.Unit),
 		}},
-		CreationTime:              s.now().UnixMilli(),
+		CreationTime:              now,
 		LogGroupName:              group,
 		ApplyOnTransformedLogs:    in.ApplyOnTransformedLogs != nil && *in.ApplyOnTransformedLogs,
+		FieldSelectionCriteria:    deref(in.FieldSelectionCriteria),
 		EmitSystemFieldDimensions: in.EmitSystemFieldDimensions,
+		Stored:                    &storedFilter{Since: now, Revision: now},
 	}
 	if len(f.MetricTransformations[0].Dimensions) == 0 {
 		f.MetricTransformations[0].Dimensions = nil
 	}
 	cf, err := compileFilter(s.compile, f)
-	if err != nil {
-		return nil, err
-	}
-	val, err := json.Marshal(f)
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +352,28 @@ func (s *Service) PutMetricFilter(ctx context.Context, c caller.Caller, in *PutM
 		return nil, awserr.ResourceLimitExceeded()
 	}
 	if err := logs.CheckRegexFilters(ctx, s.st, s.compile, scope, group, logs.MetricFilterKind, name, cf.pattern); err != nil {
+		return nil, err
+	}
+	if exists {
+		// A replacement keeps the filter's creationTime. No source records
+		// AWS's answer (reference §16, open question 4); Cairn decides so because
+		// the Put updates one resource, named as before, and its other
+		// create-or-update operations (PutSubscriptionFilter, PutDestination)
+		// keep it too, so the three families answer alike.
+		raw, err := s.st.GetResource(ctx, k)
+		if err != nil {
+			return nil, logs.StoreError(err)
+		}
+		var old MetricFilter
+		if json.Unmarshal(raw, &old) == nil && old.CreationTime != 0 {
+			f.CreationTime = old.CreationTime
+			// A new revision even within the old one's millisecond, so the
+			// Counter never takes the new definition for the old.
+			f.Stored.Revision = max(now, old.revision()+1)
+		}
+	}
+	val, err := json.Marshal(f)
+	if err != nil {
 		return nil, err
 	}
 	// The index first: a crash between the two leaves an index entry the
@@ -384,6 +454,7 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, c caller.Caller, in
 			if after != nil && !after.less(pageKey{f.FilterName, f.LogGroupName}) {
 				return true
 			}
+			f.Stored = nil
 			all = append(all, f)
 			return true
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/rarebyte"
 	"github.com/cairnlog/cairn/internal/store"
@@ -19,10 +20,20 @@ import (
 // searches its buffer and drops the string before the buffer is reused).
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// SystemFields are the values the model documents for
+// emitSystemFieldDimensions ("Valid values are @aws.account and
+// @aws.region").
+var SystemFields = []string{"@aws.account", "@aws.region"}
+
 // A compiled filter: what the Counter applies to each event.
 type compiled struct {
 	name     string // filterName
-	creation int64  // ms; events ingested before it are not the filter's
+	creation int64  // ms; events ingested before it are not the filter's (MetricFilter.since)
+	revision int64  // MetricFilter.revision: the counters' version
+	// criteria is the filter's fieldSelectionCriteria (nil: none); the
+	// Counter asks it once per group, whose events share their system
+	// fields (fieldselect.Group).
+	criteria *fieldselect.Criteria
 	pattern  logs.Pattern
 	// namespace, metric and unit name the CloudWatch metric.
 	namespace, metric, unit string
@@ -496,9 +507,13 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 	if err != nil {
 		return nil, err
 	}
+	crit, err := fieldselect.Parse(f.FieldSelectionCriteria)
+	if err != nil {
+		return nil, awserr.InvalidFieldSelection(err.Error())
+	}
 	t := f.MetricTransformations[0]
 	kind := patternKind(f.FilterPattern)
-	c := &compiled{name: f.FilterName, creation: f.CreationTime, pattern: p, namespace: t.MetricNamespace,
+	c := &compiled{name: f.FilterName, creation: f.since(), revision: f.revision(), criteria: crit, pattern: p, namespace: t.MetricNamespace,
 		metric: t.MetricName, unit: t.Unit, defaultValue: (*float64)(t.DefaultValue), transformed: f.ApplyOnTransformedLogs}
 	// Term patterns are substring tests already, but a group's filters
 	// often share their literals, which the prefilter looks for once an
@@ -547,8 +562,8 @@ func compileFilter(compile func(string) (logs.Pattern, error), f MetricFilter) (
 		c.dims = append(c.dims, dimension{name: k, sel: sel})
 	}
 	for _, sf := range f.EmitSystemFieldDimensions {
-		if sf != "@aws.account" && sf != "@aws.region" {
-			return nil, awserr.UnsupportedSystemField(sf)
+		if !slices.Contains(SystemFields, sf) {
+			return nil, awserr.InvalidSystemField("emitSystemFieldDimensions", f.EmitSystemFieldDimensions, SystemFields)
 		}
 		c.dims = append(c.dims, dimension{name: sf, sel: selector{kind: selSystem, raw: sf}})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/store"
 )
 
@@ -113,7 +114,8 @@ type DescribeDestinationsOutput struct {
 }
 
 // DescribeDestinations lists the account's destinations in ASCII order;
-// nextToken is the last name answered.
+// nextToken is a logs.EncodePageToken of the last name answered, and any
+// other token is refused as DescribeSubscriptionFilters refuses it.
 func (s *Service) DescribeDestinations(ctx context.Context, c caller.Caller, in *DescribeDestinationsInput) (*DescribeDestinationsOutput, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:DescribeDestinations", "*"); err != nil {
@@ -123,11 +125,15 @@ func (s *Service) DescribeDestinations(ctx context.Context, c caller.Caller, in 
 	if limit == 0 {
 		limit = 50
 	}
+	after, err := logs.DecodePageToken(in.NextToken)
+	if err != nil {
+		return nil, err
+	}
 	out := &DescribeDestinationsOutput{Destinations: []Destination{}}
 	var last string
 	more := false
 	var bad error
-	err := s.store.ListResources(ctx, store.ResourceKey{Scope: scope, Kind: kindDestination}, in.DestinationNamePrefix, in.NextToken,
+	err = s.store.ListResources(ctx, store.ResourceKey{Scope: scope, Kind: kindDestination}, in.DestinationNamePrefix, after,
 		func(name string, v []byte) bool {
 			if len(out.Destinations) == limit {
 				more = true
@@ -146,7 +152,7 @@ func (s *Service) DescribeDestinations(ctx context.Context, c caller.Caller, in 
 		return nil, logs.StoreError(err)
 	}
 	if more {
-		out.NextToken = last
+		out.NextToken = logs.EncodePageToken(last)
 	}
 	return out, nil
 }
@@ -186,15 +192,29 @@ type PutDestinationPolicyInput struct {
 	ForceUpdate     bool   `json:"forceUpdate"`
 }
 
+// maxAccessPolicyBytes is accessPolicy's documented limit: "This can be up
+// to 5120 bytes" (the model's documentation of the member; the model itself
+// gives only min 1). AWS enforces a limit — a destination policy that listed
+// 315 accounts one by one hit it (aws-samples/aws-secure-environment-accelerator
+// #899) — but its text is unrecorded, so the refusal is Cairn's, and the
+// count is in UTF-8 bytes, as the documentation says.
+const maxAccessPolicyBytes = 5120
+
 // PutDestinationPolicy stores the access policy verbatim (Terraform compares
 // by JSON equivalence; AWS's normalisation is unrecorded). The document must
-// be a JSON object; AWS accepted a principal Cairn's IAM engine cannot
-// evaluate, so that is not checked here, and such a policy allows nobody.
-// It is enforced by PutSubscriptionFilter of other accounts.
+// be a JSON object of at most 5120 bytes. Its statements are not checked:
+// AWS accepted a principal Cairn's IAM engine cannot evaluate (reference
+// §3), which says AWS does not run IAM's grammar here, so a document it may
+// take ("{}" included, no source refusing it) is not refused; such a policy
+// allows nobody (policyAllows fails closed). It is enforced by
+// PutSubscriptionFilter of other accounts.
 func (s *Service) PutDestinationPolicy(ctx context.Context, c caller.Caller, in *PutDestinationPolicyInput) (*struct{}, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:PutDestinationPolicy", destinationARN(scope, in.DestinationName)); err != nil {
 		return nil, err
+	}
+	if len(in.AccessPolicy) > maxAccessPolicyBytes {
+		return nil, awserr.InvalidAccessPolicy(fmt.Sprintf("it is %d bytes long; it can be up to %d bytes", len(in.AccessPolicy), maxAccessPolicyBytes))
 	}
 	var doc map[string]json.RawMessage
 	// "null" decodes without error into a nil map: not an object either.
@@ -272,9 +292,25 @@ func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pat
 	if p != nil {
 		f.Pattern = p
 	}
+	// Criteria that select none of the group's events (fieldselect.Group)
+	// let the filter process none: its follower still advances, delivering
+	// nothing. PatternText says so, so that a change of criteria is a
+	// changed filter to the delivery manager. Criteria that do not parse
+	// can only be a filter's put before PutSubscriptionFilter checked
+	// them; it keeps delivering as it did then.
+	if crit, err := fieldselect.Parse(rec.FieldSelectionCriteria); err == nil && !crit.Selects(fieldselect.Group(scope.Account, scope.Region)) {
+		f.Pattern, f.PatternText = selectsNothing{}, rec.FilterPattern+"\x00fieldSelectionCriteria selects nothing"
+	}
 	f.TargetARN = s.Target(context.Background(), rec.DestinationArn)
 	return f
 }
+
+// selectsNothing is the Matcher of a filter whose fieldSelectionCriteria
+// select none of its group's events.
+type selectsNothing struct{}
+
+func (selectsNothing) Match(string) bool { return false }
+func (selectsNothing) MatchesAll() bool  { return false }
 
 // TaggableKinds are the ARN resource types of the family's records that
 // TagResource, UntagResource and ListTagsForResource reach, with their store

@@ -34,6 +34,7 @@ import (
 	"github.com/cairnlog/cairn/internal/delivery"
 	"github.com/cairnlog/cairn/internal/iam"
 	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/fieldselect"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -150,8 +151,13 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 	}
 	for _, f := range in.EmitSystemFields {
 		if !slices.Contains(systemFields, f) {
-			return nil, awserr.InvalidSystemField(strings.Join(in.EmitSystemFields, ", "))
+			return nil, awserr.InvalidSystemField("emitSystemFields", in.EmitSystemFields, systemFields)
 		}
+	}
+	// The same language and rules as PutMetricFilter's (package
+	// logs/fieldselect), which the two operations document alike.
+	if _, err := fieldselect.Parse(in.FieldSelectionCriteria); err != nil {
+		return nil, awserr.InvalidFieldSelection(err.Error())
 	}
 	target, err := s.checkDestination(ctx, c, in.DestinationArn, in.RoleArn)
 	if err != nil {
@@ -206,7 +212,7 @@ func (s *Service) PutSubscriptionFilter(ctx context.Context, c caller.Caller, in
 			return nil, logs.StoreError(err)
 		}
 	} else {
-		rec.CreationTime = old.CreationTime // reference §2.1: keep it
+		rec.CreationTime = old.CreationTime // reference §2.1: unverified, keep it (PutMetricFilter does too)
 	}
 	raw, _ := json.Marshal(rec)
 	if err := s.store.PutResource(ctx, fk, raw); err != nil {
@@ -313,8 +319,11 @@ type DescribeSubscriptionFiltersOutput struct {
 }
 
 // DescribeSubscriptionFilters lists a group's filters in ASCII order of name.
-// nextToken is the last name answered (at most two filters per group: a
-// token carries nothing worth hiding).
+// nextToken resumes after the last name answered, in the self-checking form
+// of every other listing (logs.EncodePageToken): a token this server did not
+// issue is InvalidParameterException "The specified nextToken is invalid.",
+// AWS's answer to a bad token (cloudwatch-logs-api.md §2.2), as Cairn's other Describe*
+// operations answer it, where a bare name would have been taken silently.
 func (s *Service) DescribeSubscriptionFilters(ctx context.Context, c caller.Caller, in *DescribeSubscriptionFiltersInput) (*DescribeSubscriptionFiltersOutput, error) {
 	scope := logs.Scope(c)
 	if err := c.Authorize("logs:DescribeSubscriptionFilters", logs.GroupResource(scope, in.LogGroupName)); err != nil {
@@ -327,11 +336,15 @@ func (s *Service) DescribeSubscriptionFilters(ctx context.Context, c caller.Call
 	if limit == 0 {
 		limit = 50
 	}
+	after, err := logs.DecodePageToken(in.NextToken)
+	if err != nil {
+		return nil, err
+	}
 	out := &DescribeSubscriptionFiltersOutput{SubscriptionFilters: []json.RawMessage{}}
 	k := store.ResourceKey{Scope: scope, Group: in.LogGroupName, Kind: kindFilter}
 	var last string
 	more := false
-	err := s.store.ListResources(ctx, k, in.FilterNamePrefix, in.NextToken, func(name string, v []byte) bool {
+	err = s.store.ListResources(ctx, k, in.FilterNamePrefix, after, func(name string, v []byte) bool {
 		if len(out.SubscriptionFilters) == limit {
 			more = true
 			return false
@@ -344,7 +357,7 @@ func (s *Service) DescribeSubscriptionFilters(ctx context.Context, c caller.Call
 		return nil, logs.StoreError(err)
 	}
 	if more {
-		out.NextToken = last
+		out.NextToken = logs.EncodePageToken(last)
 	}
 	return out, nil
 }
