@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairnlog/cairn/internal/bench"
+	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/store/storetest"
 )
@@ -398,5 +399,35 @@ func BenchmarkReadFeed(b *testing.B) {
 			}
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(n), "cpu-ns/event")
 		})
+	}
+}
+
+// BenchmarkScanJSON is BenchmarkScan with a JSON filter pattern (literals
+// that hold only unless escaped): a quarter of the lines are JSON, few match.
+func BenchmarkScanJSON(b *testing.B) { layouts(b, benchScanJSON) }
+
+func benchScanJSON(b *testing.B, e *Engine) {
+	p, err := pattern.Compile(`{ $.latency_ms > 2990 }`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reportCPU(b, cpuTime())
+	for i := 0; i < b.N; i++ {
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: p}
+		n := 0
+		for {
+			p, err := e.Read(context.Background(), q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(p.Events)
+			if p.Next == nil {
+				break
+			}
+			q.After = p.Next
+		}
+		if n == 0 {
+			b.Fatal("no matches")
+		}
 	}
 }
