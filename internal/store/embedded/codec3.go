@@ -416,6 +416,14 @@ type decoder3 struct {
 	colOf    colTable
 	tpls     [][]tplOp
 	arena    []tplOp // every template's ops, back to back
+	scratch  *decodeScratch
+}
+
+// keep hands the decoder's grown template arrays to its scratch.
+func (x *decoder3) keep() {
+	if x.scratch != nil {
+		x.scratch.tpls, x.scratch.arena = x.tpls[:0], x.arena[:0]
+	}
 }
 
 var errFormat3 = errors.New("corrupt format 3 block")
@@ -485,6 +493,36 @@ type decodeWant struct {
 	// inside the block (FilterLogEvents) needs exact sizes at every
 	// match and leaves it unset.
 	approxSizes bool
+	// scratch, when set, lends the decode its arrays (decodeScratch): the
+	// block returned is good only until the next decode with it.
+	scratch *decodeScratch
+}
+
+// decodeScratch is what one scan worker's decodes of merged blocks reuse,
+// block after block: the event arrays, the message offsets and sizes, and
+// the compiled templates. A worker reads each block it decodes to the end
+// before the next (scanner.load copies out what it keeps), so nothing of
+// one block is read once the next is decoded into the same arrays. They
+// were half of what an Insights query allocated, and so of its collector's
+// work (BenchmarkShapes -memprofile: decodeBlock3Of and compile, 945 of
+// 3,101 MB).
+type decodeScratch struct {
+	ts, ingest      []int64
+	seqs            []uint64
+	idx, off, sized []uint32
+	arena           []tplOp
+	tpls            [][]tplOp
+}
+
+// reslice returns s resized to n, reusing its array when it is large enough
+// (cleared: a reader must not see the last block's values).
+func reslice[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // tplExact reports whether a merged block's templates decide lit exactly:
@@ -586,7 +624,13 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	if r.err || n == 0 || n > maxBlockEvents || nruns == 0 || nruns > n || raw > math.MaxUint32 || raw > 1<<10*uint64(len(value)) {
 		return nil, buf, errFormat3
 	}
-	d := &DecodedBlock{ts: make([]int64, n), seqs: make([]uint64, n), idx: make([]uint32, n), ingest: make([]int64, n)}
+	d := &DecodedBlock{}
+	if sc := want.scratch; sc != nil {
+		sc.ts, sc.seqs, sc.idx, sc.ingest = reslice(sc.ts, int(n)), reslice(sc.seqs, int(n)), reslice(sc.idx, int(n)), reslice(sc.ingest, int(n))
+		d.ts, d.seqs, d.idx, d.ingest = sc.ts, sc.seqs, sc.idx, sc.ingest
+	} else {
+		d.ts, d.seqs, d.idx, d.ingest = make([]int64, n), make([]uint64, n), make([]uint32, n), make([]int64, n)
+	}
 	var seq uint64
 	var ingest int64
 	at := 0
@@ -683,8 +727,16 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	// templates of a varied stream are used once: sizing it for every
 	// template would allocate (and clear) megabytes that stay unused. It
 	// grows by append instead; ops already handed out keep the old array.
-	x := decoder3{tpls: make([][]tplOp, 0, 64), arena: make([]tplOp, 0, 1024),
-		cur: make([]int, ncols), end: make([]int, ncols)}
+	x := decoder3{cur: make([]int, ncols), end: make([]int, ncols)}
+	if sc := want.scratch; sc != nil && sc.arena != nil {
+		clear(sc.tpls[:cap(sc.tpls)]) // no stale template keeps the last block's buffer
+		x.tpls, x.arena, x.scratch = sc.tpls[:0], sc.arena[:0], sc
+	} else {
+		x.tpls, x.arena, x.scratch = make([][]tplOp, 0, 64), make([]tplOp, 0, 1024), want.scratch
+	}
+	// What the walk grew, the next block reuses (the ops already handed out
+	// are this block's only).
+	defer x.keep()
 	// The columns are appended to one slice, so they stay back to back
 	// even when DecodeAll has to grow it.
 	cb := tplBytes[len(tplBytes):len(tplBytes)]
@@ -719,14 +771,25 @@ func decodeBlock3Of(value []byte, minTs int64, buf []byte, dec *zstd.Decoder, wa
 	// it, so a corrupt block that renders more fails rather than overwrite
 	// the columns.
 	out := buf[:raw]
-	off := make([]uint32, n+1)
+	var off []uint32
+	if sc := want.scratch; sc != nil {
+		sc.off = reslice(sc.off, int(n)+1)
+		off = sc.off
+	} else {
+		off = make([]uint32, n+1)
+	}
 	d.off = off
 	w := walker{x: &x, out: out, ids: ids, tpls: tplBytes, off: off, tpl: want.tpl}
 	// sized counts every message's length, rendered or not, when some are
 	// skipped: what a reader examined (its scan budget) does not depend on
 	// how much of the block it rendered.
 	if partial {
-		w.sized = make([]uint32, n+1)
+		if sc := want.scratch; sc != nil {
+			sc.sized = reslice(sc.sized, int(n)+1)
+			w.sized = sc.sized
+		} else {
+			w.sized = make([]uint32, n+1)
+		}
 		d.sized = w.sized
 	}
 	if partial && ix != nil {
@@ -993,7 +1056,7 @@ func (w *walker) seekWalk(ix *seekIndex3, tplAll []byte, lo, hi, n, raw int) err
 		}
 	}
 	w.holds, w.cls = ts.holds, ts.cls
-	w.x.tpls = make([][]tplOp, len(w.tplAt))
+	w.x.tpls = reslice(w.x.tpls, len(w.tplAt))
 	w.tplAll = tplAll
 	ids0 := w.ids
 	pos := 0 // the next event the walker stands before

@@ -728,3 +728,58 @@ func testDecodeApprox(t *testing.T, v []byte, evs []store.Event, dec *zstd.Decod
 		t.Fatalf("round %d: the block does not cover what it was decoded for", round)
 	}
 }
+
+// TestDecodeScratchReuse: decodes with one decodeScratch, block after
+// block (larger, smaller, each kind of want), give what decodes without one
+// give: the arrays and templates one block leaves behind never show in the
+// next.
+func TestDecodeScratchReuse(t *testing.T) {
+	enc := strongEncoder(t)
+	_, dec := testCoders(t)
+	gen := bench.NewLineGen(31)
+	rng := rand.New(rand.NewPCG(31, 32))
+	var blocks [][]byte
+	var events [][]store.Event
+	for _, n := range []int{3000, 200, 5000, 1, 800} {
+		evs := make([]store.Event, n)
+		ts := int64(1_760_000_000_000)
+		for i := range evs {
+			ts += int64(rng.IntN(3))
+			evs[i] = store.Event{Timestamp: ts, Message: gen.Line()}
+		}
+		pos, ing := positionsOf(evs, 100)
+		blocks, events = append(blocks, EncodeBlock3(nil, evs, pos, ing, enc)), append(events, evs)
+	}
+	scr := new(decodeScratch)
+	for round := 0; round < 30; round++ {
+		k := rng.IntN(len(blocks))
+		evs := events[k]
+		first, last := evs[0].Timestamp, evs[len(evs)-1].Timestamp
+		want := decodeWant{start: math.MinInt64, end: math.MaxInt64}
+		if round%3 == 1 {
+			want.start = first + rng.Int64N(last-first+1)
+		}
+		if lit := []string{"", "level", "GET /api", "timeout"}[round%4]; lit != "" {
+			want.tpl = templateLiteral([]byte(lit))
+			want.approxSizes = round%2 == 0
+		}
+		ref, _, err := decodeBlock3Of(blocks[k], first, nil, dec, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.scratch = scr
+		got, _, err := decodeBlock3Of(blocks[k], first, nil, dec, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Len() != ref.Len() || !slices.Equal(got.ts, ref.ts) || !slices.Equal(got.seqs, ref.seqs) || !slices.Equal(got.idx, ref.idx) ||
+			!slices.Equal(got.ingest, ref.ingest) || !slices.Equal(got.sized, ref.sized) || got.walked != ref.walked {
+			t.Fatalf("round %d (block %d): the scratch's decode differs from a fresh one", round, k)
+		}
+		for i := range got.Len() {
+			if got.off != nil && string(got.message(i)) != string(ref.message(i)) {
+				t.Fatalf("round %d (block %d): event %d is %q, fresh %q", round, k, i, got.message(i), ref.message(i))
+			}
+		}
+	}
+}

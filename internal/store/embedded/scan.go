@@ -115,6 +115,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			scr := new(decodeScratch) // this worker's: one block at a time
 			for it := range jobs {
 				if ctx.Err() == nil {
 					func() {
@@ -123,7 +124,7 @@ func (e *Engine) Scan(ctx context.Context, r store.ScanRequest, fn func(store.Sc
 								it.block, it.err = store.ScanBlock{}, e.workerPanic(p)
 							}
 						}()
-						sc.load(it)
+						sc.load(it, scr)
 					}()
 				}
 				close(it.done)
@@ -257,7 +258,7 @@ func (sc *scanner) countable(sg *selection, s summary) bool {
 }
 
 // load decodes it's block and keeps the events in range that match.
-func (sc *scanner) load(it *scanItem) {
+func (sc *scanner) load(it *scanItem, scr *decodeScratch) {
 	if h := sc.e.beforeDecode; h != nil {
 		h()
 	}
@@ -265,7 +266,7 @@ func (sc *scanner) load(it *scanItem) {
 	timesOnly := sc.r.NoMessages && sc.r.Filter == nil
 	// A scan counts what it examined block by block (scannedBytes
 	// below): a block's skipped events need no size of their own.
-	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly, approxSizes: true}
+	want := decodeWant{start: sg.start, end: sg.end, timesOnly: timesOnly, approxSizes: true, scratch: scr}
 	if sc.lit != nil {
 		want.tpl = sc.lit.tpl
 		want.unsplit = !sc.e.splitAll // eachMatchLines reads a block wholly in range
