@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +88,44 @@ func BenchmarkCompile(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSpacedGroup is the attack on groups between ellipses: one
+// 240 KB event of 120,000 one-letter fields, and a group that matches every
+// field but its last element (250 equal conditions, 1,000 elements without
+// one, 150 different conditions). "ref" is the matcher before session 14
+// (matchSplitRef), which tried every position.
+func BenchmarkSpacedGroup(b *testing.B) {
+	msg := strings.Repeat("x ", 120_000)
+	var distinct []string
+	for i := range 150 {
+		distinct = append(distinct, fmt.Sprintf("a!=%d", i))
+	}
+	for _, c := range []struct{ name, expr string }{
+		{"same", "[...," + strings.Repeat("a=x,", 250) + "b=y,...]"},
+		{"free", "[...," + strings.Repeat(",", 1000) + "b=y,...]"},
+		{"distinct", "[...," + strings.Join(distinct, ",") + ",b=y,...]"},
+		{"access", `[..., status_code = 4* || status_code = 5*, bytes > 100, ...]`},
+	} {
+		p := mustCompile(b, c.expr)
+		for _, ref := range []bool{false, true} {
+			name := c.name
+			if ref {
+				name += "/ref"
+			}
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(msg)))
+				var fs fieldSplit
+				for b.Loop() {
+					fs = fieldSplit{fields: fs.fields[:0]}
+					if ref {
+						p.spaced.matchSplitRef(msg, nil, &fs)
+					} else {
+						p.spaced.matchSplit(msg, nil, &fs)
+					}
+				}
+			})
+		}
 	}
 }
