@@ -448,6 +448,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 		}
 		if !p.MatchesAll() {
 			q.Filter = p
+			q.ScanBudget = RegexScanBudget(q.ScanBudget, p)
 		}
 	}
 	// Read-ahead (readahead.go) never serves unmasked pages: their text

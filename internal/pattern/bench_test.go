@@ -129,3 +129,20 @@ func BenchmarkSpacedGroup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRegexProgram is the cost of a regex by its program's size on
+// one 256 KB message it does not match (every thread stays alive): Go's
+// regexp simulates the NFA, so the time per byte grows with the
+// instructions (RegexCost; about 2.6 ns per instruction per byte).
+func BenchmarkRegexProgram(b *testing.B) {
+	msg := strings.Repeat("a", 256<<10)
+	for _, n := range []int{10, 60, 250} {
+		p := mustCompile(b, fmt.Sprintf("%%.{0,%d}z%%", n))
+		b.Run(fmt.Sprintf("inst%d", p.RegexCost()), func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				p.Match(msg)
+			}
+		})
+	}
+}

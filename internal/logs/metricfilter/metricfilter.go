@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -114,10 +115,17 @@ func (s *Service) TestMetricFilter(ctx context.Context, c caller.Caller, in *Tes
 	if err != nil {
 		return nil, err
 	}
+	total := 0
 	for _, msg := range in.LogEventMessages {
 		if err := logs.CheckMessageSize(msg); err != nil {
 			return nil, err
 		}
+		total += len(msg)
+	}
+	// A regex reads each byte at a cost up to its program's size: the
+	// samples are bounded as a FilterLogEvents page is (logs.RegexWork).
+	if c := logs.RegexCost(p); c > 0 && total > logs.RegexWork/c {
+		return nil, awserr.SamplesTooCostly(total, logs.RegexWork/c)
 	}
 	enc := newMatchEncoder(p)
 	out := &TestMetricFilterOutput{pattern: p, enc: enc, Matches: []MetricFilterMatchRecord{}}

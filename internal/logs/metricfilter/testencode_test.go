@@ -132,6 +132,20 @@ func TestTestMetricFilterLimits(t *testing.T) {
 	}
 	wantCode(t, call(fifty...), "InvalidParameterException")
 	wantCode(t, call("x", ""), "InvalidParameterException")
+
+	// A regex reads at most logs.RegexWork bytes × instructions: 533,668
+	// bytes of samples under one of 503 instructions. "z" first, so the
+	// accepted case is quick.
+	regex := func(msgs ...string) error {
+		_, err := c.TestMetricFilter(ctx, &cwl.TestMetricFilterInput{FilterPattern: aws.String("%.{0,250}z%"), LogEventMessages: msgs})
+		return err
+	}
+	limit := logs.RegexWork / 503
+	if err := regex("z"+strings.Repeat("a", limit-2), "z"); err != nil {
+		t.Fatalf("%d bytes of samples: %v", limit, err)
+	}
+	wantErr(t, regex("z"+strings.Repeat("a", limit-1), "z"), "InvalidParameterException",
+		"Log event messages too large for the filter pattern's regular expressions: 533669 bytes exceeds limit of 533668")
 }
 
 // TestTestMetricFilterMemory: the largest request whose answer is largest
