@@ -152,8 +152,8 @@ func TestTestMetricFilterLimits(t *testing.T) {
 // (7.5 MB of one-letter fields under "[]": a 55 MB answer, every field
 // reported as "$N") allocates, server and client together, a bounded
 // multiple of the request, not of the answer: before, a map per message and
-// the whole answer in one buffer allocated ~1 GB and drove the server's RSS
-// to ~530 MB.
+// the whole answer in one buffer drove a real server's peak RSS to 486 MB
+// for this request (docs/benchmarks.md, session 14).
 func TestTestMetricFilterMemory(t *testing.T) {
 	h := harness.Start(t)
 	msg := strings.Repeat("a ", 75_000)
@@ -195,8 +195,9 @@ func TestTestMetricFilterMemory(t *testing.T) {
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("request %d bytes, answer %d bytes, allocated %d bytes", len(body), n, alloc)
 	// Reading, decoding and validating the body take ~5 times its size
-	// (72 MB in all when this was written); the answer held whole would
-	// take 55 MB more and its maps ~450 MB (and the old code allocated 525 MB).
+	// (72 MB in all when this was written); the answer held whole takes
+	// 55 MB more and its growth (379 MB allocated with the encoder's
+	// spilling broken on purpose).
 	if limit := uint64(12 * len(body)); alloc > limit {
 		t.Fatalf("allocated %d bytes for a %d-byte request, want at most %d", alloc, len(body), limit)
 	}
@@ -208,4 +209,28 @@ func wantCode(t testing.TB, err error, code string) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != code {
 		t.Fatalf("got %v, want %s", err, code)
 	}
+}
+
+// FuzzTestMetricFilterEncoding: for any pattern and messages, the streamed
+// answer is json.Marshal of the maps Extract returns.
+func FuzzTestMetricFilterEncoding(f *testing.F) {
+	f.Add(`[a, a, ...]`, `x y z`, `1 2`)
+	f.Add(`{ $.* = * }`, `{"a":"<&>","b":{"c":1}}`, `{"\u0061":2}`)
+	f.Add(`[..., x=1*, , ...]`, "\xff 1 \"q r\" [s]", `x`)
+	svc := newService()
+	c := caller.System("123456789012", "us-east-1", "console", "logs:TestMetricFilter")
+	f.Fuzz(func(t *testing.T, expr, m1, m2 string) {
+		msgs := []string{m1, m2}
+		out, err := svc.TestMetricFilter(context.Background(), c, &metricfilter.TestMetricFilterInput{FilterPattern: expr, LogEventMessages: msgs})
+		if err != nil {
+			return
+		}
+		var w chunkWriter
+		if err := out.Stream(context.Background(), &w, func() {}); err != nil {
+			t.Fatal(err)
+		}
+		if want := mapAnswer(t, expr, msgs); !bytes.Equal(w.Bytes(), want) {
+			t.Fatalf("%q on %q, %q:\n got %s\nwant %s", expr, m1, m2, w.Bytes(), want)
+		}
+	})
 }
