@@ -106,6 +106,7 @@ func TestMessages(t *testing.T) {
 		{MutuallyExclusive("logStreamNames", "logStreamNamePrefix"), InvalidParameter, "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."},
 		{DeletionProtected("g"), OperationAborted, "Log group g has deletion protection enabled and cannot be deleted."},
 		{EventTooLarge(1048577, 1048576), InvalidParameter, "Log event too large: 1048577 bytes exceeds limit of 1048576"},
+		{SamplesTooCostly(600000, 533618), InvalidParameter, "Log event messages too large for the filter pattern's regular expressions: 600000 bytes exceeds limit of 533618"},
 		{InvalidGroupIdentifier("arn:x"), InvalidParameter, "Invalid log group identifier: arn:x"},
 		{InvalidPattern("100% bad"), InvalidParameter, "100% bad"},
 		{UnknownTarget("Logs_20140328.Nope"), UnknownOperation, "Unknown operation Logs_20140328.Nope"},

@@ -117,6 +117,13 @@ func EventTooLarge(size, limit int) *Error {
 	return newError(InvalidParameter, "Log event too large: %d bytes exceeds limit of %d", size, limit)
 }
 
+// SamplesTooCostly: TestMetricFilter's messages are more than its pattern's
+// regular expressions may read in one request (Cairn's bound, logs.RegexWork;
+// AWS documents none).
+func SamplesTooCostly(bytes, limit int) *Error {
+	return newError(InvalidParameter, "Log event messages too large for the filter pattern's regular expressions: %d bytes exceeds limit of %d", bytes, limit)
+}
+
 // EventsOutOfOrder: a PutLogEvents batch not in chronological order.
 func EventsOutOfOrder() *Error {
 	return newError(InvalidParameter, "Log events in a single PutLogEvents request must be in chronological order.")

@@ -27,6 +27,16 @@ const (
 	backwardFilterEpoch = 1_704_067_200_000
 )
 
+// CheckMessageSize refuses a message that no PutLogEvents event can hold,
+// with PutLogEvents' error: the families that take sample messages
+// (TestMetricFilter) bound each by what a log group can hold.
+func CheckMessageSize(msg string) error {
+	if size := len(msg) + eventOverhead; size > maxEventBytes {
+		return awserr.EventTooLarge(size, maxEventBytes)
+	}
+	return nil
+}
+
 // InputLogEvent is one event of PutLogEvents.
 type InputLogEvent struct {
 	Timestamp int64  `json:"timestamp"`
@@ -438,6 +448,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, c caller.Caller, in *Filt
 		}
 		if !p.MatchesAll() {
 			q.Filter = p
+			q.ScanBudget = RegexScanBudget(q.ScanBudget, p)
 		}
 	}
 	// Read-ahead (readahead.go) never serves unmasked pages: their text

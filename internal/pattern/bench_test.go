@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -85,6 +86,62 @@ func BenchmarkCompile(b *testing.B) {
 				if _, err := Compile(expr); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkSpacedGroup is the attack on groups between ellipses: one
+// 240 KB event of 120,000 one-letter fields, and a group that matches every
+// field but its last element (250 equal conditions, 1,000 elements without
+// one, 150 different conditions). "ref" is the matcher before session 14
+// (matchSplitRef), which tried every position.
+func BenchmarkSpacedGroup(b *testing.B) {
+	msg := strings.Repeat("x ", 120_000)
+	var distinct []string
+	for i := range 150 {
+		distinct = append(distinct, fmt.Sprintf("a!=%d", i))
+	}
+	for _, c := range []struct{ name, expr string }{
+		{"same", "[...," + strings.Repeat("a=x,", 250) + "b=y,...]"},
+		{"free", "[...," + strings.Repeat(",", 1000) + "b=y,...]"},
+		{"distinct", "[...," + strings.Join(distinct, ",") + ",b=y,...]"},
+		{"access", `[..., status_code = 4* || status_code = 5*, bytes > 100, ...]`},
+	} {
+		p := mustCompile(b, c.expr)
+		for _, ref := range []bool{false, true} {
+			name := c.name
+			if ref {
+				name += "/ref"
+			}
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(msg)))
+				var fs fieldSplit
+				for b.Loop() {
+					fs = fieldSplit{fields: fs.fields[:0]}
+					if ref {
+						p.spaced.matchSplitRef(msg, nil, &fs)
+					} else {
+						p.spaced.matchSplit(msg, nil, &fs)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRegexProgram is the cost of a regex by its program's size on
+// one 256 KB message it does not match (every thread stays alive): Go's
+// regexp simulates the NFA, so the time per byte grows with the
+// instructions (RegexCost; about 2.6 ns per instruction per byte).
+func BenchmarkRegexProgram(b *testing.B) {
+	msg := strings.Repeat("a", 256<<10)
+	for _, n := range []int{10, 60, 250} {
+		p := mustCompile(b, fmt.Sprintf("%%.{0,%d}z%%", n))
+		b.Run(fmt.Sprintf("inst%d", p.RegexCost()), func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				p.Match(msg)
 			}
 		})
 	}

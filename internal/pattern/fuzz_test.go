@@ -96,6 +96,7 @@ func fuzzCheck(t *testing.T, p *Pattern, msg string) {
 		}
 	}
 	checkView(t, p, msg, m, &v)
+	checkSpacedRef(t, p, msg)
 	if p.MatchesAll() && !m {
 		t.Fatalf("%q: MatchesAll but not matching %q", p, msg)
 	}

@@ -29,6 +29,7 @@ const (
 type compiler struct {
 	src     string
 	regexes int
+	insts   int // the RE2 instructions of the regexes
 }
 
 func (c *compiler) errf(off int, format string, args ...any) error {
@@ -61,6 +62,7 @@ func (c *compiler) regex(i int) (*regexp.Regexp, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	c.insts += programSize(re.String())
 	return re, i + end + 2, nil
 }
 

@@ -46,6 +46,7 @@ type Pattern struct {
 
 	required, requiredEsc []string
 	regexes               int // %regex% terms
+	regexInsts            int // their RE2 instructions
 }
 
 // Compile parses a filter pattern. An invalid pattern returns a *SyntaxError.
@@ -71,7 +72,7 @@ func Compile(expr string) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.regexes = c.regexes
+	p.regexes, p.regexInsts = c.regexes, c.insts
 	switch {
 	case p.terms != nil:
 		p.all = p.terms.matchesAll()
@@ -88,6 +89,20 @@ func Compile(expr string) (*Pattern, error) {
 // HasRegex reports whether the pattern holds a %regex% (AWS's quota of
 // such filters per log group counts them).
 func (p *Pattern) HasRegex() bool { return p.regexes > 0 }
+
+// RegexCost is the number of RE2 instructions of the pattern's %regex%es
+// together, 0 when it has none: what a byte of message can cost them.
+//
+// Go's regexp has no DFA: on a long text it simulates the program's NFA,
+// which costs, per byte, one step of every thread alive, and a program
+// keeps up to one thread per instruction alive. So "%.{0,250}z%" (503
+// instructions, under MaxRegexProgram) costs ~5 ms per KB (1.3 s on one
+// 256 KB message, 2.6 ns per instruction per byte), inherent to the engine
+// and linear in the text. RE2's DFA, which would make it a few ns per
+// byte, is not in Go's library. A request that matches many bytes
+// (FilterLogEvents' scan, TestMetricFilter's samples) bounds its bytes by
+// this cost (package logs, RegexWork); see docs/quotas.md.
+func (p *Pattern) RegexCost() int { return p.regexInsts }
 
 // String returns the source text of the pattern.
 func (p *Pattern) String() string { return p.src }

@@ -88,6 +88,20 @@ func compileRegex(src string, off int, body string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// programSize is the number of instructions of expr's RE2 program (0 for
+// an expression that does not compile).
+func programSize(expr string) int {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
+}
+
 // checkRegexSize rejects an RE2 expression whose compiled program is larger
 // than MaxRegexProgram. Errors of the expression itself are left to
 // regexp.Compile, which reports them.

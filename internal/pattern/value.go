@@ -164,17 +164,41 @@ func (c *valueCond) matchDecimal(d decimal, ok bool) bool {
 // right compares numerically when the field is a number; otherwise only !=
 // matches.
 func (c *valueCond) matchField(text string) bool {
+	fv := fieldValue{text: text}
+	return c.matchFieldValue(&fv)
+}
+
+// fieldValue is a field's text and, once a condition asked, whether and
+// which number it is: the conditions of a group parse a field once
+// (spGroup.find).
+type fieldValue struct {
+	text   string
+	parsed bool
+	isNum  bool
+	num    decimal
+}
+
+func (fv *fieldValue) decimal() (decimal, bool) {
+	if !fv.parsed {
+		fv.num, fv.isNum = parseDecimal(fv.text)
+		fv.parsed = true
+	}
+	return fv.num, fv.isNum
+}
+
+// matchFieldValue is matchField of fv.text.
+func (c *valueCond) matchFieldValue(fv *fieldValue) bool {
 	switch c.kind {
 	case rhsNumber:
-		d, ok := parseDecimal(text)
+		d, ok := fv.decimal()
 		if !ok {
 			return c.op == opNe
 		}
 		return c.op.test(cmpDecimal(d, c.num))
 	case rhsString:
-		return c.glob.match(text) == (c.op == opEq)
+		return c.glob.match(fv.text) == (c.op == opEq)
 	case rhsRegex:
-		return c.re.MatchString(text) == (c.op == opEq)
+		return c.re.MatchString(fv.text) == (c.op == opEq)
 	}
 	return false
 }

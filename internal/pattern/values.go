@@ -76,6 +76,24 @@ func (v *Values) Get(key string) (string, bool) {
 // Len is the number of values (a key set twice counted twice).
 func (v *Values) Len() int { return len(v.kv) }
 
+// AppendKey appends the key of value i (0 <= i < Len, in the order the
+// match set them) to dst, as Map has it: an encoder that writes every value
+// reads them this way without building a map or a string per key.
+func (v *Values) AppendKey(dst []byte, i int) []byte {
+	e := &v.kv[i]
+	switch {
+	case e.pos > 0:
+		return strconv.AppendInt(append(dst, '$'), int64(e.pos), 10)
+	case e.pos == 0:
+		return append(append(dst, '$'), e.name...)
+	}
+	return append(dst, e.name...)
+}
+
+// Text is the text of value i (0 <= i < Len); where a key is set twice,
+// Map keeps the later one.
+func (v *Values) Text(i int) string { return v.kv[i].text }
+
 // Map is the values as Extract returns them.
 func (v *Values) Map() map[string]string {
 	m := make(map[string]string, len(v.kv))

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/awserr"
 	"github.com/cairnlog/cairn/internal/caller"
 	"github.com/cairnlog/cairn/internal/logs"
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -91,18 +92,21 @@ type TestMetricFilterInput struct {
 	LogEventMessages []string `json:"logEventMessages"`
 }
 
-type MetricFilterMatchRecord struct {
-	EventNumber     int64             `json:"eventNumber"`
-	EventMessage    string            `json:"eventMessage"`
-	ExtractedValues map[string]string `json:"extractedValues"`
-}
-
-type TestMetricFilterOutput struct {
-	Matches []MetricFilterMatchRecord `json:"matches"`
-}
-
 // TestMetricFilter runs a pattern over sample messages: how users check a
 // pattern, and how Cairn's conformance tests compare with AWS.
+//
+// The model bounds the request to 1–50 messages of at least one character
+// and the body limit to 8 MB; AWS documents no limit on one message. Cairn
+// refuses a message longer than one PutLogEvents event may be (1,048,550
+// bytes) with PutLogEvents' error: no log group can hold it, and a
+// space-delimited pattern's answer for it grows with its fields (below).
+//
+// The answer is not built here: the output keeps which messages matched,
+// and its encoder extracts their values again, one message at a time, as it
+// writes them (testencode.go). A space-delimited pattern reports every field
+// of a matching message ("$1", "$2", ...), so the answer to 7 MB of one-letter
+// fields is ~55 MB of JSON; as maps of every message at once it drove the
+// server's RSS to ~530 MB.
 func (s *Service) TestMetricFilter(ctx context.Context, c caller.Caller, in *TestMetricFilterInput) (*TestMetricFilterOutput, error) {
 	if err := c.Authorize("logs:TestMetricFilter", "*"); err != nil {
 		return nil, err
@@ -111,16 +115,24 @@ func (s *Service) TestMetricFilter(ctx context.Context, c caller.Caller, in *Tes
 	if err != nil {
 		return nil, err
 	}
-	out := &TestMetricFilterOutput{Matches: []MetricFilterMatchRecord{}}
+	total := 0
+	for _, msg := range in.LogEventMessages {
+		if err := logs.CheckMessageSize(msg); err != nil {
+			return nil, err
+		}
+		total += len(msg)
+	}
+	// A regex reads each byte at a cost up to its program's size: the
+	// samples are bounded as a FilterLogEvents page is (logs.RegexWork).
+	if c := logs.RegexCost(p); c > 0 && total > logs.RegexWork/c {
+		return nil, awserr.SamplesTooCostly(total, logs.RegexWork/c)
+	}
+	enc := newMatchEncoder(p)
+	out := &TestMetricFilterOutput{pattern: p, enc: enc, Matches: []MetricFilterMatchRecord{}}
 	for i, msg := range in.LogEventMessages {
-		ok, vals := p.Extract(msg)
-		if !ok {
-			continue
+		if enc.match(msg) {
+			out.Matches = append(out.Matches, MetricFilterMatchRecord{EventNumber: int64(i + 1), EventMessage: msg})
 		}
-		if vals == nil {
-			vals = map[string]string{}
-		}
-		out.Matches = append(out.Matches, MetricFilterMatchRecord{EventNumber: int64(i + 1), EventMessage: msg, ExtractedValues: vals})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package metricfilter_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/cairnlog/cairn/internal/awserr"
@@ -27,8 +28,16 @@ func TestTestMetricFilterDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Matches) != 1 || out.Matches[0].EventNumber != 2 || out.Matches[0].ExtractedValues["$user"] != "eve" {
-		t.Fatalf("matches %+v", out.Matches)
+	raw, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wire mapOutput
+	if err := json.Unmarshal(raw, &wire); err != nil {
+		t.Fatal(err)
+	}
+	if len(wire.Matches) != 1 || wire.Matches[0].EventNumber != 2 || wire.Matches[0].ExtractedValues["$user"] != "eve" {
+		t.Fatalf("matches %s", raw)
 	}
 	_, err = svc.TestMetricFilter(ctx, caller.System("123456789012", "us-east-1", "console"), in)
 	if !awserr.Is(err, awserr.AccessDenied) {
