@@ -26,11 +26,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
-	"regexp/syntax"
 	"slices"
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/awserr"
+	"github.com/cairnlog/cairn/internal/pattern"
 )
 
 // Limits of a policy document (reference ingest-processing.md §1.2–1.3).
@@ -290,20 +290,6 @@ func identifierSet(ids []string) []string {
 	return slices.Compact(out)
 }
 
-// programSize is the number of instructions of expr's RE2 program, as
-// regexp.Compile builds it (expr already compiled).
-func programSize(expr string) int {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return 0
-	}
-	prog, err := syntax.Compile(re.Simplify())
-	if err != nil {
-		return 0
-	}
-	return len(prog.Inst)
-}
-
 func validName(s string) bool {
 	for _, c := range []byte(s) {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
@@ -332,7 +318,7 @@ func parseCustom(c customIdentifier) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, awserr.InvalidPolicyDocument("the Regex of custom data identifier " + c.Name + " is not a valid regular expression")
 	}
-	if programSize(c.Regex) > maxCustomProgram {
+	if pattern.ProgramSize(c.Regex) > maxCustomProgram {
 		return nil, awserr.InvalidPolicyDocument("the Regex of custom data identifier " + c.Name + " is too complex; use smaller repetition counts")
 	}
 	if re.MatchString("") {

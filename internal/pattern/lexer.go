@@ -62,7 +62,7 @@ func (c *compiler) regex(i int) (*regexp.Regexp, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	c.insts += programSize(re.String())
+	c.insts += ProgramSize(re.String())
 	return re, i + end + 2, nil
 }
 

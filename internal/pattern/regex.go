@@ -88,9 +88,10 @@ func compileRegex(src string, off int, body string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// programSize is the number of instructions of expr's RE2 program (0 for
-// an expression that does not compile).
-func programSize(expr string) int {
+// ProgramSize is the number of instructions of expr's RE2 program (0 for
+// an expression that does not compile), the measure MaxRegexProgram bounds;
+// data protection's custom identifiers are bounded by it too.
+func ProgramSize(expr string) int {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return 0

@@ -17,5 +17,5 @@ func TestRegexCost(t *testing.T) {
 	f(`%.{0,250}z% -%.{0,250}z%`, 1006)
 	f(`{ $.a = %.{0,250}z% }`, 503)
 	f(`[a = %.{0,250}z%, b]`, 503)
-	f(`%ab%`, programSize("ab"))
+	f(`%ab%`, ProgramSize("ab"))
 }

@@ -100,10 +100,13 @@ func layouts(b *testing.B, fn func(b *testing.B, e *Engine)) {
 // hold but few events match: decompression and matching, no block skipping.
 func BenchmarkScan(b *testing.B) { layouts(b, benchScan) }
 
-func benchScan(b *testing.B, e *Engine) {
+func benchScan(b *testing.B, e *Engine) { benchFilteredRead(b, e, substr("checkout_timeout")) }
+
+// benchFilteredRead reads the whole group with filter f, page by page.
+func benchFilteredRead(b *testing.B, e *Engine, f store.Matcher) {
 	defer reportCPU(b, cpuTime())
 	for i := 0; i < b.N; i++ {
-		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: substr("checkout_timeout")}
+		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: f}
 		n := 0
 		for {
 			p, err := e.Read(context.Background(), q)
@@ -411,23 +414,5 @@ func benchScanJSON(b *testing.B, e *Engine) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer reportCPU(b, cpuTime())
-	for i := 0; i < b.N; i++ {
-		q := store.ReadRequest{Group: scope, Name: "g", Limit: 10000, MaxBytes: 1 << 20, Filter: p}
-		n := 0
-		for {
-			p, err := e.Read(context.Background(), q)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += len(p.Events)
-			if p.Next == nil {
-				break
-			}
-			q.After = p.Next
-		}
-		if n == 0 {
-			b.Fatal("no matches")
-		}
-	}
+	benchFilteredRead(b, e, p)
 }
