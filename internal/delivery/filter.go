@@ -62,6 +62,10 @@ type Filter struct {
 	// it matches and delivers each event's transformed version where one is
 	// kept (Config.Transformed), the stored event where none is.
 	Transformed bool
+	// Fields is what each delivered event carries as its extractedFields
+	// (NewFields: a space-delimited pattern's fields, emitSystemFields);
+	// nil: none.
+	Fields *Fields
 }
 
 // Matcher is what a follower needs of a compiled filter pattern
@@ -85,7 +89,7 @@ func (f *Filter) key() key { return key{f.Scope, f.Group, f.Cursor} }
 func (f *Filter) same(g *Filter) bool {
 	return f.Name == g.Name && f.DestinationARN == g.DestinationARN && f.TargetARN == g.TargetARN &&
 		f.RoleARN == g.RoleARN && f.Distribution == g.Distribution && f.PolicyLevel == g.PolicyLevel &&
-		f.PatternText == g.PatternText && f.Transformed == g.Transformed
+		f.PatternText == g.PatternText && f.Transformed == g.Transformed && f.Fields.same(g.Fields)
 }
 
 // Vendor is the service part of a destination ARN ("kinesis", "firehose",

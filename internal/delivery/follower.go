@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
 	"github.com/cairnlog/cairn/internal/store"
 )
@@ -367,7 +368,7 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	}
 	// With every event delivered as stored, a group's other follower may
 	// have encoded these blocks already, or will want them.
-	share := matchAll && !f.Transformed && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	share := matchAll && !f.Transformed && f.Fields == nil && fl.m.groupFollowers(f.Scope, f.Group) > 1
 	lean := share && payloadOnly(fl.sink)
 	sc := &fl.scratch
 	defer sc.reset()
@@ -393,12 +394,37 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			i = j
 		}
 	}
+	// The kept events' extractedFields, back to back in one buffer the
+	// records' events keep (a page's, not the scratch's: a record may
+	// outlive the page while it waits to be sent again).
+	var fieldBuf []byte
+	var fieldEnd []int // by index in keep: where its object ends in fieldBuf
+	if f.Fields != nil {
+		fieldEnd = make([]int, len(keep))
+		for i := range keep {
+			fieldBuf = f.Fields.appendObject(fieldBuf, keep[i].Message, &sc.values)
+			fieldEnd[i] = len(fieldBuf)
+		}
+	}
+	fieldsOf := func(i int) []byte {
+		if fieldEnd == nil {
+			return nil
+		}
+		from := 0
+		if i > 0 {
+			from = fieldEnd[i-1]
+		}
+		if from == fieldEnd[i] {
+			return nil
+		}
+		return fieldBuf[from:fieldEnd[i]:fieldEnd[i]]
+	}
 	open := sc.openMap()
 	var recs []*Record
 	var last *Record // the record of the previous event: pages are whole blocks, each of one stream
 	for i := range keep {
 		e := &keep[i]
-		n := eventSize(idLen, len(e.Message))
+		n := eventSize(idLen, len(e.Message)) + len(fieldsOf(i))
 		r := last
 		if r == nil || r.Stream != e.Stream {
 			r = open[e.Stream]
@@ -449,6 +475,15 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 			continue
 		}
 		r.Events = appendPageEvents(fl.events(r.n), keep, r.runs, shared)
+		if fieldEnd != nil {
+			k := 0
+			for _, ru := range r.runs {
+				for x := ru.from; x < ru.to; x++ {
+					r.Events[k].fields = fieldsOf(x)
+					k++
+				}
+			}
+		}
 		r.page, r.runs, r.n = nil, nil, 0
 		if r.unsorted {
 			// Blocks of one stream come in commit order, each
@@ -478,6 +513,7 @@ func payloadOnly(s Sink) bool {
 type buildScratch struct {
 	shared []*encodedBlock
 	open   map[string]*Record
+	values pattern.Values // Fields.appendObject's
 }
 
 // grown is *s resized to n elements, the array kept when it is large

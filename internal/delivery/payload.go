@@ -23,6 +23,9 @@ type Event struct {
 	// encoded is the event's logEvents element when another follower of
 	// the group encoded it already (sharedBlocks); nil: encode it here.
 	encoded []byte
+	// fields is the event's extractedFields object (Filter.Fields), nil
+	// when it has none.
+	fields []byte
 }
 
 // Record is one payload: the events of one log stream (DATA_MESSAGE), or a
@@ -214,7 +217,7 @@ func (r *Record) JSON() []byte {
 		n = r.jsonSize()
 	} else {
 		for i := range r.Events {
-			n += 64 + len(r.Events[i].ID) + len(r.Events[i].Message)*9/8
+			n += 64 + len(r.Events[i].ID) + len(r.Events[i].Message)*9/8 + len(r.Events[i].fields)
 		}
 	}
 	b := r.spareJSON[:0]
@@ -236,9 +239,12 @@ func (r *Record) JSON() []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if e.encoded != nil {
+			switch {
+			case e.encoded != nil:
 				b = append(b, e.encoded...)
-			} else {
+			case e.fields != nil:
+				b = appendEventFields(b, e.ID, e.Timestamp, e.Message, e.fields)
+			default:
 				b = appendEvent(b, e.ID, e.Timestamp, e.Message)
 			}
 		}
@@ -378,7 +384,13 @@ func lambdaEvent(gz []byte) []byte {
 
 // eventJSONSize estimates a record's JSON size for one more event (its
 // share of the payload), so records are cut before the target's limit.
-func eventJSONSize(e *Event) int { return eventSize(len(e.ID), len(e.Message)) }
+func eventJSONSize(e *Event) int {
+	n := eventSize(len(e.ID), len(e.Message))
+	if e.fields != nil {
+		n += len(`,"extractedFields":`) + len(e.fields)
+	}
+	return n
+}
 
 // eventSize is eventJSONSize of an event of an id and message so long.
 func eventSize(idN, msgN int) int { return 60 + idN + msgN*6/5 }

@@ -29,10 +29,12 @@ type payload struct {
 	SubscriptionFilters []string `json:"subscriptionFilters"`
 	PolicyLevel         string   `json:"policyLevel"`
 	LogEvents           []struct {
-		ID        string `json:"id"`
-		Timestamp int64  `json:"timestamp"`
-		Message   string `json:"message"`
+		ID              string            `json:"id"`
+		Timestamp       int64             `json:"timestamp"`
+		Message         string            `json:"message"`
+		ExtractedFields map[string]string `json:"extractedFields"`
 	} `json:"logEvents"`
+	raw []byte // the JSON as received
 }
 
 func gunzipPayload(t testing.TB, gz []byte) payload {
@@ -52,6 +54,7 @@ func gunzipPayload(t testing.TB, gz []byte) payload {
 	if err := dec.Decode(&p); err != nil {
 		t.Errorf("payload JSON %s: %v", raw, err)
 	}
+	p.raw = raw
 	// Key order as AWS emits it (reference §2.3).
 	if !bytes.HasPrefix(raw, []byte(`{"messageType":`)) || !bytes.Contains(raw, []byte(`","logGroup":`)) {
 		t.Errorf("payload key order: %.200s", raw)

@@ -198,6 +198,15 @@ func appendEvent(b []byte, id string, ts int64, msg string) []byte {
 	return appendEventRest(b, ts, msg)
 }
 
+// appendEventFields is an element of logEvents with its extractedFields
+// object, after the message as in AWS's payloads.
+func appendEventFields(b []byte, id string, ts int64, msg string, fields []byte) []byte {
+	b = appendEvent(b, id, ts, msg)
+	b = append(b[:len(b)-1], `,"extractedFields":`...)
+	b = append(b, fields...)
+	return append(b, '}')
+}
+
 // appendEventRest is an element of logEvents after its id.
 func appendEventRest(b []byte, ts int64, msg string) []byte {
 	b = append(b, `","timestamp":`...)

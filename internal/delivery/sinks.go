@@ -404,6 +404,12 @@ func (s *bulkSink) Send(ctx context.Context, scope store.Scope, recs []*Record) 
 			b = protocol.AppendJSONString(b, r.Group)
 			b = append(b, `,"logStream":`...)
 			b = protocol.AppendJSONString(b, r.Stream)
+			if e.fields != nil {
+				// As one object, not beside the fixed fields: a pattern
+				// field named "message" or "id" would repeat their keys.
+				b = append(b, `,"extractedFields":`...)
+				b = append(b, e.fields...)
+			}
 			b = append(b, "}\n"...)
 		}
 	}

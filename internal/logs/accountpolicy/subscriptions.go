@@ -215,6 +215,9 @@ func (x *Subscriptions) policyFilters(ctx context.Context, scope store.Scope, p 
 		}
 		f := base
 		f.Group = g.Name
+		// A space-delimited pattern's fields (an account policy has no
+		// emitSystemFields).
+		f.Fields = delivery.NewFields(pat, nil, scope, g.Name)
 		out = append(out, f)
 	}
 	return out, nil

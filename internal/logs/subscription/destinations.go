@@ -292,6 +292,7 @@ func (s *Service) deliveryFilter(scope store.Scope, rec filterRecord, p logs.Pat
 	if p != nil {
 		f.Pattern = p
 	}
+	f.Fields = delivery.NewFields(f.Pattern, rec.EmitSystemFields, scope, rec.LogGroupName)
 	// Criteria that select none of the group's events (fieldselect.Group)
 	// let the filter process none: its follower still advances, delivering
 	// nothing. PatternText says so, so that a change of criteria is a

@@ -1,0 +1,115 @@
+package delivery
+
+import (
+	"encoding/json"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/cairnlog/cairn/internal/pattern"
+	"github.com/cairnlog/cairn/internal/store"
+)
+
+// TestFieldsObject holds appendObject to the pattern's own Extract: the
+// same keys less their "$", the same values (a key set twice with its last
+// value, both below and past smallKeys values), as a JSON object that
+// encoding/json reads back, and no object for a message the pattern
+// extracts nothing from.
+func TestFieldsObject(t *testing.T) {
+	scope := store.Scope{Account: "123456789012", Region: "eu-west-1"}
+	many := strings.TrimSuffix(strings.Repeat("a b ", 12), " ") // 24 fields
+	for _, c := range []struct{ pat, msg string }{
+		{"[ip, user, verb]", `1.2.3.4 "a b" GET`},
+		{"[a, b, a]", "x y z"},
+		{"[]", many},
+		{"[a, b, a, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, a]", many},
+		{"[x, ..., y]", "one two three four"},
+		{`[k="quo\"te", v]`, `quo"te value with spaces`},
+	} {
+		p, err := pattern.Compile(c.pat)
+		if err != nil {
+			t.Fatalf("%s: %v", c.pat, err)
+		}
+		ok, want := p.Extract(c.msg)
+		if !ok {
+			t.Fatalf("%s does not match %q", c.pat, c.msg)
+		}
+		f := NewFields(p, []string{"@aws.account"}, scope, "g")
+		var v pattern.Values
+		b := f.appendObject([]byte("prefix"), c.msg, &v)
+		if !strings.HasPrefix(string(b), "prefix") {
+			t.Fatalf("%s: prefix lost: %s", c.pat, b)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(b[len("prefix"):], &got); err != nil {
+			t.Fatalf("%s: %s: %v", c.pat, b, err)
+		}
+		exp := map[string]string{"@aws.account": "123456789012"}
+		for k, x := range want {
+			exp[strings.TrimPrefix(k, "$")] = x
+		}
+		if !maps.Equal(got, exp) {
+			t.Errorf("%s on %q: got %v, want %v", c.pat, c.msg, got, exp)
+		}
+		// No key twice on the wire.
+		if n := strings.Count(string(b), `"a":`); n > 1 {
+			t.Errorf("%s: key a written %d times: %s", c.pat, n, b)
+		}
+	}
+	// Nothing to add: no Fields; a non-matching message adds no object.
+	tp, _ := pattern.Compile("ERROR")
+	if NewFields(tp, nil, scope, "g") != nil {
+		t.Fatal("a term pattern without system fields has Fields")
+	}
+	sp, _ := pattern.Compile("[a, b]")
+	var v pattern.Values
+	if b := NewFields(sp, nil, scope, "g").appendObject(nil, "one", &v); len(b) != 0 {
+		t.Fatalf("no match, object %s", b)
+	}
+}
+
+// FuzzFieldsObject: for any space-delimited pattern and message it
+// matches, the extractedFields object is JSON that encoding/json reads as
+// the pattern's Extract map, keys less their "$".
+func FuzzFieldsObject(f *testing.F) {
+	f.Add("[ip, user, verb]", `1.2.3.4 "a b" GET`)
+	f.Add("[a, b, a]", "x y z")
+	f.Add("[x, ..., y]", "one \"two\\\" three\" four")
+	f.Add(`[k="\u00e9*", v]`, "\u00e9t\u00e9 \xff\xfe")
+	f.Fuzz(func(t *testing.T, pat, msg string) {
+		p, err := pattern.Compile(pat)
+		if err != nil || !p.IsSpaceDelimited() {
+			return
+		}
+		ok, want := p.Extract(msg)
+		if !ok {
+			return
+		}
+		fl := NewFields(p, nil, store.Scope{Account: "1", Region: "r"}, "g")
+		var v pattern.Values
+		b := fl.appendObject(nil, msg, &v)
+		if len(want) == 0 {
+			if len(b) != 0 {
+				t.Fatalf("no values, object %s", b)
+			}
+			return
+		}
+		var got map[string]string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		// Invalid UTF-8 as encoding/json writes it (a U+FFFD a byte).
+		exp := map[string]string{}
+		for k, x := range want {
+			jk, _ := json.Marshal(strings.TrimPrefix(k, "$"))
+			jx, _ := json.Marshal(x)
+			var uk, ux string
+			json.Unmarshal(jk, &uk)
+			json.Unmarshal(jx, &ux)
+			exp[uk] = ux
+		}
+		if !maps.Equal(got, exp) {
+			t.Fatalf("got %v, want %v", got, exp)
+		}
+	})
+}
