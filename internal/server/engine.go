@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cairnlog/cairn/internal/logs"
+	"github.com/cairnlog/cairn/internal/logs/accountpolicy"
+	"github.com/cairnlog/cairn/internal/logs/transformer"
 	"github.com/cairnlog/cairn/internal/store"
 	"github.com/cairnlog/cairn/internal/store/embedded"
 	"github.com/cairnlog/cairn/internal/store/postgres"
@@ -44,11 +47,16 @@ func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
 			RecompactInterval: cfg.RecompactInterval, RecompactAge: cfg.RecompactAge,
 			CacheSize: int64(cfg.CacheMiB) << 20})
 	case isShared(s):
-		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger, Blocks: cfg.Blocks})
+		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger, Blocks: cfg.Blocks, CachedKinds: ingestKinds})
 	default:
 		return nil, fmt.Errorf("--store must be embedded or a postgres:// URL, not %q", redactURL(cfg.Store))
 	}
 }
+
+// ingestKinds are the resource kinds every PutLogEvents reads (the
+// PostgreSQL engine's Config.CachedKinds): the group's data protection
+// policy and transformer, the account's policy generations.
+var ingestKinds = []string{logs.DataProtectionPolicyKind, transformer.Kind, accountpolicy.GenerationKind}
 
 // isShared: the store is one several nodes share (PostgreSQL).
 func isShared(store string) bool {

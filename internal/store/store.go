@@ -73,6 +73,21 @@ type Group struct {
 	DeletionProtection bool
 
 	StoredBytes int64 // engine-maintained
+
+	// Resources is the engine's version of the group's resource records,
+	// and of its account's, as they were when GetGroup read this Group
+	// (ResourceCache); zero from an engine without one, and from every
+	// other method.
+	Resources ResourceVersion
+}
+
+// ResourceVersion is an engine's version of a group's resource records and
+// its account's. Its fields mean what the engine that set them says
+// (the PostgreSQL engine: the group's row id and two generations);
+// callers only hand it back, in the Group given to GetResourceAsOf. The
+// zero value is no version: reads under it go to the store.
+type ResourceVersion struct {
+	ID, Group, Account int64
 }
 
 // Stream is a log stream. Times are ms since epoch; 0 means "none yet".
@@ -328,6 +343,28 @@ type RecordAppender interface {
 	// and nothing of it is stored.
 	AppendWith(ctx context.Context, scope Scope, group, stream string, events []Event, ingestionTime int64,
 		records func(seq uint64) ([]ResourceRecord, error)) (AppendResult, error)
+}
+
+// ResourceCache is an engine that can answer a resource read from what it
+// read before, without asking its database, when nothing of the record's
+// kind changed since (the PostgreSQL engine, whose every GetResource is a
+// round trip to the database other nodes write too).
+type ResourceCache interface {
+	// GetResourceAsOf is GetResource of k, a record of group g or of g's
+	// account and region, answered as of g (a Group GetGroup returned) or
+	// later: every write of k's kind committed before GetGroup read g is
+	// seen. The ingest path reads its group first, so the records it reads
+	// this way are as fresh as the request.
+	GetResourceAsOf(ctx context.Context, g Group, k ResourceKey) ([]byte, error)
+}
+
+// GetResourceAsOf reads k with st's ResourceCache if it has one, else with
+// GetResource.
+func GetResourceAsOf(ctx context.Context, st Store, g Group, k ResourceKey) ([]byte, error) {
+	if c, ok := st.(ResourceCache); ok {
+		return c.GetResourceAsOf(ctx, g, k)
+	}
+	return st.GetResource(ctx, k)
 }
 
 // Store is what the logs service needs from an engine. All methods are safe for

@@ -319,7 +319,16 @@ func (s *Service) DeleteAccountPolicy(ctx context.Context, c caller.Caller, in *
 // most 41) only when another Put or Delete has been made since the last
 // listing, on any node (generation.go).
 func (s *Service) Effective(ctx context.Context, scope store.Scope, policyType, group string) ([]Policy, error) {
-	all, err := s.listCached(ctx, scope, policyType)
+	return s.EffectiveFor(ctx, store.Group{Scope: scope, Name: group}, policyType)
+}
+
+// EffectiveFor is Effective for group g as the ingest path read it
+// (store.GetResourceAsOf): on an engine with a resource cache the
+// generation record is then read from the cache while no Put or Delete of
+// the type was made since, on any node.
+func (s *Service) EffectiveFor(ctx context.Context, g store.Group, policyType string) ([]Policy, error) {
+	group := g.Name
+	all, err := s.listCached(ctx, g, policyType)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,9 @@ import (
 // record is written or deleted, on whichever node. Effective, on the ingest
 // path, reads the generation (one record, not a listing) and lists and
 // decodes the type's policies again only when it differs from the one it
-// read before its last listing:
+// read before its last listing (EffectiveFor, the ingest path's, reads the
+// generation as of the batch's group, store.GetResourceAsOf, which the
+// PostgreSQL engine answers from its cache):
 //
 //   - The generation is read before the listing, so a cached listing is at
 //     least as new as the generation it is kept under: a change made after
@@ -31,8 +33,11 @@ import (
 // node of an older build in the same cluster would change policies without
 // bumping; nodes are to run one build.)
 
-// genKind is the generation records' kind.
-const genKind = "accountPolicyGeneration"
+// GenerationKind is the generation records' kind: an engine with a
+// resource cache caches it (the ingest path reads it every batch).
+const GenerationKind = "accountPolicyGeneration"
+
+const genKind = GenerationKind
 
 type genCacheKey struct {
 	scope      store.Scope
@@ -66,10 +71,12 @@ func (s *Service) bump(ctx context.Context, scope store.Scope, policyType string
 const maxCached = 4096
 
 // listCached is list, from the cache when the generation has not changed
-// since the listing kept. The policies returned are shared: callers do not
-// modify them.
-func (s *Service) listCached(ctx context.Context, scope store.Scope, policyType string) ([]Policy, error) {
-	v, err := s.st.GetResource(ctx, genKey(scope, policyType))
+// since the listing kept. The generation is read as of g (an ingest
+// batch's group: from the engine's resource cache, when it has one). The
+// policies returned are shared: callers do not modify them.
+func (s *Service) listCached(ctx context.Context, g store.Group, policyType string) ([]Policy, error) {
+	scope := g.Scope
+	v, err := store.GetResourceAsOf(ctx, s.st, g, genKey(scope, policyType))
 	if err != nil && !errors.Is(err, store.ErrResourceNotFound) {
 		return nil, logs.StoreError(err)
 	}

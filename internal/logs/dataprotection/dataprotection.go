@@ -348,20 +348,27 @@ func decodeRecord(v []byte) (*record, error) {
 	return &rec, nil
 }
 
-// effective compiles the group's policy and the account's, cumulatively.
-// nil means no policy applies.
-func (s *Service) effective(ctx context.Context, scope store.Scope, group string) (*compiled, error) {
-	// The group's record is still read for every batch (a policy put on
-	// one node applies to the next batch on any node), but decoded only
-	// when the compiled cache has not seen its bytes: the cache key holds
-	// the record as stored, which fixes its document.
+// effective compiles the policy of group g (as the batch read it) and the
+// account's, cumulatively. nil means no policy applies.
+func (s *Service) effective(ctx context.Context, g store.Group) (*compiled, error) {
+	// The group's record is read for every batch as of g, the group row
+	// this request read (a policy put on one node applies to the next
+	// batch on any node): from the engine's resource cache when it has one
+	// and nothing of the kind changed since, on any node
+	// (store.GetResourceAsOf). It is decoded only when the compiled cache
+	// has not seen its bytes: the cache key holds the record as stored,
+	// which fixes its document.
+	scope, group := g.Scope, g.Name
 	var docs []string
-	raw, err := s.policyRecord(ctx, scope, group)
-	if err != nil {
-		return nil, err
+	raw, err := store.GetResourceAsOf(ctx, s.st, g, policyKey(scope, group))
+	switch {
+	case errors.Is(err, store.ErrResourceNotFound):
+		raw = nil // the group was read by this request: no need to ask again whether it exists
+	case err != nil:
+		return nil, logs.StoreError(err)
 	}
 	if s.accounts != nil {
-		aps, err := s.accounts.Effective(ctx, scope, accountpolicy.DataProtection, group)
+		aps, err := s.accounts.EffectiveFor(ctx, g, accountpolicy.DataProtection)
 		if err != nil {
 			return nil, err
 		}

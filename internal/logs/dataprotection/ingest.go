@@ -185,7 +185,7 @@ func decodeOriginals(b []byte) (kept, error) {
 // stages, so that what it keeps as the original is what would otherwise
 // have been stored.
 func (s *Service) Ingest(ctx context.Context, _ caller.Caller, b *logs.IngestBatch) error {
-	cp, err := s.effective(ctx, b.Scope, b.Group.Name)
+	cp, err := s.effective(ctx, b.Group)
 	if err != nil || cp == nil || cp.masker.Empty() {
 		return err
 	}

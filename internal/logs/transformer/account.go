@@ -23,9 +23,9 @@ type accountDocument struct {
 // AccountLevel is Config.AccountLevel over the account policies: the most
 // specific TRANSFORMER_POLICY that selects the group (accountpolicy's
 // Effective orders them), or none.
-func AccountLevel(a *accountpolicy.Service) func(ctx context.Context, scope store.Scope, group string) ([]transform.Processor, error) {
-	return func(ctx context.Context, scope store.Scope, group string) ([]transform.Processor, error) {
-		ps, err := a.Effective(ctx, scope, accountpolicy.Transformer, group)
+func AccountLevel(a *accountpolicy.Service) func(ctx context.Context, g store.Group) ([]transform.Processor, error) {
+	return func(ctx context.Context, g store.Group) ([]transform.Processor, error) {
+		ps, err := a.EffectiveFor(ctx, g, accountpolicy.Transformer)
 		if err != nil || len(ps) == 0 {
 			return nil, err
 		}

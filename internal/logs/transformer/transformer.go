@@ -47,6 +47,10 @@ import (
 	"github.com/cairnlog/cairn/internal/transform"
 )
 
+// Kind is the kind of a group's transformer record: an engine with a
+// resource cache caches it (the ingest stage reads it every batch).
+const Kind = kindTransformer
+
 // Resource kinds this family keeps.
 const (
 	kindTransformer = "transformer"
@@ -62,14 +66,15 @@ type Config struct {
 	// applies to group (a TRANSFORMER_POLICY account policy's processors),
 	// or nil when none does. nil: no account-level transformers. A
 	// group-level transformer always wins over it (PutTransformer docs).
-	AccountLevel func(ctx context.Context, scope store.Scope, group string) ([]transform.Processor, error)
+	// g is the group as the batch read it (store.GetResourceAsOf).
+	AccountLevel func(ctx context.Context, g store.Group) ([]transform.Processor, error)
 }
 
 // Service implements the transformer operations and the ingest stage.
 type Service struct {
 	st           store.Store
 	now          func() time.Time
-	accountLevel func(ctx context.Context, scope store.Scope, group string) ([]transform.Processor, error)
+	accountLevel func(ctx context.Context, g store.Group) ([]transform.Processor, error)
 
 	mu    sync.Mutex
 	cache map[string]compiled // by configuration JSON (the stored record, or the processors)
@@ -290,7 +295,7 @@ func (s *Service) TestTransformer(ctx context.Context, c caller.Caller, in *Test
 // Effective returns the compiled transformer that applies to group, or nil:
 // the group's own, else the account-level one.
 func (s *Service) Effective(ctx context.Context, scope store.Scope, group string) (*transform.Transformer, error) {
-	t, _, err := s.effective(ctx, scope, group)
+	t, _, err := s.effective(ctx, store.Group{Scope: scope, Name: group})
 	return t, err
 }
 
@@ -301,10 +306,12 @@ type compiled struct {
 	procs string
 }
 
-// effective is Effective with the configuration's processors as JSON.
-func (s *Service) effective(ctx context.Context, scope store.Scope, group string) (*transform.Transformer, string, error) {
+// effective is Effective with the configuration's processors as JSON, for
+// group g as the batch read it (its records read as of g:
+// store.GetResourceAsOf).
+func (s *Service) effective(ctx context.Context, g store.Group) (*transform.Transformer, string, error) {
 	var procs []transform.Processor
-	raw, err := s.st.GetResource(ctx, key(scope, group))
+	raw, err := store.GetResourceAsOf(ctx, s.st, g, key(g.Scope, g.Name))
 	switch {
 	case err == nil:
 		if c, ok := s.cached(string(raw)); ok {
@@ -319,7 +326,7 @@ func (s *Service) effective(ctx context.Context, scope store.Scope, group string
 		if s.accountLevel == nil {
 			return nil, "", nil
 		}
-		if procs, err = s.accountLevel(ctx, scope, group); err != nil || procs == nil {
+		if procs, err = s.accountLevel(ctx, g); err != nil || procs == nil {
 			return nil, "", err
 		}
 		b, _ := json.Marshal(procs)
@@ -392,7 +399,7 @@ func (s *Service) Stage() logs.IngestStage {
 		if b.Group.Class != "" && b.Group.Class != "STANDARD" {
 			return nil // transformation is for the Standard class only
 		}
-		t, procs, err := s.effective(ctx, b.Scope, b.Group.Name)
+		t, procs, err := s.effective(ctx, b.Group)
 		if err != nil || t == nil {
 			return err
 		}

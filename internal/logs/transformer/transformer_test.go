@@ -302,9 +302,9 @@ func TestAccountLevel(t *testing.T) {
 	scope := store.Scope{Account: "000000000000", Region: harness.DefaultRegion}
 	mustGroup(t, h.Client(), "acct")
 	asked := 0
-	svc := transformer.New(transformer.Config{Store: h.Engine(), AccountLevel: func(_ context.Context, s store.Scope, g string) ([]transformer.Processor, error) {
+	svc := transformer.New(transformer.Config{Store: h.Engine(), AccountLevel: func(_ context.Context, grp store.Group) ([]transformer.Processor, error) {
 		asked++
-		if g != "acct" {
+		if grp.Name != "acct" {
 			return nil, nil
 		}
 		var p []transformer.Processor

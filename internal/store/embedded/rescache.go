@@ -24,8 +24,9 @@ import "sync"
 // while it is in flight), what was read while it was in flight is not served
 // once it has ended, and a read that began before either stores nothing. Every read that starts after a write returned
 // therefore sees that write, as with no cache at all. (The PostgreSQL engine,
-// where several nodes write, has no such cache: its invalidation would need a
-// notice between nodes.)
+// where several nodes write, cannot stamp domains in its memory: its cache
+// goes by generations kept in the database and read with the group row,
+// internal/store/postgres/rescache.go.)
 type resCache struct {
 	mu      sync.Mutex
 	tick    uint64            // moved on by every begin and end

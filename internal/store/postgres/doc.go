@@ -10,7 +10,9 @@
 // cairn_cursors and cairn_resources; cairn_leases (with an epoch, the
 // fencing token job writes are checked against: lease.go), cairn_secrets,
 // cairn_objects (object-storage records, objects.go) and cairn_iam (the
-// cluster's IAM document, iam.go).
+// cluster's IAM document, iam.go); cairn_account_gens and cairn_groups.res_gen
+// (generations of the resource kinds the ingest path reads, which let a
+// node answer those reads from its cache: rescache.go).
 //
 // Data flow: Append is one statement (one implicit transaction) that
 // updates the stream, takes the group's next sequence under its row lock,

@@ -38,6 +38,11 @@ type Config struct {
 	// filtered reads test here instead of in SQL (sumcache.go); 0 means
 	// DefaultSummaryCacheBytes, negative turns the cache off.
 	SummaryCacheBytes int64
+	// CachedKinds are the resource kinds GetResourceAsOf answers from the
+	// node's cache (rescache.go): the records the ingest path reads every
+	// batch. Their writes also move a generation, in the same statement.
+	// Every node on one database must list the same kinds.
+	CachedKinds []string
 }
 
 // DefaultMaxConns is the pool's size unless the URL sets pool_max_conns.
@@ -74,6 +79,9 @@ type Engine struct {
 	coalesce coalescer // group commit of appends (batch.go)
 
 	sums *sumCache // nil when off
+
+	cachedKinds map[string]struct{} // Config.CachedKinds; read-only after Open
+	resources   resCache            // records of cachedKinds (rescache.go)
 
 	objects   *objectStore // nil without object storage
 	stopMover context.CancelFunc
@@ -143,6 +151,10 @@ func Open(cfg Config) (*Engine, error) {
 	rand.Read(id[:])
 	e := &Engine{cfg: cfg, pool: pool, codec: c, node: hex.EncodeToString(id[:]), subs: map[int]func(store.Appended){}, iamSubs: map[int]func(){}, done: make(chan struct{}), ownUnheard: map[uint64]time.Time{},
 		objects: objects, coalesce: coalescer{queues: map[groupKey]*groupQueue{}}}
+	e.cachedKinds = map[string]struct{}{}
+	for _, k := range cfg.CachedKinds {
+		e.cachedKinds[k] = struct{}{}
+	}
 	switch {
 	case cfg.SummaryCacheBytes == 0:
 		e.sums = newSumCache(DefaultSummaryCacheBytes, time.Now)
@@ -329,6 +341,15 @@ var schema = []string{
 	// 7: leases' fencing tokens (lease.go): epoch grows each time a lease
 	// is taken anew, and job writes check it.
 	`ALTER TABLE cairn_leases ADD COLUMN epoch bigint NOT NULL DEFAULT 1;`,
+	// 8: generations of the cached resource kinds (rescache.go): the
+	// group's in its row, the account and region's in a row of their own.
+	`ALTER TABLE cairn_groups ADD COLUMN res_gen bigint NOT NULL DEFAULT 0;
+	CREATE TABLE cairn_account_gens (
+		account text NOT NULL,
+		region text NOT NULL,
+		gen bigint NOT NULL,
+		PRIMARY KEY (account, region)
+	);`,
 }
 
 // migrate brings the schema to len(schema), under an advisory lock so that

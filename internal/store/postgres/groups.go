@@ -49,10 +49,11 @@ func (e *Engine) gid(ctx context.Context, q interface {
 
 const groupColumns = `name, creation_time, retention_days, class, kms_key_id, tags, deletion_protection, stored_bytes`
 
-func scanGroup(row pgx.Row, scope store.Scope) (store.Group, error) {
+// scanGroup scans groupColumns, then into more what follows them.
+func scanGroup(row pgx.Row, scope store.Scope, more ...any) (store.Group, error) {
 	g := store.Group{Scope: scope}
 	var name, tags []byte
-	if err := row.Scan(&name, &g.CreationTime, &g.RetentionDays, &g.Class, &g.KMSKeyID, &tags, &g.DeletionProtection, &g.StoredBytes); err != nil {
+	if err := row.Scan(append([]any{&name, &g.CreationTime, &g.RetentionDays, &g.Class, &g.KMSKeyID, &tags, &g.DeletionProtection, &g.StoredBytes}, more...)...); err != nil {
 		return g, err
 	}
 	g.Name = string(name)
@@ -118,8 +119,15 @@ func (e *Engine) GetGroup(ctx context.Context, scope store.Scope, name string) (
 		return store.Group{}, err
 	}
 	defer e.exit()
-	g, err := scanGroup(e.pool.QueryRow(ctx, `SELECT `+groupColumns+` FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3`,
-		scope.Account, scope.Region, []byte(name)), scope)
+	// With the group, the generations of its cached resource records and
+	// its account's (rescache.go), in the same snapshot: the batch path's
+	// policy reads are answered as of this row.
+	var v store.ResourceVersion
+	g, err := scanGroup(e.pool.QueryRow(ctx, `SELECT `+groupColumns+`, gid, res_gen,
+		coalesce((SELECT gen FROM cairn_account_gens WHERE account = $1 AND region = $2), 0)
+		FROM cairn_groups WHERE account = $1 AND region = $2 AND name = $3`,
+		scope.Account, scope.Region, []byte(name)), scope, &v.ID, &v.Group, &v.Account)
+	g.Resources = v
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Group{}, store.ErrGroupNotFound
 	}

@@ -81,11 +81,31 @@ func (e *Engine) PutResource(ctx context.Context, k store.ResourceKey, value []b
 	if value == nil {
 		value = []byte{}
 	}
+	cached := e.cachedKind(k.Kind)
 	return wrap(e.fenced(ctx, func(q execer) error {
 		if k.Group == "" {
-			_, err := q.Exec(ctx, `INSERT INTO cairn_resources (account, region, gid, kind, name, value) VALUES ($1, $2, 0, $3, $4, $5)
+			sql := `INSERT INTO cairn_resources (account, region, gid, kind, name, value) VALUES ($1, $2, 0, $3, $4, $5)
+				ON CONFLICT (account, region, gid, kind, name) DO UPDATE SET value = excluded.value`
+			if cached {
+				sql = bumpAccountGen + sql
+			}
+			_, err := q.Exec(ctx, sql, k.Scope.Account, k.Scope.Region, []byte(k.Kind), []byte(k.Name), value)
+			return err
+		}
+		if cached {
+			// The group row's generation moves on in the statement that
+			// writes the record (rescache.go); the row's lock, held to
+			// COMMIT, also keeps the group from being deleted meanwhile.
+			tag, err := q.Exec(ctx, `WITH g AS (
+					UPDATE cairn_groups SET res_gen = res_gen + 1 WHERE account = $1 AND region = $2 AND name = $3
+					RETURNING account, region, gid
+				)
+				INSERT INTO cairn_resources (account, region, gid, kind, name, value) SELECT account, region, gid, $4, $5, $6 FROM g
 				ON CONFLICT (account, region, gid, kind, name) DO UPDATE SET value = excluded.value`,
-				k.Scope.Account, k.Scope.Region, []byte(k.Kind), []byte(k.Name), value)
+				k.Scope.Account, k.Scope.Region, []byte(k.Group), []byte(k.Kind), []byte(k.Name), value)
+			if err == nil && tag.RowsAffected() == 0 {
+				return store.ErrGroupNotFound
+			}
 			return err
 		}
 		// The group lookup and the insert in one statement: a group deleted in
@@ -119,11 +139,23 @@ func (e *Engine) GetResource(ctx context.Context, k store.ResourceKey) ([]byte, 
 	return v, wrap(err)
 }
 
+// bumpAccountGen, put before a statement on an account and region's
+// resource records ($1, $2), moves their generation on in that statement
+// (rescache.go). A data-modifying WITH runs whether or not the statement
+// reads it.
+const bumpAccountGen = `WITH gen AS (
+	INSERT INTO cairn_account_gens (account, region, gen) VALUES ($1, $2, 1)
+	ON CONFLICT (account, region) DO UPDATE SET gen = cairn_account_gens.gen + 1
+) `
+
 func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer e.exit()
+	if e.cachedKind(k.Kind) {
+		return e.deleteCached(ctx, k)
+	}
 	gid, err := e.resourceGid(ctx, k)
 	if err != nil {
 		return wrap(err)
@@ -138,6 +170,39 @@ func (e *Engine) DeleteResource(ctx context.Context, k store.ResourceKey) error 
 		return store.ErrResourceNotFound
 	}
 	return wrap(err)
+}
+
+// deleteCached is DeleteResource of a cached kind: the record's
+// generation moves on in the statement that deletes it (rescache.go).
+func (e *Engine) deleteCached(ctx context.Context, k store.ResourceKey) error {
+	var groups, deleted int64
+	err := e.fenced(ctx, func(q execer) error {
+		if k.Group == "" {
+			groups = 1
+			return q.QueryRow(ctx, bumpAccountGen+`, d AS (
+					DELETE FROM cairn_resources WHERE account = $1 AND region = $2 AND gid = 0 AND kind = $3 AND name = $4 RETURNING 1
+				)
+				SELECT count(*) FROM d`,
+				k.Scope.Account, k.Scope.Region, []byte(k.Kind), []byte(k.Name)).Scan(&deleted)
+		}
+		return q.QueryRow(ctx, `WITH g AS (
+				UPDATE cairn_groups SET res_gen = res_gen + 1 WHERE account = $1 AND region = $2 AND name = $3 RETURNING gid
+			), d AS (
+				DELETE FROM cairn_resources r USING g WHERE r.account = $1 AND r.region = $2 AND r.gid = g.gid AND r.kind = $4 AND r.name = $5
+				RETURNING 1
+			)
+			SELECT (SELECT count(*) FROM g), (SELECT count(*) FROM d)`,
+			k.Scope.Account, k.Scope.Region, []byte(k.Group), []byte(k.Kind), []byte(k.Name)).Scan(&groups, &deleted)
+	})
+	switch {
+	case err != nil:
+		return wrap(err)
+	case groups == 0:
+		return store.ErrGroupNotFound
+	case deleted == 0:
+		return store.ErrResourceNotFound
+	}
+	return nil
 }
 
 func (e *Engine) ListResources(ctx context.Context, k store.ResourceKey, prefix, after string, fn func(name string, value []byte) bool) error {
