@@ -237,12 +237,12 @@ func Open(cfg Config) (*Engine, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		groups:  make(map[string]*group),
-		resume:  newResumeCache(resumeCacheBytes),
 		res:     newResCache(),
 		stop:    make(chan struct{}),
 		closing: make(chan struct{}),
 		bgLog:   rateLimit{every: 30 * time.Second},
 	}
+	e.resume = newResumeCache(resumeCacheBytes, e.putBuf)
 	switch {
 	case cfg.FeedTailBytes == 0:
 		e.tail = newFeedTail(DefaultFeedTailBytes)

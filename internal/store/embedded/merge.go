@@ -117,9 +117,12 @@ func (r *readState) loadCursor(s summary, stream string, it *item) (*cursor, err
 	if r.lit != nil {
 		tpl = r.lit.tpl
 	}
-	if blk := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil && blk.coversTimes(r.start, r.end, tpl) {
-		c = &cursor{blk: blk} // the cache's: never pooled
+	if blk, buf := r.e.resume.get(resumeKey{r.g.id, s.minTs, s.seq}); blk != nil && blk.coversTimes(r.start, r.end, tpl) {
+		c = &cursor{blk: blk, buf: buf} // the cache's buffer is the cursor's now
 	} else {
+		if buf != nil {
+			r.e.putBuf(buf) // taken from the cache, of no use here: no one else holds it
+		}
 		blk, raw, ok, err := r.e.openBlockOf(r.g.id, s.minTs, s.seq, decodeWant{start: r.start, end: r.end, tpl: tpl})
 		if !ok || err != nil {
 			return nil, err // !ok: reclaimed between summary and payload
@@ -195,8 +198,8 @@ func (r *readState) park(c *cursor) {
 		return
 	}
 	r.compact(c)
-	c.buf = nil // the cache owns blk.data now
-	r.e.resume.put(resumeKey{r.g.id, c.sum.minTs, c.sum.seq}, c.blk)
+	r.e.resume.put(resumeKey{r.g.id, c.sum.minTs, c.sum.seq}, c.blk, c.buf)
+	c.buf = nil // the cache owns blk.data and its buffer now
 }
 
 // compact gives c's buffer back when its messages use little of it: a

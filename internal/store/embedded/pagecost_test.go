@@ -87,7 +87,7 @@ func TestPageCostDoesNotGrow(t *testing.T) {
 				events := 0
 				for {
 					if !cached {
-						e.resume = newResumeCache(resumeCacheBytes)
+						e.resume = newResumeCache(resumeCacheBytes, e.putBuf)
 					}
 					before := e.decodes.Load()
 					p, err := e.Read(context.Background(), q)
