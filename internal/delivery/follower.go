@@ -369,6 +369,11 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	// With every event delivered as stored, a group's other follower may
 	// have encoded these blocks already, or will want them.
 	fields := f.Fields
+	if _, ok := fl.sink.(*groupSink); ok {
+		// It appends the messages alone: their fields would only count
+		// against its record limit (Size is the JSON's).
+		fields = nil
+	}
 	share := matchAll && !f.Transformed && fields == nil && fl.m.groupFollowers(f.Scope, f.Group) > 1
 	lean := share && payloadOnly(fl.sink)
 	sc := &fl.scratch
