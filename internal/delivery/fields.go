@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/protocol"
@@ -90,44 +92,73 @@ func (f *Fields) same(g *Fields) bool {
 }
 
 // smallKeys: up to this many values, appendObject finds a key's later
-// duplicate by comparing with each; past it, from a map.
+// duplicate by comparing with each; past it, by sorting the keys.
 const smallKeys = 16
+
+// fieldScratch is appendObject's working memory, kept between the events
+// of a page (build's scratch). Only keys and indices are kept in it, no
+// text of a message.
+type fieldScratch struct {
+	values pattern.Values
+	keys   []byte  // the values' keys, back to back
+	ends   []int32 // by value: where its key ends in keys
+	order  []int32 // the values sorted by key, past smallKeys
+	shadow []bool  // by value: a later value has its key
+}
+
+// key is value i's key where keys holds it (no copy: appendObject reads
+// it before the next event writes keys again).
+func (sc *fieldScratch) key(i int) string {
+	start := int32(0)
+	if i > 0 {
+		start = sc.ends[i-1]
+	}
+	return unsafe.String(unsafe.SliceData(sc.keys[start:]), int(sc.ends[i]-start))
+}
 
 // appendObject appends the extractedFields object of an event whose
 // delivered message is msg ({…}, the braces included), or nothing when it
-// has no field; v is the caller's scratch. A key the pattern sets twice
-// (Values keeps both) is written once, with its last value, as
-// TestMetricFilter's map has it.
-func (f *Fields) appendObject(dst []byte, msg string, v *pattern.Values) []byte {
+// has no field. A key the pattern sets twice (Values keeps both) is
+// written once, with its last value, as TestMetricFilter's map has it.
+// Past smallKeys values the duplicates are found by a stable sort of the
+// keys, held in sc: a map of the keys cost a string each, half a million
+// of them for a 1 MB event of one-letter fields under [].
+func (f *Fields) appendObject(dst []byte, msg string, sc *fieldScratch) []byte {
 	start := len(dst)
 	dst = append(dst, '{')
 	n := 0
-	if f.extract != nil && f.extract.ExtractValues(msg, v) {
-		var kb, kj [80]byte
-		var lastOf map[string]int
+	if v := &sc.values; f.extract != nil && f.extract.ExtractValues(msg, v) {
+		sc.keys, sc.ends = sc.keys[:0], sc.ends[:0]
+		for i := 0; i < v.Len(); i++ {
+			sc.keys = v.AppendKey(sc.keys, i)
+			sc.ends = append(sc.ends, int32(len(sc.keys)))
+		}
+		sc.shadow = grown(&sc.shadow, v.Len())
+		clear(sc.shadow)
 		if v.Len() > smallKeys {
-			lastOf = make(map[string]int, v.Len())
+			sc.order = sc.order[:0]
 			for i := 0; i < v.Len(); i++ {
-				lastOf[string(v.AppendKey(kb[:0], i))] = i
+				sc.order = append(sc.order, int32(i))
+			}
+			slices.SortStableFunc(sc.order, func(a, b int32) int { return strings.Compare(sc.key(int(a)), sc.key(int(b))) })
+			for j := 0; j+1 < len(sc.order); j++ {
+				sc.shadow[sc.order[j]] = sc.key(int(sc.order[j])) == sc.key(int(sc.order[j+1]))
+			}
+		} else {
+			for i := 0; i < v.Len(); i++ {
+				for j := i + 1; j < v.Len() && !sc.shadow[i]; j++ {
+					sc.shadow[i] = sc.key(i) == sc.key(j)
+				}
 			}
 		}
 		for i := 0; i < v.Len(); i++ {
-			k := v.AppendKey(kb[:0], i)
-			last := true
-			if lastOf != nil {
-				last = lastOf[string(k)] == i
-			} else {
-				for j := i + 1; j < v.Len() && last; j++ {
-					last = string(v.AppendKey(kj[:0], j)) != string(k)
-				}
-			}
-			if !last {
+			if sc.shadow[i] {
 				continue
 			}
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = protocol.AppendJSONString(dst, strings.TrimPrefix(string(k), "$"))
+			dst = protocol.AppendJSONString(dst, strings.TrimPrefix(sc.key(i), "$"))
 			dst = append(dst, ':')
 			dst = protocol.AppendJSONString(dst, v.Text(i))
 			n++

@@ -3,8 +3,11 @@ package delivery
 import (
 	"encoding/json"
 	"maps"
+	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
+	"weak"
 
 	"github.com/cairnlog/cairn/internal/pattern"
 	"github.com/cairnlog/cairn/internal/store"
@@ -18,12 +21,14 @@ import (
 func TestFieldsObject(t *testing.T) {
 	scope := store.Scope{Account: "123456789012", Region: "eu-west-1"}
 	many := strings.TrimSuffix(strings.Repeat("a b ", 12), " ") // 24 fields
+	long := strings.Repeat("k", 90)                             // a key past any small buffer
 	for _, c := range []struct{ pat, msg string }{
 		{"[ip, user, verb]", `1.2.3.4 "a b" GET`},
 		{"[a, b, a]", "x y z"},
 		{"[]", many},
 		{"[a, b, a, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, a]", many},
 		{"[x, ..., y]", "one two three four"},
+		{"[" + long + ", b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, " + long + ", ...]", many},
 		{`[k="quo\"te", v]`, `quo"te value with spaces`},
 	} {
 		p, err := pattern.Compile(c.pat)
@@ -35,8 +40,8 @@ func TestFieldsObject(t *testing.T) {
 			t.Fatalf("%s does not match %q", c.pat, c.msg)
 		}
 		f := NewFields(p, []string{"@aws.account"}, scope, "g")
-		var v pattern.Values
-		b := f.appendObject([]byte("prefix"), c.msg, &v)
+		var sc fieldScratch
+		b := f.appendObject([]byte("prefix"), c.msg, &sc)
 		if !strings.HasPrefix(string(b), "prefix") {
 			t.Fatalf("%s: prefix lost: %s", c.pat, b)
 		}
@@ -62,8 +67,8 @@ func TestFieldsObject(t *testing.T) {
 		t.Fatal("a term pattern without system fields has Fields")
 	}
 	sp, _ := pattern.Compile("[a, b]")
-	var v pattern.Values
-	if b := NewFields(sp, nil, scope, "g").appendObject(nil, "one", &v); len(b) != 0 {
+	var sc fieldScratch
+	if b := NewFields(sp, nil, scope, "g").appendObject(nil, "one", &sc); len(b) != 0 {
 		t.Fatalf("no match, object %s", b)
 	}
 }
@@ -86,8 +91,8 @@ func FuzzFieldsObject(f *testing.F) {
 			return
 		}
 		fl := NewFields(p, nil, store.Scope{Account: "1", Region: "r"}, "g")
-		var v pattern.Values
-		b := fl.appendObject(nil, msg, &v)
+		var sc fieldScratch
+		b := fl.appendObject(nil, msg, &sc)
 		if len(want) == 0 {
 			if len(b) != 0 {
 				t.Fatalf("no values, object %s", b)
@@ -112,4 +117,51 @@ func FuzzFieldsObject(f *testing.F) {
 			t.Fatalf("got %v, want %v", got, exp)
 		}
 	})
+}
+
+// TestFieldsScratchLetsGo: once build returns and its records are
+// released, the follower keeps nothing of the page's messages: the values
+// appendObject extracted are substrings of them, and a follower that goes
+// idle after a page must not hold its last event alive.
+func TestFieldsScratchLetsGo(t *testing.T) {
+	p, err := pattern.Compile("[a, b]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Filter{Name: "f", Group: "g", Pattern: p, Fields: NewFields(p, nil, store.Scope{}, "g")}
+	fl := &follower{m: &Manager{byGroup: map[groupKey][]*follower{}}, f: f}
+	msg := make([]byte, 1<<16)
+	for i := range msg {
+		msg[i] = "a "[i%2]
+	}
+	gone := weak.Make(&msg[0])
+	page := []store.StoredEvent{{Stream: "s", Timestamp: 1, Message: unsafe.String(&msg[0], len(msg))}}
+	recs := fl.build(page)
+	if len(recs) != 1 || recs[0].Events[0].fields == nil {
+		t.Fatalf("records %+v", recs)
+	}
+	fl.release(recs)
+	clear(page)
+	runtime.GC()
+	if gone.Value() != nil {
+		t.Fatal("the follower still holds the page's message")
+	}
+	runtime.KeepAlive(fl)
+}
+
+// TestFieldsObjectAllocs: a wide event's object costs no allocation per
+// key (a map of the keys cost one a field); what remains is the pattern's
+// own split of the line.
+func TestFieldsObjectAllocs(t *testing.T) {
+	p, err := pattern.Compile("[]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFields(p, nil, store.Scope{}, "g")
+	msg := strings.TrimSuffix(strings.Repeat("a ", 2000), " ")
+	var sc fieldScratch
+	dst := f.appendObject(nil, msg, &sc)
+	if n := testing.AllocsPerRun(10, func() { dst = f.appendObject(dst[:0], msg, &sc) }); n > 100 {
+		t.Fatalf("%v allocations for an object of 2,000 fields", n)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +111,45 @@ func TestExtractedFields(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestExtractedFieldsLogGroupSink: the log-group sink appends messages
+// alone, so an event whose extractedFields would pass its record limit
+// (300 KB of one-letter fields under [], ~1.6 MB of fields) is still
+// copied, not recorded as failed.
+func TestExtractedFieldsLogGroupSink(t *testing.T) {
+	h := harness.Start(t, harness.Configure(func(c *server.Config) {
+		c.Sinks = map[string]delivery.SinkConfig{lambdaARN: {LogGroup: &delivery.LogGroupConfig{Name: "copy"}}}
+	}))
+	c := h.Client()
+	ctx := context.Background()
+	setup(t, c, "src", "s")
+	setup(t, c, "copy")
+	const arn = "arn:aws:logs:us-east-1:000000000000:log-group:copy"
+	if _, err := c.PutResourcePolicy(ctx, &cwl.PutResourcePolicyInput{ResourceArn: aws.String(arn),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"logs.amazonaws.com"},` +
+			`"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"` + arn + `:*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutSubscriptionFilter(ctx, &cwl.PutSubscriptionFilterInput{LogGroupName: aws.String("src"), FilterName: aws.String("wide"),
+		FilterPattern: aws.String("[]"), DestinationArn: aws.String(lambdaARN), EmitSystemFields: []string{"@aws.account"}}); err != nil {
+		t.Fatal(err)
+	}
+	wide := strings.TrimSuffix(strings.Repeat("a ", 150_000), " ")
+	put(t, c, "src", "s", now(), wide)
+	harness.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		for _, s := range h.Delivery().Stats() {
+			if s.FilterName == "wide" && s.FailedEvents != 0 {
+				t.Fatalf("recorded as failed: %s", s.LastError)
+			}
+		}
+		out, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("copy")})
+		if err != nil {
+			return err
+		}
+		if len(out.Events) != 1 || aws.ToString(out.Events[0].Message) != wide {
+			return fmt.Errorf("%d events copied", len(out.Events))
+		}
+		return nil
+	})
 }

@@ -368,7 +368,13 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	}
 	// With every event delivered as stored, a group's other follower may
 	// have encoded these blocks already, or will want them.
-	share := matchAll && !f.Transformed && f.Fields == nil && fl.m.groupFollowers(f.Scope, f.Group) > 1
+	fields := f.Fields
+	if _, ok := fl.sink.(*groupSink); ok {
+		// It appends the messages alone: their fields would only count
+		// against its record limit (Size is the JSON's).
+		fields = nil
+	}
+	share := matchAll && !f.Transformed && fields == nil && fl.m.groupFollowers(f.Scope, f.Group) > 1
 	lean := share && payloadOnly(fl.sink)
 	sc := &fl.scratch
 	defer sc.reset()
@@ -399,10 +405,10 @@ func (fl *follower) build(events []store.StoredEvent) []*Record {
 	// outlive the page while it waits to be sent again).
 	var fieldBuf []byte
 	var fieldEnd []int // by index in keep: where its object ends in fieldBuf
-	if f.Fields != nil {
+	if fields != nil {
 		fieldEnd = make([]int, len(keep))
 		for i := range keep {
-			fieldBuf = f.Fields.appendObject(fieldBuf, keep[i].Message, &sc.values)
+			fieldBuf = fields.appendObject(fieldBuf, keep[i].Message, &sc.fields)
 			fieldEnd[i] = len(fieldBuf)
 		}
 	}
@@ -513,7 +519,7 @@ func payloadOnly(s Sink) bool {
 type buildScratch struct {
 	shared []*encodedBlock
 	open   map[string]*Record
-	values pattern.Values // Fields.appendObject's
+	fields fieldScratch // Fields.appendObject's
 }
 
 // grown is *s resized to n elements, the array kept when it is large
@@ -542,7 +548,12 @@ func (sc *buildScratch) openMap() map[string]*Record {
 func (sc *buildScratch) reset() {
 	clear(sc.shared)
 	clear(sc.open)
-	if cap(sc.shared) > maxPageBufEvents {
+	// The last event's values are substrings of its message: kept, they
+	// would keep the page's messages (and a wide event's ~50 bytes a
+	// field) as long as the follower lives. A wide event's keys (~17
+	// bytes a field) are let go like a large page's array.
+	sc.fields.values = pattern.Values{}
+	if cap(sc.shared) > maxPageBufEvents || cap(sc.fields.ends) > maxPageBufEvents {
 		*sc = buildScratch{}
 	}
 }
