@@ -21,10 +21,13 @@ import (
 // name, every value a string; an event matched by a JSON or term pattern
 // has none. Consumers that read emitSystemFields' values (Netflix Atlas's
 // CloudWatch Logs Firehose endpoint) find "@aws.account" and "@aws.region"
-// in that same object. Three points no source settles, decided here: a
-// field without a name (a position of [], or one an ellipsis spans) is
-// keyed as TestMetricFilter keys it, less its "$" ("1", "2"), as named ones
-// are ("ip" for TestMetricFilter's "$ip"); "@source.log" is the log group as
+// in that same object. Three points no source settles, decided here: only
+// named fields are written, keyed by their names ("ip" for
+// TestMetricFilter's "$ip"): a field known by its position (each of []'s,
+// those an ellipsis spans: TestMetricFilter's "$1", "$2") is left out, as
+// every AWS example has only names, and so [] (every event) adds nothing
+// and an event's fields stay within one copy of its message and the
+// names; "@source.log" is the log group as
 // Logs Insights' @log writes it, "account-id:log-group-name"; the pattern's
 // fields come first, in the pattern's order, then the system fields in
 // emitSystemFields' order. An event with neither has no extractedFields key
@@ -34,7 +37,7 @@ import (
 // (*pattern.Pattern): only a space-delimited one yields extractedFields.
 type FieldExtractor interface {
 	ExtractValues(message string, v *pattern.Values) bool
-	IsSpaceDelimited() bool
+	HasNamedFields() bool
 }
 
 // Fields is what a filter adds to its events' extractedFields; nil adds
@@ -50,7 +53,7 @@ type Fields struct {
 // fields) and whose emitSystemFields is emit; nil when it adds nothing.
 func NewFields(p Matcher, emit []string, scope store.Scope, group string) *Fields {
 	f := &Fields{}
-	if x, ok := p.(FieldExtractor); ok && x.IsSpaceDelimited() {
+	if x, ok := p.(FieldExtractor); ok && x.HasNamedFields() {
 		f.extract = x
 	}
 	for _, name := range emit {
@@ -130,6 +133,12 @@ func (f *Fields) appendObject(dst []byte, msg string, sc *fieldScratch) []byte {
 	if v := &sc.values; f.extract != nil && f.extract.ExtractValues(msg, v) {
 		sc.keys, sc.ends = sc.keys[:0], sc.ends[:0]
 		for i := 0; i < v.Len(); i++ {
+			if !v.Named(i) {
+				// Not written (a field known by its position); its key
+				// marked so that it equals no name ("$1" of [1, b]'s
+				// name "1").
+				sc.keys = append(sc.keys, 0)
+			}
 			sc.keys = v.AppendKey(sc.keys, i)
 			sc.ends = append(sc.ends, int32(len(sc.keys)))
 		}
@@ -152,7 +161,7 @@ func (f *Fields) appendObject(dst []byte, msg string, sc *fieldScratch) []byte {
 			}
 		}
 		for i := 0; i < v.Len(); i++ {
-			if sc.shadow[i] {
+			if sc.shadow[i] || !v.Named(i) {
 				continue
 			}
 			if n > 0 {

@@ -13,11 +13,28 @@ import (
 	"github.com/cairnlog/cairn/internal/store"
 )
 
-// TestFieldsObject holds appendObject to the pattern's own Extract: the
-// same keys less their "$", the same values (a key set twice with its last
-// value, both below and past smallKeys values), as a JSON object that
-// encoding/json reads back, and no object for a message the pattern
-// extracts nothing from.
+// namedOf is the pattern's named values for msg as a map (a name set
+// twice keeps its last value), keys without their "$": what extractedFields
+// must hold, from pattern.Values alone.
+func namedOf(t testing.TB, p *pattern.Pattern, msg string) map[string]string {
+	var v pattern.Values
+	if !p.ExtractValues(msg, &v) {
+		t.Fatalf("%s does not match %q", p, msg)
+	}
+	m := map[string]string{}
+	for i := 0; i < v.Len(); i++ {
+		if v.Named(i) {
+			m[strings.TrimPrefix(string(v.AppendKey(nil, i)), "$")] = v.Text(i)
+		}
+	}
+	return m
+}
+
+// TestFieldsObject holds appendObject to the pattern's own values: its
+// named fields, keys less their "$", the same values (a name set twice
+// with its last value, both below and past smallKeys values), no field
+// known by its position, as a JSON object that encoding/json reads back,
+// and no object for a message the pattern extracts nothing from.
 func TestFieldsObject(t *testing.T) {
 	scope := store.Scope{Account: "123456789012", Region: "eu-west-1"}
 	many := strings.TrimSuffix(strings.Repeat("a b ", 12), " ") // 24 fields
@@ -49,12 +66,10 @@ func TestFieldsObject(t *testing.T) {
 		if err := json.Unmarshal(b[len("prefix"):], &got); err != nil {
 			t.Fatalf("%s: %s: %v", c.pat, b, err)
 		}
-		exp := map[string]string{"@aws.account": "123456789012"}
-		for k, x := range want {
-			exp[strings.TrimPrefix(k, "$")] = x
-		}
+		exp := namedOf(t, p, c.msg)
+		exp["@aws.account"] = "123456789012"
 		if !maps.Equal(got, exp) {
-			t.Errorf("%s on %q: got %v, want %v", c.pat, c.msg, got, exp)
+			t.Errorf("%s on %q: got %v, want %v (Extract: %v)", c.pat, c.msg, got, exp, want)
 		}
 		// No key twice on the wire.
 		if n := strings.Count(string(b), `"a":`); n > 1 {
@@ -62,9 +77,23 @@ func TestFieldsObject(t *testing.T) {
 		}
 	}
 	// Nothing to add: no Fields; a non-matching message adds no object.
-	tp, _ := pattern.Compile("ERROR")
-	if NewFields(tp, nil, scope, "g") != nil {
-		t.Fatal("a term pattern without system fields has Fields")
+	for _, text := range []string{"ERROR", "[]", "[..., ...]", `{ $.a = 1 }`} {
+		tp, _ := pattern.Compile(text)
+		if NewFields(tp, nil, scope, "g") != nil {
+			t.Fatalf("%s without system fields has Fields", text)
+		}
+	}
+	// Positions are left out, a name that is a number is not one.
+	for _, c := range []struct{ pat, msg, want string }{
+		{"[x, ..., y]", "one two three four", `{"x":"one","y":"four"}`},
+		{"[1, b]", "one two", `{"1":"one","b":"two"}`},
+		{"[1, ..., 1]", "one two three", `{"1":"three"}`},
+	} {
+		p, _ := pattern.Compile(c.pat)
+		var sc fieldScratch
+		if b := NewFields(p, nil, scope, "g").appendObject(nil, c.msg, &sc); string(b) != c.want {
+			t.Errorf("%s on %q: %s, want %s", c.pat, c.msg, b, c.want)
+		}
 	}
 	sp, _ := pattern.Compile("[a, b]")
 	var sc fieldScratch
@@ -75,7 +104,7 @@ func TestFieldsObject(t *testing.T) {
 
 // FuzzFieldsObject: for any space-delimited pattern and message it
 // matches, the extractedFields object is JSON that encoding/json reads as
-// the pattern's Extract map, keys less their "$".
+// the pattern's named values, keys less their "$".
 func FuzzFieldsObject(f *testing.F) {
 	f.Add("[ip, user, verb]", `1.2.3.4 "a b" GET`)
 	f.Add("[a, b, a]", "x y z")
@@ -86,11 +115,17 @@ func FuzzFieldsObject(f *testing.F) {
 		if err != nil || !p.IsSpaceDelimited() {
 			return
 		}
-		ok, want := p.Extract(msg)
-		if !ok {
+		if !p.Match(msg) {
 			return
 		}
+		want := namedOf(t, p, msg)
 		fl := NewFields(p, nil, store.Scope{Account: "1", Region: "r"}, "g")
+		if fl == nil {
+			if len(want) != 0 || p.HasNamedFields() {
+				t.Fatalf("no Fields, named values %v", want)
+			}
+			return
+		}
 		var sc fieldScratch
 		b := fl.appendObject(nil, msg, &sc)
 		if len(want) == 0 {
@@ -106,7 +141,7 @@ func FuzzFieldsObject(f *testing.F) {
 		// Invalid UTF-8 as encoding/json writes it (a U+FFFD a byte).
 		exp := map[string]string{}
 		for k, x := range want {
-			jk, _ := json.Marshal(strings.TrimPrefix(k, "$"))
+			jk, _ := json.Marshal(k)
 			jx, _ := json.Marshal(x)
 			var uk, ux string
 			json.Unmarshal(jk, &uk)
@@ -151,9 +186,11 @@ func TestFieldsScratchLetsGo(t *testing.T) {
 
 // TestFieldsObjectAllocs: a wide event's object costs no allocation per
 // key (a map of the keys cost one a field); what remains is the pattern's
-// own split of the line.
+// own split of the line. The widest a 1,024-character pattern names: 340
+// fields, all called x (each shadowing the one before), the last taking
+// the rest of a 2,000-field line.
 func TestFieldsObjectAllocs(t *testing.T) {
-	p, err := pattern.Compile("[]")
+	p, err := pattern.Compile("[" + strings.Repeat("x, ", 339) + "x]")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +198,10 @@ func TestFieldsObjectAllocs(t *testing.T) {
 	msg := strings.TrimSuffix(strings.Repeat("a ", 2000), " ")
 	var sc fieldScratch
 	dst := f.appendObject(nil, msg, &sc)
-	if n := testing.AllocsPerRun(10, func() { dst = f.appendObject(dst[:0], msg, &sc) }); n > 100 {
-		t.Fatalf("%v allocations for an object of 2,000 fields", n)
+	if want := `{"x":"` + msg[2*339:] + `"}`; string(dst) != want {
+		t.Fatalf("object %.80s…, want %.80s…", dst, want)
+	}
+	if n := testing.AllocsPerRun(10, func() { dst = f.appendObject(dst[:0], msg, &sc) }); n > 20 {
+		t.Fatalf("%v allocations for an object of 340 fields", n)
 	}
 }

@@ -117,6 +117,20 @@ func (p *Pattern) IsJSON() bool { return p.json != nil }
 // IsSpaceDelimited reports whether p is a space-delimited pattern ([ ... ]).
 func (p *Pattern) IsSpaceDelimited() bool { return p.spaced != nil }
 
+// HasNamedFields reports whether p is space-delimited with at least one
+// named element ([ip, user, ...] has two; [] and [..., ...] none).
+func (p *Pattern) HasNamedFields() bool {
+	if p.spaced == nil {
+		return false
+	}
+	for _, e := range p.spaced.elems {
+		if e.name != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Match reports whether message matches the pattern. Term patterns do not
 // allocate; JSON patterns allocate only to decode escaped strings they test.
 func (p *Pattern) Match(message string) bool {

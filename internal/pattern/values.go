@@ -90,6 +90,11 @@ func (v *Values) AppendKey(dst []byte, i int) []byte {
 	return append(dst, e.name...)
 }
 
+// Named reports whether value i (0 <= i < Len) is a space-delimited
+// pattern's named element (key "$name"), not a field known by its
+// position ("$N") nor a JSON selector.
+func (v *Values) Named(i int) bool { return v.kv[i].pos == 0 }
+
 // Text is the text of value i (0 <= i < Len); where a key is set twice,
 // Map keeps the later one.
 func (v *Values) Text(i int) string { return v.kv[i].text }
