@@ -432,8 +432,18 @@ func runCompare(ctx context.Context, env Env, base bench.Config, s compareSettin
 		}
 		round := bench.Round{Order: order, LoadAvg: bench.LoadAvg()}
 		fmt.Fprintf(env.Stderr, "== round %d of %d: %s first; load average %s\n", r+1, s.rounds, order[0], round.LoadAvg)
+		// One first timestamp for both systems of a round, so that they
+		// get the same lines byte for byte (each line carries its time)
+		// and the same bins: each took its own from the clock before, and
+		// a round's second system, minutes later, had its events in other
+		// 5-minute bins (7 rows against 8, session 15).
+		first := base.FirstMs
+		if first == 0 {
+			first = time.Now().Add(-time.Minute).UnixMilli() - base.Events
+		}
 		for _, who := range order {
 			cfg := base
+			cfg.FirstMs = first
 			cfg.Prefix = fmt.Sprintf("bench-%d-r%d", time.Now().Unix(), r+1)
 			var rep *bench.Report
 			if who == "cairn" {
