@@ -286,6 +286,15 @@ func TestNATSAndBulkSinks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A space-delimited filter with a system field: the _bulk documents
+	// carry its extractedFields, which VictoriaLogs stores flattened.
+	setup(t, c, "/app/access", "z")
+	if _, err := c.PutSubscriptionFilter(ctx, &cwl.PutSubscriptionFilterInput{LogGroupName: aws.String("/app/access"), FilterName: aws.String("fields"),
+		FilterPattern: aws.String("[ip, user, status=4*]"), DestinationArn: aws.String(bulkARN), RoleArn: role,
+		EmitSystemFields: []string{"@aws.region"}}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, c, "/app/access", "z", now(), "10.0.0.1 alice 404", "10.0.0.2 bob 200", "10.0.0.3 carol 403")
 	want := map[string][]string{}
 	for b := range 3 {
 		for _, s := range []string{"x", "y"} {
@@ -345,6 +354,30 @@ func TestNATSAndBulkSinks(t *testing.T) {
 		}
 		if row["n"] != "600" {
 			return fmt.Errorf("VictoriaLogs holds %s events, want 600", row["n"])
+		}
+		return nil
+	})
+	harness.CheckFor(t, 30*time.Second, 200*time.Millisecond, func() error {
+		q := `logGroup:"/app/access" | sort by (_msg) | fields _msg, extractedFields.ip, extractedFields.user, extractedFields.status, "extractedFields.@aws.region"`
+		resp, err := http.Get(vl + "/select/logsql/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var got []map[string]string
+		for dec := json.NewDecoder(resp.Body); dec.More(); {
+			var row map[string]string
+			if err := dec.Decode(&row); err != nil {
+				return err
+			}
+			got = append(got, row)
+		}
+		want := []map[string]string{
+			{"_msg": "10.0.0.1 alice 404", "extractedFields.ip": "10.0.0.1", "extractedFields.user": "alice", "extractedFields.status": "404", "extractedFields.@aws.region": "us-east-1"},
+			{"_msg": "10.0.0.3 carol 403", "extractedFields.ip": "10.0.0.3", "extractedFields.user": "carol", "extractedFields.status": "403", "extractedFields.@aws.region": "us-east-1"},
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("VictoriaLogs holds %v, want %v", got, want)
 		}
 		return nil
 	})
