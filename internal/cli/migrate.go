@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cairnlog/cairn/internal/migrate"
+	"github.com/cairnlog/cairn/internal/server"
 )
 
 const migrateUsage = `usage: cairn migrate --from DATA_DIR --to postgres://user:password@host:5432/db
@@ -41,7 +42,7 @@ func runMigrate(env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "cairn migrate: --to must be a postgres:// URL")
 		return 2
 	}
-	st, err := migrate.Copy(context.Background(), *from, *to)
+	st, err := migrate.Copy(context.Background(), *from, *to, server.CachedKinds())
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "cairn migrate:", err)
 		return 1

@@ -77,3 +77,53 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatalf("migrating twice: %d %s", code, errb.String())
 	}
 }
+
+// TestMigrateWhileANodeServes: a server already on the database caches
+// that its account has no data protection policy; cairn migrate then
+// copies in a data directory whose account has one. The node's next batch
+// is masked: the migration's writes of the cached kinds move their
+// generations (server.CachedKinds), as a server's writes do, instead of
+// leaving the node's cached answer standing.
+func TestMigrateWhileANodeServes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old := harness.Start(t, harness.InDir(dir))
+	harness.CreateGroup(t, old.Client(), "app", "s")
+	doc := `{"Name":"p","Version":"2021-06-01","Statement":[` +
+		`{"Sid":"audit","DataIdentifier":["arn:aws:dataprotection::aws:data-identifier/EmailAddress"],"Operation":{"Audit":{"FindingsDestination":{}}}},` +
+		`{"Sid":"redact","DataIdentifier":["arn:aws:dataprotection::aws:data-identifier/EmailAddress"],"Operation":{"Deidentify":{"MaskConfig":{}}}}]}`
+	if _, err := old.Client().PutAccountPolicy(ctx, &cwl.PutAccountPolicyInput{PolicyName: aws.String("dp"),
+		PolicyType: types.PolicyTypeDataProtectionPolicy, PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	old.Stop()
+
+	url := pgtest.Start(t).NewDatabase(t)
+	node := harness.Start(t, harness.WithStore(url))
+	c := node.Client()
+	harness.CreateGroup(t, c, "other", "s")
+	n := 0
+	last := func() string {
+		t.Helper()
+		n++
+		harness.PutMessages(t, c, "other", "s", fmt.Sprintf("signed up: jane.doe@example.com #%d", n))
+		out, err := c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("other"), LogStreamName: aws.String("s"), Limit: aws.Int32(1)})
+		if err != nil || len(out.Events) != 1 {
+			t.Fatalf("GetLogEvents: %+v %v", out, err)
+		}
+		return aws.ToString(out.Events[0].Message)
+	}
+	for range 3 { // cached: no account policy
+		if got := last(); !strings.Contains(got, "jane.doe@example.com") {
+			t.Fatalf("masked before the migration: %q", got)
+		}
+	}
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	if code := Run(env, []string{"migrate", "--from", dir, "--to", url}); code != 0 {
+		t.Fatalf("cairn migrate: %d: %s", code, errb.String())
+	}
+	if got := last(); strings.Contains(got, "jane.doe@example.com") {
+		t.Fatalf("the node's first batch after the migration is not masked: %q", got)
+	}
+}

@@ -20,14 +20,18 @@ import (
 
 // Copy opens the embedded engine in dataDir (refused while a server runs
 // on it: its directory is locked) and the PostgreSQL database at url,
-// copies the one into the other (Run) and closes both.
-func Copy(ctx context.Context, dataDir, url string) (Stats, error) {
+// copies the one into the other (Run) and closes both. cachedKinds are
+// the resource kinds the servers on that database cache
+// (server.CachedKinds, postgres.Config.CachedKinds): the copy's writes of
+// them move their generations, as a server's do, so a node already
+// serving the database sees them on its next batch.
+func Copy(ctx context.Context, dataDir, url string, cachedKinds []string) (Stats, error) {
 	src, err := embedded.Open(embedded.Config{Dir: dataDir, RecompactInterval: -1}) // read only: no merging under the copy
 	if err != nil {
 		return Stats{}, fmt.Errorf("opening %s: %w", dataDir, err)
 	}
 	defer src.Close()
-	dst, err := postgres.Open(postgres.Config{URL: url})
+	dst, err := postgres.Open(postgres.Config{URL: url, CachedKinds: cachedKinds})
 	if err != nil {
 		return Stats{}, err // pgx's errors do not carry the password
 	}

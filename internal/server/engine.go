@@ -47,16 +47,20 @@ func openEngine(cfg Config, onFatal func(error)) (Engine, error) {
 			RecompactInterval: cfg.RecompactInterval, RecompactAge: cfg.RecompactAge,
 			CacheSize: int64(cfg.CacheMiB) << 20})
 	case isShared(s):
-		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger, Blocks: cfg.Blocks, CachedKinds: ingestKinds})
+		return postgres.Open(postgres.Config{URL: s, Now: cfg.Now, Logger: cfg.Logger, Blocks: cfg.Blocks, CachedKinds: CachedKinds()})
 	default:
 		return nil, fmt.Errorf("--store must be embedded or a postgres:// URL, not %q", redactURL(cfg.Store))
 	}
 }
 
-// ingestKinds are the resource kinds every PutLogEvents reads (the
-// PostgreSQL engine's Config.CachedKinds): the group's data protection
-// policy and transformer, the account's policy generations.
-var ingestKinds = []string{logs.DataProtectionPolicyKind, transformer.Kind, accountpolicy.GenerationKind}
+// CachedKinds are the resource kinds every PutLogEvents reads, which the
+// PostgreSQL engine caches (Config.CachedKinds): the group's data
+// protection policy and transformer, the account's policy generations.
+// Whatever writes a database nodes serve passes the same list (cairn
+// migrate too), so that each write of these kinds moves its generation.
+func CachedKinds() []string {
+	return []string{logs.DataProtectionPolicyKind, transformer.Kind, accountpolicy.GenerationKind}
+}
 
 // isShared: the store is one several nodes share (PostgreSQL).
 func isShared(store string) bool {
