@@ -80,6 +80,11 @@ type InsightsReport struct {
 	ConcurrentPeakRSS int64
 	// Compare is the CompareShapes, in their order (--compare mode only).
 	Compare []CompareResult
+	// ComparedPeakRSS is the server's VmHWM once the CompareShapes ran,
+	// before the phases only Cairn runs (the six shapes, the ten at
+	// once): its peak over what both systems of a comparison did (0 when
+	// unknown or not comparing).
+	ComparedPeakRSS int64
 }
 
 // CompareResult is one CompareShape's answer on one system.
@@ -156,21 +161,8 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 	}
 	fromS, toS := w.FirstMs/1000-1, time.Now().Unix()+60
 	rep := &InsightsReport{}
-	for _, sh := range InsightsShapes {
-		var times []time.Duration
-		var last *queryResults
-		cpu0 := procCPU(serverPID)
-		for i := 0; i < 3; i++ {
-			d, r, err := c.runQuery(ctx, groups, sh.Query, fromS, toS)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", sh.Name, err)
-			}
-			times, last = append(times, d), r
-		}
-		cpu := (procCPU(serverPID) - cpu0) / 3
-		rep.Results = append(rep.Results, InsightsResult{InsightsShape: sh, Time: medianDuration(times), ServerCPU: cpu, Rows: len(last.Results),
-			RecordsScanned: last.Statistics.RecordsScanned, RecordsMatched: last.Statistics.RecordsMatched, BytesScanned: last.Statistics.BytesScanned})
-	}
+	// The CompareShapes first (both systems run them), then the shapes
+	// only Cairn runs.
 	if c.compare {
 		for _, sh := range CompareShapes {
 			var times []time.Duration
@@ -195,6 +187,24 @@ func (c *client) insights(ctx context.Context, w *Workload, serverPID int) (*Ins
 			}
 			rep.Compare = append(rep.Compare, cr)
 		}
+		// The peak so far: ingest, the reads and these, what the peer
+		// did too. The six shapes and the ten at once come after.
+		rep.ComparedPeakRSS = procStatus(serverPID, "VmHWM:")
+	}
+	for _, sh := range InsightsShapes {
+		var times []time.Duration
+		var last *queryResults
+		cpu0 := procCPU(serverPID)
+		for i := 0; i < 3; i++ {
+			d, r, err := c.runQuery(ctx, groups, sh.Query, fromS, toS)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", sh.Name, err)
+			}
+			times, last = append(times, d), r
+		}
+		cpu := (procCPU(serverPID) - cpu0) / 3
+		rep.Results = append(rep.Results, InsightsResult{InsightsShape: sh, Time: medianDuration(times), ServerCPU: cpu, Rows: len(last.Results),
+			RecordsScanned: last.Statistics.RecordsScanned, RecordsMatched: last.Statistics.RecordsMatched, BytesScanned: last.Statistics.BytesScanned})
 	}
 	// Ten at once: the six shapes, a stats by a high-cardinality key (the
 	// JSON lines' req ids), and three more full scans.

@@ -263,6 +263,9 @@ func printReport(w io.Writer, cfg bench.Config, r *bench.Report) {
 		for _, x := range ir.Compare {
 			fmt.Fprintf(w, "  compared: %-32s %10s  %d rows, Σ n %s\n", x.Name, x.Time.Round(100*time.Microsecond), x.Rows, bench.FormatValue(x.Total))
 		}
+		if ir.ComparedPeakRSS > 0 {
+			fmt.Fprintf(w, "  server VmHWM once the compared queries ran (before the shapes only Cairn runs): %.0f MiB\n", float64(ir.ComparedPeakRSS)/(1<<20))
+		}
 	}
 }
 
