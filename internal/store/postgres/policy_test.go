@@ -194,3 +194,56 @@ func TestPolicyAcrossNodes(t *testing.T) {
 		t.Fatalf("the batch through B after A deleted the account policy: %q, want it unmasked", got)
 	}
 }
+
+// TestTransformerAcrossNodes: a log transformer put through node A
+// transforms the next batch ingested through node B, and once deleted
+// through A no longer transforms B's next batch (B's resource cache goes
+// by the group row's generation, which A's put and delete moved).
+func TestTransformerAcrossNodes(t *testing.T) {
+	url := pgtest.Start(t).NewDatabase(t)
+	a := harness.Start(t, harness.WithStore(url))
+	b := harness.Start(t, harness.WithStore(url))
+	ca, cb := a.Client(), b.Client()
+	ctx := context.Background()
+	harness.CreateGroup(t, ca, "app", "s")
+	// prod counts B's events that Insights sees transformed (env = prod).
+	prod := func() string {
+		t.Helper()
+		now := time.Now().Unix()
+		st, err := cb.StartQuery(ctx, &cwl.StartQueryInput{LogGroupNames: []string{"app"}, QueryString: aws.String(`filter env = "prod" | stats count() as n`),
+			StartTime: aws.Int64(now - 600), EndTime: aws.Int64(now + 600)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := harness.WaitQuery(t, cb, aws.ToString(st.QueryId))
+		for _, row := range out.Results {
+			for _, f := range row {
+				if aws.ToString(f.Field) == "n" {
+					return aws.ToString(f.Value)
+				}
+			}
+		}
+		return "0"
+	}
+	harness.PutMessages(t, cb, "app", "s", "INFO before the transformer")
+	if got := prod(); got != "0" {
+		t.Fatalf("before any transformer: %s transformed", got)
+	}
+	if _, err := ca.PutTransformer(ctx, &cwl.PutTransformerInput{LogGroupIdentifier: aws.String("app"), TransformerConfig: []types.Processor{
+		{Grok: &types.Grok{Match: aws.String("%{WORD:level} %{GREEDYDATA:rest}")}},
+		{AddKeys: &types.AddKeys{Entries: []types.AddKeyEntry{{Key: aws.String("env"), Value: aws.String("prod")}}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	harness.PutMessages(t, cb, "app", "s", "ERROR after A put the transformer")
+	if got := prod(); got != "1" {
+		t.Fatalf("B's batch after A put the transformer: %s transformed, want 1", got)
+	}
+	if _, err := ca.DeleteTransformer(ctx, &cwl.DeleteTransformerInput{LogGroupIdentifier: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	harness.PutMessages(t, cb, "app", "s", "WARN after A deleted it")
+	if got := prod(); got != "1" {
+		t.Fatalf("B's batch after A deleted the transformer: %s transformed, want still 1", got)
+	}
+}
