@@ -137,3 +137,58 @@ func TestResourceCache(t *testing.T) {
 		t.Fatalf("delete on a missing group: %v", err)
 	}
 }
+
+// TestResourceCacheBounds: the cache's own limits, without a database. It
+// starts over once it holds resCacheMax entries or resCacheBytes, never
+// keeps an entry larger than a sixteenth of resCacheBytes, and a read at an
+// older generation does not replace one kept at a newer.
+func TestResourceCacheBounds(t *testing.T) {
+	var c resCache
+	key := func(i int) resCacheKey { return resCacheKey{account: "a", region: "r", gid: int64(i), kind: "k", name: "n"} }
+	for i := 0; i < resCacheMax; i++ {
+		c.store(key(i), resCached{gen: 1, value: []byte("v"), found: true})
+	}
+	if len(c.entries) != resCacheMax {
+		t.Fatalf("%d entries after %d stores", len(c.entries), resCacheMax)
+	}
+	c.store(key(resCacheMax), resCached{gen: 1, value: []byte("v"), found: true})
+	if len(c.entries) != 1 {
+		t.Fatalf("%d entries past resCacheMax, want a fresh start with one", len(c.entries))
+	}
+	if _, ok := c.load(key(0), 1); ok {
+		t.Fatal("an entry from before the start over is still served")
+	}
+	if _, ok := c.load(key(resCacheMax), 1); !ok {
+		t.Fatal("the entry stored last is not served")
+	}
+
+	big := make([]byte, resCacheBytes/16)
+	c.store(key(1), resCached{gen: 1, value: big, found: true})
+	if _, ok := c.load(key(1), 1); ok {
+		t.Fatal("an entry of a sixteenth of resCacheBytes is kept")
+	}
+	// Bytes: entries just under the size bound fill resCacheBytes and
+	// the next one starts the cache over.
+	c = resCache{}
+	mid := make([]byte, resCacheBytes/16-256)
+	n := 0
+	for ; c.bytes+len(mid)+256 <= resCacheBytes; n++ {
+		c.store(key(n), resCached{gen: 1, value: mid, found: true})
+	}
+	if c.bytes > resCacheBytes || len(c.entries) != n {
+		t.Fatalf("%d bytes in %d entries after %d stores", c.bytes, len(c.entries), n)
+	}
+	c.store(key(n), resCached{gen: 1, value: mid, found: true})
+	if len(c.entries) != 1 || c.bytes > resCacheBytes/16 {
+		t.Fatalf("past resCacheBytes: %d entries, %d bytes; want a fresh start with one", len(c.entries), c.bytes)
+	}
+
+	c.store(key(7), resCached{gen: 5, value: []byte("new"), found: true})
+	c.store(key(7), resCached{gen: 4, value: []byte("old"), found: true})
+	if e, ok := c.load(key(7), 5); !ok || string(e.value) != "new" {
+		t.Fatalf("an older read replaced a newer: %+v %v", e, ok)
+	}
+	if _, ok := c.load(key(7), 4); ok {
+		t.Fatal("served at a generation it was not read at")
+	}
+}
