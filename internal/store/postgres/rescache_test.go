@@ -144,7 +144,9 @@ func TestResourceCache(t *testing.T) {
 // older generation does not replace one kept at a newer.
 func TestResourceCacheBounds(t *testing.T) {
 	var c resCache
-	key := func(i int) resCacheKey { return resCacheKey{account: "a", region: "r", gid: int64(i), kind: "k", name: "n"} }
+	key := func(i int) resCacheKey {
+		return resCacheKey{account: "a", region: "r", gid: int64(i), kind: "k", name: "n"}
+	}
 	for i := 0; i < resCacheMax; i++ {
 		c.store(key(i), resCached{gen: 1, value: []byte("v"), found: true})
 	}
