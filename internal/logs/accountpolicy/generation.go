@@ -37,8 +37,6 @@ import (
 // resource cache caches it (the ingest path reads it every batch).
 const GenerationKind = "accountPolicyGeneration"
 
-const genKind = GenerationKind
-
 type genCacheKey struct {
 	scope      store.Scope
 	policyType string
@@ -50,7 +48,7 @@ type genCached struct {
 }
 
 func genKey(scope store.Scope, policyType string) store.ResourceKey {
-	return store.ResourceKey{Scope: scope, Kind: genKind, Name: policyType}
+	return store.ResourceKey{Scope: scope, Kind: GenerationKind, Name: policyType}
 }
 
 // bump writes a new generation of scope's policies of policyType.
